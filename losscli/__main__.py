@@ -1,0 +1,4 @@
+from losscli.cli import main
+
+if __name__ == "__main__":
+    main()

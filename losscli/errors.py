@@ -1,0 +1,76 @@
+"""One error type for everything the user can fix, each kind carrying its exit code.
+
+The library raises these; only the CLI turns them into a message and an exit status
+(CONTRACT.md, "Exit codes" and "Messages").
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    OK = 0
+    INTERNAL = 1
+    USAGE = 2
+    INPUT_UNAVAILABLE = 3
+    BAD_DATA = 4
+    NON_FINITE = 5
+    OUTPUT = 6
+    BATCH_FAILED = 7
+    INTERRUPTED = 130
+
+
+class LossCliError(Exception):
+    """An error the user can act on: where it is, what is wrong, how to fix it."""
+
+    exit_code: ExitCode = ExitCode.INTERNAL
+
+    def __init__(self, what: str, fix: str = "", *, where: str | None = None) -> None:
+        super().__init__(what)
+        self.what = what
+        self.fix = fix
+        self.where = where
+
+    def located(self, where: str) -> LossCliError:
+        """The same error, attributed to a place (file, file:role) if it had none."""
+        if self.where is None:
+            self.where = where
+        return self
+
+    def message(self) -> str:
+        """`<where>: <what>; <fix>` on one line (without the `error: ` prefix)."""
+        text = self.what if self.where is None else f"{self.where}: {self.what}"
+        if self.fix:
+            text = f"{text}; {self.fix}"
+        return " ".join(text.split("\n"))
+
+
+class UsageError(LossCliError):
+    """A bad option, argument or parameter value."""
+
+    exit_code = ExitCode.USAGE
+
+
+class InputUnavailable(LossCliError):
+    """A file or stream that cannot be opened or read at all."""
+
+    exit_code = ExitCode.INPUT_UNAVAILABLE
+
+
+class BadData(LossCliError):
+    """Input that was read but is not valid: format, schema, shape, dtype, values."""
+
+    exit_code = ExitCode.BAD_DATA
+
+
+class NonFiniteResult(LossCliError):
+    """A non-finite result from finite inputs, under --strict."""
+
+    exit_code = ExitCode.NON_FINITE
+
+
+class OutputError(LossCliError):
+    """The output cannot be written."""
+
+    exit_code = ExitCode.OUTPUT

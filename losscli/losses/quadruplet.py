@@ -1,0 +1,73 @@
+"""The quadruplet loss of Chen, Chen, Zhang and Huang (CVPR 2017)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from losscli.errors import BadData
+from losscli.kernels import _jit
+from losscli.kernels import embedding as kern
+from losscli.losses import QUADRUPLET
+from losscli.losses._common import (
+    DISTANCE_KINDS,
+    REGIME_NAMES,
+    check_magnitudes,
+    embedding_batch,
+    nonfinite_warning,
+    reduce,
+    shape_dict,
+    to_unit,
+)
+from losscli.model import Inputs, Result, Terms
+
+
+def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str) -> Result:
+    batch = embedding_batch(inputs, negatives2=True)
+    warnings: list[str] = []
+    params = dict(params)
+    rolled = batch.negatives2 is None
+    if rolled:
+        if batch.k < 2:
+            raise BadData(
+                "no negatives2 given and only K = 1 negative to pair it with",
+                "give negatives2 (a second negative per negative), or K >= 2 negatives",
+                where=inputs.where("negatives"),
+            )
+        batch.negatives2 = batch.negatives
+        params["pairing"] = "rolled"
+        warnings.append("no negatives2: each negative is paired with the next one "
+                        "(n2_k = n_{(k+1) mod K})")
+    else:
+        params["pairing"] = "given"
+    if params["margin2"] > params["margin"]:
+        warnings.append(f"margin2 {params['margin2']:g} > margin {params['margin']:g}: "
+                        "the paper asks for margin2 < margin")
+    check_magnitudes(batch, warnings)
+    if params["distance"] == "cosine":
+        batch = to_unit(batch, warnings, "distance")
+    B, K = batch.batch, batch.k
+    d_ap = np.empty(B)
+    d_an = np.empty((B, K))
+    d_nn = np.empty_like(d_an)
+    trip = np.empty_like(d_an)
+    pair = np.empty_like(d_an)
+    regimes = np.empty((B, K), dtype=np.int64)
+    loss = np.empty(B)
+    _jit.run(kern.quadruplet, batch.work(), batch.anchor, batch.positive, batch.negatives,
+             batch.negatives2, 1 if rolled else 0, float(params["margin"]),
+             float(params["margin2"]), DISTANCE_KINDS[params["distance"]],
+             d_ap, d_an, d_nn, trip, pair, regimes, loss)
+    nonfinite_warning(loss, warnings)
+    terms = Terms(
+        role=("negative",) * K,
+        index=tuple(range(K)),
+        columns={"d_ap": np.repeat(d_ap[:, None], K, axis=1), "d_an": d_an, "d_nn": d_nn,
+                 "triplet_term": trip, "pair_term": pair, "regime": REGIME_NAMES[regimes]},
+    )
+    return Result(
+        loss=QUADRUPLET.name, params=params, reduction=reduction, per_example=loss,
+        value=reduce(loss, reduction), shape=shape_dict(B, K, batch.dim), terms=terms,
+        warnings=tuple(warnings),
+    )

@@ -1,0 +1,129 @@
+"""Softmax cross entropy with class-index or probability targets (LOSSES.md, softmax-ce)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from losscli.errors import BadData, UsageError
+from losscli.kernels import _jit
+from losscli.kernels import softmax as kern
+from losscli.losses import SOFTMAX_CE
+from losscli.losses._common import missing_role, nonfinite_warning, reduce, shape_dict
+from losscli.model import Inputs, Result, Terms
+
+PROBABILITY_SUM_TOLERANCE = 1e-6
+
+
+def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str) -> Result:
+    for role in ("logits", "target"):
+        if role not in inputs:
+            raise missing_role(inputs, role)
+    logits = inputs["logits"]
+    if logits.ndim not in (1, 2) or 0 in logits.shape:
+        raise BadData(f"shape {logits.shape} does not fit",
+                      "logits must be (C,) for one example or (B, C) for a batch, C >= 1",
+                      where=inputs.where("logits"))
+    x = logits.reshape(1, -1) if logits.ndim == 1 else logits
+    B, C = x.shape
+    warnings: list[str] = []
+    if C == 1:
+        warnings.append("a single class: its probability is 1 and the loss 0")
+    weight = _weight(inputs, C)
+    ignore = params["ignore_index"]
+    q, index_target = _target_mass(inputs, logits, B, C, ignore, warnings)
+    keep = np.ones(B, dtype=np.bool_)
+    if ignore is not None:
+        if index_target is None:
+            raise UsageError("--ignore-index applies to class-index targets only",
+                             "drop it, or give one class index per example")
+        keep = index_target != ignore
+        if not keep.any():
+            raise BadData(f"every example has the ignored target {ignore}: nothing to average",
+                          "check --ignore-index", where=inputs.where("target"))
+    e = params["label_smoothing"]
+    if e:
+        q = (1.0 - e) * q + e / C
+    prob = np.empty((B, C))
+    logp = np.empty_like(prob)
+    contribution = np.empty_like(prob)
+    grad = np.empty_like(prob)
+    loss = np.empty(B)
+    _jit.run(kern.softmax_ce, B * C, np.ascontiguousarray(x), q, weight, keep, prob, logp,
+             contribution, grad, loss)
+    nonfinite_warning(loss, warnings)
+    denominator = None
+    if index_target is not None:
+        kept = index_target[keep].astype(np.int64)
+        denominator = float(weight[kept].sum())
+    value = reduce(loss, reduction, denominator)
+    terms = Terms(
+        role=("class",) * C,
+        index=tuple(range(C)),
+        columns={"logit": x, "probability": prob, "log_probability": logp,
+                 "target_mass": q, "contribution": contribution, "gradient": grad},
+    )
+    return Result(
+        loss=SOFTMAX_CE.name, params=dict(params), reduction=reduction, per_example=loss,
+        value=value, shape=shape_dict(B, classes=C), terms=terms, warnings=tuple(warnings),
+        ignored=None if ignore is None else ~keep,
+    )
+
+
+def _weight(inputs: Inputs, C: int) -> np.ndarray:
+    if "weight" not in inputs:
+        return np.ones(C)
+    w = inputs["weight"]
+    if w.shape != (C,):
+        raise BadData(f"weight {w.shape} does not match logits {inputs['logits'].shape}",
+                      f"weight must be (C,) = ({C},), one per class", where=inputs.where("weight"))
+    return np.ascontiguousarray(w, dtype=np.float64)
+
+
+def _target_mass(inputs: Inputs, logits: np.ndarray, B: int, C: int, ignore: int | None,
+                 warnings: list[str]) -> tuple[np.ndarray, np.ndarray | None]:
+    """The (B, C) target mass q, and the class indices when the target is given as indices."""
+    target = inputs["target"]
+    where = inputs.where("target")
+    if target.ndim == logits.ndim - 1 and target.shape == logits.shape[:-1]:
+        idx = target.reshape(B)
+        if not np.all(idx == np.floor(idx)):
+            bad = int(np.argmax(idx != np.floor(idx)))
+            raise BadData(f"class index {idx[bad]!r} at row {bad} is not a whole number",
+                          "give class indices as integers (or probabilities, one row per "
+                          "example)", where=where)
+        return _one_hot(idx, C, ignore, where), idx
+    if target.shape == logits.shape:
+        q = target.reshape(B, C)
+        if (q < 0).any():
+            bad = tuple(int(i) for i in np.argwhere(q < 0)[0])
+            raise BadData(f"negative probability at {bad}", "probabilities must be >= 0",
+                          where=where)
+        sums = q.sum(axis=1)
+        off = np.abs(sums - 1.0) > PROBABILITY_SUM_TOLERANCE
+        if off.any():
+            first = int(np.argmax(off))
+            warnings.append(f"{int(off.sum())} target row(s) do not sum to 1 "
+                            f"(row {first} sums to {sums[first]!r})")
+        return np.ascontiguousarray(q, dtype=np.float64), None
+    raise BadData(
+        f"target {target.shape} does not fit logits {logits.shape}",
+        "target must be one class index per example (shape "
+        f"{logits.shape[:-1]}) or probabilities of the logits' shape {logits.shape}",
+        where=where,
+    )
+
+
+def _one_hot(idx: np.ndarray, C: int, ignore: int | None, where: str) -> np.ndarray:
+    """One-hot rows of the class indices; an ignored index (maybe out of range) gives zeros."""
+    in_range = (idx >= 0) & (idx < C)
+    out = ~in_range if ignore is None else ~in_range & (idx != ignore)
+    if out.any():
+        bad = int(np.argmax(out))
+        raise BadData(f"class index {int(idx[bad])} at row {bad} is out of range",
+                      f"class indices must be in 0..{C - 1}", where=where)
+    q = np.zeros((idx.shape[0], C))
+    rows = np.flatnonzero(in_range)
+    q[rows, idx[rows].astype(np.int64)] = 1.0
+    return q

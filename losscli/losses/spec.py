@@ -1,0 +1,139 @@
+"""The shape of a registry entry: what a loss takes, its parameters, its breakdown columns.
+
+Pure data and validation: no numpy, no numba, so `losscli --help` and `losscli losses`
+stay fast.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from losscli.errors import UsageError
+
+
+@dataclass(frozen=True)
+class Param:
+    """One parameter of a loss: its default, its type and the values it accepts."""
+
+    name: str
+    default: Any
+    help: str
+    kind: str = "float"  # float | int | bool | choice
+    choices: tuple[str, ...] = ()
+    check: str | None = None  # positive | nonnegative | unit (in [0, 1])
+    short: str | None = None
+
+    @property
+    def option(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+    def validate(self, value: Any) -> Any:
+        """The value checked and normalised, or a UsageError naming the option."""
+        if value is None:
+            return None
+        if self.kind == "choice":
+            if value not in self.choices:
+                raise UsageError(
+                    f"{self.option} got {value!r}",
+                    f"choose one of {', '.join(self.choices)}{_closest(str(value), self.choices)}",
+                )
+            return value
+        if self.kind == "bool":
+            return bool(value)
+        if self.kind == "int":
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise UsageError(f"{self.option} got {value!r}", "give a whole number")
+            return value
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise UsageError(f"{self.option} got {value!r}", "give a number")
+        value = float(value)
+        if not math.isfinite(value):
+            raise UsageError(f"{self.option} must be finite, got {value}", _CHECK_FIX[self.check])
+        bad = (
+            (self.check == "positive" and not value > 0)
+            or (self.check == "nonnegative" and not value >= 0)
+            or (self.check == "unit" and not 0 <= value <= 1)
+        )
+        if bad:
+            raise UsageError(f"{self.option} got {value}", _CHECK_FIX[self.check])
+        return value
+
+
+_CHECK_FIX = {
+    None: "give a finite number",
+    "positive": "give a finite number > 0",
+    "nonnegative": "give a finite number >= 0",
+    "unit": "give a number in [0, 1]",
+}
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column of the per-term breakdown (snake_case noun, as in the JSON)."""
+
+    name: str
+    help: str
+    kind: str = "float"  # float | str | bool
+
+
+@dataclass(frozen=True)
+class LossSpec:
+    """Everything the help, the README, `losses`, `explain` and the tests know of a loss."""
+
+    name: str
+    title: str
+    summary: str
+    formula: str
+    required: tuple[str, ...]
+    optional: tuple[str, ...]
+    params: tuple[Param, ...]
+    columns: tuple[Column, ...]
+    implementation: str  # "module:function", imported only when the loss runs
+    aliases: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+    pitfalls: tuple[str, ...] = ()
+    references: tuple[str, ...] = ()
+    conventions: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def roles(self) -> tuple[str, ...]:
+        return self.required + self.optional
+
+    def param(self, name: str) -> Param:
+        for p in self.params:
+            if p.name == name:
+                return p
+        raise KeyError(name)
+
+    def resolve(self, given: dict[str, Any]) -> dict[str, Any]:
+        """Every parameter of this loss: the given ones validated, the rest at their default.
+
+        A parameter that belongs to no part of this loss is a usage error, not silently unused.
+        """
+        names = {p.name for p in self.params}
+        for key in given:
+            if key not in names:
+                opt = "--" + key.replace("_", "-")
+                accepted = ", ".join(p.option for p in self.params) or "none"
+                raise UsageError(
+                    f"{opt} does not apply to {self.name}",
+                    f"its options are: {accepted}",
+                )
+        resolved = {}
+        for p in self.params:
+            value = p.validate(given.get(p.name))
+            resolved[p.name] = p.default if value is None else value
+        return resolved
+
+
+def _closest(word: str, choices: tuple[str, ...] | list[str]) -> str:
+    near = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.5)
+    return f" (did you mean {near[0]}?)" if near else ""
+
+
+def closest_hint(word: str, choices: tuple[str, ...] | list[str]) -> str:
+    """` (did you mean X?)` when a close choice exists, else the empty string."""
+    return _closest(word, choices)

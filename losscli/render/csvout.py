@@ -1,0 +1,32 @@
+"""CSV output: one row per term, with the example's index and loss."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from losscli.model import Result
+from losscli.render.jsonout import column_lists, finite_or_none
+
+
+def render_csv(result: Result) -> str:
+    terms = result.terms
+    names = list(terms.columns)
+    columns = [column_lists(terms.columns[n]) for n in names]
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(["example", "example_loss", "role", "index", *names])
+    for b, loss in enumerate(result.per_example.tolist()):
+        loss = finite_or_none(loss)
+        for t in range(terms.count):
+            cells = [_cell(col[b][t]) for col in columns]
+            writer.writerow([b, _cell(loss), terms.role[t], terms.index[t], *cells])
+    return buf.getvalue()
+
+
+def _cell(value: object) -> object:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return repr(value)
+    return value

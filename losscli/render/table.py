@@ -1,0 +1,78 @@
+"""Rich tables for a person at a terminal: the per-term breakdown of the first examples."""
+
+from __future__ import annotations
+
+import io
+import math
+
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from losscli.model import Result
+
+DEFAULT_SHOWN = 5
+
+
+def fmt_number(value: object, digits: int = 6) -> str:
+    if isinstance(value, (bool, np.bool_)):
+        return "yes" if value else "no"
+    if isinstance(value, (float, np.floating)):
+        v = float(value)
+        return "-" if not math.isfinite(v) else f"{v:.{digits}g}"
+    return str(value)
+
+
+def _value_text(value: float | list[float]) -> str:
+    if isinstance(value, list):
+        shown = ", ".join(fmt_number(v, 10) for v in value[:8])
+        return f"[{shown}{', ...' if len(value) > 8 else ''}]"
+    return "null (not finite)" if not math.isfinite(value) else repr(value)
+
+
+def build(result: Result, shown: int = DEFAULT_SHOWN) -> list:
+    """The renderables: a header, one table per shown example, a summary of the rest."""
+    params = ", ".join(f"{k}={v}" for k, v in result.params.items())
+    parts: list = [Text(f"{result.loss}  ({params})", style="bold"),
+                   Text(f"value ({result.reduction}) = {_value_text(result.value)}")]
+    B = result.batch
+    count = B if shown <= 0 else min(shown, B)
+    names = list(result.terms.columns)
+    for b in range(count):
+        loss = fmt_number(float(result.per_example[b]), 10)
+        title = f"example {b}: loss {loss}" if B > 1 else f"loss {loss}"
+        if result.ignored is not None and result.ignored[b]:
+            title += " (ignored)"
+        table = Table(title=title, title_justify="left", show_edge=False, pad_edge=False)
+        table.add_column("role")
+        table.add_column("#", justify="right")
+        for name in names:
+            table.add_column(name, justify="right")
+        for t in range(result.terms.count):
+            cells = [fmt_number(result.terms.columns[n][b, t]) for n in names]
+            table.add_row(result.terms.role[t], str(result.terms.index[t]), *cells)
+        parts.append(table)
+    if count < B:
+        per = result.per_example
+        finite = per[np.isfinite(per)]
+        summary = f"... {B - count} more examples (--show 0 for all)"
+        if finite.size:
+            summary += (f"; loss over all {B}: mean {fmt_number(float(finite.mean()))}, "
+                        f"min {fmt_number(float(finite.min()))}, "
+                        f"max {fmt_number(float(finite.max()))}")
+        parts.append(Text(summary, style="dim"))
+    return parts
+
+
+def print_table(result: Result, console: Console, shown: int = DEFAULT_SHOWN) -> None:
+    for part in build(result, shown):
+        console.print(part)
+
+
+def render_table(result: Result, shown: int = DEFAULT_SHOWN, width: int = 120) -> str:
+    """The table as plain text (for --out or tests)."""
+    buf = io.StringIO()
+    console = Console(file=buf, width=width, markup=False, highlight=False, color_system=None)
+    print_table(result, console, shown)
+    return buf.getvalue()

@@ -1,0 +1,98 @@
+"""Regenerate the sample inputs: python samples/generate.py (deterministic, seed 0).
+
+Each file is small and named for what it shows; the seed's two examples carry the
+vectors of LOSSES.md exactly.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+ANCHOR = [-0.83483301, -0.16904167, 0.52390721]
+POSITIVE = [-0.83455951, -0.16862266, 0.52447767]
+FAR = [[0.53043332, -0.83523217, -0.14500935], [0.68285685, -0.73054075, 0.00409143],
+       [0.76652431, 0.61500886, 0.18494479]]
+SEED1_NEGATIVES = [[0.70374682, -0.18682394, -0.68544673],
+                   [0.15465702, 0.32303224, 0.93366556]] + FAR
+SEED2_NEGATIVES = [POSITIVE, POSITIVE] + FAR
+
+
+def unit(x: np.ndarray) -> np.ndarray:
+    return x / np.linalg.norm(x, axis=-1, keepdims=True)
+
+
+def write_json(name: str, doc: dict) -> None:
+    def plain(v):
+        return np.round(v, 6).tolist() if isinstance(v, np.ndarray) else v
+
+    text = json.dumps({k: plain(v) for k, v in doc.items()}, indent=1)
+    (HERE / name).write_text(text + "\n")
+
+
+def main() -> None:
+    rng = np.random.default_rng(0)
+    write_json("seed-example-1.json",
+               {"anchor": ANCHOR, "positive": POSITIVE, "negatives": SEED1_NEGATIVES})
+    write_json("seed-example-2.json",
+               {"anchor": ANCHOR, "positive": POSITIVE, "negatives": SEED2_NEGATIVES})
+    # One example for every embedding loss (the issues' `ex.json`).
+    a = unit(rng.normal(size=8))
+    ex = {"anchor": a, "positive": unit(a + 0.6 * rng.normal(size=8)),
+          "negatives": unit(rng.normal(size=(6, 8)))}
+    write_json("ex.json", ex)
+    # softmax-ce
+    write_json("classification.json", {"logits": [[2.0, 1.0, 0.1], [0.5, 2.5, -1.0],
+                                                  [1.2, 0.3, 3.1], [0.0, 0.0, 0.0]],
+                                       "target": [0, 1, 2, 1]})
+    write_json("softmax-ce-probabilities.json",
+               {"logits": [[2.0, 1.0, 0.1], [0.5, 2.5, -1.0]],
+                "target": [[0.7, 0.2, 0.1], [0.0, 1.0, 0.0]], "weight": [1.0, 2.0, 0.5]})
+    logits = rng.normal(size=(16, 10)).astype(np.float32)
+    np.save(HERE / "softmax-ce-logits.npy", logits)
+    np.save(HERE / "softmax-ce-target.npy", rng.integers(0, 10, size=16))
+    # contrastive: an .npz with arrays named by role
+    B, K, D = 4, 3, 16
+    anc = unit(rng.normal(size=(B, D)))
+    np.savez(HERE / "pairs.npz", anchor=anc, positive=unit(anc + 0.5 * rng.normal(size=(B, D))),
+             negatives=unit(rng.normal(size=(B, K, D))))
+    write_json("contrastive-euclidean.json",
+               {"anchor": [1.0, 0.0], "positive": [0.6, 0.8], "negatives": [[0.8, 0.6]]})
+    # triplet: one .npy per role (the issues' a.npy, p.npy, n.npy), per-anchor negatives
+    B, K, D = 6, 4, 16
+    anc = unit(rng.normal(size=(B, D)))
+    np.save(HERE / "a.npy", anc)
+    np.save(HERE / "p.npy", unit(anc + 0.7 * rng.normal(size=(B, D))))
+    np.save(HERE / "n.npy", unit(rng.normal(size=(B, K, D))))
+    np.savez(HERE / "batch.npz", anchor=anc, positive=unit(anc + 0.7 * rng.normal(size=(B, D))),
+             negatives=unit(rng.normal(size=(B, K, D))))
+    write_json("triplet-golden.json",
+               {"anchor": [1.0, 0.0], "positive": [0.6, 0.8], "negatives": [[0.8, 0.6]]})
+    # quadruplet: a batch with shared negatives and explicit negatives2 (the issues' batch.json)
+    B, K, D = 3, 4, 5
+    anc = 0.5 * rng.normal(size=(B, D))
+    write_json("batch.json", {"anchor": anc, "positive": anc + 0.5 * rng.normal(size=(B, D)),
+                              "negatives": 0.3 * rng.normal(size=(K, D)),
+                              "negatives2": 0.3 * rng.normal(size=(K, D))})
+    write_json("quadruplet-golden.json",
+               {"anchor": [1.0, 0.0], "positive": [0.6, 0.8], "negatives": [[0.8, 0.6]],
+                "negatives2": [[0.0, 1.0]]})
+    # infonce: a batch with a shared bank in .npz, and a stacked .npy (B, 2 + K, D)
+    B, K, D = 8, 16, 32
+    anc = unit(rng.normal(size=(B, D)))
+    np.savez(HERE / "infonce-shared-negatives.npz", anchor=anc,
+             positive=unit(anc + 0.4 * rng.normal(size=(B, D))),
+             negatives=unit(rng.normal(size=(K, D))))
+    stack = np.concatenate([anc[:, None], unit(anc + 0.4 * rng.normal(size=(B, D)))[:, None],
+                            unit(rng.normal(size=(B, K, D)))], axis=1)
+    np.save(HERE / "infonce-stack.npy", stack)
+    write_json("infonce-cosine-golden.json",
+               {"anchor": [1.0, 0.0], "positive": [0.6, 0.8],
+                "negatives": [[0.8, 0.6], [0.0, 1.0]]})
+
+
+if __name__ == "__main__":
+    main()
