@@ -89,3 +89,18 @@ def explain_text(spec: LossSpec) -> str:
         lines += ["", "other libraries:"]
         lines += [f"  {lib}: {text}" for lib, text in spec.conventions.items()]
     return "\n".join(lines) + "\n"
+
+
+def markdown_table() -> str:
+    """The README's loss table, generated from the registry (a test keeps them equal)."""
+    rows = ["| loss | aliases | inputs | parameters (default) | breakdown columns |",
+            "|---|---|---|---|---|"]
+    for spec in LOSSES.values():
+        inputs = ", ".join(f"`{r}`" for r in spec.required)
+        if spec.optional:
+            inputs += " (optional " + ", ".join(f"`{r}`" for r in spec.optional) + ")"
+        params = ", ".join(f"`{p.option}` ({p.default})" for p in spec.params)
+        columns = ", ".join(f"`{c.name}`" for c in spec.columns)
+        aliases = ", ".join(spec.aliases)
+        rows.append(f"| `{spec.name}` | {aliases} | {inputs} | {params} | {columns} |")
+    return "\n".join(rows) + "\n"

@@ -50,14 +50,16 @@ def squared_distance(x, y):
 def euclidean_distance(x, y):
     """sqrt(sum (x_i - y_i)^2), exact (no eps) and free of intermediate over/underflow."""
     total = squared_distance(x, y)
-    if total == 0.0 or (total > _TINY and total < _HUGE):
+    if total > _TINY and total < _HUGE:
         return np.sqrt(total)
     scale = 0.0
     for i in range(x.shape[0]):
         diff = abs(x[i] - y[i])
         if diff > scale:
             scale = diff
-    if scale == 0.0 or not np.isfinite(scale):
+    if scale == 0.0:
+        return 0.0
+    if not np.isfinite(scale):
         return np.sqrt(total)
     scaled = 0.0
     for i in range(x.shape[0]):
