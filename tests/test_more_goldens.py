@@ -276,3 +276,44 @@ def test_every_golden_loss_is_registered():
              "hinge-embedding", "margin-ranking"}
     assert names <= set(losscli.LOSSES)
     assert np.all([losscli.get_spec(n).name == n for n in names])
+
+
+# ---------------------------------------------------------------- tiny losses (LOSSES.md)
+
+SEED_ANCHOR = [-0.83483301, -0.16904167, 0.52390721]
+SEED_POSITIVE = [-0.83455951, -0.16862266, 0.52447767]
+SEED1_NEGATIVES = [[0.70374682, -0.18682394, -0.68544673], [0.15465702, 0.32303224, 0.93366556],
+                   [0.53043332, -0.83523217, -0.14500935], [0.68285685, -0.73054075, 0.00409143],
+                   [0.76652431, 0.61500886, 0.18494479]]
+SEED1_TRUE = 4.9068650660199903e-05  # the naive log(sum exp) is off in the 12th digit
+
+
+def test_supcon_tiny_loss_is_exact_to_the_last_digits():
+    r = losscli.evaluate("supcon", {"anchor": SEED_ANCHOR, "positive": SEED_POSITIVE,
+                                    "negatives": SEED1_NEGATIVES},
+                         temperature=0.07, similarity="dot")
+    assert_close(r.value, SEED1_TRUE, scale=0.0)
+
+
+def test_npair_row_kernel_tiny_loss_is_exact_to_the_last_digits():
+    # npair has t = 1: the anchor carries the 1/t (its rounding moves the loss by ~1e-15).
+    anchor = [x / 0.07 for x in SEED_ANCHOR]
+    r = losscli.evaluate("npair", {"anchor": anchor, "positive": SEED_POSITIVE,
+                                   "negatives": SEED1_NEGATIVES})
+    assert_close(r.value, SEED1_TRUE, scale=0.0)
+
+
+@pytest.mark.parametrize("name,params", [("npair", {}),
+                                         ("supcon", {"similarity": "dot", "temperature": 1.0}),
+                                         ("clip", {"similarity": "dot", "scale": 1.0})])
+def test_tiny_losses_keep_full_relative_precision(name, params):
+    # s_ap = 30, s_an = 6: loss log1p(e^-24) ~ 3.8e-11, which log(1 + rest) gets wrong in
+    # the 6th digit. clip's rows are the paired form of the same softmax.
+    if name == "clip":
+        inputs = {"anchor": [[30.0, 0.0], [0.0, 30.0]], "positive": [[1.0, 0.0], [0.0, 1.0]]}
+        expected = math.log1p(math.exp(-30.0))
+    else:
+        inputs = {"anchor": [30.0, 0.0], "positive": [1.0, 0.0], "negatives": [[0.2, 0.0]]}
+        expected = math.log1p(math.exp(-24.0))
+    r = losscli.evaluate(name, inputs, **params)
+    assert_close(r.per_example[0], expected, scale=0.0)  # relative only: the point
