@@ -144,7 +144,8 @@ class TwoViewBatch:
         view[:, :width] = ANCHOR
         view[:, width:] = POSITIVE
         candidates = self.per_example(np.broadcast_to(np.arange(2 * B), (2 * B, 2 * B)), order)
-        cand_role = np.where(candidates < B, ANCHOR, POSITIVE).astype(object)
+        cand_role = np.full(candidates.shape, ANCHOR, dtype=object)  # no str-array detour
+        cand_role[candidates >= B] = POSITIVE
         return role, index, {"view": view, "candidate_role": cand_role,
                              "candidate_index": candidates % B}
 
