@@ -485,7 +485,8 @@ CIRCLE = LossSpec(
         "PML CircleLoss",
     ),
     conventions={
-        "pytorch-metric-learning": "= this, AvgNonZero, 0 without positive/negative",
+        "pytorch-metric-learning": "= this, AvgNonZero, 0 without positive/negative; its "
+        "torch Softplus is linear above 20 (threshold), off by < e^-20",
     },
 )
 
