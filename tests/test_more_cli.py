@@ -293,3 +293,12 @@ def test_numba_is_not_imported_by_a_small_compute():
                          text=True, env={**os.environ, "LOSSCLI_JIT": "auto"})
     assert out.stderr.strip().endswith("rc=0 numba=False"), out.stderr
     assert json.loads(out.stdout)["loss"] == "clip"
+
+
+@pytest.mark.parametrize("name", ["supcon", "ntxent-batch", "clip", "dcl", "hard-infonce"])
+def test_tiny_temperature_warns(capsys, name):
+    code, out, err = cli(capsys, "compute", name, "views.npz", "--temperature", "1e-4",
+                         "--format", "json")
+    assert code == 0
+    assert "temperature 0.0001 is below 0.001" in err
+    assert any("below 0.001" in w for w in json.loads(out)["warnings"])

@@ -148,6 +148,16 @@ def labels(inputs: Inputs, B: int) -> np.ndarray:
     return np.ascontiguousarray(y)
 
 
+TINY_TEMPERATURE = 1e-3
+
+
+def check_temperature(t: float, warnings: list[str]) -> None:
+    """CONTRACT.md: warn below 1e-3, where a softmax is nearly a max."""
+    if t < TINY_TEMPERATURE:
+        warnings.append(f"temperature {t:g} is below {TINY_TEMPERATURE:g}: the softmax is "
+                        "nearly a max over the candidates")
+
+
 def check_huge(arrays: dict[str, np.ndarray | None], warnings: list[str]) -> None:
     for name, arr in arrays.items():
         if arr is not None and arr.size and float(np.max(np.abs(arr))) > HUGE_ENTRY:
@@ -283,6 +293,7 @@ __all__ = [
     "Vectors",
     "anchor_rows",
     "check_huge",
+    "check_temperature",
     "distance_backward",
     "distance_rows",
     "labels",

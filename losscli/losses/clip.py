@@ -13,7 +13,7 @@ import numpy as np
 from losscli.kernels import _jit
 from losscli.kernels import inbatch as kern
 from losscli.losses._inbatch import paired_batch
-from losscli.losses._more_common import result, shape_dict
+from losscli.losses._more_common import check_temperature, result, shape_dict
 from losscli.losses._more_specs import CLIP
 from losscli.model import Inputs, Result, Terms
 
@@ -28,6 +28,7 @@ def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str,
         scale = params["scale"]
         params["temperature"] = 1.0 / scale
     warnings: list[str] = []
+    check_temperature(params["temperature"], warnings)
     pairs = paired_batch(inputs, CLIP.name, params["similarity"] == "cosine", warnings)
     B = pairs.batch
     pos, skip = pairs.layout()

@@ -18,6 +18,7 @@ from losscli.losses._common import embedding_batch
 from losscli.losses._inbatch import two_view_batch
 from losscli.losses._more_common import (
     check_huge,
+    check_temperature,
     result,
     shape_dict,
     similarity_backward,
@@ -65,6 +66,7 @@ def _explicit(inputs: Inputs, params: dict[str, Any], reduction: str, grad: bool
     check_huge({"anchor": batch.anchor, "positive": batch.positive,
                 "negatives": batch.negatives}, warnings)
     t = params["temperature"]
+    check_temperature(t, warnings)
     cosine = params["similarity"] == "cosine"
     a = vectors(batch.anchor, cosine, warnings, "anchor")
     p = vectors(batch.positive[:, None, :], cosine, warnings, "positive")
@@ -95,6 +97,7 @@ def _explicit(inputs: Inputs, params: dict[str, Any], reduction: str, grad: bool
 def _two_view(inputs: Inputs, params: dict[str, Any], reduction: str, grad: bool) -> Result:
     warnings: list[str] = []
     t = params["temperature"]
+    check_temperature(t, warnings)
     views = two_view_batch(inputs, HARD_INFONCE.name, params["similarity"] == "cosine",
                            warnings)
     B, n = views.batch, views.views

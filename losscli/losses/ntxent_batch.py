@@ -15,7 +15,7 @@ from losscli.errors import BadData
 from losscli.kernels import _jit
 from losscli.kernels import inbatch as kern
 from losscli.losses._inbatch import two_view_batch
-from losscli.losses._more_common import result, shape_dict
+from losscli.losses._more_common import check_temperature, result, shape_dict
 from losscli.losses._more_specs import NTXENT_BATCH
 from losscli.model import Inputs, Result, Terms
 
@@ -28,6 +28,7 @@ def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str,
                       where=inputs.where("negatives"))
     warnings: list[str] = []
     t = params["temperature"]
+    check_temperature(t, warnings)
     views = two_view_batch(inputs, NTXENT_BATCH.name, params["similarity"] == "cosine",
                            warnings)
     B, n = views.batch, views.views

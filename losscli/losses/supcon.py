@@ -15,6 +15,7 @@ from losscli.kernels import pairs_more as kern
 from losscli.losses._more_common import (
     anchor_rows,
     check_huge,
+    check_temperature,
     negatives_bank,
     positives_bank,
     result,
@@ -41,6 +42,7 @@ def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str,
     if params["base_temperature"] is None:
         params["base_temperature"] = t
     factor = t / params["base_temperature"]
+    check_temperature(t, warnings)
     cosine = params["similarity"] == "cosine"
     a = vectors(anchor, cosine, warnings, "anchor")
     pos = vectors(positives, cosine, warnings, pos_role)
