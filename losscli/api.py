@@ -21,10 +21,11 @@ from losscli.model import Inputs, Result
 
 
 def evaluate(name: str, inputs: Inputs | Mapping[str, Any], *, reduction: str = "mean",
-             **params: Any) -> Result:
+             grad: bool = False, **params: Any) -> Result:
     """Evaluate the loss `name` (or an alias) with the given parameters (others default).
 
     `inputs` is an Inputs from `load_inputs`, or a mapping of role to array or nested list.
+    `grad=True` fills Result.gradients (role -> per-example arrays).
     """
     spec = get_spec(name)
     if reduction not in REDUCTIONS:
@@ -33,7 +34,8 @@ def evaluate(name: str, inputs: Inputs | Mapping[str, Any], *, reduction: str = 
     resolved = spec.resolve({k: v for k, v in params.items() if v is not None})
     if not isinstance(inputs, Inputs):
         inputs = inputs_from_arrays(inputs, spec)
-    result = implementation(spec)(inputs, resolved, reduction)
+    extra = {"grad": True} if grad else {}  # losses without gradients take no keyword yet
+    result = implementation(spec)(inputs, resolved, reduction, **extra)
     if inputs.warnings:
         result = _with_warnings(result, inputs.warnings)
     return result

@@ -10,7 +10,11 @@ import numpy as np
 
 EMBEDDING_ROLES = ("anchor", "positive", "negatives", "negatives2")
 CLASSIFICATION_ROLES = ("logits", "target", "weight")
-ROLES = EMBEDDING_ROLES + CLASSIFICATION_ROLES
+# LOSSES-MORE.md: several positives per anchor; paired inputs x1, x2 with a +1/-1 label.
+MORE_ROLES = ("positives", "x1", "x2", "label")
+# Roles that may be a single number for one example (a class index, a score, a label).
+SCALAR_ROLES = ("target", "x1", "x2", "label")
+ROLES = EMBEDDING_ROLES + CLASSIFICATION_ROLES + MORE_ROLES
 
 
 @dataclass(frozen=True)

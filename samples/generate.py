@@ -92,6 +92,36 @@ def main() -> None:
     write_json("infonce-cosine-golden.json",
                {"anchor": [1.0, 0.0], "positive": [0.6, 0.8],
                 "negatives": [[0.8, 0.6], [0.0, 1.0]]})
+    more_samples()
+
+
+def more_samples() -> None:
+    """Inputs of LOSSES-MORE.md's losses, from their own generator so that adding them left
+    every file above unchanged."""
+    rng = np.random.default_rng(7)
+    # ntxent-batch (and dcl, hard-infonce without negatives): two views of B examples.
+    B, D = 8, 16
+    base = unit(rng.normal(size=(B, D)))
+    np.savez(HERE / "views.npz", anchor=unit(base + 0.3 * rng.normal(size=(B, D))),
+             positive=unit(base + 0.3 * rng.normal(size=(B, D))))
+    # supcon, multi-similarity, circle: several positives per anchor, per-anchor negatives.
+    B, P, K, D = 3, 3, 5, 8
+    anc = unit(rng.normal(size=(B, D)))
+    write_json("positives.json", {"anchor": anc,
+                                  "positives": unit(anc[:, None] + 0.5 * rng.normal(
+                                      size=(B, P, D))),
+                                  "negatives": unit(rng.normal(size=(B, K, D)))})
+    # cosine-embedding: pairs with a.npy (6, 16) as x1, b.npy as x2, y.npy the labels.
+    a = np.load(HERE / "a.npy")
+    y = np.array([1.0, -1.0, 1.0, -1.0, 1.0, -1.0])
+    near = unit(a + 0.5 * rng.normal(size=a.shape))
+    far = unit(rng.normal(size=a.shape))
+    np.save(HERE / "b.npy", np.where(y[:, None] > 0, near, far))
+    np.save(HERE / "y.npy", y)
+    # margin-ranking and hinge-embedding: scores and values with labels.
+    write_json("ranking.json", {"x1": [0.3, 0.9, 0.5, 1.2], "x2": [0.5, 0.2, 0.5, 0.4],
+                                "label": [1, -1, 1, 1]})
+    write_json("hinge.json", {"x1": [0.5, 0.3, 1.4, 0.0], "label": [1, -1, -1, 1]})
 
 
 if __name__ == "__main__":

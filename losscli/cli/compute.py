@@ -21,7 +21,8 @@ def _loss_list() -> str:
 HELP = f"""Evaluate a loss on one input and show its per-term breakdown.
 
 INPUT is a JSON object keyed by role (anchor, positive, negatives, negatives2, logits,
-target, weight), an .npz with arrays named by role, a stacked .npy, or - for JSON on stdin.
+target, weight; positives, x1, x2, label for the losses that take them), an .npz with arrays
+named by role, a stacked .npy, or - for JSON on stdin.
 Per-role options (--anchor FILE ...) take a .npy or .json each.
 
 Losses (the seed's "contrastive loss" is infonce; the pairwise margin loss is contrastive):
@@ -39,18 +40,37 @@ def _role(role: str) -> typer.models.OptionInfo:
 
 
 def _param_help(name: str) -> str:
-    """The option's help, from the registry: which losses take it, what it means, defaults."""
+    """The option's help, from the registry: which losses take it, what it means, defaults.
+
+    A name that means different things to different losses (beta, margin, scale) lists each
+    meaning with the losses it belongs to.
+    """
     uses = [(spec.name, p) for spec in LOSSES.values() for p in spec.params if p.name == name]
-    text = min((p.help for _, p in uses), key=len)
+    meanings: dict[str, list[str]] = {}
+    for loss, p in uses:
+        meanings.setdefault(_meaning(p.help), []).append(loss)
+    choices = {p.choices for _, p in uses}
+    if len(uses) > 1 and uses[0][1].kind == "choice" and len(choices) == 1:
+        text = f"{', '.join(loss for loss, _ in uses)}: one of {', '.join(choices.pop())}"
+    elif len(meanings) == 1:
+        text = f"{', '.join(loss for loss, _ in uses)}: {min((p.help for _, p in uses), key=len)}"
+    else:
+        text = "; ".join(f"{', '.join(losses)}: {meaning}" for meaning, losses in
+                         meanings.items())
     defaults = {str(p.default) for _, p in uses}
     default = defaults.pop() if len(defaults) == 1 else "; ".join(
         f"{loss} {p.default}" for loss, p in uses)
-    return f"{', '.join(loss for loss, _ in uses)}: {text} [default: {default}]"
+    return f"{text} [default: {default}]"
+
+
+def _meaning(help: str) -> str:
+    """A parameter help's first clause (before its range), to group losses by meaning."""
+    return help.split(" (")[0].split(";")[0]
 
 
 def _param(name: str, *decls: str) -> typer.models.OptionInfo:
     snake = name.replace("-", "_")
-    if snake in ("swap", "soft"):
+    if snake in ("swap", "soft", "clamp"):
         return typer.Option(None, f"--{name}/--no-{name}", help=_param_help(snake),
                             rich_help_panel="Loss parameters")
     return typer.Option(None, f"--{name}", *decls, help=_param_help(snake),
@@ -68,6 +88,10 @@ def compute(
     logits: str | None = _role("logits"),
     target: str | None = _role("target"),
     weight: str | None = _role("weight"),
+    positives: str | None = _role("positives"),
+    x1: str | None = _role("x1"),
+    x2: str | None = _role("x2"),
+    label: str | None = _role("label"),
     temperature: float | None = _param("temperature", "-t"),
     similarity: str | None = _param("similarity"),
     distance: str | None = _param("distance"),
@@ -78,6 +102,20 @@ def compute(
     negatives_reduction: str | None = _param("negatives-reduction"),
     swap: bool | None = _param("swap"),
     soft: bool | None = _param("soft"),
+    base_temperature: float | None = _param("base-temperature"),
+    scale: float | None = _param("scale"),
+    bias: float | None = _param("bias"),
+    beta: float | None = _param("beta"),
+    tau_plus: float | None = _param("tau-plus"),
+    clamp: bool | None = _param("clamp"),
+    weighting: str | None = _param("weighting"),
+    sigma: float | None = _param("sigma"),
+    alpha: float | None = _param("alpha"),
+    base: float | None = _param("base"),
+    gamma: float | None = _param("gamma"),
+    pos_margin: float | None = _param("pos-margin"),
+    variant: str | None = _param("variant"),
+    nu: float | None = _param("nu"),
     reduction: str = typer.Option("mean", "--reduction", help="over the batch: mean, sum "
                                   "or none"),
     format: str = typer.Option("auto", "--format", "-f", help=FORMATS_HELP,
@@ -104,12 +142,17 @@ def compute(
     role_files = {role: path for role, path in (
         ("anchor", anchor), ("positive", positive), ("negatives", negatives),
         ("negatives2", negatives2), ("logits", logits), ("target", target),
-        ("weight", weight)) if path is not None}
+        ("weight", weight), ("positives", positives), ("x1", x1), ("x2", x2),
+        ("label", label)) if path is not None}
     params = {
         "temperature": temperature, "similarity": similarity, "distance": distance,
         "margin": margin, "margin2": margin2, "label_smoothing": label_smoothing,
         "ignore_index": ignore_index, "negatives_reduction": negatives_reduction,
         "swap": swap, "soft": soft,
+        "base_temperature": base_temperature, "scale": scale, "bias": bias, "beta": beta,
+        "tau_plus": tau_plus, "clamp": clamp, "weighting": weighting, "sigma": sigma,
+        "alpha": alpha, "base": base, "gamma": gamma, "pos_margin": pos_margin,
+        "variant": variant, "nu": nu,
     }
     fmt = resolve_format(format, out)
     if fmt not in ("table", "json", "csv"):

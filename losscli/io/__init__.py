@@ -26,7 +26,7 @@ from losscli.io.formats import (
     sniff,
 )
 from losscli.losses.spec import LossSpec, closest_hint
-from losscli.model import ROLES, Inputs
+from losscli.model import ROLES, SCALAR_ROLES, Inputs
 
 PICKLE_SUFFIXES = (".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".bin")
 EXTENSIONS = {".json": "json", ".npy": "npy", ".npz": "npz", ".jsonl": "json"}
@@ -201,7 +201,7 @@ def as_role_array(value: Any, role: str, where: str) -> np.ndarray:
     if arr.ndim > 3:
         raise BadData(f"{arr.ndim}-dimensional array {arr.shape}", "roles have at most 3 "
                       "dimensions (B, K, D)", where=where)
-    if arr.ndim == 0 and role != "target":
+    if arr.ndim == 0 and role not in SCALAR_ROLES:
         raise BadData("a single number where an array belongs", f"give {role} as an array",
                       where=where)
     if arr.size == 0 and not (role in ("negatives", "negatives2") and arr.ndim >= 2

@@ -11,6 +11,7 @@ import importlib
 from collections.abc import Callable
 
 from losscli.errors import UsageError
+from losscli.losses._more_specs import MORE_LOSSES
 from losscli.losses.spec import Column, LossSpec, Param, closest_hint
 
 REDUCTIONS = ("mean", "sum", "none")
@@ -241,7 +242,8 @@ QUADRUPLET = LossSpec(
 )
 
 LOSSES: dict[str, LossSpec] = {
-    spec.name: spec for spec in (SOFTMAX_CE, INFONCE, CONTRASTIVE, TRIPLET, QUADRUPLET)
+    spec.name: spec for spec in (SOFTMAX_CE, INFONCE, CONTRASTIVE, TRIPLET, QUADRUPLET,
+                                 *MORE_LOSSES)
 }
 
 ALIASES: dict[str, str] = {alias: s.name for s in LOSSES.values() for alias in s.aliases}

@@ -23,7 +23,8 @@ class Param:
     help: str
     kind: str = "float"  # float | int | bool | choice
     choices: tuple[str, ...] = ()
-    check: str | None = None  # positive | nonnegative | unit (in [0, 1])
+    # positive | nonnegative | unit (in [0, 1]) | unit-open (in [0, 1)) | signed-unit ([-1, 1])
+    check: str | None = None
     short: str | None = None
 
     @property
@@ -56,6 +57,8 @@ class Param:
             (self.check == "positive" and not value > 0)
             or (self.check == "nonnegative" and not value >= 0)
             or (self.check == "unit" and not 0 <= value <= 1)
+            or (self.check == "unit-open" and not 0 <= value < 1)
+            or (self.check == "signed-unit" and not -1 <= value <= 1)
         )
         if bad:
             raise UsageError(f"{self.option} got {value}", _CHECK_FIX[self.check])
@@ -67,6 +70,8 @@ _CHECK_FIX = {
     "positive": "give a finite number > 0",
     "nonnegative": "give a finite number >= 0",
     "unit": "give a number in [0, 1]",
+    "unit-open": "give a number in [0, 1)",
+    "signed-unit": "give a number in [-1, 1]",
 }
 
 
@@ -97,6 +102,9 @@ class LossSpec:
     pitfalls: tuple[str, ...] = ()
     references: tuple[str, ...] = ()
     conventions: dict[str, str] = field(default_factory=dict)
+    # Pairs of parameters that say the same thing two ways (clip's temperature and scale):
+    # giving both is a usage error.
+    exclusive: tuple[tuple[str, str], ...] = ()
 
     @property
     def roles(self) -> tuple[str, ...]:
@@ -121,6 +129,13 @@ class LossSpec:
                 raise UsageError(
                     f"{opt} does not apply to {self.name}",
                     f"its options are: {accepted}",
+                )
+        for first, second in self.exclusive:
+            if given.get(first) is not None and given.get(second) is not None:
+                raise UsageError(
+                    f"--{first.replace('_', '-')} and --{second.replace('_', '-')} both given "
+                    f"to {self.name}",
+                    "give one of them: they set the same thing",
                 )
         resolved = {}
         for p in self.params:

@@ -1,0 +1,113 @@
+"""An anchor against its positives and negatives: the shared setup of supcon-like losses.
+
+multi-similarity, circle and lifted-structure (generalized) each score an anchor against
+P positives (`positives`, or `positive` as P = 1) and K explicit negatives. Each bank keeps
+its own layout (shared or per anchor): the two are never broadcast to one copy per anchor.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from losscli.losses._more_common import (
+    Vectors,
+    anchor_rows,
+    check_huge,
+    distance_backward,
+    distance_rows,
+    negatives_bank,
+    positives_bank,
+    similarity_backward,
+    similarity_rows,
+    vectors,
+)
+from losscli.model import Inputs
+
+
+@dataclass
+class Candidates:
+    anchor: Vectors
+    positives: Vectors
+    negatives: Vectors
+    positive_role: str  # "positive" or "positives": the gradients' key
+    negatives_given: bool
+
+    @property
+    def batch(self) -> int:
+        return self.anchor.raw.shape[0]
+
+    @property
+    def dim(self) -> int:
+        return self.anchor.raw.shape[1]
+
+    @property
+    def p(self) -> int:
+        return self.positives.raw.shape[1]
+
+    @property
+    def k(self) -> int:
+        return self.negatives.raw.shape[1]
+
+    def kinds(self) -> np.ndarray:
+        kind = np.empty((self.batch, self.p + self.k), dtype=object)
+        kind[:, :self.p] = "positive"
+        kind[:, self.p:] = "negative"
+        return kind
+
+    def role_index(self) -> tuple[tuple[str, ...], tuple[int, ...]]:
+        return (("positive",) * self.p + ("negative",) * self.k,
+                tuple(range(self.p)) + tuple(range(self.k)))
+
+    def similarities(self, cosine: bool) -> np.ndarray:
+        """(B, P + K): s(a, positives) then s(a, negatives)."""
+        return np.ascontiguousarray(np.concatenate(
+            [similarity_rows(self.anchor.used, self.positives.used, cosine),
+             similarity_rows(self.anchor.used, self.negatives.used, cosine)], axis=1))
+
+    def distances(self, kind: str) -> np.ndarray:
+        """(B, P + K): d(a, positives) then d(a, negatives)."""
+        return np.ascontiguousarray(np.concatenate(
+            [distance_rows(self.anchor.used, self.positives.used, kind),
+             distance_rows(self.anchor.used, self.negatives.used, kind)], axis=1))
+
+    def gradients(self, grad_a: np.ndarray, grad_pos: np.ndarray, grad_neg: np.ndarray,
+                  ) -> dict[str, np.ndarray]:
+        out = {"anchor": grad_a,
+               self.positive_role: grad_pos[:, 0, :] if self.positive_role == "positive"
+               else grad_pos}
+        if self.negatives_given:
+            out["negatives"] = grad_neg
+        return out
+
+    def similarity_gradients(self, dsim: np.ndarray) -> dict[str, np.ndarray]:
+        """From d loss_b / d s (B, P + K) to the vectors' gradients per example."""
+        P = self.p
+        grad_a, grad_pos = similarity_backward(dsim[:, :P], self.anchor, self.positives)
+        grad_a_n, grad_neg = similarity_backward(dsim[:, P:], self.anchor, self.negatives)
+        return self.gradients(grad_a + grad_a_n, grad_pos, grad_neg)
+
+    def distance_gradients(self, ddist: np.ndarray, dist: np.ndarray, kind: str,
+                           ) -> dict[str, np.ndarray]:
+        """From d loss_b / d d (B, P + K) to the vectors' gradients per example."""
+        P = self.p
+        grad_a, grad_pos = distance_backward(ddist[:, :P], self.anchor, self.positives,
+                                             dist[:, :P], kind)
+        grad_a_n, grad_neg = distance_backward(ddist[:, P:], self.anchor, self.negatives,
+                                               dist[:, P:], kind)
+        return self.gradients(grad_a + grad_a_n, grad_pos, grad_neg)
+
+
+def candidates(inputs: Inputs, unit: bool, warnings: list[str], *, negatives_required: bool,
+               measure: str = "similarity") -> Candidates:
+    anchor, single = anchor_rows(inputs)
+    B, D = anchor.shape
+    positives, role = positives_bank(inputs, B, D, single)
+    negatives = negatives_bank(inputs, B, D, single, required=negatives_required,
+                               allow_empty=not negatives_required)
+    check_huge({"anchor": anchor, role: positives, "negatives": negatives}, warnings)
+    return Candidates(vectors(anchor, unit, warnings, "anchor", measure),
+                      vectors(positives, unit, warnings, role, measure),
+                      vectors(negatives, unit, warnings, "negatives", measure),
+                      role, "negatives" in inputs)

@@ -1,0 +1,64 @@
+"""CLIP's symmetric cross entropy over the paired batch (Radford et al. 2021).
+
+    L_ij = scale * s(a_i, p_j)   (scale = 1 / temperature)
+    r_i = LSE_j(L_ij) - L_ii,  c_i = LSE_j(L_ji) - L_ii,  example i: (r_i + c_i) / 2
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from losscli.kernels import _jit
+from losscli.kernels import inbatch as kern
+from losscli.losses._inbatch import paired_batch
+from losscli.losses._more_common import check_temperature, result, shape_dict
+from losscli.losses._more_specs import CLIP
+from losscli.model import Inputs, Result, Terms
+
+
+def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str,
+             grad: bool = False) -> Result:
+    params = dict(params)
+    if params["scale"] is None:
+        scale = 1.0 / params["temperature"]
+        params["scale"] = scale
+    else:
+        scale = params["scale"]
+        params["temperature"] = 1.0 / scale
+    warnings: list[str] = []
+    check_temperature(params["temperature"], warnings)
+    pairs = paired_batch(inputs, CLIP.name, params["similarity"] == "cosine", warnings)
+    B = pairs.batch
+    pos, skip = pairs.layout()
+    # Rows (a->p) and columns (p->a) through the same row kernel: the columns are the rows
+    # of S^T.
+    out = {}
+    for direction, sim in (("a->p", pairs.sim), ("p->a", np.ascontiguousarray(pairs.sim.T))):
+        logit = np.empty((B, B))
+        prob = np.empty_like(logit)
+        dlogit = np.empty_like(logit)
+        loss = np.empty(B)
+        _jit.run(kern.softmax_rows, B * B * 4, sim, scale, pos, skip, logit, prob, dlogit, loss)
+        out[direction] = (sim, logit, prob, dlogit, loss)
+    rows, cols = out["a->p"], out["p->a"]
+    loss = 0.5 * (rows[4] + cols[4])
+    direction = np.empty((B, 2 * B), dtype=object)
+    direction[:, :B] = "a->p"
+    direction[:, B:] = "p->a"
+    j = np.broadcast_to(np.concatenate([np.arange(B), np.arange(B)]), (B, 2 * B)).copy()
+    terms = Terms(
+        role=("positive",) * B + ("anchor",) * B,
+        index=tuple(range(B)) * 2,
+        columns={"direction": direction, "j": j,
+                 **{name: np.concatenate([rows[k], cols[k]], axis=1) for k, name in
+                    ((0, "similarity"), (1, "logit"), (2, "probability"))},
+                 "gradient": 0.5 * np.concatenate([rows[3], cols[3]], axis=1)},
+    )
+    gradients = None
+    if grad:
+        # d(sum)/dS_ij: row i's softmax over j, plus column j's softmax over i (transposed).
+        gradients = pairs.backward(0.5 * scale * (rows[3] + cols[3].T))
+    return result(CLIP.name, params, reduction, loss, shape_dict(B, B - 1, pairs.dim),
+                  terms, warnings, gradients)

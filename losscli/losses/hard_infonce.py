@@ -1,0 +1,119 @@
+"""Debiased hard-negative InfoNCE (Robinson et al. 2021, HCL), computed in log space.
+
+    q_k = softmax_k(beta v_k);  R = N sum_k q_k e^{v_k}
+    Ng = max( (R - tau+ N e^{v_0}) / (1 - tau+),  N e^{-1/t} )
+    loss = log(1 + Ng e^{-v_0})
+Explicit negatives (N = K), or HCL's two-view batch (N = 2B - 2).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from losscli.kernels import _jit
+from losscli.kernels import inbatch as kern
+from losscli.losses._common import embedding_batch
+from losscli.losses._inbatch import two_view_batch
+from losscli.losses._more_common import (
+    check_huge,
+    check_temperature,
+    result,
+    shape_dict,
+    similarity_backward,
+    similarity_rows,
+    vectors,
+)
+from losscli.losses._more_specs import HARD_INFONCE
+from losscli.model import Inputs, Result, Terms
+
+
+def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str,
+             grad: bool = False) -> Result:
+    if "negatives" in inputs:
+        return _explicit(inputs, params, reduction, grad)
+    return _two_view(inputs, params, reduction, grad)
+
+
+def _run(sim: np.ndarray, params: dict[str, Any], pos: np.ndarray, skip: np.ndarray,
+         warnings: list[str]) -> dict[str, np.ndarray]:
+    R, C = sim.shape
+    out = {name: np.empty((R, C)) for name in ("logit", "importance", "share", "gradient")}
+    per_row = {name: np.empty(R) for name in ("r", "ng_raw", "floor", "loss")}
+    binds = np.empty(R, dtype=np.bool_)
+    _jit.run(kern.hard_rows, R * C * 8, sim, 1.0 / params["temperature"], pos, skip,
+             float(params["beta"]), float(params["tau_plus"]), bool(params["clamp"]),
+             out["logit"], out["importance"], out["share"], out["gradient"], per_row["r"],
+             per_row["ng_raw"], per_row["floor"], binds, per_row["loss"])
+    negative = ~np.isfinite(per_row["loss"]) & (per_row["ng_raw"] <= 0.0)
+    if negative.any():
+        warnings.append(f"{int(negative.sum())} row(s) with Ng <= 0 (the positive dominates "
+                        "the debiased negatives) and --no-clamp: their loss is null")
+    return {**out, **per_row, "floor_binds": binds}
+
+
+def _positive_cells(columns: dict[str, np.ndarray], cells: list[int]) -> None:
+    for name in ("importance", "share"):
+        for c in cells:
+            columns[name][:, c] = np.nan
+
+
+def _explicit(inputs: Inputs, params: dict[str, Any], reduction: str, grad: bool) -> Result:
+    batch = embedding_batch(inputs)
+    B, K, D = batch.batch, batch.k, batch.dim
+    warnings: list[str] = []
+    check_huge({"anchor": batch.anchor, "positive": batch.positive,
+                "negatives": batch.negatives}, warnings)
+    t = params["temperature"]
+    check_temperature(t, warnings)
+    cosine = params["similarity"] == "cosine"
+    a = vectors(batch.anchor, cosine, warnings, "anchor")
+    p = vectors(batch.positive[:, None, :], cosine, warnings, "positive")
+    n = vectors(batch.negatives, cosine, warnings, "negatives")
+    sim = np.ascontiguousarray(np.concatenate(
+        [similarity_rows(a.used, p.used, cosine), similarity_rows(a.used, n.used, cosine)],
+        axis=1))
+    out = _run(sim, params, np.zeros(B, dtype=np.int64), np.full(B, -1, dtype=np.int64),
+               warnings)
+    columns = {"similarity": sim, "logit": out["logit"], "importance": out["importance"],
+               "share": out["share"], "gradient": out["gradient"]}
+    _positive_cells(columns, [0])
+    for name in ("r", "ng_raw", "floor", "floor_binds"):
+        columns[name] = np.repeat(out[name][:, None], K + 1, axis=1)
+    terms = Terms(role=("positive",) + ("negative",) * K, index=(0,) + tuple(range(K)),
+                  columns=columns)
+    gradients = None
+    if grad:
+        dsim = out["gradient"] / t
+        grad_a, grad_p = similarity_backward(dsim[:, :1], a, p)
+        grad_a_n, grad_n = similarity_backward(dsim[:, 1:], a, n)
+        gradients = {"anchor": grad_a + grad_a_n, "positive": grad_p[:, 0, :],
+                     "negatives": grad_n}
+    return result(HARD_INFONCE.name, {**params, "form": "explicit"}, reduction, out["loss"],
+                  shape_dict(B, K, D), terms, warnings, gradients)
+
+
+def _two_view(inputs: Inputs, params: dict[str, Any], reduction: str, grad: bool) -> Result:
+    warnings: list[str] = []
+    t = params["temperature"]
+    check_temperature(t, warnings)
+    views = two_view_batch(inputs, HARD_INFONCE.name, params["similarity"] == "cosine",
+                           warnings)
+    B, n = views.batch, views.views
+    pos, skip = views.layout()
+    out = _run(views.sim, params, pos, skip, warnings)
+    loss = 0.5 * (out["loss"][:B] + out["loss"][B:])
+    order = views.order()
+    role, index, columns = views.term_labels(order)
+    columns["similarity"] = views.per_example(views.sim, order)
+    for name in ("logit", "importance", "share"):
+        columns[name] = views.per_example(out[name], order)
+    columns["gradient"] = 0.5 * views.per_example(out["gradient"], order)
+    _positive_cells(columns, [0, n - 1])
+    for name in ("r", "ng_raw", "floor", "floor_binds"):
+        columns[name] = views.per_view(out[name])
+    gradients = views.backward(0.5 * out["gradient"] / t) if grad else None
+    return result(HARD_INFONCE.name, {**params, "form": "two-view batch"}, reduction, loss,
+                  shape_dict(B, n - 2, views.dim), Terms(role, index, columns), warnings,
+                  gradients)

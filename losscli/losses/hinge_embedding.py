@@ -1,0 +1,65 @@
+"""torch's HingeEmbeddingLoss, on given values or on distances d(x1, x2) (LOSSES-MORE.md).
+
+    x = x1 (values), or x = d(x1, x2) (vectors);  label +1: x;  label -1: [m - x]+
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from losscli.kernels import _jit
+from losscli.kernels import pairs_more as kern
+from losscli.losses._more_common import (
+    check_huge,
+    distance_backward,
+    distance_rows,
+    labels,
+    paired_rows,
+    result,
+    scores,
+    shape_dict,
+    vectors,
+)
+from losscli.losses._more_specs import HINGE_EMBEDDING
+from losscli.model import Inputs, Result, Terms
+
+
+def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str,
+             grad: bool = False) -> Result:
+    warnings: list[str] = []
+    kind = params["distance"]
+    params = dict(params)
+    vector_form = "x2" in inputs
+    if vector_form:
+        x1, x2, _ = paired_rows(inputs)
+        B, D = x1.shape
+        check_huge({"x1": x1, "x2": x2}, warnings)
+        v1 = vectors(x1, kind == "cosine", warnings, "x1", "distance")
+        v2 = vectors(x2[:, None, :], kind == "cosine", warnings, "x2", "distance")
+        x = distance_rows(v1.used, v2.used, kind)[:, 0]
+        params["form"] = "vectors"
+    else:
+        x = np.ascontiguousarray(scores(inputs, "x1"))
+        B, D = x.shape[0], None
+        params["form"] = "values"
+        params["distance"] = None  # not used: the values are x itself
+    y = labels(inputs, B)
+    term = np.empty(B)
+    active = np.empty(B, dtype=np.bool_)
+    dx = np.empty(B)
+    loss = np.empty(B)
+    _jit.run(kern.hinge_embedding, B * 4, x, y, float(params["margin"]), term, active, dx,
+             loss)
+    terms = Terms(("pair",), (0,), {"label": y[:, None], "x": x[:, None],
+                                    "term": term[:, None], "active": active[:, None]})
+    gradients = None
+    if grad:
+        if vector_form:
+            g1, g2 = distance_backward(dx[:, None], v1, v2, x[:, None], kind)
+            gradients = {"x1": g1, "x2": g2[:, 0, :]}
+        else:
+            gradients = {"x1": dx.copy()}
+    return result(HINGE_EMBEDDING.name, params, reduction, loss, shape_dict(B, dim=D), terms,
+                  warnings, gradients)

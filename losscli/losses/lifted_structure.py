@@ -1,0 +1,111 @@
+"""Lifted structured loss (Song et al. 2016, as TF Addons implements it), and the
+generalized variant (Hermans, Beyer, Leibe 2017; PML's GeneralizedLiftedStructureLoss).
+
+    song:        J = log( sum_k e^{m - d(a, n_k)} + sum_k e^{m - d(p, n_k)} ) + d(a, p) - m_pos
+                 loss = 1/2 [J]+^2
+    generalized: loss = [LSE_p(d(a, p) - m_pos) + LSE_k(m - d(a, n_k))]+
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from losscli.errors import BadData
+from losscli.kernels import _jit
+from losscli.kernels import pairs_more as kern
+from losscli.losses._candidates import Candidates, candidates
+from losscli.losses._more_common import (
+    Vectors,
+    distance_backward,
+    distance_rows,
+    result,
+    shape_dict,
+)
+from losscli.losses._more_specs import LIFTED_STRUCTURE
+from losscli.model import Inputs, Result, Terms
+
+
+def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str,
+             grad: bool = False) -> Result:
+    warnings: list[str] = []
+    kind = params["distance"]
+    c = candidates(inputs, kind == "cosine", warnings, negatives_required=True,
+                   measure="distance")
+    if params["variant"] == "generalized":
+        return _generalized(c, params, reduction, grad, warnings)
+    if c.p != 1:
+        raise BadData(f"variant song takes one positive per example, found P = {c.p}",
+                      "give one positive per anchor, or use --variant generalized for several",
+                      where=inputs.where(c.positive_role))
+    return _song(c, params, reduction, grad, warnings)
+
+
+def _song(c: Candidates, params: dict[str, Any], reduction: str, grad: bool,
+          warnings: list[str]) -> Result:
+    kind = params["distance"]
+    B, K = c.batch, c.k
+    positive = c.positives
+    d_ap = distance_rows(c.anchor.used, positive.used, kind)[:, 0]
+    d_an = distance_rows(c.anchor.used, c.negatives.used, kind)
+    # d(p, n_k): each example's positive row against the negatives.
+    p_rows = _positive_rows(positive.used, B)
+    d_pn = distance_rows(p_rows, c.negatives.used, kind)
+    exponent = np.empty((B, 2 * K))
+    share = np.empty_like(exponent)
+    ddist = np.empty_like(exponent)
+    j_value = np.empty(B)
+    dap = np.empty(B)
+    loss = np.empty(B)
+    _jit.run(kern.lifted_song, B * K * 8, d_ap, d_an, d_pn, float(params["margin"]),
+             float(params["pos_margin"]), exponent, share, j_value, ddist, dap, loss)
+    end = np.empty((B, 2 * K), dtype=object)
+    end[:, :K] = "anchor"
+    end[:, K:] = "positive"
+    width = 2 * K
+    terms = Terms(("negative",) * width, tuple(range(K)) * 2, {
+        "end": end, "distance": np.concatenate([d_an, d_pn], axis=1), "exponent": exponent,
+        "share": share, "gradient": ddist,
+        "d_ap": np.repeat(d_ap[:, None], width, axis=1),
+        "j": np.repeat(j_value[:, None], width, axis=1),
+        "active": np.repeat((j_value > 0)[:, None], width, axis=1)})
+    gradients = None
+    if grad:
+        p_vec = Vectors(_positive_rows(positive.raw, B), p_rows,
+                        None if positive.norms is None else _positive_rows(positive.norms, B))
+        ga_p, gp_a = distance_backward(dap[:, None], c.anchor, positive, d_ap[:, None], kind)
+        ga_n, gn_a = distance_backward(ddist[:, :K], c.anchor, c.negatives, d_an, kind)
+        gp_n, gn_p = distance_backward(ddist[:, K:], p_vec, c.negatives, d_pn, kind)
+        gradients = c.gradients(ga_p + ga_n, gp_a + gp_n[:, None, :], gn_a + gn_p)
+    return result(LIFTED_STRUCTURE.name, params, reduction, loss,
+                  shape_dict(B, K, c.dim, positives=1), terms, warnings, gradients)
+
+
+def _positive_rows(bank: np.ndarray, B: int) -> np.ndarray:
+    """Each example's single positive, (B, ...) from a (1 or B, 1, ...) bank."""
+    rows = bank[:, 0]
+    return np.ascontiguousarray(np.broadcast_to(rows, (B,) + rows.shape[1:]))
+
+
+def _generalized(c: Candidates, params: dict[str, Any], reduction: str, grad: bool,
+                 warnings: list[str]) -> Result:
+    kind = params["distance"]
+    B, P, K = c.batch, c.p, c.k
+    dist = c.distances(kind)
+    exponent = np.empty((B, P + K))
+    share = np.empty_like(exponent)
+    ddist = np.empty_like(exponent)
+    inner = np.empty(B)
+    loss = np.empty(B)
+    _jit.run(kern.lifted_generalized, B * (P + K) * 4, dist, P, float(params["margin"]),
+             float(params["pos_margin"]), exponent, share, ddist, inner, loss)
+    role, index = c.role_index()
+    nan = np.full((B, P + K), np.nan)
+    terms = Terms(role, index, {
+        "end": c.kinds(), "distance": dist, "exponent": exponent, "share": share,
+        "gradient": ddist, "d_ap": nan, "j": nan,
+        "active": np.repeat((inner > 0)[:, None], P + K, axis=1)})
+    gradients = c.distance_gradients(ddist, dist, kind) if grad else None
+    return result(LIFTED_STRUCTURE.name, params, reduction, loss,
+                  shape_dict(B, K, c.dim, positives=P), terms, warnings, gradients)

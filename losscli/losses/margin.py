@@ -1,0 +1,60 @@
+"""The margin-based loss (Wu et al. 2017, as PML implements it), one divisor per example.
+
+    pos = [d(a, p) - beta + m]+,  neg_k = [beta - d(a, n_k) + m]+
+    loss = (K pos + sum_k neg_k) / (K [pos > 0] + sum_k [neg_k > 0]) + nu beta
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from losscli.kernels import _jit
+from losscli.kernels import pairs_more as kern
+from losscli.losses._common import embedding_batch
+from losscli.losses._more_common import (
+    check_huge,
+    distance_backward,
+    distance_rows,
+    result,
+    shape_dict,
+    vectors,
+)
+from losscli.losses._more_specs import MARGIN
+from losscli.model import Inputs, Result, Terms
+
+
+def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str,
+             grad: bool = False) -> Result:
+    batch = embedding_batch(inputs)
+    B, K, D = batch.batch, batch.k, batch.dim
+    warnings: list[str] = []
+    check_huge({"anchor": batch.anchor, "positive": batch.positive,
+                "negatives": batch.negatives}, warnings)
+    kind = params["distance"]
+    unit = kind == "cosine"
+    a = vectors(batch.anchor, unit, warnings, "anchor", "distance")
+    p = vectors(batch.positive[:, None, :], unit, warnings, "positive", "distance")
+    n = vectors(batch.negatives, unit, warnings, "negatives", "distance")
+    d_ap = distance_rows(a.used, p.used, kind)[:, 0]
+    d_an = distance_rows(a.used, n.used, kind)
+    pos_term = np.empty(B)
+    neg_term = np.empty((B, K))
+    grad_ap = np.empty(B)
+    grad_an = np.empty((B, K))
+    loss = np.empty(B)
+    _jit.run(kern.margin_rows, B * K * 4, d_ap, d_an, float(params["margin"]),
+             float(params["beta"]), float(params["nu"]), pos_term, neg_term, grad_ap, grad_an,
+             loss)
+    pos_terms = np.repeat(pos_term[:, None], K, axis=1)
+    terms = Terms(("negative",) * K, tuple(range(K)), {
+        "d_ap": np.repeat(d_ap[:, None], K, axis=1), "d_an": d_an, "pos_term": pos_terms,
+        "neg_term": neg_term, "pos_active": pos_terms > 0, "neg_active": neg_term > 0})
+    gradients = None
+    if grad:
+        ga_p, gp = distance_backward(grad_ap[:, None], a, p, d_ap[:, None], kind)
+        ga_n, gn = distance_backward(grad_an, a, n, d_an, kind)
+        gradients = {"anchor": ga_p + ga_n, "positive": gp[:, 0, :], "negatives": gn}
+    return result(MARGIN.name, params, reduction, loss, shape_dict(B, K, D), terms, warnings,
+                  gradients)

@@ -1,0 +1,73 @@
+"""Compiled (numba) and interpreted runs of the new kernels agree, on every loss.
+
+The same kernel source runs either way (kernels/_jit.py); this guards the subset numba
+compiles (types, bool arrays, NaN paths) for kernels/inbatch.py and kernels/pairs_more.py.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import losscli
+
+try:
+    from tests._more_helpers import assert_close
+except ImportError:  # tests/ on sys.path
+    from _more_helpers import assert_close
+
+pytest.importorskip("numba")
+
+rng = np.random.default_rng(11)
+B, P, K, D = 4, 2, 3, 5
+A = rng.normal(size=(B, D))
+EXPLICIT = {"anchor": A, "positive": A + rng.normal(size=(B, D)),
+            "negatives": rng.normal(size=(B, K, D))}
+SEVERAL = {"anchor": A, "positives": A[:, None] + rng.normal(size=(B, P, D)),
+           "negatives": rng.normal(size=(K, D))}
+IN_BATCH = {"anchor": A, "positive": A + rng.normal(size=(B, D))}
+PAIRS = {"x1": rng.normal(size=(B, D)), "x2": rng.normal(size=(B, D)),
+         "label": np.array([1.0, -1.0, 1.0, -1.0])}
+SCORES = {"x1": rng.normal(size=B), "x2": rng.normal(size=B), "label": PAIRS["label"]}
+
+CASES = [
+    ("supcon", SEVERAL, {}),
+    ("multi-similarity", SEVERAL, {"beta": 5.0}),
+    ("circle", SEVERAL, {"gamma": 8.0}),
+    ("lifted-structure", SEVERAL, {"variant": "generalized"}),
+    ("lifted-structure", EXPLICIT, {"distance": "sqeuclidean"}),
+    ("margin", EXPLICIT, {"beta": 2.0}),
+    ("npair", EXPLICIT, {}),
+    ("npair", IN_BATCH, {}),
+    ("dcl", EXPLICIT, {"weighting": "vmf"}),
+    ("dcl", IN_BATCH, {}),
+    ("hard-infonce", EXPLICIT, {}),
+    ("hard-infonce", IN_BATCH, {"tau_plus": 0.3}),
+    ("hard-infonce", {"anchor": [[1.0, 0.0]], "positive": [[1.0, 0.0]],
+                      "negatives": [[-1.0, 0.0]]}, {"tau_plus": 0.5, "clamp": False}),
+    ("ntxent-batch", IN_BATCH, {}),
+    ("clip", IN_BATCH, {}),
+    ("siglip", IN_BATCH, {}),
+    ("cosine-embedding", PAIRS, {}),
+    ("hinge-embedding", PAIRS, {}),
+    ("margin-ranking", SCORES, {"margin": 0.3}),
+]
+
+
+@pytest.mark.parametrize("name,inputs,params", CASES)
+def test_compiled_equals_interpreted(monkeypatch, name, inputs, params):
+    results = {}
+    for mode in ("never", "always"):
+        monkeypatch.setenv("LOSSCLI_JIT", mode)
+        results[mode] = losscli.evaluate(name, inputs, grad=True, **params)
+    py, jit = results["never"], results["always"]
+    assert_close(jit.per_example, py.per_example, 1e-13)
+    for column, values in py.terms.columns.items():
+        if values.dtype.kind == "f":
+            np.testing.assert_allclose(jit.terms.columns[column], values, rtol=1e-13,
+                                       atol=1e-15, err_msg=column)
+        else:
+            assert (jit.terms.columns[column] == values).all(), column
+    for role, g in py.gradients.items():
+        np.testing.assert_allclose(jit.gradients[role], g, rtol=1e-13, atol=1e-15,
+                                   err_msg=role)
