@@ -24,7 +24,8 @@ from losscli.errors import ExitCode, LossCliError
 app = typer.Typer(
     name="losscli",
     help="See what a loss does: per-term breakdowns of classification, contrastive and "
-    "metric-learning losses (`losscli losses` lists them). Exit codes: 0 ok, 1 internal error, 2 usage, "
+    "metric-learning losses (`losscli losses` lists them). Exit codes: 0 ok, "
+    "1 internal error, 2 usage, "
     "3 input unavailable, 4 bad data, 5 non-finite result (--strict), 6 output error, "
     "7 batch with failures, 130 interrupted.",
     add_completion=False,
