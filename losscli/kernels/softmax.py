@@ -56,3 +56,47 @@ def softmax_ce(logits, target, weight, keep, prob, logp, contribution, grad, los
         for c in range(C):
             grad[b, c] = prob[b, c] * mass - weight[c] * target[b, c]
         loss[b] = total
+
+
+# ---------------------------------------------------------------------------------------------
+# Library-convention variants and their gradients (issue 5). Appended below the forward
+# kernels, which stay as they are. (softmax_ce already returns d loss / d logits, the
+# gradient of its inputs: `--grad` reuses that column.)
+# ---------------------------------------------------------------------------------------------
+
+
+@kernel
+def probability_ce(x, target, eps, ratio, logr, contribution, grad, loss):
+    """Keras' categorical cross entropy with from_logits=False: the inputs are read as
+    probabilities, r_c = clip(x_c / sum_j x_j, eps, 1 - eps), loss = -sum_c q_c log r_c.
+
+    d loss / d x_c = -q_c [r_c not clipped] / x_c + sum_j q_j [r_j not clipped] / sum_j x_j
+    (a clipped ratio is flat: its share of the gradient is 0).
+    """
+    C = x.shape[1]
+    for b in prange(x.shape[0]):
+        total = 0.0
+        for c in range(C):
+            total += x[b, c]
+        kept = 0.0
+        acc = 0.0
+        for c in range(C):
+            r = x[b, c] / total
+            clipped = False
+            if not r >= eps:
+                r = eps
+                clipped = True
+            elif r > 1.0 - eps:
+                r = 1.0 - eps
+                clipped = True
+            ratio[b, c] = r
+            logr[b, c] = np.log(r)
+            q = target[b, c]
+            contribution[b, c] = -q * logr[b, c] if q != 0.0 else 0.0
+            acc += contribution[b, c]
+            grad[b, c] = 0.0 if clipped or q == 0.0 else -q / x[b, c]
+            if not clipped:
+                kept += q
+        for c in range(C):
+            grad[b, c] += kept / total
+        loss[b] = acc
