@@ -151,7 +151,7 @@ INFONCE = LossSpec(
             "cosine of normalized embeddings (its DotProductSimilarity normalizes too), "
             "t = 0.07, mean over the positive pairs; adds finfo.tiny inside the log",
             params={"similarity": "cosine", "temperature": 0.07},
-            normalize=True,
+            normalize=True, zero_single_pair=True,
             source="KevinMusgrave/pytorch-metric-learning src/pytorch_metric_learning/"
             "losses/ntxent_loss.py",
         ),
@@ -238,7 +238,7 @@ CONTRASTIVE = LossSpec(
             "(m = neg_margin); AvgNonZero over the positive pairs plus AvgNonZero over the "
             "negative pairs",
             allowed={"distance": ("euclidean", "sqeuclidean")},
-            normalize=True, half=False, squared=False,
+            normalize=True, half=False, squared=False, zero_single_pair=True,
             reductions=("mean-nonzero-split", "none"),
             term_reduction={"mean-nonzero-split": "split", "none": "split"},
             notes=("sqeuclidean is LpDistance(power=2)",),
@@ -349,8 +349,7 @@ TRIPLET = LossSpec(
             "sentence-transformers",
             "sentence_transformers.losses.TripletLoss(distance_metric=EUCLIDEAN, "
             "triplet_margin=5)",
-            "m = 5, d = pairwise_distance (eps 1e-6 added to the difference), mean over the "
-            "triplets",
+            "m = 5, exact euclidean distance (COSINE: 1 - cos), mean over the triplets",
             params={"margin": 5.0},
             allowed={"distance": ("euclidean", "cosine")},
             unsupported={
@@ -359,11 +358,11 @@ TRIPLET = LossSpec(
                 "(BatchHardSoftMarginTripletLoss mines its own triplets)",
                 "negatives_reduction": "TripletLoss averages every triplet",
             },
-            eps=1e-6, eps_placement="difference",
             reductions=("mean",),
-            notes=("the documented formula; some 2025 versions pass negative distances "
-                   "(pairwise_euclidean_sim) to it, which inverts the hinge",),
-            source="UKPLab/sentence-transformers sentence_transformers/losses/TripletLoss.py",
+            notes=("versions before 2025 measured EUCLIDEAN with F.pairwise_distance, which "
+                   "adds eps 1e-6 to the difference (--like torch shows that arithmetic)",),
+            source="UKPLab/sentence-transformers sentence_transformers/sentence_transformer/"
+            "losses/triplet.py (6.2)",
         ),
         "tf-addons": Convention(
             "tf-addons",

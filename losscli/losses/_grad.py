@@ -55,3 +55,17 @@ def mean_over_active(terms: np.ndarray) -> float:
     active = terms > 0
     count = int(active.sum())
     return float(terms[active].sum() / count) if count else 0.0
+
+
+def single_pair_zero(convention: Convention | None, B: int, K: int, warnings: list[str],
+                     *arrays: np.ndarray) -> bool:
+    """PML's GenericPairLoss returns 0 for a call with one positive and one negative pair:
+    zero the given arrays (losses, gradients) in place and say so. True when it applied."""
+    if convention is None or not convention.zero_single_pair or B != 1 or K != 1:
+        return False
+    for arr in arrays:
+        if arr is not None:
+            arr[...] = 0.0
+    warnings.append(f"{convention.library} returns 0 for a single positive pair and a "
+                    "single negative pair (GenericPairLoss skips such calls)")
+    return True

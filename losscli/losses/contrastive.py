@@ -23,7 +23,13 @@ from losscli.losses._common import (
     shape_dict,
     to_unit,
 )
-from losscli.losses._grad import TERM_CODES, embedding_gradients, eps_args, mean_over_active
+from losscli.losses._grad import (
+    TERM_CODES,
+    embedding_gradients,
+    eps_args,
+    mean_over_active,
+    single_pair_zero,
+)
 from losscli.losses.spec import Convention
 from losscli.model import Inputs, Result, Terms
 
@@ -55,6 +61,7 @@ def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, *, grad: bo
         _jit.run(kern.contrastive_variant, batch.work(), batch.anchor, batch.positive,
                  batch.negatives, margin, kind, eps, eps_mode, half, squared, per_example,
                  dist, hinge, term, loss)
+    zeroed = single_pair_zero(convention, B, K, warnings, loss)
     nonfinite_warning(loss, warnings)
     kind_col = np.empty((B, K + 1), dtype=object)
     kind_col[:, 0] = "similar"
@@ -66,8 +73,8 @@ def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, *, grad: bo
                  "active": term > 0},
     )
     if reduction == "mean-nonzero-split":
-        value: float | list[float] = (mean_over_active(term[:, 0])
-                                      + mean_over_active(term[:, 1:]))
+        value: float | list[float] = 0.0 if zeroed else (mean_over_active(term[:, 0])
+                                                         + mean_over_active(term[:, 1:]))
     else:
         value = reduce(loss, reduction)
     gradients = None
@@ -78,6 +85,7 @@ def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, *, grad: bo
         _jit.run(kern.contrastive_grad, batch.work(), batch.anchor, batch.positive,
                  batch.negatives, margin, kind, eps, eps_mode, half, squared, per_example,
                  dist, hinge, term, ga, gp, gn)
+        single_pair_zero(convention, B, K, [], ga, gp, gn)
         gradients = embedding_gradients(original, unit, ga, gp, gn)
     return Result(
         loss=CONTRASTIVE.name, params=dict(params), reduction=reduction, per_example=loss,

@@ -23,7 +23,7 @@ from losscli.losses._common import (
     shape_dict,
     to_unit,
 )
-from losscli.losses._grad import embedding_gradients
+from losscli.losses._grad import embedding_gradients, single_pair_zero
 from losscli.losses.spec import Convention
 from losscli.model import Inputs, Result, Terms
 
@@ -53,6 +53,9 @@ def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, *, grad: bo
         loss, terms, grads = _symmetric(batch, float(t), cosine, grad)
     else:
         loss, terms, grads = _explicit(batch, float(t), cosine, grad)
+    if grads is not None:
+        single_pair_zero(convention, batch.batch, batch.k, [], *grads)
+    single_pair_zero(convention, batch.batch, batch.k, warnings, loss)
     nonfinite_warning(loss, warnings)
     gradients = None
     if grads is not None:

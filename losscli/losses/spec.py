@@ -113,6 +113,8 @@ class Convention:
       none, mean-nonzero (mean over the terms > 0 in the whole batch, PML AvgNonZero),
       mean-nonzero-split (that, over positive and negative pairs apart, summed)
     - term_reduction: how one example's terms combine (triplet's negatives reduction)
+    - zero_single_pair: the library returns 0 when the whole call has a single positive
+      pair and a single negative pair (PML's GenericPairLoss: B = 1, K = 1)
     """
 
     library: str
@@ -131,6 +133,7 @@ class Convention:
     negatives_form: str = "explicit"
     reductions: tuple[str, ...] = ("mean", "sum", "none")
     term_reduction: dict[str, str] = field(default_factory=dict)
+    zero_single_pair: bool = False
     notes: tuple[str, ...] = ()
     source: str = ""
 
