@@ -27,6 +27,7 @@ class Applied:
     reduction: str
     changed: dict[str, dict[str, Any]] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    flags: dict[str, Any] = field(default_factory=dict)
 
     def describe(self) -> dict[str, Any]:
         """The `convention` block of the output (JSON and table header)."""
@@ -37,7 +38,7 @@ class Applied:
             "summary": c.summary,
             "reduction": self.reduction,
             "changed": dict(self.changed),
-            "flags": c.flags(),
+            "flags": dict(self.flags),
             "notes": list(self.notes),
         }
 
@@ -115,7 +116,20 @@ def apply(spec: LossSpec, library: str, given: dict[str, Any],
         raise UsageError(f"--reduction got {reduction!r}",
                          f"choose one of {', '.join(LIKE_REDUCTIONS)}")
     notes.extend(conv.notes)
-    return Applied(conv, params, reduction, changed, tuple(notes))
+    return Applied(conv, params, reduction, changed, tuple(notes),
+                   _relevant_flags(conv, {**defaults, **params}))
+
+
+def _relevant_flags(conv: Convention, params: dict[str, Any]) -> dict[str, Any]:
+    """The convention's formula flags that touch this evaluation (no eps note under a
+    cosine distance, no soft-margin note without --soft)."""
+    flags = conv.flags()
+    if not params.get("soft"):
+        flags.pop("soft_margin", None)
+    if params.get("distance", "euclidean") != "euclidean":
+        flags.pop("eps", None)
+        flags.pop("eps_placement", None)
+    return flags
 
 
 def term_reduction(conv: Convention | None, reduction: str, default: str = "mean") -> str:
