@@ -25,6 +25,23 @@ REDUCTIONS = ("mean", "sum", "none")
 DISTANCES = ("euclidean", "sqeuclidean", "cosine")
 SIMILARITIES = ("dot", "cosine")
 
+# What each role holds (LOSSES.md, "Input roles and shapes"), for `explain`.
+ROLE_SHAPES = {
+    "anchor": "(D,) for one example, (B, D) for a batch",
+    "positive": "the anchor's shape",
+    "negatives": "(D,) one negative, (K, D) shared by every anchor, or (B, K, D) per anchor",
+    "negatives2": "(K, D) or (B, K, D): a second negative n2_k per negative",
+    "logits": "(C,) for one example, (B, C) for a batch",
+    "target": "a class index per example (int or (B,)), or probabilities of the logits' shape",
+    "weight": "(C,): one weight per class",
+}
+
+_ZERO_COSINE = ("Zero vectors under cosine: a zero vector has no direction; its cosine is "
+                "taken as 0 and its gradient as 0 (with a warning).")
+_SQRT_AT_ZERO = ("sqrt at zero distance: the euclidean distance is exact and its gradient at "
+                 "d = 0 is taken as 0, never NaN (torch's eps 1e-6 instead makes d(x, x) = "
+                 "1e-6 sqrt(D) > 0: --like torch shows that).")
+
 _DISTANCE_HELP = "euclidean (exact, no eps), sqeuclidean (squared), or cosine (1 - cosine)"
 
 SOFTMAX_CE = LossSpec(
@@ -62,7 +79,12 @@ SOFTMAX_CE = LossSpec(
     ),
     pitfalls=(
         "With class weights, `mean` divides by the sum of the targets' weights, not by B (torch).",
+        "Keras reads its input as probabilities unless from_logits=True: logits given to it "
+        "are normalized and clipped, not softmaxed (--like tf-addons shows what it computes).",
+        "Label smoothing moves the loss linearly in e: a smoothed loss never reaches 0.",
     ),
+    gradient="d loss / d x_c = p_c sum_k w_k q_k - w_c q_c (the `gradient` column); "
+    "ignored examples have gradient 0",
     references=("torch.nn.CrossEntropyLoss; optax.softmax_cross_entropy",),
     conventions={
         "torch": Convention(
@@ -129,9 +151,20 @@ INFONCE = LossSpec(
         "Without negatives (K = 0) the loss is 0, with a warning.",
     ),
     pitfalls=(
-        "A tiny temperature turns the softmax into a max: the loss becomes (max s_n - s_p)+ / t.",
-        "Under cosine, a zero vector has no direction: its cosine is taken as 0 (warning).",
+        "A tiny temperature turns the softmax into a max: the loss becomes (max s_n - s_p)+ / t "
+        "and its gradient grows as 1 / t (warning below t = 1e-3); a large one flattens it "
+        "towards log(K + 1).",
+        _ZERO_COSINE,
+        "Dot similarity on unnormalized embeddings: the logits scale with the norms, so the "
+        "effective temperature does too.",
+        "A negative as similar to the anchor as the positive (s_an >= s_ap) may be a false "
+        "negative: the `false_negative` column flags it.",
+        "Libraries differ in the candidates: sentence-transformers' MNRL adds every other "
+        "example's positive and negatives (in-batch), optax.ntxent averages both views.",
     ),
+    gradient="with g_j = p_j - [j = 0] (the `gradient` column): dL/dp = g_0 a / t, "
+    "dL/dn_k = g_k a / t, dL/da = (sum_k p_k n_k + (p_0 - 1) p) / t; under cosine these go "
+    "through the normalization, (g - (g.u) u) / |x|",
     references=(
         "van den Oord, Li, Vinyals 2018, Representation Learning with Contrastive Predictive "
         "Coding; Chen et al. 2020 (SimCLR, NT-Xent)",
@@ -152,6 +185,8 @@ INFONCE = LossSpec(
             "t = 0.07, mean over the positive pairs; adds finfo.tiny inside the log",
             params={"similarity": "cosine", "temperature": 0.07},
             normalize=True, zero_single_pair=True,
+            notes=("a call with a single positive pair and a single negative pair returns 0 "
+                   "(GenericPairLoss): B = 1, K = 1 gives 0 here too",),
             source="KevinMusgrave/pytorch-metric-learning src/pytorch_metric_learning/"
             "losses/ntxent_loss.py",
         ),
@@ -213,7 +248,16 @@ CONTRASTIVE = LossSpec(
         "With sqeuclidean, d is the squared distance and the similar term is 1/2 d^2 of it "
         "(literal substitution).",
     ),
-    pitfalls=("Not the softmax 'contrastive loss' of SimCLR/CLIP: that one is `infonce`.",),
+    pitfalls=(
+        "Not the softmax 'contrastive loss' of SimCLR/CLIP: that one is `infonce`.",
+        "Squares and 1/2 factors differ between libraries (PML and torch use neither): the "
+        "same name gives numbers 2x or d-vs-d^2 apart; `losscli compare` shows them.",
+        _SQRT_AT_ZERO,
+        _ZERO_COSINE,
+    ),
+    gradient="similar pair: d * dd/d(a, p) / (K + 1); dissimilar pair k: -[m - d_k]+ * "
+    "dd_k/d(a, n_k) / (K + 1); euclidean dd/dx = (x - y) / d (0 at d = 0), sqeuclidean "
+    "2 (x - y), cosine through the normalization",
     references=(
         "Hadsell, Chopra, LeCun 2006, Dimensionality Reduction by Learning an Invariant "
         "Mapping, Eq. 4",
@@ -241,7 +285,9 @@ CONTRASTIVE = LossSpec(
             normalize=True, half=False, squared=False, zero_single_pair=True,
             reductions=("mean-nonzero-split", "none"),
             term_reduction={"mean-nonzero-split": "split", "none": "split"},
-            notes=("sqeuclidean is LpDistance(power=2)",),
+            notes=("sqeuclidean is LpDistance(power=2)",
+                   "a call with a single positive pair and a single negative pair returns 0 "
+                   "(GenericPairLoss): B = 1, K = 1 gives 0 here too"),
             source="KevinMusgrave/pytorch-metric-learning src/pytorch_metric_learning/"
             "losses/contrastive_loss.py",
         ),
@@ -308,8 +354,15 @@ TRIPLET = LossSpec(
     ),
     pitfalls=(
         "A loss of exactly m means d_ap = d_an: often collapsed embeddings.",
-        "sqrt at zero distance: the euclidean gradient there is taken as 0, never NaN.",
+        _SQRT_AT_ZERO,
+        _ZERO_COSINE,
+        "Default margins span 0.05 (PML, on normalized embeddings) to 5 (sentence-"
+        "transformers) for the 'same' loss; PML averages only the terms > 0.",
     ),
+    gradient="term k's slope s_k = [violation_k > 0] (sigmoid(violation_k) when soft), times "
+    "the reduction's weight w_k (1/K mean, 1 sum, the largest term for max, 1/#active for "
+    "mean-active): dL/d(a, p) via d_ap with sum_k w_k s_k, dL/d(a, n_k) via d_an with "
+    "-w_k s_k (via d(p, n_k) when swap chose it)",
     references=("Schroff, Kalenichenko, Philbin 2015, FaceNet; Balntas et al. 2016 (swap)",),
     conventions={
         "torch": Convention(
@@ -431,7 +484,16 @@ QUADRUPLET = LossSpec(
         "Without negatives2, n2_k is the next negative n_{(k+1) mod K} (needs K >= 2); "
         "params then say \"pairing\": \"rolled\".",
     ),
-    pitfalls=("margin2 > margin inverts the paper's ordering (warning).",),
+    pitfalls=(
+        "margin2 > margin inverts the paper's ordering (warning).",
+        "The paper uses squared distances (the default sqeuclidean); euclidean changes the "
+        "margins' scale.",
+        _SQRT_AT_ZERO,
+        _ZERO_COSINE,
+    ),
+    gradient="each active triplet term pulls (a, p) together and pushes (a, n_k) apart with "
+    "weight 1/K; each active pair term pulls (a, p) and pushes (n2_k, n_k) apart with weight "
+    "1/K (rolled: onto the next negative)",
     references=(
         "Chen, Chen, Zhang, Huang 2017, Beyond triplet loss: a deep quadruplet network for "
         "person re-identification",
@@ -468,6 +530,7 @@ __all__ = [
     "ALIASES",
     "LIBRARIES",
     "LIBRARY_ALIASES",
+    "ROLE_SHAPES",
     "Convention",
     "DISTANCES",
     "LOSSES",

@@ -186,6 +186,8 @@ class LossSpec:
     references: tuple[str, ...] = ()
     # library -> Convention (a plain string is a description that --like cannot reproduce)
     conventions: dict[str, Convention | str] = field(default_factory=dict)
+    # d loss / d inputs, as `explain` shows it (the kernels compute it under --grad)
+    gradient: str = ""
 
     @property
     def roles(self) -> tuple[str, ...]:

@@ -49,8 +49,12 @@ def role_norms(result: Result, b: int) -> dict[str, float]:
 
 
 def hardest_push(result: Result, norms: np.ndarray, b: int) -> str | None:
-    """`negative 3 (|g| 0.91, 62% of the negatives')` for the term that pushes hardest."""
-    row = norms[b]
+    """`negative 3 (|g| 0.91, 62% of the negative terms')`: the negative with the largest
+    gradient (the hardest negative), or the largest term when there are no negatives."""
+    row = norms[b].copy()
+    roles = np.array(result.terms.role)
+    if (roles == "negative").any():
+        row[roles != "negative"] = np.nan
     if not np.isfinite(row).any() or not np.nanmax(row) > 0:
         return None
     t = int(np.nanargmax(row))
