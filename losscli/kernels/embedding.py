@@ -377,7 +377,7 @@ def unit_rows_grad(x, g, out):
     """
     X = x.shape[0]
     D = x.shape[1]
-    for r in range(g.shape[0]):
+    for r in prange(g.shape[0]):
         i = r % X
         scale = 0.0
         for j in range(D):
