@@ -102,7 +102,8 @@ SOFTMAX_CE = LossSpec(
             "keras.losses.CategoricalCrossentropy(from_logits=False, label_smoothing=0.0) "
             "(SparseCategoricalCrossentropy for class indices)",
             "Keras reads the inputs as probabilities by default (from_logits=False): "
-            "x / sum x, clipped to [1e-7, 1 - 1e-7]; mean over the batch",
+            "x / sum x, clipped to [1e-7, 1 - 1e-7] (class indices: x clipped, then "
+            "renormalized); mean over the batch",
             probabilities_input=True,
             unsupported={"ignore_index": "Keras' CategoricalCrossentropy has no ignore index"},
             notes=("pass probabilities under --like tf-addons; logits need from_logits=True, "

@@ -63,8 +63,10 @@ def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, *, grad: bo
     loss = np.empty(B)
     if probabilities_input:
         _probability_warning(x, warnings)
+        # class indices go through SparseCategoricalCrossentropy, probabilities through
+        # CategoricalCrossentropy: they clip at different points
         _jit.run(kern.probability_ce, B * C, np.ascontiguousarray(x), q, KERAS_EPSILON,
-                 prob, logp, contribution, gradient, loss)
+                 index_target is None, prob, logp, contribution, gradient, loss)
     else:
         _jit.run(kern.softmax_ce, B * C, np.ascontiguousarray(x), q, weight, keep, prob,
                  logp, contribution, gradient, loss)
