@@ -20,33 +20,55 @@ from losscli.losses import REDUCTIONS, get_spec, implementation
 from losscli.model import Inputs, Result
 
 
-def evaluate(name: str, inputs: Inputs | Mapping[str, Any], *, reduction: str = "mean",
-             grad: bool = False, **params: Any) -> Result:
+def evaluate(name: str, inputs: Inputs | Mapping[str, Any], *, reduction: str | None = None,
+             like: str | None = None, grad: bool = False, **params: Any) -> Result:
     """Evaluate the loss `name` (or an alias) with the given parameters (others default).
 
     `inputs` is an Inputs from `load_inputs`, or a mapping of role to array or nested list.
-    `grad=True` fills Result.gradients (role -> per-example arrays).
+    reduction: mean (default), sum or none; under `like` the library's own by default.
+    like: a library (torch, pytorch-metric-learning, sentence-transformers, tf-addons, optax)
+    whose convention for this loss to reproduce: its defaults, distance, normalization, eps
+    placement, 1/2 factors and reduction; `Result.convention` says what changed.
+    grad: also compute `Result.gradients`, d loss_b / d each input vector (analytic).
     """
     spec = get_spec(name)
-    if reduction not in REDUCTIONS:
+    given = {k: v for k, v in params.items() if v is not None}
+    applied = None
+    if like is not None:
+        from losscli.conventions import apply
+
+        applied = apply(spec, like, given, reduction)
+        given, reduction = applied.params, applied.reduction
+    elif reduction is None:
+        reduction = "mean"
+    elif reduction not in REDUCTIONS:
         raise UsageError(f"--reduction got {reduction!r}",
                          f"choose one of {', '.join(REDUCTIONS)}")
-    resolved = spec.resolve({k: v for k, v in params.items() if v is not None})
+    resolved = spec.resolve(given)
     if not isinstance(inputs, Inputs):
         inputs = inputs_from_arrays(inputs, spec)
-    extra = {"grad": True} if grad else {}  # losses without gradients take no keyword yet
+    extra: dict[str, Any] = {}
+    if grad:
+        extra["grad"] = True
+    if applied is not None:
+        extra["convention"] = applied.convention
     result = implementation(spec)(inputs, resolved, reduction, **extra)
+    if applied is not None:
+        from dataclasses import replace
+
+        result = replace(result, convention=applied.describe())
     if inputs.warnings:
         result = _with_warnings(result, inputs.warnings)
     return result
 
 
 def evaluate_file(name: str, path: str | None = None, *, role_files: Mapping[str, str] | None
-                  = None, reduction: str = "mean", **params: Any) -> Result:
+                  = None, reduction: str | None = None, like: str | None = None,
+                  grad: bool = False, **params: Any) -> Result:
     """Read INPUT and per-role files, then evaluate (what `losscli compute` does)."""
     spec = get_spec(name)
     inputs = load_inputs(path, role_files, spec)
-    return evaluate(spec.name, inputs, reduction=reduction, **params)
+    return evaluate(spec.name, inputs, reduction=reduction, like=like, grad=grad, **params)
 
 
 def _with_warnings(result: Result, extra: tuple[str, ...]) -> Result:

@@ -73,7 +73,11 @@ class Result:
     terms: Terms
     warnings: tuple[str, ...] = ()
     ignored: np.ndarray | None = None
+    # role -> d loss_b / d input, float64: anchor/positive (B, D), negatives/negatives2
+    # (B, K, D) per example even for a shared bank, logits (B, C); only when asked (--grad).
     gradients: dict[str, np.ndarray] | None = None
+    # What `--like LIBRARY` changed: library, api, changed params, formula flags, notes.
+    convention: dict[str, Any] | None = None
 
     @property
     def batch(self) -> int:

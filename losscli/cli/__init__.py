@@ -17,7 +17,7 @@ except ImportError:  # pragma: no cover - older typer on real click
     from click import exceptions as click_exc  # type: ignore[no-redef]
 
 from losscli._version import __version__
-from losscli.cli import catalog, compute
+from losscli.cli import catalog, compare, compute, stats, sweep
 from losscli.cli._output import ReaderGone
 from losscli.errors import ExitCode, LossCliError
 
@@ -53,6 +53,9 @@ def _root(
 app.command("compute", help=compute.HELP, no_args_is_help=True)(compute.compute)
 app.command("losses")(catalog.losses)
 app.command("explain")(catalog.explain)
+app.command("sweep", help=sweep.HELP, no_args_is_help=True)(sweep.sweep)
+app.command("compare", help=compare.HELP, no_args_is_help=True)(compare.compare)
+app.command("stats", help=stats.HELP, no_args_is_help=True)(stats.stats)
 
 
 def _error(message: str) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from losscli.cli._output import write_text
-from losscli.losses import LOSSES, LossSpec, get_spec
+from losscli.losses import LIBRARIES, LOSSES, ROLE_SHAPES, Convention, LossSpec, get_spec
 from losscli.render import resolve_format
 
 
@@ -20,11 +20,59 @@ def spec_to_dict(spec: LossSpec) -> dict:
         "params": [{"name": p.name, "option": p.option, "default": p.default, "kind": p.kind,
                     "choices": list(p.choices) or None, "help": p.help} for p in spec.params],
         "columns": [{"name": c.name, "help": c.help} for c in spec.columns],
+        "gradient": spec.gradient or None,
         "notes": list(spec.notes),
         "pitfalls": list(spec.pitfalls),
         "references": list(spec.references),
-        "conventions": dict(spec.conventions),
+        "conventions": {lib: convention_to_dict(spec.conventions.get(lib))
+                        for lib in _libraries(spec)},
     }
+
+
+def convention_to_dict(conv: Convention | str | None) -> dict:
+    """A registry Convention for the JSON of `losses`/`explain` (`reproduced`: --like works)."""
+    if conv is None:
+        return {"defined": False, "reproduced": False}
+    if isinstance(conv, str):
+        return {"defined": True, "reproduced": False, "summary": conv}
+    return {"defined": True, "reproduced": True, "api": conv.api, "summary": conv.summary,
+            "params": dict(conv.params), "flags": conv.flags(),
+            "reductions": list(conv.reductions),
+            "allowed": {k: list(v) for k, v in conv.allowed.items()},
+            "unsupported": dict(conv.unsupported), "notes": list(conv.notes),
+            "source": conv.source}
+
+
+def _libraries(spec: LossSpec) -> list[str]:
+    """The --like libraries, then any other codebase the registry describes (e.g. SupContrast)."""
+    return list(LIBRARIES) + [lib for lib in spec.conventions if lib not in LIBRARIES]
+
+
+def convention_lines(spec: LossSpec) -> list[str]:
+    """`explain`'s account of each library: what --like sets, what it cannot express."""
+    lines = []
+    for lib in _libraries(spec):
+        conv = spec.conventions.get(lib)
+        if conv is None:
+            lines.append(f"  {lib}: no {spec.name} loss (--like {lib} exits 2)")
+            continue
+        if isinstance(conv, str):
+            lines.append(f"  {lib}: {conv} (described, not reproduced by --like)")
+            continue
+        lines.append(f"  {lib}: {conv.api}")
+        lines.append(f"      {conv.summary}")
+        sets = [f"{k} {v}" for k, v in conv.params.items()]
+        sets += [f"{k}={v}" for k, v in conv.flags().items()]
+        sets.append(f"reduction {' | '.join(conv.reductions)}")
+        lines.append(f"      --like {lib} sets: {'; '.join(sets)}")
+        for name, values in conv.allowed.items():
+            lines.append(f"      --{name.replace('_', '-')} only {' or '.join(values)}")
+        for name, why in conv.unsupported.items():
+            lines.append(f"      --{name.replace('_', '-')}: not available ({why})")
+        lines += [f"      note: {n}" for n in conv.notes]
+        if conv.source:
+            lines.append(f"      source: {conv.source}")
+    return lines
 
 
 def losses(
@@ -42,14 +90,18 @@ def losses(
     from losscli.cli._output import stdout_console
 
     table = Table(show_lines=True)
-    for col in ("loss", "aliases", "inputs", "parameters (default)", "formula"):
+    for col in ("loss", "aliases", "inputs", "parameters (default)", "formula", "--like"):
         table.add_column(col)
     for spec in LOSSES.values():
         roles = ", ".join(spec.required) + (
             f" [{', '.join(spec.optional)}]" if spec.optional else "")
         params = "\n".join(f"{p.option} {p.default}" for p in spec.params)
-        table.add_row(spec.name, ", ".join(spec.aliases), roles, params, spec.formula)
+        likes = [lib for lib in LIBRARIES if isinstance(spec.conventions.get(lib), Convention)]
+        table.add_row(spec.name, ", ".join(spec.aliases), roles, params, spec.formula,
+                      "\n".join(likes) or "-")
     stdout_console().print(table)
+    stdout_console().print("`losscli explain LOSS` for the columns, pitfalls, references and "
+                           "each library's convention.")
 
 
 def explain(
@@ -73,21 +125,26 @@ def explain_text(spec: LossSpec) -> str:
         lines.append(f"aliases: {', '.join(spec.aliases)}")
     lines += ["", spec.summary, "", "formula:"]
     lines += [f"  {line}" for line in spec.formula.splitlines()]
-    lines += ["", f"inputs: {', '.join(spec.required)}"
-              + (f" (optional: {', '.join(spec.optional)})" if spec.optional else "")]
+    lines += ["", "inputs:"]
+    for role in spec.roles:
+        optional = " (optional)" if role in spec.optional else ""
+        lines.append(f"  {role}{optional}: {ROLE_SHAPES.get(role, '')}")
     lines += ["", "parameters:"]
     for p in spec.params:
         choices = f" [{'|'.join(p.choices)}]" if p.choices else ""
         lines.append(f"  {p.option}{choices} (default {p.default}): {p.help}")
-    lines += ["", "breakdown columns:"]
+    lines += ["", "breakdown columns (one row per term):"]
     lines += [f"  {c.name}: {c.help}" for c in spec.columns]
+    if spec.gradient:
+        lines += ["", "gradients (--grad; examples[i].gradients in JSON, norms in the table):",
+                  f"  {spec.gradient}"]
     for title, items in (("notes", spec.notes), ("pitfalls", spec.pitfalls),
                          ("references", spec.references)):
         if items:
             lines += ["", f"{title}:"] + [f"  - {item}" for item in items]
-    if spec.conventions:
-        lines += ["", "other libraries:"]
-        lines += [f"  {lib}: {text}" for lib, text in spec.conventions.items()]
+    lines += ["", "other libraries (--like LIBRARY; `losscli compare` shows them side by "
+              "side):"]
+    lines += convention_lines(spec)
     return "\n".join(lines) + "\n"
 
 

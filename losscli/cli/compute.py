@@ -10,6 +10,11 @@ FORMATS_HELP = "auto (table on a terminal, JSON when piped or from --out's suffi
     "table, json or csv"
 
 
+LIKE_HELP = ("reproduce a library's convention for this loss (parameters, distance, "
+             "normalization, eps, 1/2 factors, reduction): torch, pytorch-metric-learning, "
+             "sentence-transformers, tf-addons or optax; the output says what changed")
+
+
 def _loss_list() -> str:
     lines = []
     for spec in LOSSES.values():
@@ -116,8 +121,13 @@ def compute(
     pos_margin: float | None = _param("pos-margin"),
     variant: str | None = _param("variant"),
     nu: float | None = _param("nu"),
-    reduction: str = typer.Option("mean", "--reduction", help="over the batch: mean, sum "
-                                  "or none"),
+    reduction: str | None = typer.Option(None, "--reduction", help="over the batch: mean "
+                                         "(default), sum or none; under --like the "
+                                         "library's own by default"),
+    grad: bool = typer.Option(False, "--grad", help="also compute d loss / d each input "
+                              "vector (anchor, positive, every negative; logits): norms in "
+                              "the table, full vectors in JSON (examples[i].gradients)"),
+    like: str | None = typer.Option(None, "--like", metavar="LIBRARY", help=LIKE_HELP),
     format: str = typer.Option("auto", "--format", "-f", help=FORMATS_HELP,
                                rich_help_panel="Output"),
     out: str | None = typer.Option(None, "--out", "-o", metavar="FILE",
@@ -158,8 +168,12 @@ def compute(
     if fmt not in ("table", "json", "csv"):
         raise UsageError(f"--format got {format!r}", "choose auto, table, json or csv")
     result = api.evaluate_file(loss, input, role_files=role_files, reduction=reduction,
-                               **params)
+                               like=like, grad=grad, **params)
     warn(result.warnings, quiet)
+    if result.convention is not None and not quiet:
+        from losscli.cli._explore import convention_notes
+
+        convention_notes(result.convention)
     if strict and not result.finite:
         raise NonFiniteResult("the loss is not finite",
                               "see the warnings; drop --strict to get null in the output")

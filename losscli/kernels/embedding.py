@@ -299,3 +299,440 @@ def quadruplet(anchor, positive, negatives, negatives2, shift, margin, margin2, 
             trip_total += t
             pair_total += q
         loss[b] = trip_total / K + pair_total / K
+
+
+# ---------------------------------------------------------------------------------------------
+# Gradients and library-convention variants (issue 5).
+#
+# Appended below the forward kernels on purpose: those stay as they are (and fast); what follows
+# only reads their outputs. Gradients are analytic, per example: d loss_b / d input, with a
+# defined subgradient of 0 at every kink (hinge at 0, d = 0 under euclidean, zero vectors).
+# ---------------------------------------------------------------------------------------------
+
+# Where a library puts its eps in the euclidean distance (CONTRACT.md: losscli adds none).
+EPS_NONE = 0
+EPS_DIFFERENCE = 1  # torch.pairwise_distance: ||x - y + eps||_2
+EPS_ROOT = 2  # optax.triplet_margin_loss: (sum (x - y)^2 + eps)^(1/2)
+
+# How a variant kernel reduces an example's terms (the triplet codes, plus PML's split).
+TERMS_MEAN = 0
+TERMS_SUM = 1
+TERMS_MAX = 2
+TERMS_MEAN_ACTIVE = 3
+TERMS_SPLIT_MEAN_ACTIVE = 4  # PML contrastive: mean of active pos terms + mean of active neg
+
+
+@kernel
+def distance_eps(x, y, kind, eps, eps_mode):
+    """A distance with a library's eps: added to the difference (torch) or under the root
+    (optax); only the euclidean distance takes an eps, the others are `distance`."""
+    if kind == EUCLIDEAN and eps_mode == EPS_DIFFERENCE:
+        total = 0.0
+        for i in range(x.shape[0]):
+            diff = x[i] - y[i] + eps
+            total += diff * diff
+        return np.sqrt(total)
+    if kind == EUCLIDEAN and eps_mode == EPS_ROOT:
+        return np.sqrt(squared_distance(x, y) + eps)
+    return distance(x, y, kind)
+
+
+@kernel
+def add_distance_grad(x, y, kind, d, coef, eps, eps_mode, gx, gy):
+    """gx += coef * dd/dx and gy += coef * dd/dy, where d = distance_eps(x, y, kind, ...).
+
+    euclidean: dd/dx = (x - y [+ eps]) / d, and 0 at d = 0 (the subgradient, never NaN);
+    sqeuclidean: 2 (x - y); cosine on unit rows (d = 1 - x.y): dd/dx = -y, dd/dy = -x.
+    """
+    if coef == 0.0:
+        return
+    if kind == EUCLIDEAN:
+        if not d > 0.0:
+            return
+        shift = eps if eps_mode == EPS_DIFFERENCE else 0.0
+        s = coef / d
+        for i in range(x.shape[0]):
+            g = s * (x[i] - y[i] + shift)
+            gx[i] += g
+            gy[i] -= g
+    elif kind == SQEUCLIDEAN:
+        s = 2.0 * coef
+        for i in range(x.shape[0]):
+            g = s * (x[i] - y[i])
+            gx[i] += g
+            gy[i] -= g
+    else:
+        for i in range(x.shape[0]):
+            xi = x[i]
+            gx[i] -= coef * y[i]
+            gy[i] -= coef * xi
+
+
+@kernel
+def unit_rows_grad(x, g, out):
+    """The gradient through `unit_rows`: out[r] = (g[r] - (g[r].u) u) / |x| with u = x / |x|.
+
+    Row r of g (and out) belongs to row r mod X of x (X = x.shape[0]), so one shared bank
+    of K negatives serves B examples' gradients (B K rows). Norms are taken after scaling by
+    the largest |entry|, as in unit_rows, so tiny and huge rows stay exact; a zero row has
+    no direction and gets gradient 0.
+    """
+    X = x.shape[0]
+    D = x.shape[1]
+    for r in prange(g.shape[0]):
+        i = r % X
+        scale = 0.0
+        for j in range(D):
+            v = abs(x[i, j])
+            if v > scale:
+                scale = v
+        if scale == 0.0:
+            for j in range(D):
+                out[r, j] = 0.0
+            continue
+        norm = 0.0
+        for j in range(D):
+            v = x[i, j] / scale
+            norm += v * v
+        norm = np.sqrt(norm)
+        along = 0.0
+        for j in range(D):
+            along += g[r, j] * ((x[i, j] / scale) / norm)
+        for j in range(D):
+            u = (x[i, j] / scale) / norm
+            out[r, j] = ((g[r, j] - along * u) / scale) / norm
+
+
+@kernel
+def infonce_grad(anchor, positive, negatives, temperature, grad_logit, ga, gp, gn):
+    """InfoNCE with s = a.c (dot, or cosine on unit rows): with g_j = p_j - [j = 0],
+    dL/da = sum_j g_j c_j / t, dL/dp = g_0 a / t, dL/dn_k = g_k a / t."""
+    shared = negatives.shape[0] == 1
+    D = anchor.shape[1]
+    for b in prange(anchor.shape[0]):
+        nb = 0 if shared else b
+        c0 = grad_logit[b, 0] / temperature
+        for i in range(D):
+            ga[b, i] = c0 * positive[b, i]
+            gp[b, i] = c0 * anchor[b, i]
+        for k in range(negatives.shape[1]):
+            ck = grad_logit[b, k + 1] / temperature
+            for i in range(D):
+                ga[b, i] += ck * negatives[nb, k, i]
+                gn[b, k, i] = ck * anchor[b, i]
+
+
+@kernel
+def contrastive_variant(anchor, positive, negatives, margin, kind, eps, eps_mode, half,
+                        squared, reduce_by, dist, hinge, term, loss):
+    """The pairwise loss as the libraries write it (column 0 similar, 1 + k dissimilar):
+
+    similar: c d^2 (squared) or [d]+ (not squared); dissimilar: c [m - d]+^2 or [m - d]+,
+    c = 1/2 (half) or 1; distances with the library's eps. reduce_by: TERMS_MEAN or TERMS_SUM
+    over the 1 + K pairs, or TERMS_SPLIT_MEAN_ACTIVE (PML: the similar term if > 0, plus the
+    mean of the dissimilar terms > 0).
+    """
+    shared = negatives.shape[0] == 1
+    K = negatives.shape[1]
+    c = 0.5 if half else 1.0
+    for b in prange(anchor.shape[0]):
+        nb = 0 if shared else b
+        a = anchor[b]
+        d = distance_eps(a, positive[b], kind, eps, eps_mode)
+        dist[b, 0] = d
+        h = d if d > 0.0 else 0.0
+        hinge[b, 0] = h
+        term[b, 0] = c * h * h if squared else c * h
+        pos = term[b, 0]
+        neg = 0.0
+        active = 0
+        for k in range(K):
+            d = distance_eps(a, negatives[nb, k], kind, eps, eps_mode)
+            h = margin - d
+            if not h > 0.0:
+                h = 0.0
+            dist[b, k + 1] = d
+            hinge[b, k + 1] = h
+            term[b, k + 1] = c * h * h if squared else c * h
+            neg += term[b, k + 1]
+            if term[b, k + 1] > 0.0:
+                active += 1
+        if reduce_by == TERMS_SUM:
+            loss[b] = pos + neg
+        elif reduce_by == TERMS_SPLIT_MEAN_ACTIVE:
+            loss[b] = pos + (neg / active if active > 0 else 0.0)
+        else:
+            loss[b] = (pos + neg) / (K + 1)
+
+
+@kernel
+def contrastive_grad(anchor, positive, negatives, margin, kind, eps, eps_mode, half, squared,
+                     reduce_by, dist, hinge, term, ga, gp, gn):
+    """Gradients of contrastive (and contrastive_variant) per example.
+
+    d term / d d: squared: 2 c d (similar), -2 c h (dissimilar); not squared: c and -c
+    where the term is active; each weighted as the example's reduction weighs its term.
+    """
+    shared = negatives.shape[0] == 1
+    K = negatives.shape[1]
+    c = 0.5 if half else 1.0
+    for b in prange(anchor.shape[0]):
+        nb = 0 if shared else b
+        a = anchor[b]
+        for i in range(anchor.shape[1]):
+            ga[b, i] = 0.0
+            gp[b, i] = 0.0
+        active = 0
+        for k in range(K):
+            for i in range(anchor.shape[1]):
+                gn[b, k, i] = 0.0
+            if term[b, k + 1] > 0.0:
+                active += 1
+        w_pos = 1.0 / (K + 1)
+        w_neg = 1.0 / (K + 1)
+        if reduce_by == TERMS_SUM:
+            w_pos = 1.0
+            w_neg = 1.0
+        elif reduce_by == TERMS_SPLIT_MEAN_ACTIVE:
+            w_pos = 1.0
+            w_neg = 1.0 / active if active > 0 else 0.0
+        h = hinge[b, 0]
+        slope = 2.0 * c * h if squared else (c if h > 0.0 else 0.0)
+        add_distance_grad(a, positive[b], kind, dist[b, 0], w_pos * slope, eps, eps_mode,
+                          ga[b], gp[b])
+        for k in range(K):
+            h = hinge[b, k + 1]
+            if not h > 0.0:
+                continue
+            slope = 2.0 * c * h if squared else c
+            add_distance_grad(a, negatives[nb, k], kind, dist[b, k + 1], -w_neg * slope, eps,
+                              eps_mode, ga[b], gn[b, k])
+
+
+@kernel
+def sigmoid(x):
+    """1 / (1 + exp(-x)) without overflow on either side."""
+    if x >= 0.0:
+        return 1.0 / (1.0 + np.exp(-x))
+    e = np.exp(x)
+    return e / (1.0 + e)
+
+
+@kernel
+def triplet_variant(anchor, positive, negatives, margin, kind, swap, soft, soft_margin,
+                    reduce_by, eps, eps_mode, d_ap, d_an, violation, term, regimes, loss):
+    """The triplet loss as the libraries write it: distances with their eps, and (PML's
+    smooth_loss) softplus(d_ap - d_an + m) when soft_margin; otherwise as `triplet`."""
+    shared = negatives.shape[0] == 1
+    K = negatives.shape[1]
+    m = 0.0 if soft and not soft_margin else margin
+    for b in prange(anchor.shape[0]):
+        nb = 0 if shared else b
+        a = anchor[b]
+        p = positive[b]
+        dp = distance_eps(a, p, kind, eps, eps_mode)
+        d_ap[b] = dp
+        total = 0.0
+        largest = 0.0
+        active = 0
+        for k in range(K):
+            dn = distance_eps(a, negatives[nb, k], kind, eps, eps_mode)
+            if swap:
+                dpn = distance_eps(p, negatives[nb, k], kind, eps, eps_mode)
+                if dpn < dn:
+                    dn = dpn
+            v = dp - dn + m
+            t = softplus(v) if soft else (v if v > 0.0 else 0.0)
+            d_an[b, k] = dn
+            violation[b, k] = v
+            term[b, k] = t
+            regimes[b, k] = regime(dp, dn, margin)
+            total += t
+            if k == 0 or t > largest:
+                largest = t
+            if t > 0.0:
+                active += 1
+        if reduce_by == TERMS_MEAN:
+            loss[b] = total / K
+        elif reduce_by == TERMS_SUM:
+            loss[b] = total
+        elif reduce_by == TERMS_MAX:
+            loss[b] = largest
+        else:
+            loss[b] = total / active if active > 0 else 0.0
+
+
+@kernel
+def triplet_grad(anchor, positive, negatives, margin, kind, swap, soft, soft_margin,
+                 reduce_by, eps, eps_mode, d_ap, violation, term, ga, gp, gn):
+    """Gradients of triplet (and triplet_variant) per example.
+
+    d term_k / d violation_k = [v_k > 0] (hinge; 0 at the kink) or sigmoid(v_k) (soft),
+    weighted by the reduction: 1/K (mean), 1 (sum), the first largest term alone (max),
+    1/#active on active terms (mean-active). Under swap the negative distance that won the
+    min in the forward pass (d(p, n) only when strictly smaller) carries the gradient.
+    """
+    shared = negatives.shape[0] == 1
+    K = negatives.shape[1]
+    D = anchor.shape[1]
+    for b in prange(anchor.shape[0]):
+        nb = 0 if shared else b
+        a = anchor[b]
+        p = positive[b]
+        for i in range(D):
+            ga[b, i] = 0.0
+            gp[b, i] = 0.0
+        active = 0
+        top = 0
+        for k in range(K):
+            for i in range(D):
+                gn[b, k, i] = 0.0
+            if term[b, k] > 0.0:
+                active += 1
+            if term[b, k] > term[b, top]:
+                top = k
+        c_ap = 0.0
+        for k in range(K):
+            if reduce_by == TERMS_MEAN:
+                w = 1.0 / K
+            elif reduce_by == TERMS_SUM:
+                w = 1.0
+            elif reduce_by == TERMS_MAX:
+                w = 1.0 if k == top else 0.0
+            else:
+                w = 1.0 / active if term[b, k] > 0.0 else 0.0
+            v = violation[b, k]
+            if soft:
+                slope = sigmoid(v)
+            else:
+                slope = 1.0 if v > 0.0 else 0.0
+            c = w * slope
+            if c == 0.0:
+                continue
+            c_ap += c
+            n = negatives[nb, k]
+            dn = distance_eps(a, n, kind, eps, eps_mode)
+            if swap:
+                dpn = distance_eps(p, n, kind, eps, eps_mode)
+                if dpn < dn:
+                    add_distance_grad(p, n, kind, dpn, -c, eps, eps_mode, gp[b], gn[b, k])
+                    continue
+            add_distance_grad(a, n, kind, dn, -c, eps, eps_mode, ga[b], gn[b, k])
+        add_distance_grad(a, p, kind, d_ap[b], c_ap, eps, eps_mode, ga[b], gp[b])
+
+
+@kernel
+def quadruplet_grad(anchor, positive, negatives, negatives2, shift, kind, d_ap, d_an, d_nn,
+                    triplet_term, pair_term, ga, gp, gn, gn2):
+    """Gradients of the quadruplet loss per example: each active term weighs 1/K.
+
+    The pair term's partner n2_k = negatives2[., (k + shift) mod K]; when rolled (shift 1,
+    negatives2 is negatives) its gradient lands on that other negative, in gn.
+    """
+    shared = negatives.shape[0] == 1
+    shared2 = negatives2.shape[0] == 1
+    K = negatives.shape[1]
+    D = anchor.shape[1]
+    w = 1.0 / K
+    for b in prange(anchor.shape[0]):
+        nb = 0 if shared else b
+        nb2 = 0 if shared2 else b
+        a = anchor[b]
+        for i in range(D):
+            ga[b, i] = 0.0
+            gp[b, i] = 0.0
+        for k in range(K):
+            for i in range(D):
+                gn[b, k, i] = 0.0
+                gn2[b, k, i] = 0.0
+        c_ap = 0.0
+        for k in range(K):
+            n = negatives[nb, k]
+            if triplet_term[b, k] > 0.0:
+                c_ap += w
+                add_distance_grad(a, n, kind, d_an[b, k], -w, 0.0, EPS_NONE, ga[b], gn[b, k])
+            if pair_term[b, k] > 0.0:
+                c_ap += w
+                j = (k + shift) % K
+                if shift == 0:
+                    add_distance_grad(negatives2[nb2, j], n, kind, d_nn[b, k], -w, 0.0,
+                                      EPS_NONE, gn2[b, j], gn[b, k])
+                else:
+                    add_distance_grad(negatives2[nb2, j], n, kind, d_nn[b, k], -w, 0.0,
+                                      EPS_NONE, gn[b, j], gn[b, k])
+        add_distance_grad(a, positive[b], kind, d_ap[b], c_ap, 0.0, EPS_NONE, ga[b], gp[b])
+
+
+@kernel
+def softmax_at(sim, target, temperature, logit, prob, grad):
+    """-log softmax(sim / t)_target: softmax_first with the positive at any index."""
+    n = sim.shape[0]
+    s0 = sim[target]
+    top = s0
+    for j in range(n):
+        logit[j] = sim[j] / temperature
+        if sim[j] > top:
+            top = sim[j]
+    if s0 >= top:
+        others = 0.0
+        for j in range(n):
+            if j != target:
+                e = np.exp((sim[j] - s0) / temperature)
+                prob[j] = e
+                others += e
+        total = 1.0 + others
+        for j in range(n):
+            if j != target:
+                prob[j] = prob[j] / total
+                grad[j] = prob[j]
+        prob[target] = 1.0 / total
+        grad[target] = -others / total
+        return np.log1p(others)
+    total = 0.0
+    for j in range(n):
+        e = np.exp((sim[j] - top) / temperature)
+        prob[j] = e
+        total += e
+    for j in range(n):
+        prob[j] = prob[j] / total
+        grad[j] = prob[j]
+    grad[target] = prob[target] - 1.0
+    return (top - s0) / temperature + np.log(total)
+
+
+@kernel
+def infonce_in_batch(anchor, candidates, temperature, cosine, sim, logit, prob, grad, loss):
+    """In-batch InfoNCE (sentence-transformers' MNRL): anchor b against every candidate
+    (the B positives first, then the negatives), its own positive being candidate b."""
+    M = candidates.shape[0]
+    for b in prange(anchor.shape[0]):
+        a = anchor[b]
+        for m in range(M):
+            if cosine:
+                sim[b, m] = clamped_cosine(a, candidates[m])
+            else:
+                sim[b, m] = dot(a, candidates[m])
+        loss[b] = softmax_at(sim[b], b, temperature, logit[b], prob[b], grad[b])
+
+
+@kernel
+def infonce_in_batch_grad(anchor, candidates, temperature, grad_logit, ga, gc):
+    """Gradients of the batch's summed in-batch loss (every candidate serves every anchor):
+    ga[b] = sum_m g[b, m] c_m / t, gc[m] = sum_b g[b, m] a_b / t."""
+    B = anchor.shape[0]
+    M = candidates.shape[0]
+    D = anchor.shape[1]
+    for b in prange(B):
+        for i in range(D):
+            ga[b, i] = 0.0
+        for m in range(M):
+            c = grad_logit[b, m] / temperature
+            for i in range(D):
+                ga[b, i] += c * candidates[m, i]
+    for m in prange(M):
+        for i in range(D):
+            gc[m, i] = 0.0
+        for b in range(B):
+            c = grad_logit[b, m] / temperature
+            for i in range(D):
+                gc[m, i] += c * anchor[b, i]

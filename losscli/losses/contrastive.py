@@ -1,4 +1,8 @@
-"""The pairwise margin loss of Hadsell, Chopra and LeCun (2006), Eq. 4, mean over pairs."""
+"""The pairwise margin loss of Hadsell, Chopra and LeCun (2006), Eq. 4, mean over pairs.
+
+Library conventions (`--like`) change the squares and 1/2 factors, the eps in the distance,
+the normalization and how the pairs are averaged (contrastive_variant).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from losscli.conventions import term_reduction
 from losscli.kernels import _jit
 from losscli.kernels import embedding as kern
 from losscli.losses import CONTRASTIVE
@@ -18,35 +23,72 @@ from losscli.losses._common import (
     shape_dict,
     to_unit,
 )
+from losscli.losses._grad import (
+    TERM_CODES,
+    embedding_gradients,
+    eps_args,
+    mean_over_active,
+    single_pair_zero,
+)
+from losscli.losses.spec import Convention
 from losscli.model import Inputs, Result, Terms
 
 
-def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str) -> Result:
+def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, *, grad: bool = False,
+             convention: Convention | None = None) -> Result:
     batch = embedding_batch(inputs)
     warnings: list[str] = []
     check_magnitudes(batch, warnings)
-    if params["distance"] == "cosine":
+    unit = params["distance"] == "cosine" or (convention is not None and convention.normalize)
+    original = batch
+    if unit:
         batch = to_unit(batch, warnings, "distance")
     B, K = batch.batch, batch.k
+    kind = DISTANCE_KINDS[params["distance"]]
+    margin = float(params["margin"])
+    eps, eps_mode = eps_args(convention)
+    half = True if convention is None else convention.half
+    squared = True if convention is None else convention.squared
+    per_example = TERM_CODES[term_reduction(convention, reduction)]
     dist = np.empty((B, K + 1))
     hinge = np.empty_like(dist)
     term = np.empty_like(dist)
     loss = np.empty(B)
-    _jit.run(kern.contrastive, batch.work(), batch.anchor, batch.positive, batch.negatives,
-             float(params["margin"]), DISTANCE_KINDS[params["distance"]], dist, hinge, term,
-             loss)
+    if convention is None:
+        _jit.run(kern.contrastive, batch.work(), batch.anchor, batch.positive,
+                 batch.negatives, margin, kind, dist, hinge, term, loss)
+    else:
+        _jit.run(kern.contrastive_variant, batch.work(), batch.anchor, batch.positive,
+                 batch.negatives, margin, kind, eps, eps_mode, half, squared, per_example,
+                 dist, hinge, term, loss)
+    zeroed = single_pair_zero(convention, B, K, warnings, loss)
     nonfinite_warning(loss, warnings)
-    kind = np.empty((B, K + 1), dtype=object)
-    kind[:, 0] = "similar"
-    kind[:, 1:] = "dissimilar"
+    kind_col = np.empty((B, K + 1), dtype=object)
+    kind_col[:, 0] = "similar"
+    kind_col[:, 1:] = "dissimilar"
     terms = Terms(
         role=("positive",) + ("negative",) * K,
         index=(0,) + tuple(range(K)),
-        columns={"kind": kind, "distance": dist, "hinge": hinge, "term": term,
+        columns={"kind": kind_col, "distance": dist, "hinge": hinge, "term": term,
                  "active": term > 0},
     )
+    if reduction == "mean-nonzero-split":
+        value: float | list[float] = 0.0 if zeroed else (mean_over_active(term[:, 0])
+                                                         + mean_over_active(term[:, 1:]))
+    else:
+        value = reduce(loss, reduction)
+    gradients = None
+    if grad:
+        ga = np.empty((B, batch.dim))
+        gp = np.empty_like(ga)
+        gn = np.empty((B, K, batch.dim))
+        _jit.run(kern.contrastive_grad, batch.work(), batch.anchor, batch.positive,
+                 batch.negatives, margin, kind, eps, eps_mode, half, squared, per_example,
+                 dist, hinge, term, ga, gp, gn)
+        single_pair_zero(convention, B, K, [], ga, gp, gn)
+        gradients = embedding_gradients(original, unit, ga, gp, gn)
     return Result(
         loss=CONTRASTIVE.name, params=dict(params), reduction=reduction, per_example=loss,
-        value=reduce(loss, reduction), shape=shape_dict(B, K, batch.dim), terms=terms,
-        warnings=tuple(warnings),
+        value=value, shape=shape_dict(B, K, batch.dim), terms=terms,
+        warnings=tuple(warnings), gradients=gradients,
     )

@@ -1,4 +1,9 @@
-"""InfoNCE: -log softmax(v)_0 with v_0 = s(a, p) / t and v_k = s(a, n_k) / t (LOSSES.md)."""
+"""InfoNCE: -log softmax(v)_0 with v_0 = s(a, p) / t and v_k = s(a, n_k) / t (LOSSES.md).
+
+Library conventions change the candidates (`negatives_form`): "in-batch" scores every anchor
+against every example's positive and negatives (sentence-transformers' MNRL), "symmetric"
+averages the anchor's loss and the positive's (optax.ntxent on [a, p, n_1, ...]).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ from losscli.kernels import _jit
 from losscli.kernels import embedding as kern
 from losscli.losses import INFONCE
 from losscli.losses._common import (
+    EmbeddingBatch,
     check_magnitudes,
     embedding_batch,
     nonfinite_warning,
@@ -17,12 +23,15 @@ from losscli.losses._common import (
     shape_dict,
     to_unit,
 )
+from losscli.losses._grad import embedding_gradients, single_pair_zero
+from losscli.losses.spec import Convention
 from losscli.model import Inputs, Result, Terms
 
 TINY_TEMPERATURE = 1e-3
 
 
-def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str) -> Result:
+def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, *, grad: bool = False,
+             convention: Convention | None = None) -> Result:
     batch = embedding_batch(inputs, negatives="optional")
     warnings: list[str] = []
     check_magnitudes(batch, warnings)
@@ -31,26 +40,118 @@ def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str) -> Result:
         warnings.append(f"temperature {t:g} is below {TINY_TEMPERATURE:g}: the softmax is "
                         "nearly a max and the loss nearly (max s_n - s_p)+ / t")
     cosine = params["similarity"] == "cosine"
-    if cosine:
+    unit = cosine or (convention is not None and convention.normalize)
+    original = batch
+    if unit:
         batch = to_unit(batch, warnings, "similarity")
-    B, K = batch.batch, batch.k
-    if K == 0:
+    if batch.k == 0:
         warnings.append("no negatives (K = 0): the loss is 0")
+    form = "explicit" if convention is None else convention.negatives_form
+    if form == "in-batch":
+        loss, terms, grads = _in_batch(batch, float(t), cosine, grad)
+    elif form == "symmetric":
+        loss, terms, grads = _symmetric(batch, float(t), cosine, grad)
+    else:
+        loss, terms, grads = _explicit(batch, float(t), cosine, grad)
+    if grads is not None:
+        single_pair_zero(convention, batch.batch, batch.k, [], *grads)
+    single_pair_zero(convention, batch.batch, batch.k, warnings, loss)
+    nonfinite_warning(loss, warnings)
+    gradients = None
+    if grads is not None:
+        gradients = embedding_gradients(original, unit, *grads)
+    return Result(
+        loss=INFONCE.name, params=dict(params), reduction=reduction, per_example=loss,
+        value=reduce(loss, reduction), shape=shape_dict(batch.batch, batch.k, batch.dim),
+        terms=terms, warnings=tuple(warnings), gradients=gradients,
+    )
+
+
+def _rows(batch: EmbeddingBatch, anchor: np.ndarray, positive: np.ndarray, t: float,
+          cosine: bool, grad: bool) -> tuple:
+    """One InfoNCE pass (anchor against positive and the negatives), with its gradients."""
+    B, K = batch.batch, batch.k
     sim = np.empty((B, K + 1))
     logit = np.empty_like(sim)
     prob = np.empty_like(sim)
-    grad = np.empty_like(sim)
+    glogit = np.empty_like(sim)
     loss = np.empty(B)
-    _jit.run(kern.infonce, batch.work(), batch.anchor, batch.positive, batch.negatives,
-             float(t), cosine, sim, logit, prob, grad, loss)
-    nonfinite_warning(loss, warnings)
-    terms = Terms(
-        role=("positive",) + ("negative",) * K,
-        index=(0,) + tuple(range(K)),
-        columns={"similarity": sim, "logit": logit, "probability": prob, "gradient": grad},
-    )
-    return Result(
-        loss=INFONCE.name, params=dict(params), reduction=reduction, per_example=loss,
-        value=reduce(loss, reduction), shape=shape_dict(B, K, batch.dim), terms=terms,
-        warnings=tuple(warnings),
-    )
+    _jit.run(kern.infonce, batch.work(), anchor, positive, batch.negatives, t, cosine, sim,
+             logit, prob, glogit, loss)
+    false_negative = np.zeros((B, K + 1), dtype=np.bool_)
+    false_negative[:, 1:] = sim[:, 1:] >= sim[:, :1]
+    columns = {"similarity": sim, "logit": logit, "probability": prob, "gradient": glogit,
+               "false_negative": false_negative}
+    grads = None
+    if grad:
+        ga = np.empty((B, batch.dim))
+        gp = np.empty_like(ga)
+        gn = np.empty((B, K, batch.dim))
+        _jit.run(kern.infonce_grad, batch.work(), anchor, positive, batch.negatives, t, glogit,
+                 ga, gp, gn)
+        grads = (ga, gp, gn)
+    return loss, columns, grads
+
+
+def _explicit(batch: EmbeddingBatch, t: float, cosine: bool, grad: bool) -> tuple:
+    loss, columns, grads = _rows(batch, batch.anchor, batch.positive, t, cosine, grad)
+    K = batch.k
+    terms = Terms(role=("positive",) + ("negative",) * K, index=(0,) + tuple(range(K)),
+                  columns=columns)
+    return loss, terms, grads
+
+
+def _symmetric(batch: EmbeddingBatch, t: float, cosine: bool, grad: bool) -> tuple:
+    """(loss(a; p, N) + loss(p; a, N)) / 2: both views of the pair are anchors."""
+    loss_a, cols_a, grads_a = _rows(batch, batch.anchor, batch.positive, t, cosine, grad)
+    loss_p, cols_p, grads_p = _rows(batch, batch.positive, batch.anchor, t, cosine, grad)
+    K, B = batch.k, batch.batch
+    view = np.empty((B, 2 * (K + 1)), dtype=object)
+    view[:, : K + 1] = "anchor"
+    view[:, K + 1:] = "positive"
+    columns = {"view": view}
+    columns.update({n: np.concatenate([cols_a[n], cols_p[n]], axis=1) for n in cols_a})
+    terms = Terms(role=("positive",) + ("negative",) * K + ("anchor",) + ("negative",) * K,
+                  index=((0,) + tuple(range(K))) * 2, columns=columns)
+    grads = None
+    if grad:
+        (ga1, gp1, gn1), (gp2, ga2, gn2) = grads_a, grads_p
+        grads = ((ga1 + ga2) / 2, (gp1 + gp2) / 2, (gn1 + gn2) / 2)
+    return (loss_a + loss_p) / 2, terms, grads
+
+
+def _in_batch(batch: EmbeddingBatch, t: float, cosine: bool, grad: bool) -> tuple:
+    """Every anchor against all B positives and all B K negatives (MNRL's candidates:
+    positives, then negative column k of every example). Gradients are of the summed loss
+    (each candidate serves every anchor), by the row the vector came from."""
+    B, K, D = batch.batch, batch.k, batch.dim
+    negatives = np.broadcast_to(batch.negatives, (B, K, D))
+    candidates = np.ascontiguousarray(
+        np.concatenate([batch.positive, negatives.transpose(1, 0, 2).reshape(K * B, D)]))
+    M = candidates.shape[0]
+    sim = np.empty((B, M))
+    logit = np.empty_like(sim)
+    prob = np.empty_like(sim)
+    glogit = np.empty_like(sim)
+    loss = np.empty(B)
+    _jit.run(kern.infonce_in_batch, B * M * D, batch.anchor, candidates, t, cosine, sim,
+             logit, prob, glogit, loss)
+    owner = np.concatenate([np.arange(B), np.tile(np.arange(B), K)])
+    target = owner[None, :] == np.arange(B)[:, None]
+    target[:, B:] = False
+    own_sim = sim[np.arange(B), np.arange(B)][:, None]
+    columns = {"example": np.broadcast_to(owner, (B, M)).copy(), "target": target,
+               "similarity": sim, "logit": logit, "probability": prob, "gradient": glogit,
+               "false_negative": (sim >= own_sim) & ~target}
+    role = ("positive",) * B + ("negative",) * (K * B)
+    index = tuple(range(B)) + tuple(k for k in range(K) for _ in range(B))
+    grads = None
+    if grad:
+        ga = np.empty((B, D))
+        gc = np.empty((M, D))
+        _jit.run(kern.infonce_in_batch_grad, B * M * D, batch.anchor, candidates, t, glogit,
+                 ga, gc)
+        gp = gc[:B].copy()
+        gn = np.ascontiguousarray(gc[B:].reshape(K, B, D).transpose(1, 0, 2))
+        grads = (ga, gp, gn)
+    return loss, Terms(role=role, index=index, columns=columns), grads

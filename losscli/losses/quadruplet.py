@@ -20,10 +20,12 @@ from losscli.losses._common import (
     shape_dict,
     to_unit,
 )
+from losscli.losses._grad import embedding_gradients
 from losscli.model import Inputs, Result, Terms
 
 
-def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str) -> Result:
+def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, *, grad: bool = False,
+             convention: object = None) -> Result:
     batch = embedding_batch(inputs, negatives2=True)
     warnings: list[str] = []
     params = dict(params)
@@ -45,7 +47,9 @@ def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str) -> Result:
         warnings.append(f"margin2 {params['margin2']:g} > margin {params['margin']:g}: "
                         "the paper asks for margin2 < margin")
     check_magnitudes(batch, warnings)
-    if params["distance"] == "cosine":
+    unit = params["distance"] == "cosine"
+    original = batch
+    if unit:
         batch = to_unit(batch, warnings, "distance")
     B, K = batch.batch, batch.k
     d_ap = np.empty(B)
@@ -66,8 +70,21 @@ def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str) -> Result:
         columns={"d_ap": np.repeat(d_ap[:, None], K, axis=1), "d_an": d_an, "d_nn": d_nn,
                  "triplet_term": trip, "pair_term": pair, "regime": REGIME_NAMES[regimes]},
     )
+    gradients = None
+    if grad:
+        ga = np.empty((B, batch.dim))
+        gp = np.empty_like(ga)
+        gn = np.empty((B, K, batch.dim))
+        # rolled: the partner is another negative, so its gradient lands in gn as well
+        gn2 = gn if rolled else np.empty_like(gn)
+        _jit.run(kern.quadruplet_grad, batch.work(), batch.anchor, batch.positive,
+                 batch.negatives, batch.negatives2, 1 if rolled else 0,
+                 DISTANCE_KINDS[params["distance"]], d_ap, d_an, d_nn, trip, pair, ga, gp, gn,
+                 gn2)
+        gradients = embedding_gradients(original, unit, ga, gp, gn,
+                                        None if rolled else gn2)
     return Result(
         loss=QUADRUPLET.name, params=params, reduction=reduction, per_example=loss,
         value=reduce(loss, reduction), shape=shape_dict(B, K, batch.dim), terms=terms,
-        warnings=tuple(warnings),
+        warnings=tuple(warnings), gradients=gradients,
     )

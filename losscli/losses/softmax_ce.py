@@ -11,12 +11,15 @@ from losscli.kernels import _jit
 from losscli.kernels import softmax as kern
 from losscli.losses import SOFTMAX_CE
 from losscli.losses._common import missing_role, nonfinite_warning, reduce, shape_dict
+from losscli.losses.spec import Convention
 from losscli.model import Inputs, Result, Terms
 
 PROBABILITY_SUM_TOLERANCE = 1e-6
+KERAS_EPSILON = 1e-7  # keras.backend.epsilon(), the clip of from_logits=False
 
 
-def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str) -> Result:
+def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, *, grad: bool = False,
+             convention: Convention | None = None) -> Result:
     for role in ("logits", "target"):
         if role not in inputs:
             raise missing_role(inputs, role)
@@ -30,6 +33,9 @@ def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str) -> Result:
     warnings: list[str] = []
     if C == 1:
         warnings.append("a single class: its probability is 1 and the loss 0")
+    if convention is not None and convention.library != "torch" and "weight" in inputs:
+        raise UsageError(f"{convention.library}'s cross entropy takes no class weights",
+                         "drop the weight role, or --like")
     weight = _weight(inputs, C)
     ignore = params["ignore_index"]
     q, index_target = _target_mass(inputs, logits, B, C, ignore, warnings)
@@ -43,15 +49,27 @@ def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str) -> Result:
             raise BadData(f"every example has the ignored target {ignore}: nothing to average",
                           "check --ignore-index", where=inputs.where("target"))
     e = params["label_smoothing"]
+    probabilities_input = convention is not None and convention.probabilities_input
+    if probabilities_input and e and index_target is not None:
+        raise UsageError("Keras' SparseCategoricalCrossentropy (class-index targets) has no "
+                         "label smoothing",
+                         "give probability (one-hot) targets, or drop --label-smoothing")
     if e:
         q = (1.0 - e) * q + e / C
     prob = np.empty((B, C))
     logp = np.empty_like(prob)
     contribution = np.empty_like(prob)
-    grad = np.empty_like(prob)
+    gradient = np.empty_like(prob)
     loss = np.empty(B)
-    _jit.run(kern.softmax_ce, B * C, np.ascontiguousarray(x), q, weight, keep, prob, logp,
-             contribution, grad, loss)
+    if probabilities_input:
+        _probability_warning(x, warnings)
+        # class indices go through SparseCategoricalCrossentropy, probabilities through
+        # CategoricalCrossentropy: they clip at different points
+        _jit.run(kern.probability_ce, B * C, np.ascontiguousarray(x), q, KERAS_EPSILON,
+                 index_target is None, prob, logp, contribution, gradient, loss)
+    else:
+        _jit.run(kern.softmax_ce, B * C, np.ascontiguousarray(x), q, weight, keep, prob,
+                 logp, contribution, gradient, loss)
     nonfinite_warning(loss, warnings)
     denominator = None
     if index_target is not None:
@@ -62,13 +80,23 @@ def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str) -> Result:
         role=("class",) * C,
         index=tuple(range(C)),
         columns={"logit": x, "probability": prob, "log_probability": logp,
-                 "target_mass": q, "contribution": contribution, "gradient": grad},
+                 "target_mass": q, "contribution": contribution, "gradient": gradient},
     )
     return Result(
         loss=SOFTMAX_CE.name, params=dict(params), reduction=reduction, per_example=loss,
         value=value, shape=shape_dict(B, classes=C), terms=terms, warnings=tuple(warnings),
         ignored=None if ignore is None else ~keep,
+        gradients={"logits": gradient.copy()} if grad else None,
     )
+
+
+def _probability_warning(x: np.ndarray, warnings: list[str]) -> None:
+    """Keras' from_logits=False reads logits as probabilities: say so when they are not."""
+    sums = x.sum(axis=1)
+    if (x < 0).any() or (np.abs(sums - 1.0) > PROBABILITY_SUM_TOLERANCE).any():
+        warnings.append("the inputs are read as probabilities (Keras from_logits=False), but "
+                        "some are negative or a row does not sum to 1: these look like "
+                        "logits, which Keras would normalize and clip as shown")
 
 
 def _weight(inputs: Inputs, C: int) -> np.ndarray:

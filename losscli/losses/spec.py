@@ -84,6 +84,94 @@ class Column:
     kind: str = "float"  # float | str | bool
 
 
+LIBRARIES = ("torch", "pytorch-metric-learning", "sentence-transformers", "tf-addons", "optax")
+"""The libraries `--like` reproduces, in the order `compare` shows them."""
+
+LIBRARY_ALIASES = {"pytorch": "torch", "pml": "pytorch-metric-learning",
+                   "st": "sentence-transformers", "sbert": "sentence-transformers",
+                   "tfa": "tf-addons", "tensorflow-addons": "tf-addons", "keras": "tf-addons"}
+
+EPS_PLACEMENTS = ("none", "difference", "root")
+LIKE_REDUCTIONS = ("mean", "sum", "none", "mean-nonzero", "mean-nonzero-split")
+
+
+@dataclass(frozen=True)
+class Convention:
+    """How one library computes a loss, as data: everything `--like LIBRARY` changes.
+
+    `params` are losscli parameter values the library uses by default (an option the user
+    gives still wins, and the output says so). `allowed` limits a parameter to the values the
+    library can express; a parameter in `unsupported` has no counterpart there (exit 2, with
+    the reason). The formula flags say how its arithmetic differs from losscli's own:
+
+    - normalize: every embedding is scaled to unit length before distances/similarities
+    - eps, eps_placement: the euclidean distance's eps, added to the difference ("difference",
+      torch.pairwise_distance) or under the root ("root", optax); losscli adds none
+    - half, squared: the pairwise contrastive loss's 1/2 factors and squares
+    - soft_margin: the soft triplet term keeps the margin, softplus(d_ap - d_an + m)
+    - probabilities_input: softmax-ce's inputs are read as probabilities (Keras
+      from_logits=False), normalized and clipped to [1e-7, 1 - 1e-7]
+    - negatives_form: InfoNCE's candidates: "explicit" (losscli), "in-batch" (every anchor
+      also scores the other examples' positives and negatives, as MNRL), "symmetric" (the
+      mean of the anchor's and the positive's losses, as optax.ntxent on [a, p, n...])
+    - reductions: the batch reductions the library offers, its default first: mean, sum,
+      none, mean-nonzero (mean over the terms > 0 in the whole batch, PML AvgNonZero),
+      mean-nonzero-split (that, over positive and negative pairs apart, summed)
+    - term_reduction: how one example's terms combine (triplet's negatives reduction)
+    - zero_single_pair: the library returns 0 when the whole call has a single positive
+      pair and a single negative pair (PML's GenericPairLoss: B = 1, K = 1)
+    """
+
+    library: str
+    api: str
+    summary: str
+    params: dict[str, Any] = field(default_factory=dict)
+    allowed: dict[str, tuple] = field(default_factory=dict)
+    unsupported: dict[str, str] = field(default_factory=dict)
+    normalize: bool = False
+    eps: float = 0.0
+    eps_placement: str = "none"
+    half: bool = True
+    squared: bool = True
+    soft_margin: bool = False
+    probabilities_input: bool = False
+    negatives_form: str = "explicit"
+    reductions: tuple[str, ...] = ("mean", "sum", "none")
+    term_reduction: dict[str, str] = field(default_factory=dict)
+    zero_single_pair: bool = False
+    notes: tuple[str, ...] = ()
+    source: str = ""
+
+    @property
+    def reduction(self) -> str:
+        """The library's default batch reduction."""
+        return self.reductions[0]
+
+    def flags(self) -> dict[str, Any]:
+        """The formula flags that differ from losscli's own arithmetic (for the output)."""
+        out: dict[str, Any] = {}
+        if self.normalize:
+            out["normalize"] = True
+        if self.eps_placement != "none":
+            out["eps"] = self.eps
+            out["eps_placement"] = self.eps_placement
+        if not self.half:
+            out["half"] = False
+        if not self.squared:
+            out["squared"] = False
+        if self.soft_margin:
+            out["soft_margin"] = True
+        if self.probabilities_input:
+            out["probabilities_input"] = True
+        if self.negatives_form != "explicit":
+            out["negatives_form"] = self.negatives_form
+        return out
+
+    def describe(self) -> str:
+        """One line: the api, then its summary (what `explain` and `losses` print)."""
+        return f"{self.api}: {self.summary}"
+
+
 @dataclass(frozen=True)
 class LossSpec:
     """Everything the help, the README, `losses`, `explain` and the tests know of a loss."""
@@ -101,7 +189,10 @@ class LossSpec:
     notes: tuple[str, ...] = ()
     pitfalls: tuple[str, ...] = ()
     references: tuple[str, ...] = ()
-    conventions: dict[str, str] = field(default_factory=dict)
+    # library -> Convention (a plain string is a description that --like cannot reproduce)
+    conventions: dict[str, Convention | str] = field(default_factory=dict)
+    # d loss / d inputs, as `explain` shows it (the kernels compute it under --grad)
+    gradient: str = ""
     # Pairs of parameters that say the same thing two ways (clip's temperature and scale):
     # giving both is a usage error.
     exclusive: tuple[tuple[str, str], ...] = ()

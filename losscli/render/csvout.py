@@ -13,6 +13,12 @@ def render_csv(result: Result) -> str:
     terms = result.terms
     names = list(terms.columns)
     columns = [column_lists(terms.columns[n]) for n in names]
+    from losscli.render.gradients import term_gradient_norms
+
+    norms = term_gradient_norms(result)
+    if norms is not None:
+        names.append("grad_norm")
+        columns.append(column_lists(norms))
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(["example", "example_loss", "role", "index", *names])

@@ -41,6 +41,8 @@ def result_to_dict(result: Result, examples: bool = True) -> dict[str, Any]:
         "per_example": [finite_or_none(v) for v in result.per_example.tolist()],
         "shape": dict(result.shape),
     }
+    if result.convention is not None:
+        doc["convention"] = result.convention
     if examples:
         doc["examples"] = _examples(result)
     doc["warnings"] = list(result.warnings)

@@ -33,12 +33,17 @@ def _value_text(value: float | list[float]) -> str:
 
 def build(result: Result, shown: int = DEFAULT_SHOWN) -> list:
     """The renderables: a header, one table per shown example, a summary of the rest."""
+    from losscli.render.gradients import hardest_push, role_norms, term_gradient_norms
+
     params = ", ".join(f"{k}={v}" for k, v in result.params.items())
-    parts: list = [Text(f"{result.loss}  ({params})", style="bold"),
-                   Text(f"value ({result.reduction}) = {_value_text(result.value)}")]
+    parts: list = [Text(f"{result.loss}  ({params})", style="bold")]
+    if result.convention is not None:
+        parts.append(Text(f"like {result.convention['library']}: {result.convention['api']}"))
+    parts.append(Text(f"value ({result.reduction}) = {_value_text(result.value)}"))
     B = result.batch
     count = B if shown <= 0 else min(shown, B)
     names = list(result.terms.columns)
+    norms = term_gradient_norms(result)
     for b in range(count):
         loss = fmt_number(float(result.per_example[b]), 10)
         title = f"example {b}: loss {loss}" if B > 1 else f"loss {loss}"
@@ -49,10 +54,22 @@ def build(result: Result, shown: int = DEFAULT_SHOWN) -> list:
         table.add_column("#", justify="right")
         for name in names:
             table.add_column(name, justify="right")
+        if norms is not None:
+            table.add_column("|grad|", justify="right")
         for t in range(result.terms.count):
             cells = [fmt_number(result.terms.columns[n][b, t]) for n in names]
+            if norms is not None:
+                cells.append(fmt_number(float(norms[b, t])))
             table.add_row(result.terms.role[t], str(result.terms.index[t]), *cells)
         parts.append(table)
+        if norms is not None:
+            by_role = ", ".join(f"{role} {fmt_number(v)}"
+                                for role, v in role_norms(result, b).items())
+            line = f"gradient norms: {by_role}"
+            push = hardest_push(result, norms, b)
+            if push:
+                line += f"; pushes hardest: {push}"
+            parts.append(Text(line))
     if count < B:
         per = result.per_example
         finite = per[np.isfinite(per)]

@@ -1,0 +1,124 @@
+"""`losscli sweep LOSS INPUT --param NAME --from A --to B --steps N [--log]`."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from losscli.cli.compute import FORMATS_HELP, LIKE_HELP, _param, _role
+
+HELP = """Evaluate one input over a range of one parameter (temperature, margin, margin2,
+label-smoothing), linear or --log steps.
+
+Data first: a table with a curve column on a terminal, JSON Lines (one record per step,
+then one with the known limits and kinks) or CSV when piped. --plot draws a line chart on
+stderr; --png FILE writes one (needs matplotlib: pip install 'losscli[plot]').
+Known limits: InfoNCE tends to log(K + 1) as t grows and to (max s_n - s_p)+ / t as t shrinks;
+triplet is piecewise linear in the margin with kinks at d_an - d_ap; contrastive piecewise
+quadratic with kinks at d_an; the quadruplet pair term kinks at d_nn - d_ap.
+"""
+
+
+def sweep(
+    loss: str = typer.Argument(..., help="loss name or alias (see `losscli losses`)"),
+    input: str | None = typer.Argument(None, metavar="[INPUT]",
+                                       help="JSON, .npz or stacked .npy file; - for stdin"),
+    param: str = typer.Option(..., "--param", help="the parameter to sweep: temperature, "
+                              "margin, margin2 or label-smoothing"),
+    start: float = typer.Option(..., "--from", help="first value"),
+    stop: float = typer.Option(..., "--to", help="last value"),
+    steps: int = typer.Option(20, "--steps", help="number of values, ends included"),
+    log: bool = typer.Option(False, "--log", help="geometric steps (for temperatures)"),
+    plot: bool = typer.Option(False, "--plot", help="a line chart on stderr"),
+    png: str | None = typer.Option(None, "--png", metavar="FILE",
+                                   help="write a PNG chart (needs losscli[plot])"),
+    like: str | None = typer.Option(None, "--like", metavar="LIBRARY", help=LIKE_HELP),
+    anchor: str | None = _role("anchor"),
+    positive: str | None = _role("positive"),
+    negatives: str | None = _role("negatives"),
+    negatives2: str | None = _role("negatives2"),
+    logits: str | None = _role("logits"),
+    target: str | None = _role("target"),
+    weight: str | None = _role("weight"),
+    temperature: float | None = _param("temperature", "-t"),
+    similarity: str | None = _param("similarity"),
+    distance: str | None = _param("distance"),
+    margin: float | None = _param("margin"),
+    margin2: float | None = _param("margin2"),
+    label_smoothing: float | None = _param("label-smoothing"),
+    ignore_index: int | None = _param("ignore-index"),
+    negatives_reduction: str | None = _param("negatives-reduction"),
+    swap: bool | None = _param("swap"),
+    soft: bool | None = _param("soft"),
+    reduction: str | None = typer.Option(None, "--reduction", help="mean (default) or sum"),
+    format: str = typer.Option("auto", "--format", "-f", help=FORMATS_HELP + " (jsonl)",
+                               rich_help_panel="Output"),
+    out: str | None = typer.Option(None, "--out", "-o", metavar="FILE",
+                                   help="write here (atomically) instead of stdout",
+                                   rich_help_panel="Output"),
+    force: bool = typer.Option(False, "--force", help="overwrite --out / --png",
+                               rich_help_panel="Output"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="no warnings or notes on stderr",
+                               rich_help_panel="Output"),
+    debug: bool = typer.Option(False, "--debug", help="tracebacks for internal errors",
+                               rich_help_panel="Output"),
+) -> None:
+    from losscli import explore
+    from losscli.cli._explore import check_format, convention_notes, emit, load, role_files
+    from losscli.cli._output import stdout_console, warn
+    from losscli.render import explore as render
+    from losscli.render import resolve_format
+
+    fmt = resolve_format(format, out, default_piped="jsonl")
+    check_format(fmt, ("table", "jsonl", "json", "csv"), format)
+    values = explore.sweep_values(start, stop, steps, log)
+    roles = role_files(anchor=anchor, positive=positive, negatives=negatives,
+                       negatives2=negatives2, logits=logits, target=target, weight=weight)
+    spec, inputs = load(loss, input, roles)
+    result = explore.sweep(
+        spec.name, inputs, param, values, reduction=reduction, like=like,
+        temperature=temperature, similarity=similarity, distance=distance, margin=margin,
+        margin2=margin2, label_smoothing=label_smoothing, ignore_index=ignore_index,
+        negatives_reduction=negatives_reduction, swap=swap, soft=soft)
+    warn(result.warnings, quiet)
+    if result.convention is not None and not quiet:
+        convention_notes(result.convention)
+    if png is not None:
+        from losscli.render.chart import save_png
+
+        series = {"loss": result.losses, **{k: v for k, v in result.columns.items()
+                                            if k.endswith("bound")}}
+        save_png(png, result.values, series, logx=log, xlabel=result.param,
+                 title=f"{result.loss}: loss against {result.param}",
+                 vlines=result.limits.get("kinks", ())[:50], force=force)
+    if plot:
+        from losscli.render.chart import line_chart
+
+        series = {"loss": result.losses, **{k: v for k, v in result.columns.items()
+                                            if k.endswith("bound")}}
+        sys.stderr.write(line_chart(result.values, series, logx=log, xlabel=result.param,
+                                    title=f"{result.loss}: loss against {result.param}"))
+    sources = [p for p in [input, *roles.values()] if p]
+    if fmt == "table" and out is None:
+        render.sweep_table(result, stdout_console())
+        return
+    if fmt == "table":
+        import io
+
+        from rich.console import Console
+
+        buf = io.StringIO()
+        render.sweep_table(result, Console(file=buf, width=120, markup=False,
+                                           highlight=False, color_system=None))
+        text = buf.getvalue()
+    elif fmt == "csv":
+        text = render.sweep_csv(result)
+        if not quiet:
+            for note in result.limits.get("notes", []):
+                sys.stderr.write(f"note: {note}\n")
+    elif fmt == "json":
+        text = render.sweep_json(result)
+    else:
+        text = render.sweep_jsonl(result)
+    emit(text, out, force, sources)

@@ -1,0 +1,139 @@
+"""`--like LIBRARY`: turn a registry Convention into the parameters, reduction and formula
+flags one evaluation uses, and say what changed.
+
+The facts (which library defines what, its defaults, its arithmetic) live in the registry
+(losscli/losses/__init__.py, `LossSpec.conventions`); the arithmetic of each variant lives in
+the loss modules and kernels. This module only resolves and checks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from losscli.errors import UsageError
+from losscli.losses import LIBRARIES, LIBRARY_ALIASES, REDUCTIONS, Convention, LossSpec
+from losscli.losses.spec import LIKE_REDUCTIONS, closest_hint
+
+OWN = "losscli"
+
+
+@dataclass(frozen=True)
+class Applied:
+    """One Convention applied to one call: what to evaluate, and what to tell the user."""
+
+    convention: Convention
+    params: dict[str, Any]
+    reduction: str
+    changed: dict[str, dict[str, Any]] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+    flags: dict[str, Any] = field(default_factory=dict)
+
+    def describe(self) -> dict[str, Any]:
+        """The `convention` block of the output (JSON and table header)."""
+        c = self.convention
+        return {
+            "library": c.library,
+            "api": c.api,
+            "summary": c.summary,
+            "reduction": self.reduction,
+            "changed": dict(self.changed),
+            "flags": dict(self.flags),
+            "notes": list(self.notes),
+        }
+
+
+def library_name(name: str) -> str:
+    """The canonical library name for `--like` (aliases: pytorch, pml, st, tfa, keras)."""
+    key = name.strip().lower().replace("_", "-")
+    key = LIBRARY_ALIASES.get(key, key)
+    if key in LIBRARIES:
+        return key
+    raise UsageError(f"--like got {name!r}",
+                     f"choose one of {', '.join(LIBRARIES)}{closest_hint(key, LIBRARIES)}")
+
+
+def defined_for(spec: LossSpec) -> list[str]:
+    """The libraries whose convention for this loss losscli reproduces, in LIBRARIES order."""
+    return [lib for lib in LIBRARIES if isinstance(spec.conventions.get(lib), Convention)]
+
+
+def convention_for(spec: LossSpec, library: str) -> Convention:
+    """The Convention, or a usage error saying the library has no such loss (exit 2)."""
+    lib = library_name(library)
+    conv = spec.conventions.get(lib)
+    if isinstance(conv, Convention):
+        return conv
+    others = defined_for(spec)
+    fix = (f"--like works for {spec.name} with {', '.join(others)}" if others
+           else f"no library losscli knows defines {spec.name}: drop --like")
+    if isinstance(conv, str):
+        return _raise(f"{lib}'s {spec.name} ({conv}) is described but not reproduced", fix)
+    return _raise(f"{lib} defines no {spec.name} loss", fix)
+
+
+def _raise(what: str, fix: str) -> Convention:
+    raise UsageError(what, fix)
+
+
+def apply(spec: LossSpec, library: str, given: dict[str, Any],
+          reduction: str | None) -> Applied:
+    """Merge the user's parameters over the library's, check each against what the library
+    can express, and choose the reduction (the library's default unless given)."""
+    conv = convention_for(spec, library)
+    given = {k: v for k, v in given.items() if v is not None}
+    for name, value in given.items():
+        option = "--" + name.replace("_", "-")
+        if name in conv.unsupported:
+            raise UsageError(f"{option} has no counterpart in {conv.library}'s {spec.name}",
+                             f"{conv.unsupported[name]}; drop {option} or --like")
+        allowed = conv.allowed.get(name)
+        if allowed is not None and value not in allowed:
+            raise UsageError(
+                f"{option} {value} is not something {conv.library}'s {spec.name} computes",
+                f"under --like {conv.library} choose {' or '.join(map(str, allowed))}")
+    notes: list[str] = []
+    defaults = {p.name: p.default for p in spec.params}
+    changed: dict[str, dict[str, Any]] = {}
+    for name, value in conv.params.items():
+        if name in given and given[name] != value:
+            notes.append(f"--{name.replace('_', '-')} {given[name]} given: {conv.library} "
+                         f"uses {value} by default")
+        elif defaults.get(name) != value:
+            changed[name] = {"losscli": defaults.get(name), conv.library: value}
+    params = {**conv.params, **given}
+    if reduction is None:
+        reduction = conv.reduction
+    elif reduction not in conv.reductions:
+        if reduction not in REDUCTIONS:
+            accepted = ", ".join(dict.fromkeys(conv.reductions + REDUCTIONS))
+            raise UsageError(f"--reduction {reduction} is not one {conv.library} offers",
+                             f"choose one of {accepted}")
+        notes.append(f"{conv.library} does not offer reduction {reduction!r} here "
+                     f"(it offers {', '.join(conv.reductions)}); losscli applied it to the "
+                     "per-example losses")
+    if reduction not in LIKE_REDUCTIONS:
+        raise UsageError(f"--reduction got {reduction!r}",
+                         f"choose one of {', '.join(LIKE_REDUCTIONS)}")
+    notes.extend(conv.notes)
+    return Applied(conv, params, reduction, changed, tuple(notes),
+                   _relevant_flags(conv, {**defaults, **params}))
+
+
+def _relevant_flags(conv: Convention, params: dict[str, Any]) -> dict[str, Any]:
+    """The convention's formula flags that touch this evaluation (no eps note under a
+    cosine distance, no soft-margin note without --soft)."""
+    flags = conv.flags()
+    if not params.get("soft"):
+        flags.pop("soft_margin", None)
+    if params.get("distance", "euclidean") != "euclidean":
+        flags.pop("eps", None)
+        flags.pop("eps_placement", None)
+    return flags
+
+
+def term_reduction(conv: Convention | None, reduction: str, default: str = "mean") -> str:
+    """How one example's terms combine under this convention and batch reduction."""
+    if conv is None:
+        return default
+    return conv.term_reduction.get(reduction, default)

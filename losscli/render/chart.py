@@ -1,0 +1,152 @@
+"""Charts for the terminal (sparklines, bars, a line chart, histograms) and a PNG through
+matplotlib (the optional extra `losscli[plot]`, imported only when a PNG is asked for)."""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+from collections.abc import Sequence
+
+import numpy as np
+
+from losscli.errors import OutputError, UsageError
+
+SPARKS = "▁▂▃▄▅▆▇█"
+EIGHTHS = " ▏▎▍▌▋▊▉█"
+MARKS = "*o+x#"
+
+
+def _span(values: np.ndarray) -> tuple[float, float]:
+    finite = values[np.isfinite(values)]
+    if not finite.size:
+        return 0.0, 1.0
+    lo, hi = float(finite.min()), float(finite.max())
+    return (lo, hi) if hi > lo else (lo - 0.5, hi + 0.5)
+
+
+def sparkline(values: Sequence[float], lo: float | None = None,
+              hi: float | None = None) -> str:
+    """One block character per value, scaled to [lo, hi]; a space for a missing value."""
+    v = np.asarray(values, dtype=float)
+    a, b = _span(v)
+    lo = a if lo is None else lo
+    hi = b if hi is None or hi <= lo else hi
+    out = []
+    for x in v:
+        if not math.isfinite(x):
+            out.append(" ")
+            continue
+        i = int(round((x - lo) / (hi - lo) * (len(SPARKS) - 1))) if hi > lo else 0
+        out.append(SPARKS[min(max(i, 0), len(SPARKS) - 1)])
+    return "".join(out)
+
+
+def bar(value: float, lo: float, hi: float, width: int = 24) -> str:
+    """A horizontal bar of `value` on [lo, hi], in eighths of a character."""
+    if not math.isfinite(value) or hi <= lo:
+        return ""
+    eighths = int(round((value - lo) / (hi - lo) * width * 8))
+    eighths = min(max(eighths, 0), width * 8)
+    return "█" * (eighths // 8) + (EIGHTHS[eighths % 8] if eighths % 8 else "")
+
+
+def line_chart(xs: Sequence[float], series: dict[str, Sequence[float]], *, logx: bool = False,
+               width: int = 64, height: int = 16, xlabel: str = "", title: str = "") -> str:
+    """A plain-text line chart: each series drawn with its own mark on a shared grid."""
+    x = np.asarray(xs, dtype=float)
+    px = np.log10(x) if logx else x
+    ys = {k: np.asarray(v, dtype=float) for k, v in series.items()}
+    lo, hi = _span(np.concatenate(list(ys.values())))
+    xlo, xhi = _span(px)
+    grid = [[" "] * width for _ in range(height)]
+    # the first series (the loss) is drawn last, so that it stays visible where lines meet
+    for mark, y in reversed(list(zip(MARKS, ys.values(), strict=False))):
+        for xi, yi in zip(px, y, strict=True):
+            if not (math.isfinite(xi) and math.isfinite(yi)):
+                continue
+            c = int(round((xi - xlo) / (xhi - xlo) * (width - 1)))
+            r = int(round((yi - lo) / (hi - lo) * (height - 1)))
+            grid[height - 1 - r][c] = mark
+    label_w = max(len(f"{hi:.4g}"), len(f"{lo:.4g}"))
+    lines = [title] if title else []
+    for i, row in enumerate(grid):
+        label = f"{hi:.4g}" if i == 0 else f"{lo:.4g}" if i == height - 1 else ""
+        lines.append(f"{label:>{label_w}} │{''.join(row)}")
+    lines.append(" " * label_w + " └" + "─" * width)
+    left, right = f"{x.min():.4g}", f"{x.max():.4g}"
+    scale = " (log)" if logx else ""
+    lines.append(" " * (label_w + 2) + left + f"{xlabel}{scale}".center(
+        max(width - len(left) - len(right), 0)) + right)
+    legend = "  ".join(f"{m} {k}" for m, k in zip(MARKS, ys, strict=False))
+    lines.append(" " * (label_w + 2) + legend)
+    return "\n".join(lines) + "\n"
+
+
+def histogram_text(edges: Sequence[float], counts: dict[str, Sequence[int]],
+                   width: int = 30) -> str:
+    """One line per bin: its range, then a bar and the count for each series."""
+    if not edges:
+        return ""
+    top = max((max(c) for c in counts.values() if c), default=0) or 1
+    names = list(counts)
+    lines = ["bin".rjust(21) + "  " + "  ".join(f"{n:<{width + 6}}" for n in names)]
+    for i in range(len(edges) - 1):
+        cells = []
+        for n in names:
+            c = counts[n][i]
+            cells.append(f"{bar(c, 0, top, width):<{width}} {c:>5}")
+        lines.append(f"[{edges[i]:>9.4g}, {edges[i + 1]:>9.4g})  " + "  ".join(cells))
+    return "\n".join(lines) + "\n"
+
+
+def save_png(path: str, xs: Sequence[float], series: dict[str, Sequence[float]], *,
+             logx: bool = False, xlabel: str = "", ylabel: str = "loss", title: str = "",
+             vlines: Sequence[float] = (), force: bool = False) -> None:
+    """Write a PNG line chart (matplotlib, Agg backend), whole or not at all."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise UsageError("--png needs matplotlib, which is not installed",
+                         "install it with: pip install 'losscli[plot]'") from None
+    if os.path.isdir(path):
+        raise OutputError("is a directory", "give a file name", where=path)
+    if os.path.exists(path) and not force:
+        raise OutputError("already exists", "use --force to overwrite it", where=path)
+    fig, ax = plt.subplots(figsize=(8, 4.5), dpi=100)
+    for name, y in series.items():
+        ax.plot(xs, y, label=name, linestyle="--" if "bound" in name else "-")
+    for v in vlines:
+        ax.axvline(v, color="0.8", linewidth=0.8, zorder=0)
+    if logx:
+        ax.set_xscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)
+    if len(series) > 1:
+        ax.legend()
+    ax.grid(True, alpha=0.3)
+    fig.tight_layout()
+    directory = os.path.dirname(os.path.abspath(path))
+    try:
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.",
+                                   suffix=".png")
+    except OSError as exc:
+        plt.close(fig)
+        raise OutputError(f"cannot create a file in {directory}: {exc.strerror or exc}",
+                          "choose a writable directory", where=path) from None
+    os.close(fd)
+    try:
+        fig.savefig(tmp, format="png")
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise OutputError(f"cannot write: {exc.strerror or exc}", "choose another --png",
+                          where=path) from None
+    finally:
+        plt.close(fig)
+        if os.path.exists(tmp):
+            os.unlink(tmp)

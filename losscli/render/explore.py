@@ -1,0 +1,224 @@
+"""Rendering the explorer's results (sweep, stats, compare): tables for people, JSON Lines,
+CSV and JSON for scripts. Data only: notes and charts for people go to stderr elsewhere."""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from dataclasses import asdict
+from typing import Any
+
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from losscli.explore import Comparison, Stats, Sweep
+from losscli.render.chart import bar, histogram_text, sparkline
+from losscli.render.jsonout import SCHEMA, dumps, finite_or_none
+from losscli.render.table import fmt_number
+
+
+def _clean(value: Any) -> Any:
+    """Plain JSON values: numpy to Python, non-finite floats to None."""
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _clean(value.tolist())
+    if isinstance(value, np.generic):
+        return _clean(value.item())
+    return finite_or_none(value)
+
+
+# --------------------------------------------------------------------------------- sweep
+def sweep_rows(s: Sweep) -> list[dict[str, Any]]:
+    rows = []
+    for i, v in enumerate(s.values):
+        row: dict[str, Any] = {"step": i, s.param: float(v), "value": float(s.losses[i])}
+        for name, col in s.columns.items():
+            row[name] = float(col[i])
+        row["per_example"] = s.per_example[i].tolist()
+        rows.append(_clean(row))
+    return rows
+
+
+def sweep_jsonl(s: Sweep) -> str:
+    lines = [dumps(r, indent=None) for r in sweep_rows(s)]
+    lines.append(dumps(_clean({"limits": s.limits}), indent=None))
+    return "\n".join(lines) + "\n"
+
+
+def sweep_json(s: Sweep) -> str:
+    doc = {"schema": SCHEMA, "loss": s.loss, "param": s.param, "params": s.params,
+           "reduction": s.reduction, "steps": sweep_rows(s), "limits": s.limits}
+    if s.convention is not None:
+        doc["convention"] = s.convention
+    doc["warnings"] = list(s.warnings)
+    return dumps(_clean(doc)) + "\n"
+
+
+def sweep_csv(s: Sweep) -> str:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    B = s.per_example.shape[1]
+    extra = list(s.columns)
+    writer.writerow(["step", s.param, "value", *extra, *[f"example_{b}" for b in range(B)]])
+    for row in sweep_rows(s):
+        cells = [row["step"], repr(row[s.param]), _cell(row["value"])]
+        cells += [_cell(row[n]) for n in extra] + [_cell(v) for v in row["per_example"]]
+        writer.writerow(cells)
+    return buf.getvalue()
+
+
+def _cell(v: Any) -> Any:
+    return "" if v is None else repr(v) if isinstance(v, float) else v
+
+
+def sweep_table(s: Sweep, console: Console) -> None:
+    params = ", ".join(f"{k}={v}" for k, v in s.params.items())
+    console.print(Text(f"{s.loss}: sweep of {s.param}  ({params}; reduction {s.reduction})",
+                       style="bold"))
+    if s.convention is not None:
+        console.print(Text(f"like {s.convention['library']}: {s.convention['api']}"))
+    finite = s.losses[np.isfinite(s.losses)]
+    lo = min(0.0, float(finite.min())) if finite.size else 0.0
+    hi = float(finite.max()) if finite.size else 1.0
+    table = Table(show_edge=False, pad_edge=False)
+    table.add_column(s.param, justify="right")
+    table.add_column("loss", justify="right")
+    table.add_column("curve")
+    for name in s.columns:
+        table.add_column(name, justify="right")
+    B = s.per_example.shape[1]
+    if B > 1:
+        table.add_column(f"per example ({B})")
+    plo, phi = float(np.nanmin(s.per_example)), float(np.nanmax(s.per_example))
+    for i, v in enumerate(s.values):
+        cells = [fmt_number(float(v)), fmt_number(float(s.losses[i]), 8),
+                 bar(float(s.losses[i]), lo, hi, 16)]
+        cells += [fmt_number(float(col[i])) for col in s.columns.values()]
+        if B > 1:
+            cells.append(sparkline(s.per_example[i][:48], plo, phi))
+        table.add_row(*cells)
+    console.print(table)
+    for note in s.limits.get("notes", []):
+        console.print(Text(note, style="dim"))
+
+
+# --------------------------------------------------------------------------------- stats
+def stats_jsonl(st: Stats) -> str:
+    return "".join(dumps(_clean(r), indent=None) + "\n" for r in st.records)
+
+
+def stats_json(st: Stats) -> str:
+    doc = {"schema": SCHEMA, "loss": st.loss, "params": st.params, "reduction": st.reduction,
+           "value": st.value, "stats": st.records}
+    if st.convention is not None:
+        doc["convention"] = st.convention
+    doc["warnings"] = list(st.warnings)
+    return dumps(_clean(doc)) + "\n"
+
+
+def stats_csv(st: Stats) -> str:
+    keys = ["stat", "quantity", "count", "mean", "std", "min", "p5", "p25", "p50", "p75",
+            "p95", "max", "share"]
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(keys)
+    for r in st.records:
+        if r["stat"] == "histogram":
+            continue
+        writer.writerow([_cell(_clean(r.get(k))) for k in keys])
+    return buf.getvalue()
+
+
+def stats_table(st: Stats, console: Console) -> None:
+    params = ", ".join(f"{k}={v}" for k, v in st.params.items())
+    console.print(Text(f"{st.loss}: batch statistics  ({params})", style="bold"))
+    value = st.value if isinstance(st.value, list) else fmt_number(st.value, 10)
+    console.print(Text(f"value ({st.reduction}) = {value}"))
+    cols = ["count", "mean", "std", "min", "p5", "p25", "p50", "p75", "p95", "max"]
+    other = []
+    hist = None
+    summaries = []
+    for r in st.records:
+        if r["stat"] == "histogram":
+            hist = r
+        elif "mean" in r or r["stat"] == "loss":
+            summaries.append(r)
+        else:
+            other.append(r)
+    # one column per quantity, one row per statistic: narrow enough for any terminal
+    dist = Table(title="distributions", title_justify="left", show_edge=False, pad_edge=False)
+    dist.add_column("")
+    for r in summaries:
+        dist.add_column(r["stat"], justify="right")
+    for c in cols:
+        dist.add_row(c, *[fmt_number(r.get(c, math.nan)) for r in summaries])
+    console.print(dist)
+    for r in other:
+        fields = ", ".join(f"{k} {fmt_number(v) if isinstance(v, float) else v}"
+                           for k, v in r.items() if k != "stat")
+        console.print(Text(f"{r['stat']}: {fields}"))
+    if hist is not None and hist["edges"]:
+        console.print(Text(f"histogram of the {hist['quantity']}s", style="bold"))
+        console.print(Text(histogram_text(hist["edges"], hist["counts"], width=16)
+                           .rstrip("\n")))
+
+
+# ------------------------------------------------------------------------------- compare
+def compare_records(rows: list[Comparison]) -> list[dict[str, Any]]:
+    return [_clean(asdict(r)) for r in rows]
+
+
+def compare_jsonl(rows: list[Comparison]) -> str:
+    return "".join(dumps(r, indent=None) + "\n" for r in compare_records(rows))
+
+
+def compare_json(loss: str, rows: list[Comparison]) -> str:
+    return dumps({"schema": SCHEMA, "loss": loss, "conventions": compare_records(rows)}) + "\n"
+
+
+def compare_csv(rows: list[Comparison]) -> str:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(["convention", "defined", "value", "reduction", "changed", "flags", "api",
+                     "reason"])
+    for r in compare_records(rows):
+        value = r["value"]
+        value = dumps(value, indent=None) if isinstance(value, list) else _cell(value)
+        writer.writerow([r["convention"], r["defined"], value, r["reduction"] or "",
+                         _kv(r["changed"], r["convention"]), _kv(r["flags"]), r["api"],
+                         r["reason"] or ""])
+    return buf.getvalue()
+
+
+def _kv(d: dict, library: str | None = None) -> str:
+    if library is not None:
+        return "; ".join(f"{k} {v.get('losscli')} -> {v.get(library)}" for k, v in d.items())
+    return "; ".join(f"{k}={v}" for k, v in d.items())
+
+
+def compare_table(loss: str, rows: list[Comparison], console: Console) -> None:
+    console.print(Text(f"{loss} under each library's convention (same input)", style="bold"))
+    table = Table(show_edge=False, pad_edge=False, show_lines=False)
+    for c in ("convention", "value", "reduction", "changes"):
+        table.add_column(c, justify="right" if c == "value" else "left")
+    for r in rows:
+        if not r.defined:
+            table.add_row(r.convention, "-", "", r.reason or "")
+            continue
+        value = r.value
+        if isinstance(value, list):
+            shown = ", ".join(fmt_number(v, 6) for v in value[:4])
+            value_text = f"[{shown}{', ...' if len(value) > 4 else ''}]"
+        else:
+            value_text = fmt_number(value, 10)
+        changes = "; ".join(x for x in (_kv(r.changed, r.convention), _kv(r.flags)) if x)
+        table.add_row(r.convention, value_text, r.reduction or "",
+                      changes or ("losscli's definition" if r.convention == "losscli"
+                                  else "same arithmetic as losscli"))
+    console.print(table)

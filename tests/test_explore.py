@@ -1,0 +1,182 @@
+"""sweep, stats and compare: engines (losscli.explore) and commands."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+import losscli
+from losscli import explore
+from losscli.cli import run
+from losscli.errors import UsageError
+
+SEED1 = "samples/seed-example-1.json"
+BATCH = "samples/batch.npz"
+
+
+def batch() -> dict:
+    return dict(np.load(BATCH))
+
+
+def test_sweep_values_evaluate_through_the_api() -> None:
+    values = explore.sweep_values(0.01, 1.0, 7, log=True)
+    assert math.isclose(values[0], 0.01) and math.isclose(values[-1], 1.0)
+    assert np.allclose(np.diff(np.log(values)), np.log(100) / 6)
+    s = explore.sweep("infonce", batch(), "temperature", values)
+    for v, loss in zip(values, s.losses, strict=True):
+        assert math.isclose(loss, losscli.evaluate("infonce", batch(), temperature=v).value,
+                            rel_tol=1e-14)
+
+
+def test_infonce_temperature_bounds_and_limits() -> None:
+    inputs = batch()
+    values = explore.sweep_values(1e-3, 1e3, 25, log=True)
+    s = explore.sweep("infonce", inputs, "temperature", values)
+    assert np.all(s.columns["lower_bound"] <= s.losses * (1 + 1e-12))
+    assert np.all(s.losses <= s.columns["upper_bound"] * (1 + 1e-12))
+    K = inputs["negatives"].shape[-2]
+    assert math.isclose(s.limits["large_temperature"], math.log(K + 1))
+    assert math.isclose(s.losses[-1], math.log(K + 1), rel_tol=1e-3)
+    # as t shrinks, t * loss tends to the mean gap (max s_n - s_p)+
+    assert math.isclose(values[0] * s.losses[0], s.limits["small_temperature_gap"],
+                        rel_tol=1e-2)
+
+
+def test_triplet_margin_kinks_are_where_the_slope_changes() -> None:
+    inputs = {"anchor": [0.0, 0.0], "positive": [1.0, 0.0], "negatives": [[1.5, 0.0],
+                                                                          [3.0, 0.0]]}
+    s = explore.sweep("triplet", inputs, "margin", explore.sweep_values(0, 4, 9))
+    assert s.limits["kinks"] == [0.5, 2.0]  # d_an - d_ap
+    want = [(max(m - 0.5, 0) + max(m - 2.0, 0)) / 2 for m in s.values]
+    np.testing.assert_allclose(s.losses, want, rtol=1e-14, atol=1e-15)
+    assert s.columns["active_share"].tolist()[:3] == [0.0, 0.0, 0.5]  # 0 at the kink itself
+
+
+def test_contrastive_and_quadruplet_kinks() -> None:
+    inputs = {"anchor": [0.0, 0.0], "positive": [1.0, 0.0], "negatives": [[1.5, 0.0],
+                                                                          [3.0, 0.0]]}
+    s = explore.sweep("contrastive", inputs, "margin", explore.sweep_values(0, 4, 5))
+    assert s.limits["kinks"] == [1.5, 3.0]
+    assert "quadratic" in s.limits["notes"][0]
+    q = explore.sweep("quadruplet", {**inputs, "negatives2": [[1.5, 1.0], [3.0, 2.0]]},
+                      "margin2", explore.sweep_values(0, 4, 5), distance="euclidean")
+    assert q.limits["kinks"] == [0.0, 1.0]  # d_nn - d_ap = 1 - 1, 2 - 1
+
+
+def test_sweep_refuses_what_it_cannot_sweep() -> None:
+    with pytest.raises(UsageError, match="cannot be swept"):
+        explore.sweep("triplet", batch(), "temperature", np.array([0.1, 0.2]))
+    with pytest.raises(UsageError, match="both given"):
+        explore.sweep("triplet", batch(), "margin", np.array([0.1, 0.2]), margin=1.0)
+    with pytest.raises(UsageError, match="--log needs a positive range"):
+        explore.sweep_values(0.0, 1.0, 5, log=True)
+    with pytest.raises(UsageError, match="--temperature got 0.0"):
+        explore.sweep("infonce", batch(), "temperature", np.array([0.0, 1.0]))
+
+
+def test_sweep_cli_jsonl_then_limits(capsys) -> None:
+    code = run(["sweep", "infonce", SEED1, "--param", "temperature", "--from", "0.01",
+                "--to", "1", "--steps", "5", "--log"])
+    assert code == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    records = [json.loads(line) for line in lines]
+    assert len(records) == 6
+    assert [round(r["temperature"], 10) for r in records[:5]] == [0.01, 0.0316227766,
+                                                                  0.1, 0.316227766, 1.0]
+    assert "limits" in records[-1] and records[-1]["limits"]["notes"]
+
+
+def test_sweep_cli_csv_and_plot(capsys) -> None:
+    code = run(["sweep", "triplet", BATCH, "--param", "margin", "--from", "0", "--to", "2",
+                "--steps", "3", "--format", "csv", "--plot"])
+    assert code == 0
+    out, err = capsys.readouterr()
+    header = out.splitlines()[0].split(",")
+    assert header[:4] == ["step", "margin", "value", "active_share"]
+    assert len(out.splitlines()) == 4
+    assert "loss against margin" in err and "note: piecewise linear" in err
+
+
+def test_png_without_matplotlib_says_how_to_install(monkeypatch, tmp_path, capsys) -> None:
+    import builtins
+
+    real = builtins.__import__
+
+    def no_matplotlib(name, *args, **kwargs):
+        if name.startswith("matplotlib"):
+            raise ImportError(name)
+        return real(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_matplotlib)
+    png = tmp_path / "m.png"
+    code = run(["sweep", "triplet", BATCH, "--param", "margin", "--from", "0", "--to", "2",
+                "--png", str(png)])
+    err = capsys.readouterr().err
+    assert code == 2 and "pip install 'losscli[plot]'" in err
+    assert len(err.strip().splitlines()) == 1 and not png.exists()
+
+
+def test_png_written_when_matplotlib_is_there(tmp_path, capsys) -> None:
+    pytest.importorskip("matplotlib")
+    png = tmp_path / "m.png"
+    code = run(["sweep", "triplet", BATCH, "--param", "margin", "--from", "0", "--to", "2",
+                "--steps", "4", "--png", str(png)])
+    assert code == 0 and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert run(["sweep", "triplet", BATCH, "--param", "margin", "--from", "0", "--to", "2",
+                "--png", str(png)]) == 6  # exists: --force to overwrite
+
+
+def test_stats_counts_regimes_and_quantiles() -> None:
+    inputs = batch()
+    st = explore.stats("triplet", inputs)
+    by = {r["stat"]: r for r in st.records}
+    r = losscli.evaluate("triplet", inputs)
+    regimes = r.terms.columns["regime"]
+    assert by["regimes"]["hard"] == int((regimes == "hard").sum())
+    assert by["regimes"]["hard"] + by["regimes"]["semi-hard"] + by["regimes"]["easy"] == \
+        regimes.size
+    d_an = r.terms.columns["d_an"].ravel()
+    assert math.isclose(by["d_an"]["p50"], float(np.median(d_an)))
+    assert math.isclose(by["d_ap"]["mean"], float(r.terms.columns["d_ap"][:, 0].mean()))
+    assert sum(by["histogram"]["counts"]["d_an"]) == d_an.size
+    assert math.isclose(by["loss"]["mean"], r.per_example.mean())
+
+
+def test_stats_flags_false_negatives() -> None:
+    inputs = {"anchor": [1.0, 0.0], "positive": [0.6, 0.8], "negatives": [[1.0, 0.1],
+                                                                          [0.0, 1.0]]}
+    by = {r["stat"]: r for r in explore.stats("infonce", inputs).records}
+    assert by["false negatives"]["flagged"] == 1
+    r = losscli.evaluate("infonce", inputs)
+    assert r.terms.columns["false_negative"][0].tolist() == [False, True, False]
+
+
+def test_stats_cli_jsonl(capsys) -> None:
+    assert run(["stats", "contrastive", BATCH]) == 0
+    stats = [json.loads(line)["stat"] for line in capsys.readouterr().out.splitlines()]
+    assert stats[0] == "loss" and "d_ap" in stats and "histogram" in stats
+
+
+def test_compare_rows_losscli_first_then_each_library(capsys) -> None:
+    rows = explore.compare("triplet", batch())
+    assert [r.convention for r in rows] == ["losscli", "torch", "pytorch-metric-learning",
+                                            "sentence-transformers", "tf-addons", "optax"]
+    for r in rows[1:]:
+        like = losscli.evaluate("triplet", batch(), like=r.convention)
+        assert r.value == like.value
+    rows = explore.compare("softmax-ce", {"logits": [[1.0, 2.0]], "target": [1]})
+    undefined = [r.convention for r in rows if not r.defined]
+    assert undefined == ["pytorch-metric-learning", "sentence-transformers"]
+    assert run(["compare", "quadruplet", "samples/quadruplet-golden.json"]) == 0
+    records = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert records[0]["convention"] == "losscli" and records[0]["defined"]
+    assert not any(r["defined"] for r in records[1:])
+
+
+def test_compare_row_says_when_an_option_does_not_exist_there() -> None:
+    rows = explore.compare("triplet", batch(), soft=True)
+    torch_row = next(r for r in rows if r.convention == "torch")
+    assert not torch_row.defined and "--soft" in torch_row.reason
