@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import sys
 import traceback
+import warnings
 
 import typer
 
@@ -182,6 +183,10 @@ def _reserve_closed_std_fds() -> None:
 
 def main() -> None:
     _reserve_closed_std_fds()
+    if not sys.warnoptions:
+        # stderr carries only `error:` and `warning:` lines; library warnings (numpy's
+        # RuntimeWarning, numba's) would break that. `python -W ...` still shows them.
+        warnings.simplefilter("ignore")
     code = run()
     try:
         if sys.stdout is not None:

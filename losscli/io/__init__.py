@@ -17,9 +17,8 @@ from typing import IO, Any
 import numpy as np
 
 from losscli.errors import BadData, InputUnavailable, UsageError
+from losscli.io import formats as _formats
 from losscli.io.formats import (
-    MAX_ARRAY_BYTES,
-    MAX_JSON_BYTES,
     PICKLE_FIX,
     check_dtype,
     describe,
@@ -127,9 +126,10 @@ def _read_stdin(stdin: IO[bytes] | None) -> bytes:
         if stdin is None and sys.stdin.isatty():
             raise InputUnavailable("stdin is a terminal", "pipe JSON in, e.g. "
                                    "cat ex.json | losscli compute infonce -", where=STDIN)
-        data = source.read(MAX_JSON_BYTES + 1)
-        if len(data) > MAX_JSON_BYTES and sniff(data[:16]) in ("npy", "npz"):
-            data += source.read(MAX_ARRAY_BYTES + 2**20 - len(data))
+        cap = _formats.MAX_JSON_BYTES
+        data = source.read(cap + 1)
+        if len(data) > cap and sniff(data[:16]) in ("npy", "npz"):
+            data += source.read(_formats.MAX_ARRAY_BYTES + 2**20 - len(data))
     except (OSError, ValueError) as exc:
         raise InputUnavailable(f"cannot read stdin ({exc})", "pipe JSON in, or give a file",
                                where=STDIN) from None
@@ -146,9 +146,10 @@ def _parse(where: str, stream: IO[bytes], size: int, notes: list[str]) -> tuple[
         return where, fmt, read_npy_stream(stream, size, where)
     if fmt == "npz":
         return where, fmt, read_npz(where, stream)
-    if size > MAX_JSON_BYTES:
-        raise BadData(f"JSON of {size / 2**20:.0f} MiB or more is over the "
-                      f"{MAX_JSON_BYTES // 2**20} MiB limit for JSON input",
+    cap = _formats.MAX_JSON_BYTES  # read at call time: tests lower the caps
+    if size > cap:
+        raise BadData(f"JSON of {_formats.human_bytes(size)} is over the "
+                      f"{_formats.human_bytes(cap)} limit for JSON input",
                       "save large arrays as .npy or .npz", where=where)
     fix = CSV_FIX if where.lower().endswith(CSV_SUFFIXES) else "fix the JSON syntax"
     return where, fmt, parse_json(stream.read(), where, fix)
@@ -217,7 +218,12 @@ def _unstack(arr: np.ndarray, spec: LossSpec | None, where: str) -> dict[str, tu
 
 def _read_role_file(path: str, role: str, stdin: IO[bytes] | None,
                     notes: list[str] | None = None) -> tuple[Any, str]:
-    where, fmt, payload = _read_any(path, stdin, notes)
+    try:
+        where, fmt, payload = _read_any(path, stdin, notes)
+    except BadData as exc:  # a role file's every fault is that role's: say `file:role`
+        if exc.where == (STDIN if path == "-" else path):
+            exc.where = _located(exc.where, role)
+        raise
     if fmt == "npy":
         return payload, where
     if isinstance(payload, dict):
@@ -254,10 +260,15 @@ def as_role_array(value: Any, role: str, where: str) -> np.ndarray:
     if arr.size == 0 and not _empty_negatives(arr, role):
         raise BadData(f"empty array of shape {arr.shape}", f"give {role} at least one value",
                       where=where)
-    out = np.asarray(arr, dtype=np.float64, order="C")
+    with np.errstate(over="ignore"):  # a longdouble beyond float64: caught just below
+        out = np.asarray(arr, dtype=np.float64, order="C")
     finite = np.isfinite(out)
     if not finite.all():
         first = tuple(int(i) for i in np.argwhere(~finite)[0])
+        if np.isfinite(arr[first]):
+            raise BadData(f"value {arr[first]} at index {list(first)} is beyond float64's "
+                          "range", "scale the values into float64 range (about 1.8e308)",
+                          where=where)
         raise BadData(f"non-finite value {float(out[first])} at index {list(first)}",
                       "remove or replace NaN and infinite values", where=where)
     return out

@@ -118,12 +118,20 @@ def check_dtype(dtype: np.dtype, where: str) -> None:
                   "give integer or floating-point numbers", where=where)
 
 
+def human_bytes(n: float) -> str:
+    """A byte count for messages: 2 GiB, 1.5 MiB, 800 bytes."""
+    for unit, size in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if n >= size:
+            return f"{n / size:.3g} {unit}"
+    return f"{int(n)} bytes"
+
+
 def check_size(shape: tuple[int, ...], where: str) -> None:
     """Refuse an array whose float64 copy would exceed MAX_ARRAY_BYTES, before allocating."""
     need = math.prod(shape) * FLOAT64_BYTES
     if need > MAX_ARRAY_BYTES:
-        raise BadData(f"an array of shape {shape} takes {need / 2**30:.1f} GiB as float64, "
-                      f"over the {MAX_ARRAY_BYTES / 2**30:g} GiB limit of compute",
+        raise BadData(f"an array of shape {shape} takes {human_bytes(need)} as float64, "
+                      f"over the {human_bytes(MAX_ARRAY_BYTES)} limit of compute",
                       TOO_LARGE_FIX, where=where)
 
 
@@ -162,8 +170,8 @@ class _Strict:
 def parse_json(data: bytes, where: str, fix: str = "fix the JSON syntax") -> Any:
     """Parse a JSON document strictly (UTF-8, finite numbers, unique keys, bounded)."""
     if len(data) > MAX_JSON_BYTES:
-        raise BadData(f"JSON of {len(data) / 2**20:.0f} MiB is over the "
-                      f"{MAX_JSON_BYTES // 2**20} MiB limit for JSON input",
+        raise BadData(f"JSON of {human_bytes(len(data))} is over the "
+                      f"{human_bytes(MAX_JSON_BYTES)} limit for JSON input",
                       "save large arrays as .npy or .npz", where=where)
     try:
         text = data.decode("utf-8-sig")
@@ -244,6 +252,8 @@ def _read_npy_header(stream: IO[bytes], where: str) -> tuple[tuple[int, ...], bo
                     stream, max_header_size=MAX_NPY_HEADER)
             else:
                 raise ValueError(f"unsupported .npy version {version}")
+    except (zipfile.BadZipFile, OSError):
+        raise  # the container failed, not the header: the caller says so
     except Exception as exc:  # noqa: BLE001 - any failure to parse the header is bad data
         detail = (str(exc).splitlines() or [type(exc).__name__])[0][:120]
         raise BadData(f"bad .npy header ({detail})", "re-save it with numpy.save",
@@ -322,8 +332,8 @@ def read_npz(path: str, stream: IO[bytes]) -> dict[str, np.ndarray]:
                               where=path)
             declared += info.file_size
             if declared > MAX_ARRAY_BYTES + _NPY_HEADER_ROOM * len(infos):
-                raise BadData(f"members decompress to {declared / 2**30:.1f} GiB or more, over "
-                              f"the {MAX_ARRAY_BYTES / 2**30:g} GiB limit of compute",
+                raise BadData(f"members declare they decompress to {human_bytes(declared)} or "
+                              f"more, over the {human_bytes(MAX_ARRAY_BYTES)} limit of compute",
                               TOO_LARGE_FIX, where=where)
             try:
                 with archive.open(info) as member:
@@ -334,8 +344,8 @@ def read_npz(path: str, stream: IO[bytes]) -> dict[str, np.ndarray]:
                               where=where) from None
             converted += arrays[key].size * FLOAT64_BYTES
             if converted > MAX_ARRAY_BYTES:
-                raise BadData(f"the arrays take {converted / 2**30:.1f} GiB or more as float64, "
-                              f"over the {MAX_ARRAY_BYTES / 2**30:g} GiB limit of compute",
+                raise BadData(f"the arrays take {human_bytes(converted)} or more as float64, "
+                              f"over the {human_bytes(MAX_ARRAY_BYTES)} limit of compute",
                               TOO_LARGE_FIX, where=where)
     return arrays
 

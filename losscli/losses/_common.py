@@ -199,6 +199,12 @@ def reduce(per_example: np.ndarray, reduction: str, denominator: float | None = 
         raise UsageError(f"--reduction got {reduction!r}", "choose one of mean, sum, none")
     if reduction == "none":
         return [float(v) for v in per_example]
+    with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported as null
+        return _reduce(per_example, reduction, denominator)
+
+
+def _reduce(per_example: np.ndarray, reduction: str, denominator: float | None,
+            ) -> float:
     total = float(np.sum(per_example))
     if reduction == "sum":
         return total
