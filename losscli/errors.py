@@ -43,7 +43,7 @@ class LossCliError(Exception):
         text = self.what if self.where is None else f"{self.where}: {self.what}"
         if self.fix:
             text = f"{text}; {self.fix}"
-        return " ".join(text.split("\n"))
+        return " ".join(text.splitlines())  # one line, whatever the parts held
 
 
 class UsageError(LossCliError):

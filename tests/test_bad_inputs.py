@@ -662,6 +662,25 @@ def test_internal_error_traceback_only_with_debug(tmp_path: Path,
     assert loud.lines[-1].startswith("error: internal error")
 
 
+def test_interrupted_write_leaves_no_file(tmp_path: Path,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C while --out is being written: exit 130, and the temporary file is gone."""
+    monkeypatch.chdir(tmp_path)
+    files({"ok.json": OK})(tmp_path)
+
+    def interrupted(fd: int) -> None:
+        PARTIAL_SIZES.append(os.fstat(fd).st_size)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, "fsync", interrupted)
+    PARTIAL_SIZES.clear()
+    res = invoke(INFONCE + ["ok.json", "--out", OUT])
+    assert res.code == 130
+    assert res.lines == ["interrupted"]
+    assert PARTIAL_SIZES and PARTIAL_SIZES[0] > 0
+    assert sorted(os.listdir(tmp_path)) == ["ok.json"]
+
+
 def test_error_messages_keep_brackets_in_file_names(tmp_path: Path,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     """No rich markup on user text: `[bold]` in a file name prints as it is."""

@@ -74,9 +74,14 @@ def _error(message: str) -> None:
     _stderr(f"error: {_one_line(message)}\n")
 
 
-def _usage_error(exc: click_exc.UsageError) -> None:
+def _usage_error(exc: click_exc.UsageError, args: list[str]) -> None:
     """Two lines, no box: the problem, and where the help is."""
-    command = exc.ctx.command_path if exc.ctx is not None else "losscli"
+    if exc.ctx is not None and exc.ctx.command_path != "losscli":
+        command = exc.ctx.command_path
+    else:  # the parser failed before the subcommand's context existed
+        named = next((a for a in args if not a.startswith("-")), None)
+        commands = {c.name for c in app.registered_commands}
+        command = f"losscli {named}" if named in commands else "losscli"
     _error(exc.format_message())
     _stderr(f"try '{command} --help'\n")
 
@@ -132,7 +137,7 @@ def run(argv: list[str] | None = None) -> int:
             _quiet_broken_pipe()
         return 0
     except click_exc.UsageError as exc:
-        _usage_error(exc)
+        _usage_error(exc, args)
         return int(ExitCode.USAGE)
     except typer.Exit as exc:
         return int(exc.exit_code)

@@ -255,8 +255,7 @@ def _read_npy_header(stream: IO[bytes], where: str) -> tuple[tuple[int, ...], bo
     except (zipfile.BadZipFile, OSError):
         raise  # the container failed, not the header: the caller says so
     except Exception as exc:  # noqa: BLE001 - any failure to parse the header is bad data
-        detail = (str(exc).splitlines() or [type(exc).__name__])[0][:120]
-        raise BadData(f"bad .npy header ({detail})", "re-save it with numpy.save",
+        raise BadData(f"bad .npy header ({_short(exc)})", "re-save it with numpy.save",
                       where=where) from None
     if dtype.hasobject:
         raise BadData("the .npy holds Python objects (a pickle)", PICKLE_FIX, where=where)
@@ -303,8 +302,8 @@ def read_npz(path: str, stream: IO[bytes]) -> dict[str, np.ndarray]:
     """
     try:
         archive = zipfile.ZipFile(stream)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as exc:
-        raise BadData(f"not a readable .npz ({exc})", "re-save it with numpy.savez",
+    except Exception as exc:  # noqa: BLE001 - zipfile raises many kinds on a corrupt archive
+        raise BadData(f"not a readable .npz ({_short(exc)})", "re-save it with numpy.savez",
                       where=path) from None
     arrays: dict[str, np.ndarray] = {}
     with archive:
@@ -338,9 +337,10 @@ def read_npz(path: str, stream: IO[bytes]) -> dict[str, np.ndarray]:
             try:
                 with archive.open(info) as member:
                     arrays[key] = read_npy_stream(_Counted(member), info.file_size, where)
-            except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, ValueError,
-                    NotImplementedError) as exc:
-                raise BadData(f"corrupt .npz member ({exc})", "re-save the archive",
+            except BadData:
+                raise
+            except Exception as exc:  # noqa: BLE001 - CRC, encryption, unknown method...
+                raise BadData(f"corrupt .npz member ({_short(exc)})", "re-save the archive",
                               where=where) from None
             converted += arrays[key].size * FLOAT64_BYTES
             if converted > MAX_ARRAY_BYTES:
@@ -348,6 +348,12 @@ def read_npz(path: str, stream: IO[bytes]) -> dict[str, np.ndarray]:
                               f"over the {human_bytes(MAX_ARRAY_BYTES)} limit of compute",
                               TOO_LARGE_FIX, where=where)
     return arrays
+
+
+def _short(exc: BaseException) -> str:
+    """An exception as a short phrase for a one-line message."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= 120 else text[:117] + "..."
 
 
 class _Counted:
