@@ -918,6 +918,29 @@ def test_reader_closing_the_pipe_ends_quietly(fmt: str, tmp_path: Path) -> None:
     assert err == b""
 
 
+GONE = [["compute", "infonce", "big.json", "--show", "0", "-f", fmt]
+        for fmt in ("json", "csv", "table")] + [
+    ["losses", "-f", "json"], ["losses", "-f", "table"], ["explain", "triplet"], ["--version"],
+    ["--help"]]
+
+
+@pytest.mark.parametrize("argv", GONE, ids=[" ".join(a) for a in GONE])
+def test_reader_gone_before_the_first_write_ends_quietly(argv: list[str],
+                                                         tmp_path: Path) -> None:
+    """`losscli ... | true`: the pipe has no reader at all, so the very first write fails
+    with EPIPE (a reader leaving mid-write is not always reported by Python)."""
+    big_batch(tmp_path)
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        proc = cli_process(argv, tmp_path, stdout=write_end, stderr=subprocess.PIPE)
+    finally:
+        os.close(write_end)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert err == b""
+
+
 def test_closed_stdout_is_an_output_error(tmp_path: Path) -> None:
     """`losscli compute ... >&-`: exit 6 and one line."""
     files({"ok.json": OK})(tmp_path)
