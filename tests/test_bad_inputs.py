@@ -300,6 +300,8 @@ SOFTMAX = ["compute", "softmax-ce"]
 CATALOGUE = [
     # ---- 3: input unavailable
     C("missing-file", INFONCE + ["nope.json"], 3, ("nope.json", "no such file", "check")),
+    C("file-name-with-control-characters", INFONCE + ["a\nb\x1b[31m.json"], 3,
+      ("a\\nb\\x1b[31m.json", "no such file")),
     C("missing-role-file", INFONCE + ["--anchor", "nope.npy", "--positive", "p.npy"], 3,
       ("nope.npy", "no such file"), make=files(GOOD_ARRAYS)),
     C("directory", INFONCE + ["adir"], 3, ("adir", "is a directory", "give a file"),
@@ -631,6 +633,9 @@ def test_bad_input(case: Case, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
         assert len(res.not_warnings) == 1, res.stderr
     message = res.not_warnings[0]
     assert message.startswith("error: "), message
+    if case.code != 2:  # `error: <where>: <what>; <fix>`: the fix is never missing
+        what, _, fix = message.partition("; ")
+        assert what.count(": ") >= 1 and fix.strip(), message
     for word in case.words:
         assert word.lower() in message.lower(), f"{word!r} not in {message!r}"
 

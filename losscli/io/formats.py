@@ -107,6 +107,9 @@ def open_binary(path: str) -> IO[bytes]:
     except OSError as exc:
         raise InputUnavailable(f"cannot open: {exc.strerror or exc}", "check the path",
                                where=path) from None
+    except ValueError as exc:  # an embedded NUL, from a library caller
+        raise InputUnavailable(f"not a usable path ({exc})", "check the path",
+                               where=path) from None
 
 
 def check_dtype(dtype: np.dtype, where: str) -> None:
