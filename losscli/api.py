@@ -12,7 +12,10 @@ Every caller (the CLI's commands, notebooks, later batch and sweep) comes throug
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
+
+import numpy as np
 
 from losscli.errors import UsageError
 from losscli.io import inputs_from_arrays, load_inputs
@@ -54,11 +57,13 @@ def evaluate(name: str, inputs: Inputs | Mapping[str, Any], *, reduction: str | 
         extra["convention"] = applied.convention
     result = implementation(spec)(inputs, resolved, reduction, **extra)
     if applied is not None:
-        from dataclasses import replace
-
         result = replace(result, convention=applied.describe())
     if inputs.warnings:
         result = _with_warnings(result, inputs.warnings)
+    if not result.finite and all(np.isfinite(result.per_example)):
+        # Every example finite but their sum overflowed: still say why the value is null.
+        result = replace(result, warnings=result.warnings + (
+            f"the {reduction} of the example losses overflows float64; written as null",))
     return result
 
 
@@ -72,8 +77,6 @@ def evaluate_file(name: str, path: str | None = None, *, role_files: Mapping[str
 
 
 def _with_warnings(result: Result, extra: tuple[str, ...]) -> Result:
-    from dataclasses import replace
-
     return replace(result, warnings=tuple(extra) + result.warnings)
 
 

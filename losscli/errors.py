@@ -39,11 +39,22 @@ class LossCliError(Exception):
         return self
 
     def message(self) -> str:
-        """`<where>: <what>; <fix>` on one line (without the `error: ` prefix)."""
-        text = self.what if self.where is None else f"{self.where}: {self.what}"
+        """`<where>: <what>; <fix>` on one line (without the `error: ` prefix).
+
+        Control characters in `where` (a file name with a newline or an escape sequence)
+        are shown escaped, so the line stays one line and the terminal stays sane.
+        """
+        where = None if self.where is None else _escaped(self.where)
+        text = self.what if where is None else f"{where}: {self.what}"
         if self.fix:
             text = f"{text}; {self.fix}"
-        return " ".join(text.split("\n"))
+        return " ".join(text.splitlines())  # one line, whatever the parts held
+
+
+def _escaped(text: str) -> str:
+    if all(c.isprintable() or c == " " for c in text):
+        return text
+    return "".join(c if c.isprintable() or c == " " else repr(c)[1:-1] for c in text)
 
 
 class UsageError(LossCliError):

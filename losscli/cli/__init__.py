@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import sys
 import traceback
+import warnings
 
 import typer
 
@@ -18,7 +19,7 @@ except ImportError:  # pragma: no cover - older typer on real click
 
 from losscli._version import __version__
 from losscli.cli import catalog, compare, compute, stats, sweep
-from losscli.cli._output import ReaderGone
+from losscli.cli._output import ReaderGone, write_text
 from losscli.errors import ExitCode, LossCliError
 
 app = typer.Typer(
@@ -38,7 +39,7 @@ app = typer.Typer(
 
 def _version(value: bool) -> None:
     if value:
-        sys.stdout.write(f"losscli {__version__}\n")
+        write_text(f"losscli {__version__}\n", None)
         raise typer.Exit()
 
 
@@ -58,49 +59,94 @@ app.command("compare", help=compare.HELP, no_args_is_help=True)(compare.compare)
 app.command("stats", help=stats.HELP, no_args_is_help=True)(stats.stats)
 
 
+def _stderr(text: str) -> None:
+    """Write to stderr, which may itself be closed: then there is nowhere to say anything."""
+    if sys.stderr is None:
+        return
+    try:
+        sys.stderr.write(text)
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
 def _error(message: str) -> None:
-    sys.stderr.write(f"error: {message}\n")
-    sys.stderr.flush()
+    _stderr(f"error: {_one_line(message)}\n")
 
 
-def _usage_error(exc: click_exc.UsageError) -> None:
-    command = exc.ctx.command_path if exc.ctx is not None else "losscli"
+def _usage_error(exc: click_exc.UsageError, args: list[str]) -> None:
+    """Two lines, no box: the problem, and where the help is."""
+    if exc.ctx is not None and exc.ctx.command_path != "losscli":
+        command = exc.ctx.command_path
+    else:  # the parser failed before the subcommand's context existed
+        named = next((a for a in args if not a.startswith("-")), None)
+        commands = {c.name for c in app.registered_commands}
+        command = f"losscli {named}" if named in commands else "losscli"
     _error(exc.format_message())
-    sys.stderr.write(f"try '{command} --help'\n")
+    _stderr(f"try '{command} --help'\n")
 
 
 def _quiet_broken_pipe() -> None:
-    """The reader left (`| head -1`): stop quietly and keep Python from complaining at exit."""
+    """The reader left (`| head -1`): stop quietly and keep Python from complaining at exit.
+
+    stdout's fd now points at /dev/null, so the interpreter's last flush of what is still
+    buffered succeeds instead of printing "Exception ignored ... BrokenPipeError".
+    """
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
     except (OSError, ValueError, AttributeError):
         pass
 
 
+def _typer_reader_gone() -> bool:
+    """Whether typer has just turned an EPIPE into sys.exit(1): it wraps stdout first."""
+    wrapped = getattr(sys.stdout, "wrapped", None)
+    if wrapped is None or type(sys.stdout).__name__ != "PacifyFlushWrapper":
+        return False
+    sys.stdout = wrapped
+    return True
+
+
 def run(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code (never raises, never prints a traceback
-    unless --debug asks for one on an internal error)."""
+    unless --debug asks for one on an internal error).
+
+    Exit codes (CONTRACT.md): 0 ok, 1 internal error, 2 usage, 3 input unavailable,
+    4 bad data, 5 non-finite result under --strict, 6 output error, 7 batch with failures,
+    130 interrupted. A reader that closes the pipe early ends the run quietly with 0.
+    """
     args = sys.argv[1:] if argv is None else list(argv)
     debug = "--debug" in args or os.environ.get("LOSSCLI_DEBUG") == "1"
     try:
         rv = app(args=args, prog_name="losscli", standalone_mode=False)
         if rv == ExitCode.INTERRUPTED:  # typer turns Ctrl-C into Exit(130)
-            sys.stderr.write("interrupted\n")
+            _stderr("interrupted\n")
         return int(rv) if isinstance(rv, int) else 0
     except LossCliError as exc:
         _error(exc.message())
         return int(exc.exit_code)
     except click_exc.NoArgsIsHelpError as exc:
-        sys.stdout.write(exc.ctx.get_help() + "\n" if exc.ctx else "")
+        try:
+            write_text(exc.ctx.get_help() + "\n" if exc.ctx else "", None)
+        except LossCliError as out_exc:
+            _error(out_exc.message())
+            return int(out_exc.exit_code)
+        except ReaderGone:
+            _quiet_broken_pipe()
         return 0
     except click_exc.UsageError as exc:
-        _usage_error(exc)
+        _usage_error(exc, args)
         return int(ExitCode.USAGE)
     except typer.Exit as exc:
         return int(exc.exit_code)
     except (typer.Abort, KeyboardInterrupt):
-        sys.stderr.write("interrupted\n")
+        _stderr("interrupted\n")
         return int(ExitCode.INTERRUPTED)
     except (ReaderGone, BrokenPipeError):
         _quiet_broken_pipe()
@@ -108,21 +154,54 @@ def run(argv: list[str] | None = None) -> int:
     except typer.TyperException as exc:
         _error(exc.format_message())
         return int(ExitCode.USAGE)
+    except SystemExit as exc:
+        if _typer_reader_gone():
+            _quiet_broken_pipe()
+            return int(ExitCode.OK)
+        if exc.code is None:
+            return int(ExitCode.OK)
+        return exc.code if isinstance(exc.code, int) else int(ExitCode.INTERNAL)
     except Exception as exc:  # noqa: BLE001 - the one place a bug becomes a message
         if debug:
-            traceback.print_exc()
-        else:
-            _error(f"internal error ({type(exc).__name__}: {exc}); this is a bug in losscli "
-                   f"{__version__}: please report it with the command and --debug output")
+            _stderr(traceback.format_exc())
+        detail = _one_line(f"{type(exc).__name__}: {exc}")
+        if len(detail) > 300:
+            detail = detail[:300] + "..."
+        _error(f"internal error ({detail}); this is a bug in losscli {__version__}: please "
+               "report it with the command"
+               + ("" if debug else " and the output of the same command with --debug"))
         return int(ExitCode.INTERNAL)
 
 
+def _reserve_closed_std_fds() -> None:
+    """Point closed fds 0-2 at /dev/null so that files opened later never take their
+    numbers (a stray write to fd 1 must not land in an --out file); sys.stdout stays None,
+    so writing to stdout is still reported as an output error."""
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            try:
+                opened = os.open(os.devnull, os.O_RDWR)
+                if opened != fd:
+                    os.dup2(opened, fd)
+                    os.close(opened)
+            except OSError:
+                pass
+
+
 def main() -> None:
+    _reserve_closed_std_fds()
+    if not sys.warnoptions:
+        # stderr carries only `error:` and `warning:` lines; library warnings (numpy's
+        # RuntimeWarning, numba's) would break that. `python -W ...` still shows them.
+        warnings.simplefilter("ignore")
     code = run()
     try:
-        sys.stdout.flush()
-    except BrokenPipeError:
-        _quiet_broken_pipe()
+        if sys.stdout is not None:
+            sys.stdout.flush()
     except (OSError, ValueError):
-        pass
+        # A broken pipe or a full disk: drop what is buffered, quietly, so the
+        # interpreter's own last flush does not print "Exception ignored" (exit 120).
+        _quiet_broken_pipe()
     sys.exit(code)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from losscli.cli._output import write_text
+from losscli.errors import UsageError
 from losscli.losses import LIBRARIES, LOSSES, ROLE_SHAPES, Convention, LossSpec, get_spec
 from losscli.render import resolve_format
 
@@ -79,7 +80,7 @@ def losses(
     format: str = typer.Option("auto", "--format", "-f", help="auto, table or json"),
 ) -> None:
     """List the losses: names, aliases, inputs, parameters and formula."""
-    fmt = resolve_format(format, None)
+    fmt = _checked_format(format)
     if fmt in ("json", "jsonl"):
         from losscli.render.jsonout import dumps
 
@@ -110,13 +111,20 @@ def explain(
 ) -> None:
     """Explain a loss: formula, inputs, parameters, breakdown columns, pitfalls, references."""
     spec = get_spec(loss)
-    fmt = resolve_format(format, None)
+    fmt = _checked_format(format)
     if fmt in ("json", "jsonl"):
         from losscli.render.jsonout import dumps
 
         write_text(dumps(spec_to_dict(spec)) + "\n", None)
         return
     write_text(explain_text(spec), None)
+
+
+def _checked_format(format: str) -> str:
+    fmt = resolve_format(format, None)
+    if fmt not in ("table", "json", "jsonl"):
+        raise UsageError(f"--format got {format!r}", "choose auto, table or json")
+    return fmt
 
 
 def explain_text(spec: LossSpec) -> str:

@@ -174,10 +174,11 @@ def compute(
         from losscli.cli._explore import convention_notes
 
         convention_notes(result.convention)
-    if strict and not result.finite:
-        raise NonFiniteResult("the loss is not finite",
-                              "see the warnings; drop --strict to get null in the output")
     inputs = [p for p in [input, *role_files.values()] if p]
+    if strict and not result.finite:
+        raise NonFiniteResult("the loss is not finite (--strict)",
+                              "see the warnings; drop --strict to get null in the output",
+                              where=", ".join("<stdin>" if p == "-" else p for p in inputs))
     if fmt == "table" and out is None:
         from losscli.render.table import print_table
 

@@ -1,7 +1,9 @@
 """Reading inputs: files or stdin to validated float64 arrays keyed by role.
 
 Arrays become float64 and C-contiguous here, once, at the edge; nothing below io sees a
-file, a dtype surprise or a non-finite input.
+file, a dtype surprise or a non-finite input. Every refusal is a LossCliError located at
+`file[:role]`: InputUnavailable (exit 3) when nothing could be read, BadData (exit 4) when
+what was read is not valid, UsageError (exit 2) when the command line itself is wrong.
 """
 
 from __future__ import annotations
@@ -15,9 +17,12 @@ from typing import IO, Any
 import numpy as np
 
 from losscli.errors import BadData, InputUnavailable, UsageError
+from losscli.io import formats as _formats
 from losscli.io.formats import (
-    MAX_JSON_BYTES,
     PICKLE_FIX,
+    check_dtype,
+    describe,
+    describe_content,
     nested_to_array,
     open_binary,
     parse_json,
@@ -30,6 +35,10 @@ from losscli.model import ROLES, SCALAR_ROLES, Inputs
 
 PICKLE_SUFFIXES = (".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".bin")
 EXTENSIONS = {".json": "json", ".npy": "npy", ".npz": "npz", ".jsonl": "json"}
+CSV_SUFFIXES = (".csv", ".tsv", ".txt")
+CSV_FIX = ("losscli reads JSON, .npy and .npz; convert it, e.g. python -c \"import numpy; "
+           "numpy.save('x.npy', numpy.loadtxt('x.csv', delimiter=','))\"")
+STDIN = "<stdin>"
 
 
 def load_inputs(path: str | None = None, role_files: Mapping[str, str] | None = None,
@@ -39,11 +48,16 @@ def load_inputs(path: str | None = None, role_files: Mapping[str, str] | None = 
     A per-role file replaces that role of INPUT, with a warning.
     """
     role_files = dict(role_files or {})
+    dashes = [name for name, p in [("INPUT", path), *((f"--{r}", f) for r, f in
+                                                       role_files.items())] if p == "-"]
+    if len(dashes) > 1:
+        raise UsageError(f"stdin (-) is given {len(dashes)} times ({', '.join(dashes)})",
+                         "give - once; read the other roles from files")
     raw: dict[str, Any] = {}
     sources: dict[str, str] = {}
     warnings: list[str] = []
     if path is not None:
-        for role, (value, where) in _read_document(path, spec, stdin).items():
+        for role, (value, where) in _read_document(path, spec, stdin, warnings).items():
             raw[role] = value
             sources[role] = where
     elif not role_files:
@@ -52,7 +66,7 @@ def load_inputs(path: str | None = None, role_files: Mapping[str, str] | None = 
     for role, file in role_files.items():
         if role in raw:
             warnings.append(f"--{role} {file} replaces {role} from {path}")
-        raw[role], sources[role] = _read_role_file(file, role, stdin)
+        raw[role], sources[role] = _read_role_file(file, role, stdin, warnings)
     arrays = {role: as_role_array(value, role, sources[role]) for role, value in raw.items()}
     if spec is not None:
         for role in arrays:
@@ -66,97 +80,125 @@ def inputs_from_arrays(arrays: Mapping[str, Any], spec: LossSpec | None = None) 
     """Inputs from in-memory arrays or nested lists (the library's entry point)."""
     unknown = [k for k in arrays if k not in ROLES]
     if unknown:
-        raise BadData(f"unknown role {unknown[0]!r}{closest_hint(unknown[0], ROLES)}",
+        raise BadData(f"unknown role {unknown[0]!r}{closest_hint(str(unknown[0]), ROLES)}",
                       f"roles are: {', '.join(ROLES)}")
     out = {}
     for role, value in arrays.items():
-        if not isinstance(value, np.ndarray):
-            value = np.asarray(value) if not isinstance(value, (list, int, float)) \
-                else nested_to_array(value, role)
+        if isinstance(value, (list, int, float)) and not isinstance(value, bool):
+            value = nested_to_array(value, role)
+        elif not isinstance(value, np.ndarray):
+            try:
+                value = np.asarray(value)
+            except (ValueError, TypeError) as exc:
+                raise BadData(f"cannot be read as an array ({exc})",
+                              "give a numpy array or a nested list of numbers",
+                              where=role) from None
         out[role] = as_role_array(value, role, role)
     return Inputs(arrays=out, sources={r: "<memory>" for r in out})
 
 
-def _read_any(path: str, stdin: IO[bytes] | None) -> tuple[str, str, Any]:
+def _read_any(path: str, stdin: IO[bytes] | None, notes: list[str] | None = None,
+              ) -> tuple[str, str, Any]:
     """(where, format, payload): a JSON document, a dict of .npz arrays, or one .npy array.
 
     Sizes are checked before anything large is read: a JSON file against its cap, a .npy
     header against the file, .npz members against what they may decompress to.
     """
+    notes = [] if notes is None else notes
     if path == "-":
-        where = "<stdin>"
-        source = stdin if stdin is not None else getattr(sys.stdin, "buffer", None)
-        if source is None:
-            raise InputUnavailable("stdin is closed", "pipe JSON in, or give a file",
-                                   where=where)
-        if stdin is None and sys.stdin.isatty():
-            raise InputUnavailable("stdin is a terminal", "pipe JSON in, e.g. "
-                                   "cat ex.json | losscli compute infonce -", where=where)
-        try:
-            data = source.read(MAX_JSON_BYTES + 1)
-        except (OSError, ValueError) as exc:
-            raise InputUnavailable(f"cannot read stdin ({exc})", "pipe JSON in",
-                                   where=where) from None
-        return _parse(where, _io.BytesIO(data), len(data))
+        data = _read_stdin(stdin)
+        return _parse(STDIN, _io.BytesIO(data), len(data), notes)
     with open_binary(path) as fh:
         try:
             size = os.fstat(fh.fileno()).st_size
-            return _parse(path, fh, size)
+            return _parse(path, fh, size, notes)
         except OSError as exc:
             raise InputUnavailable(f"cannot read: {exc.strerror or exc}", "check the file",
                                    where=path) from None
 
 
-def _parse(where: str, stream: IO[bytes], size: int) -> tuple[str, str, Any]:
+def _read_stdin(stdin: IO[bytes] | None) -> bytes:
+    """All of stdin, within the caps: JSON up to MAX_JSON_BYTES, an array up to its cap."""
+    source = stdin if stdin is not None else getattr(sys.stdin, "buffer", None)
+    if source is None:
+        raise InputUnavailable("stdin is closed", "pipe JSON in, or give a file", where=STDIN)
+    try:
+        if stdin is None and sys.stdin.isatty():
+            raise InputUnavailable("stdin is a terminal", "pipe JSON in, e.g. "
+                                   "cat ex.json | losscli compute infonce -", where=STDIN)
+        cap = _formats.MAX_JSON_BYTES
+        data = source.read(cap + 1)
+        if len(data) > cap and sniff(data[:16]) in ("npy", "npz"):
+            data += source.read(_formats.MAX_ARRAY_BYTES + 2**20 - len(data))
+    except (OSError, ValueError) as exc:
+        raise InputUnavailable(f"cannot read stdin ({exc})", "pipe JSON in, or give a file",
+                               where=STDIN) from None
+    if data is None:  # a non-blocking stream with nothing in it
+        raise InputUnavailable("nothing to read on stdin", "pipe JSON in", where=STDIN)
+    return data
+
+
+def _parse(where: str, stream: IO[bytes], size: int, notes: list[str]) -> tuple[str, str, Any]:
     head = stream.read(16)
     stream.seek(0)
-    fmt = _detect(where, head)
+    fmt = _detect(where, head, notes)
     if fmt == "npy":
         return where, fmt, read_npy_stream(stream, size, where)
     if fmt == "npz":
         return where, fmt, read_npz(where, stream)
-    if size > MAX_JSON_BYTES:
-        raise BadData(f"JSON of {size / 2**20:.0f} MiB or more is over the "
-                      f"{MAX_JSON_BYTES // 2**20} MiB limit for JSON input",
+    cap = _formats.MAX_JSON_BYTES  # read at call time: tests lower the caps
+    if size > cap:
+        raise BadData(f"JSON of {_formats.human_bytes(size)} is over the "
+                      f"{_formats.human_bytes(cap)} limit for JSON input",
                       "save large arrays as .npy or .npz", where=where)
-    return where, fmt, parse_json(stream.read(), where)
+    fix = CSV_FIX if where.lower().endswith(CSV_SUFFIXES) else "fix the JSON syntax"
+    return where, fmt, parse_json(stream.read(), where, fix)
 
 
-def _detect(path: str, head: bytes) -> str:
-    """The format by content; refuse pickles; say so when the extension disagrees."""
+def _detect(path: str, head: bytes, notes: list[str]) -> str:
+    """The format by content; refuse pickles; say what was found when the extension lies."""
     fmt = sniff(head)
     lower = path.lower()
     if fmt == "pickle" or (fmt in ("npz", "unknown") and lower.endswith(PICKLE_SUFFIXES)):
         raise BadData("this is a pickle (or torch) file", PICKLE_FIX, where=path)
+    expected = next((v for k, v in EXTENSIONS.items() if lower.endswith(k)), None)
     if fmt == "unknown":
-        expected = next((v for k, v in EXTENSIONS.items() if lower.endswith(k)), None)
-        found = "empty" if not head else "not JSON, .npy or .npz"
-        hint = f" despite its {expected} extension" if expected else ""
-        raise BadData(f"{found}{hint}", "give a JSON object, an .npy or an .npz file",
-                      where=path)
+        hint = f" despite its .{expected} extension" if expected else ""
+        fix = CSV_FIX if lower.endswith(CSV_SUFFIXES) else \
+            "save the JSON as UTF-8" if head.startswith((b"\xff\xfe", b"\xfe\xff")) else \
+            "give a JSON object, an .npy or an .npz file"
+        raise BadData(f"{describe_content(head)}{hint}", fix, where=path)
+    if expected is not None and expected != fmt:
+        notes.append(f"{path} holds {describe(fmt)} despite its "
+                     f"{os.path.splitext(path)[1]} extension; read as {describe(fmt)}")
     return fmt
 
 
 def _read_document(path: str, spec: LossSpec | None, stdin: IO[bytes] | None,
-                   ) -> dict[str, tuple[Any, str]]:
-    where, fmt, payload = _read_any(path, stdin)
+                   notes: list[str] | None = None) -> dict[str, tuple[Any, str]]:
+    where, fmt, payload = _read_any(path, stdin, notes)
     if fmt == "npy":
         return _unstack(payload, spec, where)
     if fmt == "json" and not isinstance(payload, dict):
-        raise BadData(f"JSON {type(payload).__name__} at the top level",
+        found = {list: "an array", str: "a string", float: "a number", bool: "a boolean",
+                 type(None): "null"}.get(type(payload), type(payload).__name__)
+        raise BadData(f"{found} at the top level of the JSON",
                       "give an object keyed by role, e.g. {\"anchor\": [...], "
                       "\"positive\": [...], \"negatives\": [[...]]}", where=where)
-    _check_keys(payload, spec, where)
+    _check_keys(payload, spec, where, fmt)
     return {role: (value, f"{where}:{role}") for role, value in payload.items()}
 
 
-def _check_keys(doc: Mapping[str, Any], spec: LossSpec | None, where: str) -> None:
+def _check_keys(doc: Mapping[str, Any], spec: LossSpec | None, where: str,
+                fmt: str = "json") -> None:
     expected = spec.roles if spec is not None else ROLES
     for key in doc:
         if key not in ROLES:
-            raise BadData(
-                f"unknown key {key!r}{closest_hint(key, list(expected))}",
-                f"expected keys: {', '.join(expected)}", where=where)
+            fix = f"expected keys: {', '.join(expected)}"
+            if fmt == "npz":
+                fix += " (save with numpy.savez(path, anchor=a, positive=p, ...))"
+            raise BadData(f"unknown key {key!r}{closest_hint(key, list(expected))}", fix,
+                          where=where)
 
 
 def _unstack(arr: np.ndarray, spec: LossSpec | None, where: str) -> dict[str, tuple[Any, str]]:
@@ -174,47 +216,72 @@ def _unstack(arr: np.ndarray, spec: LossSpec | None, where: str) -> dict[str, tu
     return out
 
 
-def _read_role_file(path: str, role: str, stdin: IO[bytes] | None) -> tuple[Any, str]:
-    where, fmt, payload = _read_any(path, stdin)
+def _read_role_file(path: str, role: str, stdin: IO[bytes] | None,
+                    notes: list[str] | None = None) -> tuple[Any, str]:
+    try:
+        where, fmt, payload = _read_any(path, stdin, notes)
+    except BadData as exc:  # a role file's every fault is that role's: say `file:role`
+        if exc.where == (STDIN if path == "-" else path):
+            exc.where = _located(exc.where, role)
+        raise
     if fmt == "npy":
         return payload, where
     if isinstance(payload, dict):
         if list(payload) != [role]:
             raise BadData(f"--{role} expects one array; found keys "
-                          f"{', '.join(payload) or 'none'}",
+                          f"{', '.join(map(repr, payload)) or 'none'}",
                           f"give the array alone, or one key {role!r}", where=where)
         return payload[role], f"{where}:{role}"
     return payload, where
 
 
-_ACCEPTED_KINDS = {"f": "float", "i": "int", "u": "uint"}
+def _located(where: str, role: str) -> str:
+    """`file:role` for messages, unless `where` already names the role."""
+    if where == role or where.endswith(f":{role}"):
+        return where
+    return f"{where}:{role}"
 
 
 def as_role_array(value: Any, role: str, where: str) -> np.ndarray:
-    """A role's value as a finite float64 C-contiguous array, or a one-line reason why not."""
+    """A role's value as a finite float64 C-contiguous array, or a one-line reason why not.
+
+    Integers, float16/32, big-endian and Fortran-order arrays are converted; booleans,
+    complex, strings and objects are refused by dtype; NaN and inf by their first index.
+    """
+    where = _located(where, role)
     arr = value if isinstance(value, np.ndarray) else nested_to_array(value, where)
-    if arr.dtype.kind not in _ACCEPTED_KINDS:
-        kind = {"b": "boolean", "c": "complex", "O": "object", "U": "string", "S": "bytes",
-                "V": "structured", "M": "datetime", "m": "timedelta"}.get(arr.dtype.kind, "")
-        raise BadData(f"dtype {arr.dtype} ({kind or 'not numeric'}) is not accepted",
-                      "give integer or floating-point numbers", where=where)
+    check_dtype(arr.dtype, where)
     if arr.ndim > 3:
         raise BadData(f"{arr.ndim}-dimensional array {arr.shape}", "roles have at most 3 "
                       "dimensions (B, K, D)", where=where)
     if arr.ndim == 0 and role not in SCALAR_ROLES:
         raise BadData("a single number where an array belongs", f"give {role} as an array",
                       where=where)
-    if arr.size == 0 and not (role in ("negatives", "negatives2") and arr.ndim >= 2
-                              and arr.shape[-1] > 0):
+    if arr.size == 0 and not _empty_negatives(arr, role):
         raise BadData(f"empty array of shape {arr.shape}", f"give {role} at least one value",
                       where=where)
-    out = np.asarray(arr, dtype=np.float64, order="C")
+    with np.errstate(over="ignore"):  # a longdouble beyond float64: caught just below
+        out = np.asarray(arr, dtype=np.float64, order="C")
     finite = np.isfinite(out)
     if not finite.all():
         first = tuple(int(i) for i in np.argwhere(~finite)[0])
-        raise BadData(f"non-finite value {out[first]!r} at index {list(first)}",
+        if np.isfinite(arr[first]):
+            raise BadData(f"value {arr[first]} at index {list(first)} is beyond float64's "
+                          "range", "scale the values into float64 range (about 1.8e308)",
+                          where=where)
+        raise BadData(f"non-finite value {float(out[first])} at index {list(first)}",
                       "remove or replace NaN and infinite values", where=where)
     return out
+
+
+def _empty_negatives(arr: np.ndarray, role: str) -> bool:
+    """No negatives at all (K = 0): (0,) from JSON `[]`, (0, D) or (B, 0, D).
+
+    Accepted here so that InfoNCE can treat it as K = 0; the losses that need K >= 1 say so.
+    """
+    if role not in ("negatives", "negatives2"):
+        return False
+    return arr.shape == (0,) or (arr.ndim >= 2 and arr.shape[-2] == 0 and arr.shape[-1] > 0)
 
 
 __all__ = ["as_role_array", "inputs_from_arrays", "load_inputs"]

@@ -1,7 +1,10 @@
 """Readers by format, found by content: JSON (strict), .npy and .npz (never pickles).
 
-Every reader is bounded: JSON by size and depth, .npy by checking the header's declared size
-against the file before allocating, .npz members by what they may decompress to.
+Every reader is bounded before it allocates: JSON by size (and depth, through the parser's
+recursion limit), a .npy by checking its header's declared size against the file and against
+`MAX_ARRAY_BYTES`, an .npz by its member count and what each member declares it decompresses
+to. Nothing here ever unpickles: .npy headers are parsed by numpy's literal-only header
+reader, and object dtypes are refused before any data is read.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import warnings
 import zipfile
 from typing import IO, Any
 
@@ -18,13 +22,24 @@ from losscli.errors import BadData, InputUnavailable
 
 MAX_JSON_BYTES = 64 * 2**20
 MAX_RANK = 3
-MAX_ARRAY_BYTES = 2 * 2**30  # `compute` holds everything in memory; `batch` streams
+# What one input may take once converted to float64 (`compute` holds it all in memory).
+MAX_ARRAY_BYTES = 2 * 2**30
 MAX_NPY_HEADER = 10_000
+MAX_NPZ_MEMBERS = 64
+# Room for a .npy header inside an .npz member, on top of its data.
+_NPY_HEADER_ROOM = 64 * 1024
+FLOAT64_BYTES = 8
 
 PICKLE_FIX = (
     "losscli never loads pickles; convert it to .npy, e.g. "
     "python -c \"import torch, numpy; numpy.save('x.npy', torch.load('x.pt').numpy())\""
 )
+TOO_LARGE_FIX = "use `losscli batch`, which streams, or split the input"
+ACCEPTED_DTYPE_KINDS = {"f": "float", "i": "int", "u": "uint"}
+_DTYPE_KIND_NAMES = {"b": "boolean", "c": "complex", "O": "object", "U": "string",
+                     "S": "bytes", "V": "structured or void", "M": "datetime",
+                     "m": "timedelta"}
+_JSON_SCALAR_START = tuple(b"0123456789-\"") + (b"t"[0], b"f"[0], b"n"[0])
 
 
 def sniff(head: bytes) -> str:
@@ -38,7 +53,36 @@ def sniff(head: bytes) -> str:
     text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     if text[:1] in (b"{", b"["):
         return "json"
+    # A bare number, string or literal is JSON too (a --target file may hold one index);
+    # only when the bytes read are plain text, so binary junk is described, not parsed.
+    if text and text[0] in _JSON_SCALAR_START and _is_text(text):
+        if text[:1].isalpha() and not text.startswith((b"true", b"false", b"null")):
+            return "unknown"
+        return "json"
     return "unknown"
+
+
+def _is_text(data: bytes) -> bool:
+    return all(32 <= b < 127 or b in (9, 10, 13) for b in data)
+
+
+def describe_content(head: bytes) -> str:
+    """What a file that is none of JSON, .npy or .npz looks like, from its first bytes."""
+    if not head:
+        return "the file is empty"
+    if head.startswith(b"\x1f\x8b"):
+        return "a gzip-compressed file"
+    if head.startswith(b"\x89HDF"):
+        return "an HDF5 file"
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "UTF-16 text"
+    if head.startswith(b"\x93NUMPY"):
+        return "a .npy array"
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if text and _is_text(text):
+        first = text.split(b"\n")[0][:24].decode("ascii")
+        return f"text that is not JSON (it starts {first!r})"
+    return f"binary data (it starts {head[:8]!r})"
 
 
 def describe(fmt: str) -> str:
@@ -63,13 +107,42 @@ def open_binary(path: str) -> IO[bytes]:
     except OSError as exc:
         raise InputUnavailable(f"cannot open: {exc.strerror or exc}", "check the path",
                                where=path) from None
+    except ValueError as exc:  # an embedded NUL, from a library caller
+        raise InputUnavailable(f"not a usable path ({exc})", "check the path",
+                               where=path) from None
+
+
+def check_dtype(dtype: np.dtype, where: str) -> None:
+    """Refuse every dtype but integers and floats, naming it (exit 4)."""
+    if dtype.kind in ACCEPTED_DTYPE_KINDS and dtype.itemsize > 0 and dtype.subdtype is None:
+        return
+    kind = _DTYPE_KIND_NAMES.get(dtype.kind, "not numeric")
+    raise BadData(f"dtype {dtype} ({kind}) is not accepted",
+                  "give integer or floating-point numbers", where=where)
+
+
+def human_bytes(n: float) -> str:
+    """A byte count for messages: 2 GiB, 1.5 MiB, 800 bytes."""
+    for unit, size in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if n >= size:
+            return f"{n / size:.3g} {unit}"
+    return f"{int(n)} bytes"
+
+
+def check_size(shape: tuple[int, ...], where: str) -> None:
+    """Refuse an array whose float64 copy would exceed MAX_ARRAY_BYTES, before allocating."""
+    need = math.prod(shape) * FLOAT64_BYTES
+    if need > MAX_ARRAY_BYTES:
+        raise BadData(f"an array of shape {shape} takes {human_bytes(need)} as float64, "
+                      f"over the {human_bytes(MAX_ARRAY_BYTES)} limit of compute",
+                      TOO_LARGE_FIX, where=where)
 
 
 # ---------------------------------------------------------------- JSON
 
 
 class _Strict:
-    """Hooks that make the stdlib parser strict: no NaN/Infinity, no duplicate keys."""
+    """Hooks that make the stdlib parser strict: no NaN/Infinity, no overflow, unique keys."""
 
     def __init__(self, where: str) -> None:
         self.where = where
@@ -79,10 +152,13 @@ class _Strict:
                       "write finite numbers only", where=self.where)
 
     def number(self, text: str) -> float:
+        # Integers too: json's int() would refuse 4300+ digits and numpy would overflow.
         value = float(text)
         if not math.isfinite(value):
-            raise BadData(f"JSON number {text} overflows float64",
-                          "write finite numbers within float64 range", where=self.where)
+            shown = text if len(text) <= 24 else f"{text[:12]}...({len(text)} digits)"
+            raise BadData(f"JSON number {shown} overflows float64",
+                          "write finite numbers within float64 range (about 1.8e308)",
+                          where=self.where)
         return value
 
     def pairs(self, items: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -94,25 +170,25 @@ class _Strict:
         return out
 
 
-def parse_json(data: bytes, where: str) -> Any:
+def parse_json(data: bytes, where: str, fix: str = "fix the JSON syntax") -> Any:
     """Parse a JSON document strictly (UTF-8, finite numbers, unique keys, bounded)."""
     if len(data) > MAX_JSON_BYTES:
-        raise BadData(f"JSON of {len(data) / 2**20:.0f} MiB is over the "
-                      f"{MAX_JSON_BYTES // 2**20} MiB limit for JSON input",
+        raise BadData(f"JSON of {human_bytes(len(data))} is over the "
+                      f"{human_bytes(MAX_JSON_BYTES)} limit for JSON input",
                       "save large arrays as .npy or .npz", where=where)
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise BadData(f"not UTF-8 text (byte {exc.start})", "save the JSON as UTF-8",
-                      where=where) from None
+        raise BadData(f"not UTF-8 text (byte {exc.start} is {data[exc.start:exc.start + 1]!r})",
+                      "save the JSON as UTF-8", where=where) from None
     hooks = _Strict(where)
     try:
         return json.loads(text, parse_constant=hooks.constant, parse_float=hooks.number,
-                          object_pairs_hook=hooks.pairs)
+                          parse_int=hooks.number, object_pairs_hook=hooks.pairs)
     except json.JSONDecodeError as exc:
         raise BadData(f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}",
-                      "fix the JSON syntax", where=where) from None
-    except RecursionError:
+                      fix, where=where) from None
+    except (RecursionError, MemoryError):
         raise BadData("JSON nested too deeply", "arrays have at most 3 dimensions",
                       where=where) from None
 
@@ -127,12 +203,12 @@ def nested_to_array(value: Any, where: str) -> np.ndarray:
     probe = value
     while isinstance(probe, list):
         shape.append(len(probe))
+        if len(shape) > MAX_RANK:
+            raise BadData(f"array nested deeper than {MAX_RANK} levels",
+                          "arrays have at most 3 dimensions (B, K, D)", where=where)
         if not probe:
             break
         probe = probe[0]
-        if len(shape) > MAX_RANK:
-            raise BadData(f"array nested deeper than {MAX_RANK} levels",
-                          "arrays have at most 3 dimensions", where=where)
     _check_nested(value, shape, 0, (), where)
     return np.array(value, dtype=np.float64).reshape(shape)
 
@@ -166,44 +242,48 @@ def _check_nested(value: Any, shape: list[int], depth: int, path: tuple[int, ...
 
 
 def _read_npy_header(stream: IO[bytes], where: str) -> tuple[tuple[int, ...], bool, np.dtype]:
+    """The header of a .npy, parsed as a literal (numpy's reader), checked before any data."""
     try:
-        version = np.lib.format.read_magic(stream)
-        if version == (1, 0):
-            shape, fortran, dtype = np.lib.format.read_array_header_1_0(
-                stream, max_header_size=MAX_NPY_HEADER)
-        elif version in ((2, 0), (3, 0)):
-            shape, fortran, dtype = np.lib.format.read_array_header_2_0(
-                stream, max_header_size=MAX_NPY_HEADER)
-        else:
-            raise ValueError(f"unsupported .npy version {version}")
-    except (ValueError, OSError, SyntaxError, TypeError) as exc:
-        raise BadData(f"bad .npy header ({str(exc).splitlines()[0][:120]})",
-                      "re-save it with numpy.save", where=where) from None
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # numpy warns about Python 2 headers
+            version = np.lib.format.read_magic(stream)
+            if version == (1, 0):
+                shape, fortran, dtype = np.lib.format.read_array_header_1_0(
+                    stream, max_header_size=MAX_NPY_HEADER)
+            elif version in ((2, 0), (3, 0)):
+                shape, fortran, dtype = np.lib.format.read_array_header_2_0(
+                    stream, max_header_size=MAX_NPY_HEADER)
+            else:
+                raise ValueError(f"unsupported .npy version {version}")
+    except (zipfile.BadZipFile, OSError):
+        raise  # the container failed, not the header: the caller says so
+    except Exception as exc:  # noqa: BLE001 - any failure to parse the header is bad data
+        raise BadData(f"bad .npy header ({_short(exc)})", "re-save it with numpy.save",
+                      where=where) from None
     if dtype.hasobject:
         raise BadData("the .npy holds Python objects (a pickle)", PICKLE_FIX, where=where)
+    if any(n < 0 for n in shape):
+        raise BadData(f"bad .npy header (negative shape {shape})", "re-save it with numpy.save",
+                      where=where)
+    check_dtype(dtype, where)
     return tuple(int(n) for n in shape), bool(fortran), dtype
-
-
-def _declared_bytes(shape: tuple[int, ...], dtype: np.dtype) -> int:
-    return math.prod(shape) * dtype.itemsize
 
 
 def read_npy_stream(stream: IO[bytes], available: int | None, where: str) -> np.ndarray:
     """One .npy array from a stream, its declared size checked before anything is allocated.
 
-    `available`: the bytes after the header that the container says exist (None: unknown).
+    `available`: the bytes the container says the whole .npy has (None: unknown).
     """
     start = stream.tell() if available is not None else 0
     shape, fortran, dtype = _read_npy_header(stream, where)
-    need = _declared_bytes(shape, dtype)
+    need = math.prod(shape) * dtype.itemsize
     if available is not None:
         have = available - (stream.tell() - start)
         if need > have:
-            raise BadData(f"truncated .npy: header declares {shape} {dtype} ({need} bytes) "
-                          f"but only {have} bytes follow", "re-save the file", where=where)
-    if need > MAX_ARRAY_BYTES:
-        raise BadData(f"array of {need / 2**30:.1f} GiB is too large for compute",
-                      "use `losscli batch`, which streams", where=where)
+            raise BadData(f"truncated .npy: the header declares {shape} {dtype} ({need} bytes) "
+                          f"but only {max(have, 0)} bytes follow", "re-save the file",
+                          where=where)
+    check_size(shape, where)
     data = stream.read(need)
     if len(data) < need:
         raise BadData(f"truncated .npy: {len(data)} of {need} bytes", "re-save the file",
@@ -218,31 +298,65 @@ def read_npy(path: str, stream: IO[bytes]) -> np.ndarray:
 
 
 def read_npz(path: str, stream: IO[bytes]) -> dict[str, np.ndarray]:
-    """The arrays of an .npz by name; no member is trusted to be what its header says."""
+    """The arrays of an .npz by name; no member is trusted to be what its header says.
+
+    Before any member is decompressed: at most MAX_NPZ_MEMBERS members, none a pickle, and
+    what each declares it decompresses to within the cap (and all of them together).
+    """
     try:
         archive = zipfile.ZipFile(stream)
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise BadData(f"not a readable .npz ({exc})", "re-save it with numpy.savez",
+    except Exception as exc:  # noqa: BLE001 - zipfile raises many kinds on a corrupt archive
+        raise BadData(f"not a readable .npz ({_short(exc)})", "re-save it with numpy.savez",
                       where=path) from None
     arrays: dict[str, np.ndarray] = {}
     with archive:
-        names = archive.namelist()
-        if any(n.endswith(".pkl") or n.endswith("/data.pkl") for n in names):
+        infos = archive.infolist()
+        names = [info.filename for info in infos]
+        if any(n.endswith(".pkl") for n in names):
             raise BadData("this is a torch or pickle archive, not an .npz", PICKLE_FIX,
                           where=path)
-        for info in archive.infolist():
+        if not infos:
+            raise BadData("the .npz archive is empty",
+                          "save the arrays with numpy.savez(path, anchor=..., ...)", where=path)
+        if len(infos) > MAX_NPZ_MEMBERS:
+            raise BadData(f"the .npz has {len(infos)} members (at most {MAX_NPZ_MEMBERS})",
+                          "save one array per role", where=path)
+        declared = 0
+        converted = 0
+        for info in infos:
             key = info.filename[:-4] if info.filename.endswith(".npy") else info.filename
             where = f"{path}:{key}"
             if not info.filename.endswith(".npy"):
                 raise BadData(f"member {info.filename!r} is not a .npy array",
                               "save the archive with numpy.savez", where=path)
+            if key in arrays:
+                raise BadData(f"duplicate member {info.filename!r}", "give each array once",
+                              where=path)
+            declared += info.file_size
+            if declared > MAX_ARRAY_BYTES + _NPY_HEADER_ROOM * len(infos):
+                raise BadData(f"members declare they decompress to {human_bytes(declared)} or "
+                              f"more, over the {human_bytes(MAX_ARRAY_BYTES)} limit of compute",
+                              TOO_LARGE_FIX, where=where)
             try:
                 with archive.open(info) as member:
                     arrays[key] = read_npy_stream(_Counted(member), info.file_size, where)
-            except (zipfile.BadZipFile, OSError, EOFError, RuntimeError) as exc:
-                raise BadData(f"corrupt .npz member ({exc})", "re-save the archive",
+            except BadData:
+                raise
+            except Exception as exc:  # noqa: BLE001 - CRC, encryption, unknown method...
+                raise BadData(f"corrupt .npz member ({_short(exc)})", "re-save the archive",
                               where=where) from None
+            converted += arrays[key].size * FLOAT64_BYTES
+            if converted > MAX_ARRAY_BYTES:
+                raise BadData(f"the arrays take {human_bytes(converted)} or more as float64, "
+                              f"over the {human_bytes(MAX_ARRAY_BYTES)} limit of compute",
+                              TOO_LARGE_FIX, where=where)
     return arrays
+
+
+def _short(exc: BaseException) -> str:
+    """An exception as a short phrase for a one-line message."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= 120 else text[:117] + "..."
 
 
 class _Counted:

@@ -71,9 +71,10 @@ def embedding_batch(inputs: Inputs, *, negatives: str = "required",
 
     negatives: "required" (K >= 1), or "optional" (absent or empty means K = 0).
     """
+    expected = ("anchor", "positive", "negatives") + (("negatives2",) if negatives2 else ())
     for role in ("anchor", "positive"):
         if role not in inputs:
-            raise missing_role(inputs, role)
+            raise missing_role(inputs, role, expected)
     anchor = inputs["anchor"]
     positive = inputs["positive"]
     if anchor.ndim not in (1, 2) or anchor.shape[-1] == 0 or anchor.shape[0] == 0:
@@ -94,7 +95,7 @@ def embedding_batch(inputs: Inputs, *, negatives: str = "required",
     elif negatives == "optional":
         n3 = np.zeros((1, 0, D))
     else:
-        raise missing_role(inputs, "negatives")
+        raise missing_role(inputs, "negatives", expected)
     n2 = None
     if negatives2 and "negatives2" in inputs:
         n2 = _negatives_3d(inputs, "negatives2", B, D, single, allow_empty=False)
@@ -112,6 +113,8 @@ def _negatives_3d(inputs: Inputs, role: str, B: int, D: int, single: bool,
                   allow_empty: bool) -> np.ndarray:
     arr = inputs[role]
     shape = arr.shape
+    if arr.shape == (0,):  # JSON `[]`: no negatives at all
+        arr = arr.reshape(0, D)
     if arr.ndim == 0 or arr.shape[-1] != D:
         raise BadData(
             f"{role} {shape} do not match anchor dimension D = {D} "
@@ -132,25 +135,40 @@ def _negatives_3d(inputs: Inputs, role: str, B: int, D: int, single: bool,
             where=inputs.where(role),
         )
     if n3.shape[1] == 0 and not allow_empty:
-        raise BadData(f"{role} is empty (K = 0)", "give at least one negative",
+        raise BadData(f"{role} is empty (K = 0): this loss needs at least one negative",
+                      f"give {role} as (K, D) or (B, K, D) with K >= 1",
                       where=inputs.where(role))
     return n3
 
 
-def missing_role(inputs: Inputs, role: str) -> BadData:
+def input_document(inputs: Inputs) -> str | None:
+    """The INPUT file the roles were keyed in (`doc.json` of `doc.json:anchor`), if any."""
+    for role, source in inputs.sources.items():
+        if source.endswith(f":{role}"):
+            return source[: -len(role) - 1]
+    return None
+
+
+def missing_role(inputs: Inputs, role: str, roles: tuple[str, ...] = ()) -> BadData:
+    """A required role is absent: say where it was looked for, what was found and the fix."""
     given = ", ".join(sorted(inputs.arrays)) or "none"
-    return BadData(f"no {role} given (found: {given})",
-                   f"add a `{role}` key or use --{role} FILE")
+    expected = f"; expected keys: {', '.join(roles)}" if roles else ""
+    return BadData(f"no {role} given (found: {given}{expected})",
+                   f"add the key {role!r} or use --{role} FILE", where=input_document(inputs))
 
 
 def check_magnitudes(batch: EmbeddingBatch, warnings: list[str]) -> None:
+    """One warning naming the roles with entries above HUGE_ENTRY in magnitude."""
+    huge = []
     for name in ("anchor", "positive", "negatives", "negatives2"):
         arr = getattr(batch, name)
         if arr is not None and arr.size and float(np.max(np.abs(arr))) > HUGE_ENTRY:
-            warnings.append(
-                f"{name} has entries above {HUGE_ENTRY:g} in magnitude; distances and "
-                "similarities may overflow"
-            )
+            huge.append(name)
+    if not huge:
+        return
+    warnings.append(f"entries above {HUGE_ENTRY:g} in magnitude in {', '.join(huge)}: dot "
+                    "products and distances may overflow (non-finite results are written as "
+                    "null); cosine scales each vector by its largest entry first")
 
 
 def to_unit(batch: EmbeddingBatch, warnings: list[str], measure: str) -> EmbeddingBatch:
@@ -181,11 +199,22 @@ def reduce(per_example: np.ndarray, reduction: str, denominator: float | None = 
         raise UsageError(f"--reduction got {reduction!r}", "choose one of mean, sum, none")
     if reduction == "none":
         return [float(v) for v in per_example]
+    with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported as null
+        return _reduce(per_example, reduction, denominator)
+
+
+def _reduce(per_example: np.ndarray, reduction: str, denominator: float | None,
+            ) -> float:
     total = float(np.sum(per_example))
     if reduction == "sum":
         return total
     count = per_example.shape[0] if denominator is None else denominator
-    return total / count if count else math.nan
+    if not count:
+        return math.nan
+    if not math.isfinite(total) and np.isfinite(per_example).all():
+        # The sum overflowed but the mean of finite losses need not: divide first.
+        return float(np.sum(per_example / count))
+    return total / count
 
 
 def shape_dict(batch: int, negatives: int | None = None, dim: int | None = None,

@@ -22,7 +22,7 @@ def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, *, grad: bo
              convention: Convention | None = None) -> Result:
     for role in ("logits", "target"):
         if role not in inputs:
-            raise missing_role(inputs, role)
+            raise missing_role(inputs, role, SOFTMAX_CE.roles)
     logits = inputs["logits"]
     if logits.ndim not in (1, 2) or 0 in logits.shape:
         raise BadData(f"shape {logits.shape} does not fit",
@@ -36,7 +36,7 @@ def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, *, grad: bo
     if convention is not None and convention.library != "torch" and "weight" in inputs:
         raise UsageError(f"{convention.library}'s cross entropy takes no class weights",
                          "drop the weight role, or --like")
-    weight = _weight(inputs, C)
+    weight = _weight(inputs, C, warnings)
     ignore = params["ignore_index"]
     q, index_target = _target_mass(inputs, logits, B, C, ignore, warnings)
     keep = np.ones(B, dtype=np.bool_)
@@ -45,9 +45,10 @@ def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, *, grad: bo
             raise UsageError("--ignore-index applies to class-index targets only",
                              "drop it, or give one class index per example")
         keep = index_target != ignore
-        if not keep.any():
+        if not keep.any() and reduction == "mean":
             raise BadData(f"every example has the ignored target {ignore}: nothing to average",
-                          "check --ignore-index", where=inputs.where("target"))
+                          "check --ignore-index, or use --reduction sum or none",
+                          where=inputs.where("target"))
     e = params["label_smoothing"]
     probabilities_input = convention is not None and convention.probabilities_input
     if probabilities_input and e and index_target is not None:
@@ -75,6 +76,10 @@ def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, *, grad: bo
     if index_target is not None:
         kept = index_target[keep].astype(np.int64)
         denominator = float(weight[kept].sum())
+        if reduction == "mean" and keep.any() and denominator == 0.0:
+            raise BadData("the weights of the target classes sum to 0: nothing to average",
+                          "give the target classes nonzero weights, or use --reduction sum "
+                          "or none", where=inputs.where("weight"))
     value = reduce(loss, reduction, denominator)
     terms = Terms(
         role=("class",) * C,
@@ -99,13 +104,16 @@ def _probability_warning(x: np.ndarray, warnings: list[str]) -> None:
                         "logits, which Keras would normalize and clip as shown")
 
 
-def _weight(inputs: Inputs, C: int) -> np.ndarray:
+def _weight(inputs: Inputs, C: int, warnings: list[str]) -> np.ndarray:
     if "weight" not in inputs:
         return np.ones(C)
     w = inputs["weight"]
     if w.shape != (C,):
         raise BadData(f"weight {w.shape} does not match logits {inputs['logits'].shape}",
                       f"weight must be (C,) = ({C},), one per class", where=inputs.where("weight"))
+    if (w < 0).any():
+        warnings.append(f"weight has negative entries (first: class {int(np.argmax(w < 0))}): "
+                        "the losses they weigh are negative")
     return np.ascontiguousarray(w, dtype=np.float64)
 
 
@@ -118,7 +126,7 @@ def _target_mass(inputs: Inputs, logits: np.ndarray, B: int, C: int, ignore: int
         idx = target.reshape(B)
         if not np.all(idx == np.floor(idx)):
             bad = int(np.argmax(idx != np.floor(idx)))
-            raise BadData(f"class index {idx[bad]!r} at row {bad} is not a whole number",
+            raise BadData(f"class index {float(idx[bad])} at row {bad} is not a whole number",
                           "give class indices as integers (or probabilities, one row per "
                           "example)", where=where)
         return _one_hot(idx, C, ignore, where), idx
