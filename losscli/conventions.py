@@ -115,6 +115,12 @@ def apply(spec: LossSpec, library: str, given: dict[str, Any],
     if reduction not in LIKE_REDUCTIONS:
         raise UsageError(f"--reduction got {reduction!r}",
                          f"choose one of {', '.join(LIKE_REDUCTIONS)}")
+    term = conv.term_reduction.get(reduction)
+    if term is not None and "negatives_reduction" in defaults \
+            and term != defaults["negatives_reduction"]:
+        # The loss module applies it; say so here, or `compare` would report no change.
+        changed["negatives_reduction"] = {"losscli": defaults["negatives_reduction"],
+                                          conv.library: term}
     notes.extend(conv.notes)
     return Applied(conv, params, reduction, changed, tuple(notes),
                    _relevant_flags(conv, {**defaults, **params}))

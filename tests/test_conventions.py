@@ -167,3 +167,11 @@ def test_apply_defaults_reduction_and_rejects_unknown_ones() -> None:
         apply(spec, "torch", {}, "median")
     noted = apply(spec, "optax", {}, "mean")
     assert any("does not offer reduction" in n for n in noted.notes)
+
+
+def test_a_term_reduction_set_by_the_convention_is_reported_as_changed() -> None:
+    r = losscli.evaluate("triplet", {**GOLDEN, "negatives": [[0.8, 0.6], [0.0, 1.0]]},
+                         like="tf-addons")
+    assert r.params["negatives_reduction"] == "max"
+    assert r.convention["changed"]["negatives_reduction"] == {"losscli": "mean",
+                                                              "tf-addons": "max"}
