@@ -91,8 +91,9 @@ def test_pml_triplet_changes_margin_normalizes_and_averages_active_terms() -> No
     """mission-anchors.md: PML m = 0.05 gives 0.311972 on the golden triplet; smooth 0.861250."""
     r = losscli.evaluate("triplet", GOLDEN, like="pytorch-metric-learning")
     assert math.isclose(r.value, 0.3119716589662402, rel_tol=1e-12)
-    assert r.convention["changed"] == {"margin": {"losscli": 1.0,
-                                                  "pytorch-metric-learning": 0.05}}
+    assert r.convention["changed"] == {
+        "margin": {"losscli": 1.0, "pytorch-metric-learning": 0.05},
+        "negatives_reduction": {"losscli": "mean", "pytorch-metric-learning": "mean-active"}}
     assert r.reduction == "mean-nonzero"
     soft = losscli.evaluate("triplet", GOLDEN, like="pml", soft=True)
     assert round(soft.value, 6) == 0.86125
