@@ -23,11 +23,14 @@ from losscli.losses._more_common import (
     vectors,
 )
 from losscli.losses._more_specs import NPAIR
+from losscli.losses.spec import Convention
 from losscli.model import Inputs, Result, Terms
 
 
-def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str,
-             grad: bool = False) -> Result:
+def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, grad: bool = False,
+             convention: Convention | None = None) -> Result:
+    """PML's NPairsLoss and TF Addons' npairs_loss are the paired batch (their similarity
+    through `params`, explicit negatives refused by the convention): nothing else changes."""
     cosine = params["similarity"] == "cosine"
     if "negatives" in inputs:
         return _explicit(inputs, params, reduction, grad, cosine)

@@ -15,11 +15,14 @@ from losscli.kernels import inbatch as kern
 from losscli.losses._inbatch import paired_batch
 from losscli.losses._more_common import result, shape_dict
 from losscli.losses._more_specs import SIGLIP
+from losscli.losses.spec import Convention
 from losscli.model import Inputs, Result, Terms
 
 
-def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str,
-             grad: bool = False) -> Result:
+def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, grad: bool = False,
+             convention: Convention | None = None) -> Result:
+    """torch's BCE-with-logits and open_clip's SigLipLoss are this definition: `convention`
+    changes nothing here."""
     warnings: list[str] = []
     scale = params["scale"]
     pairs = paired_batch(inputs, SIGLIP.name, params["similarity"] == "cosine", warnings,
