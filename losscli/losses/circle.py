@@ -27,7 +27,8 @@ def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, grad: bool 
              convention: Convention | None = None) -> Result:
     warnings: list[str] = []
     zero_without = convention is not None and convention.zero_without_pairs
-    c = candidates(inputs, True, warnings, negatives_required=not zero_without)
+    c = candidates(inputs, True, warnings, negatives_required=not zero_without,
+                   loss=CIRCLE.name, grad=grad)
     B, P, K = c.batch, c.p, c.k
     sim = c.similarities(True)
     if K == 0:

@@ -38,12 +38,13 @@ def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, grad: bool 
         params["temperature"] = 1.0 / scale
     warnings: list[str] = []
     check_temperature(params["temperature"], warnings)
-    pairs = paired_batch(inputs, CLIP.name, params["similarity"] == "cosine", warnings)
+    rows_only = convention is not None and convention.directions == "rows"
+    pairs = paired_batch(inputs, CLIP.name, params["similarity"] == "cosine", warnings,
+                         directions=1 if rows_only else 2)
     B = pairs.batch
     pos, skip = pairs.layout()
     # Rows (a->p) and columns (p->a) through the same row kernel: the columns are the rows
     # of S^T.
-    rows_only = convention is not None and convention.directions == "rows"
     out = {}
     for direction, sim in (("a->p", pairs.sim), ("p->a", np.ascontiguousarray(pairs.sim.T))):
         logit = np.empty((B, B))

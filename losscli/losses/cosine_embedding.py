@@ -14,6 +14,7 @@ import numpy as np
 
 from losscli.kernels import _jit
 from losscli.kernels import pairs_more as kern
+from losscli.losses._common import check_breakdown
 from losscli.losses._more_common import (
     check_huge,
     labels,
@@ -35,6 +36,7 @@ def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, grad: bool 
     torch_labels = convention is not None and convention.unchecked_labels
     y = labels(inputs, B, checked=not torch_labels)
     warnings: list[str] = []
+    check_breakdown(B, 1, COSINE_EMBEDDING.name, 2 * B * D if grad else 0)
     check_huge({"x1": x1, "x2": x2}, warnings)
     if torch_like:
         eps = float(convention.eps)

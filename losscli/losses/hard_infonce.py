@@ -17,7 +17,7 @@ import numpy as np
 
 from losscli.kernels import _jit
 from losscli.kernels import inbatch as kern
-from losscli.losses._common import embedding_batch
+from losscli.losses._common import check_embedding_breakdown, embedding_batch
 from losscli.losses._inbatch import two_view_batch
 from losscli.losses._more_common import (
     check_huge,
@@ -65,6 +65,7 @@ def _positive_cells(columns: dict[str, np.ndarray], cells: list[int]) -> None:
 
 def _explicit(inputs: Inputs, params: dict[str, Any], reduction: str, grad: bool) -> Result:
     batch = embedding_batch(inputs)
+    check_embedding_breakdown(batch, batch.k + 1, HARD_INFONCE.name, grad)
     B, K, D = batch.batch, batch.k, batch.dim
     warnings: list[str] = []
     check_huge({"anchor": batch.anchor, "positive": batch.positive,

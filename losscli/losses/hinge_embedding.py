@@ -14,6 +14,7 @@ import numpy as np
 
 from losscli.kernels import _jit
 from losscli.kernels import pairs_more as kern
+from losscli.losses._common import check_breakdown
 from losscli.losses._more_common import (
     check_huge,
     distance_backward,
@@ -39,6 +40,7 @@ def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, grad: bool 
     if vector_form:
         x1, x2, _ = paired_rows(inputs)
         B, D = x1.shape
+        check_breakdown(B, 1, HINGE_EMBEDDING.name, 2 * B * D if grad else 0)
         check_huge({"x1": x1, "x2": x2}, warnings)
         v1 = vectors(x1, kind == "cosine", warnings, "x1", "distance")
         v2 = vectors(x2[:, None, :], kind == "cosine", warnings, "x2", "distance")
@@ -52,6 +54,7 @@ def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, grad: bool 
     else:
         x = np.ascontiguousarray(scores(inputs, "x1"))
         B, D = x.shape[0], None
+        check_breakdown(B, 1, HINGE_EMBEDDING.name)
         params["form"] = "values"
         params["distance"] = None  # not used: the values are x itself
     torch_labels = convention is not None and convention.unchecked_labels

@@ -37,8 +37,10 @@ def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, grad: bool 
              convention: Convention | None = None) -> Result:
     warnings: list[str] = []
     kind = params["distance"]
+    song = params["variant"] == "song"
     c = candidates(inputs, unit_if(convention, kind == "cosine"), warnings,
-                   negatives_required=True, measure="distance")
+                   negatives_required=True, measure="distance", loss=LIFTED_STRUCTURE.name,
+                   grad=grad, terms=(lambda P, K: 2 * K) if song else None)
     if params["variant"] == "generalized":
         out = _generalized(c, params, reduction, grad, warnings)
         if pml_single_call_zero(convention, c.batch, c.positives.raw.shape[0] > 1

@@ -16,7 +16,7 @@ import numpy as np
 
 from losscli.kernels import _jit
 from losscli.kernels import pairs_more as kern
-from losscli.losses._common import embedding_batch
+from losscli.losses._common import check_embedding_breakdown, embedding_batch
 from losscli.losses._more_common import (
     check_huge,
     distance_backward,
@@ -46,6 +46,7 @@ def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, grad: bool 
              convention: Convention | None = None) -> Result:
     params = float32_params(convention, params)
     batch = embedding_batch(inputs)
+    check_embedding_breakdown(batch, batch.k, MARGIN.name, grad)
     B, K, D = batch.batch, batch.k, batch.dim
     warnings: list[str] = []
     check_huge({"anchor": batch.anchor, "positive": batch.positive,

@@ -12,6 +12,7 @@ import numpy as np
 from losscli.errors import BadData
 from losscli.kernels import _jit
 from losscli.kernels import pairs_more as kern
+from losscli.losses._common import check_breakdown
 from losscli.losses._more_common import labels, result, scores, shape_dict
 from losscli.losses._more_specs import MARGIN_RANKING
 from losscli.losses.spec import Convention
@@ -27,6 +28,7 @@ def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, grad: bool 
                       "x1, x2 and label must have the same shape: one number each per pair "
                       "(no broadcasting)", where=inputs.where("x2"))
     B = x1.shape[0]
+    check_breakdown(B, 1, MARGIN_RANKING.name)
     y = labels(inputs, B, checked=convention is None or not convention.unchecked_labels)
     if inputs["label"].shape != inputs["x1"].shape:
         raise BadData(f"label {inputs['label'].shape} does not match x1 {inputs['x1'].shape}",

@@ -48,7 +48,8 @@ def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, grad: bool 
              convention: Convention | None = None) -> Result:
     warnings: list[str] = []
     cosine = params["similarity"] == "cosine"
-    c = candidates(inputs, cosine, warnings, negatives_required=False)
+    c = candidates(inputs, cosine, warnings, negatives_required=False,
+                   loss=MULTI_SIMILARITY.name, grad=grad)
     B, P, K = c.batch, c.p, c.k
     sim = c.similarities(cosine)
     mining = convention is not None and convention.mining_margin is not None

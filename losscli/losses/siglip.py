@@ -26,7 +26,7 @@ def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, grad: bool 
     warnings: list[str] = []
     scale = params["scale"]
     pairs = paired_batch(inputs, SIGLIP.name, params["similarity"] == "cosine", warnings,
-                         minimum=1)
+                         minimum=1)  # checks the breakdown against compute's limit
     B = pairs.batch
     logit = np.empty((B, B))
     sig = np.empty_like(logit)

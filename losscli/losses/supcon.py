@@ -19,6 +19,7 @@ from losscli.errors import UsageError
 from losscli.kernels import _jit
 from losscli.kernels import inbatch as inbatch_kern
 from losscli.kernels import pairs_more as kern
+from losscli.losses._common import check_breakdown
 from losscli.losses._more_common import (
     anchor_rows,
     check_huge,
@@ -45,6 +46,11 @@ def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, grad: bool 
     positives, pos_role = positives_bank(inputs, B, D, single)
     negatives = negatives_bank(inputs, B, D, single, required=False, allow_empty=True)
     P, K = positives.shape[1], negatives.shape[1]
+    multi_view = convention is not None and convention.negatives_form == "multi-view"
+    if multi_view:  # every view a row: (1 + P) rows of B (1 + P) - 1 candidates
+        check_breakdown(B, (1 + P) * (B * (1 + P) - 1), SUPCON.name)
+    else:
+        check_breakdown(B, P + K, SUPCON.name, B * (1 + P + K) * D if grad else 0)
     warnings: list[str] = []
     check_huge({"anchor": anchor, pos_role: positives, "negatives": negatives}, warnings)
     params = dict(params)
@@ -54,7 +60,7 @@ def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, grad: bool 
     factor = t / params["base_temperature"]
     check_temperature(t, warnings)
     cosine = params["similarity"] == "cosine"
-    if convention is not None and convention.negatives_form == "multi-view":
+    if multi_view:
         return _multi_view(anchor, positives, pos_role, params, reduction, grad, convention,
                            warnings)
     a = vectors(anchor, cosine, warnings, "anchor")
