@@ -153,6 +153,8 @@ def _relevant_flags(conv: Convention, params: dict[str, Any]) -> dict[str, Any]:
     flags = conv.flags()
     if not params.get("soft"):
         flags.pop("soft_margin", None)
+    if params.get("weighting") != "vmf":
+        flags.pop("vmf_times_batch", None)
     if params.get("distance", "euclidean") != "euclidean":
         flags.pop("eps", None)
         flags.pop("eps_placement", None)
