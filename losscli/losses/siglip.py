@@ -40,7 +40,8 @@ def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, grad: bool 
         role=("positive",) * B,
         index=tuple(range(B)),
         columns={"label": label, "similarity": pairs.sim, "logit": logit, "sigmoid": sig,
-                 "term": term, "gradient": dlogit},
+                 "term": term, "gradient": dlogit,
+                 "candidate_index": np.broadcast_to(np.arange(B), (B, B)).copy()},
     )
     gradients = pairs.backward(scale * dlogit) if grad else None
     return result(SIGLIP.name, params, reduction, loss, shape_dict(B, B - 1, pairs.dim),
