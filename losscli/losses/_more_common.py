@@ -279,7 +279,8 @@ def distance_backward(grad_dist: np.ndarray, x: Vectors, bank: Vectors, dist: np
         with np.errstate(divide="ignore", invalid="ignore"):
             w = np.where(dist > 0.0, grad_dist / dist, 0.0)
     g = w[:, :, None] * diff
-    return g.sum(axis=1), -g
+    # Through the normalization when a library normalizes first (PML's LpDistance).
+    return x.backward(g.sum(axis=1)), bank.backward(-g)
 
 
 # ---------------------------------------------------------------- results
