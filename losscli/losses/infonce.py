@@ -35,8 +35,8 @@ def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, *, grad: bo
              convention: Convention | None = None) -> Result:
     batch = embedding_batch(inputs, negatives="optional")
     form = "explicit" if convention is None else convention.negatives_form
-    terms = {"in-batch": batch.batch * (1 + batch.k), "symmetric": 2 * (batch.k + 1)}
-    check_embedding_breakdown(batch, terms.get(form, batch.k + 1), INFONCE.name, grad)
+    term_count = {"in-batch": batch.batch * (1 + batch.k), "symmetric": 2 * (batch.k + 1)}
+    check_embedding_breakdown(batch, term_count.get(form, batch.k + 1), INFONCE.name, grad)
     warnings: list[str] = []
     check_magnitudes(batch, warnings)
     t = params["temperature"]
