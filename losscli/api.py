@@ -30,8 +30,9 @@ def evaluate(name: str, inputs: Inputs | Mapping[str, Any], *, reduction: str | 
     `inputs` is an Inputs from `load_inputs`, or a mapping of role to array or nested list.
     reduction: mean (default), sum or none; under `like` the library's own by default.
     like: a library (torch, pytorch-metric-learning, sentence-transformers, tf-addons, optax)
-    whose convention for this loss to reproduce: its defaults, distance, normalization, eps
-    placement, 1/2 factors and reduction; `Result.convention` says what changed.
+    or codebase (open-clip, supcontrast, dcl-port, nidl, hcl, ms-original) whose convention
+    for this loss to reproduce: its defaults, distance, normalization, eps placement, 1/2
+    factors and reduction; `Result.convention` says what changed.
     grad: also compute `Result.gradients`, d loss_b / d each input vector (analytic).
     """
     spec = get_spec(name)
@@ -50,6 +51,10 @@ def evaluate(name: str, inputs: Inputs | Mapping[str, Any], *, reduction: str | 
     resolved = spec.resolve(given)
     if not isinstance(inputs, Inputs):
         inputs = inputs_from_arrays(inputs, spec)
+    if applied is not None:
+        from losscli.conventions import check_roles
+
+        check_roles(spec, applied, inputs)
     extra: dict[str, Any] = {}
     if grad:
         extra["grad"] = True

@@ -9,11 +9,14 @@ the loss modules and kernels. This module only resolves and checks.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from losscli.errors import UsageError
 from losscli.losses import LIBRARIES, LIBRARY_ALIASES, REDUCTIONS, Convention, LossSpec
-from losscli.losses.spec import LIKE_REDUCTIONS, closest_hint
+from losscli.losses.spec import CORE_LIBRARIES, LIKE_REDUCTIONS, closest_hint
+
+if TYPE_CHECKING:
+    from losscli.model import Inputs
 
 OWN = "losscli"
 
@@ -58,6 +61,12 @@ def defined_for(spec: LossSpec) -> list[str]:
     return [lib for lib in LIBRARIES if isinstance(spec.conventions.get(lib), Convention)]
 
 
+def compared_for(spec: LossSpec) -> list[str]:
+    """The rows `compare` shows after losscli's own: the five loss libraries (defined or not,
+    so a missing one says so), then each other codebase this loss names."""
+    return [lib for lib in LIBRARIES if lib in CORE_LIBRARIES or lib in spec.conventions]
+
+
 def convention_for(spec: LossSpec, library: str) -> Convention:
     """The Convention, or a usage error saying the library has no such loss (exit 2)."""
     lib = library_name(library)
@@ -95,13 +104,22 @@ def apply(spec: LossSpec, library: str, given: dict[str, Any],
     notes: list[str] = []
     defaults = {p.name: p.default for p in spec.params}
     changed: dict[str, dict[str, Any]] = {}
-    for name, value in conv.params.items():
+    library_params = dict(conv.params)
+    # Two options that say the same thing (clip's temperature and scale): the user's one
+    # replaces the library's other.
+    for first, second in spec.exclusive:
+        for mine, theirs in ((first, second), (second, first)):
+            if mine in given and theirs in library_params:
+                value = library_params.pop(theirs)
+                notes.append(f"--{mine.replace('_', '-')} {given[mine]} given: {conv.library} "
+                             f"uses {theirs.replace('_', '-')} {value} by default")
+    for name, value in library_params.items():
         if name in given and given[name] != value:
             notes.append(f"--{name.replace('_', '-')} {given[name]} given: {conv.library} "
                          f"uses {value} by default")
         elif defaults.get(name) != value:
             changed[name] = {"losscli": defaults.get(name), conv.library: value}
-    params = {**conv.params, **given}
+    params = {**library_params, **given}
     if reduction is None:
         reduction = conv.reduction
     elif reduction not in conv.reductions:
@@ -126,12 +144,23 @@ def apply(spec: LossSpec, library: str, given: dict[str, Any],
                    _relevant_flags(conv, {**defaults, **params}))
 
 
+def check_roles(spec: LossSpec, applied: Applied, inputs: Inputs) -> None:
+    """A role the library has no place for (npair's explicit negatives under PML) exits 2."""
+    conv = applied.convention
+    for role, why in conv.unsupported_roles.items():
+        if role in inputs:
+            raise UsageError(f"{role} has no counterpart in {conv.library}'s {spec.name}",
+                             f"{why}; drop {role}, or drop --like")
+
+
 def _relevant_flags(conv: Convention, params: dict[str, Any]) -> dict[str, Any]:
     """The convention's formula flags that touch this evaluation (no eps note under a
     cosine distance, no soft-margin note without --soft)."""
     flags = conv.flags()
     if not params.get("soft"):
         flags.pop("soft_margin", None)
+    if params.get("weighting") != "vmf":
+        flags.pop("vmf_times_batch", None)
     if params.get("distance", "euclidean") != "euclidean":
         flags.pop("eps", None)
         flags.pop("eps_placement", None)

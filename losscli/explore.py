@@ -16,9 +16,10 @@ from typing import Any
 import numpy as np
 
 from losscli import api
+from losscli.conventions import compared_for
 from losscli.errors import LossCliError, UsageError
 from losscli.io import inputs_from_arrays
-from losscli.losses import LIBRARIES, get_spec
+from losscli.losses import get_spec
 from losscli.model import Inputs, Result
 
 SWEEPABLE = ("temperature", "margin", "margin2", "label_smoothing")
@@ -310,7 +311,7 @@ def compare(name: str, inputs: Inputs | Mapping[str, Any], *, reduction: str | N
     rows = [Comparison("losscli", True, f"losscli {spec.name}", own.value,
                        own.per_example.tolist(), own.reduction, dict(own.params),
                        warnings=own.warnings)]
-    for lib in LIBRARIES:
+    for lib in compared_for(spec):
         try:
             r = api.evaluate(spec.name, inputs, reduction=reduction, like=lib, **params)
         except UsageError as exc:

@@ -16,6 +16,8 @@ def close(actual: float, expected: float, rel: float = REL, scale: float = 1.0) 
     """Relative tolerance with an absolute floor of 1e-15 times the scale of the terms."""
     if math.isnan(expected):
         return math.isnan(actual)
+    if math.isinf(expected):
+        return actual == expected
     return abs(actual - expected) <= max(rel * abs(expected), 1e-15 * scale)
 
 

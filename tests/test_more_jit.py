@@ -51,6 +51,19 @@ CASES = [
     ("cosine-embedding", PAIRS, {}),
     ("hinge-embedding", PAIRS, {}),
     ("margin-ranking", SCORES, {"margin": 0.3}),
+    # --like: the variant branches of the kernels
+    ("supcon", IN_BATCH, {"like": "supcontrast"}),
+    ("supcon", SEVERAL, {"like": "pml"}),
+    ("dcl", IN_BATCH, {"like": "dcl-port", "weighting": "vmf"}),
+    ("hard-infonce", IN_BATCH, {"like": "hcl", "temperature": 0.2}),
+    ("circle", SEVERAL, {"like": "pml"}),
+    ("multi-similarity", SEVERAL, {"like": "ms-original", "beta": 5.0}),
+    ("clip", IN_BATCH, {"like": "pml"}),
+    ("margin", EXPLICIT, {"like": "pml"}),
+    ("cosine-embedding", {**PAIRS, "label": np.array([1.0, 0.0, 2.0, -1.0])},
+     {"like": "torch"}),
+    ("hinge-embedding", {**PAIRS, "label": np.array([1.0, 0.0, 2.0, -1.0])},
+     {"like": "torch"}),
 ]
 
 

@@ -7,6 +7,7 @@ import typer
 from losscli.cli._output import write_text
 from losscli.errors import UsageError
 from losscli.losses import LIBRARIES, LOSSES, ROLE_SHAPES, Convention, LossSpec, get_spec
+from losscli.losses.spec import CORE_LIBRARIES
 from losscli.render import resolve_format
 
 
@@ -40,13 +41,15 @@ def convention_to_dict(conv: Convention | str | None) -> dict:
             "params": dict(conv.params), "flags": conv.flags(),
             "reductions": list(conv.reductions),
             "allowed": {k: list(v) for k, v in conv.allowed.items()},
-            "unsupported": dict(conv.unsupported), "notes": list(conv.notes),
+            "unsupported": dict(conv.unsupported),
+            "unsupported_roles": dict(conv.unsupported_roles), "notes": list(conv.notes),
             "source": conv.source}
 
 
 def _libraries(spec: LossSpec) -> list[str]:
-    """The --like libraries, then any other codebase the registry describes (e.g. SupContrast)."""
-    return list(LIBRARIES) + [lib for lib in spec.conventions if lib not in LIBRARIES]
+    """The five loss libraries, then each other codebase this loss names (e.g. SupContrast)."""
+    return [lib for lib in LIBRARIES if lib in CORE_LIBRARIES or lib in spec.conventions] + [
+        lib for lib in spec.conventions if lib not in LIBRARIES]
 
 
 def convention_lines(spec: LossSpec) -> list[str]:
@@ -67,9 +70,12 @@ def convention_lines(spec: LossSpec) -> list[str]:
         sets.append(f"reduction {' | '.join(conv.reductions)}")
         lines.append(f"      --like {lib} sets: {'; '.join(sets)}")
         for name, values in conv.allowed.items():
-            lines.append(f"      --{name.replace('_', '-')} only {' or '.join(values)}")
+            lines.append(f"      --{name.replace('_', '-')} only "
+                         f"{' or '.join(map(str, values))}")
         for name, why in conv.unsupported.items():
             lines.append(f"      --{name.replace('_', '-')}: not available ({why})")
+        for role, why in conv.unsupported_roles.items():
+            lines.append(f"      {role}: not taken ({why})")
         lines += [f"      note: {n}" for n in conv.notes]
         if conv.source:
             lines.append(f"      source: {conv.source}")

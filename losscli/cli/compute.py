@@ -12,7 +12,9 @@ FORMATS_HELP = "auto (table on a terminal, JSON when piped or from --out's suffi
 
 LIKE_HELP = ("reproduce a library's convention for this loss (parameters, distance, "
              "normalization, eps, 1/2 factors, reduction): torch, pytorch-metric-learning, "
-             "sentence-transformers, tf-addons or optax; the output says what changed")
+             "sentence-transformers, tf-addons or optax, or the original code a loss names "
+             "(open-clip, supcontrast, dcl-port, nidl, hcl, ms-original; `losscli explain "
+             "LOSS` lists them); the output says what changed")
 
 
 def _loss_list() -> str:

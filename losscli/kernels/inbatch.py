@@ -78,16 +78,38 @@ def softmax_rows(sim, scale, pos, skip, logit, prob, grad, loss):
 
 
 @kernel
-def dcl_rows(sim, scale, pos, skip, weight, logit, share, grad, loss):
+def dcl_rows(sim, scale, pos, skip, weight, leak, mask, logit, share, grad, loss):
     """loss_r = -w_r v_pos + LSE over the negatives (every column but pos and skip).
 
     share is each negative's softmax share among the negatives (its gradient); the positive's
     gradient with w held fixed is -w_r. Rows need at least one negative.
+
+    leak (the DCL port's masking): pos and skip stay in the LSE with `mask` added to their
+    logits; their shares are then theirs too, and the positive's gradient is -w_r + share.
     """
     n = sim.shape[1]
     for r in prange(sim.shape[0]):
         t = pos[r]
         x = skip[r]
+        if leak:
+            big = -np.inf
+            for j in range(n):
+                logit[r, j] = sim[r, j] * scale
+                v = logit[r, j] + mask if (j == t or j == x) else logit[r, j]
+                share[r, j] = v
+                if v > big:
+                    big = v
+            total = 0.0
+            for j in range(n):
+                e = np.exp(share[r, j] - big)
+                share[r, j] = e
+                total += e
+            for j in range(n):
+                share[r, j] = share[r, j] / total
+                grad[r, j] = share[r, j]
+            grad[r, t] = share[r, t] - weight[r]
+            loss[r] = big + np.log(total) - weight[r] * logit[r, t]
+            continue
         top = -1
         for j in range(n):
             logit[r, j] = sim[r, j] * scale
@@ -223,3 +245,79 @@ def sigmoid_pairs(sim, scale, bias, logit, sig, term, grad, loss):
                 grad[i, j] = sig[i, j]
             total += term[i, j]
         loss[i] = total
+
+
+@kernel
+def hard_rows_linear(sim, scale, pos, skip, beta, tau_plus, loss):
+    """HCL's hard estimator as its code computes it, in linear space (LOSSES-MORE.md):
+
+        neg = e^{s/t}, imp = e^{beta log neg}, R = sum(imp neg) / mean(imp)
+        Ng = max((R - tau+ N e^{v_0}) / (1 - tau+), N e^{-1/t});  loss = -log(pos / (pos + Ng))
+
+    Nothing is shifted: e^{s/t} overflows above s/t = 709.78 and underflows below -745 where
+    HCL's does, and a NaN passes the clamp as torch.clamp lets it.
+    """
+    n = sim.shape[1]
+    for r in prange(sim.shape[0]):
+        t = pos[r]
+        x = skip[r]
+        count = 0
+        total_imp = 0.0
+        total = 0.0
+        for j in range(n):
+            if j == x or j == t:
+                continue
+            neg = np.exp(sim[r, j] * scale)
+            imp = np.exp(beta * np.log(neg))
+            total_imp += imp
+            total += imp * neg
+            count += 1
+        positive = np.exp(sim[r, t] * scale)
+        reweight = total / (total_imp / count)
+        ng = (-tau_plus * count * positive + reweight) / (1.0 - tau_plus)
+        floor = count * np.e ** (-scale)
+        if ng < floor:
+            ng = floor
+        loss[r] = -np.log(positive / (positive + ng))
+
+
+@kernel
+def multiview_rows(sim, group, scale, factor, eps, logit, prob, grad, loss):
+    """SupContrast's SupConLoss row by row over the Gram matrix of all the views.
+
+    Row v: m = max_u s_vu / t over every column, the view itself included (SupContrast's
+    logits_max); S = sum_{u != v} e^{s_vu / t - m}; log p_u = s_vu / t - m - log(S + eps);
+    loss_v = -factor mean over the positives u (u != v, group[u] = group[v]) of log p_u.
+    prob = e^{log p_u} (0 on the diagonal); grad = d loss_v / d logit with m held fixed, as
+    SupContrast detaches it: factor (e^{l_u - m} / (S + eps) - [u positive] / P_v).
+    """
+    n = sim.shape[1]
+    for v in prange(sim.shape[0]):
+        big = -np.inf
+        for u in range(n):
+            logit[v, u] = sim[v, u] * scale
+            if logit[v, u] > big:
+                big = logit[v, u]
+        total = 0.0
+        count = 0
+        for u in range(n):
+            if u == v:
+                continue
+            total += np.exp(logit[v, u] - big)
+            if group[u] == group[v]:
+                count += 1
+        log_den = np.log(total + eps)
+        acc = 0.0
+        for u in range(n):
+            if u == v:
+                prob[v, u] = 0.0
+                grad[v, u] = 0.0
+                continue
+            lp = logit[v, u] - big - log_den
+            prob[v, u] = np.exp(lp)
+            g = np.exp(logit[v, u] - big) / (total + eps)
+            if group[u] == group[v]:
+                acc += lp
+                g -= 1.0 / count
+            grad[v, u] = factor * g
+        loss[v] = -factor * acc / count

@@ -83,6 +83,17 @@ def distances(x, bank, kind, out):
 
 
 @kernel
+def distances_eps_difference(x, y, eps, out):
+    """out[b] = ||x_b - y_b + eps||_2, torch.pairwise_distance's eps placement (x, y (B, D))."""
+    for b in prange(x.shape[0]):
+        total = 0.0
+        for i in range(x.shape[1]):
+            diff = x[b, i] - y[b, i] + eps
+            total += diff * diff
+        out[b] = np.sqrt(total)
+
+
+@kernel
 def _log1p_sum_exp(x, start, stop):
     """log(1 + sum_{j in [start, stop)} e^{x_j}) = LSE([0, x...]); 0 for an empty range.
 
@@ -165,10 +176,14 @@ def supcon_rows(sim, P, scale, factor, logit, prob, grad, loss):
 
 
 @kernel
-def multi_similarity_rows(sim, P, alpha, beta, base, exponent, weight, grad, pos_loss,
+def multi_similarity_rows(sim, P, alpha, beta, base, keep, exponent, weight, grad, pos_loss,
                           neg_loss, loss):
     """(1/alpha) log(1 + sum_p e^{-alpha (s_p - base)}) + (1/beta) log(1 + sum_k e^{beta (s_k
-    - base)}); weight w = e^x / (1 + sum e^x) within its set; d loss / d s = -w_p or +w_k."""
+    - base)}); weight w = e^x / (1 + sum e^x) within its set; d loss / d s = -w_p or +w_k.
+
+    Only the pairs with keep[b, j] enter the sums (all of them unless a library mines pairs
+    inside the loss); the others get weight 0.
+    """
     n = sim.shape[1]
     for b in prange(sim.shape[0]):
         for j in range(n):
@@ -176,10 +191,14 @@ def multi_similarity_rows(sim, P, alpha, beta, base, exponent, weight, grad, pos
                 exponent[b, j] = -alpha * (sim[b, j] - base)
             else:
                 exponent[b, j] = beta * (sim[b, j] - base)
-        lp = _log1p_sum_exp(exponent[b], 0, P)
-        ln = _log1p_sum_exp(exponent[b], P, n)
+            weight[b, j] = exponent[b, j] if keep[b, j] else -np.inf
+        lp = _log1p_sum_exp(weight[b], 0, P)
+        ln = _log1p_sum_exp(weight[b], P, n)
         for j in range(n):
-            if j < P:
+            if not keep[b, j]:
+                weight[b, j] = 0.0
+                grad[b, j] = 0.0
+            elif j < P:
                 weight[b, j] = np.exp(exponent[b, j] - lp)
                 grad[b, j] = -weight[b, j]
             else:
@@ -191,11 +210,13 @@ def multi_similarity_rows(sim, P, alpha, beta, base, exponent, weight, grad, pos
 
 
 @kernel
-def circle_rows(sim, P, margin, gamma, alpha, logit, share, grad, lse_pos, lse_neg, loss):
+def circle_rows(sim, P, margin, gamma, threshold, alpha, logit, share, grad, lse_pos, lse_neg,
+                loss):
     """softplus(LSE_k(gamma alpha_n (s_n - m)) + LSE_p(-gamma alpha_p (s_p - (1 - m)))).
 
     alpha_p = [1 + m - s_p]+ and alpha_n = [s_n + m]+ are held constant in the gradient:
-    d loss / d s = sigma(inner) share (-gamma alpha_p | +gamma alpha_n).
+    d loss / d s = sigma(inner) share (-gamma alpha_p | +gamma alpha_n). Above `threshold`
+    (inf for none; torch.nn.Softplus' 20 under PML) softplus(x) is x and its slope 1.
     """
     n = sim.shape[1]
     for b in prange(sim.shape[0]):
@@ -216,7 +237,10 @@ def circle_rows(sim, P, margin, gamma, alpha, logit, share, grad, lse_pos, lse_n
         lse_pos[b] = lp
         lse_neg[b] = ln
         loss[b] = max(inner, 0.0) + np.log1p(np.exp(-abs(inner)))
-        if inner >= 0.0:
+        if inner > threshold:
+            loss[b] = inner
+            sg = 1.0
+        elif inner >= 0.0:
             sg = 1.0 / (1.0 + np.exp(-inner))
         else:
             e = np.exp(inner)
@@ -303,11 +327,19 @@ def margin_rows(d_ap, d_an, margin, beta, nu, pos_term, neg_term, grad_ap, grad_
 
 
 @kernel
-def cosine_embedding(cos, label, margin, term, active, grad, loss):
-    """label +1: 1 - c; label -1: [c - m]+ (subgradient 0 at the kink). grad = d term / d c."""
+def cosine_embedding(cos, label, margin, torch_labels, term, active, grad, loss):
+    """label +1: 1 - c; label -1: [c - m]+ (subgradient 0 at the kink). grad = d term / d c.
+
+    torch_labels: any other label gives 0, as torch's where(label == 1, ...) +
+    where(label == -1, ...) does (losscli's own labels are +-1 only).
+    """
     for b in prange(cos.shape[0]):
         c = cos[b]
-        if label[b] > 0.0:
+        if torch_labels and label[b] != 1.0 and label[b] != -1.0:
+            term[b] = 0.0
+            active[b] = False
+            grad[b] = 0.0
+        elif label[b] > 0.0:
             term[b] = 1.0 - c
             active[b] = False
             grad[b] = -1.0
@@ -321,10 +353,20 @@ def cosine_embedding(cos, label, margin, term, active, grad, loss):
 
 
 @kernel
-def hinge_embedding(x, label, margin, term, active, grad, loss):
-    """label +1: x; label -1: [m - x]+. grad = d term / d x: 1, or -1 while x < m, else 0."""
+def hinge_embedding(x, label, margin, torch_labels, term, active, grad, loss):
+    """label +1: x; label -1: [m - x]+. grad = d term / d x: 1, or -1 while x < m, else 0.
+
+    torch_labels: torch's where(label != 1, [m - x]+, 0) + where(label != -1, x, 0), so a
+    label that is neither +1 nor -1 gets both terms.
+    """
     for b in prange(x.shape[0]):
-        if label[b] > 0.0:
+        if torch_labels and label[b] != 1.0 and label[b] != -1.0:
+            v = margin - x[b]
+            on = v > 0.0
+            term[b] = x[b] + (v if on else 0.0)
+            active[b] = True
+            grad[b] = 0.0 if on else 1.0
+        elif label[b] > 0.0:
             term[b] = x[b]
             active[b] = True
             grad[b] = 1.0

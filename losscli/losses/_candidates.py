@@ -7,10 +7,12 @@ its own layout (shared or per anchor): the two are never broadcast to one copy p
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
+from losscli.losses._common import check_breakdown
 from losscli.losses._more_common import (
     Vectors,
     anchor_rows,
@@ -100,12 +102,21 @@ class Candidates:
 
 
 def candidates(inputs: Inputs, unit: bool, warnings: list[str], *, negatives_required: bool,
-               measure: str = "similarity") -> Candidates:
+               loss: str, grad: bool, measure: str = "similarity",
+               terms: Callable[[int, int], int] | None = None) -> Candidates:
+    """The anchor, its positives and negatives, prepared for the similarity or distance.
+
+    The breakdown (`terms(P, K)` per example; P + K by default) and the gradients are
+    checked against compute's limits before anything is normalized.
+    """
     anchor, single = anchor_rows(inputs)
     B, D = anchor.shape
     positives, role = positives_bank(inputs, B, D, single)
     negatives = negatives_bank(inputs, B, D, single, required=negatives_required,
                                allow_empty=not negatives_required)
+    P, K = positives.shape[1], negatives.shape[1]
+    check_breakdown(B, terms(P, K) if terms else P + K, loss,
+                    B * (1 + P + K) * D if grad else 0)
     check_huge({"anchor": anchor, role: positives, "negatives": negatives}, warnings)
     return Candidates(vectors(anchor, unit, warnings, "anchor", measure),
                       vectors(positives, unit, warnings, role, measure),

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 import numpy as np
@@ -14,6 +17,48 @@ from losscli.losses import REDUCTIONS
 from losscli.model import Inputs
 
 HUGE_ENTRY = 1e150
+
+# What `compute` materialises at most (CONTRACT.md: "too large for compute: use batch").
+# A term is a row of the breakdown (about ten numbers, ~150 bytes of JSON); 8 million of them
+# are about 1 GB of JSON. Gradient entries (--grad) are single numbers, hence their own bound.
+MAX_BREAKDOWN_TERMS = 8_000_000
+MAX_GRADIENT_ENTRIES = 64_000_000
+_LIMITS: ContextVar[tuple[int, int] | None] = ContextVar(
+    "breakdown_limits", default=(MAX_BREAKDOWN_TERMS, MAX_GRADIENT_ENTRIES))
+
+
+@contextmanager
+def breakdown_limits(terms: int | None, gradient_entries: int | None = None) -> Iterator[None]:
+    """Evaluate under other limits (None: no limit), e.g. a caller that keeps no breakdown."""
+    token = _LIMITS.set(None if terms is None else (
+        terms, MAX_GRADIENT_ENTRIES if gradient_entries is None else gradient_entries))
+    try:
+        yield
+    finally:
+        _LIMITS.reset(token)
+
+
+def check_breakdown(batch: int, terms_per_example: int, loss: str,
+                    gradient_entries: int = 0) -> None:
+    """Refuse (exit 4) a breakdown of batch x terms terms, or gradients of that many entries,
+    above the limits, before anything of that size is allocated."""
+    limits = _LIMITS.get()
+    if limits is None:
+        return
+    max_terms, max_gradient = limits
+    total = batch * terms_per_example
+    if total > max_terms:
+        raise BadData(
+            f"{loss}'s per-term breakdown would hold {batch} x {terms_per_example} = {total:,} "
+            f"terms, above compute's limit of {max_terms:,}",
+            "too large for compute: use `losscli batch` (per-example losses and summaries), "
+            "or split the input into smaller batches")
+    if gradient_entries > max_gradient:
+        raise BadData(
+            f"{loss}'s gradients (--grad) would hold {gradient_entries:,} numbers, above "
+            f"compute's limit of {max_gradient:,}",
+            "too large for compute with --grad: drop --grad, use `losscli batch`, or split "
+            "the input into smaller batches")
 
 _ACCEPTED = {
     "anchor": "(D,) for one example or (B, D) for a batch",
@@ -107,6 +152,15 @@ def embedding_batch(inputs: Inputs, *, negatives: str = "required",
                 where=inputs.where("negatives2"),
             )
     return EmbeddingBatch(a2, p2, n3, n2, [])
+
+
+def check_embedding_breakdown(batch: EmbeddingBatch, terms_per_example: int, loss: str,
+                              grad: bool) -> None:
+    """check_breakdown for the explicit embedding losses: their gradients are one vector per
+    anchor, positive and negative (negatives2) of each example."""
+    vectors = 2 + batch.k * (1 if batch.negatives2 is None else 2)
+    check_breakdown(batch.batch, terms_per_example, loss,
+                    batch.batch * vectors * batch.dim if grad else 0)
 
 
 def _negatives_3d(inputs: Inputs, role: str, B: int, D: int, single: bool,

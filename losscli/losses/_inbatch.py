@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from losscli.errors import BadData
-from losscli.losses._common import embedding_batch
+from losscli.losses._common import check_breakdown, embedding_batch
 from losscli.losses._more_common import Vectors, check_huge, vectors
 from losscli.model import Inputs
 
@@ -70,8 +70,11 @@ class PairedBatch:
 
 
 def paired_batch(inputs: Inputs, loss: str, cosine: bool, warnings: list[str],
-                 minimum: int = 2) -> PairedBatch:
+                 minimum: int = 2, directions: int = 1) -> PairedBatch:
+    """The paired batch; its breakdown holds `directions` x B terms per example (clip: the
+    row and the column), checked against compute's limit first."""
     a, p = anchor_positive(inputs, loss, minimum, "paired batch")
+    check_breakdown(a.shape[0], directions * a.shape[0], loss)
     check_huge({ANCHOR: a, POSITIVE: p}, warnings)
     av = vectors(a, cosine, warnings, ANCHOR)
     pv = vectors(p, cosine, warnings, POSITIVE)
@@ -161,6 +164,8 @@ class TwoViewBatch:
 def two_view_batch(inputs: Inputs, loss: str, cosine: bool, warnings: list[str],
                    ) -> TwoViewBatch:
     a, p = anchor_positive(inputs, loss, 2, "two-view batch")
+    B = a.shape[0]
+    check_breakdown(B, 2 * (2 * B - 1), loss)
     check_huge({ANCHOR: a, POSITIVE: p}, warnings)
     av = vectors(a, cosine, warnings, ANCHOR)
     pv = vectors(p, cosine, warnings, POSITIVE)

@@ -24,6 +24,7 @@ from losscli.losses._common import (
     reduce,
     shape_dict,
 )
+from losscli.losses.spec import Convention
 from losscli.model import Inputs, Result, Terms
 
 DISTANCE_KINDS = {"euclidean": kern.EUCLIDEAN, "sqeuclidean": kern.SQEUCLIDEAN,
@@ -128,8 +129,11 @@ def scores(inputs: Inputs, role: str) -> np.ndarray:
     return arr.reshape(-1)
 
 
-def labels(inputs: Inputs, B: int) -> np.ndarray:
-    """`label` as (B,) of +1/-1: a scalar or (1,) for one pair, (B,) for a batch."""
+def labels(inputs: Inputs, B: int, checked: bool = True) -> np.ndarray:
+    """`label` as (B,) of +1/-1: a scalar or (1,) for one pair, (B,) for a batch.
+
+    checked=False (a library that checks none, `--like torch`) accepts any finite number.
+    """
     if "label" not in inputs:
         raise missing_role(inputs, "label")
     arr = inputs["label"]
@@ -139,6 +143,8 @@ def labels(inputs: Inputs, B: int) -> np.ndarray:
                       + (" or a single number" if B == 1 else ""),
                       where=inputs.where("label"))
     y = arr.reshape(B)
+    if not checked:
+        return np.ascontiguousarray(y)
     bad = (y != 1.0) & (y != -1.0)
     if bad.any():
         first = int(np.argmax(bad))
@@ -273,7 +279,8 @@ def distance_backward(grad_dist: np.ndarray, x: Vectors, bank: Vectors, dist: np
         with np.errstate(divide="ignore", invalid="ignore"):
             w = np.where(dist > 0.0, grad_dist / dist, 0.0)
     g = w[:, :, None] * diff
-    return g.sum(axis=1), -g
+    # Through the normalization when a library normalizes first (PML's LpDistance).
+    return x.backward(g.sum(axis=1)), bank.backward(-g)
 
 
 # ---------------------------------------------------------------- results
@@ -281,11 +288,89 @@ def distance_backward(grad_dist: np.ndarray, x: Vectors, bank: Vectors, dist: np
 
 def result(spec_name: str, params: dict[str, Any], reduction: str, loss: np.ndarray,
            shape: dict, terms: Terms, warnings: list[str],
-           gradients: dict[str, np.ndarray] | None = None) -> Result:
+           gradients: dict[str, np.ndarray] | None = None,
+           value: float | list[float] | None = None) -> Result:
+    """The Result; `value` overrides the reduction of the per-example losses (a library's
+    batch reduction over terms, such as PML's DivisorReducer)."""
     nonfinite_warning(loss, warnings)
+    if value is None:
+        value = mean_nonzero(loss) if reduction == "mean-nonzero" else reduce(loss, reduction)
     return Result(loss=spec_name, params=dict(params), reduction=reduction, per_example=loss,
-                  value=reduce(loss, reduction), shape=shape, terms=terms,
-                  warnings=tuple(warnings), gradients=gradients)
+                  value=value, shape=shape, terms=terms, warnings=tuple(warnings),
+                  gradients=gradients)
+
+
+def mean_nonzero(loss: np.ndarray) -> float:
+    """PML's AvgNonZeroReducer over the per-example losses: the mean of those > 0 (0 when
+    none is)."""
+    active = loss > 0.0
+    count = int(active.sum())
+    return float(loss[active].sum() / count) if count else 0.0
+
+
+# ---------------------------------------------------------------- library conventions
+
+
+def pml_single_call_zero(convention: Convention | None, batch: int, per_anchor: bool, P: int,
+                         K: int, warnings: list[str]) -> bool:
+    """PML's GenericPairLoss returns 0 for a call with at most one positive pair and at most
+    one negative pair. One call covers the whole batch when the banks are shared, one
+    anchor when they are its own (B, P, D) / (B, K, D)."""
+    if convention is None or not convention.zero_single_pair:
+        return False
+    calls = 1 if per_anchor else batch
+    if calls * P > 1 or calls * K > 1:
+        return False
+    warnings.append(f"{convention.library} returns 0 for a call with at most one positive "
+                    "and one negative pair (GenericPairLoss skips such calls)")
+    return True
+
+
+def zero_rows(loss: np.ndarray, gradients: dict[str, np.ndarray] | None,
+              rows: np.ndarray | None = None) -> None:
+    """Zero the losses and gradients of the given examples (all when rows is None), in place.
+
+    A gradient array with a leading axis of one (a shared bank) is zeroed only when every
+    example is.
+    """
+    if rows is None:
+        rows = np.ones(loss.shape[0], dtype=bool)
+    loss[rows] = 0.0
+    for g in (gradients or {}).values():
+        if g.shape[:1] == loss.shape[:1]:
+            g[rows] = 0.0
+        elif rows.all():
+            g[...] = 0.0
+
+
+def probability_eps(convention: Convention | None, loss: np.ndarray,
+                    ) -> tuple[np.ndarray, np.ndarray | None]:
+    """-log(p + eps) for softmax losses -log p (PML's NTXent adds finfo.tiny inside the log).
+
+    Returns the losses and the factor p / (p + eps) their gradients take (None without eps).
+    """
+    if convention is None or convention.eps_placement != "probability":
+        return loss, None
+    log_eps = np.log(convention.eps)
+    with np.errstate(over="ignore"):
+        factor = 1.0 / (1.0 + np.exp(loss + log_eps))
+    return -np.logaddexp(-loss, log_eps), factor
+
+
+def float32_params(convention: Convention | None, params: dict[str, Any],
+                   ) -> dict[str, Any]:
+    """The parameters a library stores as float32 (PML's MarginLoss beta), as it uses them."""
+    if convention is None or not convention.float32_params:
+        return params
+    out = dict(params)
+    for name in convention.float32_params:
+        out[name] = float(np.float32(out[name]))
+    return out
+
+
+def unit_if(convention: Convention | None, unit: bool) -> bool:
+    """Whether the vectors are normalized: for cosine, or because the library normalizes."""
+    return unit or (convention is not None and convention.normalize)
 
 
 __all__ = [
@@ -296,14 +381,20 @@ __all__ = [
     "check_temperature",
     "distance_backward",
     "distance_rows",
+    "float32_params",
     "labels",
+    "mean_nonzero",
     "negatives_bank",
     "paired_rows",
+    "pml_single_call_zero",
     "positives_bank",
+    "probability_eps",
     "result",
     "scores",
     "shape_dict",
     "similarity_backward",
     "similarity_rows",
+    "unit_if",
     "vectors",
+    "zero_rows",
 ]

@@ -7,7 +7,7 @@ conventions) is LOSSES-MORE.md's; the implementations live in one module per los
 
 from __future__ import annotations
 
-from losscli.losses.spec import Column, LossSpec, Param
+from losscli.losses.spec import Column, Convention, LossSpec, Param
 
 # The same tuples as losses/__init__.py (not imported from there: this module is imported by
 # it, while the package is still being built).
@@ -17,6 +17,19 @@ _DISTANCE_HELP = "euclidean (exact, no eps), sqeuclidean (squared), or cosine (1
 _COSINE_FIRST = "cosine (default, vectors normalized) or dot"
 
 _TEMPERATURE_HELP = "softmax temperature t (finite, > 0)"
+
+# The libraries' constants, as the float64 numbers their float64 arithmetic uses.
+TORCH_COSINE_EPS = 9.999999960041972e-13  # aten Loss.cpp `constexpr float EPSILON = 1e-12`
+FLOAT64_TINY = 2.2250738585072014e-308  # PML's c_f.small_val(float64) = finfo.tiny
+DCL_PORT_MASK = -103.61632918473205  # raminnakhli/DCL: SMALL_NUM = np.log(1e-45)
+
+_PML = "KevinMusgrave/pytorch-metric-learning 2.9.0 src/pytorch_metric_learning/losses/"
+_PML_PER_CALL = ("one PML call per anchor when its positives or negatives are its own (B, P, "
+                 "D) / (B, K, D); one call for the whole batch when they are shared banks")
+_PML_SINGLE_PAIR = ("a call with at most one positive pair and at most one negative pair "
+                    "returns 0 (GenericPairLoss): B = 1, P = 1, K <= 1 gives 0 here too")
+_TORCH_LOSS_CPP = "pytorch/pytorch aten/src/ATen/native/Loss.cpp (torch 2.13 run to confirm)"
+_TWO_VIEW_ONLY = "it builds the negatives from the two-view batch itself"
 
 
 def _temperature(default: float) -> Param:
@@ -87,8 +100,40 @@ SUPCON = LossSpec(
         "HobbitLong/SupContrast losses.py; PML SupConLoss",
     ),
     conventions={
-        "pytorch-metric-learning": "t 0.1, no t/t_b, 0 with no negative, AvgNonZero",
-        "supcontrast": "t = t_b = 0.07, every view an anchor, 1e-9 in the log",
+        "pytorch-metric-learning": Convention(
+            "pytorch-metric-learning",
+            "pytorch_metric_learning.losses.SupConLoss(temperature=0.1) with CosineSimilarity, "
+            "the anchor against ref_emb = its positives and negatives",
+            "no t/t_b factor; an anchor without a negative has loss 0; AvgNonZero: the mean "
+            "over the anchors whose loss is > 0 (it divides by P + finfo.tiny, the same P in "
+            "float64)",
+            unsupported={"base_temperature": "PML's SupConLoss has no base temperature (it "
+                         "drops the t/t_b factor)"},
+            zero_without_pairs=True, zero_single_pair=True,
+            reductions=("mean-nonzero", "mean", "sum", "none"),
+            notes=("--similarity dot is DotProductSimilarity(normalize_embeddings=False)",
+                   _PML_PER_CALL, _PML_SINGLE_PAIR),
+            source=_PML + "supcon_loss.py",
+        ),
+        "supcontrast": Convention(
+            "supcontrast",
+            "HobbitLong/SupContrast SupConLoss(temperature=0.07, contrast_mode='all', "
+            "base_temperature=0.07)(features=[a_i, p_i1, ..., p_iP] per example, labels=None)",
+            "every view an anchor: the anchor and its P positives are one example's views, "
+            "each view's positives are the other views of its example and its negatives every "
+            "other example's views; t = t_b = 0.07 (factor t / 0.07 for another t); "
+            "log(sum e^{v - max} + 1e-9) with the row max taken over the self-similarity too; "
+            "an example's loss is the mean over its 1 + P views, the batch's the mean",
+            params={"temperature": 0.07, "base_temperature": 0.07},
+            eps=1e-9, eps_placement="partition", negatives_form="multi-view",
+            unsupported_roles={"negatives": "SupContrast takes every view's negatives from the "
+                               "other examples' views (a negative given as a sample of its own "
+                               "would be an anchor without positives: NaN, SupContrast#50)"},
+            reductions=("mean",),
+            notes=("SupContrast multiplies features as given (its models normalize them): "
+                   "--similarity cosine normalizes first, dot uses the vectors as given",),
+            source="HobbitLong/SupContrast losses.py",
+        ),
     },
 )
 
@@ -131,8 +176,27 @@ NTXENT_BATCH = LossSpec(
         "Visual Representations (SimCLR); PML NTXentLoss",
     ),
     conventions={
-        "pytorch-metric-learning": "NTXent(0.07) on [A; P] = this (+tiny in the log)",
-        "optax": "ntxent: same pairs",
+        "pytorch-metric-learning": Convention(
+            "pytorch-metric-learning",
+            "pytorch_metric_learning.losses.NTXentLoss(temperature=0.07) on embeddings [A; P] "
+            "with labels [0..B-1, 0..B-1] (SelfSupervisedLoss(..., symmetric=True))",
+            "the same pairs and mean over the 2B views; -log(p + finfo.tiny) for each view's "
+            "softmax probability p of its partner (a loss above 708.4 is capped there)",
+            eps=FLOAT64_TINY, eps_placement="probability",
+            reductions=("mean",),
+            notes=("--similarity dot is DotProductSimilarity(normalize_embeddings=False)",),
+            source=_PML + "ntxent_loss.py",
+        ),
+        "optax": Convention(
+            "optax",
+            "optax.losses.ntxent(embeddings=[A; P], labels=[0..B-1, 0..B-1], "
+            "temperature=0.07)",
+            "losscli's own definition: cosine similarity, the same pairs, mean over the 2B "
+            "views",
+            allowed={"similarity": ("cosine",)},
+            reductions=("mean",),
+            source="google-deepmind/optax optax/losses/_self_supervised.py",
+        ),
     },
 )
 
@@ -183,10 +247,47 @@ CLIP = LossSpec(
         "Supervision (CLIP); open_clip ClipLoss",
     ),
     conventions={
-        "torch": "(CE(L) + CE(L^T))/2 = this",
-        "pytorch-metric-learning": "SelfSupervised(symmetric=False): rows only",
-        "open-clip": "ClipLoss = this",
-        "sentence-transformers": "MNSRL: scale 20, cosine",
+        "torch": Convention(
+            "torch",
+            "(torch.nn.functional.cross_entropy(L, arange(B)) + "
+            "torch.nn.functional.cross_entropy(L.T, arange(B))) / 2 with L = scale * A P^T",
+            "losscli's own definition (cosine: A and P normalized first)",
+            source="pytorch/pytorch aten/src/ATen/native/LossNLL.cpp",
+        ),
+        "pytorch-metric-learning": Convention(
+            "pytorch-metric-learning",
+            "pytorch_metric_learning.losses.SelfSupervisedLoss(NTXentLoss(temperature=0.07), "
+            "symmetric=False)(A, P)",
+            "rows only: each anchor picks its positive among the B positives, the mean of the "
+            "r_i; -log(p + finfo.tiny) inside",
+            directions="rows", eps=FLOAT64_TINY, eps_placement="probability",
+            reductions=("mean",),
+            notes=("--scale s is NTXentLoss(temperature=1/s)",
+                   "--similarity dot is DotProductSimilarity(normalize_embeddings=False)"),
+            source=_PML + "self_supervised_loss.py, ntxent_loss.py",
+        ),
+        "sentence-transformers": Convention(
+            "sentence-transformers",
+            "sentence_transformers.losses.MultipleNegativesSymmetricRankingLoss(scale=20.0, "
+            "similarity_fct=cos_sim) on (anchor, positive) columns, no hard negatives",
+            "clip with scale 20 (t = 0.05) and cosine; mean",
+            params={"scale": 20.0},
+            reductions=("mean",),
+            notes=("--similarity dot is similarity_fct=dot_score",),
+            source="UKPLab/sentence-transformers sentence_transformers/losses/"
+            "MultipleNegativesSymmetricRankingLoss.py",
+        ),
+        "open-clip": Convention(
+            "open-clip",
+            "open_clip.loss.ClipLoss()(image_features=A, text_features=P, "
+            "logit_scale=scale)",
+            "losscli's own definition: logit_scale is taken already exponentiated, "
+            "(CE(L) + CE(L^T)) / 2 on one device",
+            reductions=("mean",),
+            notes=("open_clip's models normalize the features (cosine); dot uses them as "
+                   "given",),
+            source="mlfoundations/open_clip src/open_clip/loss.py",
+        ),
     },
     exclusive=(("temperature", "scale"),),
 )
@@ -228,8 +329,29 @@ NPAIR = LossSpec(
         "PML NPairsLoss",
     ),
     conventions={
-        "pytorch-metric-learning": "NPairs: inputs normalized (= cosine), first pair per label",
-        "tf-addons": "npairs_loss: takes a similarity matrix",
+        "pytorch-metric-learning": Convention(
+            "pytorch-metric-learning",
+            "pytorch_metric_learning.losses.NPairsLoss() (DotProductSimilarity(), which "
+            "normalizes) on embeddings [A; P] with labels [0..B-1, 0..B-1]",
+            "the paired batch on normalized inputs (= --similarity cosine): the first pair of "
+            "each label, cross entropy over the B positives, mean",
+            params={"similarity": "cosine"},
+            unsupported_roles={"negatives": "NPairsLoss works in-batch only (no ref_emb): "
+                               "each anchor's negatives are the other examples' positives"},
+            notes=("--similarity dot is DotProductSimilarity(normalize_embeddings=False)",),
+            source=_PML + "n_pairs_loss.py",
+        ),
+        "tf-addons": Convention(
+            "tf-addons",
+            "tfa.losses.npairs_loss(y_true=arange(B), y_pred=S) with S = A P^T (or the "
+            "cosine matrix)",
+            "losscli's own paired batch: with distinct labels the row-normalized targets are "
+            "the identity, softmax cross entropy over each row of S, mean",
+            unsupported_roles={"negatives": "npairs_loss takes a (B, B) similarity matrix: "
+                               "each anchor's negatives are the other examples' positives"},
+            reductions=("mean",),
+            source="tensorflow/addons tensorflow_addons/losses/npairs.py",
+        ),
     },
 )
 
@@ -282,8 +404,34 @@ DCL = LossSpec(
         "Yeh et al. 2022, Decoupled Contrastive Learning; nidl DCLLoss / DCLWLoss",
     ),
     conventions={
-        "dcl-port": "2x (directions summed), w = 2 - softmax, log(1e-45) mask",
-        "nidl": "= this",
+        "dcl-port": Convention(
+            "dcl-port",
+            "raminnakhli/Decoupled-Contrastive-Learning DCL(temperature=0.1)(z1=A, z2=P) "
+            "(DCLW(sigma=0.5, temperature=0.1) for --weighting vmf)",
+            "the two directions' means summed (twice losscli's loss); the partner and the view "
+            "itself stay in the negatives' LSE with log(1e-45) added to their logits; DCLW's "
+            "w = 2 - softmax (no factor B)",
+            directions="summed", mask_logit=DCL_PORT_MASK, vmf_times_batch=False,
+            unsupported_roles={"negatives": "the port takes two views only: " + _TWO_VIEW_ONLY},
+            reductions=("mean",),
+            notes=("the port multiplies the vectors as given (its SimCLR normalizes them): "
+                   "--similarity cosine normalizes first, dot uses them as given",
+                   "the masked logits leak at small t: 3e-4 relative on the golden batch at "
+                   "t = 0.01"),
+            source="raminnakhli/Decoupled-Contrastive-Learning loss/dcl.py",
+        ),
+        "nidl": Convention(
+            "nidl",
+            "nidl.losses.DCLLoss(temperature=0.1)(z1=A, z2=P) (DCLWLoss(sigma=0.5, "
+            "temperature=0.1) for --weighting vmf)",
+            "losscli's own two-view definition: cosine, mean over the 2B views, "
+            "w = 2 - B softmax",
+            allowed={"similarity": ("cosine",)},
+            unsupported_roles={"negatives": "nidl's DCLLoss takes two views only: "
+                               + _TWO_VIEW_ONLY},
+            reductions=("mean",),
+            source="neurospin-deepinsight/nidl nidl/losses/dcl.py",
+        ),
     },
 )
 
@@ -346,7 +494,23 @@ HARD_INFONCE = LossSpec(
         "joshr17/HCL image/main.py",
     ),
     conventions={
-        "hcl": "two-view, linear space (float32 overflow for t < 0.0113)",
+        "hcl": Convention(
+            "hcl",
+            "joshr17/HCL image/main.py criterion(out_1=A, out_2=P, tau_plus=0.1, beta=1.0, "
+            "estimator='hard') with temperature 0.5",
+            "the two-view form computed in linear space as HCL does: neg = e^{s/t}, "
+            "imp = neg^beta, R = sum(imp neg) / mean(imp), the floor always on; e^{s/t} "
+            "overflows for s/t > 709.78 in float64 (HCL's float32: t < 0.0113 with cosine)",
+            allowed={"clamp": (True,)},
+            linear_space=True,
+            unsupported_roles={"negatives": "HCL's criterion takes two views only: "
+                               + _TWO_VIEW_ONLY},
+            reductions=("mean",),
+            notes=("HCL's model normalizes its outputs (cosine); dot uses the vectors as given",
+                   "gradients (--grad) are the analytic ones, where HCL's autograd in linear "
+                   "space overflows with its loss"),
+            source="joshr17/HCL image/main.py",
+        ),
     },
 )
 
@@ -392,8 +556,24 @@ SIGLIP = LossSpec(
         "open_clip SigLipLoss",
     ),
     conventions={
-        "torch": "BCE-with-logits sum / B = this",
-        "open-clip": "SigLipLoss = this",
+        "torch": Convention(
+            "torch",
+            "torch.nn.functional.binary_cross_entropy_with_logits(scale * A P^T + bias, "
+            "eye(B), reduction='sum') / B",
+            "losscli's own definition (labels 1 on the diagonal, 0 off it, as z = +1/-1)",
+            source="pytorch/pytorch aten/src/ATen/native/Loss.cpp",
+        ),
+        "open-clip": Convention(
+            "open-clip",
+            "open_clip.loss.SigLipLoss()(image_features=A, text_features=P, logit_scale=scale, "
+            "logit_bias=bias)",
+            "losscli's own definition: -logsigmoid(labels * logits).sum() / B on one device, "
+            "logit_scale taken already exponentiated",
+            reductions=("mean",),
+            notes=("open_clip's models normalize the features (cosine); dot uses them as "
+                   "given",),
+            source="mlfoundations/open_clip src/open_clip/loss.py",
+        ),
     },
 )
 
@@ -439,8 +619,33 @@ MULTI_SIMILARITY = LossSpec(
         "Learning; PML MultiSimilarityLoss",
     ),
     conventions={
-        "pytorch-metric-learning": "= this (no mining)",
-        "ms-original": "mining with epsilon 0.1, sum / B",
+        "pytorch-metric-learning": Convention(
+            "pytorch-metric-learning",
+            "pytorch_metric_learning.losses.MultiSimilarityLoss(alpha=2, beta=50, base=0.5) "
+            "with CosineSimilarity, the anchor against ref_emb = its positives and negatives",
+            "losscli's own definition (no mining: that is MultiSimilarityMiner's); mean",
+            zero_single_pair=True,
+            reductions=("mean", "sum", "none", "mean-nonzero"),
+            notes=("--similarity dot is DotProductSimilarity(normalize_embeddings=False)",
+                   _PML_PER_CALL, _PML_SINGLE_PAIR),
+            source=_PML + "multi_similarity_loss.py",
+        ),
+        "ms-original": Convention(
+            "ms-original",
+            "MalongTech/research-ms-loss MultiSimilarityLoss (SCALE_POS 2, SCALE_NEG 40, "
+            "thresh 0.5, margin 0.1) on unit features",
+            "mining inside the loss: positives with s >= 1 - 1e-5 dropped, negatives kept when "
+            "s_n + 0.1 > min s_p, positives when s_p - 0.1 < max s_n; an anchor left without "
+            "either has loss 0 and still counts in the sum / B; beta 40",
+            params={"beta": 40.0},
+            allowed={"base": (0.5,), "similarity": ("cosine",)},
+            mining_margin=0.1,
+            reductions=("mean",),
+            notes=("an anchor without negatives, or whose every positive is dropped, has "
+                   "loss 0 here (the original's min/max of an empty set fails)",),
+            source="MalongTech/research-ms-loss ret_benchmark/losses/multi_similarity_loss.py, "
+            "config/defaults.py",
+        ),
     },
 )
 
@@ -485,8 +690,17 @@ CIRCLE = LossSpec(
         "PML CircleLoss",
     ),
     conventions={
-        "pytorch-metric-learning": "= this, AvgNonZero, 0 without positive/negative; its "
-        "torch Softplus is linear above 20 (threshold), off by < e^-20",
+        "pytorch-metric-learning": Convention(
+            "pytorch-metric-learning",
+            "pytorch_metric_learning.losses.CircleLoss(m=0.4, gamma=80), the anchor against "
+            "ref_emb = its positives and negatives",
+            "AvgNonZero over the anchors; an anchor without a negative has loss 0; "
+            "torch.nn.Softplus() is x itself above its threshold 20",
+            softplus_threshold=20.0, zero_without_pairs=True, zero_single_pair=True,
+            reductions=("mean-nonzero", "mean", "sum", "none"),
+            notes=(_PML_PER_CALL, _PML_SINGLE_PAIR),
+            source=_PML + "circle_loss.py",
+        ),
     },
 )
 
@@ -539,8 +753,34 @@ LIFTED_STRUCTURE = LossSpec(
         "Feature Embedding; Hermans, Beyer, Leibe 2017, In Defense of the Triplet Loss",
     ),
     conventions={
-        "pytorch-metric-learning": "inputs normalized; Generalized = variant generalized",
-        "tf-addons": "= this",
+        "pytorch-metric-learning": Convention(
+            "pytorch-metric-learning",
+            "pytorch_metric_learning.losses.LiftedStructureLoss(neg_margin=1, pos_margin=0) "
+            "on [a, p, n_1, ..., n_K] (GeneralizedLiftedStructureLoss with the anchor against "
+            "ref_emb for --variant generalized), LpDistance(normalize_embeddings=True)",
+            "normalized embeddings; otherwise losscli's own song (each pair in both orders, "
+            "halved) or generalized variant; mean",
+            normalize=True,
+            allowed={"distance": ("euclidean", "sqeuclidean")},
+            zero_single_pair=True,
+            reductions=("mean", "sum", "none"),
+            notes=("sqeuclidean is LpDistance(power=2)",
+                   "generalized: " + _PML_SINGLE_PAIR),
+            source=_PML + "lifted_structure_loss.py",
+        ),
+        "tf-addons": Convention(
+            "tf-addons",
+            "tfa.losses.lifted_struct_loss(labels=[0, 0, 1, ..., K], embeddings=[a, p, n_1, "
+            "..., n_K], margin=1.0)",
+            "losscli's own song variant on the vectors as given (0.25 times the sum over "
+            "ordered positive pairs, over the unordered pairs); mean",
+            allowed={"distance": ("euclidean",), "variant": ("song",)},
+            unsupported={"pos_margin": "TF Addons' lifted_struct_loss has no positive margin"},
+            reductions=("mean",),
+            notes=("TF Addons computes the distances through a Gram matrix (about 1e-8 "
+                   "relative off the exact ones losscli uses)",),
+            source="tensorflow/addons tensorflow_addons/losses/lifted.py",
+        ),
     },
 )
 
@@ -588,7 +828,21 @@ MARGIN = LossSpec(
         "PML MarginLoss",
     ),
     conventions={
-        "pytorch-metric-learning": "inputs normalized, beta float32, one divisor per batch",
+        "pytorch-metric-learning": Convention(
+            "pytorch-metric-learning",
+            "pytorch_metric_learning.losses.MarginLoss(margin=0.2, nu=0, beta=1.2) with "
+            "LpDistance(normalize_embeddings=True), the anchor against ref_emb = its positive "
+            "and negatives",
+            "normalized embeddings; beta stored as float32 (1.2 -> 1.2000000476837158); "
+            "DivisorReducer: the batch's summed terms over its count of active pair terms",
+            normalize=True, float32_params=("beta",),
+            allowed={"distance": ("euclidean", "sqeuclidean")},
+            unsupported={"nu": "PML adds nu beta only while it learns beta (learn_beta), "
+                         "which losscli does not support"},
+            reductions=("divisor", "none"),
+            notes=("sqeuclidean is LpDistance(power=2)",),
+            source=_PML + "margin_loss.py",
+        ),
     },
 )
 
@@ -628,7 +882,15 @@ COSINE_EMBEDDING = LossSpec(
     ),
     references=("torch.nn.CosineEmbeddingLoss (aten/src/ATen/native/Loss.cpp)",),
     conventions={
-        "torch": "eps = 1e-12 (float32) on squared norms; labels not +-1 give 0",
+        "torch": Convention(
+            "torch",
+            "torch.nn.functional.cosine_embedding_loss(x1, x2, label, margin=0.0)",
+            "c = x1.x2 / sqrt((|x1|^2 + eps)(|x2|^2 + eps)) with torch's float32 eps 1e-12 "
+            "(9.999999960041972e-13 in float64), so cos(x, x) < 1 and tiny vectors are pulled "
+            "toward 0; a label other than +1/-1 gives 0",
+            eps=TORCH_COSINE_EPS, eps_placement="norms", unchecked_labels=True,
+            source=_TORCH_LOSS_CPP,
+        ),
     },
 )
 
@@ -666,7 +928,19 @@ HINGE_EMBEDDING = LossSpec(
         "torch's pairwise_distance adds eps 1e-6 to the difference; losscli's distance is exact.",
     ),
     references=("torch.nn.HingeEmbeddingLoss (aten/src/ATen/native/Loss.cpp)",),
-    conventions={"torch": "label 0 gets both terms"},
+    conventions={
+        "torch": Convention(
+            "torch",
+            "torch.nn.functional.hinge_embedding_loss(x, label, margin=1.0), x = x1 or "
+            "torch.nn.functional.pairwise_distance(x1, x2)",
+            "where(label != 1, [m - x]+, 0) + where(label != -1, x, 0): a label that is "
+            "neither +1 nor -1 (e.g. 0) gets both terms; the vector form's distance adds eps "
+            "1e-6 to the difference",
+            allowed={"distance": ("euclidean",)},
+            eps=1e-6, eps_placement="difference", unchecked_labels=True,
+            source=_TORCH_LOSS_CPP + ", Distance.cpp",
+        ),
+    },
 )
 
 MARGIN_RANKING = LossSpec(
@@ -695,7 +969,16 @@ MARGIN_RANKING = LossSpec(
     ),
     pitfalls=("torch accepts a negative margin; losscli treats it as a usage error.",),
     references=("torch.nn.MarginRankingLoss (aten/src/ATen/native/Loss.cpp)",),
-    conventions={"torch": "labels unchecked"},
+    conventions={
+        "torch": Convention(
+            "torch",
+            "torch.nn.functional.margin_ranking_loss(x1, x2, label, margin=0.0)",
+            "[-y (x1 - x2) + m]+ for any real y: labels are not checked, so a y other than "
+            "+1/-1 scales the difference",
+            unchecked_labels=True,
+            source=_TORCH_LOSS_CPP,
+        ),
+    },
 )
 
 MORE_LOSSES: tuple[LossSpec, ...] = (

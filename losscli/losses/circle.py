@@ -3,6 +3,9 @@
     alpha_p = [1 + m - s_p]+,  alpha_n = [s_n + m]+,  Delta_p = 1 - m,  Delta_n = m
     loss = softplus( LSE_k(gamma alpha_n (s_n - Delta_n)) + LSE_p(-gamma alpha_p (s_p - Delta_p)) )
 alpha is held constant in the gradient (detached), as in the paper and PML.
+
+`--like pytorch-metric-learning`: torch.nn.Softplus is x itself above 20, an anchor without a
+negative has loss 0 (an input error otherwise), and the batch reduces with AvgNonZero.
 """
 
 from __future__ import annotations
@@ -14,17 +17,25 @@ import numpy as np
 from losscli.kernels import _jit
 from losscli.kernels import pairs_more as kern
 from losscli.losses._candidates import candidates
-from losscli.losses._more_common import result, shape_dict
+from losscli.losses._more_common import pml_single_call_zero, result, shape_dict, zero_rows
 from losscli.losses._more_specs import CIRCLE
+from losscli.losses.spec import Convention
 from losscli.model import Inputs, Result, Terms
 
 
-def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str,
-             grad: bool = False) -> Result:
+def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, grad: bool = False,
+             convention: Convention | None = None) -> Result:
     warnings: list[str] = []
-    c = candidates(inputs, True, warnings, negatives_required=True)
+    zero_without = convention is not None and convention.zero_without_pairs
+    c = candidates(inputs, True, warnings, negatives_required=not zero_without,
+                   loss=CIRCLE.name, grad=grad)
     B, P, K = c.batch, c.p, c.k
     sim = c.similarities(True)
+    if K == 0:
+        return _no_negatives(c, sim, params, reduction, grad, convention, warnings)
+    threshold = np.inf
+    if convention is not None and convention.softplus_threshold is not None:
+        threshold = float(convention.softplus_threshold)
     alpha = np.empty((B, P + K))
     logit = np.empty_like(alpha)
     share = np.empty_like(alpha)
@@ -33,12 +44,37 @@ def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str,
     lse_neg = np.empty(B)
     loss = np.empty(B)
     _jit.run(kern.circle_rows, B * (P + K) * 4, sim, P, float(params["margin"]),
-             float(params["gamma"]), alpha, logit, share, dsim, lse_pos, lse_neg, loss)
+             float(params["gamma"]), threshold, alpha, logit, share, dsim, lse_pos, lse_neg,
+             loss)
     role, index = c.role_index()
     terms = Terms(role, index, {
         "kind": c.kinds(), "similarity": sim, "alpha": alpha, "logit": logit, "share": share,
         "gradient": dsim, "lse_pos": np.repeat(lse_pos[:, None], P + K, axis=1),
         "lse_neg": np.repeat(lse_neg[:, None], P + K, axis=1)})
     gradients = c.similarity_gradients(dsim) if grad else None
+    if pml_single_call_zero(convention, B, c.positives.raw.shape[0] > 1
+                            or c.negatives.raw.shape[0] > 1, P, K, warnings):
+        zero_rows(loss, gradients)
     return result(CIRCLE.name, params, reduction, loss, shape_dict(B, K, c.dim, positives=P),
+                  terms, warnings, gradients)
+
+
+def _no_negatives(c, sim: np.ndarray, params: dict[str, Any], reduction: str, grad: bool,
+                  convention: Convention, warnings: list[str]) -> Result:
+    """K = 0 under a library that gives such an anchor loss 0 (PML's zero rows): the
+    positives' rows keep their similarity, alpha and logit; the loss and gradients are 0."""
+    B, P = c.batch, c.p
+    m, gamma = float(params["margin"]), float(params["gamma"])
+    alpha = np.maximum(1.0 + m - sim, 0.0)
+    logit = -gamma * alpha * (sim - (1.0 - m))
+    nan = np.full((B, P), np.nan)
+    role, index = c.role_index()
+    terms = Terms(role, index, {
+        "kind": c.kinds(), "similarity": sim, "alpha": alpha, "logit": logit, "share": nan,
+        "gradient": np.zeros((B, P)), "lse_pos": nan, "lse_neg": nan})
+    warnings.append(f"no negatives (K = 0): {convention.library} gives 0 to an anchor without "
+                    "a negative pair")
+    loss = np.zeros(B)
+    gradients = c.similarity_gradients(np.zeros((B, P))) if grad else None
+    return result(CIRCLE.name, params, reduction, loss, shape_dict(B, 0, c.dim, positives=P),
                   terms, warnings, gradients)

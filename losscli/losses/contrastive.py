@@ -16,6 +16,7 @@ from losscli.kernels import embedding as kern
 from losscli.losses import CONTRASTIVE
 from losscli.losses._common import (
     DISTANCE_KINDS,
+    check_embedding_breakdown,
     check_magnitudes,
     embedding_batch,
     nonfinite_warning,
@@ -37,6 +38,7 @@ from losscli.model import Inputs, Result, Terms
 def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, *, grad: bool = False,
              convention: Convention | None = None) -> Result:
     batch = embedding_batch(inputs)
+    check_embedding_breakdown(batch, batch.k + 1, CONTRASTIVE.name, grad)
     warnings: list[str] = []
     check_magnitudes(batch, warnings)
     unit = params["distance"] == "cosine" or (convention is not None and convention.normalize)

@@ -6,6 +6,10 @@
     weighting none: w = 1;  vmf: w_i = 2 - B softmax_i(s(a_i, p_i) / sigma)
 
 The vmf weight is differentiated (not detached): dw_i/ds_jj = -(B/sigma) q_i ([i = j] - q_j).
+
+`--like dcl-port` (raminnakhli's port): the partner and the view itself stay in the negatives'
+LSE with log(1e-45) added to their logits, w = 2 - softmax (no factor B), and an example's
+loss is l_i + l_{B+i} (the two directions' means summed).
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import numpy as np
 
 from losscli.kernels import _jit
 from losscli.kernels import inbatch as kern
-from losscli.losses._common import embedding_batch
+from losscli.losses._common import check_embedding_breakdown, embedding_batch
 from losscli.losses._inbatch import two_view_batch
 from losscli.losses._more_common import (
     check_huge,
@@ -28,56 +32,70 @@ from losscli.losses._more_common import (
     vectors,
 )
 from losscli.losses._more_specs import DCL
+from losscli.losses.spec import Convention
 from losscli.model import Inputs, Result, Terms
 
 
-def vmf_weights(s_pos: np.ndarray, sigma: float) -> tuple[np.ndarray, np.ndarray]:
-    """w = 2 - B softmax(s_pos / sigma) and q = that softmax (B = 1 gives w = 1)."""
+def vmf_weights(s_pos: np.ndarray, sigma: float, times_batch: bool = True,
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """w = 2 - B softmax(s_pos / sigma) and q = that softmax (B = 1 gives w = 1);
+    2 - softmax without the factor B when times_batch is False (the DCL port)."""
     z = s_pos / sigma
     e = np.exp(z - np.max(z))
     q = e / np.sum(e)
-    return 2.0 - s_pos.shape[0] * q, q
+    return 2.0 - (s_pos.shape[0] if times_batch else 1) * q, q
 
 
 def positive_coefficients(w: np.ndarray, q: np.ndarray | None, v0: np.ndarray, t: float,
-                          sigma: float) -> np.ndarray:
+                          sigma: float, times_batch: bool = True) -> np.ndarray:
     """d(sum of losses)/ds_ii for the positive term sum_i -w_i s_ii / t, w differentiated.
 
-    -w_j / t + sum_i (v0_i) (B / sigma) q_i ([i = j] - q_j), the second part only for vmf.
+    -w_j / t + sum_i (v0_i) (c / sigma) q_i ([i = j] - q_j), the second part only for vmf,
+    with c = B (or 1 without the factor B).
     """
     coef = -w / t
     if q is not None:
-        B = w.shape[0]
-        coef = coef + (B / sigma) * (v0 * q - q * np.sum(v0 * q))
+        c = w.shape[0] if times_batch else 1
+        coef = coef + (c / sigma) * (v0 * q - q * np.sum(v0 * q))
     return coef
 
 
-def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str,
-             grad: bool = False) -> Result:
+def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, grad: bool = False,
+             convention: Convention | None = None) -> Result:
     if "negatives" in inputs:
         return _explicit(inputs, params, reduction, grad)
-    return _two_view(inputs, params, reduction, grad)
+    return _two_view(inputs, params, reduction, grad, convention)
 
 
-def _weights(s_pos: np.ndarray, params: dict[str, Any]) -> tuple[np.ndarray, np.ndarray | None]:
+def _times_batch(convention: Convention | None) -> bool:
+    return convention is None or convention.vmf_times_batch
+
+
+def _weights(s_pos: np.ndarray, params: dict[str, Any], times_batch: bool = True,
+             ) -> tuple[np.ndarray, np.ndarray | None]:
     if params["weighting"] == "vmf":
-        return vmf_weights(s_pos, params["sigma"])
+        return vmf_weights(s_pos, params["sigma"], times_batch)
     return np.ones(s_pos.shape[0]), None
 
 
-def _run(sim: np.ndarray, t: float, pos: np.ndarray, skip: np.ndarray, w: np.ndarray):
+def _run(sim: np.ndarray, t: float, pos: np.ndarray, skip: np.ndarray, w: np.ndarray,
+         mask: float | None = None):
+    """dcl_rows; with `mask` (the DCL port's log(1e-45)) the partner and the view itself stay
+    in the negatives' LSE with mask added to their logits."""
     R, C = sim.shape
     logit = np.empty((R, C))
     share = np.empty_like(logit)
     dlogit = np.empty_like(logit)
     loss = np.empty(R)
     _jit.run(kern.dcl_rows, R * C * 4, sim, 1.0 / t, pos, skip, np.ascontiguousarray(w),
-             logit, share, dlogit, loss)
+             mask is not None, 0.0 if mask is None else float(mask), logit, share, dlogit,
+             loss)
     return logit, share, dlogit, loss
 
 
 def _explicit(inputs: Inputs, params: dict[str, Any], reduction: str, grad: bool) -> Result:
     batch = embedding_batch(inputs)
+    check_embedding_breakdown(batch, batch.k + 1, DCL.name, grad)
     B, K, D = batch.batch, batch.k, batch.dim
     warnings: list[str] = []
     check_huge({"anchor": batch.anchor, "positive": batch.positive,
@@ -117,7 +135,8 @@ def _explicit(inputs: Inputs, params: dict[str, Any], reduction: str, grad: bool
                   shape_dict(B, K, D), terms, warnings, gradients)
 
 
-def _two_view(inputs: Inputs, params: dict[str, Any], reduction: str, grad: bool) -> Result:
+def _two_view(inputs: Inputs, params: dict[str, Any], reduction: str, grad: bool,
+              convention: Convention | None = None) -> Result:
     warnings: list[str] = []
     t = params["temperature"]
     check_temperature(t, warnings)
@@ -125,10 +144,14 @@ def _two_view(inputs: Inputs, params: dict[str, Any], reduction: str, grad: bool
     B, n = views.batch, views.views
     pos, skip = views.layout()
     s_pos = views.sim[np.arange(B), np.arange(B) + B]
-    w, q = _weights(s_pos, params)
+    times_batch = _times_batch(convention)
+    w, q = _weights(s_pos, params, times_batch)
     w_views = np.concatenate([w, w])
-    logit, share, dlogit, view_loss = _run(views.sim, t, pos, skip, w_views)
-    loss = 0.5 * (view_loss[:B] + view_loss[B:])
+    mask = None if convention is None else convention.mask_logit
+    logit, share, dlogit, view_loss = _run(views.sim, t, pos, skip, w_views, mask)
+    # Each example's two views: averaged (losscli), or summed (the port's two directions).
+    half = 1.0 if convention is not None and convention.directions == "summed" else 0.5
+    loss = half * (view_loss[:B] + view_loss[B:])
     order = views.order()
     role, index, columns = views.term_labels(order)
     width = n - 1
@@ -146,15 +169,17 @@ def _two_view(inputs: Inputs, params: dict[str, Any], reduction: str, grad: bool
         "weight": weight,
         "term": term,
         "share": share_terms,
-        "gradient": 0.5 * views.per_example(dlogit, order),
+        "gradient": half * views.per_example(dlogit, order),
     })
     gradients = None
     if grad:
-        dsim = 0.5 * dlogit / t
-        coef = positive_coefficients(w, q, s_pos / t, t, params["sigma"])
+        dsim = half * dlogit / t
+        coef = positive_coefficients(w, q, s_pos / t, t, params["sigma"], times_batch)
         # Each view's partner entry carries half of d(sum)/ds_ii: backward adds M + M^T.
+        # Under the port's masking the partner also sits in the LSE: its share adds there.
         rows = np.arange(n)
-        dsim[rows, pos] = 0.5 * np.concatenate([coef, coef])
+        leaked = 0.0 if mask is None else share[rows, pos] / t
+        dsim[rows, pos] = half * (np.concatenate([coef, coef]) + leaked)
         gradients = views.backward(dsim)
     return result(DCL.name, {**params, "form": "two-view batch"}, reduction, loss,
                   shape_dict(B, n - 2, views.dim), Terms(role, index, columns), warnings,

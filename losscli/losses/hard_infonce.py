@@ -4,6 +4,9 @@
     Ng = max( (R - tau+ N e^{v_0}) / (1 - tau+),  N e^{-1/t} )
     loss = log(1 + Ng e^{-v_0})
 Explicit negatives (N = K), or HCL's two-view batch (N = 2B - 2).
+
+`--like hcl` computes the two-view loss in linear space, as HCL's code does (e^{s/t}
+overflows where HCL's does); the breakdown columns stay the log-space ones.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import numpy as np
 
 from losscli.kernels import _jit
 from losscli.kernels import inbatch as kern
-from losscli.losses._common import embedding_batch
+from losscli.losses._common import check_embedding_breakdown, embedding_batch
 from losscli.losses._inbatch import two_view_batch
 from losscli.losses._more_common import (
     check_huge,
@@ -26,14 +29,15 @@ from losscli.losses._more_common import (
     vectors,
 )
 from losscli.losses._more_specs import HARD_INFONCE
+from losscli.losses.spec import Convention
 from losscli.model import Inputs, Result, Terms
 
 
-def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str,
-             grad: bool = False) -> Result:
+def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, grad: bool = False,
+             convention: Convention | None = None) -> Result:
     if "negatives" in inputs:
         return _explicit(inputs, params, reduction, grad)
-    return _two_view(inputs, params, reduction, grad)
+    return _two_view(inputs, params, reduction, grad, convention)
 
 
 def _run(sim: np.ndarray, params: dict[str, Any], pos: np.ndarray, skip: np.ndarray,
@@ -61,6 +65,7 @@ def _positive_cells(columns: dict[str, np.ndarray], cells: list[int]) -> None:
 
 def _explicit(inputs: Inputs, params: dict[str, Any], reduction: str, grad: bool) -> Result:
     batch = embedding_batch(inputs)
+    check_embedding_breakdown(batch, batch.k + 1, HARD_INFONCE.name, grad)
     B, K, D = batch.batch, batch.k, batch.dim
     warnings: list[str] = []
     check_huge({"anchor": batch.anchor, "positive": batch.positive,
@@ -94,7 +99,8 @@ def _explicit(inputs: Inputs, params: dict[str, Any], reduction: str, grad: bool
                   shape_dict(B, K, D), terms, warnings, gradients)
 
 
-def _two_view(inputs: Inputs, params: dict[str, Any], reduction: str, grad: bool) -> Result:
+def _two_view(inputs: Inputs, params: dict[str, Any], reduction: str, grad: bool,
+              convention: Convention | None = None) -> Result:
     warnings: list[str] = []
     t = params["temperature"]
     check_temperature(t, warnings)
@@ -103,6 +109,16 @@ def _two_view(inputs: Inputs, params: dict[str, Any], reduction: str, grad: bool
     B, n = views.batch, views.views
     pos, skip = views.layout()
     out = _run(views.sim, params, pos, skip, warnings)
+    if convention is not None and convention.linear_space:
+        linear = np.empty(n)
+        _jit.run(kern.hard_rows_linear, n * n * 4, views.sim, 1.0 / t, pos, skip,
+                 float(params["beta"]), float(params["tau_plus"]), linear)
+        bad = ~np.isfinite(linear) & np.isfinite(out["loss"])
+        if bad.any():
+            warnings.append(f"{int(bad.sum())} view(s) overflow in {convention.library}'s "
+                            "linear-space arithmetic (e^{s/t} beyond float64): their loss is "
+                            "null, where the log-space loss is finite")
+        out["loss"] = linear
     loss = 0.5 * (out["loss"][:B] + out["loss"][B:])
     order = views.order()
     role, index, columns = views.term_labels(order)

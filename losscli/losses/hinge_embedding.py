@@ -1,6 +1,9 @@
 """torch's HingeEmbeddingLoss, on given values or on distances d(x1, x2) (LOSSES-MORE.md).
 
     x = x1 (values), or x = d(x1, x2) (vectors);  label +1: x;  label -1: [m - x]+
+
+`--like torch`: a label that is neither +1 nor -1 gets both terms, and the vector form's x is
+torch.pairwise_distance, ||x1 - x2 + 1e-6||.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import numpy as np
 
 from losscli.kernels import _jit
 from losscli.kernels import pairs_more as kern
+from losscli.losses._common import check_breakdown
 from losscli.losses._more_common import (
     check_huge,
     distance_backward,
@@ -23,11 +27,12 @@ from losscli.losses._more_common import (
     vectors,
 )
 from losscli.losses._more_specs import HINGE_EMBEDDING
+from losscli.losses.spec import Convention
 from losscli.model import Inputs, Result, Terms
 
 
-def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str,
-             grad: bool = False) -> Result:
+def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, grad: bool = False,
+             convention: Convention | None = None) -> Result:
     warnings: list[str] = []
     kind = params["distance"]
     params = dict(params)
@@ -35,31 +40,52 @@ def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str,
     if vector_form:
         x1, x2, _ = paired_rows(inputs)
         B, D = x1.shape
+        check_breakdown(B, 1, HINGE_EMBEDDING.name, 2 * B * D if grad else 0)
         check_huge({"x1": x1, "x2": x2}, warnings)
         v1 = vectors(x1, kind == "cosine", warnings, "x1", "distance")
         v2 = vectors(x2[:, None, :], kind == "cosine", warnings, "x2", "distance")
-        x = distance_rows(v1.used, v2.used, kind)[:, 0]
+        eps = _difference_eps(convention, kind)
+        if eps:
+            x = np.empty(B)
+            _jit.run(kern.distances_eps_difference, B * D, x1, x2, eps, x)
+        else:
+            x = distance_rows(v1.used, v2.used, kind)[:, 0]
         params["form"] = "vectors"
     else:
         x = np.ascontiguousarray(scores(inputs, "x1"))
         B, D = x.shape[0], None
+        check_breakdown(B, 1, HINGE_EMBEDDING.name)
         params["form"] = "values"
         params["distance"] = None  # not used: the values are x itself
-    y = labels(inputs, B)
+    torch_labels = convention is not None and convention.unchecked_labels
+    y = labels(inputs, B, checked=not torch_labels)
     term = np.empty(B)
     active = np.empty(B, dtype=np.bool_)
     dx = np.empty(B)
     loss = np.empty(B)
-    _jit.run(kern.hinge_embedding, B * 4, x, y, float(params["margin"]), term, active, dx,
-             loss)
+    _jit.run(kern.hinge_embedding, B * 4, x, y, float(params["margin"]), torch_labels, term,
+             active, dx, loss)
     terms = Terms(("pair",), (0,), {"label": y[:, None], "x": x[:, None],
                                     "term": term[:, None], "active": active[:, None]})
     gradients = None
     if grad:
-        if vector_form:
+        if vector_form and eps:
+            # d ||x1 - x2 + eps|| / d x1 = (x1 - x2 + eps) / x (0 at x = 0)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                w = np.where(x > 0.0, dx / x, 0.0)
+            g1 = w[:, None] * (x1 - x2 + eps)
+            gradients = {"x1": g1, "x2": -g1}
+        elif vector_form:
             g1, g2 = distance_backward(dx[:, None], v1, v2, x[:, None], kind)
             gradients = {"x1": g1, "x2": g2[:, 0, :]}
         else:
             gradients = {"x1": dx.copy()}
     return result(HINGE_EMBEDDING.name, params, reduction, loss, shape_dict(B, dim=D), terms,
                   warnings, gradients)
+
+
+def _difference_eps(convention: Convention | None, kind: str) -> float:
+    """torch.pairwise_distance's eps under --like torch (euclidean only), else none."""
+    if convention is None or convention.eps_placement != "difference" or kind != "euclidean":
+        return 0.0
+    return float(convention.eps)

@@ -16,6 +16,7 @@ from losscli.kernels import embedding as kern
 from losscli.losses import INFONCE
 from losscli.losses._common import (
     EmbeddingBatch,
+    check_embedding_breakdown,
     check_magnitudes,
     embedding_batch,
     nonfinite_warning,
@@ -33,6 +34,9 @@ TINY_TEMPERATURE = 1e-3
 def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, *, grad: bool = False,
              convention: Convention | None = None) -> Result:
     batch = embedding_batch(inputs, negatives="optional")
+    form = "explicit" if convention is None else convention.negatives_form
+    term_count = {"in-batch": batch.batch * (1 + batch.k), "symmetric": 2 * (batch.k + 1)}
+    check_embedding_breakdown(batch, term_count.get(form, batch.k + 1), INFONCE.name, grad)
     warnings: list[str] = []
     check_magnitudes(batch, warnings)
     t = params["temperature"]
@@ -46,7 +50,6 @@ def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, *, grad: bo
         batch = to_unit(batch, warnings, "similarity")
     if batch.k == 0:
         warnings.append("no negatives (K = 0): the loss is 0")
-    form = "explicit" if convention is None else convention.negatives_form
     if form == "in-batch":
         loss, terms, grads = _in_batch(batch, float(t), cosine, grad)
     elif form == "symmetric":

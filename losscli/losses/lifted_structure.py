@@ -4,6 +4,8 @@ generalized variant (Hermans, Beyer, Leibe 2017; PML's GeneralizedLiftedStructur
     song:        J = log( sum_k e^{m - d(a, n_k)} + sum_k e^{m - d(p, n_k)} ) + d(a, p) - m_pos
                  loss = 1/2 [J]+^2
     generalized: loss = [LSE_p(d(a, p) - m_pos) + LSE_k(m - d(a, n_k))]+
+
+`--like pytorch-metric-learning` normalizes the embeddings first (LpDistance's default).
 """
 
 from __future__ import annotations
@@ -20,21 +22,36 @@ from losscli.losses._more_common import (
     Vectors,
     distance_backward,
     distance_rows,
+    pml_single_call_zero,
     result,
     shape_dict,
+    unit_if,
+    zero_rows,
 )
 from losscli.losses._more_specs import LIFTED_STRUCTURE
+from losscli.losses.spec import Convention
 from losscli.model import Inputs, Result, Terms
 
 
-def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str,
-             grad: bool = False) -> Result:
+def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, grad: bool = False,
+             convention: Convention | None = None) -> Result:
     warnings: list[str] = []
     kind = params["distance"]
-    c = candidates(inputs, kind == "cosine", warnings, negatives_required=True,
-                   measure="distance")
+    song = params["variant"] == "song"
+    c = candidates(inputs, unit_if(convention, kind == "cosine"), warnings,
+                   negatives_required=True, measure="distance", loss=LIFTED_STRUCTURE.name,
+                   grad=grad, terms=(lambda P, K: 2 * K) if song else None)
     if params["variant"] == "generalized":
-        return _generalized(c, params, reduction, grad, warnings)
+        out = _generalized(c, params, reduction, grad, warnings)
+        if pml_single_call_zero(convention, c.batch, c.positives.raw.shape[0] > 1
+                                or c.negatives.raw.shape[0] > 1, c.p, c.k, warnings):
+            loss = out.per_example.copy()
+            gradients = None if out.gradients is None else {
+                k: v.copy() for k, v in out.gradients.items()}
+            zero_rows(loss, gradients)
+            return result(LIFTED_STRUCTURE.name, params, reduction, loss, out.shape,
+                          out.terms, warnings, gradients)
+        return out
     if c.p != 1:
         raise BadData(f"variant song takes one positive per example, found P = {c.p}",
                       "give one positive per anchor, or use --variant generalized for several",

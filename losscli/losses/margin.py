@@ -2,6 +2,10 @@
 
     pos = [d(a, p) - beta + m]+,  neg_k = [beta - d(a, n_k) + m]+
     loss = (K pos + sum_k neg_k) / (K [pos > 0] + sum_k [neg_k > 0]) + nu beta
+
+`--like pytorch-metric-learning`: normalized embeddings, beta as the float32 PML stores, and
+its DivisorReducer over the batch (reduction "divisor": every example's summed terms over the
+batch's count of active pair terms).
 """
 
 from __future__ import annotations
@@ -12,28 +16,43 @@ import numpy as np
 
 from losscli.kernels import _jit
 from losscli.kernels import pairs_more as kern
-from losscli.losses._common import embedding_batch
+from losscli.losses._common import check_embedding_breakdown, embedding_batch
 from losscli.losses._more_common import (
     check_huge,
     distance_backward,
     distance_rows,
+    float32_params,
     result,
     shape_dict,
+    unit_if,
     vectors,
 )
 from losscli.losses._more_specs import MARGIN
+from losscli.losses.spec import Convention
 from losscli.model import Inputs, Result, Terms
 
 
-def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str,
-             grad: bool = False) -> Result:
+def divisor_value(pos_term: np.ndarray, neg_term: np.ndarray) -> float:
+    """PML's DivisorReducer: the batch's summed pair terms over its count of active ones
+    (the positive term counts once per negative, as PML makes one triplet per negative);
+    0 when none is active."""
+    K = neg_term.shape[1]
+    total = K * float(np.sum(pos_term)) + float(np.sum(neg_term))
+    count = K * int(np.sum(pos_term > 0.0)) + int(np.sum(neg_term > 0.0))
+    return total / count if count else 0.0
+
+
+def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, grad: bool = False,
+             convention: Convention | None = None) -> Result:
+    params = float32_params(convention, params)
     batch = embedding_batch(inputs)
+    check_embedding_breakdown(batch, batch.k, MARGIN.name, grad)
     B, K, D = batch.batch, batch.k, batch.dim
     warnings: list[str] = []
     check_huge({"anchor": batch.anchor, "positive": batch.positive,
                 "negatives": batch.negatives}, warnings)
     kind = params["distance"]
-    unit = kind == "cosine"
+    unit = unit_if(convention, kind == "cosine")
     a = vectors(batch.anchor, unit, warnings, "anchor", "distance")
     p = vectors(batch.positive[:, None, :], unit, warnings, "positive", "distance")
     n = vectors(batch.negatives, unit, warnings, "negatives", "distance")
@@ -56,5 +75,6 @@ def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str,
         ga_p, gp = distance_backward(grad_ap[:, None], a, p, d_ap[:, None], kind)
         ga_n, gn = distance_backward(grad_an, a, n, d_an, kind)
         gradients = {"anchor": ga_p + ga_n, "positive": gp[:, 0, :], "negatives": gn}
+    value = divisor_value(pos_term, neg_term) if reduction == "divisor" else None
     return result(MARGIN.name, params, reduction, loss, shape_dict(B, K, D), terms, warnings,
-                  gradients)
+                  gradients, value)

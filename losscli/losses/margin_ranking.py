@@ -1,4 +1,7 @@
-"""torch's MarginRankingLoss: [-y (x1 - x2) + m]+ per pair of scores (LOSSES-MORE.md)."""
+"""torch's MarginRankingLoss: [-y (x1 - x2) + m]+ per pair of scores (LOSSES-MORE.md).
+
+`--like torch` leaves the labels unchecked: any real y scales the difference, as torch's does.
+"""
 
 from __future__ import annotations
 
@@ -9,13 +12,15 @@ import numpy as np
 from losscli.errors import BadData
 from losscli.kernels import _jit
 from losscli.kernels import pairs_more as kern
+from losscli.losses._common import check_breakdown
 from losscli.losses._more_common import labels, result, scores, shape_dict
 from losscli.losses._more_specs import MARGIN_RANKING
+from losscli.losses.spec import Convention
 from losscli.model import Inputs, Result, Terms
 
 
-def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str,
-             grad: bool = False) -> Result:
+def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, grad: bool = False,
+             convention: Convention | None = None) -> Result:
     x1 = np.ascontiguousarray(scores(inputs, "x1"))
     x2 = np.ascontiguousarray(scores(inputs, "x2"))
     if inputs["x2"].shape != inputs["x1"].shape:
@@ -23,7 +28,8 @@ def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str,
                       "x1, x2 and label must have the same shape: one number each per pair "
                       "(no broadcasting)", where=inputs.where("x2"))
     B = x1.shape[0]
-    y = labels(inputs, B)
+    check_breakdown(B, 1, MARGIN_RANKING.name)
+    y = labels(inputs, B, checked=convention is None or not convention.unchecked_labels)
     if inputs["label"].shape != inputs["x1"].shape:
         raise BadData(f"label {inputs['label'].shape} does not match x1 {inputs['x1'].shape}",
                       "x1, x2 and label must have the same shape: one number each per pair "

@@ -2,6 +2,8 @@
 
     loss = (1/alpha) log(1 + sum_p e^{-alpha (s_p - lambda)})
          + (1/beta)  log(1 + sum_k e^{beta (s_k - lambda)})
+
+`--like ms-original` mines pairs inside the loss as MalongTech's code does (`mined` column).
 """
 
 from __future__ import annotations
@@ -13,18 +15,48 @@ import numpy as np
 from losscli.kernels import _jit
 from losscli.kernels import pairs_more as kern
 from losscli.losses._candidates import candidates
-from losscli.losses._more_common import result, shape_dict
+from losscli.losses._more_common import pml_single_call_zero, result, shape_dict, zero_rows
 from losscli.losses._more_specs import MULTI_SIMILARITY
+from losscli.losses.spec import Convention
 from losscli.model import Inputs, Result, Terms
 
+# MalongTech's code drops positives this close to 1 (the anchor itself among them).
+SELF_EPSILON = 1e-5
 
-def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str,
-             grad: bool = False) -> Result:
+
+def mined_pairs(sim: np.ndarray, P: int, margin: float) -> tuple[np.ndarray, np.ndarray]:
+    """MalongTech's hard mining per anchor row of sim (B, P + K): which pairs it keeps, and
+    which anchors it skips (loss 0).
+
+    Positives with s >= 1 - 1e-5 are dropped; then negatives are kept when
+    s_n + margin > min s_p and positives when s_p - margin < max s_n (over the negatives
+    before mining). An anchor with no positive or no negative left is skipped.
+    """
+    pos, neg = sim[:, :P], sim[:, P:]
+    pos_ok = pos < 1.0 - SELF_EPSILON
+    skipped = ~pos_ok.any(axis=1) | (neg.shape[1] == 0)
+    min_pos = np.where(pos_ok, pos, np.inf).min(axis=1, initial=np.inf)
+    max_neg = neg.max(axis=1, initial=-np.inf)
+    keep_neg = neg + margin > min_pos[:, None]
+    keep_pos = pos_ok & (pos - margin < max_neg[:, None])
+    skipped |= ~keep_neg.any(axis=1) | ~keep_pos.any(axis=1)
+    keep = np.concatenate([keep_pos, keep_neg], axis=1) & ~skipped[:, None]
+    return np.ascontiguousarray(keep), skipped
+
+
+def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, grad: bool = False,
+             convention: Convention | None = None) -> Result:
     warnings: list[str] = []
     cosine = params["similarity"] == "cosine"
-    c = candidates(inputs, cosine, warnings, negatives_required=False)
+    c = candidates(inputs, cosine, warnings, negatives_required=False,
+                   loss=MULTI_SIMILARITY.name, grad=grad)
     B, P, K = c.batch, c.p, c.k
     sim = c.similarities(cosine)
+    mining = convention is not None and convention.mining_margin is not None
+    if mining:
+        keep, skipped = mined_pairs(sim, P, float(convention.mining_margin))
+    else:
+        keep, skipped = np.ones((B, P + K), dtype=np.bool_), None
     exponent = np.empty((B, P + K))
     weight = np.empty_like(exponent)
     dsim = np.empty_like(exponent)
@@ -32,13 +64,24 @@ def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str,
     neg_loss = np.empty(B)
     loss = np.empty(B)
     _jit.run(kern.multi_similarity_rows, B * (P + K) * 4, sim, P, float(params["alpha"]),
-             float(params["beta"]), float(params["base"]), exponent, weight, dsim, pos_loss,
-             neg_loss, loss)
+             float(params["beta"]), float(params["base"]), keep, exponent, weight, dsim,
+             pos_loss, neg_loss, loss)
     role, index = c.role_index()
     terms = Terms(role, index, {
         "kind": c.kinds(), "similarity": sim, "exponent": exponent, "weight": weight,
         "gradient": dsim, "pos_loss": np.repeat(pos_loss[:, None], P + K, axis=1),
         "neg_loss": np.repeat(neg_loss[:, None], P + K, axis=1)})
     gradients = c.similarity_gradients(dsim) if grad else None
+    if mining:
+        terms.columns["mined"] = keep
+        if skipped.any():
+            warnings.append(f"{int(skipped.sum())} anchor(s) left without a mined positive or "
+                            f"negative: {convention.library} gives them loss 0 (they still "
+                            "count in the mean)")
+            pos_loss[skipped] = neg_loss[skipped] = 0.0
+            zero_rows(loss, gradients, skipped)
+    elif pml_single_call_zero(convention, B, c.positives.raw.shape[0] > 1
+                              or c.negatives.raw.shape[0] > 1, P, K, warnings):
+        zero_rows(loss, gradients)
     return result(MULTI_SIMILARITY.name, params, reduction, loss,
                   shape_dict(B, K, c.dim, positives=P), terms, warnings, gradients)

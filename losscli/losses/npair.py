@@ -12,7 +12,7 @@ import numpy as np
 
 from losscli.kernels import _jit
 from losscli.kernels import inbatch as kern
-from losscli.losses._common import embedding_batch
+from losscli.losses._common import check_embedding_breakdown, embedding_batch
 from losscli.losses._inbatch import paired_batch
 from losscli.losses._more_common import (
     check_huge,
@@ -23,11 +23,14 @@ from losscli.losses._more_common import (
     vectors,
 )
 from losscli.losses._more_specs import NPAIR
+from losscli.losses.spec import Convention
 from losscli.model import Inputs, Result, Terms
 
 
-def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str,
-             grad: bool = False) -> Result:
+def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, grad: bool = False,
+             convention: Convention | None = None) -> Result:
+    """PML's NPairsLoss and TF Addons' npairs_loss are the paired batch (their similarity
+    through `params`, explicit negatives refused by the convention): nothing else changes."""
     cosine = params["similarity"] == "cosine"
     if "negatives" in inputs:
         return _explicit(inputs, params, reduction, grad, cosine)
@@ -47,6 +50,7 @@ def _softmax(sim: np.ndarray, pos: np.ndarray, skip: np.ndarray):
 def _explicit(inputs: Inputs, params: dict[str, Any], reduction: str, grad: bool,
               cosine: bool) -> Result:
     batch = embedding_batch(inputs, negatives="optional")
+    check_embedding_breakdown(batch, batch.k + 1, NPAIR.name, grad)
     B, K, D = batch.batch, batch.k, batch.dim
     warnings: list[str] = []
     check_huge({"anchor": batch.anchor, "positive": batch.positive,
@@ -79,7 +83,7 @@ def _explicit(inputs: Inputs, params: dict[str, Any], reduction: str, grad: bool
 def _paired(inputs: Inputs, params: dict[str, Any], reduction: str, grad: bool,
             cosine: bool) -> Result:
     warnings: list[str] = []
-    pairs = paired_batch(inputs, NPAIR.name, cosine, warnings)
+    pairs = paired_batch(inputs, NPAIR.name, cosine, warnings)  # checks the breakdown
     B = pairs.batch
     pos, skip = pairs.layout()
     logit, prob, dlogit, loss = _softmax(pairs.sim, pos, skip)

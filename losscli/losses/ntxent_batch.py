@@ -3,6 +3,8 @@
     views z_i = a_i, z_{B+i} = p_i; partner pi(v) = v +- B
     l_v = LSE_{u != v}( s(z_v, z_u) / t ) - s(z_v, z_pi(v)) / t
     example i: (l_i + l_{B+i}) / 2
+
+`--like pytorch-metric-learning` takes -log(p + finfo.tiny) of each view's probability p.
 """
 
 from __future__ import annotations
@@ -15,13 +17,19 @@ from losscli.errors import BadData
 from losscli.kernels import _jit
 from losscli.kernels import inbatch as kern
 from losscli.losses._inbatch import two_view_batch
-from losscli.losses._more_common import check_temperature, result, shape_dict
+from losscli.losses._more_common import (
+    check_temperature,
+    probability_eps,
+    result,
+    shape_dict,
+)
 from losscli.losses._more_specs import NTXENT_BATCH
+from losscli.losses.spec import Convention
 from losscli.model import Inputs, Result, Terms
 
 
-def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str,
-             grad: bool = False) -> Result:
+def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, grad: bool = False,
+             convention: Convention | None = None) -> Result:
     if "negatives" in inputs:
         raise BadData("ntxent-batch takes its negatives from the batch, not from negatives",
                       "drop negatives, or use infonce for explicit negatives",
@@ -39,6 +47,9 @@ def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str,
     view_loss = np.empty(n)
     _jit.run(kern.softmax_rows, n * n * 4, views.sim, 1.0 / t, pos, skip, logit, prob,
              dlogit, view_loss)
+    view_loss, factor = probability_eps(convention, view_loss)
+    if factor is not None:
+        dlogit *= factor[:, None]
     loss = 0.5 * (view_loss[:B] + view_loss[B:])
     order = views.order()
     role, index, labels = views.term_labels(order)

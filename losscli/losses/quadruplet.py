@@ -13,6 +13,7 @@ from losscli.losses import QUADRUPLET
 from losscli.losses._common import (
     DISTANCE_KINDS,
     REGIME_NAMES,
+    check_embedding_breakdown,
     check_magnitudes,
     embedding_batch,
     nonfinite_warning,
@@ -27,6 +28,7 @@ from losscli.model import Inputs, Result, Terms
 def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, *, grad: bool = False,
              convention: object = None) -> Result:
     batch = embedding_batch(inputs, negatives2=True)
+    check_embedding_breakdown(batch, batch.k, QUADRUPLET.name, grad)
     warnings: list[str] = []
     params = dict(params)
     rolled = batch.negatives2 is None

@@ -15,15 +15,18 @@ from losscli.kernels import inbatch as kern
 from losscli.losses._inbatch import paired_batch
 from losscli.losses._more_common import result, shape_dict
 from losscli.losses._more_specs import SIGLIP
+from losscli.losses.spec import Convention
 from losscli.model import Inputs, Result, Terms
 
 
-def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str,
-             grad: bool = False) -> Result:
+def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, grad: bool = False,
+             convention: Convention | None = None) -> Result:
+    """torch's BCE-with-logits and open_clip's SigLipLoss are this definition: `convention`
+    changes nothing here."""
     warnings: list[str] = []
     scale = params["scale"]
     pairs = paired_batch(inputs, SIGLIP.name, params["similarity"] == "cosine", warnings,
-                         minimum=1)
+                         minimum=1)  # checks the breakdown against compute's limit
     B = pairs.batch
     logit = np.empty((B, B))
     sig = np.empty_like(logit)
@@ -37,7 +40,8 @@ def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str,
         role=("positive",) * B,
         index=tuple(range(B)),
         columns={"label": label, "similarity": pairs.sim, "logit": logit, "sigmoid": sig,
-                 "term": term, "gradient": dlogit},
+                 "term": term, "gradient": dlogit,
+                 "candidate_index": np.broadcast_to(np.arange(B), (B, B)).copy()},
     )
     gradients = pairs.backward(scale * dlogit) if grad else None
     return result(SIGLIP.name, params, reduction, loss, shape_dict(B, B - 1, pairs.dim),

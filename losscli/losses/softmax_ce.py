@@ -10,7 +10,13 @@ from losscli.errors import BadData, UsageError
 from losscli.kernels import _jit
 from losscli.kernels import softmax as kern
 from losscli.losses import SOFTMAX_CE
-from losscli.losses._common import missing_role, nonfinite_warning, reduce, shape_dict
+from losscli.losses._common import (
+    check_breakdown,
+    missing_role,
+    nonfinite_warning,
+    reduce,
+    shape_dict,
+)
 from losscli.losses.spec import Convention
 from losscli.model import Inputs, Result, Terms
 
@@ -30,6 +36,7 @@ def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, *, grad: bo
                       where=inputs.where("logits"))
     x = logits.reshape(1, -1) if logits.ndim == 1 else logits
     B, C = x.shape
+    check_breakdown(B, C, SOFTMAX_CE.name, B * C if grad else 0)
     warnings: list[str] = []
     if C == 1:
         warnings.append("a single class: its probability is 1 and the loss 0")

@@ -84,15 +84,27 @@ class Column:
     kind: str = "float"  # float | str | bool
 
 
-LIBRARIES = ("torch", "pytorch-metric-learning", "sentence-transformers", "tf-addons", "optax")
-"""The libraries `--like` reproduces, in the order `compare` shows them."""
+CORE_LIBRARIES = ("torch", "pytorch-metric-learning", "sentence-transformers", "tf-addons",
+                  "optax")
+"""The five loss libraries of LOSSES.md: `compare` shows a row for each, defined or not."""
+
+CODEBASES = ("open-clip", "supcontrast", "dcl-port", "nidl", "hcl", "ms-original")
+"""Original or other code LOSSES-MORE.md names for its losses (the third column of its last
+table): `compare` shows one only for the losses that name it."""
+
+LIBRARIES = CORE_LIBRARIES + CODEBASES
+"""Every name `--like` reproduces, in the order `compare` shows them."""
 
 LIBRARY_ALIASES = {"pytorch": "torch", "pml": "pytorch-metric-learning",
                    "st": "sentence-transformers", "sbert": "sentence-transformers",
-                   "tfa": "tf-addons", "tensorflow-addons": "tf-addons", "keras": "tf-addons"}
+                   "tfa": "tf-addons", "tensorflow-addons": "tf-addons", "keras": "tf-addons",
+                   "openclip": "open-clip", "sup-contrast": "supcontrast",
+                   "hobbitlong": "supcontrast", "research-ms-loss": "ms-original",
+                   "malongtech": "ms-original", "decoupled-contrastive-learning": "dcl-port"}
 
-EPS_PLACEMENTS = ("none", "difference", "root")
-LIKE_REDUCTIONS = ("mean", "sum", "none", "mean-nonzero", "mean-nonzero-split")
+EPS_PLACEMENTS = ("none", "difference", "root", "norms", "probability", "partition")
+LIKE_REDUCTIONS = ("mean", "sum", "none", "mean-nonzero", "mean-nonzero-split", "divisor")
+DIRECTIONS = ("mean", "rows", "summed")
 
 
 @dataclass(frozen=True)
@@ -105,8 +117,12 @@ class Convention:
     the reason). The formula flags say how its arithmetic differs from losscli's own:
 
     - normalize: every embedding is scaled to unit length before distances/similarities
-    - eps, eps_placement: the euclidean distance's eps, added to the difference ("difference",
-      torch.pairwise_distance) or under the root ("root", optax); losscli adds none
+    - eps, eps_placement: where the library adds an eps losscli does not: to the euclidean
+      distance's difference ("difference", torch.pairwise_distance) or under its root ("root",
+      optax); to each squared norm of a cosine ("norms", torch's cosine_embedding_loss); to a
+      softmax probability inside the log, -log(p + eps) ("probability", PML's NTXent); to the
+      softmax partition after subtracting the row max, self-similarity included ("partition",
+      SupContrast)
     - half, squared: the pairwise contrastive loss's 1/2 factors and squares
     - soft_margin: the soft triplet term keeps the margin, softplus(d_ap - d_an + m)
     - probabilities_input: softmax-ce's inputs are read as probabilities (Keras
@@ -120,6 +136,28 @@ class Convention:
     - term_reduction: how one example's terms combine (triplet's negatives reduction)
     - zero_single_pair: the library returns 0 when the whole call has a single positive
       pair and a single negative pair (PML's GenericPairLoss: B = 1, K = 1)
+
+    For LOSSES-MORE.md's losses:
+
+    - negatives_form "multi-view": every view of every example is an anchor (the anchor and
+      its positives are one example's views) and the other examples' views are its negatives
+      (SupContrast's SupConLoss without labels)
+    - unsupported_roles: input roles the library has no place for (exit 2, with the reason)
+    - unchecked_labels: labels other than +1/-1 are computed as the library computes them
+      (torch checks none), instead of being an input error
+    - directions: how the two directions of an in-batch loss combine: "mean" (losscli's
+      (row + column) / 2), "rows" (the anchors' direction only), "summed" (row + column)
+    - vmf_times_batch: DCLW's weight is 2 - B softmax (True) or 2 - softmax (False)
+    - mask_logit: the positive and the view itself enter the negatives' log-sum-exp with this
+      added to their logits (DCL port: log(1e-45)) instead of being left out
+    - linear_space: the loss is computed with exponentials taken as they are (e^{s/t}),
+      overflowing where the library's does (HCL)
+    - softplus_threshold: softplus(x) is x above this (torch.nn.Softplus' threshold)
+    - zero_without_pairs: an anchor without a negative (or a positive) pair has loss 0
+    - float32_params: parameters the library stores as float32 before using them in float64
+    - mining_margin: the library mines pairs inside the loss with this margin (MalongTech's
+      multi-similarity: negatives with s_n + margin > min s_p, positives with
+      s_p - margin < max s_n; an anchor left with none has loss 0)
     """
 
     library: str
@@ -139,6 +177,16 @@ class Convention:
     reductions: tuple[str, ...] = ("mean", "sum", "none")
     term_reduction: dict[str, str] = field(default_factory=dict)
     zero_single_pair: bool = False
+    unsupported_roles: dict[str, str] = field(default_factory=dict)
+    unchecked_labels: bool = False
+    directions: str = "mean"
+    vmf_times_batch: bool = True
+    mask_logit: float | None = None
+    linear_space: bool = False
+    softplus_threshold: float | None = None
+    zero_without_pairs: bool = False
+    float32_params: tuple[str, ...] = ()
+    mining_margin: float | None = None
     notes: tuple[str, ...] = ()
     source: str = ""
 
@@ -165,6 +213,24 @@ class Convention:
             out["probabilities_input"] = True
         if self.negatives_form != "explicit":
             out["negatives_form"] = self.negatives_form
+        if self.unchecked_labels:
+            out["unchecked_labels"] = True
+        if self.directions != "mean":
+            out["directions"] = self.directions
+        if not self.vmf_times_batch:
+            out["vmf_times_batch"] = False
+        if self.mask_logit is not None:
+            out["mask_logit"] = self.mask_logit
+        if self.linear_space:
+            out["linear_space"] = True
+        if self.softplus_threshold is not None:
+            out["softplus_threshold"] = self.softplus_threshold
+        if self.zero_without_pairs:
+            out["zero_without_pairs"] = True
+        if self.float32_params:
+            out["float32_params"] = list(self.float32_params)
+        if self.mining_margin is not None:
+            out["mining_margin"] = self.mining_margin
         return out
 
     def describe(self) -> str:

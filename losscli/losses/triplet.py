@@ -17,6 +17,7 @@ from losscli.losses import TRIPLET
 from losscli.losses._common import (
     DISTANCE_KINDS,
     REGIME_NAMES,
+    check_embedding_breakdown,
     check_magnitudes,
     embedding_batch,
     nonfinite_warning,
@@ -34,6 +35,7 @@ NEGATIVES_REDUCTIONS = {"mean": 0, "sum": 1, "max": 2, "mean-active": 3}
 def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, *, grad: bool = False,
              convention: Convention | None = None) -> Result:
     batch = embedding_batch(inputs)
+    check_embedding_breakdown(batch, batch.k, TRIPLET.name, grad)
     warnings: list[str] = []
     check_magnitudes(batch, warnings)
     params = dict(params)

@@ -1,0 +1,72 @@
+"""compute refuses a per-term breakdown (or --grad gradients) too large to materialise: exit 4
+"too large for compute: use batch" (CONTRACT.md), checked before anything of that size is
+allocated, with one shared limit for every loss."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import losscli
+from losscli.cli import run
+from losscli.errors import BadData
+from losscli.losses._common import MAX_BREAKDOWN_TERMS, breakdown_limits
+
+rng = np.random.default_rng(3)
+
+
+def _pairs(B: int, D: int = 2) -> dict:
+    a = rng.normal(size=(B, D))
+    return {"anchor": a, "positive": a + rng.normal(size=(B, D))}
+
+
+def test_two_view_batch_of_2100_is_refused_before_the_gram_matrix(tmp_path, capsys) -> None:
+    """B = 2100 views give 2 (2B - 1) = 8398 terms per example: 17.6 million in all."""
+    B = 2100
+    assert B * 2 * (2 * B - 1) > MAX_BREAKDOWN_TERMS
+    path = tmp_path / "views.npz"
+    np.savez(path, **_pairs(B))
+    assert run(["compute", "ntxent-batch", str(path), "--format", "json"]) == 4
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and len(err.strip().splitlines()) == 1
+    assert "2100 x 8398 = 17,635,800 terms" in err and "use `losscli batch`" in err
+
+
+@pytest.mark.parametrize("loss,inputs,terms", [
+    ("clip", _pairs(5), 10),
+    ("siglip", _pairs(5), 5),
+    ("npair", _pairs(5), 5),
+    ("dcl", _pairs(5), 18),
+    ("hard-infonce", _pairs(5), 18),
+    ("ntxent-batch", _pairs(5), 18),
+    ("supcon", {"anchor": rng.normal(size=(5, 2)), "positives": rng.normal(size=(3, 2)),
+                "negatives": rng.normal(size=(4, 2))}, 7),
+    ("infonce", {**_pairs(5), "negatives": rng.normal(size=(6, 2))}, 7),
+    ("triplet", {**_pairs(5), "negatives": rng.normal(size=(6, 2))}, 6),
+    ("lifted-structure", {**_pairs(5), "negatives": rng.normal(size=(6, 2))}, 12),
+    ("softmax-ce", {"logits": rng.normal(size=(5, 9)), "target": [0, 1, 2, 3, 4]}, 9),
+    ("margin-ranking", {"x1": [0.1] * 5, "x2": [0.2] * 5, "label": [1] * 5}, 1),
+])
+def test_every_loss_checks_the_shared_limit(loss, inputs, terms) -> None:
+    """The limit is shared: each loss refuses exactly above B x T."""
+    with breakdown_limits(5 * terms):
+        losscli.evaluate(loss, inputs)
+    with breakdown_limits(5 * terms - 1), pytest.raises(BadData, match="above compute.s limit"):
+        losscli.evaluate(loss, inputs)
+
+
+def test_gradients_have_their_own_bound() -> None:
+    inputs = {**_pairs(4, D=3), "negatives": rng.normal(size=(4, 5, 3))}
+    entries = 4 * (2 + 5) * 3
+    with breakdown_limits(10**6, entries):
+        losscli.evaluate("triplet", inputs, grad=True)
+    with breakdown_limits(10**6, entries - 1), pytest.raises(BadData, match="gradients"):
+        losscli.evaluate("triplet", inputs, grad=True)
+    with breakdown_limits(10**6, entries - 1):
+        losscli.evaluate("triplet", inputs)  # without --grad there are no gradients
+
+
+def test_no_limit_when_a_caller_keeps_no_breakdown() -> None:
+    inputs = _pairs(3)
+    with breakdown_limits(None):
+        assert np.isfinite(losscli.evaluate("clip", inputs).value)
