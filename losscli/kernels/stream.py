@@ -1,0 +1,374 @@
+"""Loss-only kernels for `batch`: one pass over the inputs at memory speed, no breakdown.
+
+`compute` keeps every term (similarities, probabilities, gradients); over a whole embedding
+dump only the per-example loss is wanted, so these kernels read each vector once and write
+one number per example. They take float32 or float64 rows as they are and do all arithmetic
+in float64 (each element is widened before it is multiplied), so float32 input costs half
+the memory traffic and loses nothing to accumulation.
+
+Layout: every role is a 3-D array indexed [example, row, dim] with the role's rows named
+by index, so one kernel serves separate role arrays (anchor (B, 1, D), negatives (B, K, D)
+or a shared bank (1, K, D)) and a stacked .npy (B, 2 + K, D) read as it lies on disk
+(anchor row 0, positive row 1, negatives from row 2) without copying strided views.
+
+The loops index arrays directly instead of taking row views: in a numba parallel loop each
+view bumps the parent array's reference count, an atomic write that the two cores fight
+over. The dot products run with fast-math {reassoc, contract} (these kernels only stream
+memory); the softmax, distances and hinges are separate strict functions (no fast-math in
+exp/log/sqrt paths). Results agree with `compute` to rounding: the order of sums differs.
+
+Checks ride along: a NaN or infinity in a row makes its dot product or squared distance
+non-finite, so only such rows are scanned again (flag NONFINITE: the input is refused, as
+compute refuses it). With `check` (float64 input) the sum of squares of each row is kept
+too, and a row above 1e300 is scanned for entries above HUGE_ENTRY (compute's warning;
+float32 cannot hold such numbers).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from losscli.kernels._jit import kernel, prange
+
+EUCLIDEAN = 0
+SQEUCLIDEAN = 1
+
+# flags[b]: bit (role) for an entry above HUGE_ENTRY, bit << NONFINITE_SHIFT for NaN or inf.
+ANCHOR = 1
+POSITIVE = 2
+NEGATIVES = 4
+NONFINITE_SHIFT = 3
+
+BLOCK = 16  # anchors per prange iteration: one scratch row per block, not per anchor
+
+HUGE_ENTRY = 1e150
+_HUGE_SQUARES = 1e300
+_TINY = 1e-280
+_HUGE = 1e280
+
+# exp on [-745.5, 0]: Cody-Waite reduction x = k ln2 + r, a degree-12 Taylor polynomial on
+# |r| <= ln2 / 2 (truncation < 2e-16) and 2^k from a table: within 1.5 ulp of libm's exp,
+# and plain arithmetic, so LLVM vectorises it (numba's np.exp is a scalar libm call).
+_LOG2E = 1.4426950408889634
+_LN2_HI = 6.93147180369123816490e-01
+_LN2_LO = 1.90821492927058770002e-10
+_POW2_LOW = 1080
+_POW2 = np.ldexp(1.0, np.arange(-_POW2_LOW, 1))
+_EXP_FLOOR = -745.5  # exp below this is 0 in float64
+
+
+@kernel
+def exp_nonpositive(x):
+    """exp(x) for x <= 0 (x = -inf gives 0); the caller guarantees x <= 0 and not NaN."""
+    y = x if x > _EXP_FLOOR else _EXP_FLOOR
+    k = np.floor(y * _LOG2E + 0.5)
+    r = (y - k * _LN2_HI) - k * _LN2_LO
+    p = 1.0 / 479001600.0
+    p = p * r + 1.0 / 39916800.0
+    p = p * r + 1.0 / 3628800.0
+    p = p * r + 1.0 / 362880.0
+    p = p * r + 1.0 / 40320.0
+    p = p * r + 1.0 / 5040.0
+    p = p * r + 1.0 / 720.0
+    p = p * r + 1.0 / 120.0
+    p = p * r + 1.0 / 24.0
+    p = p * r + 1.0 / 6.0
+    p = p * r + 0.5
+    p = p * r + 1.0
+    p = p * r + 1.0
+    value = p * _POW2[int(k) + _POW2_LOW]
+    return value if x > _EXP_FLOOR else 0.0
+
+
+@kernel
+def infonce_first(sim, scratch, temperature):
+    """-log softmax(sim / t)_0 for finite similarities, branches as embedding.softmax_first.
+
+    The positive on top: log1p(sum_{j>0} exp((s_j - s_0) / t)); otherwise
+    (top - s_0) / t + log(sum_j exp((s_j - top) / t)).
+    """
+    n = sim.shape[0]
+    top = sim[0]
+    for j in range(n):
+        if sim[j] > top:
+            top = sim[j]
+    positive_on_top = sim[0] >= top
+    base = sim[0] if positive_on_top else top
+    for j in range(n):
+        scratch[j] = exp_nonpositive((sim[j] - base) / temperature)
+    # four partial sums: the adds pipeline instead of waiting on one another
+    s0 = 0.0
+    s1 = 0.0
+    s2 = 0.0
+    s3 = 0.0
+    first = 1 if positive_on_top else 0
+    stop = first + (n - first) // 4 * 4
+    for j in range(first, stop, 4):
+        s0 += scratch[j]
+        s1 += scratch[j + 1]
+        s2 += scratch[j + 2]
+        s3 += scratch[j + 3]
+    for j in range(stop, n):
+        s0 += scratch[j]
+    total = (s0 + s1) + (s2 + s3)
+    if positive_on_top:
+        return np.log1p(total)
+    return (top - sim[0]) / temperature + np.log(total)
+
+
+@kernel
+def infonce_first_libm(sim, temperature):
+    """The same loss with libm's exp, for rows where a similarity is not finite."""
+    n = sim.shape[0]
+    top = sim[0]
+    for j in range(n):
+        if sim[j] > top:
+            top = sim[j]
+    if sim[0] >= top:
+        others = 0.0
+        for j in range(1, n):
+            others += np.exp((sim[j] - sim[0]) / temperature)
+        return np.log1p(others)
+    total = 0.0
+    for j in range(n):
+        total += np.exp((sim[j] - top) / temperature)
+    return (top - sim[0]) / temperature + np.log(total)
+
+
+@kernel
+def row_flag(x, b, r, bit, squares):
+    """The flag of row x[b, r]: bit << NONFINITE_SHIFT for NaN/inf, bit for a huge entry."""
+    flag = 0
+    for i in range(x.shape[2]):
+        v = abs(np.float64(x[b, r, i]))
+        if not v < np.inf:
+            return bit << NONFINITE_SHIFT
+        if v > HUGE_ENTRY and squares > _HUGE_SQUARES:
+            flag = bit
+    return flag
+
+
+@kernel
+def finish_distance(x, bx, rx, y, by, ry, total, kind):
+    """The distance from its squared sum, exact and free of over/underflow (as compute)."""
+    if kind == SQEUCLIDEAN:
+        return total
+    if total == 0.0 or (total > _TINY and total < _HUGE):
+        return np.sqrt(total)
+    scale = 0.0
+    for i in range(x.shape[2]):
+        diff = abs(np.float64(x[bx, rx, i]) - np.float64(y[by, ry, i]))
+        if diff > scale:
+            scale = diff
+    if scale == 0.0 or not np.isfinite(scale):
+        return np.sqrt(total)
+    scaled = 0.0
+    for i in range(x.shape[2]):
+        diff = (np.float64(x[bx, rx, i]) - np.float64(y[by, ry, i])) / scale
+        scaled += diff * diff
+    return scale * np.sqrt(scaled)
+
+
+@kernel
+def hinge(violation):
+    return violation if violation > 0.0 else 0.0
+
+
+@kernel
+def softplus(x):
+    return max(x, 0.0) + np.log1p(np.exp(-abs(x)))
+
+
+@kernel(stream=True)
+def infonce_loss(A, ia, P, ip, N, n0, K, temperature, check, loss, flags):
+    """InfoNCE with dot similarity: s_0 = A[b, ia] . P[b, ip], s_k = A[b, ia] . N[nb, n0 + k].
+
+    N has one bank (N.shape[0] == 1, shared by every anchor) or one per anchor.
+    """
+    B = A.shape[0]
+    D = A.shape[2]
+    shared = N.shape[0] == 1
+    blocks = (B + BLOCK - 1) // BLOCK
+    for blk in prange(blocks):
+        sim = np.empty(K + 1)
+        scratch = np.empty(K + 1)
+        for b in range(blk * BLOCK, min(B, (blk + 1) * BLOCK)):
+            nb = 0 if shared else b
+            flag = 0
+            anchor_sq = 0.0
+            if check:
+                for i in range(D):
+                    v = np.float64(A[b, ia, i])
+                    anchor_sq += v * v
+                if not anchor_sq <= _HUGE_SQUARES:
+                    flag |= row_flag(A, b, ia, ANCHOR, anchor_sq)
+            bad = False
+            for j in range(K + 1):
+                s = 0.0
+                sq = 0.0
+                if j == 0:
+                    if check:
+                        for i in range(D):
+                            v = np.float64(P[b, ip, i])
+                            s += np.float64(A[b, ia, i]) * v
+                            sq += v * v
+                    else:
+                        for i in range(D):
+                            s += np.float64(A[b, ia, i]) * np.float64(P[b, ip, i])
+                else:
+                    r = n0 + j - 1
+                    if check:
+                        for i in range(D):
+                            v = np.float64(N[nb, r, i])
+                            s += np.float64(A[b, ia, i]) * v
+                            sq += v * v
+                    else:
+                        for i in range(D):
+                            s += np.float64(A[b, ia, i]) * np.float64(N[nb, r, i])
+                sim[j] = s
+                if not (s < np.inf and s > -np.inf) or (check and not sq <= _HUGE_SQUARES):
+                    bad = True
+                    if j == 0:
+                        flag |= row_flag(A, b, ia, ANCHOR, anchor_sq)
+                        flag |= row_flag(P, b, ip, POSITIVE, sq)
+                    else:
+                        flag |= row_flag(A, b, ia, ANCHOR, anchor_sq)
+                        flag |= row_flag(N, nb, n0 + j - 1, NEGATIVES, sq)
+            flags[b] = flag
+            if bad:
+                loss[b] = infonce_first_libm(sim, temperature)
+            else:
+                loss[b] = infonce_first(sim, scratch, temperature)
+
+
+@kernel(stream=True)
+def squared_distance_rows(x, bx, rx, y, by, ry):
+    total = 0.0
+    for i in range(x.shape[2]):
+        diff = np.float64(x[bx, rx, i]) - np.float64(y[by, ry, i])
+        total += diff * diff
+    return total
+
+
+@kernel(stream=True)
+def squared_distance_rows_sq(x, bx, rx, y, by, ry):
+    """sum (x - y)^2 and sum y^2 of two rows in one pass."""
+    total = 0.0
+    squares = 0.0
+    for i in range(x.shape[2]):
+        v = np.float64(y[by, ry, i])
+        diff = np.float64(x[bx, rx, i]) - v
+        total += diff * diff
+        squares += v * v
+    return total, squares
+
+
+@kernel
+def distance_checked(x, bx, rx, y, by, ry, kind, check, bit):
+    """(d(x_row, y_row), y_row's flag when its sum is non-finite or huge, else 0)."""
+    flag = 0
+    if check:
+        total, squares = squared_distance_rows_sq(x, bx, rx, y, by, ry)
+        if not squares <= _HUGE_SQUARES:
+            flag = row_flag(y, by, ry, bit, squares)
+    else:
+        total = squared_distance_rows(x, bx, rx, y, by, ry)
+    if not total < np.inf:
+        flag |= row_flag(y, by, ry, bit, np.inf) | row_flag(x, bx, rx, ANCHOR, np.inf)
+    return finish_distance(x, bx, rx, y, by, ry, total, kind), flag
+
+
+@kernel
+def anchor_flag(A, b, ia, check):
+    if not check:
+        return 0
+    squares = 0.0
+    for i in range(A.shape[2]):
+        v = np.float64(A[b, ia, i])
+        squares += v * v
+    return 0 if squares <= _HUGE_SQUARES else row_flag(A, b, ia, ANCHOR, squares)
+
+
+@kernel
+def triplet_loss(A, ia, P, ip, N, n0, K, margin, kind, swap, soft, reduce_by, check,
+                 loss, active, flags):
+    """Triplet loss per example (embedding.triplet without the breakdown).
+
+    reduce_by: 0 mean, 1 sum, 2 max, 3 mean over active terms; active[b]: terms > 0.
+    """
+    B = A.shape[0]
+    shared = N.shape[0] == 1
+    m = 0.0 if soft else margin
+    blocks = (B + BLOCK - 1) // BLOCK
+    for blk in prange(blocks):
+        for b in range(blk * BLOCK, min(B, (blk + 1) * BLOCK)):
+            nb = 0 if shared else b
+            flag = anchor_flag(A, b, ia, check)
+            dp, f = distance_checked(A, b, ia, P, b, ip, kind, check, POSITIVE)
+            flag |= f
+            total = 0.0
+            largest = 0.0
+            count = 0
+            for k in range(K):
+                dn, f = distance_checked(A, b, ia, N, nb, n0 + k, kind, check, NEGATIVES)
+                flag |= f
+                if swap:
+                    dpn, f = distance_checked(P, b, ip, N, nb, n0 + k, kind, False, NEGATIVES)
+                    if dpn < dn:
+                        dn = dpn
+                t = softplus(dp - dn) if soft else hinge(dp - dn + m)
+                total += t
+                if k == 0 or t > largest:
+                    largest = t
+                if t > 0.0:
+                    count += 1
+            if reduce_by == 0:
+                loss[b] = total / K
+            elif reduce_by == 1:
+                loss[b] = total
+            elif reduce_by == 2:
+                loss[b] = largest
+            else:
+                loss[b] = total / count if count > 0 else 0.0
+            active[b] = count
+            flags[b] = flag
+
+
+@kernel
+def contrastive_loss(A, ia, P, ip, N, n0, K, margin, kind, check, loss, active, flags):
+    """Hadsell et al. Eq. 4, mean over the 1 + K pairs; active[b]: pairs with [m - d]+ > 0."""
+    B = A.shape[0]
+    shared = N.shape[0] == 1
+    blocks = (B + BLOCK - 1) // BLOCK
+    for blk in prange(blocks):
+        for b in range(blk * BLOCK, min(B, (blk + 1) * BLOCK)):
+            nb = 0 if shared else b
+            flag = anchor_flag(A, b, ia, check)
+            d, f = distance_checked(A, b, ia, P, b, ip, kind, check, POSITIVE)
+            flag |= f
+            total = 0.5 * d * d
+            count = 0
+            for k in range(K):
+                d, f = distance_checked(A, b, ia, N, nb, n0 + k, kind, check, NEGATIVES)
+                flag |= f
+                h = hinge(margin - d)
+                if h > 0.0:
+                    count += 1
+                total += 0.5 * h * h
+            loss[b] = total / (K + 1)
+            active[b] = count
+            flags[b] = flag
+
+
+@kernel(stream=True)
+def read_sum(x):
+    """Sum of every element of a 2-D array, widened to float64 as the loss kernels do: the
+    benchmarks' bandwidth floor (the same bytes, no arithmetic to speak of)."""
+    B = x.shape[0]
+    partial = np.zeros(B)
+    for b in prange(B):
+        total = 0.0
+        for i in range(x.shape[1]):
+            total += np.float64(x[b, i])
+        partial[b] = total
+    return partial.sum()
