@@ -108,9 +108,10 @@ def table_for(source: Document | RoleSet, spec: LossSpec,
         _add_role_file(table, role, path, spec)
     if spec is not None:
         for role in table.roles() + ([STACK] if table.stack is not None else []):
-            if role != STACK and role not in spec.roles:
-                table.warnings.append(f"{role} is not used by {spec.name} (it takes "
-                                      f"{', '.join(spec.roles)})")
+            text = (f"{role} is not used by {spec.name} (it takes "
+                    f"{', '.join(spec.roles)})")
+            if role != STACK and role not in spec.roles and text not in table.warnings:
+                table.warnings.append(text)
     return table
 
 

@@ -17,7 +17,7 @@ except ImportError:  # pragma: no cover - older typer on real click
     from click import exceptions as click_exc  # type: ignore[no-redef]
 
 from losscli._version import __version__
-from losscli.cli import catalog, compute
+from losscli.cli import batch, catalog, compute
 from losscli.cli._output import ReaderGone
 from losscli.errors import ExitCode, LossCliError
 
@@ -50,6 +50,7 @@ def _root(
 
 
 app.command("compute", help=compute.HELP, no_args_is_help=True)(compute.compute)
+app.command("batch", help=batch.HELP, no_args_is_help=True)(batch.batch)
 app.command("losses")(catalog.losses)
 app.command("explain")(catalog.explain)
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import typer
 
+from losscli.cli._options import param as _param
+from losscli.cli._options import role as _role
 from losscli.losses import LOSSES
 
 FORMATS_HELP = "auto (table on a terminal, JSON when piped or from --out's suffix), " \
@@ -31,30 +33,6 @@ Losses (the seed's "contrastive loss" is infonce; the pairwise margin loss is co
 Exit codes: 0 ok, 1 internal error, 2 usage, 3 input unavailable, 4 bad data,
 5 non-finite result under --strict, 6 output error, 130 interrupted.
 """
-
-
-def _role(role: str) -> typer.models.OptionInfo:
-    return typer.Option(None, f"--{role}", metavar="FILE", help=f"{role} from a .npy or .json",
-                        rich_help_panel="Inputs")
-
-
-def _param_help(name: str) -> str:
-    """The option's help, from the registry: which losses take it, what it means, defaults."""
-    uses = [(spec.name, p) for spec in LOSSES.values() for p in spec.params if p.name == name]
-    text = min((p.help for _, p in uses), key=len)
-    defaults = {str(p.default) for _, p in uses}
-    default = defaults.pop() if len(defaults) == 1 else "; ".join(
-        f"{loss} {p.default}" for loss, p in uses)
-    return f"{', '.join(loss for loss, _ in uses)}: {text} [default: {default}]"
-
-
-def _param(name: str, *decls: str) -> typer.models.OptionInfo:
-    snake = name.replace("-", "_")
-    if snake in ("swap", "soft"):
-        return typer.Option(None, f"--{name}/--no-{name}", help=_param_help(snake),
-                            rich_help_panel="Loss parameters")
-    return typer.Option(None, f"--{name}", *decls, help=_param_help(snake),
-                        rich_help_panel="Loss parameters")
 
 
 def compute(
