@@ -282,7 +282,7 @@ def _block(a: np.ndarray, p: np.ndarray, bank_t: np.ndarray, t: float, s: np.nda
     np.matmul(a, bank_t, out=s)
     s0 = np.einsum("ij,ij->i", a, p, dtype=np.float64)
     for role_bit, arr in ((sk.ANCHOR, a), (sk.POSITIVE, p)):
-        top = np.max(np.abs(arr), axis=1)
+        top = np.max(np.abs(arr), axis=1).astype(np.float64)
         flags[~np.isfinite(top)] |= role_bit << sk.NONFINITE_SHIFT
         flags[top > HUGE_ENTRY] |= role_bit
     neg_top = s.max(axis=1).astype(np.float64)

@@ -56,10 +56,11 @@ prange = range
 class Kernel:
     """A kernel function with a lazily compiled numba twin."""
 
-    def __init__(self, func: Callable, fastmath: frozenset[str]) -> None:
+    def __init__(self, func: Callable, fastmath: frozenset[str], parallel: bool = False) -> None:
         functools.update_wrapper(self, func)
         self.py = func
         self.fastmath = fastmath
+        self.parallel = parallel
         self._jit: Callable | None = None
         self._jit_parallel: Callable | None = None
 
@@ -83,11 +84,13 @@ class Kernel:
         return f"<kernel {self.py.__module__}.{self.py.__qualname__}>"
 
 
-def kernel(func: Callable | None = None, *, stream: bool = False) -> Any:
-    """Declare a kernel. `stream=True` for pure memory-streaming loops (allows reassoc)."""
+def kernel(func: Callable | None = None, *, stream: bool = False, parallel: bool = False) -> Any:
+    """Declare a kernel. `stream=True` for pure memory-streaming loops (allows reassoc);
+    `parallel=True` for a kernel whose prange loop numba's parfor pass can split (its
+    iterations write disjoint outputs): only those get the parallel path."""
 
     def wrap(f: Callable) -> Kernel:
-        return Kernel(f, STREAM_FASTMATH if stream else frozenset())
+        return Kernel(f, STREAM_FASTMATH if stream else frozenset(), parallel)
 
     return wrap(func) if func is not None else wrap
 
@@ -207,7 +210,7 @@ def jit_mode() -> str:
 
 
 def path_for(work: int, parallel: bool | None = None) -> str:
-    """"py", "serial" or "parallel": how `run` calls a kernel of this much work.
+    """"py", "serial" or "parallel": how `run` calls a (parallel-capable) kernel of this work.
 
     parallel: None chooses by size (and by the thread count), True/False force it among
     the compiled paths (LOSSCLI_JIT=never still interprets).
@@ -223,7 +226,7 @@ def path_for(work: int, parallel: bool | None = None) -> str:
 
 def run(k: Kernel, work: int, *args: Any, parallel: bool | None = None) -> Any:
     """Call a kernel compiled or interpreted, serial or parallel, by the size of its work."""
-    path = path_for(work, parallel)
+    path = path_for(work, parallel if k.parallel else False)
     if path == "parallel":
         with blas_threads(1):
             return k.jit_parallel(*args)

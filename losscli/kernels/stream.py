@@ -179,7 +179,7 @@ def softplus(x):
     return max(x, 0.0) + np.log1p(np.exp(-abs(x)))
 
 
-@kernel(stream=True)
+@kernel(stream=True, parallel=True)
 def infonce_loss(A, ia, P, ip, N, n0, K, temperature, check, loss, flags):
     """InfoNCE with dot similarity: s_0 = A[b, ia] . P[b, ip], s_k = A[b, ia] . N[nb, n0 + k].
 
@@ -289,7 +289,7 @@ def anchor_flag(A, b, ia, check):
     return 0 if squares <= _HUGE_SQUARES else row_flag(A, b, ia, ANCHOR, squares)
 
 
-@kernel
+@kernel(parallel=True)
 def triplet_loss(A, ia, P, ip, N, n0, K, margin, kind, swap, soft, reduce_by, check,
                  loss, active, flags):
     """Triplet loss per example (embedding.triplet without the breakdown).
@@ -334,7 +334,7 @@ def triplet_loss(A, ia, P, ip, N, n0, K, margin, kind, swap, soft, reduce_by, ch
             flags[b] = flag
 
 
-@kernel
+@kernel(parallel=True)
 def contrastive_loss(A, ia, P, ip, N, n0, K, margin, kind, check, loss, active, flags):
     """Hadsell et al. Eq. 4, mean over the 1 + K pairs; active[b]: pairs with [m - d]+ > 0."""
     B = A.shape[0]
@@ -360,7 +360,7 @@ def contrastive_loss(A, ia, P, ip, N, n0, K, margin, kind, check, loss, active, 
             flags[b] = flag
 
 
-@kernel(stream=True)
+@kernel(stream=True, parallel=True)
 def read_sum(x):
     """Sum of every element of a 2-D array, widened to float64 as the loss kernels do: the
     benchmarks' bandwidth floor (the same bytes, no arithmetic to speak of)."""
