@@ -324,8 +324,9 @@ def _in_workers(sources: list[Source], options: BatchOptions, jobs: int,
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+        processes = list((getattr(pool, "_processes", None) or {}).values())
         pool.shutdown(wait=False, cancel_futures=True)
-        for process in list(getattr(pool, "_processes", {}).values()):
+        for process in processes:  # a stopped run (--fail-fast, Ctrl-C) leaves none behind
             if process.is_alive():
                 process.terminate()
 

@@ -135,16 +135,17 @@ def run_batch(loss: str, inputs: list[str] | None, roles: dict[str, str],
     if per_example and summary:
         raise UsageError("--per-example and --summary both given", "choose one")
     inputs = list(inputs or [])
+    progress = _Progress(enabled=not quiet and _stderr_is_tty())
     results = api.evaluate_files(loss, inputs, role_files=roles, reduction=reduction,
-                                 dtype=dtype, jobs=jobs, chunk=chunk, **params)
-    progress = _Progress(enabled=not quiet and _stderr_is_tty(), inputs=len(inputs))
+                                 dtype=dtype, jobs=jobs, chunk=chunk,
+                                 progress=progress, **params)
     sink = Sink(out, force, [*inputs, *roles.values()])
     writer = _Writer(sink, fmt, per_example, summary, show)
     totals = Summary()
     first_failure: int | None = None
     try:
         with progress:
-            for result in _with_progress(results, progress):
+            for result in results:
                 if strict and result.ok and not _finite(result.value):
                     result.error = NonFiniteResult(
                         "the loss is not finite", "see the warnings; drop --strict to get "
@@ -184,17 +185,6 @@ def _stderr_is_tty() -> bool:
         return sys.stderr.isatty()
     except (AttributeError, ValueError):
         return False
-
-
-def _with_progress(results: Any, progress: _Progress) -> Any:
-    """The results, the progress bar told of each example as it is done."""
-    results_iter = iter(results)
-    while True:
-        try:
-            result = next(results_iter)
-        except StopIteration:
-            return
-        yield result
 
 
 class _Writer:
@@ -276,14 +266,14 @@ class _Writer:
 class _Progress:
     """A rich progress bar on stderr (inputs done, examples/s, time left), or nothing."""
 
-    def __init__(self, enabled: bool, inputs: int) -> None:
+    def __init__(self, enabled: bool) -> None:
         self.enabled = enabled
         self._bar: Any = None
         self._task: Any = None
         self._examples = 0
         self._files = 0
         self._started = time.perf_counter()
-        self._inputs = inputs
+        self._shown = 0.0
 
     def __enter__(self) -> _Progress:
         if self.enabled:
@@ -299,7 +289,9 @@ class _Progress:
             console = Console(stderr=True, markup=False, highlight=False)
             self._bar = Progress(TextColumn("batch"), BarColumn(), MofNCompleteColumn(),
                                  TextColumn("{task.fields[rate]}"), TimeRemainingColumn(),
-                                 console=console, transient=True)
+                                 console=console, transient=True,
+                                 # the records must go to stdout, not through the bar
+                                 redirect_stdout=False, redirect_stderr=False)
             self._bar.__enter__()
             self._task = self._bar.add_task("batch", total=None, rate="")
         return self
@@ -309,13 +301,29 @@ class _Progress:
             self._bar.__exit__(None, None, None)
             self._bar = None
 
+    def start(self, inputs: int) -> None:
+        """The number of inputs, once INPUTS are expanded (for the bar's length and ETA)."""
+        if self._bar is not None:
+            self._bar.update(self._task, total=inputs)
+
+    def __call__(self, count: int) -> None:
+        """Examples evaluated so far in the current input (called per chunk)."""
+        self._examples += count
+        now = time.perf_counter()
+        if self._bar is not None and now - self._shown > 0.1:
+            self._shown = now
+            self._refresh()
+
     def file_done(self, result: Any) -> None:
         self._files += 1
-        self._examples += result.n or 0
         if self._bar is not None:
-            elapsed = max(time.perf_counter() - self._started, 1e-9)
-            self._bar.update(self._task, completed=self._files,
-                             rate=f"{self._examples / elapsed:,.0f} examples/s")
+            self._refresh()
+
+    def _refresh(self) -> None:
+        elapsed = max(time.perf_counter() - self._started, 1e-9)
+        self._bar.update(self._task, completed=self._files,
+                         rate=f"{self._examples:,} examples, "
+                              f"{self._examples / elapsed:,.0f}/s")
 
     def say(self, line: str) -> None:
         if self._bar is not None:
