@@ -56,7 +56,7 @@ def evaluate_files(name: str, inputs: list[str], *, role_files: Mapping[str, str
     inputs: files, directories (read non-recursively), globs, `-` (JSON Lines on stdin).
     Results come as each input finishes; an input that fails gives a FileResult whose
     `error` says why, and the others go on. .npy inputs are read `chunk` examples at a time
-    (default: about 32 MiB), so memory does not grow with the file. `progress(n)` is called
+    (default: about 4 MiB), so memory does not grow with the file. `progress(n)` is called
     as examples are done (and `progress.start(inputs)` first, if it has one). `dtype="float32"`
     computes on float32 values (float64 accumulation) where a stream kernel applies.
     """

@@ -36,7 +36,9 @@ from losscli.losses._common import embedding_batch, nonfinite_warning, reduce
 from losscli.losses.spec import LossSpec, closest_hint
 from losscli.model import ROLES, Inputs
 
-CHUNK_BYTES = 32 * 2**20  # per chunk of rows; two chunks are in memory (read-ahead)
+# Per chunk of rows; two chunks are in memory (read-ahead). Small enough that both stay in
+# the L3 cache between the copy from the page cache and the kernel (docs/benchmarks.md).
+CHUNK_BYTES = 4 * 2**20
 DTYPES = ("float64", "float32")
 
 

@@ -33,8 +33,6 @@ NONFINITE_FIX = "remove or replace NaN and infinite values"
 FAST_DISTANCES = {"euclidean": sk.EUCLIDEAN, "sqeuclidean": sk.SQEUCLIDEAN}
 NEGATIVES_REDUCTIONS = {"mean": 0, "sum": 1, "max": 2, "mean-active": 3}
 TINY_TEMPERATURE = 1e-3
-# Shared-bank InfoNCE runs as BLAS products from this much work on (below it, the kernel).
-GEMM_THRESHOLD = 200_000
 GEMM_BLOCK_BYTES = 256 * 1024  # one block of logits: stays in the core's L2 (1 MiB)
 
 
@@ -195,7 +193,7 @@ class FastEvaluator:
             if t < TINY_TEMPERATURE:
                 warnings.append(f"temperature {t:g} is below {TINY_TEMPERATURE:g}: the softmax "
                                 "is nearly a max and the loss nearly (max s_n - s_p)+ / t")
-            if shared and work >= GEMM_THRESHOLD:
+            if shared and _jit.path_for(work) != "py":
                 shared_bank_infonce(A[:, ia, :], P[:, ip, :], N[0, n0:n0 + K, :], t, loss,
                                     flags)
             else:
@@ -239,27 +237,36 @@ def shared_bank_infonce(anchor: np.ndarray, positive: np.ndarray, bank: np.ndarr
                         temperature: float, loss: np.ndarray, flags: np.ndarray) -> None:
     """InfoNCE (dot) against one bank (K, D): logits by BLAS, a block of anchors at a time.
 
-    Per block: S = A_blk @ bank.T (GEMM), then max, subtract, divide, exp and sum on S while
-    it is in cache (numpy's SIMD exp), with the branches of embedding.softmax_first. The
-    blocks are shared by as many threads as cores, each with single-threaded BLAS (the GEMM
-    and the numpy passes release the GIL), so BLAS's own pool does not fight them.
-    float32 input stays float32 through the GEMM and the exponentials (error ~1e-6 relative).
+    Each of `threads()` Python threads takes every n-th block: a single-threaded GEMM
+    S = A_blk @ bank.T into its own buffer, then the compiled serial kernel
+    `infonce_logit_rows` on S while it is in cache (vectorised exp, the softmax branches of
+    compute). Both release the GIL, so the cores are busy with exactly one thread each and
+    no BLAS or numba pool competes with them. float32 input stays float32 in the GEMM
+    (error ~1e-6 relative); the softmax is in float64.
     """
     B, D = anchor.shape
     K = bank.shape[0]
-    dtype = np.result_type(anchor.dtype, bank.dtype)
+    dtype = np.result_type(anchor.dtype, positive.dtype, bank.dtype)
+    a = np.ascontiguousarray(anchor, dtype=dtype)
+    p = np.ascontiguousarray(positive, dtype=dtype)
     bank_t = np.ascontiguousarray(bank, dtype=dtype).T
     _bank_flags(bank, flags)
-    rows = max(16, GEMM_BLOCK_BYTES // max(1, K * np.dtype(dtype).itemsize))
+    check = dtype == np.float64
+    rows = max(64, GEMM_BLOCK_BYTES // max(1, K * np.dtype(dtype).itemsize))
     starts = list(range(0, B, rows))
     workers = max(1, min(_jit.threads(), len(starts)))
+    lse = sk.infonce_logit_rows.jit if _jit.jit_mode() != "never" else sk.infonce_logit_rows.py
+    A3 = a.reshape(B, 1, D)
+    P3 = p.reshape(B, 1, D)
 
     def run(ids: list[int]) -> None:
         logits = np.empty((rows, K), dtype=dtype)
         for start in ids:
             stop = min(B, start + rows)
-            _block(anchor[start:stop], positive[start:stop], bank_t, temperature,
-                   logits[:stop - start], loss[start:stop], flags[start:stop])
+            block = logits[:stop - start]
+            np.matmul(a[start:stop], bank_t, out=block)
+            lse(block, A3[start:stop], P3[start:stop], temperature, check, loss[start:stop],
+                flags[start:stop])
 
     with _jit.blas_threads(1):
         if workers == 1:
@@ -275,30 +282,3 @@ def _bank_flags(bank: np.ndarray, flags: np.ndarray) -> None:
         flags |= sk.NEGATIVES << sk.NONFINITE_SHIFT
     elif top > HUGE_ENTRY:
         flags |= sk.NEGATIVES
-
-
-def _block(a: np.ndarray, p: np.ndarray, bank_t: np.ndarray, t: float, s: np.ndarray,
-           out: np.ndarray, flags: np.ndarray) -> None:
-    np.matmul(a, bank_t, out=s)
-    s0 = np.einsum("ij,ij->i", a, p, dtype=np.float64)
-    for role_bit, arr in ((sk.ANCHOR, a), (sk.POSITIVE, p)):
-        top = np.max(np.abs(arr), axis=1).astype(np.float64)
-        flags[~np.isfinite(top)] |= role_bit << sk.NONFINITE_SHIFT
-        flags[top > HUGE_ENTRY] |= role_bit
-    neg_top = s.max(axis=1).astype(np.float64)
-    positive_on_top = s0 >= neg_top
-    base = np.where(positive_on_top, s0, neg_top)
-    np.subtract(s, base[:, None].astype(s.dtype), out=s)
-    np.divide(s, s.dtype.type(t), out=s)
-    np.exp(s, out=s)
-    total = s.sum(axis=1, dtype=np.float64)
-    with np.errstate(all="ignore"):
-        on_top = np.log1p(total)
-        below = (base - s0) / t + np.log(total + np.exp((s0 - base) / t))
-    out[:] = np.where(positive_on_top, on_top, below)
-    bad = ~(np.isfinite(s0) & np.isfinite(neg_top))
-    if bad.any():  # overflowed or non-finite similarities: compute's kernel, row by row
-        for i in np.flatnonzero(bad):
-            sims = np.concatenate([[s0[i]], a[i].astype(np.float64) @
-                                   bank_t.astype(np.float64)])
-            out[i] = sk.infonce_first_libm.py(sims, t)

@@ -69,7 +69,7 @@ def _batch_options(
                               "inputs as they are (sums still in float64)",
                               rich_help_panel="Speed"),
     chunk: int | None = typer.Option(None, "--chunk", metavar="N", help="examples per chunk "
-                                        "read from .npy files [default: about 32 MiB]",
+                                        "read from .npy files [default: about 4 MiB]",
                                         rich_help_panel="Speed"),
     fail_fast: bool = typer.Option(False, "--fail-fast", help="stop at the first failing input "
                                    "with its exit code", rich_help_panel="Errors"),

@@ -242,6 +242,46 @@ def infonce_loss(A, ia, P, ip, N, n0, K, temperature, check, loss, flags):
 
 
 @kernel(stream=True)
+def dot_rows(x, bx, rx, y, by, ry):
+    total = 0.0
+    for i in range(x.shape[2]):
+        total += np.float64(x[bx, rx, i]) * np.float64(y[by, ry, i])
+    return total
+
+
+@kernel
+def infonce_logit_rows(S, A, P, temperature, check, loss, flags):
+    """InfoNCE from a block of negative similarities S (R, K) (a BLAS product against a
+    shared bank): s_0 = A[r] . P[r] here, then the softmax of infonce_first per row.
+
+    Serial on purpose: the caller runs one block per thread, each thread doing its own
+    single-threaded GEMM then this, while the block is still in cache.
+    """
+    R = S.shape[0]
+    K = S.shape[1]
+    sim = np.empty(K + 1)
+    scratch = np.empty(K + 1)
+    for r in range(R):
+        flag = 0
+        if check:
+            flag = anchor_flag(A, r, 0, True) | (anchor_flag(P, r, 0, True) * POSITIVE)
+        s0 = dot_rows(A, r, 0, P, r, 0)
+        sim[0] = s0
+        finite = s0 < np.inf and s0 > -np.inf
+        for k in range(K):
+            v = np.float64(S[r, k])
+            sim[k + 1] = v
+            if not (v < np.inf and v > -np.inf):
+                finite = False
+        if not finite:
+            flag |= row_flag(A, r, 0, ANCHOR, np.inf) | row_flag(P, r, 0, POSITIVE, np.inf)
+            loss[r] = infonce_first_libm(sim, temperature)
+        else:
+            loss[r] = infonce_first(sim, scratch, temperature)
+        flags[r] = flags[r] | flag
+
+
+@kernel(stream=True)
 def squared_distance_rows(x, bx, rx, y, by, ry):
     total = 0.0
     for i in range(x.shape[2]):
