@@ -335,3 +335,23 @@ def test_progress_goes_to_stderr_never_stdout(tmp_path):
     assert len(lines) == 3 and all(json.loads(line)["error"] is None for line in lines)
     assert b"\x1b" not in out
     assert b"batch" in seen  # the bar was drawn, on stderr
+
+
+@pytest.mark.parametrize("loss", ["infonce", "triplet", "contrastive"])
+def test_huge_entries_warn_like_compute(tmp_path, capsys, loss):
+    _, x = _stack(tmp_path, B=30)
+    x[12, 0, 3] = 1e200  # an anchor entry
+    x[20, 4, 1] = -1e160  # a negative entry
+    path = tmp_path / "huge.npy"
+    np.save(path, x)
+    want = losscli.evaluate(loss, _roles(x), reduction="none")
+    code, out, _ = _cli(capsys, "batch", loss, str(path), "--chunk", "7", "-q")
+    assert code == 0
+    [record] = _records(out)
+    huge = [w for w in want.warnings if "above 1e+150" in w]
+    assert huge and all(w in record["warnings"] for w in huge)
+    for got, expected in zip(record["per_example"], want.per_example.tolist(), strict=True):
+        if expected is None or not math.isfinite(expected):
+            assert got is None
+        else:
+            assert got == pytest.approx(expected, rel=1e-12)

@@ -19,9 +19,10 @@ exp/log/sqrt paths). Results agree with `compute` to rounding: the order of sums
 
 Checks ride along: a NaN or infinity in a row makes its dot product or squared distance
 non-finite, so only such rows are scanned again (flag NONFINITE: the input is refused, as
-compute refuses it). With `check` (float64 input) the sum of squares of each row is kept
-too, and a row above 1e300 is scanned for entries above HUGE_ENTRY (compute's warning;
-float32 cannot hold such numbers).
+compute refuses it). With `check` (float64 input) anchors, positives and the distance
+kernels' rows also keep their sum of squares, and a row above 1e300 is scanned for entries
+above HUGE_ENTRY (compute's warning; float32 cannot hold such numbers); InfoNCE's negative
+rows are scanned when their similarity is huge (see infonce_loss).
 """
 
 from __future__ import annotations
@@ -179,61 +180,80 @@ def softplus(x):
     return max(x, 0.0) + np.log1p(np.exp(-abs(x)))
 
 
+@kernel
+def row_check(x, b, r, bit, check):
+    """With `check`: x[b, r]'s flag when its sum of squares says it may hold a huge entry."""
+    if not check:
+        return 0
+    squares = 0.0
+    for i in range(x.shape[2]):
+        v = np.float64(x[b, r, i])
+        squares += v * v
+    return 0 if squares <= _HUGE_SQUARES else row_flag(x, b, r, bit, squares)
+
+
 @kernel(stream=True, parallel=True)
 def infonce_loss(A, ia, P, ip, N, n0, K, temperature, check, loss, flags):
     """InfoNCE with dot similarity: s_0 = A[b, ia] . P[b, ip], s_k = A[b, ia] . N[nb, n0 + k].
 
-    N has one bank (N.shape[0] == 1, shared by every anchor) or one per anchor.
+    N has one bank (N.shape[0] == 1, shared by every anchor) or one per anchor. float64
+    negatives are taken four rows per pass over the anchor (measured 15-20% faster there;
+    no gain for float32). A negative row is scanned for huge or non-finite entries only when
+    its similarity is above HUGE_ENTRY or not finite: a huge entry that does not reach a
+    similarity changes nothing (compute also warns about those; batch does not).
     """
     B = A.shape[0]
     D = A.shape[2]
     shared = N.shape[0] == 1
+    step = 4 if N.itemsize == 8 else 1
     blocks = (B + BLOCK - 1) // BLOCK
     for blk in prange(blocks):
         sim = np.empty(K + 1)
         scratch = np.empty(K + 1)
         for b in range(blk * BLOCK, min(B, (blk + 1) * BLOCK)):
             nb = 0 if shared else b
-            flag = 0
-            anchor_sq = 0.0
-            if check:
+            flag = row_check(A, b, ia, ANCHOR, check) | row_check(P, b, ip, POSITIVE, check)
+            s = 0.0
+            for i in range(D):
+                s += np.float64(A[b, ia, i]) * np.float64(P[b, ip, i])
+            sim[0] = s
+            k = 0
+            if step == 4:
+                while k + 4 <= K:
+                    r = n0 + k
+                    s0 = 0.0
+                    s1 = 0.0
+                    s2 = 0.0
+                    s3 = 0.0
+                    for i in range(D):
+                        v = np.float64(A[b, ia, i])
+                        s0 += v * np.float64(N[nb, r, i])
+                        s1 += v * np.float64(N[nb, r + 1, i])
+                        s2 += v * np.float64(N[nb, r + 2, i])
+                        s3 += v * np.float64(N[nb, r + 3, i])
+                    sim[k + 1] = s0
+                    sim[k + 2] = s1
+                    sim[k + 3] = s2
+                    sim[k + 4] = s3
+                    k += 4
+            while k < K:
+                r = n0 + k
+                s = 0.0
                 for i in range(D):
-                    v = np.float64(A[b, ia, i])
-                    anchor_sq += v * v
-                if not anchor_sq <= _HUGE_SQUARES:
-                    flag |= row_flag(A, b, ia, ANCHOR, anchor_sq)
+                    s += np.float64(A[b, ia, i]) * np.float64(N[nb, r, i])
+                sim[k + 1] = s
+                k += 1
             bad = False
             for j in range(K + 1):
-                s = 0.0
-                sq = 0.0
-                if j == 0:
-                    if check:
-                        for i in range(D):
-                            v = np.float64(P[b, ip, i])
-                            s += np.float64(A[b, ia, i]) * v
-                            sq += v * v
-                    else:
-                        for i in range(D):
-                            s += np.float64(A[b, ia, i]) * np.float64(P[b, ip, i])
-                else:
-                    r = n0 + j - 1
-                    if check:
-                        for i in range(D):
-                            v = np.float64(N[nb, r, i])
-                            s += np.float64(A[b, ia, i]) * v
-                            sq += v * v
-                    else:
-                        for i in range(D):
-                            s += np.float64(A[b, ia, i]) * np.float64(N[nb, r, i])
-                sim[j] = s
-                if not (s < np.inf and s > -np.inf) or (check and not sq <= _HUGE_SQUARES):
-                    bad = True
+                s = sim[j]
+                if not abs(s) <= HUGE_ENTRY:
+                    if not (s < np.inf and s > -np.inf):
+                        bad = True
+                    flag |= row_flag(A, b, ia, ANCHOR, np.inf)
                     if j == 0:
-                        flag |= row_flag(A, b, ia, ANCHOR, anchor_sq)
-                        flag |= row_flag(P, b, ip, POSITIVE, sq)
+                        flag |= row_flag(P, b, ip, POSITIVE, np.inf)
                     else:
-                        flag |= row_flag(A, b, ia, ANCHOR, anchor_sq)
-                        flag |= row_flag(N, nb, n0 + j - 1, NEGATIVES, sq)
+                        flag |= row_flag(N, nb, n0 + j - 1, NEGATIVES, np.inf)
             flags[b] = flag
             if bad:
                 loss[b] = infonce_first_libm(sim, temperature)
@@ -262,9 +282,7 @@ def infonce_logit_rows(S, A, P, temperature, check, loss, flags):
     sim = np.empty(K + 1)
     scratch = np.empty(K + 1)
     for r in range(R):
-        flag = 0
-        if check:
-            flag = anchor_flag(A, r, 0, True) | (anchor_flag(P, r, 0, True) * POSITIVE)
+        flag = row_check(A, r, 0, ANCHOR, check) | row_check(P, r, 0, POSITIVE, check)
         s0 = dot_rows(A, r, 0, P, r, 0)
         sim[0] = s0
         finite = s0 < np.inf and s0 > -np.inf
@@ -318,17 +336,6 @@ def distance_checked(x, bx, rx, y, by, ry, kind, check, bit):
     return finish_distance(x, bx, rx, y, by, ry, total, kind), flag
 
 
-@kernel
-def anchor_flag(A, b, ia, check):
-    if not check:
-        return 0
-    squares = 0.0
-    for i in range(A.shape[2]):
-        v = np.float64(A[b, ia, i])
-        squares += v * v
-    return 0 if squares <= _HUGE_SQUARES else row_flag(A, b, ia, ANCHOR, squares)
-
-
 @kernel(parallel=True)
 def triplet_loss(A, ia, P, ip, N, n0, K, margin, kind, swap, soft, reduce_by, check,
                  loss, active, flags):
@@ -343,7 +350,7 @@ def triplet_loss(A, ia, P, ip, N, n0, K, margin, kind, swap, soft, reduce_by, ch
     for blk in prange(blocks):
         for b in range(blk * BLOCK, min(B, (blk + 1) * BLOCK)):
             nb = 0 if shared else b
-            flag = anchor_flag(A, b, ia, check)
+            flag = row_check(A, b, ia, ANCHOR, check)
             dp, f = distance_checked(A, b, ia, P, b, ip, kind, check, POSITIVE)
             flag |= f
             total = 0.0
@@ -383,7 +390,7 @@ def contrastive_loss(A, ia, P, ip, N, n0, K, margin, kind, check, loss, active, 
     for blk in prange(blocks):
         for b in range(blk * BLOCK, min(B, (blk + 1) * BLOCK)):
             nb = 0 if shared else b
-            flag = anchor_flag(A, b, ia, check)
+            flag = row_check(A, b, ia, ANCHOR, check)
             d, f = distance_checked(A, b, ia, P, b, ip, kind, check, POSITIVE)
             flag |= f
             total = 0.5 * d * d
