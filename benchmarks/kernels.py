@@ -15,12 +15,15 @@ from __future__ import annotations
 
 import argparse
 import gc
+import os
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+
+import losscli  # noqa: F401 - first, as in the CLI: it sets OPENBLAS_THREAD_TIMEOUT
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import load, machine, median, table  # noqa: E402
@@ -36,7 +39,7 @@ try:  # torch is a reference only, never a dependency
     import torch
     import torch.nn.functional as F
 
-    torch.set_num_threads(len(_jit.os.sched_getaffinity(0)))
+    torch.set_num_threads(_jit.threads())
 except ImportError:  # pragma: no cover
     torch = None
 
@@ -215,6 +218,8 @@ def main() -> None:
     args = parser.parse_args()
     cases = args.cases.split(",")
     print(f"machine: {machine()}; {load()}")
+    print("env: " + ", ".join(f"{k}={v}" for k, v in sorted(os.environ.items())
+                              if k.startswith(("OPENBLAS_", "NUMBA_", "OMP_"))))
     print(f"threads: numba {_jit.threads()}, torch "
           f"{torch.get_num_threads() if torch is not None else 'not installed'}; "
           f"scale {args.scale:g}; {args.reps} rounds\n")

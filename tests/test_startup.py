@@ -3,6 +3,7 @@ like options (exit 2)."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -41,3 +42,13 @@ def test_option_values_convert(capsys):
     assert run(["batch", "triplet", SEED, "--margin", "2", "--swap", "--chunk", "1",
                 "-f", "jsonl"]) == 0
     assert '"margin": 2.0' in capsys.readouterr().out
+
+
+def test_openblas_idle_threads_sleep_at_once_unless_the_user_chose():
+    code = "import losscli, os; print(os.environ.get('OPENBLAS_THREAD_TIMEOUT'))"
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_THREAD_TIMEOUT"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert done.stdout.strip() == "4"
+    env["OPENBLAS_THREAD_TIMEOUT"] = "12"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert done.stdout.strip() == "12"

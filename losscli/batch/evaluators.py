@@ -14,7 +14,6 @@ warnings; errors name the file, the role and the index in the whole file.
 from __future__ import annotations
 
 import math
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,7 +32,7 @@ NONFINITE_FIX = "remove or replace NaN and infinite values"
 FAST_DISTANCES = {"euclidean": sk.EUCLIDEAN, "sqeuclidean": sk.SQEUCLIDEAN}
 NEGATIVES_REDUCTIONS = {"mean": 0, "sum": 1, "max": 2, "mean-active": 3}
 TINY_TEMPERATURE = 1e-3
-GEMM_BLOCK_BYTES = 256 * 1024  # one block of logits: stays in the core's L2 (1 MiB)
+GEMM_BLOCK_BYTES = 4 * 2**20  # one block of logits: stays in the L3 cache (32 MiB)
 
 
 @dataclass
@@ -237,12 +236,12 @@ def shared_bank_infonce(anchor: np.ndarray, positive: np.ndarray, bank: np.ndarr
                         temperature: float, loss: np.ndarray, flags: np.ndarray) -> None:
     """InfoNCE (dot) against one bank (K, D): logits by BLAS, a block of anchors at a time.
 
-    Each of `threads()` Python threads takes every n-th block: a single-threaded GEMM
-    S = A_blk @ bank.T into its own buffer, then the compiled serial kernel
-    `infonce_logit_rows` on S while it is in cache (vectorised exp, the softmax branches of
-    compute). Both release the GIL, so the cores are busy with exactly one thread each and
-    no BLAS or numba pool competes with them. float32 input stays float32 in the GEMM
-    (error ~1e-6 relative); the softmax is in float64.
+    Per block of about GEMM_BLOCK_BYTES of logits (it stays in the L3 cache): the GEMM
+    S = A_blk @ bank.T on BLAS's threads, then the kernel `infonce_logit_rows` (prange over
+    rows, vectorised exp, compute's softmax branches) on numba's, with BLAS limited to one
+    thread meanwhile. (Splitting blocks over Python threads with single-threaded BLAS each
+    does not work: numpy's OpenBLAS serialises concurrent calls.) float32 input stays
+    float32 in the GEMM (error ~1e-6 relative); the softmax is in float64.
     """
     B, D = anchor.shape
     K = bank.shape[0]
@@ -253,27 +252,15 @@ def shared_bank_infonce(anchor: np.ndarray, positive: np.ndarray, bank: np.ndarr
     _bank_flags(bank, flags)
     check = dtype == np.float64
     rows = max(64, GEMM_BLOCK_BYTES // max(1, K * np.dtype(dtype).itemsize))
-    starts = list(range(0, B, rows))
-    workers = max(1, min(_jit.threads(), len(starts)))
-    lse = sk.infonce_logit_rows.jit if _jit.jit_mode() != "never" else sk.infonce_logit_rows.py
+    logits = np.empty((min(rows, B), K), dtype=dtype)
     A3 = a.reshape(B, 1, D)
     P3 = p.reshape(B, 1, D)
-
-    def run(ids: list[int]) -> None:
-        logits = np.empty((rows, K), dtype=dtype)
-        for start in ids:
-            stop = min(B, start + rows)
-            block = logits[:stop - start]
-            np.matmul(a[start:stop], bank_t, out=block)
-            lse(block, A3[start:stop], P3[start:stop], temperature, check, loss[start:stop],
-                flags[start:stop])
-
-    with _jit.blas_threads(1):
-        if workers == 1:
-            run(starts)
-        else:
-            with ThreadPoolExecutor(workers, thread_name_prefix="losscli-gemm") as pool:
-                list(pool.map(run, [starts[i::workers] for i in range(workers)]))
+    for start in range(0, B, rows):
+        stop = min(B, start + rows)
+        block = logits[:stop - start]
+        np.matmul(a[start:stop], bank_t, out=block)
+        _jit.run(sk.infonce_logit_rows, (stop - start) * (K + 2) * D, block, A3[start:stop],
+                 P3[start:stop], temperature, check, loss[start:stop], flags[start:stop])
 
 
 def _bank_flags(bank: np.ndarray, flags: np.ndarray) -> None:

@@ -89,15 +89,32 @@ def infonce_first(sim, scratch, temperature):
     (top - s_0) / t + log(sum_j exp((s_j - top) / t)).
     """
     n = sim.shape[0]
-    top = sim[0]
-    for j in range(n):
-        if sim[j] > top:
-            top = sim[j]
+    # four running maxima and four partial sums: independent chains that pipeline
+    m0 = sim[0]
+    m1 = sim[0]
+    m2 = sim[0]
+    m3 = sim[0]
+    quads = n // 4 * 4
+    for j in range(0, quads, 4):
+        if sim[j] > m0:
+            m0 = sim[j]
+        if sim[j + 1] > m1:
+            m1 = sim[j + 1]
+        if sim[j + 2] > m2:
+            m2 = sim[j + 2]
+        if sim[j + 3] > m3:
+            m3 = sim[j + 3]
+    for j in range(quads, n):
+        if sim[j] > m0:
+            m0 = sim[j]
+    top = max(max(m0, m1), max(m2, m3))
     positive_on_top = sim[0] >= top
     base = sim[0] if positive_on_top else top
+    # times 1/t, not / t: a divide per element costs more than the exp (the argument
+    # then differs by an ulp, ~1e-15 relative in the loss)
+    inverse = 1.0 / temperature
     for j in range(n):
-        scratch[j] = exp_nonpositive((sim[j] - base) / temperature)
-    # four partial sums: the adds pipeline instead of waiting on one another
+        scratch[j] = exp_nonpositive((sim[j] - base) * inverse)
     s0 = 0.0
     s1 = 0.0
     s2 = 0.0
@@ -138,7 +155,8 @@ def infonce_first_libm(sim, temperature):
 
 @kernel
 def row_flag(x, b, r, bit, squares):
-    """The flag of row x[b, r]: bit << NONFINITE_SHIFT for NaN/inf, bit for a huge entry."""
+    """The flag of row x[b, r]: bit << NONFINITE_SHIFT for NaN/inf, bit for a huge entry
+    (only when `squares`, the row's sum of squares, is above 1e300). The rare path."""
     flag = 0
     for i in range(x.shape[2]):
         v = abs(np.float64(x[b, r, i]))
@@ -150,18 +168,29 @@ def row_flag(x, b, r, bit, squares):
 
 
 @kernel
-def finish_distance(x, bx, rx, y, by, ry, total, kind):
-    """The distance from its squared sum, exact and free of over/underflow (as compute)."""
+def plain_distance(total, kind):
+    """The distance from its squared sum, or -1 when the sum may have under- or overflowed
+    (then `rescaled_distance` recomputes it from the rows, as compute does)."""
     if kind == SQEUCLIDEAN:
         return total
     if total == 0.0 or (total > _TINY and total < _HUGE):
         return np.sqrt(total)
+    return -1.0
+
+
+@kernel
+def rescaled_distance(x, bx, rx, y, by, ry):
+    """sqrt(sum (x - y)^2) with every difference divided by the largest first (rare path)."""
     scale = 0.0
     for i in range(x.shape[2]):
         diff = abs(np.float64(x[bx, rx, i]) - np.float64(y[by, ry, i]))
         if diff > scale:
             scale = diff
     if scale == 0.0 or not np.isfinite(scale):
+        total = 0.0
+        for i in range(x.shape[2]):
+            diff = np.float64(x[bx, rx, i]) - np.float64(y[by, ry, i])
+            total += diff * diff
         return np.sqrt(total)
     scaled = 0.0
     for i in range(x.shape[2]):
@@ -171,25 +200,27 @@ def finish_distance(x, bx, rx, y, by, ry, total, kind):
 
 
 @kernel
-def hinge(violation):
-    return violation if violation > 0.0 else 0.0
+def triplet_term(dp, dn, margin, soft):
+    """[dp - dn + m]+, or softplus(dp - dn) (strict arithmetic: the hinge cancels)."""
+    if soft:
+        x = dp - dn
+        return max(x, 0.0) + np.log1p(np.exp(-abs(x)))
+    v = dp - dn + margin
+    return v if v > 0.0 else 0.0
 
 
 @kernel
-def softplus(x):
-    return max(x, 0.0) + np.log1p(np.exp(-abs(x)))
+def contrastive_term(d, margin):
+    """1/2 [m - d]+^2 of a dissimilar pair."""
+    h = margin - d
+    if not h > 0.0:
+        h = 0.0
+    return 0.5 * h * h
 
 
-@kernel
-def row_check(x, b, r, bit, check):
-    """With `check`: x[b, r]'s flag when its sum of squares says it may hold a huge entry."""
-    if not check:
-        return 0
-    squares = 0.0
-    for i in range(x.shape[2]):
-        v = np.float64(x[b, r, i])
-        squares += v * v
-    return 0 if squares <= _HUGE_SQUARES else row_flag(x, b, r, bit, squares)
+# The loops below index the arrays and pass only scalars and thread-local scratch to the
+# functions they call: handing a shared array to a function in a prange loop costs an atomic
+# reference-count update on it, and two cores updating one count ran 2-5x slower.
 
 
 @kernel(stream=True, parallel=True)
@@ -212,10 +243,24 @@ def infonce_loss(A, ia, P, ip, N, n0, K, temperature, check, loss, flags):
         scratch = np.empty(K + 1)
         for b in range(blk * BLOCK, min(B, (blk + 1) * BLOCK)):
             nb = 0 if shared else b
-            flag = row_check(A, b, ia, ANCHOR, check) | row_check(P, b, ip, POSITIVE, check)
+            flag = 0
             s = 0.0
-            for i in range(D):
-                s += np.float64(A[b, ia, i]) * np.float64(P[b, ip, i])
+            if check:
+                qa = 0.0
+                qp = 0.0
+                for i in range(D):
+                    va = np.float64(A[b, ia, i])
+                    vp = np.float64(P[b, ip, i])
+                    s += va * vp
+                    qa += va * va
+                    qp += vp * vp
+                if not qa <= _HUGE_SQUARES:
+                    flag |= row_flag(A, b, ia, ANCHOR, qa)
+                if not qp <= _HUGE_SQUARES:
+                    flag |= row_flag(P, b, ip, POSITIVE, qp)
+            else:
+                for i in range(D):
+                    s += np.float64(A[b, ia, i]) * np.float64(P[b, ip, i])
             sim[0] = s
             k = 0
             if step == 4:
@@ -261,82 +306,49 @@ def infonce_loss(A, ia, P, ip, N, n0, K, temperature, check, loss, flags):
                 loss[b] = infonce_first(sim, scratch, temperature)
 
 
-@kernel(stream=True)
-def dot_rows(x, bx, rx, y, by, ry):
-    total = 0.0
-    for i in range(x.shape[2]):
-        total += np.float64(x[bx, rx, i]) * np.float64(y[by, ry, i])
-    return total
-
-
-@kernel
+@kernel(stream=True, parallel=True)
 def infonce_logit_rows(S, A, P, temperature, check, loss, flags):
     """InfoNCE from a block of negative similarities S (R, K) (a BLAS product against a
-    shared bank): s_0 = A[r] . P[r] here, then the softmax of infonce_first per row.
-
-    Serial on purpose: the caller runs one block per thread, each thread doing its own
-    single-threaded GEMM then this, while the block is still in cache.
-    """
+    shared bank): s_0 = A[r, 0] . P[r, 0] here, then the softmax of infonce_first per row,
+    on the block while it is still in cache."""
     R = S.shape[0]
     K = S.shape[1]
-    sim = np.empty(K + 1)
-    scratch = np.empty(K + 1)
-    for r in range(R):
-        flag = row_check(A, r, 0, ANCHOR, check) | row_check(P, r, 0, POSITIVE, check)
-        s0 = dot_rows(A, r, 0, P, r, 0)
-        sim[0] = s0
-        finite = s0 < np.inf and s0 > -np.inf
-        for k in range(K):
-            v = np.float64(S[r, k])
-            sim[k + 1] = v
-            if not (v < np.inf and v > -np.inf):
-                finite = False
-        if not finite:
-            flag |= row_flag(A, r, 0, ANCHOR, np.inf) | row_flag(P, r, 0, POSITIVE, np.inf)
-            loss[r] = infonce_first_libm(sim, temperature)
-        else:
-            loss[r] = infonce_first(sim, scratch, temperature)
-        flags[r] = flags[r] | flag
+    D = A.shape[2]
+    blocks = (R + BLOCK - 1) // BLOCK
+    for blk in prange(blocks):
+        sim = np.empty(K + 1)
+        scratch = np.empty(K + 1)
+        for r in range(blk * BLOCK, min(R, (blk + 1) * BLOCK)):
+            flag = 0
+            s0 = 0.0
+            qa = 0.0
+            qp = 0.0
+            for i in range(D):
+                va = np.float64(A[r, 0, i])
+                vp = np.float64(P[r, 0, i])
+                s0 += va * vp
+                qa += va * va
+                qp += vp * vp
+            if check and not qa <= _HUGE_SQUARES:
+                flag |= row_flag(A, r, 0, ANCHOR, qa)
+            if check and not qp <= _HUGE_SQUARES:
+                flag |= row_flag(P, r, 0, POSITIVE, qp)
+            sim[0] = s0
+            finite = s0 < np.inf and s0 > -np.inf
+            for k in range(K):
+                v = np.float64(S[r, k])
+                sim[k + 1] = v
+                if not (v < np.inf and v > -np.inf):
+                    finite = False
+            if not finite:
+                flag |= row_flag(A, r, 0, ANCHOR, np.inf) | row_flag(P, r, 0, POSITIVE, np.inf)
+                loss[r] = infonce_first_libm(sim, temperature)
+            else:
+                loss[r] = infonce_first(sim, scratch, temperature)
+            flags[r] = flags[r] | flag
 
 
-@kernel(stream=True)
-def squared_distance_rows(x, bx, rx, y, by, ry):
-    total = 0.0
-    for i in range(x.shape[2]):
-        diff = np.float64(x[bx, rx, i]) - np.float64(y[by, ry, i])
-        total += diff * diff
-    return total
-
-
-@kernel(stream=True)
-def squared_distance_rows_sq(x, bx, rx, y, by, ry):
-    """sum (x - y)^2 and sum y^2 of two rows in one pass."""
-    total = 0.0
-    squares = 0.0
-    for i in range(x.shape[2]):
-        v = np.float64(y[by, ry, i])
-        diff = np.float64(x[bx, rx, i]) - v
-        total += diff * diff
-        squares += v * v
-    return total, squares
-
-
-@kernel
-def distance_checked(x, bx, rx, y, by, ry, kind, check, bit):
-    """(d(x_row, y_row), y_row's flag when its sum is non-finite or huge, else 0)."""
-    flag = 0
-    if check:
-        total, squares = squared_distance_rows_sq(x, bx, rx, y, by, ry)
-        if not squares <= _HUGE_SQUARES:
-            flag = row_flag(y, by, ry, bit, squares)
-    else:
-        total = squared_distance_rows(x, bx, rx, y, by, ry)
-    if not total < np.inf:
-        flag |= row_flag(y, by, ry, bit, np.inf) | row_flag(x, bx, rx, ANCHOR, np.inf)
-    return finish_distance(x, bx, rx, y, by, ry, total, kind), flag
-
-
-@kernel(parallel=True)
+@kernel(stream=True, parallel=True)
 def triplet_loss(A, ia, P, ip, N, n0, K, margin, kind, swap, soft, reduce_by, check,
                  loss, active, flags):
     """Triplet loss per example (embedding.triplet without the breakdown).
@@ -344,67 +356,127 @@ def triplet_loss(A, ia, P, ip, N, n0, K, margin, kind, swap, soft, reduce_by, ch
     reduce_by: 0 mean, 1 sum, 2 max, 3 mean over active terms; active[b]: terms > 0.
     """
     B = A.shape[0]
+    D = A.shape[2]
     shared = N.shape[0] == 1
-    m = 0.0 if soft else margin
     blocks = (B + BLOCK - 1) // BLOCK
     for blk in prange(blocks):
         for b in range(blk * BLOCK, min(B, (blk + 1) * BLOCK)):
             nb = 0 if shared else b
-            flag = row_check(A, b, ia, ANCHOR, check)
-            dp, f = distance_checked(A, b, ia, P, b, ip, kind, check, POSITIVE)
-            flag |= f
+            flag = 0
             total = 0.0
+            qa = 0.0
+            qp = 0.0
+            for i in range(D):
+                va = np.float64(A[b, ia, i])
+                vp = np.float64(P[b, ip, i])
+                diff = va - vp
+                total += diff * diff
+                qa += va * va
+                qp += vp * vp
+            if not (qa <= _HUGE_SQUARES and qp <= _HUGE_SQUARES):
+                flag |= row_flag(A, b, ia, ANCHOR, qa) | row_flag(P, b, ip, POSITIVE, qp)
+            dp = plain_distance(total, kind)
+            if dp < 0.0:
+                dp = rescaled_distance(A, b, ia, P, b, ip)
+            total_terms = 0.0
             largest = 0.0
             count = 0
             for k in range(K):
-                dn, f = distance_checked(A, b, ia, N, nb, n0 + k, kind, check, NEGATIVES)
-                flag |= f
+                r = n0 + k
+                sq = 0.0
+                qn = 0.0
+                for i in range(D):
+                    vn = np.float64(N[nb, r, i])
+                    diff = np.float64(A[b, ia, i]) - vn
+                    sq += diff * diff
+                    qn += vn * vn
+                if not qn <= _HUGE_SQUARES:
+                    flag |= row_flag(N, nb, r, NEGATIVES, qn)
+                dn = plain_distance(sq, kind)
+                if dn < 0.0:
+                    dn = rescaled_distance(A, b, ia, N, nb, r)
                 if swap:
-                    dpn, f = distance_checked(P, b, ip, N, nb, n0 + k, kind, False, NEGATIVES)
+                    sq = 0.0
+                    for i in range(D):
+                        diff = np.float64(P[b, ip, i]) - np.float64(N[nb, r, i])
+                        sq += diff * diff
+                    dpn = plain_distance(sq, kind)
+                    if dpn < 0.0:
+                        dpn = rescaled_distance(P, b, ip, N, nb, r)
                     if dpn < dn:
                         dn = dpn
-                t = softplus(dp - dn) if soft else hinge(dp - dn + m)
-                total += t
+                t = triplet_term(dp, dn, margin, soft)
+                total_terms += t
                 if k == 0 or t > largest:
                     largest = t
                 if t > 0.0:
                     count += 1
             if reduce_by == 0:
-                loss[b] = total / K
+                loss[b] = total_terms / K
             elif reduce_by == 1:
-                loss[b] = total
+                loss[b] = total_terms
             elif reduce_by == 2:
                 loss[b] = largest
             else:
-                loss[b] = total / count if count > 0 else 0.0
+                loss[b] = total_terms / count if count > 0 else 0.0
             active[b] = count
             flags[b] = flag
 
 
-@kernel(parallel=True)
+@kernel(stream=True, parallel=True)
 def contrastive_loss(A, ia, P, ip, N, n0, K, margin, kind, check, loss, active, flags):
     """Hadsell et al. Eq. 4, mean over the 1 + K pairs; active[b]: pairs with [m - d]+ > 0."""
     B = A.shape[0]
+    D = A.shape[2]
     shared = N.shape[0] == 1
     blocks = (B + BLOCK - 1) // BLOCK
     for blk in prange(blocks):
         for b in range(blk * BLOCK, min(B, (blk + 1) * BLOCK)):
             nb = 0 if shared else b
-            flag = row_check(A, b, ia, ANCHOR, check)
-            d, f = distance_checked(A, b, ia, P, b, ip, kind, check, POSITIVE)
-            flag |= f
-            total = 0.5 * d * d
+            flag = 0
+            total = 0.0
+            qa = 0.0
+            qp = 0.0
+            for i in range(D):
+                va = np.float64(A[b, ia, i])
+                vp = np.float64(P[b, ip, i])
+                diff = va - vp
+                total += diff * diff
+                qa += va * va
+                qp += vp * vp
+            if not (qa <= _HUGE_SQUARES and qp <= _HUGE_SQUARES):
+                flag |= row_flag(A, b, ia, ANCHOR, qa) | row_flag(P, b, ip, POSITIVE, qp)
+            d = plain_distance(total, kind)
+            if d < 0.0:
+                d = rescaled_distance(A, b, ia, P, b, ip)
+            pairs = similar_term(d)
             count = 0
             for k in range(K):
-                d, f = distance_checked(A, b, ia, N, nb, n0 + k, kind, check, NEGATIVES)
-                flag |= f
-                h = hinge(margin - d)
-                if h > 0.0:
+                r = n0 + k
+                sq = 0.0
+                qn = 0.0
+                for i in range(D):
+                    vn = np.float64(N[nb, r, i])
+                    diff = np.float64(A[b, ia, i]) - vn
+                    sq += diff * diff
+                    qn += vn * vn
+                if not qn <= _HUGE_SQUARES:
+                    flag |= row_flag(N, nb, r, NEGATIVES, qn)
+                d = plain_distance(sq, kind)
+                if d < 0.0:
+                    d = rescaled_distance(A, b, ia, N, nb, r)
+                t = contrastive_term(d, margin)
+                if t > 0.0:
                     count += 1
-                total += 0.5 * h * h
-            loss[b] = total / (K + 1)
+                pairs += t
+            loss[b] = pairs / (K + 1)
             active[b] = count
             flags[b] = flag
+
+
+@kernel
+def similar_term(d):
+    return 0.5 * d * d
 
 
 @kernel(stream=True, parallel=True)
