@@ -42,9 +42,10 @@ from typing import Any
 import numpy as np
 
 # Multiply-adds below which interpreting the kernel beats numba's fixed start-up cost:
-# interpreted kernels cost 150-400 ns per multiply-add, numba ~0.3 s per process (import,
-# first cached call, teardown), so the break-even is near a million (docs/benchmarks.md).
-JIT_THRESHOLD = 500_000
+# interpreted kernels cost ~200 ns per multiply-add, numba ~0.25 s per process (import and
+# first cached call). Measured crossings (benchmarks/jit_threshold.py): ~1.0 M for batch's
+# InfoNCE kernel, ~1.7 M for compute's (docs/benchmarks.md).
+JIT_THRESHOLD = 1_000_000
 # Multiply-adds above which a prange kernel runs on every core (~1 ms of serial work).
 PARALLEL_THRESHOLD = 2_000_000
 STREAM_FASTMATH = frozenset({"reassoc", "contract"})
