@@ -31,6 +31,7 @@ from losscli.batch.sources import JsonLines, Missing, Source
 from losscli.errors import BadData, InputUnavailable, LossCliError
 from losscli.io import as_role_array
 from losscli.io.formats import MAX_JSON_BYTES, parse_json
+from losscli.kernels import _jit
 from losscli.losses import get_spec
 from losscli.losses._common import embedding_batch, nonfinite_warning, reduce
 from losscli.losses.spec import LossSpec, closest_hint
@@ -129,8 +130,10 @@ def _evaluate_table(table: tables.Table, spec: LossSpec, options: BatchOptions,
     denominator: float | None = None
     denominators = True
     done = 0
+    job_work = total * max(1, tables.row_bytes(table, B) // 4)  # ~ one multiply-add per value
     for chunk in tables.chunks(table, B, rows):
-        part = evaluator(chunk)
+        with _jit.job(job_work):  # a big file's small chunks still run compiled
+            part = evaluator(chunk)
         n = part.loss.shape[0]
         per_example[done:done + n] = part.loss
         done += n

@@ -32,6 +32,7 @@ other down two- to three-fold).
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import functools
 import os
 import tempfile
@@ -210,6 +211,23 @@ def jit_mode() -> str:
     return mode if mode in ("auto", "always", "never") else "auto"
 
 
+_job_work: contextvars.ContextVar[int] = contextvars.ContextVar("losscli_job_work", default=0)
+
+
+@contextlib.contextmanager
+def job(work: int) -> Iterator[None]:
+    """Within the block, choose paths by the whole job's work, not each call's.
+
+    `batch` evaluates a large file a chunk at a time: each chunk is small, the file is
+    not, and numba's start-up is paid once for all of them.
+    """
+    token = _job_work.set(max(work, _job_work.get()))
+    try:
+        yield
+    finally:
+        _job_work.reset(token)
+
+
 def path_for(work: int, parallel: bool | None = None) -> str:
     """"py", "serial" or "parallel": how `run` calls a (parallel-capable) kernel of this work.
 
@@ -217,7 +235,8 @@ def path_for(work: int, parallel: bool | None = None) -> str:
     the compiled paths (LOSSCLI_JIT=never still interprets).
     """
     mode = jit_mode()
-    compiled = mode == "always" or (mode == "auto" and work >= JIT_THRESHOLD)
+    compiled = mode == "always" or (mode == "auto" and max(work, _job_work.get())
+                                    >= JIT_THRESHOLD)
     if not compiled:
         return "py"
     if parallel is None:
