@@ -235,8 +235,8 @@ def path_for(work: int, parallel: bool | None = None) -> str:
     the compiled paths (LOSSCLI_JIT=never still interprets).
     """
     mode = jit_mode()
-    compiled = mode == "always" or (mode == "auto" and max(work, _job_work.get())
-                                    >= JIT_THRESHOLD)
+    work = max(work, _job_work.get())
+    compiled = mode == "always" or (mode == "auto" and work >= JIT_THRESHOLD)
     if not compiled:
         return "py"
     if parallel is None:
