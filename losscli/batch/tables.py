@@ -60,6 +60,7 @@ class Chunk:
     stack: np.ndarray | None
     where: dict[str, str]
     per_example: frozenset[str]
+    streamed: bool = False  # read from files by a read-ahead thread that needs a core
 
     def role_arrays(self) -> dict[str, np.ndarray]:
         """The roles as separate arrays (views of the stack when there is one)."""
@@ -228,7 +229,7 @@ def chunks(table: Table, B: int | None, rows: int) -> Iterator[Chunk]:
             arrays.update({r: a[start:start + n] for r, a in in_memory.items()})
             stack = read.pop(STACK, None)
             arrays.update(read)
-            yield Chunk(start, n, arrays, stack, table.where, frozen)
+            yield Chunk(start, n, arrays, stack, table.where, frozen, streamed=True)
         return
     for start in range(0, B, rows):
         n = min(rows, B - start)
