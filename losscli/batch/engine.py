@@ -260,7 +260,7 @@ def _line_table(raw: bytes, where: str, spec: LossSpec,
         table.where[key] = f"{where}:{key}"
     for role, (arr, role_where) in overrides.items():
         if role in table.whole:
-            table.warnings.append(f"--{role} {options_path(role_where)} replaces {role} "
+            table.warnings.append(f"--{role} {_path_of(role_where)} replaces {role} "
                                   f"from {where}")
         table.whole[role] = arr
         table.where[role] = role_where
@@ -271,7 +271,7 @@ def _line_table(raw: bytes, where: str, spec: LossSpec,
     return table
 
 
-def options_path(where: str) -> str:
+def _path_of(where: str) -> str:
     return where.rsplit(":", 1)[0] if ":" in where else where
 
 
