@@ -379,3 +379,14 @@ def test_strict_fails_a_non_finite_value(tmp_path, capsys):
     assert "not finite" in record["error"]
     code, _, _ = _cli(capsys, "batch", "infonce", str(path), "--strict", "--fail-fast", "-q")
     assert code == 5
+
+
+def test_every_target_ignored_fails_like_compute(tmp_path, capsys):
+    np.save(tmp_path / "logits.npy", np.zeros((9, 3)))
+    np.save(tmp_path / "target.npy", np.full(9, 2.0))
+    args = ["--logits", str(tmp_path / "logits.npy"), "--target", str(tmp_path / "target.npy"),
+            "--ignore-index", "2"]
+    code, _, err = _cli(capsys, "compute", "softmax-ce", *args)
+    assert code == 4 and "nothing to average" in err
+    code, out, err = _cli(capsys, "batch", "softmax-ce", *args, "--chunk", "4")
+    assert code == 7 and "nothing to average" in _records(out)[0]["error"]

@@ -129,6 +129,7 @@ def _evaluate_table(table: tables.Table, spec: LossSpec, options: BatchOptions,
     shape: dict[str, int | None] | None = None
     denominator: float | None = None
     denominators = True
+    all_ignored = True
     done = 0
     job_work = total * max(1, tables.row_bytes(table, B) // 4)  # ~ one multiply-add per value
     for chunk in tables.chunks(table, B, rows):
@@ -147,6 +148,7 @@ def _evaluate_table(table: tables.Table, spec: LossSpec, options: BatchOptions,
             params = part.params
         if part.shape is not None and shape is None:
             shape = dict(part.shape)
+        all_ignored = all_ignored and part.all_ignored
         if part.denominator is None:
             denominators = False
         else:
@@ -156,7 +158,7 @@ def _evaluate_table(table: tables.Table, spec: LossSpec, options: BatchOptions,
     per_example = per_example[:done]
     if shape is not None:
         shape["batch"] = done
-    if denominators and denominator == 0.0:
+    if all_ignored and done:  # compute refuses this too; a chunk of them alone is fine
         raise BadData(f"every example has the ignored target {options.params.get('ignore_index')}"
                       ": nothing to average", "check --ignore-index",
                       where=table.where.get("target", table.name))

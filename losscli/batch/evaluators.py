@@ -46,6 +46,7 @@ class Part:
     params: dict[str, Any] | None = None
     shape: dict[str, int | None] | None = None
     denominator: float | None = None
+    all_ignored: bool = False  # softmax-ce: every target of the chunk is --ignore-index
 
 
 def check_finite(arr: np.ndarray, where: str, offset: int) -> None:
@@ -116,7 +117,7 @@ class GenericEvaluator:
         ignore = self._ignore()
         if idx is None or ignore is None or not np.all(idx == ignore) or n == 0:
             return None
-        return Part(np.zeros(idx.shape[0]), denominator=0.0)
+        return Part(np.zeros(idx.shape[0]), denominator=0.0, all_ignored=True)
 
     def _denominator(self, inputs: Inputs) -> float | None:
         """The mean's divisor for this chunk: sum of the kept targets' weights (index targets)."""
