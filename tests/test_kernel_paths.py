@@ -126,6 +126,7 @@ def test_contrastive_paths_agree_with_plain_loops(dtype, rtol, kind):
 
 
 @pytest.mark.parametrize("path", PATHS)
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")
 def test_flags_mark_nonfinite_and_huge_rows(path):
     x = _data(4)
     x[3, 4, 2] = np.nan        # a negative of example 3
