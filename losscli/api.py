@@ -11,7 +11,7 @@ Every caller (the CLI's commands, notebooks, later batch and sweep) comes throug
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -81,8 +81,47 @@ def evaluate_file(name: str, path: str | None = None, *, role_files: Mapping[str
     return evaluate(spec.name, inputs, reduction=reduction, like=like, grad=grad, **params)
 
 
+def evaluate_files(name: str, inputs: list[str], *, role_files: Mapping[str, str] | None = None,
+                   reduction: str = "mean", dtype: str = "float64", jobs: int = 1,
+                   chunk: int | None = None, progress: Any = None, stdin: Any = None,
+                   **params: Any) -> Iterator[Any]:
+    """Evaluate a loss over many inputs (what `losscli batch` does), one FileResult each.
+
+    inputs: files, directories (read non-recursively), globs, `-` (JSON Lines on stdin).
+    Results come as each input finishes; an input that fails gives a FileResult whose
+    `error` says why, and the others go on. .npy inputs are read `chunk` examples at a time
+    (default: about 4 MiB), so memory does not grow with the file. `progress(n)` is called
+    as examples are done (and `progress.start(inputs)` first, if it has one). `dtype="float32"`
+    computes on float32 values (float64 accumulation) where a stream kernel applies.
+    """
+    from losscli.batch import DTYPES, BatchOptions, evaluate_sources, expand
+
+    spec = get_spec(name)
+    if reduction not in REDUCTIONS:
+        raise UsageError(f"--reduction got {reduction!r}",
+                         f"choose one of {', '.join(REDUCTIONS)}")
+    if dtype not in DTYPES:
+        raise UsageError(f"--dtype got {dtype!r}", f"choose one of {', '.join(DTYPES)}")
+    if jobs < 1:
+        raise UsageError(f"--jobs got {jobs}", "give a whole number >= 1")
+    if chunk is not None and chunk < 1:
+        raise UsageError(f"chunk got {chunk}", "give a whole number >= 1")
+    if list(inputs).count("-") > 1:
+        raise UsageError("- (stdin) is given more than once", "give it once")
+    given = {k: v for k, v in params.items() if v is not None}
+    spec.resolve(given)
+    sources = expand(list(inputs), dict(role_files or {}))
+    if not sources:
+        raise UsageError("no input given", "give INPUTS (files, directories, globs or -) or "
+                         "per-role options such as --anchor FILE")
+    if progress is not None and hasattr(progress, "start"):
+        progress.start(len(sources))
+    options = BatchOptions(spec.name, given, reduction, dtype, chunk, dict(role_files or {}))
+    return evaluate_sources(sources, options, jobs, progress, stdin)
+
+
 def _with_warnings(result: Result, extra: tuple[str, ...]) -> Result:
     return replace(result, warnings=tuple(extra) + result.warnings)
 
 
-__all__ = ["evaluate", "evaluate_file", "load_inputs"]
+__all__ = ["evaluate", "evaluate_file", "evaluate_files", "load_inputs"]

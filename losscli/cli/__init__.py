@@ -18,9 +18,11 @@ except ImportError:  # pragma: no cover - older typer on real click
     from click import exceptions as click_exc  # type: ignore[no-redef]
 
 from losscli._version import __version__
-from losscli.cli import catalog, compare, compute, stats, sweep
+from losscli.cli import _plain_options, batch, catalog, compare, compute, stats, sweep
 from losscli.cli._output import ReaderGone, write_text
 from losscli.errors import ExitCode, LossCliError
+
+_plain_options.install()  # plain option values without importing pydantic (~50 ms a run)
 
 app = typer.Typer(
     name="losscli",
@@ -52,6 +54,7 @@ def _root(
 
 
 app.command("compute", help=compute.HELP, no_args_is_help=True)(compute.compute)
+app.command("batch", help=batch.HELP, no_args_is_help=True)(batch.batch)
 app.command("losses")(catalog.losses)
 app.command("explain")(catalog.explain)
 app.command("sweep", help=sweep.HELP, no_args_is_help=True)(sweep.sweep)
@@ -201,7 +204,12 @@ def main() -> None:
         if sys.stdout is not None:
             sys.stdout.flush()
     except (OSError, ValueError):
-        # A broken pipe or a full disk: drop what is buffered, quietly, so the
-        # interpreter's own last flush does not print "Exception ignored" (exit 120).
+        # A broken pipe or a full disk: drop what is buffered, quietly.
         _quiet_broken_pipe()
-    sys.exit(code)
+    try:
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
+    # Everything is written, flushed and renamed into place: skip the interpreter's
+    # teardown (module finalisers of numpy, numba, rich: 20-100 ms of every run).
+    os._exit(code)

@@ -12,22 +12,43 @@ overflow: inf and NaN, never an exception). `@kernel` wraps each one:
   (import and first cached call), far more than a tiny input's work, so below
   `JIT_THRESHOLD` units of work the source runs uncompiled and numba is never imported.
 
+- `Kernel.jit_parallel`: the same source compiled with `parallel=True`, so that `prange`
+  loops over anchors run on every core. Only worth it above `PARALLEL_THRESHOLD`: a parallel
+  call costs a few microseconds of thread wake-up and its first compile ~0.5 s.
+
 `LOSSCLI_JIT=always|never|auto` (default auto) overrides the choice; the tests use it to
 check that both paths agree.
+
+Caching: numba writes its cache beside the source (`__pycache__`). When that is read-only
+(a system site-packages), `cache_dir()` picks `$NUMBA_CACHE_DIR`, then the user's cache
+directory (`$XDG_CACHE_HOME/losscli/numba`, `~/.cache/losscli/numba`), then a per-user
+temporary directory, and compiles without a cache only when nothing is writable.
+
+Thread pools: a numba parallel region runs under `blas_threads(1)` (threadpoolctl), so an
+OpenBLAS pool never competes with numba's for the same cores (on two cores they slow each
+other down two- to three-fold).
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import functools
 import os
+import tempfile
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
 
-# Multiply-adds below which interpreting the kernel beats numba's fixed start-up cost.
-JIT_THRESHOLD = 50_000
+# Multiply-adds below which interpreting the kernel beats numba's fixed start-up cost:
+# interpreted kernels cost ~200 ns per multiply-add, numba ~0.25 s per process (import and
+# first cached call). Measured crossings (benchmarks/jit_threshold.py): ~1.0 M for batch's
+# InfoNCE kernel, ~1.7 M for compute's (docs/benchmarks.md).
+JIT_THRESHOLD = 1_000_000
+# Multiply-adds above which a prange kernel runs on every core (~1 ms of serial work).
+PARALLEL_THRESHOLD = 2_000_000
 STREAM_FASTMATH = frozenset({"reassoc", "contract"})
 
 # Inside a kernel, `prange` is `range` when interpreted and numba.prange when compiled.
@@ -37,11 +58,13 @@ prange = range
 class Kernel:
     """A kernel function with a lazily compiled numba twin."""
 
-    def __init__(self, func: Callable, fastmath: frozenset[str]) -> None:
+    def __init__(self, func: Callable, fastmath: frozenset[str], parallel: bool = False) -> None:
         functools.update_wrapper(self, func)
         self.py = func
         self.fastmath = fastmath
+        self.parallel = parallel
         self._jit: Callable | None = None
+        self._jit_parallel: Callable | None = None
 
     def __call__(self, *args: Any) -> Any:
         return self.py(*args)
@@ -52,23 +75,36 @@ class Kernel:
             self._jit = _compile(self)
         return self._jit
 
+    @property
+    def jit_parallel(self) -> Callable:
+        """The numba twin with `parallel=True`: prange loops spread over numba's threads."""
+        if self._jit_parallel is None:
+            self._jit_parallel = _compile(self, parallel=True)
+        return self._jit_parallel
+
     def __repr__(self) -> str:
         return f"<kernel {self.py.__module__}.{self.py.__qualname__}>"
 
 
-def kernel(func: Callable | None = None, *, stream: bool = False) -> Any:
-    """Declare a kernel. `stream=True` for pure memory-streaming loops (allows reassoc)."""
+def kernel(func: Callable | None = None, *, stream: bool = False, parallel: bool = False) -> Any:
+    """Declare a kernel. `stream=True` for pure memory-streaming loops (allows reassoc);
+    `parallel=True` for a kernel whose prange loop numba's parfor pass can split (its
+    iterations write disjoint outputs): only those get the parallel path."""
 
     def wrap(f: Callable) -> Kernel:
-        return Kernel(f, STREAM_FASTMATH if stream else frozenset())
+        return Kernel(f, STREAM_FASTMATH if stream else frozenset(), parallel)
 
     return wrap(func) if func is not None else wrap
 
 
-def _compile(k: Kernel) -> Callable:
-    """numba-compile a kernel whose globals see compiled callees and numba.prange."""
+def _compile(k: Kernel, parallel: bool = False) -> Callable:
+    """numba-compile a kernel whose globals see compiled callees and numba.prange.
+
+    Callees are always their serial twins: the parallelism is the caller's prange loop.
+    """
     import numba  # noqa: TID253 - the one place numba is imported, and only on demand
 
+    cache = _prepare_cache(numba)
     func = k.py
     scope = dict(func.__globals__)
     for name in func.__code__.co_names:
@@ -79,15 +115,95 @@ def _compile(k: Kernel) -> Callable:
     twin = types.FunctionType(
         func.__code__, scope, func.__name__, func.__defaults__, func.__closure__
     )
-    twin.__qualname__ = func.__qualname__
+    # numba names cache files by qualname and keys them by signature, not by jit flags: the
+    # parallel twin needs a name of its own or it would load the serial one (or clobber it).
+    twin.__qualname__ = func.__qualname__ + ("__parallel" if parallel else "")
     twin.__module__ = func.__module__
     twin.__doc__ = func.__doc__
-    return numba.njit(
-        cache=True,
+    options: dict[str, Any] = dict(
+        cache=cache,
         error_model="numpy",
         fastmath=set(k.fastmath) if k.fastmath else False,
         nogil=True,
-    )(twin)
+    )
+    if parallel:
+        options["parallel"] = True
+    return numba.njit(**options)(twin)
+
+
+_cache_ready: bool | None = None
+
+
+def _prepare_cache(numba: Any) -> bool:
+    """Point numba's cache at a writable directory (once); False when there is none."""
+    global _cache_ready
+    if _cache_ready is None:
+        directory = cache_dir(os.path.dirname(os.path.abspath(__file__)))
+        if directory and directory != _IN_TREE:
+            numba.config.CACHE_DIR = directory
+        _cache_ready = directory is not None
+    return _cache_ready
+
+
+_IN_TREE = "<in-tree>"
+
+
+def cache_dir(package_dir: str) -> str | None:
+    """Where compiled kernels are cached: `_IN_TREE` (beside the source), a directory, or None.
+
+    $NUMBA_CACHE_DIR wins; then the package's own __pycache__ when writable; then the user
+    cache directory; then a per-user temporary directory.
+    """
+    explicit = os.environ.get("NUMBA_CACHE_DIR")
+    if explicit:
+        return explicit
+    if _writable(os.path.join(package_dir, "__pycache__")):
+        return _IN_TREE
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    uid = os.getuid() if hasattr(os, "getuid") else 0
+    candidates = (os.path.join(base, "losscli", "numba"),
+                  os.path.join(tempfile.gettempdir(), f"losscli-numba-{uid}"))
+    for candidate in candidates:
+        if _writable(candidate):
+            return candidate
+    return None
+
+
+def _writable(directory: str) -> bool:
+    """Whether files can be created in `directory` (made if missing), by trying it."""
+    try:
+        os.makedirs(directory, exist_ok=True)
+        with tempfile.TemporaryFile(dir=directory):
+            pass
+        return True
+    except OSError:
+        return False
+
+
+def threads() -> int:
+    """The threads a parallel kernel would use (numba's count, read without importing it)."""
+    configured = os.environ.get("NUMBA_NUM_THREADS", "")
+    if configured.isdigit() and int(configured) > 0:
+        return int(configured)
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+_controller: Any = None
+
+
+@contextlib.contextmanager
+def blas_threads(limit: int) -> Iterator[None]:
+    """Limit the BLAS thread pool (threadpoolctl) for the duration of a block."""
+    global _controller
+    if _controller is None:
+        from threadpoolctl import ThreadpoolController
+
+        _controller = ThreadpoolController()
+    with _controller.limit(limits=limit, user_api="blas"):
+        yield
 
 
 def jit_mode() -> str:
@@ -95,11 +211,46 @@ def jit_mode() -> str:
     return mode if mode in ("auto", "always", "never") else "auto"
 
 
-def run(k: Kernel, work: int, *args: Any) -> Any:
-    """Call a kernel compiled or interpreted, by the size of its work."""
+_job_work: contextvars.ContextVar[int] = contextvars.ContextVar("losscli_job_work", default=0)
+
+
+@contextlib.contextmanager
+def job(work: int) -> Iterator[None]:
+    """Within the block, choose paths by the whole job's work, not each call's.
+
+    `batch` evaluates a large file a chunk at a time: each chunk is small, the file is
+    not, and numba's start-up is paid once for all of them.
+    """
+    token = _job_work.set(max(work, _job_work.get()))
+    try:
+        yield
+    finally:
+        _job_work.reset(token)
+
+
+def path_for(work: int, parallel: bool | None = None) -> str:
+    """"py", "serial" or "parallel": how `run` calls a (parallel-capable) kernel of this work.
+
+    parallel: None chooses by size (and by the thread count), True/False force it among
+    the compiled paths (LOSSCLI_JIT=never still interprets).
+    """
     mode = jit_mode()
+    work = max(work, _job_work.get())
     compiled = mode == "always" or (mode == "auto" and work >= JIT_THRESHOLD)
-    if compiled:
+    if not compiled:
+        return "py"
+    if parallel is None:
+        parallel = work >= PARALLEL_THRESHOLD and threads() > 1
+    return "parallel" if parallel else "serial"
+
+
+def run(k: Kernel, work: int, *args: Any, parallel: bool | None = None) -> Any:
+    """Call a kernel compiled or interpreted, serial or parallel, by the size of its work."""
+    path = path_for(work, parallel if k.parallel else False)
+    if path == "parallel":
+        with blas_threads(1):
+            return k.jit_parallel(*args)
+    if path == "serial":
         return k.jit(*args)
     with np.errstate(all="ignore"):
         return k.py(*args)

@@ -211,18 +211,19 @@ def missing_role(inputs: Inputs, role: str, roles: tuple[str, ...] = ()) -> BadD
                    f"add the key {role!r} or use --{role} FILE", where=input_document(inputs))
 
 
+def huge_entry_warning(role: str) -> str:
+    """One warning per role, so that chunks of one input (batch) merge to compute's set."""
+    return (f"{role} has entries above {HUGE_ENTRY:g} in magnitude: dot products and "
+            "distances may overflow (non-finite results are written as null); cosine scales "
+            "each vector by its largest entry first")
+
+
 def check_magnitudes(batch: EmbeddingBatch, warnings: list[str]) -> None:
-    """One warning naming the roles with entries above HUGE_ENTRY in magnitude."""
-    huge = []
+    """A warning for each role with entries above HUGE_ENTRY in magnitude."""
     for name in ("anchor", "positive", "negatives", "negatives2"):
         arr = getattr(batch, name)
         if arr is not None and arr.size and float(np.max(np.abs(arr))) > HUGE_ENTRY:
-            huge.append(name)
-    if not huge:
-        return
-    warnings.append(f"entries above {HUGE_ENTRY:g} in magnitude in {', '.join(huge)}: dot "
-                    "products and distances may overflow (non-finite results are written as "
-                    "null); cosine scales each vector by its largest entry first")
+            warnings.append(huge_entry_warning(name))
 
 
 def to_unit(batch: EmbeddingBatch, warnings: list[str], measure: str) -> EmbeddingBatch:

@@ -1,0 +1,365 @@
+"""The batch engine: sources in, FileResults out, one at a time as each finishes.
+
+Each input is opened (headers only for .npy), validated on its full shapes, then evaluated
+a chunk of examples at a time into one preallocated per-example array; the reduced value,
+warnings and counts are then those `compute` would give on the whole input. A failing input
+becomes a FileResult with its error, and the run goes on (the caller decides about
+--fail-fast). With jobs > 1, inputs go to worker processes, each with cores / jobs threads.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from losscli.batch import tables
+from losscli.batch.evaluators import (
+    FastEvaluator,
+    GenericEvaluator,
+    Part,
+    choose,
+)
+from losscli.batch.records import FileResult
+from losscli.batch.sources import JsonLines, Missing, Source
+from losscli.errors import BadData, InputUnavailable, LossCliError
+from losscli.io import as_role_array
+from losscli.io.formats import MAX_JSON_BYTES, parse_json
+from losscli.kernels import _jit
+from losscli.losses import get_spec
+from losscli.losses._common import embedding_batch, nonfinite_warning, reduce
+from losscli.losses.spec import LossSpec, closest_hint
+from losscli.model import ROLES, Inputs
+
+# Per chunk of rows; two chunks are in memory (read-ahead). Small enough that both stay in
+# the L3 cache between the copy from the page cache and the kernel (docs/benchmarks.md).
+CHUNK_BYTES = 4 * 2**20
+DTYPES = ("float64", "float32")
+
+
+@dataclass(frozen=True)
+class BatchOptions:
+    """What every input is evaluated with. `params` holds the options given (not None)."""
+
+    loss: str
+    params: dict[str, Any] = field(default_factory=dict)
+    reduction: str = "mean"
+    dtype: str = "float64"
+    chunk: int | None = None  # examples per chunk; None: about CHUNK_BYTES of input
+    role_files: dict[str, str] = field(default_factory=dict)
+    chunk_bytes: int = CHUNK_BYTES
+
+
+Progress = Callable[[int], None]  # called with the number of examples just done
+
+
+def evaluate_source(source: Source, options: BatchOptions,
+                    progress: Progress | None = None, stdin: Any = None,
+                    ) -> Iterator[FileResult]:
+    """The results of one source: one, or one per line of a JSON Lines source."""
+    spec = get_spec(options.loss)
+    resolved = spec.resolve(options.params)
+    if isinstance(source, JsonLines):
+        yield from _json_lines(source, spec, options, resolved, progress, stdin)
+        return
+    started = time.perf_counter()
+    name = source.name
+    try:
+        if isinstance(source, Missing):
+            raise InputUnavailable(source.reason, source.fix, where=source.name)
+        table = tables.table_for(source, spec, options.role_files)
+        result = _evaluate_table(table, spec, options, resolved, progress)
+    except LossCliError as exc:
+        result = _failed(name, spec, options, resolved, exc)
+    result.seconds = time.perf_counter() - started
+    yield result
+
+
+def _failed(name: str, spec: LossSpec, options: BatchOptions, resolved: dict[str, Any],
+            exc: LossCliError) -> FileResult:
+    if exc.where is None:
+        exc.where = name
+    return FileResult(name, spec.name, dict(resolved), options.reduction, error=exc)
+
+
+def _validate_shapes(table: tables.Table, spec: LossSpec) -> None:
+    """Shape errors up front, with the whole arrays' shapes (no data is read)."""
+    if "anchor" not in spec.roles:
+        return
+    fake: dict[str, np.ndarray] = {}
+    if table.stack is not None:
+        B, R, D = table.stack.shape
+        fake["anchor"] = _shaped((B, D))
+        fake["positive"] = _shaped((B, D))
+        if R > 2:
+            fake["negatives"] = _shaped((B, R - 2, D))
+    for role in table.roles():
+        fake[role] = _shaped(table.shape(role))
+    inputs = Inputs(arrays=fake, sources=dict(table.where))
+    negatives = "optional" if spec.name == "infonce" else "required"
+    embedding_batch(inputs, negatives=negatives, negatives2=spec.name == "quadruplet")
+
+
+def _shaped(shape: tuple[int, ...]) -> np.ndarray:
+    """An array of this shape that takes no memory (every element is the same zero)."""
+    return np.lib.stride_tricks.as_strided(np.zeros(1), shape=shape, strides=(0,) * len(shape))
+
+
+def _evaluate_table(table: tables.Table, spec: LossSpec, options: BatchOptions,
+                    resolved: dict[str, Any], progress: Progress | None) -> FileResult:
+    _validate_shapes(table, spec)
+    B = tables.examples(table, spec)
+    tables.materialise_shared(table, B)
+    if spec.name == "quadruplet" or not _fast_ok(table, spec, resolved):
+        evaluator: Callable[[tables.Chunk], Part] = GenericEvaluator(spec.name, options.params)
+    else:
+        evaluator = FastEvaluator(spec.name, resolved, options.dtype)
+    rows = options.chunk or max(1, options.chunk_bytes // tables.row_bytes(table, B))
+    total = B if B is not None else 1
+    per_example = np.empty(total)
+    warnings: list[str] = list(table.warnings)
+    active = terms = None
+    params = dict(resolved)
+    shape: dict[str, int | None] | None = None
+    denominator: float | None = None
+    denominators = True
+    all_ignored = True
+    done = 0
+    job_work = total * max(1, tables.row_bytes(table, B) // 4)  # ~ one multiply-add per value
+    for chunk in tables.chunks(table, B, rows):
+        with _jit.job(job_work):  # a big file's small chunks still run compiled
+            part = evaluator(chunk)
+        n = part.loss.shape[0]
+        per_example[done:done + n] = part.loss
+        done += n
+        for w in part.warnings:
+            if w not in warnings:
+                warnings.append(w)
+        if part.margin_terms is not None:
+            active = (active or 0) + (part.active or 0)
+            terms = (terms or 0) + part.margin_terms
+        if part.params is not None:
+            params = part.params
+        if part.shape is not None and shape is None:
+            shape = dict(part.shape)
+        all_ignored = all_ignored and part.all_ignored
+        if part.denominator is None:
+            denominators = False
+        else:
+            denominator = (denominator or 0.0) + part.denominator
+        if progress is not None:
+            progress(n)
+    per_example = per_example[:done]
+    if shape is not None:
+        shape["batch"] = done
+    if all_ignored and done:  # compute refuses this too; a chunk of them alone is fine
+        raise BadData(f"every example has the ignored target {options.params.get('ignore_index')}"
+                      ": nothing to average", "check --ignore-index",
+                      where=table.where.get("target", table.name))
+    nonfinite_warning(per_example, warnings)
+    value = reduce(per_example, options.reduction, denominator if denominators else None)
+    return FileResult(table.name, spec.name, params, options.reduction, value, per_example,
+                      shape, tuple(warnings), active=active, margin_terms=terms)
+
+
+def _fast_ok(table: tables.Table, spec: LossSpec, resolved: dict[str, Any]) -> bool:
+    if choose(spec.name, resolved) != "fast":
+        return False
+    if any(dt.kind not in "fiu" for dt in table.dtypes()):
+        return False  # the generic path says what is wrong with the dtype
+    if table.stack is not None:
+        return table.stack.shape[1] > 2  # K = 0 (a warning and loss 0): the generic path
+    if "negatives" not in table.roles():
+        return False
+    shape = table.shape("negatives")
+    return len(shape) >= 2 and shape[-2] > 0
+
+
+# ---------------------------------------------------------------- JSON Lines
+
+
+def _json_lines(source: JsonLines, spec: LossSpec, options: BatchOptions,
+                resolved: dict[str, Any], progress: Progress | None, stdin: Any,
+                ) -> Iterator[FileResult]:
+    name = source.name
+    started = time.perf_counter()
+    try:
+        stream = _open_lines(source, stdin)
+    except LossCliError as exc:
+        result = _failed(name, spec, options, resolved, exc)
+        result.seconds = time.perf_counter() - started
+        yield result
+        return
+    overrides: dict[str, tuple[np.ndarray, str]] | None = None
+    try:
+        for lineno, raw in enumerate(stream, 1):
+            if not raw.strip():
+                continue
+            where = f"{name}:{lineno}"
+            started = time.perf_counter()
+            try:
+                if overrides is None:
+                    overrides = _role_overrides(options, spec)
+                table = _line_table(raw, where, spec, overrides)
+                result = _evaluate_table(table, spec, options, resolved, progress)
+            except LossCliError as exc:
+                result = _failed(where, spec, options, resolved, exc)
+            result.seconds = time.perf_counter() - started
+            yield result
+    finally:
+        if source.path != "-":
+            stream.close()
+
+
+def _open_lines(source: JsonLines, stdin: Any) -> Any:
+    if source.path != "-":
+        from losscli.io.formats import open_binary
+
+        return open_binary(source.path)
+    if stdin is not None:
+        return stdin
+    stream = getattr(sys.stdin, "buffer", None)
+    if stream is None:
+        raise InputUnavailable("stdin is closed", "pipe JSON Lines in, or give a file",
+                               where="<stdin>")
+    if sys.stdin.isatty():
+        raise InputUnavailable("stdin is a terminal", "pipe JSON Lines in, e.g. "
+                               "cat triplets.jsonl | losscli batch triplet -", where="<stdin>")
+    return stream
+
+
+def _role_overrides(options: BatchOptions, spec: LossSpec) -> dict[str, tuple[np.ndarray, str]]:
+    from losscli.io import load_inputs
+
+    if not options.role_files:
+        return {}
+    inputs = load_inputs(None, options.role_files, spec)
+    return {role: (inputs[role], inputs.where(role)) for role in inputs.arrays}
+
+
+def _line_table(raw: bytes, where: str, spec: LossSpec,
+                overrides: dict[str, tuple[np.ndarray, str]]) -> tables.Table:
+    if len(raw) > MAX_JSON_BYTES:
+        raise BadData(f"line of {len(raw) / 2**20:.0f} MiB is over the "
+                      f"{MAX_JSON_BYTES // 2**20} MiB limit for JSON input",
+                      "save large arrays as .npy or .npz", where=where)
+    doc = parse_json(raw, where)
+    if not isinstance(doc, dict):
+        raise BadData(f"JSON {type(doc).__name__} on this line",
+                      "give one object keyed by role per line", where=where)
+    table = tables.Table(where)
+    for key, value in doc.items():
+        if key not in ROLES:
+            raise BadData(f"unknown key {key!r}{closest_hint(key, list(spec.roles))}",
+                          f"expected keys: {', '.join(spec.roles)}", where=where)
+        table.whole[key] = as_role_array(value, key, f"{where}:{key}")
+        table.where[key] = f"{where}:{key}"
+    for role, (arr, role_where) in overrides.items():
+        if role in table.whole:
+            table.warnings.append(f"--{role} {_path_of(role_where)} replaces {role} "
+                                  f"from {where}")
+        table.whole[role] = arr
+        table.where[role] = role_where
+    for role in table.whole:
+        if role not in spec.roles:
+            table.warnings.append(f"{role} is not used by {spec.name} (it takes "
+                                  f"{', '.join(spec.roles)})")
+    return table
+
+
+def _path_of(where: str) -> str:
+    return where.rsplit(":", 1)[0] if ":" in where else where
+
+
+# ---------------------------------------------------------------- many sources
+
+
+def evaluate_sources(sources: Iterable[Source], options: BatchOptions, jobs: int = 1,
+                     progress: Progress | None = None, stdin: Any = None,
+                     ) -> Iterator[FileResult]:
+    """Every source's results, as each finishes (in order with jobs = 1)."""
+    sources = list(sources)
+    spec = get_spec(options.loss)
+    spec.resolve(options.params)  # a bad parameter is a usage error before anything runs
+    if jobs <= 1 or len(sources) <= 1:
+        for source in sources:
+            yield from evaluate_source(source, options, progress, stdin)
+        return
+    local = [s for s in sources if isinstance(s, JsonLines) and s.path == "-"]
+    remote = [s for s in sources if s not in local]
+    for source in local:
+        yield from evaluate_source(source, options, progress, stdin)
+    yield from _in_workers(remote, options, jobs, progress)
+
+
+def _worker_env(jobs: int) -> dict[str, str]:
+    from losscli.kernels._jit import threads
+
+    per = str(max(1, threads() // jobs))
+    return {"NUMBA_NUM_THREADS": per, "OPENBLAS_NUM_THREADS": per, "OMP_NUM_THREADS": per,
+            "MKL_NUM_THREADS": per}
+
+
+def _in_workers(sources: list[Source], options: BatchOptions, jobs: int,
+                progress: Progress | None) -> Iterator[FileResult]:
+    import multiprocessing  # here: importing it costs every small run ~7 ms
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+    env = _worker_env(jobs)
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)  # spawned workers read these before importing numpy or numba
+    pool = ProcessPoolExecutor(max_workers=min(jobs, len(sources)),
+                               mp_context=multiprocessing.get_context("spawn"))
+    try:
+        pending: set[Future] = {pool.submit(_work, s, options) for s in sources}
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                for packed in future.result():
+                    result = _unpack(packed)
+                    if progress is not None and result.n:
+                        progress(result.n)
+                    yield result
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        processes = list((getattr(pool, "_processes", None) or {}).values())
+        pool.shutdown(wait=False, cancel_futures=True)
+        for process in processes:  # a stopped run (--fail-fast, Ctrl-C) leaves none behind
+            if process.is_alive():
+                process.terminate()
+
+
+def _work(source: Source, options: BatchOptions) -> list[tuple[FileResult, Any]]:
+    """In a worker: evaluate one source; errors travel as (kind, what, fix, where)."""
+    out = []
+    for result in evaluate_source(source, options):
+        error = result.error
+        result.error = None
+        packed = None if error is None else (type(error).__name__, error.what, error.fix,
+                                              error.where)
+        out.append((result, packed))
+    return out
+
+
+def _unpack(packed: tuple[FileResult, Any]) -> FileResult:
+    from losscli import errors
+
+    result, error = packed
+    if error is not None:
+        kind, what, fix, where = error
+        cls = getattr(errors, kind, LossCliError)
+        result.error = cls(what, fix, where=where)
+    return result
+
+
+__all__ = ["DTYPES", "BatchOptions", "evaluate_source", "evaluate_sources"]

@@ -1,0 +1,238 @@
+"""One input's arrays, whole or read by rows, and the chunks of examples to evaluate.
+
+A `Table` holds each role either in memory (JSON, .npz, small .npy files, shared roles such
+as a negatives bank or class weights) or as a .npy file read by rows (per-example roles),
+and hands out chunks of `rows` examples: every per-example role sliced (or read) to the same
+rows, the shared roles whole. A lone stacked .npy (B, 2 + K, D) is read as one array per
+chunk, and its roles are views of it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from losscli.batch.npyrows import NpyFile, RowReader
+from losscli.batch.sources import Document, RoleSet
+from losscli.errors import BadData
+from losscli.io import load_inputs
+from losscli.io.formats import open_binary, sniff
+from losscli.losses.spec import LossSpec
+
+# The rank a role has when it holds one row per example.
+PER_EXAMPLE_NDIM = {"anchor": 2, "positive": 2, "negatives": 3, "negatives2": 3, "logits": 2}
+STACK = "stack"
+
+
+@dataclass
+class Table:
+    name: str
+    whole: dict[str, np.ndarray] = field(default_factory=dict)
+    files: dict[str, NpyFile] = field(default_factory=dict)
+    stack: NpyFile | None = None
+    where: dict[str, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+    def shape(self, role: str) -> tuple[int, ...]:
+        if role in self.files:
+            return self.files[role].shape
+        return self.whole[role].shape
+
+    def roles(self) -> list[str]:
+        return list(self.whole) + list(self.files)
+
+    def dtypes(self) -> list[np.dtype]:
+        out = [a.dtype for a in self.whole.values()] + [f.dtype for f in self.files.values()]
+        if self.stack is not None:
+            out.append(self.stack.dtype)
+        return out
+
+
+@dataclass
+class Chunk:
+    """Examples [start, start + n) of a table: role arrays (or the stack) for those rows."""
+
+    start: int
+    n: int
+    arrays: dict[str, np.ndarray]
+    stack: np.ndarray | None
+    where: dict[str, str]
+    per_example: frozenset[str]
+    streamed: bool = False  # read from files by a read-ahead thread that needs a core
+
+    def role_arrays(self) -> dict[str, np.ndarray]:
+        """The roles as separate arrays (views of the stack when there is one)."""
+        if self.stack is None:
+            return dict(self.arrays)
+        x = self.stack
+        out = dict(self.arrays)
+        out["anchor"] = x[:, 0, :]
+        out["positive"] = x[:, 1, :]
+        if x.shape[1] > 2:
+            out["negatives"] = x[:, 2:, :]
+        return out
+
+
+def _format(path: str) -> str:
+    with open_binary(path) as fh:
+        return sniff(fh.read(16))
+
+
+def table_for(source: Document | RoleSet, spec: LossSpec,
+              overrides: dict[str, str]) -> Table:
+    """Open an input: headers of .npy files now, their rows later; JSON and .npz whole."""
+    if isinstance(source, Document):
+        table = Table(source.path)
+        fmt = _format(source.path)
+        if fmt == "npy":
+            _lone_npy(table, NpyFile(source.path), spec)
+        else:
+            inputs = load_inputs(source.path, None, spec)
+            table.whole.update(inputs.arrays)
+            table.where.update({r: inputs.where(r) for r in inputs.arrays})
+            table.warnings.extend(inputs.warnings)
+    else:
+        table = Table(source.name)
+        for role, path in source.files.items():
+            _add_role_file(table, role, path, spec)
+    for role, path in overrides.items():
+        present = role in table.whole or role in table.files or (
+            table.stack is not None and role in ("anchor", "positive", "negatives"))
+        if present and not isinstance(source, RoleSet):
+            table.warnings.append(f"--{role} {path} replaces {role} from {table.name}")
+        if table.stack is not None and role in ("anchor", "positive", "negatives"):
+            _unstack_whole(table)
+        table.whole.pop(role, None)
+        table.files.pop(role, None)
+        _add_role_file(table, role, path, spec)
+    if spec is not None:
+        for role in table.roles() + ([STACK] if table.stack is not None else []):
+            text = (f"{role} is not used by {spec.name} (it takes "
+                    f"{', '.join(spec.roles)})")
+            if role != STACK and role not in spec.roles and text not in table.warnings:
+                table.warnings.append(text)
+    return table
+
+
+def _add_role_file(table: Table, role: str, path: str, spec: LossSpec) -> None:
+    if _format(path) == "npy":
+        table.files[role] = NpyFile(path)
+        table.where[role] = path
+        return
+    inputs = load_inputs(None, {role: path}, spec)
+    table.whole[role] = inputs[role]
+    table.where[role] = inputs.where(role)
+
+
+def _lone_npy(table: Table, npy: NpyFile, spec: LossSpec) -> None:
+    """A lone .npy: logits for softmax-ce, else a stack (B, 2 + K, D) or (2 + K, D)."""
+    where = npy.path
+    if "logits" in spec.roles:
+        table.files["logits"] = npy
+        table.where["logits"] = f"{where}:logits"
+        return
+    if npy.ndim not in (2, 3) or npy.shape[-2] < 2:
+        raise BadData(f"a lone .npy of shape {npy.shape} is not a stack",
+                      "give (B, 2 + K, D): row 0 the anchor, row 1 the positive, rows 2.. "
+                      "the negatives; or use --anchor/--positive/--negatives", where=where)
+    for role in ("anchor", "positive", "negatives"):
+        table.where[role] = f"{where}:{role}"
+    if npy.ndim == 3:
+        table.stack = npy
+        return
+    arr = npy.read_all()
+    table.whole["anchor"] = arr[0]
+    table.whole["positive"] = arr[1]
+    if arr.shape[0] > 2:
+        table.whole["negatives"] = arr[2:]
+
+
+def _unstack_whole(table: Table) -> None:
+    """Give up streaming a stack (a role of it is replaced): read it whole."""
+    npy = table.stack
+    assert npy is not None
+    arr = npy.read_all()
+    table.stack = None
+    table.whole["anchor"] = arr[:, 0]
+    table.whole["positive"] = arr[:, 1]
+    if arr.shape[1] > 2:
+        table.whole["negatives"] = arr[:, 2:]
+
+
+def examples(table: Table, spec: LossSpec) -> int | None:
+    """B when the input is a batch that can be cut by rows, None for a single example."""
+    if table.stack is not None:
+        return table.stack.shape[0]
+    key = "logits" if "logits" in spec.roles else "anchor"
+    if key in table.files or key in table.whole:
+        shape = table.shape(key)
+        if len(shape) == PER_EXAMPLE_NDIM[key] and shape[0] > 0:
+            return shape[0]
+    return None
+
+
+def _per_example_roles(table: Table, B: int) -> set[str]:
+    roles = set()
+    for role in table.roles():
+        shape = table.shape(role)
+        if not shape or shape[0] != B:
+            continue
+        if role in PER_EXAMPLE_NDIM and len(shape) == PER_EXAMPLE_NDIM[role]:
+            roles.add(role)
+        elif role == "target" and len(shape) in (1, 2):
+            roles.add(role)
+    return roles
+
+
+def row_bytes(table: Table, B: int | None) -> int:
+    if table.stack is not None:
+        return table.stack.row_bytes
+    if B is None:
+        return 1
+    total = 0
+    for role in _per_example_roles(table, B):
+        if role in table.files:
+            total += table.files[role].row_bytes
+        else:
+            arr = table.whole[role]
+            total += arr.nbytes // max(1, arr.shape[0])
+    return max(1, total)
+
+
+def materialise_shared(table: Table, B: int | None) -> None:
+    """Read every role that is not cut by rows (shared banks, weights; everything for a
+    single example) into memory."""
+    keep = set() if B is None else _per_example_roles(table, B)
+    for role in list(table.files):
+        if role not in keep:
+            table.whole[role] = table.files.pop(role).read_all()
+
+
+def chunks(table: Table, B: int | None, rows: int) -> Iterator[Chunk]:
+    """The table in chunks of `rows` examples (one chunk for a single example)."""
+    if B is None:
+        yield Chunk(0, 1, dict(table.whole), None, table.where, frozenset())
+        return
+    per_example = _per_example_roles(table, B)
+    frozen = frozenset(per_example | ({STACK} if table.stack is not None else set()))
+    shared = {r: a for r, a in table.whole.items() if r not in per_example}
+    files = {r: f for r, f in table.files.items() if r in per_example}
+    if table.stack is not None:
+        files[STACK] = table.stack
+    in_memory = {r: table.whole[r] for r in per_example if r in table.whole}
+    if files:
+        for start, read in RowReader(files, B, rows):
+            n = min(rows, B - start)
+            arrays = dict(shared)
+            arrays.update({r: a[start:start + n] for r, a in in_memory.items()})
+            stack = read.pop(STACK, None)
+            arrays.update(read)
+            yield Chunk(start, n, arrays, stack, table.where, frozen, streamed=True)
+        return
+    for start in range(0, B, rows):
+        n = min(rows, B - start)
+        arrays = dict(shared)
+        arrays.update({r: a[start:start + n] for r, a in in_memory.items()})
+        yield Chunk(start, n, arrays, None, table.where, frozen)

@@ -1,0 +1,336 @@
+"""`losscli batch LOSS INPUTS...`: evaluate a loss over many inputs, results as they finish.
+
+The per-role and loss-parameter options are compute's own (taken from its signature), so
+a parameter added to compute is a batch option too. Output: JSON Lines when piped (one
+record per input, or per example with --per-example), CSV, JSON, or a table on a terminal;
+--summary gives the statistics instead. Progress goes to stderr, on a terminal only.
+"""
+
+from __future__ import annotations
+
+import inspect
+import sys
+import time
+import typing
+from typing import Any
+
+import typer
+
+from losscli.cli import compute as _compute
+
+HELP = """Evaluate a loss over many inputs: files, directories, globs, JSON Lines.
+
+INPUTS are JSON objects, .npz files, stacked .npy files (B, 2 + K, D), .jsonl files (each
+line its own input, recorded as FILE:LINE), directories (read non-recursively: *.json,
+*.jsonl, *.npz, *.npy, with STEM.ROLE.npy files forming one input), globs, or - for JSON
+Lines on stdin. Per-role options (--anchor q.npy --positive d.npy --negatives n.npy) give one
+input without INPUTS, or replace that role in every input.
+
+.npy inputs are read in chunks of examples, so memory stays bounded whatever their size.
+
+Output: one record per input (the compute JSON without examples, plus file, n, seconds,
+error), or per example with --per-example (file, index, loss), or --summary (count, mean,
+std, min, p5, p25, p50, p75, p95, max, active share). JSON Lines when piped, a table on a
+terminal, or --format csv/json/jsonl/table.
+
+Exit codes: 0 ok, 2 usage, 6 output error, 7 some inputs failed (the others were still
+evaluated; with --fail-fast, the first failure's own code), 130 interrupted.
+"""
+
+FORMATS = ("table", "json", "jsonl", "csv")
+_SHARED_PANELS = ("Inputs", "Loss parameters")
+
+
+def _batch_options(
+    loss: str = typer.Argument(..., help="loss name or alias (see `losscli losses`)"),
+    inputs: list[str] | None = typer.Argument(
+        None, metavar="INPUTS",
+        help="files, directories, globs, or - for JSON Lines on stdin"),
+    reduction: str = typer.Option("mean", "--reduction", help="over each input's batch: "
+                                  "mean, sum or none"),
+    per_example: bool = typer.Option(False, "--per-example", help="one record per example "
+                                     "(file, index, loss)", rich_help_panel="Output"),
+    summary: bool = typer.Option(False, "--summary", help="statistics of the per-example "
+                                 "losses over every input, instead of the records",
+                                 rich_help_panel="Output"),
+    format: str = typer.Option("auto", "--format", "-f", help="auto (table on a terminal, JSON "
+                               "Lines when piped or from --out's suffix), table, json, jsonl or "
+                               "csv", rich_help_panel="Output"),
+    out: str | None = typer.Option(None, "--out", "-o", metavar="FILE", help="write here "
+                                      "(complete or not at all) instead of stdout",
+                                      rich_help_panel="Output"),
+    force: bool = typer.Option(False, "--force", help="overwrite --out if it exists",
+                               rich_help_panel="Output"),
+    show: int = typer.Option(20, "--show", help="rows shown in a terminal table of examples "
+                             "(0 for all)", rich_help_panel="Output"),
+    jobs: int = typer.Option(1, "--jobs", "-j", help="worker processes, each with cores / N "
+                             "threads", rich_help_panel="Speed"),
+    dtype: str = typer.Option("float64", "--dtype", help="float64, or float32 to keep float32 "
+                              "inputs as they are (sums still in float64)",
+                              rich_help_panel="Speed"),
+    chunk: int | None = typer.Option(None, "--chunk", metavar="N", help="examples per chunk "
+                                        "read from .npy files [default: about 4 MiB]",
+                                        rich_help_panel="Speed"),
+    fail_fast: bool = typer.Option(False, "--fail-fast", help="stop at the first failing input "
+                                   "with its exit code", rich_help_panel="Errors"),
+    strict: bool = typer.Option(False, "--strict", help="an input whose value is not finite "
+                                "fails", rich_help_panel="Errors"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="no warnings, no progress bar",
+                               rich_help_panel="Errors"),
+    debug: bool = typer.Option(False, "--debug", help="tracebacks for internal errors",
+                               rich_help_panel="Errors"),
+) -> None:
+    """The batch-only options (the shared ones come from compute)."""
+
+
+def _shared_parameters() -> tuple[list[inspect.Parameter], dict[str, Any]]:
+    """compute's per-role and loss-parameter options, with their evaluated annotations."""
+    hints = typing.get_type_hints(_compute.compute)
+    params = []
+    for p in inspect.signature(_compute.compute).parameters.values():
+        if getattr(p.default, "rich_help_panel", None) in _SHARED_PANELS:
+            params.append(p.replace(annotation=hints[p.name]))
+    return params, {p.name: hints[p.name] for p in params}
+
+
+def _signature() -> tuple[inspect.Signature, dict[str, Any]]:
+    own_hints = typing.get_type_hints(_batch_options)
+    own = [p.replace(annotation=own_hints[p.name])
+           for p in inspect.signature(_batch_options).parameters.values()]
+    shared, shared_hints = _shared_parameters()
+    position = [p.name for p in own].index("reduction")
+    params = own[:position] + shared + own[position:]
+    return inspect.Signature(params), {**own_hints, **shared_hints}
+
+
+def batch(**options: Any) -> int:
+    shared, _ = _shared_parameters()
+    roles = {p.name: options.pop(p.name) for p in shared
+             if p.default.rich_help_panel == "Inputs"}
+    params = {p.name: options.pop(p.name) for p in shared
+              if p.default.rich_help_panel == "Loss parameters"}
+    return run_batch(roles={k: v for k, v in roles.items() if v is not None}, params=params,
+                     **options)
+
+
+batch.__signature__ = _signature()[0]  # type: ignore[attr-defined]
+batch.__annotations__ = {**_signature()[1], "return": int}
+
+
+def run_batch(loss: str, inputs: list[str] | None, roles: dict[str, str],
+              params: dict[str, Any], reduction: str, per_example: bool, summary: bool,
+              format: str, out: str | None, force: bool, show: int, jobs: int, dtype: str,
+              chunk: int | None, fail_fast: bool, strict: bool, quiet: bool, debug: bool,
+              ) -> int:
+    """Parse, call api.evaluate_files, stream the records; the exit code (7 on failures)."""
+    from losscli import api
+    from losscli.batch import Summary
+    from losscli.cli._stream import Sink
+    from losscli.errors import ExitCode, NonFiniteResult, UsageError
+    from losscli.render import resolve_format
+
+    fmt = resolve_format(format, out, default_piped="jsonl")
+    if fmt not in FORMATS:
+        raise UsageError(f"--format got {format!r}", "choose auto, table, json, jsonl or csv")
+    if per_example and summary:
+        raise UsageError("--per-example and --summary both given", "choose one")
+    inputs = list(inputs or [])
+    progress = _Progress(enabled=not quiet and _stderr_is_tty())
+    results = api.evaluate_files(loss, inputs, role_files=roles, reduction=reduction,
+                                 dtype=dtype, jobs=jobs, chunk=chunk,
+                                 progress=progress, **params)
+    sink = Sink(out, force, [*inputs, *roles.values()])
+    writer = _Writer(sink, fmt, per_example, summary, show)
+    totals = Summary()
+    first_failure: int | None = None
+    try:
+        with progress:
+            for result in results:
+                if strict and result.ok and not _finite(result.value):
+                    result.error = NonFiniteResult(
+                        "the loss is not finite", "see the warnings; drop --strict to get "
+                        "null in the output", where=result.file)
+                totals.add(result)
+                progress.file_done(result)
+                if not quiet:
+                    for w in result.warnings:
+                        progress.say(f"warning: {result.file}: {w}")
+                if result.error is not None:
+                    progress.say(f"error: {result.error.message()}")
+                    if first_failure is None:
+                        first_failure = int(result.error.exit_code)
+                writer.add(result)
+                if fail_fast and result.error is not None:
+                    sink.abort()
+                    return first_failure or int(ExitCode.BATCH_FAILED)
+        writer.finish(totals, loss)
+        sink.commit()
+    except BaseException:
+        sink.abort()
+        raise
+    if first_failure is not None:
+        return int(ExitCode.BATCH_FAILED)
+    return int(ExitCode.OK)
+
+
+def _finite(value: Any) -> bool:
+    import math
+
+    values = value if isinstance(value, list) else [value]
+    return all(v is not None and math.isfinite(v) for v in values)
+
+
+def _stderr_is_tty() -> bool:
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+class _Writer:
+    """Renders each result as it comes: JSON Lines, CSV, a JSON array, or a table at the end."""
+
+    def __init__(self, sink: Any, fmt: str, per_example: bool, summary: bool,
+                 show: int) -> None:
+        self.sink = sink
+        self.fmt = fmt
+        self.per_example = per_example
+        self.summary = summary
+        self.show = show
+        self.kept: list[Any] = []
+        self.count = 0
+        if fmt == "csv" and not summary:
+            from losscli.render.batchout import csv_header
+
+            sink.write(csv_header(per_example))
+
+    def add(self, result: Any) -> None:
+        from losscli.render import batchout
+
+        if self.summary:
+            return
+        if self.fmt == "table":
+            self.kept.append(result)
+            return
+        if self.fmt == "csv":
+            text = batchout.example_csv_rows(result) if self.per_example \
+                else batchout.file_csv_row(result)
+        elif self.per_example:
+            text = batchout.example_lines(result)
+        else:
+            text = batchout.record_line(result)
+        if self.fmt == "json":  # one JSON array, still written as results come
+            lines = text.splitlines()
+            text = "".join(("[\n" if self.count == 0 and i == 0 else ",\n") + line
+                           for i, line in enumerate(lines))
+            self.count += len(lines)
+        self.sink.write(text)
+
+    def finish(self, totals: Any, loss: str) -> None:
+        from losscli.losses import get_spec
+        from losscli.render import batchout
+
+        name = get_spec(loss).name
+        if self.summary:
+            record = totals.record(name)
+            if self.fmt == "csv":
+                self.sink.write(batchout.summary_csv(record))
+            elif self.fmt == "table":
+                self._table(batchout.summary_table(record))
+            elif self.fmt == "json":
+                self.sink.write(batchout.dumps(record) + "\n")
+            else:
+                self.sink.write(batchout.summary_line(record))
+            return
+        if self.fmt == "json":
+            self.sink.write("\n]\n" if self.count else "[]\n")
+        elif self.fmt == "table":
+            table = batchout.example_table(self.kept, self.show) if self.per_example \
+                else batchout.file_table(self.kept, name)
+            self._table(table)
+
+    def _table(self, table: Any) -> None:
+        import io
+
+        from rich.console import Console
+
+        if self.sink.to_stdout:
+            Console(markup=False, highlight=False).print(table)
+            return
+        buf = io.StringIO()
+        Console(file=buf, width=120, markup=False, highlight=False,
+                color_system=None).print(table)
+        self.sink.write(buf.getvalue())
+
+
+class _Progress:
+    """A rich progress bar on stderr (inputs done, examples/s, time left), or nothing."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self._bar: Any = None
+        self._task: Any = None
+        self._examples = 0
+        self._files = 0
+        self._started = time.perf_counter()
+        self._shown = 0.0
+
+    def __enter__(self) -> _Progress:
+        if self.enabled:
+            from rich.console import Console
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeRemainingColumn,
+            )
+
+            console = Console(stderr=True, markup=False, highlight=False)
+            self._bar = Progress(TextColumn("batch"), BarColumn(), MofNCompleteColumn(),
+                                 TextColumn("{task.fields[rate]}"), TimeRemainingColumn(),
+                                 console=console, transient=True,
+                                 # the records must go to stdout, not through the bar
+                                 redirect_stdout=False, redirect_stderr=False)
+            self._bar.__enter__()
+            self._task = self._bar.add_task("batch", total=None, rate="")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(None, None, None)
+            self._bar = None
+
+    def start(self, inputs: int) -> None:
+        """The number of inputs, once INPUTS are expanded (for the bar's length and ETA)."""
+        if self._bar is not None:
+            self._bar.update(self._task, total=inputs)
+
+    def __call__(self, count: int) -> None:
+        """Examples evaluated so far in the current input (called per chunk)."""
+        self._examples += count
+        now = time.perf_counter()
+        if self._bar is not None and now - self._shown > 0.1:
+            self._shown = now
+            self._refresh()
+
+    def file_done(self, result: Any) -> None:
+        self._files += 1
+        if self._bar is not None:
+            self._refresh()
+
+    def _refresh(self) -> None:
+        elapsed = max(time.perf_counter() - self._started, 1e-9)
+        self._bar.update(self._task, completed=self._files,
+                         rate=f"{self._examples:,} examples, "
+                              f"{self._examples / elapsed:,.0f}/s")
+
+    def say(self, line: str) -> None:
+        if self._bar is not None:
+            self._bar.console.print(line, markup=False, highlight=False, soft_wrap=True)
+        else:
+            sys.stderr.write(line + "\n")
+            sys.stderr.flush()
+
+
+__all__ = ["FORMATS", "HELP", "batch", "run_batch"]

@@ -1,0 +1,158 @@
+"""Output of `batch`: records as JSON Lines, CSV rows, JSON, or rich tables.
+
+Everything here formats one record at a time so that results can stream as they finish.
+Numbers are written with full float64 precision (repr round-trips); non-finite ones as null
+in JSON and empty cells in CSV.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from collections.abc import Iterable
+from typing import Any
+
+from losscli.batch.records import FileResult
+
+FILE_COLUMNS = ("file", "n", "value", "seconds", "error", "batch", "negatives", "dim",
+                "classes", "positives", "warnings")
+EXAMPLE_COLUMNS = ("file", "index", "loss", "error")
+SUMMARY_COLUMNS = ("loss", "files", "failed", "count", "mean", "std", "min", "p5", "p25",
+                   "p50", "p75", "p95", "max", "non_finite", "active_share")
+
+
+def dumps(doc: Any) -> str:
+    return json.dumps(doc, allow_nan=False, ensure_ascii=False)
+
+
+def _number(value: float) -> str:
+    return repr(value) if math.isfinite(value) else "null"
+
+
+def record_line(result: FileResult) -> str:
+    return dumps(result.record()) + "\n"
+
+
+def example_lines(result: FileResult) -> str:
+    """One JSON line per example: {"file", "index", "loss"}; a failed input gets one line
+    with index and loss null and its error."""
+    name = dumps(result.file)
+    if not result.ok or result.per_example is None:
+        return dumps({"file": result.file, "index": None, "loss": None,
+                      "error": result.error_text()}) + "\n"
+    head = '{"file": ' + name + ', "index": '
+    return "".join(f'{head}{i}, "loss": {_number(v)}}}\n'
+                   for i, v in enumerate(result.per_example.tolist()))
+
+
+def _cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return repr(value) if math.isfinite(value) else ""
+    if isinstance(value, list):
+        return dumps([v if v is None or math.isfinite(v) else None for v in value])
+    return value
+
+
+def _csv(rows: Iterable[Iterable[Any]]) -> str:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    for row in rows:
+        writer.writerow([_cell(v) for v in row])
+    return buf.getvalue()
+
+
+def csv_header(per_example: bool) -> str:
+    return _csv([EXAMPLE_COLUMNS if per_example else FILE_COLUMNS])
+
+
+def file_csv_row(result: FileResult) -> str:
+    shape = result.shape or {}
+    return _csv([[result.file, result.n, result.value, round(result.seconds, 6),
+                  result.error_text(), shape.get("batch"), shape.get("negatives"),
+                  shape.get("dim"), shape.get("classes"), shape.get("positives"),
+                  "; ".join(result.warnings)]])
+
+
+def example_csv_rows(result: FileResult) -> str:
+    if not result.ok or result.per_example is None:
+        return _csv([[result.file, None, None, result.error_text()]])
+    name = result.file
+    return _csv([name, i, v, None] for i, v in enumerate(result.per_example.tolist()))
+
+
+def summary_csv(summary: dict[str, Any]) -> str:
+    return _csv([SUMMARY_COLUMNS, [summary.get(k) for k in SUMMARY_COLUMNS]])
+
+
+def summary_line(summary: dict[str, Any]) -> str:
+    return dumps(summary) + "\n"
+
+
+# ---------------------------------------------------------------- tables (a terminal)
+
+
+def _fmt(value: Any, digits: int = 6) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.{digits}g}" if math.isfinite(value) else "-"
+    if isinstance(value, list):
+        shown = ", ".join(_fmt(v) for v in value[:4])
+        return f"[{shown}{', ...' if len(value) > 4 else ''}]"
+    return str(value)
+
+
+def file_table(results: list[FileResult], loss: str) -> Any:
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(title=f"{loss}: {len(results)} input(s)", title_justify="left",
+                  show_edge=False, pad_edge=False)
+    for name, justify in (("file", "left"), ("n", "right"), ("value", "right"),
+                          ("seconds", "right"), ("error / warnings", "left")):
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for r in results:
+        note = r.error_text() or "; ".join(r.warnings)
+        table.add_row(Text(r.file), _fmt(r.n), _fmt(r.value, 10), f"{r.seconds:.3f}",
+                      Text(note, style="red" if r.error else "dim"))
+    return table
+
+
+def example_table(results: list[FileResult], shown: int) -> Any:
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(show_edge=False, pad_edge=False)
+    table.add_column("file")
+    table.add_column("index", justify="right")
+    table.add_column("loss", justify="right")
+    count = 0
+    total = 0
+    for r in results:
+        if not r.ok or r.per_example is None:
+            table.add_row(Text(r.file), "-", Text(r.error_text() or "", style="red"))
+            continue
+        for i, v in enumerate(r.per_example.tolist()):
+            total += 1
+            if shown <= 0 or count < shown:
+                table.add_row(Text(r.file), str(i), _fmt(v, 10))
+                count += 1
+    if count < total:
+        table.caption = f"{total - count} more examples (--show 0 for all, or --format jsonl)"
+    return table
+
+
+def summary_table(summary: dict[str, Any]) -> Any:
+    from rich.table import Table
+
+    table = Table(title=f"{summary['loss']}: summary of per-example losses",
+                  title_justify="left", show_edge=False, pad_edge=False, show_header=False)
+    table.add_column("statistic")
+    table.add_column("value", justify="right")
+    for key in SUMMARY_COLUMNS[1:]:
+        table.add_row(key, _fmt(summary.get(key), 10))
+    return table

@@ -1,0 +1,102 @@
+"""Compiled kernels are cached even when the installed package is read-only: numba's cache
+then goes to the user's cache directory (or a temporary one), never nowhere."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import losscli
+from losscli.kernels import _jit
+
+PACKAGE = Path(losscli.__file__).resolve().parent
+
+
+def test_cache_dir_prefers_numba_cache_dir_then_the_package(monkeypatch, tmp_path):
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path / "explicit"))
+    assert _jit.cache_dir(str(tmp_path)) == str(tmp_path / "explicit")
+    monkeypatch.delenv("NUMBA_CACHE_DIR")
+    assert _jit.cache_dir(str(tmp_path)) == _jit._IN_TREE
+
+
+def test_cache_dir_falls_back_to_user_then_temporary(monkeypatch, tmp_path):
+    monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    package = str(tmp_path / "site-packages" / "losscli" / "kernels")
+    refused = {os.path.join(package, "__pycache__")}
+    monkeypatch.setattr(_jit, "_writable", lambda d: d not in refused)
+    assert _jit.cache_dir(package) == str(tmp_path / "xdg" / "losscli" / "numba")
+    refused.add(str(tmp_path / "xdg" / "losscli" / "numba"))
+    fallback = _jit.cache_dir(package)
+    assert fallback is not None and fallback.startswith(os.path.realpath(
+        __import__("tempfile").gettempdir()))
+    monkeypatch.setattr(_jit, "_writable", lambda d: False)
+    assert _jit.cache_dir(package) is None
+
+
+CHILD = r"""
+import sys
+# an editable install's finder would import the working tree instead of the copy
+sys.meta_path[:] = [f for f in sys.meta_path
+                    if "editable" not in getattr(f, "__name__", type(f).__name__).lower()]
+import numpy as np
+from losscli.kernels import _jit, stream
+x = np.ones((64, 6, 8))
+loss = np.empty(64); flags = np.zeros(64, dtype=np.int8)
+_jit.run(stream.infonce_loss, 10**9, x, 0, x, 1, x, 2, 4, 0.5, True, loss, flags)
+print(stream.__file__, loss[0])
+"""
+
+
+def _read_only_command(site: Path, argv: list[str]) -> list[str]:
+    """argv run where `site` is read-only: chmod suffices for a normal user; root writes
+    anywhere, so for root the copy is bind-mounted read-only in a private mount namespace."""
+    if not hasattr(os, "geteuid") or os.geteuid() != 0:
+        return argv
+    if shutil.which("unshare") is None:
+        pytest.skip("running as root without unshare: cannot make a directory read-only")
+    script = (f'mount --bind "{site}" "{site}" && mount -o remount,bind,ro "{site}" && '
+              'exec "$@"')
+    probe = subprocess.run(["unshare", "--mount", "sh", "-c", script + " 2>/dev/null",
+                            "sh", "sh", "-c", f'! touch "{site}/probe" 2>/dev/null'],
+                           capture_output=True)
+    if probe.returncode != 0:
+        pytest.skip("cannot bind-mount read-only here (no mount namespace)")
+    return ["unshare", "--mount", "sh", "-c", script, "sh", *argv]
+
+
+def test_kernels_cache_to_the_user_directory_when_the_package_is_read_only(tmp_path):
+    """The package copied to a read-only directory: the cache appears under
+    $XDG_CACHE_HOME/losscli/numba and nothing is written beside the source."""
+    site = tmp_path / "site"
+    shutil.copytree(PACKAGE, site / "losscli",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.nbi", "*.nbc"))
+    cache_home = tmp_path / "home-cache"
+    cache_home.mkdir()
+    for path in [site, *site.rglob("*")]:
+        path.chmod(0o555 if path.is_dir() else 0o444)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NUMBA_")}
+    env.update(PYTHONPATH=str(site), XDG_CACHE_HOME=str(cache_home), HOME=str(tmp_path),
+               PYTHONDONTWRITEBYTECODE="1")
+    command = _read_only_command(site, [sys.executable, "-c", CHILD])
+    try:
+        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300,
+                              cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.startswith(str(site / "losscli")), done.stdout
+        cached = list((cache_home / "losscli" / "numba").rglob("*.nbi"))
+        assert any("infonce_loss" in p.name for p in cached), cached
+        assert not list(site.rglob("*.nbi"))
+        # a second process loads the cache instead of compiling (no new index files)
+        again = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300,
+                              cwd=tmp_path)
+        assert again.returncode == 0, again.stderr
+        assert sorted((cache_home / "losscli" / "numba").rglob("*.nbi")) == sorted(cached)
+    finally:
+        for path in [site, *site.rglob("*")]:
+            path.chmod(0o755 if path.is_dir() else 0o644)
