@@ -111,8 +111,40 @@ def _shaped(shape: tuple[int, ...]) -> np.ndarray:
     return np.lib.stride_tricks.as_strided(np.zeros(1), shape=shape, strides=(0,) * len(shape))
 
 
+# Losses whose examples are independent rows of the roles the row reader knows. The others
+# (in-batch forms, where the examples are each other's negatives, and the roles of
+# LOSSES-MORE.md) are evaluated on the whole input at once, exactly as compute does: cutting
+# their batch into chunks would change the loss.
+STREAMED_LOSSES = frozenset({"softmax-ce", "infonce", "contrastive", "triplet", "quadruplet"})
+
+
+def _evaluate_whole(table: tables.Table, spec: LossSpec, options: BatchOptions,
+                    progress: Progress | None) -> FileResult:
+    from losscli.api import evaluate
+    from losscli.io import as_role_array
+
+    arrays = dict(table.whole)
+    for role, npy in table.files.items():
+        arrays[role] = npy.read_all()
+    if table.stack is not None:
+        x = table.stack.read_all()
+        arrays.update(anchor=x[..., 0, :], positive=x[..., 1, :])
+        if x.shape[-2] > 2:
+            arrays["negatives"] = x[..., 2:, :]
+    checked = {role: as_role_array(arr, role, table.where.get(role, f"{table.name}:{role}"))
+               for role, arr in arrays.items()}
+    inputs = Inputs(arrays=checked, sources=dict(table.where), warnings=tuple(table.warnings))
+    result = evaluate(spec.name, inputs, reduction=options.reduction, **options.params)
+    if progress is not None:
+        progress(result.batch)
+    return FileResult(table.name, spec.name, dict(result.params), result.reduction,
+                      result.value, result.per_example, dict(result.shape), result.warnings)
+
+
 def _evaluate_table(table: tables.Table, spec: LossSpec, options: BatchOptions,
                     resolved: dict[str, Any], progress: Progress | None) -> FileResult:
+    if spec.name not in STREAMED_LOSSES:
+        return _evaluate_whole(table, spec, options, progress)
     _validate_shapes(table, spec)
     B = tables.examples(table, spec)
     tables.materialise_shared(table, B)
