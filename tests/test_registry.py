@@ -58,3 +58,14 @@ def test_readme_loss_table_is_the_registry():
     start = README.index("<!-- losses-table:start -->\n") + len("<!-- losses-table:start -->\n")
     end = README.index("<!-- losses-table:end -->")
     assert README[start:end] == markdown_table(), "regenerate the README table"
+
+
+def test_every_command_that_evaluates_a_loss_takes_every_role_and_parameter():
+    """compute declares the loss options once; batch, sweep, stats and compare share them."""
+    from losscli.cli import batch, compare, stats, sweep
+
+    wanted = {p.name for spec in LOSSES.values() for p in spec.params}
+    wanted |= {role for spec in LOSSES.values() for role in spec.roles}
+    for command in (compute, batch.batch, sweep.sweep, stats.stats, compare.compare):
+        options = set(inspect.signature(command).parameters)
+        assert wanted <= options, (command.__name__, wanted - options)

@@ -6,6 +6,12 @@ its default. Declared once here so that every command spells its options the sam
 
 from __future__ import annotations
 
+import functools
+import inspect
+import typing
+from collections.abc import Callable
+from typing import Any
+
 import typer
 
 from losscli.losses import LOSSES
@@ -52,3 +58,51 @@ def param(name: str, *decls: str) -> typer.models.OptionInfo:
                             rich_help_panel="Loss parameters")
     return typer.Option(None, f"--{name}", *decls, help=param_help(snake),
                         rich_help_panel="Loss parameters")
+
+
+SHARED_PANELS = ("Inputs", "Loss parameters")
+
+
+def shared_parameters() -> tuple[list[inspect.Parameter], dict[str, Any]]:
+    """compute's per-role and loss-parameter options, with their evaluated annotations.
+
+    compute declares them once (from the registry); every other command that evaluates a
+    loss takes them from there, so a parameter added to compute is everyone's option.
+    """
+    from losscli.cli import compute as _compute
+
+    hints = typing.get_type_hints(_compute.compute)
+    params = [p.replace(annotation=hints[p.name])
+              for p in inspect.signature(_compute.compute).parameters.values()
+              if getattr(p.default, "rich_help_panel", None) in SHARED_PANELS]
+    return params, {p.name: hints[p.name] for p in params}
+
+
+def with_loss_options(own: Callable[..., Any], before: str = "reduction") -> Callable[..., Any]:
+    """A Typer command: `own`'s options plus compute's shared ones, inserted before `before`.
+
+    `own` takes `roles` (the per-role files given) and `params` (every loss parameter, None
+    when not given) instead of one argument per option.
+    """
+    own_hints = typing.get_type_hints(own)
+    own_params = [p.replace(annotation=own_hints[p.name])
+                  for p in inspect.signature(own).parameters.values()
+                  if p.name not in ("roles", "params")]
+    shared, shared_hints = shared_parameters()
+    position = [p.name for p in own_params].index(before)
+    signature = inspect.Signature(own_params[:position] + shared + own_params[position:])
+
+    @functools.wraps(own)
+    def command(**options: Any) -> Any:
+        roles = {p.name: options.pop(p.name) for p in shared
+                 if p.default.rich_help_panel == "Inputs"}
+        params = {p.name: options.pop(p.name) for p in shared
+                  if p.default.rich_help_panel == "Loss parameters"}
+        return own(roles={k: v for k, v in roles.items() if v is not None}, params=params,
+                   **options)
+
+    command.__signature__ = signature  # type: ignore[attr-defined]
+    command.__annotations__ = {**{k: v for k, v in own_hints.items()
+                                  if k not in ("roles", "params")}, **shared_hints}
+    del command.__wrapped__  # typer must read the new signature, not own's
+    return command

@@ -8,15 +8,13 @@ record per input, or per example with --per-example), CSV, JSON, or a table on a
 
 from __future__ import annotations
 
-import inspect
 import sys
 import time
-import typing
 from typing import Any
 
 import typer
 
-from losscli.cli import compute as _compute
+from losscli.cli._options import with_loss_options
 
 HELP = """Evaluate a loss over many inputs: files, directories, globs, JSON Lines.
 
@@ -38,10 +36,9 @@ evaluated; with --fail-fast, the first failure's own code), 130 interrupted.
 """
 
 FORMATS = ("table", "json", "jsonl", "csv")
-_SHARED_PANELS = ("Inputs", "Loss parameters")
 
 
-def _batch_options(
+def _batch(
     loss: str = typer.Argument(..., help="loss name or alias (see `losscli losses`)"),
     inputs: list[str] | None = typer.Argument(
         None, metavar="INPUTS",
@@ -79,42 +76,16 @@ def _batch_options(
                                rich_help_panel="Errors"),
     debug: bool = typer.Option(False, "--debug", help="tracebacks for internal errors",
                                rich_help_panel="Errors"),
-) -> None:
-    """The batch-only options (the shared ones come from compute)."""
+    *,
+    roles: dict[str, str],
+    params: dict[str, Any],
+) -> int:
+    """The batch-only options; the per-role and loss options come from compute."""
+    return run_batch(loss, inputs, roles, params, reduction, per_example, summary, format, out,
+                     force, show, jobs, dtype, chunk, fail_fast, strict, quiet, debug)
 
 
-def _shared_parameters() -> tuple[list[inspect.Parameter], dict[str, Any]]:
-    """compute's per-role and loss-parameter options, with their evaluated annotations."""
-    hints = typing.get_type_hints(_compute.compute)
-    params = []
-    for p in inspect.signature(_compute.compute).parameters.values():
-        if getattr(p.default, "rich_help_panel", None) in _SHARED_PANELS:
-            params.append(p.replace(annotation=hints[p.name]))
-    return params, {p.name: hints[p.name] for p in params}
-
-
-def _signature() -> tuple[inspect.Signature, dict[str, Any]]:
-    own_hints = typing.get_type_hints(_batch_options)
-    own = [p.replace(annotation=own_hints[p.name])
-           for p in inspect.signature(_batch_options).parameters.values()]
-    shared, shared_hints = _shared_parameters()
-    position = [p.name for p in own].index("reduction")
-    params = own[:position] + shared + own[position:]
-    return inspect.Signature(params), {**own_hints, **shared_hints}
-
-
-def batch(**options: Any) -> int:
-    shared, _ = _shared_parameters()
-    roles = {p.name: options.pop(p.name) for p in shared
-             if p.default.rich_help_panel == "Inputs"}
-    params = {p.name: options.pop(p.name) for p in shared
-              if p.default.rich_help_panel == "Loss parameters"}
-    return run_batch(roles={k: v for k, v in roles.items() if v is not None}, params=params,
-                     **options)
-
-
-batch.__signature__ = _signature()[0]  # type: ignore[attr-defined]
-batch.__annotations__ = {**_signature()[1], "return": int}
+batch = with_loss_options(_batch)
 
 
 def run_batch(loss: str, inputs: list[str] | None, roles: dict[str, str],

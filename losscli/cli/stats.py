@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
 
-from losscli.cli.compute import FORMATS_HELP, LIKE_HELP, _param, _role
+from losscli.cli._options import with_loss_options
+from losscli.cli.compute import FORMATS_HELP, LIKE_HELP
 
 HELP = """Summarize a batch: per-example losses, counts per regime (hard, semi-hard, easy),
 the share of active terms, possible false negatives (InfoNCE), mean and quantiles of the
@@ -14,29 +17,12 @@ A table and histogram on a terminal; JSON Lines (one record per statistic) when 
 """
 
 
-def stats(
+def _stats(
     loss: str = typer.Argument(..., help="loss name or alias (see `losscli losses`)"),
     input: str | None = typer.Argument(None, metavar="[INPUT]",
                                        help="JSON, .npz or stacked .npy file; - for stdin"),
     bins: int = typer.Option(20, "--bins", help="histogram bins"),
     like: str | None = typer.Option(None, "--like", metavar="LIBRARY", help=LIKE_HELP),
-    anchor: str | None = _role("anchor"),
-    positive: str | None = _role("positive"),
-    negatives: str | None = _role("negatives"),
-    negatives2: str | None = _role("negatives2"),
-    logits: str | None = _role("logits"),
-    target: str | None = _role("target"),
-    weight: str | None = _role("weight"),
-    temperature: float | None = _param("temperature", "-t"),
-    similarity: str | None = _param("similarity"),
-    distance: str | None = _param("distance"),
-    margin: float | None = _param("margin"),
-    margin2: float | None = _param("margin2"),
-    label_smoothing: float | None = _param("label-smoothing"),
-    ignore_index: int | None = _param("ignore-index"),
-    negatives_reduction: str | None = _param("negatives-reduction"),
-    swap: bool | None = _param("swap"),
-    soft: bool | None = _param("soft"),
     reduction: str | None = typer.Option(None, "--reduction", help="mean (default), sum or "
                                          "none"),
     format: str = typer.Option("auto", "--format", "-f", help=FORMATS_HELP + " (jsonl)",
@@ -50,23 +36,21 @@ def stats(
                                rich_help_panel="Output"),
     debug: bool = typer.Option(False, "--debug", help="tracebacks for internal errors",
                                rich_help_panel="Output"),
+    *,
+    roles: dict[str, str],
+    params: dict[str, Any],
 ) -> None:
     from losscli import explore
-    from losscli.cli._explore import check_format, convention_notes, emit, load, role_files
+    from losscli.cli._explore import check_format, convention_notes, emit, load
     from losscli.cli._output import stdout_console, warn
     from losscli.render import explore as render
     from losscli.render import resolve_format
 
     fmt = resolve_format(format, out, default_piped="jsonl")
     check_format(fmt, ("table", "jsonl", "json", "csv"), format)
-    roles = role_files(anchor=anchor, positive=positive, negatives=negatives,
-                       negatives2=negatives2, logits=logits, target=target, weight=weight)
     spec, inputs = load(loss, input, roles)
     result = explore.stats(
-        spec.name, inputs, bins=bins, reduction=reduction, like=like,
-        temperature=temperature, similarity=similarity, distance=distance, margin=margin,
-        margin2=margin2, label_smoothing=label_smoothing, ignore_index=ignore_index,
-        negatives_reduction=negatives_reduction, swap=swap, soft=soft)
+        spec.name, inputs, bins=bins, reduction=reduction, like=like, **params)
     warn(result.warnings, quiet)
     if result.convention is not None and not quiet:
         convention_notes(result.convention)
@@ -90,3 +74,6 @@ def stats(
     else:
         text = render.stats_jsonl(result)
     emit(text, out, force, sources)
+
+
+stats = with_loss_options(_stats)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import typer
 
-from losscli.cli.compute import FORMATS_HELP, LIKE_HELP, _param, _role
+from losscli.cli._options import with_loss_options
+from losscli.cli.compute import FORMATS_HELP, LIKE_HELP
 
 HELP = """Evaluate one input over a range of one parameter (temperature, margin, margin2,
 label-smoothing), linear or --log steps.
@@ -20,7 +22,7 @@ quadratic with kinks at d_an; the quadruplet pair term kinks at d_nn - d_ap.
 """
 
 
-def sweep(
+def _sweep(
     loss: str = typer.Argument(..., help="loss name or alias (see `losscli losses`)"),
     input: str | None = typer.Argument(None, metavar="[INPUT]",
                                        help="JSON, .npz or stacked .npy file; - for stdin"),
@@ -34,23 +36,6 @@ def sweep(
     png: str | None = typer.Option(None, "--png", metavar="FILE",
                                    help="write a PNG chart (needs losscli[plot])"),
     like: str | None = typer.Option(None, "--like", metavar="LIBRARY", help=LIKE_HELP),
-    anchor: str | None = _role("anchor"),
-    positive: str | None = _role("positive"),
-    negatives: str | None = _role("negatives"),
-    negatives2: str | None = _role("negatives2"),
-    logits: str | None = _role("logits"),
-    target: str | None = _role("target"),
-    weight: str | None = _role("weight"),
-    temperature: float | None = _param("temperature", "-t"),
-    similarity: str | None = _param("similarity"),
-    distance: str | None = _param("distance"),
-    margin: float | None = _param("margin"),
-    margin2: float | None = _param("margin2"),
-    label_smoothing: float | None = _param("label-smoothing"),
-    ignore_index: int | None = _param("ignore-index"),
-    negatives_reduction: str | None = _param("negatives-reduction"),
-    swap: bool | None = _param("swap"),
-    soft: bool | None = _param("soft"),
     reduction: str | None = typer.Option(None, "--reduction", help="mean (default) or sum"),
     format: str = typer.Option("auto", "--format", "-f", help=FORMATS_HELP + " (jsonl)",
                                rich_help_panel="Output"),
@@ -63,9 +48,12 @@ def sweep(
                                rich_help_panel="Output"),
     debug: bool = typer.Option(False, "--debug", help="tracebacks for internal errors",
                                rich_help_panel="Output"),
+    *,
+    roles: dict[str, str],
+    params: dict[str, Any],
 ) -> None:
     from losscli import explore
-    from losscli.cli._explore import check_format, convention_notes, emit, load, role_files
+    from losscli.cli._explore import check_format, convention_notes, emit, load
     from losscli.cli._output import stdout_console, warn
     from losscli.render import explore as render
     from losscli.render import resolve_format
@@ -73,14 +61,9 @@ def sweep(
     fmt = resolve_format(format, out, default_piped="jsonl")
     check_format(fmt, ("table", "jsonl", "json", "csv"), format)
     values = explore.sweep_values(start, stop, steps, log)
-    roles = role_files(anchor=anchor, positive=positive, negatives=negatives,
-                       negatives2=negatives2, logits=logits, target=target, weight=weight)
     spec, inputs = load(loss, input, roles)
     result = explore.sweep(
-        spec.name, inputs, param, values, reduction=reduction, like=like,
-        temperature=temperature, similarity=similarity, distance=distance, margin=margin,
-        margin2=margin2, label_smoothing=label_smoothing, ignore_index=ignore_index,
-        negatives_reduction=negatives_reduction, swap=swap, soft=soft)
+        spec.name, inputs, param, values, reduction=reduction, like=like, **params)
     warn(result.warnings, quiet)
     if result.convention is not None and not quiet:
         convention_notes(result.convention)
@@ -122,3 +105,6 @@ def sweep(
     else:
         text = render.sweep_jsonl(result)
     emit(text, out, force, sources)
+
+
+sweep = with_loss_options(_sweep)
