@@ -24,7 +24,7 @@ from losscli.errors import ExitCode, LossCliError
 
 _plain_options.install()  # plain option values without importing pydantic (~50 ms a run)
 
-app = typer.Typer(
+APP_SETTINGS = dict(
     name="losscli",
     help="See what a loss does: per-term breakdowns of classification, contrastive and "
     "metric-learning losses (`losscli losses` lists them). Exit codes: 0 ok, "
@@ -37,6 +37,7 @@ app = typer.Typer(
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+app = typer.Typer(**APP_SETTINGS)  # type: ignore[arg-type]
 
 
 def _version(value: bool) -> None:
@@ -53,13 +54,31 @@ def _root(
     """losscli: a command-line loss explorer."""
 
 
-app.command("compute", help=compute.HELP, no_args_is_help=True)(compute.compute)
-app.command("batch", help=batch.HELP, no_args_is_help=True)(batch.batch)
-app.command("losses")(catalog.losses)
-app.command("explain")(catalog.explain)
-app.command("sweep", help=sweep.HELP, no_args_is_help=True)(sweep.sweep)
-app.command("compare", help=compare.HELP, no_args_is_help=True)(compare.compare)
-app.command("stats", help=stats.HELP, no_args_is_help=True)(stats.stats)
+COMMANDS = {
+    "compute": (compute.compute, {"help": compute.HELP, "no_args_is_help": True}),
+    "batch": (batch.batch, {"help": batch.HELP, "no_args_is_help": True}),
+    "losses": (catalog.losses, {}),
+    "explain": (catalog.explain, {}),
+    "sweep": (sweep.sweep, {"help": sweep.HELP, "no_args_is_help": True}),
+    "compare": (compare.compare, {"help": compare.HELP, "no_args_is_help": True}),
+    "stats": (stats.stats, {"help": stats.HELP, "no_args_is_help": True}),
+}
+for _name, (_func, _settings) in COMMANDS.items():
+    app.command(_name, **_settings)(_func)
+
+
+def app_for(args: list[str]) -> typer.Typer:
+    """The app with only the command being run: Typer turns every registered command's
+    signature into click parameters on each run (about 2 ms a command), the whole list only
+    matters for the top-level help."""
+    name = args[0] if args else None
+    if name not in COMMANDS:
+        return app
+    single = typer.Typer(**APP_SETTINGS)  # type: ignore[arg-type]
+    single.callback()(_root)
+    func, settings = COMMANDS[name]
+    single.command(name, **settings)(func)
+    return single
 
 
 def _stderr(text: str) -> None:
@@ -127,7 +146,7 @@ def run(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else list(argv)
     debug = "--debug" in args or os.environ.get("LOSSCLI_DEBUG") == "1"
     try:
-        rv = app(args=args, prog_name="losscli", standalone_mode=False)
+        rv = app_for(args)(args=args, prog_name="losscli", standalone_mode=False)
         if rv == ExitCode.INTERRUPTED:  # typer turns Ctrl-C into Exit(130)
             _stderr("interrupted\n")
         return int(rv) if isinstance(rv, int) else 0
