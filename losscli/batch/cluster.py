@@ -16,6 +16,10 @@ What runs where:
   input are combined (tasks.combine, as a local run reduces its chunks) into one record
   per input, with per-example indices over the whole input.
 
+Paths: a worker's working directory is not ours, so tasks get absolute paths (the files
+must be at the same paths on the workers: shared storage), and their records come back
+with the paths as they were given here, so the output is the local run's.
+
 A worker that dies mid-task (killed, out of memory) loses nothing: the scheduler runs the
 task again on another worker, and each task's result is taken once. A task that raises an
 unexpected error is retried `retries` times. A task whose workers keep dying fails as its
@@ -24,6 +28,7 @@ input's record (exit 7 at the end), like a bad file.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import os
@@ -47,6 +52,7 @@ RETRIES = 2
 CONNECT_TIMEOUT = 10  # seconds to reach a scheduler
 WORKERS_TIMEOUT = 60  # seconds to wait for the workers asked for (or for any at all)
 SHARED_ROLES = ("negatives", "negatives2", "weight")
+LOOPBACK_NO_DASHBOARD = {"dashboard": False, "dashboard_address": "127.0.0.1:0"}
 
 
 @dataclass(frozen=True)
@@ -128,9 +134,11 @@ class _Connection:
             except (AttributeError, OSError):
                 n = os.cpu_count() or 1
         # Processes (numba kernels and file reads would share one GIL otherwise), one thread
-        # each, on loopback only, no dashboard; worker logs only when something is wrong.
+        # each, on loopback only, no dashboard (the scheduler's bare HTTP server on a free
+        # loopback port, not 8787 that a user's own dashboard may hold); logs only of errors.
         self.cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
                                     host="127.0.0.1", dashboard_address=None,
+                                    scheduler_kwargs=LOOPBACK_NO_DASHBOARD,
                                     silence_logs=logging.ERROR,
                                     env={name: "1" for name in workers.THREAD_VARIABLES})
         return Client(self.cluster, set_as_default=False)
@@ -244,6 +252,57 @@ def _read_role(path: str) -> np.ndarray | None:
         return None  # each task reports it
 
 
+# ---------------------------------------------------------------- paths
+
+
+class _Paths:
+    """Absolute paths for the workers, and the paths as given for the records."""
+
+    def __init__(self) -> None:
+        self.given: dict[str, str] = {}
+
+    def absolute(self, path: str) -> str:
+        if path == "-":
+            return path
+        full = os.path.abspath(path)
+        if full != path:
+            self.given[full] = path
+        return full
+
+    def source(self, source: Source) -> Source:
+        if isinstance(source, Document):
+            return Document(self.absolute(source.path))
+        if isinstance(source, JsonLines):
+            return JsonLines(self.absolute(source.path))
+        if isinstance(source, RoleSet):
+            return RoleSet(source.name, {r: self.absolute(p) for r, p in source.files.items()})
+        return source
+
+    def options(self, options: Any) -> Any:
+        files = {r: self.absolute(p) for r, p in options.role_files.items()}
+        return dataclasses.replace(options, role_files=files)
+
+    def restore(self, result: FileResult) -> FileResult:
+        """The record with the paths as given (in its file, warnings and error)."""
+        if not self.given:
+            return result
+        pairs = sorted(self.given.items(), key=lambda kv: -len(kv[0]))
+
+        def given(text: str) -> str:
+            for full, path in pairs:
+                text = text.replace(full, path)
+            return text
+
+        result.file = given(result.file)
+        result.warnings = tuple(given(w) for w in result.warnings)
+        error = result.error
+        if error is not None:
+            error.what, error.fix = given(error.what), given(error.fix)
+            if error.where is not None:
+                error.where = given(error.where)
+        return result
+
+
 # ---------------------------------------------------------------- the run
 
 
@@ -287,6 +346,8 @@ def _run(client: Any, remote: list[Source], options: Any, cluster: ClusterOption
     from distributed import KilledWorker, as_completed
 
     warm_workers(client, options)
+    paths = _Paths()
+    shipped = paths.options(options)
     common: dict[str, Any] = {}
     for role in _shared_override_roles(options):
         arr = _read_role(options.role_files[role])
@@ -312,14 +373,15 @@ def _run(client: Any, remote: list[Source], options: Any, cluster: ClusterOption
                     shared[role] = client.scatter(arr, hash=False)
         inputs[i].ranges = ranges
         inputs[i].pieces = []
-        batch = client.map(workers.run_piece, [source] * len(ranges), [options] * len(ranges),
-                           ranges, shared=shared, retries=cluster.retries, pure=False)
+        batch = client.map(workers.run_piece, [paths.source(source)] * len(ranges),
+                           [shipped] * len(ranges), ranges, shared=shared,
+                           retries=cluster.retries, pure=False)
         for k, future in enumerate(batch):
             owner[future.key] = (i, k)
         futures.extend(batch)
     if whole:
-        batch = client.map(workers.run_source, [remote[i] for i in whole],
-                           [options] * len(whole), shared=common, retries=cluster.retries,
+        batch = client.map(workers.run_source, [paths.source(remote[i]) for i in whole],
+                           [shipped] * len(whole), shared=common, retries=cluster.retries,
                            pure=False)
         for i, future in zip(whole, batch, strict=True):
             owner[future.key] = (i, None)
@@ -346,7 +408,7 @@ def _run(client: Any, remote: list[Source], options: Any, cluster: ClusterOption
             for result in results:
                 if progress is not None and result.n:
                     progress(result.n)
-                yield result
+                yield paths.restore(result)
             continue
         assert item.ranges is not None and item.pieces is not None
         if lost is not None:
@@ -355,7 +417,7 @@ def _run(client: Any, remote: list[Source], options: Any, cluster: ClusterOption
             progress(int(value.per_example.shape[0]))
         item.pieces.append(value)
         if len(item.pieces) == len(item.ranges):
-            yield tasks.combine(item.pieces, options)
+            yield paths.restore(tasks.combine(item.pieces, options))
             item.pieces = []
 
 
