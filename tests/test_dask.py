@@ -347,3 +347,11 @@ def test_an_unreachable_scheduler_is_exit_3(data, capsys, monkeypatch):
     assert code == 3 and out == ""
     assert err.startswith(f"error: tcp://127.0.0.1:{port}: cannot reach the Dask scheduler")
     assert len(err.splitlines()) == 1
+
+
+def test_workers_with_another_losscli_are_refused(cluster, data, capsys, monkeypatch):
+    monkeypatch.setattr("losscli._version.__version__", "0.0.0+other")
+    code, out, err = _cli(capsys, "batch", "infonce", str(data / "stack.npy"),
+                          "--scheduler", cluster.scheduler_address)
+    assert code == 2 and out == ""
+    assert "the Dask workers run losscli" in err and "this is 0.0.0+other" in err

@@ -28,10 +28,12 @@ input's record (exit 7 at the end), like a bad file.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import math
 import os
+import signal
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -136,11 +138,12 @@ class _Connection:
         # Processes (numba kernels and file reads would share one GIL otherwise), one thread
         # each, on loopback only, no dashboard (the scheduler's bare HTTP server on a free
         # loopback port, not 8787 that a user's own dashboard may hold); logs only of errors.
-        self.cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                                    host="127.0.0.1", dashboard_address=None,
-                                    scheduler_kwargs=LOOPBACK_NO_DASHBOARD,
-                                    silence_logs=logging.ERROR,
-                                    env={name: "1" for name in workers.THREAD_VARIABLES})
+        with _sigint_ignored():  # inherited by the workers: Ctrl-C is ours to handle
+            self.cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+                                        host="127.0.0.1", dashboard_address=None,
+                                        scheduler_kwargs=LOOPBACK_NO_DASHBOARD,
+                                        silence_logs=logging.ERROR,
+                                        env={name: "1" for name in workers.THREAD_VARIABLES})
         return Client(self.cluster, set_as_default=False)
 
     def _wait(self, n: int) -> None:
@@ -161,6 +164,22 @@ class _Connection:
         finally:
             if self.cluster is not None:
                 self.cluster.close()
+
+
+@contextlib.contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """SIGINT ignored while worker processes start, so that they keep ignoring it: Ctrl-C
+    at a terminal reaches the whole process group, and workers interrupted mid-task would
+    print tracebacks; this process stops the run and closes the cluster instead."""
+    try:
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_DFL if previous is None else previous)
 
 
 def _first_line(exc: BaseException) -> str:
@@ -324,7 +343,7 @@ def evaluate_on_cluster(sources: Iterable[Source], options: Any, cluster: Cluste
         return
     futures: list[Any] = []
     try:
-        yield from _run(connection.client, remote, options, cluster, progress, futures)
+        yield from _run(connection, remote, options, cluster, progress, futures)
     finally:
         if futures:
             try:
@@ -334,18 +353,28 @@ def evaluate_on_cluster(sources: Iterable[Source], options: Any, cluster: Cluste
         connection.close()
 
 
-def warm_workers(client: Any, options: Any) -> list[dict[str, Any]]:
+def warm_workers(client: Any, options: Any, where: str = "") -> list[dict[str, Any]]:
     """Settle and warm every worker before the first task (client.run); workers that join
-    later, or restart, do it at their first task."""
+    later, or restart, do it at their first task. A worker with another losscli version
+    (other kernels, other numbers) is an error before anything runs."""
+    from losscli._version import __version__
+
     done = client.run(workers.prepare, options, on_error="return")
-    return [v for v in done.values() if isinstance(v, dict)]
+    reports = [v for v in done.values() if isinstance(v, dict)]
+    other = sorted({r["version"] for r in reports if r.get("version") != __version__})
+    if other:
+        raise UsageError(f"the Dask workers run losscli {', '.join(other)}, this is "
+                         f"{__version__}", "install the same losscli on the workers",
+                         where=where or None)
+    return reports
 
 
-def _run(client: Any, remote: list[Source], options: Any, cluster: ClusterOptions,
-         progress: Any, futures: list[Any]) -> Iterator[FileResult]:
+def _run(connection: _Connection, remote: list[Source], options: Any,
+         cluster: ClusterOptions, progress: Any, futures: list[Any]) -> Iterator[FileResult]:
     from distributed import KilledWorker, as_completed
 
-    warm_workers(client, options)
+    client = connection.client
+    warm_workers(client, options, connection.address)
     paths = _Paths()
     shipped = paths.options(options)
     common: dict[str, Any] = {}

@@ -63,8 +63,8 @@ def run_piece(source: Source, options: Any, rows: tasks.Rows,
 def prepare(options: Any) -> dict[str, Any]:
     """Settle this worker (once) and warm the kernels for these options (once per kind).
 
-    Returns what was done, for the caller's report: pid, numba threads, cache directory,
-    seconds spent warming (0 when already warm).
+    Returns what was done, for the caller's report: pid, losscli version, numba threads,
+    cache directory, seconds spent warming (0 when already warm).
     """
     global _settled
     with _lock:
@@ -78,7 +78,10 @@ def prepare(options: Any) -> dict[str, Any]:
             warm_up(options)
             seconds = time.perf_counter() - started
             _warmed.add(key)
-    return {"pid": os.getpid(), "numba_threads": os.environ.get("NUMBA_NUM_THREADS"),
+    from losscli._version import __version__
+
+    return {"pid": os.getpid(), "version": __version__,
+            "numba_threads": os.environ.get("NUMBA_NUM_THREADS"),
             "cache_dir": os.environ.get("NUMBA_CACHE_DIR") or "(beside the kernels)",
             "warm_seconds": seconds}
 
