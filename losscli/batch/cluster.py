@@ -100,14 +100,25 @@ class _Connection:
 
         self.cluster: Any = None
         self.owned = True
+        self._levels: dict[str, int] = {}
         target = options.scheduler
         if isinstance(target, Client):
             self.client = target
             self.owned = False
             self.address = target.scheduler.address if target.scheduler else "client"
             return
+        self._quiet()
+        try:
+            self._connect(target, options.workers)
+        except BaseException:
+            self._loud()
+            raise
+
+    def _connect(self, target: Any, workers: int | None) -> None:
+        from distributed import Client
+
         if target == LOCAL:
-            self.client = self._local(options.workers)
+            self.client = self._local(workers)
             self.address = LOCAL
             return
         self.address = str(target)
@@ -122,10 +133,25 @@ class _Connection:
                 "check the address, and that `dask scheduler` runs there",
                 where=self.address) from None
         try:
-            self._wait(options.workers or 1)
+            self._wait(workers or 1)
         except BaseException:
-            self.close()
+            self.client.close()
             raise
+
+    def _quiet(self) -> None:
+        """Dask's own log lines (tracebacks when a worker or the scheduler goes away) off
+        while the run lasts: losscli reports what happened to the run, one line each."""
+        names = ["distributed"] + [n for n in logging.root.manager.loggerDict
+                                   if n.startswith("distributed.")]
+        for name in names:
+            logger = logging.getLogger(name)
+            self._levels[name] = logger.level
+            logger.setLevel(logging.CRITICAL + 1)
+
+    def _loud(self) -> None:
+        for name, level in self._levels.items():
+            logging.getLogger(name).setLevel(level)
+        self._levels.clear()
 
     def _local(self, n: int | None) -> Any:
         from distributed import Client, LocalCluster
@@ -162,8 +188,11 @@ class _Connection:
         try:
             self.client.close()
         finally:
-            if self.cluster is not None:
-                self.cluster.close()
+            try:
+                if self.cluster is not None:
+                    self.cluster.close()
+            finally:
+                self._loud()
 
 
 @contextlib.contextmanager
@@ -418,6 +447,11 @@ def _run(connection: _Connection, remote: list[Source], options: Any,
     for future in as_completed(list(futures), loop=client.loop):
         i, k = owner[future.key]
         item = inputs[i]
+        if future.status == "cancelled":  # not by us: the scheduler is gone or restarted
+            raise InputUnavailable("the run's tasks were cancelled: the connection to the "
+                                   "Dask scheduler was lost, or it was restarted",
+                                   "check the scheduler and run again",
+                                   where=connection.address)
         lost = None
         if future.status == "error":
             exc = future.exception()
@@ -426,23 +460,20 @@ def _run(connection: _Connection, remote: list[Source], options: Any,
             lost = InputUnavailable("the Dask workers running it died repeatedly (out of "
                                     "memory, or killed)", "check the workers' memory limit "
                                     "and logs", where=_name(item.source))
-            value: Any = None
+            start = 0 if k is None else item.ranges[k][0]  # type: ignore[index]
+            value: Any = tasks.Piece(_name(item.source), start, error=lost)
         else:
             value = future.result()
         future.release()
         if k is None:
-            results = value if lost is None else [tasks.failed(
-                _name(item.source), get_spec(options.loss), options,
-                get_spec(options.loss).resolve(options.params), lost)]
+            results = value if lost is None else [tasks.combine([value], options)]
             for result in results:
                 if progress is not None and result.n:
                     progress(result.n)
                 yield paths.restore(result)
             continue
         assert item.ranges is not None and item.pieces is not None
-        if lost is not None:
-            value = tasks.Piece(_name(item.source), item.ranges[k][0], error=lost)
-        elif progress is not None and value.error is None:
+        if progress is not None and value.error is None:
             progress(int(value.per_example.shape[0]))
         item.pieces.append(value)
         if len(item.pieces) == len(item.ranges):
