@@ -221,7 +221,7 @@ def _first_line(exc: BaseException) -> str:
 
 @dataclass
 class _Input:
-    """One input of the run: its tasks' futures and, when split, the Pieces so far."""
+    """One input of the run and, when it is split, its row ranges and the Pieces so far."""
 
     source: Source
     ranges: list[tasks.Rows] | None = None
@@ -255,6 +255,12 @@ def plan_split(source: Source, options: Any, task_rows: int | None,
     spec = get_spec(options.loss)
     table = None
     try:
+        if isinstance(source, Document) and "logits" not in spec.roles:
+            npy = NpyFile(source.path)
+            npy.close()
+            stack_roles = {"anchor", "positive", "negatives"} & set(options.role_files)
+            if npy.ndim != 3 or stack_roles:
+                return None  # one example, or a stack read whole (a role of it replaced)
         table = tables.table_for(source, spec, options.role_files)  # headers only
         B = tables.examples(table, spec)
         if B is None:
