@@ -124,7 +124,18 @@ def make_file(path: Path, size_gb: float, K: int = 64, D: int = 256) -> tuple[in
     return B, K, D
 
 
-def stream(size_gb: float, runs: int, directory: str | None) -> None:
+def drop_caches() -> bool:
+    """Empty the page cache (root on Linux), so that reads come from the disk."""
+    try:
+        os.sync()
+        with open("/proc/sys/vm/drop_caches", "w") as fh:
+            fh.write("3\n")
+        return True
+    except OSError:
+        return False
+
+
+def stream(size_gb: float, runs: int, directory: str | None, cold: bool = False) -> None:
     workdir = Path(directory or tempfile.gettempdir()) / "losscli-bench"
     workdir.mkdir(parents=True, exist_ok=True)
     negatives = workdir / "negatives.npy"
@@ -146,8 +157,13 @@ def stream(size_gb: float, runs: int, directory: str | None) -> None:
     times: dict[str, list[float]] = {name: [] for name in commands}
     inside: dict[str, list[float]] = {name: [] for name in commands}
     peaks: dict[str, list[int]] = {name: [] for name in commands}
+    if cold and not drop_caches():
+        print("cannot drop the page cache (needs root on Linux): measuring warm")
+        cold = False
     for _ in range(runs):
         for name, argv in commands.items():
+            if cold:
+                drop_caches()
             elapsed, out, err = timed(argv)
             times[name].append(elapsed)
             for line in err.splitlines():
@@ -165,8 +181,10 @@ def stream(size_gb: float, runs: int, directory: str | None) -> None:
         rows.append([name, f"{median(t):.2f}", f"{total_bytes / median(t) / 1e9:.1f}",
                      peak, f"{median(t) / base:.2f}",
                      f"{own:.2f} ({own / base:.2f}x)" if own else "-"])
+    where = "from the disk (page cache dropped before each run)" if cold else \
+        "from the page cache"
     print(f"\n## batch over a {total_bytes / 1e9:.1f} GB per-anchor input (B={B}, K={K}, D={D},"
-          f" float32), median of {runs} interleaved runs ({load()})\n")
+          f" float32), {where}, median of {runs} interleaved runs ({load()})\n")
     print(table(["command", "seconds", "GB/s", "peak RSS MiB", "x read",
                  "evaluation alone s (x read)"], rows))
     print("\ntargets: peak RSS < 1 GB; batch <= 1.3x the plain read of the same file")
@@ -181,6 +199,9 @@ def main() -> None:
     parser.add_argument("--stream-runs", type=int, default=3)
     parser.add_argument("--size-gb", type=float, default=8.0)
     parser.add_argument("--dir", default=None, help="where the large file goes [tmp]")
+    parser.add_argument("--cold", action="store_true",
+                        help="also measure from the disk: drop the page cache before each "
+                        "run (root only)")
     args = parser.parse_args()
     print(f"machine: {machine()}; {load()}")
     print("env: " + ", ".join(f"{k}={v}" for k, v in sorted(os.environ.items())
@@ -189,6 +210,8 @@ def main() -> None:
         startup(args.runs)
     if args.part in ("all", "stream"):
         stream(args.size_gb, args.stream_runs, args.dir)
+        if args.cold:
+            stream(args.size_gb, args.stream_runs, args.dir, cold=True)
 
 
 if __name__ == "__main__":

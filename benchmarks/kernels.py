@@ -21,9 +21,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
+# as the CLI does (losscli sets it when imported before numpy): OpenBLAS's idle threads
+# sleep at once instead of spinning against numba's
+os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
 
-import losscli  # noqa: F401 - first, as in the CLI: it sets OPENBLAS_THREAD_TIMEOUT
+import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import load, machine, median, table  # noqa: E402
@@ -36,6 +38,8 @@ T = 0.07
 SIZES = {"S1": (4096, 256, 128), "S2": (65536, 64, 256)}
 
 try:  # torch is a reference only, never a dependency
+    if "--no-torch" in sys.argv:
+        raise ImportError
     import torch
     import torch.nn.functional as F
 
@@ -57,8 +61,15 @@ def run_case(impls: dict[str, Callable[[], object]], reps: int) -> dict[str, flo
 
 
 def read_floor(*arrays: np.ndarray) -> Callable[[], float]:
-    flats = [a.reshape(a.shape[0], -1) for a in arrays]
-    return lambda: sum(sk.read_sum.jit_parallel(f) for f in flats)
+    """Sum every byte of the arrays with numba's prange, in long rows of 32 Ki elements (short
+    rows would charge the floor a per-row cost that the loss kernels do not pay)."""
+    parts = []
+    for a in arrays:
+        flat = a.reshape(-1)
+        main = flat.size // 32768 * 32768
+        parts.append((flat[:main].reshape(-1, 32768), flat[main:]))
+    return lambda: sum(sk.read_sum.jit_parallel(body) + float(tail.sum())
+                       for body, tail in parts)
 
 
 # ---------------------------------------------------------------- InfoNCE per anchor
@@ -215,6 +226,8 @@ def main() -> None:
     parser.add_argument("--cases", default="anchor,shared,triplet")
     parser.add_argument("--dtypes", default="float32,float64")
     parser.add_argument("--sizes", default="S1,S2")
+    parser.add_argument("--no-torch", action="store_true",
+                        help="leave torch out (its OpenMP threads spin after each call)")
     args = parser.parse_args()
     cases = args.cases.split(",")
     print(f"machine: {machine()}; {load()}")

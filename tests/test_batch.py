@@ -355,3 +355,38 @@ def test_huge_entries_warn_like_compute(tmp_path, capsys, loss):
             assert got is None
         else:
             assert got == pytest.approx(expected, rel=1e-12)
+
+
+def test_json_format_is_one_array_written_as_results_come(tmp_path, capsys):
+    path, _ = _stack(tmp_path)
+    code, out, _ = _cli(capsys, "batch", "infonce", str(path), str(tmp_path / "no.npz"),
+                        "-f", "json")
+    assert code == 7
+    doc = json.loads(out)
+    assert [r["error"] is None for r in doc] == [True, False]
+    code, out, _ = _cli(capsys, "batch", "infonce", str(path), "--per-example", "-f", "json")
+    assert code == 0 and [r["index"] for r in json.loads(out)] == list(range(23))
+
+
+def test_strict_fails_a_non_finite_value(tmp_path, capsys):
+    x = np.zeros((3, 4, 2))
+    x[:, :3] = 1e200  # a . p = a . n_0 = inf: the softmax gets inf - inf
+    path = tmp_path / "big.npy"
+    np.save(path, x)
+    code, out, err = _cli(capsys, "batch", "infonce", str(path), "--strict", "-q")
+    assert code == 7
+    [record] = _records(out)
+    assert "not finite" in record["error"]
+    code, _, _ = _cli(capsys, "batch", "infonce", str(path), "--strict", "--fail-fast", "-q")
+    assert code == 5
+
+
+def test_every_target_ignored_fails_like_compute(tmp_path, capsys):
+    np.save(tmp_path / "logits.npy", np.zeros((9, 3)))
+    np.save(tmp_path / "target.npy", np.full(9, 2.0))
+    args = ["--logits", str(tmp_path / "logits.npy"), "--target", str(tmp_path / "target.npy"),
+            "--ignore-index", "2"]
+    code, _, err = _cli(capsys, "compute", "softmax-ce", *args)
+    assert code == 4 and "nothing to average" in err
+    code, out, err = _cli(capsys, "batch", "softmax-ce", *args, "--chunk", "4")
+    assert code == 7 and "nothing to average" in _records(out)[0]["error"]

@@ -201,3 +201,14 @@ def test_path_is_chosen_by_size(monkeypatch):
     assert _jit.path_for(10**12) == "py"
     monkeypatch.setenv("LOSSCLI_JIT", "always")
     assert _jit.path_for(1) == "serial"
+
+
+def test_a_job_chooses_paths_by_its_whole_size(monkeypatch):
+    """batch's chunks of a big file are small: they must not fall back to the interpreter."""
+    monkeypatch.delenv("LOSSCLI_JIT", raising=False)
+    monkeypatch.setenv("NUMBA_NUM_THREADS", "2")
+    assert _jit.path_for(1000) == "py"
+    with _jit.job(_jit.PARALLEL_THRESHOLD):
+        assert _jit.path_for(1000) == "parallel"
+        assert _jit.path_for(1000, parallel=False) == "serial"
+    assert _jit.path_for(1000) == "py"

@@ -46,6 +46,7 @@ class Part:
     params: dict[str, Any] | None = None
     shape: dict[str, int | None] | None = None
     denominator: float | None = None
+    all_ignored: bool = False  # softmax-ce: every target of the chunk is --ignore-index
 
 
 def check_finite(arr: np.ndarray, where: str, offset: int) -> None:
@@ -116,7 +117,7 @@ class GenericEvaluator:
         ignore = self._ignore()
         if idx is None or ignore is None or not np.all(idx == ignore) or n == 0:
             return None
-        return Part(np.zeros(idx.shape[0]), denominator=0.0)
+        return Part(np.zeros(idx.shape[0]), denominator=0.0, all_ignored=True)
 
     def _denominator(self, inputs: Inputs) -> float | None:
         """The mean's divisor for this chunk: sum of the kept targets' weights (index targets)."""
@@ -185,6 +186,9 @@ class FastEvaluator:
         flags = np.zeros(B, dtype=np.int8)
         warnings: list[str] = []
         params = self.params
+        # With the read-ahead thread copying the next chunk on one core, a parallel kernel's
+        # barrier waits for a descheduled thread: 20x slower measured; serial keeps pace.
+        parallel = False if chunk.streamed else None
         active = terms = None
         work = B * (K + 2) * D
         if spec.name == "infonce":
@@ -194,9 +198,10 @@ class FastEvaluator:
                                 "is nearly a max and the loss nearly (max s_n - s_p)+ / t")
             if shared and _jit.path_for(work) != "py":
                 shared_bank_infonce(A[:, ia, :], P[:, ip, :], N[0, n0:n0 + K, :], t, loss,
-                                    flags)
+                                    flags, parallel)
             else:
-                _jit.run(sk.infonce_loss, work, A, ia, P, ip, N, n0, K, t, check, loss, flags)
+                _jit.run(sk.infonce_loss, work, A, ia, P, ip, N, n0, K, t, check, loss, flags,
+                         parallel=parallel)
         else:
             kind = FAST_DISTANCES[params["distance"]]
             act = np.zeros(B, dtype=np.int64)
@@ -205,10 +210,11 @@ class FastEvaluator:
                 _jit.run(sk.triplet_loss, work * (2 if swap else 1), A, ia, P, ip, N, n0, K,
                          float(params["margin"]), kind, swap, bool(params["soft"]),
                          NEGATIVES_REDUCTIONS[params["negatives_reduction"]], check, loss,
-                         act, flags)
+                         act, flags, parallel=parallel)
             else:
                 _jit.run(sk.contrastive_loss, work, A, ia, P, ip, N, n0, K,
-                         float(params["margin"]), kind, check, loss, act, flags)
+                         float(params["margin"]), kind, check, loss, act, flags,
+                         parallel=parallel)
             active, terms = int(act.sum()), B * K
         self._flags(flags, chunk, warnings)
         shape = {"batch": B, "negatives": K, "dim": D, "classes": None, "positives": None}
@@ -233,7 +239,8 @@ class FastEvaluator:
 
 
 def shared_bank_infonce(anchor: np.ndarray, positive: np.ndarray, bank: np.ndarray,
-                        temperature: float, loss: np.ndarray, flags: np.ndarray) -> None:
+                        temperature: float, loss: np.ndarray, flags: np.ndarray,
+                        parallel: bool | None = None) -> None:
     """InfoNCE (dot) against one bank (K, D): logits by BLAS, a block of anchors at a time.
 
     Per block of about GEMM_BLOCK_BYTES of logits (it stays in the L3 cache): the GEMM
@@ -260,7 +267,8 @@ def shared_bank_infonce(anchor: np.ndarray, positive: np.ndarray, bank: np.ndarr
         block = logits[:stop - start]
         np.matmul(a[start:stop], bank_t, out=block)
         _jit.run(sk.infonce_logit_rows, (stop - start) * (K + 2) * D, block, A3[start:stop],
-                 P3[start:stop], temperature, check, loss[start:stop], flags[start:stop])
+                 P3[start:stop], temperature, check, loss[start:stop], flags[start:stop],
+                 parallel=parallel)
 
 
 def _bank_flags(bank: np.ndarray, flags: np.ndarray) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -32,7 +32,6 @@ class FileResult:
     error: LossCliError | None = None
     active: int | None = None
     margin_terms: int | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def n(self) -> int | None:

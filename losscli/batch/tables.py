@@ -60,6 +60,7 @@ class Chunk:
     stack: np.ndarray | None
     where: dict[str, str]
     per_example: frozenset[str]
+    streamed: bool = False  # read from files by a read-ahead thread that needs a core
 
     def role_arrays(self) -> dict[str, np.ndarray]:
         """The roles as separate arrays (views of the stack when there is one)."""
@@ -231,7 +232,7 @@ def chunks(table: Table, B: int | None, rows: int, start: int = 0,
             arrays.update({r: a[first:first + n] for r, a in in_memory.items()})
             stack = read.pop(STACK, None)
             arrays.update(read)
-            yield Chunk(first, n, arrays, stack, table.where, frozen)
+            yield Chunk(first, n, arrays, stack, table.where, frozen, streamed=True)
         return
     for first in range(start, end, rows):
         n = min(rows, end - first)

@@ -34,6 +34,7 @@ from losscli.batch.evaluators import FastEvaluator, GenericEvaluator, Part, choo
 from losscli.batch.records import FileResult
 from losscli.batch.sources import JsonLines, Missing, Source
 from losscli.errors import BadData, InputUnavailable, LossCliError
+from losscli.kernels import _jit
 from losscli.losses import get_spec
 from losscli.losses._common import embedding_batch, nonfinite_warning, reduce
 from losscli.losses.spec import LossSpec
@@ -59,6 +60,7 @@ class Piece:
     params: dict[str, Any] | None = None
     shape: dict[str, int | None] | None = None
     denominators: list[float] | None = field(default_factory=list)
+    all_ignored: bool = True  # every chunk's every target ignored (softmax-ce)
     active: int | None = None
     margin_terms: int | None = None
     target_where: str = ""
@@ -166,13 +168,17 @@ def evaluate_rows(table: tables.Table, spec: LossSpec, options: Any,
     rows = chunk_rows(table, B, options)
     if B is None:
         start, stop = 0, None
-    end = (1 if B is None else B) if stop is None else stop
+    total = B if B is not None else 1
+    end = total if stop is None else stop
     per_example = np.empty(max(0, end - start))
     piece = Piece(table.name, start, warnings=list(table.warnings),
                   target_where=table.where.get("target", table.name))
     done = 0
+    # The whole input's size, not this range's: the kernel paths are those of a local run.
+    job_work = total * max(1, tables.row_bytes(table, B) // 4)  # ~ one multiply-add per value
     for chunk in tables.chunks(table, B, rows, start, stop):
-        part = evaluator(chunk)
+        with _jit.job(job_work):  # a big file's small chunks still run compiled
+            part = evaluator(chunk)
         n = part.loss.shape[0]
         per_example[done:done + n] = part.loss
         done += n
@@ -186,6 +192,7 @@ def evaluate_rows(table: tables.Table, spec: LossSpec, options: Any,
             piece.params = part.params
         if part.shape is not None and piece.shape is None:
             piece.shape = dict(part.shape)
+        piece.all_ignored = piece.all_ignored and part.all_ignored
         if part.denominator is None or piece.denominators is None:
             piece.denominators = None
         else:
@@ -227,7 +234,7 @@ def finish(pieces: list[Piece], spec: LossSpec, options: Any,
                 denominator = (denominator or 0.0) + d
     if shape is not None:
         shape["batch"] = done
-    if denominators and denominator == 0.0:
+    if all(p.all_ignored for p in pieces) and done:  # compute refuses this too
         raise BadData(f"every example has the ignored target {options.params.get('ignore_index')}"
                       ": nothing to average", "check --ignore-index",
                       where=pieces[0].target_where)

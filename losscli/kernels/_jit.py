@@ -32,6 +32,7 @@ other down two- to three-fold).
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import functools
 import os
 import tempfile
@@ -42,9 +43,10 @@ from typing import Any
 import numpy as np
 
 # Multiply-adds below which interpreting the kernel beats numba's fixed start-up cost:
-# interpreted kernels cost 150-400 ns per multiply-add, numba ~0.3 s per process (import,
-# first cached call, teardown), so the break-even is near a million (docs/benchmarks.md).
-JIT_THRESHOLD = 500_000
+# interpreted kernels cost ~200 ns per multiply-add, numba ~0.25 s per process (import and
+# first cached call). Measured crossings (benchmarks/jit_threshold.py): ~1.0 M for batch's
+# InfoNCE kernel, ~1.7 M for compute's (docs/benchmarks.md).
+JIT_THRESHOLD = 1_000_000
 # Multiply-adds above which a prange kernel runs on every core (~1 ms of serial work).
 PARALLEL_THRESHOLD = 2_000_000
 STREAM_FASTMATH = frozenset({"reassoc", "contract"})
@@ -209,6 +211,23 @@ def jit_mode() -> str:
     return mode if mode in ("auto", "always", "never") else "auto"
 
 
+_job_work: contextvars.ContextVar[int] = contextvars.ContextVar("losscli_job_work", default=0)
+
+
+@contextlib.contextmanager
+def job(work: int) -> Iterator[None]:
+    """Within the block, choose paths by the whole job's work, not each call's.
+
+    `batch` evaluates a large file a chunk at a time: each chunk is small, the file is
+    not, and numba's start-up is paid once for all of them.
+    """
+    token = _job_work.set(max(work, _job_work.get()))
+    try:
+        yield
+    finally:
+        _job_work.reset(token)
+
+
 def path_for(work: int, parallel: bool | None = None) -> str:
     """"py", "serial" or "parallel": how `run` calls a (parallel-capable) kernel of this work.
 
@@ -216,6 +235,7 @@ def path_for(work: int, parallel: bool | None = None) -> str:
     the compiled paths (LOSSCLI_JIT=never still interprets).
     """
     mode = jit_mode()
+    work = max(work, _job_work.get())
     compiled = mode == "always" or (mode == "auto" and work >= JIT_THRESHOLD)
     if not compiled:
         return "py"

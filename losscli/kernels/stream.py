@@ -354,6 +354,8 @@ def triplet_loss(A, ia, P, ip, N, n0, K, margin, kind, swap, soft, reduce_by, ch
     """Triplet loss per example (embedding.triplet without the breakdown).
 
     reduce_by: 0 mean, 1 sum, 2 max, 3 mean over active terms; active[b]: terms > 0.
+    Every row's sum of squares is kept whatever `check` says (it also reveals NaN and inf,
+    which a distance can hide: inf - inf); `check` is there for infonce_loss's signature.
     """
     B = A.shape[0]
     D = A.shape[2]
@@ -425,7 +427,9 @@ def triplet_loss(A, ia, P, ip, N, n0, K, margin, kind, swap, soft, reduce_by, ch
 
 @kernel(stream=True, parallel=True)
 def contrastive_loss(A, ia, P, ip, N, n0, K, margin, kind, check, loss, active, flags):
-    """Hadsell et al. Eq. 4, mean over the 1 + K pairs; active[b]: pairs with [m - d]+ > 0."""
+    """Hadsell et al. Eq. 4, mean over the 1 + K pairs; active[b]: pairs with [m - d]+ > 0.
+
+    Rows are checked as in triplet_loss (`check` unused)."""
     B = A.shape[0]
     D = A.shape[2]
     shared = N.shape[0] == 1
