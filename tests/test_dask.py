@@ -72,6 +72,7 @@ def data(tmp_path_factory):
     target = rng.integers(0, 5, 800).astype(np.float64)
     np.save(root / "logits.npy", logits)
     np.save(root / "target.npy", target)
+    np.save(root / "ignored.npy", np.full(800, 2.0))
     np.save(root / "bank.npy", rng.standard_normal((30, 16)))
     return root
 
@@ -128,6 +129,8 @@ CASES = {
     "role set, shared bank": (["infonce", "sets"], ["--per-example"]),
     "softmax-ce, per-example targets": (["softmax-ce", "logits.npy", "--target",
                                          "target.npy", "--ignore-index", "2"], []),
+    "softmax-ce, every target ignored": (["softmax-ce", "logits.npy", "--target",
+                                          "ignored.npy", "--ignore-index", "2"], []),
     "bank for every input": (["infonce", "shards", "stack.npy", "--negatives", "bank.npy"],
                              []),
     "generic evaluator": (["infonce", "stack.npy", "--similarity", "cosine"], []),
