@@ -4,7 +4,7 @@ Dask comes with the `losscli[dask]` extra (dask[distributed]) and is imported he
 demand: the rest of losscli never imports it.
 
 What runs where:
-- here (the client): INPUTS are expanded; stdin and inputs that do not exist are evaluated
+- here (the client): INPUTS are expanded; stdin and globs that match nothing are evaluated
   here (nothing to ship); a large .npy input (a stack, softmax-ce logits, or a set of
   STEM.ROLE.npy files) has its headers read to cut it into row ranges of whole chunks;
   its shared roles (a negatives bank, class weights) and those of per-role options that
