@@ -84,7 +84,8 @@ def evaluate_file(name: str, path: str | None = None, *, role_files: Mapping[str
 def evaluate_files(name: str, inputs: list[str], *, role_files: Mapping[str, str] | None = None,
                    reduction: str = "mean", dtype: str = "float64", jobs: int = 1,
                    chunk: int | None = None, progress: Any = None, stdin: Any = None,
-                   **params: Any) -> Iterator[Any]:
+                   scheduler: Any = None, workers: int | None = None,
+                   task_rows: int | None = None, **params: Any) -> Iterator[Any]:
     """Evaluate a loss over many inputs (what `losscli batch` does), one FileResult each.
 
     inputs: files, directories (read non-recursively), globs, `-` (JSON Lines on stdin).
@@ -93,6 +94,9 @@ def evaluate_files(name: str, inputs: list[str], *, role_files: Mapping[str, str
     (default: about 4 MiB), so memory does not grow with the file. `progress(n)` is called
     as examples are done (and `progress.start(inputs)` first, if it has one). `dtype="float32"`
     computes on float32 values (float64 accumulation) where a stream kernel applies.
+    `scheduler` ("local", an address such as tcp://host:8786, or a distributed.Client) runs
+    the inputs as tasks on a Dask cluster (losscli[dask]; batch/cluster.py), with the same
+    records; `workers` and `task_rows` as for `losscli batch`.
     """
     from losscli.batch import DTYPES, BatchOptions, evaluate_sources, expand
 
@@ -117,6 +121,16 @@ def evaluate_files(name: str, inputs: list[str], *, role_files: Mapping[str, str
     if progress is not None and hasattr(progress, "start"):
         progress.start(len(sources))
     options = BatchOptions(spec.name, given, reduction, dtype, chunk, dict(role_files or {}))
+    if scheduler is not None or workers is not None or task_rows is not None:
+        from losscli.batch.cluster import ClusterOptions, evaluate_on_cluster, require_dask
+
+        if scheduler is None:
+            raise UsageError("--workers and --task-rows need --scheduler",
+                             "add --scheduler local, or --scheduler tcp://HOST:PORT")
+        cluster = ClusterOptions(scheduler, workers, task_rows)
+        cluster.check(jobs)
+        require_dask()
+        return evaluate_on_cluster(sources, options, cluster, progress, stdin)
     return evaluate_sources(sources, options, jobs, progress, stdin)
 
 

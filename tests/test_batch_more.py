@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from losscli.batch.engine import STREAMED_LOSSES
+from losscli.batch.tasks import STREAMED_LOSSES
 from losscli.cli import run
 from losscli.losses import LOSSES
 

@@ -20,22 +20,16 @@ from typing import Any
 import numpy as np
 
 from losscli.batch import tables
-from losscli.batch.evaluators import (
-    FastEvaluator,
-    GenericEvaluator,
-    Part,
-    choose,
-)
 from losscli.batch.records import FileResult
-from losscli.batch.sources import JsonLines, Missing, Source
+from losscli.batch.sources import JsonLines, Source
+from losscli.batch.tasks import combine, evaluate_part, evaluate_rows, finish
+from losscli.batch.tasks import failed as _failed
 from losscli.errors import BadData, InputUnavailable, LossCliError
 from losscli.io import as_role_array
 from losscli.io.formats import MAX_JSON_BYTES, parse_json
-from losscli.kernels import _jit
 from losscli.losses import get_spec
-from losscli.losses._common import embedding_batch, nonfinite_warning, reduce
 from losscli.losses.spec import LossSpec, closest_hint
-from losscli.model import ROLES, Inputs
+from losscli.model import ROLES
 
 # Per chunk of rows; two chunks are in memory (read-ahead). Small enough that both stay in
 # the L3 cache between the copy from the page cache and the kernel (docs/benchmarks.md).
@@ -56,7 +50,7 @@ class BatchOptions:
     chunk_bytes: int = CHUNK_BYTES
 
 
-Progress = Callable[[int], None]  # called with the number of examples just done
+Progress = Callable[[int], None]  # called with the number of examples just done (tasks.py)
 
 
 def evaluate_source(source: Source, options: BatchOptions,
@@ -68,149 +62,14 @@ def evaluate_source(source: Source, options: BatchOptions,
     if isinstance(source, JsonLines):
         yield from _json_lines(source, spec, options, resolved, progress, stdin)
         return
-    started = time.perf_counter()
-    name = source.name
-    try:
-        if isinstance(source, Missing):
-            raise InputUnavailable(source.reason, source.fix, where=source.name)
-        table = tables.table_for(source, spec, options.role_files)
-        result = _evaluate_table(table, spec, options, resolved, progress)
-    except LossCliError as exc:
-        result = _failed(name, spec, options, resolved, exc)
-    result.seconds = time.perf_counter() - started
-    yield result
-
-
-def _failed(name: str, spec: LossSpec, options: BatchOptions, resolved: dict[str, Any],
-            exc: LossCliError) -> FileResult:
-    if exc.where is None:
-        exc.where = name
-    return FileResult(name, spec.name, dict(resolved), options.reduction, error=exc)
-
-
-def _validate_shapes(table: tables.Table, spec: LossSpec) -> None:
-    """Shape errors up front, with the whole arrays' shapes (no data is read)."""
-    if "anchor" not in spec.roles:
-        return
-    fake: dict[str, np.ndarray] = {}
-    if table.stack is not None:
-        B, R, D = table.stack.shape
-        fake["anchor"] = _shaped((B, D))
-        fake["positive"] = _shaped((B, D))
-        if R > 2:
-            fake["negatives"] = _shaped((B, R - 2, D))
-    for role in table.roles():
-        fake[role] = _shaped(table.shape(role))
-    inputs = Inputs(arrays=fake, sources=dict(table.where))
-    negatives = "optional" if spec.name == "infonce" else "required"
-    embedding_batch(inputs, negatives=negatives, negatives2=spec.name == "quadruplet")
-
-
-def _shaped(shape: tuple[int, ...]) -> np.ndarray:
-    """An array of this shape that takes no memory (every element is the same zero)."""
-    return np.lib.stride_tricks.as_strided(np.zeros(1), shape=shape, strides=(0,) * len(shape))
-
-
-# Losses whose examples are independent rows of the roles the row reader knows. The others
-# (in-batch forms, where the examples are each other's negatives, and the roles of
-# LOSSES-MORE.md) are evaluated on the whole input at once, exactly as compute does: cutting
-# their batch into chunks would change the loss.
-STREAMED_LOSSES = frozenset({"softmax-ce", "infonce", "contrastive", "triplet", "quadruplet"})
-
-
-def _evaluate_whole(table: tables.Table, spec: LossSpec, options: BatchOptions,
-                    progress: Progress | None) -> FileResult:
-    from losscli.api import evaluate
-    from losscli.io import as_role_array
-
-    arrays = dict(table.whole)
-    for role, npy in table.files.items():
-        arrays[role] = npy.read_all()
-    if table.stack is not None:
-        x = table.stack.read_all()
-        arrays.update(anchor=x[..., 0, :], positive=x[..., 1, :])
-        if x.shape[-2] > 2:
-            arrays["negatives"] = x[..., 2:, :]
-    checked = {role: as_role_array(arr, role, table.where.get(role, f"{table.name}:{role}"))
-               for role, arr in arrays.items()}
-    inputs = Inputs(arrays=checked, sources=dict(table.where), warnings=tuple(table.warnings))
-    result = evaluate(spec.name, inputs, reduction=options.reduction, **options.params)
-    if progress is not None:
-        progress(result.batch)
-    return FileResult(table.name, spec.name, dict(result.params), result.reduction,
-                      result.value, result.per_example, dict(result.shape), result.warnings)
+    # The same pure functions as a Dask worker's share of a file (tasks.py).
+    yield combine([evaluate_part(source, options, progress=progress)], options)
 
 
 def _evaluate_table(table: tables.Table, spec: LossSpec, options: BatchOptions,
                     resolved: dict[str, Any], progress: Progress | None) -> FileResult:
-    if spec.name not in STREAMED_LOSSES:
-        return _evaluate_whole(table, spec, options, progress)
-    _validate_shapes(table, spec)
-    B = tables.examples(table, spec)
-    tables.materialise_shared(table, B)
-    if spec.name == "quadruplet" or not _fast_ok(table, spec, resolved):
-        evaluator: Callable[[tables.Chunk], Part] = GenericEvaluator(spec.name, options.params)
-    else:
-        evaluator = FastEvaluator(spec.name, resolved, options.dtype)
-    rows = options.chunk or max(1, options.chunk_bytes // tables.row_bytes(table, B))
-    total = B if B is not None else 1
-    per_example = np.empty(total)
-    warnings: list[str] = list(table.warnings)
-    active = terms = None
-    params = dict(resolved)
-    shape: dict[str, int | None] | None = None
-    denominator: float | None = None
-    denominators = True
-    all_ignored = True
-    done = 0
-    job_work = total * max(1, tables.row_bytes(table, B) // 4)  # ~ one multiply-add per value
-    for chunk in tables.chunks(table, B, rows):
-        with _jit.job(job_work):  # a big file's small chunks still run compiled
-            part = evaluator(chunk)
-        n = part.loss.shape[0]
-        per_example[done:done + n] = part.loss
-        done += n
-        for w in part.warnings:
-            if w not in warnings:
-                warnings.append(w)
-        if part.margin_terms is not None:
-            active = (active or 0) + (part.active or 0)
-            terms = (terms or 0) + part.margin_terms
-        if part.params is not None:
-            params = part.params
-        if part.shape is not None and shape is None:
-            shape = dict(part.shape)
-        all_ignored = all_ignored and part.all_ignored
-        if part.denominator is None:
-            denominators = False
-        else:
-            denominator = (denominator or 0.0) + part.denominator
-        if progress is not None:
-            progress(n)
-    per_example = per_example[:done]
-    if shape is not None:
-        shape["batch"] = done
-    if all_ignored and done:  # compute refuses this too; a chunk of them alone is fine
-        raise BadData(f"every example has the ignored target {options.params.get('ignore_index')}"
-                      ": nothing to average", "check --ignore-index",
-                      where=table.where.get("target", table.name))
-    nonfinite_warning(per_example, warnings)
-    value = reduce(per_example, options.reduction, denominator if denominators else None)
-    return FileResult(table.name, spec.name, params, options.reduction, value, per_example,
-                      shape, tuple(warnings), active=active, margin_terms=terms)
-
-
-def _fast_ok(table: tables.Table, spec: LossSpec, resolved: dict[str, Any]) -> bool:
-    if choose(spec.name, resolved) != "fast":
-        return False
-    if any(dt.kind not in "fiu" for dt in table.dtypes()):
-        return False  # the generic path says what is wrong with the dtype
-    if table.stack is not None:
-        return table.stack.shape[1] > 2  # K = 0 (a warning and loss 0): the generic path
-    if "negatives" not in table.roles():
-        return False
-    shape = table.shape("negatives")
-    return len(shape) >= 2 and shape[-2] > 0
+    pieces = [evaluate_rows(table, spec, options, resolved, progress)]
+    return finish(pieces, spec, options, resolved)
 
 
 # ---------------------------------------------------------------- JSON Lines

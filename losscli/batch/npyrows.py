@@ -141,9 +141,11 @@ class RowReader:
     other. Reused for the whole file, so memory is two chunks whatever the file's size.
     """
 
-    def __init__(self, files: dict[str, NpyFile], rows: int, chunk: int) -> None:
+    def __init__(self, files: dict[str, NpyFile], rows: int, chunk: int,
+                 start: int = 0) -> None:
         self.files = files
-        self.rows = rows
+        self.rows = rows  # read rows [start, rows)
+        self.start = start
         self.chunk = max(1, chunk)
         self._buffers = [
             {role: np.empty(self.chunk * max(1, f.row_bytes // f.dtype.itemsize), f.dtype)
@@ -160,9 +162,9 @@ class RowReader:
     def __iter__(self):
         try:
             pending: Future | None = None
-            if self.rows > 0:
-                pending = self._pool.submit(self._read, 0, 0)
-            start = 0
+            if self.rows > self.start:
+                pending = self._pool.submit(self._read, self.start, 0)
+            start = self.start
             which = 0
             while pending is not None:
                 arrays = pending.result()

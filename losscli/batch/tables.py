@@ -210,8 +210,10 @@ def materialise_shared(table: Table, B: int | None) -> None:
             table.whole[role] = table.files.pop(role).read_all()
 
 
-def chunks(table: Table, B: int | None, rows: int) -> Iterator[Chunk]:
-    """The table in chunks of `rows` examples (one chunk for a single example)."""
+def chunks(table: Table, B: int | None, rows: int, start: int = 0,
+           stop: int | None = None) -> Iterator[Chunk]:
+    """The table in chunks of `rows` examples (one chunk for a single example); only
+    examples [start, stop) when given (a task's share of a file split by rows)."""
     if B is None:
         yield Chunk(0, 1, dict(table.whole), None, table.where, frozenset())
         return
@@ -222,17 +224,18 @@ def chunks(table: Table, B: int | None, rows: int) -> Iterator[Chunk]:
     if table.stack is not None:
         files[STACK] = table.stack
     in_memory = {r: table.whole[r] for r in per_example if r in table.whole}
+    end = B if stop is None else min(B, stop)
     if files:
-        for start, read in RowReader(files, B, rows):
-            n = min(rows, B - start)
+        for first, read in RowReader(files, end, rows, start):
+            n = min(rows, end - first)
             arrays = dict(shared)
-            arrays.update({r: a[start:start + n] for r, a in in_memory.items()})
+            arrays.update({r: a[first:first + n] for r, a in in_memory.items()})
             stack = read.pop(STACK, None)
             arrays.update(read)
-            yield Chunk(start, n, arrays, stack, table.where, frozen, streamed=True)
+            yield Chunk(first, n, arrays, stack, table.where, frozen, streamed=True)
         return
-    for start in range(0, B, rows):
-        n = min(rows, B - start)
+    for first in range(start, end, rows):
+        n = min(rows, end - first)
         arrays = dict(shared)
-        arrays.update({r: a[start:start + n] for r, a in in_memory.items()})
-        yield Chunk(start, n, arrays, None, table.where, frozen)
+        arrays.update({r: a[first:first + n] for r, a in in_memory.items()})
+        yield Chunk(first, n, arrays, None, table.where, frozen)

@@ -25,6 +25,8 @@ Lines on stdin. Per-role options (--anchor q.npy --positive d.npy --negatives n.
 input without INPUTS, or replace that role in every input.
 
 .npy inputs are read in chunks of examples, so memory stays bounded whatever their size.
+With --scheduler, the inputs run as tasks on a Dask cluster, a large .npy cut by rows
+(losscli[dask]; docs/dask.md).
 
 Output: one record per input (the compute JSON without examples, plus file, n, seconds,
 error), or per example with --per-example (file, index, loss), or --summary (count, mean,
@@ -68,6 +70,19 @@ def _batch(
     chunk: int | None = typer.Option(None, "--chunk", metavar="N", help="examples per chunk "
                                         "read from .npy files [default: about 4 MiB]",
                                         rich_help_panel="Speed"),
+    scheduler: str | None = typer.Option(None, "--scheduler", metavar="ADDRESS", help="run "
+                                         "the inputs as tasks on a Dask cluster: tcp://HOST:PORT"
+                                         ", or local for one on this machine (needs "
+                                         "losscli[dask]; docs/dask.md)",
+                                         rich_help_panel="Dask"),
+    workers: int | None = typer.Option(None, "--workers", metavar="N", help="--scheduler "
+                                       "local: N worker processes of 1 thread [default: "
+                                       "cores]; an address: wait for N workers",
+                                       rich_help_panel="Dask"),
+    task_rows: int | None = typer.Option(None, "--task-rows", metavar="N", help="examples "
+                                         "per task when a .npy input is split by rows "
+                                         "(whole chunks) [default: about 64 MiB]",
+                                         rich_help_panel="Dask"),
     fail_fast: bool = typer.Option(False, "--fail-fast", help="stop at the first failing input "
                                    "with its exit code", rich_help_panel="Errors"),
     strict: bool = typer.Option(False, "--strict", help="an input whose value is not finite "
@@ -81,8 +96,7 @@ def _batch(
     params: dict[str, Any],
 ) -> int:
     """The batch-only options; the per-role and loss options come from compute."""
-    return run_batch(loss, inputs, roles, params, reduction, per_example, summary, format, out,
-                     force, show, jobs, dtype, chunk, fail_fast, strict, quiet, debug)
+    return run_batch(**locals())  # every option by name: none can be dropped on the way
 
 
 batch = with_loss_options(_batch)
@@ -92,7 +106,8 @@ def run_batch(loss: str, inputs: list[str] | None, roles: dict[str, str],
               params: dict[str, Any], reduction: str, per_example: bool, summary: bool,
               format: str, out: str | None, force: bool, show: int, jobs: int, dtype: str,
               chunk: int | None, fail_fast: bool, strict: bool, quiet: bool, debug: bool,
-              ) -> int:
+              scheduler: str | None = None, workers: int | None = None,
+              task_rows: int | None = None) -> int:
     """Parse, call api.evaluate_files, stream the records; the exit code (7 on failures)."""
     from losscli import api
     from losscli.batch import Summary
@@ -109,7 +124,8 @@ def run_batch(loss: str, inputs: list[str] | None, roles: dict[str, str],
     progress = _Progress(enabled=not quiet and _stderr_is_tty())
     results = api.evaluate_files(loss, inputs, role_files=roles, reduction=reduction,
                                  dtype=dtype, jobs=jobs, chunk=chunk,
-                                 progress=progress, **params)
+                                 progress=progress, scheduler=scheduler, workers=workers,
+                                 task_rows=task_rows, **params)
     sink = Sink(out, force, [*inputs, *roles.values()])
     writer = _Writer(sink, fmt, per_example, summary, show)
     totals = Summary()
@@ -139,6 +155,8 @@ def run_batch(loss: str, inputs: list[str] | None, roles: dict[str, str],
     except BaseException:
         sink.abort()
         raise
+    finally:
+        getattr(results, "close", lambda: None)()  # stops workers or a cluster at once
     if first_failure is not None:
         return int(ExitCode.BATCH_FAILED)
     return int(ExitCode.OK)

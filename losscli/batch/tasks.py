@@ -1,0 +1,303 @@
+"""One unit of batch work: an input, or a row range of a .npy input, as a pure function.
+
+    evaluate_part(source, options, rows, shared) -> Piece     (runs anywhere: here, a
+                                                               --jobs process, a Dask worker)
+    combine([piece, ...], options) -> FileResult              (the input's record)
+
+The local engine calls `combine([evaluate_part(source, options)])` for every file, and the
+Dask path (cluster.py) calls the same two functions with the file cut into row ranges, so a
+record is the same whichever way it was computed:
+
+- ranges start on chunk boundaries (`chunk_rows`), so every chunk, and so every kernel call
+  and every per-example loss, is the one the local run makes;
+- a Piece keeps what the record needs from its chunks unreduced (the per-example losses, the
+  warnings in order, each chunk's softmax-ce denominator, the active-term counts), and
+  `combine` reduces them in row order: the mean over the whole file, the first non-finite
+  example by its index in the whole file, the first failing range's error (the chunk a local
+  run would have stopped at).
+
+`shared` hands in roles that are already in memory (a negatives bank read once and scattered
+to the workers) in place of reading their files again.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from losscli.batch import tables
+from losscli.batch.evaluators import FastEvaluator, GenericEvaluator, Part, choose
+from losscli.batch.records import FileResult
+from losscli.batch.sources import JsonLines, Missing, Source
+from losscli.errors import BadData, InputUnavailable, LossCliError
+from losscli.kernels import _jit
+from losscli.losses import get_spec
+from losscli.losses._common import embedding_batch, nonfinite_warning, reduce
+from losscli.losses.spec import LossSpec
+from losscli.model import Inputs
+
+Progress = Callable[[int], None]  # called with the number of examples just done
+Rows = tuple[int, int]  # examples [start, stop) of one input
+
+
+@dataclass
+class Piece:
+    """Examples [start, start + n) of one input, evaluated but not yet reduced.
+
+    `denominators`: each chunk's softmax-ce mean divisor, in order (None when a chunk had
+    none: the mean is then over examples). `error`: why this range (or the whole input)
+    failed; the other fields are then empty.
+    """
+
+    name: str
+    start: int = 0
+    per_example: np.ndarray = field(default_factory=lambda: np.empty(0))
+    warnings: list[str] = field(default_factory=list)
+    params: dict[str, Any] | None = None
+    shape: dict[str, int | None] | None = None
+    denominators: list[float] | None = field(default_factory=list)
+    all_ignored: bool = True  # every chunk's every target ignored (softmax-ce)
+    active: int | None = None
+    margin_terms: int | None = None
+    target_where: str = ""
+    seconds: float = 0.0
+    error: LossCliError | None = None
+
+
+def evaluate_part(source: Source, options: Any, rows: Rows | None = None,
+                  shared: dict[str, np.ndarray] | None = None,
+                  progress: Progress | None = None) -> Piece:
+    """Evaluate one Document, RoleSet or Missing source, whole or only examples `rows`.
+
+    Never raises a LossCliError: a failure is the Piece's `error`. `options` is a
+    batch.BatchOptions. The source's files are opened here (headers, then the rows of this
+    range only), so a worker reads its own share and nothing but the result travels.
+    """
+    started = time.perf_counter()
+    spec = get_spec(options.loss)
+    resolved = spec.resolve(options.params)
+    try:
+        if isinstance(source, Missing):
+            raise InputUnavailable(source.reason, source.fix, where=source.name)
+        if isinstance(source, JsonLines):
+            raise TypeError("JSON Lines sources are evaluated line by line (engine)")
+        table = tables.table_for(source, spec, options.role_files)
+        for role, arr in (shared or {}).items():
+            if role in table.files:  # read once elsewhere: do not read the file again
+                table.files.pop(role).close()
+                table.whole[role] = arr
+        start, stop = rows if rows is not None else (0, None)
+        piece = evaluate_rows(table, spec, options, resolved, progress, start, stop)
+    except LossCliError as exc:
+        if exc.where is None:
+            exc.where = source.name
+        piece = Piece(source.name, rows[0] if rows else 0, error=exc)
+    piece.seconds = time.perf_counter() - started
+    return piece
+
+
+def combine(pieces: list[Piece], options: Any) -> FileResult:
+    """The record of one input from its pieces (in any order): what a local run gives."""
+    spec = get_spec(options.loss)
+    resolved = spec.resolve(options.params)
+    pieces = sorted(pieces, key=lambda p: p.start)
+    name = pieces[0].name
+    seconds = sum(p.seconds for p in pieces)
+    error = next((p.error for p in pieces if p.error is not None), None)
+    if error is None:
+        try:
+            result = finish(pieces, spec, options, resolved)
+        except LossCliError as exc:
+            error = exc
+    if error is not None:
+        result = failed(name, spec, options, resolved, error)
+    result.seconds = seconds
+    return result
+
+
+def failed(name: str, spec: LossSpec, options: Any, resolved: dict[str, Any],
+           exc: LossCliError) -> FileResult:
+    if exc.where is None:
+        exc.where = name
+    return FileResult(name, spec.name, dict(resolved), options.reduction, error=exc)
+
+
+def chunk_rows(table: tables.Table, B: int | None, options: Any) -> int:
+    """Examples per chunk: --chunk, or about `options.chunk_bytes` of input."""
+    return options.chunk or max(1, options.chunk_bytes // tables.row_bytes(table, B))
+
+
+def validate_shapes(table: tables.Table, spec: LossSpec) -> None:
+    """Shape errors up front, with the whole arrays' shapes (no data is read)."""
+    if "anchor" not in spec.roles:
+        return
+    fake: dict[str, np.ndarray] = {}
+    if table.stack is not None:
+        B, R, D = table.stack.shape
+        fake["anchor"] = _shaped((B, D))
+        fake["positive"] = _shaped((B, D))
+        if R > 2:
+            fake["negatives"] = _shaped((B, R - 2, D))
+    for role in table.roles():
+        fake[role] = _shaped(table.shape(role))
+    inputs = Inputs(arrays=fake, sources=dict(table.where))
+    negatives = "optional" if spec.name == "infonce" else "required"
+    embedding_batch(inputs, negatives=negatives, negatives2=spec.name == "quadruplet")
+
+
+def _shaped(shape: tuple[int, ...]) -> np.ndarray:
+    """An array of this shape that takes no memory (every element is the same zero)."""
+    return np.lib.stride_tricks.as_strided(np.zeros(1), shape=shape, strides=(0,) * len(shape))
+
+
+# Losses whose examples are independent rows of the roles the row reader knows. The others
+# (in-batch forms, where the examples are each other's negatives, and the roles of
+# LOSSES-MORE.md) are evaluated on the whole input at once, exactly as compute does: cutting
+# their batch into chunks or tasks would change the loss.
+STREAMED_LOSSES = frozenset({"softmax-ce", "infonce", "contrastive", "triplet", "quadruplet"})
+
+
+def evaluate_whole(table: tables.Table, spec: LossSpec, options: Any,
+                   progress: Progress | None = None) -> Piece:
+    """The whole input in one api.evaluate call (the losses outside STREAMED_LOSSES)."""
+    from losscli.api import evaluate
+    from losscli.io import as_role_array
+
+    arrays = dict(table.whole)
+    for role, npy in table.files.items():
+        arrays[role] = npy.read_all()
+    if table.stack is not None:
+        x = table.stack.read_all()
+        arrays.update(anchor=x[..., 0, :], positive=x[..., 1, :])
+        if x.shape[-2] > 2:
+            arrays["negatives"] = x[..., 2:, :]
+    checked = {role: as_role_array(arr, role, table.where.get(role, f"{table.name}:{role}"))
+               for role, arr in arrays.items()}
+    inputs = Inputs(arrays=checked, sources=dict(table.where), warnings=tuple(table.warnings))
+    result = evaluate(spec.name, inputs, reduction=options.reduction, **options.params)
+    if progress is not None:
+        progress(result.batch)
+    return Piece(table.name, 0, per_example=result.per_example, warnings=list(result.warnings),
+                 params=dict(result.params), shape=dict(result.shape), denominators=None,
+                 all_ignored=False)
+
+
+def evaluate_rows(table: tables.Table, spec: LossSpec, options: Any,
+                  resolved: dict[str, Any], progress: Progress | None = None,
+                  start: int = 0, stop: int | None = None) -> Piece:
+    """Examples [start, stop) of an opened input, chunk by chunk (raises LossCliError)."""
+    if spec.name not in STREAMED_LOSSES:
+        return evaluate_whole(table, spec, options, progress)
+    validate_shapes(table, spec)
+    B = tables.examples(table, spec)
+    tables.materialise_shared(table, B)
+    if spec.name == "quadruplet" or not _fast_ok(table, spec, resolved):
+        evaluator: Callable[[tables.Chunk], Part] = GenericEvaluator(spec.name, options.params)
+    else:
+        evaluator = FastEvaluator(spec.name, resolved, options.dtype)
+    rows = chunk_rows(table, B, options)
+    if B is None:
+        start, stop = 0, None
+    total = B if B is not None else 1
+    end = total if stop is None else stop
+    per_example = np.empty(max(0, end - start))
+    piece = Piece(table.name, start, warnings=list(table.warnings),
+                  target_where=table.where.get("target", table.name))
+    done = 0
+    # The whole input's size, not this range's: the kernel paths are those of a local run.
+    job_work = total * max(1, tables.row_bytes(table, B) // 4)  # ~ one multiply-add per value
+    for chunk in tables.chunks(table, B, rows, start, stop):
+        with _jit.job(job_work):  # a big file's small chunks still run compiled
+            part = evaluator(chunk)
+        n = part.loss.shape[0]
+        per_example[done:done + n] = part.loss
+        done += n
+        for w in part.warnings:
+            if w not in piece.warnings:
+                piece.warnings.append(w)
+        if part.margin_terms is not None:
+            piece.active = (piece.active or 0) + (part.active or 0)
+            piece.margin_terms = (piece.margin_terms or 0) + part.margin_terms
+        if part.params is not None:
+            piece.params = part.params
+        if part.shape is not None and piece.shape is None:
+            piece.shape = dict(part.shape)
+        piece.all_ignored = piece.all_ignored and part.all_ignored
+        if part.denominator is None or piece.denominators is None:
+            piece.denominators = None
+        else:
+            piece.denominators.append(part.denominator)
+        if progress is not None:
+            progress(n)
+    piece.per_example = per_example[:done]
+    return piece
+
+
+def finish(pieces: list[Piece], spec: LossSpec, options: Any,
+           resolved: dict[str, Any]) -> FileResult:
+    """Reduce pieces (in row order, none failed) to the input's record, as one local pass
+    over its chunks would."""
+    per_example = pieces[0].per_example if len(pieces) == 1 else \
+        np.concatenate([p.per_example for p in pieces])
+    done = per_example.shape[0]
+    warnings: list[str] = []
+    params = dict(resolved)
+    shape: dict[str, int | None] | None = None
+    active = terms = None
+    denominator: float | None = None
+    denominators = True
+    for p in pieces:
+        for w in p.warnings:
+            if w not in warnings:
+                warnings.append(w)
+        if p.params is not None:
+            params = p.params
+        if shape is None and p.shape is not None:
+            shape = dict(p.shape)
+        if p.margin_terms is not None:
+            active = (active or 0) + (p.active or 0)
+            terms = (terms or 0) + p.margin_terms
+        if p.denominators is None:
+            denominators = False
+        elif denominators:
+            for d in p.denominators:  # chunk by chunk, in order: the local sum exactly
+                denominator = (denominator or 0.0) + d
+    if shape is not None:
+        shape["batch"] = done
+    if all(p.all_ignored for p in pieces) and done:  # compute refuses this too
+        raise BadData(f"every example has the ignored target {options.params.get('ignore_index')}"
+                      ": nothing to average", "check --ignore-index",
+                      where=pieces[0].target_where)
+    for w in nonfinite_warnings(per_example):
+        if w not in warnings:  # a whole-input piece may carry it already
+            warnings.append(w)
+    value = reduce(per_example, options.reduction, denominator if denominators else None)
+    return FileResult(pieces[0].name, spec.name, params, options.reduction, value,
+                      per_example, shape, tuple(warnings), active=active, margin_terms=terms)
+
+
+def nonfinite_warnings(per_example: np.ndarray) -> list[str]:
+    found: list[str] = []
+    nonfinite_warning(per_example, found)
+    return found
+
+
+def _fast_ok(table: tables.Table, spec: LossSpec, resolved: dict[str, Any]) -> bool:
+    if choose(spec.name, resolved) != "fast":
+        return False
+    if any(dt.kind not in "fiu" for dt in table.dtypes()):
+        return False  # the generic path says what is wrong with the dtype
+    if table.stack is not None:
+        return table.stack.shape[1] > 2  # K = 0 (a warning and loss 0): the generic path
+    if "negatives" not in table.roles():
+        return False
+    shape = table.shape("negatives")
+    return len(shape) >= 2 and shape[-2] > 0
+
+
+__all__ = ["Piece", "Rows", "chunk_rows", "combine", "evaluate_part", "evaluate_rows",
+           "failed", "finish", "validate_shapes"]
