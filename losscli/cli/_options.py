@@ -106,3 +106,28 @@ def with_loss_options(own: Callable[..., Any], before: str = "reduction") -> Cal
                                   if k not in ("roles", "params")}, **shared_hints}
     del command.__wrapped__  # typer must read the new signature, not own's
     return command
+
+
+# The output options every evaluating command spells the same way.
+
+def format_option(help: str) -> Any:
+    return typer.Option("auto", "--format", "-f", help=help, rich_help_panel="Output")
+
+
+def out_option() -> Any:
+    return typer.Option(None, "--out", "-o", metavar="FILE",
+                        help="write here (atomically) instead of stdout",
+                        rich_help_panel="Output")
+
+
+def force_option(help: str = "overwrite --out if it exists") -> Any:
+    return typer.Option(False, "--force", help=help, rich_help_panel="Output")
+
+
+def quiet_option(help: str = "no warnings on stderr") -> Any:
+    return typer.Option(False, "--quiet", "-q", help=help, rich_help_panel="Output")
+
+
+def debug_option() -> Any:
+    return typer.Option(False, "--debug", help="tracebacks for internal errors",
+                        rich_help_panel="Output")

@@ -7,7 +7,14 @@ from typing import Any
 
 import typer
 
-from losscli.cli._options import with_loss_options
+from losscli.cli._options import (
+    debug_option,
+    force_option,
+    format_option,
+    out_option,
+    quiet_option,
+    with_loss_options,
+)
 from losscli.cli.compute import FORMATS_HELP
 
 HELP = """Evaluate one input under losscli's own definition and under each library's
@@ -27,17 +34,11 @@ def _compare(
                                        help="JSON, .npz or stacked .npy file; - for stdin"),
     reduction: str | None = typer.Option(None, "--reduction", help="the same reduction for "
                                          "every row (default: each library's own)"),
-    format: str = typer.Option("auto", "--format", "-f", help=FORMATS_HELP + " (jsonl)",
-                               rich_help_panel="Output"),
-    out: str | None = typer.Option(None, "--out", "-o", metavar="FILE",
-                                   help="write here (atomically) instead of stdout",
-                                   rich_help_panel="Output"),
-    force: bool = typer.Option(False, "--force", help="overwrite --out if it exists",
-                               rich_help_panel="Output"),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="no warnings on stderr",
-                               rich_help_panel="Output"),
-    debug: bool = typer.Option(False, "--debug", help="tracebacks for internal errors",
-                               rich_help_panel="Output"),
+    format: str = format_option(FORMATS_HELP + " (jsonl)"),
+    out: str | None = out_option(),
+    force: bool = force_option(),
+    quiet: bool = quiet_option(),
+    debug: bool = debug_option(),
     *,
     roles: dict[str, str],
     params: dict[str, Any],

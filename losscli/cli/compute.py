@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from losscli.cli._options import debug_option, force_option, format_option, out_option, quiet_option
 from losscli.cli._options import param as _param
 from losscli.cli._options import role as _role
 from losscli.losses import LOSSES
@@ -89,21 +90,15 @@ def compute(
                               "vector (anchor, positive, every negative; logits): norms in "
                               "the table, full vectors in JSON (examples[i].gradients)"),
     like: str | None = typer.Option(None, "--like", metavar="LIBRARY", help=LIKE_HELP),
-    format: str = typer.Option("auto", "--format", "-f", help=FORMATS_HELP,
-                               rich_help_panel="Output"),
-    out: str | None = typer.Option(None, "--out", "-o", metavar="FILE",
-                                      help="write here (atomically) instead of stdout",
-                                      rich_help_panel="Output"),
-    force: bool = typer.Option(False, "--force", help="overwrite --out if it exists",
-                               rich_help_panel="Output"),
+    format: str = format_option(FORMATS_HELP),
+    out: str | None = out_option(),
+    force: bool = force_option(),
     show: int = typer.Option(5, "--show", help="examples shown in the table (0 for all)",
                              rich_help_panel="Output"),
     strict: bool = typer.Option(False, "--strict", help="exit 5 if the result is not finite",
                                 rich_help_panel="Output"),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="no warnings on stderr",
-                               rich_help_panel="Output"),
-    debug: bool = typer.Option(False, "--debug", help="tracebacks for internal errors",
-                               rich_help_panel="Output"),
+    quiet: bool = quiet_option(),
+    debug: bool = debug_option(),
 ) -> None:
     from losscli import api
     from losscli.cli._output import stdout_console, warn, write_text
