@@ -93,6 +93,7 @@ def main() -> None:
                {"anchor": [1.0, 0.0], "positive": [0.6, 0.8],
                 "negatives": [[0.8, 0.6], [0.0, 1.0]]})
     more_samples()
+    batch_samples()
 
 
 def more_samples() -> None:
@@ -122,6 +123,47 @@ def more_samples() -> None:
     write_json("ranking.json", {"x1": [0.3, 0.9, 0.5, 1.2], "x2": [0.5, 0.2, 0.5, 0.4],
                                 "label": [1, -1, 1, 1]})
     write_json("hinge.json", {"x1": [0.5, 0.3, 1.4, 0.0], "label": [1, -1, -1, 1]})
+
+
+def batch_samples() -> None:
+    """The inputs the batch and Dask commands of the issues name: shards/, runs/, big.npz,
+    q.npy + d.npy + hard.npy, triplets.jsonl, huge.npy (small here; the names show the use)."""
+    rng = np.random.default_rng(2)
+    shards = HERE / "shards"
+    shards.mkdir(exist_ok=True)
+    B, K, D = 64, 8, 32
+    for i in range(4):  # per-anchor InfoNCE shards, float32 as embedding dumps usually are
+        anc = unit(rng.normal(size=(B, D)))
+        np.savez(shards / f"shard-{i:02d}.npz", anchor=anc.astype(np.float32),
+                 positive=unit(anc + 0.6 * rng.normal(size=(B, D))).astype(np.float32),
+                 negatives=unit(rng.normal(size=(B, K, D))).astype(np.float32))
+    runs = HERE / "runs"
+    runs.mkdir(exist_ok=True)
+    for i in range(3):  # softmax-ce logits of three training runs
+        logits = rng.normal(scale=2.0, size=(32, 5))
+        write_json(f"runs/run-{i}.json", {"logits": logits,
+                                          "target": rng.integers(0, 5, size=32).tolist()})
+    anc = unit(rng.normal(size=(500, 16)))
+    np.savez(HERE / "big.npz", anchor=anc, positive=unit(anc + 0.7 * rng.normal(size=(500, 16))),
+             negatives=unit(rng.normal(size=(500, 4, 16))))
+    q = unit(rng.normal(size=(128, D))).astype(np.float32)
+    np.save(HERE / "q.npy", q)
+    np.save(HERE / "d.npy", unit(q + 0.5 * rng.normal(size=q.shape)).astype(np.float32))
+    np.save(HERE / "hard.npy", unit(q[:, None] + 1.0 * rng.normal(size=(128, 16, D)))
+            .astype(np.float32))
+    lines = []
+    for _ in range(5):  # one triplet (or a small batch) per line
+        a = unit(rng.normal(size=8))
+        lines.append(json.dumps({"anchor": np.round(a, 6).tolist(),
+                                 "positive": np.round(unit(a + 0.5 * rng.normal(size=8)), 6)
+                                 .tolist(),
+                                 "negatives": np.round(unit(rng.normal(size=(3, 8))), 6)
+                                 .tolist()}))
+    (HERE / "triplets.jsonl").write_text("\n".join(lines) + "\n")
+    anc = unit(rng.normal(size=(1024, 16)))
+    stack = np.concatenate([anc[:, None], unit(anc + 0.7 * rng.normal(size=(1024, 16)))[:, None],
+                            unit(rng.normal(size=(1024, 4, 16)))], axis=1)
+    np.save(HERE / "huge.npy", stack.astype(np.float32))
 
 
 if __name__ == "__main__":

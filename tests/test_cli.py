@@ -248,3 +248,21 @@ def test_large_input_runs_compiled_and_agrees(tmp_path):
 def test_version():
     proc = cli("--version")
     assert proc.returncode == 0 and proc.stdout.startswith(b"losscli ")
+
+
+def test_main_skips_teardown_only_when_no_worker_processes_ran(monkeypatch):
+    """os._exit saves ~20 ms, but after --jobs or a Dask cluster multiprocessing's
+    finalisers must run (the resource tracker would report leaked semaphores)."""
+    import multiprocessing  # noqa: F401 - as after a --jobs or --scheduler run
+    import warnings
+
+    import losscli.cli as cli_module
+
+    def no_fast_exit(code):
+        raise AssertionError("os._exit called after multiprocessing ran")
+
+    monkeypatch.setattr(cli_module, "run", lambda: 0)
+    monkeypatch.setattr(cli_module.os, "_exit", no_fast_exit)
+    with warnings.catch_warnings(), pytest.raises(SystemExit) as info:
+        cli_module.main()
+    assert info.value.code == 0

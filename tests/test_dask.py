@@ -373,3 +373,4 @@ def test_an_in_batch_loss_is_one_task_and_equals_the_local_batch(cluster, data, 
                              "--scheduler", cluster.scheduler_address, "--task-rows", "50")
     assert code == code2 == 0, err2
     _same(_lines(out2, "jsonl"), _lines(out, "jsonl"))
+

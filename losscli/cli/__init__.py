@@ -229,6 +229,10 @@ def main() -> None:
         sys.stderr.flush()
     except (OSError, ValueError):
         pass
+    if "multiprocessing" in sys.modules:
+        # --jobs or a Dask cluster ran: their finalisers release semaphores and children
+        # (skipping them leaves the resource tracker warning about leaks on stderr).
+        sys.exit(code)
     # Everything is written, flushed and renamed into place: skip the interpreter's
     # teardown (module finalisers of numpy, numba, rich: 20-100 ms of every run).
     os._exit(code)
