@@ -5,6 +5,7 @@ Nothing here imports numba: `losscli --help` and `losscli losses` stay quick.
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 import traceback
@@ -18,7 +19,7 @@ except ImportError:  # pragma: no cover - older typer on real click
     from click import exceptions as click_exc  # type: ignore[no-redef]
 
 from losscli._version import __version__
-from losscli.cli import _plain_options, batch, catalog, compare, compute, stats, sweep
+from losscli.cli import _plain_options
 from losscli.cli._output import ReaderGone, write_text
 from losscli.errors import ExitCode, LossCliError
 
@@ -54,30 +55,46 @@ def _root(
     """losscli: a command-line loss explorer."""
 
 
+# name -> (module in losscli.cli, function, whether no arguments means --help). A run imports
+# only its own command's module; the full list is built for the top-level help.
 COMMANDS = {
-    "compute": (compute.compute, {"help": compute.HELP, "no_args_is_help": True}),
-    "batch": (batch.batch, {"help": batch.HELP, "no_args_is_help": True}),
-    "losses": (catalog.losses, {}),
-    "explain": (catalog.explain, {}),
-    "sweep": (sweep.sweep, {"help": sweep.HELP, "no_args_is_help": True}),
-    "compare": (compare.compare, {"help": compare.HELP, "no_args_is_help": True}),
-    "stats": (stats.stats, {"help": stats.HELP, "no_args_is_help": True}),
+    "compute": ("compute", "compute", True),
+    "batch": ("batch", "batch", True),
+    "losses": ("catalog", "losses", False),
+    "explain": ("catalog", "explain", False),
+    "sweep": ("sweep", "sweep", True),
+    "compare": ("compare", "compare", True),
+    "stats": ("stats", "stats", True),
 }
-for _name, (_func, _settings) in COMMANDS.items():
-    app.command(_name, **_settings)(_func)
+
+
+def _register(target: typer.Typer, name: str) -> None:
+    module_name, func_name, no_args_is_help = COMMANDS[name]
+    module = importlib.import_module(f"losscli.cli.{module_name}")
+    settings: dict = {"no_args_is_help": True} if no_args_is_help else {}
+    if module_name != "catalog":
+        settings["help"] = module.HELP
+    target.command(name, **settings)(getattr(module, func_name))
+
+
+def full_app() -> typer.Typer:
+    """Every command (for the top-level help and the tests)."""
+    if not app.registered_commands:
+        for name in COMMANDS:
+            _register(app, name)
+    return app
 
 
 def app_for(args: list[str]) -> typer.Typer:
-    """The app with only the command being run: Typer turns every registered command's
-    signature into click parameters on each run (about 2 ms a command), the whole list only
-    matters for the top-level help."""
+    """The app with only the command being run: importing the other commands' modules and
+    turning their signatures into click parameters costs every run several milliseconds;
+    the whole list only matters for the top-level help."""
     name = args[0] if args else None
     if name not in COMMANDS:
-        return app
+        return full_app()
     single = typer.Typer(**APP_SETTINGS)  # type: ignore[arg-type]
     single.callback()(_root)
-    func, settings = COMMANDS[name]
-    single.command(name, **settings)(func)
+    _register(single, name)
     return single
 
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 import json
 import math
 import os
+import sys
 import warnings
-import zipfile
 from typing import IO, Any
 
 import numpy as np
@@ -241,6 +241,12 @@ def _check_nested(value: Any, shape: list[int], depth: int, path: tuple[int, ...
 # ---------------------------------------------------------------- .npy and .npz
 
 
+def _bad_zip(exc: BaseException) -> bool:
+    """Whether exc is zipfile's (if zipfile was never imported, no archive was read)."""
+    zipfile = sys.modules.get("zipfile")
+    return zipfile is not None and isinstance(exc, zipfile.BadZipFile)
+
+
 def _read_npy_header(stream: IO[bytes], where: str) -> tuple[tuple[int, ...], bool, np.dtype]:
     """The header of a .npy, parsed as a literal (numpy's reader), checked before any data."""
     try:
@@ -255,9 +261,9 @@ def _read_npy_header(stream: IO[bytes], where: str) -> tuple[tuple[int, ...], bo
                     stream, max_header_size=MAX_NPY_HEADER)
             else:
                 raise ValueError(f"unsupported .npy version {version}")
-    except (zipfile.BadZipFile, OSError):
-        raise  # the container failed, not the header: the caller says so
     except Exception as exc:  # noqa: BLE001 - any failure to parse the header is bad data
+        if isinstance(exc, OSError) or _bad_zip(exc):
+            raise  # the container failed, not the header: the caller says so
         raise BadData(f"bad .npy header ({_short(exc)})", "re-save it with numpy.save",
                       where=where) from None
     if dtype.hasobject:
@@ -304,6 +310,8 @@ def read_npz(path: str, stream: IO[bytes]) -> dict[str, np.ndarray]:
     what each declares it decompresses to within the cap (and all of them together).
     """
     try:
+        import zipfile  # ~9 ms of imports that a JSON or .npy input does not need
+
         archive = zipfile.ZipFile(stream)
     except Exception as exc:  # noqa: BLE001 - zipfile raises many kinds on a corrupt archive
         raise BadData(f"not a readable .npz ({_short(exc)})", "re-save it with numpy.savez",
