@@ -66,3 +66,20 @@ def test_json_lines_of_an_in_batch_loss(capsys, tmp_path):
     assert [r["file"].rsplit(":", 1)[1] for r in records] == ["1", "2"]
     for r in records:
         assert math.isclose(r["value"], want["value"], rel_tol=1e-12)
+
+
+def test_an_input_too_large_to_evaluate_whole_says_how_to_split_it(capsys, tmp_path,
+                                                                   monkeypatch):
+    """Inside batch the fix is not compute's 'use batch'."""
+    import numpy as np
+
+    import losscli.batch.tasks as tasks
+
+    monkeypatch.setattr(tasks, "MAX_BREAKDOWN_TERMS", 100)
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "v.npz", anchor=rng.normal(size=(20, 4)), positive=rng.normal(size=(20, 4)))
+    code = run(["batch", "ntxent-batch", str(tmp_path / "v.npz"), "-q"])
+    out, err = capsys.readouterr()
+    assert code == 7
+    assert "split the input" in err and "use `losscli batch`" not in err
+    assert json.loads(out)["error"].startswith(str(tmp_path / "v.npz"))

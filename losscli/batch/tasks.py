@@ -36,7 +36,13 @@ from losscli.batch.sources import JsonLines, Missing, Source
 from losscli.errors import BadData, InputUnavailable, LossCliError
 from losscli.kernels import _jit
 from losscli.losses import get_spec
-from losscli.losses._common import embedding_batch, nonfinite_warning, reduce
+from losscli.losses._common import (
+    MAX_BREAKDOWN_TERMS,
+    breakdown_limits,
+    embedding_batch,
+    nonfinite_warning,
+    reduce,
+)
 from losscli.losses.spec import LossSpec
 from losscli.model import Inputs
 
@@ -178,7 +184,10 @@ def evaluate_whole(table: tables.Table, spec: LossSpec, options: Any,
     checked = {role: as_role_array(arr, role, table.where.get(role, f"{table.name}:{role}"))
                for role, arr in arrays.items()}
     inputs = Inputs(arrays=checked, sources=dict(table.where), warnings=tuple(table.warnings))
-    result = evaluate(spec.name, inputs, reduction=options.reduction, **options.params)
+    fix = (f"{spec.name} is evaluated on each input whole (its examples meet each other), "
+           "with a breakdown; split the input into inputs of fewer examples")
+    with breakdown_limits(MAX_BREAKDOWN_TERMS, fix=fix):
+        result = evaluate(spec.name, inputs, reduction=options.reduction, **options.params)
     if progress is not None:
         progress(result.batch)
     return Piece(table.name, 0, per_example=result.per_example, warnings=list(result.warnings),

@@ -23,15 +23,19 @@ HUGE_ENTRY = 1e150
 # are about 1 GB of JSON. Gradient entries (--grad) are single numbers, hence their own bound.
 MAX_BREAKDOWN_TERMS = 8_000_000
 MAX_GRADIENT_ENTRIES = 64_000_000
-_LIMITS: ContextVar[tuple[int, int] | None] = ContextVar(
-    "breakdown_limits", default=(MAX_BREAKDOWN_TERMS, MAX_GRADIENT_ENTRIES))
+COMPUTE_FIX = ("too large for compute: use `losscli batch` (per-example losses and "
+               "summaries), or split the input into smaller batches")
+_LIMITS: ContextVar[tuple[int, int, str] | None] = ContextVar(
+    "breakdown_limits", default=(MAX_BREAKDOWN_TERMS, MAX_GRADIENT_ENTRIES, COMPUTE_FIX))
 
 
 @contextmanager
-def breakdown_limits(terms: int | None, gradient_entries: int | None = None) -> Iterator[None]:
-    """Evaluate under other limits (None: no limit), e.g. a caller that keeps no breakdown."""
+def breakdown_limits(terms: int | None, gradient_entries: int | None = None,
+                     fix: str = COMPUTE_FIX) -> Iterator[None]:
+    """Evaluate under other limits (None: no limit), e.g. a caller that keeps no breakdown;
+    `fix` is what the refusal tells the user to do in that caller's terms."""
     token = _LIMITS.set(None if terms is None else (
-        terms, MAX_GRADIENT_ENTRIES if gradient_entries is None else gradient_entries))
+        terms, MAX_GRADIENT_ENTRIES if gradient_entries is None else gradient_entries, fix))
     try:
         yield
     finally:
@@ -45,14 +49,13 @@ def check_breakdown(batch: int, terms_per_example: int, loss: str,
     limits = _LIMITS.get()
     if limits is None:
         return
-    max_terms, max_gradient = limits
+    max_terms, max_gradient, fix = limits
     total = batch * terms_per_example
     if total > max_terms:
         raise BadData(
             f"{loss}'s per-term breakdown would hold {batch} x {terms_per_example} = {total:,} "
-            f"terms, above compute's limit of {max_terms:,}",
-            "too large for compute: use `losscli batch` (per-example losses and summaries), "
-            "or split the input into smaller batches")
+            f"terms, above {'compute' if fix == COMPUTE_FIX else 'batch'}'s limit of "
+            f"{max_terms:,}", fix)
     if gradient_entries > max_gradient:
         raise BadData(
             f"{loss}'s gradients (--grad) would hold {gradient_entries:,} numbers, above "
