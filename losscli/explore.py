@@ -22,7 +22,6 @@ from losscli.io import inputs_from_arrays
 from losscli.losses import get_spec
 from losscli.model import Inputs, Result
 
-SWEEPABLE = ("temperature", "margin", "margin2", "label_smoothing")
 QUANTILES = (("p5", 5), ("p25", 25), ("p50", 50), ("p75", 75), ("p95", 95))
 MAX_STEPS = 10_000
 
@@ -67,12 +66,14 @@ def sweep(name: str, inputs: Inputs | Mapping[str, Any], param: str, values: np.
           reduction: str | None = None, like: str | None = None, **params: Any) -> Sweep:
     """Evaluate `name` at each value of `param` (the other parameters fixed)."""
     spec = get_spec(name)
-    names = [p.name for p in spec.params]
+    # Any numeric parameter: the issue's four (temperature, margins, label smoothing) and
+    # those of LOSSES-MORE.md (scale, bias, beta, tau_plus, ...).
+    able = [p.name for p in spec.params if p.kind == "float"]
     param = param.replace("-", "_")
-    if param not in SWEEPABLE or param not in names:
-        able = [p for p in SWEEPABLE if p in names]
+    if param not in able:
         raise UsageError(f"--param {param} cannot be swept for {spec.name}",
-                         f"choose {' or '.join(able)}" if able else "it has no such parameter")
+                         f"choose {' or '.join(a.replace('_', '-') for a in able)}" if able
+                         else "it has no numeric parameter")
     if params.get(param) is not None:
         raise UsageError(f"--{param.replace('_', '-')} and --param {param} both given",
                          "drop one: the sweep sets it")

@@ -180,3 +180,16 @@ def test_compare_row_says_when_an_option_does_not_exist_there() -> None:
     rows = explore.compare("triplet", batch(), soft=True)
     torch_row = next(r for r in rows if r.convention == "torch")
     assert not torch_row.defined and "--soft" in torch_row.reason
+
+
+def test_any_numeric_parameter_sweeps_and_equals_single_evaluations() -> None:
+    from pathlib import Path
+
+    ex = Path(__file__).resolve().parents[1] / "samples" / "ex.json"
+    inputs = losscli.load_inputs(str(ex))
+    values = np.array([0.0, 0.5, 2.0])
+    swept = explore.sweep("hard-infonce", inputs, "beta", values)
+    for beta, loss in zip(values, swept.losses, strict=True):
+        assert loss == losscli.evaluate("hard-infonce", inputs, beta=float(beta)).value
+    with pytest.raises(UsageError, match="cannot be swept"):
+        explore.sweep("triplet", inputs, "swap", values)

@@ -33,8 +33,9 @@ def _sweep(
     loss: str = typer.Argument(..., help="loss name or alias (see `losscli losses`)"),
     input: str | None = typer.Argument(None, metavar="[INPUT]",
                                        help="JSON, .npz or stacked .npy file; - for stdin"),
-    param: str = typer.Option(..., "--param", help="the parameter to sweep: temperature, "
-                              "margin, margin2 or label-smoothing"),
+    param: str = typer.Option(..., "--param", help="the parameter to sweep: any numeric "
+                              "parameter of the loss (temperature, margin, margin2, "
+                              "label-smoothing, scale, beta, ...)"),
     start: float = typer.Option(..., "--from", help="first value"),
     stop: float = typer.Option(..., "--to", help="last value"),
     steps: int = typer.Option(20, "--steps", help="number of values, ends included"),
