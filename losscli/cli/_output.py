@@ -63,7 +63,7 @@ def write_text(text: str, out: str | None, force: bool = False,
                inputs: Iterable[str] = ()) -> None:
     """Write to stdout, or atomically to `out` (complete or absent, never half-written)."""
     if out is None or out == "-":
-        _write_stdout(text)
+        write_stdout(text)
         return
     _check_target(out, force, inputs)
     directory = os.path.dirname(os.path.abspath(out))
@@ -90,7 +90,7 @@ def write_text(text: str, out: str | None, force: bool = False,
         raise
 
 
-def _write_stdout(text: str) -> None:
+def write_stdout(text: str) -> None:
     if sys.stdout is None:
         raise OutputError("stdout is closed", "give --out FILE, or do not close stdout",
                           where=STDOUT)

@@ -13,7 +13,7 @@ import tempfile
 from collections.abc import Iterable
 from typing import IO
 
-from losscli.cli._output import ReaderGone, _check_target, _remove
+from losscli.cli._output import _check_target, _remove, write_stdout
 from losscli.errors import OutputError
 
 
@@ -47,14 +47,7 @@ class Sink:
         if not text:
             return
         if self._fh is None:
-            try:
-                sys.stdout.write(text)
-                sys.stdout.flush()
-            except BrokenPipeError:
-                raise ReaderGone() from None
-            except OSError as exc:
-                raise OutputError(f"cannot write: {exc.strerror or exc}", "give --out FILE",
-                                  where="<stdout>") from None
+            write_stdout(text)
             return
         try:
             self._fh.write(text)

@@ -239,17 +239,13 @@ class _Writer:
             self._table(table)
 
     def _table(self, table: Any) -> None:
-        import io
-
-        from rich.console import Console
+        from losscli.cli._output import stdout_console
+        from losscli.render.table import as_text
 
         if self.sink.to_stdout:
-            Console(markup=False, highlight=False).print(table)
+            stdout_console().print(table)
             return
-        buf = io.StringIO()
-        Console(file=buf, width=120, markup=False, highlight=False,
-                color_system=None).print(table)
-        self.sink.write(buf.getvalue())
+        self.sink.write(as_text(lambda console: console.print(table)))
 
 
 class _Progress:

@@ -59,14 +59,9 @@ def _compare(
         render.compare_table(spec.name, rows, stdout_console())
         return
     if fmt == "table":
-        import io
+        from losscli.render.table import as_text
 
-        from rich.console import Console
-
-        buf = io.StringIO()
-        render.compare_table(spec.name, rows, Console(file=buf, width=120, markup=False,
-                                                      highlight=False, color_system=None))
-        text = buf.getvalue()
+        text = as_text(lambda console: render.compare_table(spec.name, rows, console))
     elif fmt == "csv":
         text = render.compare_csv(rows)
     elif fmt == "json":

@@ -89,14 +89,9 @@ def _sweep(
         render.sweep_table(result, stdout_console())
         return
     if fmt == "table":
-        import io
+        from losscli.render.table import as_text
 
-        from rich.console import Console
-
-        buf = io.StringIO()
-        render.sweep_table(result, Console(file=buf, width=120, markup=False,
-                                           highlight=False, color_system=None))
-        text = buf.getvalue()
+        text = as_text(lambda console: render.sweep_table(result, console))
     elif fmt == "csv":
         text = render.sweep_csv(result)
         if not quiet:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import math
+from collections.abc import Callable
 
 import numpy as np
 from rich.console import Console
@@ -87,9 +88,13 @@ def print_table(result: Result, console: Console, shown: int = DEFAULT_SHOWN) ->
         console.print(part)
 
 
+def as_text(draw: Callable[[Console], None], width: int = 120) -> str:
+    """What `draw` prints on a console, as plain text (tables written to --out)."""
+    buf = io.StringIO()
+    draw(Console(file=buf, width=width, markup=False, highlight=False, color_system=None))
+    return buf.getvalue()
+
+
 def render_table(result: Result, shown: int = DEFAULT_SHOWN, width: int = 120) -> str:
     """The table as plain text (for --out or tests)."""
-    buf = io.StringIO()
-    console = Console(file=buf, width=width, markup=False, highlight=False, color_system=None)
-    print_table(result, console, shown)
-    return buf.getvalue()
+    return as_text(lambda console: print_table(result, console, shown), width)
