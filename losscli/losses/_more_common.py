@@ -18,7 +18,10 @@ from losscli.kernels import embedding as embedding_kernels
 from losscli.kernels import pairs_more as kern
 from losscli.losses._common import (
     HUGE_ENTRY,
+    EmbeddingBatch,
     _negatives_3d,
+    check_embedding_breakdown,
+    embedding_batch,
     missing_role,
     nonfinite_warning,
     reduce,
@@ -212,6 +215,36 @@ def vectors(arr: np.ndarray, unit: bool, warnings: list[str], name: str,
         warnings.append(f"{zeros} zero vector(s) in {name} under cosine {measure}: "
                         "their cosine is taken as 0")
     return Vectors(arr, out.reshape(arr.shape), row_norms(arr))
+
+
+@dataclass
+class Explicit:
+    """An anchor against its positive and explicit negatives: sim[:, 0] = s(a, p),
+    sim[:, 1 + k] = s(a, n_k), with the vectors the similarities used (for gradients)."""
+
+    batch: EmbeddingBatch
+    anchor: Vectors
+    positive: Vectors
+    negatives: Vectors
+    sim: np.ndarray
+
+
+def explicit_similarities(inputs: Inputs, params: dict[str, Any], name: str, grad: bool,
+                          warnings: list[str]) -> Explicit:
+    """The explicit form shared by dcl and hard-infonce, checked and warned as compute does."""
+    batch = embedding_batch(inputs)
+    check_embedding_breakdown(batch, batch.k + 1, name, grad)
+    check_huge({"anchor": batch.anchor, "positive": batch.positive,
+                "negatives": batch.negatives}, warnings)
+    check_temperature(params["temperature"], warnings)
+    cosine = params["similarity"] == "cosine"
+    a = vectors(batch.anchor, cosine, warnings, "anchor")
+    p = vectors(batch.positive[:, None, :], cosine, warnings, "positive")
+    n = vectors(batch.negatives, cosine, warnings, "negatives")
+    sim = np.ascontiguousarray(np.concatenate(
+        [similarity_rows(a.used, p.used, cosine), similarity_rows(a.used, n.used, cosine)],
+        axis=1))
+    return Explicit(batch, a, p, n, sim)
 
 
 def row_norms(arr: np.ndarray) -> np.ndarray:

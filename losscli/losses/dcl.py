@@ -20,16 +20,13 @@ import numpy as np
 
 from losscli.kernels import _jit
 from losscli.kernels import inbatch as kern
-from losscli.losses._common import check_embedding_breakdown, embedding_batch
 from losscli.losses._inbatch import two_view_batch
 from losscli.losses._more_common import (
-    check_huge,
     check_temperature,
+    explicit_similarities,
     result,
     shape_dict,
     similarity_backward,
-    similarity_rows,
-    vectors,
 )
 from losscli.losses._more_specs import DCL
 from losscli.losses.spec import Convention
@@ -94,21 +91,11 @@ def _run(sim: np.ndarray, t: float, pos: np.ndarray, skip: np.ndarray, w: np.nda
 
 
 def _explicit(inputs: Inputs, params: dict[str, Any], reduction: str, grad: bool) -> Result:
-    batch = embedding_batch(inputs)
-    check_embedding_breakdown(batch, batch.k + 1, DCL.name, grad)
-    B, K, D = batch.batch, batch.k, batch.dim
     warnings: list[str] = []
-    check_huge({"anchor": batch.anchor, "positive": batch.positive,
-                "negatives": batch.negatives}, warnings)
+    ex = explicit_similarities(inputs, params, DCL.name, grad, warnings)
+    B, K, D = ex.batch.batch, ex.batch.k, ex.batch.dim
+    a, p, n, sim = ex.anchor, ex.positive, ex.negatives, ex.sim
     t = params["temperature"]
-    check_temperature(t, warnings)
-    cosine = params["similarity"] == "cosine"
-    a = vectors(batch.anchor, cosine, warnings, "anchor")
-    p = vectors(batch.positive[:, None, :], cosine, warnings, "positive")
-    n = vectors(batch.negatives, cosine, warnings, "negatives")
-    sim = np.ascontiguousarray(np.concatenate(
-        [similarity_rows(a.used, p.used, cosine), similarity_rows(a.used, n.used, cosine)],
-        axis=1))
     w, q = _weights(sim[:, 0], params)
     logit, share, dlogit, loss = _run(sim, t, np.zeros(B, dtype=np.int64),
                                       np.full(B, -1, dtype=np.int64), w)
