@@ -30,9 +30,9 @@ import numpy as np  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import load, machine, median, table  # noqa: E402
 
-from losscli.batch.evaluators import shared_bank_infonce  # noqa: E402
 from losscli.kernels import _jit  # noqa: E402
 from losscli.kernels import stream as sk  # noqa: E402
+from losscli.losses.infonce import shared_bank_infonce  # noqa: E402
 
 T = 0.07
 SIZES = {"S1": (4096, 256, 128), "S2": (65536, 64, 256)}

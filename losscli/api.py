@@ -12,15 +12,14 @@ Every caller (the CLI's commands, notebooks, later batch and sweep) comes throug
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import replace
 from typing import Any
-
-import numpy as np
 
 from losscli.errors import UsageError
 from losscli.io import inputs_from_arrays, load_inputs
-from losscli.losses import REDUCTIONS, get_spec, implementation
-from losscli.model import Inputs, Result
+from losscli.losses import REDUCTIONS, get_spec
+from losscli.losses.call import LossCall
+from losscli.losses.run import run
+from losscli.model import Comparison, Inputs, Result, Stats, Sweep
 
 
 def evaluate(name: str, inputs: Inputs | Mapping[str, Any], *, reduction: str | None = None,
@@ -35,41 +34,13 @@ def evaluate(name: str, inputs: Inputs | Mapping[str, Any], *, reduction: str | 
     factors and reduction; `Result.convention` says what changed.
     grad: also compute `Result.gradients`, d loss_b / d each input vector (analytic).
     """
-    spec = get_spec(name)
-    given = {k: v for k, v in params.items() if v is not None}
-    applied = None
-    if like is not None:
-        from losscli.conventions import apply
+    call = LossCall.of(name, params, reduction, like)
+    return run(call, as_inputs(call, inputs), grad=grad)
 
-        applied = apply(spec, like, given, reduction)
-        given, reduction = applied.params, applied.reduction
-    elif reduction is None:
-        reduction = "mean"
-    elif reduction not in REDUCTIONS:
-        raise UsageError(f"--reduction got {reduction!r}",
-                         f"choose one of {', '.join(REDUCTIONS)}")
-    resolved = spec.resolve(given)
-    if not isinstance(inputs, Inputs):
-        inputs = inputs_from_arrays(inputs, spec)
-    if applied is not None:
-        from losscli.conventions import check_roles
 
-        check_roles(spec, applied, inputs)
-    extra: dict[str, Any] = {}
-    if grad:
-        extra["grad"] = True
-    if applied is not None:
-        extra["convention"] = applied.convention
-    result = implementation(spec)(inputs, resolved, reduction, **extra)
-    if applied is not None:
-        result = replace(result, convention=applied.describe())
-    if inputs.warnings:
-        result = _with_warnings(result, inputs.warnings)
-    if not result.finite and all(np.isfinite(result.per_example)):
-        # Every example finite but their sum overflowed: still say why the value is null.
-        result = replace(result, warnings=result.warnings + (
-            f"the {reduction} of the example losses overflows float64; written as null",))
-    return result
+def as_inputs(call: LossCall, inputs: Inputs | Mapping[str, Any]) -> Inputs:
+    """Inputs as they are, or a mapping of role to array checked for the call's loss."""
+    return inputs if isinstance(inputs, Inputs) else inputs_from_arrays(inputs, call.spec)
 
 
 def evaluate_file(name: str, path: str | None = None, *, role_files: Mapping[str, str] | None
@@ -112,15 +83,14 @@ def evaluate_files(name: str, inputs: list[str], *, role_files: Mapping[str, str
         raise UsageError(f"chunk got {chunk}", "give a whole number >= 1")
     if list(inputs).count("-") > 1:
         raise UsageError("- (stdin) is given more than once", "give it once")
-    given = {k: v for k, v in params.items() if v is not None}
-    spec.resolve(given)
+    call = LossCall.of(spec.name, params, reduction)
     sources = expand(list(inputs), dict(role_files or {}))
     if not sources:
         raise UsageError("no input given", "give INPUTS (files, directories, globs or -) or "
                          "per-role options such as --anchor FILE")
     if progress is not None and hasattr(progress, "start"):
         progress.start(len(sources))
-    options = BatchOptions(spec.name, given, reduction, dtype, chunk, dict(role_files or {}))
+    options = BatchOptions(call, dtype, chunk, dict(role_files or {}))
     if scheduler is not None or workers is not None or task_rows is not None:
         from losscli.batch.cluster import ClusterOptions, evaluate_on_cluster, require_dask
 
@@ -134,8 +104,35 @@ def evaluate_files(name: str, inputs: list[str], *, role_files: Mapping[str, str
     return evaluate_sources(sources, options, jobs, progress, stdin)
 
 
-def _with_warnings(result: Result, extra: tuple[str, ...]) -> Result:
-    return replace(result, warnings=tuple(extra) + result.warnings)
+def sweep(name: str, inputs: Inputs | Mapping[str, Any], param: str, values: Any, *,
+          reduction: str | None = None, like: str | None = None, **params: Any) -> Sweep:
+    """The loss at each of `values` of one numeric parameter, with its known limits and
+    kinks (`Sweep.limits`); the other parameters fixed as given."""
+    from losscli import explore
+
+    call = LossCall.of(name, params, reduction, like)
+    return explore.sweep(call, as_inputs(call, inputs), param, values)
 
 
-__all__ = ["evaluate", "evaluate_file", "evaluate_files", "load_inputs"]
+def stats(name: str, inputs: Inputs | Mapping[str, Any], *, bins: int = 20,
+          reduction: str | None = None, like: str | None = None, **params: Any) -> Stats:
+    """One evaluation summarized: per-example losses, regimes, active terms, positive and
+    negative distance or similarity distributions with a histogram of `bins` bins."""
+    from losscli import explore
+
+    call = LossCall.of(name, params, reduction, like)
+    return explore.stats(call, as_inputs(call, inputs), bins)
+
+
+def compare(name: str, inputs: Inputs | Mapping[str, Any], *, reduction: str | None = None,
+            **params: Any) -> list[Comparison]:
+    """The input under losscli's definition and every library's convention, one row each
+    (a library without the loss, or without an option given, says why)."""
+    from losscli import explore
+
+    call = LossCall.of(name, params, reduction)
+    return explore.compare(call, as_inputs(call, inputs))
+
+
+__all__ = ["compare", "evaluate", "evaluate_file", "evaluate_files", "load_inputs", "stats",
+           "sweep"]

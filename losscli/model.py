@@ -4,17 +4,38 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
+if TYPE_CHECKING:  # model is a leaf the registry's readers import: no numpy at run time
+    import numpy as np
+
+    from losscli.errors import LossCliError
 
 EMBEDDING_ROLES = ("anchor", "positive", "negatives", "negatives2")
 CLASSIFICATION_ROLES = ("logits", "target", "weight")
-# LOSSES-MORE.md: several positives per anchor; paired inputs x1, x2 with a +1/-1 label.
-MORE_ROLES = ("positives", "x1", "x2", "label")
+# Several positives per anchor (supcon, multi-similarity, circle, lifted-structure).
+POSITIVES_ROLES = ("positives",)
+# Labelled pairs: x1, x2 with a +1/-1 label (cosine-, hinge-embedding, margin-ranking).
+PAIRED_ROLES = ("x1", "x2", "label")
 # Roles that may be a single number for one example (a class index, a score, a label).
 SCALAR_ROLES = ("target", "x1", "x2", "label")
-ROLES = EMBEDDING_ROLES + CLASSIFICATION_ROLES + MORE_ROLES
+ROLES = EMBEDDING_ROLES + CLASSIFICATION_ROLES + POSITIVES_ROLES + PAIRED_ROLES
+
+# What each role holds (LOSSES.md, "Input roles and shapes"), for `explain`.
+ROLE_SHAPES = {
+    "anchor": "(D,) for one example, (B, D) for a batch",
+    "positive": "the anchor's shape",
+    "negatives": "(D,) one negative, (K, D) shared by every anchor, or (B, K, D) per anchor",
+    "negatives2": "(K, D) or (B, K, D): a second negative n2_k per negative",
+    "logits": "(C,) for one example, (B, C) for a batch",
+    "target": "a class index per example (int or (B,)), or probabilities of the logits' shape",
+    "weight": "(C,): one weight per class",
+    "positives": "(P, D) shared by every anchor, or (B, P, D) per anchor",
+    "x1": "(D,) or (B, D) vectors (cosine-, hinge-embedding); a scalar or (B,) values "
+          "(margin-ranking, hinge-embedding)",
+    "x2": "the shape of x1",
+    "label": "+1 or -1 per example: a scalar or (B,)",
+}
 
 
 @dataclass(frozen=True)
@@ -88,3 +109,121 @@ class Result:
         """Whether every reported number that matters (the value) is finite."""
         values = self.value if isinstance(self.value, list) else [self.value]
         return all(math.isfinite(v) for v in values)
+
+
+SCHEMA = 1
+
+
+def finite_or_none(value: Any) -> Any:
+    """A float as itself if finite, else None (JSON has no NaN); other values unchanged."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """One loss evaluated over a range of one parameter."""
+
+    loss: str
+    param: str
+    values: np.ndarray  # (N,) the parameter's values
+    losses: np.ndarray  # (N,) the reduced loss at each value
+    per_example: np.ndarray  # (N, B)
+    columns: dict[str, np.ndarray]  # extra per-step columns (bounds, active share)
+    limits: dict[str, Any]  # known limits and kinks, with a sentence each in "notes"
+    params: dict[str, Any]
+    reduction: str
+    convention: dict[str, Any] | None = None
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Stats:
+    """A batch summarized: per-example losses, regimes, active share, distributions."""
+
+    loss: str
+    params: dict[str, Any]
+    reduction: str
+    value: Any
+    records: list[dict[str, Any]] = field(default_factory=list)
+    warnings: tuple[str, ...] = ()
+    convention: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One convention's evaluation of the input, or why it has none."""
+
+    convention: str
+    defined: bool
+    api: str
+    value: Any = None
+    per_example: list[float] = field(default_factory=list)
+    reduction: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    changed: dict[str, Any] = field(default_factory=dict)
+    flags: dict[str, Any] = field(default_factory=dict)
+    reason: str | None = None
+    warnings: tuple[str, ...] = ()
+
+
+# ---------------------------------------------------------------- batch records
+
+
+@dataclass
+class FileResult:
+    """The outcome of one input: the compute result without examples, or the error.
+
+    `active` / `margin_terms` count the margin terms that are > 0 and all of them (triplet,
+    contrastive and quadruplet; None for the others), for the summary's active share.
+    """
+
+    file: str
+    loss: str
+    params: dict[str, Any]
+    reduction: str
+    value: float | list[float] | None = None
+    per_example: np.ndarray | None = None
+    shape: dict[str, int | None] | None = None
+    warnings: tuple[str, ...] = ()
+    seconds: float = 0.0
+    error: LossCliError | None = None
+    active: int | None = None
+    margin_terms: int | None = None
+
+    @property
+    def n(self) -> int | None:
+        return None if self.per_example is None else int(self.per_example.shape[0])
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def error_text(self) -> str | None:
+        return None if self.error is None else self.error.message()
+
+    def record(self) -> dict[str, Any]:
+        """The per-file record: compute's JSON without `examples`, plus file, n, seconds,
+        error (CONTRACT.md, batch)."""
+        value = self.value
+        if isinstance(value, list):
+            value = [finite_or_none(v) for v in value]
+        else:
+            value = finite_or_none(value)
+        per_example = None if self.per_example is None else \
+            [finite_or_none(v) for v in self.per_example.tolist()]
+        return {
+            "schema": SCHEMA,
+            "file": self.file,
+            "loss": self.loss,
+            "params": {k: finite_or_none(v) for k, v in self.params.items()},
+            "reduction": self.reduction,
+            "value": value,
+            "per_example": per_example,
+            "shape": None if self.shape is None else dict(self.shape),
+            "warnings": list(self.warnings),
+            "n": self.n,
+            "seconds": round(self.seconds, 6),
+            "error": self.error_text(),
+        }

@@ -10,7 +10,7 @@ import pytest
 import losscli
 from losscli.cli import run
 from losscli.errors import BadData
-from losscli.losses._common import MAX_BREAKDOWN_TERMS, breakdown_limits
+from losscli.losses.results import MAX_BREAKDOWN_TERMS, breakdown_limits
 
 rng = np.random.default_rng(3)
 

@@ -11,9 +11,9 @@ import pytest
 
 import losscli
 from losscli.cli import run
-from losscli.conventions import apply, defined_for, library_name
 from losscli.errors import UsageError
 from losscli.losses import LIBRARIES, LOSSES, Convention, get_spec
+from losscli.losses.conventions import apply, defined_for, library_name
 from losscli.losses.spec import DIRECTIONS, EPS_PLACEMENTS, LIKE_REDUCTIONS
 
 GOLDEN = {"anchor": [1.0, 0.0], "positive": [0.6, 0.8], "negatives": [[0.8, 0.6]]}

@@ -25,6 +25,7 @@ from losscli.batch import BatchOptions, workers  # noqa: E402
 from losscli.batch.cluster import LOOPBACK_NO_DASHBOARD, plan_split  # noqa: E402
 from losscli.batch.sources import Document, RoleSet  # noqa: E402
 from losscli.cli import run  # noqa: E402
+from losscli.losses.call import LossCall  # noqa: E402
 
 RTOL = 1e-12
 
@@ -157,13 +158,14 @@ def test_records_equal_the_local_batch(cluster, data, capsys, monkeypatch, case)
 
 def test_split_and_failure_cases_are_what_they_claim(data):
     """The cases above do cut their .npy inputs (whole chunks) and do fail where expected."""
-    options = BatchOptions("infonce", chunk=64)
+    options = BatchOptions(LossCall.of("infonce"), chunk=64)
     ranges, shared = plan_split(Document(str(data / "stack.npy")), options, 200)
     assert ranges == [(0, 256), (256, 512), (512, 768), (768, 1000)] and shared == []
     roles = {r: str(data / "sets" / f"q.{r}.npy") for r in ("anchor", "positive", "negatives")}
     ranges, shared = plan_split(RoleSet("q", roles), options, 200)
     assert len(ranges) == 4 and shared == ["negatives"]
-    assert plan_split(Document(str(data / "stack.npy")), BatchOptions("infonce"), None) is None
+    stacked = Document(str(data / "stack.npy"))
+    assert plan_split(stacked, BatchOptions(LossCall.of("infonce")), None) is None
 
 
 def test_failures_are_per_file_and_fail_fast_stops(cluster, data, capsys, monkeypatch):
@@ -223,7 +225,7 @@ def test_workers_run_serial_compiled_kernels_warmed_before_the_first_task(cluste
     with distributed.Client(cluster.scheduler_address, set_as_default=False) as client:
         from losscli.batch.cluster import warm_workers
 
-        options = BatchOptions("triplet", {"margin": 0.5})
+        options = BatchOptions(LossCall.of("triplet", {"margin": 0.5}))
         reports = warm_workers(client, options)
         assert len(reports) == 2
         assert all(r["numba_threads"] == "1" for r in reports)
@@ -367,7 +369,8 @@ def test_an_in_batch_loss_is_one_task_and_equals_the_local_batch(cluster, data, 
     x = rng.normal(size=(300, 2, 8))
     np.save(data / "pairs-stack.npy", x)
     monkeypatch.chdir(data)
-    assert plan_split(Document(str(data / "pairs-stack.npy")), BatchOptions("clip"), 50) is None
+    pairs = Document(str(data / "pairs-stack.npy"))
+    assert plan_split(pairs, BatchOptions(LossCall.of("clip")), 50) is None
     code, out, err = _cli(capsys, "batch", "clip", "pairs-stack.npy", "-f", "jsonl")
     code2, out2, err2 = _cli(capsys, "batch", "clip", "pairs-stack.npy", "-f", "jsonl",
                              "--scheduler", cluster.scheduler_address, "--task-rows", "50")

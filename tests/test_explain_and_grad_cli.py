@@ -10,8 +10,9 @@ import numpy as np
 import losscli
 from losscli.cli import run
 from losscli.cli.catalog import explain_text
-from losscli.losses import LIBRARIES, LOSSES, ROLE_SHAPES, Convention
+from losscli.losses import LIBRARIES, LOSSES, Convention
 from losscli.losses.spec import CORE_LIBRARIES
+from losscli.model import ROLE_SHAPES
 
 
 def test_explain_shows_every_registry_fact() -> None:

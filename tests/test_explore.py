@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import losscli
-from losscli import explore
+from losscli import api, explore
 from losscli.cli import run
 from losscli.errors import UsageError
 
@@ -25,7 +25,7 @@ def test_sweep_values_evaluate_through_the_api() -> None:
     values = explore.sweep_values(0.01, 1.0, 7, log=True)
     assert math.isclose(values[0], 0.01) and math.isclose(values[-1], 1.0)
     assert np.allclose(np.diff(np.log(values)), np.log(100) / 6)
-    s = explore.sweep("infonce", batch(), "temperature", values)
+    s = api.sweep("infonce", batch(), "temperature", values)
     for v, loss in zip(values, s.losses, strict=True):
         assert math.isclose(loss, losscli.evaluate("infonce", batch(), temperature=v).value,
                             rel_tol=1e-14)
@@ -34,7 +34,7 @@ def test_sweep_values_evaluate_through_the_api() -> None:
 def test_infonce_temperature_bounds_and_limits() -> None:
     inputs = batch()
     values = explore.sweep_values(1e-3, 1e3, 25, log=True)
-    s = explore.sweep("infonce", inputs, "temperature", values)
+    s = api.sweep("infonce", inputs, "temperature", values)
     assert np.all(s.columns["lower_bound"] <= s.losses * (1 + 1e-12))
     assert np.all(s.losses <= s.columns["upper_bound"] * (1 + 1e-12))
     K = inputs["negatives"].shape[-2]
@@ -48,7 +48,7 @@ def test_infonce_temperature_bounds_and_limits() -> None:
 def test_triplet_margin_kinks_are_where_the_slope_changes() -> None:
     inputs = {"anchor": [0.0, 0.0], "positive": [1.0, 0.0], "negatives": [[1.5, 0.0],
                                                                           [3.0, 0.0]]}
-    s = explore.sweep("triplet", inputs, "margin", explore.sweep_values(0, 4, 9))
+    s = api.sweep("triplet", inputs, "margin", explore.sweep_values(0, 4, 9))
     assert s.limits["kinks"] == [0.5, 2.0]  # d_an - d_ap
     want = [(max(m - 0.5, 0) + max(m - 2.0, 0)) / 2 for m in s.values]
     np.testing.assert_allclose(s.losses, want, rtol=1e-14, atol=1e-15)
@@ -58,23 +58,23 @@ def test_triplet_margin_kinks_are_where_the_slope_changes() -> None:
 def test_contrastive_and_quadruplet_kinks() -> None:
     inputs = {"anchor": [0.0, 0.0], "positive": [1.0, 0.0], "negatives": [[1.5, 0.0],
                                                                           [3.0, 0.0]]}
-    s = explore.sweep("contrastive", inputs, "margin", explore.sweep_values(0, 4, 5))
+    s = api.sweep("contrastive", inputs, "margin", explore.sweep_values(0, 4, 5))
     assert s.limits["kinks"] == [1.5, 3.0]
     assert "quadratic" in s.limits["notes"][0]
-    q = explore.sweep("quadruplet", {**inputs, "negatives2": [[1.5, 1.0], [3.0, 2.0]]},
+    q = api.sweep("quadruplet", {**inputs, "negatives2": [[1.5, 1.0], [3.0, 2.0]]},
                       "margin2", explore.sweep_values(0, 4, 5), distance="euclidean")
     assert q.limits["kinks"] == [0.0, 1.0]  # d_nn - d_ap = 1 - 1, 2 - 1
 
 
 def test_sweep_refuses_what_it_cannot_sweep() -> None:
     with pytest.raises(UsageError, match="cannot be swept"):
-        explore.sweep("triplet", batch(), "temperature", np.array([0.1, 0.2]))
+        api.sweep("triplet", batch(), "temperature", np.array([0.1, 0.2]))
     with pytest.raises(UsageError, match="both given"):
-        explore.sweep("triplet", batch(), "margin", np.array([0.1, 0.2]), margin=1.0)
+        api.sweep("triplet", batch(), "margin", np.array([0.1, 0.2]), margin=1.0)
     with pytest.raises(UsageError, match="--log needs a positive range"):
         explore.sweep_values(0.0, 1.0, 5, log=True)
     with pytest.raises(UsageError, match="--temperature got 0.0"):
-        explore.sweep("infonce", batch(), "temperature", np.array([0.0, 1.0]))
+        api.sweep("infonce", batch(), "temperature", np.array([0.0, 1.0]))
 
 
 def test_sweep_cli_jsonl_then_limits(capsys) -> None:
@@ -131,7 +131,7 @@ def test_png_written_when_matplotlib_is_there(tmp_path, capsys) -> None:
 
 def test_stats_counts_regimes_and_quantiles() -> None:
     inputs = batch()
-    st = explore.stats("triplet", inputs)
+    st = api.stats("triplet", inputs)
     by = {r["stat"]: r for r in st.records}
     r = losscli.evaluate("triplet", inputs)
     regimes = r.terms.columns["regime"]
@@ -148,7 +148,7 @@ def test_stats_counts_regimes_and_quantiles() -> None:
 def test_stats_flags_false_negatives() -> None:
     inputs = {"anchor": [1.0, 0.0], "positive": [0.6, 0.8], "negatives": [[1.0, 0.1],
                                                                           [0.0, 1.0]]}
-    by = {r["stat"]: r for r in explore.stats("infonce", inputs).records}
+    by = {r["stat"]: r for r in api.stats("infonce", inputs).records}
     assert by["false negatives"]["flagged"] == 1
     r = losscli.evaluate("infonce", inputs)
     assert r.terms.columns["false_negative"][0].tolist() == [False, True, False]
@@ -161,13 +161,13 @@ def test_stats_cli_jsonl(capsys) -> None:
 
 
 def test_compare_rows_losscli_first_then_each_library(capsys) -> None:
-    rows = explore.compare("triplet", batch())
+    rows = api.compare("triplet", batch())
     assert [r.convention for r in rows] == ["losscli", "torch", "pytorch-metric-learning",
                                             "sentence-transformers", "tf-addons", "optax"]
     for r in rows[1:]:
         like = losscli.evaluate("triplet", batch(), like=r.convention)
         assert r.value == like.value
-    rows = explore.compare("softmax-ce", {"logits": [[1.0, 2.0]], "target": [1]})
+    rows = api.compare("softmax-ce", {"logits": [[1.0, 2.0]], "target": [1]})
     undefined = [r.convention for r in rows if not r.defined]
     assert undefined == ["pytorch-metric-learning", "sentence-transformers"]
     assert run(["compare", "quadruplet", "samples/quadruplet-golden.json"]) == 0
@@ -177,7 +177,7 @@ def test_compare_rows_losscli_first_then_each_library(capsys) -> None:
 
 
 def test_compare_row_says_when_an_option_does_not_exist_there() -> None:
-    rows = explore.compare("triplet", batch(), soft=True)
+    rows = api.compare("triplet", batch(), soft=True)
     torch_row = next(r for r in rows if r.convention == "torch")
     assert not torch_row.defined and "--soft" in torch_row.reason
 
@@ -188,8 +188,8 @@ def test_any_numeric_parameter_sweeps_and_equals_single_evaluations() -> None:
     ex = Path(__file__).resolve().parents[1] / "samples" / "ex.json"
     inputs = losscli.load_inputs(str(ex))
     values = np.array([0.0, 0.5, 2.0])
-    swept = explore.sweep("hard-infonce", inputs, "beta", values)
+    swept = api.sweep("hard-infonce", inputs, "beta", values)
     for beta, loss in zip(values, swept.losses, strict=True):
         assert loss == losscli.evaluate("hard-infonce", inputs, beta=float(beta)).value
     with pytest.raises(UsageError, match="cannot be swept"):
-        explore.sweep("triplet", inputs, "swap", values)
+        api.sweep("triplet", inputs, "swap", values)

@@ -8,10 +8,10 @@ import math
 import numpy as np
 import pytest
 
-from losscli.batch.evaluators import shared_bank_infonce
 from losscli.kernels import _jit
 from losscli.kernels import embedding as kern
 from losscli.kernels import stream as sk
+from losscli.losses.infonce import shared_bank_infonce
 
 PATHS = ("py", "jit", "jit_parallel")
 B, K, D = 37, 5, 9

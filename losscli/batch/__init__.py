@@ -5,12 +5,13 @@
     tables.py     one input's roles, whole or by rows, and its chunks of examples
     evaluators.py chunk -> per-example losses (stream kernels, BLAS, or api.evaluate)
     engine.py     sources -> FileResults as they finish; worker processes for --jobs
-    records.py    FileResult (the per-file record) and Summary
+    summary.py    Summary (--summary) of the FileResults (model.py)
 """
 
 from losscli.batch.engine import DTYPES, BatchOptions, evaluate_source, evaluate_sources
-from losscli.batch.records import FileResult, Summary
 from losscli.batch.sources import expand
+from losscli.batch.summary import Summary
+from losscli.model import FileResult
 
 __all__ = ["DTYPES", "BatchOptions", "FileResult", "Summary", "evaluate_source",
            "evaluate_sources", "expand"]

@@ -42,10 +42,9 @@ import numpy as np
 
 from losscli.batch import tables, tasks, workers
 from losscli.batch.npyrows import NpyFile
-from losscli.batch.records import FileResult
 from losscli.batch.sources import Document, JsonLines, Missing, RoleSet, Source
 from losscli.errors import InputUnavailable, LossCliError, UsageError
-from losscli.losses import get_spec
+from losscli.model import FileResult
 
 INSTALL = "pip install 'losscli[dask]'"
 LOCAL = "local"
@@ -249,8 +248,8 @@ def plan_split(source: Source, options: Any, task_rows: int | None,
     its task then reports why, as a local run would). Ranges are whole chunks, so each
     task's chunks are those of a local run.
     """
-    spec = get_spec(options.loss)
-    if spec.name not in tasks.STREAMED_LOSSES:
+    spec = options.call.spec
+    if not spec.streams:
         return None  # its examples are not independent rows: one task, the whole input
     size = _npy_bytes(source)
     if size is None or (task_rows is None and size <= TASK_BYTES):
@@ -368,8 +367,6 @@ def evaluate_on_cluster(sources: Iterable[Source], options: Any, cluster: Cluste
     from losscli.batch.engine import evaluate_source
 
     sources = list(sources)
-    spec = get_spec(options.loss)
-    spec.resolve(options.params)  # a bad parameter is a usage error before anything runs
     here = [s for s in sources if isinstance(s, Missing)
             or (isinstance(s, JsonLines) and s.path == "-")]
     remote = [s for s in sources if not any(s is h for h in here)]

@@ -20,16 +20,15 @@ from typing import Any
 import numpy as np
 
 from losscli.batch import tables
-from losscli.batch.records import FileResult
 from losscli.batch.sources import JsonLines, Source
 from losscli.batch.tasks import combine, evaluate_part, evaluate_rows, finish
 from losscli.batch.tasks import failed as _failed
 from losscli.errors import BadData, InputUnavailable, LossCliError
 from losscli.io import as_role_array
 from losscli.io.formats import MAX_JSON_BYTES, parse_json
-from losscli.losses import get_spec
+from losscli.losses.call import LossCall
 from losscli.losses.spec import LossSpec, closest_hint
-from losscli.model import ROLES
+from losscli.model import ROLES, FileResult
 
 # Per chunk of rows; two chunks are in memory (read-ahead). Small enough that both stay in
 # the L3 cache between the copy from the page cache and the kernel (docs/benchmarks.md).
@@ -39,11 +38,9 @@ DTYPES = ("float64", "float32")
 
 @dataclass(frozen=True)
 class BatchOptions:
-    """What every input is evaluated with. `params` holds the options given (not None)."""
+    """What every input is evaluated with: the resolved loss call, and how to read."""
 
-    loss: str
-    params: dict[str, Any] = field(default_factory=dict)
-    reduction: str = "mean"
+    call: LossCall
     dtype: str = "float64"
     chunk: int | None = None  # examples per chunk; None: about CHUNK_BYTES of input
     role_files: dict[str, str] = field(default_factory=dict)
@@ -57,33 +54,30 @@ def evaluate_source(source: Source, options: BatchOptions,
                     progress: Progress | None = None, stdin: Any = None,
                     ) -> Iterator[FileResult]:
     """The results of one source: one, or one per line of a JSON Lines source."""
-    spec = get_spec(options.loss)
-    resolved = spec.resolve(options.params)
     if isinstance(source, JsonLines):
-        yield from _json_lines(source, spec, options, resolved, progress, stdin)
+        yield from _json_lines(source, options.call.spec, options, progress, stdin)
         return
     # The same pure functions as a Dask worker's share of a file (tasks.py).
     yield combine([evaluate_part(source, options, progress=progress)], options)
 
 
-def _evaluate_table(table: tables.Table, spec: LossSpec, options: BatchOptions,
-                    resolved: dict[str, Any], progress: Progress | None) -> FileResult:
-    pieces = [evaluate_rows(table, spec, options, resolved, progress)]
-    return finish(pieces, spec, options, resolved)
+def _evaluate_table(table: tables.Table, options: BatchOptions,
+                    progress: Progress | None) -> FileResult:
+    return finish([evaluate_rows(table, options, progress)], options)
 
 
 # ---------------------------------------------------------------- JSON Lines
 
 
 def _json_lines(source: JsonLines, spec: LossSpec, options: BatchOptions,
-                resolved: dict[str, Any], progress: Progress | None, stdin: Any,
+                progress: Progress | None, stdin: Any,
                 ) -> Iterator[FileResult]:
     name = source.name
     started = time.perf_counter()
     try:
         stream = _open_lines(source, stdin)
     except LossCliError as exc:
-        result = _failed(name, spec, options, resolved, exc)
+        result = _failed(name, options, exc)
         result.seconds = time.perf_counter() - started
         yield result
         return
@@ -98,9 +92,9 @@ def _json_lines(source: JsonLines, spec: LossSpec, options: BatchOptions,
                 if overrides is None:
                     overrides = _role_overrides(options, spec)
                 table = _line_table(raw, where, spec, overrides)
-                result = _evaluate_table(table, spec, options, resolved, progress)
+                result = _evaluate_table(table, options, progress)
             except LossCliError as exc:
-                result = _failed(where, spec, options, resolved, exc)
+                result = _failed(where, options, exc)
             result.seconds = time.perf_counter() - started
             yield result
     finally:
@@ -176,8 +170,6 @@ def evaluate_sources(sources: Iterable[Source], options: BatchOptions, jobs: int
                      ) -> Iterator[FileResult]:
     """Every source's results, as each finishes (in order with jobs = 1)."""
     sources = list(sources)
-    spec = get_spec(options.loss)
-    spec.resolve(options.params)  # a bad parameter is a usage error before anything runs
     if jobs <= 1 or len(sources) <= 1:
         for source in sources:
             yield from evaluate_source(source, options, progress, stdin)

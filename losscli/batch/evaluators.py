@@ -1,19 +1,18 @@
 """How a chunk of examples becomes per-example losses.
 
-- `FastEvaluator`: the loss-only stream kernels (InfoNCE with dot similarity, triplet and
-  contrastive with euclidean or sqeuclidean distance), in the input's float32 or float64,
-  checks riding along in the same pass; InfoNCE with a shared negatives bank goes through a
-  BLAS product per block of anchors with the exponentials done on the block while it is hot.
-- `GenericEvaluator`: everything else, through `api.evaluate` on the chunk (exactly what
-  `compute` runs), keeping the per-example losses and the active margin terms.
+- `StreamEvaluator`: the loss's stream form (`stream` in its module: a loss-only kernel, in
+  the input's float32 or float64, checks riding along in the same pass), on the chunk's
+  anchors, positives and negatives laid out as `StreamRows`.
+- `FullEvaluator`: the loss's own `evaluate` on the chunk, unreduced (exactly what `compute`
+  runs), keeping the per-example losses and the active margin terms.
 
 Both give the same numbers as `compute` on the same data (to rounding) and the same
-warnings; errors name the file, the role and the index in the whole file.
+warnings; errors name the file, the role and the index in the whole file. Neither knows a
+loss by name: what differs between losses is in their modules and specs.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,18 +20,16 @@ import numpy as np
 
 from losscli.batch.tables import STACK, Chunk
 from losscli.errors import BadData
-from losscli.kernels import _jit
 from losscli.kernels import stream as sk
-from losscli.losses import get_spec
-from losscli.losses._common import HUGE_ENTRY, embedding_batch, huge_entry_warning
-from losscli.model import Inputs
+from losscli.losses import module_of
+from losscli.losses.call import LossCall
+from losscli.losses.roles import embedding_batch, huge_entry_warning
+from losscli.losses.run import run
+from losscli.losses.streams import StreamRows
+from losscli.model import Inputs, Result
 
 NONFINITE_WARNING = "example loss(es) not finite (first: example"
 NONFINITE_FIX = "remove or replace NaN and infinite values"
-FAST_DISTANCES = {"euclidean": sk.EUCLIDEAN, "sqeuclidean": sk.SQEUCLIDEAN}
-NEGATIVES_REDUCTIONS = {"mean": 0, "sum": 1, "max": 2, "mean-active": 3}
-TINY_TEMPERATURE = 1e-3
-GEMM_BLOCK_BYTES = 4 * 2**20  # one block of logits: stays in the L3 cache (32 MiB)
 
 
 @dataclass
@@ -46,7 +43,7 @@ class Part:
     params: dict[str, Any] | None = None
     shape: dict[str, int | None] | None = None
     denominator: float | None = None
-    all_ignored: bool = False  # softmax-ce: every target of the chunk is --ignore-index
+    all_ignored: bool = False  # every example of the chunk is left out (softmax-ce)
 
 
 def check_finite(arr: np.ndarray, where: str, offset: int) -> None:
@@ -60,25 +57,19 @@ def check_finite(arr: np.ndarray, where: str, offset: int) -> None:
     raise BadData(f"non-finite value {value!r} at index {first}", NONFINITE_FIX, where=where)
 
 
-def choose(spec_name: str, params: dict[str, Any]) -> str:
-    """"fast" when a stream kernel computes this loss with these parameters, else "generic"."""
-    if spec_name == "infonce":
-        return "fast" if params["similarity"] == "dot" else "generic"
-    if spec_name in ("triplet", "contrastive"):
-        return "fast" if params["distance"] in FAST_DISTANCES else "generic"
-    return "generic"
+def negatives_requirement(call: LossCall) -> str:
+    """How embedding_batch reads the negatives role for this loss."""
+    return "optional" if "negatives" in call.spec.optional else "required"
 
 
-class GenericEvaluator:
-    """api.evaluate on each chunk, in float64 (what compute runs)."""
+class FullEvaluator:
+    """The loss module's evaluate on each chunk, unreduced, in float64 (what compute runs)."""
 
-    def __init__(self, spec_name: str, given: dict[str, Any]) -> None:
-        self.spec = get_spec(spec_name)
-        self.given = given
+    def __init__(self, call: LossCall) -> None:
+        self.call = call.with_reduction("none")
+        self.module = module_of(call.spec)
 
     def __call__(self, chunk: Chunk) -> Part:
-        from losscli import api
-
         arrays = chunk.role_arrays()
         sources = {}
         for role, arr in arrays.items():
@@ -89,70 +80,40 @@ class GenericEvaluator:
         arrays = {r: np.ascontiguousarray(a, dtype=np.float64) for r, a in arrays.items()}
         inputs = Inputs(arrays=arrays, sources=sources)
         denominator = None
-        if self.spec.name == "softmax-ce":
-            skipped = self._all_ignored(inputs, chunk.n)
-            if skipped is not None:
-                return skipped
-            denominator = self._denominator(inputs)
-        result = api.evaluate(self.spec.name, inputs, reduction="none", **self.given)
-        active, terms = _active_terms(result)
+        mean_divisor = getattr(self.module, "mean_divisor", None)
+        if mean_divisor is not None:
+            denominator, left_out = mean_divisor(inputs, self.call.params)
+            if left_out and chunk.n:
+                # Every example of the chunk is left out (the file may have others).
+                return Part(np.zeros(chunk.n), denominator=0.0, all_ignored=True)
+        result = run(self.call, inputs)
+        active, terms = active_terms(result, self.call)
         warnings = [w for w in result.warnings if NONFINITE_WARNING not in w]
         return Part(result.per_example, active, terms, warnings, dict(result.params),
                     dict(result.shape), denominator)
 
-    def _ignore(self) -> int | None:
-        return self.given.get("ignore_index")
 
-    def _index_targets(self, inputs: Inputs) -> np.ndarray | None:
-        if "target" not in inputs or "logits" not in inputs:
-            return None
-        target, logits = inputs["target"], inputs["logits"]
-        if target.ndim == logits.ndim - 1 and target.shape == logits.shape[:-1]:
-            return target.reshape(-1)
-        return None
-
-    def _all_ignored(self, inputs: Inputs, n: int) -> Part | None:
-        """A chunk whose every target is ignored: losses 0 (the file may have others)."""
-        idx = self._index_targets(inputs)
-        ignore = self._ignore()
-        if idx is None or ignore is None or not np.all(idx == ignore) or n == 0:
-            return None
-        return Part(np.zeros(idx.shape[0]), denominator=0.0, all_ignored=True)
-
-    def _denominator(self, inputs: Inputs) -> float | None:
-        """The mean's divisor for this chunk: sum of the kept targets' weights (index targets)."""
-        idx = self._index_targets(inputs)
-        if idx is None:
-            return None
-        ignore = self._ignore()
-        keep = np.ones(idx.shape[0], dtype=bool) if ignore is None else idx != ignore
-        kept = idx[keep]
-        kept = kept[(kept >= 0) & (kept < inputs["logits"].shape[-1])].astype(np.int64)
-        if "weight" in inputs:
-            return float(inputs["weight"][kept].sum())
-        return float(kept.size)
+def active_terms(result: Result, call: LossCall) -> tuple[int | None, int | None]:
+    """(active, all) margin terms: the entries > 0 of the spec's active columns, over the
+    negative terms (the similar pair's term is always on)."""
+    names = call.spec.active_columns
+    if not names:
+        return None, None
+    negative = np.array(result.terms.role) == "negative"
+    active = terms = 0
+    for name in names:
+        column = result.terms.columns[name][:, negative]
+        active += int((column > 0).sum())
+        terms += int(column.size)
+    return active, terms
 
 
-def _active_terms(result: Any) -> tuple[int | None, int | None]:
-    cols = result.terms.columns
-    if result.loss == "triplet":
-        term = cols["term"]
-        return int((term > 0).sum()), int(term.size)
-    if result.loss == "contrastive":
-        hinge = cols["hinge"][:, 1:]
-        return int((hinge > 0).sum()), int(hinge.size)
-    if result.loss == "quadruplet":
-        trip, pair = cols["triplet_term"], cols["pair_term"]
-        return int((trip > 0).sum() + (pair > 0).sum()), int(trip.size + pair.size)
-    return None, None
+class StreamEvaluator:
+    """The loss's stream form; see the module docstring."""
 
-
-class FastEvaluator:
-    """The loss-only stream kernels; see the module docstring."""
-
-    def __init__(self, spec_name: str, params: dict[str, Any], dtype: str) -> None:
-        self.spec = get_spec(spec_name)
-        self.params = params
+    def __init__(self, call: LossCall, form: Any, dtype: str) -> None:
+        self.call = call
+        self.form = form
         self.float32 = dtype == "float32"
 
     def _kernel_array(self, arr: np.ndarray) -> np.ndarray:
@@ -163,62 +124,31 @@ class FastEvaluator:
         return np.ascontiguousarray(arr, dtype=np.float64)
 
     def __call__(self, chunk: Chunk) -> Part:
-        spec = self.spec
         if chunk.stack is not None:
             x = self._kernel_array(chunk.stack)
             B, R, D = x.shape
-            A, ia, P, ip, N, n0, K = x, 0, x, 1, x, 2, R - 2
-            shared = False
+            rows = StreamRows(x, 0, x, 1, x, 2, R - 2, shared=False)
         else:
             arrays = chunk.arrays
             inputs = Inputs(arrays=arrays, sources={r: chunk.where.get(r, r) for r in arrays})
-            batch = embedding_batch(inputs, negatives="optional" if spec.name == "infonce"
-                                    else "required")
+            batch = embedding_batch(inputs, negatives=negatives_requirement(self.call))
             B, D = batch.anchor.shape
-            K = batch.k
-            A = self._kernel_array(batch.anchor).reshape(B, 1, D)
-            P = self._kernel_array(batch.positive).reshape(B, 1, D)
             N = self._kernel_array(batch.negatives)
-            ia = ip = n0 = 0
-            shared = N.shape[0] == 1 and B > 1
-        check = any(a.dtype == np.float64 for a in (A, P, N))
+            rows = StreamRows(self._kernel_array(batch.anchor).reshape(B, 1, D), 0,
+                              self._kernel_array(batch.positive).reshape(B, 1, D), 0, N, 0,
+                              batch.k, shared=N.shape[0] == 1 and B > 1)
+        # With the read-ahead thread copying the next chunk on one core, a parallel kernel's
+        # barrier waits for a descheduled thread: 20x slower measured; serial keeps pace.
+        rows.parallel = False if chunk.streamed else None
         loss = np.empty(B)
         flags = np.zeros(B, dtype=np.int8)
         warnings: list[str] = []
-        params = self.params
-        # With the read-ahead thread copying the next chunk on one core, a parallel kernel's
-        # barrier waits for a descheduled thread: 20x slower measured; serial keeps pace.
-        parallel = False if chunk.streamed else None
-        active = terms = None
-        work = B * (K + 2) * D
-        if spec.name == "infonce":
-            t = float(params["temperature"])
-            if t < TINY_TEMPERATURE:
-                warnings.append(f"temperature {t:g} is below {TINY_TEMPERATURE:g}: the softmax "
-                                "is nearly a max and the loss nearly (max s_n - s_p)+ / t")
-            if shared and _jit.path_for(work) != "py":
-                shared_bank_infonce(A[:, ia, :], P[:, ip, :], N[0, n0:n0 + K, :], t, loss,
-                                    flags, parallel)
-            else:
-                _jit.run(sk.infonce_loss, work, A, ia, P, ip, N, n0, K, t, check, loss, flags,
-                         parallel=parallel)
-        else:
-            kind = FAST_DISTANCES[params["distance"]]
-            act = np.zeros(B, dtype=np.int64)
-            if spec.name == "triplet":
-                swap = bool(params["swap"])
-                _jit.run(sk.triplet_loss, work * (2 if swap else 1), A, ia, P, ip, N, n0, K,
-                         float(params["margin"]), kind, swap, bool(params["soft"]),
-                         NEGATIVES_REDUCTIONS[params["negatives_reduction"]], check, loss,
-                         act, flags, parallel=parallel)
-            else:
-                _jit.run(sk.contrastive_loss, work, A, ia, P, ip, N, n0, K,
-                         float(params["margin"]), kind, check, loss, act, flags,
-                         parallel=parallel)
-            active, terms = int(act.sum()), B * K
+        active = self.form(rows, loss, flags, warnings)
         self._flags(flags, chunk, warnings)
-        shape = {"batch": B, "negatives": K, "dim": D, "classes": None, "positives": None}
-        return Part(loss, active, terms, warnings, dict(params), shape)
+        params = self.call.params
+        shape = {"batch": B, "negatives": rows.K, "dim": D, "classes": None, "positives": None}
+        terms = None if active is None else B * rows.K
+        return Part(loss, active, terms, warnings, params, shape)
 
     def _flags(self, flags: np.ndarray, chunk: Chunk, warnings: list[str]) -> None:
         combined = int(np.bitwise_or.reduce(flags)) if flags.size else 0
@@ -235,44 +165,3 @@ class FastEvaluator:
                           (sk.NEGATIVES, "negatives")):
             if combined & bit:
                 warnings.append(huge_entry_warning(role))
-
-
-def shared_bank_infonce(anchor: np.ndarray, positive: np.ndarray, bank: np.ndarray,
-                        temperature: float, loss: np.ndarray, flags: np.ndarray,
-                        parallel: bool | None = None) -> None:
-    """InfoNCE (dot) against one bank (K, D): logits by BLAS, a block of anchors at a time.
-
-    Per block of about GEMM_BLOCK_BYTES of logits (it stays in the L3 cache): the GEMM
-    S = A_blk @ bank.T on BLAS's threads, then the kernel `infonce_logit_rows` (prange over
-    rows, vectorised exp, compute's softmax branches) on numba's, with BLAS limited to one
-    thread meanwhile. (Splitting blocks over Python threads with single-threaded BLAS each
-    does not work: numpy's OpenBLAS serialises concurrent calls.) float32 input stays
-    float32 in the GEMM (error ~1e-6 relative); the softmax is in float64.
-    """
-    B, D = anchor.shape
-    K = bank.shape[0]
-    dtype = np.result_type(anchor.dtype, positive.dtype, bank.dtype)
-    a = np.ascontiguousarray(anchor, dtype=dtype)
-    p = np.ascontiguousarray(positive, dtype=dtype)
-    bank_t = np.ascontiguousarray(bank, dtype=dtype).T
-    _bank_flags(bank, flags)
-    check = dtype == np.float64
-    rows = max(64, GEMM_BLOCK_BYTES // max(1, K * np.dtype(dtype).itemsize))
-    logits = np.empty((min(rows, B), K), dtype=dtype)
-    A3 = a.reshape(B, 1, D)
-    P3 = p.reshape(B, 1, D)
-    for start in range(0, B, rows):
-        stop = min(B, start + rows)
-        block = logits[:stop - start]
-        np.matmul(a[start:stop], bank_t, out=block)
-        _jit.run(sk.infonce_logit_rows, (stop - start) * (K + 2) * D, block, A3[start:stop],
-                 P3[start:stop], temperature, check, loss[start:stop], flags[start:stop],
-                 parallel=parallel)
-
-
-def _bank_flags(bank: np.ndarray, flags: np.ndarray) -> None:
-    top = float(np.max(np.abs(bank))) if bank.size else 0.0
-    if not math.isfinite(top):
-        flags |= sk.NEGATIVES << sk.NONFINITE_SHIFT
-    elif top > HUGE_ENTRY:
-        flags |= sk.NEGATIVES

@@ -30,21 +30,17 @@ from typing import Any
 import numpy as np
 
 from losscli.batch import tables
-from losscli.batch.evaluators import FastEvaluator, GenericEvaluator, Part, choose
-from losscli.batch.records import FileResult
+from losscli.batch.evaluators import FullEvaluator, Part, StreamEvaluator
 from losscli.batch.sources import JsonLines, Missing, Source
 from losscli.errors import BadData, InputUnavailable, LossCliError
 from losscli.kernels import _jit
-from losscli.losses import get_spec
-from losscli.losses._common import (
-    MAX_BREAKDOWN_TERMS,
-    breakdown_limits,
-    embedding_batch,
-    nonfinite_warning,
-    reduce,
-)
+from losscli.losses import module_of
+from losscli.losses.call import LossCall
+from losscli.losses.results import MAX_BREAKDOWN_TERMS, breakdown_limits, nonfinite_warning, reduce
+from losscli.losses.roles import embedding_batch
+from losscli.losses.run import run
 from losscli.losses.spec import LossSpec
-from losscli.model import Inputs
+from losscli.model import FileResult, Inputs
 
 Progress = Callable[[int], None]  # called with the number of examples just done
 Rows = tuple[int, int]  # examples [start, stop) of one input
@@ -84,8 +80,7 @@ def evaluate_part(source: Source, options: Any, rows: Rows | None = None,
     range only), so a worker reads its own share and nothing but the result travels.
     """
     started = time.perf_counter()
-    spec = get_spec(options.loss)
-    resolved = spec.resolve(options.params)
+    spec = options.call.spec
     try:
         if isinstance(source, Missing):
             raise InputUnavailable(source.reason, source.fix, where=source.name)
@@ -97,7 +92,7 @@ def evaluate_part(source: Source, options: Any, rows: Rows | None = None,
                 table.files.pop(role).close()
                 table.whole[role] = arr
         start, stop = rows if rows is not None else (0, None)
-        piece = evaluate_rows(table, spec, options, resolved, progress, start, stop)
+        piece = evaluate_rows(table, options, progress, start, stop)
     except LossCliError as exc:
         if exc.where is None:
             exc.where = source.name
@@ -108,28 +103,26 @@ def evaluate_part(source: Source, options: Any, rows: Rows | None = None,
 
 def combine(pieces: list[Piece], options: Any) -> FileResult:
     """The record of one input from its pieces (in any order): what a local run gives."""
-    spec = get_spec(options.loss)
-    resolved = spec.resolve(options.params)
     pieces = sorted(pieces, key=lambda p: p.start)
     name = pieces[0].name
     seconds = sum(p.seconds for p in pieces)
     error = next((p.error for p in pieces if p.error is not None), None)
     if error is None:
         try:
-            result = finish(pieces, spec, options, resolved)
+            result = finish(pieces, options)
         except LossCliError as exc:
             error = exc
     if error is not None:
-        result = failed(name, spec, options, resolved, error)
+        result = failed(name, options, error)
     result.seconds = seconds
     return result
 
 
-def failed(name: str, spec: LossSpec, options: Any, resolved: dict[str, Any],
-           exc: LossCliError) -> FileResult:
+def failed(name: str, options: Any, exc: LossCliError) -> FileResult:
     if exc.where is None:
         exc.where = name
-    return FileResult(name, spec.name, dict(resolved), options.reduction, error=exc)
+    call = options.call
+    return FileResult(name, call.loss, call.params, call.reduction, error=exc)
 
 
 def chunk_rows(table: tables.Table, B: int | None, options: Any) -> int:
@@ -151,8 +144,8 @@ def validate_shapes(table: tables.Table, spec: LossSpec) -> None:
     for role in table.roles():
         fake[role] = _shaped(table.shape(role))
     inputs = Inputs(arrays=fake, sources=dict(table.where))
-    negatives = "optional" if spec.name == "infonce" else "required"
-    embedding_batch(inputs, negatives=negatives, negatives2=spec.name == "quadruplet")
+    negatives = "optional" if "negatives" in spec.optional else "required"
+    embedding_batch(inputs, negatives=negatives, negatives2="negatives2" in spec.roles)
 
 
 def _shaped(shape: tuple[int, ...]) -> np.ndarray:
@@ -160,17 +153,11 @@ def _shaped(shape: tuple[int, ...]) -> np.ndarray:
     return np.lib.stride_tricks.as_strided(np.zeros(1), shape=shape, strides=(0,) * len(shape))
 
 
-# Losses whose examples are independent rows of the roles the row reader knows. The others
-# (in-batch forms, where the examples are each other's negatives, and the roles of
-# LOSSES-MORE.md) are evaluated on the whole input at once, exactly as compute does: cutting
-# their batch into chunks or tasks would change the loss.
-STREAMED_LOSSES = frozenset({"softmax-ce", "infonce", "contrastive", "triplet", "quadruplet"})
-
-
-def evaluate_whole(table: tables.Table, spec: LossSpec, options: Any,
-                   progress: Progress | None = None) -> Piece:
-    """The whole input in one api.evaluate call (the losses outside STREAMED_LOSSES)."""
-    from losscli.api import evaluate
+def evaluate_whole(table: tables.Table, options: Any, progress: Progress | None = None,
+                   ) -> Piece:
+    """The whole input in one evaluation: the losses whose spec does not stream (their
+    examples are each other's candidates: cutting the batch into chunks or tasks would
+    change the loss), exactly as compute evaluates them."""
     from losscli.io import as_role_array
 
     arrays = dict(table.whole)
@@ -184,10 +171,10 @@ def evaluate_whole(table: tables.Table, spec: LossSpec, options: Any,
     checked = {role: as_role_array(arr, role, table.where.get(role, f"{table.name}:{role}"))
                for role, arr in arrays.items()}
     inputs = Inputs(arrays=checked, sources=dict(table.where), warnings=tuple(table.warnings))
-    fix = (f"{spec.name} is evaluated on each input whole (its examples meet each other), "
-           "with a breakdown; split the input into inputs of fewer examples")
+    fix = (f"{options.call.loss} is evaluated on each input whole (its examples meet each "
+           "other), with a breakdown; split the input into inputs of fewer examples")
     with breakdown_limits(MAX_BREAKDOWN_TERMS, fix=fix):
-        result = evaluate(spec.name, inputs, reduction=options.reduction, **options.params)
+        result = run(options.call, inputs)
     if progress is not None:
         progress(result.batch)
     return Piece(table.name, 0, per_example=result.per_example, warnings=list(result.warnings),
@@ -195,19 +182,21 @@ def evaluate_whole(table: tables.Table, spec: LossSpec, options: Any,
                  all_ignored=False)
 
 
-def evaluate_rows(table: tables.Table, spec: LossSpec, options: Any,
-                  resolved: dict[str, Any], progress: Progress | None = None,
+def evaluate_rows(table: tables.Table, options: Any, progress: Progress | None = None,
                   start: int = 0, stop: int | None = None) -> Piece:
     """Examples [start, stop) of an opened input, chunk by chunk (raises LossCliError)."""
-    if spec.name not in STREAMED_LOSSES:
-        return evaluate_whole(table, spec, options, progress)
+    call = options.call
+    spec = call.spec
+    if not spec.streams:
+        return evaluate_whole(table, options, progress)
     validate_shapes(table, spec)
     B = tables.examples(table, spec)
     tables.materialise_shared(table, B)
-    if spec.name == "quadruplet" or not _fast_ok(table, spec, resolved):
-        evaluator: Callable[[tables.Chunk], Part] = GenericEvaluator(spec.name, options.params)
+    form = stream_form(table, call)
+    if form is None:
+        evaluator: Callable[[tables.Chunk], Part] = FullEvaluator(call)
     else:
-        evaluator = FastEvaluator(spec.name, resolved, options.dtype)
+        evaluator = StreamEvaluator(call, form, options.dtype)
     rows = chunk_rows(table, B, options)
     if B is None:
         start, stop = 0, None
@@ -246,15 +235,15 @@ def evaluate_rows(table: tables.Table, spec: LossSpec, options: Any,
     return piece
 
 
-def finish(pieces: list[Piece], spec: LossSpec, options: Any,
-           resolved: dict[str, Any]) -> FileResult:
+def finish(pieces: list[Piece], options: Any) -> FileResult:
     """Reduce pieces (in row order, none failed) to the input's record, as one local pass
     over its chunks would."""
     per_example = pieces[0].per_example if len(pieces) == 1 else \
         np.concatenate([p.per_example for p in pieces])
     done = per_example.shape[0]
+    call = options.call
     warnings: list[str] = []
-    params = dict(resolved)
+    params = call.params
     shape: dict[str, int | None] | None = None
     active = terms = None
     denominator: float | None = None
@@ -278,14 +267,14 @@ def finish(pieces: list[Piece], spec: LossSpec, options: Any,
     if shape is not None:
         shape["batch"] = done
     if all(p.all_ignored for p in pieces) and done:  # compute refuses this too
-        raise BadData(f"every example has the ignored target {options.params.get('ignore_index')}"
+        raise BadData(f"every example has the ignored target {call.params.get('ignore_index')}"
                       ": nothing to average", "check --ignore-index",
                       where=pieces[0].target_where)
     for w in nonfinite_warnings(per_example):
         if w not in warnings:  # a whole-input piece may carry it already
             warnings.append(w)
-    value = reduce(per_example, options.reduction, denominator if denominators else None)
-    return FileResult(pieces[0].name, spec.name, params, options.reduction, value,
+    value = reduce(per_example, call.reduction, denominator if denominators else None)
+    return FileResult(pieces[0].name, call.loss, params, call.reduction, value,
                       per_example, shape, tuple(warnings), active=active, margin_terms=terms)
 
 
@@ -295,17 +284,20 @@ def nonfinite_warnings(per_example: np.ndarray) -> list[str]:
     return found
 
 
-def _fast_ok(table: tables.Table, spec: LossSpec, resolved: dict[str, Any]) -> bool:
-    if choose(spec.name, resolved) != "fast":
-        return False
+def stream_form(table: tables.Table, call: LossCall) -> Callable[..., Any] | None:
+    """The loss's stream form for this input, or None to evaluate its chunks in full."""
+    stream = getattr(module_of(call.spec), "stream", None)
+    form = None if stream is None else stream(call.params)
+    if form is None:
+        return None
     if any(dt.kind not in "fiu" for dt in table.dtypes()):
-        return False  # the generic path says what is wrong with the dtype
+        return None  # the full evaluation says what is wrong with the dtype
     if table.stack is not None:
-        return table.stack.shape[1] > 2  # K = 0 (a warning and loss 0): the generic path
+        return form if table.stack.shape[1] > 2 else None  # K = 0: a warning and loss 0
     if "negatives" not in table.roles():
-        return False
+        return None
     shape = table.shape("negatives")
-    return len(shape) >= 2 and shape[-2] > 0
+    return form if len(shape) >= 2 and shape[-2] > 0 else None
 
 
 __all__ = ["Piece", "Rows", "chunk_rows", "combine", "evaluate_part", "evaluate_rows",

@@ -28,9 +28,8 @@ from typing import Any
 import numpy as np
 
 from losscli.batch import tables, tasks
-from losscli.batch.records import FileResult
 from losscli.batch.sources import JsonLines, Source
-from losscli.losses import get_spec
+from losscli.model import FileResult
 
 LOCAL_CACHE = "losscli-numba-{uid}"
 THREAD_VARIABLES = ("NUMBA_NUM_THREADS", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS",
@@ -71,7 +70,7 @@ def prepare(options: Any) -> dict[str, Any]:
         if not _settled:
             _settle()
             _settled = True
-        key = (options.loss, options.dtype, tuple(sorted(options.params.items())))
+        key = (options.call.loss, options.dtype, options.call.resolved)
         seconds = 0.0
         if key not in _warmed:
             started = time.perf_counter()
@@ -124,12 +123,10 @@ def warm_up(options: Any) -> None:
     previous = os.environ.get("LOSSCLI_JIT")
     os.environ["LOSSCLI_JIT"] = "always"  # tiny inputs would otherwise stay interpreted
     try:
-        spec = get_spec(options.loss)
-        resolved = spec.resolve(options.params)
         dtypes = ("float32",) if options.dtype == "float32" else ("float64", "float32")
-        for table in _tiny_tables(spec, dtypes):
+        for table in _tiny_tables(options.call.spec, dtypes):
             try:
-                tasks.evaluate_rows(table, spec, options, resolved)
+                tasks.evaluate_rows(table, options)
             except Exception:  # noqa: BLE001, S112 - see the docstring
                 continue
     finally:

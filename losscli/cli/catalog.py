@@ -6,8 +6,9 @@ import typer
 
 from losscli.cli._output import write_text
 from losscli.errors import UsageError
-from losscli.losses import LIBRARIES, LOSSES, ROLE_SHAPES, Convention, LossSpec, get_spec
+from losscli.losses import LIBRARIES, LOSSES, Convention, LossSpec, get_spec
 from losscli.losses.spec import CORE_LIBRARIES
+from losscli.model import ROLE_SHAPES
 from losscli.render import resolve_format
 
 

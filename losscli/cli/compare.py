@@ -43,7 +43,7 @@ def _compare(
     roles: dict[str, str],
     params: dict[str, Any],
 ) -> None:
-    from losscli import explore
+    from losscli import api
     from losscli.cli._explore import check_format, emit, load
     from losscli.cli._output import stdout_console, warn
     from losscli.render import explore as render
@@ -52,7 +52,7 @@ def _compare(
     fmt = resolve_format(format, out, default_piped="jsonl")
     check_format(fmt, ("table", "jsonl", "json", "csv"), format)
     spec, inputs = load(loss, input, roles)
-    rows = explore.compare(spec.name, inputs, reduction=reduction, **params)
+    rows = api.compare(spec.name, inputs, reduction=reduction, **params)
     warn(dict.fromkeys(w for r in rows for w in r.warnings), quiet)
     sources = [p for p in [input, *roles.values()] if p]
     if fmt == "table" and out is None:

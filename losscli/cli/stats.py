@@ -41,7 +41,7 @@ def _stats(
     roles: dict[str, str],
     params: dict[str, Any],
 ) -> None:
-    from losscli import explore
+    from losscli import api
     from losscli.cli._explore import check_format, convention_notes, emit, load
     from losscli.cli._output import stdout_console, warn
     from losscli.render import explore as render
@@ -50,7 +50,7 @@ def _stats(
     fmt = resolve_format(format, out, default_piped="jsonl")
     check_format(fmt, ("table", "jsonl", "json", "csv"), format)
     spec, inputs = load(loss, input, roles)
-    result = explore.stats(
+    result = api.stats(
         spec.name, inputs, bins=bins, reduction=reduction, like=like, **params)
     warn(result.warnings, quiet)
     if result.convention is not None and not quiet:

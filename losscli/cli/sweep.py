@@ -54,7 +54,7 @@ def _sweep(
     roles: dict[str, str],
     params: dict[str, Any],
 ) -> None:
-    from losscli import explore
+    from losscli import api, explore
     from losscli.cli._explore import check_format, convention_notes, emit, load
     from losscli.cli._output import stdout_console, warn
     from losscli.render import explore as render
@@ -64,7 +64,7 @@ def _sweep(
     check_format(fmt, ("table", "jsonl", "json", "csv"), format)
     values = explore.sweep_values(start, stop, steps, log)
     spec, inputs = load(loss, input, roles)
-    result = explore.sweep(
+    result = api.sweep(
         spec.name, inputs, param, values, reduction=reduction, like=like, **params)
     warn(result.warnings, quiet)
     if result.convention is not None and not quiet:

@@ -15,15 +15,12 @@ import numpy as np
 
 from losscli.kernels import _jit
 from losscli.kernels import inbatch as kern
-from losscli.losses._inbatch import paired_batch
-from losscli.losses._more_common import (
-    check_temperature,
-    probability_eps,
-    result,
-    shape_dict,
-)
-from losscli.losses._more_specs import CLIP
+from losscli.losses.forms import paired_batch
+from losscli.losses.results import result, shape_dict
+from losscli.losses.roles import check_temperature
 from losscli.losses.spec import Convention
+from losscli.losses.specs.in_batch import CLIP
+from losscli.losses.variants import probability_eps
 from losscli.model import Inputs, Result, Terms
 
 

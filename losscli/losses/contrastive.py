@@ -6,32 +6,30 @@ the normalization and how the pairs are averaged (contrastive_variant).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import numpy as np
 
-from losscli.conventions import term_reduction
 from losscli.kernels import _jit
 from losscli.kernels import embedding as kern
-from losscli.losses import CONTRASTIVE
-from losscli.losses._common import (
-    DISTANCE_KINDS,
+from losscli.kernels import stream as sk
+from losscli.losses.conventions import term_reduction
+from losscli.losses.results import (
     check_embedding_breakdown,
-    check_magnitudes,
-    embedding_batch,
+    mean_nonzero,
     nonfinite_warning,
     reduce,
     shape_dict,
-    to_unit,
 )
-from losscli.losses._grad import (
-    TERM_CODES,
-    embedding_gradients,
-    eps_args,
-    mean_over_active,
-    single_pair_zero,
-)
+from losscli.losses.roles import check_magnitudes, embedding_batch
 from losscli.losses.spec import Convention
+from losscli.losses.specs.explicit_negatives import CONTRASTIVE
+from losscli.losses.streams import STREAM_DISTANCES, StreamRows
+from losscli.losses.sweeps import Limits, active_share, flag, kinks, listed, no_limits
+from losscli.losses.variants import TERM_CODES, eps_args, single_pair_zero
+from losscli.losses.vectors import DISTANCE_KINDS, embedding_gradients, to_unit
 from losscli.model import Inputs, Result, Terms
 
 
@@ -75,8 +73,8 @@ def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, *, grad: bo
                  "active": term > 0},
     )
     if reduction == "mean-nonzero-split":
-        value: float | list[float] = 0.0 if zeroed else (mean_over_active(term[:, 0])
-                                                         + mean_over_active(term[:, 1:]))
+        value: float | list[float] = 0.0 if zeroed else (mean_nonzero(term[:, 0])
+                                                         + mean_nonzero(term[:, 1:]))
     else:
         value = reduce(loss, reduction)
     gradients = None
@@ -94,3 +92,40 @@ def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, *, grad: bo
         value=value, shape=shape_dict(B, K, batch.dim), terms=terms,
         warnings=tuple(warnings), gradients=gradients,
     )
+
+
+def stream(params: dict[str, Any]) -> Callable[..., int] | None:
+    """The loss-only stream kernel for the euclidean and squared distances (losses/streams.py);
+    it returns the number of active dissimilar terms."""
+    if params["distance"] not in STREAM_DISTANCES:
+        return None
+    return partial(_stream, float(params["margin"]), STREAM_DISTANCES[params["distance"]])
+
+
+def _stream(margin: float, kind: int, rows: StreamRows, loss: np.ndarray, flags: np.ndarray,
+            warnings: list[str]) -> int:
+    active = np.zeros(rows.batch, dtype=np.int64)
+    _jit.run(sk.contrastive_loss, rows.work, rows.A, rows.ia, rows.P, rows.ip, rows.N, rows.n0,
+             rows.K, margin, kind, rows.check, loss, active, flags, parallel=rows.parallel)
+    return int(active.sum())
+
+
+
+# ---------------------------------------------------------------- sweep's limits
+
+
+def sweep_limits(param: str, values: np.ndarray, results: list[Result]) -> Limits:
+    """Piecewise quadratic in the margin (linear without the squares, --like): a dissimilar
+    term turns on where m crosses its distance."""
+    if param != "margin":
+        return no_limits()
+    first = results[0]
+    columns, limits = no_limits()
+    found = kinks(first.terms.columns["distance"][:, 1:].ravel(), float(values.min()),
+                  float(values.max()))
+    limits["kinks"] = found
+    shape = "quadratic" if flag(first, "squared", True) else "linear"
+    limits["notes"].append(f"piecewise {shape} in the margin: a dissimilar term turns on "
+                           f"where m crosses its d_an; kinks in range: {listed(found)}")
+    columns["active_share"] = active_share(results, "term", first=1)
+    return columns, limits

@@ -17,16 +17,12 @@ import numpy as np
 
 from losscli.kernels import _jit
 from losscli.kernels import inbatch as kern
-from losscli.losses._inbatch import two_view_batch
-from losscli.losses._more_common import (
-    check_temperature,
-    explicit_similarities,
-    result,
-    shape_dict,
-    similarity_backward,
-)
-from losscli.losses._more_specs import HARD_INFONCE
+from losscli.losses.forms import explicit_similarities, two_view_batch
+from losscli.losses.results import result, shape_dict
+from losscli.losses.roles import check_temperature
 from losscli.losses.spec import Convention
+from losscli.losses.specs.in_batch import HARD_INFONCE
+from losscli.losses.vectors import similarity_backward
 from losscli.model import Inputs, Result, Terms
 
 

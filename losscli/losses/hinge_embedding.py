@@ -14,20 +14,11 @@ import numpy as np
 
 from losscli.kernels import _jit
 from losscli.kernels import pairs_more as kern
-from losscli.losses._common import check_breakdown
-from losscli.losses._more_common import (
-    check_huge,
-    distance_backward,
-    distance_rows,
-    labels,
-    paired_rows,
-    result,
-    scores,
-    shape_dict,
-    vectors,
-)
-from losscli.losses._more_specs import HINGE_EMBEDDING
+from losscli.losses.results import check_breakdown, result, shape_dict
+from losscli.losses.roles import check_huge, labels, paired_rows, scores
 from losscli.losses.spec import Convention
+from losscli.losses.specs.paired_inputs import HINGE_EMBEDDING
+from losscli.losses.vectors import distance_backward, distance_rows, vectors
 from losscli.model import Inputs, Result, Terms
 
 

@@ -7,28 +7,37 @@ averages the anchor's loss and the positive's (optax.ntxent on [a, p, n_1, ...])
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import numpy as np
 
 from losscli.kernels import _jit
 from losscli.kernels import embedding as kern
-from losscli.losses import INFONCE
-from losscli.losses._common import (
+from losscli.kernels import stream as sk
+from losscli.losses.results import check_embedding_breakdown, nonfinite_warning, reduce, shape_dict
+from losscli.losses.roles import (
+    HUGE_ENTRY,
+    TINY_TEMPERATURE,
     EmbeddingBatch,
-    check_embedding_breakdown,
     check_magnitudes,
     embedding_batch,
-    nonfinite_warning,
-    reduce,
-    shape_dict,
-    to_unit,
 )
-from losscli.losses._grad import embedding_gradients, single_pair_zero
 from losscli.losses.spec import Convention
+from losscli.losses.specs.explicit_negatives import INFONCE
+from losscli.losses.streams import StreamRows
+from losscli.losses.sweeps import Limits, flag, no_limits, reduced
+from losscli.losses.variants import single_pair_zero
+from losscli.losses.vectors import embedding_gradients, to_unit
 from losscli.model import Inputs, Result, Terms
 
-TINY_TEMPERATURE = 1e-3
+
+def _check_temperature(t: float, warnings: list[str]) -> None:
+    if t < TINY_TEMPERATURE:
+        warnings.append(f"temperature {t:g} is below {TINY_TEMPERATURE:g}: the softmax is "
+                        "nearly a max and the loss nearly (max s_n - s_p)+ / t")
 
 
 def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, *, grad: bool = False,
@@ -40,9 +49,7 @@ def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, *, grad: bo
     warnings: list[str] = []
     check_magnitudes(batch, warnings)
     t = params["temperature"]
-    if t < TINY_TEMPERATURE:
-        warnings.append(f"temperature {t:g} is below {TINY_TEMPERATURE:g}: the softmax is "
-                        "nearly a max and the loss nearly (max s_n - s_p)+ / t")
+    _check_temperature(t, warnings)
     cosine = params["similarity"] == "cosine"
     unit = cosine or (convention is not None and convention.normalize)
     original = batch
@@ -158,3 +165,99 @@ def _in_batch(batch: EmbeddingBatch, t: float, cosine: bool, grad: bool) -> tupl
         gn = np.ascontiguousarray(gc[B:].reshape(K, B, D).transpose(1, 0, 2))
         grads = (ga, gp, gn)
     return loss, Terms(role=role, index=index, columns=columns), grads
+
+
+# ---------------------------------------------------------------- batch's stream form
+
+GEMM_BLOCK_BYTES = 4 * 2**20  # one block of logits: stays in the L3 cache (32 MiB)
+
+
+def stream(params: dict[str, Any]) -> Callable[..., int | None] | None:
+    """The loss-only stream kernel for dot similarity (cosine needs evaluate's normalization).
+
+    See losses/streams.py for the form's contract.
+    """
+    if params["similarity"] != "dot":
+        return None
+    return partial(_stream, float(params["temperature"]))
+
+
+def _stream(t: float, rows: StreamRows, loss: np.ndarray, flags: np.ndarray,
+            warnings: list[str]) -> None:
+    _check_temperature(t, warnings)
+    if rows.shared and _jit.path_for(rows.work) != "py":
+        shared_bank_infonce(rows.A[:, rows.ia, :], rows.P[:, rows.ip, :],
+                            rows.N[0, rows.n0:rows.n0 + rows.K, :], t, loss, flags,
+                            rows.parallel)
+    else:
+        _jit.run(sk.infonce_loss, rows.work, rows.A, rows.ia, rows.P, rows.ip, rows.N,
+                 rows.n0, rows.K, t, rows.check, loss, flags, parallel=rows.parallel)
+
+
+def shared_bank_infonce(anchor: np.ndarray, positive: np.ndarray, bank: np.ndarray,
+                        temperature: float, loss: np.ndarray, flags: np.ndarray,
+                        parallel: bool | None = None) -> None:
+    """InfoNCE (dot) against one bank (K, D): logits by BLAS, a block of anchors at a time.
+
+    Per block of about GEMM_BLOCK_BYTES of logits (it stays in the L3 cache): the GEMM
+    S = A_blk @ bank.T on BLAS's threads, then the kernel `infonce_logit_rows` (prange over
+    rows, vectorised exp, compute's softmax branches) on numba's, with BLAS limited to one
+    thread meanwhile. (Splitting blocks over Python threads with single-threaded BLAS each
+    does not work: numpy's OpenBLAS serialises concurrent calls.) float32 input stays
+    float32 in the GEMM (error ~1e-6 relative); the softmax is in float64.
+    """
+    B, D = anchor.shape
+    K = bank.shape[0]
+    dtype = np.result_type(anchor.dtype, positive.dtype, bank.dtype)
+    a = np.ascontiguousarray(anchor, dtype=dtype)
+    p = np.ascontiguousarray(positive, dtype=dtype)
+    bank_t = np.ascontiguousarray(bank, dtype=dtype).T
+    _bank_flags(bank, flags)
+    check = dtype == np.float64
+    rows = max(64, GEMM_BLOCK_BYTES // max(1, K * np.dtype(dtype).itemsize))
+    logits = np.empty((min(rows, B), K), dtype=dtype)
+    A3 = a.reshape(B, 1, D)
+    P3 = p.reshape(B, 1, D)
+    for start in range(0, B, rows):
+        stop = min(B, start + rows)
+        block = logits[:stop - start]
+        np.matmul(a[start:stop], bank_t, out=block)
+        _jit.run(sk.infonce_logit_rows, (stop - start) * (K + 2) * D, block, A3[start:stop],
+                 P3[start:stop], temperature, check, loss[start:stop], flags[start:stop],
+                 parallel=parallel)
+
+
+def _bank_flags(bank: np.ndarray, flags: np.ndarray) -> None:
+    top = float(np.max(np.abs(bank))) if bank.size else 0.0
+    if not math.isfinite(top):
+        flags |= sk.NEGATIVES << sk.NONFINITE_SHIFT
+    elif top > HUGE_ENTRY:
+        flags |= sk.NEGATIVES
+
+
+
+# ---------------------------------------------------------------- sweep's limits
+
+
+def sweep_limits(param: str, values: np.ndarray, results: list[Result]) -> Limits:
+    """In the temperature (explicit candidates): LSE(v) - v_0 lies between the hardest
+    negative's gap (max_k s_n - s_p)+ / t and that plus log(K + 1)."""
+    first = results[0]
+    if param != "temperature" or flag(first, "negatives_form", "explicit") != "explicit":
+        return no_limits()
+    columns, limits = no_limits()
+    sim = first.terms.columns["similarity"]
+    K = sim.shape[1] - 1
+    gap = np.zeros(sim.shape[0])
+    if K:
+        gap = np.maximum(sim[:, 1:].max(axis=1) - sim[:, 0], 0.0)
+    g = reduced(gap, first.reduction)
+    large = reduced(np.full(sim.shape[0], math.log(K + 1)), first.reduction)
+    columns["lower_bound"] = g / values  # LSE(v) - v_0 >= max_j v_j - v_0
+    columns["upper_bound"] = g / values + large  # ... <= that + log(K + 1)
+    limits.update({"large_temperature": large, "small_temperature_gap": g})
+    limits["notes"].append(f"as t grows the loss tends to log(K + 1) = {large:.6g}"
+                           + (" (summed over the batch)" if first.reduction == "sum" else ""))
+    limits["notes"].append(f"as t shrinks it tends to (max s_n - s_p)+ / t = {g:.6g} / t; "
+                           "lower_bound <= loss <= upper_bound = lower_bound + log(K + 1)")
+    return columns, limits

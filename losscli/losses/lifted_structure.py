@@ -17,19 +17,12 @@ import numpy as np
 from losscli.errors import BadData
 from losscli.kernels import _jit
 from losscli.kernels import pairs_more as kern
-from losscli.losses._candidates import Candidates, candidates
-from losscli.losses._more_common import (
-    Vectors,
-    distance_backward,
-    distance_rows,
-    pml_single_call_zero,
-    result,
-    shape_dict,
-    unit_if,
-    zero_rows,
-)
-from losscli.losses._more_specs import LIFTED_STRUCTURE
+from losscli.losses.candidates import Candidates, candidates
+from losscli.losses.results import result, shape_dict
 from losscli.losses.spec import Convention
+from losscli.losses.specs.pairs import LIFTED_STRUCTURE
+from losscli.losses.variants import pml_single_call_zero, unit_if, zero_rows
+from losscli.losses.vectors import Vectors, distance_backward, distance_rows
 from losscli.model import Inputs, Result, Terms
 
 

@@ -16,19 +16,12 @@ import numpy as np
 
 from losscli.kernels import _jit
 from losscli.kernels import pairs_more as kern
-from losscli.losses._common import check_embedding_breakdown, embedding_batch
-from losscli.losses._more_common import (
-    check_huge,
-    distance_backward,
-    distance_rows,
-    float32_params,
-    result,
-    shape_dict,
-    unit_if,
-    vectors,
-)
-from losscli.losses._more_specs import MARGIN
+from losscli.losses.results import check_embedding_breakdown, result, shape_dict
+from losscli.losses.roles import check_huge, embedding_batch
 from losscli.losses.spec import Convention
+from losscli.losses.specs.pairs import MARGIN
+from losscli.losses.variants import float32_params, unit_if
+from losscli.losses.vectors import distance_backward, distance_rows, vectors
 from losscli.model import Inputs, Result, Terms
 
 

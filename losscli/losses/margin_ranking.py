@@ -12,10 +12,10 @@ import numpy as np
 from losscli.errors import BadData
 from losscli.kernels import _jit
 from losscli.kernels import pairs_more as kern
-from losscli.losses._common import check_breakdown
-from losscli.losses._more_common import labels, result, scores, shape_dict
-from losscli.losses._more_specs import MARGIN_RANKING
+from losscli.losses.results import check_breakdown, result, shape_dict
+from losscli.losses.roles import labels, scores
 from losscli.losses.spec import Convention
+from losscli.losses.specs.paired_inputs import MARGIN_RANKING
 from losscli.model import Inputs, Result, Terms
 
 

@@ -14,10 +14,11 @@ import numpy as np
 
 from losscli.kernels import _jit
 from losscli.kernels import pairs_more as kern
-from losscli.losses._candidates import candidates
-from losscli.losses._more_common import pml_single_call_zero, result, shape_dict, zero_rows
-from losscli.losses._more_specs import MULTI_SIMILARITY
+from losscli.losses.candidates import candidates
+from losscli.losses.results import result, shape_dict
 from losscli.losses.spec import Convention
+from losscli.losses.specs.pairs import MULTI_SIMILARITY
+from losscli.losses.variants import pml_single_call_zero, zero_rows
 from losscli.model import Inputs, Result, Terms
 
 # MalongTech's code drops positives this close to 1 (the anchor itself among them).

@@ -12,18 +12,12 @@ import numpy as np
 
 from losscli.kernels import _jit
 from losscli.kernels import inbatch as kern
-from losscli.losses._common import check_embedding_breakdown, embedding_batch
-from losscli.losses._inbatch import paired_batch
-from losscli.losses._more_common import (
-    check_huge,
-    result,
-    shape_dict,
-    similarity_backward,
-    similarity_rows,
-    vectors,
-)
-from losscli.losses._more_specs import NPAIR
+from losscli.losses.forms import paired_batch
+from losscli.losses.results import check_embedding_breakdown, result, shape_dict
+from losscli.losses.roles import check_huge, embedding_batch
 from losscli.losses.spec import Convention
+from losscli.losses.specs.in_batch import NPAIR
+from losscli.losses.vectors import similarity_backward, similarity_rows, vectors
 from losscli.model import Inputs, Result, Terms
 
 

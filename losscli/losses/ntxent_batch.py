@@ -16,15 +16,12 @@ import numpy as np
 from losscli.errors import BadData
 from losscli.kernels import _jit
 from losscli.kernels import inbatch as kern
-from losscli.losses._inbatch import two_view_batch
-from losscli.losses._more_common import (
-    check_temperature,
-    probability_eps,
-    result,
-    shape_dict,
-)
-from losscli.losses._more_specs import NTXENT_BATCH
+from losscli.losses.forms import two_view_batch
+from losscli.losses.results import result, shape_dict
+from losscli.losses.roles import check_temperature
 from losscli.losses.spec import Convention
+from losscli.losses.specs.in_batch import NTXENT_BATCH
+from losscli.losses.variants import probability_eps
 from losscli.model import Inputs, Result, Terms
 
 

@@ -9,19 +9,17 @@ import numpy as np
 from losscli.errors import BadData
 from losscli.kernels import _jit
 from losscli.kernels import embedding as kern
-from losscli.losses import QUADRUPLET
-from losscli.losses._common import (
-    DISTANCE_KINDS,
+from losscli.losses.results import (
     REGIME_NAMES,
     check_embedding_breakdown,
-    check_magnitudes,
-    embedding_batch,
     nonfinite_warning,
     reduce,
     shape_dict,
-    to_unit,
 )
-from losscli.losses._grad import embedding_gradients
+from losscli.losses.roles import check_magnitudes, embedding_batch
+from losscli.losses.specs.explicit_negatives import QUADRUPLET
+from losscli.losses.sweeps import Limits, active_share, kinks, listed, no_limits
+from losscli.losses.vectors import DISTANCE_KINDS, embedding_gradients, to_unit
 from losscli.model import Inputs, Result, Terms
 
 
@@ -90,3 +88,29 @@ def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, *, grad: bo
         value=reduce(loss, reduction), shape=shape_dict(B, K, batch.dim), terms=terms,
         warnings=tuple(warnings), gradients=gradients,
     )
+
+
+
+# ---------------------------------------------------------------- sweep's limits
+
+
+def sweep_limits(param: str, values: np.ndarray, results: list[Result]) -> Limits:
+    """Piecewise linear in each margin: a triplet term turns on where m crosses d_an - d_ap,
+    a pair term where m2 crosses d_nn - d_ap."""
+    if param not in ("margin", "margin2"):
+        return no_limits()
+    cols = results[0].terms.columns
+    columns, limits = no_limits()
+    lo, hi = float(values.min()), float(values.max())
+    if param == "margin":
+        found = kinks((cols["d_an"] - cols["d_ap"]).ravel(), lo, hi)
+        limits["notes"].append("piecewise linear in the margin: a term turns on where m "
+                               f"crosses d_an - d_ap; kinks in range: {listed(found)}")
+        columns["active_share"] = active_share(results, "triplet_term")
+    else:
+        found = kinks((cols["d_nn"] - cols["d_ap"]).ravel(), lo, hi)
+        limits["notes"].append("piecewise linear in margin2: a pair term turns on where m2 "
+                               f"crosses d_nn - d_ap; kinks in range: {listed(found)}")
+        columns["active_share"] = active_share(results, "pair_term")
+    limits["kinks"] = found
+    return columns, limits

@@ -12,10 +12,10 @@ import numpy as np
 
 from losscli.kernels import _jit
 from losscli.kernels import inbatch as kern
-from losscli.losses._inbatch import paired_batch
-from losscli.losses._more_common import result, shape_dict
-from losscli.losses._more_specs import SIGLIP
+from losscli.losses.forms import paired_batch
+from losscli.losses.results import result, shape_dict
 from losscli.losses.spec import Convention
+from losscli.losses.specs.in_batch import SIGLIP
 from losscli.model import Inputs, Result, Terms
 
 

@@ -9,15 +9,11 @@ import numpy as np
 from losscli.errors import BadData, UsageError
 from losscli.kernels import _jit
 from losscli.kernels import softmax as kern
-from losscli.losses import SOFTMAX_CE
-from losscli.losses._common import (
-    check_breakdown,
-    missing_role,
-    nonfinite_warning,
-    reduce,
-    shape_dict,
-)
+from losscli.losses.results import check_breakdown, nonfinite_warning, reduce, shape_dict
+from losscli.losses.roles import missing_role
 from losscli.losses.spec import Convention
+from losscli.losses.specs.softmax import SOFTMAX_CE
+from losscli.losses.sweeps import Limits, no_limits
 from losscli.model import Inputs, Result, Terms
 
 PROBABILITY_SUM_TOLERANCE = 1e-6
@@ -170,3 +166,50 @@ def _one_hot(idx: np.ndarray, C: int, ignore: int | None, where: str) -> np.ndar
     rows = np.flatnonzero(in_range)
     q[rows, idx[rows].astype(np.int64)] = 1.0
     return q
+
+
+# ---------------------------------------------------------------- batch's chunks
+
+
+def mean_divisor(inputs: Inputs, params: dict[str, Any]) -> tuple[float | None, bool]:
+    """A chunk's share of the batch mean's divisor, and whether all its examples are left out.
+
+    Class-index targets: the kept targets' weights (their count without weights), as the
+    mean over the whole input divides by sum w_y; probability targets: None (the mean is
+    over examples). Every target equal to --ignore-index: (0.0, True).
+    """
+    index = _index_targets(inputs)
+    if index is None:
+        return None, False
+    ignore = params["ignore_index"]
+    if ignore is not None and np.all(index == ignore):
+        return 0.0, True
+    keep = np.ones(index.shape[0], dtype=bool) if ignore is None else index != ignore
+    kept = index[keep]
+    kept = kept[(kept >= 0) & (kept < inputs["logits"].shape[-1])].astype(np.int64)
+    if "weight" in inputs:
+        return float(inputs["weight"][kept].sum()), False
+    return float(kept.size), False
+
+
+def _index_targets(inputs: Inputs) -> np.ndarray | None:
+    if "target" not in inputs or "logits" not in inputs:
+        return None
+    target, logits = inputs["target"], inputs["logits"]
+    if target.ndim == logits.ndim - 1 and target.shape == logits.shape[:-1]:
+        return target.reshape(-1)
+    return None
+
+
+
+# ---------------------------------------------------------------- sweep's limits
+
+
+def sweep_limits(param: str, values: np.ndarray, results: list[Result]) -> Limits:
+    """Linear in the label smoothing."""
+    columns, limits = no_limits()
+    if param == "label_smoothing":
+        limits["notes"].append("linear in e: the target (1 - e) q + e / C moves the loss in a "
+                               "straight line from plain cross entropy (e = 0) to the uniform "
+                               "target's (e = 1)")
+    return columns, limits

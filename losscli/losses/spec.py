@@ -250,7 +250,6 @@ class LossSpec:
     optional: tuple[str, ...]
     params: tuple[Param, ...]
     columns: tuple[Column, ...]
-    implementation: str  # "module:function", imported only when the loss runs
     aliases: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
     pitfalls: tuple[str, ...] = ()
@@ -262,10 +261,22 @@ class LossSpec:
     # Pairs of parameters that say the same thing two ways (clip's temperature and scale):
     # giving both is a usage error.
     exclusive: tuple[tuple[str, str], ...] = ()
+    # Its examples are independent rows: batch may evaluate an input a chunk of examples at a
+    # time (and Dask a row range per task). False for the losses whose examples are each
+    # other's candidates, which are evaluated on each input whole.
+    streams: bool = False
+    # The margin columns whose positive entries (on the negative terms) are the active terms
+    # that batch records and summaries count.
+    active_columns: tuple[str, ...] = ()
 
     @property
     def roles(self) -> tuple[str, ...]:
         return self.required + self.optional
+
+    @property
+    def module(self) -> str:
+        """The module that evaluates this loss: losscli.losses.<name, '-' as '_'>."""
+        return "losscli.losses." + self.name.replace("-", "_")
 
     def param(self, name: str) -> Param:
         for p in self.params:

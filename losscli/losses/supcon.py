@@ -19,23 +19,18 @@ from losscli.errors import UsageError
 from losscli.kernels import _jit
 from losscli.kernels import inbatch as inbatch_kern
 from losscli.kernels import pairs_more as kern
-from losscli.losses._common import check_breakdown
-from losscli.losses._more_common import (
+from losscli.losses.results import check_breakdown, result, shape_dict
+from losscli.losses.roles import (
     anchor_rows,
     check_huge,
     check_temperature,
     negatives_bank,
-    pml_single_call_zero,
     positives_bank,
-    result,
-    shape_dict,
-    similarity_backward,
-    similarity_rows,
-    vectors,
-    zero_rows,
 )
-from losscli.losses._more_specs import SUPCON
 from losscli.losses.spec import Convention
+from losscli.losses.specs.in_batch import SUPCON
+from losscli.losses.variants import pml_single_call_zero, zero_rows
+from losscli.losses.vectors import similarity_backward, similarity_rows, vectors
 from losscli.model import Inputs, Result, Terms
 
 

@@ -6,30 +6,32 @@ term's margin (PML) and the reduction (triplet_variant).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import numpy as np
 
-from losscli.conventions import term_reduction
 from losscli.kernels import _jit
 from losscli.kernels import embedding as kern
-from losscli.losses import TRIPLET
-from losscli.losses._common import (
-    DISTANCE_KINDS,
+from losscli.kernels import stream as sk
+from losscli.losses.conventions import term_reduction
+from losscli.losses.results import (
     REGIME_NAMES,
     check_embedding_breakdown,
-    check_magnitudes,
-    embedding_batch,
+    mean_nonzero,
     nonfinite_warning,
     reduce,
     shape_dict,
-    to_unit,
 )
-from losscli.losses._grad import embedding_gradients, eps_args, mean_over_active
+from losscli.losses.roles import check_magnitudes, embedding_batch
 from losscli.losses.spec import Convention
+from losscli.losses.specs.explicit_negatives import TRIPLET
+from losscli.losses.streams import STREAM_DISTANCES, StreamRows
+from losscli.losses.sweeps import Limits, active_share, flag, kinks, listed, no_limits
+from losscli.losses.variants import TERM_CODES, eps_args
+from losscli.losses.vectors import DISTANCE_KINDS, embedding_gradients, to_unit
 from losscli.model import Inputs, Result, Terms
-
-NEGATIVES_REDUCTIONS = {"mean": 0, "sum": 1, "max": 2, "mean-active": 3}
 
 
 def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, *, grad: bool = False,
@@ -50,7 +52,7 @@ def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, *, grad: bo
     margin = float(params["margin"])
     swap, soft = bool(params["swap"]), bool(params["soft"])
     soft_margin = soft and convention is not None and convention.soft_margin
-    reduce_by = NEGATIVES_REDUCTIONS[params["negatives_reduction"]]
+    reduce_by = TERM_CODES[params["negatives_reduction"]]
     eps, eps_mode = eps_args(convention)
     d_ap = np.empty(B)
     d_an = np.empty((B, K))
@@ -74,7 +76,7 @@ def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, *, grad: bo
                  "violation": violation, "term": term, "regime": REGIME_NAMES[regimes]},
     )
     if reduction == "mean-nonzero":
-        value: float | list[float] = mean_over_active(term)
+        value: float | list[float] = mean_nonzero(term)
     else:
         value = reduce(loss, reduction)
     gradients = None
@@ -91,3 +93,49 @@ def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, *, grad: bo
         value=value, shape=shape_dict(B, K, batch.dim), terms=terms,
         warnings=tuple(warnings), gradients=gradients,
     )
+
+
+def stream(params: dict[str, Any]) -> Callable[..., int] | None:
+    """The loss-only stream kernel for the euclidean and squared distances (losses/streams.py);
+    it returns the number of active terms."""
+    if params["distance"] not in STREAM_DISTANCES:
+        return None
+    return partial(_stream, params)
+
+
+def _stream(params: dict[str, Any], rows: StreamRows, loss: np.ndarray, flags: np.ndarray,
+            warnings: list[str]) -> int:
+    swap = bool(params["swap"])
+    active = np.zeros(rows.batch, dtype=np.int64)
+    _jit.run(sk.triplet_loss, rows.work * (2 if swap else 1), rows.A, rows.ia, rows.P, rows.ip,
+             rows.N, rows.n0, rows.K, float(params["margin"]),
+             STREAM_DISTANCES[params["distance"]], swap, bool(params["soft"]),
+             TERM_CODES[params["negatives_reduction"]], rows.check, loss, active,
+             flags, parallel=rows.parallel)
+    return int(active.sum())
+
+
+
+# ---------------------------------------------------------------- sweep's limits
+
+
+def sweep_limits(param: str, values: np.ndarray, results: list[Result]) -> Limits:
+    """Piecewise linear in the margin, with a kink where m crosses a d_an - d_ap (hinge);
+    smooth (or constant) under --soft."""
+    if param != "margin":
+        return no_limits()
+    first = results[0]
+    columns, limits = no_limits()
+    if first.params.get("soft"):
+        limits["notes"].append("soft: softplus(d_ap - d_an + m), smooth in the margin"
+                               if flag(first, "soft_margin") else
+                               "soft: the margin is unused, the loss is constant in it")
+    else:
+        cols = first.terms.columns
+        found = kinks((cols["d_an"] - cols["d_ap"]).ravel(), float(values.min()),
+                      float(values.max()))
+        limits["kinks"] = found
+        limits["notes"].append("piecewise linear in the margin: a term turns on where m "
+                               f"crosses d_an - d_ap; kinks in range: {listed(found)}")
+    columns["active_share"] = active_share(results, "term")
+    return columns, limits

@@ -14,7 +14,7 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
-from losscli.batch.records import FileResult
+from losscli.model import FileResult
 
 FILE_COLUMNS = ("file", "n", "value", "seconds", "error", "batch", "negatives", "dim",
                 "classes", "positives", "warnings")

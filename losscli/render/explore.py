@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from losscli.explore import Comparison, Stats, Sweep
+from losscli.model import Comparison, Stats, Sweep
 from losscli.render.chart import bar, histogram_text, sparkline
 from losscli.render.jsonout import SCHEMA, dumps, finite_or_none
 from losscli.render.table import fmt_number

@@ -3,21 +3,11 @@
 from __future__ import annotations
 
 import json
-import math
 from typing import Any
 
 import numpy as np
 
-from losscli.model import Result
-
-SCHEMA = 1
-
-
-def finite_or_none(value: Any) -> Any:
-    """A float as itself if finite, else None (JSON has no NaN); other values unchanged."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
+from losscli.model import SCHEMA, Result, finite_or_none
 
 
 def column_lists(arr: np.ndarray) -> list[list[Any]]:

@@ -12,15 +12,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from losscli.losses._common import check_breakdown
-from losscli.losses._more_common import (
+from losscli.losses.results import check_breakdown
+from losscli.losses.roles import anchor_rows, check_huge, negatives_bank, positives_bank
+from losscli.losses.vectors import (
     Vectors,
-    anchor_rows,
-    check_huge,
     distance_backward,
     distance_rows,
-    negatives_bank,
-    positives_bank,
     similarity_backward,
     similarity_rows,
     vectors,

@@ -15,12 +15,14 @@ respect to each example's own a_i and p_i, from d(sum of losses)/dS.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from losscli.errors import BadData
-from losscli.losses._common import check_breakdown, embedding_batch
-from losscli.losses._more_common import Vectors, check_huge, vectors
+from losscli.losses.results import check_breakdown, check_embedding_breakdown
+from losscli.losses.roles import EmbeddingBatch, check_huge, check_temperature, embedding_batch
+from losscli.losses.vectors import Vectors, similarity_rows, vectors
 from losscli.model import Inputs
 
 ANCHOR, POSITIVE = "anchor", "positive"
@@ -174,3 +176,33 @@ def two_view_batch(inputs: Inputs, loss: str, cosine: bool, warnings: list[str],
     if cosine:
         np.clip(sim, -1.0, 1.0, out=sim)
     return TwoViewBatch(av, pv, np.ascontiguousarray(sim), cosine)
+
+
+@dataclass
+class Explicit:
+    """An anchor against its positive and explicit negatives: sim[:, 0] = s(a, p),
+    sim[:, 1 + k] = s(a, n_k), with the vectors the similarities used (for gradients)."""
+
+    batch: EmbeddingBatch
+    anchor: Vectors
+    positive: Vectors
+    negatives: Vectors
+    sim: np.ndarray
+
+
+def explicit_similarities(inputs: Inputs, params: dict[str, Any], name: str, grad: bool,
+                          warnings: list[str]) -> Explicit:
+    """The explicit form shared by dcl and hard-infonce, checked and warned as compute does."""
+    batch = embedding_batch(inputs)
+    check_embedding_breakdown(batch, batch.k + 1, name, grad)
+    check_huge({"anchor": batch.anchor, "positive": batch.positive,
+                "negatives": batch.negatives}, warnings)
+    check_temperature(params["temperature"], warnings)
+    cosine = params["similarity"] == "cosine"
+    a = vectors(batch.anchor, cosine, warnings, "anchor")
+    p = vectors(batch.positive[:, None, :], cosine, warnings, "positive")
+    n = vectors(batch.negatives, cosine, warnings, "negatives")
+    sim = np.ascontiguousarray(np.concatenate(
+        [similarity_rows(a.used, p.used, cosine), similarity_rows(a.used, n.used, cosine)],
+        axis=1))
+    return Explicit(batch, a, p, n, sim)

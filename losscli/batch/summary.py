@@ -1,0 +1,64 @@
+"""`batch --summary`: the per-example losses of every input that worked, summarized."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from losscli.model import SCHEMA, FileResult
+
+QUANTILES = (5, 25, 50, 75, 95)
+
+
+class Summary:
+    """count, mean, std (ddof 0), min, p5, p25, p50, p75, p95, max of the per-example losses
+    over every input that worked, and the share of active margin terms."""
+
+    def __init__(self) -> None:
+        self._parts: list[np.ndarray] = []
+        self.files = 0
+        self.failed: list[str] = []
+        self.active = 0
+        self.margin_terms = 0
+        self.has_margin = False
+
+    def add(self, result: FileResult) -> None:
+        self.files += 1
+        if not result.ok:
+            self.failed.append(result.file)
+            return
+        if result.per_example is not None:
+            self._parts.append(np.asarray(result.per_example, dtype=np.float64))
+        if result.margin_terms is not None:
+            self.has_margin = True
+            self.active += result.active or 0
+            self.margin_terms += result.margin_terms
+
+    def record(self, loss: str) -> dict[str, Any]:
+        values = np.concatenate(self._parts) if self._parts else np.empty(0)
+        finite = values[np.isfinite(values)]
+        stats: dict[str, Any] = {"count": int(finite.size)}
+        if finite.size:
+            qs = np.percentile(finite, QUANTILES)
+            stats.update(mean=float(finite.mean()), std=float(finite.std()),
+                         min=float(finite.min()))
+            stats.update({f"p{q}": float(v) for q, v in zip(QUANTILES, qs, strict=True)})
+            stats["max"] = float(finite.max())
+        else:
+            stats.update({k: None for k in ("mean", "std", "min", "p5", "p25", "p50", "p75",
+                                            "p95", "max")})
+        share = None
+        if self.has_margin and self.margin_terms:
+            share = self.active / self.margin_terms
+        return {
+            "schema": SCHEMA,
+            "summary": True,
+            "loss": loss,
+            "files": self.files,
+            "failed": len(self.failed),
+            **stats,
+            "non_finite": int(values.size - finite.size),
+            "active_share": None if share is None or math.isnan(share) else share,
+        }

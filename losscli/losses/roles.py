@@ -1,0 +1,306 @@
+"""The roles in batch form: shapes checked and named in errors, values warned about.
+
+Every loss module reads its inputs through these (CONTRACT.md: one-line errors naming the
+file, the role, the shapes found and the accepted ones).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from losscli.errors import BadData
+from losscli.model import Inputs
+
+HUGE_ENTRY = 1e150
+
+
+TINY_TEMPERATURE = 1e-3
+
+
+_ACCEPTED = {
+    "anchor": "(D,) for one example or (B, D) for a batch",
+    "positive": "the anchor's shape",
+    "negatives": "(D,) or (K, D) shared by every anchor, or (B, K, D) per anchor",
+    "negatives2": "(D,) or (K, D) shared, or (B, K, D) per anchor, with the negatives' K",
+}
+
+
+@dataclass
+class EmbeddingBatch:
+    """anchor, positive (B, D); negatives (Bn, K, D) with Bn in {1, B}; negatives2 likewise."""
+
+    anchor: np.ndarray
+    positive: np.ndarray
+    negatives: np.ndarray
+    negatives2: np.ndarray | None
+    warnings: list[str]
+
+    @property
+    def batch(self) -> int:
+        return self.anchor.shape[0]
+
+    @property
+    def k(self) -> int:
+        return self.negatives.shape[1]
+
+    @property
+    def dim(self) -> int:
+        return self.anchor.shape[1]
+
+    def work(self) -> int:
+        """Multiply-adds of one pass over the pairs, for the compile-or-interpret choice."""
+        pairs = self.batch * (self.k + 2)
+        if self.negatives2 is not None:
+            pairs += self.batch * self.k
+        return pairs * self.dim
+
+
+def shape_error(inputs: Inputs, role: str, found: tuple, detail: str = "") -> BadData:
+    accepted = _ACCEPTED.get(role, "")
+    what = f"shape {found} does not fit"
+    if detail:
+        what = f"{what}: {detail}"
+    return BadData(what, f"{role} must be {accepted}", where=inputs.where(role))
+
+
+def embedding_batch(inputs: Inputs, *, negatives: str = "required",
+                    negatives2: bool = False) -> EmbeddingBatch:
+    """The embedding roles in batch form, every mismatch named with both roles and shapes.
+
+    negatives: "required" (K >= 1), or "optional" (absent or empty means K = 0).
+    """
+    expected = ("anchor", "positive", "negatives") + (("negatives2",) if negatives2 else ())
+    for role in ("anchor", "positive"):
+        if role not in inputs:
+            raise missing_role(inputs, role, expected)
+    anchor = inputs["anchor"]
+    positive = inputs["positive"]
+    if anchor.ndim not in (1, 2) or anchor.shape[-1] == 0 or anchor.shape[0] == 0:
+        raise shape_error(inputs, "anchor", anchor.shape)
+    single = anchor.ndim == 1
+    a2 = anchor.reshape(1, -1) if single else anchor
+    B, D = a2.shape
+    if positive.shape != anchor.shape:
+        raise BadData(
+            f"positive {positive.shape} does not match anchor {anchor.shape}",
+            "positive must have the anchor's shape: (D,) or (B, D)",
+            where=inputs.where("positive"),
+        )
+    p2 = positive.reshape(B, D)
+    if "negatives" in inputs:
+        n3 = negatives_3d(inputs, "negatives", B, D, single,
+                           allow_empty=negatives == "optional")
+    elif negatives == "optional":
+        n3 = np.zeros((1, 0, D))
+    else:
+        raise missing_role(inputs, "negatives", expected)
+    n2 = None
+    if negatives2 and "negatives2" in inputs:
+        n2 = negatives_3d(inputs, "negatives2", B, D, single, allow_empty=False)
+        if n2.shape[1] != n3.shape[1]:
+            raise BadData(
+                f"negatives2 has K = {n2.shape[1]} but negatives has K = {n3.shape[1]} "
+                f"(shapes {inputs['negatives2'].shape} and {inputs['negatives'].shape})",
+                "give negatives2 the same number of negatives as negatives",
+                where=inputs.where("negatives2"),
+            )
+    return EmbeddingBatch(a2, p2, n3, n2, [])
+
+
+def negatives_3d(inputs: Inputs, role: str, B: int, D: int, single: bool,
+                  allow_empty: bool) -> np.ndarray:
+    arr = inputs[role]
+    shape = arr.shape
+    if arr.shape == (0,):  # JSON `[]`: no negatives at all
+        arr = arr.reshape(0, D)
+    if arr.ndim == 0 or arr.shape[-1] != D:
+        raise BadData(
+            f"{role} {shape} do not match anchor dimension D = {D} "
+            f"(anchor {inputs['anchor'].shape})",
+            f"{role} must be {_ACCEPTED[role]}",
+            where=inputs.where(role),
+        )
+    if arr.ndim == 1:
+        n3 = arr.reshape(1, 1, D)
+    elif arr.ndim == 2:
+        n3 = arr.reshape(1, arr.shape[0], D)
+    elif arr.ndim == 3 and not single and arr.shape[0] == B:
+        n3 = arr
+    else:
+        raise BadData(
+            f"{role} {shape} do not fit anchor {inputs['anchor'].shape}",
+            f"{role} must be {_ACCEPTED[role]}",
+            where=inputs.where(role),
+        )
+    if n3.shape[1] == 0 and not allow_empty:
+        raise BadData(f"{role} is empty (K = 0): this loss needs at least one negative",
+                      f"give {role} as (K, D) or (B, K, D) with K >= 1",
+                      where=inputs.where(role))
+    return n3
+
+
+def anchor_rows(inputs: Inputs) -> tuple[np.ndarray, bool]:
+    """The anchor as (B, D), and whether it was one (D,) example."""
+    if "anchor" not in inputs:
+        raise missing_role(inputs, "anchor")
+    anchor = inputs["anchor"]
+    if anchor.ndim not in (1, 2) or anchor.shape[-1] == 0 or anchor.shape[0] == 0:
+        raise BadData(f"shape {anchor.shape} does not fit",
+                      "anchor must be (D,) for one example or (B, D) for a batch",
+                      where=inputs.where("anchor"))
+    single = anchor.ndim == 1
+    return (anchor.reshape(1, -1) if single else anchor), single
+
+
+def positives_bank(inputs: Inputs, B: int, D: int, single: bool) -> tuple[np.ndarray, str]:
+    """`positives` (P, D) shared or (B, P, D) per anchor, or `positive` as P = 1: (Bp, P, D).
+
+    Returns the bank and the role it came from (for the gradients' key).
+    """
+    has_one, has_many = "positive" in inputs, "positives" in inputs
+    if has_one and has_many:
+        raise BadData("both positive and positives given",
+                      "give one: positive for one per anchor, positives for several",
+                      where=inputs.where("positives"))
+    if has_one:
+        positive = inputs["positive"]
+        anchor = inputs["anchor"]
+        if positive.shape != anchor.shape:
+            raise BadData(f"positive {positive.shape} does not match anchor {anchor.shape}",
+                          "positive must have the anchor's shape: (D,) or (B, D); use "
+                          "positives for several per anchor", where=inputs.where("positive"))
+        return positive.reshape(B, 1, D), "positive"
+    if not has_many:
+        raise missing_role(inputs, "positives")
+    arr = inputs["positives"]
+    accepted = "positives must be (P, D) shared by every anchor or (B, P, D) per anchor"
+    if arr.ndim == 0 or arr.shape[-1] != D:
+        raise BadData(f"positives {arr.shape} do not match anchor dimension D = {D} "
+                      f"(anchor {inputs['anchor'].shape})", accepted,
+                      where=inputs.where("positives"))
+    if arr.ndim == 1:
+        bank = arr.reshape(1, 1, D)
+    elif arr.ndim == 2:
+        bank = arr.reshape(1, arr.shape[0], D)
+    elif arr.ndim == 3 and not single and arr.shape[0] == B:
+        bank = arr
+    else:
+        raise BadData(f"positives {arr.shape} do not fit anchor {inputs['anchor'].shape}",
+                      accepted, where=inputs.where("positives"))
+    if bank.shape[1] == 0:
+        raise BadData("positives is empty (P = 0)", "give at least one positive",
+                      where=inputs.where("positives"))
+    return bank, "positives"
+
+
+def negatives_bank(inputs: Inputs, B: int, D: int, single: bool, *, required: bool,
+                   allow_empty: bool = False) -> np.ndarray:
+    """`negatives` as (Bn, K, D), Bn in {1, B}; (1, 0, D) when optional and absent."""
+    if "negatives" not in inputs:
+        if required:
+            raise missing_role(inputs, "negatives")
+        return np.zeros((1, 0, D))
+    return negatives_3d(inputs, "negatives", B, D, single, allow_empty=allow_empty)
+
+
+def paired_rows(inputs: Inputs, first: str = "x1", second: str = "x2",
+                ) -> tuple[np.ndarray, np.ndarray, bool]:
+    """Two roles holding one vector per pair: (D,) or (B, D) each, the same shape."""
+    for role in (first, second):
+        if role not in inputs:
+            raise missing_role(inputs, role)
+    x1, x2 = inputs[first], inputs[second]
+    if x1.ndim not in (1, 2) or x1.shape[-1] == 0:
+        raise BadData(f"shape {x1.shape} does not fit",
+                      f"{first} must be (D,) for one pair or (B, D) for a batch",
+                      where=inputs.where(first))
+    if x2.shape != x1.shape:
+        raise BadData(f"{second} {x2.shape} does not match {first} {x1.shape}",
+                      f"{second} must have {first}'s shape: (D,) or (B, D)",
+                      where=inputs.where(second))
+    single = x1.ndim == 1
+    return (x1.reshape(1, -1), x2.reshape(1, -1), True) if single else (x1, x2, False)
+
+
+def scores(inputs: Inputs, role: str) -> np.ndarray:
+    """A role holding one number per pair: a scalar (one pair) or (B,), as (B,)."""
+    if role not in inputs:
+        raise missing_role(inputs, role)
+    arr = inputs[role]
+    if arr.ndim > 1:
+        raise BadData(f"shape {arr.shape} does not fit",
+                      f"{role} must be a number for one pair or (B,) for a batch",
+                      where=inputs.where(role))
+    return arr.reshape(-1)
+
+
+def labels(inputs: Inputs, B: int, checked: bool = True) -> np.ndarray:
+    """`label` as (B,) of +1/-1: a scalar or (1,) for one pair, (B,) for a batch.
+
+    checked=False (a library that checks none, `--like torch`) accepts any finite number.
+    """
+    if "label" not in inputs:
+        raise missing_role(inputs, "label")
+    arr = inputs["label"]
+    if not (arr.shape == (B,) or (B == 1 and arr.ndim == 0)):
+        raise BadData(f"label {arr.shape} does not fit {B} pair(s)",
+                      f"label must be one +1 or -1 per pair: shape ({B},)"
+                      + (" or a single number" if B == 1 else ""),
+                      where=inputs.where("label"))
+    y = arr.reshape(B)
+    if not checked:
+        return np.ascontiguousarray(y)
+    bad = (y != 1.0) & (y != -1.0)
+    if bad.any():
+        first = int(np.argmax(bad))
+        raise BadData(f"label {y[first]!r} at index {first} is not +1 or -1",
+                      "give +1 (similar, or x1 ranked higher) or -1 per pair",
+                      where=inputs.where("label"))
+    return np.ascontiguousarray(y)
+
+
+def input_document(inputs: Inputs) -> str | None:
+    """The INPUT file the roles were keyed in (`doc.json` of `doc.json:anchor`), if any."""
+    for role, source in inputs.sources.items():
+        if source.endswith(f":{role}"):
+            return source[: -len(role) - 1]
+    return None
+
+
+def missing_role(inputs: Inputs, role: str, roles: tuple[str, ...] = ()) -> BadData:
+    """A required role is absent: say where it was looked for, what was found and the fix."""
+    given = ", ".join(sorted(inputs.arrays)) or "none"
+    expected = f"; expected keys: {', '.join(roles)}" if roles else ""
+    return BadData(f"no {role} given (found: {given}{expected})",
+                   f"add the key {role!r} or use --{role} FILE", where=input_document(inputs))
+
+
+def huge_entry_warning(role: str) -> str:
+    """One warning per role, so that chunks of one input (batch) merge to compute's set."""
+    return (f"{role} has entries above {HUGE_ENTRY:g} in magnitude: dot products and "
+            "distances may overflow (non-finite results are written as null); cosine scales "
+            "each vector by its largest entry first")
+
+
+def check_magnitudes(batch: EmbeddingBatch, warnings: list[str]) -> None:
+    """A warning for each role with entries above HUGE_ENTRY in magnitude."""
+    for name in ("anchor", "positive", "negatives", "negatives2"):
+        arr = getattr(batch, name)
+        if arr is not None and arr.size and float(np.max(np.abs(arr))) > HUGE_ENTRY:
+            warnings.append(huge_entry_warning(name))
+
+
+def check_huge(arrays: dict[str, np.ndarray | None], warnings: list[str]) -> None:
+    for name, arr in arrays.items():
+        if arr is not None and arr.size and float(np.max(np.abs(arr))) > HUGE_ENTRY:
+            warnings.append(f"{name} has entries above {HUGE_ENTRY:g} in magnitude; distances "
+                            "and similarities may overflow")
+
+
+def check_temperature(t: float, warnings: list[str]) -> None:
+    """CONTRACT.md: warn below 1e-3, where a softmax is nearly a max."""
+    if t < TINY_TEMPERATURE:
+        warnings.append(f"temperature {t:g} is below {TINY_TEMPERATURE:g}: the softmax is "
+                        "nearly a max over the candidates")

@@ -1,0 +1,38 @@
+"""Evaluate a LossCall on validated inputs: the one way every engine reaches a loss module."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+
+from losscli.losses import module_of
+from losscli.losses.call import LossCall
+from losscli.model import Inputs, Result
+
+
+def run(call: LossCall, inputs: Inputs, *, grad: bool = False) -> Result:
+    """The loss module's Result, with the inputs' warnings first and the convention applied.
+
+    grad: also compute `Result.gradients`, d loss_b / d each input vector (analytic).
+    """
+    spec = call.spec
+    extra: dict[str, Any] = {}
+    if grad:
+        extra["grad"] = True
+    if call.applied is not None:
+        from losscli.losses.conventions import check_roles
+
+        check_roles(spec, call.applied, inputs)
+        extra["convention"] = call.applied.convention
+    result = module_of(spec).evaluate(inputs, call.params, call.reduction, **extra)
+    if call.applied is not None:
+        result = replace(result, convention=call.applied.describe())
+    if inputs.warnings:
+        result = replace(result, warnings=tuple(inputs.warnings) + result.warnings)
+    if not result.finite and all(np.isfinite(result.per_example)):
+        # Every example finite but their sum overflowed: still say why the value is null.
+        result = replace(result, warnings=result.warnings + (
+            f"the {call.reduction} of the example losses overflows float64; written as null",))
+    return result

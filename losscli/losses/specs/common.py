@@ -1,0 +1,39 @@
+"""Parameters, choices and texts that specs of several families share (pure data)."""
+
+from __future__ import annotations
+
+from losscli.losses.spec import Param
+
+SIMILARITIES = ("dot", "cosine")
+
+DISTANCES = ("euclidean", "sqeuclidean", "cosine")
+
+DISTANCE_HELP = "euclidean (exact, no eps), sqeuclidean (squared), or cosine (1 - cosine)"
+
+COSINE_FIRST = "cosine (default, vectors normalized) or dot"
+
+TEMPERATURE_HELP = "softmax temperature t (finite, > 0)"
+
+ZERO_COSINE = ("Zero vectors under cosine: a zero vector has no direction; its cosine is "
+                "taken as 0 and its gradient as 0 (with a warning).")
+
+SQRT_AT_ZERO = ("sqrt at zero distance: the euclidean distance is exact and its gradient at "
+                 "d = 0 is taken as 0, never NaN (torch's eps 1e-6 instead makes d(x, x) = "
+                 "1e-6 sqrt(D) > 0: --like torch shows that).")
+
+PML = "KevinMusgrave/pytorch-metric-learning 2.9.0 src/pytorch_metric_learning/losses/"
+
+PML_PER_CALL = ("one PML call per anchor when its positives or negatives are its own (B, P, "
+                 "D) / (B, K, D); one call for the whole batch when they are shared banks")
+
+PML_SINGLE_PAIR = ("a call with at most one positive pair and at most one negative pair "
+                    "returns 0 (GenericPairLoss): B = 1, P = 1, K <= 1 gives 0 here too")
+
+def temperature(default: float) -> Param:
+    return Param("temperature", default, TEMPERATURE_HELP, check="positive", short="-t")
+
+def similarity(default: str = "cosine", help: str = COSINE_FIRST) -> Param:
+    return Param("similarity", default, help, kind="choice", choices=SIMILARITIES)
+
+def distance(help: str = DISTANCE_HELP) -> Param:
+    return Param("distance", "euclidean", help, kind="choice", choices=DISTANCES)

@@ -1,0 +1,55 @@
+"""What a loss module's `sweep_limits` works with: a sweep's Results, read for known limits.
+
+A loss module may define
+
+    sweep_limits(param, values, results) -> (columns, limits)
+
+where `results` are the sweep's Results at `values` of `param`; `columns` are per-step
+reference columns (bounds, the share of active terms) and `limits` the known limits and
+kinks, with a sentence each in `limits["notes"]`. A loss (or parameter) without one gets no
+columns and no notes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from losscli.model import Result
+
+Limits = tuple[dict[str, np.ndarray], dict[str, Any]]
+
+
+def no_limits() -> Limits:
+    return {}, {"notes": []}
+
+
+def reduced(per_example: np.ndarray, reduction: str) -> float:
+    """The per-example values reduced as the sweep's losses are (sum, else mean)."""
+    return float(per_example.sum() if reduction == "sum" else per_example.mean())
+
+
+def kinks(candidates: np.ndarray, lo: float, hi: float) -> list[float]:
+    """The distinct finite candidates within [lo, hi], sorted."""
+    inside = np.unique(candidates[np.isfinite(candidates)])
+    return [float(v) for v in inside if lo <= v <= hi]
+
+
+def listed(values: list[float], shown: int = 8) -> str:
+    """The first values for a note, and how many there are in all."""
+    if not values:
+        return "none"
+    text = ", ".join(f"{v:.6g}" for v in values[:shown])
+    return text + (f", ... ({len(values)} in all)" if len(values) > shown else "")
+
+
+def active_share(results: list[Result], column: str, first: int = 0) -> np.ndarray:
+    """Per step: the share of the column's entries (from term `first` on) that are > 0."""
+    return np.array([float((r.terms.columns[column][:, first:] > 0).mean()) for r in results])
+
+
+def flag(result: Result, name: str, default: Any = None) -> Any:
+    """A formula flag of the convention the results were computed under (None: own)."""
+    return default if result.convention is None else result.convention["flags"].get(
+        name, default)

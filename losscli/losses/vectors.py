@@ -1,0 +1,175 @@
+"""Vectors as a similarity or distance uses them, the similarity and distance rows, and the
+gradients carried back from them (and from the unit normalization) to the input vectors."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from losscli.kernels import _jit
+from losscli.kernels import embedding as kern
+from losscli.kernels import pairs_more as pair_kern
+from losscli.losses.roles import EmbeddingBatch
+
+DISTANCE_KINDS = {"euclidean": kern.EUCLIDEAN, "sqeuclidean": kern.SQEUCLIDEAN,
+                  "cosine": kern.COSINE}
+
+
+def to_unit(batch: EmbeddingBatch, warnings: list[str], measure: str) -> EmbeddingBatch:
+    """The batch with every vector scaled to unit length, for cosine similarity or distance."""
+    out = {}
+    for name in ("anchor", "positive", "negatives", "negatives2"):
+        arr = getattr(batch, name)
+        if arr is None:
+            out[name] = None
+            continue
+        flat = arr.reshape(-1, arr.shape[-1])
+        unit = np.empty_like(flat)
+        zeros = _jit.run(kern.unit_rows, flat.size, flat, unit) if flat.size else 0
+        if zeros:
+            warnings.append(
+                f"{zeros} zero vector(s) in {name} under cosine {measure}: "
+                "their cosine is taken as 0"
+            )
+        out[name] = unit.reshape(arr.shape)
+    return EmbeddingBatch(out["anchor"], out["positive"], out["negatives"],
+                          out["negatives2"], batch.warnings)
+
+
+@dataclass
+class Vectors:
+    """A role's vectors as a similarity or distance uses them.
+
+    `used` is `raw` itself, or each row scaled to unit length (cosine); `norms` (cosine only)
+    are the raw rows' lengths, which the gradient through the normalization divides by.
+    """
+
+    raw: np.ndarray
+    used: np.ndarray
+    norms: np.ndarray | None
+
+    def backward(self, grad_used: np.ndarray) -> np.ndarray:
+        """d/d raw from d/d used: (g - (g.u) u) / |x| under cosine (0 for a zero vector).
+
+        grad_used may carry a leading batch axis over a shared bank ((B, K, D) for (1, K, D)).
+        """
+        if self.norms is None:
+            return grad_used
+        u = self.used
+        radial = np.sum(grad_used * u, axis=-1, keepdims=True)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out = (grad_used - radial * u) / self.norms[..., None]
+        return np.where(self.norms[..., None] > 0.0, out, 0.0)
+
+
+def vectors(arr: np.ndarray, unit: bool, warnings: list[str], name: str,
+            measure: str = "similarity") -> Vectors:
+    """`arr` (..., D) prepared: unit rows under cosine (zero rows stay zero, with a warning)."""
+    if not unit:
+        return Vectors(arr, arr, None)
+    flat = np.ascontiguousarray(arr.reshape(-1, arr.shape[-1]))
+    out = np.empty_like(flat)
+    zeros = _jit.run(kern.unit_rows, flat.size, flat, out) if flat.size else 0
+    if zeros:
+        warnings.append(f"{zeros} zero vector(s) in {name} under cosine {measure}: "
+                        "their cosine is taken as 0")
+    return Vectors(arr, out.reshape(arr.shape), row_norms(arr))
+
+
+def row_norms(arr: np.ndarray) -> np.ndarray:
+    """Euclidean norms of the last axis, scaled by the largest |entry| so none overflows."""
+    scale = np.max(np.abs(arr), axis=-1, keepdims=True) if arr.size else np.zeros(
+        arr.shape[:-1] + (1,))
+    safe = np.where(scale > 0.0, scale, 1.0)
+    return (np.sqrt(np.sum((arr / safe) ** 2, axis=-1)) * scale[..., 0])
+
+
+def similarity_rows(anchor: np.ndarray, bank: np.ndarray, cosine: bool) -> np.ndarray:
+    """(B, C) similarities of each anchor row with its bank (1 or B, C, D), by BLAS.
+
+    Cosine rows are unit already; their dot products are clamped to [-1, 1].
+    """
+    if bank.shape[0] == 1:
+        sim = anchor @ bank[0].T
+    else:
+        sim = np.einsum("bd,bcd->bc", anchor, bank)
+    if cosine:
+        np.clip(sim, -1.0, 1.0, out=sim)
+    return np.ascontiguousarray(sim)
+
+
+def distance_rows(x: np.ndarray, bank: np.ndarray, kind: str) -> np.ndarray:
+    """(B, C) exact distances of each row of x (B, D) to its bank (1 or B, C, D)."""
+    out = np.empty((x.shape[0], bank.shape[1]))
+    work = x.shape[0] * bank.shape[1] * x.shape[1]
+    _jit.run(pair_kern.distances, work, np.ascontiguousarray(x), np.ascontiguousarray(bank),
+             DISTANCE_KINDS[kind], out)
+    return out
+
+
+def similarity_backward(grad_sim: np.ndarray, anchor: Vectors, bank: Vectors,
+                        ) -> tuple[np.ndarray, np.ndarray]:
+    """From d loss_b / d s(a_b, c) (B, C) to d/d a (B, D) and d/d c per example (B, C, D)."""
+    a, c = anchor.used, bank.used
+    if c.shape[0] == 1:
+        grad_a = grad_sim @ c[0]
+    else:
+        grad_a = np.einsum("bc,bcd->bd", grad_sim, c)
+    grad_c = grad_sim[:, :, None] * a[:, None, :]
+    return anchor.backward(grad_a), bank.backward(grad_c)
+
+
+def distance_backward(grad_dist: np.ndarray, x: Vectors, bank: Vectors, dist: np.ndarray,
+                      kind: str) -> tuple[np.ndarray, np.ndarray]:
+    """From d loss_b / d d(x_b, c) (B, C) to d/d x (B, D) and d/d c per example (B, C, D).
+
+    Exact distances (LOSSES.md): euclidean (x - c) / d with 0 at d = 0; sqeuclidean
+    2 (x - c); cosine (1 - cos) through the normalization of both rows.
+    """
+    xu, cu = x.used, bank.used
+    if kind == "cosine":
+        if cu.shape[0] == 1:
+            gx = -(grad_dist @ cu[0])
+        else:
+            gx = -np.einsum("bc,bcd->bd", grad_dist, cu)
+        gc = -grad_dist[:, :, None] * xu[:, None, :]
+        return x.backward(gx), bank.backward(gc)
+    diff = xu[:, None, :] - cu
+    if kind == "sqeuclidean":
+        w = 2.0 * grad_dist
+    else:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            w = np.where(dist > 0.0, grad_dist / dist, 0.0)
+    g = w[:, :, None] * diff
+    # Through the normalization when a library normalizes first (PML's LpDistance).
+    return x.backward(g.sum(axis=1)), bank.backward(-g)
+
+
+def through_unit(original: np.ndarray, grad: np.ndarray) -> np.ndarray:
+    """d loss / d x from d loss / d u, where u = x / |x| (the rows `to_unit` made).
+
+    `original` may be a shared bank (1, K, D) for per-example gradients (B, K, D).
+    """
+    D = original.shape[-1]
+    x = np.ascontiguousarray(original.reshape(-1, D))
+    g = np.ascontiguousarray(grad.reshape(-1, D))
+    out = np.empty_like(g)
+    if g.size:
+        _jit.run(kern.unit_rows_grad, g.size, x, g, out)
+    return out.reshape(grad.shape)
+
+
+def embedding_gradients(original, unit: bool, anchor: np.ndarray, positive: np.ndarray,
+                        negatives: np.ndarray, negatives2: np.ndarray | None = None,
+                        ) -> dict[str, np.ndarray]:
+    """The gradients dict by role, carried through the normalization when one was applied.
+
+    `original` is the EmbeddingBatch before `to_unit`.
+    """
+    grads = {"anchor": anchor, "positive": positive, "negatives": negatives}
+    if negatives2 is not None:
+        grads["negatives2"] = negatives2
+    if not unit:
+        return grads
+    return {role: through_unit(getattr(original, role), g) for role, g in grads.items()}
