@@ -6,6 +6,7 @@ The library raises these; only the CLI turns them into a message and an exit sta
 
 from __future__ import annotations
 
+import difflib
 from enum import IntEnum
 
 
@@ -85,3 +86,9 @@ class OutputError(LossCliError):
     """The output cannot be written."""
 
     exit_code = ExitCode.OUTPUT
+
+
+def closest_hint(word: str, choices: tuple[str, ...] | list[str]) -> str:
+    """` (did you mean X?)` when a close choice exists, else the empty string."""
+    near = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.5)
+    return f" (did you mean {near[0]}?)" if near else ""

@@ -23,11 +23,11 @@ from losscli.batch import tables
 from losscli.batch.sources import JsonLines, Source
 from losscli.batch.tasks import combine, evaluate_part, evaluate_rows, finish
 from losscli.batch.tasks import failed as _failed
-from losscli.errors import BadData, InputUnavailable, LossCliError
+from losscli.errors import BadData, InputUnavailable, LossCliError, closest_hint
 from losscli.io import as_role_array
 from losscli.io.formats import MAX_JSON_BYTES, parse_json
 from losscli.losses.call import LossCall
-from losscli.losses.spec import LossSpec, closest_hint
+from losscli.losses.spec import LossSpec
 from losscli.model import ROLES, FileResult
 
 # Per chunk of rows; two chunks are in memory (read-ahead). Small enough that both stay in

@@ -19,9 +19,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 import numpy as np
 
 from losscli.errors import BadData, InputUnavailable
-from losscli.io.formats import PICKLE_FIX, open_binary
+from losscli.io.formats import MAX_NPY_HEADER, PICKLE_FIX, open_binary
 
-MAX_HEADER = 10_000
 # Chunks the kernel is asked to read ahead (posix_fadvise WILLNEED): from a cold disk,
 # a deeper queue than the one chunk the reader thread waits for (measured 1.9x faster).
 READ_AHEAD_CHUNKS = 8
@@ -47,9 +46,11 @@ class NpyFile:
             try:
                 version = np.lib.format.read_magic(fh)
                 if version == (1, 0):
-                    header = np.lib.format.read_array_header_1_0(fh, max_header_size=MAX_HEADER)
+                    header = np.lib.format.read_array_header_1_0(
+                        fh, max_header_size=MAX_NPY_HEADER)
                 elif version in ((2, 0), (3, 0)):
-                    header = np.lib.format.read_array_header_2_0(fh, max_header_size=MAX_HEADER)
+                    header = np.lib.format.read_array_header_2_0(
+                        fh, max_header_size=MAX_NPY_HEADER)
                 else:
                     raise ValueError(f"unsupported .npy version {version}")
             except (ValueError, OSError, SyntaxError, TypeError) as exc:

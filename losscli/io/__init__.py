@@ -12,11 +12,11 @@ import io as _io
 import os
 import sys
 from collections.abc import Mapping
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 
-from losscli.errors import BadData, InputUnavailable, UsageError
+from losscli.errors import BadData, InputUnavailable, UsageError, closest_hint
 from losscli.io import formats as _formats
 from losscli.io.formats import (
     PICKLE_FIX,
@@ -30,8 +30,10 @@ from losscli.io.formats import (
     read_npz,
     sniff,
 )
-from losscli.losses.spec import LossSpec, closest_hint
 from losscli.model import ROLES, SCALAR_ROLES, Inputs
+
+if TYPE_CHECKING:  # io is a leaf: it reads a spec's roles and name, never the registry
+    from losscli.losses.spec import LossSpec
 
 PICKLE_SUFFIXES = (".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".bin")
 EXTENSIONS = {".json": "json", ".npy": "npy", ".npz": "npz", ".jsonl": "json"}

@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-from losscli.errors import UsageError
+from losscli.errors import UsageError, closest_hint
 from losscli.losses.spec import (
     LIBRARIES,
     LIBRARY_ALIASES,
@@ -19,7 +19,6 @@ from losscli.losses.spec import (
     Convention,
     LossSpec,
     Param,
-    closest_hint,
 )
 from losscli.losses.specs import FAMILIES
 from losscli.losses.specs.common import DISTANCES, SIMILARITIES

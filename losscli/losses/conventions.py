@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from losscli.errors import UsageError
+from losscli.errors import UsageError, closest_hint
 from losscli.losses import LIBRARIES, LIBRARY_ALIASES, REDUCTIONS, Convention, LossSpec
-from losscli.losses.spec import CORE_LIBRARIES, LIKE_REDUCTIONS, closest_hint
+from losscli.losses.spec import CORE_LIBRARIES, LIKE_REDUCTIONS
 
 if TYPE_CHECKING:
     from losscli.model import Inputs

@@ -6,12 +6,11 @@ stay fast.
 
 from __future__ import annotations
 
-import difflib
 import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from losscli.errors import UsageError
+from losscli.errors import UsageError, closest_hint
 
 
 @dataclass(frozen=True)
@@ -37,10 +36,9 @@ class Param:
             return None
         if self.kind == "choice":
             if value not in self.choices:
-                raise UsageError(
-                    f"{self.option} got {value!r}",
-                    f"choose one of {', '.join(self.choices)}{_closest(str(value), self.choices)}",
-                )
+                hint = closest_hint(str(value), self.choices)
+                raise UsageError(f"{self.option} got {value!r}",
+                                 f"choose one of {', '.join(self.choices)}{hint}")
             return value
         if self.kind == "bool":
             return bool(value)
@@ -310,13 +308,3 @@ class LossSpec:
             value = p.validate(given.get(p.name))
             resolved[p.name] = p.default if value is None else value
         return resolved
-
-
-def _closest(word: str, choices: tuple[str, ...] | list[str]) -> str:
-    near = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.5)
-    return f" (did you mean {near[0]}?)" if near else ""
-
-
-def closest_hint(word: str, choices: tuple[str, ...] | list[str]) -> str:
-    """` (did you mean X?)` when a close choice exists, else the empty string."""
-    return _closest(word, choices)
