@@ -9,7 +9,7 @@ two-view batch; -1 for none). So:
 - paired:    rows = anchors, columns = positives (or the transpose), pos = r, skip = -1;
 - two-view:  rows = columns = the 2B views, pos = partner, skip = r.
 
-The similarity matrices themselves come from BLAS (losses/_inbatch.py); these kernels do the
+The similarity matrices themselves come from BLAS (losses/forms.py); these kernels do the
 rest of the work fused, one pass per row. Logits are `scale * sim`, and every exponential is
 taken of a similarity difference (s_j - s_top) * scale, so no logit overflows when the loss
 is representable, and log1p keeps tiny losses exact (as infonce does, LOSSES.md).

@@ -2,7 +2,7 @@
 flags one evaluation uses, and say what changed.
 
 The facts (which library defines what, its defaults, its arithmetic) live in the registry
-(losscli/losses/__init__.py, `LossSpec.conventions`); the arithmetic of each variant lives in
+(losscli/losses/specs/, `LossSpec.conventions`); the arithmetic of each variant lives in
 the loss modules and kernels. This module only resolves and checks.
 """
 
