@@ -1,9 +1,9 @@
 """`losscli batch LOSS INPUTS...`: evaluate a loss over many inputs, results as they finish.
 
 The per-role and loss-parameter options are generated from the registry (_options.py), as
-for every command that evaluates a loss. Output: JSON Lines when piped (one
-record per input, or per example with --per-example), CSV, JSON, or a table on a terminal;
---summary gives the statistics instead. Progress goes to stderr, on a terminal only.
+for every command that evaluates a loss. Output: JSON Lines when piped (one record per
+input, or per example with --per-example), CSV, JSON, or a table on a terminal; --summary
+gives the statistics instead. Progress goes to stderr, on a terminal only.
 """
 
 from __future__ import annotations
