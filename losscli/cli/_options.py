@@ -1,34 +1,86 @@
-"""Option declarations shared by the commands that evaluate a loss (compute, batch, ...).
+"""The options of the commands that evaluate a loss (compute, batch, sweep, stats, compare).
 
-Each loss parameter's help comes from the registry: which losses take it, what it means,
-its default. Declared once here so that every command spells its options the same way.
+The per-role and loss-parameter options are generated from the registry: one role option
+per input role, one option per distinct parameter name across the losses, with its kind,
+short flag and help (which losses take it, what it means, its default, its choices) taken
+from the specs. A Param added to a spec is an option of every such command. The output
+options every command spells the same way are declared here too.
 """
 
 from __future__ import annotations
 
 import functools
 import inspect
+import re
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import typer
 
 from losscli.losses import LOSSES
+from losscli.model import ROLES
+
+ROLES_PANEL = "Inputs"
+PARAMS_PANEL = "Loss parameters"
+
+# The order in which --help lists the loss parameters and a command hands them to the api;
+# the api checks them in this order, so it decides which of two options that do not apply
+# to a loss the error names. A parameter not listed here comes after these, in the order
+# of its first appearance in the registry: a new parameter needs no line here.
+PARAMETER_ORDER = (
+    "temperature", "similarity", "distance", "margin", "margin2", "label_smoothing",
+    "ignore_index", "negatives_reduction", "swap", "soft", "base_temperature", "scale",
+    "bias", "beta", "tau_plus", "clamp", "weighting", "sigma", "alpha", "base", "gamma",
+    "pos_margin", "variant", "nu",
+)
+
+_ANNOTATIONS: dict[str, Any] = {
+    "float": float | None, "int": int | None, "bool": bool | None, "choice": str | None,
+}
 
 
-def role(role: str) -> typer.models.OptionInfo:
+def role_option(role: str) -> Any:
     return typer.Option(None, f"--{role}", metavar="FILE", help=f"{role} from a .npy or .json",
-                        rich_help_panel="Inputs")
+                        rich_help_panel=ROLES_PANEL)
 
 
-def param_help(name: str) -> str:
+def parameter_names(losses: Mapping[str, Any] = LOSSES) -> list[str]:
+    """Every parameter name across the losses, once each, in PARAMETER_ORDER's order."""
+    names = list(dict.fromkeys(p.name for spec in losses.values() for p in spec.params))
+    rank = {name: i for i, name in enumerate(PARAMETER_ORDER)}
+    return sorted(names, key=lambda name: rank.get(name, len(rank)))  # stable: ties keep order
+
+
+def parameter_option(name: str, losses: Mapping[str, Any] = LOSSES) -> tuple[Any, Any]:
+    """The typer option of one parameter name and its annotation, from every loss taking it.
+
+    bool is a --x/--no-x flag; float and int take a typed value; a choice takes a str that
+    the registry validates (its help lists the choices). Every option defaults to None (not
+    given), so the loss's own default applies.
+    """
+    uses = [p for spec in losses.values() for p in spec.params if p.name == name]
+    kinds = {p.kind for p in uses}
+    shorts = {p.short for p in uses if p.short}
+    if len(kinds) != 1 or kinds.pop() not in _ANNOTATIONS or len(shorts) > 1:
+        raise ValueError(f"the losses declare parameter {name!r} differently: "
+                         f"kinds {sorted({p.kind for p in uses})}, short flags {sorted(shorts)}")
+    kind = uses[0].kind
+    flag = "--" + name.replace("_", "-")
+    decls = [f"{flag}/--no-{flag[2:]}"] if kind == "bool" else [flag, *shorts]
+    option = typer.Option(None, *decls, help=param_help(name, losses),
+                          rich_help_panel=PARAMS_PANEL)
+    return option, _ANNOTATIONS[kind]
+
+
+def param_help(name: str, losses: Mapping[str, Any] = LOSSES) -> str:
     """The option's help, from the registry: which losses take it, what it means, defaults.
 
     A name that means different things to different losses (beta, margin, scale) lists each
-    meaning with the losses it belongs to.
+    meaning with the losses it belongs to. A choice parameter's help names every choice:
+    where the registry's help does not, "one of ..." is added.
     """
-    uses = [(spec.name, p) for spec in LOSSES.values() for p in spec.params if p.name == name]
+    uses = [(spec.name, p) for spec in losses.values() for p in spec.params if p.name == name]
     meanings: dict[str, list[str]] = {}
     for loss, p in uses:
         meanings.setdefault(_meaning(p.help), []).append(loss)
@@ -38,8 +90,11 @@ def param_help(name: str) -> str:
     elif len(meanings) == 1:
         text = f"{', '.join(loss for loss, _ in uses)}: {min((p.help for _, p in uses), key=len)}"
     else:
-        text = "; ".join(f"{', '.join(losses)}: {meaning}" for meaning, losses in
+        text = "; ".join(f"{', '.join(takers)}: {meaning}" for meaning, takers in
                          meanings.items())
+    every_choice = list(dict.fromkeys(c for _, p in uses for c in p.choices))
+    if not all(_names(text, choice) for choice in every_choice):
+        text += f"; one of {', '.join(every_choice)}"
     defaults = {str(p.default) for _, p in uses}
     default = defaults.pop() if len(defaults) == 1 else "; ".join(
         f"{loss} {p.default}" for loss, p in uses)
@@ -51,64 +106,78 @@ def _meaning(help: str) -> str:
     return help.split(" (")[0].split(";")[0]
 
 
-def param(name: str, *decls: str) -> typer.models.OptionInfo:
-    snake = name.replace("-", "_")
-    if snake in ("swap", "soft", "clamp"):
-        return typer.Option(None, f"--{name}/--no-{name}", help=param_help(snake),
-                            rich_help_panel="Loss parameters")
-    return typer.Option(None, f"--{name}", *decls, help=param_help(snake),
-                        rich_help_panel="Loss parameters")
+def _names(text: str, word: str) -> bool:
+    """Whether `text` has `word` as a word of its own (mean is not in mean-active)."""
+    return re.search(rf"(?<![\w-]){re.escape(word)}(?![\w-])", text) is not None
 
 
-SHARED_PANELS = ("Inputs", "Loss parameters")
+def loss_parameters(losses: Mapping[str, Any] = LOSSES) -> list[inspect.Parameter]:
+    """The role options (in ROLES' order), then one option per loss parameter name."""
+    clash = set(ROLES) & {p.name for spec in losses.values() for p in spec.params}
+    if clash:
+        raise ValueError(f"loss parameters named like input roles: {sorted(clash)}")
+    keyword = inspect.Parameter.POSITIONAL_OR_KEYWORD
+    roles = [inspect.Parameter(role, keyword, default=role_option(role),
+                               annotation=str | None) for role in ROLES]
+    params = []
+    for name in parameter_names(losses):
+        option, annotation = parameter_option(name, losses)
+        params.append(inspect.Parameter(name, keyword, default=option, annotation=annotation))
+    return roles + params
 
 
-def shared_parameters() -> tuple[list[inspect.Parameter], dict[str, Any]]:
-    """compute's per-role and loss-parameter options, with their evaluated annotations.
+def with_loss_options(own: Callable[..., Any], before: str = "reduction",
+                      losses: Mapping[str, Any] | None = None) -> Callable[..., Any]:
+    """A Typer command: `own`'s options with the role and loss-parameter options inserted
+    before the option `before`.
 
-    compute declares them once (from the registry); every other command that evaluates a
-    loss takes them from there, so a parameter added to compute is everyone's option.
+    `own` takes `roles` (the per-role files given, in ROLES' order) and `params` (every loss
+    parameter, None when not given) instead of one argument per option. `losses` is the
+    registry to generate from (the tests give their own).
     """
-    from losscli.cli import compute as _compute
-
-    hints = typing.get_type_hints(_compute.compute)
-    params = [p.replace(annotation=hints[p.name])
-              for p in inspect.signature(_compute.compute).parameters.values()
-              if getattr(p.default, "rich_help_panel", None) in SHARED_PANELS]
-    return params, {p.name: hints[p.name] for p in params}
-
-
-def with_loss_options(own: Callable[..., Any], before: str = "reduction") -> Callable[..., Any]:
-    """A Typer command: `own`'s options plus compute's shared ones, inserted before `before`.
-
-    `own` takes `roles` (the per-role files given) and `params` (every loss parameter, None
-    when not given) instead of one argument per option.
-    """
+    shared = loss_parameters(LOSSES if losses is None else losses)
     own_hints = typing.get_type_hints(own)
     own_params = [p.replace(annotation=own_hints[p.name])
                   for p in inspect.signature(own).parameters.values()
                   if p.name not in ("roles", "params")]
-    shared, shared_hints = shared_parameters()
     position = [p.name for p in own_params].index(before)
-    signature = inspect.Signature(own_params[:position] + shared + own_params[position:])
+    ordered = own_params[:position] + shared + own_params[position:]
+    signature = inspect.Signature(ordered)
+    role_names = _names_in(shared, ROLES_PANEL)
+    param_names = _names_in(shared, PARAMS_PANEL)
 
     @functools.wraps(own)
     def command(**options: Any) -> Any:
-        roles = {p.name: options.pop(p.name) for p in shared
-                 if p.default.rich_help_panel == "Inputs"}
-        params = {p.name: options.pop(p.name) for p in shared
-                  if p.default.rich_help_panel == "Loss parameters"}
+        roles = {name: options.pop(name) for name in role_names}
+        params = {name: options.pop(name) for name in param_names}
         return own(roles={k: v for k, v in roles.items() if v is not None}, params=params,
                    **options)
 
     command.__signature__ = signature  # type: ignore[attr-defined]
-    command.__annotations__ = {**{k: v for k, v in own_hints.items()
-                                  if k not in ("roles", "params")}, **shared_hints}
+    command.__annotations__ = {p.name: p.annotation for p in ordered}
     del command.__wrapped__  # typer must read the new signature, not own's
     return command
 
 
+def _names_in(params: Iterable[inspect.Parameter], panel: str) -> list[str]:
+    return [p.name for p in params if p.default.rich_help_panel == panel]
+
+
 # The output options every evaluating command spells the same way.
+
+FORMATS_HELP = "auto (table on a terminal, JSON when piped or from --out's suffix), " \
+    "table, json or csv"
+
+LIKE_HELP = ("reproduce a library's convention for this loss (parameters, distance, "
+             "normalization, eps, 1/2 factors, reduction): torch, pytorch-metric-learning, "
+             "sentence-transformers, tf-addons or optax, or the original code a loss names "
+             "(open-clip, supcontrast, dcl-port, nidl, hcl, ms-original; `losscli explain "
+             "LOSS` lists them); the output says what changed")
+
+
+def like_option() -> Any:
+    return typer.Option(None, "--like", metavar="LIBRARY", help=LIKE_HELP)
+
 
 def format_option(help: str) -> Any:
     return typer.Option("auto", "--format", "-f", help=help, rich_help_panel="Output")

@@ -1,9 +1,9 @@
 """`losscli batch LOSS INPUTS...`: evaluate a loss over many inputs, results as they finish.
 
-The per-role and loss-parameter options are compute's own (taken from its signature), so
-a parameter added to compute is a batch option too. Output: JSON Lines when piped (one
-record per input, or per example with --per-example), CSV, JSON, or a table on a terminal;
---summary gives the statistics instead. Progress goes to stderr, on a terminal only.
+The per-role and loss-parameter options are generated from the registry (_options.py), as
+for every command that evaluates a loss. Output: JSON Lines when piped (one record per
+input, or per example with --per-example), CSV, JSON, or a table on a terminal; --summary
+gives the statistics instead. Progress goes to stderr, on a terminal only.
 """
 
 from __future__ import annotations
@@ -95,7 +95,7 @@ def _batch(
     roles: dict[str, str],
     params: dict[str, Any],
 ) -> int:
-    """The batch-only options; the per-role and loss options come from compute."""
+    """The batch-only options; the per-role and loss options come from the registry."""
     return run_batch(**locals())  # every option by name: none can be dropped on the way
 
 

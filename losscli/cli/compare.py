@@ -8,6 +8,7 @@ from typing import Any
 import typer
 
 from losscli.cli._options import (
+    FORMATS_HELP,
     debug_option,
     force_option,
     format_option,
@@ -15,7 +16,6 @@ from losscli.cli._options import (
     quiet_option,
     with_loss_options,
 )
-from losscli.cli.compute import FORMATS_HELP
 
 HELP = """Evaluate one input under losscli's own definition and under each library's
 convention (torch, pytorch-metric-learning, sentence-transformers, tf-addons, optax, and the

@@ -7,14 +7,15 @@ from typing import Any
 import typer
 
 from losscli.cli._options import (
+    FORMATS_HELP,
     debug_option,
     force_option,
     format_option,
+    like_option,
     out_option,
     quiet_option,
     with_loss_options,
 )
-from losscli.cli.compute import FORMATS_HELP, LIKE_HELP
 
 HELP = """Summarize a batch: per-example losses, counts per regime (hard, semi-hard, easy),
 the share of active terms, possible false negatives (InfoNCE), mean and quantiles of the
@@ -29,7 +30,7 @@ def _stats(
     input: str | None = typer.Argument(None, metavar="[INPUT]",
                                        help="JSON, .npz or stacked .npy file; - for stdin"),
     bins: int = typer.Option(20, "--bins", help="histogram bins"),
-    like: str | None = typer.Option(None, "--like", metavar="LIBRARY", help=LIKE_HELP),
+    like: str | None = like_option(),
     reduction: str | None = typer.Option(None, "--reduction", help="mean (default), sum or "
                                          "none"),
     format: str = format_option(FORMATS_HELP + " (jsonl)"),

@@ -8,14 +8,15 @@ from typing import Any
 import typer
 
 from losscli.cli._options import (
+    FORMATS_HELP,
     debug_option,
     force_option,
     format_option,
+    like_option,
     out_option,
     quiet_option,
     with_loss_options,
 )
-from losscli.cli.compute import FORMATS_HELP, LIKE_HELP
 
 HELP = """Evaluate one input over a range of one parameter (temperature, margin, margin2,
 label-smoothing), linear or --log steps.
@@ -43,7 +44,7 @@ def _sweep(
     plot: bool = typer.Option(False, "--plot", help="a line chart on stderr"),
     png: str | None = typer.Option(None, "--png", metavar="FILE",
                                    help="write a PNG chart (needs losscli[plot])"),
-    like: str | None = typer.Option(None, "--like", metavar="LIBRARY", help=LIKE_HELP),
+    like: str | None = like_option(),
     reduction: str | None = typer.Option(None, "--reduction", help="mean (default) or sum"),
     format: str = format_option(FORMATS_HELP + " (jsonl)"),
     out: str | None = out_option(),
