@@ -10,7 +10,7 @@ import pytest
 
 from losscli.batch.evaluators import shared_bank_infonce
 from losscli.kernels import _jit
-from losscli.kernels import embedding as kern
+from losscli.kernels import softmax as kern
 from losscli.kernels import stream as sk
 
 PATHS = ("py", "jit", "jit_parallel")

@@ -12,7 +12,7 @@ import numpy as np
 
 from losscli.errors import BadData, UsageError
 from losscli.kernels import _jit
-from losscli.kernels import embedding as kern
+from losscli.kernels import distances as kern
 from losscli.losses import REDUCTIONS
 from losscli.model import Inputs
 

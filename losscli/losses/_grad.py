@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from losscli.kernels import _jit
-from losscli.kernels import embedding as kern
+from losscli.kernels import _jit, codes
+from losscli.kernels import distances as kern
 from losscli.losses.spec import Convention
 
 EPS_MODES = {"none": kern.EPS_NONE, "difference": kern.EPS_DIFFERENCE, "root": kern.EPS_ROOT}
-TERM_CODES = {"mean": kern.TERMS_MEAN, "sum": kern.TERMS_SUM, "max": kern.TERMS_MAX,
-              "mean-active": kern.TERMS_MEAN_ACTIVE, "split": kern.TERMS_SPLIT_MEAN_ACTIVE}
+TERM_CODES = {"mean": codes.TERMS_MEAN, "sum": codes.TERMS_SUM, "max": codes.TERMS_MAX,
+              "mean-active": codes.TERMS_MEAN_ACTIVE, "split": codes.TERMS_SPLIT_MEAN_ACTIVE}
 
 
 def eps_args(convention: Convention | None) -> tuple[float, int]:

@@ -14,8 +14,7 @@ import numpy as np
 
 from losscli.errors import BadData
 from losscli.kernels import _jit
-from losscli.kernels import embedding as embedding_kernels
-from losscli.kernels import pairs_more as kern
+from losscli.kernels import distances as kern
 from losscli.losses._common import (
     HUGE_ENTRY,
     EmbeddingBatch,
@@ -210,7 +209,7 @@ def vectors(arr: np.ndarray, unit: bool, warnings: list[str], name: str,
         return Vectors(arr, arr, None)
     flat = np.ascontiguousarray(arr.reshape(-1, arr.shape[-1]))
     out = np.empty_like(flat)
-    zeros = _jit.run(embedding_kernels.unit_rows, flat.size, flat, out) if flat.size else 0
+    zeros = _jit.run(kern.unit_rows, flat.size, flat, out) if flat.size else 0
     if zeros:
         warnings.append(f"{zeros} zero vector(s) in {name} under cosine {measure}: "
                         "their cosine is taken as 0")

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from losscli.kernels import _jit
-from losscli.kernels import pairs_more as kern
+from losscli.kernels import margins as kern
 from losscli.losses._common import check_breakdown
 from losscli.losses._more_common import (
     check_huge,

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from losscli.kernels import _jit
-from losscli.kernels import embedding as kern
+from losscli.kernels import softmax as kern
 from losscli.losses import INFONCE
 from losscli.losses._common import (
     EmbeddingBatch,

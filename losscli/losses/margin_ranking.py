@@ -11,7 +11,7 @@ import numpy as np
 
 from losscli.errors import BadData
 from losscli.kernels import _jit
-from losscli.kernels import pairs_more as kern
+from losscli.kernels import margins as kern
 from losscli.losses._common import check_breakdown
 from losscli.losses._more_common import labels, result, scores, shape_dict
 from losscli.losses._more_specs import MARGIN_RANKING

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from losscli.kernels import _jit
-from losscli.kernels import pairs_more as kern
+from losscli.kernels import inbatch as kern
 from losscli.losses._candidates import candidates
 from losscli.losses._more_common import pml_single_call_zero, result, shape_dict, zero_rows
 from losscli.losses._more_specs import MULTI_SIMILARITY

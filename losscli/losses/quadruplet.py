@@ -8,7 +8,7 @@ import numpy as np
 
 from losscli.errors import BadData
 from losscli.kernels import _jit
-from losscli.kernels import embedding as kern
+from losscli.kernels import margins as kern
 from losscli.losses import QUADRUPLET
 from losscli.losses._common import (
     DISTANCE_KINDS,

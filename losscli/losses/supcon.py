@@ -17,8 +17,7 @@ import numpy as np
 
 from losscli.errors import UsageError
 from losscli.kernels import _jit
-from losscli.kernels import inbatch as inbatch_kern
-from losscli.kernels import pairs_more as kern
+from losscli.kernels import inbatch as kern
 from losscli.losses._common import check_breakdown
 from losscli.losses._more_common import (
     anchor_rows,
@@ -138,7 +137,7 @@ def _multi_view(anchor: np.ndarray, positives: np.ndarray, pos_role: str,
     prob = np.empty_like(logit)
     dlogit = np.empty_like(logit)
     view_loss = np.empty(N)
-    _jit.run(inbatch_kern.multiview_rows, N * N * 4, sim, group, scale, factor,
+    _jit.run(kern.multiview_rows, N * N * 4, sim, group, scale, factor,
              float(convention.eps), logit, prob, dlogit, view_loss)
     loss = view_loss.reshape(B, V).mean(axis=1)
     # Each view's candidates as the breakdown lists them: its example's other views (the

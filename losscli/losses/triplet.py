@@ -12,7 +12,7 @@ import numpy as np
 
 from losscli.conventions import term_reduction
 from losscli.kernels import _jit
-from losscli.kernels import embedding as kern
+from losscli.kernels import margins as kern
 from losscli.losses import TRIPLET
 from losscli.losses._common import (
     DISTANCE_KINDS,
