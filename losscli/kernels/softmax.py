@@ -185,47 +185,13 @@ def probability_ce(x, target, eps, normalize_first, ratio, logr, contribution, g
 
 
 @kernel
-def softmax_first(sim, temperature, logit, prob, grad):
-    """-log softmax(sim / t)_0 for one row, with its probabilities and logit gradients.
+def softmax_at(sim, target, temperature, logit, prob, grad):
+    """-log softmax(sim / t)_target for one row, with its probabilities and logit gradients.
 
     Works on similarity differences, (s_j - max s) / t, so no logit overflows when the loss
-    is representable; when the positive has the largest similarity the loss is
-    log1p(sum_{j>0} exp((s_j - s_0) / t)), accurate down to the tiniest losses.
+    is representable; when the target has the largest similarity the loss is
+    log1p(sum_{j != target} exp((s_j - s_target) / t)), accurate down to the tiniest losses.
     """
-    n = sim.shape[0]
-    top = sim[0]
-    for j in range(n):
-        logit[j] = sim[j] / temperature
-        if sim[j] > top:
-            top = sim[j]
-    if sim[0] >= top:
-        others = 0.0
-        for j in range(1, n):
-            e = np.exp((sim[j] - sim[0]) / temperature)
-            prob[j] = e
-            others += e
-        total = 1.0 + others
-        prob[0] = 1.0 / total
-        grad[0] = -others / total
-        for j in range(1, n):
-            prob[j] = prob[j] / total
-            grad[j] = prob[j]
-        return np.log1p(others)
-    total = 0.0
-    for j in range(n):
-        e = np.exp((sim[j] - top) / temperature)
-        prob[j] = e
-        total += e
-    for j in range(n):
-        prob[j] = prob[j] / total
-        grad[j] = prob[j]
-    grad[0] = prob[0] - 1.0
-    return (top - sim[0]) / temperature + np.log(total)
-
-
-@kernel
-def softmax_at(sim, target, temperature, logit, prob, grad):
-    """-log softmax(sim / t)_target: softmax_first with the positive at any index."""
     n = sim.shape[0]
     s0 = sim[target]
     top = s0
@@ -275,7 +241,7 @@ def infonce(anchor, positive, negatives, temperature, cosine, sim, logit, prob, 
             sim[b, 0] = dot(a, positive[b])
             for k in range(negatives.shape[1]):
                 sim[b, k + 1] = dot(a, negatives[nb, k])
-        loss[b] = softmax_first(sim[b], temperature, logit[b], prob[b], grad[b])
+        loss[b] = softmax_at(sim[b], 0, temperature, logit[b], prob[b], grad[b])
 
 
 @kernel

@@ -85,7 +85,7 @@ def exp_nonpositive(x):
 
 @kernel
 def infonce_first(sim, scratch, temperature):
-    """-log softmax(sim / t)_0 for finite similarities, branches as softmax.softmax_first.
+    """-log softmax(sim / t)_0 for finite similarities, branches as softmax.softmax_at.
 
     The positive on top: log1p(sum_{j>0} exp((s_j - s_0) / t)); otherwise
     (top - s_0) / t + log(sum_j exp((s_j - top) / t)).
