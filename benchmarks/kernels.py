@@ -30,7 +30,10 @@ import numpy as np  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import load, machine, median, table  # noqa: E402
 
-from losscli.kernels import _jit  # noqa: E402
+from losscli.kernels import (
+    _jit,  # noqa: E402
+    codes,  # noqa: E402
+)
 from losscli.kernels import stream as sk  # noqa: E402
 from losscli.losses.infonce import shared_bank_infonce  # noqa: E402
 
@@ -191,7 +194,7 @@ def triplet(B, D, dtype, reps):
     check = dtype == np.float64
 
     def ours():
-        _jit.run(sk.triplet_loss, B * 3 * D, A, 0, P, 0, N, 0, 1, 1.0, sk.EUCLIDEAN, False,
+        _jit.run(sk.triplet_loss, B * 3 * D, A, 0, P, 0, N, 0, 1, 1.0, codes.EUCLIDEAN, False,
                  False, 0, check, loss, active, flags)
         return loss
 

@@ -34,7 +34,7 @@ import pytest
 from losscli.cli import _output, run
 from losscli.io import formats
 from losscli.kernels import _jit
-from losscli.kernels import embedding as embedding_kernels
+from losscli.kernels import softmax as softmax_kernels
 
 # A Python warning (numpy's RuntimeWarning) in the CLI would print a stray stderr line.
 pytestmark = pytest.mark.filterwarnings("error")
@@ -269,7 +269,7 @@ def failing_kernel(mp: pytest.MonkeyPatch, root: Path) -> None:
     def boom(*args: Any) -> None:
         raise RuntimeError("kernel exploded\nsecond line")
 
-    mp.setattr(embedding_kernels, "infonce", _jit.kernel(boom))
+    mp.setattr(softmax_kernels, "infonce", _jit.kernel(boom))
 
 
 # ---------------------------------------------------------------- the catalogue

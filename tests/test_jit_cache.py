@@ -1,5 +1,7 @@
 """Compiled kernels are cached even when the installed package is read-only: numba's cache
-then goes to the user's cache directory (or a temporary one), never nowhere."""
+then goes to the user's cache directory (or a temporary one), never nowhere. The cache is
+named for the sources of every kernel file, so an edit to a helper in one file reaches the
+kernels of the others that call it."""
 
 from __future__ import annotations
 
@@ -17,24 +19,31 @@ from losscli.kernels import _jit
 PACKAGE = Path(losscli.__file__).resolve().parent
 
 
+def _sources_tag(package: Path | str) -> str:
+    return "kernels-" + _jit.sources_digest(str(package))
+
+
 def test_cache_dir_prefers_numba_cache_dir_then_the_package(monkeypatch, tmp_path):
+    tag = _sources_tag(tmp_path)
     monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path / "explicit"))
-    assert _jit.cache_dir(str(tmp_path)) == str(tmp_path / "explicit")
+    assert _jit.cache_dir(str(tmp_path)) == str(tmp_path / "explicit" / tag)
     monkeypatch.delenv("NUMBA_CACHE_DIR")
-    assert _jit.cache_dir(str(tmp_path)) == _jit._IN_TREE
+    assert _jit.cache_dir(str(tmp_path)) == str(tmp_path / "__pycache__" / tag)
 
 
 def test_cache_dir_falls_back_to_user_then_temporary(monkeypatch, tmp_path):
     monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     package = str(tmp_path / "site-packages" / "losscli" / "kernels")
+    tag = _sources_tag(package)
     refused = {os.path.join(package, "__pycache__")}
     monkeypatch.setattr(_jit, "_writable", lambda d: d not in refused)
-    assert _jit.cache_dir(package) == str(tmp_path / "xdg" / "losscli" / "numba")
+    assert _jit.cache_dir(package) == str(tmp_path / "xdg" / "losscli" / "numba" / tag)
     refused.add(str(tmp_path / "xdg" / "losscli" / "numba"))
     fallback = _jit.cache_dir(package)
     assert fallback is not None and fallback.startswith(os.path.realpath(
         __import__("tempfile").gettempdir()))
+    assert os.path.basename(fallback) == tag
     monkeypatch.setattr(_jit, "_writable", lambda d: False)
     assert _jit.cache_dir(package) is None
 
@@ -100,3 +109,59 @@ def test_kernels_cache_to_the_user_directory_when_the_package_is_read_only(tmp_p
     finally:
         for path in [site, *site.rglob("*")]:
             path.chmod(0o755 if path.is_dir() else 0o644)
+
+
+def test_editing_any_kernel_file_changes_the_cache_directory(monkeypatch, tmp_path):
+    """Every kernel file, the helpers' included: one edited byte gives another directory;
+    the same sources give the same one back."""
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path / "cache"))
+    copy = tmp_path / "kernels"
+    shutil.copytree(PACKAGE / "kernels", copy, ignore=shutil.ignore_patterns("__pycache__"))
+    sources = sorted(copy.glob("*.py"))
+    assert {p.name for p in sources} >= {"codes.py", "distances.py", "softmax.py"}
+    original = _jit.cache_dir(str(copy))
+    for path in sources:
+        text = path.read_text()
+        path.write_text(text.replace("0.0", "0.00", 1) if "0.0" in text else text + "#\n")
+        assert _jit.cache_dir(str(copy)) != original, path.name
+        path.write_text(text)
+        assert _jit.cache_dir(str(copy)) == original, path.name
+
+
+EDITED_HELPER = r"""
+import sys
+sys.meta_path[:] = [f for f in sys.meta_path
+                    if "editable" not in getattr(f, "__name__", type(f).__name__).lower()]
+import losscli
+r = losscli.evaluate("triplet", {"anchor": [[1.0, 0.0]], "positive": [[0.0, 1.0]],
+                                 "negatives": [[[0.5, 0.5]]]}, soft=True)
+print(losscli.__file__, repr(r.value))
+"""
+
+
+def test_a_kernel_compiled_from_the_cache_sees_its_helpers_edits(tmp_path):
+    """triplet (margins.py) calls softplus (softmax.py): after softplus is edited, a new
+    process must not load the triplet compiled with the old softplus from the cache."""
+    site = tmp_path / "site"
+    shutil.copytree(PACKAGE, site / "losscli",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.nbi", "*.nbc"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NUMBA_")}
+    env.update(PYTHONPATH=str(site), LOSSCLI_JIT="always", PYTHONDONTWRITEBYTECODE="1")
+
+    def value() -> float:
+        done = subprocess.run([sys.executable, "-c", EDITED_HELPER], env=env,
+                              capture_output=True, text=True, timeout=300, cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+        where, number = done.stdout.split()
+        assert where.startswith(str(site / "losscli")), where
+        return float(number)
+
+    before = value()
+    assert list((site / "losscli" / "kernels" / "__pycache__").rglob("margins.triplet*.nbi"))
+    softmax = site / "losscli" / "kernels" / "softmax.py"
+    formula = "return max(x, 0.0) + np.log1p(np.exp(-abs(x)))"
+    text = softmax.read_text()
+    assert text.count(formula) == 1
+    doubled = "return 2.0 * (max(x, 0.0) + np.log1p(np.exp(-abs(x))))"
+    softmax.write_text(text.replace(formula, doubled))
+    assert value() == 2.0 * before

@@ -8,8 +8,8 @@ import math
 import numpy as np
 import pytest
 
-from losscli.kernels import _jit
-from losscli.kernels import embedding as kern
+from losscli.kernels import _jit, codes
+from losscli.kernels import softmax as kern
 from losscli.kernels import stream as sk
 from losscli.losses.infonce import shared_bank_infonce
 
@@ -36,7 +36,7 @@ def _ref_infonce(a: np.ndarray, p: np.ndarray, n: np.ndarray, t: float) -> float
 
 def _ref_distance(x: np.ndarray, y: np.ndarray, kind: int) -> float:
     sq = math.fsum((float(a) - float(b)) ** 2 for a, b in zip(x, y, strict=True))
-    return sq if kind == sk.SQEUCLIDEAN else math.sqrt(sq)
+    return sq if kind == codes.SQEUCLIDEAN else math.sqrt(sq)
 
 
 def _ref_triplet(a, p, n, margin, kind, swap, soft, reduce_by):
@@ -89,12 +89,12 @@ def test_infonce_paths_agree_with_plain_loops(dtype, rtol, layout):
 
 
 @pytest.mark.parametrize("dtype,rtol", [(np.float64, 1e-12), (np.float32, 1e-5)])
-@pytest.mark.parametrize("kind", [sk.EUCLIDEAN, sk.SQEUCLIDEAN])
+@pytest.mark.parametrize("kind", [codes.EUCLIDEAN, codes.SQEUCLIDEAN])
 @pytest.mark.parametrize("swap,soft,reduce_by", [(False, False, 0), (True, False, 3),
                                                   (False, True, 1), (False, False, 2)])
 def test_triplet_paths_agree_with_plain_loops(dtype, rtol, kind, swap, soft, reduce_by):
     x = _data(2, dtype)
-    margin = 1.5 if kind == sk.EUCLIDEAN else 4.0
+    margin = 1.5 if kind == codes.EUCLIDEAN else 4.0
     want = [_ref_triplet(x[b, 0], x[b, 1], x[b, 2:], margin, kind, swap, soft, reduce_by)
             for b in range(B)]
     for path in PATHS:
@@ -109,7 +109,7 @@ def test_triplet_paths_agree_with_plain_loops(dtype, rtol, kind, swap, soft, red
 
 
 @pytest.mark.parametrize("dtype,rtol", [(np.float64, 1e-12), (np.float32, 1e-5)])
-@pytest.mark.parametrize("kind", [sk.EUCLIDEAN, sk.SQEUCLIDEAN])
+@pytest.mark.parametrize("kind", [codes.EUCLIDEAN, codes.SQEUCLIDEAN])
 def test_contrastive_paths_agree_with_plain_loops(dtype, rtol, kind):
     x = _data(3, dtype)
     margin = 2.0
@@ -135,17 +135,17 @@ def test_flags_mark_nonfinite_and_huge_rows(path):
     loss = np.empty(B)
     flags = np.zeros(B, dtype=np.int8)
     getattr(sk.infonce_loss, path)(x, 0, x, 1, x, 2, K, 0.5, True, loss, flags)
-    shift = sk.NONFINITE_SHIFT
-    assert flags[3] == sk.NEGATIVES << shift
-    assert flags[7] & sk.ANCHOR
-    assert flags[9] & (sk.POSITIVE << shift)
+    shift = codes.NONFINITE_SHIFT
+    assert flags[3] == codes.NEGATIVES << shift
+    assert flags[7] & codes.ANCHOR
+    assert flags[9] & (codes.POSITIVE << shift)
     assert not np.delete(flags, [3, 7, 9]).any()
     active = np.zeros(B, dtype=np.int64)
     flags[:] = 0
     getattr(sk.triplet_loss, path)(x, 0, x, 1, x, 2, K, 1.0, 0, False, False, 0, True, loss,
                                    active, flags)
-    assert flags[3] == sk.NEGATIVES << shift and flags[7] & sk.ANCHOR
-    assert flags[9] & (sk.POSITIVE << shift)
+    assert flags[3] == codes.NEGATIVES << shift and flags[7] & codes.ANCHOR
+    assert flags[9] & (codes.POSITIVE << shift)
 
 
 @pytest.mark.parametrize("path", ["py", "jit"])

@@ -1,7 +1,7 @@
 """Compiled (numba) and interpreted runs of the new kernels agree, on every loss.
 
 The same kernel source runs either way (kernels/_jit.py); this guards the subset numba
-compiles (types, bool arrays, NaN paths) for kernels/inbatch.py and kernels/pairs_more.py.
+compiles (types, bool arrays, NaN paths) for the kernels of LOSSES-MORE.md's losses.
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ import numpy as np
 
 from losscli.batch.tables import STACK, Chunk
 from losscli.errors import BadData
-from losscli.kernels import stream as sk
+from losscli.kernels import codes
 from losscli.losses import module_of
 from losscli.losses.call import LossCall
 from losscli.losses.roles import embedding_batch, huge_entry_warning
@@ -155,13 +155,13 @@ class StreamEvaluator:
         if not combined:
             return
         roles = chunk.role_arrays()
-        for bit, role in ((sk.ANCHOR, "anchor"), (sk.POSITIVE, "positive"),
-                          (sk.NEGATIVES, "negatives")):
-            if combined & (bit << sk.NONFINITE_SHIFT):
+        for bit, role in ((codes.ANCHOR, "anchor"), (codes.POSITIVE, "positive"),
+                          (codes.NEGATIVES, "negatives")):
+            if combined & (bit << codes.NONFINITE_SHIFT):
                 per_example = role in chunk.per_example or STACK in chunk.per_example
                 check_finite(roles[role], chunk.where.get(role, role),
                              chunk.start if per_example else 0)
-        for bit, role in ((sk.ANCHOR, "anchor"), (sk.POSITIVE, "positive"),
-                          (sk.NEGATIVES, "negatives")):
+        for bit, role in ((codes.ANCHOR, "anchor"), (codes.POSITIVE, "positive"),
+                          (codes.NEGATIVES, "negatives")):
             if combined & bit:
                 warnings.append(huge_entry_warning(role))

@@ -19,10 +19,14 @@ overflow: inf and NaN, never an exception). `@kernel` wraps each one:
 `LOSSCLI_JIT=always|never|auto` (default auto) overrides the choice; the tests use it to
 check that both paths agree.
 
-Caching: numba writes its cache beside the source (`__pycache__`). When that is read-only
-(a system site-packages), `cache_dir()` picks `$NUMBA_CACHE_DIR`, then the user's cache
-directory (`$XDG_CACHE_HOME/losscli/numba`, `~/.cache/losscli/numba`), then a per-user
-temporary directory, and compiles without a cache only when nothing is writable.
+Caching: numba's cache notices an edit to the file of the function it compiled, not to the
+files of the helpers that function calls (a distance, softplus, a code), so the cache
+directory is named for the sources of every kernel file (`sources_digest`): an edit to any
+of them starts a fresh cache. `cache_dir()` puts that directory in `$NUMBA_CACHE_DIR`, else
+beside the source (`kernels/__pycache__`), else, where that is read-only (a system
+site-packages), in the user's cache directory (`$XDG_CACHE_HOME/losscli/numba`,
+`~/.cache/losscli/numba`), then a per-user temporary directory, and compiles without a
+cache only when nothing is writable.
 
 Thread pools: a numba parallel region runs under `blas_threads(1)` (threadpoolctl), so an
 OpenBLAS pool never competes with numba's for the same cores (on two cores they slow each
@@ -34,6 +38,8 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import functools
+import glob
+import hashlib
 import os
 import tempfile
 import types
@@ -139,26 +145,30 @@ def _prepare_cache(numba: Any) -> bool:
     global _cache_ready
     if _cache_ready is None:
         directory = cache_dir(os.path.dirname(os.path.abspath(__file__)))
-        if directory and directory != _IN_TREE:
+        if directory is not None:
             numba.config.CACHE_DIR = directory
         _cache_ready = directory is not None
     return _cache_ready
 
 
-_IN_TREE = "<in-tree>"
-
-
 def cache_dir(package_dir: str) -> str | None:
-    """Where compiled kernels are cached: `_IN_TREE` (beside the source), a directory, or None.
-
-    $NUMBA_CACHE_DIR wins; then the package's own __pycache__ when writable; then the user
-    cache directory; then a per-user temporary directory.
+    """Where compiled kernels are cached: `kernels-<digest of the sources>` in the first of
+    $NUMBA_CACHE_DIR, the package's own __pycache__ when writable, the user cache
+    directory, a per-user temporary directory; None when none is writable.
     """
+    base = _cache_base(package_dir)
+    if base is None:
+        return None
+    return os.path.join(base, "kernels-" + sources_digest(package_dir))
+
+
+def _cache_base(package_dir: str) -> str | None:
     explicit = os.environ.get("NUMBA_CACHE_DIR")
     if explicit:
         return explicit
-    if _writable(os.path.join(package_dir, "__pycache__")):
-        return _IN_TREE
+    in_tree = os.path.join(package_dir, "__pycache__")
+    if _writable(in_tree):
+        return in_tree
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     uid = os.getuid() if hasattr(os, "getuid") else 0
     candidates = (os.path.join(base, "losscli", "numba"),
@@ -167,6 +177,17 @@ def cache_dir(package_dir: str) -> str | None:
         if _writable(candidate):
             return candidate
     return None
+
+
+def sources_digest(package_dir: str) -> str:
+    """A short hash of every kernel source file's name and bytes (`package_dir`/*.py)."""
+    digest = hashlib.sha256()
+    for path in sorted(glob.glob(os.path.join(package_dir, "*.py"))):
+        digest.update(os.path.basename(path).encode() + b"\0")
+        with open(path, "rb") as source:
+            digest.update(source.read())
+        digest.update(b"\0")
+    return digest.hexdigest()[:16]
 
 
 def _writable(directory: str) -> bool:

@@ -1,10 +1,81 @@
-"""Kernels of softmax cross entropy over a batch of logits (B, C)."""
+"""Softmax and log-sum-exp: cross entropy over logits (B, C) and InfoNCE over candidates.
+
+Every exponential is taken of a difference to the largest logit, so nothing overflows when
+the loss is representable, and where the largest term is known to be the target (or 0) the
+rest goes through log1p, so tiny losses keep their relative precision. softplus(x) is
+LSE(0, x), sigmoid its derivative.
+
+InfoNCE: anchor and positive (B, D), negatives (Bn, K, D) with Bn = 1 (one bank shared by
+every anchor) or Bn = B (per anchor); outputs preallocated by the caller and filled in
+place, the per-example loss in `loss` (B,). Cosine kernels expect unit rows
+(distances.unit_rows).
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
 from losscli.kernels._jit import kernel, prange
+from losscli.kernels.distances import clamped_cosine, dot
+
+
+@kernel
+def softplus(x):
+    """log(1 + exp(x)) exactly: max(x, 0) + log1p(exp(-|x|)), no linear cut-off."""
+    return max(x, 0.0) + np.log1p(np.exp(-abs(x)))
+
+
+@kernel
+def sigmoid(x):
+    """1 / (1 + exp(-x)) without overflow on either side."""
+    if x >= 0.0:
+        return 1.0 / (1.0 + np.exp(-x))
+    e = np.exp(x)
+    return e / (1.0 + e)
+
+
+@kernel
+def log1p_sum_exp(x, start, stop):
+    """log(1 + sum_{j in [start, stop)} e^{x_j}) = LSE([0, x...]); 0 for an empty range.
+
+    log1p when 0 is the largest exponent, else m + log1p(e^{-m} + the other terms).
+    """
+    top = -1
+    for j in range(start, stop):
+        if top < 0 or x[j] > x[top]:
+            top = j
+    if top < 0:
+        return 0.0
+    m = x[top]
+    if m <= 0.0:
+        total = 0.0
+        for j in range(start, stop):
+            total += np.exp(x[j])
+        return np.log1p(total)
+    rest = np.exp(-m)
+    for j in range(start, stop):
+        if j != top:
+            rest += np.exp(x[j] - m)
+    return m + np.log1p(rest)
+
+
+@kernel
+def log_sum_exp(x, start, stop, share):
+    """LSE over x[start:stop] (log1p of the rest beside the largest); share = softmax."""
+    top = start
+    for j in range(start, stop):
+        if x[j] > x[top]:
+            top = j
+    rest = 0.0
+    for j in range(start, stop):
+        if j != top:
+            share[j] = np.exp(x[j] - x[top])
+            rest += share[j]
+    share[top] = 1.0
+    total = 1.0 + rest
+    for j in range(start, stop):
+        share[j] = share[j] / total
+    return x[top] + np.log1p(rest)
 
 
 @kernel
@@ -56,13 +127,6 @@ def softmax_ce(logits, target, weight, keep, prob, logp, contribution, grad, los
         for c in range(C):
             grad[b, c] = prob[b, c] * mass - weight[c] * target[b, c]
         loss[b] = total
-
-
-# ---------------------------------------------------------------------------------------------
-# Library-convention variants and their gradients (issue 5). Appended below the forward
-# kernels, which stay as they are. (softmax_ce already returns d loss / d logits, the
-# gradient of its inputs: `--grad` reuses that column.)
-# ---------------------------------------------------------------------------------------------
 
 
 @kernel
@@ -118,3 +182,120 @@ def probability_ce(x, target, eps, normalize_first, ratio, logr, contribution, g
             elif not clipped:
                 grad[b, c] += mass / norm
         loss[b] = acc
+
+
+@kernel
+def softmax_at(sim, target, temperature, logit, prob, grad):
+    """-log softmax(sim / t)_target for one row, with its probabilities and logit gradients.
+
+    Works on similarity differences, (s_j - max s) / t, so no logit overflows when the loss
+    is representable; when the target has the largest similarity the loss is
+    log1p(sum_{j != target} exp((s_j - s_target) / t)), accurate down to the tiniest losses.
+    """
+    n = sim.shape[0]
+    s0 = sim[target]
+    top = s0
+    for j in range(n):
+        logit[j] = sim[j] / temperature
+        if sim[j] > top:
+            top = sim[j]
+    if s0 >= top:
+        others = 0.0
+        for j in range(n):
+            if j != target:
+                e = np.exp((sim[j] - s0) / temperature)
+                prob[j] = e
+                others += e
+        total = 1.0 + others
+        for j in range(n):
+            if j != target:
+                prob[j] = prob[j] / total
+                grad[j] = prob[j]
+        prob[target] = 1.0 / total
+        grad[target] = -others / total
+        return np.log1p(others)
+    total = 0.0
+    for j in range(n):
+        e = np.exp((sim[j] - top) / temperature)
+        prob[j] = e
+        total += e
+    for j in range(n):
+        prob[j] = prob[j] / total
+        grad[j] = prob[j]
+    grad[target] = prob[target] - 1.0
+    return (top - s0) / temperature + np.log(total)
+
+
+@kernel
+def infonce(anchor, positive, negatives, temperature, cosine, sim, logit, prob, grad, loss):
+    """InfoNCE per example: sim[:, 0] = s(a, p), sim[:, 1 + k] = s(a, n_k)."""
+    shared = negatives.shape[0] == 1
+    for b in prange(anchor.shape[0]):
+        nb = 0 if shared else b
+        a = anchor[b]
+        if cosine:
+            sim[b, 0] = clamped_cosine(a, positive[b])
+            for k in range(negatives.shape[1]):
+                sim[b, k + 1] = clamped_cosine(a, negatives[nb, k])
+        else:
+            sim[b, 0] = dot(a, positive[b])
+            for k in range(negatives.shape[1]):
+                sim[b, k + 1] = dot(a, negatives[nb, k])
+        loss[b] = softmax_at(sim[b], 0, temperature, logit[b], prob[b], grad[b])
+
+
+@kernel
+def infonce_grad(anchor, positive, negatives, temperature, grad_logit, ga, gp, gn):
+    """InfoNCE with s = a.c (dot, or cosine on unit rows): with g_j = p_j - [j = 0],
+    dL/da = sum_j g_j c_j / t, dL/dp = g_0 a / t, dL/dn_k = g_k a / t."""
+    shared = negatives.shape[0] == 1
+    D = anchor.shape[1]
+    for b in prange(anchor.shape[0]):
+        nb = 0 if shared else b
+        c0 = grad_logit[b, 0] / temperature
+        for i in range(D):
+            ga[b, i] = c0 * positive[b, i]
+            gp[b, i] = c0 * anchor[b, i]
+        for k in range(negatives.shape[1]):
+            ck = grad_logit[b, k + 1] / temperature
+            for i in range(D):
+                ga[b, i] += ck * negatives[nb, k, i]
+                gn[b, k, i] = ck * anchor[b, i]
+
+
+@kernel
+def infonce_in_batch(anchor, candidates, temperature, cosine, sim, logit, prob, grad, loss):
+    """In-batch InfoNCE (sentence-transformers' MNRL): anchor b against every candidate
+    (the B positives first, then the negatives), its own positive being candidate b."""
+    M = candidates.shape[0]
+    for b in prange(anchor.shape[0]):
+        a = anchor[b]
+        for m in range(M):
+            if cosine:
+                sim[b, m] = clamped_cosine(a, candidates[m])
+            else:
+                sim[b, m] = dot(a, candidates[m])
+        loss[b] = softmax_at(sim[b], b, temperature, logit[b], prob[b], grad[b])
+
+
+@kernel
+def infonce_in_batch_grad(anchor, candidates, temperature, grad_logit, ga, gc):
+    """Gradients of the batch's summed in-batch loss (every candidate serves every anchor):
+    ga[b] = sum_m g[b, m] c_m / t, gc[m] = sum_b g[b, m] a_b / t."""
+    B = anchor.shape[0]
+    M = candidates.shape[0]
+    D = anchor.shape[1]
+    for b in prange(B):
+        for i in range(D):
+            ga[b, i] = 0.0
+        for m in range(M):
+            c = grad_logit[b, m] / temperature
+            for i in range(D):
+                ga[b, i] += c * candidates[m, i]
+    for m in prange(M):
+        for i in range(D):
+            gc[m, i] = 0.0
+        for b in range(B):
+            c = grad_logit[b, m] / temperature
+            for i in range(D):
+                gc[m, i] += c * anchor[b, i]

@@ -30,22 +30,23 @@ from __future__ import annotations
 import numpy as np
 
 from losscli.kernels._jit import kernel, prange
-
-EUCLIDEAN = 0
-SQEUCLIDEAN = 1
-
-# flags[b]: bit (role) for an entry above HUGE_ENTRY, bit << NONFINITE_SHIFT for NaN or inf.
-ANCHOR = 1
-POSITIVE = 2
-NEGATIVES = 4
-NONFINITE_SHIFT = 3
+from losscli.kernels.codes import (
+    ANCHOR,
+    HUGE_ENTRY,
+    HUGE_ROW_SQUARES,
+    NEGATIVES,
+    NONFINITE_SHIFT,
+    POSITIVE,
+    RESCALE_ABOVE,
+    RESCALE_BELOW,
+    SQEUCLIDEAN,
+    TERMS_MAX,
+    TERMS_MEAN,
+    TERMS_SUM,
+)
+from losscli.kernels.softmax import softplus
 
 BLOCK = 16  # anchors per prange iteration: one scratch row per block, not per anchor
-
-HUGE_ENTRY = 1e150
-_HUGE_SQUARES = 1e300
-_TINY = 1e-280
-_HUGE = 1e280
 
 # exp on [-745.5, 0]: Cody-Waite reduction x = k ln2 + r, a degree-12 Taylor polynomial on
 # |r| <= ln2 / 2 (truncation < 2e-16) and 2^k from a table: within 1.5 ulp of libm's exp,
@@ -83,7 +84,7 @@ def exp_nonpositive(x):
 
 @kernel
 def infonce_first(sim, scratch, temperature):
-    """-log softmax(sim / t)_0 for finite similarities, branches as embedding.softmax_first.
+    """-log softmax(sim / t)_0 for finite similarities, branches as softmax.softmax_at.
 
     The positive on top: log1p(sum_{j>0} exp((s_j - s_0) / t)); otherwise
     (top - s_0) / t + log(sum_j exp((s_j - top) / t)).
@@ -162,7 +163,7 @@ def row_flag(x, b, r, bit, squares):
         v = abs(np.float64(x[b, r, i]))
         if not v < np.inf:
             return bit << NONFINITE_SHIFT
-        if v > HUGE_ENTRY and squares > _HUGE_SQUARES:
+        if v > HUGE_ENTRY and squares > HUGE_ROW_SQUARES:
             flag = bit
     return flag
 
@@ -173,7 +174,7 @@ def plain_distance(total, kind):
     (then `rescaled_distance` recomputes it from the rows, as compute does)."""
     if kind == SQEUCLIDEAN:
         return total
-    if total == 0.0 or (total > _TINY and total < _HUGE):
+    if total == 0.0 or (total > RESCALE_BELOW and total < RESCALE_ABOVE):
         return np.sqrt(total)
     return -1.0
 
@@ -203,8 +204,7 @@ def rescaled_distance(x, bx, rx, y, by, ry):
 def triplet_term(dp, dn, margin, soft):
     """[dp - dn + m]+, or softplus(dp - dn) (strict arithmetic: the hinge cancels)."""
     if soft:
-        x = dp - dn
-        return max(x, 0.0) + np.log1p(np.exp(-abs(x)))
+        return softplus(dp - dn)
     v = dp - dn + margin
     return v if v > 0.0 else 0.0
 
@@ -254,9 +254,9 @@ def infonce_loss(A, ia, P, ip, N, n0, K, temperature, check, loss, flags):
                     s += va * vp
                     qa += va * va
                     qp += vp * vp
-                if not qa <= _HUGE_SQUARES:
+                if not qa <= HUGE_ROW_SQUARES:
                     flag |= row_flag(A, b, ia, ANCHOR, qa)
-                if not qp <= _HUGE_SQUARES:
+                if not qp <= HUGE_ROW_SQUARES:
                     flag |= row_flag(P, b, ip, POSITIVE, qp)
             else:
                 for i in range(D):
@@ -329,9 +329,9 @@ def infonce_logit_rows(S, A, P, temperature, check, loss, flags):
                 s0 += va * vp
                 qa += va * va
                 qp += vp * vp
-            if check and not qa <= _HUGE_SQUARES:
+            if check and not qa <= HUGE_ROW_SQUARES:
                 flag |= row_flag(A, r, 0, ANCHOR, qa)
-            if check and not qp <= _HUGE_SQUARES:
+            if check and not qp <= HUGE_ROW_SQUARES:
                 flag |= row_flag(P, r, 0, POSITIVE, qp)
             sim[0] = s0
             finite = s0 < np.inf and s0 > -np.inf
@@ -351,9 +351,9 @@ def infonce_logit_rows(S, A, P, temperature, check, loss, flags):
 @kernel(stream=True, parallel=True)
 def triplet_loss(A, ia, P, ip, N, n0, K, margin, kind, swap, soft, reduce_by, check,
                  loss, active, flags):
-    """Triplet loss per example (embedding.triplet without the breakdown).
+    """Triplet loss per example (margins.triplet without the breakdown).
 
-    reduce_by: 0 mean, 1 sum, 2 max, 3 mean over active terms; active[b]: terms > 0.
+    reduce_by: a TERMS_ code (mean, sum, max, mean over active terms); active[b]: terms > 0.
     Every row's sum of squares is kept whatever `check` says (it also reveals NaN and inf,
     which a distance can hide: inf - inf); `check` is there for infonce_loss's signature.
     """
@@ -375,7 +375,7 @@ def triplet_loss(A, ia, P, ip, N, n0, K, margin, kind, swap, soft, reduce_by, ch
                 total += diff * diff
                 qa += va * va
                 qp += vp * vp
-            if not (qa <= _HUGE_SQUARES and qp <= _HUGE_SQUARES):
+            if not (qa <= HUGE_ROW_SQUARES and qp <= HUGE_ROW_SQUARES):
                 flag |= row_flag(A, b, ia, ANCHOR, qa) | row_flag(P, b, ip, POSITIVE, qp)
             dp = plain_distance(total, kind)
             if dp < 0.0:
@@ -392,7 +392,7 @@ def triplet_loss(A, ia, P, ip, N, n0, K, margin, kind, swap, soft, reduce_by, ch
                     diff = np.float64(A[b, ia, i]) - vn
                     sq += diff * diff
                     qn += vn * vn
-                if not qn <= _HUGE_SQUARES:
+                if not qn <= HUGE_ROW_SQUARES:
                     flag |= row_flag(N, nb, r, NEGATIVES, qn)
                 dn = plain_distance(sq, kind)
                 if dn < 0.0:
@@ -413,11 +413,11 @@ def triplet_loss(A, ia, P, ip, N, n0, K, margin, kind, swap, soft, reduce_by, ch
                     largest = t
                 if t > 0.0:
                     count += 1
-            if reduce_by == 0:
+            if reduce_by == TERMS_MEAN:
                 loss[b] = total_terms / K
-            elif reduce_by == 1:
+            elif reduce_by == TERMS_SUM:
                 loss[b] = total_terms
-            elif reduce_by == 2:
+            elif reduce_by == TERMS_MAX:
                 loss[b] = largest
             else:
                 loss[b] = total_terms / count if count > 0 else 0.0
@@ -448,7 +448,7 @@ def contrastive_loss(A, ia, P, ip, N, n0, K, margin, kind, check, loss, active, 
                 total += diff * diff
                 qa += va * va
                 qp += vp * vp
-            if not (qa <= _HUGE_SQUARES and qp <= _HUGE_SQUARES):
+            if not (qa <= HUGE_ROW_SQUARES and qp <= HUGE_ROW_SQUARES):
                 flag |= row_flag(A, b, ia, ANCHOR, qa) | row_flag(P, b, ip, POSITIVE, qp)
             d = plain_distance(total, kind)
             if d < 0.0:
@@ -464,7 +464,7 @@ def contrastive_loss(A, ia, P, ip, N, n0, K, margin, kind, check, loss, active, 
                     diff = np.float64(A[b, ia, i]) - vn
                     sq += diff * diff
                     qn += vn * vn
-                if not qn <= _HUGE_SQUARES:
+                if not qn <= HUGE_ROW_SQUARES:
                     flag |= row_flag(N, nb, r, NEGATIVES, qn)
                 d = plain_distance(sq, kind)
                 if d < 0.0:

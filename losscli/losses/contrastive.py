@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from losscli.kernels import _jit
-from losscli.kernels import embedding as kern
+from losscli.kernels import margins as kern
 from losscli.kernels import stream as sk
 from losscli.losses.conventions import term_reduction
 from losscli.losses.results import (

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from losscli.kernels import _jit
-from losscli.kernels import pairs_more as kern
+from losscli.kernels import margins as kern
 from losscli.losses.results import check_breakdown, result, shape_dict
 from losscli.losses.roles import check_huge, labels, paired_rows
 from losscli.losses.spec import Convention

@@ -13,7 +13,8 @@ from typing import Any
 import numpy as np
 
 from losscli.kernels import _jit
-from losscli.kernels import pairs_more as kern
+from losscli.kernels import distances as dist
+from losscli.kernels import margins as kern
 from losscli.losses.results import check_breakdown, result, shape_dict
 from losscli.losses.roles import check_huge, labels, paired_rows, scores
 from losscli.losses.spec import Convention
@@ -38,7 +39,7 @@ def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, grad: bool 
         eps = _difference_eps(convention, kind)
         if eps:
             x = np.empty(B)
-            _jit.run(kern.distances_eps_difference, B * D, x1, x2, eps, x)
+            _jit.run(dist.distances_eps_difference, B * D, x1, x2, eps, x)
         else:
             x = distance_rows(v1.used, v2.used, kind)[:, 0]
         params["form"] = "vectors"

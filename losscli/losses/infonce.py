@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from losscli.kernels import _jit
-from losscli.kernels import embedding as kern
+from losscli.kernels import _jit, codes
+from losscli.kernels import softmax as kern
 from losscli.kernels import stream as sk
 from losscli.losses.results import check_embedding_breakdown, nonfinite_warning, reduce, shape_dict
 from losscli.losses.roles import (
@@ -230,9 +230,9 @@ def shared_bank_infonce(anchor: np.ndarray, positive: np.ndarray, bank: np.ndarr
 def _bank_flags(bank: np.ndarray, flags: np.ndarray) -> None:
     top = float(np.max(np.abs(bank))) if bank.size else 0.0
     if not math.isfinite(top):
-        flags |= sk.NEGATIVES << sk.NONFINITE_SHIFT
+        flags |= codes.NEGATIVES << codes.NONFINITE_SHIFT
     elif top > HUGE_ENTRY:
-        flags |= sk.NEGATIVES
+        flags |= codes.NEGATIVES
 
 
 

@@ -16,7 +16,7 @@ import numpy as np
 
 from losscli.errors import BadData
 from losscli.kernels import _jit
-from losscli.kernels import pairs_more as kern
+from losscli.kernels import margins as kern
 from losscli.losses.candidates import Candidates, candidates
 from losscli.losses.results import result, shape_dict
 from losscli.losses.spec import Convention

@@ -11,7 +11,7 @@ import numpy as np
 
 from losscli.errors import BadData
 from losscli.kernels import _jit
-from losscli.kernels import pairs_more as kern
+from losscli.kernels import margins as kern
 from losscli.losses.results import check_breakdown, result, shape_dict
 from losscli.losses.roles import labels, scores
 from losscli.losses.spec import Convention

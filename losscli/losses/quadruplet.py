@@ -8,7 +8,7 @@ import numpy as np
 
 from losscli.errors import BadData
 from losscli.kernels import _jit
-from losscli.kernels import embedding as kern
+from losscli.kernels import margins as kern
 from losscli.losses.results import (
     REGIME_NAMES,
     check_embedding_breakdown,

@@ -11,10 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from losscli.errors import BadData
+from losscli.kernels.codes import HUGE_ENTRY
 from losscli.model import Inputs
-
-HUGE_ENTRY = 1e150
-
 
 TINY_TEMPERATURE = 1e-3
 

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from losscli.kernels import stream as sk
+from losscli.kernels import codes
 
 # The distances the stream kernels compute (cosine needs the full evaluate's normalization).
-STREAM_DISTANCES = {"euclidean": sk.EUCLIDEAN, "sqeuclidean": sk.SQEUCLIDEAN}
+STREAM_DISTANCES = {"euclidean": codes.EUCLIDEAN, "sqeuclidean": codes.SQEUCLIDEAN}
 
 
 @dataclass

@@ -17,8 +17,7 @@ import numpy as np
 
 from losscli.errors import UsageError
 from losscli.kernels import _jit
-from losscli.kernels import inbatch as inbatch_kern
-from losscli.kernels import pairs_more as kern
+from losscli.kernels import inbatch as kern
 from losscli.losses.results import check_breakdown, result, shape_dict
 from losscli.losses.roles import (
     anchor_rows,
@@ -133,7 +132,7 @@ def _multi_view(anchor: np.ndarray, positives: np.ndarray, pos_role: str,
     prob = np.empty_like(logit)
     dlogit = np.empty_like(logit)
     view_loss = np.empty(N)
-    _jit.run(inbatch_kern.multiview_rows, N * N * 4, sim, group, scale, factor,
+    _jit.run(kern.multiview_rows, N * N * 4, sim, group, scale, factor,
              float(convention.eps), logit, prob, dlogit, view_loss)
     loss = view_loss.reshape(B, V).mean(axis=1)
     # Each view's candidates as the breakdown lists them: its example's other views (the

@@ -8,20 +8,20 @@ from typing import Any
 
 import numpy as np
 
-from losscli.kernels import embedding as kern
+from losscli.kernels import codes
 from losscli.losses.spec import Convention
 
-EPS_MODES = {"none": kern.EPS_NONE, "difference": kern.EPS_DIFFERENCE, "root": kern.EPS_ROOT}
+EPS_MODES = {"none": codes.EPS_NONE, "difference": codes.EPS_DIFFERENCE, "root": codes.EPS_ROOT}
 
 
-TERM_CODES = {"mean": kern.TERMS_MEAN, "sum": kern.TERMS_SUM, "max": kern.TERMS_MAX,
-              "mean-active": kern.TERMS_MEAN_ACTIVE, "split": kern.TERMS_SPLIT_MEAN_ACTIVE}
+TERM_CODES = {"mean": codes.TERMS_MEAN, "sum": codes.TERMS_SUM, "max": codes.TERMS_MAX,
+              "mean-active": codes.TERMS_MEAN_ACTIVE, "split": codes.TERMS_SPLIT_MEAN_ACTIVE}
 
 
 def eps_args(convention: Convention | None) -> tuple[float, int]:
     """(eps, eps_mode) for the distance kernels: none unless the library adds one."""
     if convention is None:
-        return 0.0, kern.EPS_NONE
+        return 0.0, codes.EPS_NONE
     return float(convention.eps), EPS_MODES[convention.eps_placement]
 
 

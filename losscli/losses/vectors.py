@@ -7,13 +7,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from losscli.kernels import _jit
-from losscli.kernels import embedding as kern
-from losscli.kernels import pairs_more as pair_kern
+from losscli.kernels import _jit, codes
+from losscli.kernels import distances as kern
 from losscli.losses.roles import EmbeddingBatch
 
-DISTANCE_KINDS = {"euclidean": kern.EUCLIDEAN, "sqeuclidean": kern.SQEUCLIDEAN,
-                  "cosine": kern.COSINE}
+DISTANCE_KINDS = {"euclidean": codes.EUCLIDEAN, "sqeuclidean": codes.SQEUCLIDEAN,
+                  "cosine": codes.COSINE}
 
 
 def to_unit(batch: EmbeddingBatch, warnings: list[str], measure: str) -> EmbeddingBatch:
@@ -103,7 +102,7 @@ def distance_rows(x: np.ndarray, bank: np.ndarray, kind: str) -> np.ndarray:
     """(B, C) exact distances of each row of x (B, D) to its bank (1 or B, C, D)."""
     out = np.empty((x.shape[0], bank.shape[1]))
     work = x.shape[0] * bank.shape[1] * x.shape[1]
-    _jit.run(pair_kern.distances, work, np.ascontiguousarray(x), np.ascontiguousarray(bank),
+    _jit.run(kern.distances, work, np.ascontiguousarray(x), np.ascontiguousarray(bank),
              DISTANCE_KINDS[kind], out)
     return out
 
