@@ -62,8 +62,16 @@ def warn(messages: Iterable[str], quiet: bool = False) -> None:
 def write_text(text: str, out: str | None, force: bool = False,
                inputs: Iterable[str] = ()) -> None:
     """Write to stdout, or atomically to `out` (complete or absent, never half-written)."""
+    write_chunks([text], out, force, inputs)
+
+
+def write_chunks(chunks: Iterable[str], out: str | None, force: bool = False,
+                 inputs: Iterable[str] = ()) -> None:
+    """write_text for text produced piece by piece: each piece is written as it comes (to
+    stdout, or to the temporary file that becomes `out` once complete)."""
     if out is None or out == "-":
-        write_stdout(text)
+        for text in chunks:
+            write_stdout(text)
         return
     _check_target(out, force, inputs)
     directory = os.path.dirname(os.path.abspath(out))
@@ -76,7 +84,8 @@ def write_text(text: str, out: str | None, force: bool = False,
     try:
         os.fchmod(fd, _mode_for(out))
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
+            for text in chunks:
+                fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, out)

@@ -62,6 +62,15 @@ def _compute(
     force: bool = force_option(),
     show: int = typer.Option(5, "--show", help="examples shown in the table (0 for all)",
                              rich_help_panel="Output"),
+    terms: str | None = typer.Option(
+        None, "--terms", metavar="all|top|none",
+        help="what each example's breakdown holds: every term (all), its positive and the "
+        "--top strongest others (top), or nothing (none: value, per_example and warnings, "
+        "the fast path for `| jq .value`); default all up to 100,000 terms in the "
+        "breakdown, top above (with a warning)", rich_help_panel="Output"),
+    top: int = typer.Option(10, "--top", metavar="N", help="terms per example besides the "
+                            "positive under --terms top, by |gradient| (|term| for the "
+                            "margin losses)", rich_help_panel="Output"),
     strict: bool = typer.Option(False, "--strict", help="exit 5 if the result is not finite",
                                 rich_help_panel="Output"),
     quiet: bool = quiet_option(),
@@ -71,15 +80,28 @@ def _compute(
     params: dict[str, Any],
 ) -> None:
     from losscli import api
-    from losscli.cli._output import stdout_console, warn, write_text
+    from losscli.cli._output import stdout_console, warn, write_chunks, write_text
     from losscli.errors import NonFiniteResult, UsageError
     from losscli.render import resolve_format
 
     fmt = resolve_format(format, out)
     if fmt not in ("table", "json", "csv"):
         raise UsageError(f"--format got {format!r}", "choose auto, table, json or csv")
+    from losscli.render.breakdown import TERMS_MODES, choose
+
+    if terms is not None and terms not in TERMS_MODES:
+        raise UsageError(f"--terms got {terms!r}", "choose all, top or none")
+    if top < 0:
+        raise UsageError(f"--top got {top}", "give a whole number >= 0")
     result = api.evaluate_file(loss, input, role_files=roles, reduction=reduction,
                                like=like, grad=grad, **params)
+    from losscli.losses import get_spec
+
+    view, note = choose(terms, result, get_spec(loss).strength, top)
+    if note is not None:
+        from dataclasses import replace
+
+        result = replace(result, warnings=result.warnings + (note,))
     warn(result.warnings, quiet)
     if result.convention is not None and not quiet:
         from losscli.cli._explore import convention_notes
@@ -93,21 +115,18 @@ def _compute(
     if fmt == "table" and out is None:
         from losscli.render.table import print_table
 
-        print_table(result, stdout_console(), show)
+        print_table(result, stdout_console(), show, view)
         return
     if fmt == "table":
         from losscli.render.table import render_table
 
-        text = render_table(result, show)
-    elif fmt == "csv":
-        from losscli.render.csvout import render_csv
-
-        text = render_csv(result)
+        write_text(render_table(result, show, view=view), out, force, inputs)
+        return
+    if fmt == "csv":
+        from losscli.render.csvout import csv_chunks as chunks
     else:
-        from losscli.render.jsonout import render_json
-
-        text = render_json(result)
-    write_text(text, out, force, inputs)
+        from losscli.render.jsonout import json_chunks as chunks
+    write_chunks(chunks(result, view), out, force, inputs)
 
 
 compute = with_loss_options(_compute)

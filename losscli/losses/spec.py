@@ -266,6 +266,10 @@ class LossSpec:
     # The margin columns whose positive entries (on the negative terms) are the active terms
     # that batch records and summaries count.
     active_columns: tuple[str, ...] = ()
+    # The column whose magnitude ranks an example's terms (compute --terms top keeps the
+    # positive and the strongest others): the gradient for the softmax losses, the term for
+    # the margin ones.
+    strength: str = "gradient"
 
     @property
     def roles(self) -> tuple[str, ...]:

@@ -1,33 +1,53 @@
-"""CSV output: one row per term, with the example's index and loss."""
+"""CSV output: one row per term, with the example's index and loss, written a block of
+examples at a time (`csv_chunks`); with --terms none one row per example."""
 
 from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
 
 from losscli.model import Result
+from losscli.render.breakdown import TermsView, blocks
 from losscli.render.jsonout import column_lists, finite_or_none
 
 
-def render_csv(result: Result) -> str:
-    terms = result.terms
-    names = list(terms.columns)
-    columns = [column_lists(terms.columns[n]) for n in names]
-    from losscli.render.gradients import term_gradient_norms
+def csv_chunks(result: Result, view: TermsView = TermsView()) -> Iterator[str]:
+    from losscli.render.gradients import term_norms
 
-    norms = term_gradient_norms(result)
-    if norms is not None:
-        names.append("grad_norm")
-        columns.append(column_lists(norms))
+    terms = result.terms
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(["example", "example_loss", "role", "index", *names])
-    for b, loss in enumerate(result.per_example.tolist()):
-        loss = finite_or_none(loss)
-        for t in range(terms.count):
-            cells = [_cell(col[b][t]) for col in columns]
-            writer.writerow([b, _cell(loss), terms.role[t], terms.index[t], *cells])
-    return buf.getvalue()
+    losses = result.per_example.tolist()
+    if view.mode == "none":
+        writer.writerow(["example", "example_loss"])
+        for b, loss in enumerate(losses):
+            writer.writerow([b, _cell(finite_or_none(loss))])
+        yield buf.getvalue()
+        return
+    names = list(terms.names)
+    norms_wanted = result.gradients is not None
+    writer.writerow(["example", "example_loss", "role", "index", *names,
+                     *(["grad_norm"] if norms_wanted else [])])
+    for block in blocks(result, view):
+        columns = [column_lists(block.columns[n]) for n in names]
+        norms = term_norms(result, block)
+        if norms is not None:
+            columns.append(column_lists(norms))
+        order = block.order.tolist()
+        for r in range(block.n):
+            b = block.start + r
+            loss = _cell(finite_or_none(losses[b]))
+            for c, t in enumerate(order[r]):
+                writer.writerow([b, loss, terms.role[t], terms.index[t],
+                                 *(_cell(col[r][c]) for col in columns)])
+        yield buf.getvalue()
+        buf.seek(0)
+        buf.truncate()
+
+
+def render_csv(result: Result, view: TermsView = TermsView()) -> str:
+    return "".join(csv_chunks(result, view))
 
 
 def _cell(value: object) -> object:

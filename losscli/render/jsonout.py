@@ -1,13 +1,24 @@
-"""JSON output of `compute`, schema 1 (CONTRACT.md): strict JSON, full float64 precision."""
+"""JSON output of `compute`, schema 1 (CONTRACT.md): strict JSON, full float64 precision.
+
+The document is written as it is computed, a block of examples at a time (`json_chunks`):
+the breakdown is never a list of dicts for the whole batch, so memory does not grow with
+B x T. The text is the same as json.dumps(document, indent=2) would give.
+"""
 
 from __future__ import annotations
 
 import json
+import math
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
 from losscli.model import SCHEMA, Result, finite_or_none
+from losscli.render.breakdown import Block, TermsView, blocks, left_out
+
+EXAMPLE_INDENT = " " * 4
+TERM_INDENT = " " * 8
 
 
 def column_lists(arr: np.ndarray) -> list[list[Any]]:
@@ -18,7 +29,13 @@ def column_lists(arr: np.ndarray) -> list[list[Any]]:
     return rows
 
 
-def result_to_dict(result: Result, examples: bool = True) -> dict[str, Any]:
+def dumps(doc: Any, indent: int | None = 2) -> str:
+    """Strict JSON text: a non-finite float anywhere is a bug, not a literal."""
+    return json.dumps(doc, indent=indent, allow_nan=False, ensure_ascii=False)
+
+
+def head(result: Result, view: TermsView | None = None) -> dict[str, Any]:
+    """The document without its examples and warnings, in schema 1's key order."""
     value = result.value
     value = [finite_or_none(v) for v in value] if isinstance(value, list) \
         else finite_or_none(value)
@@ -33,39 +50,119 @@ def result_to_dict(result: Result, examples: bool = True) -> dict[str, Any]:
     }
     if result.convention is not None:
         doc["convention"] = result.convention
-    if examples:
-        doc["examples"] = _examples(result)
-    doc["warnings"] = list(result.warnings)
+    if view is not None:
+        missing = left_out(result, view) * result.batch
+        if missing:
+            doc["terms_left_out"] = missing
     return doc
 
 
-def _examples(result: Result) -> list[dict[str, Any]]:
+def json_chunks(result: Result, view: TermsView = TermsView()) -> Iterator[str]:
+    """The compute document as text, piece by piece (json.dumps(doc, indent=2)'s layout).
+
+    With `view` mode none and no gradients the document has no `examples`.
+    """
+    doc = head(result, view)
+    examples = view.mode != "none" or result.gradients is not None
+    if examples:
+        doc["examples"] = []
+    doc["warnings"] = list(result.warnings)
+    if not examples:
+        yield dumps(doc) + "\n"
+        return
+    text = dumps(doc)
+    marker = '\n  "examples": [],\n'
+    before, after = text.split(marker)
+    yield before + '\n  "examples": ['
+    first = True
+    missing = left_out(result, view)
+    for block in blocks(result, view):
+        out = []
+        for i, example in enumerate(_examples(result, block, missing)):
+            out.append(("\n" if first and i == 0 else ",\n") + example)
+        first = False
+        yield "".join(out)
+    yield ("\n  ]" if result.batch else "]") + ",\n" + after + "\n"
+
+
+def _examples(result: Result, block: Block, missing: int) -> Iterator[str]:
+    """Each example of a block as indented JSON text (4 spaces in, as in the document)."""
     terms = result.terms
-    names = list(terms.columns)
-    columns = [column_lists(terms.columns[n]) for n in names]
-    grads = None
-    if result.gradients is not None:
-        grads = {role: _plain(arr) for role, arr in result.gradients.items()}
+    roles = [json.dumps(r) for r in terms.role]
+    indices = [str(i) for i in terms.index]
+    names = list(block.columns)
+    template = ",\n".join(
+        [TERM_INDENT + "{\n" + TERM_INDENT + '  "role": %s', TERM_INDENT + '  "index": %s']
+        + [TERM_INDENT + "  " + json.dumps(name) + ": %s" for name in names]) \
+        + "\n" + TERM_INDENT + "}"
+    cells = [_tokens(block.columns[name]) for name in names]
+    order = block.order.tolist()
+    grads = result.gradients
     ignored = result.ignored
-    out = []
-    for b, loss in enumerate(result.per_example.tolist()):
-        rows = []
-        for t in range(terms.count):
-            row: dict[str, Any] = {"role": terms.role[t], "index": terms.index[t]}
-            for name, col in zip(names, columns, strict=False):
-                row[name] = col[b][t]
-            rows.append(row)
-        example: dict[str, Any] = {"index": b, "loss": finite_or_none(loss)}
+    per_example = result.per_example
+    for r in range(block.n):
+        b = block.start + r
+        lines = [EXAMPLE_INDENT + "{", f'{EXAMPLE_INDENT}  "index": {b},',
+                 f'{EXAMPLE_INDENT}  "loss": {_number(float(per_example[b]))},']
         if ignored is not None and ignored[b]:
-            example["ignored"] = True
-        example["terms"] = rows
+            lines.append(f'{EXAMPLE_INDENT}  "ignored": true,')
+        rows = [template % (roles[t], indices[t], *(col[r][c] for col in cells))
+                for c, t in enumerate(order[r])]
+        tail = []
+        if missing:
+            tail.append(f'{EXAMPLE_INDENT}  "terms_left_out": {missing}')
         if grads is not None:
-            example["gradients"] = {role: g[b] for role, g in grads.items()}
-        out.append(example)
+            tail.append(f'{EXAMPLE_INDENT}  "gradients": '
+                        + _indented(dumps({k: _plain(g[b]) for k, g in grads.items()}),
+                                    EXAMPLE_INDENT + "  "))
+        terms_text = "[]" if not rows else "[\n" + ",\n".join(rows) + "\n" \
+            + EXAMPLE_INDENT + "  ]"
+        body = f'{EXAMPLE_INDENT}  "terms": {terms_text}'
+        text = "\n".join(lines) + "\n" + ",\n".join([body, *tail]) + "\n" + EXAMPLE_INDENT \
+            + "}"
+        yield text
+
+
+def _tokens(col: np.ndarray) -> list[list[str]]:
+    """The cells of a (n, kept) column as JSON tokens."""
+    kind = col.dtype.kind
+    if kind == "b":
+        return [["true" if v else "false" for v in row] for row in col.tolist()]
+    if kind in "iu":
+        return [[str(v) for v in row] for row in col.tolist()]
+    if kind == "f":
+        if np.isfinite(col).all():
+            return [[float.__repr__(v) for v in row] for row in col.tolist()]
+        return [[_number(v) for v in row] for row in col.tolist()]
+    cache: dict[Any, str] = {}
+    out = []
+    for row in col.tolist():
+        tokens = []
+        for v in row:
+            token = cache.get(v)
+            if token is None:
+                token = cache[v] = dumps(_plain_value(v))
+            tokens.append(token)
+        out.append(tokens)
     return out
 
 
-def _plain(arr: np.ndarray) -> list[Any]:
+def _plain_value(v: Any) -> Any:
+    if isinstance(v, (np.generic,)):
+        v = v.item()
+    return finite_or_none(v)
+
+
+def _number(v: float) -> str:
+    return float.__repr__(v) if math.isfinite(v) else "null"
+
+
+def _indented(text: str, prefix: str) -> str:
+    """Multi-line JSON text placed at `prefix`'s depth (its first line follows a key)."""
+    return text.replace("\n", "\n" + prefix)
+
+
+def _plain(arr: np.ndarray) -> Any:
     flat = arr.tolist()
     return flat if np.isfinite(arr).all() else _nested_finite(flat)
 
@@ -76,10 +173,5 @@ def _nested_finite(value: Any) -> Any:
     return finite_or_none(value)
 
 
-def dumps(doc: Any, indent: int | None = 2) -> str:
-    """Strict JSON text: a non-finite float anywhere is a bug, not a literal."""
-    return json.dumps(doc, indent=indent, allow_nan=False, ensure_ascii=False)
-
-
-def render_json(result: Result) -> str:
-    return dumps(result_to_dict(result)) + "\n"
+def render_json(result: Result, view: TermsView = TermsView()) -> str:
+    return "".join(json_chunks(result, view))

@@ -504,6 +504,7 @@ SIGLIP = LossSpec(
         Param("bias", -10.0, "logit bias (finite)"),
         similarity(help="cosine (default: the paper normalizes) or dot"),
     ),
+    strength="term",
     columns=(
         Column("label", "z: +1 for the example's own positive, -1 for the others"),
         Column("similarity", "s(a_i, p_j)"),
