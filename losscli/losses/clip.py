@@ -17,6 +17,7 @@ import numpy as np
 
 from losscli.kernels import _jit
 from losscli.losses import relative_softmax as rs
+from losscli.losses import tiles
 from losscli.losses.forms import PairedBatch, paired_batch, reordered
 from losscli.losses.results import result, shape_dict
 from losscli.losses.roles import check_temperature
@@ -62,7 +63,8 @@ def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, grad: bool 
     terms = LazyTerms(
         role=(("positive",) + ("negative",) * (B - 1)) * directions,
         index=((0,) + tuple(range(B - 1))) * directions,
-        names=NAMES, batch=B, compute=breakdown.block, pairs=pairs.pairs)
+        names=NAMES, batch=B, compute=tiles.on_demand(breakdown.block, pairs.work),
+        pairs=pairs.pairs)
     gradients = None
     if grad:
         with _jit.job(pairs.work):

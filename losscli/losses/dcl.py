@@ -20,6 +20,7 @@ import numpy as np
 
 from losscli.kernels import _jit
 from losscli.kernels import tiles as tk
+from losscli.losses import tiles
 from losscli.losses.forms import (
     TwoViewBatch,
     explicit_layout,
@@ -158,7 +159,8 @@ def _two_view(inputs: Inputs, params: dict[str, Any], reduction: str, grad: bool
     loss = half * (view_loss[:B] + view_loss[B:])
     role, index = views.roles()
     breakdown = _Breakdown(views, 1.0 / t, mask, lse, w_views, half)
-    terms = LazyTerms(role, index, NAMES, B, breakdown.block, views.pairs)
+    terms = LazyTerms(role, index, NAMES, B, tiles.on_demand(breakdown.block, views.work),
+                      views.pairs)
     gradients = None
     if grad:
         coef = positive_coefficients(w, q, s_pos / t, t, params["sigma"], times_batch)

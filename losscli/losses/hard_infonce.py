@@ -17,6 +17,7 @@ import numpy as np
 
 from losscli.kernels import _jit
 from losscli.kernels import tiles as tk
+from losscli.losses import tiles
 from losscli.losses.forms import (
     TwoViewBatch,
     explicit_layout,
@@ -154,7 +155,8 @@ def _two_view(inputs: Inputs, params: dict[str, Any], reduction: str, grad: bool
         view_loss = linear
     loss = 0.5 * (view_loss[:B] + view_loss[B:])
     role, index = views.roles()
-    terms = LazyTerms(role, index, NAMES, B, _Breakdown(views, rows, params).block,
+    terms = LazyTerms(role, index, NAMES, B,
+                      tiles.on_demand(_Breakdown(views, rows, params).block, views.work),
                       views.pairs)
     gradients = None
     if grad:

@@ -12,6 +12,7 @@ import numpy as np
 
 from losscli.kernels import _jit
 from losscli.losses import relative_softmax as rs
+from losscli.losses import tiles
 from losscli.losses.forms import (
     PairedBatch,
     explicit_layout,
@@ -87,7 +88,8 @@ def _paired(inputs: Inputs, params: dict[str, Any], reduction: str, grad: bool,
     with _jit.job(pairs.work):
         stats, _ = rs.statistics(pairs.tiles(), pos, skip, diag, 1.0, pairs.work)
     terms = LazyTerms(("positive",) + ("negative",) * (B - 1), (0,) + tuple(range(B - 1)),
-                      NAMES, B, _Breakdown(pairs, diag, stats).block, pairs.pairs)
+                      NAMES, B, tiles.on_demand(_Breakdown(pairs, diag, stats).block, pairs.work),
+                      pairs.pairs)
     gradients = None
     if grad:
         with _jit.job(pairs.work):

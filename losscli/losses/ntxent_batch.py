@@ -18,6 +18,7 @@ import numpy as np
 from losscli.errors import BadData
 from losscli.kernels import _jit
 from losscli.losses import relative_softmax as rs
+from losscli.losses import tiles
 from losscli.losses.forms import TwoViewBatch, two_view_batch
 from losscli.losses.results import result, shape_dict
 from losscli.losses.roles import check_temperature
@@ -53,7 +54,8 @@ def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, grad: bool 
     loss = 0.5 * (view_loss[:B] + view_loss[B:])
     role, index = views.roles()
     breakdown = _Breakdown(views, 1.0 / t, ref, stats, weight)
-    terms = LazyTerms(role, index, NAMES, B, breakdown.block, views.pairs)
+    terms = LazyTerms(role, index, NAMES, B, tiles.on_demand(breakdown.block, views.work),
+                      views.pairs)
     gradients = None
     if grad:
         with _jit.job(views.work):

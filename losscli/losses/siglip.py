@@ -14,6 +14,7 @@ import numpy as np
 
 from losscli.kernels import _jit
 from losscli.kernels import tiles as tk
+from losscli.losses import tiles
 from losscli.losses.forms import PairedBatch, paired_batch, reordered
 from losscli.losses.results import result, shape_dict
 from losscli.losses.spec import Convention
@@ -37,7 +38,8 @@ def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, grad: bool 
         for r0, tile in pairs.tiles():
             _jit.run(tk.sigmoid_row_losses, pairs.work, tile, r0, scale, bias, loss)
     terms = LazyTerms(("positive",) + ("negative",) * (B - 1), (0,) + tuple(range(B - 1)),
-                      NAMES, B, _Breakdown(pairs, scale, bias).block, pairs.pairs)
+                      NAMES, B, tiles.on_demand(_Breakdown(pairs, scale, bias).block, pairs.work),
+                      pairs.pairs)
     gradients = None
     if grad:
         def to_grad(r0: int, tile: np.ndarray) -> None:

@@ -136,7 +136,8 @@ def _multi_view(anchor: np.ndarray, positives: np.ndarray, pos_role: str,
     views = _MultiView(Z, B, V, scale, factor, cosine, big, log_den)
     role = (("positive",) * (V - 1) + ("negative",) * (N - V)) * V
     index = (tuple(range(V - 1)) + tuple(range(N - V))) * V
-    terms = LazyTerms(role, index, MULTI_VIEW_NAMES, B, views.block, views.pairs)
+    terms = LazyTerms(role, index, MULTI_VIEW_NAMES, B, tiles.on_demand(views.block, work),
+                      views.pairs)
     gradients = None
     if grad:
         def to_grad(r0: int, tile: np.ndarray) -> None:

@@ -19,6 +19,8 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
+from losscli.kernels import _jit
+
 # A tile of logits holds about this many bytes: big enough for BLAS to run at full speed,
 # small enough to stay in the 32 MiB L3 cache between the product and the kernel.
 TILE_BYTES = 32 * 2**20
@@ -81,3 +83,14 @@ def backward(Q: np.ndarray, C: np.ndarray, cosine: bool,
         np.matmul(G, Cd, out=dQ[r0:r1])
         dC += G.T @ np.asarray(Q[r0:r1], dtype=np.float64)
     return dQ, dC
+
+
+def on_demand(compute: Callable[[int, int], dict[str, np.ndarray]], work: int,
+              ) -> Callable[[int, int], dict[str, np.ndarray]]:
+    """A breakdown's block function whose kernels take the path of the whole breakdown
+    (`work`), not of one small block (compiled for a large batch, read a block at a time)."""
+    def block(start: int, stop: int) -> dict[str, np.ndarray]:
+        with _jit.job(work):
+            return compute(start, stop)
+
+    return block
