@@ -185,7 +185,7 @@ def test_compare_row_says_when_an_option_does_not_exist_there() -> None:
 def test_any_numeric_parameter_sweeps_and_equals_single_evaluations() -> None:
     from pathlib import Path
 
-    ex = Path(__file__).resolve().parents[1] / "samples" / "ex.json"
+    ex = Path(__file__).resolve().parents[2] / "samples" / "ex.json"
     inputs = losscli.load_inputs(str(ex))
     values = np.array([0.0, 0.5, 2.0])
     swept = api.sweep("hard-infonce", inputs, "beta", values)

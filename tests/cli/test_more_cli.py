@@ -14,7 +14,7 @@ import pytest
 import losscli
 from losscli.cli import run
 
-SAMPLES = Path(__file__).resolve().parents[1] / "samples"
+SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 
 
 @pytest.fixture(autouse=True)

@@ -9,11 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import losscli
-
-try:
-    from tests._more_helpers import assert_close
-except ImportError:  # tests/ on sys.path
-    from _more_helpers import assert_close
+from tests._more_helpers import assert_close
 
 REL = 1e-10
 

@@ -16,7 +16,7 @@ import pytest
 
 from losscli.cli import run
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "samples"
 SEED1 = str(SAMPLES / "seed-example-1.json")
 

@@ -18,7 +18,7 @@ import pytest
 
 import losscli
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PARITY = os.path.join(HERE, "fixtures", "parity")
 LIBRARY_GENERATED = ("torch", "pytorch-metric-learning", "optax", "sentence-transformers",
                      "tf-addons")

@@ -18,7 +18,7 @@ from losscli.cli import app_for, run
 from losscli.cli._options import with_loss_options
 from losscli.losses import LOSSES, Param
 
-SEED = str(Path(__file__).resolve().parent.parent / "samples" / "seed-example-1.json")
+SEED = str(Path(__file__).resolve().parents[2] / "samples" / "seed-example-1.json")
 EVALUATING_COMMANDS = ("compute", "batch", "sweep", "stats", "compare")
 
 # A loss the registry does not have, with one parameter of each kind.

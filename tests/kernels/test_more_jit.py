@@ -10,11 +10,7 @@ import numpy as np
 import pytest
 
 import losscli
-
-try:
-    from tests._more_helpers import assert_close
-except ImportError:  # tests/ on sys.path
-    from _more_helpers import assert_close
+from tests._more_helpers import assert_close
 
 pytest.importorskip("numba")
 

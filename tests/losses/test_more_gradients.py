@@ -13,13 +13,8 @@ import numpy as np
 import pytest
 
 import losscli
-
-try:
-    from tests import reference_more as ref
-    from tests._more_helpers import jacobian, loss_function, own_rows
-except ImportError:  # tests/ on sys.path
-    import reference_more as ref
-    from _more_helpers import jacobian, loss_function, own_rows
+from tests import reference_more as ref
+from tests._more_helpers import jacobian, loss_function, own_rows
 
 RTOL, ATOL = 1e-6, 1e-8
 

@@ -18,11 +18,7 @@ import losscli
 from losscli.cli import run
 from losscli.errors import BadData, UsageError
 from losscli.losses import FAMILIES
-
-try:
-    from tests._more_helpers import assert_close, jacobian, own_rows
-except ImportError:  # tests/ on sys.path
-    from _more_helpers import assert_close, jacobian, own_rows
+from tests._more_helpers import assert_close, jacobian, own_rows
 
 BATCH = {"anchor": [[1.0, 0.0], [0.0, 1.0]], "positive": [[0.6, 0.8], [-0.6, 0.8]]}
 EXPLICIT = {"anchor": [1.0, 0.0], "positive": [0.6, 0.8], "negatives": [[0.8, 0.6], [0.0, 1.0]]}

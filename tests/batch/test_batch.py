@@ -17,7 +17,7 @@ import pytest
 import losscli
 from losscli.cli import run
 
-SAMPLES = Path(__file__).resolve().parent.parent / "samples"
+SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 RTOL = 1e-12
 
 

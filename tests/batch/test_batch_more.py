@@ -15,7 +15,7 @@ import pytest
 from losscli.cli import run
 from losscli.losses import LOSSES
 
-SAMPLES = Path(__file__).resolve().parents[1] / "samples"
+SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 
 CASES = {
     "supcon": ["positives.json"], "ntxent-batch": ["views.npz"], "clip": ["pairs.npz"],

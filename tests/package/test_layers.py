@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-PACKAGE = Path(__file__).resolve().parents[1] / "losscli"
+PACKAGE = Path(__file__).resolve().parents[2] / "losscli"
 
 # What each top-level module or package of losscli may import at run time.
 ALLOWED = {

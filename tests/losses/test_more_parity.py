@@ -18,13 +18,9 @@ import numpy as np
 import pytest
 
 import losscli
+from tests._more_helpers import assert_close
 
-try:
-    from tests._more_helpers import assert_close
-except ImportError:  # tests/ on sys.path
-    from _more_helpers import assert_close
-
-FIXTURE = Path(__file__).resolve().parent / "fixtures" / "more_parity.json"
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "more_parity.json"
 DOC = json.loads(FIXTURE.read_text())
 EMBEDDING_ROLES = ("anchor", "positive", "positives", "negatives")
 

@@ -12,7 +12,7 @@ import pytest
 
 from losscli.cli import run
 
-SEED = str(Path(__file__).resolve().parent.parent / "samples" / "seed-example-1.json")
+SEED = str(Path(__file__).resolve().parents[2] / "samples" / "seed-example-1.json")
 
 
 def test_small_compute_imports_neither_numba_nor_pydantic():

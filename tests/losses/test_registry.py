@@ -9,7 +9,7 @@ import pytest
 from losscli.errors import LossCliError
 from losscli.losses import ALIASES, LOSSES, get_spec, module_of
 
-README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
 
 
 @pytest.mark.parametrize("name", list(LOSSES))
