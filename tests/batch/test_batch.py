@@ -16,25 +16,10 @@ import pytest
 
 import losscli
 from losscli.cli import run
+from tests.helpers import assert_records_close
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 RTOL = 1e-12
-
-
-def _same(got, want, path="$"):
-    """Equal up to float rounding (relative 1e-12, absolute floor 1e-15)."""
-    if isinstance(want, float) and isinstance(got, (int, float)):
-        assert math.isclose(got, want, rel_tol=RTOL, abs_tol=1e-15), (path, got, want)
-    elif isinstance(want, dict):
-        assert isinstance(got, dict) and set(got) == set(want), (path, got, want)
-        for k in want:
-            _same(got[k], want[k], f"{path}.{k}")
-    elif isinstance(want, list):
-        assert isinstance(got, list) and len(got) == len(want), (path, got, want)
-        for i, (g, w) in enumerate(zip(got, want, strict=True)):
-            _same(g, w, f"{path}[{i}]")
-    else:
-        assert got == want, (path, got, want)
 
 
 def _cli(capsys, *argv):
@@ -78,7 +63,7 @@ def test_record_is_compute_json_without_examples(capsys, monkeypatch, loss, args
     assert record.pop("error") is None
     assert record.pop("n") == len(want["per_example"])
     assert record.pop("seconds") >= 0
-    _same(record, want)
+    assert_records_close(record, want)
 
 
 @pytest.mark.parametrize("loss,args", CASES[:4] + CASES[5:7] + CASES[9:11])
@@ -91,7 +76,7 @@ def test_per_example_records_are_compute_losses(capsys, monkeypatch, loss, args)
     records = _records(out)
     assert [r["index"] for r in records] == list(range(len(want)))
     assert {r["file"] for r in records} == {args[0]}
-    _same([r["loss"] for r in records], want)
+    assert_records_close([r["loss"] for r in records], want)
 
 
 def _stack(tmp_path: Path, B=23, K=4, D=6, seed=0) -> tuple[Path, np.ndarray]:
@@ -158,7 +143,7 @@ def test_per_role_options_stream_a_shared_bank(tmp_path, capsys):
     x32 = x.astype(np.float32)
     want = losscli.evaluate("infonce", {"anchor": x32[:, 0], "positive": x32[:, 1],
                                         "negatives": x32[0, 2:]})
-    _same(record["per_example"], want.per_example.tolist())
+    assert_records_close(record["per_example"], want.per_example.tolist())
 
 
 def test_float32_dtype_is_close_to_float64(tmp_path):
@@ -188,7 +173,7 @@ def test_json_lines_each_line_its_own_record(tmp_path, capsys):
     assert [r["error"] is None for r in records] == [True, False, True, False]
     assert "invalid JSON" in records[1]["error"] and "positve" in records[3]["error"]
     want = losscli.evaluate("triplet", json.loads(lines[3]), reduction="none")
-    _same(records[2]["per_example"], want.per_example.tolist())
+    assert_records_close(records[2]["per_example"], want.per_example.tolist())
     assert err.count("error: ") == 2
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import os
 import signal
 import threading
@@ -26,6 +25,7 @@ from losscli.batch.cluster import LOOPBACK_NO_DASHBOARD, plan_split  # noqa: E40
 from losscli.batch.sources import Document, RoleSet  # noqa: E402
 from losscli.cli import run  # noqa: E402
 from losscli.losses.call import LossCall  # noqa: E402
+from tests.helpers import assert_records_close  # noqa: E402
 
 RTOL = 1e-12
 
@@ -84,22 +84,6 @@ def _cli(capsys, *argv):
     return code, out, err
 
 
-def _same(got, want, path="$"):
-    """Equal up to float rounding (relative 1e-12, absolute floor 1e-15)."""
-    if isinstance(want, float) and isinstance(got, (int, float)):
-        assert math.isclose(got, want, rel_tol=RTOL, abs_tol=1e-15), (path, got, want)
-    elif isinstance(want, dict):
-        assert isinstance(got, dict) and set(got) == set(want), (path, got, want)
-        for k in want:
-            _same(got[k], want[k], f"{path}.{k}")
-    elif isinstance(want, list):
-        assert isinstance(got, list) and len(got) == len(want), (path, got, want)
-        for i, (g, w) in enumerate(zip(got, want, strict=True)):
-            _same(g, w, f"{path}[{i}]")
-    else:
-        assert got == want, (path, got, want)
-
-
 def _lines(out: str, fmt: str) -> list:
     """Records without `seconds`, in a fixed order (a cluster returns them as they finish);
     CSV rows as dicts with numbers as floats."""
@@ -153,7 +137,7 @@ def test_records_equal_the_local_batch(cluster, data, capsys, monkeypatch, case)
     assert sorted(err2.splitlines()) == sorted(err.splitlines())
     if fmt == "csv":
         assert out2.splitlines()[0] == out.splitlines()[0]
-    _same(_lines(out2, fmt), _lines(out, fmt))
+    assert_records_close(_lines(out2, fmt), _lines(out, fmt))
 
 
 def test_split_and_failure_cases_are_what_they_claim(data):
@@ -194,7 +178,7 @@ def test_scheduler_local_starts_its_own_cluster(data, capsys, monkeypatch):
                              "--task-rows", "300")
     assert code == code2 == 7
     assert err2 == err  # the failing shard's line, and nothing from Dask
-    _same(_lines(out2, "jsonl"), _lines(out, "jsonl"))
+    assert_records_close(_lines(out2, "jsonl"), _lines(out, "jsonl"))
 
 
 def test_a_shared_bank_is_scattered_once_and_rows_are_not_shipped(cluster, data, monkeypatch):
@@ -375,5 +359,5 @@ def test_an_in_batch_loss_is_one_task_and_equals_the_local_batch(cluster, data, 
     code2, out2, err2 = _cli(capsys, "batch", "clip", "pairs-stack.npy", "-f", "jsonl",
                              "--scheduler", cluster.scheduler_address, "--task-rows", "50")
     assert code == code2 == 0, err2
-    _same(_lines(out2, "jsonl"), _lines(out, "jsonl"))
+    assert_records_close(_lines(out2, "jsonl"), _lines(out, "jsonl"))
 

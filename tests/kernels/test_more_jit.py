@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import losscli
-from tests._more_helpers import assert_close
+from tests.helpers import assert_close
 
 pytest.importorskip("numba")
 

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import losscli
+from tests.helpers import jacobian, own_rows, per_example_of
 
 STEP = 1e-6
 RTOL = 1e-6
@@ -19,19 +20,12 @@ RTOL = 1e-6
 def numeric(name: str, inputs: dict, role: str, **params) -> np.ndarray:
     """d loss_b / d inputs[role], per example, by central differences: shaped as the
     gradients dict (B, D), (B, K, D) (a shared bank (K, D) gives (B, K, D)), or (B, C)."""
-    x = np.asarray(inputs[role], dtype=float)
-    B = np.asarray(inputs.get("anchor", inputs.get("logits"))).shape[0]
-    out = np.zeros((B, *x.shape))
-    for idx in np.ndindex(*x.shape):
-        hi, lo = x.copy(), x.copy()
-        hi[idx] += STEP
-        lo[idx] -= STEP
-        up = losscli.evaluate(name, {**inputs, role: hi}, reduction="none", **params)
-        down = losscli.evaluate(name, {**inputs, role: lo}, reduction="none", **params)
-        out[(slice(None), *idx)] = (up.per_example - down.per_example) / (2 * STEP)
+    out = jacobian(per_example_of(name, reduction="none", **params), inputs, role, h=STEP,
+                   relative=False)
+    x = np.asarray(inputs[role])
     if x.ndim == 2 and role in ("negatives", "negatives2") or x.ndim == 1:
         return out  # shared by every example: each example's own derivative
-    return np.stack([out[b, b] for b in range(B)])
+    return own_rows(out)
 
 
 def assert_matches(name: str, inputs: dict, roles: tuple[str, ...], **params) -> None:
@@ -148,17 +142,12 @@ def test_infonce_in_batch_gradient_is_of_the_summed_loss() -> None:
     inputs = embedding(12, B=3, K=2)
     r = losscli.evaluate("infonce", inputs, grad=True, like="sentence-transformers",
                          temperature=0.5)
+    def total(arrays: dict) -> np.ndarray:
+        return np.array([losscli.evaluate("infonce", arrays, reduction="sum",
+                                          like="sentence-transformers", temperature=0.5).value])
+
     for role in EMBEDDING_ROLES:
-        x = inputs[role]
-        want = np.zeros_like(x)
-        for idx in np.ndindex(*x.shape):
-            hi, lo = x.copy(), x.copy()
-            hi[idx] += STEP
-            lo[idx] -= STEP
-            f = [losscli.evaluate("infonce", {**inputs, role: v}, reduction="sum",
-                                  like="sentence-transformers", temperature=0.5).value
-                 for v in (hi, lo)]
-            want[idx] = (f[0] - f[1]) / (2 * STEP)
+        want = jacobian(total, inputs, role, h=STEP, relative=False)[0]
         np.testing.assert_allclose(r.gradients[role], want, rtol=RTOL,
                                    atol=RTOL * np.abs(want).max())
 

@@ -10,7 +10,7 @@ import pytest
 
 import losscli
 from tests import reference as ref
-from tests.conftest import assert_close
+from tests.helpers import assert_close
 
 A = [-0.83483301, -0.16904167, 0.52390721]
 P = [-0.83455951, -0.16862266, 0.52447767]

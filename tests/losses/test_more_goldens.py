@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import losscli
-from tests._more_helpers import assert_close
+from tests.helpers import assert_close
 
 A_P_N = {"anchor": [1.0, 0.0], "positive": [0.6, 0.8], "negatives": [[0.8, 0.6], [0.0, 1.0]]}
 BATCH = {"anchor": [[1.0, 0.0], [0.0, 1.0]], "positive": [[0.6, 0.8], [-0.6, 0.8]]}

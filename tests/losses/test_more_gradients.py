@@ -13,30 +13,12 @@ import numpy as np
 import pytest
 
 import losscli
-from tests import reference_more as ref
-from tests._more_helpers import jacobian, loss_function, own_rows
-
-RTOL, ATOL = 1e-6, 1e-8
+from tests import reference as ref
+from tests.helpers import GRADIENT_ATOL, GRADIENT_RTOL, check_gradients, jacobian
 
 
 def rng_for(*key) -> np.random.Generator:
     return np.random.default_rng(zlib.crc32(repr(key).encode()))
-
-
-def check(name: str, inputs: dict, modes: dict[str, str], **params) -> dict:
-    """Compare every gradient with finite differences; mode per role: own, all or sum."""
-    r = losscli.evaluate(name, inputs, grad=True, **params)
-    assert r.gradients is not None
-    assert set(r.gradients) == set(modes), (set(r.gradients), set(modes))
-    f = loss_function(name, **params)
-    for role, mode in modes.items():
-        jac = jacobian(f, inputs, role)
-        expected = {"own": own_rows, "all": lambda j: j, "sum": lambda j: j.sum(axis=0)}[mode](
-            jac)
-        got = r.gradients[role]
-        assert got.shape == expected.shape, (role, got.shape, expected.shape)
-        np.testing.assert_allclose(got, expected, rtol=RTOL, atol=ATOL, err_msg=role)
-    return r.gradients
 
 
 def batch(rng, B=3, K=3, D=4, shared=False, spread=1.0):
@@ -52,13 +34,13 @@ def test_softmax_family_explicit(similarity, shared):
     inputs = batch(rng, shared=shared)
     neg = "all" if shared else "own"
     modes = {"anchor": "own", "positive": "own", "negatives": neg}
-    check("npair", inputs, modes, similarity=similarity)
-    check("dcl", inputs, modes, similarity=similarity, temperature=0.5)
-    check("hard-infonce", inputs, modes, similarity=similarity, temperature=0.7)
-    check("hard-infonce", inputs, modes, similarity=similarity, temperature=0.7, beta=0.0,
+    check_gradients("npair", inputs, modes, similarity=similarity)
+    check_gradients("dcl", inputs, modes, similarity=similarity, temperature=0.5)
+    check_gradients("hard-infonce", inputs, modes, similarity=similarity, temperature=0.7)
+    check_gradients("hard-infonce", inputs, modes, similarity=similarity, temperature=0.7, beta=0.0,
           tau_plus=0.0)
     # vmf weights couple the examples through s(a_i, p_i): summed gradients for a and p.
-    check("dcl", inputs, {"anchor": "sum", "positive": "sum", "negatives": neg},
+    check_gradients("dcl", inputs, {"anchor": "sum", "positive": "sum", "negatives": neg},
           similarity=similarity, temperature=0.5, weighting="vmf", sigma=0.8)
 
 
@@ -80,15 +62,15 @@ def test_supcon_and_multi_similarity(similarity, layout):
         pos_mode = "own"
     modes = {"anchor": "own", layout if layout != "shared" else "positives": pos_mode,
              "negatives": "all"}
-    check("supcon", inputs, modes, similarity=similarity, temperature=0.6,
+    check_gradients("supcon", inputs, modes, similarity=similarity, temperature=0.6,
           base_temperature=0.4)
-    check("multi-similarity", inputs, modes, similarity=similarity, beta=5.0, base=0.2)
+    check_gradients("multi-similarity", inputs, modes, similarity=similarity, beta=5.0, base=0.2)
 
 
 def test_supcon_without_negatives_has_no_negatives_gradient():
     rng = rng_for("supcon-k0")
     inputs = {"anchor": rng.normal(size=(2, 3)), "positives": rng.normal(size=(2, 2, 3))}
-    check("supcon", inputs, {"anchor": "own", "positives": "own"}, temperature=0.5)
+    check_gradients("supcon", inputs, {"anchor": "own", "positives": "own"}, temperature=0.5)
 
 
 @pytest.mark.parametrize("distance", ["euclidean", "sqeuclidean", "cosine"])
@@ -98,12 +80,12 @@ def test_distance_family(distance, shared):
     inputs = batch(rng, shared=shared, spread=0.5)
     neg = "all" if shared else "own"
     modes = {"anchor": "own", "positive": "own", "negatives": neg}
-    check("lifted-structure", inputs, modes, distance=distance, margin=2.0)
-    check("lifted-structure", inputs, modes, distance=distance, margin=2.0,
+    check_gradients("lifted-structure", inputs, modes, distance=distance, margin=2.0)
+    check_gradients("lifted-structure", inputs, modes, distance=distance, margin=2.0,
           variant="generalized")
     # beta inside the distances' range keeps both kinds of hinge active on some terms.
     d = {"euclidean": 1.5, "sqeuclidean": 2.5, "cosine": 1.0}[distance]
-    check("margin", inputs, modes, distance=distance, beta=d, margin=0.3)
+    check_gradients("margin", inputs, modes, distance=distance, beta=d, margin=0.3)
 
 
 def test_lifted_generalized_several_positives():
@@ -111,7 +93,7 @@ def test_lifted_generalized_several_positives():
     a = rng.normal(size=(2, 3))
     inputs = {"anchor": a, "positives": a[:, None] + 0.5 * rng.normal(size=(2, 3, 3)),
               "negatives": rng.normal(size=(2, 2, 3))}
-    check("lifted-structure", inputs, {"anchor": "own", "positives": "own",
+    check_gradients("lifted-structure", inputs, {"anchor": "own", "positives": "own",
                                        "negatives": "own"}, variant="generalized", margin=2.0)
 
 
@@ -132,7 +114,8 @@ def test_circle_with_alpha_held_fixed():
     for role in ("anchor", "positives", "negatives"):
         for b in range(B):
             jac = jacobian(lambda arrays, b=b: np.array([fixed(arrays, b)]), inputs, role)
-            np.testing.assert_allclose(r.gradients[role][b], jac[0, b], rtol=RTOL, atol=ATOL)
+            np.testing.assert_allclose(r.gradients[role][b], jac[0, b], rtol=GRADIENT_RTOL,
+                                       atol=GRADIENT_ATOL)
 
 
 @pytest.mark.parametrize("similarity", ["cosine", "dot"])
@@ -142,14 +125,14 @@ def test_in_batch_forms_sum_gradients(similarity):
     a = rng.normal(size=(B, D))
     inputs = {"anchor": a, "positive": a + 0.7 * rng.normal(size=(B, D))}
     modes = {"anchor": "sum", "positive": "sum"}
-    check("ntxent-batch", inputs, modes, similarity=similarity, temperature=0.5)
-    check("clip", inputs, modes, similarity=similarity, temperature=0.5)
-    check("npair", inputs, modes, similarity=similarity)
-    check("siglip", inputs, modes, similarity=similarity, scale=3.0, bias=-1.0)
+    check_gradients("ntxent-batch", inputs, modes, similarity=similarity, temperature=0.5)
+    check_gradients("clip", inputs, modes, similarity=similarity, temperature=0.5)
+    check_gradients("npair", inputs, modes, similarity=similarity)
+    check_gradients("siglip", inputs, modes, similarity=similarity, scale=3.0, bias=-1.0)
     for weighting in ("none", "vmf"):
-        check("dcl", inputs, modes, similarity=similarity, temperature=0.5,
+        check_gradients("dcl", inputs, modes, similarity=similarity, temperature=0.5,
               weighting=weighting)
-    check("hard-infonce", inputs, modes, similarity=similarity, temperature=0.6, beta=1.5,
+    check_gradients("hard-infonce", inputs, modes, similarity=similarity, temperature=0.6, beta=1.5,
           tau_plus=0.1)
 
 
@@ -159,14 +142,14 @@ def test_pair_losses():
     inputs = {"x1": rng.normal(size=(B, D)), "x2": rng.normal(size=(B, D)),
               "label": np.array([1.0, -1.0, -1.0, 1.0])}
     modes = {"x1": "own", "x2": "own"}
-    check("cosine-embedding", inputs, modes, margin=-0.9)
+    check_gradients("cosine-embedding", inputs, modes, margin=-0.9)
     for distance in ("euclidean", "sqeuclidean", "cosine"):
-        check("hinge-embedding", inputs, modes, distance=distance, margin=3.0)
+        check_gradients("hinge-embedding", inputs, modes, distance=distance, margin=3.0)
     values = {"x1": np.array([0.5, 0.3, 1.4, 2.0]), "label": inputs["label"]}
-    check("hinge-embedding", values, {"x1": "own"})
+    check_gradients("hinge-embedding", values, {"x1": "own"})
     scores = {"x1": np.array([0.3, 0.9, 0.5, 0.1]), "x2": np.array([0.5, 0.2, 0.1, 0.4]),
               "label": inputs["label"]}
-    check("margin-ranking", scores, modes, margin=0.5)
+    check_gradients("margin-ranking", scores, modes, margin=0.5)
 
 
 def test_gradient_shapes_follow_the_roles():
@@ -217,6 +200,6 @@ def test_hinge_kinks_and_zero_distance_give_zero_subgradients():
 def test_hard_infonce_floor_binding_zeroes_negatives():
     inputs = {"anchor": [[1.0, 0.0]], "positive": [[0.6, 0.8]], "negatives": [[-2.0, 0.0]]}
     params = {"similarity": "dot", "temperature": 0.5, "beta": 0.0, "tau_plus": 0.0}
-    g = check("hard-infonce", inputs, {"anchor": "own", "positive": "own", "negatives": "all"},
-              **params)
+    g = check_gradients("hard-infonce", inputs,
+                        {"anchor": "own", "positive": "own", "negatives": "all"}, **params)
     assert not g["negatives"].any()

@@ -18,7 +18,7 @@ import losscli
 from losscli.cli import run
 from losscli.errors import BadData, UsageError
 from losscli.losses import FAMILIES
-from tests._more_helpers import assert_close, jacobian, own_rows
+from tests.helpers import assert_close, check_gradients
 
 BATCH = {"anchor": [[1.0, 0.0], [0.0, 1.0]], "positive": [[0.6, 0.8], [-0.6, 0.8]]}
 EXPLICIT = {"anchor": [1.0, 0.0], "positive": [0.6, 0.8], "negatives": [[0.8, 0.6], [0.0, 1.0]]}
@@ -220,20 +220,6 @@ def test_supcontrast_needs_each_anchors_own_positives() -> None:
 # ------------------------------------------------------- gradients of the variant arithmetic
 
 
-def _check_grad(loss: str, inputs: dict, modes: dict[str, str], **params) -> None:
-    r = losscli.evaluate(loss, inputs, grad=True, **params)
-    assert set(r.gradients) == set(modes)
-
-    def f(arrays):
-        return losscli.evaluate(loss, arrays, **params).per_example.copy()
-
-    for role, mode in modes.items():
-        jac = jacobian(f, inputs, role)
-        expected = own_rows(jac) if mode == "own" else jac.sum(axis=0)
-        np.testing.assert_allclose(r.gradients[role], expected, rtol=1e-6, atol=1e-8,
-                                   err_msg=f"{loss} {params} {role}")
-
-
 def _views(B: int = 3, D: int = 4) -> dict:
     a = rng.normal(size=(B, D))
     return {"anchor": a, "positive": a + rng.normal(size=(B, D))}
@@ -243,32 +229,32 @@ def _views(B: int = 3, D: int = 4) -> dict:
 def test_in_batch_variant_gradients(similarity) -> None:
     views = _views()
     both = {"anchor": "sum", "positive": "sum"}
-    _check_grad("dcl", views, both, like="dcl-port", similarity=similarity, temperature=0.3)
-    _check_grad("dcl", views, both, like="dcl-port", similarity=similarity, temperature=0.3,
+    check_gradients("dcl", views, both, like="dcl-port", similarity=similarity, temperature=0.3)
+    check_gradients("dcl", views, both, like="dcl-port", similarity=similarity, temperature=0.3,
                 weighting="vmf", sigma=0.7)
     # SupContrast detaches its row max: its gradient is the loss's own where the max is the
     # (constant) self-similarity of unit vectors, or where 1e-9 is negligible beside the
     # partition; small dot vectors keep it so.
     small = {k: 0.3 * v for k, v in views.items()}
-    _check_grad("supcon", small, both, like="supcontrast", similarity=similarity,
+    check_gradients("supcon", small, both, like="supcontrast", similarity=similarity,
                 temperature=0.4)
-    _check_grad("clip", views, both, like="pml", similarity=similarity, temperature=0.5)
-    _check_grad("ntxent-batch", views, both, like="pml", similarity=similarity,
+    check_gradients("clip", views, both, like="pml", similarity=similarity, temperature=0.5)
+    check_gradients("ntxent-batch", views, both, like="pml", similarity=similarity,
                 temperature=0.5)
     a = views["anchor"]
     several = {"anchor": 0.3 * a, "positives": 0.3 * (a[:, None] + rng.normal(size=(3, 2, 4)))}
-    _check_grad("supcon", several, {"anchor": "sum", "positives": "sum"}, like="supcontrast",
+    check_gradients("supcon", several, {"anchor": "sum", "positives": "sum"}, like="supcontrast",
                 similarity=similarity, temperature=0.4)
 
 
 def test_pair_variant_gradients() -> None:
     x1, x2 = rng.normal(size=(4, 3)), rng.normal(size=(4, 3))
     labels = np.array([1.0, -1.0, 0.0, -1.0])
-    _check_grad("cosine-embedding", {"x1": x1, "x2": x2, "label": labels},
+    check_gradients("cosine-embedding", {"x1": x1, "x2": x2, "label": labels},
                 {"x1": "own", "x2": "own"}, like="torch", margin=-0.5)
-    _check_grad("hinge-embedding", {"x1": x1, "x2": x2, "label": labels},
+    check_gradients("hinge-embedding", {"x1": x1, "x2": x2, "label": labels},
                 {"x1": "own", "x2": "own"}, like="torch", margin=5.0)
-    _check_grad("margin-ranking", {"x1": x1[:, 0], "x2": x2[:, 0],
+    check_gradients("margin-ranking", {"x1": x1[:, 0], "x2": x2[:, 0],
                                    "label": [2.0, -0.5, 1.0, -1.0]},
                 {"x1": "own", "x2": "own"}, like="torch", margin=3.0)
 
@@ -278,12 +264,12 @@ def test_explicit_variant_gradients() -> None:
     inputs = {"anchor": a, "positive": a + 0.3 * rng.normal(size=(3, 4)),
               "negatives": rng.normal(size=(3, 3, 4))}
     modes = {"anchor": "own", "positive": "own", "negatives": "own"}
-    _check_grad("lifted-structure", inputs, modes, like="pml", margin=3.0)
-    _check_grad("margin", inputs, modes, like="pml", margin=1.5)
-    _check_grad("supcon", inputs, modes, like="pml", temperature=0.5)
+    check_gradients("lifted-structure", inputs, modes, like="pml", margin=3.0)
+    check_gradients("margin", inputs, modes, like="pml", margin=1.5)
+    check_gradients("supcon", inputs, modes, like="pml", temperature=0.5)
     unit = a / np.linalg.norm(a, axis=1, keepdims=True)
     mined = {"anchor": unit, "positive": inputs["positive"], "negatives": inputs["negatives"]}
-    _check_grad("multi-similarity", mined, modes, like="ms-original", beta=5.0)
+    check_gradients("multi-similarity", mined, modes, like="ms-original", beta=5.0)
 
 
 # ---------------------------------------------------------------------- the CLI

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 import losscli
-from tests._more_helpers import assert_close
+from tests.helpers import assert_close
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "more_parity.json"
 DOC = json.loads(FIXTURE.read_text())

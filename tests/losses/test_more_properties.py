@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import losscli
-from tests._more_helpers import assert_close
+from tests.helpers import assert_close
 
 REL = 1e-10
 

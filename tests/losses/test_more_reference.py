@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 import losscli
-from tests import reference_more as ref
-from tests._more_helpers import assert_close
+from tests import reference as ref
+from tests.helpers import assert_close
 
 SHAPES = [(1, 1, 3), (3, 4, 5), (5, 2, 8)]  # (B, K, D)
 REL = 1e-11  # fsum references against BLAS and fused kernels: a few ulps of each logit

@@ -1,60 +1,11 @@
-"""Slow, obvious float64 references for LOSSES-MORE.md's losses: Python floats, loops, fsum.
-
-Independent of losscli on purpose: no numpy arithmetic, no shared helpers. Inputs are plain
-nested lists. Explicit losses take one example; in-batch losses take the whole batch and
-return the per-example list. Each follows the formula as LOSSES-MORE.md writes it, not the
-library's stable rearrangement (the tests choose inputs where the plain form is accurate).
-"""
+"""supcon, ntxent-batch, clip, npair, dcl, hard-infonce and siglip: the softmax over a batch
+(or over explicit candidates, in the explicit forms)."""
 
 from __future__ import annotations
 
 import math
 
-
-def dot(x, y):
-    return math.fsum(a * b for a, b in zip(x, y, strict=True))
-
-
-def norm(x):
-    return math.sqrt(math.fsum(a * a for a in x))
-
-
-def cosine(x, y):
-    nx, ny = norm(x), norm(y)
-    if nx == 0.0 or ny == 0.0:
-        return 0.0
-    return max(-1.0, min(1.0, dot(x, y) / (nx * ny)))
-
-
-def similarity(kind):
-    return dot if kind == "dot" else cosine
-
-
-def distance(x, y, kind):
-    if kind == "euclidean":
-        return math.sqrt(math.fsum((a - b) ** 2 for a, b in zip(x, y, strict=True)))
-    if kind == "sqeuclidean":
-        return math.fsum((a - b) ** 2 for a, b in zip(x, y, strict=True))
-    if kind == "cosine":
-        return 1.0 - cosine(x, y)
-    raise ValueError(kind)
-
-
-def lse(values):
-    m = max(values)
-    return m + math.log(math.fsum(math.exp(v - m) for v in values))
-
-
-def softplus(x):
-    return max(x, 0.0) + math.log1p(math.exp(-abs(x)))
-
-
-def log1p_sum_exp(values):
-    """log(1 + sum e^x) = LSE([0, x...])."""
-    return lse([0.0] + list(values))
-
-
-# ---------------------------------------------------------------- softmax family
+from tests.reference.common import lse, similarity, softplus
 
 
 def supcon(a, positives, negatives, temperature=0.1, base_temperature=None,
@@ -66,12 +17,6 @@ def supcon(a, positives, negatives, temperature=0.1, base_temperature=None,
     z = lse(v)
     P = len(positives)
     return -(t / tb) * math.fsum(v[p] - z for p in range(P)) / P
-
-
-def infonce(a, p, negatives, temperature=0.07, similarity_kind="dot"):
-    sim = similarity(similarity_kind)
-    v = [sim(a, p) / temperature] + [sim(a, n) / temperature for n in negatives]
-    return lse(v) - v[0]
 
 
 def ntxent_batch(A, P, temperature=0.07, similarity_kind="cosine"):
@@ -191,69 +136,3 @@ def siglip(A, P, scale=10.0, bias=-10.0, similarity_kind="cosine"):
             terms.append(softplus(-z * x))
         out.append(math.fsum(terms))
     return out
-
-
-# ---------------------------------------------------------------- pair-weighting family
-
-
-def multi_similarity(a, positives, negatives, alpha=2.0, beta=50.0, base=0.5,
-                     similarity_kind="cosine"):
-    sim = similarity(similarity_kind)
-    pos = log1p_sum_exp([-alpha * (sim(a, p) - base) for p in positives]) / alpha
-    neg = log1p_sum_exp([beta * (sim(a, n) - base) for n in negatives]) / beta
-    return pos + neg
-
-
-def circle(a, positives, negatives, margin=0.4, gamma=80.0, alphas=None):
-    """alphas: optional (alpha_p list, alpha_n list) held fixed (the gradient's convention)."""
-    sp = [cosine(a, p) for p in positives]
-    sn = [cosine(a, n) for n in negatives]
-    if alphas is None:
-        ap = [max(1.0 + margin - s, 0.0) for s in sp]
-        an = [max(s + margin, 0.0) for s in sn]
-    else:
-        ap, an = alphas
-    lp = lse([-gamma * w * (s - (1.0 - margin)) for w, s in zip(ap, sp, strict=True)])
-    ln = lse([gamma * w * (s - margin) for w, s in zip(an, sn, strict=True)])
-    return softplus(ln + lp)
-
-
-def lifted_song(a, p, negatives, margin=1.0, pos_margin=0.0, distance_kind="euclidean"):
-    terms = [margin - distance(a, n, distance_kind) for n in negatives]
-    terms += [margin - distance(p, n, distance_kind) for n in negatives]
-    J = math.log(math.fsum(math.exp(t) for t in terms)) + distance(a, p, distance_kind) \
-        - pos_margin
-    return 0.5 * max(J, 0.0) ** 2
-
-
-def lifted_generalized(a, positives, negatives, margin=1.0, pos_margin=0.0,
-                       distance_kind="euclidean"):
-    lp = lse([distance(a, p, distance_kind) - pos_margin for p in positives])
-    ln = lse([margin - distance(a, n, distance_kind) for n in negatives])
-    return max(lp + ln, 0.0)
-
-
-def margin(a, p, negatives, margin=0.2, beta=1.2, nu=0.0, distance_kind="euclidean"):
-    K = len(negatives)
-    pos = max(distance(a, p, distance_kind) - beta + margin, 0.0)
-    negs = [max(beta - distance(a, n, distance_kind) + margin, 0.0) for n in negatives]
-    count = K * (pos > 0) + sum(q > 0 for q in negs)
-    if count == 0:
-        return nu * beta
-    return math.fsum([K * pos] + negs) / count + nu * beta
-
-
-# ---------------------------------------------------------------- torch's pair losses
-
-
-def cosine_embedding(x1, x2, label, margin=0.0):
-    c = cosine(x1, x2)
-    return 1.0 - c if label == 1 else max(c - margin, 0.0)
-
-
-def hinge_embedding(x, label, margin=1.0):
-    return x if label == 1 else max(margin - x, 0.0)
-
-
-def margin_ranking(x1, x2, label, margin=0.0):
-    return max(-label * (x1 - x2) + margin, 0.0)
