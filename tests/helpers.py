@@ -8,6 +8,7 @@ zero does not fail for its last bits. NaN equals NaN and an infinity only itself
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -24,6 +25,15 @@ FLOOR = 1e-15
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "samples"
 SEED1 = str(SAMPLES / "seed-example-1.json")
+
+
+def sample(name: str) -> dict[str, Any]:
+    """The roles of samples/<name> (.json or .npz), as evaluate takes them."""
+    path = SAMPLES / name
+    if path.suffix == ".npz":
+        with np.load(path) as arrays:
+            return dict(arrays)
+    return json.loads(path.read_text())
 
 
 # ---------------------------------------------------------------- the tolerance
@@ -138,3 +148,11 @@ def run_cli(capsys: Any, *argv: str) -> tuple[int, str, str]:
     code = run(list(argv))
     out, err = capsys.readouterr()
     return code, out, err
+
+
+def run_cli_json(capsys: Any, *argv: str) -> Any:
+    """The JSON document of a `losscli argv --format json` that must succeed."""
+    code, out, err = run_cli(capsys, *argv, "--format", "json")
+    assert code == 0, err
+    assert "Traceback" not in err
+    return json.loads(out)

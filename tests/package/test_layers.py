@@ -1,15 +1,19 @@
 """The house's layers: cli -> api -> (batch, explore) -> losses -> kernels, with io, render,
 model and errors as leaves. Each package imports only the layers below it (imports under
-TYPE_CHECKING are annotations, not dependencies)."""
+TYPE_CHECKING are annotations, not dependencies), and the CLI's modules import one another
+without a cycle."""
 
 from __future__ import annotations
 
 import ast
+import importlib
 from pathlib import Path
 
 import pytest
 
-PACKAGE = Path(__file__).resolve().parents[2] / "losscli"
+from tests.helpers import ROOT
+
+PACKAGE = ROOT / "losscli"
 
 # What each top-level module or package of losscli may import at run time.
 ALLOWED = {
@@ -69,3 +73,29 @@ def test_the_check_sees_an_upward_import(tmp_path):
     bad.write_text("from losscli.api import evaluate\nif TYPE_CHECKING:\n"
                    "    from losscli.cli import run\n")
     assert _runtime_imports(bad) == {"losscli.api"}
+
+
+def test_the_cli_modules_import_one_another_without_a_cycle():
+    cli = Path(importlib.import_module("losscli.cli").__file__).parent
+    modules = {p.stem for p in cli.glob("*.py")}
+    edges: dict[str, set[str]] = {}
+    for name in modules:
+        tree = ast.parse((cli / f"{name}.py").read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                if node.module.startswith("losscli.cli."):
+                    edges.setdefault(name, set()).add(node.module.split(".")[2])
+                elif node.module == "losscli.cli":
+                    edges.setdefault(name, set()).update(
+                        a.name if a.name in modules else "__init__" for a in node.names)
+    done: set[str] = set()
+
+    def visit(name: str, path: tuple[str, ...]) -> None:
+        assert name not in path, " -> ".join((*path, name))
+        if name not in done:
+            for target in edges.get(name, ()):
+                visit(target, (*path, name))
+            done.add(name)
+
+    for name in modules:
+        visit(name, ())

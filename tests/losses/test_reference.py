@@ -1,8 +1,9 @@
-"""Each LOSSES-MORE.md loss against the plain float64 reference (reference_more.py) on random
-inputs of several shapes, layouts (shared or per-anchor banks) and options."""
+"""Every loss against its plain float64 reference (tests/reference/) on random inputs of
+several shapes, layouts (shared or per-anchor banks), options and reductions."""
 
 from __future__ import annotations
 
+import itertools
 import zlib
 
 import numpy as np
@@ -12,7 +13,160 @@ import losscli
 from tests import reference as ref
 from tests.helpers import assert_close
 
-SHAPES = [(1, 1, 3), (3, 4, 5), (5, 2, 8)]  # (B, K, D)
+# ---------------------------------------------------------------- explicit negatives, softmax
+
+RNG = np.random.default_rng(1234)
+
+
+def embedding_case(B, K, D, layout, rng=RNG):
+    """(inputs dict, list of per-example (a, p, negatives) as lists)."""
+    if B is None:
+        a, p = rng.normal(size=D), rng.normal(size=D)
+        n = rng.normal(size=(K, D))
+        return {"anchor": a, "positive": p, "negatives": n}, [(a.tolist(), p.tolist(),
+                                                               n.tolist())]
+    a, p = rng.normal(size=(B, D)), rng.normal(size=(B, D))
+    n = rng.normal(size=(K, D)) if layout == "shared" else rng.normal(size=(B, K, D))
+    per = [(a[b].tolist(), p[b].tolist(), (n if layout == "shared" else n[b]).tolist())
+           for b in range(B)]
+    return {"anchor": a, "positive": p, "negatives": n}, per
+
+
+SHAPES = [(None, 3, 4, "shared"), (1, 1, 3, "shared"), (3, 4, 5, "shared"),
+          (3, 4, 5, "per-anchor"), (4, 2, 2, "per-anchor")]
+REDUCTIONS = ["mean", "sum", "none"]
+
+
+def check(result, expected_per_example, reduction, scale=1.0):
+    assert_close(result.per_example.tolist(), expected_per_example, scale=scale)
+    assert_close(result.value, ref.reduce(expected_per_example, reduction), scale=scale)
+
+
+@pytest.mark.parametrize("shape", SHAPES, ids=str)
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("params", [{"temperature": 0.07}, {"temperature": 0.5},
+                                    {"temperature": 2.0, "similarity": "cosine"},
+                                    {"temperature": 0.1, "similarity": "cosine"}], ids=str)
+def test_infonce_matches_reference(jit_mode, shape, reduction, params):
+    inputs, per = embedding_case(*shape)
+    r = losscli.evaluate("infonce", inputs, reduction=reduction, **params)
+    expected = [ref.infonce(a, p, n, params["temperature"], params.get("similarity", "dot"))
+                for a, p, n in per]
+    check(r, expected, reduction, scale=100.0)
+    np.testing.assert_allclose(r.terms.columns["probability"].sum(axis=1), 1.0, rtol=1e-12)
+
+
+@pytest.mark.parametrize("shape", SHAPES, ids=str)
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("margin,distance", list(itertools.product(
+    [0.5, 3.0], ["euclidean", "sqeuclidean", "cosine"])))
+def test_contrastive_matches_reference(jit_mode, shape, reduction, margin, distance):
+    inputs, per = embedding_case(*shape)
+    r = losscli.evaluate("contrastive", inputs, reduction=reduction, margin=margin,
+                         distance=distance)
+    expected = [ref.contrastive(a, p, n, margin, distance) for a, p, n in per]
+    check(r, expected, reduction, scale=100.0)
+
+
+TRIPLET_OPTIONS = [
+    {}, {"margin": 0.3, "distance": "sqeuclidean"}, {"distance": "cosine", "margin": 0.2},
+    {"negatives_reduction": "sum"}, {"negatives_reduction": "max"},
+    {"negatives_reduction": "mean-active", "margin": 0.5}, {"swap": True},
+    {"soft": True}, {"soft": True, "negatives_reduction": "max", "distance": "cosine"},
+    {"swap": True, "distance": "sqeuclidean", "negatives_reduction": "mean-active"},
+]
+
+
+@pytest.mark.parametrize("shape", SHAPES, ids=str)
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("options", TRIPLET_OPTIONS, ids=str)
+def test_triplet_matches_reference(jit_mode, shape, reduction, options):
+    inputs, per = embedding_case(*shape)
+    r = losscli.evaluate("triplet", inputs, reduction=reduction, **options)
+    kw = dict(options)
+    if "distance" in kw:
+        kw["distance_kind"] = kw.pop("distance")
+    expected = [ref.triplet(a, p, n, **kw) for a, p, n in per]
+    check(r, expected, reduction, scale=100.0)
+
+
+@pytest.mark.parametrize("shape", [s for s in SHAPES if s[1] >= 2], ids=str)
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("distance", ["sqeuclidean", "euclidean", "cosine"])
+@pytest.mark.parametrize("partners", ["rolled", "shared", "per-anchor"])
+def test_quadruplet_matches_reference(jit_mode, shape, reduction, distance, partners):
+    inputs, per = embedding_case(*shape)
+    B, K, D, _ = shape
+    n2 = None
+    if partners == "shared" or (partners == "per-anchor" and B is None):
+        n2 = RNG.normal(size=(K, D))
+        inputs["negatives2"] = n2
+        n2s = [n2.tolist()] * len(per)
+    elif partners == "per-anchor":
+        n2 = RNG.normal(size=(B, K, D))
+        inputs["negatives2"] = n2
+        n2s = [n2[b].tolist() for b in range(B)]
+    r = losscli.evaluate("quadruplet", inputs, reduction=reduction, distance=distance,
+                         margin=2.0, margin2=1.5)
+    expected = [ref.quadruplet(a, p, n, None if n2 is None else n2s[i], 2.0, 1.5, distance)
+                for i, (a, p, n) in enumerate(per)]
+    check(r, expected, reduction, scale=100.0)
+    assert r.params["pairing"] == ("rolled" if n2 is None else "given")
+
+
+@pytest.mark.parametrize("B,C", [(1, 3), (5, 4), (8, 2)])
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("options", [{}, {"label_smoothing": 0.2}, {"weight": True},
+                                     {"weight": True, "label_smoothing": 0.1},
+                                     {"ignore_index": 1}, {"ignore_index": -100},
+                                     {"probabilities": True},
+                                     {"probabilities": True, "weight": True,
+                                      "label_smoothing": 0.3}], ids=str)
+def test_softmax_ce_matches_reference(jit_mode, B, C, reduction, options):
+    rng = np.random.default_rng(B * 10 + C)
+    logits = rng.normal(scale=3.0, size=(B, C))
+    if options.get("probabilities"):
+        t = rng.random(size=(B, C))
+        t /= t.sum(axis=1, keepdims=True)
+        targets = t.tolist()
+    else:
+        t = rng.integers(0, C, size=B)
+        t[0] = 1 if C > 1 else 0  # at least one example hits the ignored class
+        if options.get("ignore_index") == -100 and B > 1:
+            t[-1] = -100
+        targets = [int(v) for v in t]
+    weight = rng.uniform(0.5, 2.0, size=C) if options.get("weight") else None
+    inputs = {"logits": logits, "target": t}
+    if weight is not None:
+        inputs["weight"] = weight
+    params = {k: v for k, v in options.items() if k in ("label_smoothing", "ignore_index")}
+    if options.get("ignore_index") == 1 and all(v == 1 for v in targets):
+        if reduction == "mean":  # nothing left to average
+            with pytest.raises(losscli.LossCliError, match="nothing"):
+                losscli.evaluate("softmax-ce", inputs, reduction=reduction, **params)
+            return
+        r = losscli.evaluate("softmax-ce", inputs, reduction=reduction, **params)
+        assert r.value == (0.0 if reduction == "sum" else [0.0] * B)
+        return
+    r = losscli.evaluate("softmax-ce", inputs, reduction=reduction, **params)
+    expected_per = ref.softmax_ce(logits.tolist(), targets,
+                                  None if weight is None else weight.tolist(),
+                                  params.get("label_smoothing", 0.0),
+                                  params.get("ignore_index"), "none")
+    assert_close(r.per_example.tolist(), expected_per, scale=10.0)
+    expected = ref.softmax_ce(logits.tolist(), targets,
+                              None if weight is None else weight.tolist(),
+                              params.get("label_smoothing", 0.0), params.get("ignore_index"),
+                              reduction)
+    assert_close(r.value, expected, scale=10.0)
+    grad = r.terms.columns["gradient"]
+    if r.ignored is not None:
+        assert not grad[r.ignored].any()
+
+
+# ---------------------------------------------------------------- in-batch, pairs, paired inputs
+
+BKD = [(1, 1, 3), (3, 4, 5), (5, 2, 8)]  # (B, K, D)
 REL = 1e-11  # fsum references against BLAS and fused kernels: a few ulps of each logit
 
 
@@ -35,10 +189,7 @@ def loss_of(name, inputs, **params):
     return losscli.evaluate(name, inputs, **params)
 
 
-# ---------------------------------------------------------------- explicit, one positive
-
-
-@pytest.mark.parametrize("B,K,D", SHAPES)
+@pytest.mark.parametrize("B,K,D", BKD)
 @pytest.mark.parametrize("shared", [False, True])
 @pytest.mark.parametrize("similarity", ["cosine", "dot"])
 def test_npair_dcl_hard_infonce_explicit(B, K, D, shared, similarity):
@@ -69,10 +220,7 @@ def test_npair_dcl_hard_infonce_explicit(B, K, D, shared, similarity):
                                                       similarity) for b in range(B)], REL)
 
 
-# ---------------------------------------------------------------- explicit, several positives
-
-
-@pytest.mark.parametrize("B,K,D", SHAPES)
+@pytest.mark.parametrize("B,K,D", BKD)
 @pytest.mark.parametrize("P", [1, 3])
 @pytest.mark.parametrize("layout", ["per-anchor", "shared", "positive"])
 def test_supcon_multi_similarity_circle_lifted(B, K, D, P, layout):
@@ -115,7 +263,7 @@ def test_supcon_multi_similarity_circle_lifted(B, K, D, P, layout):
                      scale=10)
 
 
-@pytest.mark.parametrize("B,K,D", SHAPES)
+@pytest.mark.parametrize("B,K,D", BKD)
 @pytest.mark.parametrize("distance", ["euclidean", "sqeuclidean", "cosine"])
 @pytest.mark.parametrize("shared", [False, True])
 def test_lifted_song_and_margin(B, K, D, distance, shared):
@@ -132,9 +280,6 @@ def test_lifted_song_and_margin(B, K, D, distance, shared):
         r = loss_of("margin", inputs, distance=distance, beta=beta, nu=nu, margin=0.3)
         assert_close(r.per_example, [ref.margin(al[b], pl[b], rows(n, b), 0.3, beta, nu,
                                                 distance) for b in range(B)], REL, scale=10)
-
-
-# ---------------------------------------------------------------- in-batch forms
 
 
 @pytest.mark.parametrize("B,D", [(2, 2), (3, 5), (6, 8)])
@@ -171,9 +316,6 @@ def test_siglip_single_pair_matches_reference():
     a, p = [0.3, -1.2, 0.5], [0.1, -0.9, 0.8]
     r = loss_of("siglip", {"anchor": a, "positive": p})
     assert_close(r.per_example, ref.siglip([a], [p]), REL)
-
-
-# ---------------------------------------------------------------- torch's pair losses
 
 
 @pytest.mark.parametrize("B,D", [(1, 3), (4, 5), (7, 2)])

@@ -1,16 +1,23 @@
-"""Compiled (numba) and interpreted runs of the new kernels agree, on every loss.
+"""Compiled (numba) and interpreted runs of the kernels agree, on every loss and through the
+command line.
 
 The same kernel source runs either way (kernels/_jit.py); this guards the subset numba
-compiles (types, bool arrays, NaN paths) for the kernels of LOSSES-MORE.md's losses.
+compiles (types, bool arrays, NaN paths) for every loss, and its variant branches.
 """
 
 from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 import losscli
-from tests.helpers import assert_close
+from tests.helpers import ROOT, assert_close
 
 pytest.importorskip("numba")
 
@@ -80,3 +87,23 @@ def test_compiled_equals_interpreted(monkeypatch, name, inputs, params):
     for role, g in py.gradients.items():
         np.testing.assert_allclose(jit.gradients[role], g, rtol=1e-13, atol=1e-15,
                                    err_msg=role)
+
+
+def cli(*args: str, stdin: bytes | None = None, env: dict | None = None,
+        cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "losscli", *args], input=stdin,
+                          capture_output=True, cwd=cwd or ROOT, env={**os.environ, **(env or {})},
+                          timeout=120)
+
+
+def test_large_input_runs_compiled_and_agrees(tmp_path):
+    rng = np.random.default_rng(3)
+    np.savez(tmp_path / "big.npz", anchor=rng.normal(size=(300, 64)),
+             positive=rng.normal(size=(300, 64)), negatives=rng.normal(size=(300, 8, 64)))
+    results = {}
+    for mode in ("auto", "never"):
+        proc = cli("compute", "infonce", str(tmp_path / "big.npz"), "-f", "json",
+                   "--reduction", "none", env={"LOSSCLI_JIT": mode})
+        assert proc.returncode == 0, proc.stderr
+        results[mode] = json.loads(proc.stdout)["value"]
+    np.testing.assert_allclose(results["auto"], results["never"], rtol=1e-12)

@@ -1,12 +1,11 @@
 """The loss options are generated from the registry: a Param added to a spec is an option of
 every command that evaluates a loss, with its kind, short flag and help; a choice's help
-names its choices."""
+names its choices; every role and parameter of every loss is an option of each such command,
+and option values convert like options."""
 
 from __future__ import annotations
 
-import ast
 import importlib
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -17,11 +16,11 @@ from typer.testing import CliRunner
 from losscli.cli import app_for, run
 from losscli.cli._options import with_loss_options
 from losscli.losses import LOSSES, Param
+from tests.helpers import SEED1
 
-SEED = str(Path(__file__).resolve().parents[2] / "samples" / "seed-example-1.json")
+SEED = SEED1
 EVALUATING_COMMANDS = ("compute", "batch", "sweep", "stats", "compare")
 
-# A loss the registry does not have, with one parameter of each kind.
 FAKE = SimpleNamespace(name="fake", params=(
     Param("zeta", 0.25, "zeta of the fake loss (finite, > 0)", check="positive", short="-z"),
     Param("mode", "plain", "how the fake loss combines its terms", kind="choice",
@@ -128,6 +127,27 @@ def test_no_two_options_of_a_command_share_a_flag(command):
     assert len(flags) == len(set(flags))
 
 
+@pytest.mark.parametrize("command", EVALUATING_COMMANDS)
+def test_every_command_that_evaluates_a_loss_takes_every_role_and_parameter(command):
+    """Read from the click command a run builds: the options the registry generated."""
+    import typer
+
+    from losscli.cli import app_for
+
+    click_command = typer.main.get_command(app_for([command])).commands[command]
+    flags = {flag for p in click_command.params for flag in (*p.opts, *p.secondary_opts)}
+    for spec in LOSSES.values():
+        for role in spec.roles:
+            assert f"--{role}" in flags, (command, spec.name, role)
+        for param in spec.params:
+            option = "--" + param.name.replace("_", "-")
+            assert option in flags, (command, spec.name, option)
+            if param.kind == "bool":
+                assert "--no-" + option[2:] in flags, (command, option)
+            if param.short:
+                assert param.short in flags, (command, option, param.short)
+
+
 def test_options_reach_the_api_in_a_fixed_order(capsys):
     """Two options a loss does not take: the error names the same one whichever comes first
     on the command line (the api meets them in the generated order)."""
@@ -137,27 +157,7 @@ def test_options_reach_the_api_in_a_fixed_order(capsys):
         assert capsys.readouterr().err.startswith("error: --margin does not apply to infonce")
 
 
-def test_the_cli_modules_import_one_another_without_a_cycle():
-    cli = Path(importlib.import_module("losscli.cli").__file__).parent
-    modules = {p.stem for p in cli.glob("*.py")}
-    edges: dict[str, set[str]] = {}
-    for name in modules:
-        tree = ast.parse((cli / f"{name}.py").read_text())
-        for node in ast.walk(tree):
-            if isinstance(node, ast.ImportFrom) and node.module:
-                if node.module.startswith("losscli.cli."):
-                    edges.setdefault(name, set()).add(node.module.split(".")[2])
-                elif node.module == "losscli.cli":
-                    edges.setdefault(name, set()).update(
-                        a.name if a.name in modules else "__init__" for a in node.names)
-    done: set[str] = set()
-
-    def visit(name: str, path: tuple[str, ...]) -> None:
-        assert name not in path, " -> ".join((*path, name))
-        if name not in done:
-            for target in edges.get(name, ()):
-                visit(target, (*path, name))
-            done.add(name)
-
-    for name in modules:
-        visit(name, ())
+def test_option_values_convert(capsys):
+    assert run(["batch", "triplet", SEED, "--margin", "2", "--swap", "--chunk", "1",
+                "-f", "jsonl"]) == 0
+    assert '"margin": 2.0' in capsys.readouterr().out

@@ -1,4 +1,5 @@
-"""sweep, stats and compare: engines (losscli.explore) and commands."""
+"""`sweep`: the engine (losscli.explore through the api) and the command: values, known limits
+and kinks, refusals, JSON Lines, CSV, the terminal chart and the PNG."""
 
 from __future__ import annotations
 
@@ -12,13 +13,14 @@ import losscli
 from losscli import api, explore
 from losscli.cli import run
 from losscli.errors import UsageError
+from tests.helpers import sample
 
 SEED1 = "samples/seed-example-1.json"
 BATCH = "samples/batch.npz"
 
 
 def batch() -> dict:
-    return dict(np.load(BATCH))
+    return sample("batch.npz")
 
 
 def test_sweep_values_evaluate_through_the_api() -> None:
@@ -64,6 +66,19 @@ def test_contrastive_and_quadruplet_kinks() -> None:
     q = api.sweep("quadruplet", {**inputs, "negatives2": [[1.5, 1.0], [3.0, 2.0]]},
                       "margin2", explore.sweep_values(0, 4, 5), distance="euclidean")
     assert q.limits["kinks"] == [0.0, 1.0]  # d_nn - d_ap = 1 - 1, 2 - 1
+
+
+def test_any_numeric_parameter_sweeps_and_equals_single_evaluations() -> None:
+    from pathlib import Path
+
+    ex = Path(__file__).resolve().parents[2] / "samples" / "ex.json"
+    inputs = losscli.load_inputs(str(ex))
+    values = np.array([0.0, 0.5, 2.0])
+    swept = api.sweep("hard-infonce", inputs, "beta", values)
+    for beta, loss in zip(values, swept.losses, strict=True):
+        assert loss == losscli.evaluate("hard-infonce", inputs, beta=float(beta)).value
+    with pytest.raises(UsageError, match="cannot be swept"):
+        api.sweep("triplet", inputs, "swap", values)
 
 
 def test_sweep_refuses_what_it_cannot_sweep() -> None:
@@ -127,69 +142,3 @@ def test_png_written_when_matplotlib_is_there(tmp_path, capsys) -> None:
     assert code == 0 and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert run(["sweep", "triplet", BATCH, "--param", "margin", "--from", "0", "--to", "2",
                 "--png", str(png)]) == 6  # exists: --force to overwrite
-
-
-def test_stats_counts_regimes_and_quantiles() -> None:
-    inputs = batch()
-    st = api.stats("triplet", inputs)
-    by = {r["stat"]: r for r in st.records}
-    r = losscli.evaluate("triplet", inputs)
-    regimes = r.terms.columns["regime"]
-    assert by["regimes"]["hard"] == int((regimes == "hard").sum())
-    assert by["regimes"]["hard"] + by["regimes"]["semi-hard"] + by["regimes"]["easy"] == \
-        regimes.size
-    d_an = r.terms.columns["d_an"].ravel()
-    assert math.isclose(by["d_an"]["p50"], float(np.median(d_an)))
-    assert math.isclose(by["d_ap"]["mean"], float(r.terms.columns["d_ap"][:, 0].mean()))
-    assert sum(by["histogram"]["counts"]["d_an"]) == d_an.size
-    assert math.isclose(by["loss"]["mean"], r.per_example.mean())
-
-
-def test_stats_flags_false_negatives() -> None:
-    inputs = {"anchor": [1.0, 0.0], "positive": [0.6, 0.8], "negatives": [[1.0, 0.1],
-                                                                          [0.0, 1.0]]}
-    by = {r["stat"]: r for r in api.stats("infonce", inputs).records}
-    assert by["false negatives"]["flagged"] == 1
-    r = losscli.evaluate("infonce", inputs)
-    assert r.terms.columns["false_negative"][0].tolist() == [False, True, False]
-
-
-def test_stats_cli_jsonl(capsys) -> None:
-    assert run(["stats", "contrastive", BATCH]) == 0
-    stats = [json.loads(line)["stat"] for line in capsys.readouterr().out.splitlines()]
-    assert stats[0] == "loss" and "d_ap" in stats and "histogram" in stats
-
-
-def test_compare_rows_losscli_first_then_each_library(capsys) -> None:
-    rows = api.compare("triplet", batch())
-    assert [r.convention for r in rows] == ["losscli", "torch", "pytorch-metric-learning",
-                                            "sentence-transformers", "tf-addons", "optax"]
-    for r in rows[1:]:
-        like = losscli.evaluate("triplet", batch(), like=r.convention)
-        assert r.value == like.value
-    rows = api.compare("softmax-ce", {"logits": [[1.0, 2.0]], "target": [1]})
-    undefined = [r.convention for r in rows if not r.defined]
-    assert undefined == ["pytorch-metric-learning", "sentence-transformers"]
-    assert run(["compare", "quadruplet", "samples/quadruplet-golden.json"]) == 0
-    records = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
-    assert records[0]["convention"] == "losscli" and records[0]["defined"]
-    assert not any(r["defined"] for r in records[1:])
-
-
-def test_compare_row_says_when_an_option_does_not_exist_there() -> None:
-    rows = api.compare("triplet", batch(), soft=True)
-    torch_row = next(r for r in rows if r.convention == "torch")
-    assert not torch_row.defined and "--soft" in torch_row.reason
-
-
-def test_any_numeric_parameter_sweeps_and_equals_single_evaluations() -> None:
-    from pathlib import Path
-
-    ex = Path(__file__).resolve().parents[2] / "samples" / "ex.json"
-    inputs = losscli.load_inputs(str(ex))
-    values = np.array([0.0, 0.5, 2.0])
-    swept = api.sweep("hard-infonce", inputs, "beta", values)
-    for beta, loss in zip(values, swept.losses, strict=True):
-        assert loss == losscli.evaluate("hard-infonce", inputs, beta=float(beta)).value
-    with pytest.raises(UsageError, match="cannot be swept"):
-        api.sweep("triplet", inputs, "swap", values)
