@@ -1,9 +1,13 @@
 """losscli: see what a loss does, term by term.
 
-    import losscli
-    result = losscli.evaluate("infonce", {"anchor": a, "positive": p, "negatives": n},
-                              temperature=0.07)
-    result.value, result.per_example, result.terms.columns["probability"]
+    >>> import losscli
+    >>> result = losscli.evaluate("infonce", {"anchor": [1.0, 0.0], "positive": [0.6, 0.8],
+    ...                                       "negatives": [[0.8, 0.6], [0.0, 1.0]]},
+    ...                           similarity="cosine", temperature=0.07)
+    >>> round(result.value, 12)  # LOSSES.md's cosine golden
+    2.912997059198
+    >>> result.terms.columns["probability"].round(6).tolist()  # the positive first
+    [[0.054313, 0.945677, 1e-05]]
 
 Importing losscli imports numpy but never numba: kernels compile on first large use.
 """

@@ -38,9 +38,13 @@ def test_seed_example_1_to_12_digits(jit_mode):
 
 
 def test_naive_formula_would_fail_the_seed_bar():
-    """The bar is meaningful: the seed's naive exp/sum code is off in the 12th digit."""
-    naive = 4.9068650660314756e-05
-    assert not math.isclose(naive, 4.9068650660199903e-05, rel_tol=1e-12)
+    """The bar is meaningful: the seed's naive -log(e^v0 / sum e^v) is off in the 12th digit
+    on the same inputs, where losscli is not."""
+    a, p, n = (np.asarray(SEED1[role]) for role in ("anchor", "positive", "negatives"))
+    logits = np.concatenate([[a @ p], n @ a]) / 0.07
+    naive = float(-np.log(np.exp(logits[0]) / np.exp(logits).sum()))
+    assert not math.isclose(naive, SEED1_TRUE, rel_tol=1e-12)
+    assert math.isclose(losscli.evaluate("infonce", SEED1).value, SEED1_TRUE, rel_tol=1e-12)
 
 
 def test_seed_example_2(jit_mode):
