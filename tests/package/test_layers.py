@@ -1,7 +1,8 @@
 """The house's layers: cli -> api -> (batch, explore) -> losses -> kernels, with io, render,
 model and errors as leaves. Each package imports only the layers below it (imports under
-TYPE_CHECKING are annotations, not dependencies), and the CLI's modules import one another
-without a cycle."""
+TYPE_CHECKING are annotations, not dependencies), typer, rich and numba only where their
+layer is (ruff's banned-api says so too, but its per-file ignores lift a whole rule), and the
+CLI's modules import one another without a cycle."""
 
 from __future__ import annotations
 
@@ -32,6 +33,12 @@ ALLOWED = {
 }
 
 
+# Where each third-party package with a layer of its own may be imported, at run time or
+# lazily: the CLI parses with typer, the CLI and render draw with rich, and only the jit
+# policy compiles with numba (so that `losscli --help` never loads it).
+OWNERS = {"typer": ("cli/",), "rich": ("cli/", "render/"), "numba": ("kernels/_jit.py",)}
+
+
 def _layer(module: str) -> str:
     parts = module.split(".")
     return parts[1] if len(parts) > 1 else ""
@@ -55,6 +62,22 @@ def _runtime_imports(path: Path) -> set[str]:
     return found
 
 
+def _third_party_imports(path: Path) -> set[str]:
+    """The top-level names of the OWNERS packages `path` imports, anywhere in the file."""
+    tree = ast.parse(path.read_text())
+    typing_only = {id(node) for block in ast.walk(tree) if isinstance(block, ast.If)
+                   and "TYPE_CHECKING" in ast.unparse(block.test) for node in ast.walk(block)}
+    found = set()
+    for node in ast.walk(tree):
+        if id(node) in typing_only:
+            continue
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module.split(".")[0])
+        elif isinstance(node, ast.Import):
+            found.update(a.name.split(".")[0] for a in node.names)
+    return found & set(OWNERS)
+
+
 def _modules() -> list[Path]:
     return sorted(p for p in PACKAGE.rglob("*.py") if p.parent != PACKAGE or p.stem in ALLOWED)
 
@@ -66,6 +89,22 @@ def test_imports_go_down_the_layers(path):
     allowed = ALLOWED[layer] | {layer}
     upward = {m for m in _runtime_imports(path) if _layer(m) not in allowed}
     assert not upward, f"{relative} imports {sorted(upward)} ({layer} may use {sorted(allowed)})"
+
+
+@pytest.mark.parametrize("path", sorted(PACKAGE.rglob("*.py")),
+                         ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_typer_rich_and_numba_stay_in_their_layers(path):
+    relative = path.relative_to(PACKAGE).as_posix()
+    strays = {name for name in _third_party_imports(path)
+              if not relative.startswith(OWNERS[name])}
+    assert not strays, f"{relative} imports {sorted(strays)}: {OWNERS}"
+
+
+def test_the_check_sees_a_stray_third_party_import(tmp_path):
+    stray = tmp_path / "stray.py"
+    stray.write_text("import os\nfrom rich.table import Table\n\n\ndef f():\n"
+                     "    import numba.core\n    return numba\n")
+    assert _third_party_imports(stray) == {"rich", "numba"}
 
 
 def test_the_check_sees_an_upward_import(tmp_path):
