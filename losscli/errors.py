@@ -11,6 +11,8 @@ from enum import IntEnum
 
 
 class ExitCode(IntEnum):
+    """The exit codes of CONTRACT.md, one per kind of error."""
+
     OK = 0
     INTERNAL = 1
     USAGE = 2

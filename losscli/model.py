@@ -56,6 +56,7 @@ class Inputs:
         return self.arrays[role]
 
     def source(self, role: str) -> str:
+        """The file (and key) the role came from, or the role itself for in-memory arrays."""
         return self.sources.get(role, role)
 
     def where(self, role: str) -> str:
@@ -78,6 +79,7 @@ class Terms:
 
     @property
     def count(self) -> int:
+        """T, the terms of each example."""
         return len(self.role)
 
 
@@ -102,6 +104,7 @@ class Result:
 
     @property
     def batch(self) -> int:
+        """B, the examples evaluated."""
         return int(self.per_example.shape[0])
 
     @property
@@ -194,13 +197,16 @@ class FileResult:
 
     @property
     def n(self) -> int | None:
+        """The examples of the input, or None when it failed."""
         return None if self.per_example is None else int(self.per_example.shape[0])
 
     @property
     def ok(self) -> bool:
+        """Whether the input was evaluated (no error)."""
         return self.error is None
 
     def error_text(self) -> str | None:
+        """The error's one-line message, or None."""
         return None if self.error is None else self.error.message()
 
     def record(self) -> dict[str, Any]:

@@ -67,6 +67,9 @@ class ClusterOptions:
     retries: int = RETRIES
 
     def check(self, jobs: int = 1) -> None:
+        """A usage error for what cannot run: --jobs with --scheduler, fewer than one worker
+        or task row, an empty address.
+        """
         if jobs > 1:
             raise UsageError("--jobs and --scheduler both given",
                              "choose one: --scheduler local --workers N runs N processes")

@@ -70,6 +70,9 @@ class FullEvaluator:
         self.module = module_of(call.spec)
 
     def __call__(self, chunk: Chunk) -> Part:
+        """The chunk's per-example losses (a Part) from the loss module's evaluate, unreduced;
+        a non-finite input entry is bad data, named by its index in the whole input.
+        """
         arrays = chunk.role_arrays()
         sources = {}
         for role, arr in arrays.items():
@@ -124,6 +127,9 @@ class StreamEvaluator:
         return np.ascontiguousarray(arr, dtype=np.float64)
 
     def __call__(self, chunk: Chunk) -> Part:
+        """The chunk's per-example losses (a Part) from the loss's stream kernel, read straight
+        from the chunk's arrays (a stacked .npy, or the role files with a shared bank).
+        """
         if chunk.stack is not None:
             x = self._kernel_array(chunk.stack)
             B, R, D = x.shape

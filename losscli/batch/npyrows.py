@@ -82,6 +82,7 @@ class NpyFile:
         self._advised = 0
 
     def close(self) -> None:
+        """Close the file descriptor the row reads use (again is harmless)."""
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
@@ -91,13 +92,16 @@ class NpyFile:
 
     @property
     def rows(self) -> int:
+        """The rows of the array (its first axis; 1 for a 0-d array)."""
         return self.shape[0] if self.shape else 1
 
     @property
     def row_bytes(self) -> int:
+        """Bytes of one row, what the chunk size is measured in."""
         return math.prod(self.shape[1:]) * self.dtype.itemsize
 
     def read_all(self) -> np.ndarray:
+        """The whole array, read through the same bounded reads as the rows."""
         out = np.empty(self.shape, dtype=self.dtype)
         if out.size:
             self.read_rows(0, self.rows if self.shape else 1, out.reshape(-1))

@@ -24,30 +24,40 @@ JSONL_SUFFIX = ".jsonl"
 
 @dataclass(frozen=True)
 class Document:
+    """One input file (.json, .npz or .npy) holding the roles."""
+
     path: str
 
     @property
     def name(self) -> str:
+        """The name a record gives this input: its path."""
         return self.path
 
 
 @dataclass(frozen=True)
 class RoleSet:
+    """The per-role .npy files of one input in a directory (`name.role.npy`), by role."""
+
     name: str
     files: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class JsonLines:
+    """A JSON Lines file (or stdin, `-`): each line its own input."""
+
     path: str  # "-" for stdin
 
     @property
     def name(self) -> str:
+        """The name a record gives this input: its path, or <stdin>."""
         return "<stdin>" if self.path == "-" else self.path
 
 
 @dataclass(frozen=True)
 class Missing:
+    """An INPUT that names nothing readable, kept to be reported as a failed record."""
+
     name: str
     reason: str
     fix: str

@@ -28,6 +28,10 @@ STACK = "stack"
 
 @dataclass
 class Table:
+    """One input as batch reads it: arrays loaded whole, .npy files read by rows, or a
+    stacked .npy (B, 2 + K, D), with where each role came from.
+    """
+
     name: str
     whole: dict[str, np.ndarray] = field(default_factory=dict)
     files: dict[str, NpyFile] = field(default_factory=dict)
@@ -36,14 +40,19 @@ class Table:
     warnings: list[str] = field(default_factory=list)
 
     def shape(self, role: str) -> tuple[int, ...]:
+        """The shape of a role, whether loaded or read by rows."""
         if role in self.files:
             return self.files[role].shape
         return self.whole[role].shape
 
     def roles(self) -> list[str]:
+        """Every role of the input."""
         return list(self.whole) + list(self.files)
 
     def dtypes(self) -> list[np.dtype]:
+        """The dtypes of every array of the input (the stack included): a non-numeric one
+        sends the input to the full evaluation, which names it.
+        """
         out = [a.dtype for a in self.whole.values()] + [f.dtype for f in self.files.values()]
         if self.stack is not None:
             out.append(self.stack.dtype)
@@ -187,6 +196,9 @@ def _per_example_roles(table: Table, B: int) -> set[str]:
 
 
 def row_bytes(table: Table, B: int | None) -> int:
+    """Bytes of one example across its per-example roles (at least 1), for sizing chunks
+    and Dask tasks; 1 when the batch size is unknown.
+    """
     if table.stack is not None:
         return table.stack.row_bytes
     if B is None:

@@ -119,6 +119,9 @@ def combine(pieces: list[Piece], options: Any) -> FileResult:
 
 
 def failed(name: str, options: Any, exc: LossCliError) -> FileResult:
+    """The record of an input that failed: the call's loss and parameters with the error,
+    attributed to the input when it names no place of its own.
+    """
     if exc.where is None:
         exc.where = name
     call = options.call

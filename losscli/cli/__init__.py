@@ -230,6 +230,11 @@ def _reserve_closed_std_fds() -> None:
 
 
 def main() -> None:
+    """The `losscli` script: run, flush, and exit with run's code.
+
+    Library warnings are silenced (stderr carries only `error:` and `warning:` lines), and
+    the interpreter's teardown is skipped unless worker processes ran.
+    """
     _reserve_closed_std_fds()
     if not sys.warnoptions:
         # stderr carries only `error:` and `warning:` lines; library warnings (numpy's

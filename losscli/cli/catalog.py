@@ -13,6 +13,9 @@ from losscli.render import resolve_format
 
 
 def spec_to_dict(spec: LossSpec) -> dict:
+    """A LossSpec as `losses -f json` and `explain -f json` write it: every registry fact
+    and each library's convention.
+    """
     return {
         "name": spec.name,
         "title": spec.title,
@@ -135,6 +138,9 @@ def _checked_format(format: str) -> str:
 
 
 def explain_text(spec: LossSpec) -> str:
+    """`losscli explain LOSS` as text: formula, inputs, parameters, breakdown columns,
+    gradient, notes, pitfalls, references and each library's convention.
+    """
     lines = [f"{spec.name}: {spec.title}"]
     if spec.aliases:
         lines.append(f"aliases: {', '.join(spec.aliases)}")

@@ -86,6 +86,7 @@ def describe_content(head: bytes) -> str:
 
 
 def describe(fmt: str) -> str:
+    """The phrase a message uses for a sniffed format ("a .npy array", "JSON", ...)."""
     return {"npy": "a .npy array", "npz": "an .npz archive", "json": "JSON",
             "pickle": "a pickle", "unknown": "an unknown format"}[fmt]
 
@@ -299,6 +300,7 @@ def read_npy_stream(stream: IO[bytes], available: int | None, where: str) -> np.
 
 
 def read_npy(path: str, stream: IO[bytes]) -> np.ndarray:
+    """A .npy file's array, read with the header bounded and no pickle."""
     size = os.fstat(stream.fileno()).st_size
     return read_npy_stream(stream, size, path)
 

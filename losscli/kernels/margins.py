@@ -31,6 +31,7 @@ from losscli.kernels.softmax import log_sum_exp, sigmoid, softplus
 
 @kernel
 def regime(d_ap, d_an, margin):
+    """A triplet's regime: HARD when d_an < d_ap, SEMI_HARD when d_an < d_ap + m, else EASY."""
     if d_an < d_ap:
         return HARD
     if d_an < d_ap + margin:

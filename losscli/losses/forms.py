@@ -53,10 +53,12 @@ class PairedBatch:
 
     @property
     def batch(self) -> int:
+        """B, the pairs (anchor i with positive i)."""
         return self.sim.shape[0]
 
     @property
     def dim(self) -> int:
+        """D, the length of every vector."""
         return self.anchor.raw.shape[1]
 
     def layout(self) -> tuple[np.ndarray, np.ndarray]:
@@ -97,14 +99,17 @@ class TwoViewBatch:
 
     @property
     def batch(self) -> int:
+        """B, the examples (each two views)."""
         return self.anchor.raw.shape[0]
 
     @property
     def dim(self) -> int:
+        """D, the length of every vector."""
         return self.anchor.raw.shape[1]
 
     @property
     def views(self) -> int:
+        """2B, the views the Gram matrix is over."""
         return 2 * self.batch
 
     def layout(self) -> tuple[np.ndarray, np.ndarray]:
@@ -165,6 +170,10 @@ class TwoViewBatch:
 
 def two_view_batch(inputs: Inputs, loss: str, cosine: bool, warnings: list[str],
                    ) -> TwoViewBatch:
+    """The two-view batch of anchor and positive (B >= 2): views Z = [A; P] as the
+    similarity uses them and their Gram matrix, refused before it is built when the breakdown
+    would pass compute's limit.
+    """
     a, p = anchor_positive(inputs, loss, 2, "two-view batch")
     B = a.shape[0]
     check_breakdown(B, 2 * (2 * B - 1), loss)

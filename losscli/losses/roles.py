@@ -37,14 +37,17 @@ class EmbeddingBatch:
 
     @property
     def batch(self) -> int:
+        """B, the examples."""
         return self.anchor.shape[0]
 
     @property
     def k(self) -> int:
+        """K, the negatives of each example."""
         return self.negatives.shape[1]
 
     @property
     def dim(self) -> int:
+        """D, the length of every vector."""
         return self.anchor.shape[1]
 
     def work(self) -> int:
@@ -56,6 +59,7 @@ class EmbeddingBatch:
 
 
 def shape_error(inputs: Inputs, role: str, found: tuple, detail: str = "") -> BadData:
+    """The bad-data error for a role whose shape does not fit, naming the shapes it accepts."""
     accepted = _ACCEPTED.get(role, "")
     what = f"shape {found} does not fit"
     if detail:
@@ -109,6 +113,10 @@ def embedding_batch(inputs: Inputs, *, negatives: str = "required",
 
 def negatives_3d(inputs: Inputs, role: str, B: int, D: int, single: bool,
                   allow_empty: bool) -> np.ndarray:
+    """negatives (or negatives2) as (Bn, K, D), Bn = 1 for a bank every example shares
+    or B for one per example; a shape that fits neither, or K = 0 where the loss needs a
+    negative, is bad data.
+    """
     arr = inputs[role]
     shape = arr.shape
     if arr.shape == (0,):  # JSON `[]`: no negatives at all
@@ -291,6 +299,7 @@ def check_magnitudes(batch: EmbeddingBatch, warnings: list[str]) -> None:
 
 
 def check_huge(arrays: dict[str, np.ndarray | None], warnings: list[str]) -> None:
+    """A warning for each array with entries above HUGE_ENTRY in magnitude."""
     for name, arr in arrays.items():
         if arr is not None and arr.size and float(np.max(np.abs(arr))) > HUGE_ENTRY:
             warnings.append(f"{name} has entries above {HUGE_ENTRY:g} in magnitude; distances "

@@ -22,6 +22,11 @@ KERAS_EPSILON = 1e-7  # keras.backend.epsilon(), the clip of from_logits=False
 
 def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, *, grad: bool = False,
              convention: Convention | None = None) -> Result:
+    """softmax-ce per example: -w_y log p_y for a class index y, -sum_c w_c q_c log p_c for
+    probabilities q (LOSSES.md), p = softmax(logits), q smoothed to (1 - eps) q + eps / C.
+
+    The weighted mean divides by sum w_y over the examples not ignored (torch's rule).
+    """
     for role in ("logits", "target"):
         if role not in inputs:
             raise missing_role(inputs, role, SOFTMAX_CE.roles)

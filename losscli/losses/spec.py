@@ -28,6 +28,7 @@ class Param:
 
     @property
     def option(self) -> str:
+        """The command-line flag: `--` and the name with dashes (tau_plus -> --tau-plus)."""
         return "--" + self.name.replace("_", "-")
 
     def validate(self, value: Any) -> Any:
@@ -269,6 +270,7 @@ class LossSpec:
 
     @property
     def roles(self) -> tuple[str, ...]:
+        """Every input role the loss reads, the required ones first."""
         return self.required + self.optional
 
     @property
@@ -277,6 +279,7 @@ class LossSpec:
         return "losscli.losses." + self.name.replace("-", "_")
 
     def param(self, name: str) -> Param:
+        """The Param called `name` (KeyError when the loss has none)."""
         for p in self.params:
             if p.name == name:
                 return p

@@ -24,6 +24,7 @@ SUMMARY_COLUMNS = ("loss", "files", "failed", "count", "mean", "std", "min", "p5
 
 
 def dumps(doc: Any) -> str:
+    """Strict JSON on one line (no NaN, unicode kept)."""
     return json.dumps(doc, allow_nan=False, ensure_ascii=False)
 
 
@@ -32,6 +33,7 @@ def _number(value: float) -> str:
 
 
 def record_line(result: FileResult) -> str:
+    """One input's record as a JSON Lines line."""
     return dumps(result.record()) + "\n"
 
 
@@ -66,10 +68,12 @@ def _csv(rows: Iterable[Iterable[Any]]) -> str:
 
 
 def csv_header(per_example: bool) -> str:
+    """The CSV header of batch's records, per input or per example."""
     return _csv([EXAMPLE_COLUMNS if per_example else FILE_COLUMNS])
 
 
 def file_csv_row(result: FileResult) -> str:
+    """One input's record as a CSV row (non-finite numbers as empty cells)."""
     shape = result.shape or {}
     return _csv([[result.file, result.n, result.value, round(result.seconds, 6),
                   result.error_text(), shape.get("batch"), shape.get("negatives"),
@@ -78,6 +82,7 @@ def file_csv_row(result: FileResult) -> str:
 
 
 def example_csv_rows(result: FileResult) -> str:
+    """One input's per-example losses as CSV rows (its error as one row if it failed)."""
     if not result.ok or result.per_example is None:
         return _csv([[result.file, None, None, result.error_text()]])
     name = result.file
@@ -85,10 +90,12 @@ def example_csv_rows(result: FileResult) -> str:
 
 
 def summary_csv(summary: dict[str, Any]) -> str:
+    """The --summary record as a CSV header and row."""
     return _csv([SUMMARY_COLUMNS, [summary.get(k) for k in SUMMARY_COLUMNS]])
 
 
 def summary_line(summary: dict[str, Any]) -> str:
+    """The --summary record as a JSON Lines line."""
     return dumps(summary) + "\n"
 
 
@@ -107,6 +114,7 @@ def _fmt(value: Any, digits: int = 6) -> str:
 
 
 def file_table(results: list[FileResult], loss: str) -> Any:
+    """A rich table of the records, one row per input (error or warnings last)."""
     from rich.table import Table
     from rich.text import Text
 
@@ -123,6 +131,7 @@ def file_table(results: list[FileResult], loss: str) -> Any:
 
 
 def example_table(results: list[FileResult], shown: int) -> Any:
+    """A rich table of the per-example losses, the first `shown` of them."""
     from rich.table import Table
     from rich.text import Text
 
@@ -147,6 +156,7 @@ def example_table(results: list[FileResult], shown: int) -> Any:
 
 
 def summary_table(summary: dict[str, Any]) -> Any:
+    """A rich table of the --summary statistics."""
     from rich.table import Table
 
     table = Table(title=f"{summary['loss']}: summary of per-example losses",

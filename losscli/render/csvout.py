@@ -10,6 +10,9 @@ from losscli.render.jsonout import column_lists, finite_or_none
 
 
 def render_csv(result: Result) -> str:
+    """compute's CSV: one row per term (example, its loss, role, index, then the breakdown
+    columns, and grad_norm under --grad).
+    """
     terms = result.terms
     names = list(terms.columns)
     columns = [column_lists(terms.columns[n]) for n in names]

@@ -35,6 +35,9 @@ def _clean(value: Any) -> Any:
 
 # --------------------------------------------------------------------------------- sweep
 def sweep_rows(s: Sweep) -> list[dict[str, Any]]:
+    """One record per step of a sweep: the parameter, the value, the reference columns and
+    the per-example losses (non-finite as null).
+    """
     rows = []
     for i, v in enumerate(s.values):
         row: dict[str, Any] = {"step": i, s.param: float(v), "value": float(s.losses[i])}
@@ -46,12 +49,14 @@ def sweep_rows(s: Sweep) -> list[dict[str, Any]]:
 
 
 def sweep_jsonl(s: Sweep) -> str:
+    """A sweep as JSON Lines: one line per step, then the limits."""
     lines = [dumps(r, indent=None) for r in sweep_rows(s)]
     lines.append(dumps(_clean({"limits": s.limits}), indent=None))
     return "\n".join(lines) + "\n"
 
 
 def sweep_json(s: Sweep) -> str:
+    """A sweep as one JSON document: steps, limits, convention and warnings."""
     doc = {"schema": SCHEMA, "loss": s.loss, "param": s.param, "params": s.params,
            "reduction": s.reduction, "steps": sweep_rows(s), "limits": s.limits}
     if s.convention is not None:
@@ -61,6 +66,7 @@ def sweep_json(s: Sweep) -> str:
 
 
 def sweep_csv(s: Sweep) -> str:
+    """A sweep as CSV: one row per step, one column per example."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     B = s.per_example.shape[1]
@@ -78,6 +84,9 @@ def _cell(v: Any) -> Any:
 
 
 def sweep_table(s: Sweep, console: Console) -> None:
+    """Print a sweep: a row per step with a bar (and the examples' sparkline), then the
+    notes on its known limits.
+    """
     params = ", ".join(f"{k}={v}" for k, v in s.params.items())
     console.print(Text(f"{s.loss}: sweep of {s.param}  ({params}; reduction {s.reduction})",
                        style="bold"))
@@ -110,10 +119,12 @@ def sweep_table(s: Sweep, console: Console) -> None:
 
 # --------------------------------------------------------------------------------- stats
 def stats_jsonl(st: Stats) -> str:
+    """The stats records as JSON Lines."""
     return "".join(dumps(_clean(r), indent=None) + "\n" for r in st.records)
 
 
 def stats_json(st: Stats) -> str:
+    """The stats as one JSON document with the loss's value and convention."""
     doc = {"schema": SCHEMA, "loss": st.loss, "params": st.params, "reduction": st.reduction,
            "value": st.value, "stats": st.records}
     if st.convention is not None:
@@ -123,6 +134,7 @@ def stats_json(st: Stats) -> str:
 
 
 def stats_csv(st: Stats) -> str:
+    """The stats records as CSV (the histogram is left to JSON and the table)."""
     keys = ["stat", "quantity", "count", "mean", "std", "min", "p5", "p25", "p50", "p75",
             "p95", "max", "share"]
     buf = io.StringIO()
@@ -136,6 +148,7 @@ def stats_csv(st: Stats) -> str:
 
 
 def stats_table(st: Stats, console: Console) -> None:
+    """Print the stats: the distribution of each quantity, the other records, the histogram."""
     params = ", ".join(f"{k}={v}" for k, v in st.params.items())
     console.print(Text(f"{st.loss}: batch statistics  ({params})", style="bold"))
     value = st.value if isinstance(st.value, list) else fmt_number(st.value, 10)
@@ -171,18 +184,22 @@ def stats_table(st: Stats, console: Console) -> None:
 
 # ------------------------------------------------------------------------------- compare
 def compare_records(rows: list[Comparison]) -> list[dict[str, Any]]:
+    """compare's rows as JSON-ready dicts (non-finite as null)."""
     return [_clean(asdict(r)) for r in rows]
 
 
 def compare_jsonl(rows: list[Comparison]) -> str:
+    """compare's rows as JSON Lines."""
     return "".join(dumps(r, indent=None) + "\n" for r in compare_records(rows))
 
 
 def compare_json(loss: str, rows: list[Comparison]) -> str:
+    """compare's rows as one JSON document."""
     return dumps({"schema": SCHEMA, "loss": loss, "conventions": compare_records(rows)}) + "\n"
 
 
 def compare_csv(rows: list[Comparison]) -> str:
+    """compare's rows as CSV (the changes and flags as key=value lists)."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(["convention", "defined", "value", "reduction", "changed", "flags", "api",
@@ -203,6 +220,9 @@ def _kv(d: dict, library: str | None = None) -> str:
 
 
 def compare_table(loss: str, rows: list[Comparison], console: Console) -> None:
+    """Print compare's rows: value, reduction and what each convention changes, or why it
+    has no such loss.
+    """
     console.print(Text(f"{loss} under each library's convention (same input)", style="bold"))
     table = Table(show_edge=False, pad_edge=False, show_lines=False)
     for c in ("convention", "value", "reduction", "changes"):

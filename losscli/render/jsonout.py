@@ -19,6 +19,10 @@ def column_lists(arr: np.ndarray) -> list[list[Any]]:
 
 
 def result_to_dict(result: Result, examples: bool = True) -> dict[str, Any]:
+    """compute's JSON document (schema 1): value, per-example losses, shape, convention,
+    the examples' terms (left out when `examples` is false, as in batch's records) and
+    warnings; non-finite numbers as null.
+    """
     value = result.value
     value = [finite_or_none(v) for v in value] if isinstance(value, list) \
         else finite_or_none(value)
@@ -82,4 +86,5 @@ def dumps(doc: Any, indent: int | None = 2) -> str:
 
 
 def render_json(result: Result) -> str:
+    """compute's JSON as text, strict (no NaN)."""
     return dumps(result_to_dict(result)) + "\n"

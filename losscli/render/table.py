@@ -17,6 +17,9 @@ DEFAULT_SHOWN = 5
 
 
 def fmt_number(value: object, digits: int = 6) -> str:
+    """A table cell: yes/no for booleans, `digits` significant digits for floats, - for
+    non-finite ones.
+    """
     if isinstance(value, (bool, np.bool_)):
         return "yes" if value else "no"
     if isinstance(value, (float, np.floating)):
@@ -84,6 +87,7 @@ def build(result: Result, shown: int = DEFAULT_SHOWN) -> list:
 
 
 def print_table(result: Result, console: Console, shown: int = DEFAULT_SHOWN) -> None:
+    """Print compute's tables: the header, one table per shown example, a summary of the rest."""
     for part in build(result, shown):
         console.print(part)
 

@@ -30,10 +30,13 @@ PML_SINGLE_PAIR = ("a call with at most one positive pair and at most one negati
                     "returns 0 (GenericPairLoss): B = 1, P = 1, K <= 1 gives 0 here too")
 
 def temperature(default: float) -> Param:
+    """The softmax temperature t (> 0, short flag -t) with the loss's own default."""
     return Param("temperature", default, TEMPERATURE_HELP, check="positive", short="-t")
 
 def similarity(default: str = "cosine", help: str = COSINE_FIRST) -> Param:
+    """The similarity choice, dot or cosine, with the loss's default and help."""
     return Param("similarity", default, help, kind="choice", choices=SIMILARITIES)
 
 def distance(help: str = DISTANCE_HELP) -> Param:
+    """The distance choice (euclidean, sqeuclidean or cosine; euclidean by default)."""
     return Param("distance", "euclidean", help, kind="choice", choices=DISTANCES)
