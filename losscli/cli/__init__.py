@@ -220,7 +220,7 @@ def run(argv: list[str] | None = None) -> int:
     except (ReaderGone, BrokenPipeError):
         _quiet_broken_pipe()
         return int(ExitCode.OK)
-    except typer.TyperException as exc:
+    except click_exc.ClickException as exc:
         _error(exc.format_message())
         return int(ExitCode.USAGE)
     except SystemExit as exc:
