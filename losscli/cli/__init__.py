@@ -183,7 +183,8 @@ def run(argv: list[str] | None = None) -> int:
 
     Exit codes (CONTRACT.md): 0 ok, 1 internal error, 2 usage, 3 input unavailable,
     4 bad data, 5 non-finite result under --strict, 6 output error, 7 batch with failures,
-    130 interrupted. A reader that closes the pipe early ends the run quietly with 0.
+    8 loss above --fail-above, 130 interrupted. A reader that closes the pipe early ends
+    the run quietly with 0.
     """
     args = sys.argv[1:] if argv is None else list(argv)
     debug = "--debug" in args or os.environ.get("LOSSCLI_DEBUG") == "1"
