@@ -21,6 +21,7 @@ class ExitCode(IntEnum):
     NON_FINITE = 5
     OUTPUT = 6
     BATCH_FAILED = 7
+    ABOVE_THRESHOLD = 8
     INTERRUPTED = 130
 
 
@@ -88,6 +89,12 @@ class OutputError(LossCliError):
     """The output cannot be written."""
 
     exit_code = ExitCode.OUTPUT
+
+
+class AboveThreshold(LossCliError):
+    """A loss above --fail-above (or not finite) once the output is written: a CI gate."""
+
+    exit_code = ExitCode.ABOVE_THRESHOLD
 
 
 def closest_hint(word: str, choices: tuple[str, ...] | list[str]) -> str:

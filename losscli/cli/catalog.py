@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import typer
 
+from losscli.cli._complete import loss_names, words
 from losscli.cli._output import write_text
 from losscli.errors import UsageError
 from losscli.losses import LIBRARIES, LOSSES, Convention, LossSpec, get_spec
 from losscli.losses.spec import CORE_LIBRARIES
-from losscli.model import ROLE_SHAPES
+from losscli.model import ROLE_SHAPES, SCHEMA
 from losscli.render import resolve_format
 
 
@@ -17,6 +18,7 @@ def spec_to_dict(spec: LossSpec) -> dict:
     and each library's convention.
     """
     return {
+        "schema": SCHEMA,
         "name": spec.name,
         "title": spec.title,
         "aliases": list(spec.aliases),
@@ -87,7 +89,8 @@ def convention_lines(spec: LossSpec) -> list[str]:
 
 
 def losses(
-    format: str = typer.Option("auto", "--format", "-f", help="auto, table or json"),
+    format: str = typer.Option("auto", "--format", "-f", help="auto, table or json",
+                               autocompletion=words(("auto", "table", "json"))),
 ) -> None:
     """List the losses: names, aliases, inputs, parameters and formula."""
     fmt = _checked_format(format)
@@ -116,8 +119,10 @@ def losses(
 
 
 def explain(
-    loss: str = typer.Argument(..., help="a loss name or alias"),
-    format: str = typer.Option("auto", "--format", "-f", help="auto, table or json"),
+    loss: str = typer.Argument(..., metavar="LOSS", help="a loss name or alias",
+                               autocompletion=loss_names),
+    format: str = typer.Option("auto", "--format", "-f", help="auto, table or json",
+                               autocompletion=words(("auto", "table", "json"))),
 ) -> None:
     """Explain a loss: formula, inputs, parameters, breakdown columns, pitfalls, references."""
     spec = get_spec(loss)

@@ -8,10 +8,12 @@ from typing import Any
 import typer
 
 from losscli.cli._options import (
+    EXPLORE_FORMATS,
     FORMATS_HELP,
     debug_option,
     force_option,
     format_option,
+    loss_argument,
     out_option,
     quiet_option,
     with_loss_options,
@@ -29,12 +31,12 @@ Loss options apply to every row (a row whose library cannot express one says so)
 
 
 def _compare(
-    loss: str = typer.Argument(..., help="loss name or alias (see `losscli losses`)"),
+    loss: str = loss_argument(),
     input: str | None = typer.Argument(None, metavar="[INPUT]",
                                        help="JSON, .npz or stacked .npy file; - for stdin"),
     reduction: str | None = typer.Option(None, "--reduction", help="the same reduction for "
                                          "every row (default: each library's own)"),
-    format: str = format_option(FORMATS_HELP + " (jsonl)"),
+    format: str = format_option(FORMATS_HELP + " (jsonl)", EXPLORE_FORMATS),
     out: str | None = out_option(),
     force: bool = force_option(),
     quiet: bool = quiet_option(),
@@ -50,7 +52,7 @@ def _compare(
     from losscli.render import resolve_format
 
     fmt = resolve_format(format, out, default_piped="jsonl")
-    check_format(fmt, ("table", "jsonl", "json", "csv"), format)
+    check_format(fmt, EXPLORE_FORMATS, format)
     spec, inputs = load(loss, input, roles)
     rows = api.compare(spec.name, inputs, reduction=reduction, **params)
     warn(dict.fromkeys(w for r in rows for w in r.warnings), quiet)

@@ -7,11 +7,13 @@ from typing import Any
 import typer
 
 from losscli.cli._options import (
+    EXPLORE_FORMATS,
     FORMATS_HELP,
     debug_option,
     force_option,
     format_option,
     like_option,
+    loss_argument,
     out_option,
     quiet_option,
     with_loss_options,
@@ -26,14 +28,14 @@ A table and histogram on a terminal; JSON Lines (one record per statistic) when 
 
 
 def _stats(
-    loss: str = typer.Argument(..., help="loss name or alias (see `losscli losses`)"),
+    loss: str = loss_argument(),
     input: str | None = typer.Argument(None, metavar="[INPUT]",
                                        help="JSON, .npz or stacked .npy file; - for stdin"),
     bins: int = typer.Option(20, "--bins", help="histogram bins"),
     like: str | None = like_option(),
     reduction: str | None = typer.Option(None, "--reduction", help="mean (default), sum or "
                                          "none"),
-    format: str = format_option(FORMATS_HELP + " (jsonl)"),
+    format: str = format_option(FORMATS_HELP + " (jsonl)", EXPLORE_FORMATS),
     out: str | None = out_option(),
     force: bool = force_option(),
     quiet: bool = quiet_option(),
@@ -49,7 +51,7 @@ def _stats(
     from losscli.render import resolve_format
 
     fmt = resolve_format(format, out, default_piped="jsonl")
-    check_format(fmt, ("table", "jsonl", "json", "csv"), format)
+    check_format(fmt, EXPLORE_FORMATS, format)
     spec, inputs = load(loss, input, roles)
     result = api.stats(
         spec.name, inputs, bins=bins, reduction=reduction, like=like, **params)

@@ -7,12 +7,15 @@ from typing import Any
 
 import typer
 
+from losscli.cli._complete import sweep_parameters
 from losscli.cli._options import (
+    EXPLORE_FORMATS,
     FORMATS_HELP,
     debug_option,
     force_option,
     format_option,
     like_option,
+    loss_argument,
     out_option,
     quiet_option,
     with_loss_options,
@@ -31,12 +34,13 @@ quadratic with kinks at d_an; the quadruplet pair term kinks at d_nn - d_ap.
 
 
 def _sweep(
-    loss: str = typer.Argument(..., help="loss name or alias (see `losscli losses`)"),
+    loss: str = loss_argument(),
     input: str | None = typer.Argument(None, metavar="[INPUT]",
                                        help="JSON, .npz or stacked .npy file; - for stdin"),
     param: str = typer.Option(..., "--param", help="the parameter to sweep: any numeric "
                               "parameter of the loss (temperature, margin, margin2, "
-                              "label-smoothing, scale, beta, ...)"),
+                              "label-smoothing, scale, beta, ...)",
+                              autocompletion=sweep_parameters),
     start: float = typer.Option(..., "--from", help="first value"),
     stop: float = typer.Option(..., "--to", help="last value"),
     steps: int = typer.Option(20, "--steps", help="number of values, ends included"),
@@ -46,7 +50,7 @@ def _sweep(
                                    help="write a PNG chart (needs losscli[plot])"),
     like: str | None = like_option(),
     reduction: str | None = typer.Option(None, "--reduction", help="mean (default) or sum"),
-    format: str = format_option(FORMATS_HELP + " (jsonl)"),
+    format: str = format_option(FORMATS_HELP + " (jsonl)", EXPLORE_FORMATS),
     out: str | None = out_option(),
     force: bool = force_option("overwrite --out / --png"),
     quiet: bool = quiet_option("no warnings or notes on stderr"),
@@ -62,7 +66,7 @@ def _sweep(
     from losscli.render import resolve_format
 
     fmt = resolve_format(format, out, default_piped="jsonl")
-    check_format(fmt, ("table", "jsonl", "json", "csv"), format)
+    check_format(fmt, EXPLORE_FORMATS, format)
     values = explore.sweep_values(start, stop, steps, log)
     spec, inputs = load(loss, input, roles)
     result = api.sweep(

@@ -14,7 +14,7 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
-from losscli.model import FileResult
+from losscli.model import SCHEMA, FileResult
 
 FILE_COLUMNS = ("file", "n", "value", "seconds", "error", "batch", "negatives", "dim",
                 "classes", "positives", "warnings")
@@ -38,13 +38,13 @@ def record_line(result: FileResult) -> str:
 
 
 def example_lines(result: FileResult) -> str:
-    """One JSON line per example: {"file", "index", "loss"}; a failed input gets one line
-    with index and loss null and its error."""
+    """One JSON line per example: {"schema", "file", "index", "loss"}; a failed input gets
+    one line with index and loss null and its error."""
     name = dumps(result.file)
     if not result.ok or result.per_example is None:
-        return dumps({"file": result.file, "index": None, "loss": None,
+        return dumps({"schema": SCHEMA, "file": result.file, "index": None, "loss": None,
                       "error": result.error_text()}) + "\n"
-    head = '{"file": ' + name + ', "index": '
+    head = f'{{"schema": {SCHEMA}, "file": ' + name + ', "index": '
     return "".join(f'{head}{i}, "loss": {_number(v)}}}\n'
                    for i, v in enumerate(result.per_example.tolist()))
 

@@ -50,8 +50,8 @@ def sweep_rows(s: Sweep) -> list[dict[str, Any]]:
 
 def sweep_jsonl(s: Sweep) -> str:
     """A sweep as JSON Lines: one line per step, then the limits."""
-    lines = [dumps(r, indent=None) for r in sweep_rows(s)]
-    lines.append(dumps(_clean({"limits": s.limits}), indent=None))
+    lines = [dumps({"schema": SCHEMA, **r}, indent=None) for r in sweep_rows(s)]
+    lines.append(dumps(_clean({"schema": SCHEMA, "limits": s.limits}), indent=None))
     return "\n".join(lines) + "\n"
 
 
@@ -120,7 +120,8 @@ def sweep_table(s: Sweep, console: Console) -> None:
 # --------------------------------------------------------------------------------- stats
 def stats_jsonl(st: Stats) -> str:
     """The stats records as JSON Lines."""
-    return "".join(dumps(_clean(r), indent=None) + "\n" for r in st.records)
+    return "".join(dumps(_clean({"schema": SCHEMA, **r}), indent=None) + "\n"
+                   for r in st.records)
 
 
 def stats_json(st: Stats) -> str:
@@ -190,7 +191,8 @@ def compare_records(rows: list[Comparison]) -> list[dict[str, Any]]:
 
 def compare_jsonl(rows: list[Comparison]) -> str:
     """compare's rows as JSON Lines."""
-    return "".join(dumps(r, indent=None) + "\n" for r in compare_records(rows))
+    return "".join(dumps({"schema": SCHEMA, **r}, indent=None) + "\n"
+                   for r in compare_records(rows))
 
 
 def compare_json(loss: str, rows: list[Comparison]) -> str:
