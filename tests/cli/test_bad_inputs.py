@@ -604,10 +604,11 @@ CATALOGUE = [
 
 
 def test_every_exit_code_of_compute_has_a_case() -> None:
-    """Each exit code errors.py defines is reached by some bad input (but 0, batch's 7, and
-    130, which test_interrupted_write_leaves_no_file and test_sigint_exits_130 reach)."""
+    """Each exit code errors.py defines is reached by some bad input (but 0, batch's 7,
+    --fail-above's 8, which tests/cli/test_fail_above.py reaches, and 130, which
+    test_interrupted_write_leaves_no_file and test_sigint_exits_130 reach)."""
     codes = {int(code) for code in ExitCode} - {ExitCode.OK, ExitCode.BATCH_FAILED,
-                                                 ExitCode.INTERRUPTED}
+                                                 ExitCode.ABOVE_THRESHOLD, ExitCode.INTERRUPTED}
     assert codes <= {case.code for case in CATALOGUE}
 
 
