@@ -88,6 +88,10 @@ def evaluate_files(name: str, inputs: list[str], *, role_files: Mapping[str, str
     if not sources:
         raise UsageError("no input given", "give INPUTS (files, directories, globs or -) or "
                          "per-role options such as --anchor FILE")
+    if "-" in inputs:
+        from losscli.batch.engine import peek_stdin
+
+        stdin = peek_stdin(stdin)
     if progress is not None and hasattr(progress, "start"):
         progress.start(len(sources))
     options = BatchOptions(call, dtype, chunk, dict(role_files or {}))

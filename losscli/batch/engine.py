@@ -82,10 +82,12 @@ def _json_lines(source: JsonLines, spec: LossSpec, options: BatchOptions,
         yield result
         return
     overrides: dict[str, tuple[np.ndarray, str]] | None = None
+    seen = False
     try:
         for lineno, raw in enumerate(stream, 1):
             if not raw.strip():
                 continue
+            seen = True
             where = f"{name}:{lineno}"
             started = time.perf_counter()
             try:
@@ -100,6 +102,35 @@ def _json_lines(source: JsonLines, spec: LossSpec, options: BatchOptions,
     finally:
         if source.path != "-":
             stream.close()
+    if not seen:  # an empty .jsonl is a failed input, never a silent success
+        result = _failed(name, options, BadData(
+            "no JSON Lines: the file is empty or blank", "write one JSON object (an input) "
+            "per line", where=name))
+        result.seconds = time.perf_counter() - started
+        yield result
+
+
+EMPTY_LINES_FIX = ("give one JSON object per line, e.g. "
+                   "cat triplets.jsonl | losscli batch triplet -")
+
+
+def peek_stdin(stdin: Any = None) -> Iterator[bytes]:
+    """stdin's JSON Lines, read up to the first non-blank line now: empty stdin is the
+    run's error (exit 4) before any record is written, not a run that did nothing."""
+    import itertools
+
+    stream = _open_lines(JsonLines("-"), stdin)
+    head: list[bytes] = []
+    try:
+        for raw in stream:
+            head.append(raw)
+            if raw.strip():
+                return itertools.chain(head, stream)
+    except OSError as exc:
+        raise InputUnavailable(f"cannot read stdin ({exc})", "pipe JSON Lines in",
+                               where="<stdin>") from None
+    raise BadData("stdin is empty: no JSON Lines to evaluate", EMPTY_LINES_FIX,
+                  where="<stdin>")
 
 
 def _open_lines(source: JsonLines, stdin: Any) -> Any:
@@ -245,4 +276,4 @@ def _unpack(packed: tuple[FileResult, Any]) -> FileResult:
     return result
 
 
-__all__ = ["DTYPES", "BatchOptions", "evaluate_source", "evaluate_sources"]
+__all__ = ["DTYPES", "BatchOptions", "evaluate_source", "evaluate_sources", "peek_stdin"]

@@ -36,10 +36,3 @@ def emit(text: str, out: str | None, force: bool, inputs: list[str]) -> None:
     from losscli.cli._output import write_text
 
     write_text(text, out, force, inputs)
-
-
-def check_format(fmt: str, allowed: tuple[str, ...], given: str) -> None:
-    from losscli.errors import UsageError
-
-    if fmt not in allowed:
-        raise UsageError(f"--format got {given!r}", f"choose auto, {', '.join(allowed)}")

@@ -115,9 +115,7 @@ def run_batch(loss: str, inputs: list[str] | None, roles: dict[str, str],
     from losscli.errors import ExitCode, NonFiniteResult, UsageError
     from losscli.render import resolve_format
 
-    fmt = resolve_format(format, out, default_piped="jsonl")
-    if fmt not in FORMATS:
-        raise UsageError(f"--format got {format!r}", "choose auto, table, json, jsonl or csv")
+    fmt = resolve_format(format, out, default_piped="jsonl", allowed=FORMATS)
     if per_example and summary:
         raise UsageError("--per-example and --summary both given", "choose one")
     inputs = list(inputs or [])

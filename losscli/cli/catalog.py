@@ -5,7 +5,6 @@ from __future__ import annotations
 import typer
 
 from losscli.cli._output import write_text
-from losscli.errors import UsageError
 from losscli.losses import LIBRARIES, LOSSES, Convention, LossSpec, get_spec
 from losscli.losses.spec import CORE_LIBRARIES
 from losscli.model import ROLE_SHAPES
@@ -128,10 +127,7 @@ def explain(
 
 
 def _checked_format(format: str) -> str:
-    fmt = resolve_format(format, None)
-    if fmt not in ("table", "json", "jsonl"):
-        raise UsageError(f"--format got {format!r}", "choose auto, table or json")
-    return fmt
+    return resolve_format(format, None, allowed=("table", "json", "jsonl"))
 
 
 def explain_text(spec: LossSpec) -> str:

@@ -44,13 +44,13 @@ def _compare(
     params: dict[str, Any],
 ) -> None:
     from losscli import api
-    from losscli.cli._explore import check_format, emit, load
+    from losscli.cli._explore import emit, load
     from losscli.cli._output import stdout_console, warn
     from losscli.render import explore as render
     from losscli.render import resolve_format
 
-    fmt = resolve_format(format, out, default_piped="jsonl")
-    check_format(fmt, ("table", "jsonl", "json", "csv"), format)
+    fmt = resolve_format(format, out, default_piped="jsonl",
+                         allowed=("table", "jsonl", "json", "csv"))
     spec, inputs = load(loss, input, roles)
     rows = api.compare(spec.name, inputs, reduction=reduction, **params)
     warn(dict.fromkeys(w for r in rows for w in r.warnings), quiet)

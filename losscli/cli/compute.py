@@ -72,12 +72,10 @@ def _compute(
 ) -> None:
     from losscli import api
     from losscli.cli._output import stdout_console, warn, write_text
-    from losscli.errors import NonFiniteResult, UsageError
+    from losscli.errors import NonFiniteResult
     from losscli.render import resolve_format
 
-    fmt = resolve_format(format, out)
-    if fmt not in ("table", "json", "csv"):
-        raise UsageError(f"--format got {format!r}", "choose auto, table, json or csv")
+    fmt = resolve_format(format, out, allowed=("table", "json", "csv"))
     result = api.evaluate_file(loss, input, role_files=roles, reduction=reduction,
                                like=like, grad=grad, **params)
     warn(result.warnings, quiet)

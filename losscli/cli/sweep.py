@@ -56,13 +56,13 @@ def _sweep(
     params: dict[str, Any],
 ) -> None:
     from losscli import api, explore
-    from losscli.cli._explore import check_format, convention_notes, emit, load
+    from losscli.cli._explore import convention_notes, emit, load
     from losscli.cli._output import stdout_console, warn
     from losscli.render import explore as render
     from losscli.render import resolve_format
 
-    fmt = resolve_format(format, out, default_piped="jsonl")
-    check_format(fmt, ("table", "jsonl", "json", "csv"), format)
+    fmt = resolve_format(format, out, default_piped="jsonl",
+                         allowed=("table", "jsonl", "json", "csv"))
     values = explore.sweep_values(start, stop, steps, log)
     spec, inputs = load(loss, input, roles)
     result = api.sweep(
