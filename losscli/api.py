@@ -94,7 +94,11 @@ def evaluate_files(name: str, inputs: list[str], *, role_files: Mapping[str, str
         stdin = peek_stdin(stdin)
     if progress is not None and hasattr(progress, "start"):
         progress.start(len(sources))
-    options = BatchOptions(call, dtype, chunk, dict(role_files or {}))
+    from losscli.batch.tables import preload_streams
+
+    role_files = dict(role_files or {})
+    options = BatchOptions(call, dtype, chunk, role_files,
+                           preloaded=preload_streams(role_files, spec))
     if scheduler is not None or workers is not None or task_rows is not None:
         from losscli.batch.cluster import ClusterOptions, evaluate_on_cluster, require_dask
 

@@ -262,7 +262,8 @@ def plan_split(source: Source, options: Any, task_rows: int | None,
             stack_roles = {"anchor", "positive", "negatives"} & set(options.role_files)
             if npy.ndim != 3 or stack_roles:
                 return None  # one example, or a stack read whole (a role of it replaced)
-        table = tables.table_for(source, spec, options.role_files)  # headers only
+        table = tables.table_for(source, spec, options.role_files,
+                                 options.preloaded)  # headers only
         B = tables.examples(table, spec)
         if B is None:
             return None
@@ -287,7 +288,8 @@ def _shared_override_roles(options: Any) -> list[str]:
     class weights. Per-example roles (B, ...) stay with each input's tasks."""
     out = []
     for role, path in options.role_files.items():
-        if role not in SHARED_ROLES or not path.lower().endswith(".npy"):
+        if role not in SHARED_ROLES or not path.lower().endswith(".npy") \
+                or path in options.preloaded:  # read already: it travels in the options
             continue
         try:
             npy = NpyFile(path)
@@ -364,11 +366,10 @@ class _Paths:
 def evaluate_on_cluster(sources: Iterable[Source], options: Any, cluster: ClusterOptions,
                         progress: Any = None, stdin: Any = None) -> Iterator[FileResult]:
     """Every source's results, as each finishes on the cluster (see the module docstring)."""
-    from losscli.batch.engine import evaluate_source
+    from losscli.batch.engine import evaluate_source, reads_here
 
     sources = list(sources)
-    here = [s for s in sources if isinstance(s, Missing)
-            or (isinstance(s, JsonLines) and s.path == "-")]
+    here = [s for s in sources if isinstance(s, Missing) or reads_here(s)]
     remote = [s for s in sources if not any(s is h for h in here)]
     connection = _Connection(cluster) if remote else None
     for source in here:

@@ -24,7 +24,7 @@ from losscli.batch.sources import JsonLines, Source
 from losscli.batch.tasks import combine, evaluate_part, evaluate_rows, finish
 from losscli.batch.tasks import failed as _failed
 from losscli.errors import BadData, InputUnavailable, LossCliError, closest_hint
-from losscli.io import as_role_array
+from losscli.io import as_role_array, is_regular_file
 from losscli.io.formats import MAX_JSON_BYTES, parse_json
 from losscli.losses.call import LossCall
 from losscli.losses.spec import LossSpec
@@ -45,6 +45,8 @@ class BatchOptions:
     chunk: int | None = None  # examples per chunk; None: about CHUNK_BYTES of input
     role_files: dict[str, str] = field(default_factory=dict)
     chunk_bytes: int = CHUNK_BYTES
+    # Per-role files that are pipes or <(...), read once (tables.preload_streams).
+    preloaded: dict[str, tuple[np.ndarray, str]] = field(default_factory=dict)
 
 
 Progress = Callable[[int], None]  # called with the number of examples just done (tasks.py)
@@ -155,8 +157,13 @@ def _role_overrides(options: BatchOptions, spec: LossSpec) -> dict[str, tuple[np
 
     if not options.role_files:
         return {}
-    inputs = load_inputs(None, options.role_files, spec)
-    return {role: (inputs[role], inputs.where(role)) for role in inputs.arrays}
+    files = {r: p for r, p in options.role_files.items() if p not in options.preloaded}
+    out = {role: options.preloaded[p] for role, p in options.role_files.items()
+           if p in options.preloaded}
+    if files:
+        inputs = load_inputs(None, files, spec)
+        out.update({role: (inputs[role], inputs.where(role)) for role in inputs.arrays})
+    return out
 
 
 def _line_table(raw: bytes, where: str, spec: LossSpec,
@@ -205,11 +212,17 @@ def evaluate_sources(sources: Iterable[Source], options: BatchOptions, jobs: int
         for source in sources:
             yield from evaluate_source(source, options, progress, stdin)
         return
-    local = [s for s in sources if isinstance(s, JsonLines) and s.path == "-"]
+    local = [s for s in sources if reads_here(s)]
     remote = [s for s in sources if s not in local]
     for source in local:
         yield from evaluate_source(source, options, progress, stdin)
     yield from _in_workers(remote, options, jobs, progress)
+
+
+def reads_here(source: Source) -> bool:
+    """stdin, and pipes or <(...) given as INPUTS: only this process can read them."""
+    path = getattr(source, "path", None)
+    return path is not None and (path == "-" or not is_regular_file(path))
 
 
 def _worker_env(jobs: int) -> dict[str, str]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io as _io
 import os
+import stat
 import sys
 from collections.abc import Mapping
 from typing import IO, TYPE_CHECKING, Any
@@ -112,11 +113,44 @@ def _read_any(path: str, stdin: IO[bytes] | None, notes: list[str] | None = None
         return _parse(STDIN, _io.BytesIO(data), len(data), notes)
     with open_binary(path) as fh:
         try:
-            size = os.fstat(fh.fileno()).st_size
-            return _parse(path, fh, size, notes)
+            info = os.fstat(fh.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                # A pipe, FIFO, /dev/stdin or <(...): read once into memory, within the
+                # caps, then parse as a file (its size is what was read).
+                data = read_stream(fh, path)
+                return _parse(path, _io.BytesIO(data), len(data), notes)
+            return _parse(path, fh, info.st_size, notes)
         except OSError as exc:
             raise InputUnavailable(f"cannot read: {exc.strerror or exc}", "check the file",
                                    where=path) from None
+
+
+def is_regular_file(path: str) -> bool:
+    """Whether `path` is a regular file (seekable, re-readable, openable by another
+    process); False for a pipe, FIFO, /dev/stdin or <(...). A path that cannot be
+    examined counts as regular: its reader says what is wrong with it."""
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except (OSError, ValueError):
+        return True
+
+
+def read_stream(source: IO[bytes], where: str) -> bytes:
+    """All of a non-seekable stream, within the caps: JSON up to MAX_JSON_BYTES, an .npy or
+    .npz up to the array cap (plus room for headers); more is refused, never cut."""
+    cap = _formats.MAX_JSON_BYTES
+    data = source.read(cap + 1)
+    if data is None:  # a non-blocking stream with nothing in it
+        raise InputUnavailable("nothing to read", "write the data into it, or give a file",
+                               where=where)
+    if len(data) > cap and sniff(data[:16]) in ("npy", "npz"):
+        limit = _formats.MAX_ARRAY_BYTES + 2**20
+        data += source.read(limit + 1 - len(data)) or b""
+        if len(data) > limit:
+            raise BadData(f"a stream of more than {_formats.human_bytes(limit)} is over the "
+                          f"{_formats.human_bytes(_formats.MAX_ARRAY_BYTES)} limit of compute",
+                          _formats.TOO_LARGE_FIX, where=where)
+    return data
 
 
 def _read_stdin(stdin: IO[bytes] | None) -> bytes:
@@ -128,16 +162,10 @@ def _read_stdin(stdin: IO[bytes] | None) -> bytes:
         if stdin is None and sys.stdin.isatty():
             raise InputUnavailable("stdin is a terminal", "pipe JSON in, e.g. "
                                    "cat ex.json | losscli compute infonce -", where=STDIN)
-        cap = _formats.MAX_JSON_BYTES
-        data = source.read(cap + 1)
-        if len(data) > cap and sniff(data[:16]) in ("npy", "npz"):
-            data += source.read(_formats.MAX_ARRAY_BYTES + 2**20 - len(data))
+        return read_stream(source, STDIN)
     except (OSError, ValueError) as exc:
         raise InputUnavailable(f"cannot read stdin ({exc})", "pipe JSON in, or give a file",
                                where=STDIN) from None
-    if data is None:  # a non-blocking stream with nothing in it
-        raise InputUnavailable("nothing to read on stdin", "pipe JSON in", where=STDIN)
-    return data
 
 
 def _parse(where: str, stream: IO[bytes], size: int, notes: list[str]) -> tuple[str, str, Any]:
@@ -286,4 +314,5 @@ def _empty_negatives(arr: np.ndarray, role: str) -> bool:
     return arr.shape == (0,) or (arr.ndim >= 2 and arr.shape[-2] == 0 and arr.shape[-1] > 0)
 
 
-__all__ = ["as_role_array", "inputs_from_arrays", "load_inputs"]
+__all__ = ["as_role_array", "inputs_from_arrays", "is_regular_file", "load_inputs",
+           "read_stream"]
