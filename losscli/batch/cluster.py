@@ -332,7 +332,15 @@ class _Paths:
         if isinstance(source, JsonLines):
             return JsonLines(self.absolute(source.path))
         if isinstance(source, RoleSet):
-            return RoleSet(source.name, {r: self.absolute(p) for r, p in source.files.items()})
+            named = source.named_set
+            if named is not None:  # its checks run on the worker: the same paths there
+                self.absolute(named.pattern)
+                named = dataclasses.replace(
+                    named, directory=os.path.abspath(named.directory or "."),
+                    files={r: self.absolute(p) for r, p in named.files.items()},
+                    strays={self.absolute(p): w for p, w in named.strays.items()})
+            return RoleSet(source.name, {r: self.absolute(p) for r, p in source.files.items()},
+                           named)
         return source
 
     def options(self, options: Any) -> Any:

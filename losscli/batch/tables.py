@@ -17,7 +17,7 @@ import numpy as np
 from losscli.batch.npyrows import NpyFile, RowReader
 from losscli.batch.sources import Document, RoleSet
 from losscli.errors import BadData
-from losscli.io import is_regular_file, load_inputs
+from losscli.io import is_regular_file, load_inputs, one_example_stack
 from losscli.io.formats import open_binary, sniff
 from losscli.losses.spec import LossSpec
 
@@ -111,6 +111,8 @@ def table_for(source: Document | RoleSet, spec: LossSpec,
             table.warnings.extend(inputs.warnings)
     else:
         table = Table(source.name)
+        if source.named_set is not None:
+            source.named_set.check(spec, tuple(overrides))
         for role, path in source.files.items():
             _add_role_file(table, role, path, spec, preloaded)
     for role, path in overrides.items():
@@ -162,6 +164,7 @@ def _lone_npy(table: Table, npy: NpyFile, spec: LossSpec) -> None:
     if npy.ndim == 3:
         table.stack = npy
         return
+    table.warnings.append(one_example_stack(where, npy.shape))
     arr = npy.read_all()
     table.whole["anchor"] = arr[0]
     table.whole["positive"] = arr[1]

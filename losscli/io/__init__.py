@@ -19,6 +19,7 @@ import numpy as np
 
 from losscli.errors import BadData, InputUnavailable, UsageError, closest_hint
 from losscli.io import formats as _formats
+from losscli.io import rolesets
 from losscli.io.formats import (
     PICKLE_FIX,
     check_dtype,
@@ -59,11 +60,21 @@ def load_inputs(path: str | None = None, role_files: Mapping[str, str] | None = 
     raw: dict[str, Any] = {}
     sources: dict[str, str] = {}
     warnings: list[str] = []
+    members = rolesets.set_of(path) if path not in (None, "-") else None
+    if members is not None:  # INPUT is one file of STEM.ROLE.npy files: read them all
+        members.check(spec, tuple(role_files))
+        warnings.append(f"{path} is one file of the role set {members.pattern}: read "
+                        f"{members.describe()}")
+        for role, file in role_files.items():
+            if role in members.files:
+                warnings.append(f"--{role} {file} replaces {members.files[role]}")
+        role_files = {**members.files, **role_files}
+        path = None
     if path is not None:
         for role, (value, where) in _read_document(path, spec, stdin, warnings).items():
             raw[role] = value
             sources[role] = where
-    elif not role_files:
+    elif not role_files and members is None:
         raise UsageError("no input given", "give INPUT (a file, or - for stdin) or "
                          "per-role options such as --anchor FILE")
     for role, file in role_files.items():
@@ -208,7 +219,10 @@ def _read_document(path: str, spec: LossSpec | None, stdin: IO[bytes] | None,
                    notes: list[str] | None = None) -> dict[str, tuple[Any, str]]:
     where, fmt, payload = _read_any(path, stdin, notes)
     if fmt == "npy":
-        return _unstack(payload, spec, where)
+        out = _unstack(payload, spec, where)
+        if payload.ndim == 2 and "anchor" in out and notes is not None:
+            notes.append(one_example_stack(where, payload.shape))
+        return out
     if fmt == "json" and not isinstance(payload, dict):
         found = {list: "an array", str: "a string", float: "a number", bool: "a boolean",
                  type(None): "null"}.get(type(payload), type(payload).__name__)
@@ -244,6 +258,15 @@ def _unstack(arr: np.ndarray, spec: LossSpec | None, where: str) -> dict[str, tu
     if arr.shape[-2] > 2:
         out["negatives"] = (arr[..., 2:, :], f"{where}:negatives")
     return out
+
+
+def one_example_stack(where: str, shape: tuple[int, ...]) -> str:
+    """The warning for a lone 2-D .npy: its rows are taken as the roles of one example."""
+    K, D = shape[0] - 2, shape[1]
+    return (f"{where}: a 2-D .npy {tuple(shape)} is read as one example, rows as roles: row 0 "
+            f"the anchor, row 1 the positive, rows 2.. the negatives (B = 1, K = {K}, "
+            f"D = {D}); save a batch as (B, 2 + K, D), or give each role with --anchor, "
+            "--positive, --negatives")
 
 
 def _read_role_file(path: str, role: str, stdin: IO[bytes] | None,
@@ -315,4 +338,4 @@ def _empty_negatives(arr: np.ndarray, role: str) -> bool:
 
 
 __all__ = ["as_role_array", "inputs_from_arrays", "is_regular_file", "load_inputs",
-           "read_stream"]
+           "one_example_stack", "read_stream"]

@@ -266,6 +266,9 @@ class LossSpec:
     # The margin columns whose positive entries (on the negative terms) are the active terms
     # that batch records and summaries count.
     active_columns: tuple[str, ...] = ()
+    # Optional roles without which the loss is 0 (InfoNCE without negatives, K = 0): a role
+    # set of files named by role must hold them (io/rolesets.py).
+    zero_without: tuple[str, ...] = ()
 
     @property
     def roles(self) -> tuple[str, ...]:

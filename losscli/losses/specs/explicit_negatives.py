@@ -26,6 +26,7 @@ INFONCE = LossSpec(
     ),
     required=("anchor", "positive"),
     optional=("negatives",),
+    zero_without=("negatives",),
     params=(
         Param("temperature", 0.07, "softmax temperature t (finite, > 0)", check="positive",
               short="-t"),
