@@ -823,6 +823,12 @@ WARNED = [
     ("unused-role", ["compute", "infonce"], with_(OK, logits=[1.0, 2.0]), "not used", None),
     ("extension-lies", ["compute", "infonce", "--anchor", "anchor.json",
                         "--positive", "pos.json"], None, "despite its .json", None),
+    ("json-integer-beyond-2-53", ["compute", "triplet"],
+     {"anchor": [9007199254740993, 0.0], "positive": [0.0, 1.0], "negatives": [[1.0, 0.0]]},
+     "integers beyond 2^53 in anchor (1) are not exact", None),
+    ("same-warning-for-two-roles-is-one-line", ["compute", "infonce", "--similarity", "cosine"],
+     {"anchor": [0.0, 0.0], "positive": [0.0, 0.0], "negatives": [[0.0, 1.0]]},
+     "zero vectors in anchor (1) and positive (1) under cosine", None),
 ]
 
 

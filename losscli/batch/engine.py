@@ -25,7 +25,7 @@ from losscli.batch.tasks import combine, evaluate_part, evaluate_rows, finish
 from losscli.batch.tasks import failed as _failed
 from losscli.errors import BadData, InputUnavailable, LossCliError, closest_hint
 from losscli.io import as_role_array, is_regular_file
-from losscli.io.formats import MAX_JSON_BYTES, parse_json
+from losscli.io.formats import MAX_JSON_BYTES, inexact_integers, parse_json, precision_warning
 from losscli.losses.call import LossCall
 from losscli.losses.spec import LossSpec
 from losscli.model import ROLES, FileResult
@@ -172,11 +172,15 @@ def _line_table(raw: bytes, where: str, spec: LossSpec,
         raise BadData(f"line of {len(raw) / 2**20:.0f} MiB is over the "
                       f"{MAX_JSON_BYTES // 2**20} MiB limit for JSON input",
                       "save large arrays as .npy or .npz", where=where)
-    doc = parse_json(raw, where)
+    inexact: list[str] = []
+    doc = parse_json(raw, where, inexact=inexact)
     if not isinstance(doc, dict):
         raise BadData(f"JSON {type(doc).__name__} on this line",
                       "give one object keyed by role per line", where=where)
     table = tables.Table(where)
+    if inexact:
+        table.warnings.append(precision_warning(where, {
+            key: n for key, value in doc.items() if (n := inexact_integers(value))}))
     for key, value in doc.items():
         if key not in ROLES:
             raise BadData(f"unknown key {key!r}{closest_hint(key, list(spec.roles))}",

@@ -86,7 +86,7 @@ class FullEvaluator:
             if left_out and chunk.n:
                 # Every example of the chunk is left out (the file may have others).
                 return Part(np.zeros(chunk.n), denominator=0.0, all_ignored=True)
-        result = run(self.call, inputs)
+        result = run(self.call, inputs, merge=False)  # merged per input, after the chunks
         active, terms = active_terms(result, self.call)
         warnings = [w for w in result.warnings if NONFINITE_WARNING not in w]
         return Part(result.per_example, active, terms, warnings, dict(result.params),

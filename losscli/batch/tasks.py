@@ -36,6 +36,7 @@ from losscli.errors import BadData, InputUnavailable, LossCliError
 from losscli.kernels import _jit
 from losscli.losses import module_of
 from losscli.losses.call import LossCall
+from losscli.losses.notices import merge_role_warnings
 from losscli.losses.results import MAX_BREAKDOWN_TERMS, breakdown_limits, nonfinite_warning, reduce
 from losscli.losses.roles import embedding_batch
 from losscli.losses.run import run
@@ -58,7 +59,8 @@ class Piece:
     name: str
     start: int = 0
     per_example: np.ndarray = field(default_factory=lambda: np.empty(0))
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # each chunk's, each said once
+    input_warnings: list[str] = field(default_factory=list)  # reading the input: every piece
     params: dict[str, Any] | None = None
     shape: dict[str, int | None] | None = None
     denominators: list[float] | None = field(default_factory=list)
@@ -203,7 +205,7 @@ def evaluate_rows(table: tables.Table, options: Any, progress: Progress | None =
     total = B if B is not None else 1
     end = total if stop is None else stop
     per_example = np.empty(max(0, end - start))
-    piece = Piece(table.name, start, warnings=list(table.warnings),
+    piece = Piece(table.name, start, input_warnings=list(table.warnings),
                   target_where=table.where.get("target", table.name))
     done = 0
     # The whole input's size, not this range's: the kernel paths are those of a local run.
@@ -214,9 +216,7 @@ def evaluate_rows(table: tables.Table, options: Any, progress: Progress | None =
         n = part.loss.shape[0]
         per_example[done:done + n] = part.loss
         done += n
-        for w in part.warnings:
-            if w not in piece.warnings:
-                piece.warnings.append(w)
+        piece.warnings.extend(dict.fromkeys(part.warnings))  # merged per input (finish)
         if part.margin_terms is not None:
             piece.active = (piece.active or 0) + (part.active or 0)
             piece.margin_terms = (piece.margin_terms or 0) + part.margin_terms
@@ -248,10 +248,9 @@ def finish(pieces: list[Piece], options: Any) -> FileResult:
     active = terms = None
     denominator: float | None = None
     denominators = True
+    warnings.extend(dict.fromkeys(w for p in pieces for w in p.input_warnings))
     for p in pieces:
-        for w in p.warnings:
-            if w not in warnings:
-                warnings.append(w)
+        warnings.extend(p.warnings)
         if p.params is not None:
             params = p.params
         if shape is None and p.shape is not None:
@@ -275,7 +274,9 @@ def finish(pieces: list[Piece], options: Any) -> FileResult:
             warnings.append(w)
     value = reduce(per_example, call.reduction, denominator if denominators else None)
     return FileResult(pieces[0].name, call.loss, params, call.reduction, value,
-                      per_example, shape, tuple(warnings), active=active, margin_terms=terms)
+                      per_example, shape, tuple(merge_role_warnings(warnings, add_counts=True)),
+                      active=active,
+                      margin_terms=terms)
 
 
 def nonfinite_warnings(per_example: np.ndarray) -> list[str]:

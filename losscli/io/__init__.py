@@ -112,7 +112,7 @@ def inputs_from_arrays(arrays: Mapping[str, Any], spec: LossSpec | None = None) 
 
 
 def _read_any(path: str, stdin: IO[bytes] | None, notes: list[str] | None = None,
-              ) -> tuple[str, str, Any]:
+              role: str | None = None) -> tuple[str, str, Any]:
     """(where, format, payload): a JSON document, a dict of .npz arrays, or one .npy array.
 
     Sizes are checked before anything large is read: a JSON file against its cap, a .npy
@@ -121,7 +121,7 @@ def _read_any(path: str, stdin: IO[bytes] | None, notes: list[str] | None = None
     notes = [] if notes is None else notes
     if path == "-":
         data = _read_stdin(stdin)
-        return _parse(STDIN, _io.BytesIO(data), len(data), notes)
+        return _parse(STDIN, _io.BytesIO(data), len(data), notes, role)
     with open_binary(path) as fh:
         try:
             info = os.fstat(fh.fileno())
@@ -129,8 +129,8 @@ def _read_any(path: str, stdin: IO[bytes] | None, notes: list[str] | None = None
                 # A pipe, FIFO, /dev/stdin or <(...): read once into memory, within the
                 # caps, then parse as a file (its size is what was read).
                 data = read_stream(fh, path)
-                return _parse(path, _io.BytesIO(data), len(data), notes)
-            return _parse(path, fh, info.st_size, notes)
+                return _parse(path, _io.BytesIO(data), len(data), notes, role)
+            return _parse(path, fh, info.st_size, notes, role)
         except OSError as exc:
             raise InputUnavailable(f"cannot read: {exc.strerror or exc}", "check the file",
                                    where=path) from None
@@ -179,7 +179,8 @@ def _read_stdin(stdin: IO[bytes] | None) -> bytes:
                                where=STDIN) from None
 
 
-def _parse(where: str, stream: IO[bytes], size: int, notes: list[str]) -> tuple[str, str, Any]:
+def _parse(where: str, stream: IO[bytes], size: int, notes: list[str],
+           role: str | None = None) -> tuple[str, str, Any]:
     head = stream.read(16)
     stream.seek(0)
     fmt = _detect(where, head, notes)
@@ -193,7 +194,20 @@ def _parse(where: str, stream: IO[bytes], size: int, notes: list[str]) -> tuple[
                       f"{_formats.human_bytes(cap)} limit for JSON input",
                       "save large arrays as .npy or .npz", where=where)
     fix = CSV_FIX if where.lower().endswith(CSV_SUFFIXES) else "fix the JSON syntax"
-    return where, fmt, parse_json(stream.read(), where, fix)
+    inexact: list[str] = []
+    payload = parse_json(stream.read(), where, fix, inexact)
+    if inexact:
+        notes.append(_precision_note(where, payload, role))
+    return where, fmt, payload
+
+
+def _precision_note(where: str, payload: Any, role: str | None) -> str:
+    if role is not None or not isinstance(payload, dict):
+        counts = {role or "the input": _formats.inexact_integers(payload)}
+    else:
+        counts = {key: n for key, value in payload.items()
+                  if (n := _formats.inexact_integers(value))}
+    return _formats.precision_warning(where, counts)
 
 
 def _detect(path: str, head: bytes, notes: list[str]) -> str:
@@ -272,7 +286,7 @@ def one_example_stack(where: str, shape: tuple[int, ...]) -> str:
 def _read_role_file(path: str, role: str, stdin: IO[bytes] | None,
                     notes: list[str] | None = None) -> tuple[Any, str]:
     try:
-        where, fmt, payload = _read_any(path, stdin, notes)
+        where, fmt, payload = _read_any(path, stdin, notes, role)
     except BadData as exc:  # a role file's every fault is that role's: say `file:role`
         if exc.where == (STDIN if path == "-" else path):
             exc.where = _located(exc.where, role)
