@@ -264,6 +264,7 @@ def plan_split(source: Source, options: Any, task_rows: int | None,
                 return None  # one example, or a stack read whole (a role of it replaced)
         table = tables.table_for(source, spec, options.role_files,
                                  options.preloaded)  # headers only
+        tables.read_layout(table, options.negatives_layout)
         B = tables.examples(table, spec)
         if B is None:
             return None

@@ -47,6 +47,8 @@ class BatchOptions:
     chunk_bytes: int = CHUNK_BYTES
     # Per-role files that are pipes or <(...), read once (tables.preload_streams).
     preloaded: dict[str, tuple[np.ndarray, str]] = field(default_factory=dict)
+    # How 2-D negatives are read (model.NEGATIVES_LAYOUTS; None: shared, warned if ambiguous).
+    negatives_layout: str | None = None
 
 
 Progress = Callable[[int], None]  # called with the number of examples just done (tasks.py)

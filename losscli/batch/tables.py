@@ -184,6 +184,26 @@ def _unstack_whole(table: Table) -> None:
         table.whole["negatives"] = arr[:, 2:]
 
 
+def read_layout(table: Table, layout: str | None) -> None:
+    """--negatives-layout per-anchor: 2-D negatives (and negatives2) with one row per anchor
+    are read as (B, 1, D), so that they are cut by rows with the anchors. Rows that do not
+    match the anchors are left for the shape check, which says so."""
+    if layout != "per-anchor" or table.stack is not None or "anchor" not in table.roles():
+        return
+    anchor = table.shape("anchor")
+    if len(anchor) != 2:
+        return
+    for role in ("negatives", "negatives2"):
+        if role not in table.roles():
+            continue
+        shape = table.shape(role)
+        if len(shape) == 2 and shape[0] == anchor[0]:
+            if role in table.files:
+                table.files[role].as_rows_of((shape[0], 1, shape[1]))
+            else:
+                table.whole[role] = table.whole[role].reshape(shape[0], 1, shape[1])
+
+
 def examples(table: Table, spec: LossSpec) -> int | None:
     """B when the input is a batch that can be cut by rows, None for a single example."""
     if table.stack is not None:

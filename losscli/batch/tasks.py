@@ -38,7 +38,7 @@ from losscli.losses import module_of
 from losscli.losses.call import LossCall
 from losscli.losses.notices import merge_role_warnings
 from losscli.losses.results import MAX_BREAKDOWN_TERMS, breakdown_limits, nonfinite_warning, reduce
-from losscli.losses.roles import embedding_batch
+from losscli.losses.roles import embedding_batch, negatives_layout_warning
 from losscli.losses.run import run
 from losscli.losses.spec import LossSpec
 from losscli.model import FileResult, Inputs
@@ -132,8 +132,9 @@ def chunk_rows(table: tables.Table, B: int | None, options: Any) -> int:
     return options.chunk or max(1, options.chunk_bytes // tables.row_bytes(table, B))
 
 
-def validate_shapes(table: tables.Table, spec: LossSpec) -> None:
-    """Shape errors up front, with the whole arrays' shapes (no data is read)."""
+def validate_shapes(table: tables.Table, spec: LossSpec, layout: str | None = None) -> None:
+    """Shape errors up front, with the whole arrays' shapes (no data is read); the warning
+    of ambiguous 2-D negatives, once for the input (its chunks are read as shared)."""
     if "anchor" not in spec.roles:
         return
     fake: dict[str, np.ndarray] = {}
@@ -145,9 +146,12 @@ def validate_shapes(table: tables.Table, spec: LossSpec) -> None:
             fake["negatives"] = _shaped((B, R - 2, D))
     for role in table.roles():
         fake[role] = _shaped(table.shape(role))
-    inputs = Inputs(arrays=fake, sources=dict(table.where))
+    inputs = Inputs(arrays=fake, sources=dict(table.where), negatives_layout=layout)
     negatives = "optional" if "negatives" in spec.optional else "required"
     embedding_batch(inputs, negatives=negatives, negatives2="negatives2" in spec.roles)
+    warning = negatives_layout_warning(inputs, spec.roles)
+    if warning is not None and warning not in table.warnings:
+        table.warnings.append(warning)
 
 
 def _shaped(shape: tuple[int, ...]) -> np.ndarray:
@@ -172,7 +176,8 @@ def evaluate_whole(table: tables.Table, options: Any, progress: Progress | None 
             arrays["negatives"] = x[..., 2:, :]
     checked = {role: as_role_array(arr, role, table.where.get(role, f"{table.name}:{role}"))
                for role, arr in arrays.items()}
-    inputs = Inputs(arrays=checked, sources=dict(table.where), warnings=tuple(table.warnings))
+    inputs = Inputs(arrays=checked, sources=dict(table.where), warnings=tuple(table.warnings),
+                    negatives_layout=options.negatives_layout)
     fix = (f"{options.call.loss} is evaluated on each input whole (its examples meet each "
            "other), with a breakdown; split the input into inputs of fewer examples")
     with breakdown_limits(MAX_BREAKDOWN_TERMS, fix=fix):
@@ -189,9 +194,10 @@ def evaluate_rows(table: tables.Table, options: Any, progress: Progress | None =
     """Examples [start, stop) of an opened input, chunk by chunk (raises LossCliError)."""
     call = options.call
     spec = call.spec
+    tables.read_layout(table, options.negatives_layout)
     if not spec.streams:
         return evaluate_whole(table, options, progress)
-    validate_shapes(table, spec)
+    validate_shapes(table, spec, options.negatives_layout)
     B = tables.examples(table, spec)
     tables.materialise_shared(table, B)
     form = stream_form(table, call)

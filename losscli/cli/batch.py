@@ -14,7 +14,7 @@ from typing import Any
 
 import typer
 
-from losscli.cli._options import with_loss_options
+from losscli.cli._options import negatives_layout_option, with_loss_options
 
 HELP = """Evaluate a loss over many inputs: files, directories, globs, JSON Lines.
 
@@ -47,6 +47,7 @@ def _batch(
         help="files, directories, globs, or - for JSON Lines on stdin"),
     reduction: str = typer.Option("mean", "--reduction", help="over each input's batch: "
                                   "mean, sum or none"),
+    negatives_layout: str | None = negatives_layout_option(),
     per_example: bool = typer.Option(False, "--per-example", help="one record per example "
                                      "(file, index, loss)", rich_help_panel="Output"),
     summary: bool = typer.Option(False, "--summary", help="statistics of the per-example "
@@ -107,7 +108,7 @@ def run_batch(loss: str, inputs: list[str] | None, roles: dict[str, str],
               format: str, out: str | None, force: bool, show: int, jobs: int, dtype: str,
               chunk: int | None, fail_fast: bool, strict: bool, quiet: bool, debug: bool,
               scheduler: str | None = None, workers: int | None = None,
-              task_rows: int | None = None) -> int:
+              task_rows: int | None = None, negatives_layout: str | None = None) -> int:
     """Parse, call api.evaluate_files, stream the records; the exit code (7 on failures)."""
     from losscli import api
     from losscli.batch import Summary
@@ -123,7 +124,8 @@ def run_batch(loss: str, inputs: list[str] | None, roles: dict[str, str],
     results = api.evaluate_files(loss, inputs, role_files=roles, reduction=reduction,
                                  dtype=dtype, jobs=jobs, chunk=chunk,
                                  progress=progress, scheduler=scheduler, workers=workers,
-                                 task_rows=task_rows, **params)
+                                 task_rows=task_rows, negatives_layout=negatives_layout,
+                                 **params)
     sink = Sink(out, force, [*inputs, *roles.values()])
     writer = _Writer(sink, fmt, per_example, summary, show)
     totals = Summary()

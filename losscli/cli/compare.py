@@ -12,6 +12,7 @@ from losscli.cli._options import (
     debug_option,
     force_option,
     format_option,
+    negatives_layout_option,
     out_option,
     quiet_option,
     with_loss_options,
@@ -34,6 +35,7 @@ def _compare(
                                        help="JSON, .npz or stacked .npy file; - for stdin"),
     reduction: str | None = typer.Option(None, "--reduction", help="the same reduction for "
                                          "every row (default: each library's own)"),
+    negatives_layout: str | None = negatives_layout_option(),
     format: str = format_option(FORMATS_HELP + " (jsonl)"),
     out: str | None = out_option(),
     force: bool = force_option(),
@@ -51,7 +53,7 @@ def _compare(
 
     fmt = resolve_format(format, out, default_piped="jsonl",
                          allowed=("table", "jsonl", "json", "csv"))
-    spec, inputs = load(loss, input, roles)
+    spec, inputs = load(loss, input, roles, negatives_layout)
     rows = api.compare(spec.name, inputs, reduction=reduction, **params)
     warn(dict.fromkeys(w for r in rows for w in r.warnings), quiet)
     sources = [p for p in [input, *roles.values()] if p]

@@ -15,6 +15,7 @@ from losscli.cli._options import (
     force_option,
     format_option,
     like_option,
+    negatives_layout_option,
     out_option,
     quiet_option,
     with_loss_options,
@@ -57,6 +58,7 @@ def _compute(
                               "vector (anchor, positive, every negative; logits): norms in "
                               "the table, full vectors in JSON (examples[i].gradients)"),
     like: str | None = like_option(),
+    negatives_layout: str | None = negatives_layout_option(),
     format: str = format_option(FORMATS_HELP),
     out: str | None = out_option(),
     force: bool = force_option(),
@@ -77,7 +79,8 @@ def _compute(
 
     fmt = resolve_format(format, out, allowed=("table", "json", "csv"))
     result = api.evaluate_file(loss, input, role_files=roles, reduction=reduction,
-                               like=like, grad=grad, **params)
+                               like=like, grad=grad, negatives_layout=negatives_layout,
+                               **params)
     warn(result.warnings, quiet)
     if result.convention is not None and not quiet:
         from losscli.cli._explore import convention_notes

@@ -12,6 +12,7 @@ from losscli.cli._options import (
     force_option,
     format_option,
     like_option,
+    negatives_layout_option,
     out_option,
     quiet_option,
     with_loss_options,
@@ -33,6 +34,7 @@ def _stats(
     like: str | None = like_option(),
     reduction: str | None = typer.Option(None, "--reduction", help="mean (default), sum or "
                                          "none"),
+    negatives_layout: str | None = negatives_layout_option(),
     format: str = format_option(FORMATS_HELP + " (jsonl)"),
     out: str | None = out_option(),
     force: bool = force_option(),
@@ -50,7 +52,7 @@ def _stats(
 
     fmt = resolve_format(format, out, default_piped="jsonl",
                          allowed=("table", "jsonl", "json", "csv"))
-    spec, inputs = load(loss, input, roles)
+    spec, inputs = load(loss, input, roles, negatives_layout)
     result = api.stats(
         spec.name, inputs, bins=bins, reduction=reduction, like=like, **params)
     warn(result.warnings, quiet)

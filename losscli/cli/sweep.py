@@ -13,6 +13,7 @@ from losscli.cli._options import (
     force_option,
     format_option,
     like_option,
+    negatives_layout_option,
     out_option,
     quiet_option,
     with_loss_options,
@@ -46,6 +47,7 @@ def _sweep(
                                    help="write a PNG chart (needs losscli[plot])"),
     like: str | None = like_option(),
     reduction: str | None = typer.Option(None, "--reduction", help="mean (default) or sum"),
+    negatives_layout: str | None = negatives_layout_option(),
     format: str = format_option(FORMATS_HELP + " (jsonl)"),
     out: str | None = out_option(),
     force: bool = force_option("overwrite --out / --png"),
@@ -64,7 +66,7 @@ def _sweep(
     fmt = resolve_format(format, out, default_piped="jsonl",
                          allowed=("table", "jsonl", "json", "csv"))
     values = explore.sweep_values(start, stop, steps, log)
-    spec, inputs = load(loss, input, roles)
+    spec, inputs = load(loss, input, roles, negatives_layout)
     result = api.sweep(
         spec.name, inputs, param, values, reduction=reduction, like=like, **params)
     warn(result.warnings, quiet)

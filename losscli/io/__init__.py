@@ -8,6 +8,7 @@ what was read is not valid, UsageError (exit 2) when the command line itself is 
 
 from __future__ import annotations
 
+import dataclasses
 import io as _io
 import os
 import stat
@@ -32,7 +33,7 @@ from losscli.io.formats import (
     read_npz,
     sniff,
 )
-from losscli.model import ROLES, SCALAR_ROLES, Inputs
+from losscli.model import NEGATIVES_LAYOUTS, ROLES, SCALAR_ROLES, Inputs
 
 if TYPE_CHECKING:  # io is a leaf: it reads a spec's roles and name, never the registry
     from losscli.losses.spec import LossSpec
@@ -46,11 +47,14 @@ STDIN = "<stdin>"
 
 
 def load_inputs(path: str | None = None, role_files: Mapping[str, str] | None = None,
-                spec: LossSpec | None = None, stdin: IO[bytes] | None = None) -> Inputs:
+                spec: LossSpec | None = None, stdin: IO[bytes] | None = None,
+                negatives_layout: str | None = None) -> Inputs:
     """Read INPUT (a JSON object, an .npz, a stacked .npy, or `-` for stdin) and per-role files.
 
-    A per-role file replaces that role of INPUT, with a warning.
+    A per-role file replaces that role of INPUT, with a warning. `negatives_layout` says how
+    2-D negatives are read: "shared" (K, D) or "per-anchor" (B, D), one per anchor.
     """
+    check_layout(negatives_layout)
     role_files = dict(role_files or {})
     dashes = [name for name, p in [("INPUT", path), *((f"--{r}", f) for r, f in
                                                        role_files.items())] if p == "-"]
@@ -87,11 +91,30 @@ def load_inputs(path: str | None = None, role_files: Mapping[str, str] | None = 
             if role not in spec.roles:
                 warnings.append(f"{role} is not used by {spec.name} (it takes "
                                 f"{', '.join(spec.roles)})")
-    return Inputs(arrays=arrays, sources=sources, warnings=tuple(warnings))
+    return Inputs(arrays=arrays, sources=sources, warnings=tuple(warnings),
+                  negatives_layout=negatives_layout)
 
 
-def inputs_from_arrays(arrays: Mapping[str, Any], spec: LossSpec | None = None) -> Inputs:
+def check_layout(negatives_layout: str | None) -> None:
+    """A usage error (exit 2) for a layout that is not one of NEGATIVES_LAYOUTS."""
+    if negatives_layout is not None and negatives_layout not in NEGATIVES_LAYOUTS:
+        raise UsageError(f"--negatives-layout got {negatives_layout!r}"
+                         f"{closest_hint(str(negatives_layout), NEGATIVES_LAYOUTS)}",
+                         f"choose {' or '.join(NEGATIVES_LAYOUTS)}")
+
+
+def with_layout(inputs: Inputs, negatives_layout: str | None) -> Inputs:
+    """The inputs with their negatives read in the given layout (None: as they are)."""
+    if negatives_layout is None:
+        return inputs
+    check_layout(negatives_layout)
+    return dataclasses.replace(inputs, negatives_layout=negatives_layout)
+
+
+def inputs_from_arrays(arrays: Mapping[str, Any], spec: LossSpec | None = None,
+                       negatives_layout: str | None = None) -> Inputs:
     """Inputs from in-memory arrays or nested lists (the library's entry point)."""
+    check_layout(negatives_layout)
     unknown = [k for k in arrays if k not in ROLES]
     if unknown:
         raise BadData(f"unknown role {unknown[0]!r}{closest_hint(str(unknown[0]), ROLES)}",
@@ -108,7 +131,8 @@ def inputs_from_arrays(arrays: Mapping[str, Any], spec: LossSpec | None = None) 
                               "give a numpy array or a nested list of numbers",
                               where=role) from None
         out[role] = as_role_array(value, role, role)
-    return Inputs(arrays=out, sources={r: "<memory>" for r in out})
+    return Inputs(arrays=out, sources={r: "<memory>" for r in out},
+                  negatives_layout=negatives_layout)
 
 
 def _read_any(path: str, stdin: IO[bytes] | None, notes: list[str] | None = None,
@@ -351,5 +375,5 @@ def _empty_negatives(arr: np.ndarray, role: str) -> bool:
     return arr.shape == (0,) or (arr.ndim >= 2 and arr.shape[-2] == 0 and arr.shape[-1] > 0)
 
 
-__all__ = ["as_role_array", "inputs_from_arrays", "is_regular_file", "load_inputs",
-           "one_example_stack", "read_stream"]
+__all__ = ["as_role_array", "check_layout", "inputs_from_arrays", "is_regular_file",
+           "load_inputs", "one_example_stack", "read_stream", "with_layout"]

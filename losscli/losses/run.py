@@ -10,6 +10,7 @@ import numpy as np
 from losscli.losses import module_of
 from losscli.losses.call import LossCall
 from losscli.losses.notices import merge_role_warnings
+from losscli.losses.roles import negatives_layout_warning
 from losscli.model import Inputs, Result
 
 
@@ -32,7 +33,8 @@ def run(call: LossCall, inputs: Inputs, *, grad: bool = False, merge: bool = Tru
     result = module_of(spec).evaluate(inputs, call.params, call.reduction, **extra)
     if call.applied is not None:
         result = replace(result, convention=call.applied.describe())
-    warnings = tuple(inputs.warnings) + result.warnings
+    layout = negatives_layout_warning(inputs, spec.roles)
+    warnings = tuple(inputs.warnings) + ((layout,) if layout else ()) + result.warnings
     if not result.finite and all(np.isfinite(result.per_example)):
         # Every example finite but their sum overflowed: still say why the value is null.
         warnings += (f"the {call.reduction} of the example losses overflows float64; "
