@@ -112,7 +112,9 @@ def losses(
         likes = [lib for lib in LIBRARIES if isinstance(spec.conventions.get(lib), Convention)]
         table.add_row(spec.name, ", ".join(spec.aliases), roles, params, spec.formula,
                       "\n".join(likes) or "-")
-    stdout_console().print(table)
+    from losscli.render.fitted import fitted
+
+    stdout_console().print(fitted(table))
     stdout_console().print("`losscli explain LOSS` for the columns, pitfalls, references and "
                            "each library's convention.")
 

@@ -16,6 +16,7 @@ from rich.text import Text
 
 from losscli.model import Comparison, Stats, Sweep
 from losscli.render.chart import bar, histogram_text, sparkline
+from losscli.render.fitted import fitted
 from losscli.render.jsonout import SCHEMA, dumps, finite_or_none
 from losscli.render.table import fmt_number
 
@@ -103,7 +104,7 @@ def sweep_table(s: Sweep, console: Console) -> None:
         if B > 1:
             cells.append(sparkline(s.per_example[i][:48], plo, phi))
         table.add_row(*cells)
-    console.print(table)
+    console.print(fitted(table))
     for note in s.limits.get("notes", []):
         console.print(Text(note, style="dim"))
 
@@ -158,7 +159,7 @@ def stats_table(st: Stats, console: Console) -> None:
         dist.add_column(r["stat"], justify="right")
     for c in cols:
         dist.add_row(c, *[fmt_number(r.get(c, math.nan)) for r in summaries])
-    console.print(dist)
+    console.print(fitted(dist))
     for r in other:
         fields = ", ".join(f"{k} {fmt_number(v) if isinstance(v, float) else v}"
                            for k, v in r.items() if k != "stat")
@@ -221,4 +222,4 @@ def compare_table(loss: str, rows: list[Comparison], console: Console) -> None:
         table.add_row(r.convention, value_text, r.reduction or "",
                       changes or ("losscli's definition" if r.convention == "losscli"
                                   else "same arithmetic as losscli"))
-    console.print(table)
+    console.print(fitted(table))
