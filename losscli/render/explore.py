@@ -123,16 +123,32 @@ def stats_json(st: Stats) -> str:
     return dumps(_clean(doc)) + "\n"
 
 
+STATS_CSV_KEYS = ["stat", "quantity", "count", "mean", "std", "min", "p5", "p25", "p50",
+                  "p75", "p95", "max", "share"]
+HISTOGRAM_KEYS = ["series", "bin", "lower", "upper"]
+
+
 def stats_csv(st: Stats) -> str:
-    keys = ["stat", "quantity", "count", "mean", "std", "min", "p5", "p25", "p50", "p75",
-            "p95", "max", "share"]
+    """Everything the JSON and the table hold, one row per record: the summaries' columns
+    first, then every other field a record has (regime counts, active and all terms, the
+    false-negative rule, ...), then the histogram as one row per series and bin (its count
+    in `count`, its edges in `lower` and `upper`)."""
+    extra = list(dict.fromkeys(k for r in st.records if r["stat"] != "histogram"
+                               for k in r if k not in STATS_CSV_KEYS))
+    keys = STATS_CSV_KEYS + extra + HISTOGRAM_KEYS
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(keys)
     for r in st.records:
-        if r["stat"] == "histogram":
+        if r["stat"] != "histogram":
+            writer.writerow([_cell(_clean(r.get(k))) for k in keys])
             continue
-        writer.writerow([_cell(_clean(r.get(k))) for k in keys])
+        edges = r["edges"]
+        for series, counts in r["counts"].items():
+            for i, count in enumerate(counts):
+                row = {"stat": "histogram", "quantity": r.get("quantity"), "count": count,
+                       "series": series, "bin": i, "lower": edges[i], "upper": edges[i + 1]}
+                writer.writerow([_cell(_clean(row.get(k))) for k in keys])
     return buf.getvalue()
 
 
