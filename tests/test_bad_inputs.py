@@ -31,10 +31,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-from losscli.cli import _output, run
+from losscli.cli import run
 from losscli.io import formats
 from losscli.kernels import _jit
 from losscli.kernels import softmax as softmax_kernels
+from losscli.render import atomic_file
 
 # A Python warning (numpy's RuntimeWarning) in the CLI would print a stray stderr line.
 pytestmark = pytest.mark.filterwarnings("error")
@@ -230,8 +231,8 @@ def deny_writing(mp: pytest.MonkeyPatch, root: Path) -> None:
     def refusing_mkstemp(*args: Any, **kwargs: Any) -> Any:
         raise PermissionError(errno.EACCES, "Permission denied")
 
-    real = _output.tempfile
-    mp.setattr(_output, "tempfile", types.SimpleNamespace(
+    real = atomic_file.tempfile
+    mp.setattr(atomic_file, "tempfile", types.SimpleNamespace(
         mkstemp=refusing_mkstemp if os.geteuid() == 0 else real.mkstemp))
 
 

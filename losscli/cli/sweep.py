@@ -79,7 +79,8 @@ def _sweep(
                                             if k.endswith("bound")}}
         save_png(png, result.values, series, logx=log, xlabel=result.param,
                  title=f"{result.loss}: loss against {result.param}",
-                 vlines=result.limits.get("kinks", ())[:50], force=force)
+                 vlines=result.limits.get("kinks", ())[:50], force=force,
+                 inputs=[p for p in [input, *roles.values()] if p])
     if plot:
         from losscli.render.chart import line_chart
 
