@@ -105,7 +105,10 @@ def evaluate_files(name: str, inputs: list[str], *, role_files: Mapping[str, str
 
         stdin = peek_stdin(stdin)
     if progress is not None and hasattr(progress, "start"):
-        progress.start(len(sources))
+        from losscli.batch.sources import JsonLines
+
+        lines = any(isinstance(s, JsonLines) for s in sources)  # a record per line
+        progress.start(None if lines else len(sources))
     from losscli.batch.tables import preload_streams
 
     role_files = dict(role_files or {})
@@ -157,5 +160,13 @@ def compare(name: str, inputs: Inputs | Mapping[str, Any], *, reduction: str | N
     return explore.compare(call, as_inputs(call, inputs, negatives_layout))
 
 
-__all__ = ["compare", "evaluate", "evaluate_file", "evaluate_files", "load_inputs", "stats",
-           "sweep"]
+def on_first_compile(callback: Any) -> None:
+    """`callback()` once, when numba first compiles a kernel in this process (kernels loaded
+    from its cache do not count): the CLI's notice on a terminal that the first run waits."""
+    from losscli.losses.run import on_first_compile as register
+
+    register(callback)
+
+
+__all__ = ["compare", "evaluate", "evaluate_file", "evaluate_files", "load_inputs",
+           "on_first_compile", "stats", "sweep"]

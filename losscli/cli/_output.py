@@ -10,7 +10,7 @@ ends the run quietly (ReaderGone, exit 0); a closed or failing stdout is an Outp
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from rich.console import Console
 
@@ -80,3 +80,35 @@ def write_stdout(text: str) -> None:
                           where=STDOUT) from None
     except ValueError:  # a closed file object
         raise OutputError("stdout is closed", "give --out FILE", where=STDOUT) from None
+
+
+# What the first compiled run waits for (benchmarks/compile_time.py: 0.2 to 3.6 s per loss on
+# two cores, compute and batch), said once, on a terminal, when numba really compiles.
+COMPILE_NOTICE = ("note: compiling losscli's numba kernels for this loss, once (about 1 to 4 s); "
+                  "later runs load them from the cache")
+
+
+def stderr_is_tty() -> bool:
+    try:
+        return sys.stderr is not None and sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def announce_compiling(quiet: bool = False, say: Callable[[str], None] | None = None) -> None:
+    """On a terminal (stderr), say once that the run waits while numba compiles kernels:
+    only when it does compile, not when it loads them from its cache (api.on_first_compile).
+    `say` prints above a progress bar when there is one."""
+    if quiet or not stderr_is_tty():
+        return
+    from losscli import api
+
+    api.on_first_compile(lambda: (say or _say)(COMPILE_NOTICE))
+
+
+def _say(line: str) -> None:
+    try:
+        sys.stderr.write(line + "\n")
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass

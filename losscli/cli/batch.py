@@ -112,6 +112,7 @@ def run_batch(loss: str, inputs: list[str] | None, roles: dict[str, str],
     """Parse, call api.evaluate_files, stream the records; the exit code (7 on failures)."""
     from losscli import api
     from losscli.batch import Summary
+    from losscli.cli._output import announce_compiling
     from losscli.cli._stream import Sink
     from losscli.errors import ExitCode, NonFiniteResult, UsageError
     from losscli.render import resolve_format
@@ -121,6 +122,7 @@ def run_batch(loss: str, inputs: list[str] | None, roles: dict[str, str],
         raise UsageError("--per-example and --summary both given", "choose one")
     inputs = list(inputs or [])
     progress = _Progress(enabled=not quiet and _stderr_is_tty())
+    announce_compiling(quiet, progress.say)
     results = api.evaluate_files(loss, inputs, role_files=roles, reduction=reduction,
                                  dtype=dtype, jobs=jobs, chunk=chunk,
                                  progress=progress, scheduler=scheduler, workers=workers,
@@ -259,6 +261,7 @@ class _Progress:
         self._files = 0
         self._started = time.perf_counter()
         self._shown = 0.0
+        self._total: int | None = None  # inputs, when known before the run
 
     def __enter__(self) -> _Progress:
         if self.enabled:
@@ -278,7 +281,7 @@ class _Progress:
                                  # the records must go to stdout, not through the bar
                                  redirect_stdout=False, redirect_stderr=False)
             self._bar.__enter__()
-            self._task = self._bar.add_task("batch", total=None, rate="")
+            self._task = self._bar.add_task("batch", total=self._total, rate="")
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -286,8 +289,10 @@ class _Progress:
             self._bar.__exit__(None, None, None)
             self._bar = None
 
-    def start(self, inputs: int) -> None:
-        """The number of inputs, once INPUTS are expanded (for the bar's length and ETA)."""
+    def start(self, inputs: int | None) -> None:
+        """The number of inputs, once INPUTS are expanded (for the bar's length and ETA);
+        None when it is not known (JSON Lines: a record per line)."""
+        self._total = inputs
         if self._bar is not None:
             self._bar.update(self._task, total=inputs)
 

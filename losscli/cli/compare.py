@@ -47,12 +47,13 @@ def _compare(
 ) -> None:
     from losscli import api
     from losscli.cli._explore import emit, load
-    from losscli.cli._output import stdout_console, warn
+    from losscli.cli._output import announce_compiling, stdout_console, warn
     from losscli.render import explore as render
     from losscli.render import resolve_format
 
     fmt = resolve_format(format, out, default_piped="jsonl",
                          allowed=("table", "jsonl", "json", "csv"))
+    announce_compiling(quiet)
     spec, inputs = load(loss, input, roles, negatives_layout)
     rows = api.compare(spec.name, inputs, reduction=reduction, **params)
     warn(dict.fromkeys(w for r in rows for w in r.warnings), quiet)

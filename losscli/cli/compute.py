@@ -73,11 +73,12 @@ def _compute(
     params: dict[str, Any],
 ) -> None:
     from losscli import api
-    from losscli.cli._output import stdout_console, warn, write_text
+    from losscli.cli._output import announce_compiling, stdout_console, warn, write_text
     from losscli.errors import NonFiniteResult
     from losscli.render import resolve_format
 
     fmt = resolve_format(format, out, allowed=("table", "json", "csv"))
+    announce_compiling(quiet)
     result = api.evaluate_file(loss, input, role_files=roles, reduction=reduction,
                                like=like, grad=grad, negatives_layout=negatives_layout,
                                **params)

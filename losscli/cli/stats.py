@@ -46,12 +46,13 @@ def _stats(
 ) -> None:
     from losscli import api
     from losscli.cli._explore import convention_notes, emit, load
-    from losscli.cli._output import stdout_console, warn
+    from losscli.cli._output import announce_compiling, stdout_console, warn
     from losscli.render import explore as render
     from losscli.render import resolve_format
 
     fmt = resolve_format(format, out, default_piped="jsonl",
                          allowed=("table", "jsonl", "json", "csv"))
+    announce_compiling(quiet)
     spec, inputs = load(loss, input, roles, negatives_layout)
     result = api.stats(
         spec.name, inputs, bins=bins, reduction=reduction, like=like, **params)

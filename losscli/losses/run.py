@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
+from losscli.kernels import _jit
 from losscli.losses import module_of
 from losscli.losses.call import LossCall
 from losscli.losses.notices import merge_role_warnings
@@ -40,3 +42,9 @@ def run(call: LossCall, inputs: Inputs, *, grad: bool = False, merge: bool = Tru
         warnings += (f"the {call.reduction} of the example losses overflows float64; "
                      "written as null",)
     return replace(result, warnings=tuple(merge_role_warnings(warnings)) if merge else warnings)
+
+
+def on_first_compile(callback: Callable[[], None] | None) -> None:
+    """`callback()` once, when a kernel is first compiled in this process (not when it is
+    loaded from numba's cache): kernels/_jit.py."""
+    _jit.on_first_compile(callback)
