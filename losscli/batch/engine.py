@@ -34,6 +34,8 @@ from losscli.model import ROLES, FileResult
 # the L3 cache between the copy from the page cache and the kernel (docs/benchmarks.md).
 CHUNK_BYTES = 4 * 2**20
 DTYPES = ("float64", "float32")
+# How long a stopped or finished --jobs run waits for its pool's manager thread to exit.
+MANAGER_EXIT_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -266,10 +268,16 @@ def _in_workers(sources: list[Source], options: BatchOptions, jobs: int,
             else:
                 os.environ[key] = value
         processes = list((getattr(pool, "_processes", None) or {}).values())
+        manager = getattr(pool, "_executor_manager_thread", None)
         pool.shutdown(wait=False, cancel_futures=True)
         for process in processes:  # a stopped run (--fail-fast, Ctrl-C) leaves none behind
             if process.is_alive():
                 process.terminate()
+        if manager is not None:
+            # Let the pool's manager thread finish (it closes its wakeup pipe) before the
+            # interpreter exits: CPython 3.11's exit hook writes to that pipe without a lock
+            # and, racing the close, printed "Exception ignored in: <module 'threading'>".
+            manager.join(timeout=MANAGER_EXIT_SECONDS)
 
 
 def _work(source: Source, options: BatchOptions) -> list[tuple[FileResult, Any]]:
