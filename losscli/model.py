@@ -29,8 +29,11 @@ NEGATIVES_LAYOUTS = ("shared", "per-anchor")
 ROLE_SHAPES = {
     "anchor": "(D,) for one example, (B, D) for a batch",
     "positive": "the anchor's shape",
-    "negatives": "(D,) one negative, (K, D) shared by every anchor, or (B, K, D) per anchor",
-    "negatives2": "(K, D) or (B, K, D): a second negative n2_k per negative",
+    "negatives": "(D,) one negative, (K, D) shared by every anchor, or (B, K, D) per anchor; "
+                 "(B, D) is one negative per anchor with --negatives-layout per-anchor, read "
+                 "as (B, 1, D) (without it, K = B shared negatives, with a warning)",
+    "negatives2": "(K, D) or (B, K, D): a second negative n2_k per negative (a 2-D one is "
+                  "read in the negatives' --negatives-layout)",
     "logits": "(C,) for one example, (B, C) for a batch",
     "target": "a class index per example (int or (B,)), or probabilities of the logits' shape",
     "weight": "(C,): one weight per class",
