@@ -508,6 +508,28 @@ CATALOGUE = [
       make=files({"w.json": with_(CE, weight=[1.0, 2.0])})),
     C("lone-npy-not-a-stack", INFONCE + ["flat.npy"], 4, ("flat.npy", "stack", "(B, 2 + K, D)"),
       make=files({"flat.npy": np.ones(5)})),
+    # ---- 2 and 4: --negatives-layout (issue 12.1)
+    C("negatives-layout-misspelt", TRIPLET + ROLE_ARGS + ["--negatives-layout", "per-anchr"], 2,
+      ("--negatives-layout", "per-anchr", "did you mean per-anchor", "shared or per-anchor"),
+      make=files(GOOD_ARRAYS)),
+    C("negatives-layout-per-anchor-rows", TRIPLET + ROLE_ARGS[:4] + [
+        "--negatives", "n3.npy", "--negatives-layout", "per-anchor"], 4,
+      ("n3.npy:negatives", "(3, 2)", "cannot be one per anchor", "2 anchor"),
+      make=both(files(GOOD_ARRAYS), files({"n3.npy": np.ones((3, 2))}))),
+    C("negatives-layout-shared-3d", TRIPLET + ROLE_ARGS + ["--negatives-layout", "shared"], 4,
+      ("n.npy:negatives", "per anchor (B, K, D)", "--negatives-layout shared"),
+      make=files(GOOD_ARRAYS)),
+    C("batch-negatives-layout-per-anchor-rows", [
+        "batch", "triplet", "--anchor", "a.npy", "--positive", "p.npy", "--negatives",
+        "n3.npy", "--negatives-layout", "per-anchor", "--fail-fast"], 4,
+      ("n3.npy", "cannot be one per anchor"),
+      make=both(files(GOOD_ARRAYS), files({"n3.npy": np.ones((3, 2))}))),
+    # ---- 4: a stream over the caps is refused, never cut (issue 12.6)
+    C("stdin-npy-over-cap", INFONCE + ["--anchor", "-", "--positive", "p.npy"], 4,
+      ("<stdin>", "over the", "limit"), make=files(GOOD_ARRAYS),
+      stdin=npy_bytes(np.zeros(300_000)),
+      patch=lambda mp, root: (mp.setattr(formats, "MAX_JSON_BYTES", 4096),
+                              mp.setattr(formats, "MAX_ARRAY_BYTES", 2**20))),
     # ---- 4: role sets of STEM.ROLE.npy files (issue 12.2)
     C("role-set-stray-role", INFONCE + ["x.negative.npy"], 4,
       ("x.negative.npy", "'negative' is not a role", "did you mean negatives", "x.*.npy",
