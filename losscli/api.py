@@ -47,7 +47,7 @@ def as_inputs(call: LossCall, inputs: Inputs | Mapping[str, Any],
     """Inputs as they are, or a mapping of role to array checked for the call's loss; with
     their negatives read in `negatives_layout` when given."""
     if isinstance(inputs, Inputs):
-        return with_layout(inputs, negatives_layout)
+        return with_layout(inputs, negatives_layout, call.spec)
     return inputs_from_arrays(inputs, call.spec, negatives_layout)
 
 
@@ -83,7 +83,7 @@ def evaluate_files(name: str, inputs: list[str], *, role_files: Mapping[str, str
     from losscli.batch import DTYPES, BatchOptions, evaluate_sources, expand
 
     spec = get_spec(name)
-    check_layout(negatives_layout)
+    check_layout(negatives_layout, spec)
     if reduction not in REDUCTIONS:
         raise UsageError(f"--reduction got {reduction!r}",
                          f"choose one of {', '.join(REDUCTIONS)}")

@@ -512,6 +512,9 @@ CATALOGUE = [
     C("negatives-layout-misspelt", TRIPLET + ROLE_ARGS + ["--negatives-layout", "per-anchr"], 2,
       ("--negatives-layout", "per-anchr", "did you mean per-anchor", "shared or per-anchor"),
       make=files(GOOD_ARRAYS)),
+    C("negatives-layout-without-negatives", SOFTMAX + ["ce.json", "--negatives-layout",
+                                                       "shared"], 2,
+      ("--negatives-layout", "does not apply to softmax-ce"), make=files({"ce.json": CE})),
     C("negatives-layout-per-anchor-rows", TRIPLET + ROLE_ARGS[:4] + [
         "--negatives", "n3.npy", "--negatives-layout", "per-anchor"], 4,
       ("n3.npy:negatives", "(3, 2)", "cannot be one per anchor", "2 anchor"),

@@ -54,7 +54,7 @@ def load_inputs(path: str | None = None, role_files: Mapping[str, str] | None = 
     A per-role file replaces that role of INPUT, with a warning. `negatives_layout` says how
     2-D negatives are read: "shared" (K, D) or "per-anchor" (B, D), one per anchor.
     """
-    check_layout(negatives_layout)
+    check_layout(negatives_layout, spec)
     role_files = dict(role_files or {})
     dashes = [name for name, p in [("INPUT", path), *((f"--{r}", f) for r, f in
                                                        role_files.items())] if p == "-"]
@@ -95,26 +95,33 @@ def load_inputs(path: str | None = None, role_files: Mapping[str, str] | None = 
                   negatives_layout=negatives_layout)
 
 
-def check_layout(negatives_layout: str | None) -> None:
-    """A usage error (exit 2) for a layout that is not one of NEGATIVES_LAYOUTS."""
-    if negatives_layout is not None and negatives_layout not in NEGATIVES_LAYOUTS:
+def check_layout(negatives_layout: str | None, spec: LossSpec | None = None) -> None:
+    """A usage error (exit 2) for a layout that is not one of NEGATIVES_LAYOUTS, or for a
+    loss that takes no negatives (an option that does not apply is never ignored)."""
+    if negatives_layout is None:
+        return
+    if negatives_layout not in NEGATIVES_LAYOUTS:
         raise UsageError(f"--negatives-layout got {negatives_layout!r}"
                          f"{closest_hint(str(negatives_layout), NEGATIVES_LAYOUTS)}",
                          f"choose {' or '.join(NEGATIVES_LAYOUTS)}")
+    if spec is not None and "negatives" not in spec.roles:
+        raise UsageError(f"--negatives-layout does not apply to {spec.name}",
+                         "it takes no negatives: drop --negatives-layout")
 
 
-def with_layout(inputs: Inputs, negatives_layout: str | None) -> Inputs:
+def with_layout(inputs: Inputs, negatives_layout: str | None,
+                spec: LossSpec | None = None) -> Inputs:
     """The inputs with their negatives read in the given layout (None: as they are)."""
     if negatives_layout is None:
         return inputs
-    check_layout(negatives_layout)
+    check_layout(negatives_layout, spec)
     return dataclasses.replace(inputs, negatives_layout=negatives_layout)
 
 
 def inputs_from_arrays(arrays: Mapping[str, Any], spec: LossSpec | None = None,
                        negatives_layout: str | None = None) -> Inputs:
     """Inputs from in-memory arrays or nested lists (the library's entry point)."""
-    check_layout(negatives_layout)
+    check_layout(negatives_layout, spec)
     unknown = [k for k in arrays if k not in ROLES]
     if unknown:
         raise BadData(f"unknown role {unknown[0]!r}{closest_hint(str(unknown[0]), ROLES)}",
