@@ -20,13 +20,20 @@ PAIRED_ROLES = ("x1", "x2", "label")
 # Roles that may be a single number for one example (a class index, a score, a label).
 SCALAR_ROLES = ("target", "x1", "x2", "label")
 ROLES = EMBEDDING_ROLES + CLASSIFICATION_ROLES + POSITIVES_ROLES + PAIRED_ROLES
+# How a 2-D negatives array (rows, D) is read (LOSSES.md, "Input roles and shapes"):
+# "shared", K = rows negatives shared by every anchor, (1, K, D); "per-anchor", one negative
+# per anchor, row b anchor b's, (B, 1, D). negatives2 follows the negatives.
+NEGATIVES_LAYOUTS = ("shared", "per-anchor")
 
 # What each role holds (LOSSES.md, "Input roles and shapes"), for `explain`.
 ROLE_SHAPES = {
     "anchor": "(D,) for one example, (B, D) for a batch",
     "positive": "the anchor's shape",
-    "negatives": "(D,) one negative, (K, D) shared by every anchor, or (B, K, D) per anchor",
-    "negatives2": "(K, D) or (B, K, D): a second negative n2_k per negative",
+    "negatives": "(D,) one negative, (K, D) shared by every anchor, or (B, K, D) per anchor; "
+                 "(B, D) is one negative per anchor with --negatives-layout per-anchor, read "
+                 "as (B, 1, D) (without it, K = B shared negatives, with a warning)",
+    "negatives2": "(K, D) or (B, K, D): a second negative n2_k per negative (a 2-D one is "
+                  "read in the negatives' --negatives-layout)",
     "logits": "(C,) for one example, (B, C) for a batch",
     "target": "a class index per example (int or (B,)), or probabilities of the logits' shape",
     "weight": "(C,): one weight per class",
@@ -48,6 +55,9 @@ class Inputs:
     arrays: dict[str, np.ndarray]
     sources: dict[str, str] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
+    # How 2-D negatives are read: one of NEGATIVES_LAYOUTS, or None (not said: shared, with a
+    # warning where the anchors' B makes it ambiguous).
+    negatives_layout: str | None = None
 
     def __contains__(self, role: str) -> bool:
         return role in self.arrays

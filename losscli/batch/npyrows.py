@@ -90,6 +90,13 @@ class NpyFile:
     def __del__(self) -> None:
         self.close()
 
+    def as_rows_of(self, shape: tuple[int, ...]) -> None:
+        """Read the same bytes as rows of another shape with the same rows and row size
+        ((B, D) as (B, 1, D): one negative per anchor)."""
+        assert shape[0] == self.shape[0] and math.prod(shape) == math.prod(self.shape)
+        self.shape = tuple(shape)
+        self.ndim = len(shape)
+
     @property
     def rows(self) -> int:
         """The rows of the array (its first axis; 1 for a 0-d array)."""

@@ -209,6 +209,17 @@ LIKE_HELP = ("reproduce a library's convention for this loss (parameters, distan
              "LOSS` lists them); the output says what changed")
 
 
+NEGATIVES_LAYOUT_HELP = (
+    "how 2-D negatives (rows, D) are read: shared (K = rows negatives for every anchor, "
+    "the default) or per-anchor (row b is anchor b's one negative: (B, 1, D), as torch's "
+    "TripletMarginLoss takes them); unsaid, rows = B gives a warning")
+
+
+def negatives_layout_option() -> Any:
+    return typer.Option(None, "--negatives-layout", metavar="shared|per-anchor",
+                        help=NEGATIVES_LAYOUT_HELP, rich_help_panel=ROLES_PANEL)
+
+
 def like_option() -> Any:
     return typer.Option(None, "--like", metavar="LIBRARY", help=LIKE_HELP,
                         autocompletion=_complete.libraries)

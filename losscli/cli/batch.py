@@ -15,7 +15,12 @@ from typing import Any
 import typer
 
 from losscli.cli._complete import words
-from losscli.cli._options import fail_above_option, loss_argument, with_loss_options
+from losscli.cli._options import (
+    fail_above_option,
+    loss_argument,
+    negatives_layout_option,
+    with_loss_options,
+)
 
 HELP = """Evaluate a loss over many inputs: files, directories, globs, JSON Lines.
 
@@ -49,6 +54,7 @@ def _batch(
         help="files, directories, globs, or - for JSON Lines on stdin"),
     reduction: str = typer.Option("mean", "--reduction", help="over each input's batch: "
                                   "mean, sum or none"),
+    negatives_layout: str | None = negatives_layout_option(),
     per_example: bool = typer.Option(False, "--per-example", help="one record per example "
                                      "(file, index, loss)", rich_help_panel="Output"),
     summary: bool = typer.Option(False, "--summary", help="statistics of the per-example "
@@ -111,29 +117,31 @@ def run_batch(loss: str, inputs: list[str] | None, roles: dict[str, str],
               format: str, out: str | None, force: bool, show: int, jobs: int, dtype: str,
               chunk: int | None, fail_fast: bool, strict: bool, quiet: bool, debug: bool,
               scheduler: str | None = None, workers: int | None = None,
-              task_rows: int | None = None, fail_above: float | None = None) -> int:
+              task_rows: int | None = None, fail_above: float | None = None,
+              negatives_layout: str | None = None) -> int:
     """Parse, call api.evaluate_files, stream the records; the exit code (7 on failures,
     else 8 when an input's loss is above --fail-above)."""
     from losscli import api
     from losscli.batch import Summary
     from losscli.cli import _threshold
+    from losscli.cli._output import announce_compiling
     from losscli.cli._stream import Sink
     from losscli.errors import ExitCode, NonFiniteResult, UsageError
     from losscli.render import resolve_format
 
-    fmt = resolve_format(format, out, default_piped="jsonl")
-    if fmt not in FORMATS:
-        raise UsageError(f"--format got {format!r}", "choose auto, table, json, jsonl or csv")
+    fmt = resolve_format(format, out, default_piped="jsonl", allowed=FORMATS)
     if per_example and summary:
         raise UsageError("--per-example and --summary both given", "choose one")
     fail_above = _threshold.checked(fail_above)
     above = 0
     inputs = list(inputs or [])
     progress = _Progress(enabled=not quiet and _stderr_is_tty())
+    announce_compiling(quiet, progress.say)
     results = api.evaluate_files(loss, inputs, role_files=roles, reduction=reduction,
                                  dtype=dtype, jobs=jobs, chunk=chunk,
                                  progress=progress, scheduler=scheduler, workers=workers,
-                                 task_rows=task_rows, **params)
+                                 task_rows=task_rows, negatives_layout=negatives_layout,
+                                 **params)
     sink = Sink(out, force, [*inputs, *roles.values()])
     writer = _Writer(sink, fmt, per_example, summary, show)
     totals = Summary()
@@ -274,6 +282,7 @@ class _Progress:
         self._files = 0
         self._started = time.perf_counter()
         self._shown = 0.0
+        self._total: int | None = None  # inputs, when known before the run
 
     def __enter__(self) -> _Progress:
         if self.enabled:
@@ -293,7 +302,7 @@ class _Progress:
                                  # the records must go to stdout, not through the bar
                                  redirect_stdout=False, redirect_stderr=False)
             self._bar.__enter__()
-            self._task = self._bar.add_task("batch", total=None, rate="")
+            self._task = self._bar.add_task("batch", total=self._total, rate="")
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -301,8 +310,10 @@ class _Progress:
             self._bar.__exit__(None, None, None)
             self._bar = None
 
-    def start(self, inputs: int) -> None:
-        """The number of inputs, once INPUTS are expanded (for the bar's length and ETA)."""
+    def start(self, inputs: int | None) -> None:
+        """The number of inputs, once INPUTS are expanded (for the bar's length and ETA);
+        None when it is not known (JSON Lines: a record per line)."""
+        self._total = inputs
         if self._bar is not None:
             self._bar.update(self._task, total=inputs)
 

@@ -6,7 +6,6 @@ import typer
 
 from losscli.cli._complete import loss_names, words
 from losscli.cli._output import write_text
-from losscli.errors import UsageError
 from losscli.losses import LIBRARIES, LOSSES, Convention, LossSpec, get_spec
 from losscli.losses.spec import CORE_LIBRARIES
 from losscli.model import ROLE_SHAPES, SCHEMA
@@ -32,23 +31,28 @@ def spec_to_dict(spec: LossSpec) -> dict:
         "notes": list(spec.notes),
         "pitfalls": list(spec.pitfalls),
         "references": list(spec.references),
-        "conventions": {lib: convention_to_dict(spec.conventions.get(lib))
+        "conventions": {lib: convention_to_dict(spec.conventions.get(lib), spec)
                         for lib in _libraries(spec)},
     }
 
 
-def convention_to_dict(conv: Convention | str | None) -> dict:
-    """A registry Convention for the JSON of `losses`/`explain` (`reproduced`: --like works)."""
+def convention_to_dict(conv: Convention | str | None, spec: LossSpec) -> dict:
+    """A registry Convention for the JSON of `losses`/`explain` (`reproduced`: --like works):
+    `api` is the library call with the values --like uses by default, `api_template` the
+    same with a placeholder for each value an option changes."""
     if conv is None:
         return {"defined": False, "reproduced": False}
     if isinstance(conv, str):
         return {"defined": True, "reproduced": False, "summary": conv}
-    return {"defined": True, "reproduced": True, "api": conv.api, "summary": conv.summary,
+    defaults = {p.name: p.default for p in spec.params}
+    return {"defined": True, "reproduced": True, "api": conv.call({**defaults, **conv.params}),
+            "api_template": conv.api, "summary": conv.summary,
             "params": dict(conv.params), "flags": conv.flags(),
             "reductions": list(conv.reductions),
             "allowed": {k: list(v) for k, v in conv.allowed.items()},
             "unsupported": dict(conv.unsupported),
-            "unsupported_roles": dict(conv.unsupported_roles), "notes": list(conv.notes),
+            "unsupported_roles": dict(conv.unsupported_roles),
+            "notes": [str(n) for n in conv.notes],
             "source": conv.source}
 
 
@@ -69,7 +73,8 @@ def convention_lines(spec: LossSpec) -> list[str]:
         if isinstance(conv, str):
             lines.append(f"  {lib}: {conv} (described, not reproduced by --like)")
             continue
-        lines.append(f"  {lib}: {conv.api}")
+        defaults = {p.name: p.default for p in spec.params}
+        lines.append(f"  {lib}: {conv.call({**defaults, **conv.params})}")
         lines.append(f"      {conv.summary}")
         sets = [f"{k} {v}" for k, v in conv.params.items()]
         sets += [f"{k}={v}" for k, v in conv.flags().items()]
@@ -82,7 +87,7 @@ def convention_lines(spec: LossSpec) -> list[str]:
             lines.append(f"      --{name.replace('_', '-')}: not available ({why})")
         for role, why in conv.unsupported_roles.items():
             lines.append(f"      {role}: not taken ({why})")
-        lines += [f"      note: {n}" for n in conv.notes]
+        lines += [f"      note: {n}" for n in conv.notes]  # each with the options it is for
         if conv.source:
             lines.append(f"      source: {conv.source}")
     return lines
@@ -113,7 +118,9 @@ def losses(
         likes = [lib for lib in LIBRARIES if isinstance(spec.conventions.get(lib), Convention)]
         table.add_row(spec.name, ", ".join(spec.aliases), roles, params, spec.formula,
                       "\n".join(likes) or "-")
-    stdout_console().print(table)
+    from losscli.render.fitted import fitted
+
+    stdout_console().print(fitted(table))
     stdout_console().print("`losscli explain LOSS` for the columns, pitfalls, references and "
                            "each library's convention.")
 
@@ -136,10 +143,7 @@ def explain(
 
 
 def _checked_format(format: str) -> str:
-    fmt = resolve_format(format, None)
-    if fmt not in ("table", "json", "jsonl"):
-        raise UsageError(f"--format got {format!r}", "choose auto, table or json")
-    return fmt
+    return resolve_format(format, None, allowed=("table", "json", "jsonl"))
 
 
 def explain_text(spec: LossSpec) -> str:

@@ -17,6 +17,7 @@ from losscli.cli._options import (
     format_option,
     like_option,
     loss_argument,
+    negatives_layout_option,
     out_option,
     quiet_option,
     with_loss_options,
@@ -48,6 +49,7 @@ def _compute(
                               "vector (anchor, positive, every negative; logits): norms in "
                               "the table, full vectors in JSON (examples[i].gradients)"),
     like: str | None = like_option(),
+    negatives_layout: str | None = negatives_layout_option(),
     format: str = format_option(FORMATS_HELP),
     out: str | None = out_option(),
     force: bool = force_option(),
@@ -64,16 +66,16 @@ def _compute(
 ) -> None:
     from losscli import api
     from losscli.cli import _threshold
-    from losscli.cli._output import stdout_console, warn, write_text
-    from losscli.errors import NonFiniteResult, UsageError
+    from losscli.cli._output import announce_compiling, stdout_console, warn, write_text
+    from losscli.errors import NonFiniteResult
     from losscli.render import resolve_format
 
-    fmt = resolve_format(format, out)
-    if fmt not in ("table", "json", "csv"):
-        raise UsageError(f"--format got {format!r}", "choose auto, table, json or csv")
+    fmt = resolve_format(format, out, allowed=("table", "json", "csv"))
     fail_above = _threshold.checked(fail_above)
+    announce_compiling(quiet)
     result = api.evaluate_file(loss, input, role_files=roles, reduction=reduction,
-                               like=like, grad=grad, **params)
+                               like=like, grad=grad, negatives_layout=negatives_layout,
+                               **params)
     warn(result.warnings, quiet)
     if result.convention is not None and not quiet:
         from losscli.cli._explore import convention_notes

@@ -14,6 +14,7 @@ from losscli.cli._options import (
     format_option,
     like_option,
     loss_argument,
+    negatives_layout_option,
     out_option,
     quiet_option,
     with_loss_options,
@@ -35,6 +36,7 @@ def _stats(
     like: str | None = like_option(),
     reduction: str | None = typer.Option(None, "--reduction", help="mean (default), sum or "
                                          "none"),
+    negatives_layout: str | None = negatives_layout_option(),
     format: str = format_option(FORMATS_HELP + " (jsonl)", EXPLORE_FORMATS),
     out: str | None = out_option(),
     force: bool = force_option(),
@@ -45,14 +47,14 @@ def _stats(
     params: dict[str, Any],
 ) -> None:
     from losscli import api
-    from losscli.cli._explore import check_format, convention_notes, emit, load
-    from losscli.cli._output import stdout_console, warn
+    from losscli.cli._explore import convention_notes, emit, load
+    from losscli.cli._output import announce_compiling, stdout_console, warn
     from losscli.render import explore as render
     from losscli.render import resolve_format
 
-    fmt = resolve_format(format, out, default_piped="jsonl")
-    check_format(fmt, EXPLORE_FORMATS, format)
-    spec, inputs = load(loss, input, roles)
+    fmt = resolve_format(format, out, default_piped="jsonl", allowed=EXPLORE_FORMATS)
+    announce_compiling(quiet)
+    spec, inputs = load(loss, input, roles, negatives_layout)
     result = api.stats(
         spec.name, inputs, bins=bins, reduction=reduction, like=like, **params)
     warn(result.warnings, quiet)

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from losscli.model import SCHEMA, FileResult
+from losscli.render.fitted import fitted
 
 FILE_COLUMNS = ("file", "n", "value", "seconds", "error", "batch", "negatives", "dim",
                 "classes", "positives", "warnings")
@@ -127,7 +128,7 @@ def file_table(results: list[FileResult], loss: str) -> Any:
         note = r.error_text() or "; ".join(r.warnings)
         table.add_row(Text(r.file), _fmt(r.n), _fmt(r.value, 10), f"{r.seconds:.3f}",
                       Text(note, style="red" if r.error else "dim"))
-    return table
+    return fitted(table)
 
 
 def example_table(results: list[FileResult], shown: int) -> Any:
@@ -152,7 +153,7 @@ def example_table(results: list[FileResult], shown: int) -> Any:
                 count += 1
     if count < total:
         table.caption = f"{total - count} more examples (--show 0 for all, or --format jsonl)"
-    return table
+    return fitted(table, keys=2)
 
 
 def summary_table(summary: dict[str, Any]) -> Any:
@@ -165,4 +166,4 @@ def summary_table(summary: dict[str, Any]) -> Any:
     table.add_column("value", justify="right")
     for key in SUMMARY_COLUMNS[1:]:
         table.add_row(key, _fmt(summary.get(key), 10))
-    return table
+    return fitted(table)

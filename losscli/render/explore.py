@@ -16,6 +16,7 @@ from rich.text import Text
 
 from losscli.model import Comparison, Stats, Sweep
 from losscli.render.chart import bar, histogram_text, sparkline
+from losscli.render.fitted import fitted
 from losscli.render.jsonout import SCHEMA, dumps, finite_or_none
 from losscli.render.table import fmt_number
 
@@ -112,7 +113,7 @@ def sweep_table(s: Sweep, console: Console) -> None:
         if B > 1:
             cells.append(sparkline(s.per_example[i][:48], plo, phi))
         table.add_row(*cells)
-    console.print(table)
+    console.print(fitted(table))
     for note in s.limits.get("notes", []):
         console.print(Text(note, style="dim"))
 
@@ -134,17 +135,32 @@ def stats_json(st: Stats) -> str:
     return dumps(_clean(doc)) + "\n"
 
 
+STATS_CSV_KEYS = ["stat", "quantity", "count", "mean", "std", "min", "p5", "p25", "p50",
+                  "p75", "p95", "max", "share"]
+HISTOGRAM_KEYS = ["series", "bin", "lower", "upper"]
+
+
 def stats_csv(st: Stats) -> str:
-    """The stats records as CSV (the histogram is left to JSON and the table)."""
-    keys = ["stat", "quantity", "count", "mean", "std", "min", "p5", "p25", "p50", "p75",
-            "p95", "max", "share"]
+    """Everything the JSON and the table hold, one row per record: the summaries' columns
+    first, then every other field a record has (regime counts, active and all terms, the
+    false-negative rule, ...), then the histogram as one row per series and bin (its count
+    in `count`, its edges in `lower` and `upper`)."""
+    extra = list(dict.fromkeys(k for r in st.records if r["stat"] != "histogram"
+                               for k in r if k not in STATS_CSV_KEYS))
+    keys = STATS_CSV_KEYS + extra + HISTOGRAM_KEYS
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(keys)
     for r in st.records:
-        if r["stat"] == "histogram":
+        if r["stat"] != "histogram":
+            writer.writerow([_cell(_clean(r.get(k))) for k in keys])
             continue
-        writer.writerow([_cell(_clean(r.get(k))) for k in keys])
+        edges = r["edges"]
+        for series, counts in r["counts"].items():
+            for i, count in enumerate(counts):
+                row = {"stat": "histogram", "quantity": r.get("quantity"), "count": count,
+                       "series": series, "bin": i, "lower": edges[i], "upper": edges[i + 1]}
+                writer.writerow([_cell(_clean(row.get(k))) for k in keys])
     return buf.getvalue()
 
 
@@ -172,7 +188,7 @@ def stats_table(st: Stats, console: Console) -> None:
         dist.add_column(r["stat"], justify="right")
     for c in cols:
         dist.add_row(c, *[fmt_number(r.get(c, math.nan)) for r in summaries])
-    console.print(dist)
+    console.print(fitted(dist))
     for r in other:
         fields = ", ".join(f"{k} {fmt_number(v) if isinstance(v, float) else v}"
                            for k, v in r.items() if k != "stat")
@@ -243,4 +259,4 @@ def compare_table(loss: str, rows: list[Comparison], console: Console) -> None:
         table.add_row(r.convention, value_text, r.reduction or "",
                       changes or ("losscli's definition" if r.convention == "losscli"
                                   else "same arithmetic as losscli"))
-    console.print(table)
+    console.print(fitted(table))

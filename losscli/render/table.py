@@ -12,6 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from losscli.model import Result
+from losscli.render.fitted import fitted
 
 DEFAULT_SHOWN = 5
 
@@ -65,7 +66,7 @@ def build(result: Result, shown: int = DEFAULT_SHOWN) -> list:
             if norms is not None:
                 cells.append(fmt_number(float(norms[b, t])))
             table.add_row(result.terms.role[t], str(result.terms.index[t]), *cells)
-        parts.append(table)
+        parts.append(fitted(table, keys=2))  # role and # stay with every group of columns
         if norms is not None:
             by_role = ", ".join(f"{role} {fmt_number(v)}"
                                 for role, v in role_norms(result, b).items())

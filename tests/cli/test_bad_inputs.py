@@ -31,11 +31,12 @@ from typing import Any
 import numpy as np
 import pytest
 
-from losscli.cli import _output, run
+from losscli.cli import run
 from losscli.errors import ExitCode
 from losscli.io import formats
 from losscli.kernels import _jit
 from losscli.kernels import softmax as softmax_kernels
+from losscli.render import atomic_file
 
 # A Python warning (numpy's RuntimeWarning) in the CLI would print a stray stderr line.
 pytestmark = pytest.mark.filterwarnings("error")
@@ -231,8 +232,8 @@ def deny_writing(mp: pytest.MonkeyPatch, root: Path) -> None:
     def refusing_mkstemp(*args: Any, **kwargs: Any) -> Any:
         raise PermissionError(errno.EACCES, "Permission denied")
 
-    real = _output.tempfile
-    mp.setattr(_output, "tempfile", types.SimpleNamespace(
+    real = atomic_file.tempfile
+    mp.setattr(atomic_file, "tempfile", types.SimpleNamespace(
         mkstemp=refusing_mkstemp if os.geteuid() == 0 else real.mkstemp))
 
 
@@ -317,6 +318,10 @@ CATALOGUE = [
     C("empty-file", INFONCE + ["empty.json"], 4, ("empty.json", "empty", "give"),
       make=files({"empty.json": b""})),
     C("empty-stdin", INFONCE + ["-"], 4, ("<stdin>", "empty"), stdin=b""),
+    C("batch-empty-stdin", ["batch", "infonce", "-"], 4,
+      ("<stdin>", "empty", "no JSON Lines", "one JSON object per line"), stdin=b""),
+    C("batch-blank-stdin", ["batch", "triplet", "-", "-f", "jsonl"], 4,
+      ("<stdin>", "empty"), stdin=b"\n  \n"),
     C("npy-truncated", INFONCE + ["--anchor", "cut.npy", "--positive", "p.npy"], 4,
       ("cut.npy", "truncated", "re-save"),
       make=both(files(GOOD_ARRAYS), files({"cut.npy": npy_bytes(np.ones((2, 2)))[:-5]}))),
@@ -504,6 +509,51 @@ CATALOGUE = [
       make=files({"w.json": with_(CE, weight=[1.0, 2.0])})),
     C("lone-npy-not-a-stack", INFONCE + ["flat.npy"], 4, ("flat.npy", "stack", "(B, 2 + K, D)"),
       make=files({"flat.npy": np.ones(5)})),
+    # ---- 2 and 4: --negatives-layout (issue 12.1)
+    C("negatives-layout-misspelt", TRIPLET + ROLE_ARGS + ["--negatives-layout", "per-anchr"], 2,
+      ("--negatives-layout", "per-anchr", "did you mean per-anchor", "shared or per-anchor"),
+      make=files(GOOD_ARRAYS)),
+    C("negatives-layout-without-negatives", SOFTMAX + ["ce.json", "--negatives-layout",
+                                                       "shared"], 2,
+      ("--negatives-layout", "does not apply to softmax-ce"), make=files({"ce.json": CE})),
+    C("negatives-layout-per-anchor-rows", TRIPLET + ROLE_ARGS[:4] + [
+        "--negatives", "n3.npy", "--negatives-layout", "per-anchor"], 4,
+      ("n3.npy:negatives", "(3, 2)", "cannot be one per anchor", "2 anchor"),
+      make=both(files(GOOD_ARRAYS), files({"n3.npy": np.ones((3, 2))}))),
+    C("negatives-layout-shared-3d", TRIPLET + ROLE_ARGS + ["--negatives-layout", "shared"], 4,
+      ("n.npy:negatives", "per anchor (B, K, D)", "--negatives-layout shared"),
+      make=files(GOOD_ARRAYS)),
+    C("batch-negatives-layout-per-anchor-rows", [
+        "batch", "triplet", "--anchor", "a.npy", "--positive", "p.npy", "--negatives",
+        "n3.npy", "--negatives-layout", "per-anchor", "--fail-fast"], 4,
+      ("n3.npy", "cannot be one per anchor"),
+      make=both(files(GOOD_ARRAYS), files({"n3.npy": np.ones((3, 2))}))),
+    # ---- 4: a stream over the caps is refused, never cut (issue 12.6)
+    C("stdin-npy-over-cap", INFONCE + ["--anchor", "-", "--positive", "p.npy"], 4,
+      ("<stdin>", "over the", "limit"), make=files(GOOD_ARRAYS),
+      stdin=npy_bytes(np.zeros(300_000)),
+      patch=lambda mp, root: (mp.setattr(formats, "MAX_JSON_BYTES", 4096),
+                              mp.setattr(formats, "MAX_ARRAY_BYTES", 2**20))),
+    # ---- 4: role sets of STEM.ROLE.npy files (issue 12.2)
+    C("role-set-stray-role", INFONCE + ["x.negative.npy"], 4,
+      ("x.negative.npy", "'negative' is not a role", "did you mean negatives", "x.*.npy",
+       "rename it x.negatives.npy"),
+      make=files({"x.anchor.npy": np.ones((2, 2)), "x.positive.npy": np.ones((2, 2)),
+                  "x.negative.npy": np.ones((2, 2))})),
+    C("role-set-member-beside-a-stray", INFONCE + ["x.anchor.npy"], 4,
+      ("x.negative.npy", "not a role", "did you mean negatives"),
+      make=files({"x.anchor.npy": np.ones((2, 2)), "x.positive.npy": np.ones((2, 2)),
+                  "x.negative.npy": np.ones((2, 2))})),
+    C("role-set-without-negatives", INFONCE + ["x.anchor.npy"], 4,
+      ("x.*.npy", "no negatives", "add x.negatives.npy", "--negatives"),
+      make=files({"x.anchor.npy": np.ones((2, 2)), "x.positive.npy": np.ones((2, 2))})),
+    C("role-set-without-positive", TRIPLET + ["x.negatives.npy"], 4,
+      ("x.*.npy", "no positive", "x.positive.npy"),
+      make=files({"x.anchor.npy": np.ones((2, 2)), "x.negatives.npy": np.ones((2, 1, 2))})),
+    C("batch-role-set-stray-fail-fast", ["batch", "infonce", "sets", "--fail-fast"], 4,
+      ("sets/x.neg.npy", "'neg' is not a role", "did you mean negatives"),
+      make=files({"sets/x.anchor.npy": np.ones((2, 2)), "sets/x.positive.npy": np.ones((2, 2)),
+                  "sets/x.neg.npy": np.ones((2, 2))})),
     C("triplet-without-negatives", TRIPLET + ["k0.json"], 4,
       ("k0.json:negatives", "K = 0", "at least one"),
       make=files({"k0.json": with_(OK, negatives=[])})),
@@ -563,6 +613,18 @@ CATALOGUE = [
     C("bad-format", INFONCE + ["ok.json", "--format", "yaml"], 2, ("--format", "yaml"),
       make=files({"ok.json": OK})),
     C("stdin-twice", INFONCE + ["-", "--anchor", "-"], 2, ("stdin", "once"), stdin=b"{}"),
+    # ---- 2: an --out suffix that names no format is never written as JSON (issue 12.5)
+    C("out-suffix-jsonl-for-compute", INFONCE + ["ok.json", "--out", "r.jsonl"], 2,
+      ("--out r.jsonl", ".jsonl", "names no format", ".json, .csv, .txt", "--format"),
+      make=files({"ok.json": OK}), out=False),
+    C("out-suffix-npy", INFONCE + ["ok.json", "--out", "r.npy"], 2,
+      ("r.npy", "'.npy'", "names no format"), make=files({"ok.json": OK}), out=False),
+    C("out-suffix-tsv-for-batch", ["batch", "infonce", "ok.json", "--out", "r.tsv"], 2,
+      ("r.tsv", "names no format", ".jsonl"), make=files({"ok.json": OK}), out=False),
+    C("out-suffix-md-for-stats", ["stats", "triplet", "ok.json", "--out", "r.md"], 2,
+      ("r.md", "names no format"), make=files({"ok.json": OK}), out=False),
+    C("out-without-suffix", INFONCE + ["ok.json", "--out", "result"], 2,
+      ("--out result", "no suffix", "--format"), make=files({"ok.json": OK}), out=False),
     C("no-input", INFONCE + ["--temperature", "0.1"], 2, ("no input", "INPUT")),
     # ---- 5: a non-finite result from finite inputs, under --strict
     C("strict-non-finite", INFONCE + ["overflow.json", "--strict"], 5,
@@ -575,7 +637,7 @@ CATALOGUE = [
       make=files({"ok.json": OK, "taken.json": "keep me"}), out=False),
     C("out-over-input", INFONCE + ["ok.json", "--out", "ok.json", "--force"], 6,
       ("ok.json", "one of the inputs"), make=files({"ok.json": OK}), out=False),
-    C("out-over-role-input", INFONCE + ROLE_ARGS + ["--out", "n.npy", "--force"], 6,
+    C("out-over-role-input", INFONCE + ROLE_ARGS + ["--out", "n.npy", "--force", "-f", "json"], 6,
       ("n.npy", "one of the inputs"), make=files(GOOD_ARRAYS), out=False),
     C("out-symlink", INFONCE + ["ok.json", "--out", "link.json", "--force"], 6,
       ("link.json", "symbolic link"),
@@ -588,10 +650,10 @@ CATALOGUE = [
       patch=deny_writing, out=False),
     C("out-missing-dir", INFONCE + ["ok.json", "--out", "nodir/r.json"], 6,
       ("nodir/r.json", "no such file"), make=files({"ok.json": OK}), out=False),
-    C("out-is-directory", INFONCE + ["ok.json", "--out", "adir"], 6,
+    C("out-is-directory", INFONCE + ["ok.json", "--out", "adir", "-f", "json"], 6,
       ("adir", "is a directory"),
       make=both(files({"ok.json": OK}), lambda root: (root / "adir").mkdir()), out=False),
-    C("out-is-fifo", INFONCE + ["ok.json", "--out", "fifo", "--force"], 6,
+    C("out-is-fifo", INFONCE + ["ok.json", "--out", "fifo", "--force", "-f", "json"], 6,
       ("fifo", "not a regular file"),
       make=both(files({"ok.json": OK}), lambda root: os.mkfifo(root / "fifo")), out=False),
     C("out-disk-full", INFONCE + ["ok.json"], 6, (OUT, "disk full", "space"),
@@ -790,6 +852,12 @@ WARNED = [
     ("unused-role", ["compute", "infonce"], with_(OK, logits=[1.0, 2.0]), "not used", None),
     ("extension-lies", ["compute", "infonce", "--anchor", "anchor.json",
                         "--positive", "pos.json"], None, "despite its .json", None),
+    ("json-integer-beyond-2-53", ["compute", "triplet"],
+     {"anchor": [9007199254740993, 0.0], "positive": [0.0, 1.0], "negatives": [[1.0, 0.0]]},
+     "integers beyond 2^53 in anchor (1) are not exact", None),
+    ("same-warning-for-two-roles-is-one-line", ["compute", "infonce", "--similarity", "cosine"],
+     {"anchor": [0.0, 0.0], "positive": [0.0, 0.0], "negatives": [[0.0, 1.0]]},
+     "zero vectors in anchor (1) and positive (1) under cosine", None),
 ]
 
 

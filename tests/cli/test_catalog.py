@@ -34,7 +34,9 @@ def test_explain_shows_every_registry_fact() -> None:
             if lib not in CORE_LIBRARIES and conv is None:
                 assert f"  {lib}:" not in text
             elif isinstance(conv, Convention):
-                assert conv.api in text and conv.summary in text
+                defaults = {p.name: p.default for p in spec.params}
+                assert conv.call({**defaults, **conv.params}) in text and conv.summary in text
+                assert all(str(note) in text for note in conv.notes)
             elif isinstance(conv, str):
                 assert f"{lib}: {conv} (described" in text
             else:

@@ -28,6 +28,7 @@ import numpy as np
 import pytest
 
 import losscli
+from losscli.errors import BadData
 from tests.helpers import assert_close
 
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -82,8 +83,12 @@ def test_the_conventions_differ_from_losscli_where_the_libraries_do() -> None:
     differing = 0
     for library in LIBRARY_GENERATED:
         for c in load(library):
-            own = losscli.evaluate(c["loss"], c["inputs"], reduction="none",
-                                   **{k: v for k, v in c["options"].items()})
+            try:
+                own = losscli.evaluate(c["loss"], c["inputs"], reduction="none",
+                                       **{k: v for k, v in c["options"].items()})
+            except BadData:  # losscli's own definition refuses it (torch's target -100)
+                differing += 1
+                continue
             if not np.allclose(own.per_example, c["per_example"] or own.per_example,
                                rtol=1e-6):
                 differing += 1
