@@ -78,7 +78,7 @@ def main(dist: Path) -> None:
     missing = [p for p in tracked() if p not in held]
     if missing:
         fail(f"the sdist lacks {len(missing)} tracked file(s): {missing[:10]}")
-    for needed in ("tests/conftest.py", "tests/reference.py", "tests/reference_more.py",
+    for needed in ("tests/conftest.py", "tests/reference/__init__.py", "tests/helpers.py",
                    "samples/seed-example-1.json", "LICENSE", "README.md",
                    "losscli/schemas/compute.schema.json"):
         if needed not in held:
