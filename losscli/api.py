@@ -15,7 +15,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from losscli.errors import UsageError
-from losscli.io import inputs_from_arrays, load_inputs
+from losscli.io import check_layout, inputs_from_arrays, load_inputs, with_layout
 from losscli.losses import REDUCTIONS, get_spec
 from losscli.losses.call import LossCall
 from losscli.losses.run import run
@@ -23,7 +23,8 @@ from losscli.model import Comparison, Inputs, Result, Stats, Sweep
 
 
 def evaluate(name: str, inputs: Inputs | Mapping[str, Any], *, reduction: str | None = None,
-             like: str | None = None, grad: bool = False, **params: Any) -> Result:
+             like: str | None = None, grad: bool = False, negatives_layout: str | None = None,
+             **params: Any) -> Result:
     """Evaluate the loss `name` (or an alias) with the given parameters (others default).
 
     `inputs` is an Inputs from `load_inputs`, or a mapping of role to array or nested list.
@@ -33,22 +34,30 @@ def evaluate(name: str, inputs: Inputs | Mapping[str, Any], *, reduction: str | 
     for this loss to reproduce: its defaults, distance, normalization, eps placement, 1/2
     factors and reduction; `Result.convention` says what changed.
     grad: also compute `Result.gradients`, d loss_b / d each input vector (analytic).
+    negatives_layout: how 2-D negatives (rows, D) are read: "shared" (K = rows negatives for
+    every anchor) or "per-anchor" (row b is anchor b's one negative, (B, 1, D)); unsaid, they
+    are shared, with a warning when rows = B makes it ambiguous.
     """
     call = LossCall.of(name, params, reduction, like)
-    return run(call, as_inputs(call, inputs), grad=grad)
+    return run(call, as_inputs(call, inputs, negatives_layout), grad=grad)
 
 
-def as_inputs(call: LossCall, inputs: Inputs | Mapping[str, Any]) -> Inputs:
-    """Inputs as they are, or a mapping of role to array checked for the call's loss."""
-    return inputs if isinstance(inputs, Inputs) else inputs_from_arrays(inputs, call.spec)
+def as_inputs(call: LossCall, inputs: Inputs | Mapping[str, Any],
+              negatives_layout: str | None = None) -> Inputs:
+    """Inputs as they are, or a mapping of role to array checked for the call's loss; with
+    their negatives read in `negatives_layout` when given."""
+    if isinstance(inputs, Inputs):
+        return with_layout(inputs, negatives_layout, call.spec)
+    return inputs_from_arrays(inputs, call.spec, negatives_layout)
 
 
 def evaluate_file(name: str, path: str | None = None, *, role_files: Mapping[str, str] | None
                   = None, reduction: str | None = None, like: str | None = None,
-                  grad: bool = False, **params: Any) -> Result:
+                  grad: bool = False, negatives_layout: str | None = None,
+                  **params: Any) -> Result:
     """Read INPUT and per-role files, then evaluate (what `losscli compute` does)."""
     spec = get_spec(name)
-    inputs = load_inputs(path, role_files, spec)
+    inputs = load_inputs(path, role_files, spec, negatives_layout=negatives_layout)
     return evaluate(spec.name, inputs, reduction=reduction, like=like, grad=grad, **params)
 
 
@@ -56,7 +65,8 @@ def evaluate_files(name: str, inputs: list[str], *, role_files: Mapping[str, str
                    reduction: str = "mean", dtype: str = "float64", jobs: int = 1,
                    chunk: int | None = None, progress: Any = None, stdin: Any = None,
                    scheduler: Any = None, workers: int | None = None,
-                   task_rows: int | None = None, **params: Any) -> Iterator[Any]:
+                   task_rows: int | None = None, negatives_layout: str | None = None,
+                   **params: Any) -> Iterator[Any]:
     """Evaluate a loss over many inputs (what `losscli batch` does), one FileResult each.
 
     inputs: files, directories (read non-recursively), globs, `-` (JSON Lines on stdin).
@@ -67,11 +77,13 @@ def evaluate_files(name: str, inputs: list[str], *, role_files: Mapping[str, str
     computes on float32 values (float64 accumulation) where a stream kernel applies.
     `scheduler` ("local", an address such as tcp://host:8786, or a distributed.Client) runs
     the inputs as tasks on a Dask cluster (losscli[dask]; batch/cluster.py), with the same
-    records; `workers` and `task_rows` as for `losscli batch`.
+    records; `workers` and `task_rows` as for `losscli batch`. `negatives_layout` as for
+    `evaluate`, for every input.
     """
     from losscli.batch import DTYPES, BatchOptions, evaluate_sources, expand
 
     spec = get_spec(name)
+    check_layout(negatives_layout, spec)
     if reduction not in REDUCTIONS:
         raise UsageError(f"--reduction got {reduction!r}",
                          f"choose one of {', '.join(REDUCTIONS)}")
@@ -88,9 +100,21 @@ def evaluate_files(name: str, inputs: list[str], *, role_files: Mapping[str, str
     if not sources:
         raise UsageError("no input given", "give INPUTS (files, directories, globs or -) or "
                          "per-role options such as --anchor FILE")
+    if "-" in inputs:
+        from losscli.batch.engine import peek_stdin
+
+        stdin = peek_stdin(stdin)
     if progress is not None and hasattr(progress, "start"):
-        progress.start(len(sources))
-    options = BatchOptions(call, dtype, chunk, dict(role_files or {}))
+        from losscli.batch.sources import JsonLines
+
+        lines = any(isinstance(s, JsonLines) for s in sources)  # a record per line
+        progress.start(None if lines else len(sources))
+    from losscli.batch.tables import preload_streams
+
+    role_files = dict(role_files or {})
+    options = BatchOptions(call, dtype, chunk, role_files,
+                           preloaded=preload_streams(role_files, spec),
+                           negatives_layout=negatives_layout)
     if scheduler is not None or workers is not None or task_rows is not None:
         from losscli.batch.cluster import ClusterOptions, evaluate_on_cluster, require_dask
 
@@ -105,34 +129,44 @@ def evaluate_files(name: str, inputs: list[str], *, role_files: Mapping[str, str
 
 
 def sweep(name: str, inputs: Inputs | Mapping[str, Any], param: str, values: Any, *,
-          reduction: str | None = None, like: str | None = None, **params: Any) -> Sweep:
+          reduction: str | None = None, like: str | None = None,
+          negatives_layout: str | None = None, **params: Any) -> Sweep:
     """The loss at each of `values` of one numeric parameter, with its known limits and
     kinks (`Sweep.limits`); the other parameters fixed as given."""
     from losscli import explore
 
     call = LossCall.of(name, params, reduction, like)
-    return explore.sweep(call, as_inputs(call, inputs), param, values)
+    return explore.sweep(call, as_inputs(call, inputs, negatives_layout), param, values)
 
 
 def stats(name: str, inputs: Inputs | Mapping[str, Any], *, bins: int = 20,
-          reduction: str | None = None, like: str | None = None, **params: Any) -> Stats:
+          reduction: str | None = None, like: str | None = None,
+          negatives_layout: str | None = None, **params: Any) -> Stats:
     """One evaluation summarized: per-example losses, regimes, active terms, positive and
     negative distance or similarity distributions with a histogram of `bins` bins."""
     from losscli import explore
 
     call = LossCall.of(name, params, reduction, like)
-    return explore.stats(call, as_inputs(call, inputs), bins)
+    return explore.stats(call, as_inputs(call, inputs, negatives_layout), bins)
 
 
 def compare(name: str, inputs: Inputs | Mapping[str, Any], *, reduction: str | None = None,
-            **params: Any) -> list[Comparison]:
+            negatives_layout: str | None = None, **params: Any) -> list[Comparison]:
     """The input under losscli's definition and every library's convention, one row each
     (a library without the loss, or without an option given, says why)."""
     from losscli import explore
 
     call = LossCall.of(name, params, reduction)
-    return explore.compare(call, as_inputs(call, inputs))
+    return explore.compare(call, as_inputs(call, inputs, negatives_layout))
 
 
-__all__ = ["compare", "evaluate", "evaluate_file", "evaluate_files", "load_inputs", "stats",
-           "sweep"]
+def on_first_compile(callback: Any) -> None:
+    """`callback()` once, when numba first compiles a kernel in this process (kernels loaded
+    from its cache do not count): the CLI's notice on a terminal that the first run waits."""
+    from losscli.losses.run import on_first_compile as register
+
+    register(callback)
+
+
+__all__ = ["compare", "evaluate", "evaluate_file", "evaluate_files", "load_inputs",
+           "on_first_compile", "stats", "sweep"]

@@ -11,6 +11,8 @@ from enum import IntEnum
 
 
 class ExitCode(IntEnum):
+    """The exit codes of CONTRACT.md, one per kind of error."""
+
     OK = 0
     INTERNAL = 1
     USAGE = 2
@@ -19,6 +21,7 @@ class ExitCode(IntEnum):
     NON_FINITE = 5
     OUTPUT = 6
     BATCH_FAILED = 7
+    ABOVE_THRESHOLD = 8
     INTERRUPTED = 130
 
 
@@ -86,6 +89,12 @@ class OutputError(LossCliError):
     """The output cannot be written."""
 
     exit_code = ExitCode.OUTPUT
+
+
+class AboveThreshold(LossCliError):
+    """A loss above --fail-above (or not finite) once the output is written: a CI gate."""
+
+    exit_code = ExitCode.ABOVE_THRESHOLD
 
 
 def closest_hint(word: str, choices: tuple[str, ...] | list[str]) -> str:

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from losscli.errors import LossCliError, UsageError
-from losscli.losses import module_of
+from losscli.losses import Convention, module_of
 from losscli.losses.call import LossCall
 from losscli.losses.conventions import compared_for
 from losscli.losses.run import run
@@ -181,7 +181,8 @@ def compare(call: LossCall, inputs: Inputs) -> list[Comparison]:
             r = run(call.with_like(lib), inputs)
         except UsageError as exc:
             conv = spec.conventions.get(lib)
-            api_name = getattr(conv, "api", "-")
+            api_name = conv.call({**call.params, **conv.params}) if isinstance(
+                conv, Convention) else "-"
             rows.append(Comparison(lib, False, api_name, reason=exc.message()))
             continue
         except LossCliError:

@@ -22,13 +22,20 @@ PAIRED_ROLES = ("x1", "x2", "label")
 # Roles that may be a single number for one example (a class index, a score, a label).
 SCALAR_ROLES = ("target", "x1", "x2", "label")
 ROLES = EMBEDDING_ROLES + CLASSIFICATION_ROLES + POSITIVES_ROLES + PAIRED_ROLES
+# How a 2-D negatives array (rows, D) is read (LOSSES.md, "Input roles and shapes"):
+# "shared", K = rows negatives shared by every anchor, (1, K, D); "per-anchor", one negative
+# per anchor, row b anchor b's, (B, 1, D). negatives2 follows the negatives.
+NEGATIVES_LAYOUTS = ("shared", "per-anchor")
 
 # What each role holds (LOSSES.md, "Input roles and shapes"), for `explain`.
 ROLE_SHAPES = {
     "anchor": "(D,) for one example, (B, D) for a batch",
     "positive": "the anchor's shape",
-    "negatives": "(D,) one negative, (K, D) shared by every anchor, or (B, K, D) per anchor",
-    "negatives2": "(K, D) or (B, K, D): a second negative n2_k per negative",
+    "negatives": "(D,) one negative, (K, D) shared by every anchor, or (B, K, D) per anchor; "
+                 "(B, D) is one negative per anchor with --negatives-layout per-anchor, read "
+                 "as (B, 1, D) (without it, K = B shared negatives, with a warning)",
+    "negatives2": "(K, D) or (B, K, D): a second negative n2_k per negative (a 2-D one is "
+                  "read in the negatives' --negatives-layout)",
     "logits": "(C,) for one example, (B, C) for a batch",
     "target": "a class index per example (int or (B,)), or probabilities of the logits' shape",
     "weight": "(C,): one weight per class",
@@ -54,6 +61,9 @@ class Inputs:
     sources: dict[str, str] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
     owned: bool = False
+    # How 2-D negatives are read: one of NEGATIVES_LAYOUTS, or None (not said: shared, with a
+    # warning where the anchors' B makes it ambiguous).
+    negatives_layout: str | None = None
 
     def __contains__(self, role: str) -> bool:
         return role in self.arrays
@@ -62,6 +72,7 @@ class Inputs:
         return self.arrays[role]
 
     def source(self, role: str) -> str:
+        """The file (and key) the role came from, or the role itself for in-memory arrays."""
         return self.sources.get(role, role)
 
     def where(self, role: str) -> str:
@@ -84,10 +95,12 @@ class Terms:
 
     @property
     def count(self) -> int:
+        """T, the terms of each example."""
         return len(self.role)
 
     @property
     def names(self) -> tuple[str, ...]:
+        """The column names, in output order."""
         return tuple(self.columns)
 
     def block(self, start: int, stop: int) -> dict[str, np.ndarray]:
@@ -115,9 +128,11 @@ class LazyTerms:
 
     @property
     def count(self) -> int:
+        """T, the terms of each example."""
         return len(self.role)
 
     def block(self, start: int, stop: int) -> dict[str, np.ndarray]:
+        """The columns of examples [start, stop), (stop - start, T) each."""
         return self.compute(start, stop)
 
     @property
@@ -148,6 +163,7 @@ class Result:
 
     @property
     def batch(self) -> int:
+        """B, the examples evaluated."""
         return int(self.per_example.shape[0])
 
     @property
@@ -240,13 +256,16 @@ class FileResult:
 
     @property
     def n(self) -> int | None:
+        """The examples of the input, or None when it failed."""
         return None if self.per_example is None else int(self.per_example.shape[0])
 
     @property
     def ok(self) -> bool:
+        """Whether the input was evaluated (no error)."""
         return self.error is None
 
     def error_text(self) -> str | None:
+        """The error's one-line message, or None."""
         return None if self.error is None else self.error.message()
 
     def record(self) -> dict[str, Any]:

@@ -164,6 +164,12 @@ def batch_samples() -> None:
     stack = np.concatenate([anc[:, None], unit(anc + 0.7 * rng.normal(size=(1024, 16)))[:, None],
                             unit(rng.normal(size=(1024, 4, 16)))], axis=1)
     np.save(HERE / "huge.npy", stack.astype(np.float32))
+    # One hard negative per anchor of a.npy (6, 16): the (B, D) layout of torch's
+    # TripletMarginLoss, which --negatives-layout per-anchor reads (its own rng: the files
+    # above stay as they were).
+    a = np.load(HERE / "a.npy")
+    near = np.random.default_rng(12).normal(size=a.shape)
+    np.save(HERE / "hard-negative-per-anchor.npy", unit(a + 0.9 * near))
 
 
 if __name__ == "__main__":

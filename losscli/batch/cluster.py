@@ -67,6 +67,9 @@ class ClusterOptions:
     retries: int = RETRIES
 
     def check(self, jobs: int = 1) -> None:
+        """A usage error for what cannot run: --jobs with --scheduler, fewer than one worker
+        or task row, an empty address.
+        """
         if jobs > 1:
             raise UsageError("--jobs and --scheduler both given",
                              "choose one: --scheduler local --workers N runs N processes")
@@ -262,7 +265,9 @@ def plan_split(source: Source, options: Any, task_rows: int | None,
             stack_roles = {"anchor", "positive", "negatives"} & set(options.role_files)
             if npy.ndim != 3 or stack_roles:
                 return None  # one example, or a stack read whole (a role of it replaced)
-        table = tables.table_for(source, spec, options.role_files)  # headers only
+        table = tables.table_for(source, spec, options.role_files,
+                                 options.preloaded)  # headers only
+        tables.read_layout(table, options.negatives_layout)
         B = tables.examples(table, spec)
         if B is None:
             return None
@@ -287,7 +292,8 @@ def _shared_override_roles(options: Any) -> list[str]:
     class weights. Per-example roles (B, ...) stay with each input's tasks."""
     out = []
     for role, path in options.role_files.items():
-        if role not in SHARED_ROLES or not path.lower().endswith(".npy"):
+        if role not in SHARED_ROLES or not path.lower().endswith(".npy") \
+                or path in options.preloaded:  # read already: it travels in the options
             continue
         try:
             npy = NpyFile(path)
@@ -330,7 +336,15 @@ class _Paths:
         if isinstance(source, JsonLines):
             return JsonLines(self.absolute(source.path))
         if isinstance(source, RoleSet):
-            return RoleSet(source.name, {r: self.absolute(p) for r, p in source.files.items()})
+            named = source.named_set
+            if named is not None:  # its checks run on the worker: the same paths there
+                self.absolute(named.pattern)
+                named = dataclasses.replace(
+                    named, directory=os.path.abspath(named.directory or "."),
+                    files={r: self.absolute(p) for r, p in named.files.items()},
+                    strays={self.absolute(p): w for p, w in named.strays.items()})
+            return RoleSet(source.name, {r: self.absolute(p) for r, p in source.files.items()},
+                           named)
         return source
 
     def options(self, options: Any) -> Any:
@@ -364,11 +378,10 @@ class _Paths:
 def evaluate_on_cluster(sources: Iterable[Source], options: Any, cluster: ClusterOptions,
                         progress: Any = None, stdin: Any = None) -> Iterator[FileResult]:
     """Every source's results, as each finishes on the cluster (see the module docstring)."""
-    from losscli.batch.engine import evaluate_source
+    from losscli.batch.engine import evaluate_source, reads_here
 
     sources = list(sources)
-    here = [s for s in sources if isinstance(s, Missing)
-            or (isinstance(s, JsonLines) and s.path == "-")]
+    here = [s for s in sources if isinstance(s, Missing) or reads_here(s)]
     remote = [s for s in sources if not any(s is h for h in here)]
     connection = _Connection(cluster) if remote else None
     for source in here:

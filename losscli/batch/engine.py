@@ -24,8 +24,8 @@ from losscli.batch.sources import JsonLines, Source
 from losscli.batch.tasks import combine, evaluate_part, evaluate_rows, finish
 from losscli.batch.tasks import failed as _failed
 from losscli.errors import BadData, InputUnavailable, LossCliError, closest_hint
-from losscli.io import as_role_array
-from losscli.io.formats import MAX_JSON_BYTES, parse_json
+from losscli.io import as_role_array, is_regular_file
+from losscli.io.formats import MAX_JSON_BYTES, inexact_integers, parse_json, precision_warning
 from losscli.losses.call import LossCall
 from losscli.losses.spec import LossSpec
 from losscli.model import ROLES, FileResult
@@ -34,6 +34,8 @@ from losscli.model import ROLES, FileResult
 # the L3 cache between the copy from the page cache and the kernel (docs/benchmarks.md).
 CHUNK_BYTES = 4 * 2**20
 DTYPES = ("float64", "float32")
+# How long a stopped or finished --jobs run waits for its pool's manager thread to exit.
+MANAGER_EXIT_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,10 @@ class BatchOptions:
     chunk: int | None = None  # examples per chunk; None: about CHUNK_BYTES of input
     role_files: dict[str, str] = field(default_factory=dict)
     chunk_bytes: int = CHUNK_BYTES
+    # Per-role files that are pipes or <(...), read once (tables.preload_streams).
+    preloaded: dict[str, tuple[np.ndarray, str]] = field(default_factory=dict)
+    # How 2-D negatives are read (model.NEGATIVES_LAYOUTS; None: shared, warned if ambiguous).
+    negatives_layout: str | None = None
 
 
 Progress = Callable[[int], None]  # called with the number of examples just done (tasks.py)
@@ -82,10 +88,12 @@ def _json_lines(source: JsonLines, spec: LossSpec, options: BatchOptions,
         yield result
         return
     overrides: dict[str, tuple[np.ndarray, str]] | None = None
+    seen = False
     try:
         for lineno, raw in enumerate(stream, 1):
             if not raw.strip():
                 continue
+            seen = True
             where = f"{name}:{lineno}"
             started = time.perf_counter()
             try:
@@ -100,6 +108,35 @@ def _json_lines(source: JsonLines, spec: LossSpec, options: BatchOptions,
     finally:
         if source.path != "-":
             stream.close()
+    if not seen:  # an empty .jsonl is a failed input, never a silent success
+        result = _failed(name, options, BadData(
+            "no JSON Lines: the file is empty or blank", "write one JSON object (an input) "
+            "per line", where=name))
+        result.seconds = time.perf_counter() - started
+        yield result
+
+
+EMPTY_LINES_FIX = ("give one JSON object per line, e.g. "
+                   "cat triplets.jsonl | losscli batch triplet -")
+
+
+def peek_stdin(stdin: Any = None) -> Iterator[bytes]:
+    """stdin's JSON Lines, read up to the first non-blank line now: empty stdin is the
+    run's error (exit 4) before any record is written, not a run that did nothing."""
+    import itertools
+
+    stream = _open_lines(JsonLines("-"), stdin)
+    head: list[bytes] = []
+    try:
+        for raw in stream:
+            head.append(raw)
+            if raw.strip():
+                return itertools.chain(head, stream)
+    except OSError as exc:
+        raise InputUnavailable(f"cannot read stdin ({exc})", "pipe JSON Lines in",
+                               where="<stdin>") from None
+    raise BadData("stdin is empty: no JSON Lines to evaluate", EMPTY_LINES_FIX,
+                  where="<stdin>")
 
 
 def _open_lines(source: JsonLines, stdin: Any) -> Any:
@@ -124,8 +161,13 @@ def _role_overrides(options: BatchOptions, spec: LossSpec) -> dict[str, tuple[np
 
     if not options.role_files:
         return {}
-    inputs = load_inputs(None, options.role_files, spec)
-    return {role: (inputs[role], inputs.where(role)) for role in inputs.arrays}
+    files = {r: p for r, p in options.role_files.items() if p not in options.preloaded}
+    out = {role: options.preloaded[p] for role, p in options.role_files.items()
+           if p in options.preloaded}
+    if files:
+        inputs = load_inputs(None, files, spec)
+        out.update({role: (inputs[role], inputs.where(role)) for role in inputs.arrays})
+    return out
 
 
 def _line_table(raw: bytes, where: str, spec: LossSpec,
@@ -134,11 +176,15 @@ def _line_table(raw: bytes, where: str, spec: LossSpec,
         raise BadData(f"line of {len(raw) / 2**20:.0f} MiB is over the "
                       f"{MAX_JSON_BYTES // 2**20} MiB limit for JSON input",
                       "save large arrays as .npy or .npz", where=where)
-    doc = parse_json(raw, where)
+    inexact: list[str] = []
+    doc = parse_json(raw, where, inexact=inexact)
     if not isinstance(doc, dict):
         raise BadData(f"JSON {type(doc).__name__} on this line",
                       "give one object keyed by role per line", where=where)
     table = tables.Table(where)
+    if inexact:
+        table.warnings.append(precision_warning(where, {
+            key: n for key, value in doc.items() if (n := inexact_integers(value))}))
     for key, value in doc.items():
         if key not in ROLES:
             raise BadData(f"unknown key {key!r}{closest_hint(key, list(spec.roles))}",
@@ -174,11 +220,17 @@ def evaluate_sources(sources: Iterable[Source], options: BatchOptions, jobs: int
         for source in sources:
             yield from evaluate_source(source, options, progress, stdin)
         return
-    local = [s for s in sources if isinstance(s, JsonLines) and s.path == "-"]
+    local = [s for s in sources if reads_here(s)]
     remote = [s for s in sources if s not in local]
     for source in local:
         yield from evaluate_source(source, options, progress, stdin)
     yield from _in_workers(remote, options, jobs, progress)
+
+
+def reads_here(source: Source) -> bool:
+    """stdin, and pipes or <(...) given as INPUTS: only this process can read them."""
+    path = getattr(source, "path", None)
+    return path is not None and (path == "-" or not is_regular_file(path))
 
 
 def _worker_env(jobs: int) -> dict[str, str]:
@@ -216,10 +268,16 @@ def _in_workers(sources: list[Source], options: BatchOptions, jobs: int,
             else:
                 os.environ[key] = value
         processes = list((getattr(pool, "_processes", None) or {}).values())
+        manager = getattr(pool, "_executor_manager_thread", None)
         pool.shutdown(wait=False, cancel_futures=True)
         for process in processes:  # a stopped run (--fail-fast, Ctrl-C) leaves none behind
             if process.is_alive():
                 process.terminate()
+        if manager is not None:
+            # Let the pool's manager thread finish (it closes its wakeup pipe) before the
+            # interpreter exits: CPython 3.11's exit hook writes to that pipe without a lock
+            # and, racing the close, printed "Exception ignored in: <module 'threading'>".
+            manager.join(timeout=MANAGER_EXIT_SECONDS)
 
 
 def _work(source: Source, options: BatchOptions) -> list[tuple[FileResult, Any]]:
@@ -245,4 +303,4 @@ def _unpack(packed: tuple[FileResult, Any]) -> FileResult:
     return result
 
 
-__all__ = ["DTYPES", "BatchOptions", "evaluate_source", "evaluate_sources"]
+__all__ = ["DTYPES", "BatchOptions", "evaluate_source", "evaluate_sources", "peek_stdin"]

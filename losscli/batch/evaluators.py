@@ -57,6 +57,15 @@ def check_finite(arr: np.ndarray, where: str, offset: int) -> None:
     raise BadData(f"non-finite value {value!r} at index {first}", NONFINITE_FIX, where=where)
 
 
+def chunk_layout(arrays: dict[str, np.ndarray]) -> str | None:
+    """How a chunk's negatives are read: as the input's were (tables.read_layout made
+    per-anchor ones (B, 1, D)); its own rows never make them ambiguous again."""
+    negatives = arrays.get("negatives")
+    if negatives is None:
+        return None
+    return "per-anchor" if negatives.ndim == 3 else "shared"
+
+
 def negatives_requirement(call: LossCall) -> str:
     """How embedding_batch reads the negatives role for this loss."""
     return "optional" if "negatives" in call.spec.optional else "required"
@@ -70,6 +79,9 @@ class FullEvaluator:
         self.module = module_of(call.spec)
 
     def __call__(self, chunk: Chunk) -> Part:
+        """The chunk's per-example losses (a Part) from the loss module's evaluate, unreduced;
+        a non-finite input entry is bad data, named by its index in the whole input.
+        """
         arrays = chunk.role_arrays()
         sources = {}
         for role, arr in arrays.items():
@@ -78,7 +90,7 @@ class FullEvaluator:
                                      and role in ("anchor", "positive", "negatives")) else 0
             check_finite(arr, sources[role], offset)
         arrays = {r: np.ascontiguousarray(a, dtype=np.float64) for r, a in arrays.items()}
-        inputs = Inputs(arrays=arrays, sources=sources)
+        inputs = Inputs(arrays=arrays, sources=sources, negatives_layout=chunk_layout(arrays))
         denominator = None
         mean_divisor = getattr(self.module, "mean_divisor", None)
         if mean_divisor is not None:
@@ -86,7 +98,7 @@ class FullEvaluator:
             if left_out and chunk.n:
                 # Every example of the chunk is left out (the file may have others).
                 return Part(np.zeros(chunk.n), denominator=0.0, all_ignored=True)
-        result = run(self.call, inputs)
+        result = run(self.call, inputs, merge=False)  # merged per input, after the chunks
         active, terms = active_terms(result, self.call)
         warnings = [w for w in result.warnings if NONFINITE_WARNING not in w]
         return Part(result.per_example, active, terms, warnings, dict(result.params),
@@ -124,13 +136,17 @@ class StreamEvaluator:
         return np.ascontiguousarray(arr, dtype=np.float64)
 
     def __call__(self, chunk: Chunk) -> Part:
+        """The chunk's per-example losses (a Part) from the loss's stream kernel, read straight
+        from the chunk's arrays (a stacked .npy, or the role files with a shared bank).
+        """
         if chunk.stack is not None:
             x = self._kernel_array(chunk.stack)
             B, R, D = x.shape
             rows = StreamRows(x, 0, x, 1, x, 2, R - 2, shared=False)
         else:
             arrays = chunk.arrays
-            inputs = Inputs(arrays=arrays, sources={r: chunk.where.get(r, r) for r in arrays})
+            inputs = Inputs(arrays=arrays, sources={r: chunk.where.get(r, r) for r in arrays},
+                            negatives_layout=chunk_layout(arrays))
             batch = embedding_batch(inputs, negatives=negatives_requirement(self.call))
             B, D = batch.anchor.shape
             N = self._kernel_array(batch.negatives)

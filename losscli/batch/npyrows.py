@@ -82,6 +82,7 @@ class NpyFile:
         self._advised = 0
 
     def close(self) -> None:
+        """Close the file descriptor the row reads use (again is harmless)."""
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
@@ -89,15 +90,25 @@ class NpyFile:
     def __del__(self) -> None:
         self.close()
 
+    def as_rows_of(self, shape: tuple[int, ...]) -> None:
+        """Read the same bytes as rows of another shape with the same rows and row size
+        ((B, D) as (B, 1, D): one negative per anchor)."""
+        assert shape[0] == self.shape[0] and math.prod(shape) == math.prod(self.shape)
+        self.shape = tuple(shape)
+        self.ndim = len(shape)
+
     @property
     def rows(self) -> int:
+        """The rows of the array (its first axis; 1 for a 0-d array)."""
         return self.shape[0] if self.shape else 1
 
     @property
     def row_bytes(self) -> int:
+        """Bytes of one row, what the chunk size is measured in."""
         return math.prod(self.shape[1:]) * self.dtype.itemsize
 
     def read_all(self) -> np.ndarray:
+        """The whole array, read through the same bounded reads as the rows."""
         out = np.empty(self.shape, dtype=self.dtype)
         if out.size:
             self.read_rows(0, self.rows if self.shape else 1, out.reshape(-1))

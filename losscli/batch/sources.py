@@ -16,7 +16,8 @@ import glob
 import os
 from dataclasses import dataclass, field
 
-from losscli.model import ROLES
+from losscli.io import is_regular_file, rolesets
+from losscli.io.rolesets import RoleSetFiles
 
 DOCUMENT_SUFFIXES = (".json", ".npz", ".npy")
 JSONL_SUFFIX = ".jsonl"
@@ -24,30 +25,42 @@ JSONL_SUFFIX = ".jsonl"
 
 @dataclass(frozen=True)
 class Document:
+    """One input file (.json, .npz or .npy) holding the roles."""
+
     path: str
 
     @property
     def name(self) -> str:
+        """The name a record gives this input: its path."""
         return self.path
 
 
 @dataclass(frozen=True)
 class RoleSet:
+    """Per-role files that are one input: `STEM.ROLE.npy` files (`named_set` holds them, and
+    any stray, for the checks of io/rolesets.py), or the --anchor ... options alone."""
+
     name: str
     files: dict[str, str] = field(default_factory=dict)
+    named_set: RoleSetFiles | None = None
 
 
 @dataclass(frozen=True)
 class JsonLines:
+    """A JSON Lines file (or stdin, `-`): each line its own input."""
+
     path: str  # "-" for stdin
 
     @property
     def name(self) -> str:
+        """The name a record gives this input: its path, or <stdin>."""
         return "<stdin>" if self.path == "-" else self.path
 
 
 @dataclass(frozen=True)
 class Missing:
+    """An INPUT that names nothing readable, kept to be reported as a failed record."""
+
     name: str
     reason: str
     fix: str
@@ -65,6 +78,7 @@ def expand(inputs: list[str], role_files: dict[str, str] | None = None) -> list[
     if not inputs and role_files:
         name = " + ".join(role_files.values())
         return [RoleSet(name, dict(role_files))]
+    seen: set[str] = set()  # role sets already listed (a glob may name each member)
     for item in inputs:
         if item == "-":
             sources.append(JsonLines("-"))
@@ -76,7 +90,7 @@ def expand(inputs: list[str], role_files: dict[str, str] | None = None) -> list[
                                        "non-recursively)"))
             sources.extend(found)
         elif os.path.exists(item) or not glob.has_magic(item):
-            sources.append(_file(item))
+            sources.extend(_file(item, seen))
         else:
             matches = sorted(glob.glob(item))
             if not matches:
@@ -86,43 +100,34 @@ def expand(inputs: list[str], role_files: dict[str, str] | None = None) -> list[
                 if os.path.isdir(match):
                     sources.extend(_directory(match))
                 else:
-                    sources.append(_file(match))
+                    sources.extend(_file(match, seen))
     return sources
 
 
-def _file(path: str) -> Source:
+def _file(path: str, seen: set[str]) -> list[Source]:
+    """A file named on the command line; a member of a role set brings the whole set
+    (once, however many of its files are named): it is never read as a stack of its own."""
     if path.lower().endswith(JSONL_SUFFIX):
-        return JsonLines(path)
-    return Document(path)
-
-
-def _role_of(filename: str) -> tuple[str, str] | None:
-    """(STEM, ROLE) for `STEM.ROLE.npy`, else None."""
-    if not filename.lower().endswith(".npy"):
-        return None
-    stem, dot, role = filename[:-4].rpartition(".")
-    if dot and stem and role in ROLES:
-        return stem, role
-    return None
+        return [JsonLines(path)]
+    named = rolesets.set_of(path) if is_regular_file(path) else None
+    if named is None:
+        return [Document(path)]
+    if named.pattern in seen:
+        return []
+    seen.add(named.pattern)
+    return [RoleSet(named.pattern, dict(named.files), named)]
 
 
 def _directory(directory: str) -> list[Source]:
-    entries: list[tuple[str, Source]] = []
-    sets: dict[str, dict[str, str]] = {}
-    for filename in sorted(os.listdir(directory)):
+    names = sorted(f for f in os.listdir(directory)
+                   if os.path.isfile(os.path.join(directory, f)))
+    sets, others = rolesets.scan(directory, names)
+    entries: list[tuple[str, Source]] = [
+        (stem, RoleSet(named.pattern, dict(named.files), named)) for stem, named in sets.items()]
+    for filename in others:
         path = os.path.join(directory, filename)
-        if not os.path.isfile(path):
-            continue
         lower = filename.lower()
-        stem_role = _role_of(filename)
-        if stem_role is not None:
-            stem, role = stem_role
-            if stem not in sets:
-                sets[stem] = {}
-                entries.append((stem, RoleSet(os.path.join(directory, stem) + ".*.npy",
-                                              sets[stem])))
-            sets[stem][role] = path
-        elif lower.endswith(JSONL_SUFFIX):
+        if lower.endswith(JSONL_SUFFIX):
             entries.append((filename, JsonLines(path)))
         elif lower.endswith(DOCUMENT_SUFFIXES):
             entries.append((filename, Document(path)))

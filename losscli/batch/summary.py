@@ -25,6 +25,9 @@ class Summary:
         self.has_margin = False
 
     def add(self, result: FileResult) -> None:
+        """Count one input's record: its per-example losses and active margin terms, or its
+        failure.
+        """
         self.files += 1
         if not result.ok:
             self.failed.append(result.file)
@@ -37,6 +40,9 @@ class Summary:
             self.margin_terms += result.margin_terms
 
     def record(self, loss: str) -> dict[str, Any]:
+        """The summary record of `loss`: the statistics of every finite per-example loss, the
+        inputs and failures, the non-finite count and the share of active margin terms.
+        """
         values = np.concatenate(self._parts) if self._parts else np.empty(0)
         finite = values[np.isfinite(values)]
         stats: dict[str, Any] = {"count": int(finite.size)}

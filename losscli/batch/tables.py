@@ -17,7 +17,7 @@ import numpy as np
 from losscli.batch.npyrows import NpyFile, RowReader
 from losscli.batch.sources import Document, RoleSet
 from losscli.errors import BadData
-from losscli.io import load_inputs
+from losscli.io import is_regular_file, load_inputs, one_example_stack
 from losscli.io.formats import open_binary, sniff
 from losscli.losses.spec import LossSpec
 
@@ -28,6 +28,10 @@ STACK = "stack"
 
 @dataclass
 class Table:
+    """One input as batch reads it: arrays loaded whole, .npy files read by rows, or a
+    stacked .npy (B, 2 + K, D), with where each role came from.
+    """
+
     name: str
     whole: dict[str, np.ndarray] = field(default_factory=dict)
     files: dict[str, NpyFile] = field(default_factory=dict)
@@ -36,14 +40,19 @@ class Table:
     warnings: list[str] = field(default_factory=list)
 
     def shape(self, role: str) -> tuple[int, ...]:
+        """The shape of a role, whether loaded or read by rows."""
         if role in self.files:
             return self.files[role].shape
         return self.whole[role].shape
 
     def roles(self) -> list[str]:
+        """Every role of the input."""
         return list(self.whole) + list(self.files)
 
     def dtypes(self) -> list[np.dtype]:
+        """The dtypes of every array of the input (the stack included): a non-numeric one
+        sends the input to the full evaluation, which names it.
+        """
         out = [a.dtype for a in self.whole.values()] + [f.dtype for f in self.files.values()]
         if self.stack is not None:
             out.append(self.stack.dtype)
@@ -80,12 +89,28 @@ def _format(path: str) -> str:
         return sniff(fh.read(16))
 
 
+Preloaded = dict[str, tuple[np.ndarray, str]]  # path -> (array, where): read once, in memory
+
+
+def preload_streams(role_files: dict[str, str], spec: LossSpec) -> Preloaded:
+    """The per-role files that are pipes, FIFOs or <(...), read once into memory: they
+    cannot be read again for each input, nor opened by a worker process."""
+    out: Preloaded = {}
+    for role, path in role_files.items():
+        if path != "-" and not is_regular_file(path):
+            inputs = load_inputs(None, {role: path}, spec)
+            out[path] = (inputs[role], inputs.where(role))
+    return out
+
+
 def table_for(source: Document | RoleSet, spec: LossSpec,
-              overrides: dict[str, str]) -> Table:
-    """Open an input: headers of .npy files now, their rows later; JSON and .npz whole."""
+              overrides: dict[str, str], preloaded: Preloaded | None = None) -> Table:
+    """Open an input: headers of .npy files now, their rows later; JSON and .npz whole
+    (and anything that is not a regular file: a pipe is read once, whole)."""
+    preloaded = preloaded or {}
     if isinstance(source, Document):
         table = Table(source.path)
-        fmt = _format(source.path)
+        fmt = "stream" if not is_regular_file(source.path) else _format(source.path)
         if fmt == "npy":
             _lone_npy(table, NpyFile(source.path), spec)
         else:
@@ -95,8 +120,10 @@ def table_for(source: Document | RoleSet, spec: LossSpec,
             table.warnings.extend(inputs.warnings)
     else:
         table = Table(source.name)
+        if source.named_set is not None:
+            source.named_set.check(spec, tuple(overrides))
         for role, path in source.files.items():
-            _add_role_file(table, role, path, spec)
+            _add_role_file(table, role, path, spec, preloaded)
     for role, path in overrides.items():
         present = role in table.whole or role in table.files or (
             table.stack is not None and role in ("anchor", "positive", "negatives"))
@@ -106,7 +133,7 @@ def table_for(source: Document | RoleSet, spec: LossSpec,
             _unstack_whole(table)
         table.whole.pop(role, None)
         table.files.pop(role, None)
-        _add_role_file(table, role, path, spec)
+        _add_role_file(table, role, path, spec, preloaded)
     if spec is not None:
         for role in table.roles() + ([STACK] if table.stack is not None else []):
             text = (f"{role} is not used by {spec.name} (it takes "
@@ -116,8 +143,12 @@ def table_for(source: Document | RoleSet, spec: LossSpec,
     return table
 
 
-def _add_role_file(table: Table, role: str, path: str, spec: LossSpec) -> None:
-    if _format(path) == "npy":
+def _add_role_file(table: Table, role: str, path: str, spec: LossSpec,
+                   preloaded: Preloaded) -> None:
+    if path in preloaded:
+        table.whole[role], table.where[role] = preloaded[path]
+        return
+    if is_regular_file(path) and _format(path) == "npy":
         table.files[role] = NpyFile(path)
         table.where[role] = path
         return
@@ -142,6 +173,7 @@ def _lone_npy(table: Table, npy: NpyFile, spec: LossSpec) -> None:
     if npy.ndim == 3:
         table.stack = npy
         return
+    table.warnings.append(one_example_stack(where, npy.shape))
     arr = npy.read_all()
     table.whole["anchor"] = arr[0]
     table.whole["positive"] = arr[1]
@@ -159,6 +191,26 @@ def _unstack_whole(table: Table) -> None:
     table.whole["positive"] = arr[:, 1]
     if arr.shape[1] > 2:
         table.whole["negatives"] = arr[:, 2:]
+
+
+def read_layout(table: Table, layout: str | None) -> None:
+    """--negatives-layout per-anchor: 2-D negatives (and negatives2) with one row per anchor
+    are read as (B, 1, D), so that they are cut by rows with the anchors. Rows that do not
+    match the anchors are left for the shape check, which says so."""
+    if layout != "per-anchor" or table.stack is not None or "anchor" not in table.roles():
+        return
+    anchor = table.shape("anchor")
+    if len(anchor) != 2:
+        return
+    for role in ("negatives", "negatives2"):
+        if role not in table.roles():
+            continue
+        shape = table.shape(role)
+        if len(shape) == 2 and shape[0] == anchor[0]:
+            if role in table.files:
+                table.files[role].as_rows_of((shape[0], 1, shape[1]))
+            else:
+                table.whole[role] = table.whole[role].reshape(shape[0], 1, shape[1])
 
 
 def examples(table: Table, spec: LossSpec) -> int | None:
@@ -187,6 +239,9 @@ def _per_example_roles(table: Table, B: int) -> set[str]:
 
 
 def row_bytes(table: Table, B: int | None) -> int:
+    """Bytes of one example across its per-example roles (at least 1), for sizing chunks
+    and Dask tasks; 1 when the batch size is unknown.
+    """
     if table.stack is not None:
         return table.stack.row_bytes
     if B is None:

@@ -36,8 +36,9 @@ from losscli.errors import BadData, InputUnavailable, LossCliError
 from losscli.kernels import _jit
 from losscli.losses import module_of
 from losscli.losses.call import LossCall
+from losscli.losses.notices import merge_role_warnings
 from losscli.losses.results import MAX_BREAKDOWN_TERMS, breakdown_limits, nonfinite_warning, reduce
-from losscli.losses.roles import embedding_batch
+from losscli.losses.roles import embedding_batch, negatives_layout_warning
 from losscli.losses.run import run
 from losscli.losses.spec import LossSpec
 from losscli.model import FileResult, Inputs
@@ -58,7 +59,8 @@ class Piece:
     name: str
     start: int = 0
     per_example: np.ndarray = field(default_factory=lambda: np.empty(0))
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # each chunk's, each said once
+    input_warnings: list[str] = field(default_factory=list)  # reading the input: every piece
     params: dict[str, Any] | None = None
     shape: dict[str, int | None] | None = None
     denominators: list[float] | None = field(default_factory=list)
@@ -86,7 +88,7 @@ def evaluate_part(source: Source, options: Any, rows: Rows | None = None,
             raise InputUnavailable(source.reason, source.fix, where=source.name)
         if isinstance(source, JsonLines):
             raise TypeError("JSON Lines sources are evaluated line by line (engine)")
-        table = tables.table_for(source, spec, options.role_files)
+        table = tables.table_for(source, spec, options.role_files, options.preloaded)
         for role, arr in (shared or {}).items():
             if role in table.files:  # read once elsewhere: do not read the file again
                 table.files.pop(role).close()
@@ -119,6 +121,9 @@ def combine(pieces: list[Piece], options: Any) -> FileResult:
 
 
 def failed(name: str, options: Any, exc: LossCliError) -> FileResult:
+    """The record of an input that failed: the call's loss and parameters with the error,
+    attributed to the input when it names no place of its own.
+    """
     if exc.where is None:
         exc.where = name
     call = options.call
@@ -130,8 +135,9 @@ def chunk_rows(table: tables.Table, B: int | None, options: Any) -> int:
     return options.chunk or max(1, options.chunk_bytes // tables.row_bytes(table, B))
 
 
-def validate_shapes(table: tables.Table, spec: LossSpec) -> None:
-    """Shape errors up front, with the whole arrays' shapes (no data is read)."""
+def validate_shapes(table: tables.Table, spec: LossSpec, layout: str | None = None) -> None:
+    """Shape errors up front, with the whole arrays' shapes (no data is read); the warning
+    of ambiguous 2-D negatives, once for the input (its chunks are read as shared)."""
     if "anchor" not in spec.roles:
         return
     fake: dict[str, np.ndarray] = {}
@@ -143,9 +149,12 @@ def validate_shapes(table: tables.Table, spec: LossSpec) -> None:
             fake["negatives"] = _shaped((B, R - 2, D))
     for role in table.roles():
         fake[role] = _shaped(table.shape(role))
-    inputs = Inputs(arrays=fake, sources=dict(table.where))
+    inputs = Inputs(arrays=fake, sources=dict(table.where), negatives_layout=layout)
     negatives = "optional" if "negatives" in spec.optional else "required"
     embedding_batch(inputs, negatives=negatives, negatives2="negatives2" in spec.roles)
+    warning = negatives_layout_warning(inputs, spec.roles)
+    if warning is not None and warning not in table.warnings:
+        table.warnings.append(warning)
 
 
 def _shaped(shape: tuple[int, ...]) -> np.ndarray:
@@ -170,7 +179,8 @@ def evaluate_whole(table: tables.Table, options: Any, progress: Progress | None 
             arrays["negatives"] = x[..., 2:, :]
     checked = {role: as_role_array(arr, role, table.where.get(role, f"{table.name}:{role}"))
                for role, arr in arrays.items()}
-    inputs = Inputs(arrays=checked, sources=dict(table.where), warnings=tuple(table.warnings))
+    inputs = Inputs(arrays=checked, sources=dict(table.where), warnings=tuple(table.warnings),
+                    negatives_layout=options.negatives_layout)
     fix = (f"{options.call.loss} is evaluated on each input whole (its examples meet each "
            "other), with a breakdown; split the input into inputs of fewer examples")
     with breakdown_limits(MAX_BREAKDOWN_TERMS, fix=fix):
@@ -187,9 +197,10 @@ def evaluate_rows(table: tables.Table, options: Any, progress: Progress | None =
     """Examples [start, stop) of an opened input, chunk by chunk (raises LossCliError)."""
     call = options.call
     spec = call.spec
+    tables.read_layout(table, options.negatives_layout)
     if not spec.streams:
         return evaluate_whole(table, options, progress)
-    validate_shapes(table, spec)
+    validate_shapes(table, spec, options.negatives_layout)
     B = tables.examples(table, spec)
     tables.materialise_shared(table, B)
     form = stream_form(table, call)
@@ -203,7 +214,7 @@ def evaluate_rows(table: tables.Table, options: Any, progress: Progress | None =
     total = B if B is not None else 1
     end = total if stop is None else stop
     per_example = np.empty(max(0, end - start))
-    piece = Piece(table.name, start, warnings=list(table.warnings),
+    piece = Piece(table.name, start, input_warnings=list(table.warnings),
                   target_where=table.where.get("target", table.name))
     done = 0
     # The whole input's size, not this range's: the kernel paths are those of a local run.
@@ -214,9 +225,7 @@ def evaluate_rows(table: tables.Table, options: Any, progress: Progress | None =
         n = part.loss.shape[0]
         per_example[done:done + n] = part.loss
         done += n
-        for w in part.warnings:
-            if w not in piece.warnings:
-                piece.warnings.append(w)
+        piece.warnings.extend(dict.fromkeys(part.warnings))  # merged per input (finish)
         if part.margin_terms is not None:
             piece.active = (piece.active or 0) + (part.active or 0)
             piece.margin_terms = (piece.margin_terms or 0) + part.margin_terms
@@ -248,10 +257,9 @@ def finish(pieces: list[Piece], options: Any) -> FileResult:
     active = terms = None
     denominator: float | None = None
     denominators = True
+    warnings.extend(dict.fromkeys(w for p in pieces for w in p.input_warnings))
     for p in pieces:
-        for w in p.warnings:
-            if w not in warnings:
-                warnings.append(w)
+        warnings.extend(p.warnings)
         if p.params is not None:
             params = p.params
         if shape is None and p.shape is not None:
@@ -275,7 +283,9 @@ def finish(pieces: list[Piece], options: Any) -> FileResult:
             warnings.append(w)
     value = reduce(per_example, call.reduction, denominator if denominators else None)
     return FileResult(pieces[0].name, call.loss, params, call.reduction, value,
-                      per_example, shape, tuple(warnings), active=active, margin_terms=terms)
+                      per_example, shape, tuple(merge_role_warnings(warnings, add_counts=True)),
+                      active=active,
+                      margin_terms=terms)
 
 
 def nonfinite_warnings(per_example: np.ndarray) -> list[str]:

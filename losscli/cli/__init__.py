@@ -6,39 +6,52 @@ Nothing here imports numba: `losscli --help` and `losscli losses` stay quick.
 from __future__ import annotations
 
 import importlib
+import inspect
 import os
 import sys
 import traceback
 import warnings
+from typing import TYPE_CHECKING
 
 import typer
-
-try:  # typer >= 0.20 vendors click
-    from typer._click import exceptions as click_exc
-except ImportError:  # pragma: no cover - older typer on real click
-    from click import exceptions as click_exc  # type: ignore[no-redef]
+from typer._click import exceptions as click_exc  # typer >= 0.26 vendors click
 
 from losscli._version import __version__
 from losscli.cli import _plain_options
+from losscli.cli._complete import completion_words, named_loss
+from losscli.cli._help import command_help
 from losscli.cli._output import ReaderGone, write_text
 from losscli.errors import ExitCode, LossCliError
 
+if TYPE_CHECKING:
+    from losscli.losses import LossSpec
+
 _plain_options.install()  # plain option values without importing pydantic (~50 ms a run)
+
+ROOT_HELP = """See what a loss does: per-term breakdowns of classification, contrastive and
+metric-learning losses (`losscli losses` lists them).
+
+`losscli COMMAND --help` for a command; `losscli compute LOSS --help` (or batch, sweep,
+stats, compare) for one loss's inputs and options. `losscli --install-completion` completes
+commands, loss names, --like libraries and parameters in bash, zsh, fish and PowerShell.
+
+Exit codes: 0 ok, 1 internal error, 2 usage, 3 input unavailable, 4 bad data,
+5 non-finite result (--strict), 6 output error, 7 batch with failures,
+8 loss above --fail-above, 130 interrupted.
+"""
 
 APP_SETTINGS = dict(
     name="losscli",
-    help="See what a loss does: per-term breakdowns of classification, contrastive and "
-    "metric-learning losses (`losscli losses` lists them). Exit codes: 0 ok, "
-    "1 internal error, 2 usage, "
-    "3 input unavailable, 4 bad data, 5 non-finite result (--strict), 6 output error, "
-    "7 batch with failures, 130 interrupted.",
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-app = typer.Typer(**APP_SETTINGS)  # type: ignore[arg-type]
+# The whole app, for the top-level help, --install-completion / --show-completion and the
+# tests; a run builds only its own command (app_for).
+app = typer.Typer(**{**APP_SETTINGS, "add_completion": True,  # type: ignore[arg-type]
+                     "help": command_help("losscli", ROOT_HELP)})
 
 
 def _version(value: bool) -> None:
@@ -68,13 +81,18 @@ COMMANDS = {
 }
 
 
-def _register(target: typer.Typer, name: str) -> None:
+def _register(target: typer.Typer, name: str, spec: LossSpec | None = None) -> None:
+    """Add a command; with `spec`, the command of that one loss (its help, its options)."""
+    from losscli.cli._options import for_loss
+
     module_name, func_name, no_args_is_help = COMMANDS[name]
     module = importlib.import_module(f"losscli.cli.{module_name}")
+    command = getattr(module, func_name)
+    text = getattr(module, "HELP", None) or inspect.getdoc(command) or ""
+    if spec is not None:
+        command = for_loss(command, spec)
     settings: dict = {"no_args_is_help": True} if no_args_is_help else {}
-    if module_name != "catalog":
-        settings["help"] = module.HELP
-    target.command(name, **settings)(getattr(module, func_name))
+    target.command(name, help=command_help(name, text, spec), **settings)(command)
 
 
 def full_app() -> typer.Typer:
@@ -85,16 +103,23 @@ def full_app() -> typer.Typer:
     return app
 
 
-def app_for(args: list[str]) -> typer.Typer:
+def app_for(args: list[str], one_loss: bool = False, completing: bool = False) -> typer.Typer:
     """The app with only the command being run: importing the other commands' modules and
     turning their signatures into click parameters costs every run several milliseconds;
-    the whole list only matters for the top-level help."""
+    the whole list only matters for the top-level help.
+
+    `one_loss` (for --help and completion): when a loss is named, the command offers that
+    loss's options only. A run keeps every option, so that one the loss does not take is
+    refused by name, with what the loss takes instead. `completing`: the shell asks for
+    completions (typer then sets up its completion classes).
+    """
     name = args[0] if args else None
     if name not in COMMANDS:
         return full_app()
-    single = typer.Typer(**APP_SETTINGS)  # type: ignore[arg-type]
+    single = typer.Typer(**{**APP_SETTINGS,  # type: ignore[arg-type]
+                            "add_completion": completing})
     single.callback()(_root)
-    _register(single, name)
+    _register(single, name, named_loss(args) if one_loss else None)
     return single
 
 
@@ -158,12 +183,18 @@ def run(argv: list[str] | None = None) -> int:
 
     Exit codes (CONTRACT.md): 0 ok, 1 internal error, 2 usage, 3 input unavailable,
     4 bad data, 5 non-finite result under --strict, 6 output error, 7 batch with failures,
-    130 interrupted. A reader that closes the pipe early ends the run quietly with 0.
+    8 loss above --fail-above, 130 interrupted. A reader that closes the pipe early ends
+    the run quietly with 0.
     """
     args = sys.argv[1:] if argv is None else list(argv)
     debug = "--debug" in args or os.environ.get("LOSSCLI_DEBUG") == "1"
+    completing = completion_words()
     try:
-        rv = app_for(args)(args=args, prog_name="losscli", standalone_mode=False)
+        if completing is not None:
+            target = app_for(completing, one_loss=True, completing=True)
+        else:
+            target = app_for(args, one_loss="--help" in args or "-h" in args)
+        rv = target(args=args, prog_name="losscli", standalone_mode=False)
         if rv == ExitCode.INTERRUPTED:  # typer turns Ctrl-C into Exit(130)
             _stderr("interrupted\n")
         return int(rv) if isinstance(rv, int) else 0
@@ -190,7 +221,7 @@ def run(argv: list[str] | None = None) -> int:
     except (ReaderGone, BrokenPipeError):
         _quiet_broken_pipe()
         return int(ExitCode.OK)
-    except typer.TyperException as exc:
+    except click_exc.ClickException as exc:
         _error(exc.format_message())
         return int(ExitCode.USAGE)
     except SystemExit as exc:
@@ -230,6 +261,11 @@ def _reserve_closed_std_fds() -> None:
 
 
 def main() -> None:
+    """The `losscli` script: run, flush, and exit with run's code.
+
+    Library warnings are silenced (stderr carries only `error:` and `warning:` lines), and
+    the interpreter's teardown is skipped unless worker processes ran.
+    """
     _reserve_closed_std_fds()
     if not sys.warnoptions:
         # stderr carries only `error:` and `warning:` lines; library warnings (numpy's

@@ -24,22 +24,16 @@ def role_files(**roles: str | None) -> dict[str, str]:
     return {role: path for role, path in roles.items() if path is not None}
 
 
-def load(loss: str, input: str | None, roles: dict[str, str]):  # -> (LossSpec, Inputs)
+def load(loss: str, input: str | None, roles: dict[str, str],
+         negatives_layout: str | None = None):  # -> (LossSpec, Inputs)
     from losscli.api import load_inputs
     from losscli.losses import get_spec
 
     spec = get_spec(loss)
-    return spec, load_inputs(input, roles, spec)
+    return spec, load_inputs(input, roles, spec, negatives_layout=negatives_layout)
 
 
 def emit(text: str, out: str | None, force: bool, inputs: list[str]) -> None:
     from losscli.cli._output import write_text
 
     write_text(text, out, force, inputs)
-
-
-def check_format(fmt: str, allowed: tuple[str, ...], given: str) -> None:
-    from losscli.errors import UsageError
-
-    if fmt not in allowed:
-        raise UsageError(f"--format got {given!r}", f"choose auto, {', '.join(allowed)}")

@@ -13,13 +13,15 @@ import functools
 import inspect
 import re
 import typing
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import typer
 
-from losscli.losses import LOSSES
-from losscli.model import ROLES
+from losscli.cli import _complete
+from losscli.errors import ExitCode
+from losscli.losses import LOSSES, LossSpec
+from losscli.model import ROLE_SHAPES, ROLES
 
 ROLES_PANEL = "Inputs"
 PARAMS_PANEL = "Loss parameters"
@@ -40,8 +42,19 @@ _ANNOTATIONS: dict[str, Any] = {
 }
 
 
-def role_option(role: str) -> Any:
-    return typer.Option(None, f"--{role}", metavar="FILE", help=f"{role} from a .npy or .json",
+def loss_argument() -> Any:
+    """The LOSS argument every loss command takes first (completed from the registry)."""
+    return typer.Argument(..., metavar="LOSS", help="loss name or alias (see `losscli "
+                          "losses`)", autocompletion=_complete.loss_names)
+
+
+def role_option(role: str, spec: LossSpec | None = None) -> Any:
+    """`--ROLE FILE`; for one loss's help, what the role holds and whether it is optional."""
+    help = f"{role} from a .npy or .json"
+    if spec is not None:
+        optional = "optional; " if role in spec.optional else ""
+        help = f"{role} ({optional}{ROLE_SHAPES.get(role, '')}) from a .npy or .json"
+    return typer.Option(None, f"--{role}", metavar="FILE", help=help,
                         rich_help_panel=ROLES_PANEL)
 
 
@@ -68,8 +81,9 @@ def parameter_option(name: str, losses: Mapping[str, Any] = LOSSES) -> tuple[Any
     kind = uses[0].kind
     flag = "--" + name.replace("_", "-")
     decls = [f"{flag}/--no-{flag[2:]}"] if kind == "bool" else [flag, *shorts]
+    completion = _complete.parameter_choices(name) if kind == "choice" else None
     option = typer.Option(None, *decls, help=param_help(name, losses),
-                          rich_help_panel=PARAMS_PANEL)
+                          rich_help_panel=PARAMS_PANEL, autocompletion=completion)
     return option, _ANNOTATIONS[kind]
 
 
@@ -78,14 +92,17 @@ def param_help(name: str, losses: Mapping[str, Any] = LOSSES) -> str:
 
     A name that means different things to different losses (beta, margin, scale) lists each
     meaning with the losses it belongs to. A choice parameter's help names every choice:
-    where the registry's help does not, "one of ..." is added.
+    where the registry's help does not, "one of ..." is added. Built for one loss (its own
+    --help), the help is that loss's, without the loss's name.
     """
     uses = [(spec.name, p) for spec in losses.values() for p in spec.params if p.name == name]
     meanings: dict[str, list[str]] = {}
     for loss, p in uses:
         meanings.setdefault(_meaning(p.help), []).append(loss)
     choices = {p.choices for _, p in uses}
-    if len(uses) > 1 and uses[0][1].kind == "choice" and len(choices) == 1:
+    if len(losses) == 1:
+        text = uses[0][1].help
+    elif len(uses) > 1 and uses[0][1].kind == "choice" and len(choices) == 1:
         text = f"{', '.join(loss for loss, _ in uses)}: one of {', '.join(choices.pop())}"
     elif len(meanings) == 1:
         text = f"{', '.join(loss for loss, _ in uses)}: {min((p.help for _, p in uses), key=len)}"
@@ -111,14 +128,16 @@ def _names(text: str, word: str) -> bool:
     return re.search(rf"(?<![\w-]){re.escape(word)}(?![\w-])", text) is not None
 
 
-def loss_parameters(losses: Mapping[str, Any] = LOSSES) -> list[inspect.Parameter]:
+def loss_parameters(losses: Mapping[str, Any] = LOSSES,
+                    roles: Sequence[str] = ROLES) -> list[inspect.Parameter]:
     """The role options (in ROLES' order), then one option per loss parameter name."""
     clash = set(ROLES) & {p.name for spec in losses.values() for p in spec.params}
     if clash:
         raise ValueError(f"loss parameters named like input roles: {sorted(clash)}")
     keyword = inspect.Parameter.POSITIONAL_OR_KEYWORD
-    roles = [inspect.Parameter(role, keyword, default=role_option(role),
-                               annotation=str | None) for role in ROLES]
+    single = next(iter(losses.values())) if len(losses) == 1 else None
+    roles = [inspect.Parameter(role, keyword, default=role_option(role, single),
+                               annotation=str | None) for role in ROLES if role in roles]
     params = []
     for name in parameter_names(losses):
         option, annotation = parameter_option(name, losses)
@@ -127,15 +146,16 @@ def loss_parameters(losses: Mapping[str, Any] = LOSSES) -> list[inspect.Paramete
 
 
 def with_loss_options(own: Callable[..., Any], before: str = "reduction",
-                      losses: Mapping[str, Any] | None = None) -> Callable[..., Any]:
+                      losses: Mapping[str, Any] | None = None,
+                      roles: Sequence[str] = ROLES) -> Callable[..., Any]:
     """A Typer command: `own`'s options with the role and loss-parameter options inserted
     before the option `before`.
 
     `own` takes `roles` (the per-role files given, in ROLES' order) and `params` (every loss
     parameter, None when not given) instead of one argument per option. `losses` is the
-    registry to generate from (the tests give their own).
+    registry to generate from (the tests give their own); `roles` the role options to offer.
     """
-    shared = loss_parameters(LOSSES if losses is None else losses)
+    shared = loss_parameters(LOSSES if losses is None else losses, roles)
     own_hints = typing.get_type_hints(own)
     own_params = [p.replace(annotation=own_hints[p.name])
                   for p in inspect.signature(own).parameters.values()
@@ -156,7 +176,18 @@ def with_loss_options(own: Callable[..., Any], before: str = "reduction",
     command.__signature__ = signature  # type: ignore[attr-defined]
     command.__annotations__ = {p.name: p.annotation for p in ordered}
     del command.__wrapped__  # typer must read the new signature, not own's
+    command.losscli_build = (own, before)  # type: ignore[attr-defined]
     return command
+
+
+def for_loss(command: Callable[..., Any], spec: LossSpec) -> Callable[..., Any]:
+    """The same command with only `spec`'s role and parameter options (its --help and its
+    completion); a command not built by with_loss_options is returned as it is."""
+    build = getattr(command, "losscli_build", None)
+    if build is None:
+        return command
+    own, before = build
+    return with_loss_options(own, before, losses={spec.name: spec}, roles=spec.roles)
 
 
 def _names_in(params: Iterable[inspect.Parameter], panel: str) -> list[str]:
@@ -164,6 +195,9 @@ def _names_in(params: Iterable[inspect.Parameter], panel: str) -> list[str]:
 
 
 # The output options every evaluating command spells the same way.
+
+# What sweep, stats and compare write (compute writes table, json or csv).
+EXPLORE_FORMATS = ("table", "jsonl", "json", "csv")
 
 FORMATS_HELP = "auto (table on a terminal, JSON when piped or from --out's suffix), " \
     "table, json or csv"
@@ -175,12 +209,25 @@ LIKE_HELP = ("reproduce a library's convention for this loss (parameters, distan
              "LOSS` lists them); the output says what changed")
 
 
+NEGATIVES_LAYOUT_HELP = (
+    "how 2-D negatives (rows, D) are read: shared (K = rows negatives for every anchor, "
+    "the default) or per-anchor (row b is anchor b's one negative: (B, 1, D), as torch's "
+    "TripletMarginLoss takes them); unsaid, rows = B gives a warning")
+
+
+def negatives_layout_option() -> Any:
+    return typer.Option(None, "--negatives-layout", metavar="shared|per-anchor",
+                        help=NEGATIVES_LAYOUT_HELP, rich_help_panel=ROLES_PANEL)
+
+
 def like_option() -> Any:
-    return typer.Option(None, "--like", metavar="LIBRARY", help=LIKE_HELP)
+    return typer.Option(None, "--like", metavar="LIBRARY", help=LIKE_HELP,
+                        autocompletion=_complete.libraries)
 
 
-def format_option(help: str) -> Any:
-    return typer.Option("auto", "--format", "-f", help=help, rich_help_panel="Output")
+def format_option(help: str, choices: Sequence[str] = ("table", "json", "csv")) -> Any:
+    return typer.Option("auto", "--format", "-f", help=help, rich_help_panel="Output",
+                        autocompletion=_complete.words(("auto", *choices)))
 
 
 def out_option() -> Any:
@@ -200,3 +247,13 @@ def quiet_option(help: str = "no warnings on stderr") -> Any:
 def debug_option() -> Any:
     return typer.Option(False, "--debug", help="tracebacks for internal errors",
                         rich_help_panel="Output")
+
+
+FAIL_ABOVE_HELP = (f"exit {int(ExitCode.ABOVE_THRESHOLD)} when the loss is above X or not "
+                   "finite (in batch, any input's value; under --reduction none, any "
+                   "example's); the output is written in full first: a gate for CI")
+
+
+def fail_above_option() -> Any:
+    return typer.Option(None, "--fail-above", metavar="X", help=FAIL_ABOVE_HELP,
+                        rich_help_panel="Errors")

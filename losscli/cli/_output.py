@@ -1,4 +1,5 @@
-"""Where output goes: stdout, or a file written whole through a temporary file and a rename.
+"""Where output goes: stdout, or a file written whole through a temporary file and a rename
+(render/atomic_file.py, the one writer of every file losscli writes).
 
 The output contract (CONTRACT.md, exit 6): `--out FILE` is complete or absent, never
 half-written; it refuses to overwrite without --force, to write over an input, through a
@@ -8,16 +9,13 @@ ends the run quietly (ReaderGone, exit 0); a closed or failing stdout is an Outp
 
 from __future__ import annotations
 
-import errno
-import os
-import stat
 import sys
-import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from rich.console import Console
 
 from losscli.errors import OutputError
+from losscli.render.atomic_file import AtomicFile, reason
 
 STDOUT = "<stdout>"
 
@@ -73,30 +71,9 @@ def write_chunks(chunks: Iterable[str], out: str | None, force: bool = False,
         for text in chunks:
             write_stdout(text)
         return
-    _check_target(out, force, inputs)
-    directory = os.path.dirname(os.path.abspath(out))
-    try:
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(out)}.",
-                                   suffix=".tmp")
-    except OSError as exc:
-        raise OutputError(f"cannot create a file in {directory}: {_reason(exc)}",
-                          "choose a writable directory", where=out) from None
-    try:
-        os.fchmod(fd, _mode_for(out))
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            for text in chunks:
-                fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, out)
-    except OSError as exc:
-        _remove(tmp)
-        raise OutputError(f"cannot write: {_reason(exc)}", "free some space or choose "
-                          "another --out" if exc.errno in (errno.ENOSPC, errno.EDQUOT)
-                          else "choose another --out", where=out) from None
-    except BaseException:
-        _remove(tmp)
-        raise
+    with AtomicFile(out, force=force, inputs=inputs) as fh:
+        for text in chunks:
+            fh.write(text)
 
 
 def write_stdout(text: str) -> None:
@@ -109,50 +86,39 @@ def write_stdout(text: str) -> None:
     except BrokenPipeError:
         raise ReaderGone() from None
     except OSError as exc:
-        raise OutputError(f"cannot write: {_reason(exc)}", "give --out FILE",
+        raise OutputError(f"cannot write: {reason(exc)}", "give --out FILE",
                           where=STDOUT) from None
     except ValueError:  # a closed file object
         raise OutputError("stdout is closed", "give --out FILE", where=STDOUT) from None
 
 
-def _reason(exc: OSError) -> str:
-    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-        return "disk full (no space left on device)"
-    if isinstance(exc, PermissionError):
-        return "permission denied"
-    return str(exc.strerror or exc)
+# What the first compiled run waits for (benchmarks/compile_time.py: 0.2 to 3.6 s per loss on
+# two cores, compute and batch), said once, on a terminal, when numba really compiles.
+COMPILE_NOTICE = ("note: compiling losscli's numba kernels for this loss, once (about 1 to 4 s); "
+                  "later runs load them from the cache")
 
 
-def _check_target(out: str, force: bool, inputs: Iterable[str]) -> None:
-    if os.path.islink(out):
-        raise OutputError("is a symbolic link", "refusing to write through it; give a plain "
-                          "path", where=out)
-    if os.path.isdir(out):
-        raise OutputError("is a directory", "give a file name", where=out)
-    if not os.path.lexists(out):
+def stderr_is_tty() -> bool:
+    try:
+        return sys.stderr is not None and sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def announce_compiling(quiet: bool = False, say: Callable[[str], None] | None = None) -> None:
+    """On a terminal (stderr), say once that the run waits while numba compiles kernels:
+    only when it does compile, not when it loads them from its cache (api.on_first_compile).
+    `say` prints above a progress bar when there is one."""
+    if quiet or not stderr_is_tty():
         return
-    for path in inputs:
-        if path != "-" and os.path.exists(path) and os.path.samefile(path, out):
-            raise OutputError("is one of the inputs", "write to another file", where=out)
-    if not stat.S_ISREG(os.stat(out).st_mode):
-        raise OutputError("is not a regular file (a device, FIFO or socket)",
-                          "give a file name, or redirect stdout instead of --out", where=out)
-    if not force:
-        raise OutputError("already exists", "use --force to overwrite it", where=out)
+    from losscli import api
+
+    api.on_first_compile(lambda: (say or _say)(COMPILE_NOTICE))
 
 
-def _mode_for(out: str) -> int:
-    """The new file's permissions: the old file's when overwriting, else 0666 less umask."""
+def _say(line: str) -> None:
     try:
-        return stat.S_IMODE(os.stat(out).st_mode)
-    except OSError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask
-
-
-def _remove(path: str) -> None:
-    try:
-        os.unlink(path)
-    except OSError:
+        sys.stderr.write(line + "\n")
+        sys.stderr.flush()
+    except (OSError, ValueError):
         pass

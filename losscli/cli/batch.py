@@ -14,7 +14,13 @@ from typing import Any
 
 import typer
 
-from losscli.cli._options import with_loss_options
+from losscli.cli._complete import words
+from losscli.cli._options import (
+    fail_above_option,
+    loss_argument,
+    negatives_layout_option,
+    with_loss_options,
+)
 
 HELP = """Evaluate a loss over many inputs: files, directories, globs, JSON Lines.
 
@@ -34,19 +40,21 @@ std, min, p5, p25, p50, p75, p95, max, active share). JSON Lines when piped, a t
 terminal, or --format csv/json/jsonl/table.
 
 Exit codes: 0 ok, 2 usage, 6 output error, 7 some inputs failed (the others were still
-evaluated; with --fail-fast, the first failure's own code), 130 interrupted.
+evaluated; with --fail-fast, the first failure's own code), 8 an input's loss above
+--fail-above (when none failed), 130 interrupted.
 """
 
 FORMATS = ("table", "json", "jsonl", "csv")
 
 
 def _batch(
-    loss: str = typer.Argument(..., help="loss name or alias (see `losscli losses`)"),
+    loss: str = loss_argument(),
     inputs: list[str] | None = typer.Argument(
         None, metavar="INPUTS",
         help="files, directories, globs, or - for JSON Lines on stdin"),
     reduction: str = typer.Option("mean", "--reduction", help="over each input's batch: "
                                   "mean, sum or none"),
+    negatives_layout: str | None = negatives_layout_option(),
     per_example: bool = typer.Option(False, "--per-example", help="one record per example "
                                      "(file, index, loss)", rich_help_panel="Output"),
     summary: bool = typer.Option(False, "--summary", help="statistics of the per-example "
@@ -54,7 +62,8 @@ def _batch(
                                  rich_help_panel="Output"),
     format: str = typer.Option("auto", "--format", "-f", help="auto (table on a terminal, JSON "
                                "Lines when piped or from --out's suffix), table, json, jsonl or "
-                               "csv", rich_help_panel="Output"),
+                               "csv", rich_help_panel="Output",
+                               autocompletion=words(("auto", *FORMATS))),
     out: str | None = typer.Option(None, "--out", "-o", metavar="FILE", help="write here "
                                       "(complete or not at all) instead of stdout",
                                       rich_help_panel="Output"),
@@ -87,6 +96,7 @@ def _batch(
                                    "with its exit code", rich_help_panel="Errors"),
     strict: bool = typer.Option(False, "--strict", help="an input whose value is not finite "
                                 "fails", rich_help_panel="Errors"),
+    fail_above: float | None = fail_above_option(),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no warnings, no progress bar",
                                rich_help_panel="Errors"),
     debug: bool = typer.Option(False, "--debug", help="tracebacks for internal errors",
@@ -107,25 +117,31 @@ def run_batch(loss: str, inputs: list[str] | None, roles: dict[str, str],
               format: str, out: str | None, force: bool, show: int, jobs: int, dtype: str,
               chunk: int | None, fail_fast: bool, strict: bool, quiet: bool, debug: bool,
               scheduler: str | None = None, workers: int | None = None,
-              task_rows: int | None = None) -> int:
-    """Parse, call api.evaluate_files, stream the records; the exit code (7 on failures)."""
+              task_rows: int | None = None, fail_above: float | None = None,
+              negatives_layout: str | None = None) -> int:
+    """Parse, call api.evaluate_files, stream the records; the exit code (7 on failures,
+    else 8 when an input's loss is above --fail-above)."""
     from losscli import api
     from losscli.batch import Summary
+    from losscli.cli import _threshold
+    from losscli.cli._output import announce_compiling
     from losscli.cli._stream import Sink
     from losscli.errors import ExitCode, NonFiniteResult, UsageError
     from losscli.render import resolve_format
 
-    fmt = resolve_format(format, out, default_piped="jsonl")
-    if fmt not in FORMATS:
-        raise UsageError(f"--format got {format!r}", "choose auto, table, json, jsonl or csv")
+    fmt = resolve_format(format, out, default_piped="jsonl", allowed=FORMATS)
     if per_example and summary:
         raise UsageError("--per-example and --summary both given", "choose one")
+    fail_above = _threshold.checked(fail_above)
+    above = 0
     inputs = list(inputs or [])
     progress = _Progress(enabled=not quiet and _stderr_is_tty())
+    announce_compiling(quiet, progress.say)
     results = api.evaluate_files(loss, inputs, role_files=roles, reduction=reduction,
                                  dtype=dtype, jobs=jobs, chunk=chunk,
                                  progress=progress, scheduler=scheduler, workers=workers,
-                                 task_rows=task_rows, **params)
+                                 task_rows=task_rows, negatives_layout=negatives_layout,
+                                 **params)
     sink = Sink(out, force, [*inputs, *roles.values()])
     writer = _Writer(sink, fmt, per_example, summary, show)
     totals = Summary()
@@ -146,6 +162,11 @@ def run_batch(loss: str, inputs: list[str] | None, roles: dict[str, str],
                     progress.say(f"error: {result.error.message()}")
                     if first_failure is None:
                         first_failure = int(result.error.exit_code)
+                elif fail_above is not None:
+                    breach = _threshold.breach(result.value, fail_above, result.file)
+                    if breach is not None:
+                        above += 1
+                        progress.say(f"error: {breach.message()}")
                 writer.add(result)
                 if fail_fast and result.error is not None:
                     sink.abort()
@@ -159,6 +180,8 @@ def run_batch(loss: str, inputs: list[str] | None, roles: dict[str, str],
         getattr(results, "close", lambda: None)()  # stops workers or a cluster at once
     if first_failure is not None:
         return int(ExitCode.BATCH_FAILED)
+    if above:
+        return int(ExitCode.ABOVE_THRESHOLD)
     return int(ExitCode.OK)
 
 
@@ -259,6 +282,7 @@ class _Progress:
         self._files = 0
         self._started = time.perf_counter()
         self._shown = 0.0
+        self._total: int | None = None  # inputs, when known before the run
 
     def __enter__(self) -> _Progress:
         if self.enabled:
@@ -278,7 +302,7 @@ class _Progress:
                                  # the records must go to stdout, not through the bar
                                  redirect_stdout=False, redirect_stderr=False)
             self._bar.__enter__()
-            self._task = self._bar.add_task("batch", total=None, rate="")
+            self._task = self._bar.add_task("batch", total=self._total, rate="")
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -286,8 +310,10 @@ class _Progress:
             self._bar.__exit__(None, None, None)
             self._bar = None
 
-    def start(self, inputs: int) -> None:
-        """The number of inputs, once INPUTS are expanded (for the bar's length and ETA)."""
+    def start(self, inputs: int | None) -> None:
+        """The number of inputs, once INPUTS are expanded (for the bar's length and ETA);
+        None when it is not known (JSON Lines: a record per line)."""
+        self._total = inputs
         if self._bar is not None:
             self._bar.update(self._task, total=inputs)
 

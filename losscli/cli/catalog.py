@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import typer
 
+from losscli.cli._complete import loss_names, words
 from losscli.cli._output import write_text
-from losscli.errors import UsageError
 from losscli.losses import LIBRARIES, LOSSES, Convention, LossSpec, get_spec
 from losscli.losses.spec import CORE_LIBRARIES
-from losscli.model import ROLE_SHAPES
+from losscli.model import ROLE_SHAPES, SCHEMA
 from losscli.render import resolve_format
 
 
 def spec_to_dict(spec: LossSpec) -> dict:
+    """A LossSpec as `losses -f json` and `explain -f json` write it: every registry fact
+    and each library's convention.
+    """
     return {
+        "schema": SCHEMA,
         "name": spec.name,
         "title": spec.title,
         "aliases": list(spec.aliases),
@@ -27,23 +31,28 @@ def spec_to_dict(spec: LossSpec) -> dict:
         "notes": list(spec.notes),
         "pitfalls": list(spec.pitfalls),
         "references": list(spec.references),
-        "conventions": {lib: convention_to_dict(spec.conventions.get(lib))
+        "conventions": {lib: convention_to_dict(spec.conventions.get(lib), spec)
                         for lib in _libraries(spec)},
     }
 
 
-def convention_to_dict(conv: Convention | str | None) -> dict:
-    """A registry Convention for the JSON of `losses`/`explain` (`reproduced`: --like works)."""
+def convention_to_dict(conv: Convention | str | None, spec: LossSpec) -> dict:
+    """A registry Convention for the JSON of `losses`/`explain` (`reproduced`: --like works):
+    `api` is the library call with the values --like uses by default, `api_template` the
+    same with a placeholder for each value an option changes."""
     if conv is None:
         return {"defined": False, "reproduced": False}
     if isinstance(conv, str):
         return {"defined": True, "reproduced": False, "summary": conv}
-    return {"defined": True, "reproduced": True, "api": conv.api, "summary": conv.summary,
+    defaults = {p.name: p.default for p in spec.params}
+    return {"defined": True, "reproduced": True, "api": conv.call({**defaults, **conv.params}),
+            "api_template": conv.api, "summary": conv.summary,
             "params": dict(conv.params), "flags": conv.flags(),
             "reductions": list(conv.reductions),
             "allowed": {k: list(v) for k, v in conv.allowed.items()},
             "unsupported": dict(conv.unsupported),
-            "unsupported_roles": dict(conv.unsupported_roles), "notes": list(conv.notes),
+            "unsupported_roles": dict(conv.unsupported_roles),
+            "notes": [str(n) for n in conv.notes],
             "source": conv.source}
 
 
@@ -64,7 +73,8 @@ def convention_lines(spec: LossSpec) -> list[str]:
         if isinstance(conv, str):
             lines.append(f"  {lib}: {conv} (described, not reproduced by --like)")
             continue
-        lines.append(f"  {lib}: {conv.api}")
+        defaults = {p.name: p.default for p in spec.params}
+        lines.append(f"  {lib}: {conv.call({**defaults, **conv.params})}")
         lines.append(f"      {conv.summary}")
         sets = [f"{k} {v}" for k, v in conv.params.items()]
         sets += [f"{k}={v}" for k, v in conv.flags().items()]
@@ -77,14 +87,15 @@ def convention_lines(spec: LossSpec) -> list[str]:
             lines.append(f"      --{name.replace('_', '-')}: not available ({why})")
         for role, why in conv.unsupported_roles.items():
             lines.append(f"      {role}: not taken ({why})")
-        lines += [f"      note: {n}" for n in conv.notes]
+        lines += [f"      note: {n}" for n in conv.notes]  # each with the options it is for
         if conv.source:
             lines.append(f"      source: {conv.source}")
     return lines
 
 
 def losses(
-    format: str = typer.Option("auto", "--format", "-f", help="auto, table or json"),
+    format: str = typer.Option("auto", "--format", "-f", help="auto, table or json",
+                               autocompletion=words(("auto", "table", "json"))),
 ) -> None:
     """List the losses: names, aliases, inputs, parameters and formula."""
     fmt = _checked_format(format)
@@ -107,14 +118,18 @@ def losses(
         likes = [lib for lib in LIBRARIES if isinstance(spec.conventions.get(lib), Convention)]
         table.add_row(spec.name, ", ".join(spec.aliases), roles, params, spec.formula,
                       "\n".join(likes) or "-")
-    stdout_console().print(table)
+    from losscli.render.fitted import fitted
+
+    stdout_console().print(fitted(table))
     stdout_console().print("`losscli explain LOSS` for the columns, pitfalls, references and "
                            "each library's convention.")
 
 
 def explain(
-    loss: str = typer.Argument(..., help="a loss name or alias"),
-    format: str = typer.Option("auto", "--format", "-f", help="auto, table or json"),
+    loss: str = typer.Argument(..., metavar="LOSS", help="a loss name or alias",
+                               autocompletion=loss_names),
+    format: str = typer.Option("auto", "--format", "-f", help="auto, table or json",
+                               autocompletion=words(("auto", "table", "json"))),
 ) -> None:
     """Explain a loss: formula, inputs, parameters, breakdown columns, pitfalls, references."""
     spec = get_spec(loss)
@@ -128,13 +143,13 @@ def explain(
 
 
 def _checked_format(format: str) -> str:
-    fmt = resolve_format(format, None)
-    if fmt not in ("table", "json", "jsonl"):
-        raise UsageError(f"--format got {format!r}", "choose auto, table or json")
-    return fmt
+    return resolve_format(format, None, allowed=("table", "json", "jsonl"))
 
 
 def explain_text(spec: LossSpec) -> str:
+    """`losscli explain LOSS` as text: formula, inputs, parameters, breakdown columns,
+    gradient, notes, pitfalls, references and each library's convention.
+    """
     lines = [f"{spec.name}: {spec.title}"]
     if spec.aliases:
         lines.append(f"aliases: {', '.join(spec.aliases)}")

@@ -8,10 +8,13 @@ from typing import Any
 import typer
 
 from losscli.cli._options import (
+    EXPLORE_FORMATS,
     FORMATS_HELP,
     debug_option,
     force_option,
     format_option,
+    loss_argument,
+    negatives_layout_option,
     out_option,
     quiet_option,
     with_loss_options,
@@ -29,12 +32,13 @@ Loss options apply to every row (a row whose library cannot express one says so)
 
 
 def _compare(
-    loss: str = typer.Argument(..., help="loss name or alias (see `losscli losses`)"),
+    loss: str = loss_argument(),
     input: str | None = typer.Argument(None, metavar="[INPUT]",
                                        help="JSON, .npz or stacked .npy file; - for stdin"),
     reduction: str | None = typer.Option(None, "--reduction", help="the same reduction for "
                                          "every row (default: each library's own)"),
-    format: str = format_option(FORMATS_HELP + " (jsonl)"),
+    negatives_layout: str | None = negatives_layout_option(),
+    format: str = format_option(FORMATS_HELP + " (jsonl)", EXPLORE_FORMATS),
     out: str | None = out_option(),
     force: bool = force_option(),
     quiet: bool = quiet_option(),
@@ -44,14 +48,14 @@ def _compare(
     params: dict[str, Any],
 ) -> None:
     from losscli import api
-    from losscli.cli._explore import check_format, emit, load
-    from losscli.cli._output import stdout_console, warn
+    from losscli.cli._explore import emit, load
+    from losscli.cli._output import announce_compiling, stdout_console, warn
     from losscli.render import explore as render
     from losscli.render import resolve_format
 
-    fmt = resolve_format(format, out, default_piped="jsonl")
-    check_format(fmt, ("table", "jsonl", "json", "csv"), format)
-    spec, inputs = load(loss, input, roles)
+    fmt = resolve_format(format, out, default_piped="jsonl", allowed=EXPLORE_FORMATS)
+    announce_compiling(quiet)
+    spec, inputs = load(loss, input, roles, negatives_layout)
     rows = api.compare(spec.name, inputs, reduction=reduction, **params)
     warn(dict.fromkeys(w for r in rows for w in r.warnings), quiet)
     sources = [p for p in [input, *roles.values()] if p]

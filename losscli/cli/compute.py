@@ -12,42 +12,34 @@ import typer
 from losscli.cli._options import (
     FORMATS_HELP,
     debug_option,
+    fail_above_option,
     force_option,
     format_option,
     like_option,
+    loss_argument,
+    negatives_layout_option,
     out_option,
     quiet_option,
     with_loss_options,
 )
-from losscli.losses import LOSSES
 
-
-def _loss_list() -> str:
-    lines = []
-    for spec in LOSSES.values():
-        alias = f" (aliases: {', '.join(spec.aliases)})" if spec.aliases else ""
-        lines.append(f"{spec.name}: {spec.title}{alias}")
-    return "\n\n".join(lines)
-
-
-HELP = f"""Evaluate a loss on one input and show its per-term breakdown.
+# The help starts with examples and, after this, lists the losses (or, for
+# `losscli compute LOSS --help`, describes that one): cli/_help.py.
+HELP = """Evaluate a loss on one input and show its per-term breakdown.
 
 INPUT is a JSON object keyed by role (anchor, positive, negatives, negatives2, logits,
 target, weight; positives, x1, x2, label for the losses that take them), an .npz with arrays
 named by role, a stacked .npy, or - for JSON on stdin.
 Per-role options (--anchor FILE ...) take a .npy or .json each.
 
-Losses (the seed's "contrastive loss" is infonce; the pairwise margin loss is contrastive):
-
-{_loss_list()}
-
 Exit codes: 0 ok, 1 internal error, 2 usage, 3 input unavailable, 4 bad data,
-5 non-finite result under --strict, 6 output error, 130 interrupted.
+5 non-finite result under --strict, 6 output error, 8 loss above --fail-above,
+130 interrupted.
 """
 
 
 def _compute(
-    loss: str = typer.Argument(..., help="loss name or alias (see `losscli losses`)"),
+    loss: str = loss_argument(),
     input: str | None = typer.Argument(None, metavar="[INPUT]",
                                           help="JSON, .npz or stacked .npy file; - for stdin"),
     reduction: str | None = typer.Option(None, "--reduction", help="over the batch: mean "
@@ -57,6 +49,7 @@ def _compute(
                               "vector (anchor, positive, every negative; logits): norms in "
                               "the table, full vectors in JSON (examples[i].gradients)"),
     like: str | None = like_option(),
+    negatives_layout: str | None = negatives_layout_option(),
     format: str = format_option(FORMATS_HELP),
     out: str | None = out_option(),
     force: bool = force_option(),
@@ -73,6 +66,7 @@ def _compute(
                             "margin losses)", rich_help_panel="Output"),
     strict: bool = typer.Option(False, "--strict", help="exit 5 if the result is not finite",
                                 rich_help_panel="Output"),
+    fail_above: float | None = fail_above_option(),
     quiet: bool = quiet_option(),
     debug: bool = debug_option(),
     *,
@@ -80,21 +74,29 @@ def _compute(
     params: dict[str, Any],
 ) -> None:
     from losscli import api
-    from losscli.cli._output import stdout_console, warn, write_chunks, write_text
+    from losscli.cli import _threshold
+    from losscli.cli._output import (
+        announce_compiling,
+        stdout_console,
+        warn,
+        write_chunks,
+        write_text,
+    )
     from losscli.errors import NonFiniteResult, UsageError
     from losscli.render import resolve_format
 
-    fmt = resolve_format(format, out)
-    if fmt not in ("table", "json", "csv"):
-        raise UsageError(f"--format got {format!r}", "choose auto, table, json or csv")
+    fmt = resolve_format(format, out, allowed=("table", "json", "csv"))
+    fail_above = _threshold.checked(fail_above)
     from losscli.render.breakdown import TERMS_MODES, choose
 
     if terms is not None and terms not in TERMS_MODES:
         raise UsageError(f"--terms got {terms!r}", "choose all, top or none")
     if top < 0:
         raise UsageError(f"--top got {top}", "give a whole number >= 0")
+    announce_compiling(quiet)
     result = api.evaluate_file(loss, input, role_files=roles, reduction=reduction,
-                               like=like, grad=grad, **params)
+                               like=like, grad=grad, negatives_layout=negatives_layout,
+                               **params)
     from losscli.losses import get_spec
 
     view, note = choose(terms, result, get_spec(loss).strength, top)
@@ -108,25 +110,29 @@ def _compute(
 
         convention_notes(result.convention)
     inputs = [p for p in [input, *roles.values()] if p]
+    where = ", ".join("<stdin>" if p == "-" else p for p in inputs)
     if strict and not result.finite:
         raise NonFiniteResult("the loss is not finite (--strict)",
                               "see the warnings; drop --strict to get null in the output",
-                              where=", ".join("<stdin>" if p == "-" else p for p in inputs))
+                              where=where)
     if fmt == "table" and out is None:
         from losscli.render.table import print_table
 
         print_table(result, stdout_console(), show, view)
-        return
-    if fmt == "table":
+    elif fmt == "table":
         from losscli.render.table import render_table
 
         write_text(render_table(result, show, view=view), out, force, inputs)
-        return
-    if fmt == "csv":
-        from losscli.render.csvout import csv_chunks as chunks
     else:
-        from losscli.render.jsonout import json_chunks as chunks
-    write_chunks(chunks(result, view), out, force, inputs)
+        if fmt == "csv":
+            from losscli.render.csvout import csv_chunks as chunks
+        else:
+            from losscli.render.jsonout import json_chunks as chunks
+        write_chunks(chunks(result, view), out, force, inputs)
+    if fail_above is not None:
+        breach = _threshold.breach(result.value, fail_above, where or None)
+        if breach is not None:
+            raise breach
 
 
 compute = with_loss_options(_compute)

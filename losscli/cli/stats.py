@@ -7,11 +7,14 @@ from typing import Any
 import typer
 
 from losscli.cli._options import (
+    EXPLORE_FORMATS,
     FORMATS_HELP,
     debug_option,
     force_option,
     format_option,
     like_option,
+    loss_argument,
+    negatives_layout_option,
     out_option,
     quiet_option,
     with_loss_options,
@@ -26,14 +29,15 @@ A table and histogram on a terminal; JSON Lines (one record per statistic) when 
 
 
 def _stats(
-    loss: str = typer.Argument(..., help="loss name or alias (see `losscli losses`)"),
+    loss: str = loss_argument(),
     input: str | None = typer.Argument(None, metavar="[INPUT]",
                                        help="JSON, .npz or stacked .npy file; - for stdin"),
     bins: int = typer.Option(20, "--bins", help="histogram bins"),
     like: str | None = like_option(),
     reduction: str | None = typer.Option(None, "--reduction", help="mean (default), sum or "
                                          "none"),
-    format: str = format_option(FORMATS_HELP + " (jsonl)"),
+    negatives_layout: str | None = negatives_layout_option(),
+    format: str = format_option(FORMATS_HELP + " (jsonl)", EXPLORE_FORMATS),
     out: str | None = out_option(),
     force: bool = force_option(),
     quiet: bool = quiet_option(),
@@ -43,14 +47,14 @@ def _stats(
     params: dict[str, Any],
 ) -> None:
     from losscli import api
-    from losscli.cli._explore import check_format, convention_notes, emit, load
-    from losscli.cli._output import stdout_console, warn
+    from losscli.cli._explore import convention_notes, emit, load
+    from losscli.cli._output import announce_compiling, stdout_console, warn
     from losscli.render import explore as render
     from losscli.render import resolve_format
 
-    fmt = resolve_format(format, out, default_piped="jsonl")
-    check_format(fmt, ("table", "jsonl", "json", "csv"), format)
-    spec, inputs = load(loss, input, roles)
+    fmt = resolve_format(format, out, default_piped="jsonl", allowed=EXPLORE_FORMATS)
+    announce_compiling(quiet)
+    spec, inputs = load(loss, input, roles, negatives_layout)
     result = api.stats(
         spec.name, inputs, bins=bins, reduction=reduction, like=like, **params)
     warn(result.warnings, quiet)

@@ -7,12 +7,16 @@ from typing import Any
 
 import typer
 
+from losscli.cli._complete import sweep_parameters
 from losscli.cli._options import (
+    EXPLORE_FORMATS,
     FORMATS_HELP,
     debug_option,
     force_option,
     format_option,
     like_option,
+    loss_argument,
+    negatives_layout_option,
     out_option,
     quiet_option,
     with_loss_options,
@@ -31,12 +35,13 @@ quadratic with kinks at d_an; the quadruplet pair term kinks at d_nn - d_ap.
 
 
 def _sweep(
-    loss: str = typer.Argument(..., help="loss name or alias (see `losscli losses`)"),
+    loss: str = loss_argument(),
     input: str | None = typer.Argument(None, metavar="[INPUT]",
                                        help="JSON, .npz or stacked .npy file; - for stdin"),
     param: str = typer.Option(..., "--param", help="the parameter to sweep: any numeric "
                               "parameter of the loss (temperature, margin, margin2, "
-                              "label-smoothing, scale, beta, ...)"),
+                              "label-smoothing, scale, beta, ...)",
+                              autocompletion=sweep_parameters),
     start: float = typer.Option(..., "--from", help="first value"),
     stop: float = typer.Option(..., "--to", help="last value"),
     steps: int = typer.Option(20, "--steps", help="number of values, ends included"),
@@ -46,7 +51,8 @@ def _sweep(
                                    help="write a PNG chart (needs losscli[plot])"),
     like: str | None = like_option(),
     reduction: str | None = typer.Option(None, "--reduction", help="mean (default) or sum"),
-    format: str = format_option(FORMATS_HELP + " (jsonl)"),
+    negatives_layout: str | None = negatives_layout_option(),
+    format: str = format_option(FORMATS_HELP + " (jsonl)", EXPLORE_FORMATS),
     out: str | None = out_option(),
     force: bool = force_option("overwrite --out / --png"),
     quiet: bool = quiet_option("no warnings or notes on stderr"),
@@ -56,15 +62,15 @@ def _sweep(
     params: dict[str, Any],
 ) -> None:
     from losscli import api, explore
-    from losscli.cli._explore import check_format, convention_notes, emit, load
-    from losscli.cli._output import stdout_console, warn
+    from losscli.cli._explore import convention_notes, emit, load
+    from losscli.cli._output import announce_compiling, stdout_console, warn
     from losscli.render import explore as render
     from losscli.render import resolve_format
 
-    fmt = resolve_format(format, out, default_piped="jsonl")
-    check_format(fmt, ("table", "jsonl", "json", "csv"), format)
+    fmt = resolve_format(format, out, default_piped="jsonl", allowed=EXPLORE_FORMATS)
+    announce_compiling(quiet)
     values = explore.sweep_values(start, stop, steps, log)
-    spec, inputs = load(loss, input, roles)
+    spec, inputs = load(loss, input, roles, negatives_layout)
     result = api.sweep(
         spec.name, inputs, param, values, reduction=reduction, like=like, **params)
     warn(result.warnings, quiet)
@@ -77,7 +83,8 @@ def _sweep(
                                             if k.endswith("bound")}}
         save_png(png, result.values, series, logx=log, xlabel=result.param,
                  title=f"{result.loss}: loss against {result.param}",
-                 vlines=result.limits.get("kinks", ())[:50], force=force)
+                 vlines=result.limits.get("kinks", ())[:50], force=force,
+                 inputs=[p for p in [input, *roles.values()] if p])
     if plot:
         from losscli.render.chart import line_chart
 

@@ -8,8 +8,10 @@ what was read is not valid, UsageError (exit 2) when the command line itself is 
 
 from __future__ import annotations
 
+import dataclasses
 import io as _io
 import os
+import stat
 import sys
 from collections.abc import Mapping
 from typing import IO, TYPE_CHECKING, Any
@@ -18,6 +20,7 @@ import numpy as np
 
 from losscli.errors import BadData, InputUnavailable, UsageError, closest_hint
 from losscli.io import formats as _formats
+from losscli.io import rolesets
 from losscli.io.formats import (
     PICKLE_FIX,
     check_dtype,
@@ -30,7 +33,7 @@ from losscli.io.formats import (
     read_npz,
     sniff,
 )
-from losscli.model import ROLES, SCALAR_ROLES, Inputs
+from losscli.model import NEGATIVES_LAYOUTS, ROLES, SCALAR_ROLES, Inputs
 
 if TYPE_CHECKING:  # io is a leaf: it reads a spec's roles and name, never the registry
     from losscli.losses.spec import LossSpec
@@ -44,11 +47,14 @@ STDIN = "<stdin>"
 
 
 def load_inputs(path: str | None = None, role_files: Mapping[str, str] | None = None,
-                spec: LossSpec | None = None, stdin: IO[bytes] | None = None) -> Inputs:
+                spec: LossSpec | None = None, stdin: IO[bytes] | None = None,
+                negatives_layout: str | None = None) -> Inputs:
     """Read INPUT (a JSON object, an .npz, a stacked .npy, or `-` for stdin) and per-role files.
 
-    A per-role file replaces that role of INPUT, with a warning.
+    A per-role file replaces that role of INPUT, with a warning. `negatives_layout` says how
+    2-D negatives are read: "shared" (K, D) or "per-anchor" (B, D), one per anchor.
     """
+    check_layout(negatives_layout, spec)
     role_files = dict(role_files or {})
     dashes = [name for name, p in [("INPUT", path), *((f"--{r}", f) for r, f in
                                                        role_files.items())] if p == "-"]
@@ -58,11 +64,21 @@ def load_inputs(path: str | None = None, role_files: Mapping[str, str] | None = 
     raw: dict[str, Any] = {}
     sources: dict[str, str] = {}
     warnings: list[str] = []
+    members = rolesets.set_of(path) if path not in (None, "-") else None
+    if members is not None:  # INPUT is one file of STEM.ROLE.npy files: read them all
+        members.check(spec, tuple(role_files))
+        warnings.append(f"{path} is one file of the role set {members.pattern}: read "
+                        f"{members.describe()}")
+        for role, file in role_files.items():
+            if role in members.files:
+                warnings.append(f"--{role} {file} replaces {members.files[role]}")
+        role_files = {**members.files, **role_files}
+        path = None
     if path is not None:
         for role, (value, where) in _read_document(path, spec, stdin, warnings).items():
             raw[role] = value
             sources[role] = where
-    elif not role_files:
+    elif not role_files and members is None:
         raise UsageError("no input given", "give INPUT (a file, or - for stdin) or "
                          "per-role options such as --anchor FILE")
     for role, file in role_files.items():
@@ -75,11 +91,37 @@ def load_inputs(path: str | None = None, role_files: Mapping[str, str] | None = 
             if role not in spec.roles:
                 warnings.append(f"{role} is not used by {spec.name} (it takes "
                                 f"{', '.join(spec.roles)})")
-    return Inputs(arrays=arrays, sources=sources, warnings=tuple(warnings))
+    return Inputs(arrays=arrays, sources=sources, warnings=tuple(warnings),
+                  negatives_layout=negatives_layout)
 
 
-def inputs_from_arrays(arrays: Mapping[str, Any], spec: LossSpec | None = None) -> Inputs:
+def check_layout(negatives_layout: str | None, spec: LossSpec | None = None) -> None:
+    """A usage error (exit 2) for a layout that is not one of NEGATIVES_LAYOUTS, or for a
+    loss that takes no negatives (an option that does not apply is never ignored)."""
+    if negatives_layout is None:
+        return
+    if negatives_layout not in NEGATIVES_LAYOUTS:
+        raise UsageError(f"--negatives-layout got {negatives_layout!r}"
+                         f"{closest_hint(str(negatives_layout), NEGATIVES_LAYOUTS)}",
+                         f"choose {' or '.join(NEGATIVES_LAYOUTS)}")
+    if spec is not None and "negatives" not in spec.roles:
+        raise UsageError(f"--negatives-layout does not apply to {spec.name}",
+                         "it takes no negatives: drop --negatives-layout")
+
+
+def with_layout(inputs: Inputs, negatives_layout: str | None,
+                spec: LossSpec | None = None) -> Inputs:
+    """The inputs with their negatives read in the given layout (None: as they are)."""
+    if negatives_layout is None:
+        return inputs
+    check_layout(negatives_layout, spec)
+    return dataclasses.replace(inputs, negatives_layout=negatives_layout)
+
+
+def inputs_from_arrays(arrays: Mapping[str, Any], spec: LossSpec | None = None,
+                       negatives_layout: str | None = None) -> Inputs:
     """Inputs from in-memory arrays or nested lists (the library's entry point)."""
+    check_layout(negatives_layout, spec)
     unknown = [k for k in arrays if k not in ROLES]
     if unknown:
         raise BadData(f"unknown role {unknown[0]!r}{closest_hint(str(unknown[0]), ROLES)}",
@@ -96,11 +138,12 @@ def inputs_from_arrays(arrays: Mapping[str, Any], spec: LossSpec | None = None) 
                               "give a numpy array or a nested list of numbers",
                               where=role) from None
         out[role] = as_role_array(value, role, role)
-    return Inputs(arrays=out, sources={r: "<memory>" for r in out})
+    return Inputs(arrays=out, sources={r: "<memory>" for r in out},
+                  negatives_layout=negatives_layout)
 
 
 def _read_any(path: str, stdin: IO[bytes] | None, notes: list[str] | None = None,
-              ) -> tuple[str, str, Any]:
+              role: str | None = None) -> tuple[str, str, Any]:
     """(where, format, payload): a JSON document, a dict of .npz arrays, or one .npy array.
 
     Sizes are checked before anything large is read: a JSON file against its cap, a .npy
@@ -109,14 +152,47 @@ def _read_any(path: str, stdin: IO[bytes] | None, notes: list[str] | None = None
     notes = [] if notes is None else notes
     if path == "-":
         data = _read_stdin(stdin)
-        return _parse(STDIN, _io.BytesIO(data), len(data), notes)
+        return _parse(STDIN, _io.BytesIO(data), len(data), notes, role)
     with open_binary(path) as fh:
         try:
-            size = os.fstat(fh.fileno()).st_size
-            return _parse(path, fh, size, notes)
+            info = os.fstat(fh.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                # A pipe, FIFO, /dev/stdin or <(...): read once into memory, within the
+                # caps, then parse as a file (its size is what was read).
+                data = read_stream(fh, path)
+                return _parse(path, _io.BytesIO(data), len(data), notes, role)
+            return _parse(path, fh, info.st_size, notes, role)
         except OSError as exc:
             raise InputUnavailable(f"cannot read: {exc.strerror or exc}", "check the file",
                                    where=path) from None
+
+
+def is_regular_file(path: str) -> bool:
+    """Whether `path` is a regular file (seekable, re-readable, openable by another
+    process); False for a pipe, FIFO, /dev/stdin or <(...). A path that cannot be
+    examined counts as regular: its reader says what is wrong with it."""
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except (OSError, ValueError):
+        return True
+
+
+def read_stream(source: IO[bytes], where: str) -> bytes:
+    """All of a non-seekable stream, within the caps: JSON up to MAX_JSON_BYTES, an .npy or
+    .npz up to the array cap (plus room for headers); more is refused, never cut."""
+    cap = _formats.MAX_JSON_BYTES
+    data = source.read(cap + 1)
+    if data is None:  # a non-blocking stream with nothing in it
+        raise InputUnavailable("nothing to read", "write the data into it, or give a file",
+                               where=where)
+    if len(data) > cap and sniff(data[:16]) in ("npy", "npz"):
+        limit = _formats.MAX_ARRAY_BYTES + 2**20
+        data += source.read(limit + 1 - len(data)) or b""
+        if len(data) > limit:
+            raise BadData(f"a stream of more than {_formats.human_bytes(limit)} is over the "
+                          f"{_formats.human_bytes(_formats.MAX_ARRAY_BYTES)} limit of compute",
+                          _formats.TOO_LARGE_FIX, where=where)
+    return data
 
 
 def _read_stdin(stdin: IO[bytes] | None) -> bytes:
@@ -128,19 +204,14 @@ def _read_stdin(stdin: IO[bytes] | None) -> bytes:
         if stdin is None and sys.stdin.isatty():
             raise InputUnavailable("stdin is a terminal", "pipe JSON in, e.g. "
                                    "cat ex.json | losscli compute infonce -", where=STDIN)
-        cap = _formats.MAX_JSON_BYTES
-        data = source.read(cap + 1)
-        if len(data) > cap and sniff(data[:16]) in ("npy", "npz"):
-            data += source.read(_formats.MAX_ARRAY_BYTES + 2**20 - len(data))
+        return read_stream(source, STDIN)
     except (OSError, ValueError) as exc:
         raise InputUnavailable(f"cannot read stdin ({exc})", "pipe JSON in, or give a file",
                                where=STDIN) from None
-    if data is None:  # a non-blocking stream with nothing in it
-        raise InputUnavailable("nothing to read on stdin", "pipe JSON in", where=STDIN)
-    return data
 
 
-def _parse(where: str, stream: IO[bytes], size: int, notes: list[str]) -> tuple[str, str, Any]:
+def _parse(where: str, stream: IO[bytes], size: int, notes: list[str],
+           role: str | None = None) -> tuple[str, str, Any]:
     head = stream.read(16)
     stream.seek(0)
     fmt = _detect(where, head, notes)
@@ -154,7 +225,20 @@ def _parse(where: str, stream: IO[bytes], size: int, notes: list[str]) -> tuple[
                       f"{_formats.human_bytes(cap)} limit for JSON input",
                       "save large arrays as .npy or .npz", where=where)
     fix = CSV_FIX if where.lower().endswith(CSV_SUFFIXES) else "fix the JSON syntax"
-    return where, fmt, parse_json(stream.read(), where, fix)
+    inexact: list[str] = []
+    payload = parse_json(stream.read(), where, fix, inexact)
+    if inexact:
+        notes.append(_precision_note(where, payload, role))
+    return where, fmt, payload
+
+
+def _precision_note(where: str, payload: Any, role: str | None) -> str:
+    if role is not None or not isinstance(payload, dict):
+        counts = {role or "the input": _formats.inexact_integers(payload)}
+    else:
+        counts = {key: n for key, value in payload.items()
+                  if (n := _formats.inexact_integers(value))}
+    return _formats.precision_warning(where, counts)
 
 
 def _detect(path: str, head: bytes, notes: list[str]) -> str:
@@ -180,7 +264,10 @@ def _read_document(path: str, spec: LossSpec | None, stdin: IO[bytes] | None,
                    notes: list[str] | None = None) -> dict[str, tuple[Any, str]]:
     where, fmt, payload = _read_any(path, stdin, notes)
     if fmt == "npy":
-        return _unstack(payload, spec, where)
+        out = _unstack(payload, spec, where)
+        if payload.ndim == 2 and "anchor" in out and notes is not None:
+            notes.append(one_example_stack(where, payload.shape))
+        return out
     if fmt == "json" and not isinstance(payload, dict):
         found = {list: "an array", str: "a string", float: "a number", bool: "a boolean",
                  type(None): "null"}.get(type(payload), type(payload).__name__)
@@ -218,10 +305,19 @@ def _unstack(arr: np.ndarray, spec: LossSpec | None, where: str) -> dict[str, tu
     return out
 
 
+def one_example_stack(where: str, shape: tuple[int, ...]) -> str:
+    """The warning for a lone 2-D .npy: its rows are taken as the roles of one example."""
+    K, D = shape[0] - 2, shape[1]
+    return (f"{where}: a 2-D .npy {tuple(shape)} is read as one example, rows as roles: row 0 "
+            f"the anchor, row 1 the positive, rows 2.. the negatives (B = 1, K = {K}, "
+            f"D = {D}); save a batch as (B, 2 + K, D), or give each role with --anchor, "
+            "--positive, --negatives")
+
+
 def _read_role_file(path: str, role: str, stdin: IO[bytes] | None,
                     notes: list[str] | None = None) -> tuple[Any, str]:
     try:
-        where, fmt, payload = _read_any(path, stdin, notes)
+        where, fmt, payload = _read_any(path, stdin, notes, role)
     except BadData as exc:  # a role file's every fault is that role's: say `file:role`
         if exc.where == (STDIN if path == "-" else path):
             exc.where = _located(exc.where, role)
@@ -286,4 +382,5 @@ def _empty_negatives(arr: np.ndarray, role: str) -> bool:
     return arr.shape == (0,) or (arr.ndim >= 2 and arr.shape[-2] == 0 and arr.shape[-1] > 0)
 
 
-__all__ = ["as_role_array", "inputs_from_arrays", "load_inputs"]
+__all__ = ["as_role_array", "check_layout", "inputs_from_arrays", "is_regular_file",
+           "load_inputs", "one_example_stack", "read_stream", "with_layout"]

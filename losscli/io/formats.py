@@ -86,6 +86,7 @@ def describe_content(head: bytes) -> str:
 
 
 def describe(fmt: str) -> str:
+    """The phrase a message uses for a sniffed format ("a .npy array", "JSON", ...)."""
     return {"npy": "a .npy array", "npz": "an .npz archive", "json": "JSON",
             "pickle": "a pickle", "unknown": "an unknown format"}[fmt]
 
@@ -141,11 +142,39 @@ def check_size(shape: tuple[int, ...], where: str) -> None:
 # ---------------------------------------------------------------- JSON
 
 
-class _Strict:
-    """Hooks that make the stdlib parser strict: no NaN/Infinity, no overflow, unique keys."""
+EXACT_INTEGERS = 2**53  # float64 holds every integer up to this, and not all beyond
 
-    def __init__(self, where: str) -> None:
+
+class Inexact(float):
+    """A JSON integer beyond 2^53 that float64 could not hold exactly (rounded)."""
+
+
+def inexact_integers(value: Any) -> int:
+    """How many Inexact numbers a parsed JSON value holds (walked only when some were seen)."""
+    if isinstance(value, Inexact):
+        return 1
+    if isinstance(value, list):
+        return sum(inexact_integers(v) for v in value)
+    if isinstance(value, dict):
+        return sum(inexact_integers(v) for v in value.values())
+    return 0
+
+
+def precision_warning(where: str, counts: dict[str, int]) -> str:
+    """One warning per role whose JSON integers lost precision (merged across roles later)."""
+    names = [f"{role} ({n})" for role, n in counts.items()]
+    roles = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+    return (f"{where}: integers beyond 2^53 in {roles} are not exact in float64 (it holds "
+            f"every integer only up to 2^53 = {EXACT_INTEGERS}): rounded to the nearest float64")
+
+
+class _Strict:
+    """Hooks that make the stdlib parser strict: no NaN/Infinity, no overflow, unique keys;
+    integers beyond 2^53 are read (rounded) and counted in `inexact`."""
+
+    def __init__(self, where: str, inexact: list[str] | None = None) -> None:
         self.where = where
+        self.inexact = inexact
 
     def constant(self, name: str) -> Any:
         raise BadData(f"JSON has {name}, which is not a number",
@@ -161,6 +190,14 @@ class _Strict:
                           where=self.where)
         return value
 
+    def integer(self, text: str) -> float:
+        value = self.number(text)
+        if len(text.lstrip("-")) >= 16 and int(value) != int(text):
+            if self.inexact is not None:
+                self.inexact.append(text)
+            return Inexact(value)
+        return value
+
     def pairs(self, items: list[tuple[str, Any]]) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for key, value in items:
@@ -170,8 +207,13 @@ class _Strict:
         return out
 
 
-def parse_json(data: bytes, where: str, fix: str = "fix the JSON syntax") -> Any:
-    """Parse a JSON document strictly (UTF-8, finite numbers, unique keys, bounded)."""
+def parse_json(data: bytes, where: str, fix: str = "fix the JSON syntax",
+               inexact: list[str] | None = None) -> Any:
+    """Parse a JSON document strictly (UTF-8, finite numbers, unique keys, bounded).
+
+    Integers beyond 2^53 are rounded to float64 (as every reader of JSON numbers into
+    doubles does); their texts are appended to `inexact`, for a warning.
+    """
     if len(data) > MAX_JSON_BYTES:
         raise BadData(f"JSON of {human_bytes(len(data))} is over the "
                       f"{human_bytes(MAX_JSON_BYTES)} limit for JSON input",
@@ -181,10 +223,10 @@ def parse_json(data: bytes, where: str, fix: str = "fix the JSON syntax") -> Any
     except UnicodeDecodeError as exc:
         raise BadData(f"not UTF-8 text (byte {exc.start} is {data[exc.start:exc.start + 1]!r})",
                       "save the JSON as UTF-8", where=where) from None
-    hooks = _Strict(where)
+    hooks = _Strict(where, inexact)
     try:
         return json.loads(text, parse_constant=hooks.constant, parse_float=hooks.number,
-                          parse_int=hooks.number, object_pairs_hook=hooks.pairs)
+                          parse_int=hooks.integer, object_pairs_hook=hooks.pairs)
     except json.JSONDecodeError as exc:
         raise BadData(f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}",
                       fix, where=where) from None
@@ -299,6 +341,7 @@ def read_npy_stream(stream: IO[bytes], available: int | None, where: str) -> np.
 
 
 def read_npy(path: str, stream: IO[bytes]) -> np.ndarray:
+    """A .npy file's array, read with the header bounded and no pickle."""
     size = os.fstat(stream.fileno()).st_size
     return read_npy_stream(stream, size, path)
 

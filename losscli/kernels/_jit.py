@@ -41,6 +41,7 @@ import functools
 import glob
 import hashlib
 import os
+import sys
 import tempfile
 import types
 from collections.abc import Callable, Iterator
@@ -111,6 +112,7 @@ def _compile(k: Kernel, parallel: bool = False) -> Callable:
     import numba  # noqa: TID253 - the one place numba is imported, and only on demand
 
     cache = _prepare_cache(numba)
+    _listen_for_compiles()
     func = k.py
     scope = dict(func.__globals__)
     for name in func.__code__.co_names:
@@ -138,6 +140,37 @@ def _compile(k: Kernel, parallel: bool = False) -> Callable:
 
 
 _cache_ready: bool | None = None
+_first_compile: Callable[[], None] | None = None
+_listening = False
+
+
+def on_first_compile(callback: Callable[[], None] | None) -> None:
+    """Call `callback` once, when numba starts compiling a kernel in this process: a cache
+    miss, not a kernel loaded from the cache (the CLI says on a terminal that it waits)."""
+    global _first_compile
+    _first_compile = callback
+    if callback is not None and "numba" in sys.modules:
+        _listen_for_compiles()
+
+
+def _listen_for_compiles() -> None:
+    global _listening
+    if _listening or _first_compile is None:
+        return
+    from numba.core import event  # noqa: TID253 - numba is imported already here
+
+    class FirstCompile(event.Listener):
+        def on_start(self, ev: Any) -> None:
+            global _first_compile
+            callback, _first_compile = _first_compile, None
+            if callback is not None:
+                callback()
+
+        def on_end(self, ev: Any) -> None:
+            pass
+
+    event.register("numba:compile", FirstCompile())
+    _listening = True
 
 
 def _prepare_cache(numba: Any) -> bool:

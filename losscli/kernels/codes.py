@@ -28,6 +28,7 @@ TERMS_SUM = 1
 TERMS_MAX = 2
 TERMS_MEAN_ACTIVE = 3  # mean over the terms > 0; 0 when none is
 TERMS_SPLIT_MEAN_ACTIVE = 4  # PML contrastive: mean of active pos terms + mean of active neg
+TERMS_SPLIT_MEAN = 5  # PML contrastive, MeanReducer: the pos term + the mean of the neg terms
 
 # batch's flags[b]: bit (role) for an entry above HUGE_ENTRY, bit << NONFINITE_SHIFT for NaN
 # or inf.

@@ -24,6 +24,7 @@ from losscli.kernels.codes import (
 
 @kernel(stream=True)
 def dot(x, y):
+    """The dot product x . y of two rows."""
     total = 0.0
     for i in range(x.shape[0]):
         total += x[i] * y[i]
@@ -32,6 +33,7 @@ def dot(x, y):
 
 @kernel(stream=True)
 def squared_distance(x, y):
+    """sum_i (x_i - y_i)^2, from the differences (no cancellation of |x|^2 + |y|^2 - 2 x.y)."""
     total = 0.0
     for i in range(x.shape[0]):
         diff = x[i] - y[i]
@@ -102,6 +104,9 @@ def clamped_cosine(x, y):
 
 @kernel
 def distance(x, y, kind):
+    """d(x, y) of a kind: euclidean (exact), sqeuclidean, or 1 - cos(x, y) clamped to [0, 2]
+    (cosine rows arrive at unit length).
+    """
     if kind == EUCLIDEAN:
         return euclidean_distance(x, y)
     if kind == SQEUCLIDEAN:

@@ -22,6 +22,7 @@ from losscli.kernels.codes import (
     SEMI_HARD,
     TERMS_MAX,
     TERMS_MEAN,
+    TERMS_SPLIT_MEAN,
     TERMS_SPLIT_MEAN_ACTIVE,
     TERMS_SUM,
 )
@@ -31,6 +32,7 @@ from losscli.kernels.softmax import log_sum_exp, sigmoid, softplus
 
 @kernel
 def regime(d_ap, d_an, margin):
+    """A triplet's regime: HARD when d_an < d_ap, SEMI_HARD when d_an < d_ap + m, else EASY."""
     if d_an < d_ap:
         return HARD
     if d_an < d_ap + margin:
@@ -71,7 +73,8 @@ def contrastive_variant(anchor, positive, negatives, margin, kind, eps, eps_mode
     similar: c d^2 (squared) or [d]+ (not squared); dissimilar: c [m - d]+^2 or [m - d]+,
     c = 1/2 (half) or 1; distances with the library's eps. reduce_by: TERMS_MEAN or TERMS_SUM
     over the 1 + K pairs, or TERMS_SPLIT_MEAN_ACTIVE (PML: the similar term if > 0, plus the
-    mean of the dissimilar terms > 0).
+    mean of the dissimilar terms > 0), or TERMS_SPLIT_MEAN (PML's MeanReducer: the similar
+    term plus the mean of the K dissimilar terms).
     """
     shared = negatives.shape[0] == 1
     K = negatives.shape[1]
@@ -102,6 +105,8 @@ def contrastive_variant(anchor, positive, negatives, margin, kind, eps, eps_mode
             loss[b] = pos + neg
         elif reduce_by == TERMS_SPLIT_MEAN_ACTIVE:
             loss[b] = pos + (neg / active if active > 0 else 0.0)
+        elif reduce_by == TERMS_SPLIT_MEAN:
+            loss[b] = pos + (neg / K if K > 0 else 0.0)
         else:
             loss[b] = (pos + neg) / (K + 1)
 
@@ -137,6 +142,9 @@ def contrastive_grad(anchor, positive, negatives, margin, kind, eps, eps_mode, h
         elif reduce_by == TERMS_SPLIT_MEAN_ACTIVE:
             w_pos = 1.0
             w_neg = 1.0 / active if active > 0 else 0.0
+        elif reduce_by == TERMS_SPLIT_MEAN:
+            w_pos = 1.0
+            w_neg = 1.0 / K if K > 0 else 0.0
         h = hinge[b, 0]
         slope = 2.0 * c * h if squared else (c if h > 0.0 else 0.0)
         add_distance_grad(a, positive[b], kind, dist[b, 0], w_pos * slope, eps, eps_mode,

@@ -480,6 +480,7 @@ def contrastive_loss(A, ia, P, ip, N, n0, K, margin, kind, check, loss, active, 
 
 @kernel
 def similar_term(d):
+    """contrastive's similar-pair term, 1/2 d^2."""
     return 0.5 * d * d
 
 

@@ -45,7 +45,7 @@ def get_spec(name: str) -> LossSpec:
 
 def module_of(spec: LossSpec) -> ModuleType:
     """The module that evaluates the loss (`evaluate`, and where it has them `stream`,
-    `sweep_limits`, `chunk_divisor`), imported on first use."""
+    `sweep_limits`, `mean_divisor`), imported on first use."""
     return importlib.import_module(spec.module)
 
 

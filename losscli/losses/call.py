@@ -74,6 +74,7 @@ class LossCall:
 
     @property
     def spec(self) -> LossSpec:
+        """The loss's LossSpec, from the registry by name."""
         return get_spec(self.loss)
 
     @property
@@ -83,6 +84,7 @@ class LossCall:
 
     @property
     def convention(self) -> Convention | None:
+        """The Convention `--like` applied, or None for losscli's own definition."""
         return None if self.applied is None else self.applied.convention
 
     def with_params(self, **changes: Any) -> LossCall:

@@ -27,6 +27,10 @@ from losscli.model import Inputs
 
 @dataclass
 class Candidates:
+    """An anchor (B, D) with its P positives and K negatives, each bank as given
+    (shared, or one per anchor), as the similarity or distance uses them.
+    """
+
     anchor: Vectors
     positives: Vectors
     negatives: Vectors
@@ -35,27 +39,33 @@ class Candidates:
 
     @property
     def batch(self) -> int:
+        """B, the number of anchors."""
         return self.anchor.raw.shape[0]
 
     @property
     def dim(self) -> int:
+        """D, the length of every vector."""
         return self.anchor.raw.shape[1]
 
     @property
     def p(self) -> int:
+        """P, the positives of each anchor."""
         return self.positives.raw.shape[1]
 
     @property
     def k(self) -> int:
+        """K, the negatives of each anchor (0 where none were given)."""
         return self.negatives.raw.shape[1]
 
     def kinds(self) -> np.ndarray:
+        """(B, P + K) the breakdown's `kind` column: positive, then negative."""
         kind = np.empty((self.batch, self.p + self.k), dtype=object)
         kind[:, :self.p] = "positive"
         kind[:, self.p:] = "negative"
         return kind
 
     def role_index(self) -> tuple[tuple[str, ...], tuple[int, ...]]:
+        """The breakdown's term roles and indices: positive 0..P-1, then negative 0..K-1."""
         return (("positive",) * self.p + ("negative",) * self.k,
                 tuple(range(self.p)) + tuple(range(self.k)))
 
@@ -73,6 +83,9 @@ class Candidates:
 
     def gradients(self, grad_a: np.ndarray, grad_pos: np.ndarray, grad_neg: np.ndarray,
                   ) -> dict[str, np.ndarray]:
+        """The Result's gradients by role from the (B, D), (B, P, D) and (B, K, D)
+        ones: `positive` as (B, D) where the input had one, no `negatives` where none was given.
+        """
         out = {"anchor": grad_a,
                self.positive_role: grad_pos[:, 0, :] if self.positive_role == "positive"
                else grad_pos}

@@ -26,6 +26,11 @@ from losscli.model import Inputs, Result, Terms
 
 def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, grad: bool = False,
              convention: Convention | None = None) -> Result:
+    """circle per example (Sun et al. 2020, as PML computes it), on cosine similarities:
+
+        a_p = [1 + m - s_p]+,  a_n = [s_n + m]+   (held constant in the gradient)
+        loss = softplus(LSE_k(gamma a_n (s_n - m)) + LSE_p(-gamma a_p (s_p - (1 - m))))
+    """
     warnings: list[str] = []
     zero_without = convention is not None and convention.zero_without_pairs
     c = candidates(inputs, True, warnings, negatives_required=not zero_without,

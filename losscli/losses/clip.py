@@ -31,6 +31,11 @@ NAMES = ("direction", "j", "similarity", "logit", "probability", "gradient")
 
 def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, grad: bool = False,
              convention: Convention | None = None) -> Result:
+    """clip per example i, the mean of its row's and its column's cross entropy:
+
+        L_ij = scale s(a_i, p_j)   (scale = 1 / temperature; the Result reports both)
+        r_i = LSE_j L_ij - L_ii,  c_i = LSE_j L_ji - L_ii,  loss_i = (r_i + c_i) / 2
+    """
     params = dict(params)
     if params["scale"] is None:
         scale = 1.0 / params["temperature"]

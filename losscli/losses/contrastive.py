@@ -35,6 +35,12 @@ from losscli.model import Inputs, Result, Terms
 
 def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, *, grad: bool = False,
              convention: Convention | None = None) -> Result:
+    """contrastive per example: the mean over its 1 + K pairs of 1/2 d(a, p)^2 and
+    1/2 [m - d(a, n_k)]+^2 (Hadsell, Chopra, LeCun 2006, Eq. 4).
+
+    A convention changes the squares, the 1/2 factors, the eps, the normalization and how the
+    pairs are averaged.
+    """
     batch = embedding_batch(inputs)
     check_embedding_breakdown(batch, batch.k + 1, CONTRASTIVE.name, grad)
     warnings: list[str] = []

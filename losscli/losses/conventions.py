@@ -31,13 +31,14 @@ class Applied:
     changed: dict[str, dict[str, Any]] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
     flags: dict[str, Any] = field(default_factory=dict)
+    api: str = ""  # the library call with the values in use
 
     def describe(self) -> dict[str, Any]:
         """The `convention` block of the output (JSON and table header)."""
         c = self.convention
         return {
             "library": c.library,
-            "api": c.api,
+            "api": self.api or c.api,
             "summary": c.summary,
             "reduction": self.reduction,
             "changed": dict(self.changed),
@@ -139,9 +140,10 @@ def apply(spec: LossSpec, library: str, given: dict[str, Any],
         # The loss module applies it; say so here, or `compare` would report no change.
         changed["negatives_reduction"] = {"losscli": defaults["negatives_reduction"],
                                           conv.library: term}
-    notes.extend(conv.notes)
+    in_use = {**defaults, **params}
+    notes.extend(conv.notes_for(in_use, reduction))
     return Applied(conv, params, reduction, changed, tuple(notes),
-                   _relevant_flags(conv, {**defaults, **params}))
+                   _relevant_flags(conv, in_use), conv.call(in_use, reduction))
 
 
 def check_roles(spec: LossSpec, applied: Applied, inputs: Inputs) -> None:
@@ -164,6 +166,8 @@ def _relevant_flags(conv: Convention, params: dict[str, Any]) -> dict[str, Any]:
     if params.get("distance", "euclidean") != "euclidean":
         flags.pop("eps", None)
         flags.pop("eps_placement", None)
+    if "cosine" in (params.get("distance"), params.get("similarity")):
+        flags.pop("normalize", None)  # cosine normalizes already: no change
     return flags
 
 

@@ -24,6 +24,11 @@ from losscli.model import Inputs, Result, Terms
 
 def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, grad: bool = False,
              convention: Convention | None = None) -> Result:
+    """cosine-embedding per pair: 1 - cos(x1, x2) for label +1, [cos(x1, x2) - m]+ for -1.
+
+    The cosine is exact; under `--like torch` it carries torch's eps in the squared norms and any
+    other label gives 0.
+    """
     x1, x2, _ = paired_rows(inputs)
     B, D = x1.shape
     torch_like = convention is not None and convention.eps_placement == "norms"

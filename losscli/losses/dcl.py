@@ -64,6 +64,11 @@ def positive_coefficients(w: np.ndarray, q: np.ndarray | None, v0: np.ndarray, t
 
 def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, grad: bool = False,
              convention: Convention | None = None) -> Result:
+    """dcl per example: -w v_0 + LSE_k(v_k) over explicit negatives (v = s / t), or without
+    them the two-view mean of -w s(z_v, z_partner)/t + LSE over the other 2B - 2 views.
+
+    w = 1, or DCLW's w_i = 2 - B softmax_i(s(a_i, p_i) / sigma) (weighting vmf).
+    """
     if "negatives" in inputs:
         return _explicit(inputs, params, reduction, grad)
     return _two_view(inputs, params, reduction, grad, convention)

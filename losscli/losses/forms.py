@@ -155,14 +155,17 @@ class PairedBatch:
 
     @property
     def batch(self) -> int:
+        """B, the pairs (anchor i with positive i)."""
         return self.anchor.used.shape[0]
 
     @property
     def dim(self) -> int:
+        """D, the length of every vector."""
         return self.Z.shape[1]
 
     @property
     def work(self) -> int:
+        """Multiply-adds of the B x B product (sets the kernels' path)."""
         return tiles.work(self.batch, self.batch, self.dim)
 
     def layout(self) -> tuple[np.ndarray, np.ndarray]:
@@ -175,6 +178,7 @@ class PairedBatch:
         return positive_similarities(self.anchor.used, self.positive.used, self.cosine)
 
     def tiles(self) -> Iterator[tiles.Tile]:
+        """The B x B similarities a tile of rows at a time."""
         return tiles.tiles(self.anchor.used, self.positive.used, self.cosine)
 
     def rows(self, start: int, stop: int) -> np.ndarray:
@@ -203,6 +207,7 @@ class PairedBatch:
 
 def paired_batch(inputs: Inputs, loss: str, cosine: bool, warnings: list[str],
                  minimum: int = 2, grad: bool = False) -> PairedBatch:
+    """Anchor i paired with positive i (B >= minimum), their similarities by tiles."""
     Z, a, p = _prepared(inputs, loss, minimum, "paired batch", cosine, warnings, grad)
     return PairedBatch(Z, a, p, cosine)
 
@@ -218,18 +223,22 @@ class TwoViewBatch:
 
     @property
     def batch(self) -> int:
+        """B, the examples (each two views)."""
         return self.anchor.used.shape[0]
 
     @property
     def dim(self) -> int:
+        """D, the length of every vector."""
         return self.Z.shape[1]
 
     @property
     def views(self) -> int:
+        """2B, the views the Gram matrix is over."""
         return 2 * self.batch
 
     @property
     def work(self) -> int:
+        """Multiply-adds of the 2B x 2B product (sets the kernels' path)."""
         return tiles.work(self.views, self.views, self.dim)
 
     def layout(self) -> tuple[np.ndarray, np.ndarray]:
@@ -243,6 +252,7 @@ class TwoViewBatch:
         return positive_similarities(self.anchor.used, self.positive.used, self.cosine)
 
     def tiles(self) -> Iterator[tiles.Tile]:
+        """The 2B x 2B Gram matrix a tile of rows at a time."""
         return tiles.tiles(self.Z, self.Z, self.cosine)
 
     def view_rows(self, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
@@ -303,6 +313,9 @@ class TwoViewBatch:
 
 def two_view_batch(inputs: Inputs, loss: str, cosine: bool, warnings: list[str],
                    grad: bool = False) -> TwoViewBatch:
+    """The two-view batch of anchor and positive (B >= 2): views Z = [A; P] as the
+    similarity uses them; their Gram matrix is read by tiles, never held whole.
+    """
     Z, a, p = _prepared(inputs, loss, 2, "two-view batch", cosine, warnings, grad)
     return TwoViewBatch(Z, a, p, cosine)
 

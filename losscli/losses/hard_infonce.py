@@ -38,6 +38,14 @@ PER_ROW = ("r", "ng_raw", "floor", "floor_binds")
 
 def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, grad: bool = False,
              convention: Convention | None = None) -> Result:
+    """hard-infonce per example (Robinson et al. 2021), in log space:
+
+        R = N sum_k softmax_k(beta v_k) e^{v_k}
+        Ng = max((R - tau+ N e^{v_0}) / (1 - tau+), N e^{-1/t})
+        loss = log(1 + Ng e^{-v_0})
+
+    Explicit negatives (N = K), or without them the two-view batch (N = 2B - 2).
+    """
     if "negatives" in inputs:
         return _explicit(inputs, params, reduction, grad)
     return _two_view(inputs, params, reduction, grad, convention)

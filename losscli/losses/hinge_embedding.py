@@ -25,6 +25,9 @@ from losscli.model import Inputs, Result, Terms
 
 def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, grad: bool = False,
              convention: Convention | None = None) -> Result:
+    """hinge-embedding per pair: x for label +1, [m - x]+ for label -1, where x is x1 itself
+    (values) or d(x1, x2) (vectors, when x2 is given).
+    """
     warnings: list[str] = []
     kind = params["distance"]
     params = dict(params)

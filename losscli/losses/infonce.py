@@ -42,6 +42,12 @@ def _check_temperature(t: float, warnings: list[str]) -> None:
 
 def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, *, grad: bool = False,
              convention: Convention | None = None) -> Result:
+    """infonce per example: LSE(v) - v_0 with v_0 = s(a, p) / t, v_k = s(a, n_k) / t
+    (LOSSES.md); 0, with a warning, without negatives.
+
+    A convention's negatives_form changes the candidates: in-batch (every example's positive
+    and negatives) or symmetric (the anchor's and the positive's losses averaged).
+    """
     batch = embedding_batch(inputs, negatives="optional")
     form = "explicit" if convention is None else convention.negatives_form
     term_count = {"in-batch": batch.batch * (1 + batch.k), "symmetric": 2 * (batch.k + 1)}

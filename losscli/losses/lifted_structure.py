@@ -28,6 +28,10 @@ from losscli.model import Inputs, Result, Terms
 
 def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, grad: bool = False,
              convention: Convention | None = None) -> Result:
+    """lifted-structure per example. song: 1/2 [J]+^2 with
+    J = log(sum_k e^{m - d(a, n_k)} + sum_k e^{m - d(p, n_k)}) + d(a, p) - m_pos;
+    generalized: [LSE_p(d(a, p) - m_pos) + LSE_k(m - d(a, n_k))]+ over several positives.
+    """
     warnings: list[str] = []
     kind = params["distance"]
     song = params["variant"] == "song"

@@ -37,6 +37,10 @@ def divisor_value(pos_term: np.ndarray, neg_term: np.ndarray) -> float:
 
 def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, grad: bool = False,
              convention: Convention | None = None) -> Result:
+    """margin per example: (K pos + sum_k neg_k) / (K [pos > 0] + sum_k [neg_k > 0]) + nu beta,
+    with pos = [d(a, p) - beta + m]+ and neg_k = [beta - d(a, n_k) + m]+ (nu beta alone when no
+    term is active; Wu et al. 2017).
+    """
     params = float32_params(convention, params)
     batch = embedding_batch(inputs)
     check_embedding_breakdown(batch, batch.k, MARGIN.name, grad)

@@ -21,6 +21,9 @@ from losscli.model import Inputs, Result, Terms
 
 def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, grad: bool = False,
              convention: Convention | None = None) -> Result:
+    """margin-ranking per pair of scores: [-y (x1 - x2) + m]+, y = +1 when x1 should rank
+    higher and -1 when x2 should.
+    """
     x1 = np.ascontiguousarray(scores(inputs, "x1"))
     x2 = np.ascontiguousarray(scores(inputs, "x2"))
     if inputs["x2"].shape != inputs["x1"].shape:

@@ -47,6 +47,13 @@ def mined_pairs(sim: np.ndarray, P: int, margin: float) -> tuple[np.ndarray, np.
 
 def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, grad: bool = False,
              convention: Convention | None = None) -> Result:
+    """multi-similarity per example (Wang et al. 2019), without mining:
+
+        (1/alpha) log(1 + sum_p e^{-alpha (s_p - lambda)})
+        + (1/beta) log(1 + sum_k e^{beta (s_k - lambda)})
+
+    `--like ms-original` mines the pairs first.
+    """
     warnings: list[str] = []
     cosine = params["similarity"] == "cosine"
     c = candidates(inputs, cosine, warnings, negatives_required=False,

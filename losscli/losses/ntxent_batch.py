@@ -33,6 +33,9 @@ NAMES = ("view", "candidate_role", "candidate_index", "similarity", "logit", "pr
 
 def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, grad: bool = False,
              convention: Convention | None = None) -> Result:
+    """ntxent-batch per example i: (l_i + l_{B+i}) / 2 over the views z = [a; p], with
+    l_v = LSE_{u != v}(s(z_v, z_u) / t) - s(z_v, z_partner) / t (SimCLR's NT-Xent).
+    """
     if "negatives" in inputs:
         raise BadData("ntxent-batch takes its negatives from the batch, not from negatives",
                       "drop negatives, or use infonce for explicit negatives",

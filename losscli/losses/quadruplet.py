@@ -25,6 +25,12 @@ from losscli.model import Inputs, Result, Terms
 
 def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, *, grad: bool = False,
              convention: object = None) -> Result:
+    """quadruplet per example (LOSSES.md):
+
+        mean_k [d(a, p) - d(a, n_k) + m1]+ + mean_k [d(a, p) - d(n2_k, n_k) + m2]+
+
+    Without negatives2 the partner of n_k is the next negative (rolled).
+    """
     batch = embedding_batch(inputs, negatives2=True)
     check_embedding_breakdown(batch, batch.k, QUADRUPLET.name, grad)
     warnings: list[str] = []

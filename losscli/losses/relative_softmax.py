@@ -32,6 +32,7 @@ class Relative:
 
     @classmethod
     def zeros(cls, n: int) -> Relative:
+        """m = s = 0 for n rows: the empty sum."""
         return cls(np.zeros(n), np.zeros(n))
 
     def losses(self) -> np.ndarray:

@@ -107,11 +107,13 @@ def _reduce(per_example: np.ndarray, reduction: str, denominator: float | None,
 
 def shape_dict(batch: int, negatives: int | None = None, dim: int | None = None,
                classes: int | None = None, positives: int | None = None) -> dict:
+    """The Result's `shape`: every key always present, None where the loss has no such size."""
     return {"batch": batch, "negatives": negatives, "dim": dim, "classes": classes,
             "positives": positives}
 
 
 def nonfinite_warning(per_example: np.ndarray, warnings: list[str]) -> None:
+    """A warning naming how many example losses are not finite (written as null)."""
     bad = ~np.isfinite(per_example)
     if bad.any():
         first = int(np.argmax(bad))

@@ -23,6 +23,7 @@ _ACCEPTED = {
     "negatives": "(D,) or (K, D) shared by every anchor, or (B, K, D) per anchor",
     "negatives2": "(D,) or (K, D) shared, or (B, K, D) per anchor, with the negatives' K",
 }
+LAYOUT_OPTION = "--negatives-layout"
 
 
 @dataclass
@@ -37,14 +38,17 @@ class EmbeddingBatch:
 
     @property
     def batch(self) -> int:
+        """B, the examples."""
         return self.anchor.shape[0]
 
     @property
     def k(self) -> int:
+        """K, the negatives of each example."""
         return self.negatives.shape[1]
 
     @property
     def dim(self) -> int:
+        """D, the length of every vector."""
         return self.anchor.shape[1]
 
     def work(self) -> int:
@@ -56,6 +60,7 @@ class EmbeddingBatch:
 
 
 def shape_error(inputs: Inputs, role: str, found: tuple, detail: str = "") -> BadData:
+    """The bad-data error for a role whose shape does not fit, naming the shapes it accepts."""
     accepted = _ACCEPTED.get(role, "")
     what = f"shape {found} does not fit"
     if detail:
@@ -109,8 +114,11 @@ def embedding_batch(inputs: Inputs, *, negatives: str = "required",
 
 def negatives_3d(inputs: Inputs, role: str, B: int, D: int, single: bool,
                   allow_empty: bool) -> np.ndarray:
+    """A negatives role as (Bn, K, D), Bn in {1, B}: (D,) one shared negative, (K, D) shared
+    or, with the per-anchor layout, (B, D) one per anchor, (B, K, D) per anchor."""
     arr = inputs[role]
     shape = arr.shape
+    layout = inputs.negatives_layout
     if arr.shape == (0,):  # JSON `[]`: no negatives at all
         arr = arr.reshape(0, D)
     if arr.ndim == 0 or arr.shape[-1] != D:
@@ -120,8 +128,19 @@ def negatives_3d(inputs: Inputs, role: str, B: int, D: int, single: bool,
             f"{role} must be {_ACCEPTED[role]}",
             where=inputs.where(role),
         )
+    if arr.ndim == 3 and layout == "shared":
+        raise BadData(f"{role} {shape} are per anchor (B, K, D), but {LAYOUT_OPTION} shared "
+                      "was given", f"drop {LAYOUT_OPTION}, or give {role} as (K, D)",
+                      where=inputs.where(role))
     if arr.ndim == 1:
         n3 = arr.reshape(1, 1, D)
+    elif arr.ndim == 2 and layout == "per-anchor":
+        if arr.shape[0] != B:
+            raise BadData(f"{role} {shape} cannot be one per anchor: there are {B} anchor(s) "
+                          f"(anchor {inputs['anchor'].shape})", f"give {role} as ({B}, D) "
+                          f"for {LAYOUT_OPTION} per-anchor, or drop it to share the "
+                          f"{arr.shape[0]} rows", where=inputs.where(role))
+        n3 = arr.reshape(B, 1, D)
     elif arr.ndim == 2:
         n3 = arr.reshape(1, arr.shape[0], D)
     elif arr.ndim == 3 and not single and arr.shape[0] == B:
@@ -137,6 +156,27 @@ def negatives_3d(inputs: Inputs, role: str, B: int, D: int, single: bool,
                       f"give {role} as (K, D) or (B, K, D) with K >= 1",
                       where=inputs.where(role))
     return n3
+
+
+def negatives_layout_warning(inputs: Inputs, roles: tuple[str, ...]) -> str | None:
+    """When 2-D negatives have as many rows as there are anchors (B > 1) and no layout was
+    given: they are read as shared, and the warning says so, names the per-anchor reading
+    and the option that chooses."""
+    if inputs.negatives_layout is not None or "negatives" not in roles:
+        return None
+    if "anchor" not in inputs or "negatives" not in inputs:
+        return None
+    anchor, negatives = inputs["anchor"], inputs["negatives"]
+    if anchor.ndim != 2 or negatives.ndim != 2 or negatives.shape != anchor.shape:
+        return None
+    B, D = anchor.shape
+    if B < 2:
+        return None
+    return (f"negatives {negatives.shape} have as many rows as there are anchors (B = {B}): "
+            f"read as K = {B} negatives shared by every anchor, (1, {B}, {D}); if row b is "
+            f"anchor b's own negative (one hard negative per anchor, as torch's "
+            f"TripletMarginLoss takes them), give {LAYOUT_OPTION} per-anchor to read them as "
+            f"({B}, 1, {D}); {LAYOUT_OPTION} shared keeps this reading and drops this warning")
 
 
 def anchor_rows(inputs: Inputs) -> tuple[np.ndarray, bool]:
@@ -296,6 +336,7 @@ def check_magnitudes(batch: EmbeddingBatch, warnings: list[str]) -> None:
 
 
 def check_huge(arrays: dict[str, np.ndarray | None], warnings: list[str]) -> None:
+    """A warning for each array with entries above HUGE_ENTRY in magnitude."""
     for name, arr in arrays.items():
         if arr is not None and largest_magnitude(arr) > HUGE_ENTRY:
             warnings.append(f"{name} has entries above {HUGE_ENTRY:g} in magnitude; distances "

@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
+from losscli.kernels import _jit
 from losscli.losses import module_of
 from losscli.losses.call import LossCall
+from losscli.losses.notices import merge_role_warnings
+from losscli.losses.roles import negatives_layout_warning
 from losscli.model import Inputs, Result
 
 
-def run(call: LossCall, inputs: Inputs, *, grad: bool = False) -> Result:
+def run(call: LossCall, inputs: Inputs, *, grad: bool = False, merge: bool = True) -> Result:
     """The loss module's Result, with the inputs' warnings first and the convention applied.
 
     grad: also compute `Result.gradients`, d loss_b / d each input vector (analytic).
+    merge: say warnings that differ only by their role once, naming the roles (notices.py);
+    batch merges once per input instead, after its chunks.
     """
     spec = call.spec
     extra: dict[str, Any] = {}
@@ -29,10 +35,16 @@ def run(call: LossCall, inputs: Inputs, *, grad: bool = False) -> Result:
     result = module_of(spec).evaluate(inputs, call.params, call.reduction, **extra)
     if call.applied is not None:
         result = replace(result, convention=call.applied.describe())
-    if inputs.warnings:
-        result = replace(result, warnings=tuple(inputs.warnings) + result.warnings)
+    layout = negatives_layout_warning(inputs, spec.roles)
+    warnings = tuple(inputs.warnings) + ((layout,) if layout else ()) + result.warnings
     if not result.finite and all(np.isfinite(result.per_example)):
         # Every example finite but their sum overflowed: still say why the value is null.
-        result = replace(result, warnings=result.warnings + (
-            f"the {call.reduction} of the example losses overflows float64; written as null",))
-    return result
+        warnings += (f"the {call.reduction} of the example losses overflows float64; "
+                     "written as null",)
+    return replace(result, warnings=tuple(merge_role_warnings(warnings)) if merge else warnings)
+
+
+def on_first_compile(callback: Callable[[], None] | None) -> None:
+    """`callback()` once, when a kernel is first compiled in this process (not when it is
+    loaded from numba's cache): kernels/_jit.py."""
+    _jit.on_first_compile(callback)

@@ -22,6 +22,11 @@ KERAS_EPSILON = 1e-7  # keras.backend.epsilon(), the clip of from_logits=False
 
 def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, *, grad: bool = False,
              convention: Convention | None = None) -> Result:
+    """softmax-ce per example: -w_y log p_y for a class index y, -sum_c w_c q_c log p_c for
+    probabilities q (LOSSES.md), p = softmax(logits), q smoothed to (1 - eps) q + eps / C.
+
+    The weighted mean divides by sum w_y over the examples not ignored (torch's rule).
+    """
     for role in ("logits", "target"):
         if role not in inputs:
             raise missing_role(inputs, role, SOFTMAX_CE.roles)
@@ -42,6 +47,8 @@ def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, *, grad: bo
     weight = _weight(inputs, C, warnings)
     ignore = params["ignore_index"]
     q, index_target = _target_mass(inputs, logits, B, C, ignore, warnings)
+    if index_target is None and convention is not None and "ignore_index" in convention.params:
+        ignore = None  # a library's default ignore index is for class indices only (torch's)
     keep = np.ones(B, dtype=np.bool_)
     if ignore is not None:
         if index_target is None:
@@ -154,14 +161,19 @@ def _target_mass(inputs: Inputs, logits: np.ndarray, B: int, C: int, ignore: int
     )
 
 
+TORCH_IGNORE_INDEX = -100  # torch's default ignore_index: a target users bring from torch
+
+
 def _one_hot(idx: np.ndarray, C: int, ignore: int | None, where: str) -> np.ndarray:
     """One-hot rows of the class indices; an ignored index (maybe out of range) gives zeros."""
     in_range = (idx >= 0) & (idx < C)
     out = ~in_range if ignore is None else ~in_range & (idx != ignore)
     if out.any():
         bad = int(np.argmax(out))
+        hint = (" (-100 marks a row to leave out in torch: give --ignore-index -100, or "
+                "--like torch)" if int(idx[bad]) == TORCH_IGNORE_INDEX else "")
         raise BadData(f"class index {int(idx[bad])} at row {bad} is out of range",
-                      f"class indices must be in 0..{C - 1}", where=where)
+                      f"class indices must be in 0..{C - 1}{hint}", where=where)
     q = np.zeros((idx.shape[0], C))
     rows = np.flatnonzero(in_range)
     q[rows, idx[rows].astype(np.int64)] = 1.0

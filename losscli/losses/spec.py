@@ -7,6 +7,8 @@ stay fast.
 from __future__ import annotations
 
 import math
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +30,7 @@ class Param:
 
     @property
     def option(self) -> str:
+        """The command-line flag: `--` and the name with dashes (tau_plus -> --tau-plus)."""
         return "--" + self.name.replace("_", "-")
 
     def validate(self, value: Any) -> Any:
@@ -106,6 +109,43 @@ DIRECTIONS = ("mean", "rows", "summed")
 
 
 @dataclass(frozen=True)
+class Note:
+    """A note on a library's convention that applies only under some options: `when` maps a
+    parameter (or "reduction") to the values it holds for. `inputs`: it is about inputs of
+    some shape (a single pair), and a warning says so when they occur: `explain` shows it,
+    a run does not (`explain` shows every note)."""
+
+    text: str
+    when: dict[str, tuple] = field(default_factory=dict)
+    inputs: bool = False
+
+    def applies(self, params: Mapping[str, Any], reduction: str | None = None) -> bool:
+        """Whether a run with these parameters and reduction shows this note."""
+        if self.inputs:
+            return False
+        values = {**params, "reduction": reduction}
+        return all(values.get(name) in accepted for name, accepted in self.when.items())
+
+    def __str__(self) -> str:
+        if not self.when:
+            return self.text
+        under = ", ".join(f"{'--' + k.replace('_', '-')} {' or '.join(map(str, v))}"
+                          for k, v in self.when.items())
+        return f"{self.text} (with {under})"
+
+
+
+_PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
+
+
+def _literal(value: Any) -> str:
+    """A value as the library's Python call writes it: True, None, 0.5, 'x' stays x."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e16:
+        return repr(value)
+    return str(value)
+
+
+@dataclass(frozen=True)
 class Convention:
     """How one library computes a loss, as data: everything `--like LIBRARY` changes.
 
@@ -162,6 +202,10 @@ class Convention:
     api: str
     summary: str
     params: dict[str, Any] = field(default_factory=dict)
+    # How `api` writes the values in use: `{margin}` is the margin, `{scale|1/temperature}`
+    # the scale or else 1 / temperature, `{reduction}` the batch reduction; `api_values` maps
+    # a parameter's value to the library's own spelling (a distance to its class).
+    api_values: dict[str, dict[Any, str]] = field(default_factory=dict)
     allowed: dict[str, tuple] = field(default_factory=dict)
     unsupported: dict[str, str] = field(default_factory=dict)
     normalize: bool = False
@@ -185,7 +229,7 @@ class Convention:
     zero_without_pairs: bool = False
     float32_params: tuple[str, ...] = ()
     mining_margin: float | None = None
-    notes: tuple[str, ...] = ()
+    notes: tuple[str | Note, ...] = ()
     source: str = ""
 
     @property
@@ -231,9 +275,28 @@ class Convention:
             out["mining_margin"] = self.mining_margin
         return out
 
-    def describe(self) -> str:
-        """One line: the api, then its summary (what `explain` and `losses` print)."""
-        return f"{self.api}: {self.summary}"
+    def call(self, params: Mapping[str, Any], reduction: str | None = None) -> str:
+        """The library call with the values in use written in (see `api_values`)."""
+        values = {**params, "reduction": reduction or self.reduction}
+
+        def fill(found: re.Match) -> str:
+            for choice in found.group(1).split("|"):
+                inverse = choice.startswith("1/")
+                name = choice[2:] if inverse else choice
+                value = values.get(name)
+                if value is None:
+                    continue
+                if name in self.api_values and value in self.api_values[name]:
+                    return _PLACEHOLDER.sub(fill, self.api_values[name][value])
+                return _literal(float(f"{1.0 / float(value):.12g}") if inverse else value)
+            return "None"
+
+        return _PLACEHOLDER.sub(fill, self.api)
+
+    def notes_for(self, params: Mapping[str, Any], reduction: str | None = None) -> list[str]:
+        """The notes that apply under these options."""
+        return [n if isinstance(n, str) else n.text for n in self.notes
+                if isinstance(n, str) or n.applies(params, reduction)]
 
 
 @dataclass(frozen=True)
@@ -270,9 +333,13 @@ class LossSpec:
     # positive and the strongest others): the gradient for the softmax losses, the term for
     # the margin ones.
     strength: str = "gradient"
+    # Optional roles without which the loss is 0 (InfoNCE without negatives, K = 0): a role
+    # set of files named by role must hold them (io/rolesets.py).
+    zero_without: tuple[str, ...] = ()
 
     @property
     def roles(self) -> tuple[str, ...]:
+        """Every input role the loss reads, the required ones first."""
         return self.required + self.optional
 
     @property
@@ -281,6 +348,7 @@ class LossSpec:
         return "losscli.losses." + self.name.replace("-", "_")
 
     def param(self, name: str) -> Param:
+        """The Param called `name` (KeyError when the loss has none)."""
         for p in self.params:
             if p.name == name:
                 return p

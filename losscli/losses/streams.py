@@ -43,10 +43,12 @@ class StreamRows:
 
     @property
     def batch(self) -> int:
+        """B, the anchors of the chunk."""
         return self.A.shape[0]
 
     @property
     def dim(self) -> int:
+        """D, the length of every vector."""
         return self.A.shape[2]
 
     @property

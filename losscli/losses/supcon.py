@@ -37,6 +37,9 @@ from losscli.model import Inputs, LazyTerms, Result, Terms
 
 def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, grad: bool = False,
              convention: Convention | None = None) -> Result:
+    """supcon per example: -(t / t_b) (1/P) sum_p (v_p - LSE_j v_j) with v_j = s(a, c_j) / t
+    over its P positives and K negatives (Khosla et al. 2020, L_out).
+    """
     anchor, single = anchor_rows(inputs)
     B, D = anchor.shape
     positives, pos_role = positives_bank(inputs, B, D, single)

@@ -22,6 +22,7 @@ Limits = tuple[dict[str, np.ndarray], dict[str, Any]]
 
 
 def no_limits() -> Limits:
+    """No reference columns and no notes: what a loss or parameter without known limits gets."""
     return {}, {"notes": []}
 
 

@@ -36,6 +36,10 @@ from losscli.model import Inputs, Result, Terms
 
 def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, *, grad: bool = False,
              convention: Convention | None = None) -> Result:
+    """triplet per example: the terms [d(a, p) - d(a, n_k) + m]+ reduced over k (mean, sum,
+    max, or the mean of the active terms); soft: softplus(d(a, p) - d(a, n_k)); swap:
+    d(a, n_k) -> min(d(a, n_k), d(p, n_k)).
+    """
     batch = embedding_batch(inputs)
     check_embedding_breakdown(batch, batch.k, TRIPLET.name, grad)
     warnings: list[str] = []

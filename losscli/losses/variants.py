@@ -15,7 +15,8 @@ EPS_MODES = {"none": codes.EPS_NONE, "difference": codes.EPS_DIFFERENCE, "root":
 
 
 TERM_CODES = {"mean": codes.TERMS_MEAN, "sum": codes.TERMS_SUM, "max": codes.TERMS_MAX,
-              "mean-active": codes.TERMS_MEAN_ACTIVE, "split": codes.TERMS_SPLIT_MEAN_ACTIVE}
+              "mean-active": codes.TERMS_MEAN_ACTIVE, "split": codes.TERMS_SPLIT_MEAN_ACTIVE,
+              "split-mean": codes.TERMS_SPLIT_MEAN}
 
 
 def eps_args(convention: Convention | None) -> tuple[float, int]:

@@ -27,13 +27,16 @@ def to_unit(batch: EmbeddingBatch, warnings: list[str], measure: str) -> Embeddi
         unit = np.empty_like(flat)
         zeros = _jit.run(kern.unit_rows, flat.size, flat, unit) if flat.size else 0
         if zeros:
-            warnings.append(
-                f"{zeros} zero vector(s) in {name} under cosine {measure}: "
-                "their cosine is taken as 0"
-            )
+            warnings.append(zero_vectors_warning(name, zeros, measure))
         out[name] = unit.reshape(arr.shape)
     return EmbeddingBatch(out["anchor"], out["positive"], out["negatives"],
                           out["negatives2"], batch.warnings)
+
+
+def zero_vectors_warning(role: str, count: int, measure: str) -> str:
+    """Phrased role first, so that several roles' warnings merge into one (notices.py)."""
+    return (f"zero vectors in {role} ({count}) under cosine {measure}: their cosine is taken "
+            "as 0")
 
 
 @dataclass
@@ -71,8 +74,7 @@ def vectors(arr: np.ndarray, unit: bool, warnings: list[str], name: str,
     out = np.empty_like(flat)
     zeros = _jit.run(kern.unit_rows, flat.size, flat, out) if flat.size else 0
     if zeros:
-        warnings.append(f"{zeros} zero vector(s) in {name} under cosine {measure}: "
-                        "their cosine is taken as 0")
+        warnings.append(zero_vectors_warning(name, zeros, measure))
     return Vectors(arr, out.reshape(arr.shape), row_norms(arr))
 
 

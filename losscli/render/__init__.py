@@ -6,6 +6,8 @@ import os
 import sys
 from typing import IO
 
+from losscli.errors import UsageError
+
 FORMATS = ("auto", "table", "json", "jsonl", "csv")
 SUFFIX_FORMATS = {".json": "json", ".jsonl": "jsonl", ".csv": "csv", ".txt": "table"}
 
@@ -20,10 +22,27 @@ def is_tty(stream: IO[str] | None = None) -> bool:
 
 
 def resolve_format(fmt: str, out: str | None, default_piped: str = "json",
-                   stream: IO[str] | None = None) -> str:
-    """auto: from --out's suffix, else a table on a TTY, else `default_piped`."""
+                   stream: IO[str] | None = None,
+                   allowed: tuple[str, ...] = ("table", "json", "jsonl", "csv")) -> str:
+    """auto: from --out's suffix, else a table on a TTY, else `default_piped`.
+
+    `allowed`: the formats the command writes. A --format outside them, or an --out whose
+    suffix names none of them (`.npy`, `.md`, no suffix), is a usage error that lists what
+    is accepted: an output is never written in a format nobody asked for.
+    """
+    choices = ", ".join(("auto", *allowed))
     if fmt != "auto":
+        if fmt not in allowed:
+            raise UsageError(f"--format got {fmt!r}", f"choose one of {choices}")
         return fmt
-    if out is not None:
-        return SUFFIX_FORMATS.get(os.path.splitext(out)[1].lower(), default_piped)
+    if out is not None and out != "-":
+        suffix = os.path.splitext(out)[1].lower()
+        found = SUFFIX_FORMATS.get(suffix)
+        if found not in allowed:
+            suffixes = ", ".join(s for s, f in SUFFIX_FORMATS.items() if f in allowed)
+            named = f"suffix {suffix!r}" if suffix else "no suffix"
+            raise UsageError(f"--out {out} has {named}, which names no format this command "
+                             f"writes", f"use a suffix of {suffixes}, or give --format "
+                             f"({', '.join(allowed)})")
+        return found
     return "table" if is_tty(stream) else default_piped

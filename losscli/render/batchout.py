@@ -14,7 +14,8 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
-from losscli.model import FileResult
+from losscli.model import SCHEMA, FileResult
+from losscli.render.fitted import fitted
 
 FILE_COLUMNS = ("file", "n", "value", "seconds", "error", "batch", "negatives", "dim",
                 "classes", "positives", "warnings")
@@ -24,6 +25,7 @@ SUMMARY_COLUMNS = ("loss", "files", "failed", "count", "mean", "std", "min", "p5
 
 
 def dumps(doc: Any) -> str:
+    """Strict JSON on one line (no NaN, unicode kept)."""
     return json.dumps(doc, allow_nan=False, ensure_ascii=False)
 
 
@@ -32,17 +34,18 @@ def _number(value: float) -> str:
 
 
 def record_line(result: FileResult) -> str:
+    """One input's record as a JSON Lines line."""
     return dumps(result.record()) + "\n"
 
 
 def example_lines(result: FileResult) -> str:
-    """One JSON line per example: {"file", "index", "loss"}; a failed input gets one line
-    with index and loss null and its error."""
+    """One JSON line per example: {"schema", "file", "index", "loss"}; a failed input gets
+    one line with index and loss null and its error."""
     name = dumps(result.file)
     if not result.ok or result.per_example is None:
-        return dumps({"file": result.file, "index": None, "loss": None,
+        return dumps({"schema": SCHEMA, "file": result.file, "index": None, "loss": None,
                       "error": result.error_text()}) + "\n"
-    head = '{"file": ' + name + ', "index": '
+    head = f'{{"schema": {SCHEMA}, "file": ' + name + ', "index": '
     return "".join(f'{head}{i}, "loss": {_number(v)}}}\n'
                    for i, v in enumerate(result.per_example.tolist()))
 
@@ -66,10 +69,12 @@ def _csv(rows: Iterable[Iterable[Any]]) -> str:
 
 
 def csv_header(per_example: bool) -> str:
+    """The CSV header of batch's records, per input or per example."""
     return _csv([EXAMPLE_COLUMNS if per_example else FILE_COLUMNS])
 
 
 def file_csv_row(result: FileResult) -> str:
+    """One input's record as a CSV row (non-finite numbers as empty cells)."""
     shape = result.shape or {}
     return _csv([[result.file, result.n, result.value, round(result.seconds, 6),
                   result.error_text(), shape.get("batch"), shape.get("negatives"),
@@ -78,6 +83,7 @@ def file_csv_row(result: FileResult) -> str:
 
 
 def example_csv_rows(result: FileResult) -> str:
+    """One input's per-example losses as CSV rows (its error as one row if it failed)."""
     if not result.ok or result.per_example is None:
         return _csv([[result.file, None, None, result.error_text()]])
     name = result.file
@@ -85,10 +91,12 @@ def example_csv_rows(result: FileResult) -> str:
 
 
 def summary_csv(summary: dict[str, Any]) -> str:
+    """The --summary record as a CSV header and row."""
     return _csv([SUMMARY_COLUMNS, [summary.get(k) for k in SUMMARY_COLUMNS]])
 
 
 def summary_line(summary: dict[str, Any]) -> str:
+    """The --summary record as a JSON Lines line."""
     return dumps(summary) + "\n"
 
 
@@ -107,6 +115,7 @@ def _fmt(value: Any, digits: int = 6) -> str:
 
 
 def file_table(results: list[FileResult], loss: str) -> Any:
+    """A rich table of the records, one row per input (error or warnings last)."""
     from rich.table import Table
     from rich.text import Text
 
@@ -119,10 +128,11 @@ def file_table(results: list[FileResult], loss: str) -> Any:
         note = r.error_text() or "; ".join(r.warnings)
         table.add_row(Text(r.file), _fmt(r.n), _fmt(r.value, 10), f"{r.seconds:.3f}",
                       Text(note, style="red" if r.error else "dim"))
-    return table
+    return fitted(table)
 
 
 def example_table(results: list[FileResult], shown: int) -> Any:
+    """A rich table of the per-example losses, the first `shown` of them."""
     from rich.table import Table
     from rich.text import Text
 
@@ -143,10 +153,11 @@ def example_table(results: list[FileResult], shown: int) -> Any:
                 count += 1
     if count < total:
         table.caption = f"{total - count} more examples (--show 0 for all, or --format jsonl)"
-    return table
+    return fitted(table, keys=2)
 
 
 def summary_table(summary: dict[str, Any]) -> Any:
+    """A rich table of the --summary statistics."""
     from rich.table import Table
 
     table = Table(title=f"{summary['loss']}: summary of per-example losses",
@@ -155,4 +166,4 @@ def summary_table(summary: dict[str, Any]) -> Any:
     table.add_column("value", justify="right")
     for key in SUMMARY_COLUMNS[1:]:
         table.add_row(key, _fmt(summary.get(key), 10))
-    return table
+    return fitted(table)

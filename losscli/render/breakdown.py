@@ -74,10 +74,12 @@ class Block:
 
     @property
     def n(self) -> int:
+        """The examples in the block."""
         return self.order.shape[0]
 
 
 def block_size(result: Result) -> int:
+    """Examples per block: about BLOCK_TERMS terms at a time."""
     return max(1, BLOCK_TERMS // max(1, result.terms.count))
 
 

@@ -4,13 +4,12 @@ matplotlib (the optional extra `losscli[plot]`, imported only when a PNG is aske
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from collections.abc import Sequence
 
 import numpy as np
 
 from losscli.errors import OutputError, UsageError
+from losscli.render.atomic_file import AtomicFile, check_target, reason
 
 SPARKS = "▁▂▃▄▅▆▇█"
 EIGHTHS = " ▏▎▍▌▋▊▉█"
@@ -102,8 +101,10 @@ def histogram_text(edges: Sequence[float], counts: dict[str, Sequence[int]],
 
 def save_png(path: str, xs: Sequence[float], series: dict[str, Sequence[float]], *,
              logx: bool = False, xlabel: str = "", ylabel: str = "loss", title: str = "",
-             vlines: Sequence[float] = (), force: bool = False) -> None:
-    """Write a PNG line chart (matplotlib, Agg backend), whole or not at all."""
+             vlines: Sequence[float] = (), force: bool = False,
+             inputs: Sequence[str] = ()) -> None:
+    """Write a PNG line chart (matplotlib, Agg backend), whole or not at all
+    (render/atomic_file.py: the mode of a plain file, no partial PNG on any failure)."""
     try:
         import matplotlib
 
@@ -112,10 +113,7 @@ def save_png(path: str, xs: Sequence[float], series: dict[str, Sequence[float]],
     except ImportError:
         raise UsageError("--png needs matplotlib, which is not installed",
                          "install it with: pip install 'losscli[plot]'") from None
-    if os.path.isdir(path):
-        raise OutputError("is a directory", "give a file name", where=path)
-    if os.path.exists(path) and not force:
-        raise OutputError("already exists", "use --force to overwrite it", where=path)
+    check_target(path, force, inputs)  # before the drawing, which takes a while
     fig, ax = plt.subplots(figsize=(8, 4.5), dpi=100)
     for name, y in series.items():
         ax.plot(xs, y, label=name, linestyle="--" if "bound" in name else "-")
@@ -131,22 +129,11 @@ def save_png(path: str, xs: Sequence[float], series: dict[str, Sequence[float]],
         ax.legend()
     ax.grid(True, alpha=0.3)
     fig.tight_layout()
-    directory = os.path.dirname(os.path.abspath(path))
     try:
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.",
-                                   suffix=".png")
-    except OSError as exc:
-        plt.close(fig)
-        raise OutputError(f"cannot create a file in {directory}: {exc.strerror or exc}",
-                          "choose a writable directory", where=path) from None
-    os.close(fd)
-    try:
-        fig.savefig(tmp, format="png")
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise OutputError(f"cannot write: {exc.strerror or exc}", "choose another --png",
+        with AtomicFile(path, force=force, inputs=inputs, binary=True, option="--png") as out:
+            fig.savefig(out.handle, format="png")
+    except OSError as exc:  # savefig's own write, before the commit's checks
+        raise OutputError(f"cannot write: {reason(exc)}", "choose another --png",
                           where=path) from None
     finally:
         plt.close(fig)
-        if os.path.exists(tmp):
-            os.unlink(tmp)

@@ -13,6 +13,10 @@ from losscli.render.jsonout import column_lists, finite_or_none
 
 
 def csv_chunks(result: Result, view: TermsView = TermsView()) -> Iterator[str]:
+    """compute's CSV, a block of examples at a time: one row per term (example, its loss,
+    role, index, then the breakdown columns, and grad_norm under --grad); under --terms none
+    one row per example (example, its loss).
+    """
     from losscli.render.gradients import term_norms
 
     terms = result.terms
@@ -47,6 +51,7 @@ def csv_chunks(result: Result, view: TermsView = TermsView()) -> Iterator[str]:
 
 
 def render_csv(result: Result, view: TermsView = TermsView()) -> str:
+    """compute's CSV as one text (csv_chunks joined)."""
     return "".join(csv_chunks(result, view))
 
 

@@ -16,6 +16,7 @@ from rich.text import Text
 
 from losscli.model import Comparison, Stats, Sweep
 from losscli.render.chart import bar, histogram_text, sparkline
+from losscli.render.fitted import fitted
 from losscli.render.jsonout import SCHEMA, dumps, finite_or_none
 from losscli.render.table import fmt_number
 
@@ -35,6 +36,9 @@ def _clean(value: Any) -> Any:
 
 # --------------------------------------------------------------------------------- sweep
 def sweep_rows(s: Sweep) -> list[dict[str, Any]]:
+    """One record per step of a sweep: the parameter, the value, the reference columns and
+    the per-example losses (non-finite as null).
+    """
     rows = []
     for i, v in enumerate(s.values):
         row: dict[str, Any] = {"step": i, s.param: float(v), "value": float(s.losses[i])}
@@ -46,12 +50,14 @@ def sweep_rows(s: Sweep) -> list[dict[str, Any]]:
 
 
 def sweep_jsonl(s: Sweep) -> str:
-    lines = [dumps(r, indent=None) for r in sweep_rows(s)]
-    lines.append(dumps(_clean({"limits": s.limits}), indent=None))
+    """A sweep as JSON Lines: one line per step, then the limits."""
+    lines = [dumps({"schema": SCHEMA, **r}, indent=None) for r in sweep_rows(s)]
+    lines.append(dumps(_clean({"schema": SCHEMA, "limits": s.limits}), indent=None))
     return "\n".join(lines) + "\n"
 
 
 def sweep_json(s: Sweep) -> str:
+    """A sweep as one JSON document: steps, limits, convention and warnings."""
     doc = {"schema": SCHEMA, "loss": s.loss, "param": s.param, "params": s.params,
            "reduction": s.reduction, "steps": sweep_rows(s), "limits": s.limits}
     if s.convention is not None:
@@ -61,6 +67,7 @@ def sweep_json(s: Sweep) -> str:
 
 
 def sweep_csv(s: Sweep) -> str:
+    """A sweep as CSV: one row per step, one column per example."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     B = s.per_example.shape[1]
@@ -78,6 +85,9 @@ def _cell(v: Any) -> Any:
 
 
 def sweep_table(s: Sweep, console: Console) -> None:
+    """Print a sweep: a row per step with a bar (and the examples' sparkline), then the
+    notes on its known limits.
+    """
     params = ", ".join(f"{k}={v}" for k, v in s.params.items())
     console.print(Text(f"{s.loss}: sweep of {s.param}  ({params}; reduction {s.reduction})",
                        style="bold"))
@@ -103,17 +113,20 @@ def sweep_table(s: Sweep, console: Console) -> None:
         if B > 1:
             cells.append(sparkline(s.per_example[i][:48], plo, phi))
         table.add_row(*cells)
-    console.print(table)
+    console.print(fitted(table))
     for note in s.limits.get("notes", []):
         console.print(Text(note, style="dim"))
 
 
 # --------------------------------------------------------------------------------- stats
 def stats_jsonl(st: Stats) -> str:
-    return "".join(dumps(_clean(r), indent=None) + "\n" for r in st.records)
+    """The stats records as JSON Lines."""
+    return "".join(dumps(_clean({"schema": SCHEMA, **r}), indent=None) + "\n"
+                   for r in st.records)
 
 
 def stats_json(st: Stats) -> str:
+    """The stats as one JSON document with the loss's value and convention."""
     doc = {"schema": SCHEMA, "loss": st.loss, "params": st.params, "reduction": st.reduction,
            "value": st.value, "stats": st.records}
     if st.convention is not None:
@@ -122,20 +135,37 @@ def stats_json(st: Stats) -> str:
     return dumps(_clean(doc)) + "\n"
 
 
+STATS_CSV_KEYS = ["stat", "quantity", "count", "mean", "std", "min", "p5", "p25", "p50",
+                  "p75", "p95", "max", "share"]
+HISTOGRAM_KEYS = ["series", "bin", "lower", "upper"]
+
+
 def stats_csv(st: Stats) -> str:
-    keys = ["stat", "quantity", "count", "mean", "std", "min", "p5", "p25", "p50", "p75",
-            "p95", "max", "share"]
+    """Everything the JSON and the table hold, one row per record: the summaries' columns
+    first, then every other field a record has (regime counts, active and all terms, the
+    false-negative rule, ...), then the histogram as one row per series and bin (its count
+    in `count`, its edges in `lower` and `upper`)."""
+    extra = list(dict.fromkeys(k for r in st.records if r["stat"] != "histogram"
+                               for k in r if k not in STATS_CSV_KEYS))
+    keys = STATS_CSV_KEYS + extra + HISTOGRAM_KEYS
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(keys)
     for r in st.records:
-        if r["stat"] == "histogram":
+        if r["stat"] != "histogram":
+            writer.writerow([_cell(_clean(r.get(k))) for k in keys])
             continue
-        writer.writerow([_cell(_clean(r.get(k))) for k in keys])
+        edges = r["edges"]
+        for series, counts in r["counts"].items():
+            for i, count in enumerate(counts):
+                row = {"stat": "histogram", "quantity": r.get("quantity"), "count": count,
+                       "series": series, "bin": i, "lower": edges[i], "upper": edges[i + 1]}
+                writer.writerow([_cell(_clean(row.get(k))) for k in keys])
     return buf.getvalue()
 
 
 def stats_table(st: Stats, console: Console) -> None:
+    """Print the stats: the distribution of each quantity, the other records, the histogram."""
     params = ", ".join(f"{k}={v}" for k, v in st.params.items())
     console.print(Text(f"{st.loss}: batch statistics  ({params})", style="bold"))
     value = st.value if isinstance(st.value, list) else fmt_number(st.value, 10)
@@ -158,7 +188,7 @@ def stats_table(st: Stats, console: Console) -> None:
         dist.add_column(r["stat"], justify="right")
     for c in cols:
         dist.add_row(c, *[fmt_number(r.get(c, math.nan)) for r in summaries])
-    console.print(dist)
+    console.print(fitted(dist))
     for r in other:
         fields = ", ".join(f"{k} {fmt_number(v) if isinstance(v, float) else v}"
                            for k, v in r.items() if k != "stat")
@@ -171,18 +201,23 @@ def stats_table(st: Stats, console: Console) -> None:
 
 # ------------------------------------------------------------------------------- compare
 def compare_records(rows: list[Comparison]) -> list[dict[str, Any]]:
+    """compare's rows as JSON-ready dicts (non-finite as null)."""
     return [_clean(asdict(r)) for r in rows]
 
 
 def compare_jsonl(rows: list[Comparison]) -> str:
-    return "".join(dumps(r, indent=None) + "\n" for r in compare_records(rows))
+    """compare's rows as JSON Lines."""
+    return "".join(dumps({"schema": SCHEMA, **r}, indent=None) + "\n"
+                   for r in compare_records(rows))
 
 
 def compare_json(loss: str, rows: list[Comparison]) -> str:
+    """compare's rows as one JSON document."""
     return dumps({"schema": SCHEMA, "loss": loss, "conventions": compare_records(rows)}) + "\n"
 
 
 def compare_csv(rows: list[Comparison]) -> str:
+    """compare's rows as CSV (the changes and flags as key=value lists)."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(["convention", "defined", "value", "reduction", "changed", "flags", "api",
@@ -203,6 +238,9 @@ def _kv(d: dict, library: str | None = None) -> str:
 
 
 def compare_table(loss: str, rows: list[Comparison], console: Console) -> None:
+    """Print compare's rows: value, reduction and what each convention changes, or why it
+    has no such loss.
+    """
     console.print(Text(f"{loss} under each library's convention (same input)", style="bold"))
     table = Table(show_edge=False, pad_edge=False, show_lines=False)
     for c in ("convention", "value", "reduction", "changes"):
@@ -221,4 +259,4 @@ def compare_table(loss: str, rows: list[Comparison], console: Console) -> None:
         table.add_row(r.convention, value_text, r.reduction or "",
                       changes or ("losscli's definition" if r.convention == "losscli"
                                   else "same arithmetic as losscli"))
-    console.print(table)
+    console.print(fitted(table))

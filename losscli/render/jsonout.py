@@ -174,4 +174,5 @@ def _nested_finite(value: Any) -> Any:
 
 
 def render_json(result: Result, view: TermsView = TermsView()) -> str:
+    """compute's JSON as text, strict (no NaN)."""
     return "".join(json_chunks(result, view))

@@ -13,11 +13,15 @@ from rich.text import Text
 
 from losscli.model import Result
 from losscli.render.breakdown import TermsView, blocks, left_out
+from losscli.render.fitted import fitted
 
 DEFAULT_SHOWN = 5
 
 
 def fmt_number(value: object, digits: int = 6) -> str:
+    """A table cell: yes/no for booleans, `digits` significant digits for floats, - for
+    non-finite ones.
+    """
     if isinstance(value, (bool, np.bool_)):
         return "yes" if value else "no"
     if isinstance(value, (float, np.floating)):
@@ -72,7 +76,7 @@ def build(result: Result, shown: int = DEFAULT_SHOWN, view: TermsView = TermsVie
                 if norms is not None:
                     cells.append(fmt_number(float(norms[r, c])))
                 table.add_row(roles[c], str(indices[c]), *cells)
-            parts.append(table)
+            parts.append(fitted(table, keys=2))  # role and # stay with every group of columns
             if missing:
                 parts.append(Text(f"... {missing} more terms (--terms all for every term)",
                                   style="dim"))
@@ -98,6 +102,7 @@ def build(result: Result, shown: int = DEFAULT_SHOWN, view: TermsView = TermsVie
 
 def print_table(result: Result, console: Console, shown: int = DEFAULT_SHOWN,
                 view: TermsView = TermsView()) -> None:
+    """Print compute's tables: the header, one table per shown example, a summary of the rest."""
     for part in build(result, shown, view):
         console.print(part)
 

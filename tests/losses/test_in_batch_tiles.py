@@ -4,15 +4,13 @@ Tiles are forced small (1, 3 and 4 rows; one tile larger than B) so that every k
 tile boundaries: B not a multiple of the tile, B smaller than the tile, B = 1 where the loss
 allows it; clip's columns merge across tiles with their running maximum changing. Every
 option and `--like` convention of each loss; gradients equal the single-tile ones (which
-tests/test_more_gradients.py checks against finite differences); float32 vectors (batch
+tests/losses/test_gradients.py checks against finite differences); float32 vectors (batch
 --dtype float32) against the float64 reference within float32's precision.
 """
 
 from __future__ import annotations
 
 import math
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -22,14 +20,8 @@ from losscli.losses import tiles
 from losscli.losses.call import LossCall
 from losscli.losses.run import run
 from losscli.model import Inputs
-
-try:
-    from tests import reference_more as ref
-    from tests._more_helpers import assert_close
-except ImportError:  # tests/ not importable as a package: its folder on sys.path
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    import reference_more as ref
-    from _more_helpers import assert_close
+from tests import reference as ref
+from tests.helpers import assert_close
 
 TILE_ROWS = [1, 3, 4, 1000]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from losscli.losses.spec import Param
+from losscli.losses.spec import Note, Param
 
 SIMILARITIES = ("dot", "cosine")
 
@@ -23,17 +23,38 @@ SQRT_AT_ZERO = ("sqrt at zero distance: the euclidean distance is exact and its 
 
 PML = "KevinMusgrave/pytorch-metric-learning 2.9.0 src/pytorch_metric_learning/losses/"
 
-PML_PER_CALL = ("one PML call per anchor when its positives or negatives are its own (B, P, "
-                 "D) / (B, K, D); one call for the whole batch when they are shared banks")
+# Notes about inputs of some shape: `explain` lists them; a run warns when they occur.
+PML_PER_CALL = Note("one PML call per anchor when its positives or negatives are its own "
+                    "(B, P, D) / (B, K, D); one call for the whole batch when they are shared "
+                    "banks", inputs=True)
 
-PML_SINGLE_PAIR = ("a call with at most one positive pair and at most one negative pair "
-                    "returns 0 (GenericPairLoss): B = 1, P = 1, K <= 1 gives 0 here too")
+PML_SINGLE_PAIR = Note("a call with at most one positive pair and at most one negative pair "
+                       "returns 0 (GenericPairLoss): B = 1, P = 1, K <= 1 gives 0 here too",
+                       inputs=True)
+
+SINGLE_PAIR = Note("a call with a single positive pair and a single negative pair returns 0 "
+                   "(GenericPairLoss): B = 1, K = 1 gives 0 here too", inputs=True)
+
+# How PML spells losscli's distances and similarities (Convention.api_values).
+PML_DISTANCES = {"euclidean": "LpDistance(normalize_embeddings=True)",
+                 "sqeuclidean": "LpDistance(power=2, normalize_embeddings=True)",
+                 "cosine": "CosineSimilarity()"}
+
+PML_SIMILARITIES = {"cosine": "CosineSimilarity()",
+                    "dot": "DotProductSimilarity(normalize_embeddings=False)"}
+
+# PML's reducers by losscli's batch reduction ("" for the loss's default reducer).
+PML_REDUCERS = {"mean": ", reducer=MeanReducer()", "sum": ", reducer=SumReducer()",
+                "none": ", reducer=DoNothingReducer()"}
 
 def temperature(default: float) -> Param:
+    """The softmax temperature t (> 0, short flag -t) with the loss's own default."""
     return Param("temperature", default, TEMPERATURE_HELP, check="positive", short="-t")
 
 def similarity(default: str = "cosine", help: str = COSINE_FIRST) -> Param:
+    """The similarity choice, dot or cosine, with the loss's default and help."""
     return Param("similarity", default, help, kind="choice", choices=SIMILARITIES)
 
 def distance(help: str = DISTANCE_HELP) -> Param:
+    """The distance choice (euclidean, sqeuclidean or cosine; euclidean by default)."""
     return Param("distance", "euclidean", help, kind="choice", choices=DISTANCES)

@@ -3,11 +3,14 @@
 
 from __future__ import annotations
 
-from losscli.losses.spec import Column, Convention, LossSpec, Param
+from losscli.losses.spec import Column, Convention, LossSpec, Note, Param
 from losscli.losses.specs.common import (
     DISTANCE_HELP,
     DISTANCES,
+    PML_DISTANCES,
+    PML_REDUCERS,
     SIMILARITIES,
+    SINGLE_PAIR,
     SQRT_AT_ZERO,
     ZERO_COSINE,
 )
@@ -26,6 +29,7 @@ INFONCE = LossSpec(
     ),
     required=("anchor", "positive"),
     optional=("negatives",),
+    zero_without=("negatives",),
     params=(
         Param("temperature", 0.07, "softmax temperature t (finite, > 0)", check="positive",
               short="-t"),
@@ -67,32 +71,34 @@ INFONCE = LossSpec(
     conventions={
         "torch": Convention(
             "torch",
-            "torch.nn.functional.cross_entropy(logits / t, zeros) over the logits "
-            "[s(a, p), s(a, n_1), ...]",
+            "torch.nn.functional.cross_entropy(logits / {temperature}, zeros, "
+            "reduction='{reduction}') over the logits [s(a, p), s(a, n_1), ...]",
             "losscli's own definition: cross entropy with the positive at index 0",
             source="pytorch/pytorch aten/src/ATen/native/LossNLL.cpp",
         ),
         "pytorch-metric-learning": Convention(
             "pytorch-metric-learning",
-            "pytorch_metric_learning.losses.NTXentLoss(temperature=0.07) with "
-            "CosineSimilarity",
+            "pytorch_metric_learning.losses.NTXentLoss(temperature={temperature}) with "
+            "{similarity}",
             "cosine of normalized embeddings (its DotProductSimilarity normalizes too), "
             "t = 0.07, mean over the positive pairs; adds finfo.tiny inside the log",
             params={"similarity": "cosine", "temperature": 0.07},
+            api_values={"similarity": {"cosine": "CosineSimilarity()",
+                                       "dot": "DotProductSimilarity()"}},
             normalize=True, zero_single_pair=True,
-            notes=("a call with a single positive pair and a single negative pair returns 0 "
-                   "(GenericPairLoss): B = 1, K = 1 gives 0 here too",),
+            notes=(SINGLE_PAIR,),
             source="KevinMusgrave/pytorch-metric-learning src/pytorch_metric_learning/"
             "losses/ntxent_loss.py",
         ),
         "sentence-transformers": Convention(
             "sentence-transformers",
-            "sentence_transformers.losses.MultipleNegativesRankingLoss(scale=20.0, "
-            "similarity_fct=cos_sim)",
+            "sentence_transformers.losses.MultipleNegativesRankingLoss(scale={1/temperature}, "
+            "similarity_fct={similarity})",
             "cosine, scale 20 (t = 0.05), in-batch negatives: every anchor also scores the "
             "other examples' positives and negatives (a shared bank is every row's, so it "
             "counts B times); mean",
             params={"similarity": "cosine", "temperature": 0.05},
+            api_values={"similarity": {"cosine": "cos_sim", "dot": "dot_score"}},
             negatives_form="in-batch",
             reductions=("mean", "none"),
             source="UKPLab/sentence-transformers sentence_transformers/losses/"
@@ -101,7 +107,7 @@ INFONCE = LossSpec(
         "optax": Convention(
             "optax",
             "optax.losses.ntxent(embeddings=[a, p, n_1, ...], labels=[0, 0, 1, ...], "
-            "temperature=0.07), one call per example",
+            "temperature={temperature}), one call per example",
             "cosine, t = 0.07, symmetric: the mean of the anchor's loss and the positive's "
             "(both views of the pair are anchors against the same negatives)",
             params={"similarity": "cosine", "temperature": 0.07},
@@ -160,8 +166,8 @@ CONTRASTIVE = LossSpec(
     conventions={
         "torch": Convention(
             "torch",
-            "torch.nn.HingeEmbeddingLoss(margin=1.0) on torch.nn.functional.pairwise_distance"
-            "(eps=1e-6), labels +1 (similar) / -1",
+            "torch.nn.HingeEmbeddingLoss(margin={margin}, reduction='{reduction}') on "
+            "torch.nn.functional.pairwise_distance(eps=1e-6), labels +1 (similar) / -1",
             "not squared, no 1/2: d for the similar pair, [m - d]+ for a dissimilar one; "
             "eps 1e-6 added to the difference; mean over all the pairs",
             allowed={"distance": ("euclidean",)},
@@ -171,29 +177,33 @@ CONTRASTIVE = LossSpec(
         ),
         "pytorch-metric-learning": Convention(
             "pytorch-metric-learning",
-            "pytorch_metric_learning.losses.ContrastiveLoss(pos_margin=0, neg_margin=1) with "
-            "LpDistance(normalize_embeddings=True)",
+            "pytorch_metric_learning.losses.ContrastiveLoss(pos_margin=0, neg_margin={margin}"
+            "{reduction}) with {distance}",
             "normalized embeddings, not squared, no 1/2: [d - 0]+ and [m - d]+ "
             "(m = neg_margin); AvgNonZero over the positive pairs plus AvgNonZero over the "
-            "negative pairs",
+            "negative pairs (--reduction mean: MeanReducer, the mean over the positive pairs "
+            "plus the mean over the negative pairs; sum: SumReducer)",
             allowed={"distance": ("euclidean", "sqeuclidean")},
             normalize=True, half=False, squared=False, zero_single_pair=True,
-            reductions=("mean-nonzero-split", "none"),
-            term_reduction={"mean-nonzero-split": "split", "none": "split"},
-            notes=("sqeuclidean is LpDistance(power=2)",
-                   "a call with a single positive pair and a single negative pair returns 0 "
-                   "(GenericPairLoss): B = 1, K = 1 gives 0 here too"),
+            reductions=("mean-nonzero-split", "mean", "sum", "none"),
+            term_reduction={"mean-nonzero-split": "split", "none": "split",
+                            "mean": "split-mean", "sum": "sum"},
+            api_values={"distance": PML_DISTANCES,
+                        "reduction": {**PML_REDUCERS, "mean-nonzero-split": ""}},
+            notes=(SINGLE_PAIR,),
             source="KevinMusgrave/pytorch-metric-learning src/pytorch_metric_learning/"
             "losses/contrastive_loss.py",
         ),
         "sentence-transformers": Convention(
             "sentence-transformers",
-            "sentence_transformers.losses.ContrastiveLoss(distance_metric=COSINE_DISTANCE, "
-            "margin=0.5, size_average=True)",
+            "sentence_transformers.losses.ContrastiveLoss(distance_metric={distance}, "
+            "margin={margin}, size_average={reduction})",
             "1/2 (y d^2 + (1 - y)[m - d]+^2) with d = 1 - cos, m = 0.5, mean over the pairs "
             "(EUCLIDEAN is pairwise_distance: eps 1e-6 added to the difference)",
             params={"distance": "cosine", "margin": 0.5},
             allowed={"distance": ("cosine", "euclidean")},
+            api_values={"distance": {"cosine": "COSINE_DISTANCE", "euclidean": "EUCLIDEAN"},
+                        "reduction": {"mean": "True", "sum": "False"}},
             eps=1e-6, eps_placement="difference",
             reductions=("mean", "sum"),
             term_reduction={"sum": "sum"},
@@ -202,7 +212,7 @@ CONTRASTIVE = LossSpec(
         ),
         "tf-addons": Convention(
             "tf-addons",
-            "tfa.losses.contrastive_loss(y_true, y_pred=distances, margin=1.0)",
+            "tfa.losses.contrastive_loss(y_true, y_pred=distances, margin={margin})",
             "y d^2 + (1 - y)[m - d]+^2: squared, no 1/2, m = 1; mean over the pairs "
             "(SUM_OVER_BATCH_SIZE)",
             half=False,
@@ -262,7 +272,8 @@ TRIPLET = LossSpec(
     conventions={
         "torch": Convention(
             "torch",
-            "torch.nn.TripletMarginLoss(margin=1.0, p=2, eps=1e-6, swap=False)",
+            "torch.nn.TripletMarginLoss(margin={margin}, p=2, eps=1e-6, swap={swap}, "
+            "reduction='{reduction}')",
             "d = ||x - y + 1e-6||_2 (eps added to the difference, so d(x, x) > 0); mean over "
             "the B K triplets",
             allowed={"distance": ("euclidean",)},
@@ -276,8 +287,8 @@ TRIPLET = LossSpec(
         ),
         "pytorch-metric-learning": Convention(
             "pytorch-metric-learning",
-            "pytorch_metric_learning.losses.TripletMarginLoss(margin=0.05, swap=False, "
-            "smooth_loss=False) with LpDistance(normalize_embeddings=True)",
+            "pytorch_metric_learning.losses.TripletMarginLoss(margin={margin}, swap={swap}, "
+            "smooth_loss={soft}{reduction}) with {distance}",
             "normalized embeddings, m = 0.05, AvgNonZero: the mean over the triplets with a "
             "loss > 0 in the whole batch; smooth_loss is softplus(d_ap - d_an + m), margin "
             "kept",
@@ -288,15 +299,17 @@ TRIPLET = LossSpec(
             reductions=("mean-nonzero", "mean", "sum", "none"),
             term_reduction={"mean-nonzero": "mean-active", "none": "mean-active",
                             "sum": "sum"},
-            notes=("cosine is CosineSimilarity: s_an - s_ap + m equals d_ap - d_an + m",
-                   "sqeuclidean is LpDistance(power=2)"),
+            api_values={"distance": PML_DISTANCES,
+                        "reduction": {**PML_REDUCERS, "mean-nonzero": ""}},
+            notes=(Note("cosine is CosineSimilarity: s_an - s_ap + m equals d_ap - d_an + m",
+                        when={"distance": ("cosine",)}),),
             source="KevinMusgrave/pytorch-metric-learning src/pytorch_metric_learning/"
             "losses/triplet_margin_loss.py",
         ),
         "sentence-transformers": Convention(
             "sentence-transformers",
-            "sentence_transformers.losses.TripletLoss(distance_metric=EUCLIDEAN, "
-            "triplet_margin=5)",
+            "sentence_transformers.losses.TripletLoss(distance_metric={distance}, "
+            "triplet_margin={margin})",
             "m = 5, exact euclidean distance (COSINE: 1 - cos), mean over the triplets",
             params={"margin": 5.0},
             allowed={"distance": ("euclidean", "cosine")},
@@ -307,14 +320,17 @@ TRIPLET = LossSpec(
                 "negatives_reduction": "TripletLoss averages every triplet",
             },
             reductions=("mean",),
-            notes=("versions before 2025 measured EUCLIDEAN with F.pairwise_distance, which "
-                   "adds eps 1e-6 to the difference (--like torch shows that arithmetic)",),
+            api_values={"distance": {"euclidean": "EUCLIDEAN", "cosine": "COSINE"}},
+            notes=(Note("versions before 2025 measured EUCLIDEAN with F.pairwise_distance, "
+                        "which adds eps 1e-6 to the difference (--like torch shows that "
+                        "arithmetic)", when={"distance": ("euclidean",)}),),
             source="UKPLab/sentence-transformers sentence_transformers/sentence_transformer/"
             "losses/triplet.py (6.2)",
         ),
         "tf-addons": Convention(
             "tf-addons",
-            "tfa.losses.triplet_hard_loss(margin=1.0, soft=False, distance_metric='L2')",
+            "tfa.losses.triplet_hard_loss(margin={margin}, soft={soft}, "
+            "distance_metric={distance})",
             "each anchor's hardest negative: [d_ap - min_k d_an + m]+ (soft: "
             "log1p(exp(d_ap - min_k d_an)), no margin); mean over the anchors",
             unsupported={
@@ -322,14 +338,15 @@ TRIPLET = LossSpec(
                 "negatives_reduction": "triplet_hard_loss keeps the hardest negative",
             },
             term_reduction={"mean": "max", "sum": "max", "none": "max"},
-            notes=("squared-L2 is sqeuclidean, angular is cosine",
-                   "TF Addons computes the distances through a Gram matrix (about 1e-8 "
-                   "relative off the exact ones losscli uses)"),
+            api_values={"distance": {"euclidean": "'L2'", "sqeuclidean": "'squared-L2'",
+                                     "cosine": "'angular'"}},
+            notes=("TF Addons computes the distances through a Gram matrix (about 1e-8 "
+                   "relative off the exact ones losscli uses)",),
             source="tensorflow/addons tensorflow_addons/losses/triplet.py",
         ),
         "optax": Convention(
             "optax",
-            "optax.losses.triplet_margin_loss(margin=1.0, norm_degree=2, eps=1e-6)",
+            "optax.losses.triplet_margin_loss(margin={margin}, norm_degree=2, eps=1e-6)",
             "d = (sum (x - y)^2 + 1e-6)^(1/2) (eps under the root); unreduced, one loss "
             "per triplet",
             allowed={"distance": ("euclidean",)},
@@ -340,7 +357,8 @@ TRIPLET = LossSpec(
             },
             eps=1e-6, eps_placement="root",
             reductions=("none",),
-            notes=("with K > 1 negatives an example's loss is the mean of its K triplets",),
+            notes=(Note("with K > 1 negatives an example's loss is the mean of its K triplets",
+                        inputs=True),),
             source="google-deepmind/optax optax/losses/_self_supervised.py",
         ),
     },

@@ -3,10 +3,12 @@ negatives (SupCon, SimCLR's NT-Xent, CLIP, SigLIP, ...; LOSSES-MORE.md)."""
 
 from __future__ import annotations
 
-from losscli.losses.spec import Column, Convention, LossSpec, Param
+from losscli.losses.spec import Column, Convention, LossSpec, Note, Param
 from losscli.losses.specs.common import (
     PML,
     PML_PER_CALL,
+    PML_REDUCERS,
+    PML_SIMILARITIES,
     PML_SINGLE_PAIR,
     TEMPERATURE_HELP,
     similarity,
@@ -79,8 +81,9 @@ SUPCON = LossSpec(
     conventions={
         "pytorch-metric-learning": Convention(
             "pytorch-metric-learning",
-            "pytorch_metric_learning.losses.SupConLoss(temperature=0.1) with CosineSimilarity, "
-            "the anchor against ref_emb = its positives and negatives",
+            "pytorch_metric_learning.losses.SupConLoss(temperature={temperature}"
+            "{reduction}) with {similarity}, the anchor against ref_emb = its positives and "
+            "negatives",
             "no t/t_b factor; an anchor without a negative has loss 0; AvgNonZero: the mean "
             "over the anchors whose loss is > 0 (it divides by P + finfo.tiny, the same P in "
             "float64)",
@@ -88,14 +91,16 @@ SUPCON = LossSpec(
                          "drops the t/t_b factor)"},
             zero_without_pairs=True, zero_single_pair=True,
             reductions=("mean-nonzero", "mean", "sum", "none"),
-            notes=("--similarity dot is DotProductSimilarity(normalize_embeddings=False)",
-                   PML_PER_CALL, PML_SINGLE_PAIR),
+            api_values={"similarity": PML_SIMILARITIES,
+                        "reduction": {**PML_REDUCERS, "mean-nonzero": ""}},
+            notes=(PML_PER_CALL, PML_SINGLE_PAIR),
             source=PML + "supcon_loss.py",
         ),
         "supcontrast": Convention(
             "supcontrast",
-            "HobbitLong/SupContrast SupConLoss(temperature=0.07, contrast_mode='all', "
-            "base_temperature=0.07)(features=[a_i, p_i1, ..., p_iP] per example, labels=None)",
+            "HobbitLong/SupContrast SupConLoss(temperature={temperature}, contrast_mode='all', "
+            "base_temperature={base_temperature|temperature})(features=[a_i, p_i1, ..., p_iP] "
+            "per example, labels=None)",
             "every view an anchor: the anchor and its P positives are one example's views, "
             "each view's positives are the other views of its example and its negatives every "
             "other example's views; t = t_b = 0.07 (factor t / 0.07 for another t); "
@@ -107,8 +112,9 @@ SUPCON = LossSpec(
                                "other examples' views (a negative given as a sample of its own "
                                "would be an anchor without positives: NaN, SupContrast#50)"},
             reductions=("mean",),
-            notes=("SupContrast multiplies features as given (its models normalize them): "
-                   "--similarity cosine normalizes first, dot uses the vectors as given",),
+            notes=(Note("SupContrast multiplies features as given (its models normalize "
+                        "them): --similarity cosine normalizes first, dot uses the vectors as "
+                        "given", when={"similarity": ("dot",)}),),
             source="HobbitLong/SupContrast losses.py",
         ),
     },
@@ -154,19 +160,20 @@ NTXENT_BATCH = LossSpec(
     conventions={
         "pytorch-metric-learning": Convention(
             "pytorch-metric-learning",
-            "pytorch_metric_learning.losses.NTXentLoss(temperature=0.07) on embeddings [A; P] "
-            "with labels [0..B-1, 0..B-1] (SelfSupervisedLoss(..., symmetric=True))",
+            "pytorch_metric_learning.losses.NTXentLoss(temperature={temperature}) with "
+            "{similarity} on embeddings [A; P] with labels [0..B-1, 0..B-1] "
+            "(SelfSupervisedLoss(..., symmetric=True))",
             "the same pairs and mean over the 2B views; -log(p + finfo.tiny) for each view's "
             "softmax probability p of its partner (a loss above 708.4 is capped there)",
             eps=FLOAT64_TINY, eps_placement="probability",
             reductions=("mean",),
-            notes=("--similarity dot is DotProductSimilarity(normalize_embeddings=False)",),
+            api_values={"similarity": PML_SIMILARITIES},
             source=PML + "ntxent_loss.py",
         ),
         "optax": Convention(
             "optax",
             "optax.losses.ntxent(embeddings=[A; P], labels=[0..B-1, 0..B-1], "
-            "temperature=0.07)",
+            "temperature={temperature})",
             "losscli's own definition: cosine similarity, the same pairs, mean over the 2B "
             "views",
             allowed={"similarity": ("cosine",)},
@@ -225,42 +232,43 @@ CLIP = LossSpec(
         "torch": Convention(
             "torch",
             "(torch.nn.functional.cross_entropy(L, arange(B)) + "
-            "torch.nn.functional.cross_entropy(L.T, arange(B))) / 2 with L = scale * A P^T",
+            "torch.nn.functional.cross_entropy(L.T, arange(B))) / 2 with "
+            "L = {scale|1/temperature} A P^T",
             "losscli's own definition (cosine: A and P normalized first)",
             source="pytorch/pytorch aten/src/ATen/native/LossNLL.cpp",
         ),
         "pytorch-metric-learning": Convention(
             "pytorch-metric-learning",
-            "pytorch_metric_learning.losses.SelfSupervisedLoss(NTXentLoss(temperature=0.07), "
-            "symmetric=False)(A, P)",
+            "pytorch_metric_learning.losses.SelfSupervisedLoss(NTXentLoss("
+            "temperature={1/scale|temperature}, distance={similarity}), symmetric=False)(A, P)",
             "rows only: each anchor picks its positive among the B positives, the mean of the "
             "r_i; -log(p + finfo.tiny) inside",
             directions="rows", eps=FLOAT64_TINY, eps_placement="probability",
             reductions=("mean",),
-            notes=("--scale s is NTXentLoss(temperature=1/s)",
-                   "--similarity dot is DotProductSimilarity(normalize_embeddings=False)"),
+            api_values={"similarity": PML_SIMILARITIES},
             source=PML + "self_supervised_loss.py, ntxent_loss.py",
         ),
         "sentence-transformers": Convention(
             "sentence-transformers",
-            "sentence_transformers.losses.MultipleNegativesSymmetricRankingLoss(scale=20.0, "
-            "similarity_fct=cos_sim) on (anchor, positive) columns, no hard negatives",
+            "sentence_transformers.losses.MultipleNegativesSymmetricRankingLoss("
+            "scale={scale|1/temperature}, similarity_fct={similarity}) on (anchor, positive) "
+            "columns, no hard negatives",
             "clip with scale 20 (t = 0.05) and cosine; mean",
             params={"scale": 20.0},
             reductions=("mean",),
-            notes=("--similarity dot is similarity_fct=dot_score",),
+            api_values={"similarity": {"cosine": "cos_sim", "dot": "dot_score"}},
             source="UKPLab/sentence-transformers sentence_transformers/losses/"
             "MultipleNegativesSymmetricRankingLoss.py",
         ),
         "open-clip": Convention(
             "open-clip",
             "open_clip.loss.ClipLoss()(image_features=A, text_features=P, "
-            "logit_scale=scale)",
+            "logit_scale={scale|1/temperature})",
             "losscli's own definition: logit_scale is taken already exponentiated, "
             "(CE(L) + CE(L^T)) / 2 on one device",
             reductions=("mean",),
-            notes=("open_clip's models normalize the features (cosine); dot uses them as "
-                   "given",),
+            notes=(Note("open_clip's models normalize the features (cosine); dot uses them as "
+                        "given", when={"similarity": ("dot",)}),),
             source="mlfoundations/open_clip src/open_clip/loss.py",
         ),
     },
@@ -305,14 +313,15 @@ NPAIR = LossSpec(
     conventions={
         "pytorch-metric-learning": Convention(
             "pytorch-metric-learning",
-            "pytorch_metric_learning.losses.NPairsLoss() (DotProductSimilarity(), which "
-            "normalizes) on embeddings [A; P] with labels [0..B-1, 0..B-1]",
+            "pytorch_metric_learning.losses.NPairsLoss(distance={similarity}) on embeddings "
+            "[A; P] with labels [0..B-1, 0..B-1]",
             "the paired batch on normalized inputs (= --similarity cosine): the first pair of "
             "each label, cross entropy over the B positives, mean",
             params={"similarity": "cosine"},
             unsupported_roles={"negatives": "NPairsLoss works in-batch only (no ref_emb): "
                                "each anchor's negatives are the other examples' positives"},
-            notes=("--similarity dot is DotProductSimilarity(normalize_embeddings=False)",),
+            api_values={"similarity": {"cosine": "DotProductSimilarity()",
+                                       "dot": "DotProductSimilarity(normalize_embeddings=False)"}},
             source=PML + "n_pairs_loss.py",
         ),
         "tf-addons": Convention(
@@ -379,30 +388,34 @@ DCL = LossSpec(
     conventions={
         "dcl-port": Convention(
             "dcl-port",
-            "raminnakhli/Decoupled-Contrastive-Learning DCL(temperature=0.1)(z1=A, z2=P) "
-            "(DCLW(sigma=0.5, temperature=0.1) for --weighting vmf)",
+            "raminnakhli/Decoupled-Contrastive-Learning {weighting}(z1=A, z2=P)",
             "the two directions' means summed (twice losscli's loss); the partner and the view "
             "itself stay in the negatives' LSE with log(1e-45) added to their logits; DCLW's "
             "w = 2 - softmax (no factor B)",
             directions="summed", mask_logit=DCL_PORT_MASK, vmf_times_batch=False,
             unsupported_roles={"negatives": "the port takes two views only: " + _TWO_VIEW_ONLY},
             reductions=("mean",),
-            notes=("the port multiplies the vectors as given (its SimCLR normalizes them): "
-                   "--similarity cosine normalizes first, dot uses them as given",
+            api_values={"weighting": {"none": "DCL(temperature={temperature})",
+                                      "vmf": "DCLW(sigma={sigma}, temperature={temperature})"}},
+            notes=(Note("the port multiplies the vectors as given (its SimCLR normalizes "
+                        "them): --similarity cosine normalizes first, dot uses them as given",
+                        when={"similarity": ("dot",)}),
                    "the masked logits leak at small t: 3e-4 relative on the golden batch at "
                    "t = 0.01"),
             source="raminnakhli/Decoupled-Contrastive-Learning loss/dcl.py",
         ),
         "nidl": Convention(
             "nidl",
-            "nidl.losses.DCLLoss(temperature=0.1)(z1=A, z2=P) (DCLWLoss(sigma=0.5, "
-            "temperature=0.1) for --weighting vmf)",
+            "nidl.losses.{weighting}(z1=A, z2=P)",
             "losscli's own two-view definition: cosine, mean over the 2B views, "
             "w = 2 - B softmax",
             allowed={"similarity": ("cosine",)},
             unsupported_roles={"negatives": "nidl's DCLLoss takes two views only: "
                                + _TWO_VIEW_ONLY},
             reductions=("mean",),
+            api_values={"weighting": {
+                "none": "DCLLoss(temperature={temperature})",
+                "vmf": "DCLWLoss(sigma={sigma}, temperature={temperature})"}},
             source="neurospin-deepinsight/nidl nidl/losses/dcl.py",
         ),
     },
@@ -468,8 +481,8 @@ HARD_INFONCE = LossSpec(
     conventions={
         "hcl": Convention(
             "hcl",
-            "joshr17/HCL image/main.py criterion(out_1=A, out_2=P, tau_plus=0.1, beta=1.0, "
-            "estimator='hard') with temperature 0.5",
+            "joshr17/HCL image/main.py criterion(out_1=A, out_2=P, tau_plus={tau_plus}, "
+            "beta={beta}, estimator='hard') with temperature {temperature}",
             "the two-view form computed in linear space as HCL does: neg = e^{s/t}, "
             "imp = neg^beta, R = sum(imp neg) / mean(imp), the floor always on; e^{s/t} "
             "overflows for s/t > 709.78 in float64 (HCL's float32: t < 0.0113 with cosine)",
@@ -478,7 +491,8 @@ HARD_INFONCE = LossSpec(
             unsupported_roles={"negatives": "HCL's criterion takes two views only: "
                                + _TWO_VIEW_ONLY},
             reductions=("mean",),
-            notes=("HCL's model normalizes its outputs (cosine); dot uses the vectors as given",
+            notes=(Note("HCL's model normalizes its outputs (cosine); dot uses the vectors as "
+                        "given", when={"similarity": ("dot",)}),
                    "gradients (--grad) are the analytic ones, where HCL's autograd in linear "
                    "space overflows with its loss"),
             source="joshr17/HCL image/main.py",
@@ -530,20 +544,20 @@ SIGLIP = LossSpec(
     conventions={
         "torch": Convention(
             "torch",
-            "torch.nn.functional.binary_cross_entropy_with_logits(scale * A P^T + bias, "
+            "torch.nn.functional.binary_cross_entropy_with_logits({scale} A P^T + ({bias}), "
             "eye(B), reduction='sum') / B",
             "losscli's own definition (labels 1 on the diagonal, 0 off it, as z = +1/-1)",
             source="pytorch/pytorch aten/src/ATen/native/Loss.cpp",
         ),
         "open-clip": Convention(
             "open-clip",
-            "open_clip.loss.SigLipLoss()(image_features=A, text_features=P, logit_scale=scale, "
-            "logit_bias=bias)",
+            "open_clip.loss.SigLipLoss()(image_features=A, text_features=P, "
+            "logit_scale={scale}, logit_bias={bias})",
             "losscli's own definition: -logsigmoid(labels * logits).sum() / B on one device, "
             "logit_scale taken already exponentiated",
             reductions=("mean",),
-            notes=("open_clip's models normalize the features (cosine); dot uses them as "
-                   "given",),
+            notes=(Note("open_clip's models normalize the features (cosine); dot uses them as "
+                        "given", when={"similarity": ("dot",)}),),
             source="mlfoundations/open_clip src/open_clip/loss.py",
         ),
     },

@@ -52,7 +52,8 @@ COSINE_EMBEDDING = LossSpec(
     conventions={
         "torch": Convention(
             "torch",
-            "torch.nn.functional.cosine_embedding_loss(x1, x2, label, margin=0.0)",
+            "torch.nn.functional.cosine_embedding_loss(x1, x2, label, margin={margin}, "
+            "reduction='{reduction}')",
             "c = x1.x2 / sqrt((|x1|^2 + eps)(|x2|^2 + eps)) with torch's float32 eps 1e-12 "
             "(9.999999960041972e-13 in float64), so cos(x, x) < 1 and tiny vectors are pulled "
             "toward 0; a label other than +1/-1 gives 0",
@@ -99,7 +100,8 @@ HINGE_EMBEDDING = LossSpec(
     conventions={
         "torch": Convention(
             "torch",
-            "torch.nn.functional.hinge_embedding_loss(x, label, margin=1.0), x = x1 or "
+            "torch.nn.functional.hinge_embedding_loss(x, label, margin={margin}, "
+            "reduction='{reduction}'), x = x1 or "
             "torch.nn.functional.pairwise_distance(x1, x2)",
             "where(label != 1, [m - x]+, 0) + where(label != -1, x, 0): a label that is "
             "neither +1 nor -1 (e.g. 0) gets both terms; the vector form's distance adds eps "
@@ -140,7 +142,8 @@ MARGIN_RANKING = LossSpec(
     conventions={
         "torch": Convention(
             "torch",
-            "torch.nn.functional.margin_ranking_loss(x1, x2, label, margin=0.0)",
+            "torch.nn.functional.margin_ranking_loss(x1, x2, label, margin={margin}, "
+            "reduction='{reduction}')",
             "[-y (x1 - x2) + m]+ for any real y: labels are not checked, so a y other than "
             "+1/-1 scales the difference",
             unchecked_labels=True,

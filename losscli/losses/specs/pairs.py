@@ -3,11 +3,14 @@ margined (multi-similarity, circle, lifted structure, margin; LOSSES-MORE.md).""
 
 from __future__ import annotations
 
-from losscli.losses.spec import Column, Convention, LossSpec, Param
+from losscli.losses.spec import Column, Convention, LossSpec, Note, Param
 from losscli.losses.specs.common import (
     DISTANCE_HELP,
     PML,
+    PML_DISTANCES,
     PML_PER_CALL,
+    PML_REDUCERS,
+    PML_SIMILARITIES,
     PML_SINGLE_PAIR,
     distance,
     similarity,
@@ -56,19 +59,22 @@ MULTI_SIMILARITY = LossSpec(
     conventions={
         "pytorch-metric-learning": Convention(
             "pytorch-metric-learning",
-            "pytorch_metric_learning.losses.MultiSimilarityLoss(alpha=2, beta=50, base=0.5) "
-            "with CosineSimilarity, the anchor against ref_emb = its positives and negatives",
+            "pytorch_metric_learning.losses.MultiSimilarityLoss(alpha={alpha}, beta={beta}, "
+            "base={base}{reduction}) with {similarity}, the anchor against ref_emb = its "
+            "positives and negatives",
             "losscli's own definition (no mining: that is MultiSimilarityMiner's); mean",
             zero_single_pair=True,
             reductions=("mean", "sum", "none", "mean-nonzero"),
-            notes=("--similarity dot is DotProductSimilarity(normalize_embeddings=False)",
-                   PML_PER_CALL, PML_SINGLE_PAIR),
+            api_values={"similarity": PML_SIMILARITIES,
+                        "reduction": {**PML_REDUCERS, "mean": "",
+                                      "mean-nonzero": ", reducer=AvgNonZeroReducer()"}},
+            notes=(PML_PER_CALL, PML_SINGLE_PAIR),
             source=PML + "multi_similarity_loss.py",
         ),
         "ms-original": Convention(
             "ms-original",
-            "MalongTech/research-ms-loss MultiSimilarityLoss (SCALE_POS 2, SCALE_NEG 40, "
-            "thresh 0.5, margin 0.1) on unit features",
+            "MalongTech/research-ms-loss MultiSimilarityLoss (SCALE_POS {alpha}, SCALE_NEG "
+            "{beta}, thresh {base}, margin 0.1) on unit features",
             "mining inside the loss: positives with s >= 1 - 1e-5 dropped, negatives kept when "
             "s_n + 0.1 > min s_p, positives when s_p - 0.1 < max s_n; an anchor left without "
             "either has loss 0 and still counts in the sum / B; beta 40",
@@ -126,12 +132,13 @@ CIRCLE = LossSpec(
     conventions={
         "pytorch-metric-learning": Convention(
             "pytorch-metric-learning",
-            "pytorch_metric_learning.losses.CircleLoss(m=0.4, gamma=80), the anchor against "
-            "ref_emb = its positives and negatives",
+            "pytorch_metric_learning.losses.CircleLoss(m={margin}, gamma={gamma}{reduction}), "
+            "the anchor against ref_emb = its positives and negatives",
             "AvgNonZero over the anchors; an anchor without a negative has loss 0; "
             "torch.nn.Softplus() is x itself above its threshold 20",
             softplus_threshold=20.0, zero_without_pairs=True, zero_single_pair=True,
             reductions=("mean-nonzero", "mean", "sum", "none"),
+            api_values={"reduction": {**PML_REDUCERS, "mean-nonzero": ""}},
             notes=(PML_PER_CALL, PML_SINGLE_PAIR),
             source=PML + "circle_loss.py",
         ),
@@ -188,23 +195,25 @@ LIFTED_STRUCTURE = LossSpec(
     conventions={
         "pytorch-metric-learning": Convention(
             "pytorch-metric-learning",
-            "pytorch_metric_learning.losses.LiftedStructureLoss(neg_margin=1, pos_margin=0) "
-            "on [a, p, n_1, ..., n_K] (GeneralizedLiftedStructureLoss with the anchor against "
-            "ref_emb for --variant generalized), LpDistance(normalize_embeddings=True)",
+            "pytorch_metric_learning.losses.{variant}, {distance}",
             "normalized embeddings; otherwise losscli's own song (each pair in both orders, "
             "halved) or generalized variant; mean",
             normalize=True,
             allowed={"distance": ("euclidean", "sqeuclidean")},
             zero_single_pair=True,
             reductions=("mean", "sum", "none"),
-            notes=("sqeuclidean is LpDistance(power=2)",
-                   "generalized: " + PML_SINGLE_PAIR),
+            api_values={"distance": PML_DISTANCES, "variant": {
+                "song": "LiftedStructureLoss(neg_margin={margin}, pos_margin={pos_margin}) on "
+                        "[a, p, n_1, ..., n_K]",
+                "generalized": "GeneralizedLiftedStructureLoss(neg_margin={margin}, "
+                               "pos_margin={pos_margin}) with the anchor against ref_emb"}},
+            notes=(Note("generalized: " + PML_SINGLE_PAIR.text, inputs=True),),
             source=PML + "lifted_structure_loss.py",
         ),
         "tf-addons": Convention(
             "tf-addons",
             "tfa.losses.lifted_struct_loss(labels=[0, 0, 1, ..., K], embeddings=[a, p, n_1, "
-            "..., n_K], margin=1.0)",
+            "..., n_K], margin={margin})",
             "losscli's own song variant on the vectors as given (0.25 times the sum over "
             "ordered positive pairs, over the unordered pairs); mean",
             allowed={"distance": ("euclidean",), "variant": ("song",)},
@@ -263,9 +272,8 @@ MARGIN = LossSpec(
     conventions={
         "pytorch-metric-learning": Convention(
             "pytorch-metric-learning",
-            "pytorch_metric_learning.losses.MarginLoss(margin=0.2, nu=0, beta=1.2) with "
-            "LpDistance(normalize_embeddings=True), the anchor against ref_emb = its positive "
-            "and negatives",
+            "pytorch_metric_learning.losses.MarginLoss(margin={margin}, nu={nu}, beta={beta}) "
+            "with {distance}, the anchor against ref_emb = its positive and negatives",
             "normalized embeddings; beta stored as float32 (1.2 -> 1.2000000476837158); "
             "DivisorReducer: the batch's summed terms over its count of active pair terms",
             normalize=True, float32_params=("beta",),
@@ -273,7 +281,7 @@ MARGIN = LossSpec(
             unsupported={"nu": "PML adds nu beta only while it learns beta (learn_beta), "
                          "which losscli does not support"},
             reductions=("divisor", "none"),
-            notes=("sqeuclidean is LpDistance(power=2)",),
+            api_values={"distance": PML_DISTANCES},
             source=PML + "margin_loss.py",
         ),
     },

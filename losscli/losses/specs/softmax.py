@@ -49,18 +49,21 @@ SOFTMAX_CE = LossSpec(
     conventions={
         "torch": Convention(
             "torch",
-            "torch.nn.functional.cross_entropy(weight=None, ignore_index=-100, "
-            "reduction='mean', label_smoothing=0.0)",
+            "torch.nn.functional.cross_entropy(logits, target, weight, "
+            "ignore_index={ignore_index}, reduction='{reduction}', "
+            "label_smoothing={label_smoothing})",
             "losscli's own definition: the weighted mean divides by sum w_y; smoothing "
             "(1 - e) onehot + e / C",
-            notes=("torch's default ignore_index is -100: give --ignore-index -100 to drop "
-                   "such rows (losscli rejects an out-of-range class otherwise)",),
+            params={"ignore_index": -100},
+            notes=("torch's default ignore_index -100 leaves out the examples whose target is "
+                   "-100 (probability targets have none)",),
             source="pytorch/pytorch aten/src/ATen/native/LossNLL.cpp",
         ),
         "tf-addons": Convention(
             "tf-addons",
-            "keras.losses.CategoricalCrossentropy(from_logits=False, label_smoothing=0.0) "
-            "(SparseCategoricalCrossentropy for class indices)",
+            "keras.losses.CategoricalCrossentropy(from_logits=False, "
+            "label_smoothing={label_smoothing}) (SparseCategoricalCrossentropy for class "
+            "indices)",
             "Keras reads the inputs as probabilities by default (from_logits=False): "
             "x / sum x, clipped to [1e-7, 1 - 1e-7] (class indices: x clipped, then "
             "renormalized); mean over the batch",

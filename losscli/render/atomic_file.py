@@ -1,0 +1,175 @@
+"""Every file losscli writes (`--out`, `--png`, batch's records) is written here: whole or not
+at all, with the permissions a plain file would get.
+
+    with AtomicFile("result.json", force=False, inputs=["in.json"]) as out:
+        out.write(text)
+
+The data goes to a temporary file beside the target, is flushed and synced, then renamed
+over the target: a reader sees the old file or the new one, never half of one; a failure
+(disk full, Ctrl-C, an error while rendering) removes the temporary file. The new file's mode
+is the old file's when --force replaces one, else 0666 less the umask (0644 under umask 022),
+as `open()` would create it. The target must not be an input, a symbolic link, a directory or
+anything but a regular file, nor exist without --force (exit 6 for each).
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+import tempfile
+from collections.abc import Iterable
+from typing import IO, Any
+
+from losscli.errors import OutputError
+
+
+class AtomicFile:
+    """A file written through a temporary file and a rename (see the module docstring).
+
+    `option` names the option the path came from, for messages (`--out`, `--png`).
+    """
+
+    def __init__(self, path: str, *, force: bool = False, inputs: Iterable[str] = (),
+                 binary: bool = False, option: str = "--out") -> None:
+        self.path = path
+        self.option = option
+        check_target(path, force, inputs)
+        directory = os.path.dirname(os.path.abspath(path))
+        mode = mode_for(path)
+        try:
+            fd, self._tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.",
+                                             suffix=".tmp")
+        except OSError as exc:
+            raise OutputError(f"cannot create a file in {directory}: {reason(exc)}",
+                              "choose a writable directory", where=path) from None
+        try:
+            os.fchmod(fd, mode)
+            self._fh: IO[Any] | None = (os.fdopen(fd, "wb") if binary
+                                        else os.fdopen(fd, "w", encoding="utf-8"))
+        except OSError as exc:
+            os.close(fd)
+            self._discard()
+            raise self._error(exc) from None
+
+    @property
+    def handle(self) -> IO[Any]:
+        """The open temporary file (for writers that want a file object, e.g. savefig)."""
+        assert self._fh is not None, "the file is committed or aborted"
+        return self._fh
+
+    def write(self, data: str | bytes) -> None:
+        """Append to the temporary file; a failure discards it and says why."""
+        try:
+            self.handle.write(data)
+        except OSError as exc:
+            self.abort()
+            raise self._error(exc) from None
+
+    def commit(self) -> None:
+        """Sync the data and rename it over the target."""
+        if self._fh is None:
+            return
+        try:
+            self._fh.flush()
+            os.fsync(self._fh.fileno())
+            self._fh.close()
+            self._fh = None
+            os.replace(self._tmp, self.path)
+        except OSError as exc:
+            self.abort()
+            raise self._error(exc) from None
+        except BaseException:
+            self.abort()
+            raise
+
+    def abort(self) -> None:
+        """Throw the data away: the target is left as it was."""
+        if self._fh is not None:
+            try:
+                self._fh.close()
+            except OSError:
+                pass
+            self._fh = None
+        self._discard()
+
+    def _discard(self) -> None:
+        try:
+            os.unlink(self._tmp)
+        except OSError:
+            pass
+
+    def _error(self, exc: OSError) -> OutputError:
+        full = exc.errno in (errno.ENOSPC, errno.EDQUOT)
+        return OutputError(f"cannot write: {reason(exc)}",
+                           f"free some space or choose another {self.option}" if full
+                           else f"choose another {self.option}", where=self.path)
+
+    def __enter__(self) -> AtomicFile:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *rest: object) -> None:
+        if kind is None:
+            self.commit()
+        else:
+            self.abort()
+
+
+def write_file(path: str, data: str | bytes, *, force: bool = False,
+               inputs: Iterable[str] = (), option: str = "--out") -> None:
+    """`data` written to `path` whole or not at all."""
+    with AtomicFile(path, force=force, inputs=inputs, binary=isinstance(data, bytes),
+                    option=option) as out:
+        out.write(data)
+
+
+def reason(exc: OSError) -> str:
+    """An OSError as a phrase for a one-line message."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return "disk full (no space left on device)"
+    if isinstance(exc, PermissionError):
+        return "permission denied"
+    return str(exc.strerror or exc)
+
+
+def check_target(path: str, force: bool, inputs: Iterable[str] = ()) -> None:
+    """Refuse (exit 6) a target that is a link, a directory, an input, not a regular file,
+    or that exists without `force`."""
+    if os.path.islink(path):
+        raise OutputError("is a symbolic link", "refusing to write through it; give a plain "
+                          "path", where=path)
+    if os.path.isdir(path):
+        raise OutputError("is a directory", "give a file name", where=path)
+    if not os.path.lexists(path):
+        return
+    for source in inputs:
+        if source != "-" and os.path.exists(source) and os.path.samefile(source, path):
+            raise OutputError("is one of the inputs", "write to another file", where=path)
+    if not stat.S_ISREG(os.stat(path).st_mode):
+        raise OutputError("is not a regular file (a device, FIFO or socket)",
+                          "give a file name, or redirect stdout instead of --out", where=path)
+    if not force:
+        raise OutputError("already exists", "use --force to overwrite it", where=path)
+
+
+def mode_for(path: str) -> int:
+    """The new file's permissions: the old file's when replacing one, else 0666 less umask."""
+    try:
+        return stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:
+        return 0o666 & ~_umask()
+
+
+def _umask() -> int:
+    """The process's umask, read without changing it where the system says (Linux), since
+    setting it to read it back races with other threads creating files."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return umask

@@ -1,0 +1,99 @@
+"""`losses` and `explain` read everything from the registry."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from losscli.cli import run
+from losscli.cli.catalog import explain_text
+from losscli.losses import LIBRARIES, LOSSES, Convention
+from losscli.losses.spec import CORE_LIBRARIES
+from losscli.model import ROLE_SHAPES
+from tests.helpers import run_cli as invoke
+
+
+def test_explain_shows_every_registry_fact() -> None:
+    for spec in LOSSES.values():
+        text = explain_text(spec)
+        assert spec.formula.splitlines()[0] in text
+        for role in spec.roles:
+            assert f"{role}" in text and ROLE_SHAPES[role] in text
+        for p in spec.params:
+            assert f"{p.option}" in text and f"(default {p.default})" in text
+        for c in spec.columns:
+            assert f"  {c.name}: {c.help}" in text
+        for item in spec.pitfalls + spec.references:
+            assert item in text
+        assert spec.gradient in text
+        # The five loss libraries always (a missing one says so), other codebases where the
+        # loss names them.
+        for lib in LIBRARIES:
+            conv = spec.conventions.get(lib)
+            if lib not in CORE_LIBRARIES and conv is None:
+                assert f"  {lib}:" not in text
+            elif isinstance(conv, Convention):
+                defaults = {p.name: p.default for p in spec.params}
+                assert conv.call({**defaults, **conv.params}) in text and conv.summary in text
+                assert all(str(note) in text for note in conv.notes)
+            elif isinstance(conv, str):
+                assert f"{lib}: {conv} (described" in text
+            else:
+                assert f"{lib}: no {spec.name} loss" in text
+
+
+def test_pitfalls_name_temperature_zero_vectors_and_zero_distance() -> None:
+    joined = " ".join(p for spec in LOSSES.values() for p in spec.pitfalls)
+    for needle in ("tiny temperature", "Zero vectors under cosine", "sqrt at zero distance"):
+        assert needle.lower() in joined.lower()
+
+
+def test_explain_says_which_contrastive_is_which(capsys):
+    code, out, _ = invoke(capsys, "explain", "infonce")
+    assert code == 0 and "contrastive_loss" in out and "--temperature" in out
+    code, out, _ = invoke(capsys, "explain", "contrastive")
+    assert code == 0 and "`infonce`" in out
+
+
+@pytest.mark.parametrize("name", ["supcon", "clip", "dcl", "hard-infonce", "circle",
+                                  "lifted-structure", "margin-ranking"])
+def test_explain_table_has_columns_and_libraries(capsys, name):
+    code, out, _ = invoke(capsys, "explain", name, "--format", "table")
+    assert code == 0
+    assert out.startswith(f"{name}:") and "breakdown columns" in out
+    assert "other libraries" in out
+
+
+def test_losses_lists_the_registry_as_json(capsys):
+    code, out, _ = invoke(capsys, "losses", "-f", "json")
+    assert code == 0
+    names = [entry["name"] for entry in json.loads(out)]
+    assert names[:5] == ["softmax-ce", "infonce", "contrastive", "triplet", "quadruplet"]
+    from losscli.losses import LOSSES
+
+    assert names == list(LOSSES)
+
+
+def test_losses_json_lists_roles_params_and_conventions(capsys):
+    code, out, _ = invoke(capsys, "losses", "--format", "json")
+    assert code == 0
+    specs = {s["name"]: s for s in json.loads(out)}
+    assert {"supcon", "ntxent-batch", "clip", "npair", "dcl", "hard-infonce", "siglip",
+            "multi-similarity", "circle", "lifted-structure", "margin", "cosine-embedding",
+            "hinge-embedding", "margin-ranking"} <= set(specs)
+    assert specs["hard-infonce"]["params"][1] == {
+        "name": "beta", "option": "--beta", "default": 1.0, "kind": "float", "choices": None,
+        "help": specs["hard-infonce"]["params"][1]["help"]}
+    assert specs["cosine-embedding"]["roles"] == {"required": ["x1", "x2", "label"],
+                                                  "optional": []}
+    assert "supcontrast" in specs["supcon"]["conventions"]
+
+
+def test_losses_json_carries_conventions(capsys) -> None:
+    assert run(["losses", "--format", "json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    triplet = next(d for d in doc if d["name"] == "triplet")
+    assert triplet["conventions"]["optax"]["flags"] == {"eps": 1e-6, "eps_placement": "root"}
+    quad = next(d for d in doc if d["name"] == "quadruplet")
+    assert all(not c["defined"] for c in quad["conventions"].values())

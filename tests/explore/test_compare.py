@@ -1,0 +1,72 @@
+"""`compare`: losscli's own row first, then one row per library convention, each equal to
+`--like` on the same inputs, or the reason the library has no such loss or option."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import losscli
+from losscli import api
+from losscli.cli import run
+from tests.helpers import sample
+
+
+def batch() -> dict:
+    return sample("batch.npz")
+
+
+def test_compare_rows_losscli_first_then_each_library(capsys) -> None:
+    rows = api.compare("triplet", batch())
+    assert [r.convention for r in rows] == ["losscli", "torch", "pytorch-metric-learning",
+                                            "sentence-transformers", "tf-addons", "optax"]
+    for r in rows[1:]:
+        like = losscli.evaluate("triplet", batch(), like=r.convention)
+        assert r.value == like.value
+    rows = api.compare("softmax-ce", {"logits": [[1.0, 2.0]], "target": [1]})
+    undefined = [r.convention for r in rows if not r.defined]
+    assert undefined == ["pytorch-metric-learning", "sentence-transformers"]
+    assert run(["compare", "quadruplet", "samples/quadruplet-golden.json"]) == 0
+    records = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert records[0]["convention"] == "losscli" and records[0]["defined"]
+    assert not any(r["defined"] for r in records[1:])
+
+
+def test_compare_row_says_when_an_option_does_not_exist_there() -> None:
+    rows = api.compare("triplet", batch(), soft=True)
+    torch_row = next(r for r in rows if r.convention == "torch")
+    assert not torch_row.defined and "--soft" in torch_row.reason
+
+
+def test_compare_supcon_ex_json(capsys) -> None:
+    """`losscli compare supcon ex.json`: losscli's own row first, then one per convention."""
+    assert run(["compare", "supcon", "samples/ex.json"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    names = [r["convention"] for r in rows]
+    assert names == ["losscli", "torch", "pytorch-metric-learning", "sentence-transformers",
+                     "tf-addons", "optax", "supcontrast"]
+    own, pml = rows[0], rows[2]
+    assert own["defined"] and pml["defined"] and pml["reduction"] == "mean-nonzero"
+    assert pml["value"] == pytest.approx(own["value"], rel=1e-15)
+    assert "defines no supcon" in rows[1]["reason"]
+    assert "negatives has no counterpart" in rows[-1]["reason"]
+
+
+@pytest.mark.parametrize("loss,extra,expected", [
+    ("dcl", [], {"dcl-port", "nidl"}),
+    ("clip", [], {"torch", "pytorch-metric-learning", "sentence-transformers", "open-clip"}),
+    ("supcon", [], {"supcontrast", "pytorch-metric-learning"}),
+    ("cosine-embedding", ["--x1", "samples/a.npy", "--x2", "samples/b.npy", "--label",
+                          "samples/y.npy"], {"torch"}),
+])
+def test_compare_rows_of_in_batch_and_paired_input_losses(loss, extra, expected, capsys) -> None:
+    args = ["compare", loss] + (["samples/views.npz"] if loss in ("dcl", "clip", "supcon")
+                                else [])
+    assert run(args + extra) == 0, capsys.readouterr().err
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert rows[0]["convention"] == "losscli"
+    assert {r["convention"] for r in rows if r["defined"]} == expected | {"losscli"}
+    for r in rows:
+        if r["value"] is not None:  # a defined row may still be null (not finite)
+            assert r["defined"]

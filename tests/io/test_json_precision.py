@@ -1,0 +1,78 @@
+"""JSON integers beyond 2^53 (issue 12.7): read, rounded to float64 as any JSON reader into
+doubles does, with a warning naming the roles and counts (stderr and the JSON warnings), for
+INPUT, per-role files, stdin and batch's JSON Lines. Through the real CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from losscli.io import formats
+
+BIG = 2**53 + 1  # the first integer float64 cannot hold
+DOC = {"anchor": [BIG, 0], "positive": [0, BIG + 2], "negatives": [[1, 2], [BIG * 3, 1]]}
+
+
+def cli(args: list[str], cwd: Path, stdin: str | None = None) -> subprocess.CompletedProcess:
+    env = dict(os.environ, LOSSCLI_JIT="never")
+    return subprocess.run([sys.executable, "-m", "losscli", *args], cwd=cwd, env=env,
+                          input=stdin, capture_output=True, text=True, timeout=120)
+
+
+def precision_lines(text: str) -> list[str]:
+    return [line for line in text.splitlines() if "2^53" in line]
+
+
+@pytest.mark.parametrize("how", ["file", "stdin"])
+def test_a_document_warns_once_naming_each_role(how: str, tmp_path: Path) -> None:
+    (tmp_path / "big.json").write_text(json.dumps(DOC))
+    args = ["compute", "triplet", "big.json" if how == "file" else "-", "-f", "json"]
+    proc = cli(args, tmp_path, None if how == "file" else json.dumps(DOC))
+    assert proc.returncode == 0, proc.stderr
+    warned = precision_lines(proc.stderr)
+    assert len(warned) == 1, proc.stderr
+    assert "anchor (1), positive (1) and negatives (1)" in warned[0]
+    assert str(2**53) in warned[0]
+    out = json.loads(proc.stdout)
+    assert [w for w in out["warnings"] if "2^53" in w] == [warned[0].removeprefix("warning: ")]
+
+
+def test_exact_integers_give_no_warning(tmp_path: Path) -> None:
+    doc = {"anchor": [2**53, 0], "positive": [0, -(2**53)], "negatives": [[2**52 + 1, 2]]}
+    (tmp_path / "ok.json").write_text(json.dumps(doc))
+    proc = cli(["compute", "triplet", "ok.json", "-f", "json"], tmp_path)
+    assert proc.returncode == 0 and precision_lines(proc.stderr) == []
+
+
+def test_a_role_file_names_its_role(tmp_path: Path) -> None:
+    (tmp_path / "a.json").write_text(json.dumps([[BIG, 1], [1, 1]]))
+    (tmp_path / "p.json").write_text(json.dumps([[1, 1], [1, 0]]))
+    proc = cli(["compute", "infonce", "--anchor", "a.json", "--positive", "p.json", "-f",
+                "json"], tmp_path)
+    warned = precision_lines(proc.stderr)
+    assert len(warned) == 1 and warned[0].startswith("warning: a.json: ")
+    assert "in anchor (1)" in warned[0]
+
+
+def test_batch_json_lines_warn_per_line(tmp_path: Path) -> None:
+    lines = json.dumps(DOC) + "\n" + json.dumps({**DOC, "anchor": [1, 0]}) + "\n"
+    proc = cli(["batch", "triplet", "-", "-f", "jsonl"], tmp_path, lines)
+    assert proc.returncode == 0, proc.stderr
+    records = [json.loads(x) for x in proc.stdout.splitlines()]
+    first = [w for w in records[0]["warnings"] if "2^53" in w]
+    second = [w for w in records[1]["warnings"] if "2^53" in w]
+    assert len(first) == 1 and "anchor (1)" in first[0]
+    assert len(second) == 1 and "anchor" not in second[0].split("2^53 in")[1].split("are")[0]
+
+
+def test_the_value_read_is_the_nearest_float64() -> None:
+    found: list[str] = []
+    value = formats.parse_json(json.dumps([BIG, -BIG, 3]).encode(), "x", inexact=found)
+    assert value == [float(BIG), float(-BIG), 3.0]
+    assert found == [str(BIG), str(-BIG)]
+    assert formats.inexact_integers(value) == 2

@@ -1,0 +1,134 @@
+"""Role sets of `STEM.ROLE.npy` files and lone .npy stacks (issue 12.2 and 12.3): a file
+named like a member reads its whole set; a misnamed member is an error with "did you mean",
+never a stack of its own; a set without a role the loss needs is an error naming the file to
+add, never an input with K = 0; a lone 2-D .npy read as one example says so. Through the real
+CLI in a subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+RNG = np.random.default_rng(5)
+A, P, N = RNG.normal(size=(3, 4)), RNG.normal(size=(3, 4)), RNG.normal(size=(3, 2, 4))
+
+
+def cli(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
+    env = dict(os.environ, LOSSCLI_JIT="never")
+    return subprocess.run([sys.executable, "-m", "losscli", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+def role_set(root: Path, stem: str = "x", **extra: np.ndarray) -> None:
+    for role, arr in {"anchor": A, "positive": P, "negatives": N, **extra}.items():
+        np.save(root / f"{stem}.{role}.npy", arr)
+
+
+def values(proc: subprocess.CompletedProcess) -> dict:
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+@pytest.mark.parametrize("member", ["anchor", "positive", "negatives"])
+def test_a_member_as_input_reads_its_whole_set(member: str, tmp_path: Path) -> None:
+    role_set(tmp_path)
+    want = values(cli(["compute", "infonce", "--anchor", "x.anchor.npy", "--positive",
+                       "x.positive.npy", "--negatives", "x.negatives.npy", "-f", "json"],
+                      tmp_path))
+    proc = cli(["compute", "infonce", f"x.{member}.npy", "-f", "json"], tmp_path)
+    got = values(proc)
+    assert got["shape"] == want["shape"] == {"batch": 3, "negatives": 2, "dim": 4,
+                                             "classes": None, "positives": None}
+    np.testing.assert_allclose(got["per_example"], want["per_example"], rtol=1e-12)
+    said = [w for w in got["warnings"] if "role set x.*.npy" in w]
+    assert len(said) == 1 and "x.negatives.npy" in said[0], got["warnings"]
+    assert f"warning: {said[0]}" in proc.stderr.splitlines()
+
+
+def test_a_role_option_replaces_a_member_and_says_so(tmp_path: Path) -> None:
+    role_set(tmp_path)
+    np.save(tmp_path / "other.npy", N[:, :1])
+    got = values(cli(["compute", "triplet", "x.anchor.npy", "--negatives", "other.npy", "-f",
+                      "json"], tmp_path))
+    assert got["shape"]["negatives"] == 1
+    assert any("--negatives other.npy replaces x.negatives.npy" in w for w in got["warnings"])
+
+
+@pytest.mark.parametrize("stray", ["negative", "anchors", "neg"])
+def test_a_misnamed_member_is_refused_and_never_read_as_a_stack(stray: str,
+                                                                 tmp_path: Path) -> None:
+    (tmp_path / "d").mkdir()
+    np.save(tmp_path / "d" / "x.anchor.npy", A)
+    np.save(tmp_path / "d" / "x.positive.npy", P)
+    np.save(tmp_path / "d" / f"x.{stray}.npy", N[:, 0])
+    for args in (["compute", "infonce", f"d/x.{stray}.npy"],
+                 ["compute", "infonce", "d/x.anchor.npy"]):
+        proc = cli(args, tmp_path)
+        assert proc.returncode == 4, proc.stderr
+        assert f"{stray!r} is not a role" in proc.stderr and "did you mean" in proc.stderr
+        assert proc.stdout == ""
+    for inputs in (["d"], ["d/*.npy"]):
+        proc = cli(["batch", "infonce", *inputs, "-f", "jsonl"], tmp_path)
+        assert proc.returncode == 7, proc.stderr
+        records = [json.loads(line) for line in proc.stdout.splitlines()]
+        assert [r["file"] for r in records] == ["d/x.*.npy"]  # no record of a stack
+        assert f"'{stray}' is not a role" in records[0]["error"]
+
+
+def test_a_set_without_a_needed_role_names_the_file_to_add(tmp_path: Path) -> None:
+    np.save(tmp_path / "x.anchor.npy", A)
+    np.save(tmp_path / "x.positive.npy", P)
+    for loss in ("infonce", "triplet"):  # infonce: negatives optional, but K = 0 is 0
+        proc = cli(["compute", loss, "x.anchor.npy"], tmp_path)
+        assert proc.returncode == 4
+        assert "no negatives" in proc.stderr and "add x.negatives.npy" in proc.stderr
+        batch = cli(["batch", loss, ".", "-f", "jsonl"], tmp_path)
+        record = json.loads(batch.stdout.splitlines()[0])
+        assert record["value"] is None and "no negatives" in record["error"]
+    given = values(cli(["compute", "infonce", "x.anchor.npy", "--negatives", "x.anchor.npy",
+                        "-f", "json"], tmp_path))
+    assert given["shape"]["negatives"] == 3
+
+
+def test_a_loss_that_needs_no_negatives_takes_a_set_without_them(tmp_path: Path) -> None:
+    np.save(tmp_path / "x.anchor.npy", A)
+    np.save(tmp_path / "x.positive.npy", P)
+    got = values(cli(["compute", "ntxent-batch", "x.anchor.npy", "-f", "json"], tmp_path))
+    assert got["shape"]["batch"] == 3
+
+
+@pytest.mark.parametrize("name", ["run.2024.npy", "run.train.npy"])
+def test_dotted_names_that_are_no_roles_stay_stacks(name: str, tmp_path: Path) -> None:
+    stack = np.concatenate([A[:, None], P[:, None], N], axis=1)
+    np.save(tmp_path / name, stack)
+    np.save(tmp_path / "plain.npy", stack)
+    got = values(cli(["compute", "triplet", name, "-f", "json"], tmp_path))
+    want = values(cli(["compute", "triplet", "plain.npy", "-f", "json"], tmp_path))
+    assert got["per_example"] == want["per_example"]
+    assert not any("role set" in w for w in got["warnings"])
+
+
+def test_a_lone_2d_npy_is_one_example_and_says_so(tmp_path: Path) -> None:
+    np.save(tmp_path / "one.npy", np.concatenate([A[:1], P[:1], N[0]]))
+    proc = cli(["compute", "triplet", "one.npy", "-f", "json"], tmp_path)
+    got = values(proc)
+    assert got["shape"]["batch"] == 1 and got["shape"]["negatives"] == 2
+    said = [w for w in got["warnings"] if "2-D .npy" in w]
+    assert len(said) == 1 and "(B = 1, K = 2, D = 4)" in said[0] and "--anchor" in said[0]
+    assert any(line.startswith("warning: one.npy: a 2-D .npy (4, 4)")
+               for line in proc.stderr.splitlines())
+    batch = cli(["batch", "triplet", "one.npy", "-f", "jsonl"], tmp_path)
+    record = json.loads(batch.stdout)
+    assert any("(B = 1, K = 2, D = 4)" in w for w in record["warnings"])
+
+
+def test_a_lone_3d_stack_is_read_without_a_guess(tmp_path: Path) -> None:
+    np.save(tmp_path / "stack.npy", np.concatenate([A[:, None], P[:, None], N], axis=1))
+    got = values(cli(["compute", "triplet", "stack.npy", "-f", "json"], tmp_path))
+    assert got["shape"]["batch"] == 3 and got["warnings"] == []

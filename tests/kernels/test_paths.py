@@ -1,0 +1,207 @@
+"""The interpreted, serial and parallel paths of the stream kernels agree, with each other
+and with the float64 references (tests/reference/), in float64 (1e-12) and float32 (1e-5)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from losscli.kernels import _jit, codes
+from losscli.kernels import softmax as kern
+from losscli.kernels import stream as sk
+from losscli.losses.infonce import shared_bank_infonce
+from tests import reference as ref
+from tests.helpers import assert_close
+
+PATHS = ("py", "jit", "jit_parallel")
+B, K, D = 37, 5, 9
+
+
+KINDS = {codes.EUCLIDEAN: "euclidean", codes.SQEUCLIDEAN: "sqeuclidean"}
+REDUCTIONS = {codes.TERMS_MEAN: "mean", codes.TERMS_SUM: "sum", codes.TERMS_MAX: "max",
+              codes.TERMS_MEAN_ACTIVE: "mean-active"}
+
+
+def _close(got: np.ndarray, want: np.ndarray, rtol: float) -> None:
+    # float32 sums lose digits on the scale of the terms, not of the result: the floor
+    # follows the precision
+    assert_close(got, want, rtol, scale=max(1.0, float(np.max(np.abs(want)))),
+                 floor=rtol * 1e-3)
+
+
+def _data(seed: int = 0, dtype: type = np.float64) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return (rng.standard_normal((B, K + 2, D)) * 0.4).astype(dtype)
+
+
+def _infonce(a: np.ndarray, p: np.ndarray, n: np.ndarray, t: float) -> float:
+    return ref.infonce(a.tolist(), p.tolist(), n.tolist(), t, "dot")
+
+
+def _triplet(a, p, n, margin, kind, swap, soft, reduce_by):
+    """The reference loss and its count of active terms."""
+    args = (a.tolist(), p.tolist(), n.tolist(), margin, KINDS[kind])
+    terms = ref.triplet_terms(*args, swap=swap, soft=soft)
+    loss = ref.triplet(*args, negatives_reduction=REDUCTIONS[reduce_by], swap=swap, soft=soft)
+    return loss, sum(1 for t in terms if t > 0)
+
+
+def _contrastive(a, p, n, margin, kind):
+    """The reference loss and its count of active dissimilar terms."""
+    args = (a.tolist(), p.tolist(), n.tolist(), margin, KINDS[kind])
+    terms = ref.contrastive_terms(*args)
+    return ref.contrastive(*args), sum(1 for t in terms[1:] if t > 0)
+
+
+@pytest.mark.parametrize("dtype,rtol", [(np.float64, 1e-12), (np.float32, 1e-5)])
+@pytest.mark.parametrize("layout", ["stack", "roles", "shared"])
+def test_infonce_paths_agree_with_plain_loops(dtype, rtol, layout):
+    x = _data(1, dtype)
+    t = 0.1
+    if layout == "stack":
+        args = (x, 0, x, 1, x, 2)
+        want = [_infonce(x[b, 0], x[b, 1], x[b, 2:], t) for b in range(B)]
+    elif layout == "roles":
+        a, p, n = (np.ascontiguousarray(x[:, 0:1]), np.ascontiguousarray(x[:, 1:2]),
+                   np.ascontiguousarray(x[:, 2:]))
+        args = (a, 0, p, 0, n, 0)
+        want = [_infonce(x[b, 0], x[b, 1], x[b, 2:], t) for b in range(B)]
+    else:
+        bank = np.ascontiguousarray(x[:1, 2:])
+        args = (x, 0, x, 1, bank, 0)
+        want = [_infonce(x[b, 0], x[b, 1], bank[0], t) for b in range(B)]
+    for path in PATHS:
+        loss = np.empty(B)
+        flags = np.zeros(B, dtype=np.int8)
+        getattr(sk.infonce_loss, path)(*args, K, t, dtype == np.float64, loss, flags)
+        _close(loss, np.array(want), rtol)
+        assert not flags.any()
+
+
+@pytest.mark.parametrize("dtype,rtol", [(np.float64, 1e-12), (np.float32, 1e-5)])
+@pytest.mark.parametrize("kind", [codes.EUCLIDEAN, codes.SQEUCLIDEAN])
+@pytest.mark.parametrize("swap,soft,reduce_by", [(False, False, 0), (True, False, 3),
+                                                  (False, True, 1), (False, False, 2)])
+def test_triplet_paths_agree_with_plain_loops(dtype, rtol, kind, swap, soft, reduce_by):
+    x = _data(2, dtype)
+    margin = 1.5 if kind == codes.EUCLIDEAN else 4.0
+    want = [_triplet(x[b, 0], x[b, 1], x[b, 2:], margin, kind, swap, soft, reduce_by)
+            for b in range(B)]
+    for path in PATHS:
+        loss = np.empty(B)
+        active = np.zeros(B, dtype=np.int64)
+        flags = np.zeros(B, dtype=np.int8)
+        getattr(sk.triplet_loss, path)(x, 0, x, 1, x, 2, K, margin, kind, swap, soft,
+                                       reduce_by, dtype == np.float64, loss, active, flags)
+        _close(loss, np.array([w[0] for w in want]), rtol)
+        if dtype == np.float64 and not soft:
+            assert active.tolist() == [w[1] for w in want]
+
+
+@pytest.mark.parametrize("dtype,rtol", [(np.float64, 1e-12), (np.float32, 1e-5)])
+@pytest.mark.parametrize("kind", [codes.EUCLIDEAN, codes.SQEUCLIDEAN])
+def test_contrastive_paths_agree_with_plain_loops(dtype, rtol, kind):
+    x = _data(3, dtype)
+    margin = 2.0
+    want = [_contrastive(x[b, 0], x[b, 1], x[b, 2:], margin, kind) for b in range(B)]
+    for path in PATHS:
+        loss = np.empty(B)
+        active = np.zeros(B, dtype=np.int64)
+        flags = np.zeros(B, dtype=np.int8)
+        getattr(sk.contrastive_loss, path)(x, 0, x, 1, x, 2, K, margin, kind,
+                                           dtype == np.float64, loss, active, flags)
+        _close(loss, np.array([w[0] for w in want]), rtol)
+        if dtype == np.float64:
+            assert active.tolist() == [w[1] for w in want]
+
+
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")
+def test_flags_mark_nonfinite_and_huge_rows(path):
+    x = _data(4)
+    x[3, 4, 2] = np.nan        # a negative of example 3
+    x[7, 0, 1] = 1e200         # the anchor of example 7
+    x[9, 1, 0] = -np.inf       # the positive of example 9
+    loss = np.empty(B)
+    flags = np.zeros(B, dtype=np.int8)
+    getattr(sk.infonce_loss, path)(x, 0, x, 1, x, 2, K, 0.5, True, loss, flags)
+    shift = codes.NONFINITE_SHIFT
+    assert flags[3] == codes.NEGATIVES << shift
+    assert flags[7] & codes.ANCHOR
+    assert flags[9] & (codes.POSITIVE << shift)
+    assert not np.delete(flags, [3, 7, 9]).any()
+    active = np.zeros(B, dtype=np.int64)
+    flags[:] = 0
+    getattr(sk.triplet_loss, path)(x, 0, x, 1, x, 2, K, 1.0, 0, False, False, 0, True, loss,
+                                   active, flags)
+    assert flags[3] == codes.NEGATIVES << shift and flags[7] & codes.ANCHOR
+    assert flags[9] & (codes.POSITIVE << shift)
+
+
+@pytest.mark.parametrize("path", ["py", "jit"])
+def test_vectorisable_exp_is_within_two_ulp_of_libm(path):
+    xs = np.concatenate([-np.linspace(0, 40, 2001), -np.linspace(40, 745, 301),
+                         [-1e-300, -5e-324, -745.13, -800.0, -np.inf]])
+    f = getattr(sk.exp_nonpositive, path)
+    for v in xs:
+        got, want = f(float(v)), math.exp(float(v))
+        assert got == pytest.approx(want, rel=5e-16, abs=1e-320), v
+
+
+def test_shared_bank_gemm_path_matches_the_kernel():
+    x = _data(5)
+    bank = np.ascontiguousarray(x[0, 2:])
+    anchor, positive = np.ascontiguousarray(x[:, 0]), np.ascontiguousarray(x[:, 1])
+    want = [_infonce(anchor[b], positive[b], bank, 0.2) for b in range(B)]
+    for dtype, rtol in ((np.float64, 1e-12), (np.float32, 1e-5)):
+        loss = np.empty(B)
+        flags = np.zeros(B, dtype=np.int8)
+        shared_bank_infonce(anchor.astype(dtype), positive.astype(dtype), bank.astype(dtype),
+                            0.2, loss, flags)
+        _close(loss, np.array(want), rtol)
+        assert not flags.any()
+
+
+def test_run_keeps_kernels_not_declared_parallel_serial(monkeypatch):
+    """compute's kernels index outputs by the prange variable in ways numba's parfor pass
+    rejects: run() must never pick their parallel twin, whatever the size."""
+    monkeypatch.setenv("LOSSCLI_JIT", "always")
+    monkeypatch.setenv("NUMBA_NUM_THREADS", "2")
+    assert not kern.infonce.parallel and sk.infonce_loss.parallel
+    x = _data(6)
+    a, p, n = (np.ascontiguousarray(x[:, 0]), np.ascontiguousarray(x[:, 1]),
+               np.ascontiguousarray(x[:, 2:]))
+    sim, logit, prob, grad = (np.empty((B, K + 1)) for _ in range(4))
+    loss = np.empty(B)
+    _jit.run(kern.infonce, 10**12, a, p, n, 0.1, False, sim, logit, prob, grad, loss)
+    assert kern.infonce._jit_parallel is None
+    want = [_infonce(x[b, 0], x[b, 1], x[b, 2:], 0.1) for b in range(B)]
+    _close(loss, np.array(want), 1e-12)
+
+
+def test_path_is_chosen_by_size(monkeypatch):
+    monkeypatch.delenv("LOSSCLI_JIT", raising=False)
+    monkeypatch.setenv("NUMBA_NUM_THREADS", "2")
+    assert _jit.path_for(10) == "py"
+    assert _jit.path_for(_jit.JIT_THRESHOLD) == "serial"
+    assert _jit.path_for(_jit.PARALLEL_THRESHOLD) == "parallel"
+    assert _jit.path_for(_jit.PARALLEL_THRESHOLD, parallel=False) == "serial"
+    monkeypatch.setenv("NUMBA_NUM_THREADS", "1")
+    assert _jit.path_for(_jit.PARALLEL_THRESHOLD) == "serial"
+    monkeypatch.setenv("LOSSCLI_JIT", "never")
+    assert _jit.path_for(10**12) == "py"
+    monkeypatch.setenv("LOSSCLI_JIT", "always")
+    assert _jit.path_for(1) == "serial"
+
+
+def test_a_job_chooses_paths_by_its_whole_size(monkeypatch):
+    """batch's chunks of a big file are small: they must not fall back to the interpreter."""
+    monkeypatch.delenv("LOSSCLI_JIT", raising=False)
+    monkeypatch.setenv("NUMBA_NUM_THREADS", "2")
+    assert _jit.path_for(1000) == "py"
+    with _jit.job(_jit.PARALLEL_THRESHOLD):
+        assert _jit.path_for(1000) == "parallel"
+        assert _jit.path_for(1000, parallel=False) == "serial"
+    assert _jit.path_for(1000) == "py"

@@ -1,0 +1,66 @@
+"""Edges that must stay defined: no negatives, extreme logits and norms, zero vectors under
+cosine, hinges with no active term, and non-finite results (null with a warning)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+import losscli
+from tests.helpers import assert_close
+
+
+def test_infonce_without_negatives_is_zero_with_a_warning(jit_mode):
+    r = losscli.evaluate("infonce", {"anchor": [1.0, 2.0], "positive": [0.5, 0.1]})
+    assert r.value == 0.0
+    assert any("K = 0" in w for w in r.warnings)
+    empty = losscli.evaluate("infonce", {"anchor": [[1.0, 2.0]], "positive": [[0.5, 0.1]],
+                                         "negatives": np.zeros((1, 0, 2))})
+    assert empty.value == 0.0
+
+
+def test_infonce_extreme_logits_stay_finite(jit_mode):
+    """Logits of 1e300 / 1e-3 overflow; the loss (a difference) must not."""
+    r = losscli.evaluate("infonce", {"anchor": [1e150, 0.0], "positive": [1e150, 0.0],
+                                     "negatives": [[0.99e150, 0.0]]}, temperature=1e-3)
+    assert r.value == 0.0 or math.isfinite(r.value)
+
+
+def test_cosine_zero_vector_is_defined_and_warned(jit_mode):
+    r = losscli.evaluate("triplet", {"anchor": [0.0, 0.0], "positive": [1.0, 0.0],
+                                     "negatives": [[0.0, 1.0]]}, distance="cosine")
+    assert math.isfinite(r.value)
+    assert_close(r.value, 1.0)  # both cosines are 0: d_ap = d_an = 1, term = m
+    assert any("zero vector" in w for w in r.warnings)
+
+
+def test_cosine_is_exact_for_huge_and_tiny_norms(jit_mode):
+    for scale in (1e-200, 1e200):
+        r = losscli.evaluate("infonce", {"anchor": [scale, 0.0], "positive": [scale, scale],
+                                         "negatives": [[0.0, scale]]}, similarity="cosine",
+                             temperature=1.0)
+        sims = r.terms.columns["similarity"][0]
+        np.testing.assert_allclose(sims, [math.sqrt(0.5), 0.0], rtol=1e-15, atol=1e-16)
+
+
+def test_euclidean_distance_does_not_overflow_or_underflow(jit_mode):
+    for scale in (1e-170, 1e170):
+        r = losscli.evaluate("triplet", {"anchor": [0.0, 0.0], "positive": [3 * scale, 0.0],
+                                         "negatives": [[0.0, 4 * scale]]}, margin=0.0)
+        assert_close(float(r.terms.columns["d_ap"][0, 0]), 3 * scale, scale=scale)
+        assert_close(float(r.terms.columns["d_an"][0, 0]), 4 * scale, scale=scale)
+
+
+def test_mean_active_with_no_active_term_is_zero(jit_mode):
+    r = losscli.evaluate("triplet", {"anchor": [0.0, 0.0], "positive": [0.1, 0.0],
+                                     "negatives": [[5.0, 0.0], [0.0, 5.0]]},
+                         negatives_reduction="mean-active")
+    assert r.value == 0.0
+
+
+def test_nonfinite_result_is_null_with_a_warning(jit_mode):
+    r = losscli.evaluate("contrastive", {"anchor": [1e308, -1e308], "positive": [-1e308, 1e308],
+                                         "negatives": [[0.0, 0.0]]}, distance="sqeuclidean")
+    assert not r.finite
+    assert any("not finite" in w for w in r.warnings)

@@ -1,0 +1,151 @@
+"""2-D negatives with one row per anchor (issue 12.1): read as shared (K = B) with a warning
+naming both readings and --negatives-layout, or as one negative per anchor with
+--negatives-layout per-anchor, for every loss that takes negatives, through every evaluating
+command (compute, batch, sweep, stats, compare) and the library. Through the real CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import losscli
+from losscli.losses import LOSSES
+
+B, D, P = 4, 3, 2
+NEGATIVE_LOSSES = sorted(name for name, spec in LOSSES.items() if "negatives" in spec.roles)
+WARNING = "have as many rows as there are anchors"
+
+
+def cli(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
+    env = dict(os.environ, LOSSCLI_JIT="never")
+    return subprocess.run([sys.executable, "-m", "losscli", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+def arrays(loss: str) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(abs(hash(loss)) % 2**32)
+    spec = LOSSES[loss]
+    out = {"anchor": rng.normal(size=(B, D)), "negatives": rng.normal(size=(B, D))}
+    if "positives" in spec.required:
+        out["positives"] = rng.normal(size=(B, P, D))
+    else:
+        out["positive"] = rng.normal(size=(B, D))
+    if "negatives2" in spec.roles:  # one per negative: it follows the negatives' layout
+        out["negatives2"] = rng.normal(size=(B, D))
+    return out
+
+
+def reshaped(arrs: dict[str, np.ndarray], how) -> dict[str, np.ndarray]:
+    return {r: how(a) for r, a in arrs.items() if r in ("negatives", "negatives2")}
+
+
+def save(root: Path, arrs: dict[str, np.ndarray], **override: np.ndarray) -> list[str]:
+    args = []
+    for role, arr in {**arrs, **override}.items():
+        np.save(root / f"{role}.npy", arr)
+        args += [f"--{role}", f"{role}.npy"]
+    return args
+
+
+def run_json(args: list[str], cwd: Path) -> tuple[dict, list[str]]:
+    proc = cli([*args, "-f", "json"], cwd)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout), proc.stderr.splitlines()
+
+
+@pytest.mark.parametrize("loss", NEGATIVE_LOSSES)
+def test_each_loss_reads_both_layouts(loss: str, tmp_path: Path) -> None:
+    arrs = arrays(loss)
+    plain, stderr = run_json(["compute", loss, *save(tmp_path, arrs)], tmp_path)
+    warned = [w for w in plain["warnings"] if WARNING in w]
+    assert len(warned) == 1 and "--negatives-layout per-anchor" in warned[0], plain["warnings"]
+    assert f"({B}, 1, {D})" in warned[0] and f"(1, {B}, {D})" in warned[0]
+    assert f"warning: {warned[0]}" in stderr
+    shared, _ = run_json(["compute", loss, *save(tmp_path, arrs), "--negatives-layout",
+                          "shared"], tmp_path)
+    tiled, _ = run_json(["compute", loss, *save(tmp_path, arrs, **reshaped(
+        arrs, lambda a: np.broadcast_to(a, (B, B, D)).copy()))], tmp_path)
+    per_anchor, _ = run_json(["compute", loss, *save(tmp_path, arrs), "--negatives-layout",
+                              "per-anchor"], tmp_path)
+    explicit, _ = run_json(["compute", loss, *save(tmp_path, arrs, **reshaped(
+        arrs, lambda a: a[:, None, :]))], tmp_path)
+    assert not any(WARNING in w for w in shared["warnings"] + per_anchor["warnings"])
+    np.testing.assert_allclose(plain["per_example"], tiled["per_example"], rtol=1e-12)
+    np.testing.assert_allclose(shared["per_example"], tiled["per_example"], rtol=1e-12)
+    np.testing.assert_allclose(per_anchor["per_example"], explicit["per_example"], rtol=1e-12)
+    assert per_anchor["shape"]["negatives"] == 1 and plain["shape"]["negatives"] == B
+    assert not np.allclose(per_anchor["per_example"], plain["per_example"])
+
+
+def test_unambiguous_shapes_give_no_warning(tmp_path: Path) -> None:
+    arrs = arrays("triplet")
+    for negatives in (arrs["negatives"][:2], arrs["negatives"][:, None]):
+        out, _ = run_json(["compute", "triplet", *save(tmp_path, arrs, negatives=negatives)],
+                          tmp_path)
+        assert not any(WARNING in w for w in out["warnings"])
+
+
+@pytest.mark.parametrize("layout,negatives,words", [
+    ("per-anchor", np.ones((2, D)), ("(2, 3) cannot be one per anchor", "4 anchor")),
+    ("shared", np.ones((B, 2, D)), ("per anchor (B, K, D)", "--negatives-layout shared")),
+])
+def test_a_layout_the_shapes_contradict_is_bad_data(layout: str, negatives: np.ndarray,
+                                                     words: tuple[str, ...],
+                                                     tmp_path: Path) -> None:
+    proc = cli(["compute", "triplet", *save(tmp_path, arrays("triplet"), negatives=negatives),
+                "--negatives-layout", layout], tmp_path)
+    assert proc.returncode == 4
+    assert all(w in proc.stderr for w in words), proc.stderr
+
+
+def test_a_bad_layout_is_a_usage_error(tmp_path: Path) -> None:
+    proc = cli(["compute", "triplet", *save(tmp_path, arrays("triplet")), "--negatives-layout",
+                "per-anchr"], tmp_path)
+    assert proc.returncode == 2
+    assert "did you mean per-anchor" in proc.stderr and "shared or per-anchor" in proc.stderr
+
+
+@pytest.mark.parametrize("chunk", ["1", "3", "100"])
+def test_batch_reads_the_layout_in_chunks(chunk: str, tmp_path: Path) -> None:
+    arrs = arrays("triplet")
+    args = save(tmp_path, arrs)
+    want, _ = run_json(["compute", "triplet", *args, "--negatives-layout", "per-anchor"],
+                       tmp_path)
+    proc = cli(["batch", "triplet", *args, "--negatives-layout", "per-anchor", "--chunk", chunk,
+                "-f", "jsonl"], tmp_path)
+    record = json.loads(proc.stdout)
+    np.testing.assert_allclose(record["per_example"], want["per_example"], rtol=1e-12)
+    plain = json.loads(cli(["batch", "triplet", *args, "--chunk", chunk, "-f", "jsonl"],
+                           tmp_path).stdout)
+    assert len([w for w in plain["warnings"] if WARNING in w]) == 1
+
+
+def test_every_evaluating_command_takes_the_option(tmp_path: Path) -> None:
+    args = save(tmp_path, arrays("triplet"))
+    sweep = ["sweep", "triplet", *args, "--param", "margin", "--from", "0.5", "--to", "1",
+             "--steps", "2"]
+    for command in (["stats", "triplet", *args], ["compare", "triplet", *args], sweep):
+        given = cli([*command, "--negatives-layout", "per-anchor", "-f", "json"], tmp_path)
+        assert given.returncode == 0, given.stderr
+        assert WARNING not in given.stderr
+        unsaid = cli([*command, "-f", "json"], tmp_path)
+        assert WARNING in unsaid.stderr
+        assert given.stdout != unsaid.stdout
+
+
+def test_the_library_takes_the_layout() -> None:
+    arrs = arrays("triplet")
+    per_anchor = losscli.evaluate("triplet", arrs, negatives_layout="per-anchor")
+    explicit = losscli.evaluate("triplet", {**arrs, "negatives": arrs["negatives"][:, None]})
+    np.testing.assert_allclose(per_anchor.per_example, explicit.per_example, rtol=1e-12)
+    shared = losscli.evaluate("triplet", arrs)
+    assert any(WARNING in w for w in shared.warnings)
+    loaded = losscli.evaluate("triplet", losscli.api.inputs_from_arrays(arrs),
+                              negatives_layout="per-anchor")
+    np.testing.assert_allclose(loaded.per_example, explicit.per_example, rtol=1e-12)

@@ -1,0 +1,66 @@
+"""The registry is the single source: the README and the implementations follow it, and
+names and aliases resolve through it."""
+
+from __future__ import annotations
+
+import pytest
+
+import losscli
+from losscli.errors import LossCliError
+from losscli.losses import ALIASES, LOSSES, get_spec, module_of
+from tests.helpers import ROOT, sample
+
+README = (ROOT / "README.md").read_text()
+
+
+@pytest.mark.parametrize("name", list(LOSSES))
+def test_every_loss_is_documented_in_the_readme(name):
+    spec = LOSSES[name]
+    assert f"`{name}`" in README
+    for param in spec.params:
+        assert param.option in README, f"{param.option} of {name} not in README"
+    for column in spec.columns:
+        assert f"`{column.name}`" in README, f"column {column.name} of {name} not in README"
+
+
+@pytest.mark.parametrize("name", list(LOSSES))
+def test_every_loss_has_an_implementation_and_defaults_that_validate(name):
+    spec = LOSSES[name]
+    assert callable(module_of(spec).evaluate)
+    resolved = spec.resolve({})
+    assert resolved == {p.name: p.default for p in spec.params}
+
+
+@pytest.mark.parametrize("name", list(LOSSES))
+def test_every_name_resolves_to_its_own_spec_however_it_is_spelt(name):
+    spec = LOSSES[name]
+    assert spec.name == name
+    for spelling in (name, name.upper(), name.replace("-", "_"), f" {name} "):
+        assert get_spec(spelling) is spec, spelling
+
+
+def test_aliases_are_unique_and_resolve():
+    assert not set(ALIASES) & set(LOSSES)
+    for alias, name in ALIASES.items():
+        assert get_spec(alias).name == name
+        assert get_spec(alias.upper().replace("-", "_")).name == name
+
+
+def test_aliases_resolve_to_the_same_loss():
+    assert losscli.evaluate("ntxent", sample("seed-example-1.json")).loss == "infonce"
+    assert losscli.evaluate("cross-entropy", {"logits": [2, 1, 0.1], "target": 0}).loss \
+        == "softmax-ce"
+
+
+def test_unknown_names_suggest_the_closest():
+    with pytest.raises(LossCliError) as info:
+        get_spec("triplett")
+    assert "did you mean triplet?" in info.value.message()
+
+
+def test_readme_loss_table_is_the_registry():
+    from losscli.cli.catalog import markdown_table
+
+    start = README.index("<!-- losses-table:start -->\n") + len("<!-- losses-table:start -->\n")
+    end = README.index("<!-- losses-table:end -->")
+    assert README[start:end] == markdown_table(), "regenerate the README table"
