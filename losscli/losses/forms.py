@@ -22,7 +22,7 @@ and explicit negatives, one similarity row per example.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -356,8 +356,8 @@ def float64_inputs(inputs: Inputs) -> Inputs:
     form computes in float64 as compute does)."""
     if all(arr.dtype == np.float64 for arr in inputs.arrays.values()):
         return inputs
-    return Inputs({r: np.ascontiguousarray(a, dtype=np.float64) for r, a in
-                   inputs.arrays.items()}, inputs.sources, inputs.warnings)
+    return replace(inputs, arrays={r: np.ascontiguousarray(a, dtype=np.float64)
+                                   for r, a in inputs.arrays.items()})
 
 
 def explicit_layout(batch: int) -> tuple[np.ndarray, np.ndarray]:

@@ -122,6 +122,7 @@ SUPCON = LossSpec(
 
 NTXENT_BATCH = LossSpec(
     name="ntxent-batch",
+    tiled=True,
     title="SimCLR's NT-Xent over two views (Chen et al. 2020)",
     summary="Each of the 2B views picks its partner among the other 2B - 1 views; mean over views.",
     formula=(
@@ -185,6 +186,7 @@ NTXENT_BATCH = LossSpec(
 
 CLIP = LossSpec(
     name="clip",
+    tiled=True,
     title="CLIP's symmetric cross entropy (Radford et al. 2021)",
     summary="Anchors pick their positive among the B positives and positives their anchor "
     "among the B anchors; the mean of the two.",
@@ -277,6 +279,7 @@ CLIP = LossSpec(
 
 NPAIR = LossSpec(
     name="npair",
+    tiled=True,
     title="N-pair loss (Sohn 2016)",
     summary="log(1 + sum_k exp(s(a, n_k) - s(a, p))): infonce with t = 1 on raw vectors.",
     formula=(
@@ -340,6 +343,7 @@ NPAIR = LossSpec(
 
 DCL = LossSpec(
     name="dcl",
+    tiled=True,
     title="decoupled contrastive loss, and its vMF-weighted form DCLW (Yeh et al. 2022)",
     summary="-w s(a, p)/t + LSE of the negatives' logits: the positive left out of the "
     "denominator.",
@@ -423,6 +427,7 @@ DCL = LossSpec(
 
 HARD_INFONCE = LossSpec(
     name="hard-infonce",
+    tiled=True,
     title="debiased hard-negative InfoNCE (Robinson et al. 2021, HCL)",
     summary="InfoNCE whose negatives are reweighted toward hard ones (beta) and debiased for "
     "false negatives (tau-plus), with a floor.",
@@ -502,6 +507,7 @@ HARD_INFONCE = LossSpec(
 
 SIGLIP = LossSpec(
     name="siglip",
+    tiled=True,
     title="pairwise sigmoid loss (Zhai et al. 2023, SigLIP)",
     summary="A binary logistic loss on every (anchor, positive) pair of the batch: +1 on the "
     "diagonal, -1 off it.",
