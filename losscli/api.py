@@ -11,13 +11,14 @@ Every caller (the CLI's commands, notebooks, later batch and sweep) comes throug
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from losscli.errors import UsageError
 from losscli.io import check_layout, inputs_from_arrays, load_inputs, with_layout
 from losscli.losses import REDUCTIONS, get_spec
 from losscli.losses.call import LossCall
+from losscli.losses.example_columns import checked_columns
 from losscli.losses.run import run
 from losscli.model import Comparison, Inputs, Result, Stats, Sweep
 
@@ -66,6 +67,7 @@ def evaluate_files(name: str, inputs: list[str], *, role_files: Mapping[str, str
                    chunk: int | None = None, progress: Any = None, stdin: Any = None,
                    scheduler: Any = None, workers: int | None = None,
                    task_rows: int | None = None, negatives_layout: str | None = None,
+                   columns: str | Sequence[str] | None = None,
                    **params: Any) -> Iterator[Any]:
     """Evaluate a loss over many inputs (what `losscli batch` does), one FileResult each.
 
@@ -78,7 +80,8 @@ def evaluate_files(name: str, inputs: list[str], *, role_files: Mapping[str, str
     `scheduler` ("local", an address such as tcp://host:8786, or a distributed.Client) runs
     the inputs as tasks on a Dask cluster (losscli[dask]; batch/cluster.py), with the same
     records; `workers` and `task_rows` as for `losscli batch`. `negatives_layout` as for
-    `evaluate`, for every input.
+    `evaluate`, for every input. `columns` ("d_ap,d_an,hardest" or a list): breakdown
+    columns kept beside each example's loss, at its hardest term (FileResult.columns).
     """
     from losscli.batch import DTYPES, BatchOptions, evaluate_sources, expand
 
@@ -96,6 +99,9 @@ def evaluate_files(name: str, inputs: list[str], *, role_files: Mapping[str, str
     if list(inputs).count("-") > 1:
         raise UsageError("- (stdin) is given more than once", "give it once")
     call = LossCall.of(spec.name, params, reduction)
+    if columns is not None and not isinstance(columns, str):
+        columns = ",".join(columns)
+    chosen = checked_columns(spec, columns)
     sources = expand(list(inputs), dict(role_files or {}))
     if not sources:
         raise UsageError("no input given", "give INPUTS (files, directories, globs or -) or "
@@ -114,7 +120,7 @@ def evaluate_files(name: str, inputs: list[str], *, role_files: Mapping[str, str
     role_files = dict(role_files or {})
     options = BatchOptions(call, dtype, chunk, role_files,
                            preloaded=preload_streams(role_files, spec),
-                           negatives_layout=negatives_layout)
+                           negatives_layout=negatives_layout, columns=chosen)
     if scheduler is not None or workers is not None or task_rows is not None:
         from losscli.batch.cluster import ClusterOptions, evaluate_on_cluster, require_dask
 

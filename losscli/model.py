@@ -204,6 +204,8 @@ class FileResult:
     error: LossCliError | None = None
     active: int | None = None
     margin_terms: int | None = None
+    # The chosen breakdown columns, one value per example (`batch --columns`), or None.
+    columns: dict[str, list[Any]] | None = None
 
     @property
     def n(self) -> int | None:

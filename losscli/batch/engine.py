@@ -51,6 +51,9 @@ class BatchOptions:
     preloaded: dict[str, tuple[np.ndarray, str]] = field(default_factory=dict)
     # How 2-D negatives are read (model.NEGATIVES_LAYOUTS; None: shared, warned if ambiguous).
     negatives_layout: str | None = None
+    # Breakdown columns kept beside each example's loss (losses/example_columns.py): the
+    # chunks are then evaluated in full, with their breakdown, not by the stream kernels.
+    columns: tuple[str, ...] = ()
 
 
 Progress = Callable[[int], None]  # called with the number of examples just done (tasks.py)

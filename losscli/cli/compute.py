@@ -55,6 +55,13 @@ def _compute(
     force: bool = force_option(),
     show: int = typer.Option(5, "--show", help="examples shown in the table (0 for all)",
                              rich_help_panel="Output"),
+    worst: int | None = typer.Option(None, "--worst", metavar="N", help="the N examples with "
+                                     "the largest loss, worst first (ties in input order), "
+                                     "with their breakdown, instead of the first ones (the "
+                                     "table, and JSON's and CSV's examples)",
+                                     rich_help_panel="Output"),
+    best: int | None = typer.Option(None, "--best", metavar="N", help="the N examples with "
+                                    "the smallest loss, best first", rich_help_panel="Output"),
     strict: bool = typer.Option(False, "--strict", help="exit 5 if the result is not finite",
                                 rich_help_panel="Output"),
     fail_above: float | None = fail_above_option(),
@@ -71,6 +78,9 @@ def _compute(
     from losscli.render import resolve_format
 
     fmt = resolve_format(format, out, allowed=("table", "json", "csv"))
+    from losscli.render.ranking import checked as checked_ranking
+
+    rank = checked_ranking(worst, best)
     fail_above = _threshold.checked(fail_above)
     announce_compiling(quiet)
     result = api.evaluate_file(loss, input, role_files=roles, reduction=reduction,
@@ -87,30 +97,35 @@ def _compute(
         raise NonFiniteResult("the loss is not finite (--strict)",
                               "see the warnings; drop --strict to get null in the output",
                               where=where)
+    order = None
+    if rank is not None:
+        from losscli.render.ranking import ranked
+
+        order = ranked(result.per_example, *rank)
     if fmt == "table" and out is None:
         from losscli.render.table import print_table
 
-        print_table(result, stdout_console(), show)
+        print_table(result, stdout_console(), show, order)
     else:
-        write_text(_render(result, fmt, show), out, force, inputs)
+        write_text(_render(result, fmt, show, order), out, force, inputs)
     if fail_above is not None:
         breach = _threshold.breach(result.value, fail_above, where or None)
         if breach is not None:
             raise breach
 
 
-def _render(result: Any, fmt: str, show: int) -> str:
+def _render(result: Any, fmt: str, show: int, order: list[int] | None = None) -> str:
     if fmt == "table":
         from losscli.render.table import render_table
 
-        return render_table(result, show)
+        return render_table(result, show, order=order)
     if fmt == "csv":
         from losscli.render.csvout import render_csv
 
-        return render_csv(result)
+        return render_csv(result, order)
     from losscli.render.jsonout import render_json
 
-    return render_json(result)
+    return render_json(result, order)
 
 
 compute = with_loss_options(_compute)

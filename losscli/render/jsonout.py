@@ -18,10 +18,11 @@ def column_lists(arr: np.ndarray) -> list[list[Any]]:
     return rows
 
 
-def result_to_dict(result: Result, examples: bool = True) -> dict[str, Any]:
+def result_to_dict(result: Result, examples: bool = True, order: list[int] | None = None,
+                   ) -> dict[str, Any]:
     """compute's JSON document (schema 1): value, per-example losses, shape, convention,
     the examples' terms (left out when `examples` is false, as in batch's records) and
-    warnings; non-finite numbers as null.
+    warnings; non-finite numbers as null. `order`: only those examples, in that order.
     """
     value = result.value
     value = [finite_or_none(v) for v in value] if isinstance(value, list) \
@@ -38,12 +39,12 @@ def result_to_dict(result: Result, examples: bool = True) -> dict[str, Any]:
     if result.convention is not None:
         doc["convention"] = result.convention
     if examples:
-        doc["examples"] = _examples(result)
+        doc["examples"] = _examples(result, order)
     doc["warnings"] = list(result.warnings)
     return doc
 
 
-def _examples(result: Result) -> list[dict[str, Any]]:
+def _examples(result: Result, order: list[int] | None = None) -> list[dict[str, Any]]:
     terms = result.terms
     names = list(terms.columns)
     columns = [column_lists(terms.columns[n]) for n in names]
@@ -52,7 +53,9 @@ def _examples(result: Result) -> list[dict[str, Any]]:
         grads = {role: _plain(arr) for role, arr in result.gradients.items()}
     ignored = result.ignored
     out = []
-    for b, loss in enumerate(result.per_example.tolist()):
+    losses = result.per_example.tolist()
+    for b in range(len(losses)) if order is None else order:
+        loss = losses[b]
         rows = []
         for t in range(terms.count):
             row: dict[str, Any] = {"role": terms.role[t], "index": terms.index[t]}
@@ -85,6 +88,6 @@ def dumps(doc: Any, indent: int | None = 2) -> str:
     return json.dumps(doc, indent=indent, allow_nan=False, ensure_ascii=False)
 
 
-def render_json(result: Result) -> str:
+def render_json(result: Result, order: list[int] | None = None) -> str:
     """compute's JSON as text, strict (no NaN)."""
-    return dumps(result_to_dict(result)) + "\n"
+    return dumps(result_to_dict(result, order=order)) + "\n"
