@@ -25,7 +25,7 @@ from losscli.model import Comparison, Inputs, Result, Stats, Sweep
 
 def evaluate(name: str, inputs: Inputs | Mapping[str, Any], *, reduction: str | None = None,
              like: str | None = None, grad: bool = False, negatives_layout: str | None = None,
-             **params: Any) -> Result:
+             emulate: str | None = None, **params: Any) -> Result:
     """Evaluate the loss `name` (or an alias) with the given parameters (others default).
 
     `inputs` is an Inputs from `load_inputs`, or a mapping of role to array or nested list.
@@ -38,9 +38,31 @@ def evaluate(name: str, inputs: Inputs | Mapping[str, Any], *, reduction: str | 
     negatives_layout: how 2-D negatives (rows, D) are read: "shared" (K = rows negatives for
     every anchor) or "per-anchor" (row b is anchor b's one negative, (B, 1, D)); unsaid, they
     are shared, with a warning when rows = B makes it ambiguous.
+    emulate: "float16", "bfloat16" or "float32": also the loss as mixed-precision training
+    (torch autocast) computes it, in `Result.emulation`, with where that format overflows or
+    loses the loss as warnings (losses/emulation/).
     """
     call = LossCall.of(name, params, reduction, like)
-    return run(call, as_inputs(call, inputs, negatives_layout), grad=grad)
+    if emulate is not None:
+        from losscli.losses.emulation import check_format
+
+        fmt = check_format(call.spec.name, emulate)
+        if like is not None:
+            raise UsageError("--emulate and --like both given",
+                             "emulate losscli's own definition: drop --like")
+    ready = as_inputs(call, inputs, negatives_layout)
+    result = run(call, ready, grad=grad)
+    if emulate is None:
+        return result
+    from dataclasses import replace
+
+    from losscli.losses.emulation import emulate as emulated
+    from losscli.losses.results import reduce
+
+    found = emulated(call.spec.name, ready, call.params, fmt, result.per_example,
+                     lambda per: reduce(per, call.reduction))
+    warnings = tuple(f"--emulate {fmt.name}: {line}" for line in found["diagnosis"])
+    return replace(result, emulation=found, warnings=result.warnings + warnings)
 
 
 def as_inputs(call: LossCall, inputs: Inputs | Mapping[str, Any],
@@ -55,11 +77,12 @@ def as_inputs(call: LossCall, inputs: Inputs | Mapping[str, Any],
 def evaluate_file(name: str, path: str | None = None, *, role_files: Mapping[str, str] | None
                   = None, reduction: str | None = None, like: str | None = None,
                   grad: bool = False, negatives_layout: str | None = None,
-                  **params: Any) -> Result:
+                  emulate: str | None = None, **params: Any) -> Result:
     """Read INPUT and per-role files, then evaluate (what `losscli compute` does)."""
     spec = get_spec(name)
     inputs = load_inputs(path, role_files, spec, negatives_layout=negatives_layout)
-    return evaluate(spec.name, inputs, reduction=reduction, like=like, grad=grad, **params)
+    return evaluate(spec.name, inputs, reduction=reduction, like=like, grad=grad,
+                    emulate=emulate, **params)
 
 
 def evaluate_files(name: str, inputs: list[str], *, role_files: Mapping[str, str] | None = None,

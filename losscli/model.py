@@ -111,6 +111,9 @@ class Result:
     gradients: dict[str, np.ndarray] | None = None
     # What `--like LIBRARY` changed: library, api, changed params, formula flags, notes.
     convention: dict[str, Any] | None = None
+    # `--emulate FORMAT`: the loss in that format's arithmetic beside the float64 one
+    # (losses/emulation/): format, value, per_example, float64_value, diagnosis, ...
+    emulation: dict[str, Any] | None = None
 
     @property
     def batch(self) -> int:

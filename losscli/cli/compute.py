@@ -9,6 +9,7 @@ from typing import Any
 
 import typer
 
+from losscli.cli._complete import words
 from losscli.cli._options import (
     FORMATS_HELP,
     debug_option,
@@ -49,6 +50,13 @@ def _compute(
                               "vector (anchor, positive, every negative; logits): norms in "
                               "the table, full vectors in JSON (examples[i].gradients)"),
     like: str | None = like_option(),
+    emulate: str | None = typer.Option(None, "--emulate", metavar="FORMAT", help="also the "
+                                       "loss as mixed-precision training computes it (torch "
+                                       "autocast): float16, bfloat16 or float32 inputs and "
+                                       "matmuls, the loss in float32; says where it overflows "
+                                       "or loses the loss, beside the float64 value",
+                                       autocompletion=words(("float16", "bfloat16",
+                                                             "float32"))),
     negatives_layout: str | None = negatives_layout_option(),
     format: str = format_option(FORMATS_HELP),
     out: str | None = out_option(),
@@ -85,7 +93,7 @@ def _compute(
     announce_compiling(quiet)
     result = api.evaluate_file(loss, input, role_files=roles, reduction=reduction,
                                like=like, grad=grad, negatives_layout=negatives_layout,
-                               **params)
+                               emulate=emulate, **params)
     warn(result.warnings, quiet)
     if result.convention is not None and not quiet:
         from losscli.cli._explore import convention_notes

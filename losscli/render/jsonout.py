@@ -38,6 +38,8 @@ def result_to_dict(result: Result, examples: bool = True, order: list[int] | Non
     }
     if result.convention is not None:
         doc["convention"] = result.convention
+    if result.emulation is not None:
+        doc["emulation"] = result.emulation
     if examples:
         doc["examples"] = _examples(result, order)
     doc["warnings"] = list(result.warnings)

@@ -47,6 +47,10 @@ def build(result: Result, shown: int = DEFAULT_SHOWN, order: list[int] | None = 
     if result.convention is not None:
         parts.append(Text(f"like {result.convention['library']}: {result.convention['api']}"))
     parts.append(Text(f"value ({result.reduction}) = {_value_text(result.value)}"))
+    if result.emulation is not None:
+        from losscli.render.emulation import emulation_line
+
+        parts.append(Text(emulation_line(result.emulation)))
     B = result.batch
     count = B if shown <= 0 else min(shown, B)
     names = list(result.terms.columns)

@@ -108,7 +108,7 @@ def collapse_warning(loss: str, params: Mapping[str, Any], shape: Mapping[str, i
         return None
     try:
         values = reference_values(loss, params, sizes_of(shape))
-    except UsageError:
+    except (UsageError, ValueError, ArithmeticError):  # a size it needs missing, or 0
         return None
     collapse = [v for v in values if v.kind == "collapse"]
     if len(collapse) != 1:

@@ -39,6 +39,8 @@ def circle(params: Mapping[str, Any], sizes: Sizes) -> list[ReferenceValue]:
     P = int(sizes.get("positives") or 1)
     K = need(sizes, "negatives", "circle")
     m, g = float(params["margin"]), float(params["gamma"])
+    if P * K == 0:
+        return []
     both = math.log(P * K)
     values = [
         ReferenceValue("collapse", log1p_exp(both + g * (1 - 2 * m * m)),
