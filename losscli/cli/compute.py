@@ -61,6 +61,11 @@ def _compute(
     format: str = format_option(FORMATS_HELP),
     out: str | None = out_option(),
     force: bool = force_option(),
+    png: str | None = typer.Option(None, "--png", metavar="FILE", help="write a picture: "
+                                   "the similarity matrix as a heatmap with the positives "
+                                   "marked (in-batch losses; block means for large B), or each "
+                                   "anchor's positive and negatives on one axis (explicit "
+                                   "negatives); needs losscli[plot]", rich_help_panel="Output"),
     show: int = typer.Option(5, "--show", help="examples shown in the table (0 for all)",
                              rich_help_panel="Output"),
     worst: int | None = typer.Option(None, "--worst", metavar="N", help="the N examples with "
@@ -91,9 +96,16 @@ def _compute(
     rank = checked_ranking(worst, best)
     fail_above = _threshold.checked(fail_above)
     announce_compiling(quiet)
-    result = api.evaluate_file(loss, input, role_files=roles, reduction=reduction,
-                               like=like, grad=grad, negatives_layout=negatives_layout,
-                               emulate=emulate, **params)
+    if png is None:
+        result = api.evaluate_file(loss, input, role_files=roles, reduction=reduction,
+                                   like=like, grad=grad, negatives_layout=negatives_layout,
+                                   emulate=emulate, **params)
+    else:
+        from losscli.cli._explore import load
+
+        spec, inputs_read = load(loss, input, roles, negatives_layout)
+        result = api.evaluate(spec.name, inputs_read, reduction=reduction, like=like,
+                              grad=grad, emulate=emulate, **params)
     warn(result.warnings, quiet)
     if result.convention is not None and not quiet:
         from losscli.cli._explore import convention_notes
@@ -110,6 +122,10 @@ def _compute(
         from losscli.render.ranking import ranked
 
         order = ranked(result.per_example, *rank)
+    if png is not None:
+        from losscli.cli._pictures import compute_png
+
+        compute_png(png, result, inputs_read, where or "<stdin>", order, force, inputs)
     if fmt == "table" and out is None:
         from losscli.render.table import print_table
 
