@@ -187,9 +187,11 @@ def diagnose(trace: Trace, fmt: Format, per: np.ndarray, reference: np.ndarray) 
     for stage, exact in trace.stages.items():
         big = np.abs(exact) > fmt.max
         if big.any():
+            at = np.unravel_index(int(np.argmax(np.abs(exact))), exact.shape)
+            where = "" if stage == "inputs" else f" at {list(map(int, at))}"
             lines.append(f"{int(big.sum())} {stage} beyond {fmt.name}'s range (largest "
-                         f"in magnitude {float(np.max(np.abs(exact))):.6g} > {fmt.max:.6g}): "
-                         "they become inf")
+                         f"in magnitude {float(np.max(np.abs(exact))):.6g}{where} > "
+                         f"{fmt.max:.6g}): they become inf")
     logits = trace.stages.get("logits")
     if logits is not None and fmt.name != "float32":
         over = logits > fmt.exp_limit
