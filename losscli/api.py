@@ -11,11 +11,18 @@ Every caller (the CLI's commands, notebooks, later batch and sweep) comes throug
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from losscli.errors import UsageError
-from losscli.io import check_layout, inputs_from_arrays, load_inputs, with_layout
+from losscli.io import (
+    RoleNames,
+    check_layout,
+    inputs_from_arrays,
+    load_inputs,
+    parse_mapping,
+    with_layout,
+)
 from losscli.losses import REDUCTIONS, get_spec
 from losscli.losses.call import LossCall
 from losscli.losses.run import run
@@ -54,10 +61,17 @@ def as_inputs(call: LossCall, inputs: Inputs | Mapping[str, Any],
 def evaluate_file(name: str, path: str | None = None, *, role_files: Mapping[str, str] | None
                   = None, reduction: str | None = None, like: str | None = None,
                   grad: bool = False, negatives_layout: str | None = None,
-                  **params: Any) -> Result:
-    """Read INPUT and per-role files, then evaluate (what `losscli compute` does)."""
+                  mapping: Mapping[str, str] | Iterable[str] | None = None,
+                  strict_keys: bool = False, **params: Any) -> Result:
+    """Read INPUT and per-role files, then evaluate (what `losscli compute` does).
+
+    mapping: {role: name} (or `ROLE=NAME` items) to read a role from the array, tensor,
+    column or dataset of another name; strict_keys: refuse arrays that are not roles
+    instead of ignoring them with a warning.
+    """
     spec = get_spec(name)
-    inputs = load_inputs(path, role_files, spec, negatives_layout=negatives_layout)
+    inputs = load_inputs(path, role_files, spec, negatives_layout=negatives_layout,
+                         mapping=mapping, strict_keys=strict_keys)
     return evaluate(spec.name, inputs, reduction=reduction, like=like, grad=grad, **params)
 
 
@@ -66,7 +80,8 @@ def evaluate_files(name: str, inputs: list[str], *, role_files: Mapping[str, str
                    chunk: int | None = None, progress: Any = None, stdin: Any = None,
                    scheduler: Any = None, workers: int | None = None,
                    task_rows: int | None = None, negatives_layout: str | None = None,
-                   **params: Any) -> Iterator[Any]:
+                   mapping: Mapping[str, str] | Iterable[str] | None = None,
+                   strict_keys: bool = False, **params: Any) -> Iterator[Any]:
     """Evaluate a loss over many inputs (what `losscli batch` does), one FileResult each.
 
     inputs: files, directories (read non-recursively), globs, `-` (JSON Lines on stdin).
@@ -78,12 +93,13 @@ def evaluate_files(name: str, inputs: list[str], *, role_files: Mapping[str, str
     `scheduler` ("local", an address such as tcp://host:8786, or a distributed.Client) runs
     the inputs as tasks on a Dask cluster (losscli[dask]; batch/cluster.py), with the same
     records; `workers` and `task_rows` as for `losscli batch`. `negatives_layout` as for
-    `evaluate`, for every input.
+    `evaluate`, for every input; `mapping` and `strict_keys` as for `evaluate_file`.
     """
     from losscli.batch import DTYPES, BatchOptions, evaluate_sources, expand
 
     spec = get_spec(name)
     check_layout(negatives_layout, spec)
+    names = RoleNames(parse_mapping(mapping), strict_keys)
     if reduction not in REDUCTIONS:
         raise UsageError(f"--reduction got {reduction!r}",
                          f"choose one of {', '.join(REDUCTIONS)}")
@@ -114,7 +130,7 @@ def evaluate_files(name: str, inputs: list[str], *, role_files: Mapping[str, str
     role_files = dict(role_files or {})
     options = BatchOptions(call, dtype, chunk, role_files,
                            preloaded=preload_streams(role_files, spec),
-                           negatives_layout=negatives_layout)
+                           negatives_layout=negatives_layout, names=names)
     if scheduler is not None or workers is not None or task_rows is not None:
         from losscli.batch.cluster import ClusterOptions, evaluate_on_cluster, require_dask
 

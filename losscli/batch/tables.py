@@ -19,6 +19,7 @@ from losscli.batch.sources import Document, RoleSet
 from losscli.errors import BadData
 from losscli.io import is_regular_file, load_inputs, one_example_stack
 from losscli.io.formats import open_binary, sniff
+from losscli.io.keys import PLAIN, RoleNames
 from losscli.losses.spec import LossSpec
 
 # The rank a role has when it holds one row per example.
@@ -104,7 +105,8 @@ def preload_streams(role_files: dict[str, str], spec: LossSpec) -> Preloaded:
 
 
 def table_for(source: Document | RoleSet, spec: LossSpec,
-              overrides: dict[str, str], preloaded: Preloaded | None = None) -> Table:
+              overrides: dict[str, str], preloaded: Preloaded | None = None,
+              names: RoleNames = PLAIN) -> Table:
     """Open an input: headers of .npy files now, their rows later; JSON and .npz whole
     (and anything that is not a regular file: a pipe is read once, whole)."""
     preloaded = preloaded or {}
@@ -114,7 +116,8 @@ def table_for(source: Document | RoleSet, spec: LossSpec,
         if fmt == "npy":
             _lone_npy(table, NpyFile(source.path), spec)
         else:
-            inputs = load_inputs(source.path, None, spec)
+            inputs = load_inputs(source.path, None, spec, mapping=names.mapping,
+                                 strict_keys=names.strict)
             table.whole.update(inputs.arrays)
             table.where.update({r: inputs.where(r) for r in inputs.arrays})
             table.warnings.extend(inputs.warnings)
@@ -123,7 +126,7 @@ def table_for(source: Document | RoleSet, spec: LossSpec,
         if source.named_set is not None:
             source.named_set.check(spec, tuple(overrides))
         for role, path in source.files.items():
-            _add_role_file(table, role, path, spec, preloaded)
+            _add_role_file(table, role, path, spec, preloaded, names)
     for role, path in overrides.items():
         present = role in table.whole or role in table.files or (
             table.stack is not None and role in ("anchor", "positive", "negatives"))
@@ -133,7 +136,7 @@ def table_for(source: Document | RoleSet, spec: LossSpec,
             _unstack_whole(table)
         table.whole.pop(role, None)
         table.files.pop(role, None)
-        _add_role_file(table, role, path, spec, preloaded)
+        _add_role_file(table, role, path, spec, preloaded, names)
     if spec is not None:
         for role in table.roles() + ([STACK] if table.stack is not None else []):
             text = (f"{role} is not used by {spec.name} (it takes "
@@ -144,7 +147,7 @@ def table_for(source: Document | RoleSet, spec: LossSpec,
 
 
 def _add_role_file(table: Table, role: str, path: str, spec: LossSpec,
-                   preloaded: Preloaded) -> None:
+                   preloaded: Preloaded, names: RoleNames = PLAIN) -> None:
     if path in preloaded:
         table.whole[role], table.where[role] = preloaded[path]
         return
@@ -152,7 +155,8 @@ def _add_role_file(table: Table, role: str, path: str, spec: LossSpec,
         table.files[role] = NpyFile(path)
         table.where[role] = path
         return
-    inputs = load_inputs(None, {role: path}, spec)
+    inputs = load_inputs(None, {role: path}, spec, mapping=names.mapping,
+                         strict_keys=names.strict)
     table.whole[role] = inputs[role]
     table.where[role] = inputs.where(role)
 

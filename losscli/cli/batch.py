@@ -18,7 +18,9 @@ from losscli.cli._complete import words
 from losscli.cli._options import (
     fail_above_option,
     loss_argument,
+    map_option,
     negatives_layout_option,
+    strict_keys_option,
     with_loss_options,
 )
 
@@ -55,6 +57,8 @@ def _batch(
     reduction: str = typer.Option("mean", "--reduction", help="over each input's batch: "
                                   "mean, sum or none"),
     negatives_layout: str | None = negatives_layout_option(),
+    map: list[str] | None = map_option(),
+    strict_keys: bool = strict_keys_option(),
     per_example: bool = typer.Option(False, "--per-example", help="one record per example "
                                      "(file, index, loss)", rich_help_panel="Output"),
     summary: bool = typer.Option(False, "--summary", help="statistics of the per-example "
@@ -118,7 +122,8 @@ def run_batch(loss: str, inputs: list[str] | None, roles: dict[str, str],
               chunk: int | None, fail_fast: bool, strict: bool, quiet: bool, debug: bool,
               scheduler: str | None = None, workers: int | None = None,
               task_rows: int | None = None, fail_above: float | None = None,
-              negatives_layout: str | None = None) -> int:
+              negatives_layout: str | None = None, map: list[str] | None = None,
+              strict_keys: bool = False) -> int:
     """Parse, call api.evaluate_files, stream the records; the exit code (7 on failures,
     else 8 when an input's loss is above --fail-above)."""
     from losscli import api
@@ -141,6 +146,7 @@ def run_batch(loss: str, inputs: list[str] | None, roles: dict[str, str],
                                  dtype=dtype, jobs=jobs, chunk=chunk,
                                  progress=progress, scheduler=scheduler, workers=workers,
                                  task_rows=task_rows, negatives_layout=negatives_layout,
+                                 mapping=map, strict_keys=strict_keys,
                                  **params)
     sink = Sink(out, force, [*inputs, *roles.values()])
     writer = _Writer(sink, fmt, per_example, summary, show)
@@ -156,8 +162,10 @@ def run_batch(loss: str, inputs: list[str] | None, roles: dict[str, str],
                 totals.add(result)
                 progress.file_done(result)
                 if not quiet:
-                    for w in result.warnings:
-                        progress.say(f"warning: {result.file}: {w}")
+                    for w in result.warnings:  # a warning that names its file says it once
+                        named = w.startswith(f"{result.file}:")
+                        progress.say(f"warning: {w}" if named else
+                                     f"warning: {result.file}: {w}")
                 if result.error is not None:
                     progress.say(f"error: {result.error.message()}")
                     if first_failure is None:

@@ -17,9 +17,11 @@ from losscli.cli._options import (
     format_option,
     like_option,
     loss_argument,
+    map_option,
     negatives_layout_option,
     out_option,
     quiet_option,
+    strict_keys_option,
     with_loss_options,
 )
 
@@ -50,6 +52,8 @@ def _compute(
                               "the table, full vectors in JSON (examples[i].gradients)"),
     like: str | None = like_option(),
     negatives_layout: str | None = negatives_layout_option(),
+    map: list[str] | None = map_option(),
+    strict_keys: bool = strict_keys_option(),
     format: str = format_option(FORMATS_HELP),
     out: str | None = out_option(),
     force: bool = force_option(),
@@ -75,7 +79,7 @@ def _compute(
     announce_compiling(quiet)
     result = api.evaluate_file(loss, input, role_files=roles, reduction=reduction,
                                like=like, grad=grad, negatives_layout=negatives_layout,
-                               **params)
+                               mapping=map, strict_keys=strict_keys, **params)
     warn(result.warnings, quiet)
     if result.convention is not None and not quiet:
         from losscli.cli._explore import convention_notes
