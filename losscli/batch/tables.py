@@ -15,10 +15,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from losscli.batch.npyrows import NpyFile, RowReader
+from losscli.batch.parquetrows import ParquetColumn
 from losscli.batch.sources import Document, RoleSet
 from losscli.errors import BadData
 from losscli.io import is_regular_file, load_inputs, one_example_stack
 from losscli.io.formats import open_binary, sniff
+from losscli.io.hdf5 import split_path
 from losscli.io.keys import PLAIN, RoleNames
 from losscli.losses.spec import LossSpec
 
@@ -35,7 +37,7 @@ class Table:
 
     name: str
     whole: dict[str, np.ndarray] = field(default_factory=dict)
-    files: dict[str, NpyFile] = field(default_factory=dict)
+    files: dict[str, NpyFile | ParquetColumn] = field(default_factory=dict)
     stack: NpyFile | None = None
     where: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
@@ -86,6 +88,8 @@ class Chunk:
 
 
 def _format(path: str) -> str:
+    if split_path(path) is not None:  # FILE.h5:group/dataset
+        return "hdf5"
     with open_binary(path) as fh:
         return sniff(fh.read(16))
 
@@ -115,6 +119,8 @@ def table_for(source: Document | RoleSet, spec: LossSpec,
         fmt = "stream" if not is_regular_file(source.path) else _format(source.path)
         if fmt == "npy":
             _lone_npy(table, NpyFile(source.path), spec)
+        elif fmt == "parquet":
+            _parquet(table, source.path, spec, names)
         else:
             inputs = load_inputs(source.path, None, spec, mapping=names.mapping,
                                  strict_keys=names.strict)
@@ -159,6 +165,19 @@ def _add_role_file(table: Table, role: str, path: str, spec: LossSpec,
                          strict_keys=names.strict)
     table.whole[role] = inputs[role]
     table.where[role] = inputs.where(role)
+
+
+def _parquet(table: Table, path: str, spec: LossSpec, names: RoleNames) -> None:
+    """A Parquet file: one column per role, each read by rows a row group at a time."""
+    from losscli.batch.parquetrows import ParquetColumn
+    from losscli.io.keys import pick_roles
+    from losscli.io.parquet import read_table
+
+    columns = list(read_table(path, path, "parquet"))
+    picked = pick_roles({c: c for c in columns}, path, "parquet", spec, names, table.warnings)
+    for role, column in picked.items():
+        table.files[role] = ParquetColumn(path, column, f"{path}:{role}")
+        table.where[role] = f"{path}:{role}"
 
 
 def _lone_npy(table: Table, npy: NpyFile, spec: LossSpec) -> None:

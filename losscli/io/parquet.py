@@ -45,9 +45,12 @@ def read_table(where: str, source: Any, fmt: str) -> Container:
         else:
             import pyarrow.ipc as ipc
 
-            head = source.read(6) if hasattr(source, "read") else open(source, "rb").read(6)
-            if hasattr(source, "seek"):
+            if hasattr(source, "read"):
+                head = source.read(6)
                 source.seek(0)
+            else:
+                with open(source, "rb") as fh:
+                    head = fh.read(6)
             reader = ipc.open_file(source) if head == ARROW_MAGIC else ipc.open_stream(source)
             whole = reader.read_all()
             names = list(whole.schema.names)
