@@ -132,7 +132,8 @@ def with_layout(inputs: Inputs, negatives_layout: str | None,
 
 def inputs_from_arrays(arrays: Mapping[str, Any], spec: LossSpec | None = None,
                        negatives_layout: str | None = None) -> Inputs:
-    """Inputs from in-memory arrays or nested lists (the library's entry point)."""
+    """Inputs from in-memory arrays (numpy, torch tensors detached and moved to the CPU,
+    anything with `__array__` or `__dlpack__`) or nested lists (the library's entry point)."""
     check_layout(negatives_layout, spec)
     unknown = [k for k in arrays if k not in ROLES]
     if unknown:
@@ -143,12 +144,9 @@ def inputs_from_arrays(arrays: Mapping[str, Any], spec: LossSpec | None = None,
         if isinstance(value, (list, int, float)) and not isinstance(value, bool):
             value = nested_to_array(value, role)
         elif not isinstance(value, np.ndarray):
-            try:
-                value = np.asarray(value)
-            except (ValueError, TypeError) as exc:
-                raise BadData(f"cannot be read as an array ({exc})",
-                              "give a numpy array or a nested list of numbers",
-                              where=role) from None
+            from losscli.io.tensors import to_numpy
+
+            value = to_numpy(value, role)  # torch, jax, anything with __array__ or __dlpack__
         out[role] = as_role_array(value, role, role)
     return Inputs(arrays=out, sources={r: "<memory>" for r in out},
                   negatives_layout=negatives_layout)

@@ -31,12 +31,12 @@ _NPY_HEADER_ROOM = 64 * 1024
 FLOAT64_BYTES = 8
 
 # Works for a tensor or a dict of them, on CUDA, with requires_grad, in bfloat16: each is
-# detached, moved to the CPU and made float32 before numpy sees it.
+# detached, moved to the CPU and made float64 (which holds every float dtype exactly).
 PICKLE_FIX = (
     "losscli never loads pickles; convert it to .npz, e.g. python -c \"import torch, numpy; "
     "t = torch.load('x.pt', map_location='cpu'); t = t if isinstance(t, dict) else "
-    "{'anchor': t}; numpy.savez('x.npz', **{k: v.detach().float().cpu().numpy() for k, v in "
-    "t.items()})\" (or safetensors.torch.save_file({k: v.detach().float().cpu().contiguous() "
+    "{'anchor': t}; numpy.savez('x.npz', **{k: v.detach().cpu().double().numpy() for k, v in "
+    "t.items()})\" (or safetensors.torch.save_file({k: v.detach().cpu().double().contiguous() "
     "...}, 'x.safetensors'))"
 )
 TOO_LARGE_FIX = "use `losscli batch`, which streams, or split the input"
