@@ -26,13 +26,16 @@ from losscli.cli._options import (
 
 HELP = """Evaluate a loss over many inputs: files, directories, globs, JSON Lines.
 
-INPUTS are JSON objects, .npz files, stacked .npy files (B, 2 + K, D), .jsonl files (each
-line its own input, recorded as FILE:LINE), directories (read non-recursively: *.json,
-*.jsonl, *.npz, *.npy, with STEM.ROLE.npy files forming one input), globs, or - for JSON
-Lines on stdin. Per-role options (--anchor q.npy --positive d.npy --negatives n.npy) give one
-input without INPUTS, or replace that role in every input.
+INPUTS are JSON objects, .npz files, stacked .npy files (B, 2 + K, D), safetensors, Parquet,
+Arrow and HDF5 files, .jsonl files (each line its own input, recorded as FILE:LINE),
+directories (read non-recursively: *.json, *.jsonl, *.npz, *.npy, *.safetensors, *.parquet,
+*.arrow, *.h5, with STEM.ROLE.npy files forming one input; a directory of Parquet shards is an
+input per shard), globs, or - for JSON Lines on stdin. --map ROLE=NAME reads a role from
+another name in every input. Per-role options (--anchor q.npy --positive d.npy --negatives
+n.npy) give one input without INPUTS, or replace that role in every input.
 
-.npy inputs are read in chunks of examples, so memory stays bounded whatever their size.
+.npy inputs are read in chunks of examples, and Parquet a row group at a time, so memory
+stays bounded whatever their size.
 With --scheduler, the inputs run as tasks on a Dask cluster, a large .npy cut by rows
 (losscli[dask]; docs/dask.md).
 

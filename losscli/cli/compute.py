@@ -30,9 +30,11 @@ from losscli.cli._options import (
 HELP = """Evaluate a loss on one input and show its per-term breakdown.
 
 INPUT is a JSON object keyed by role (anchor, positive, negatives, negatives2, logits,
-target, weight; positives, x1, x2, label for the losses that take them), an .npz with arrays
-named by role, a stacked .npy, or - for JSON on stdin.
-Per-role options (--anchor FILE ...) take a .npy or .json each.
+target, weight; positives, x1, x2, label for the losses that take them), JSON Lines (one
+example per line), an .npz with arrays named by role, a stacked .npy, a safetensors, Parquet,
+Arrow or HDF5 file (losscli[safetensors], [parquet], [hdf5]; FILE.h5:group/dataset), or - for
+JSON on stdin. --map ROLE=NAME reads a role from another name (--map anchor=query).
+Per-role options (--anchor FILE ...) take a .npy or .json each (or any of the above).
 
 Exit codes: 0 ok, 1 internal error, 2 usage, 3 input unavailable, 4 bad data,
 5 non-finite result under --strict, 6 output error, 8 loss above --fail-above,
@@ -43,7 +45,9 @@ Exit codes: 0 ok, 1 internal error, 2 usage, 3 input unavailable, 4 bad data,
 def _compute(
     loss: str = loss_argument(),
     input: str | None = typer.Argument(None, metavar="[INPUT]",
-                                          help="JSON, .npz or stacked .npy file; - for stdin"),
+                                          help="JSON, JSON Lines, .npz, stacked .npy, "
+                                          "safetensors, Parquet, Arrow or HDF5 file; - for "
+                                          "stdin"),
     reduction: str | None = typer.Option(None, "--reduction", help="over the batch: mean "
                                          "(default), sum or none; under --like the "
                                          "library's own by default"),
