@@ -4,6 +4,7 @@ the one-line refusal when the extra that reads a format is not installed."""
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
@@ -41,10 +42,20 @@ class Container(Mapping[str, Any]):
 
 def require_extra(module: str, extra: str, what: str, where: str) -> Any:
     """Import `module`, or refuse the input (exit 4) saying which extra reads it."""
+    top = module.split(".")[0]
     try:
         return importlib.import_module(module)
-    except ImportError:
-        raise BadData(f"{what}, which needs {module.split('.')[0]} (not installed)",
+    except ImportError as exc:
+        try:
+            present = importlib.util.find_spec(top) is not None
+        except (ImportError, ValueError):
+            present = False
+        if present:  # installed, but it cannot load (e.g. built for another numpy)
+            detail = " ".join(str(exc).split())[:160]
+            raise BadData(f"{what}, which needs {top}: it is installed but fails to import "
+                          f"({detail})", f"install versions that work together: pip install "
+                          f"--upgrade 'losscli[{extra}]'", where=where) from None
+        raise BadData(f"{what}, which needs {top} (not installed)",
                       f"install the reader: pip install 'losscli[{extra}]'",
                       where=where) from None
 

@@ -148,3 +148,25 @@ def test_a_missing_extra_is_one_line_naming_it(module, extra, write, tmp_path, c
     assert code == 4 and out == ""
     assert err.count("\n") == 1 and f"pip install 'losscli[{extra}]'" in err, err
     assert str(path) in err
+
+
+def test_an_extra_that_is_installed_but_cannot_load_says_so(tmp_path, capsys, monkeypatch):
+    pytest.importorskip("pyarrow")
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from losscli.io import containers
+
+    path = tmp_path / "x.parquet"
+    pq.write_table(pa.table({"anchor": [list(r) for r in A]}), path)
+    real = containers.importlib.import_module
+
+    def broken(name: str):
+        if name.split(".")[0] == "pyarrow":
+            raise ImportError("pyarrow requires NumPy 2.0 or newer, found 1.24.0")
+        return real(name)
+
+    monkeypatch.setattr(containers.importlib, "import_module", broken)
+    code, _, err = run_cli(capsys, "compute", "triplet", str(path))
+    assert code == 4 and "installed but fails to import" in err and "NumPy 2.0" in err
+    assert "pip install --upgrade 'losscli[parquet]'" in err
