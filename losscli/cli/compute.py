@@ -17,9 +17,11 @@ from losscli.cli._options import (
     format_option,
     like_option,
     loss_argument,
+    map_option,
     negatives_layout_option,
     out_option,
     quiet_option,
+    strict_keys_option,
     with_loss_options,
 )
 
@@ -28,9 +30,11 @@ from losscli.cli._options import (
 HELP = """Evaluate a loss on one input and show its per-term breakdown.
 
 INPUT is a JSON object keyed by role (anchor, positive, negatives, negatives2, logits,
-target, weight; positives, x1, x2, label for the losses that take them), an .npz with arrays
-named by role, a stacked .npy, or - for JSON on stdin.
-Per-role options (--anchor FILE ...) take a .npy or .json each.
+target, weight; positives, x1, x2, label for the losses that take them), JSON Lines (one
+example per line), an .npz with arrays named by role, a stacked .npy, a safetensors, Parquet,
+Arrow or HDF5 file (losscli[safetensors], [parquet], [hdf5]; FILE.h5:group/dataset), or - for
+JSON on stdin. --map ROLE=NAME reads a role from another name (--map anchor=query).
+Per-role options (--anchor FILE ...) take a .npy or .json each (or any of the above).
 
 Exit codes: 0 ok, 1 internal error, 2 usage, 3 input unavailable, 4 bad data,
 5 non-finite result under --strict, 6 output error, 8 loss above --fail-above,
@@ -41,7 +45,9 @@ Exit codes: 0 ok, 1 internal error, 2 usage, 3 input unavailable, 4 bad data,
 def _compute(
     loss: str = loss_argument(),
     input: str | None = typer.Argument(None, metavar="[INPUT]",
-                                          help="JSON, .npz or stacked .npy file; - for stdin"),
+                                          help="JSON, JSON Lines, .npz, stacked .npy, "
+                                          "safetensors, Parquet, Arrow or HDF5 file; - for "
+                                          "stdin"),
     reduction: str | None = typer.Option(None, "--reduction", help="over the batch: mean "
                                          "(default), sum or none; under --like the "
                                          "library's own by default"),
@@ -50,6 +56,8 @@ def _compute(
                               "the table, full vectors in JSON (examples[i].gradients)"),
     like: str | None = like_option(),
     negatives_layout: str | None = negatives_layout_option(),
+    map: list[str] | None = map_option(),
+    strict_keys: bool = strict_keys_option(),
     format: str = format_option(FORMATS_HELP),
     out: str | None = out_option(),
     force: bool = force_option(),
@@ -75,7 +83,7 @@ def _compute(
     announce_compiling(quiet)
     result = api.evaluate_file(loss, input, role_files=roles, reduction=reduction,
                                like=like, grad=grad, negatives_layout=negatives_layout,
-                               **params)
+                               mapping=map, strict_keys=strict_keys, **params)
     warn(result.warnings, quiet)
     if result.convention is not None and not quiet:
         from losscli.cli._explore import convention_notes
