@@ -91,7 +91,8 @@ def evaluate_part(source: Source, options: Any, rows: Rows | None = None,
             raise InputUnavailable(source.reason, source.fix, where=source.name)
         if isinstance(source, JsonLines):
             raise TypeError("JSON Lines sources are evaluated line by line (engine)")
-        table = tables.table_for(source, spec, options.role_files, options.preloaded)
+        table = tables.table_for(source, spec, options.role_files, options.preloaded,
+                                 options.names)
         for role, arr in (shared or {}).items():
             if role in table.files:  # read once elsewhere: do not read the file again
                 table.files.pop(role).close()

@@ -18,19 +18,24 @@ from losscli.cli._complete import words
 from losscli.cli._options import (
     fail_above_option,
     loss_argument,
+    map_option,
     negatives_layout_option,
+    strict_keys_option,
     with_loss_options,
 )
 
 HELP = """Evaluate a loss over many inputs: files, directories, globs, JSON Lines.
 
-INPUTS are JSON objects, .npz files, stacked .npy files (B, 2 + K, D), .jsonl files (each
-line its own input, recorded as FILE:LINE), directories (read non-recursively: *.json,
-*.jsonl, *.npz, *.npy, with STEM.ROLE.npy files forming one input), globs, or - for JSON
-Lines on stdin. Per-role options (--anchor q.npy --positive d.npy --negatives n.npy) give one
-input without INPUTS, or replace that role in every input.
+INPUTS are JSON objects, .npz files, stacked .npy files (B, 2 + K, D), safetensors, Parquet,
+Arrow and HDF5 files, .jsonl files (each line its own input, recorded as FILE:LINE),
+directories (read non-recursively: *.json, *.jsonl, *.npz, *.npy, *.safetensors, *.parquet,
+*.arrow, *.h5, with STEM.ROLE.npy files forming one input; a directory of Parquet shards is an
+input per shard), globs, or - for JSON Lines on stdin. --map ROLE=NAME reads a role from
+another name in every input. Per-role options (--anchor q.npy --positive d.npy --negatives
+n.npy) give one input without INPUTS, or replace that role in every input.
 
-.npy inputs are read in chunks of examples, so memory stays bounded whatever their size.
+.npy inputs are read in chunks of examples, and Parquet a row group at a time, so memory
+stays bounded whatever their size.
 With --scheduler, the inputs run as tasks on a Dask cluster, a large .npy cut by rows
 (losscli[dask]; docs/dask.md).
 
@@ -55,6 +60,8 @@ def _batch(
     reduction: str = typer.Option("mean", "--reduction", help="over each input's batch: "
                                   "mean, sum or none"),
     negatives_layout: str | None = negatives_layout_option(),
+    map: list[str] | None = map_option(),
+    strict_keys: bool = strict_keys_option(),
     per_example: bool = typer.Option(False, "--per-example", help="one record per example "
                                      "(file, index, loss)", rich_help_panel="Output"),
     columns: str | None = typer.Option(None, "--columns", metavar="A,B,...", help="with "
@@ -130,7 +137,8 @@ def run_batch(loss: str, inputs: list[str] | None, roles: dict[str, str],
               chunk: int | None, fail_fast: bool, strict: bool, quiet: bool, debug: bool,
               scheduler: str | None = None, workers: int | None = None,
               task_rows: int | None = None, fail_above: float | None = None,
-              negatives_layout: str | None = None, columns: str | None = None,
+              negatives_layout: str | None = None, map: list[str] | None = None,
+              strict_keys: bool = False, columns: str | None = None,
               worst: int | None = None, best: int | None = None) -> int:
     """Parse, call api.evaluate_files, stream the records; the exit code (7 on failures,
     else 8 when an input's loss is above --fail-above)."""
@@ -164,7 +172,8 @@ def run_batch(loss: str, inputs: list[str] | None, roles: dict[str, str],
                                  dtype=dtype, jobs=jobs, chunk=chunk,
                                  progress=progress, scheduler=scheduler, workers=workers,
                                  task_rows=task_rows, negatives_layout=negatives_layout,
-                                 columns=columns, **params)
+                                 mapping=map, strict_keys=strict_keys, columns=columns,
+                                 **params)
     sink = Sink(out, force, [*inputs, *roles.values()])
     writer = _Writer(sink, fmt, per_example, summary, show, rank,
                      _column_names(loss, columns))
@@ -180,8 +189,10 @@ def run_batch(loss: str, inputs: list[str] | None, roles: dict[str, str],
                 totals.add(result)
                 progress.file_done(result)
                 if not quiet:
-                    for w in result.warnings:
-                        progress.say(f"warning: {result.file}: {w}")
+                    for w in result.warnings:  # a warning that names its file says it once
+                        named = w.startswith(f"{result.file}:")
+                        progress.say(f"warning: {w}" if named else
+                                     f"warning: {result.file}: {w}")
                 if result.error is not None:
                     progress.say(f"error: {result.error.message()}")
                     if first_failure is None:

@@ -18,9 +18,11 @@ from losscli.cli._options import (
     format_option,
     like_option,
     loss_argument,
+    map_option,
     negatives_layout_option,
     out_option,
     quiet_option,
+    strict_keys_option,
     with_loss_options,
 )
 
@@ -29,9 +31,11 @@ from losscli.cli._options import (
 HELP = """Evaluate a loss on one input and show its per-term breakdown.
 
 INPUT is a JSON object keyed by role (anchor, positive, negatives, negatives2, logits,
-target, weight; positives, x1, x2, label for the losses that take them), an .npz with arrays
-named by role, a stacked .npy, or - for JSON on stdin.
-Per-role options (--anchor FILE ...) take a .npy or .json each.
+target, weight; positives, x1, x2, label for the losses that take them), JSON Lines (one
+example per line), an .npz with arrays named by role, a stacked .npy, a safetensors, Parquet,
+Arrow or HDF5 file (losscli[safetensors], [parquet], [hdf5]; FILE.h5:group/dataset), or - for
+JSON on stdin. --map ROLE=NAME reads a role from another name (--map anchor=query).
+Per-role options (--anchor FILE ...) take a .npy or .json each (or any of the above).
 
 Exit codes: 0 ok, 1 internal error, 2 usage, 3 input unavailable, 4 bad data,
 5 non-finite result under --strict, 6 output error, 8 loss above --fail-above,
@@ -42,7 +46,9 @@ Exit codes: 0 ok, 1 internal error, 2 usage, 3 input unavailable, 4 bad data,
 def _compute(
     loss: str = loss_argument(),
     input: str | None = typer.Argument(None, metavar="[INPUT]",
-                                          help="JSON, .npz or stacked .npy file; - for stdin"),
+                                          help="JSON, JSON Lines, .npz, stacked .npy, "
+                                          "safetensors, Parquet, Arrow or HDF5 file; - for "
+                                          "stdin"),
     reduction: str | None = typer.Option(None, "--reduction", help="over the batch: mean "
                                          "(default), sum or none; under --like the "
                                          "library's own by default"),
@@ -58,6 +64,8 @@ def _compute(
                                        autocompletion=words(("float16", "bfloat16",
                                                              "float32"))),
     negatives_layout: str | None = negatives_layout_option(),
+    map: list[str] | None = map_option(),
+    strict_keys: bool = strict_keys_option(),
     format: str = format_option(FORMATS_HELP),
     out: str | None = out_option(),
     force: bool = force_option(),
@@ -99,11 +107,12 @@ def _compute(
     if png is None:
         result = api.evaluate_file(loss, input, role_files=roles, reduction=reduction,
                                    like=like, grad=grad, negatives_layout=negatives_layout,
-                                   emulate=emulate, **params)
+                                   mapping=map, strict_keys=strict_keys, emulate=emulate,
+                                   **params)
     else:
         from losscli.cli._explore import load
 
-        spec, inputs_read = load(loss, input, roles, negatives_layout)
+        spec, inputs_read = load(loss, input, roles, negatives_layout, map, strict_keys)
         result = api.evaluate(spec.name, inputs_read, reduction=reduction, like=like,
                               grad=grad, emulate=emulate, **params)
     warn(result.warnings, quiet)
