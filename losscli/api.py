@@ -37,7 +37,7 @@ Every caller (the CLI's commands, notebooks, batch and the explorer) comes throu
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from losscli.errors import SURFACE, UnknownKeyword, UsageError, closest_hint
@@ -51,13 +51,14 @@ from losscli.io import (
 )
 from losscli.losses import LOSSES, REDUCTIONS, get_spec
 from losscli.losses.call import LossCall
+from losscli.losses.example_columns import checked_columns
 from losscli.losses.run import run
 from losscli.model import Comparison, Inputs, Result, Stats, Sweep
 
 
 def evaluate(name: str, inputs: Inputs | Mapping[str, Any], *, reduction: str | None = None,
              like: str | None = None, grad: bool = False, negatives_layout: str | None = None,
-             **params: Any) -> Result:
+             emulate: str | None = None, **params: Any) -> Result:
     """Evaluate the loss `name` (or an alias) with the given parameters (others default).
 
     `inputs` is an Inputs from `load_inputs`, or a mapping of role to array or nested list.
@@ -70,19 +71,41 @@ def evaluate(name: str, inputs: Inputs | Mapping[str, Any], *, reduction: str | 
     negatives_layout: how 2-D negatives (rows, D) are read: "shared" (K = rows negatives for
     every anchor) or "per-anchor" (row b is anchor b's one negative, (B, 1, D)); unsaid, they
     are shared, with a warning when rows = B makes it ambiguous.
+    emulate: "float16", "bfloat16" or "float32": also the loss as mixed-precision training
+    (torch autocast) computes it, in `Result.emulation`, with where that format overflows or
+    loses the loss as warnings (losses/emulation/).
     """
     call = loss_call("evaluate", name, params, reduction, like)
-    return run(call, as_inputs(call, inputs, negatives_layout), grad=grad)
+    if emulate is not None:
+        from losscli.losses.emulation import check_format
+
+        fmt = check_format(call.spec.name, emulate)
+        if like is not None:
+            raise UsageError("--emulate and --like both given",
+                             "emulate losscli's own definition: drop --like")
+    ready = as_inputs(call, inputs, negatives_layout)
+    result = run(call, ready, grad=grad)
+    if emulate is None:
+        return result
+    from dataclasses import replace
+
+    from losscli.losses.emulation import emulate as emulated
+    from losscli.losses.results import reduce
+
+    found = emulated(call.spec.name, ready, call.params, fmt, result.per_example,
+                     lambda per: reduce(per, call.reduction))
+    warnings = tuple(f"--emulate {fmt.name}: {line}" for line in found["diagnosis"])
+    return replace(result, emulation=found, warnings=result.warnings + warnings)
 
 
 # Each API function's own keywords, offered by "did you mean" beside the loss's parameters.
 OWN_KEYWORDS = {
-    "evaluate": ("reduction", "like", "grad", "negatives_layout"),
+    "evaluate": ("reduction", "like", "grad", "negatives_layout", "emulate"),
     "evaluate_file": ("role_files", "reduction", "like", "grad", "negatives_layout", "mapping",
-                      "strict_keys"),
+                      "strict_keys", "emulate"),
     "evaluate_files": ("role_files", "reduction", "dtype", "jobs", "chunk", "progress",
                        "stdin", "scheduler", "workers", "task_rows", "negatives_layout",
-                       "mapping", "strict_keys"),
+                       "mapping", "strict_keys", "columns"),
     "sweep": ("reduction", "like", "negatives_layout"),
     "stats": ("bins", "reduction", "like", "negatives_layout"),
     "compare": ("reduction", "negatives_layout"),
@@ -130,6 +153,7 @@ def as_inputs(call: LossCall, inputs: Inputs | Mapping[str, Any],
 def evaluate_file(name: str, path: str | None = None, *, role_files: Mapping[str, str] | None
                   = None, reduction: str | None = None, like: str | None = None,
                   grad: bool = False, negatives_layout: str | None = None,
+                  emulate: str | None = None,
                   mapping: Mapping[str, str] | Iterable[str] | None = None,
                   strict_keys: bool = False, **params: Any) -> Result:
     """Read INPUT and per-role files, then evaluate (what `losscli compute` does).
@@ -142,7 +166,8 @@ def evaluate_file(name: str, path: str | None = None, *, role_files: Mapping[str
     check_keywords("evaluate_file", name, params)
     inputs = load_inputs(path, role_files, spec, negatives_layout=negatives_layout,
                          mapping=mapping, strict_keys=strict_keys)
-    return evaluate(spec.name, inputs, reduction=reduction, like=like, grad=grad, **params)
+    return evaluate(spec.name, inputs, reduction=reduction, like=like, grad=grad,
+                    emulate=emulate, **params)
 
 
 def evaluate_files(name: str, inputs: list[str], *, role_files: Mapping[str, str] | None = None,
@@ -151,7 +176,8 @@ def evaluate_files(name: str, inputs: list[str], *, role_files: Mapping[str, str
                    scheduler: Any = None, workers: int | None = None,
                    task_rows: int | None = None, negatives_layout: str | None = None,
                    mapping: Mapping[str, str] | Iterable[str] | None = None,
-                   strict_keys: bool = False, **params: Any) -> Iterator[Any]:
+                   strict_keys: bool = False, columns: str | Sequence[str] | None = None,
+                   **params: Any) -> Iterator[Any]:
     """Evaluate a loss over many inputs (what `losscli batch` does), one FileResult each.
 
     inputs: files, directories (read non-recursively), globs, `-` (JSON Lines on stdin).
@@ -164,6 +190,8 @@ def evaluate_files(name: str, inputs: list[str], *, role_files: Mapping[str, str
     the inputs as tasks on a Dask cluster (losscli[dask]; batch/cluster.py), with the same
     records; `workers` and `task_rows` as for `losscli batch`. `negatives_layout` as for
     `evaluate`, for every input; `mapping` and `strict_keys` as for `evaluate_file`.
+    `columns` ("d_ap,d_an,hardest" or a list): breakdown columns kept beside each example's
+    loss, at its hardest term (FileResult.columns).
     """
     from losscli.batch import DTYPES, BatchOptions, evaluate_sources, expand
 
@@ -183,6 +211,9 @@ def evaluate_files(name: str, inputs: list[str], *, role_files: Mapping[str, str
     if list(inputs).count("-") > 1:
         raise UsageError("- (stdin) is given more than once", "give it once")
     call = LossCall.of(spec.name, params, reduction)
+    if columns is not None and not isinstance(columns, str):
+        columns = ",".join(columns)
+    chosen = checked_columns(spec, columns)
     sources = expand(list(inputs), dict(role_files or {}))
     if not sources:
         raise UsageError("no input given", "give INPUTS (files, directories, globs or -) or "
@@ -201,7 +232,8 @@ def evaluate_files(name: str, inputs: list[str], *, role_files: Mapping[str, str
     role_files = dict(role_files or {})
     options = BatchOptions(call, dtype, chunk, role_files,
                            preloaded=preload_streams(role_files, spec),
-                           negatives_layout=negatives_layout, names=names)
+                           negatives_layout=negatives_layout, names=names,
+                           columns=chosen)
     if scheduler is not None or workers is not None or task_rows is not None:
         from losscli.batch.cluster import ClusterOptions, evaluate_on_cluster, require_dask
 

@@ -111,6 +111,9 @@ class Result:
     gradients: dict[str, np.ndarray] | None = None
     # What `--like LIBRARY` changed: library, api, changed params, formula flags, notes.
     convention: dict[str, Any] | None = None
+    # `--emulate FORMAT`: the loss in that format's arithmetic beside the float64 one
+    # (losses/emulation/): format, value, per_example, float64_value, diagnosis, ...
+    emulation: dict[str, Any] | None = None
 
     @property
     def batch(self) -> int:
@@ -254,6 +257,8 @@ class FileResult:
     error: LossCliError | None = None
     active: int | None = None
     margin_terms: int | None = None
+    # The chosen breakdown columns, one value per example (`batch --columns`), or None.
+    columns: dict[str, list[Any]] | None = None
 
     @property
     def n(self) -> int | None:
@@ -310,10 +315,12 @@ def column_lists(arr: np.ndarray) -> list[list[Any]]:
     return rows
 
 
-def result_to_dict(result: Result, examples: bool = True) -> dict[str, Any]:
+def result_to_dict(result: Result, examples: bool = True, order: list[int] | None = None,
+                   ) -> dict[str, Any]:
     """compute's JSON document (schema 1): value, per-example losses, shape, convention,
     the examples' terms (left out when `examples` is false, as in batch's records) and
-    warnings; non-finite numbers as null.
+    warnings; non-finite numbers as null. `order`: only those examples, in that order
+    (--worst, --best).
     """
     value = result.value
     value = [finite_or_none(v) for v in value] if isinstance(value, list) \
@@ -329,13 +336,15 @@ def result_to_dict(result: Result, examples: bool = True) -> dict[str, Any]:
     }
     if result.convention is not None:
         doc["convention"] = result.convention
+    if result.emulation is not None:
+        doc["emulation"] = result.emulation
     if examples:
-        doc["examples"] = _examples(result)
+        doc["examples"] = _examples(result, order)
     doc["warnings"] = list(result.warnings)
     return doc
 
 
-def _examples(result: Result) -> list[dict[str, Any]]:
+def _examples(result: Result, order: list[int] | None = None) -> list[dict[str, Any]]:
     terms = result.terms
     names = list(terms.columns)
     columns = [column_lists(terms.columns[n]) for n in names]
@@ -344,7 +353,9 @@ def _examples(result: Result) -> list[dict[str, Any]]:
         grads = {role: _plain(arr) for role, arr in result.gradients.items()}
     ignored = result.ignored
     out = []
-    for b, loss in enumerate(result.per_example.tolist()):
+    losses = result.per_example.tolist()
+    for b in range(len(losses)) if order is None else order:
+        loss = losses[b]
         rows = []
         for t in range(terms.count):
             row: dict[str, Any] = {"role": terms.role[t], "index": terms.index[t]}

@@ -54,6 +54,9 @@ class BatchOptions:
     negatives_layout: str | None = None
     # The names of the roles in the files (--map) and --strict-keys (io/keys.py).
     names: RoleNames = PLAIN
+    # Breakdown columns kept beside each example's loss (losses/example_columns.py): the
+    # chunks are then evaluated in full, with their breakdown, not by the stream kernels.
+    columns: tuple[str, ...] = ()
 
 
 Progress = Callable[[int], None]  # called with the number of examples just done (tasks.py)

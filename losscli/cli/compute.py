@@ -9,6 +9,7 @@ from typing import Any
 
 import typer
 
+from losscli.cli._complete import words
 from losscli.cli._options import (
     FORMATS_HELP,
     debug_option,
@@ -55,14 +56,33 @@ def _compute(
                               "vector (anchor, positive, every negative; logits): norms in "
                               "the table, full vectors in JSON (examples[i].gradients)"),
     like: str | None = like_option(),
+    emulate: str | None = typer.Option(None, "--emulate", metavar="FORMAT", help="also the "
+                                       "loss as mixed-precision training computes it (torch "
+                                       "autocast): float16, bfloat16 or float32 inputs and "
+                                       "matmuls, the loss in float32; says where it overflows "
+                                       "or loses the loss, beside the float64 value",
+                                       autocompletion=words(("float16", "bfloat16",
+                                                             "float32"))),
     negatives_layout: str | None = negatives_layout_option(),
     map: list[str] | None = map_option(),
     strict_keys: bool = strict_keys_option(),
     format: str = format_option(FORMATS_HELP),
     out: str | None = out_option(),
     force: bool = force_option(),
+    png: str | None = typer.Option(None, "--png", metavar="FILE", help="write a picture: "
+                                   "the similarity matrix as a heatmap with the positives "
+                                   "marked (in-batch losses; block means for large B), or each "
+                                   "anchor's positive and negatives on one axis (explicit "
+                                   "negatives); needs losscli[plot]", rich_help_panel="Output"),
     show: int = typer.Option(5, "--show", help="examples shown in the table (0 for all)",
                              rich_help_panel="Output"),
+    worst: int | None = typer.Option(None, "--worst", metavar="N", help="the N examples with "
+                                     "the largest loss, worst first (ties in input order), "
+                                     "with their breakdown, instead of the first ones (the "
+                                     "table, and JSON's and CSV's examples)",
+                                     rich_help_panel="Output"),
+    best: int | None = typer.Option(None, "--best", metavar="N", help="the N examples with "
+                                    "the smallest loss, best first", rich_help_panel="Output"),
     strict: bool = typer.Option(False, "--strict", help="exit 5 if the result is not finite",
                                 rich_help_panel="Output"),
     fail_above: float | None = fail_above_option(),
@@ -79,11 +99,22 @@ def _compute(
     from losscli.render import resolve_format
 
     fmt = resolve_format(format, out, allowed=("table", "json", "csv"))
+    from losscli.render.ranking import checked as checked_ranking
+
+    rank = checked_ranking(worst, best)
     fail_above = _threshold.checked(fail_above)
     announce_compiling(quiet)
-    result = api.evaluate_file(loss, input, role_files=roles, reduction=reduction,
-                               like=like, grad=grad, negatives_layout=negatives_layout,
-                               mapping=map, strict_keys=strict_keys, **params)
+    if png is None:
+        result = api.evaluate_file(loss, input, role_files=roles, reduction=reduction,
+                                   like=like, grad=grad, negatives_layout=negatives_layout,
+                                   mapping=map, strict_keys=strict_keys, emulate=emulate,
+                                   **params)
+    else:
+        from losscli.cli._explore import load
+
+        spec, inputs_read = load(loss, input, roles, negatives_layout, map, strict_keys)
+        result = api.evaluate(spec.name, inputs_read, reduction=reduction, like=like,
+                              grad=grad, emulate=emulate, **params)
     warn(result.warnings, quiet)
     if result.convention is not None and not quiet:
         from losscli.cli._explore import convention_notes
@@ -95,30 +126,39 @@ def _compute(
         raise NonFiniteResult("the loss is not finite (--strict)",
                               "see the warnings; drop --strict to get null in the output",
                               where=where)
+    order = None
+    if rank is not None:
+        from losscli.render.ranking import ranked
+
+        order = ranked(result.per_example, *rank)
+    if png is not None:
+        from losscli.cli._pictures import compute_png
+
+        compute_png(png, result, inputs_read, where or "<stdin>", order, force, inputs)
     if fmt == "table" and out is None:
         from losscli.render.table import print_table
 
-        print_table(result, stdout_console(), show)
+        print_table(result, stdout_console(), show, order)
     else:
-        write_text(_render(result, fmt, show), out, force, inputs)
+        write_text(_render(result, fmt, show, order), out, force, inputs)
     if fail_above is not None:
         breach = _threshold.breach(result.value, fail_above, where or None)
         if breach is not None:
             raise breach
 
 
-def _render(result: Any, fmt: str, show: int) -> str:
+def _render(result: Any, fmt: str, show: int, order: list[int] | None = None) -> str:
     if fmt == "table":
         from losscli.render.table import render_table
 
-        return render_table(result, show)
+        return render_table(result, show, order=order)
     if fmt == "csv":
         from losscli.render.csvout import render_csv
 
-        return render_csv(result)
+        return render_csv(result, order)
     from losscli.render.jsonout import render_json
 
-    return render_json(result)
+    return render_json(result, order)
 
 
 compute = with_loss_options(_compute)

@@ -35,6 +35,9 @@ def _stats(
     input: str | None = typer.Argument(None, metavar="[INPUT]",
                                        help="JSON, .npz or stacked .npy file; - for stdin"),
     bins: int = typer.Option(20, "--bins", help="histogram bins"),
+    png: str | None = typer.Option(None, "--png", metavar="FILE", help="write the positive "
+                                   "and negative histograms overlaid as a PNG, the margin and "
+                                   "the active share marked (needs losscli[plot])"),
     like: str | None = like_option(),
     reduction: str | None = typer.Option(None, "--reduction", help="mean (default), sum or "
                                          "none"),
@@ -65,6 +68,10 @@ def _stats(
     if result.convention is not None and not quiet:
         convention_notes(result.convention)
     sources = [p for p in [input, *roles.values()] if p]
+    if png is not None:
+        from losscli.render.pictures import stats_png
+
+        stats_png(png, result, _name(input, roles), force=force, inputs=sources)
     if fmt == "table" and out is None:
         render.stats_table(result, stdout_console())
         return
@@ -79,6 +86,13 @@ def _stats(
     else:
         text = render.stats_jsonl(result)
     emit(text, out, force, sources)
+
+
+def _name(input: str | None, roles: dict[str, str]) -> str:
+    """The input as a picture's title names it."""
+    if input is not None:
+        return "<stdin>" if input == "-" else input
+    return ", ".join(roles.values()) or "<stdin>"
 
 
 stats = with_loss_options(_stats)

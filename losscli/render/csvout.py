@@ -9,9 +9,9 @@ from losscli.model import Result
 from losscli.render.jsonout import column_lists, finite_or_none
 
 
-def render_csv(result: Result) -> str:
+def render_csv(result: Result, order: list[int] | None = None) -> str:
     """compute's CSV: one row per term (example, its loss, role, index, then the breakdown
-    columns, and grad_norm under --grad).
+    columns, and grad_norm under --grad); `order`: only those examples, in that order.
     """
     terms = result.terms
     names = list(terms.columns)
@@ -25,8 +25,9 @@ def render_csv(result: Result) -> str:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(["example", "example_loss", "role", "index", *names])
-    for b, loss in enumerate(result.per_example.tolist()):
-        loss = finite_or_none(loss)
+    losses = result.per_example.tolist()
+    for b in range(len(losses)) if order is None else order:
+        loss = finite_or_none(losses[b])
         for t in range(terms.count):
             cells = [_cell(col[b][t]) for col in columns]
             writer.writerow([b, _cell(loss), terms.role[t], terms.index[t], *cells])

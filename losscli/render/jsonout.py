@@ -19,6 +19,6 @@ def dumps(doc: Any, indent: int | None = 2) -> str:
     return json.dumps(doc, indent=indent, allow_nan=False, ensure_ascii=False)
 
 
-def render_json(result: Result) -> str:
+def render_json(result: Result, order: list[int] | None = None) -> str:
     """compute's JSON as text, strict (no NaN)."""
-    return dumps(result_to_dict(result)) + "\n"
+    return dumps(result_to_dict(result, order=order)) + "\n"

@@ -36,8 +36,10 @@ def _value_text(value: float | list[float]) -> str:
     return "null (not finite)" if not math.isfinite(value) else repr(value)
 
 
-def build(result: Result, shown: int = DEFAULT_SHOWN) -> list:
-    """The renderables: a header, one table per shown example, a summary of the rest."""
+def build(result: Result, shown: int = DEFAULT_SHOWN, order: list[int] | None = None,
+          ) -> list:
+    """The renderables: a header, one table per shown example, a summary of the rest.
+    `order`: the examples to show, in that order (--worst, --best), instead of the first."""
     from losscli.render.gradients import hardest_push, role_norms, term_gradient_norms
 
     params = ", ".join(f"{k}={v}" for k, v in result.params.items())
@@ -45,11 +47,17 @@ def build(result: Result, shown: int = DEFAULT_SHOWN) -> list:
     if result.convention is not None:
         parts.append(Text(f"like {result.convention['library']}: {result.convention['api']}"))
     parts.append(Text(f"value ({result.reduction}) = {_value_text(result.value)}"))
+    if result.emulation is not None:
+        from losscli.render.emulation import emulation_line
+
+        parts.append(Text(emulation_line(result.emulation)))
     B = result.batch
     count = B if shown <= 0 else min(shown, B)
     names = list(result.terms.columns)
     norms = term_gradient_norms(result)
-    for b in range(count):
+    if order is not None:
+        count = len(order)
+    for b in (range(count) if order is None else order):
         loss = fmt_number(float(result.per_example[b]), 10)
         title = f"example {b}: loss {loss}" if B > 1 else f"loss {loss}"
         if result.ignored is not None and result.ignored[b]:
@@ -78,7 +86,8 @@ def build(result: Result, shown: int = DEFAULT_SHOWN) -> list:
     if count < B:
         per = result.per_example
         finite = per[np.isfinite(per)]
-        summary = f"... {B - count} more examples (--show 0 for all)"
+        summary = f"... {B - count} more examples (--show 0 for all)" if order is None \
+            else f"... {B - count} other example(s) not shown"
         if finite.size:
             summary += (f"; loss over all {B}: mean {fmt_number(float(finite.mean()))}, "
                         f"min {fmt_number(float(finite.min()))}, "
@@ -87,9 +96,10 @@ def build(result: Result, shown: int = DEFAULT_SHOWN) -> list:
     return parts
 
 
-def print_table(result: Result, console: Console, shown: int = DEFAULT_SHOWN) -> None:
+def print_table(result: Result, console: Console, shown: int = DEFAULT_SHOWN,
+                order: list[int] | None = None) -> None:
     """Print compute's tables: the header, one table per shown example, a summary of the rest."""
-    for part in build(result, shown):
+    for part in build(result, shown, order):
         console.print(part)
 
 
@@ -100,6 +110,7 @@ def as_text(draw: Callable[[Console], None], width: int = 120) -> str:
     return buf.getvalue()
 
 
-def render_table(result: Result, shown: int = DEFAULT_SHOWN, width: int = 120) -> str:
+def render_table(result: Result, shown: int = DEFAULT_SHOWN, width: int = 120,
+                 order: list[int] | None = None) -> str:
     """The table as plain text (for --out or tests)."""
-    return as_text(lambda console: print_table(result, console, shown), width)
+    return as_text(lambda console: print_table(result, console, shown, order), width)

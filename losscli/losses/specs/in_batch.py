@@ -37,6 +37,7 @@ _IN_BATCH_GRADIENT_NOTE = (
 )
 
 SUPCON = LossSpec(
+    hardest=("negative", "probability"),
     name="supcon",
     title="supervised contrastive loss, several positives per anchor (Khosla et al. 2020)",
     summary="-(t/t_b) mean over the P positives of log softmax(s / t) over positives and "
@@ -121,6 +122,7 @@ SUPCON = LossSpec(
 )
 
 NTXENT_BATCH = LossSpec(
+    hardest=("negative", "probability"),
     name="ntxent-batch",
     title="SimCLR's NT-Xent over two views (Chen et al. 2020)",
     summary="Each of the 2B views picks its partner among the other 2B - 1 views; mean over views.",
@@ -184,6 +186,7 @@ NTXENT_BATCH = LossSpec(
 )
 
 CLIP = LossSpec(
+    hardest=("positive", "gradient"),
     name="clip",
     title="CLIP's symmetric cross entropy (Radford et al. 2021)",
     summary="Anchors pick their positive among the B positives and positives their anchor "
@@ -276,6 +279,7 @@ CLIP = LossSpec(
 )
 
 NPAIR = LossSpec(
+    hardest=("negative", "probability"),
     name="npair",
     title="N-pair loss (Sohn 2016)",
     summary="log(1 + sum_k exp(s(a, n_k) - s(a, p))): infonce with t = 1 on raw vectors.",
@@ -339,6 +343,7 @@ NPAIR = LossSpec(
 )
 
 DCL = LossSpec(
+    hardest=("negative", "share"),
     name="dcl",
     title="decoupled contrastive loss, and its vMF-weighted form DCLW (Yeh et al. 2022)",
     summary="-w s(a, p)/t + LSE of the negatives' logits: the positive left out of the "
@@ -422,6 +427,7 @@ DCL = LossSpec(
 )
 
 HARD_INFONCE = LossSpec(
+    hardest=("negative", "share"),
     name="hard-infonce",
     title="debiased hard-negative InfoNCE (Robinson et al. 2021, HCL)",
     summary="InfoNCE whose negatives are reweighted toward hard ones (beta) and debiased for "
@@ -501,6 +507,7 @@ HARD_INFONCE = LossSpec(
 )
 
 SIGLIP = LossSpec(
+    hardest=("positive", "gradient"),
     name="siglip",
     title="pairwise sigmoid loss (Zhai et al. 2023, SigLIP)",
     summary="A binary logistic loss on every (anchor, positive) pair of the batch: +1 on the "
