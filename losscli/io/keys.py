@@ -110,6 +110,14 @@ def pick_roles(doc: Mapping[str, Any], where: str, fmt: str, spec: LossSpec | No
             raise BadData(f"unknown key {key!r} (--strict-keys)",
                           f"{fix}; drop --strict-keys to ignore it", where=where)
     listed = ", ".join(repr(k) for k in extra)
+    absent = [r for r in (spec.required if spec is not None else ()) if r not in out]
+    if absent and out:
+        # Arrays under other names beside a missing role: most likely the role under another
+        # name, so say how to read it rather than ignore them and report the role missing.
+        raise BadData(f"no {absent[0]} among its arrays (it holds "
+                      f"{', '.join(repr(str(k)) for k in doc)})",
+                      f"read one as {absent[0]} with --map {absent[0]}=NAME, or save it "
+                      f"under the key {absent[0]!r}", where=where)
     if not out:
         fix = f"expected keys: {', '.join(expected)}"
         if fmt == "npz":

@@ -78,3 +78,13 @@ def test_batch_takes_the_mapping_for_every_input(tmp_path, capsys):
         assert_close(record["value"], WANT.value)
         assert any("'ids'" in w for w in record["warnings"])
     assert err.count("s0.npz: ignored") == 1 and "s0.npz: s0.npz" not in err
+
+
+def test_a_required_role_under_another_name_says_how_to_map_it(tmp_path, capsys):
+    path = str(tmp_path / "renamed.npz")
+    np.savez(path, query=A, positive=P, negatives=N, ids=np.arange(3))
+    code, _, err = run_cli(capsys, "compute", "triplet", path)
+    assert code == 4, err
+    line = err.strip().splitlines()[-1]
+    assert "no anchor among its arrays" in line and "'query'" in line
+    assert "--map anchor=NAME" in line
