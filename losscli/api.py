@@ -198,7 +198,7 @@ def evaluate_files(name: str, inputs: list[str], *, role_files: Mapping[str, str
     spec = get_spec(name)
     check_keywords("evaluate_files", name, params)
     check_layout(negatives_layout, spec)
-    names = RoleNames(parse_mapping(mapping), strict_keys)
+    names = RoleNames(parse_mapping(mapping), strict_keys, frozenset(role_files or ()))
     if reduction not in REDUCTIONS:
         raise UsageError(f"--reduction got {reduction!r}",
                          f"choose one of {', '.join(REDUCTIONS)}")

@@ -54,7 +54,7 @@ def load_inputs(path: str | None = None, role_files: Mapping[str, str] | None = 
                 spec: LossSpec | None = None, stdin: IO[bytes] | None = None,
                 negatives_layout: str | None = None,
                 mapping: Mapping[str, str] | Iterable[str] | None = None,
-                strict_keys: bool = False) -> Inputs:
+                strict_keys: bool = False, elsewhere: Iterable[str] = ()) -> Inputs:
     """Read INPUT (a JSON object, JSON Lines, an .npz, a stacked .npy, a safetensors,
     Parquet, Arrow or HDF5 file, or `-` for stdin) and per-role files.
 
@@ -62,11 +62,13 @@ def load_inputs(path: str | None = None, role_files: Mapping[str, str] | None = 
     2-D negatives are read: "shared" (K, D) or "per-anchor" (B, D), one per anchor.
     `mapping` reads a role from the array (tensor, column, dataset) of another name, as
     {role: name} or `ROLE=NAME` items (`--map`); arrays that are not roles are ignored with
-    a warning, or refused with `strict_keys` (`--strict-keys`).
+    a warning, or refused with `strict_keys` (`--strict-keys`). `elsewhere`: roles the
+    caller reads from other files (batch's per-role options), which INPUT need not hold.
     """
     check_layout(negatives_layout, spec)
-    names = RoleNames(parse_mapping(mapping), strict_keys)
     role_files = dict(role_files or {})
+    names = RoleNames(parse_mapping(mapping), strict_keys,
+                      frozenset(role_files) | frozenset(elsewhere))
     dashes = [name for name, p in [("INPUT", path), *((f"--{r}", f) for r, f in
                                                        role_files.items())] if p == "-"]
     if len(dashes) > 1:

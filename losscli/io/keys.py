@@ -29,10 +29,12 @@ CONTAINERS = ("npz", "jsonl", "safetensors", "parquet", "arrow", "hdf5")
 @dataclass(frozen=True)
 class RoleNames:
     """How an input's arrays are matched to roles: `mapping` role -> the name in the file
-    (`--map`), `strict` to refuse arrays that are not roles (`--strict-keys`)."""
+    (`--map`), `strict` to refuse arrays that are not roles (`--strict-keys`), `elsewhere`
+    the roles given by their own files (`--anchor FILE`), which an input need not hold."""
 
     mapping: Mapping[str, str] = field(default_factory=dict)
     strict: bool = False
+    elsewhere: frozenset[str] = frozenset()
 
     def name_of(self, role: str) -> str:
         """The name the role's array has in a file: mapped, or the role itself."""
@@ -110,7 +112,8 @@ def pick_roles(doc: Mapping[str, Any], where: str, fmt: str, spec: LossSpec | No
             raise BadData(f"unknown key {key!r} (--strict-keys)",
                           f"{fix}; drop --strict-keys to ignore it", where=where)
     listed = ", ".join(repr(k) for k in extra)
-    absent = [r for r in (spec.required if spec is not None else ()) if r not in out]
+    absent = [r for r in (spec.required if spec is not None else ())
+              if r not in out and r not in names.elsewhere]
     if absent and out:
         # Arrays under other names beside a missing role: most likely the role under another
         # name, so say how to read it rather than ignore them and report the role missing.

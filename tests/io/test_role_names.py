@@ -88,3 +88,15 @@ def test_a_required_role_under_another_name_says_how_to_map_it(tmp_path, capsys)
     line = err.strip().splitlines()[-1]
     assert "no anchor among its arrays" in line and "'query'" in line
     assert "--map anchor=NAME" in line
+
+
+def test_a_role_given_by_its_own_file_need_not_be_in_input(tmp_path, capsys):
+    path, anchor = str(tmp_path / "pn.npz"), str(tmp_path / "a.npy")
+    np.savez(path, positive=P, negatives=N, ids=np.arange(3))
+    np.save(anchor, A)
+    code, out, err = run_cli(capsys, "compute", "triplet", path, "--anchor", anchor, "-f", "json")
+    assert code == 0, err
+    assert_close(json.loads(out)["value"], WANT.value)
+    code, out, err = run_cli(capsys, "batch", "triplet", path, "--anchor", anchor)
+    assert code == 0, err
+    assert_close(json.loads(out.splitlines()[0])["value"], WANT.value)
