@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # pyproject.toml and .ci/lowest-versions.txt; tests/test_registry.py the README).
 SDIST_TREES = ("tests/", "samples/", "docs/", "benchmarks/", ".ci/", "losscli/")
 SDIST_FILES = ("README.md", "LICENSE", "pyproject.toml", "MANIFEST.in")
-EXTRAS = {"plot", "dask", "test", "dev"}
+EXTRAS = {"plot", "dask", "safetensors", "parquet", "hdf5", "test", "dev"}
 
 
 def fail(message: str) -> None:
@@ -95,6 +95,8 @@ def main(dist: Path) -> None:
         fail("the wheel has no losscli console script")
     if not any(n.startswith("losscli/schemas/") and n.endswith(".schema.json") for n in files):
         fail("the wheel lacks the JSON Schema files")
+    if "losscli/py.typed" not in files:
+        fail("the wheel lacks losscli/py.typed (PEP 561: the package's type hints)")
     if not any(n.endswith(".dist-info/licenses/LICENSE") for n in files):
         fail("the wheel lacks LICENSE")
     outside = sorted({n.split("/")[0] for n in files} - {"losscli", info.split("/")[0]})

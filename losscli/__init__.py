@@ -31,8 +31,8 @@ if "numpy" not in _sys.modules:
 from losscli._version import __version__  # noqa: E402
 
 if TYPE_CHECKING:
-    from losscli.api import evaluate, evaluate_file, evaluate_files
-    from losscli.errors import ExitCode, LossCliError
+    from losscli.api import compare, evaluate, evaluate_file, evaluate_files, stats, sweep
+    from losscli.errors import ExitCode, LossCliError, UnknownKeyword
     from losscli.io import load_inputs
     from losscli.losses import LOSSES, get_spec
     from losscli.model import Inputs, Result, Terms
@@ -40,8 +40,10 @@ if TYPE_CHECKING:
 # Each public name and the module it lives in, imported when the name is first read.
 _PUBLIC = {
     "evaluate": "losscli.api", "evaluate_file": "losscli.api",
-    "evaluate_files": "losscli.api", "ExitCode": "losscli.errors",
-    "LossCliError": "losscli.errors", "load_inputs": "losscli.io", "LOSSES": "losscli.losses",
+    "evaluate_files": "losscli.api", "sweep": "losscli.api", "stats": "losscli.api",
+    "compare": "losscli.api", "ExitCode": "losscli.errors",
+    "LossCliError": "losscli.errors", "UnknownKeyword": "losscli.errors",
+    "load_inputs": "losscli.io", "LOSSES": "losscli.losses",
     "get_spec": "losscli.losses", "Inputs": "losscli.model", "Result": "losscli.model",
     "Terms": "losscli.model",
 }
@@ -67,10 +69,14 @@ __all__ = [
     "LossCliError",
     "Result",
     "Terms",
+    "UnknownKeyword",
     "__version__",
+    "compare",
     "evaluate",
     "evaluate_file",
     "evaluate_files",
     "get_spec",
     "load_inputs",
+    "stats",
+    "sweep",
 ]

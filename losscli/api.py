@@ -1,30 +1,64 @@
 """The library's face: evaluate a loss by name on inputs, get a Result.
 
     >>> import losscli
-    >>> r = losscli.evaluate("triplet", {"anchor": [1, 0], "positive": [0.6, 0.8],
-    ...                                  "negatives": [[0.8, 0.6]]}, margin=1.0)
-    >>> round(r.value, 12)
-    1.261971658966
+    >>> x = {"anchor": [1, 0], "positive": [0.6, 0.8], "negatives": [[0.8, 0.6]]}
+    >>> r = losscli.evaluate("triplet", x, margin=1.0)
+    >>> r
+    Result(loss='triplet', value=1.26197165897, batch=1, reduction='mean')
+    >>> r.to_dict(examples=False)["per_example"]  # the JSON record of `losscli compute`
+    [1.2619716589662402]
 
-Every caller (the CLI's commands, notebooks, later batch and sweep) comes through here.
+Inputs are numpy arrays, nested lists, torch tensors (detached, moved to the CPU, bfloat16
+cast to float32; torch is imported only by whoever made the tensor), or anything with
+`__array__` or `__dlpack__` (jax, pandas, cupy after `.get()`). In a notebook a Result
+shows as a small table (`_repr_html_`), and rich pretty-prints it.
+
+The explorer's three questions:
+
+    >>> s = losscli.sweep("triplet", x, "margin", [0.0, 0.5, 1.0])
+    >>> [round(v, 6) for v in s.losses.tolist()]  # piecewise linear in the margin
+    [0.261972, 0.761972, 1.261972]
+    >>> st = losscli.stats("triplet", x)
+    >>> st.records[0]["stat"], round(st.records[0]["mean"], 6)
+    ('loss', 1.261972)
+    >>> [c.convention for c in losscli.compare("triplet", x)][:2]
+    ['losscli', 'torch']
+
+A keyword the loss does not take is refused in these terms, with "did you mean":
+
+    >>> try:
+    ...     losscli.evaluate("triplet", x, margn=1.0)
+    ... except TypeError as exc:  # a losscli.UnknownKeyword: also a UsageError
+    ...     print(exc.what)
+    evaluate() got the keyword 'margn', which triplet does not take (did you mean margin?)
+
+Every caller (the CLI's commands, notebooks, batch and the explorer) comes through here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
-from losscli.errors import UsageError
-from losscli.io import check_layout, inputs_from_arrays, load_inputs, with_layout
-from losscli.losses import REDUCTIONS, get_spec
+from losscli.errors import SURFACE, UnknownKeyword, UsageError, closest_hint
+from losscli.io import (
+    RoleNames,
+    check_layout,
+    inputs_from_arrays,
+    load_inputs,
+    parse_mapping,
+    with_layout,
+)
+from losscli.losses import LOSSES, REDUCTIONS, get_spec
 from losscli.losses.call import LossCall
+from losscli.losses.example_columns import checked_columns
 from losscli.losses.run import run
 from losscli.model import Comparison, Inputs, Result, Stats, Sweep
 
 
 def evaluate(name: str, inputs: Inputs | Mapping[str, Any], *, reduction: str | None = None,
              like: str | None = None, grad: bool = False, negatives_layout: str | None = None,
-             **params: Any) -> Result:
+             emulate: str | None = None, **params: Any) -> Result:
     """Evaluate the loss `name` (or an alias) with the given parameters (others default).
 
     `inputs` is an Inputs from `load_inputs`, or a mapping of role to array or nested list.
@@ -37,9 +71,74 @@ def evaluate(name: str, inputs: Inputs | Mapping[str, Any], *, reduction: str | 
     negatives_layout: how 2-D negatives (rows, D) are read: "shared" (K = rows negatives for
     every anchor) or "per-anchor" (row b is anchor b's one negative, (B, 1, D)); unsaid, they
     are shared, with a warning when rows = B makes it ambiguous.
+    emulate: "float16", "bfloat16" or "float32": also the loss as mixed-precision training
+    (torch autocast) computes it, in `Result.emulation`, with where that format overflows or
+    loses the loss as warnings (losses/emulation/).
     """
-    call = LossCall.of(name, params, reduction, like)
-    return run(call, as_inputs(call, inputs, negatives_layout), grad=grad)
+    call = loss_call("evaluate", name, params, reduction, like)
+    if emulate is not None:
+        from losscli.losses.emulation import check_format
+
+        fmt = check_format(call.spec.name, emulate)
+        if like is not None:
+            raise UsageError("--emulate and --like both given",
+                             "emulate losscli's own definition: drop --like")
+    ready = as_inputs(call, inputs, negatives_layout)
+    result = run(call, ready, grad=grad)
+    if emulate is None:
+        return result
+    from dataclasses import replace
+
+    from losscli.losses.emulation import emulate as emulated
+    from losscli.losses.results import reduce
+
+    found = emulated(call.spec.name, ready, call.params, fmt, result.per_example,
+                     lambda per: reduce(per, call.reduction))
+    warnings = tuple(f"--emulate {fmt.name}: {line}" for line in found["diagnosis"])
+    return replace(result, emulation=found, warnings=result.warnings + warnings)
+
+
+# Each API function's own keywords, offered by "did you mean" beside the loss's parameters.
+OWN_KEYWORDS = {
+    "evaluate": ("reduction", "like", "grad", "negatives_layout", "emulate"),
+    "evaluate_file": ("role_files", "reduction", "like", "grad", "negatives_layout", "mapping",
+                      "strict_keys", "emulate"),
+    "evaluate_files": ("role_files", "reduction", "dtype", "jobs", "chunk", "progress",
+                       "stdin", "scheduler", "workers", "task_rows", "negatives_layout",
+                       "mapping", "strict_keys", "columns"),
+    "sweep": ("reduction", "like", "negatives_layout"),
+    "stats": ("bins", "reduction", "like", "negatives_layout"),
+    "compare": ("reduction", "negatives_layout"),
+}
+
+
+def check_keywords(function: str, name: str, params: Mapping[str, Any]) -> None:
+    """An UnknownKeyword (a UsageError and a TypeError) for a keyword argument the loss
+    does not take, in the API's terms with "did you mean"; on the command line (where
+    the options are the registry's) LossCall says it in terms of options instead."""
+    if SURFACE.get() == "cli":
+        return
+    spec = get_spec(name)
+    takes = [p.name for p in spec.params]
+    for key, value in params.items():
+        if key in takes or (value is None and any(
+                key == p.name for other in LOSSES.values() for p in other.params)):
+            continue
+        hint = closest_hint(key, [*takes, *OWN_KEYWORDS[function]])
+        elsewhere = sorted(other.name for other in LOSSES.values()
+                           if any(p.name == key for p in other.params))
+        what = (f"{function}() got the keyword {key!r}, which {spec.name} does not take"
+                f"{hint}" + (f" (it is a parameter of {', '.join(elsewhere[:4])}"
+                             f"{', ...' if len(elsewhere) > 4 else ''})" if elsewhere else ""))
+        raise UnknownKeyword(what, f"{spec.name} takes: {', '.join(takes) or 'no parameters'}"
+                             f"; {function}() also takes: {', '.join(OWN_KEYWORDS[function])}")
+
+
+def loss_call(function: str, name: str, params: Mapping[str, Any], reduction: str | None,
+              like: str | None = None) -> LossCall:
+    """The LossCall of an API function's arguments, its keywords checked first."""
+    check_keywords(function, name, params)
+    return LossCall.of(name, params, reduction, like)
 
 
 def as_inputs(call: LossCall, inputs: Inputs | Mapping[str, Any],
@@ -54,11 +153,21 @@ def as_inputs(call: LossCall, inputs: Inputs | Mapping[str, Any],
 def evaluate_file(name: str, path: str | None = None, *, role_files: Mapping[str, str] | None
                   = None, reduction: str | None = None, like: str | None = None,
                   grad: bool = False, negatives_layout: str | None = None,
-                  **params: Any) -> Result:
-    """Read INPUT and per-role files, then evaluate (what `losscli compute` does)."""
+                  emulate: str | None = None,
+                  mapping: Mapping[str, str] | Iterable[str] | None = None,
+                  strict_keys: bool = False, **params: Any) -> Result:
+    """Read INPUT and per-role files, then evaluate (what `losscli compute` does).
+
+    mapping: {role: name} (or `ROLE=NAME` items) to read a role from the array, tensor,
+    column or dataset of another name; strict_keys: refuse arrays that are not roles
+    instead of ignoring them with a warning.
+    """
     spec = get_spec(name)
-    inputs = load_inputs(path, role_files, spec, negatives_layout=negatives_layout)
-    return evaluate(spec.name, inputs, reduction=reduction, like=like, grad=grad, **params)
+    check_keywords("evaluate_file", name, params)
+    inputs = load_inputs(path, role_files, spec, negatives_layout=negatives_layout,
+                         mapping=mapping, strict_keys=strict_keys)
+    return evaluate(spec.name, inputs, reduction=reduction, like=like, grad=grad,
+                    emulate=emulate, **params)
 
 
 def evaluate_files(name: str, inputs: list[str], *, role_files: Mapping[str, str] | None = None,
@@ -66,6 +175,8 @@ def evaluate_files(name: str, inputs: list[str], *, role_files: Mapping[str, str
                    chunk: int | None = None, progress: Any = None, stdin: Any = None,
                    scheduler: Any = None, workers: int | None = None,
                    task_rows: int | None = None, negatives_layout: str | None = None,
+                   mapping: Mapping[str, str] | Iterable[str] | None = None,
+                   strict_keys: bool = False, columns: str | Sequence[str] | None = None,
                    **params: Any) -> Iterator[Any]:
     """Evaluate a loss over many inputs (what `losscli batch` does), one FileResult each.
 
@@ -78,12 +189,16 @@ def evaluate_files(name: str, inputs: list[str], *, role_files: Mapping[str, str
     `scheduler` ("local", an address such as tcp://host:8786, or a distributed.Client) runs
     the inputs as tasks on a Dask cluster (losscli[dask]; batch/cluster.py), with the same
     records; `workers` and `task_rows` as for `losscli batch`. `negatives_layout` as for
-    `evaluate`, for every input.
+    `evaluate`, for every input; `mapping` and `strict_keys` as for `evaluate_file`.
+    `columns` ("d_ap,d_an,hardest" or a list): breakdown columns kept beside each example's
+    loss, at its hardest term (FileResult.columns).
     """
     from losscli.batch import DTYPES, BatchOptions, evaluate_sources, expand
 
     spec = get_spec(name)
+    check_keywords("evaluate_files", name, params)
     check_layout(negatives_layout, spec)
+    names = RoleNames(parse_mapping(mapping), strict_keys, frozenset(role_files or ()))
     if reduction not in REDUCTIONS:
         raise UsageError(f"--reduction got {reduction!r}",
                          f"choose one of {', '.join(REDUCTIONS)}")
@@ -96,6 +211,9 @@ def evaluate_files(name: str, inputs: list[str], *, role_files: Mapping[str, str
     if list(inputs).count("-") > 1:
         raise UsageError("- (stdin) is given more than once", "give it once")
     call = LossCall.of(spec.name, params, reduction)
+    if columns is not None and not isinstance(columns, str):
+        columns = ",".join(columns)
+    chosen = checked_columns(spec, columns)
     sources = expand(list(inputs), dict(role_files or {}))
     if not sources:
         raise UsageError("no input given", "give INPUTS (files, directories, globs or -) or "
@@ -114,7 +232,8 @@ def evaluate_files(name: str, inputs: list[str], *, role_files: Mapping[str, str
     role_files = dict(role_files or {})
     options = BatchOptions(call, dtype, chunk, role_files,
                            preloaded=preload_streams(role_files, spec),
-                           negatives_layout=negatives_layout)
+                           negatives_layout=negatives_layout, names=names,
+                           columns=chosen)
     if scheduler is not None or workers is not None or task_rows is not None:
         from losscli.batch.cluster import ClusterOptions, evaluate_on_cluster, require_dask
 
@@ -135,7 +254,7 @@ def sweep(name: str, inputs: Inputs | Mapping[str, Any], param: str, values: Any
     kinks (`Sweep.limits`); the other parameters fixed as given."""
     from losscli import explore
 
-    call = LossCall.of(name, params, reduction, like)
+    call = loss_call("sweep", name, params, reduction, like)
     return explore.sweep(call, as_inputs(call, inputs, negatives_layout), param, values)
 
 
@@ -146,7 +265,7 @@ def stats(name: str, inputs: Inputs | Mapping[str, Any], *, bins: int = 20,
     negative distance or similarity distributions with a histogram of `bins` bins."""
     from losscli import explore
 
-    call = LossCall.of(name, params, reduction, like)
+    call = loss_call("stats", name, params, reduction, like)
     return explore.stats(call, as_inputs(call, inputs, negatives_layout), bins)
 
 
@@ -156,7 +275,7 @@ def compare(name: str, inputs: Inputs | Mapping[str, Any], *, reduction: str | N
     (a library without the loss, or without an option given, says why)."""
     from losscli import explore
 
-    call = LossCall.of(name, params, reduction)
+    call = loss_call("compare", name, params, reduction)
     return explore.compare(call, as_inputs(call, inputs, negatives_layout))
 
 
@@ -168,5 +287,5 @@ def on_first_compile(callback: Any) -> None:
     register(callback)
 
 
-__all__ = ["compare", "evaluate", "evaluate_file", "evaluate_files", "load_inputs",
-           "on_first_compile", "stats", "sweep"]
+__all__ = ["check_keywords", "compare", "evaluate", "evaluate_file", "evaluate_files",
+           "load_inputs", "loss_call", "on_first_compile", "stats", "sweep"]

@@ -7,7 +7,12 @@ The library raises these; only the CLI turns them into a message and an exit sta
 from __future__ import annotations
 
 import difflib
+from contextvars import ContextVar
 from enum import IntEnum
+
+# Whose words a usage error speaks: "api" (keyword arguments of losscli.evaluate ...) or
+# "cli" (options: --margin), set by the command line for the run (cli.run).
+SURFACE: ContextVar[str] = ContextVar("losscli_surface", default="api")
 
 
 class ExitCode(IntEnum):
@@ -65,6 +70,11 @@ class UsageError(LossCliError):
     """A bad option, argument or parameter value."""
 
     exit_code = ExitCode.USAGE
+
+
+class UnknownKeyword(UsageError, TypeError):
+    """A keyword argument of the Python API that the loss (or function) does not take: a
+    UsageError, and a TypeError as Python's own for an unexpected keyword."""
 
 
 class InputUnavailable(LossCliError):

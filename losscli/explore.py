@@ -106,7 +106,7 @@ def histogram(series: dict[str, np.ndarray], bins: int) -> dict[str, Any]:
     return {"edges": edges.tolist(), "counts": counts}
 
 
-def _positive_negative(result: Result) -> tuple[str, np.ndarray, np.ndarray] | None:
+def positive_negative(result: Result) -> tuple[str, np.ndarray, np.ndarray] | None:
     """The positive and negative distances (or similarities) of the breakdown."""
     cols, role = result.terms.columns, np.array(result.terms.role)
     if "d_ap" in cols and "d_an" in cols:
@@ -158,7 +158,7 @@ def stats(call: LossCall, inputs: Inputs, bins: int = 20) -> Stats:
         records.append({"stat": "accuracy", "correct": int(hit.sum()), "examples": len(hit),
                         "share": float(hit.mean())})
         records.append({"stat": "p_target", **summary((prob * mass).sum(axis=1))})
-    pn = _positive_negative(result)
+    pn = positive_negative(result)
     if pn is not None:
         what, pos, neg = pn
         short = "d" if what == "distance" else "s"

@@ -160,6 +160,9 @@ class Result:
     gradients: dict[str, np.ndarray] | None = None
     # What `--like LIBRARY` changed: library, api, changed params, formula flags, notes.
     convention: dict[str, Any] | None = None
+    # `--emulate FORMAT`: the loss in that format's arithmetic beside the float64 one
+    # (losses/emulation/): format, value, per_example, float64_value, diagnosis, ...
+    emulation: dict[str, Any] | None = None
 
     @property
     def batch(self) -> int:
@@ -171,6 +174,56 @@ class Result:
         """Whether every reported number that matters (the value) is finite."""
         values = self.value if isinstance(self.value, list) else [self.value]
         return all(math.isfinite(v) for v in values)
+
+    def to_dict(self, examples: bool = True) -> dict[str, Any]:
+        """The JSON record of `losscli compute` (schema 1; `losscli/schemas/`): plain
+        Python numbers and lists, non-finite numbers as None; without the examples' terms
+        when `examples` is false, as batch's records."""
+        return result_to_dict(self, examples)
+
+    def __repr__(self) -> str:
+        extra = f", warnings={len(self.warnings)}" if self.warnings else ""
+        return (f"Result(loss={self.loss!r}, value={_short_value(self.value)}, "
+                f"batch={self.batch}, reduction={self.reduction!r}{extra})")
+
+    def __rich_repr__(self) -> Any:  # rich's pretty printer (a notebook's display)
+        yield "loss", self.loss
+        yield "value", self.value if not isinstance(self.value, list) else \
+            _short_value(self.value)
+        yield "batch", self.batch
+        yield "reduction", self.reduction
+        yield "params", self.params
+        if self.warnings:
+            yield "warnings", list(self.warnings)
+
+    def _repr_html_(self) -> str:
+        """A small table for notebooks: the value, parameters, shape, the first
+        per-example losses and the warnings."""
+        import html
+
+        def row(name: str, text: str) -> str:
+            return f"<tr><th style='text-align:left'>{name}</th><td>{html.escape(text)}</td></tr>"
+
+        shown = [f"{v:.6g}" for v in self.per_example[:HTML_EXAMPLES].tolist()]
+        more = f" ... ({self.batch} in all)" if self.batch > HTML_EXAMPLES else ""
+        rows = [row("loss", self.loss), row("value", _short_value(self.value)),
+                row("reduction", self.reduction),
+                row("params", ", ".join(f"{k}={v}" for k, v in self.params.items())),
+                row("shape", ", ".join(f"{k}={v}" for k, v in self.shape.items()
+                                       if v is not None)),
+                row("per example", ", ".join(shown) + more)]
+        rows += [row("warning", w) for w in self.warnings]
+        return f"<table class='losscli-result'>{''.join(rows)}</table>"
+
+
+HTML_EXAMPLES = 10  # per-example losses a notebook's table shows
+
+
+def _short_value(value: Any) -> str:
+    if isinstance(value, list):
+        head = ", ".join(f"{v:.6g}" for v in value[:4])
+        return f"[{head}{', ...' if len(value) > 4 else ''}] ({len(value)} values)"
+    return f"{value:.12g}"
 
 
 SCHEMA = 1
@@ -253,6 +306,8 @@ class FileResult:
     error: LossCliError | None = None
     active: int | None = None
     margin_terms: int | None = None
+    # The chosen breakdown columns, one value per example (`batch --columns`), or None.
+    columns: dict[str, list[Any]] | None = None
 
     @property
     def n(self) -> int | None:
@@ -292,3 +347,88 @@ class FileResult:
             "seconds": round(self.seconds, 6),
             "error": self.error_text(),
         }
+
+
+# ---------------------------------------------------------------- records
+# compute's JSON record, built here so that Result.to_dict and render/jsonout.py give the
+# same document (numpy is imported by these functions only when they run).
+
+
+def column_lists(arr: np.ndarray) -> list[list[Any]]:
+    """A (B, T) column as nested Python lists, non-finite floats as None."""
+    import numpy as np
+
+    rows = arr.tolist()
+    if arr.dtype.kind == "f" and not np.isfinite(arr).all():
+        return [[finite_or_none(v) for v in row] for row in rows]
+    return rows
+
+
+def result_to_dict(result: Result, examples: bool = True, order: list[int] | None = None,
+                   ) -> dict[str, Any]:
+    """compute's JSON document (schema 1): value, per-example losses, shape, convention,
+    the examples' terms (left out when `examples` is false, as in batch's records) and
+    warnings; non-finite numbers as null. `order`: only those examples, in that order
+    (--worst, --best).
+    """
+    value = result.value
+    value = [finite_or_none(v) for v in value] if isinstance(value, list) \
+        else finite_or_none(value)
+    doc: dict[str, Any] = {
+        "schema": SCHEMA,
+        "loss": result.loss,
+        "params": {k: finite_or_none(v) for k, v in result.params.items()},
+        "reduction": result.reduction,
+        "value": value,
+        "per_example": [finite_or_none(v) for v in result.per_example.tolist()],
+        "shape": dict(result.shape),
+    }
+    if result.convention is not None:
+        doc["convention"] = result.convention
+    if result.emulation is not None:
+        doc["emulation"] = result.emulation
+    if examples:
+        doc["examples"] = _examples(result, order)
+    doc["warnings"] = list(result.warnings)
+    return doc
+
+
+def _examples(result: Result, order: list[int] | None = None) -> list[dict[str, Any]]:
+    terms = result.terms
+    names = list(terms.columns)
+    columns = [column_lists(terms.columns[n]) for n in names]
+    grads = None
+    if result.gradients is not None:
+        grads = {role: _plain(arr) for role, arr in result.gradients.items()}
+    ignored = result.ignored
+    out = []
+    losses = result.per_example.tolist()
+    for b in range(len(losses)) if order is None else order:
+        loss = losses[b]
+        rows = []
+        for t in range(terms.count):
+            row: dict[str, Any] = {"role": terms.role[t], "index": terms.index[t]}
+            for name, col in zip(names, columns, strict=False):
+                row[name] = col[b][t]
+            rows.append(row)
+        example: dict[str, Any] = {"index": b, "loss": finite_or_none(loss)}
+        if ignored is not None and ignored[b]:
+            example["ignored"] = True
+        example["terms"] = rows
+        if grads is not None:
+            example["gradients"] = {role: g[b] for role, g in grads.items()}
+        out.append(example)
+    return out
+
+
+def _plain(arr: np.ndarray) -> list[Any]:
+    import numpy as np
+
+    flat = arr.tolist()
+    return flat if np.isfinite(arr).all() else _nested_finite(flat)
+
+
+def _nested_finite(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_nested_finite(v) for v in value]
+    return finite_or_none(value)

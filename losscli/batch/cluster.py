@@ -265,8 +265,8 @@ def plan_split(source: Source, options: Any, task_rows: int | None,
             stack_roles = {"anchor", "positive", "negatives"} & set(options.role_files)
             if npy.ndim != 3 or stack_roles:
                 return None  # one example, or a stack read whole (a role of it replaced)
-        table = tables.table_for(source, spec, options.role_files,
-                                 options.preloaded)  # headers only
+        table = tables.table_for(source, spec, options.role_files, options.preloaded,
+                                 options.names)  # headers only
         tables.read_layout(table, options.negatives_layout)
         B = tables.examples(table, spec)
         if B is None:

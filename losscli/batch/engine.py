@@ -23,12 +23,13 @@ from losscli.batch import tables
 from losscli.batch.sources import JsonLines, Source
 from losscli.batch.tasks import combine, evaluate_part, evaluate_rows, finish
 from losscli.batch.tasks import failed as _failed
-from losscli.errors import BadData, InputUnavailable, LossCliError, closest_hint
+from losscli.errors import BadData, InputUnavailable, LossCliError
 from losscli.io import as_role_array, is_regular_file
 from losscli.io.formats import MAX_JSON_BYTES, inexact_integers, parse_json, precision_warning
+from losscli.io.keys import PLAIN, RoleNames, pick_roles
 from losscli.losses.call import LossCall
 from losscli.losses.spec import LossSpec
-from losscli.model import ROLES, FileResult
+from losscli.model import FileResult
 
 # Per chunk of rows; two chunks are in memory (read-ahead). Small enough that both stay in
 # the L3 cache between the copy from the page cache and the kernel (docs/benchmarks.md).
@@ -51,6 +52,11 @@ class BatchOptions:
     preloaded: dict[str, tuple[np.ndarray, str]] = field(default_factory=dict)
     # How 2-D negatives are read (model.NEGATIVES_LAYOUTS; None: shared, warned if ambiguous).
     negatives_layout: str | None = None
+    # The names of the roles in the files (--map) and --strict-keys (io/keys.py).
+    names: RoleNames = PLAIN
+    # Breakdown columns kept beside each example's loss (losses/example_columns.py): the
+    # chunks are then evaluated in full, with their breakdown, not by the stream kernels.
+    columns: tuple[str, ...] = ()
 
 
 Progress = Callable[[int], None]  # called with the number of examples just done (tasks.py)
@@ -99,7 +105,7 @@ def _json_lines(source: JsonLines, spec: LossSpec, options: BatchOptions,
             try:
                 if overrides is None:
                     overrides = _role_overrides(options, spec)
-                table = _line_table(raw, where, spec, overrides)
+                table = _line_table(raw, where, spec, overrides, options.names)
                 result = _evaluate_table(table, options, progress)
             except LossCliError as exc:
                 result = _failed(where, options, exc)
@@ -165,13 +171,15 @@ def _role_overrides(options: BatchOptions, spec: LossSpec) -> dict[str, tuple[np
     out = {role: options.preloaded[p] for role, p in options.role_files.items()
            if p in options.preloaded}
     if files:
-        inputs = load_inputs(None, files, spec)
+        inputs = load_inputs(None, files, spec, mapping=options.names.mapping,
+                             strict_keys=options.names.strict)
         out.update({role: (inputs[role], inputs.where(role)) for role in inputs.arrays})
     return out
 
 
 def _line_table(raw: bytes, where: str, spec: LossSpec,
-                overrides: dict[str, tuple[np.ndarray, str]]) -> tables.Table:
+                overrides: dict[str, tuple[np.ndarray, str]], names: RoleNames = PLAIN,
+                ) -> tables.Table:
     if len(raw) > MAX_JSON_BYTES:
         raise BadData(f"line of {len(raw) / 2**20:.0f} MiB is over the "
                       f"{MAX_JSON_BYTES // 2**20} MiB limit for JSON input",
@@ -185,10 +193,7 @@ def _line_table(raw: bytes, where: str, spec: LossSpec,
     if inexact:
         table.warnings.append(precision_warning(where, {
             key: n for key, value in doc.items() if (n := inexact_integers(value))}))
-    for key, value in doc.items():
-        if key not in ROLES:
-            raise BadData(f"unknown key {key!r}{closest_hint(key, list(spec.roles))}",
-                          f"expected keys: {', '.join(spec.roles)}", where=where)
+    for key, value in pick_roles(doc, where, "jsonl", spec, names, table.warnings).items():
         table.whole[key] = as_role_array(value, key, f"{where}:{key}")
         table.where[key] = f"{where}:{key}"
     for role, (arr, role_where) in overrides.items():

@@ -23,6 +23,7 @@ from losscli.errors import BadData
 from losscli.kernels import codes
 from losscli.losses import module_of
 from losscli.losses.call import LossCall
+from losscli.losses.example_columns import example_columns
 from losscli.losses.roles import embedding_batch, huge_entry_warning
 from losscli.losses.run import run
 from losscli.losses.streams import StreamRows
@@ -44,6 +45,7 @@ class Part:
     shape: dict[str, int | None] | None = None
     denominator: float | None = None
     all_ignored: bool = False  # every example of the chunk is left out (softmax-ce)
+    columns: dict[str, list[Any]] = field(default_factory=dict)  # batch --columns
 
 
 def check_finite(arr: np.ndarray, where: str, offset: int) -> None:
@@ -74,9 +76,10 @@ def negatives_requirement(call: LossCall) -> str:
 class FullEvaluator:
     """The loss module's evaluate on each chunk, unreduced, in float64 (what compute runs)."""
 
-    def __init__(self, call: LossCall) -> None:
+    def __init__(self, call: LossCall, columns: tuple[str, ...] = ()) -> None:
         self.call = call.with_reduction("none")
         self.module = module_of(call.spec)
+        self.columns = columns
 
     def __call__(self, chunk: Chunk) -> Part:
         """The chunk's per-example losses (a Part) from the loss module's evaluate, unreduced;
@@ -97,12 +100,14 @@ class FullEvaluator:
             denominator, left_out = mean_divisor(inputs, self.call.params)
             if left_out and chunk.n:
                 # Every example of the chunk is left out (the file may have others).
-                return Part(np.zeros(chunk.n), denominator=0.0, all_ignored=True)
+                return Part(np.zeros(chunk.n), denominator=0.0, all_ignored=True,
+                            columns={name: [None] * chunk.n for name in self.columns})
         result = run(self.call, inputs, merge=False)  # merged per input, after the chunks
         active, terms = active_terms(result, self.call)
         warnings = [w for w in result.warnings if NONFINITE_WARNING not in w]
         return Part(result.per_example, active, terms, warnings, dict(result.params),
-                    dict(result.shape), denominator)
+                    dict(result.shape), denominator,
+                    columns=example_columns(self.call.spec, result, self.columns))
 
 
 def active_terms(result: Result, call: LossCall) -> tuple[int | None, int | None]:

@@ -1,13 +1,16 @@
 """What `batch` reads: INPUTS (files, directories, globs, `-`) expanded into sources.
 
 A source is one record's worth of input, or a JSON Lines stream of them:
-- `Document`: a JSON object, an .npz, or a lone .npy (a stack, or logits for softmax-ce);
+- `Document`: a JSON object, an .npz, a safetensors, Parquet, Arrow or HDF5 file, or a lone
+  .npy (a stack, or logits for softmax-ce);
 - `RoleSet`: per-role files, `STEM.ROLE.npy` in a directory or the `--anchor ...` options;
 - `JsonLines`: a .jsonl file or stdin, each line its own input (`PATH:LINE`);
 - `Missing`: a glob that matched nothing or a path that does not exist (fails as a record).
 
 Directories are read non-recursively, in sorted order: *.json, *.jsonl, *.npz, *.npy (a
-`STEM.ROLE.npy` joins its STEM's role set; other .npy files are stacks).
+`STEM.ROLE.npy` joins its STEM's role set; other .npy files are stacks), and the files of
+the optional formats (*.safetensors, *.parquet, *.arrow, *.feather, *.h5, *.hdf5): a
+directory of Parquet shards is one input per shard.
 """
 
 from __future__ import annotations
@@ -19,7 +22,8 @@ from dataclasses import dataclass, field
 from losscli.io import is_regular_file, rolesets
 from losscli.io.rolesets import RoleSetFiles
 
-DOCUMENT_SUFFIXES = (".json", ".npz", ".npy")
+DOCUMENT_SUFFIXES = (".json", ".npz", ".npy", ".safetensors", ".parquet", ".arrow", ".feather",
+                     ".h5", ".hdf5")
 JSONL_SUFFIX = ".jsonl"
 
 
@@ -85,9 +89,9 @@ def expand(inputs: list[str], role_files: dict[str, str] | None = None) -> list[
         elif os.path.isdir(item):
             found = _directory(item)
             if not found:
-                sources.append(Missing(item, "directory has no .json, .jsonl, .npz or .npy "
-                                       "files", "check the directory (it is read "
-                                       "non-recursively)"))
+                sources.append(Missing(item, "directory has no .json, .jsonl, .npz, .npy, "
+                                       ".safetensors, .parquet, .arrow or .h5 files",
+                                       "check the directory (it is read non-recursively)"))
             sources.extend(found)
         elif os.path.exists(item) or not glob.has_magic(item):
             sources.extend(_file(item, seen))

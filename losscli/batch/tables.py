@@ -15,10 +15,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from losscli.batch.npyrows import NpyFile, RowReader
+from losscli.batch.parquetrows import ParquetColumn
 from losscli.batch.sources import Document, RoleSet
 from losscli.errors import BadData
 from losscli.io import is_regular_file, load_inputs, one_example_stack
 from losscli.io.formats import open_binary, sniff
+from losscli.io.hdf5 import split_path
+from losscli.io.keys import PLAIN, RoleNames
 from losscli.losses.spec import LossSpec
 
 # The rank a role has when it holds one row per example.
@@ -34,7 +37,7 @@ class Table:
 
     name: str
     whole: dict[str, np.ndarray] = field(default_factory=dict)
-    files: dict[str, NpyFile] = field(default_factory=dict)
+    files: dict[str, NpyFile | ParquetColumn] = field(default_factory=dict)
     stack: NpyFile | None = None
     where: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
@@ -85,6 +88,8 @@ class Chunk:
 
 
 def _format(path: str) -> str:
+    if split_path(path) is not None:  # FILE.h5:group/dataset
+        return "hdf5"
     with open_binary(path) as fh:
         return sniff(fh.read(16))
 
@@ -104,7 +109,8 @@ def preload_streams(role_files: dict[str, str], spec: LossSpec) -> Preloaded:
 
 
 def table_for(source: Document | RoleSet, spec: LossSpec,
-              overrides: dict[str, str], preloaded: Preloaded | None = None) -> Table:
+              overrides: dict[str, str], preloaded: Preloaded | None = None,
+              names: RoleNames = PLAIN) -> Table:
     """Open an input: headers of .npy files now, their rows later; JSON and .npz whole
     (and anything that is not a regular file: a pipe is read once, whole)."""
     preloaded = preloaded or {}
@@ -113,8 +119,11 @@ def table_for(source: Document | RoleSet, spec: LossSpec,
         fmt = "stream" if not is_regular_file(source.path) else _format(source.path)
         if fmt == "npy":
             _lone_npy(table, NpyFile(source.path), spec)
+        elif fmt == "parquet":
+            _parquet(table, source.path, spec, names)
         else:
-            inputs = load_inputs(source.path, None, spec)
+            inputs = load_inputs(source.path, None, spec, mapping=names.mapping,
+                                 strict_keys=names.strict, elsewhere=overrides)
             table.whole.update(inputs.arrays)
             table.where.update({r: inputs.where(r) for r in inputs.arrays})
             table.warnings.extend(inputs.warnings)
@@ -123,7 +132,7 @@ def table_for(source: Document | RoleSet, spec: LossSpec,
         if source.named_set is not None:
             source.named_set.check(spec, tuple(overrides))
         for role, path in source.files.items():
-            _add_role_file(table, role, path, spec, preloaded)
+            _add_role_file(table, role, path, spec, preloaded, names)
     for role, path in overrides.items():
         present = role in table.whole or role in table.files or (
             table.stack is not None and role in ("anchor", "positive", "negatives"))
@@ -133,7 +142,7 @@ def table_for(source: Document | RoleSet, spec: LossSpec,
             _unstack_whole(table)
         table.whole.pop(role, None)
         table.files.pop(role, None)
-        _add_role_file(table, role, path, spec, preloaded)
+        _add_role_file(table, role, path, spec, preloaded, names)
     if spec is not None:
         for role in table.roles() + ([STACK] if table.stack is not None else []):
             text = (f"{role} is not used by {spec.name} (it takes "
@@ -144,7 +153,7 @@ def table_for(source: Document | RoleSet, spec: LossSpec,
 
 
 def _add_role_file(table: Table, role: str, path: str, spec: LossSpec,
-                   preloaded: Preloaded) -> None:
+                   preloaded: Preloaded, names: RoleNames = PLAIN) -> None:
     if path in preloaded:
         table.whole[role], table.where[role] = preloaded[path]
         return
@@ -152,9 +161,23 @@ def _add_role_file(table: Table, role: str, path: str, spec: LossSpec,
         table.files[role] = NpyFile(path)
         table.where[role] = path
         return
-    inputs = load_inputs(None, {role: path}, spec)
+    inputs = load_inputs(None, {role: path}, spec, mapping=names.mapping,
+                         strict_keys=names.strict)
     table.whole[role] = inputs[role]
     table.where[role] = inputs.where(role)
+
+
+def _parquet(table: Table, path: str, spec: LossSpec, names: RoleNames) -> None:
+    """A Parquet file: one column per role, each read by rows a row group at a time."""
+    from losscli.batch.parquetrows import ParquetColumn
+    from losscli.io.keys import pick_roles
+    from losscli.io.parquet import read_table
+
+    columns = list(read_table(path, path, "parquet"))
+    picked = pick_roles({c: c for c in columns}, path, "parquet", spec, names, table.warnings)
+    for role, column in picked.items():
+        table.files[role] = ParquetColumn(path, column, f"{path}:{role}")
+        table.where[role] = f"{path}:{role}"
 
 
 def _lone_npy(table: Table, npy: NpyFile, spec: LossSpec) -> None:

@@ -36,7 +36,9 @@ from losscli.errors import BadData, InputUnavailable, LossCliError
 from losscli.kernels import _jit
 from losscli.losses import module_of
 from losscli.losses.call import LossCall
+from losscli.losses.example_columns import example_columns
 from losscli.losses.notices import merge_role_warnings
+from losscli.losses.references import collapse_warning
 from losscli.losses.results import MAX_BREAKDOWN_TERMS, breakdown_limits, nonfinite_warning, reduce
 from losscli.losses.roles import embedding_batch, negatives_layout_warning
 from losscli.losses.run import run
@@ -69,6 +71,7 @@ class Piece:
     active: int | None = None
     margin_terms: int | None = None
     target_where: str = ""
+    columns: dict[str, list[Any]] | None = None  # batch --columns, example by example
     seconds: float = 0.0
     error: LossCliError | None = None
 
@@ -89,7 +92,8 @@ def evaluate_part(source: Source, options: Any, rows: Rows | None = None,
             raise InputUnavailable(source.reason, source.fix, where=source.name)
         if isinstance(source, JsonLines):
             raise TypeError("JSON Lines sources are evaluated line by line (engine)")
-        table = tables.table_for(source, spec, options.role_files, options.preloaded)
+        table = tables.table_for(source, spec, options.role_files, options.preloaded,
+                                 options.names)
         for role, arr in (shared or {}).items():
             if role in table.files:  # read once elsewhere: do not read the file again
                 table.files.pop(role).close()
@@ -190,13 +194,15 @@ def evaluate_whole(table: tables.Table, options: Any, progress: Progress | None 
                     negatives_layout=options.negatives_layout, owned=joined is not None)
     fix = (f"{options.call.loss} is evaluated on each input whole (its examples meet each "
            "other), with a breakdown; split the input into inputs of fewer examples")
+    call = options.call
     with breakdown_limits(MAX_BREAKDOWN_TERMS, fix=fix):
-        result = run(options.call, inputs)
+        result = run(call, inputs)
     if progress is not None:
         progress(result.batch)
     return Piece(table.name, 0, per_example=result.per_example, warnings=list(result.warnings),
                  params=dict(result.params), shape=dict(result.shape), denominators=None,
-                 all_ignored=False)
+                 all_ignored=False,
+                 columns=example_columns(call.spec, result, options.columns) or None)
 
 
 def _joined_pair(table: tables.Table, dtype: type[np.floating],
@@ -238,9 +244,9 @@ def evaluate_rows(table: tables.Table, options: Any, progress: Progress | None =
     validate_shapes(table, spec, options.negatives_layout)
     B = tables.examples(table, spec)
     tables.materialise_shared(table, B)
-    form = stream_form(table, call)
+    form = None if options.columns else stream_form(table, call)
     if form is None:
-        evaluator: Callable[[tables.Chunk], Part] = FullEvaluator(call)
+        evaluator: Callable[[tables.Chunk], Part] = FullEvaluator(call, options.columns)
     else:
         evaluator = StreamEvaluator(call, form, options.dtype)
     rows = chunk_rows(table, B, options)
@@ -250,7 +256,8 @@ def evaluate_rows(table: tables.Table, options: Any, progress: Progress | None =
     end = total if stop is None else stop
     per_example = np.empty(max(0, end - start))
     piece = Piece(table.name, start, input_warnings=list(table.warnings),
-                  target_where=table.where.get("target", table.name))
+                  target_where=table.where.get("target", table.name),
+                  columns={name: [] for name in options.columns} or None)
     done = 0
     # The whole input's size, not this range's: the kernel paths are those of a local run.
     job_work = total * max(1, tables.row_bytes(table, B) // 4)  # ~ one multiply-add per value
@@ -260,6 +267,8 @@ def evaluate_rows(table: tables.Table, options: Any, progress: Progress | None =
         n = part.loss.shape[0]
         per_example[done:done + n] = part.loss
         done += n
+        for name, values in part.columns.items():
+            piece.columns[name].extend(values)  # type: ignore[index]
         piece.warnings.extend(dict.fromkeys(part.warnings))  # merged per input (finish)
         if part.margin_terms is not None:
             piece.active = (piece.active or 0) + (part.active or 0)
@@ -316,11 +325,22 @@ def finish(pieces: list[Piece], options: Any) -> FileResult:
     for w in nonfinite_warnings(per_example):
         if w not in warnings:  # a whole-input piece may carry it already
             warnings.append(w)
+    collapsed = collapse_warning(call.loss, params, shape or {}, per_example)
+    if collapsed is not None and collapsed not in warnings:  # whole inputs went through run
+        warnings.append(collapsed)
     value = reduce(per_example, call.reduction, denominator if denominators else None)
     return FileResult(pieces[0].name, call.loss, params, call.reduction, value,
                       per_example, shape, tuple(merge_role_warnings(warnings, add_counts=True)),
                       active=active,
-                      margin_terms=terms)
+                      margin_terms=terms, columns=_columns(pieces))
+
+
+def _columns(pieces: list[Piece]) -> dict[str, list[Any]] | None:
+    """The pieces' --columns values, in row order (None without --columns)."""
+    if pieces[0].columns is None:
+        return None
+    return {name: [v for p in pieces for v in (p.columns or {}).get(name, [])]
+            for name in pieces[0].columns}
 
 
 def nonfinite_warnings(per_example: np.ndarray) -> list[str]:

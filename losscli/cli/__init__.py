@@ -21,7 +21,7 @@ from losscli.cli import _plain_options
 from losscli.cli._complete import completion_words, named_loss
 from losscli.cli._help import command_help
 from losscli.cli._output import ReaderGone, write_text
-from losscli.errors import ExitCode, LossCliError
+from losscli.errors import SURFACE, ExitCode, LossCliError
 
 if TYPE_CHECKING:
     from losscli.losses import LossSpec
@@ -189,6 +189,7 @@ def run(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else list(argv)
     debug = "--debug" in args or os.environ.get("LOSSCLI_DEBUG") == "1"
     completing = completion_words()
+    surface = SURFACE.set("cli")  # usage errors in terms of options, not keywords
     try:
         if completing is not None:
             target = app_for(completing, one_loss=True, completing=True)
@@ -241,6 +242,8 @@ def run(argv: list[str] | None = None) -> int:
                "report it with the command"
                + ("" if debug else " and the output of the same command with --debug"))
         return int(ExitCode.INTERNAL)
+    finally:
+        SURFACE.reset(surface)
 
 
 def _reserve_closed_std_fds() -> None:

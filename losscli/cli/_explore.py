@@ -25,12 +25,14 @@ def role_files(**roles: str | None) -> dict[str, str]:
 
 
 def load(loss: str, input: str | None, roles: dict[str, str],
-         negatives_layout: str | None = None):  # -> (LossSpec, Inputs)
+         negatives_layout: str | None = None, mapping: list[str] | None = None,
+         strict_keys: bool = False):  # -> (LossSpec, Inputs)
     from losscli.api import load_inputs
     from losscli.losses import get_spec
 
     spec = get_spec(loss)
-    return spec, load_inputs(input, roles, spec, negatives_layout=negatives_layout)
+    return spec, load_inputs(input, roles, spec, negatives_layout=negatives_layout,
+                             mapping=mapping, strict_keys=strict_keys)
 
 
 def emit(text: str, out: str | None, force: bool, inputs: list[str]) -> None:

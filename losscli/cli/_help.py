@@ -38,6 +38,7 @@ EXAMPLES = {
     "explain": [
         "losscli explain triplet",
         "losscli explain ntxent -f json | jq .formula",
+        "losscli explain ntxent-batch --batch-size 512   # collapse, chance, minimum",
     ],
     "sweep": [
         "losscli sweep infonce ex.json --param temperature --from 0.01 --to 1 --log",
@@ -46,6 +47,7 @@ EXAMPLES = {
     "stats": [
         "losscli stats triplet batch.npz",
         "losscli stats infonce batch.npz -f jsonl | jq -c 'select(.stat == \"loss\")'",
+        "losscli stats triplet batch.npz --png stats.png",
     ],
     "compare": [
         "losscli compare triplet ex.json",

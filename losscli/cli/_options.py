@@ -220,6 +220,22 @@ def negatives_layout_option() -> Any:
                         help=NEGATIVES_LAYOUT_HELP, rich_help_panel=ROLES_PANEL)
 
 
+MAP_HELP = ("read ROLE from the array, tensor, column or dataset NAME of the input, in "
+            "every format (repeat it: --map anchor=query --map positive=doc)")
+STRICT_KEYS_HELP = ("refuse inputs holding arrays that are not roles (ids, labels of another "
+                    "kind) instead of ignoring them with a warning")
+
+
+def map_option() -> Any:
+    return typer.Option(None, "--map", metavar="ROLE=NAME", help=MAP_HELP,
+                        rich_help_panel=ROLES_PANEL)
+
+
+def strict_keys_option() -> Any:
+    return typer.Option(False, "--strict-keys", help=STRICT_KEYS_HELP,
+                        rich_help_panel=ROLES_PANEL)
+
+
 def like_option() -> Any:
     return typer.Option(None, "--like", metavar="LIBRARY", help=LIKE_HELP,
                         autocompletion=_complete.libraries)

@@ -18,19 +18,24 @@ from losscli.cli._complete import words
 from losscli.cli._options import (
     fail_above_option,
     loss_argument,
+    map_option,
     negatives_layout_option,
+    strict_keys_option,
     with_loss_options,
 )
 
 HELP = """Evaluate a loss over many inputs: files, directories, globs, JSON Lines.
 
-INPUTS are JSON objects, .npz files, stacked .npy files (B, 2 + K, D), .jsonl files (each
-line its own input, recorded as FILE:LINE), directories (read non-recursively: *.json,
-*.jsonl, *.npz, *.npy, with STEM.ROLE.npy files forming one input), globs, or - for JSON
-Lines on stdin. Per-role options (--anchor q.npy --positive d.npy --negatives n.npy) give one
-input without INPUTS, or replace that role in every input.
+INPUTS are JSON objects, .npz files, stacked .npy files (B, 2 + K, D), safetensors, Parquet,
+Arrow and HDF5 files, .jsonl files (each line its own input, recorded as FILE:LINE),
+directories (read non-recursively: *.json, *.jsonl, *.npz, *.npy, *.safetensors, *.parquet,
+*.arrow, *.h5, with STEM.ROLE.npy files forming one input; a directory of Parquet shards is an
+input per shard), globs, or - for JSON Lines on stdin. --map ROLE=NAME reads a role from
+another name in every input. Per-role options (--anchor q.npy --positive d.npy --negatives
+n.npy) give one input without INPUTS, or replace that role in every input.
 
-.npy inputs are read in chunks of examples, so memory stays bounded whatever their size.
+.npy inputs are read in chunks of examples, and Parquet a row group at a time, so memory
+stays bounded whatever their size.
 With --scheduler, the inputs run as tasks on a Dask cluster, a large .npy cut by rows
 (losscli[dask]; docs/dask.md).
 
@@ -55,8 +60,22 @@ def _batch(
     reduction: str = typer.Option("mean", "--reduction", help="over each input's batch: "
                                   "mean, sum or none"),
     negatives_layout: str | None = negatives_layout_option(),
+    map: list[str] | None = map_option(),
+    strict_keys: bool = strict_keys_option(),
     per_example: bool = typer.Option(False, "--per-example", help="one record per example "
                                      "(file, index, loss)", rich_help_panel="Output"),
+    columns: str | None = typer.Option(None, "--columns", metavar="A,B,...", help="with "
+                                       "--per-example, --worst or --best: breakdown columns "
+                                       "beside each example's loss, taken at its hardest term "
+                                       "(hardest: that term's index), e.g. d_ap,d_an,hardest,"
+                                       "regime; `losscli explain LOSS` lists the columns",
+                                       rich_help_panel="Output"),
+    worst: int | None = typer.Option(None, "--worst", metavar="N", help="the N examples with "
+                                     "the largest loss over every input, worst first (ties in "
+                                     "input order), as per-example records",
+                                     rich_help_panel="Output"),
+    best: int | None = typer.Option(None, "--best", metavar="N", help="the N examples with "
+                                    "the smallest loss, best first", rich_help_panel="Output"),
     summary: bool = typer.Option(False, "--summary", help="statistics of the per-example "
                                  "losses over every input, instead of the records",
                                  rich_help_panel="Output"),
@@ -118,7 +137,9 @@ def run_batch(loss: str, inputs: list[str] | None, roles: dict[str, str],
               chunk: int | None, fail_fast: bool, strict: bool, quiet: bool, debug: bool,
               scheduler: str | None = None, workers: int | None = None,
               task_rows: int | None = None, fail_above: float | None = None,
-              negatives_layout: str | None = None) -> int:
+              negatives_layout: str | None = None, map: list[str] | None = None,
+              strict_keys: bool = False, columns: str | None = None,
+              worst: int | None = None, best: int | None = None) -> int:
     """Parse, call api.evaluate_files, stream the records; the exit code (7 on failures,
     else 8 when an input's loss is above --fail-above)."""
     from losscli import api
@@ -132,6 +153,16 @@ def run_batch(loss: str, inputs: list[str] | None, roles: dict[str, str],
     fmt = resolve_format(format, out, default_piped="jsonl", allowed=FORMATS)
     if per_example and summary:
         raise UsageError("--per-example and --summary both given", "choose one")
+    from losscli.render.ranking import checked as checked_ranking
+
+    rank = checked_ranking(worst, best)
+    if rank is not None and summary:
+        raise UsageError(f"--{'worst' if rank[1] else 'best'} and --summary both given",
+                         "choose one")
+    if columns is not None and not (per_example or rank):
+        raise UsageError("--columns needs per-example records",
+                         "add --per-example (or --worst N / --best N)")
+    per_example = per_example or rank is not None
     fail_above = _threshold.checked(fail_above)
     above = 0
     inputs = list(inputs or [])
@@ -141,9 +172,11 @@ def run_batch(loss: str, inputs: list[str] | None, roles: dict[str, str],
                                  dtype=dtype, jobs=jobs, chunk=chunk,
                                  progress=progress, scheduler=scheduler, workers=workers,
                                  task_rows=task_rows, negatives_layout=negatives_layout,
+                                 mapping=map, strict_keys=strict_keys, columns=columns,
                                  **params)
     sink = Sink(out, force, [*inputs, *roles.values()])
-    writer = _Writer(sink, fmt, per_example, summary, show)
+    writer = _Writer(sink, fmt, per_example, summary, show, rank,
+                     _column_names(loss, columns))
     totals = Summary()
     first_failure: int | None = None
     try:
@@ -156,8 +189,10 @@ def run_batch(loss: str, inputs: list[str] | None, roles: dict[str, str],
                 totals.add(result)
                 progress.file_done(result)
                 if not quiet:
-                    for w in result.warnings:
-                        progress.say(f"warning: {result.file}: {w}")
+                    for w in result.warnings:  # a warning that names its file says it once
+                        named = w.startswith(f"{result.file}:")
+                        progress.say(f"warning: {w}" if named else
+                                     f"warning: {result.file}: {w}")
                 if result.error is not None:
                     progress.say(f"error: {result.error.message()}")
                     if first_failure is None:
@@ -185,6 +220,13 @@ def run_batch(loss: str, inputs: list[str] | None, roles: dict[str, str],
     return int(ExitCode.OK)
 
 
+def _column_names(loss: str, columns: str | None) -> tuple[str, ...]:
+    from losscli.losses import get_spec
+    from losscli.losses.example_columns import checked_columns
+
+    return checked_columns(get_spec(loss), columns)
+
+
 def _finite(value: Any) -> bool:
     import math
 
@@ -203,25 +245,27 @@ class _Writer:
     """Renders each result as it comes: JSON Lines, CSV, a JSON array, or a table at the end."""
 
     def __init__(self, sink: Any, fmt: str, per_example: bool, summary: bool,
-                 show: int) -> None:
+                 show: int, rank: tuple[int, bool] | None = None,
+                 columns: tuple[str, ...] = ()) -> None:
         self.sink = sink
         self.fmt = fmt
         self.per_example = per_example
         self.summary = summary
         self.show = show
+        self.rank = rank  # (N, worst?): the records wait for every input (--worst/--best)
         self.kept: list[Any] = []
         self.count = 0
         if fmt == "csv" and not summary:
             from losscli.render.batchout import csv_header
 
-            sink.write(csv_header(per_example))
+            sink.write(csv_header(per_example, columns))
 
     def add(self, result: Any) -> None:
         from losscli.render import batchout
 
         if self.summary:
             return
-        if self.fmt == "table":
+        if self.fmt == "table" or self.rank is not None:
             self.kept.append(result)
             return
         if self.fmt == "csv":
@@ -254,12 +298,44 @@ class _Writer:
             else:
                 self.sink.write(batchout.summary_line(record))
             return
+        if self.rank is not None:
+            self._ranked()
+            return
         if self.fmt == "json":
             self.sink.write("\n]\n" if self.count else "[]\n")
         elif self.fmt == "table":
             table = batchout.example_table(self.kept, self.show) if self.per_example \
                 else batchout.file_table(self.kept, name)
             self._table(table)
+
+    def _ranked(self) -> None:
+        """--worst / --best: the N examples over every input, ranked; failed inputs after."""
+        import numpy as np
+
+        from losscli.render import batchout
+        from losscli.render.ranking import ranked
+
+        n, worst = self.rank  # type: ignore[misc]
+        ok = [r for r in self.kept if r.ok and r.per_example is not None]
+        losses = np.concatenate([r.per_example for r in ok]) if ok else np.empty(0)
+        owner = np.repeat(np.arange(len(ok)), [r.n for r in ok]).astype(np.int64)
+        starts = np.cumsum([0] + [r.n for r in ok])
+        picked = [(ok[owner[i]], int(i - starts[owner[i]])) for i in ranked(losses, n, worst)]
+        failed = [r for r in self.kept if not r.ok or r.per_example is None]
+        if self.fmt == "table":
+            title = f"the {len(picked)} {'worst' if worst else 'best'} of {losses.size} examples"
+            self._table(batchout.example_table(failed, 0, picked, title))
+            return
+        if self.fmt == "csv":
+            text = "".join(batchout.example_csv_row(r, i) for r, i in picked)
+            text += "".join(batchout.example_csv_rows(r) for r in failed)
+        else:
+            text = "".join(batchout.example_line(r, i) for r, i in picked)
+            text += "".join(batchout.example_lines(r) for r in failed)
+        if self.fmt == "json":
+            lines = text.splitlines()
+            text = "[\n" + ",\n".join(lines) + "\n]\n" if lines else "[]\n"
+        self.sink.write(text)
 
     def _table(self, table: Any) -> None:
         from losscli.cli._output import stdout_console

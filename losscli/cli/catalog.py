@@ -5,11 +5,14 @@ from __future__ import annotations
 import typer
 
 from losscli.cli._complete import loss_names, words
+from losscli.cli._options import with_loss_options
 from losscli.cli._output import write_text
 from losscli.losses import LIBRARIES, LOSSES, Convention, LossSpec, get_spec
 from losscli.losses.spec import CORE_LIBRARIES
 from losscli.model import ROLE_SHAPES, SCHEMA
 from losscli.render import resolve_format
+
+SIZES_PANEL = "Sizes (reference values)"
 
 
 def spec_to_dict(spec: LossSpec) -> dict:
@@ -125,21 +128,61 @@ def losses(
                            "each library's convention.")
 
 
-def explain(
+def _explain(
     loss: str = typer.Argument(..., metavar="LOSS", help="a loss name or alias",
                                autocompletion=loss_names),
+    batch_size: int | None = typer.Option(None, "--batch-size", metavar="B", min=1,
+                                          help="with the sizes or parameters given: the "
+                                          "loss's reference values (collapse, chance, least, "
+                                          "most) for a batch of B examples",
+                                          rich_help_panel=SIZES_PANEL),
+    num_negatives: int | None = typer.Option(None, "--num-negatives", metavar="K", min=0,
+                                             help="K negatives per anchor (explicit "
+                                             "negatives)", rich_help_panel=SIZES_PANEL),
+    num_positives: int | None = typer.Option(None, "--num-positives", metavar="P", min=1,
+                                             help="P positives per anchor",
+                                             rich_help_panel=SIZES_PANEL),
+    num_classes: int | None = typer.Option(None, "--num-classes", metavar="C", min=1,
+                                           help="C classes (softmax-ce)",
+                                           rich_help_panel=SIZES_PANEL),
     format: str = typer.Option("auto", "--format", "-f", help="auto, table or json",
                                autocompletion=words(("auto", "table", "json"))),
+    *,
+    roles: dict[str, str],
+    params: dict[str, object],
 ) -> None:
-    """Explain a loss: formula, inputs, parameters, breakdown columns, pitfalls, references."""
+    """Explain a loss: formula, inputs, parameters, breakdown columns, pitfalls, references.
+
+    With sizes (--batch-size, --num-negatives, ...) or loss parameters, also its reference
+    values: the loss at collapse, at chance, its least and most under those parameters.
+    """
     spec = get_spec(loss)
     fmt = _checked_format(format)
+    sizes = {"batch": batch_size, "negatives": num_negatives, "positives": num_positives,
+             "classes": num_classes}
+    given = {k: v for k, v in params.items() if v is not None}
+    references = None
+    if given or any(v is not None for v in sizes.values()):
+        from losscli.cli._references import reference_section
+
+        references = reference_section(spec, given, sizes)
     if fmt in ("json", "jsonl"):
         from losscli.render.jsonout import dumps
 
-        write_text(dumps(spec_to_dict(spec)) + "\n", None)
+        record = spec_to_dict(spec)
+        if references is not None:
+            record["reference_values"] = references
+        write_text(dumps(record) + "\n", None)
         return
-    write_text(explain_text(spec), None)
+    text = explain_text(spec)
+    if references is not None:
+        from losscli.cli._references import reference_text
+
+        text += reference_text(references)
+    write_text(text, None)
+
+
+explain = with_loss_options(_explain, before="format", roles=())
 
 
 def _checked_format(format: str) -> str:

@@ -14,9 +14,11 @@ from losscli.cli._options import (
     force_option,
     format_option,
     loss_argument,
+    map_option,
     negatives_layout_option,
     out_option,
     quiet_option,
+    strict_keys_option,
     with_loss_options,
 )
 
@@ -38,6 +40,8 @@ def _compare(
     reduction: str | None = typer.Option(None, "--reduction", help="the same reduction for "
                                          "every row (default: each library's own)"),
     negatives_layout: str | None = negatives_layout_option(),
+    map: list[str] | None = map_option(),
+    strict_keys: bool = strict_keys_option(),
     format: str = format_option(FORMATS_HELP + " (jsonl)", EXPLORE_FORMATS),
     out: str | None = out_option(),
     force: bool = force_option(),
@@ -55,7 +59,7 @@ def _compare(
 
     fmt = resolve_format(format, out, default_piped="jsonl", allowed=EXPLORE_FORMATS)
     announce_compiling(quiet)
-    spec, inputs = load(loss, input, roles, negatives_layout)
+    spec, inputs = load(loss, input, roles, negatives_layout, map, strict_keys)
     rows = api.compare(spec.name, inputs, reduction=reduction, **params)
     warn(dict.fromkeys(w for r in rows for w in r.warnings), quiet)
     sources = [p for p in [input, *roles.values()] if p]

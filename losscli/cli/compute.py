@@ -9,6 +9,7 @@ from typing import Any
 
 import typer
 
+from losscli.cli._complete import words
 from losscli.cli._options import (
     FORMATS_HELP,
     debug_option,
@@ -17,9 +18,11 @@ from losscli.cli._options import (
     format_option,
     like_option,
     loss_argument,
+    map_option,
     negatives_layout_option,
     out_option,
     quiet_option,
+    strict_keys_option,
     with_loss_options,
 )
 
@@ -28,9 +31,11 @@ from losscli.cli._options import (
 HELP = """Evaluate a loss on one input and show its per-term breakdown.
 
 INPUT is a JSON object keyed by role (anchor, positive, negatives, negatives2, logits,
-target, weight; positives, x1, x2, label for the losses that take them), an .npz with arrays
-named by role, a stacked .npy, or - for JSON on stdin.
-Per-role options (--anchor FILE ...) take a .npy or .json each.
+target, weight; positives, x1, x2, label for the losses that take them), JSON Lines (one
+example per line), an .npz with arrays named by role, a stacked .npy, a safetensors, Parquet,
+Arrow or HDF5 file (losscli[safetensors], [parquet], [hdf5]; FILE.h5:group/dataset), or - for
+JSON on stdin. --map ROLE=NAME reads a role from another name (--map anchor=query).
+Per-role options (--anchor FILE ...) take a .npy or .json each (or any of the above).
 
 Exit codes: 0 ok, 1 internal error, 2 usage, 3 input unavailable, 4 bad data,
 5 non-finite result under --strict, 6 output error, 8 loss above --fail-above,
@@ -41,7 +46,9 @@ Exit codes: 0 ok, 1 internal error, 2 usage, 3 input unavailable, 4 bad data,
 def _compute(
     loss: str = loss_argument(),
     input: str | None = typer.Argument(None, metavar="[INPUT]",
-                                          help="JSON, .npz or stacked .npy file; - for stdin"),
+                                          help="JSON, JSON Lines, .npz, stacked .npy, "
+                                          "safetensors, Parquet, Arrow or HDF5 file; - for "
+                                          "stdin"),
     reduction: str | None = typer.Option(None, "--reduction", help="over the batch: mean "
                                          "(default), sum or none; under --like the "
                                          "library's own by default"),
@@ -49,10 +56,24 @@ def _compute(
                               "vector (anchor, positive, every negative; logits): norms in "
                               "the table, full vectors in JSON (examples[i].gradients)"),
     like: str | None = like_option(),
+    emulate: str | None = typer.Option(None, "--emulate", metavar="FORMAT", help="also the "
+                                       "loss as mixed-precision training computes it (torch "
+                                       "autocast): float16, bfloat16 or float32 inputs and "
+                                       "matmuls, the loss in float32; says where it overflows "
+                                       "or loses the loss, beside the float64 value",
+                                       autocompletion=words(("float16", "bfloat16",
+                                                             "float32"))),
     negatives_layout: str | None = negatives_layout_option(),
+    map: list[str] | None = map_option(),
+    strict_keys: bool = strict_keys_option(),
     format: str = format_option(FORMATS_HELP),
     out: str | None = out_option(),
     force: bool = force_option(),
+    png: str | None = typer.Option(None, "--png", metavar="FILE", help="write a picture: "
+                                   "the similarity matrix as a heatmap with the positives "
+                                   "marked (in-batch losses; block means for large B), or each "
+                                   "anchor's positive and negatives on one axis (explicit "
+                                   "negatives); needs losscli[plot]", rich_help_panel="Output"),
     show: int = typer.Option(5, "--show", help="examples shown in the table (0 for all)",
                              rich_help_panel="Output"),
     terms: str | None = typer.Option(
@@ -64,6 +85,13 @@ def _compute(
     top: int = typer.Option(10, "--top", metavar="N", help="terms per example besides the "
                             "positive under --terms top, by |gradient| (|term| for the "
                             "margin losses)", rich_help_panel="Output"),
+    worst: int | None = typer.Option(None, "--worst", metavar="N", help="the N examples with "
+                                     "the largest loss, worst first (ties in input order), "
+                                     "with their breakdown, instead of the first ones (the "
+                                     "table, and JSON's and CSV's examples)",
+                                     rich_help_panel="Output"),
+    best: int | None = typer.Option(None, "--best", metavar="N", help="the N examples with "
+                                    "the smallest loss, best first", rich_help_panel="Output"),
     strict: bool = typer.Option(False, "--strict", help="exit 5 if the result is not finite",
                                 rich_help_panel="Output"),
     fail_above: float | None = fail_above_option(),
@@ -86,6 +114,9 @@ def _compute(
     from losscli.render import resolve_format
 
     fmt = resolve_format(format, out, allowed=("table", "json", "csv"))
+    from losscli.render.ranking import checked as checked_ranking
+
+    rank = checked_ranking(worst, best)
     fail_above = _threshold.checked(fail_above)
     from losscli.render.breakdown import TERMS_MODES, choose
 
@@ -94,9 +125,17 @@ def _compute(
     if top < 0:
         raise UsageError(f"--top got {top}", "give a whole number >= 0")
     announce_compiling(quiet)
-    result = api.evaluate_file(loss, input, role_files=roles, reduction=reduction,
-                               like=like, grad=grad, negatives_layout=negatives_layout,
-                               **params)
+    if png is None:
+        result = api.evaluate_file(loss, input, role_files=roles, reduction=reduction,
+                                   like=like, grad=grad, negatives_layout=negatives_layout,
+                                   mapping=map, strict_keys=strict_keys, emulate=emulate,
+                                   **params)
+    else:
+        from losscli.cli._explore import load
+
+        spec, inputs_read = load(loss, input, roles, negatives_layout, map, strict_keys)
+        result = api.evaluate(spec.name, inputs_read, reduction=reduction, like=like,
+                              grad=grad, emulate=emulate, **params)
     from losscli.losses import get_spec
 
     view, note = choose(terms, result, get_spec(loss).strength, top)
@@ -115,20 +154,29 @@ def _compute(
         raise NonFiniteResult("the loss is not finite (--strict)",
                               "see the warnings; drop --strict to get null in the output",
                               where=where)
+    order = None
+    if rank is not None:
+        from losscli.render.ranking import ranked
+
+        order = ranked(result.per_example, *rank)
+    if png is not None:
+        from losscli.cli._pictures import compute_png
+
+        compute_png(png, result, inputs_read, where or "<stdin>", order, force, inputs)
     if fmt == "table" and out is None:
         from losscli.render.table import print_table
 
-        print_table(result, stdout_console(), show, view)
+        print_table(result, stdout_console(), show, view, order)
     elif fmt == "table":
         from losscli.render.table import render_table
 
-        write_text(render_table(result, show, view=view), out, force, inputs)
+        write_text(render_table(result, show, view=view, order=order), out, force, inputs)
     else:
         if fmt == "csv":
             from losscli.render.csvout import csv_chunks as chunks
         else:
             from losscli.render.jsonout import json_chunks as chunks
-        write_chunks(chunks(result, view), out, force, inputs)
+        write_chunks(chunks(result, view, order), out, force, inputs)
     if fail_above is not None:
         breach = _threshold.breach(result.value, fail_above, where or None)
         if breach is not None:

@@ -14,9 +14,11 @@ from losscli.cli._options import (
     format_option,
     like_option,
     loss_argument,
+    map_option,
     negatives_layout_option,
     out_option,
     quiet_option,
+    strict_keys_option,
     with_loss_options,
 )
 
@@ -33,10 +35,15 @@ def _stats(
     input: str | None = typer.Argument(None, metavar="[INPUT]",
                                        help="JSON, .npz or stacked .npy file; - for stdin"),
     bins: int = typer.Option(20, "--bins", help="histogram bins"),
+    png: str | None = typer.Option(None, "--png", metavar="FILE", help="write the positive "
+                                   "and negative histograms overlaid as a PNG, the margin and "
+                                   "the active share marked (needs losscli[plot])"),
     like: str | None = like_option(),
     reduction: str | None = typer.Option(None, "--reduction", help="mean (default), sum or "
                                          "none"),
     negatives_layout: str | None = negatives_layout_option(),
+    map: list[str] | None = map_option(),
+    strict_keys: bool = strict_keys_option(),
     format: str = format_option(FORMATS_HELP + " (jsonl)", EXPLORE_FORMATS),
     out: str | None = out_option(),
     force: bool = force_option(),
@@ -54,13 +61,17 @@ def _stats(
 
     fmt = resolve_format(format, out, default_piped="jsonl", allowed=EXPLORE_FORMATS)
     announce_compiling(quiet)
-    spec, inputs = load(loss, input, roles, negatives_layout)
+    spec, inputs = load(loss, input, roles, negatives_layout, map, strict_keys)
     result = api.stats(
         spec.name, inputs, bins=bins, reduction=reduction, like=like, **params)
     warn(result.warnings, quiet)
     if result.convention is not None and not quiet:
         convention_notes(result.convention)
     sources = [p for p in [input, *roles.values()] if p]
+    if png is not None:
+        from losscli.render.pictures import stats_png
+
+        stats_png(png, result, _name(input, roles), force=force, inputs=sources)
     if fmt == "table" and out is None:
         render.stats_table(result, stdout_console())
         return
@@ -75,6 +86,13 @@ def _stats(
     else:
         text = render.stats_jsonl(result)
     emit(text, out, force, sources)
+
+
+def _name(input: str | None, roles: dict[str, str]) -> str:
+    """The input as a picture's title names it."""
+    if input is not None:
+        return "<stdin>" if input == "-" else input
+    return ", ".join(roles.values()) or "<stdin>"
 
 
 stats = with_loss_options(_stats)

@@ -16,9 +16,11 @@ from losscli.cli._options import (
     format_option,
     like_option,
     loss_argument,
+    map_option,
     negatives_layout_option,
     out_option,
     quiet_option,
+    strict_keys_option,
     with_loss_options,
 )
 
@@ -52,6 +54,8 @@ def _sweep(
     like: str | None = like_option(),
     reduction: str | None = typer.Option(None, "--reduction", help="mean (default) or sum"),
     negatives_layout: str | None = negatives_layout_option(),
+    map: list[str] | None = map_option(),
+    strict_keys: bool = strict_keys_option(),
     format: str = format_option(FORMATS_HELP + " (jsonl)", EXPLORE_FORMATS),
     out: str | None = out_option(),
     force: bool = force_option("overwrite --out / --png"),
@@ -70,7 +74,7 @@ def _sweep(
     fmt = resolve_format(format, out, default_piped="jsonl", allowed=EXPLORE_FORMATS)
     announce_compiling(quiet)
     values = explore.sweep_values(start, stop, steps, log)
-    spec, inputs = load(loss, input, roles, negatives_layout)
+    spec, inputs = load(loss, input, roles, negatives_layout, map, strict_keys)
     result = api.sweep(
         spec.name, inputs, param, values, reduction=reduction, like=like, **params)
     warn(result.warnings, quiet)

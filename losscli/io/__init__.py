@@ -13,14 +13,14 @@ import io as _io
 import os
 import stat
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 
 from losscli.errors import BadData, InputUnavailable, UsageError, closest_hint
 from losscli.io import formats as _formats
-from losscli.io import rolesets
+from losscli.io import hdf5, rolesets
 from losscli.io.formats import (
     PICKLE_FIX,
     check_dtype,
@@ -33,13 +33,17 @@ from losscli.io.formats import (
     read_npz,
     sniff,
 )
+from losscli.io.jsonlines import looks_like_lines, parse_json_lines
+from losscli.io.keys import CONTAINERS, PLAIN, RoleNames, parse_mapping, pick_roles
 from losscli.model import NEGATIVES_LAYOUTS, ROLES, SCALAR_ROLES, Inputs
 
 if TYPE_CHECKING:  # io is a leaf: it reads a spec's roles and name, never the registry
     from losscli.losses.spec import LossSpec
 
 PICKLE_SUFFIXES = (".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".bin")
-EXTENSIONS = {".json": "json", ".npy": "npy", ".npz": "npz", ".jsonl": "json"}
+EXTENSIONS = {".json": "json", ".npy": "npy", ".npz": "npz", ".jsonl": "json",
+              ".safetensors": "safetensors", ".parquet": "parquet", ".arrow": "arrow",
+              ".feather": "arrow", ".h5": "hdf5", ".hdf5": "hdf5"}
 CSV_SUFFIXES = (".csv", ".tsv", ".txt")
 CSV_FIX = ("losscli reads JSON, .npy and .npz; convert it, e.g. python -c \"import numpy; "
            "numpy.save('x.npy', numpy.loadtxt('x.csv', delimiter=','))\"")
@@ -48,14 +52,23 @@ STDIN = "<stdin>"
 
 def load_inputs(path: str | None = None, role_files: Mapping[str, str] | None = None,
                 spec: LossSpec | None = None, stdin: IO[bytes] | None = None,
-                negatives_layout: str | None = None) -> Inputs:
-    """Read INPUT (a JSON object, an .npz, a stacked .npy, or `-` for stdin) and per-role files.
+                negatives_layout: str | None = None,
+                mapping: Mapping[str, str] | Iterable[str] | None = None,
+                strict_keys: bool = False, elsewhere: Iterable[str] = ()) -> Inputs:
+    """Read INPUT (a JSON object, JSON Lines, an .npz, a stacked .npy, a safetensors,
+    Parquet, Arrow or HDF5 file, or `-` for stdin) and per-role files.
 
     A per-role file replaces that role of INPUT, with a warning. `negatives_layout` says how
     2-D negatives are read: "shared" (K, D) or "per-anchor" (B, D), one per anchor.
+    `mapping` reads a role from the array (tensor, column, dataset) of another name, as
+    {role: name} or `ROLE=NAME` items (`--map`); arrays that are not roles are ignored with
+    a warning, or refused with `strict_keys` (`--strict-keys`). `elsewhere`: roles the
+    caller reads from other files (batch's per-role options), which INPUT need not hold.
     """
     check_layout(negatives_layout, spec)
     role_files = dict(role_files or {})
+    names = RoleNames(parse_mapping(mapping), strict_keys,
+                      frozenset(role_files) | frozenset(elsewhere))
     dashes = [name for name, p in [("INPUT", path), *((f"--{r}", f) for r, f in
                                                        role_files.items())] if p == "-"]
     if len(dashes) > 1:
@@ -75,7 +88,8 @@ def load_inputs(path: str | None = None, role_files: Mapping[str, str] | None = 
         role_files = {**members.files, **role_files}
         path = None
     if path is not None:
-        for role, (value, where) in _read_document(path, spec, stdin, warnings).items():
+        for role, (value, where) in _read_document(path, spec, stdin, warnings,
+                                                   names).items():
             raw[role] = value
             sources[role] = where
     elif not role_files and members is None:
@@ -84,7 +98,7 @@ def load_inputs(path: str | None = None, role_files: Mapping[str, str] | None = 
     for role, file in role_files.items():
         if role in raw:
             warnings.append(f"--{role} {file} replaces {role} from {path}")
-        raw[role], sources[role] = _read_role_file(file, role, stdin, warnings)
+        raw[role], sources[role] = _read_role_file(file, role, stdin, warnings, names)
     arrays = {role: as_role_array(value, role, sources[role]) for role, value in raw.items()}
     if spec is not None:
         for role in arrays:
@@ -120,7 +134,8 @@ def with_layout(inputs: Inputs, negatives_layout: str | None,
 
 def inputs_from_arrays(arrays: Mapping[str, Any], spec: LossSpec | None = None,
                        negatives_layout: str | None = None) -> Inputs:
-    """Inputs from in-memory arrays or nested lists (the library's entry point)."""
+    """Inputs from in-memory arrays (numpy, torch tensors detached and moved to the CPU,
+    anything with `__array__` or `__dlpack__`) or nested lists (the library's entry point)."""
     check_layout(negatives_layout, spec)
     unknown = [k for k in arrays if k not in ROLES]
     if unknown:
@@ -131,12 +146,9 @@ def inputs_from_arrays(arrays: Mapping[str, Any], spec: LossSpec | None = None,
         if isinstance(value, (list, int, float)) and not isinstance(value, bool):
             value = nested_to_array(value, role)
         elif not isinstance(value, np.ndarray):
-            try:
-                value = np.asarray(value)
-            except (ValueError, TypeError) as exc:
-                raise BadData(f"cannot be read as an array ({exc})",
-                              "give a numpy array or a nested list of numbers",
-                              where=role) from None
+            from losscli.io.tensors import to_numpy
+
+            value = to_numpy(value, role)  # torch, jax, anything with __array__ or __dlpack__
         out[role] = as_role_array(value, role, role)
     return Inputs(arrays=out, sources={r: "<memory>" for r in out},
                   negatives_layout=negatives_layout)
@@ -150,6 +162,9 @@ def _read_any(path: str, stdin: IO[bytes] | None, notes: list[str] | None = None
     header against the file, .npz members against what they may decompress to.
     """
     notes = [] if notes is None else notes
+    inner = hdf5.split_path(path) if path != "-" else None
+    if inner is not None:  # FILE.h5:group/dataset
+        return path, "hdf5", hdf5.read_hdf5(path, inner[0], inner[1])
     if path == "-":
         data = _read_stdin(stdin)
         return _parse(STDIN, _io.BytesIO(data), len(data), notes, role)
@@ -185,7 +200,7 @@ def read_stream(source: IO[bytes], where: str) -> bytes:
     if data is None:  # a non-blocking stream with nothing in it
         raise InputUnavailable("nothing to read", "write the data into it, or give a file",
                                where=where)
-    if len(data) > cap and sniff(data[:16]) in ("npy", "npz"):
+    if len(data) > cap and sniff(data[:16]) in _formats.BINARY_FORMATS:
         limit = _formats.MAX_ARRAY_BYTES + 2**20
         data += source.read(limit + 1 - len(data)) or b""
         if len(data) > limit:
@@ -219,6 +234,8 @@ def _parse(where: str, stream: IO[bytes], size: int, notes: list[str],
         return where, fmt, read_npy_stream(stream, size, where)
     if fmt == "npz":
         return where, fmt, read_npz(where, stream)
+    if fmt in ("safetensors", "parquet", "arrow", "hdf5"):
+        return where, fmt, _read_container(where, stream, fmt)
     cap = _formats.MAX_JSON_BYTES  # read at call time: tests lower the caps
     if size > cap:
         raise BadData(f"JSON of {_formats.human_bytes(size)} is over the "
@@ -226,10 +243,31 @@ def _parse(where: str, stream: IO[bytes], size: int, notes: list[str],
                       "save large arrays as .npy or .npz", where=where)
     fix = CSV_FIX if where.lower().endswith(CSV_SUFFIXES) else "fix the JSON syntax"
     inexact: list[str] = []
-    payload = parse_json(stream.read(), where, fix, inexact)
+    data = stream.read()
+    try:
+        payload = parse_json(data, where, fix, inexact)
+    except BadData as exc:
+        if "Extra data" not in exc.what or not looks_like_lines(data):
+            raise
+        inexact.clear()
+        payload = parse_json_lines(data, where, inexact)  # one example per line
+        fmt = "jsonl"
     if inexact:
         notes.append(_precision_note(where, payload, role))
     return where, fmt, payload
+
+
+def _read_container(where: str, stream: IO[bytes], fmt: str) -> Any:
+    """A safetensors, Parquet, Arrow or HDF5 file's named arrays, read on demand: from the
+    path (the libraries open it themselves), or from the bytes of a stream."""
+    from losscli.io import parquet, safetensors
+
+    in_memory = isinstance(stream, _io.BytesIO)
+    if fmt == "safetensors":
+        return safetensors.read_safetensors(where, stream.getvalue() if in_memory else where)
+    if fmt == "hdf5":
+        return hdf5.read_hdf5(where, stream if in_memory else where)
+    return parquet.read_table(where, stream if in_memory else where, fmt)
 
 
 def _precision_note(where: str, payload: Any, role: str | None) -> str:
@@ -261,8 +299,12 @@ def _detect(path: str, head: bytes, notes: list[str]) -> str:
 
 
 def _read_document(path: str, spec: LossSpec | None, stdin: IO[bytes] | None,
-                   notes: list[str] | None = None) -> dict[str, tuple[Any, str]]:
+                   notes: list[str] | None = None, names: RoleNames = PLAIN,
+                   ) -> dict[str, tuple[Any, str]]:
+    notes = [] if notes is None else notes
     where, fmt, payload = _read_any(path, stdin, notes)
+    if fmt == "hdf5" and isinstance(payload, np.ndarray):  # FILE.h5:dataset: a stack
+        fmt = "npy"
     if fmt == "npy":
         out = _unstack(payload, spec, where)
         if payload.ndim == 2 and "anchor" in out and notes is not None:
@@ -274,20 +316,8 @@ def _read_document(path: str, spec: LossSpec | None, stdin: IO[bytes] | None,
         raise BadData(f"{found} at the top level of the JSON",
                       "give an object keyed by role, e.g. {\"anchor\": [...], "
                       "\"positive\": [...], \"negatives\": [[...]]}", where=where)
-    _check_keys(payload, spec, where, fmt)
-    return {role: (value, f"{where}:{role}") for role, value in payload.items()}
-
-
-def _check_keys(doc: Mapping[str, Any], spec: LossSpec | None, where: str,
-                fmt: str = "json") -> None:
-    expected = spec.roles if spec is not None else ROLES
-    for key in doc:
-        if key not in ROLES:
-            fix = f"expected keys: {', '.join(expected)}"
-            if fmt == "npz":
-                fix += " (save with numpy.savez(path, anchor=a, positive=p, ...))"
-            raise BadData(f"unknown key {key!r}{closest_hint(key, list(expected))}", fix,
-                          where=where)
+    picked = pick_roles(payload, where, fmt, spec, names, notes)
+    return {role: (value, f"{where}:{role}") for role, value in picked.items()}
 
 
 def _unstack(arr: np.ndarray, spec: LossSpec | None, where: str) -> dict[str, tuple[Any, str]]:
@@ -315,15 +345,18 @@ def one_example_stack(where: str, shape: tuple[int, ...]) -> str:
 
 
 def _read_role_file(path: str, role: str, stdin: IO[bytes] | None,
-                    notes: list[str] | None = None) -> tuple[Any, str]:
+                    notes: list[str] | None = None, names: RoleNames = PLAIN,
+                    ) -> tuple[Any, str]:
     try:
         where, fmt, payload = _read_any(path, stdin, notes, role)
     except BadData as exc:  # a role file's every fault is that role's: say `file:role`
         if exc.where == (STDIN if path == "-" else path):
             exc.where = _located(exc.where, role)
         raise
-    if fmt == "npy":
+    if fmt == "npy" or isinstance(payload, np.ndarray):
         return payload, where
+    if fmt in CONTAINERS:
+        return _role_of_container(payload, role, where, fmt, notes, names)
     if isinstance(payload, dict):
         if list(payload) != [role]:
             raise BadData(f"--{role} expects one array; found keys "
@@ -331,6 +364,30 @@ def _read_role_file(path: str, role: str, stdin: IO[bytes] | None,
                           f"give the array alone, or one key {role!r}", where=where)
         return payload[role], f"{where}:{role}"
     return payload, where
+
+
+def _role_of_container(payload: Mapping[str, Any], role: str, where: str, fmt: str,
+                       notes: list[str] | None, names: RoleNames) -> tuple[Any, str]:
+    """A per-role file holding named arrays: the one named by `--map ROLE=NAME` or by the
+    role, else its only array; the others are ignored with a warning (or refused under
+    --strict-keys, like the extra arrays of INPUT)."""
+    name = names.name_of(role)
+    if name not in payload and len(payload) == 1:
+        name = next(iter(payload))
+    if name not in payload:
+        raise BadData(f"--{role} expects the array {name!r}; found "
+                      f"{', '.join(map(repr, payload)) or 'none'}",
+                      f"name the one to read with --map {role}=NAME", where=where)
+    extra = [k for k in payload if k != name]
+    if extra:
+        if names.strict:
+            raise BadData(f"unknown key {extra[0]!r} beside {name!r} (--strict-keys)",
+                          f"give a file with the {role} alone, or drop --strict-keys to "
+                          "ignore the others", where=where)
+        if notes is not None:
+            notes.append(f"{where}: --{role} read {name!r}; ignored "
+                         f"{', '.join(map(repr, extra))}")
+    return payload[name], f"{where}:{role}"
 
 
 def _located(where: str, role: str) -> str:
@@ -388,5 +445,6 @@ def _empty_negatives(arr: np.ndarray, role: str) -> bool:
     return arr.shape == (0,) or (arr.ndim >= 2 and arr.shape[-2] == 0 and arr.shape[-1] > 0)
 
 
-__all__ = ["as_role_array", "check_layout", "inputs_from_arrays", "is_regular_file",
-           "load_inputs", "one_example_stack", "read_stream", "with_layout"]
+__all__ = ["RoleNames", "as_role_array", "check_layout", "inputs_from_arrays",
+           "is_regular_file", "load_inputs", "one_example_stack", "parse_mapping",
+           "read_stream", "with_layout"]

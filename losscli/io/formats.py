@@ -30,9 +30,14 @@ MAX_NPZ_MEMBERS = 64
 _NPY_HEADER_ROOM = 64 * 1024
 FLOAT64_BYTES = 8
 
+# Works for a tensor or a dict of them, on CUDA, with requires_grad, in bfloat16: each is
+# detached, moved to the CPU and made float64 (which holds every float dtype exactly).
 PICKLE_FIX = (
-    "losscli never loads pickles; convert it to .npy, e.g. "
-    "python -c \"import torch, numpy; numpy.save('x.npy', torch.load('x.pt').numpy())\""
+    "losscli never loads pickles; convert it to .npz, e.g. python -c \"import torch, numpy; "
+    "t = torch.load('x.pt', map_location='cpu'); t = t if isinstance(t, dict) else "
+    "{'anchor': t}; numpy.savez('x.npz', **{k: v.detach().cpu().double().numpy() for k, v in "
+    "t.items()})\" (or safetensors.torch.save_file({k: v.detach().cpu().double().contiguous() "
+    "...}, 'x.safetensors'))"
 )
 TOO_LARGE_FIX = "use `losscli batch`, which streams, or split the input"
 ACCEPTED_DTYPE_KINDS = {"f": "float", "i": "int", "u": "uint"}
@@ -42,12 +47,28 @@ _DTYPE_KIND_NAMES = {"b": "boolean", "c": "complex", "O": "object", "U": "string
 _JSON_SCALAR_START = tuple(b"0123456789-\"") + (b"t"[0], b"f"[0], b"n"[0])
 
 
+# The formats read through an optional extra, by their first bytes (safetensors has no
+# magic: a header length, then JSON; see io/safetensors.py).
+BINARY_MAGIC = {b"PAR1": "parquet", b"ARROW1": "arrow", b"\xff\xff\xff\xff": "arrow",
+                b"\x89HDF\r\n\x1a\n": "hdf5"}
+# Formats whose inputs may be as large as an array (a stream of them is read to that cap).
+BINARY_FORMATS = ("npy", "npz", "safetensors", "parquet", "arrow", "hdf5")
+
+
 def sniff(head: bytes) -> str:
-    """The format of a file from its first bytes: npy, npz, json, pickle or unknown."""
+    """The format of a file from its first bytes: npy, npz, json, pickle, safetensors,
+    parquet, arrow, hdf5 or unknown."""
     if head.startswith(b"\x93NUMPY"):
         return "npy"
     if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
         return "npz"
+    for magic, fmt in BINARY_MAGIC.items():
+        if head.startswith(magic):
+            return fmt
+    from losscli.io.safetensors import sniff_header
+
+    if sniff_header(head):
+        return "safetensors"
     if head[:1] == b"\x80" and len(head) > 1 and head[1] <= 5:
         return "pickle"
     text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
@@ -88,7 +109,10 @@ def describe_content(head: bytes) -> str:
 def describe(fmt: str) -> str:
     """The phrase a message uses for a sniffed format ("a .npy array", "JSON", ...)."""
     return {"npy": "a .npy array", "npz": "an .npz archive", "json": "JSON",
-            "pickle": "a pickle", "unknown": "an unknown format"}[fmt]
+            "pickle": "a pickle", "unknown": "an unknown format",
+            "safetensors": "a safetensors file", "parquet": "a Parquet file",
+            "arrow": "an Arrow IPC file", "hdf5": "an HDF5 file",
+            "jsonl": "JSON Lines"}[fmt]
 
 
 def open_binary(path: str) -> IO[bytes]:

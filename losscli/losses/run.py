@@ -12,6 +12,7 @@ from losscli.kernels import _jit
 from losscli.losses import module_of
 from losscli.losses.call import LossCall
 from losscli.losses.notices import merge_role_warnings
+from losscli.losses.references import collapse_warning
 from losscli.losses.roles import negatives_layout_warning
 from losscli.model import Inputs, Result
 
@@ -41,6 +42,9 @@ def run(call: LossCall, inputs: Inputs, *, grad: bool = False, merge: bool = Tru
         # Every example finite but their sum overflowed: still say why the value is null.
         warnings += (f"the {call.reduction} of the example losses overflows float64; "
                      "written as null",)
+    collapsed = collapse_warning(spec.name, result.params, result.shape, result.per_example)
+    if collapsed is not None:
+        warnings += (collapsed,)
     return replace(result, warnings=tuple(merge_role_warnings(warnings)) if merge else warnings)
 
 

@@ -340,6 +340,10 @@ class LossSpec:
     # Optional roles without which the loss is 0 (InfoNCE without negatives, K = 0): a role
     # set of files named by role must hold them (io/rolesets.py).
     zero_without: tuple[str, ...] = ()
+    # Which term is an example's hardest (`batch --columns hardest,...`, its terms beside
+    # each loss): (role, column), the term of that role with the largest value of the
+    # column ("-column": the smallest), e.g. the negative nearest the anchor.
+    hardest: tuple[str, str] = ()
 
     @property
     def roles(self) -> tuple[str, ...]:

@@ -45,9 +45,25 @@ def example_lines(result: FileResult) -> str:
     if not result.ok or result.per_example is None:
         return dumps({"schema": SCHEMA, "file": result.file, "index": None, "loss": None,
                       "error": result.error_text()}) + "\n"
+    if result.columns is not None:
+        return "".join(example_line(result, i) for i in range(result.per_example.shape[0]))
     head = f'{{"schema": {SCHEMA}, "file": ' + name + ', "index": '
     return "".join(f'{head}{i}, "loss": {_number(v)}}}\n'
                    for i, v in enumerate(result.per_example.tolist()))
+
+
+def example_line(result: FileResult, index: int) -> str:
+    """Example `index` of an input as one JSON line, with its --columns when chosen."""
+    loss = float(result.per_example[index])  # type: ignore[index]
+    doc: dict[str, Any] = {"schema": SCHEMA, "file": result.file, "index": index,
+                           "loss": loss if math.isfinite(loss) else None}
+    if result.columns is not None:
+        doc["columns"] = {k: _plain(v[index]) for k, v in result.columns.items()}
+    return dumps(doc) + "\n"
+
+
+def _plain(value: Any) -> Any:
+    return None if isinstance(value, float) and not math.isfinite(value) else value
 
 
 def _cell(value: Any) -> Any:
@@ -68,8 +84,10 @@ def _csv(rows: Iterable[Iterable[Any]]) -> str:
     return buf.getvalue()
 
 
-def csv_header(per_example: bool) -> str:
-    """The CSV header of batch's records, per input or per example."""
+def csv_header(per_example: bool, columns: tuple[str, ...] = ()) -> str:
+    """The CSV header of batch's records, per input or per example (with --columns)."""
+    if per_example and columns:
+        return _csv([EXAMPLE_COLUMNS[:3] + columns + EXAMPLE_COLUMNS[3:]])
     return _csv([EXAMPLE_COLUMNS if per_example else FILE_COLUMNS])
 
 
@@ -84,10 +102,20 @@ def file_csv_row(result: FileResult) -> str:
 
 def example_csv_rows(result: FileResult) -> str:
     """One input's per-example losses as CSV rows (its error as one row if it failed)."""
+    chosen = result.columns or {}
     if not result.ok or result.per_example is None:
-        return _csv([[result.file, None, None, result.error_text()]])
+        return _csv([[result.file, None, None, *[None] * len(chosen), result.error_text()]])
+    if chosen:
+        return "".join(example_csv_row(result, i) for i in range(result.per_example.shape[0]))
     name = result.file
     return _csv([name, i, v, None] for i, v in enumerate(result.per_example.tolist()))
+
+
+def example_csv_row(result: FileResult, index: int) -> str:
+    """Example `index` of an input as a CSV row, its --columns between loss and error."""
+    chosen = [v[index] for v in (result.columns or {}).values()]
+    loss = float(result.per_example[index])  # type: ignore[index]
+    return _csv([[result.file, index, loss, *chosen, None]])
 
 
 def summary_csv(summary: dict[str, Any]) -> str:
@@ -131,15 +159,28 @@ def file_table(results: list[FileResult], loss: str) -> Any:
     return fitted(table)
 
 
-def example_table(results: list[FileResult], shown: int) -> Any:
-    """A rich table of the per-example losses, the first `shown` of them."""
+def example_table(results: list[FileResult], shown: int,
+                  ranked: list[tuple[FileResult, int]] | None = None,
+                  title: str | None = None) -> Any:
+    """A rich table of the per-example losses, the first `shown` of them (or the `ranked`
+    examples, in that order), each with its --columns."""
     from rich.table import Table
     from rich.text import Text
 
-    table = Table(show_edge=False, pad_edge=False)
+    table = Table(show_edge=False, pad_edge=False, title=title, title_justify="left")
     table.add_column("file")
     table.add_column("index", justify="right")
     table.add_column("loss", justify="right")
+    chosen = next((list(r.columns) for r in [*results, *(r for r, _ in ranked or [])]
+                   if r.columns), [])
+    for name in chosen:
+        table.add_column(name, justify="right")
+    if ranked is not None:
+        for r, i in ranked:
+            extra = [_fmt(r.columns[n][i]) for n in chosen] if r.columns else []
+            table.add_row(Text(r.file), str(i), _fmt(float(r.per_example[i]), 10),  # type: ignore[index]
+                          *extra)
+        return fitted(table, keys=2)
     count = 0
     total = 0
     for r in results:
@@ -149,7 +190,8 @@ def example_table(results: list[FileResult], shown: int) -> Any:
         for i, v in enumerate(r.per_example.tolist()):
             total += 1
             if shown <= 0 or count < shown:
-                table.add_row(Text(r.file), str(i), _fmt(v, 10))
+                extra = [_fmt(r.columns[n][i]) for n in chosen] if r.columns else []
+                table.add_row(Text(r.file), str(i), _fmt(v, 10), *extra)
                 count += 1
     if count < total:
         table.caption = f"{total - count} more examples (--show 0 for all, or --format jsonl)"

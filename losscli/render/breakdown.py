@@ -84,15 +84,17 @@ def block_size(result: Result) -> int:
 
 
 def blocks(result: Result, view: TermsView, first: int = 0, stop: int | None = None,
-           ) -> Iterator[Block]:
-    """The kept terms of examples [first, stop), a block of examples at a time."""
+           order: list[int] | None = None) -> Iterator[Block]:
+    """The kept terms of examples [first, stop), a block of examples at a time; with
+    `order` (--worst, --best), those examples in that order, a block of one each."""
     terms = result.terms
     end = result.batch if stop is None else min(stop, result.batch)
     size = block_size(result)
     T = terms.count
     positive = np.array([role == "positive" for role in terms.role], dtype=bool)
-    for start in range(first, end, size):
-        finish = min(end, start + size)
+    spans = ((start, min(end, start + size)) for start in range(first, end, size)) \
+        if order is None else ((b, b + 1) for b in order)
+    for start, finish in spans:
         n = finish - start
         if view.mode == "none" or T == 0:
             yield Block(start, np.zeros((n, 0), dtype=np.int64), {})

@@ -13,7 +13,6 @@ from losscli.render.atomic_file import AtomicFile, check_target, reason
 
 SPARKS = "▁▂▃▄▅▆▇█"
 EIGHTHS = " ▏▎▍▌▋▊▉█"
-MARKS = "*o+x#"
 
 
 def _span(values: np.ndarray) -> tuple[float, float]:
@@ -50,23 +49,37 @@ def bar(value: float, lo: float, hi: float, width: int = 24) -> str:
     return "█" * (eighths // 8) + (EIGHTHS[eighths % 8] if eighths % 8 else "")
 
 
+DASHES = (0, 2, 1, 3, 4)  # the loss solid, then each other series its own dash
+
+
 def line_chart(xs: Sequence[float], series: dict[str, Sequence[float]], *, logx: bool = False,
                width: int = 64, height: int = 16, xlabel: str = "", title: str = "") -> str:
-    """A plain-text line chart: each series drawn with its own mark on a shared grid."""
+    """A plain-text line chart in braille (2 x 4 points a character): each series a line
+    through its points, the first (the loss) solid, the others dashed; a gap where a value is
+    missing."""
+    from losscli.render.braille import Canvas
+
     x = np.asarray(xs, dtype=float)
     px = np.log10(x) if logx else x
     ys = {k: np.asarray(v, dtype=float) for k, v in series.items()}
     lo, hi = _span(np.concatenate(list(ys.values())))
     xlo, xhi = _span(px)
-    grid = [[" "] * width for _ in range(height)]
-    # the first series (the loss) is drawn last, so that it stays visible where lines meet
-    for mark, y in reversed(list(zip(MARKS, ys.values(), strict=False))):
+    canvas = Canvas(width, height)
+    across, down = canvas.size
+    for dash, y in zip(DASHES, ys.values(), strict=False):
+        last = None
         for xi, yi in zip(px, y, strict=True):
             if not (math.isfinite(xi) and math.isfinite(yi)):
+                last = None
                 continue
-            c = int(round((xi - xlo) / (xhi - xlo) * (width - 1)))
-            r = int(round((yi - lo) / (hi - lo) * (height - 1)))
-            grid[height - 1 - r][c] = mark
+            point = (int(round((xi - xlo) / (xhi - xlo) * (across - 1))),
+                     down - 1 - int(round((yi - lo) / (hi - lo) * (down - 1))))
+            if last is None:
+                canvas.dot(*point)
+            else:
+                canvas.line(*last, *point, dash=dash)
+            last = point
+    grid = canvas.rows()
     label_w = max(len(f"{hi:.4g}"), len(f"{lo:.4g}"))
     lines = [title] if title else []
     for i, row in enumerate(grid):
@@ -77,24 +90,28 @@ def line_chart(xs: Sequence[float], series: dict[str, Sequence[float]], *, logx:
     scale = " (log)" if logx else ""
     lines.append(" " * (label_w + 2) + left + f"{xlabel}{scale}".center(
         max(width - len(left) - len(right), 0)) + right)
-    legend = "  ".join(f"{m} {k}" for m, k in zip(MARKS, ys, strict=False))
+    legend = "  ".join(f"{'solid' if d == 0 else 'dashed'}: {k}"
+                       for d, k in zip(DASHES, ys, strict=False))
     lines.append(" " * (label_w + 2) + legend)
     return "\n".join(lines) + "\n"
 
 
 def histogram_text(edges: Sequence[float], counts: dict[str, Sequence[int]],
                    width: int = 30) -> str:
-    """One line per bin: its range, then a bar and the count for each series."""
+    """One line per bin: its range, then a bar and the count for each series. Each series
+    has its own scale (its fullest bin a full bar), so that 6 positives and 24 negatives both
+    show their shape; the header says each scale."""
     if not edges:
         return ""
-    top = max((max(c) for c in counts.values() if c), default=0) or 1
     names = list(counts)
-    lines = ["bin".rjust(21) + "  " + "  ".join(f"{n:<{width + 6}}" for n in names)]
+    tops = {n: max(counts[n], default=0) or 1 for n in names}
+    heads = [f"{n} (full bar = {tops[n]})" for n in names]
+    lines = ["bin".rjust(21) + "  " + "  ".join(f"{h:<{width + 6}}" for h in heads)]
     for i in range(len(edges) - 1):
         cells = []
         for n in names:
             c = counts[n][i]
-            cells.append(f"{bar(c, 0, top, width):<{width}} {c:>5}")
+            cells.append(f"{bar(c, 0, tops[n], width):<{width}} {c:>5}")
         lines.append(f"[{edges[i]:>9.4g}, {edges[i + 1]:>9.4g})  " + "  ".join(cells))
     return "\n".join(lines) + "\n"
 

@@ -12,10 +12,11 @@ from losscli.render.breakdown import TermsView, blocks
 from losscli.render.jsonout import column_lists, finite_or_none
 
 
-def csv_chunks(result: Result, view: TermsView = TermsView()) -> Iterator[str]:
+def csv_chunks(result: Result, view: TermsView = TermsView(),
+               order: list[int] | None = None) -> Iterator[str]:
     """compute's CSV, a block of examples at a time: one row per term (example, its loss,
     role, index, then the breakdown columns, and grad_norm under --grad); under --terms none
-    one row per example (example, its loss).
+    one row per example (example, its loss). `order`: only those examples, in that order.
     """
     from losscli.render.gradients import term_norms
 
@@ -25,24 +26,24 @@ def csv_chunks(result: Result, view: TermsView = TermsView()) -> Iterator[str]:
     losses = result.per_example.tolist()
     if view.mode == "none":
         writer.writerow(["example", "example_loss"])
-        for b, loss in enumerate(losses):
-            writer.writerow([b, _cell(finite_or_none(loss))])
+        for b in range(len(losses)) if order is None else order:
+            writer.writerow([b, _cell(finite_or_none(losses[b]))])
         yield buf.getvalue()
         return
     names = list(terms.names)
     norms_wanted = result.gradients is not None
     writer.writerow(["example", "example_loss", "role", "index", *names,
                      *(["grad_norm"] if norms_wanted else [])])
-    for block in blocks(result, view):
+    for block in blocks(result, view, order=order):
         columns = [column_lists(block.columns[n]) for n in names]
         norms = term_norms(result, block)
         if norms is not None:
             columns.append(column_lists(norms))
-        order = block.order.tolist()
+        kept = block.order.tolist()
         for r in range(block.n):
             b = block.start + r
             loss = _cell(finite_or_none(losses[b]))
-            for c, t in enumerate(order[r]):
+            for c, t in enumerate(kept[r]):
                 writer.writerow([b, loss, terms.role[t], terms.index[t],
                                  *(_cell(col[r][c]) for col in columns)])
         yield buf.getvalue()
@@ -50,9 +51,10 @@ def csv_chunks(result: Result, view: TermsView = TermsView()) -> Iterator[str]:
         buf.truncate()
 
 
-def render_csv(result: Result, view: TermsView = TermsView()) -> str:
+def render_csv(result: Result, view: TermsView = TermsView(),
+               order: list[int] | None = None) -> str:
     """compute's CSV as one text (csv_chunks joined)."""
-    return "".join(csv_chunks(result, view))
+    return "".join(csv_chunks(result, view, order))
 
 
 def _cell(value: object) -> object:

@@ -14,19 +14,17 @@ from typing import Any
 
 import numpy as np
 
-from losscli.model import SCHEMA, Result, finite_or_none
+from losscli.model import (  # noqa: F401 - csvout and explore import them from here
+    SCHEMA,
+    Result,
+    column_lists,
+    finite_or_none,
+    result_to_dict,
+)
 from losscli.render.breakdown import Block, TermsView, blocks, left_out
 
 EXAMPLE_INDENT = " " * 4
 TERM_INDENT = " " * 8
-
-
-def column_lists(arr: np.ndarray) -> list[list[Any]]:
-    """A (B, T) column as nested Python lists, non-finite floats as None."""
-    rows = arr.tolist()
-    if arr.dtype.kind == "f" and not np.isfinite(arr).all():
-        return [[finite_or_none(v) for v in row] for row in rows]
-    return rows
 
 
 def dumps(doc: Any, indent: int | None = 2) -> str:
@@ -50,6 +48,8 @@ def head(result: Result, view: TermsView | None = None) -> dict[str, Any]:
     }
     if result.convention is not None:
         doc["convention"] = result.convention
+    if result.emulation is not None:
+        doc["emulation"] = result.emulation
     if view is not None:
         missing = left_out(result, view) * result.batch
         if missing:
@@ -57,10 +57,12 @@ def head(result: Result, view: TermsView | None = None) -> dict[str, Any]:
     return doc
 
 
-def json_chunks(result: Result, view: TermsView = TermsView()) -> Iterator[str]:
+def json_chunks(result: Result, view: TermsView = TermsView(),
+                order: list[int] | None = None) -> Iterator[str]:
     """The compute document as text, piece by piece (json.dumps(doc, indent=2)'s layout).
 
-    With `view` mode none and no gradients the document has no `examples`.
+    With `view` mode none and no gradients the document has no `examples`. `order`: only
+    those examples, in that order (--worst, --best).
     """
     doc = head(result, view)
     examples = view.mode != "none" or result.gradients is not None
@@ -76,13 +78,13 @@ def json_chunks(result: Result, view: TermsView = TermsView()) -> Iterator[str]:
     yield before + '\n  "examples": ['
     first = True
     missing = left_out(result, view)
-    for block in blocks(result, view):
+    for block in blocks(result, view, order=order):
         out = []
-        for i, example in enumerate(_examples(result, block, missing)):
-            out.append(("\n" if first and i == 0 else ",\n") + example)
-        first = False
+        for example in _examples(result, block, missing):
+            out.append(("\n" if first else ",\n") + example)
+            first = False
         yield "".join(out)
-    yield ("\n  ]" if result.batch else "]") + ",\n" + after + "\n"
+    yield ("]" if first else "\n  ]") + ",\n" + after + "\n"
 
 
 def _examples(result: Result, block: Block, missing: int) -> Iterator[str]:
@@ -173,6 +175,7 @@ def _nested_finite(value: Any) -> Any:
     return finite_or_none(value)
 
 
-def render_json(result: Result, view: TermsView = TermsView()) -> str:
+def render_json(result: Result, view: TermsView = TermsView(),
+                order: list[int] | None = None) -> str:
     """compute's JSON as text, strict (no NaN)."""
-    return "".join(json_chunks(result, view))
+    return "".join(json_chunks(result, view, order))

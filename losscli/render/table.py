@@ -37,8 +37,10 @@ def _value_text(value: float | list[float]) -> str:
     return "null (not finite)" if not math.isfinite(value) else repr(value)
 
 
-def build(result: Result, shown: int = DEFAULT_SHOWN, view: TermsView = TermsView()) -> list:
-    """The renderables: a header, one table per shown example, a summary of the rest."""
+def build(result: Result, shown: int = DEFAULT_SHOWN, view: TermsView = TermsView(),
+          order: list[int] | None = None) -> list:
+    """The renderables: a header, one table per shown example, a summary of the rest.
+    `order`: the examples to show, in that order (--worst, --best), instead of the first."""
     from losscli.render.gradients import hardest_push, role_norms, term_norms
 
     params = ", ".join(f"{k}={v}" for k, v in result.params.items())
@@ -46,13 +48,19 @@ def build(result: Result, shown: int = DEFAULT_SHOWN, view: TermsView = TermsVie
     if result.convention is not None:
         parts.append(Text(f"like {result.convention['library']}: {result.convention['api']}"))
     parts.append(Text(f"value ({result.reduction}) = {_value_text(result.value)}"))
+    if result.emulation is not None:
+        from losscli.render.emulation import emulation_line
+
+        parts.append(Text(emulation_line(result.emulation)))
     B = result.batch
     count = B if shown <= 0 else min(shown, B)
     names = list(result.terms.names)
     missing = left_out(result, view)
-    for block in blocks(result, view, 0, count):
+    if order is not None:
+        count = len(order)
+    for block in blocks(result, view, 0, count, order=order):
         norms = term_norms(result, block)
-        order = block.order.tolist()
+        kept = block.order.tolist()
         for r in range(block.n):
             b = block.start + r
             loss = fmt_number(float(result.per_example[b]), 10)
@@ -69,8 +77,8 @@ def build(result: Result, shown: int = DEFAULT_SHOWN, view: TermsView = TermsVie
                 table.add_column(name, justify="right")
             if norms is not None:
                 table.add_column("|grad|", justify="right")
-            roles = [result.terms.role[t] for t in order[r]]
-            indices = [result.terms.index[t] for t in order[r]]
+            roles = [result.terms.role[t] for t in kept[r]]
+            indices = [result.terms.index[t] for t in kept[r]]
             for c in range(len(roles)):
                 cells = [fmt_number(block.columns[n][r, c]) for n in names]
                 if norms is not None:
@@ -91,7 +99,8 @@ def build(result: Result, shown: int = DEFAULT_SHOWN, view: TermsView = TermsVie
     if count < B:
         per = result.per_example
         finite = per[np.isfinite(per)]
-        summary = f"... {B - count} more examples (--show 0 for all)"
+        summary = f"... {B - count} more examples (--show 0 for all)" if order is None \
+            else f"... {B - count} other example(s) not shown"
         if finite.size:
             summary += (f"; loss over all {B}: mean {fmt_number(float(finite.mean()))}, "
                         f"min {fmt_number(float(finite.min()))}, "
@@ -101,9 +110,9 @@ def build(result: Result, shown: int = DEFAULT_SHOWN, view: TermsView = TermsVie
 
 
 def print_table(result: Result, console: Console, shown: int = DEFAULT_SHOWN,
-                view: TermsView = TermsView()) -> None:
+                view: TermsView = TermsView(), order: list[int] | None = None) -> None:
     """Print compute's tables: the header, one table per shown example, a summary of the rest."""
-    for part in build(result, shown, view):
+    for part in build(result, shown, view, order):
         console.print(part)
 
 
@@ -115,6 +124,6 @@ def as_text(draw: Callable[[Console], None], width: int = 120) -> str:
 
 
 def render_table(result: Result, shown: int = DEFAULT_SHOWN, width: int = 120,
-                 view: TermsView = TermsView()) -> str:
+                 view: TermsView = TermsView(), order: list[int] | None = None) -> str:
     """The table as plain text (for --out or tests)."""
-    return as_text(lambda console: print_table(result, console, shown, view), width)
+    return as_text(lambda console: print_table(result, console, shown, view, order), width)

@@ -4,6 +4,7 @@ the loss on the line, parameter choices; the scripts typer installs; no numpy on
 from __future__ import annotations
 
 import os
+import shlex
 import subprocess
 import sys
 
@@ -90,13 +91,19 @@ def test_zsh_and_fish_get_one_line_per_value_with_its_help(capsys, monkeypatch, 
 
 
 def test_show_and_install_completion(tmp_path):
+    # typer's --show-completion/--install-completion are flags: the shell is detected from the
+    # parent processes, so the command runs under a bash that stays its parent (not exec'd).
     env = {**os.environ, "HOME": str(tmp_path), "SHELL": "/bin/bash"}
-    shown = subprocess.run([sys.executable, "-m", "losscli", "--show-completion", "bash"],
-                           capture_output=True, text=True, env=env, timeout=120)
+
+    def under_bash(flag: str) -> subprocess.CompletedProcess:
+        line = f"{shlex.quote(sys.executable)} -m losscli {flag}; exit $?"
+        return subprocess.run(["bash", "-c", line], capture_output=True, text=True, env=env,
+                              timeout=120)
+
+    shown = under_bash("--show-completion")
     assert shown.returncode == 0, shown.stderr
     assert "_LOSSCLI_COMPLETE=complete_bash" in shown.stdout
-    done = subprocess.run([sys.executable, "-m", "losscli", "--install-completion", "bash"],
-                          capture_output=True, text=True, env=env, timeout=120)
+    done = under_bash("--install-completion")
     assert done.returncode == 0, done.stderr
     assert "_LOSSCLI_COMPLETE" in (tmp_path / ".bash_completions" / "losscli.sh").read_text()
 

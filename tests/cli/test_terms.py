@@ -90,3 +90,19 @@ def test_the_default_switches_to_top_with_a_warning(capsys, monkeypatch):
 def test_bad_values_are_usage_errors(capsys, args):
     _, err = _out(capsys, "clip", str(SAMPLES / "views.npz"), "-f", "json", *args, code=2)
     assert err.startswith("error: ") and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv"])
+def test_worst_examples_with_their_top_terms(capsys, fmt):
+    result = api.evaluate("clip", _views())
+    worst = list(np.argsort(-result.per_example, kind="stable")[:2])
+    kept = sum(role == "positive" for role in result.terms.role) + 1
+    out, _ = _out(capsys, "clip", str(SAMPLES / "views.npz"), "-f", fmt, "--worst", "2",
+                  "--terms", "top", "--top", "1")
+    if fmt == "json":
+        doc = json.loads(out)
+        assert [e["index"] for e in doc["examples"]] == worst
+        assert [len(e["terms"]) for e in doc["examples"]] == [kept, kept]
+    else:
+        rows = list(csv.DictReader(io.StringIO(out)))
+        assert [int(r["example"]) for r in rows] == [worst[0]] * kept + [worst[1]] * kept

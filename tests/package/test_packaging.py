@@ -70,9 +70,25 @@ def test_typer_is_capped_and_the_installed_versions_are_in_range():
 
 def test_extras_keep_ruff_out_of_test():
     extras = pyproject()["project"]["optional-dependencies"]
-    assert set(extras) == {"plot", "dask", "test", "dev"}
+    assert set(extras) == {"plot", "dask", "safetensors", "parquet", "hdf5", "test", "dev"}
     assert not any(r.startswith("ruff") for r in extras["test"])
     assert any(r.startswith("ruff") for r in extras["dev"]) and "losscli[test]" in extras["dev"]
+
+
+def test_the_format_extras_name_their_readers_and_the_tests_install_them():
+    extras = pyproject()["project"]["optional-dependencies"]
+    names = {extra: {bounds(r)[0] for r in extras[extra]}
+             for extra in ("safetensors", "parquet", "hdf5")}
+    assert names == {"safetensors": {"safetensors", "ml_dtypes"}, "parquet": {"pyarrow"},
+                     "hdf5": {"h5py"}}
+    assert "losscli[safetensors,parquet,hdf5]" in extras["test"]
+    assert not set().union(*names.values()) & {
+        bounds(r)[0] for r in pyproject()["project"]["dependencies"]}  # never required
+
+
+def test_the_package_ships_py_typed():
+    assert (ROOT / "losscli" / "py.typed").is_file()
+    assert "py.typed" in pyproject()["tool"]["setuptools"]["package-data"]["losscli"]
 
 
 @pytest.mark.parametrize("document", ["README.md", *sorted(

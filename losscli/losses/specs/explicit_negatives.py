@@ -20,6 +20,7 @@ _MARGIN = Param("margin", 1.0, "margin m (finite, >= 0)", check="nonnegative")
 _REGIME = Column("regime", "hard (d_an < d_ap), semi-hard (d_an < d_ap + m) or easy", kind="str")
 
 INFONCE = LossSpec(
+    hardest=("negative", "probability"),
     name="infonce",
     title="InfoNCE, the softmax contrastive loss (NT-Xent)",
     summary="Softmax over the similarities of positive and negatives: -log softmax(s / t)_0.",
@@ -120,6 +121,7 @@ INFONCE = LossSpec(
 )
 
 CONTRASTIVE = LossSpec(
+    hardest=("negative", "-distance"),
     name="contrastive",
     title="pairwise margin contrastive loss (Hadsell, Chopra, LeCun 2006)",
     summary="1/2 d^2 for the similar pair, 1/2 [m - d]+^2 per dissimilar pair, mean over pairs.",
@@ -223,6 +225,7 @@ CONTRASTIVE = LossSpec(
 )
 
 TRIPLET = LossSpec(
+    hardest=("negative", "-d_an"),
     name="triplet",
     title="triplet margin loss",
     summary="[d(a, p) - d(a, n_k) + m]+ per negative, reduced over the K negatives.",
@@ -365,6 +368,7 @@ TRIPLET = LossSpec(
 )
 
 QUADRUPLET = LossSpec(
+    hardest=("negative", "-d_an"),
     name="quadruplet",
     title="quadruplet loss (Chen, Chen, Zhang, Huang, CVPR 2017)",
     summary="Triplet terms plus pair terms [d(a, p) - d(n2_k, n_k) + m2]+ between two negatives.",

@@ -37,6 +37,7 @@ _IN_BATCH_GRADIENT_NOTE = (
 )
 
 SUPCON = LossSpec(
+    hardest=("negative", "probability"),
     name="supcon",
     title="supervised contrastive loss, several positives per anchor (Khosla et al. 2020)",
     summary="-(t/t_b) mean over the P positives of log softmax(s / t) over positives and "
@@ -121,6 +122,7 @@ SUPCON = LossSpec(
 )
 
 NTXENT_BATCH = LossSpec(
+    hardest=("negative", "probability"),
     name="ntxent-batch",
     tiled=True,
     title="SimCLR's NT-Xent over two views (Chen et al. 2020)",
@@ -185,6 +187,7 @@ NTXENT_BATCH = LossSpec(
 )
 
 CLIP = LossSpec(
+    hardest=("positive", "gradient"),
     name="clip",
     tiled=True,
     title="CLIP's symmetric cross entropy (Radford et al. 2021)",
@@ -278,6 +281,7 @@ CLIP = LossSpec(
 )
 
 NPAIR = LossSpec(
+    hardest=("negative", "probability"),
     name="npair",
     tiled=True,
     title="N-pair loss (Sohn 2016)",
@@ -342,6 +346,7 @@ NPAIR = LossSpec(
 )
 
 DCL = LossSpec(
+    hardest=("negative", "share"),
     name="dcl",
     tiled=True,
     title="decoupled contrastive loss, and its vMF-weighted form DCLW (Yeh et al. 2022)",
@@ -426,6 +431,7 @@ DCL = LossSpec(
 )
 
 HARD_INFONCE = LossSpec(
+    hardest=("negative", "share"),
     name="hard-infonce",
     tiled=True,
     title="debiased hard-negative InfoNCE (Robinson et al. 2021, HCL)",
@@ -506,6 +512,7 @@ HARD_INFONCE = LossSpec(
 )
 
 SIGLIP = LossSpec(
+    hardest=("positive", "gradient"),
     name="siglip",
     tiled=True,
     title="pairwise sigmoid loss (Zhai et al. 2023, SigLIP)",

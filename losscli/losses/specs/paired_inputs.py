@@ -18,6 +18,7 @@ _LABEL_NOTE = "label is +1 or -1 per pair (integral floats accepted); anything e
     "input error (torch does not check)."
 
 COSINE_EMBEDDING = LossSpec(
+    hardest=("pair", "term"),
     name="cosine-embedding",
     title="torch's CosineEmbeddingLoss",
     summary="1 - cos(x1, x2) for label +1, [cos(x1, x2) - m]+ for label -1.",
@@ -64,6 +65,7 @@ COSINE_EMBEDDING = LossSpec(
 )
 
 HINGE_EMBEDDING = LossSpec(
+    hardest=("pair", "term"),
     name="hinge-embedding",
     title="torch's HingeEmbeddingLoss",
     summary="x for label +1, [m - x]+ for label -1, with x given or a distance d(x1, x2).",
@@ -114,6 +116,7 @@ HINGE_EMBEDDING = LossSpec(
 )
 
 MARGIN_RANKING = LossSpec(
+    hardest=("pair", "term"),
     name="margin-ranking",
     title="torch's MarginRankingLoss",
     summary="[-y (x1 - x2) + m]+: x1 should rank above x2 when y = +1, below when y = -1.",

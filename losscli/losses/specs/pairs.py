@@ -17,6 +17,7 @@ from losscli.losses.specs.common import (
 )
 
 MULTI_SIMILARITY = LossSpec(
+    hardest=("negative", "weight"),
     name="multi-similarity",
     title="multi-similarity loss (Wang et al. 2019, as PML implements it)",
     summary="Soft log-sum-exp penalties on positives below and negatives above the base lambda.",
@@ -91,6 +92,7 @@ MULTI_SIMILARITY = LossSpec(
 )
 
 CIRCLE = LossSpec(
+    hardest=("negative", "share"),
     name="circle",
     title="circle loss (Sun et al. 2020, as PML implements it)",
     summary="softplus of the LSE of weighted negative and positive logits; cosine only.",
@@ -146,6 +148,7 @@ CIRCLE = LossSpec(
 )
 
 LIFTED_STRUCTURE = LossSpec(
+    hardest=("negative", "-distance"),
     name="lifted-structure",
     title="lifted structured loss (Song et al. 2016, as TF Addons implements it)",
     summary="1/2 [log(sum e^{m - d(a, n)} + sum e^{m - d(p, n)}) + d(a, p) - m_pos]+^2 per pair; "
@@ -227,6 +230,7 @@ LIFTED_STRUCTURE = LossSpec(
 )
 
 MARGIN = LossSpec(
+    hardest=("negative", "-d_an"),
     name="margin",
     title="margin-based loss (Wu et al. 2017, as PML implements it)",
     summary="Hinges [d(a, p) - beta + m]+ and [beta - d(a, n_k) + m]+ around a boundary beta, "

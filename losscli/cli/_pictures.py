@@ -1,0 +1,36 @@
+"""`compute --png`: which picture a result gets, from what it holds (not the loss's name)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from losscli.errors import UsageError
+
+SHOWN = 40  # anchors drawn in the picture of explicit candidates
+
+
+def compute_png(path: str, result: Any, inputs: Any, source: str,
+                order: Sequence[int] | None, force: bool, sources: Sequence[str]) -> None:
+    """The similarity matrix of an in-batch form (block means for a large batch), else each
+    anchor's positive and negatives on one axis (the first 40, or --worst/--best's)."""
+    from losscli.explore import positive_negative
+    from losscli.losses.similarity_map import similarity_map
+    from losscli.render import pictures
+
+    similarity = result.params.get("similarity", "cosine")
+    sim = similarity_map(inputs, similarity == "cosine", result.shape.get("negatives"))
+    if sim is not None:
+        pictures.heatmap_png(path, result.loss, source, sim, similarity=similarity,
+                             force=force, inputs=sources)
+        return
+    found = positive_negative(result)
+    if found is None:
+        raise UsageError(f"compute --png draws similarity matrices and anchors' candidates; "
+                         f"{result.loss} has neither", "drop --png")
+    quantity, positive, negative = found
+    positive = positive.reshape(result.batch, -1)
+    negative = negative.reshape(result.batch, -1)
+    rows = list(order) if order is not None else list(range(min(result.batch, SHOWN)))
+    pictures.candidates_png(path, result.loss, source, quantity, positive, negative,
+                            rows[:SHOWN], force=force, inputs=sources)

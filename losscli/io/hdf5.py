@@ -1,0 +1,84 @@
+"""HDF5 files (`losscli[hdf5]`: h5py): datasets named by role (`FILE.h5` holding anchor,
+positive, negatives), mapped with `--map role=group/dataset`, or one dataset or group named
+in the path: `FILE.h5:group/dataset` (an array, e.g. for `--anchor`) or `FILE.h5:group`
+(its datasets by role).
+
+A dataset's shape and dtype are checked before its data is read; only the datasets that are
+roles are read. h5py reads numbers only here (no object or reference dtypes).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from losscli.errors import BadData
+from losscli.io.containers import Container, require_extra
+from losscli.io.formats import check_dtype, check_size
+
+EXTRA = "hdf5"
+WHAT = "an HDF5 file"
+SIGNATURE = b"\x89HDF\r\n\x1a\n"
+SUFFIXES = (".h5", ".hdf5", ".he5", ".hdf")
+
+
+def split_path(path: str) -> tuple[str, str] | None:
+    """(file, object) of `FILE.h5:group/dataset` when FILE exists and the whole path does
+    not; None for any other path."""
+    if os.path.exists(path) or ":" not in path:
+        return None
+    file, _, inner = path.rpartition(":")
+    if not inner or not os.path.isfile(file):
+        return None
+    return file, inner
+
+
+def read_hdf5(where: str, source: Any, inner: str | None = None) -> Container | Any:
+    """The datasets of a file (or of the group `inner`), read on demand; or, when `inner`
+    names a dataset, its array."""
+    h5py = require_extra("h5py", EXTRA, WHAT, where)
+    try:
+        handle = h5py.File(source, "r")
+    except Exception as exc:  # noqa: BLE001
+        raise BadData(f"not a readable HDF5 file ({_short(exc)})", "re-write it with h5py",
+                      where=where) from None
+    group = handle
+    if inner is not None:
+        target = handle.get(inner)
+        if target is None:
+            names = ", ".join(_listing(handle)) or "nothing"
+            raise BadData(f"no dataset or group {inner!r}", f"it holds: {names}",
+                          where=where)
+        if isinstance(target, h5py.Dataset):
+            return _dataset_array(target, f"{where}:{inner}")
+        group = target
+        where = f"{where}:{inner}"
+    names = [name for name, obj in group.items() if isinstance(obj, h5py.Dataset)]
+
+    def has(name: str) -> bool:
+        return isinstance(group.get(name), h5py.Dataset)
+
+    return Container(names, lambda name: _dataset_array(group[name], f"{where}:{name}"), has)
+
+
+def _dataset_array(dataset: Any, where: str) -> Any:
+    check_dtype(dataset.dtype, where)
+    check_size(tuple(dataset.shape), where)
+    return dataset[()]
+
+
+def _listing(group: Any, prefix: str = "") -> list[str]:
+    out = []
+    for name, obj in group.items():
+        out.append(prefix + name)
+        if hasattr(obj, "items") and len(out) < 20:
+            out.extend(_listing(obj, f"{prefix}{name}/"))
+    return out[:20]
+
+
+def _short(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+__all__ = ["SIGNATURE", "read_hdf5", "split_path"]

@@ -1,0 +1,66 @@
+"""JSON Lines as one input (`compute`): one example per line, each role stacked over lines.
+
+`{"anchor": [...], "positive": [...], "negatives": [[...]]}` on every line is the batch
+(B = lines): anchor (B, D), negatives (B, K, D), a class index per line a (B,) target. A
+role that is not per example (`weight`, one per class) must be the same on every line and is
+read once. Blank lines are skipped; a fault names its line as `FILE:LINE`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from losscli.errors import BadData
+from losscli.io.formats import nested_to_array, parse_json
+
+# Roles that hold one value for the whole batch rather than one per example.
+SHARED_ROLES = ("weight",)
+
+
+def looks_like_lines(data: bytes) -> bool:
+    """Whether a document that failed to parse as one JSON value is JSON Lines: its first
+    non-blank line is an object and another non-blank line follows."""
+    lines = [line for line in data.splitlines() if line.strip()]
+    return len(lines) > 1 and lines[0].lstrip(b"\xef\xbb\xbf \t").startswith(b"{")
+
+
+def parse_json_lines(data: bytes, where: str, inexact: list[str] | None = None,
+                     ) -> dict[str, np.ndarray]:
+    """The lines' objects stacked by key (every line must have the same keys and shapes)."""
+    rows: dict[str, list[np.ndarray]] = {}
+    first: tuple[int, list[str]] | None = None
+    for number, line in enumerate(data.splitlines(), start=1):
+        if not line.strip():
+            continue
+        at = f"{where}:{number}"
+        doc = parse_json(line, at, "fix the JSON on this line (one object per line)", inexact)
+        if not isinstance(doc, dict):
+            raise BadData("a line that is not a JSON object", "give one object keyed by role "
+                          "per line", where=at)
+        keys = list(doc)
+        if first is None:
+            first = (number, keys)
+        elif sorted(keys) != sorted(first[1]):
+            raise BadData(f"keys {', '.join(keys)} differ from line {first[0]}'s "
+                          f"({', '.join(first[1])})", "give every line the same keys",
+                          where=at)
+        for key, value in doc.items():
+            arr = nested_to_array(value, f"{at}:{key}")
+            stacked = rows.setdefault(key, [])
+            if stacked and stacked[0].shape != arr.shape:
+                raise BadData(f"{key} has shape {arr.shape}, but {stacked[0].shape} on line "
+                              f"{first[0]}", "give every line's examples the same shapes",
+                              where=f"{at}:{key}")
+            if key in SHARED_ROLES and stacked and not np.array_equal(stacked[0], arr):
+                raise BadData(f"{key} differs from line {first[0]}'s", f"{key} is one for the "
+                              "whole batch: give the same on every line, or --"
+                              f"{key} FILE", where=f"{at}:{key}")
+            stacked.append(arr)
+    if first is None:
+        raise BadData("no JSON object in the file", "give one object keyed by role per line",
+                      where=where)
+    return {key: arrs[0] if key in SHARED_ROLES else np.stack(arrs)
+            for key, arrs in rows.items()}
+
+
+__all__ = ["looks_like_lines", "parse_json_lines"]

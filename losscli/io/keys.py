@@ -1,0 +1,137 @@
+"""Which array of an input is which role: the names a file uses, `--map`, and the arrays
+that are not roles.
+
+A file written by another tool names its arrays its own way (`query`, `doc`, `embeddings`)
+and often carries more than the roles (ids, labels of another kind). `--map ROLE=NAME` reads
+the array, tensor, column or dataset NAME as ROLE, in every format. Arrays that are not roles
+are ignored with one warning naming them (refused with `--strict-keys`), except a name close
+to a role the loss needs and the input lacks: that is a typo, refused with "did you mean".
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from losscli.errors import BadData, UsageError, closest_hint
+from losscli.model import ROLES
+
+if TYPE_CHECKING:
+    from losscli.losses.spec import LossSpec
+
+# Formats whose extra arrays are ignored with a warning; a JSON object stays strict (its
+# keys are written by hand, so an unknown one is a mistake).
+CONTAINERS = ("npz", "jsonl", "safetensors", "parquet", "arrow", "hdf5")
+
+
+@dataclass(frozen=True)
+class RoleNames:
+    """How an input's arrays are matched to roles: `mapping` role -> the name in the file
+    (`--map`), `strict` to refuse arrays that are not roles (`--strict-keys`), `elsewhere`
+    the roles given by their own files (`--anchor FILE`), which an input need not hold."""
+
+    mapping: Mapping[str, str] = field(default_factory=dict)
+    strict: bool = False
+    elsewhere: frozenset[str] = frozenset()
+
+    def name_of(self, role: str) -> str:
+        """The name the role's array has in a file: mapped, or the role itself."""
+        return self.mapping.get(role, role)
+
+
+PLAIN = RoleNames()
+
+
+def parse_mapping(items: Iterable[str] | Mapping[str, str] | None) -> dict[str, str]:
+    """`ROLE=NAME` items (or a mapping) as {role: name}; a usage error (exit 2) names a
+    malformed item, an unknown role ("did you mean") or a role mapped twice."""
+    if items is None:
+        return {}
+    pairs = list(items.items()) if isinstance(items, Mapping) else []
+    if not isinstance(items, Mapping):
+        for item in items:
+            role, sep, name = str(item).partition("=")
+            if not sep or not role.strip() or not name.strip():
+                raise UsageError(f"--map got {item!r}", "give ROLE=NAME, e.g. --map "
+                                 "anchor=query --map positive=doc")
+            pairs.append((role.strip(), name.strip()))
+    out: dict[str, str] = {}
+    for role, name in pairs:
+        if role not in ROLES:
+            raise UsageError(f"--map {role}={name}: {role!r} is not a role"
+                             f"{closest_hint(role, ROLES)}", f"roles are: {', '.join(ROLES)}")
+        if role in out and out[role] != name:
+            raise UsageError(f"--map gives {role} twice ({out[role]} and {name})",
+                             "map each role once")
+        out[role] = name
+    return out
+
+
+def pick_roles(doc: Mapping[str, Any], where: str, fmt: str, spec: LossSpec | None,
+               names: RoleNames, warnings: list[str]) -> dict[str, Any]:
+    """The roles of one input document (a JSON object, an .npz, a safetensors file, the
+    columns of a Parquet table...), by `names`; arrays that are not roles are warned about
+    and left out (refused under `names.strict`, and always in a JSON object)."""
+    out: dict[str, Any] = {}
+    used: set[str] = set()
+    for role, name in names.mapping.items():
+        if name in doc:
+            out[role] = doc[name]
+            used.add(name)
+        else:
+            raise BadData(f"no array named {name!r} (--map {role}={name})"
+                          f"{closest_hint(name, list(doc))}",
+                          f"it holds: {', '.join(map(str, doc)) or 'nothing'}", where=where)
+    for key, value in doc.items():
+        if key in used:
+            continue
+        if key in ROLES and key not in out:
+            out[key] = value
+            used.add(key)
+    extra = [str(k) for k in doc if k not in used]
+    if not extra:
+        return out
+    expected = spec.roles if spec is not None else ROLES
+    missing = [r for r in expected if r not in out]
+    for key in extra:
+        if fmt not in CONTAINERS:  # a JSON object: every key must be a role
+            fix = f"expected keys: {', '.join(expected)}"
+            raise BadData(f"unknown key {key!r}{closest_hint(key, list(expected))}", fix,
+                          where=where)
+        near = difflib.get_close_matches(key, missing, n=1, cutoff=0.5)
+        if near:
+            raise BadData(f"unknown key {key!r} (did you mean {near[0]}?)",
+                          f"expected keys: {', '.join(expected)}; or read it as {near[0]} "
+                          f"with --map {near[0]}={key}", where=where)
+        if names.strict:
+            fix = f"expected keys: {', '.join(expected)}"
+            if fmt == "npz":
+                fix += " (save with numpy.savez(path, anchor=a, positive=p, ...))"
+            raise BadData(f"unknown key {key!r} (--strict-keys)",
+                          f"{fix}; drop --strict-keys to ignore it", where=where)
+    listed = ", ".join(repr(k) for k in extra)
+    absent = [r for r in (spec.required if spec is not None else ())
+              if r not in out and r not in names.elsewhere]
+    if absent and out:
+        # Arrays under other names beside a missing role: most likely the role under another
+        # name, so say how to read it rather than ignore them and report the role missing.
+        raise BadData(f"no {absent[0]} among its arrays (it holds "
+                      f"{', '.join(repr(str(k)) for k in doc)})",
+                      f"read one as {absent[0]} with --map {absent[0]}=NAME, or save it "
+                      f"under the key {absent[0]!r}", where=where)
+    if not out:
+        fix = f"expected keys: {', '.join(expected)}"
+        if fmt == "npz":
+            fix += " (save with numpy.savez(path, anchor=a, positive=p, ...))"
+        raise BadData(f"none of its arrays is a role (found {listed})",
+                      f"{fix}; or read them as roles with --map ROLE=NAME", where=where)
+    warnings.append(f"{where}: ignored {listed}: not a role of "
+                    f"{spec.name if spec is not None else 'any loss'} (it takes "
+                    f"{', '.join(expected)}); read one as a role with --map ROLE=NAME, or give "
+                    "--strict-keys to refuse such inputs")
+    return out
+
+
+__all__ = ["PLAIN", "RoleNames", "parse_mapping", "pick_roles"]

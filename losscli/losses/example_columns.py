@@ -1,0 +1,77 @@
+"""Terms beside each example's loss (`batch --per-example --columns d_ap,d_an,hardest`).
+
+Each example's hardest term is the one the spec's `hardest` names: among the terms of its
+role, the largest value of its column (or the smallest, for "-column"), e.g. the negative
+nearest the anchor. A chosen column is that term's value in the breakdown; `hardest` is its
+index (which negative, which class).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from losscli.errors import UsageError
+from losscli.losses.spec import LossSpec
+from losscli.model import Result
+
+HARDEST = "hardest"
+
+
+def valid_columns(spec: LossSpec) -> tuple[str, ...]:
+    """The columns --columns accepts for this loss: `hardest`, then its breakdown columns."""
+    return (HARDEST, *(c.name for c in spec.columns)) if spec.hardest else ()
+
+
+def checked_columns(spec: LossSpec, text: str | None) -> tuple[str, ...]:
+    """The names of --columns A,B,... (empty when not given); a usage error for a name the
+    loss has no column of, listing those it has."""
+    if text is None:
+        return ()
+    names = tuple(dict.fromkeys(n.strip() for n in text.split(",") if n.strip()))
+    valid = valid_columns(spec)
+    if not names:
+        raise UsageError("--columns got no column name", f"choose from {', '.join(valid)}")
+    for name in names:
+        if name not in valid:
+            from losscli.errors import closest_hint
+
+            raise UsageError(f"--columns: {name!r} is not a column of {spec.name}",
+                             f"choose from {', '.join(valid)}{closest_hint(name, valid)}")
+    return names
+
+
+def hardest_terms(spec: LossSpec, result: Result) -> np.ndarray:
+    """Each example's hardest term (B,), -1 where it has no term of that role."""
+    role, column = spec.hardest
+    smallest = column.startswith("-")
+    terms = result.terms
+    candidates = np.flatnonzero(np.array(terms.role) == role)
+    out = np.full(result.batch, -1, dtype=np.int64)
+    if not candidates.size:
+        return out
+    values = np.asarray(terms.columns[column.lstrip("-")][:, candidates], dtype=float)
+    values = np.where(np.isnan(values), -np.inf if not smallest else np.inf, values)
+    pick = values.argmin(axis=1) if smallest else values.argmax(axis=1)  # ties: the first
+    out[:] = candidates[pick]
+    return out
+
+
+def example_columns(spec: LossSpec, result: Result, names: tuple[str, ...],
+                    ) -> dict[str, list[Any]]:
+    """name -> one value per example (None where the example has no hardest term)."""
+    if not names:
+        return {}
+    hardest = hardest_terms(spec, result)
+    rows = np.arange(result.batch)
+    found = hardest >= 0
+    at = np.where(found, hardest, 0)
+    out: dict[str, list[Any]] = {}
+    for name in names:
+        if name == HARDEST:
+            values = np.array(result.terms.index)[at] if result.terms.count else at
+        else:
+            values = result.terms.columns[name][rows, at]
+        out[name] = [v if ok else None for v, ok in zip(values.tolist(), found, strict=True)]
+    return out

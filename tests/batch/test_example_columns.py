@@ -1,0 +1,84 @@
+"""batch --per-example --columns (terms beside each example's loss, at its hardest term) and
+batch --worst / --best (the examples over every input, ranked)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import numpy as np
+import pytest
+
+import losscli
+from tests.helpers import assert_close, run_cli
+
+
+@pytest.fixture
+def shards(tmp_path):
+    rng = np.random.default_rng(7)
+    paths = []
+    for i in range(2):
+        a, p, n = rng.normal(size=(6, 4)), rng.normal(size=(6, 4)), rng.normal(size=(6, 5, 4))
+        path = tmp_path / f"s{i}.npz"
+        np.savez(path, anchor=a, positive=p, negatives=n)
+        paths.append(str(path))
+    return paths
+
+
+def records(out):
+    return [json.loads(line) for line in out.splitlines()]
+
+
+def test_columns_are_the_hardest_negatives_terms(capsys, shards):
+    code, out, err = run_cli(capsys, "batch", "triplet", *shards, "--per-example",
+                             "--columns", "d_ap,d_an,hardest,regime", "-f", "jsonl",
+                             "--chunk", "4")
+    assert code == 0, err
+    rows = records(out)
+    assert len(rows) == 12
+    for path in shards:
+        with np.load(path) as z:
+            result = losscli.evaluate("triplet", dict(z))
+        d_an = result.terms.columns["d_an"]
+        mine = [r for r in rows if r["file"] == path]
+        for b, row in enumerate(mine):
+            k = int(np.argmin(d_an[b]))
+            assert row["columns"]["hardest"] == k
+            assert_close(row["columns"]["d_an"], d_an[b, k])
+            assert_close(row["columns"]["d_ap"], result.terms.columns["d_ap"][b, k])
+            assert row["columns"]["regime"] == result.terms.columns["regime"][b, k]
+            assert_close(row["loss"], result.per_example[b])
+
+
+def test_columns_in_csv(capsys, shards):
+    code, out, _ = run_cli(capsys, "batch", "infonce", shards[0], "--per-example",
+                           "--columns", "probability,hardest", "-f", "csv")
+    assert code == 0
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert list(rows[0]) == ["file", "index", "loss", "probability", "hardest", "error"]
+    with np.load(shards[0]) as z:
+        result = losscli.evaluate("infonce", dict(z))
+    prob = result.terms.columns["probability"][:, 1:]  # the negatives after the positive
+    assert [int(r["hardest"]) for r in rows] == prob.argmax(axis=1).tolist()
+
+
+def test_unknown_column_lists_the_valid_ones(capsys, shards):
+    code, _, err = run_cli(capsys, "batch", "triplet", *shards, "--per-example", "--columns",
+                           "d_ap,dan")
+    assert code == 2
+    assert "'dan' is not a column of triplet; choose from hardest, d_ap, d_an" in err
+    code, _, err = run_cli(capsys, "batch", "triplet", *shards, "--columns", "d_ap")
+    assert code == 2 and "--columns needs per-example records" in err
+
+
+def test_worst_over_every_input(capsys, shards):
+    code, out, _ = run_cli(capsys, "batch", "triplet", *shards, "--per-example", "-f", "jsonl")
+    every = [(r["loss"], r["file"], r["index"]) for r in records(out)]
+    code, out, _ = run_cli(capsys, "batch", "triplet", *shards, "--worst", "4", "-f", "jsonl")
+    assert code == 0
+    got = [(r["loss"], r["file"], r["index"]) for r in records(out)]
+    assert got == sorted(every, key=lambda x: (-x[0], shards.index(x[1]), x[2]))[:4]
+    code, out, _ = run_cli(capsys, "batch", "triplet", *shards, "--best", "3", "-f", "json")
+    got = [(r["loss"], r["file"], r["index"]) for r in json.loads(out)]
+    assert got == sorted(every, key=lambda x: (x[0], shards.index(x[1]), x[2]))[:3]

@@ -1,0 +1,197 @@
+"""Reference values (losses/references/): each against the loss evaluated where it is
+reached (collapsed inputs, the antipode, the simplex) and against its closed form; the
+collapse warning of compute and batch; explain's section."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+import losscli
+from losscli.losses import LOSSES
+from losscli.losses.references import reference_values
+from tests.helpers import assert_close, run_cli
+from tests.reference import explicit_negatives as ref_explicit
+from tests.reference import in_batch as ref_in_batch
+
+B, K, P, C, D = 4, 3, 2, 5, 3
+
+
+def collapsed_inputs(name: str) -> dict[str, np.ndarray]:
+    """Every role of the loss, every vector the same: every similarity and distance equal."""
+    spec = LOSSES[name]
+    v = np.array([0.3, -1.2, 0.5])
+    arrays: dict[str, np.ndarray] = {}
+    for role in spec.required + tuple(r for r in spec.optional if r == "negatives"):
+        if role in ("anchor", "positive"):
+            arrays[role] = np.tile(v, (B, 1))
+        elif role == "positives":
+            arrays[role] = np.tile(v, (B, P, 1))
+        elif role == "negatives":
+            arrays[role] = np.tile(v, (B, K, 1))
+        elif role == "logits":
+            arrays[role] = np.full((B, C), 0.7)
+        elif role == "target":
+            arrays[role] = np.arange(B) % C
+        elif role == "label":
+            arrays[role] = -np.ones(B)
+        elif role in ("x1", "x2"):
+            arrays[role] = np.tile(v, (B, 1)) if name == "cosine-embedding" else np.zeros(B)
+    return arrays
+
+
+def collapse_of(result) -> float:
+    values = reference_values(result.loss, result.params,
+                              {k: result.shape.get(k) for k in
+                               ("batch", "negatives", "positives", "classes")})
+    return next(v.value for v in values if v.kind == "collapse")
+
+
+@pytest.mark.parametrize("name", [n for n in LOSSES if n != "supcon"])
+def test_the_collapse_value_is_the_loss_on_collapsed_inputs(name):
+    extra = {"similarity": "cosine"} if "similarity" in [p.name for p in LOSSES[name].params] \
+        else {}
+    result = losscli.evaluate(name, collapsed_inputs(name), **extra)
+    assert_close(result.per_example, [collapse_of(result)] * B, rel=1e-10)
+
+
+def test_supcon_collapse_with_negatives():
+    inputs = {**collapsed_inputs("supcon"), "negatives": np.tile([0.3, -1.2, 0.5], (B, K, 1))}
+    result = losscli.evaluate("supcon", inputs, base_temperature=0.07)
+    assert_close(result.per_example, [(0.1 / 0.07) * math.log(P + K)] * B, rel=1e-10)
+    assert_close(collapse_of(result), (0.1 / 0.07) * math.log(P + K))
+
+
+@pytest.mark.parametrize("t", [0.05, 0.5, 2.0])
+def test_infonce_cosine_minimum_and_maximum_are_reached(t):
+    a, n = np.array([1.0, 0.0]), -np.tile([1.0, 0.0], (K, 1))
+    params = {"temperature": t, "similarity": "cosine"}
+    values = {v.kind: v.value for v in reference_values("infonce", params, {"negatives": K})}
+    assert_close(values["minimum"], math.log1p(K * math.exp(-2 / t)))
+    assert_close(values["minimum"], ref_explicit.infonce(a.tolist(), a.tolist(), n.tolist(),
+                                                         t, "cosine"))
+    assert_close(values["maximum"], ref_explicit.infonce(a.tolist(), (-a).tolist(),
+                                                         (-n).tolist(), t, "cosine"))
+    assert_close(values["collapse"], math.log(K + 1))
+
+
+def simplex(b: int) -> np.ndarray:
+    """b unit vectors with pairwise cosine -1/(b - 1), in b dimensions."""
+    x = np.eye(b) - 1.0 / b
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+@pytest.mark.parametrize("b", [2, 3, 6])
+def test_in_batch_minimum_is_the_simplex(b):
+    Z = simplex(b)
+    t = 0.2
+    values = {v.kind: v.value for v in reference_values("ntxent-batch", {"temperature": t,
+              "similarity": "cosine"}, {"batch": b})}
+    assert_close(values["minimum"], np.mean(ref_in_batch.ntxent_batch(Z.tolist(), Z.tolist(), t)),
+                 rel=1e-10)
+    assert_close(values["minimum"], losscli.evaluate("ntxent-batch", {"anchor": Z,
+                 "positive": Z}, temperature=t).value, rel=1e-10)
+    clip = {v.kind: v.value for v in reference_values("clip", {"temperature": t, "scale": None,
+            "similarity": "cosine"}, {"batch": b})}
+    assert_close(clip["minimum"], losscli.evaluate("clip", {"anchor": Z, "positive": Z},
+                                                   temperature=t).value, rel=1e-10)
+    dcl = {v.kind: v.value for v in reference_values("dcl", {"temperature": t,
+           "similarity": "cosine"}, {"batch": b})}
+    assert_close(dcl["minimum"], losscli.evaluate("dcl", {"anchor": Z, "positive": Z},
+                                                  temperature=t).value, rel=1e-10)
+
+
+def test_in_batch_minimum_is_a_lower_bound_on_random_batches():
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        A, Pp = rng.normal(size=(5, 8)), rng.normal(size=(5, 8))
+        for name in ("ntxent-batch", "clip"):
+            least = next(v.value for v in reference_values(
+                name, {"temperature": 0.3, "scale": None, "similarity": "cosine"}, {"batch": 5})
+                if v.kind == "minimum")
+            assert losscli.evaluate(name, {"anchor": A, "positive": Pp},
+                                    temperature=0.3).value >= least
+
+
+def test_circle_minimum_puts_negatives_orthogonal():
+    a = np.array([1.0, 0.0])
+    values = {v.kind: v.value for v in reference_values(
+        "circle", {"margin": 0.25, "gamma": 4.0}, {"negatives": 1, "positives": 1})}
+    at_zero = losscli.evaluate("circle", {"anchor": a, "positives": [a.tolist()],
+                                         "negatives": [[0.0, 1.0]]},
+                               margin=0.25, gamma=4.0).value
+    at_opposite = losscli.evaluate("circle", {"anchor": a, "positives": [a.tolist()],
+                                              "negatives": [[-1.0, 0.0]]},
+                                   margin=0.25, gamma=4.0).value
+    assert_close(values["minimum"], at_zero)
+    assert at_opposite > at_zero
+
+
+def test_softmax_ce_minimum_with_smoothing_is_the_target_entropy():
+    e = 0.1
+    q = np.full(C, e / C)
+    q[0] += 1 - e
+    values = {v.kind: v.value for v in reference_values(
+        "softmax-ce", {"label_smoothing": e}, {"classes": C})}
+    result = losscli.evaluate("softmax-ce", {"logits": np.log(q), "target": 0},
+                              label_smoothing=e)
+    assert_close(values["minimum"], result.value)
+    assert_close(values["collapse"], math.log(C))
+
+
+def test_compute_warns_at_collapse_and_not_otherwise(capsys, tmp_path):
+    path = tmp_path / "views.npz"
+    np.savez(path, **collapsed_inputs("ntxent-batch"))
+    code, out, err = run_cli(capsys, "compute", "ntxent-batch", str(path), "-f", "json")
+    assert code == 0
+    warning = [w for w in json.loads(out)["warnings"] if "collapse" in w]
+    assert len(warning) == 1 and "log(2B - 1)" in warning[0]
+    assert "warning: every example's loss (4) equals the value at collapse" in err
+    rng = np.random.default_rng(0)
+    np.savez(path, anchor=rng.normal(size=(B, D)), positive=rng.normal(size=(B, D)))
+    code, out, err = run_cli(capsys, "compute", "ntxent-batch", str(path), "-f", "json")
+    assert code == 0 and "collapse" not in err
+
+
+def test_batch_warns_at_collapse_once_per_input(capsys, tmp_path):
+    np.savez(tmp_path / "a.npz", **collapsed_inputs("infonce"))
+    np.savez(tmp_path / "b.npz", **collapsed_inputs("ntxent-batch"))
+    for loss, name in (("infonce", "a.npz"), ("ntxent-batch", "b.npz")):
+        code, out, err = run_cli(capsys, "batch", loss, str(tmp_path / name), "-f", "jsonl")
+        assert code == 0, err
+        record = json.loads(out.splitlines()[0])
+        assert sum("value at collapse" in w for w in record["warnings"]) == 1, record
+
+
+def test_explain_shows_reference_values(capsys):
+    code, out, _ = run_cli(capsys, "explain", "ntxent-batch", "--batch-size", "512",
+                           "-f", "table")
+    assert code == 0
+    assert "reference values (B = 512" in out
+    assert f"{math.log(1023):.10g}" in out
+    code, out, _ = run_cli(capsys, "explain", "ntxent-batch", "--batch-size", "512",
+                           "-t", "0.5", "-f", "json")
+    section = json.loads(out)["reference_values"]
+    minimum = next(v for v in section["values"] if v["kind"] == "minimum")
+    assert_close(minimum["value"], math.log1p(1022 * math.exp(-512 / (511 * 0.5))))
+
+
+def test_explain_names_the_missing_size(capsys):
+    code, _, err = run_cli(capsys, "explain", "infonce", "--batch-size", "8")
+    assert code == 2
+    assert "give --num-negatives K" in err
+
+
+@pytest.mark.parametrize("name", list(LOSSES))
+def test_explain_json_with_sizes_fits_its_schema(capsys, name):
+    from tests.cli.test_schemas import validate
+
+    code, out, err = run_cli(capsys, "explain", name, "--batch-size", "6", "--num-negatives",
+                             "4", "--num-positives", "2", "--num-classes", "5", "-f", "json")
+    assert code == 0, err
+    record = json.loads(out)
+    validate("explain", record)
+    assert record["reference_values"]["values"], name
