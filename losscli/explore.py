@@ -127,6 +127,11 @@ def stats(call: LossCall, inputs: Inputs, bins: int = 20) -> Stats:
     if not 1 <= bins <= 200:
         raise UsageError(f"--bins got {bins}", "give 1 to 200 bins")
     result = run(call, inputs)
+    pairs = getattr(result.terms, "pairs", None)
+    if pairs is not None:  # an in-batch loss: its breakdown is read by blocks, never whole
+        return Stats(result.loss, dict(result.params), result.reduction, result.value,
+                     _in_batch_records(result, pairs, bins), result.warnings,
+                     result.convention)
     cols = result.terms.columns
     records: list[dict[str, Any]] = [{"stat": "loss", **summary(result.per_example)}]
     if "regime" in cols:
@@ -166,6 +171,113 @@ def stats(call: LossCall, inputs: Inputs, bins: int = 20) -> Stats:
                             **summary(cols["d_nn"])})
     return Stats(result.loss, dict(result.params), result.reduction, result.value, records,
                  result.warnings, result.convention)
+
+
+# Above this many similarities an in-batch loss's quantiles come from a fine histogram (its
+# bins a 1/FINE_BINS of each distribution's range) instead of every value held and sorted.
+EXACT_PAIRS = 2**22
+FINE_BINS = 2**16
+
+
+def _in_batch_records(result: Result, pairs: Any, bins: int) -> list[dict[str, Any]]:
+    """stats of an in-batch loss: the example losses, the active terms (a block of examples
+    at a time), then the positive and the negative similarities, each pair of examples once
+    (from the tiles of the similarity matrix), each summarized and binned on its own scale."""
+    records: list[dict[str, Any]] = [{"stat": "loss", **summary(result.per_example)}]
+    terms = result.terms
+    if "term" in terms.names:
+        active = total = 0
+        step = max(1, 2**20 // max(1, terms.count))
+        for start in range(0, result.batch, step):
+            column = terms.block(start, min(result.batch, start + step))["term"]
+            active += int((column > 0).sum())
+            total += int(column.size)
+        records.append({"stat": "active term", "active": active, "terms": total,
+                        "share": active / total if total else 0.0})
+    counts = [0, 0]
+    for pos, neg in pairs():
+        counts[0] += pos.size
+        counts[1] += neg.size
+    if sum(counts) <= EXACT_PAIRS:
+        held: list[list[np.ndarray]] = [[], []]
+        for pos, neg in pairs():
+            held[0].append(pos)
+            held[1].append(neg)
+        values = [np.concatenate(h) if h else np.zeros(0) for h in held]
+        sums = [summary(v) for v in values]
+        hists = [histogram({name: v}, bins) for name, v in zip(("s_ap", "s_an"), values,
+                                                                 strict=True)]
+    else:
+        sums, hists = _streamed(pairs, bins)
+    for (name, what), summed in zip((("s_ap", "positive"), ("s_an", "negative")), sums,
+                                    strict=True):
+        records.append({"stat": name, "quantity": f"{what} similarity", **summed})
+    for what, hist in zip(("positive", "negative"), hists, strict=True):
+        records.append({"stat": "histogram", "quantity": f"{what} similarity", **hist})
+    return records
+
+
+def _streamed(pairs: Any, bins: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """summary and histogram of the positive and negative similarities in two passes over
+    the tiles: exact count, mean, std, min and max (the mean and squares merged tile by
+    tile), quantiles read from a FINE_BINS histogram of each one's own range."""
+    n = [0, 0]
+    mean = [0.0, 0.0]
+    m2 = [0.0, 0.0]
+    lo = [math.inf, math.inf]
+    hi = [-math.inf, -math.inf]
+    for parts in pairs():
+        for k, v in enumerate(parts):
+            v = v[np.isfinite(v)]
+            if not v.size:
+                continue
+            m = float(v.mean())
+            q = float(((v - m) ** 2).sum())
+            total = n[k] + v.size
+            delta = m - mean[k]
+            mean[k] += delta * v.size / total
+            m2[k] += q + delta * delta * n[k] * v.size / total
+            n[k] = total
+            lo[k] = min(lo[k], float(v.min()))
+            hi[k] = max(hi[k], float(v.max()))
+    fine = [np.zeros(FINE_BINS * bins, dtype=np.int64) for _ in range(2)]
+    ranges = [(a, b) if a < b else (a - 0.5, b + 0.5) for a, b in zip(lo, hi, strict=True)]
+    for parts in pairs():
+        for k, v in enumerate(parts):
+            if n[k]:
+                fine[k] += np.histogram(v[np.isfinite(v)], bins=fine[k].size,
+                                        range=ranges[k])[0]
+    sums: list[dict[str, Any]] = []
+    hists: list[dict[str, Any]] = []
+    for k, name in enumerate(("s_ap", "s_an")):
+        if not n[k]:
+            sums.append({"count": 0})
+            hists.append({"edges": [], "counts": {name: []}})
+            continue
+        a, b = ranges[k]
+        cumulative = np.cumsum(fine[k])
+        width = (b - a) / fine[k].size
+        out: dict[str, Any] = {"count": n[k], "mean": mean[k],
+                               "std": math.sqrt(m2[k] / n[k]), "min": lo[k]}
+        def at_rank(j: int, k: int = k, a: float = a, width: float = width,
+                    cumulative: np.ndarray = cumulative) -> float:
+            """The j-th smallest value, placed within its fine bin."""
+            b = int(np.searchsorted(cumulative, j, side="right"))
+            before = int(cumulative[b - 1]) if b else 0
+            inside = (j - before + 0.5) / int(fine[k][b])
+            return min(hi[k], max(lo[k], a + (b + inside) * width))
+
+        for label, q in QUANTILES:
+            rank = q / 100 * (n[k] - 1)  # numpy's linear percentile, within a fine bin
+            below = math.floor(rank)
+            low = at_rank(below)
+            high = at_rank(min(below + 1, n[k] - 1))
+            out[label] = low + (rank - below) * (high - low)
+        out["max"] = hi[k]
+        sums.append(out)
+        hists.append({"edges": np.linspace(a, b, bins + 1).tolist(),
+                      "counts": {name: fine[k].reshape(bins, FINE_BINS).sum(axis=1).tolist()}})
+    return sums, hists
 
 
 # ------------------------------------------------------------------------------- compare

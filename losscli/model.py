@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # model is a leaf the registry's readers import: no numpy at run time
+    from collections.abc import Callable, Iterator
+
     import numpy as np
 
     from losscli.errors import LossCliError
@@ -50,11 +52,15 @@ class Inputs:
     """Arrays by role, each float64 and C-contiguous, with where each came from.
 
     `sources[role]` names the file (and key) an array was read from, for error messages.
+    `owned`: the arrays are the evaluation's own, to overwrite (batch hands an in-batch loss
+    its anchors and positives read into one buffer, float32 under --dtype float32, and the
+    loss normalizes them in place instead of copying them).
     """
 
     arrays: dict[str, np.ndarray]
     sources: dict[str, str] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
+    owned: bool = False
     # How 2-D negatives are read: one of NEGATIVES_LAYOUTS, or None (not said: shared, with a
     # warning where the anchors' B makes it ambiguous).
     negatives_layout: str | None = None
@@ -92,6 +98,49 @@ class Terms:
         """T, the terms of each example."""
         return len(self.role)
 
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The column names, in output order."""
+        return tuple(self.columns)
+
+    def block(self, start: int, stop: int) -> dict[str, np.ndarray]:
+        """The columns of examples [start, stop), (stop - start, T) each."""
+        return {name: col[start:stop] for name, col in self.columns.items()}
+
+
+@dataclass(frozen=True)
+class LazyTerms:
+    """A per-term breakdown computed on demand, a block of examples at a time.
+
+    The in-batch losses have T ~ B terms per example: B x T numbers are never held at once.
+    `compute(start, stop)` gives the columns of examples [start, stop) as Terms.block does
+    (it recomputes those examples' similarities from statistics the loss kept); `pairs()`,
+    when given, yields (positive, negative) similarity arrays over the whole batch a tile at
+    a time, each pair of examples once (stats' distributions).
+    """
+
+    role: tuple[str, ...]
+    index: tuple[int, ...]
+    names: tuple[str, ...]
+    batch: int
+    compute: Callable[[int, int], dict[str, np.ndarray]]
+    pairs: Callable[[], Iterator[tuple[np.ndarray, np.ndarray]]] | None = None
+
+    @property
+    def count(self) -> int:
+        """T, the terms of each example."""
+        return len(self.role)
+
+    def block(self, start: int, stop: int) -> dict[str, np.ndarray]:
+        """The columns of examples [start, stop), (stop - start, T) each."""
+        return self.compute(start, stop)
+
+    @property
+    def columns(self) -> dict[str, np.ndarray]:
+        """Every example's columns at once, (B, T) each: a convenience for small batches
+        (library callers, tests); at training batch sizes read `block`s instead."""
+        return self.compute(0, self.batch)
+
 
 @dataclass(frozen=True)
 class Result:
@@ -103,7 +152,7 @@ class Result:
     per_example: np.ndarray
     value: float | list[float]
     shape: dict[str, int | None]
-    terms: Terms
+    terms: Terms | LazyTerms
     warnings: tuple[str, ...] = ()
     ignored: np.ndarray | None = None
     # role -> d loss_b / d input, float64: anchor/positive (B, D), negatives/negatives2

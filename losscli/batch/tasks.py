@@ -45,6 +45,7 @@ from losscli.losses.run import run
 from losscli.losses.spec import LossSpec
 from losscli.model import FileResult, Inputs
 
+ANCHOR, POSITIVE = "anchor", "positive"
 Progress = Callable[[int], None]  # called with the number of examples just done
 Rows = tuple[int, int]  # examples [start, stop) of one input
 
@@ -173,18 +174,24 @@ def evaluate_whole(table: tables.Table, options: Any, progress: Progress | None 
     change the loss), exactly as compute evaluates them."""
     from losscli.io import as_role_array
 
+    spec = options.call.spec
+    dtype = np.float32 if spec.tiled and options.dtype == "float32" else np.float64
+    joined = _joined_pair(table, dtype) if spec.tiled else None
     arrays = dict(table.whole)
     for role, npy in table.files.items():
-        arrays[role] = npy.read_all()
+        if joined is None or role not in joined:
+            arrays[role] = npy.read_all()
+    arrays.update(joined or {})
     if table.stack is not None:
         x = table.stack.read_all()
         arrays.update(anchor=x[..., 0, :], positive=x[..., 1, :])
         if x.shape[-2] > 2:
             arrays["negatives"] = x[..., 2:, :]
-    checked = {role: as_role_array(arr, role, table.where.get(role, f"{table.name}:{role}"))
+    checked = {role: as_role_array(arr, role, table.where.get(role, f"{table.name}:{role}"),
+                                   dtype)
                for role, arr in arrays.items()}
     inputs = Inputs(arrays=checked, sources=dict(table.where), warnings=tuple(table.warnings),
-                    negatives_layout=options.negatives_layout)
+                    negatives_layout=options.negatives_layout, owned=joined is not None)
     fix = (f"{options.call.loss} is evaluated on each input whole (its examples meet each "
            "other), with a breakdown; split the input into inputs of fewer examples")
     call = options.call
@@ -196,6 +203,34 @@ def evaluate_whole(table: tables.Table, options: Any, progress: Progress | None 
                  params=dict(result.params), shape=dict(result.shape), denominators=None,
                  all_ignored=False,
                  columns=example_columns(call.spec, result, options.columns) or None)
+
+
+def _joined_pair(table: tables.Table, dtype: type[np.floating],
+                 ) -> dict[str, np.ndarray] | None:
+    """anchor and positive (B, D) read into the two halves of one (2B, D) buffer of `dtype`:
+    a tiled loss's views Z as they are, normalized in place under cosine, never copied
+    (losses/forms.py). .npy files of that dtype are read straight into their half. None when
+    the input is not two such roles (the loss then says what is wrong with it)."""
+    from losscli.io import as_role_array
+
+    if table.stack is not None or not {ANCHOR, POSITIVE} <= set(table.roles()):
+        return None
+    shape = table.shape(ANCHOR)
+    if len(shape) != 2 or table.shape(POSITIVE) != shape:
+        return None
+    B, D = shape
+    buffer = np.empty((2 * B, D), dtype=dtype)
+    halves = {ANCHOR: buffer[:B], POSITIVE: buffer[B:]}
+    for role, half in halves.items():
+        where = table.where.get(role, f"{table.name}:{role}")
+        npy = table.files.get(role)
+        if npy is not None and npy.dtype == dtype:
+            npy.read_rows(0, B, half.reshape(-1))
+            as_role_array(half, role, where, dtype)  # finite, not empty: checked in place
+        else:
+            value = npy.read_all() if npy is not None else table.whole[role]
+            half[...] = as_role_array(value, role, where, dtype)
+    return halves
 
 
 def evaluate_rows(table: tables.Table, options: Any, progress: Progress | None = None,

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from rich.console import Console
 
 from losscli.errors import OutputError
-from losscli.render.atomic_file import reason, write_file
+from losscli.render.atomic_file import AtomicFile, reason
 
 STDOUT = "<stdout>"
 
@@ -60,10 +60,20 @@ def warn(messages: Iterable[str], quiet: bool = False) -> None:
 def write_text(text: str, out: str | None, force: bool = False,
                inputs: Iterable[str] = ()) -> None:
     """Write to stdout, or atomically to `out` (complete or absent, never half-written)."""
+    write_chunks([text], out, force, inputs)
+
+
+def write_chunks(chunks: Iterable[str], out: str | None, force: bool = False,
+                 inputs: Iterable[str] = ()) -> None:
+    """write_text for text produced piece by piece: each piece is written as it comes (to
+    stdout, or to the temporary file that becomes `out` once complete)."""
     if out is None or out == "-":
-        write_stdout(text)
+        for text in chunks:
+            write_stdout(text)
         return
-    write_file(out, text, force=force, inputs=inputs)
+    with AtomicFile(out, force=force, inputs=inputs) as fh:
+        for text in chunks:
+            fh.write(text)
 
 
 def write_stdout(text: str) -> None:

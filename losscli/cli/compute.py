@@ -76,6 +76,15 @@ def _compute(
                                    "negatives); needs losscli[plot]", rich_help_panel="Output"),
     show: int = typer.Option(5, "--show", help="examples shown in the table (0 for all)",
                              rich_help_panel="Output"),
+    terms: str | None = typer.Option(
+        None, "--terms", metavar="all|top|none",
+        help="what each example's breakdown holds: every term (all), its positive and the "
+        "--top strongest others (top), or nothing (none: value, per_example and warnings, "
+        "the fast path for `| jq .value`); default all up to 100,000 terms in the "
+        "breakdown, top above (with a warning)", rich_help_panel="Output"),
+    top: int = typer.Option(10, "--top", metavar="N", help="terms per example besides the "
+                            "positive under --terms top, by |gradient| (|term| for the "
+                            "margin losses)", rich_help_panel="Output"),
     worst: int | None = typer.Option(None, "--worst", metavar="N", help="the N examples with "
                                      "the largest loss, worst first (ties in input order), "
                                      "with their breakdown, instead of the first ones (the "
@@ -94,8 +103,14 @@ def _compute(
 ) -> None:
     from losscli import api
     from losscli.cli import _threshold
-    from losscli.cli._output import announce_compiling, stdout_console, warn, write_text
-    from losscli.errors import NonFiniteResult
+    from losscli.cli._output import (
+        announce_compiling,
+        stdout_console,
+        warn,
+        write_chunks,
+        write_text,
+    )
+    from losscli.errors import NonFiniteResult, UsageError
     from losscli.render import resolve_format
 
     fmt = resolve_format(format, out, allowed=("table", "json", "csv"))
@@ -103,6 +118,12 @@ def _compute(
 
     rank = checked_ranking(worst, best)
     fail_above = _threshold.checked(fail_above)
+    from losscli.render.breakdown import TERMS_MODES, choose
+
+    if terms is not None and terms not in TERMS_MODES:
+        raise UsageError(f"--terms got {terms!r}", "choose all, top or none")
+    if top < 0:
+        raise UsageError(f"--top got {top}", "give a whole number >= 0")
     announce_compiling(quiet)
     if png is None:
         result = api.evaluate_file(loss, input, role_files=roles, reduction=reduction,
@@ -115,6 +136,13 @@ def _compute(
         spec, inputs_read = load(loss, input, roles, negatives_layout, map, strict_keys)
         result = api.evaluate(spec.name, inputs_read, reduction=reduction, like=like,
                               grad=grad, emulate=emulate, **params)
+    from losscli.losses import get_spec
+
+    view, note = choose(terms, result, get_spec(loss).strength, top)
+    if note is not None:
+        from dataclasses import replace
+
+        result = replace(result, warnings=result.warnings + (note,))
     warn(result.warnings, quiet)
     if result.convention is not None and not quiet:
         from losscli.cli._explore import convention_notes
@@ -138,27 +166,21 @@ def _compute(
     if fmt == "table" and out is None:
         from losscli.render.table import print_table
 
-        print_table(result, stdout_console(), show, order)
+        print_table(result, stdout_console(), show, view, order)
+    elif fmt == "table":
+        from losscli.render.table import render_table
+
+        write_text(render_table(result, show, view=view, order=order), out, force, inputs)
     else:
-        write_text(_render(result, fmt, show, order), out, force, inputs)
+        if fmt == "csv":
+            from losscli.render.csvout import csv_chunks as chunks
+        else:
+            from losscli.render.jsonout import json_chunks as chunks
+        write_chunks(chunks(result, view, order), out, force, inputs)
     if fail_above is not None:
         breach = _threshold.breach(result.value, fail_above, where or None)
         if breach is not None:
             raise breach
-
-
-def _render(result: Any, fmt: str, show: int, order: list[int] | None = None) -> str:
-    if fmt == "table":
-        from losscli.render.table import render_table
-
-        return render_table(result, show, order=order)
-    if fmt == "csv":
-        from losscli.render.csvout import render_csv
-
-        return render_csv(result, order)
-    from losscli.render.jsonout import render_json
-
-    return render_json(result, order)
 
 
 compute = with_loss_options(_compute)

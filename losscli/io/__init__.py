@@ -397,10 +397,15 @@ def _located(where: str, role: str) -> str:
     return f"{where}:{role}"
 
 
-def as_role_array(value: Any, role: str, where: str) -> np.ndarray:
-    """A role's value as a finite float64 C-contiguous array, or a one-line reason why not.
+_LARGEST = {"float64": "1.8e308", "float32": "3.4e38"}
 
-    Integers, float16/32, big-endian and Fortran-order arrays are converted; booleans,
+
+def as_role_array(value: Any, role: str, where: str,
+                  dtype: type[np.floating] = np.float64) -> np.ndarray:
+    """A role's value as a finite C-contiguous array of `dtype` (float64, or float32 for batch
+    --dtype float32), or a one-line reason why not; `value` itself when it is one already.
+
+    Integers, other floats, big-endian and Fortran-order arrays are converted; booleans,
     complex, strings and objects are refused by dtype; NaN and inf by their first index.
     """
     where = _located(where, role)
@@ -416,14 +421,15 @@ def as_role_array(value: Any, role: str, where: str) -> np.ndarray:
         raise BadData(f"empty array of shape {arr.shape}", f"give {role} at least one value",
                       where=where)
     with np.errstate(over="ignore"):  # a longdouble beyond float64: caught just below
-        out = np.asarray(arr, dtype=np.float64, order="C")
+        out = np.asarray(arr, dtype=dtype, order="C")
     finite = np.isfinite(out)
     if not finite.all():
         first = tuple(int(i) for i in np.argwhere(~finite)[0])
         if np.isfinite(arr[first]):
-            raise BadData(f"value {arr[first]} at index {list(first)} is beyond float64's "
-                          "range", "scale the values into float64 range (about 1.8e308)",
-                          where=where)
+            name = np.dtype(dtype).name
+            raise BadData(f"value {arr[first]} at index {list(first)} is beyond {name}'s "
+                          "range", f"scale the values into {name} range (about "
+                          f"{_LARGEST[name]})", where=where)
         raise BadData(f"non-finite value {float(out[first])} at index {list(first)}",
                       "remove or replace NaN and infinite values", where=where)
     return out

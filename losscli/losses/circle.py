@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from losscli.kernels import _jit
-from losscli.kernels import inbatch as kern
+from losscli.kernels import candidates as kern
 from losscli.losses.candidates import candidates
 from losscli.losses.results import result, shape_dict
 from losscli.losses.spec import Convention

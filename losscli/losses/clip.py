@@ -3,8 +3,10 @@
     L_ij = scale * s(a_i, p_j)   (scale = 1 / temperature)
     r_i = LSE_j(L_ij) - L_ii,  c_i = LSE_j(L_ji) - L_ii,  example i: (r_i + c_i) / 2
 
-Library conventions: `directions` "rows" keeps the anchors' direction alone (example i: r_i,
-PML's SelfSupervisedLoss(symmetric=False)), with -log(p + finfo.tiny) inside.
+By tiles of rows (losses/tiles.py): each tile gives its rows' softmax statistics whole and
+merges into every column's (relative_softmax.py), so S is never held at once. Library
+conventions: `directions` "rows" keeps the anchors' direction alone (example i: r_i, PML's
+SelfSupervisedLoss(symmetric=False)), with -log(p + finfo.tiny) inside.
 """
 
 from __future__ import annotations
@@ -14,14 +16,17 @@ from typing import Any
 import numpy as np
 
 from losscli.kernels import _jit
-from losscli.kernels import inbatch as kern
-from losscli.losses.forms import paired_batch
+from losscli.losses import relative_softmax as rs
+from losscli.losses import tiles
+from losscli.losses.forms import PairedBatch, paired_batch, reordered
 from losscli.losses.results import result, shape_dict
 from losscli.losses.roles import check_temperature
 from losscli.losses.spec import Convention
 from losscli.losses.specs.in_batch import CLIP
 from losscli.losses.variants import probability_eps
-from losscli.model import Inputs, Result, Terms
+from losscli.model import Inputs, LazyTerms, Result
+
+NAMES = ("direction", "j", "similarity", "logit", "probability", "gradient")
 
 
 def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, grad: bool = False,
@@ -42,56 +47,67 @@ def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, grad: bool 
     check_temperature(params["temperature"], warnings)
     rows_only = convention is not None and convention.directions == "rows"
     pairs = paired_batch(inputs, CLIP.name, params["similarity"] == "cosine", warnings,
-                         directions=1 if rows_only else 2)
+                         grad=grad)
     B = pairs.batch
     pos, skip = pairs.layout()
-    # Rows (a->p) and columns (p->a) through the same row kernel: the columns are the rows
-    # of S^T.
-    out = {}
-    for direction, sim in (("a->p", pairs.sim), ("p->a", np.ascontiguousarray(pairs.sim.T))):
-        logit = np.empty((B, B))
-        prob = np.empty_like(logit)
-        dlogit = np.empty_like(logit)
-        loss = np.empty(B)
-        _jit.run(kern.softmax_rows, B * B * 4, sim, scale, pos, skip, logit, prob, dlogit, loss)
-        loss, factor = probability_eps(convention, loss)
-        if factor is not None:
-            dlogit *= factor[:, None]
-        out[direction] = (sim, logit, prob, dlogit, loss)
-        if rows_only:
-            return _rows_only(pairs, params, reduction, grad, scale, out[direction], warnings)
-    rows, cols = out["a->p"], out["p->a"]
-    loss = 0.5 * (rows[4] + cols[4])
-    direction = np.empty((B, 2 * B), dtype=object)
-    direction[:, :B] = "a->p"
-    direction[:, B:] = "p->a"
-    j = np.broadcast_to(np.concatenate([np.arange(B), np.arange(B)]), (B, 2 * B)).copy()
-    terms = Terms(
-        role=("positive",) * B + ("anchor",) * B,
-        index=tuple(range(B)) * 2,
-        columns={"direction": direction, "j": j,
-                 **{name: np.concatenate([rows[k], cols[k]], axis=1) for k, name in
-                    ((0, "similarity"), (1, "logit"), (2, "probability"))},
-                 "gradient": 0.5 * np.concatenate([rows[3], cols[3]], axis=1)},
-    )
+    diag = pairs.diagonal()
+    with _jit.job(pairs.work):
+        rows, cols = rs.statistics(pairs.tiles(), pos, skip, diag, scale, pairs.work,
+                                   None if rows_only else diag)
+    row_loss, factor = probability_eps(convention, rows.losses())
+    # d loss_i / d logit: (p - [j = i]) / 2 per direction, the eps factor on the rows alone.
+    half = 1.0 if rows_only else 0.5
+    row_weight = half * (np.ones(B) if factor is None else factor)
+    col_weight = np.full(B, 0.5)
+    if cols is None:
+        loss = row_loss
+    else:
+        loss = 0.5 * (row_loss + cols.losses())
+    breakdown = _Breakdown(pairs, scale, diag, rows, row_weight, cols, col_weight)
+    directions = 1 if cols is None else 2
+    terms = LazyTerms(
+        role=(("positive",) + ("negative",) * (B - 1)) * directions,
+        index=((0,) + tuple(range(B - 1))) * directions,
+        names=NAMES, batch=B, compute=tiles.on_demand(breakdown.block, pairs.work),
+        pairs=pairs.pairs)
     gradients = None
     if grad:
-        # d(sum)/dS_ij: row i's softmax over j, plus column j's softmax over i (transposed).
-        gradients = pairs.backward(0.5 * scale * (rows[3] + cols[3].T))
+        with _jit.job(pairs.work):
+            gradients = pairs.gradients(rs.tile_gradient(
+                pos, skip, diag, scale, rows, row_weight, pairs.work, cols, col_weight))
     return result(CLIP.name, params, reduction, loss, shape_dict(B, B - 1, pairs.dim),
                   terms, warnings, gradients)
 
 
-def _rows_only(pairs, params: dict[str, Any], reduction: str, grad: bool, scale: float,
-               rows: tuple, warnings: list[str]) -> Result:
-    """The anchors' direction alone: example i's loss is r_i (PML, symmetric=False)."""
-    sim, logit, prob, dlogit, loss = rows
-    B = pairs.batch
-    direction = np.full((B, B), "a->p", dtype=object)
-    j = np.broadcast_to(np.arange(B), (B, B)).copy()
-    terms = Terms(role=("positive",) * B, index=tuple(range(B)), columns={
-        "direction": direction, "j": j, "similarity": sim, "logit": logit,
-        "probability": prob, "gradient": dlogit})
-    gradients = pairs.backward(scale * dlogit) if grad else None
-    return result(CLIP.name, params, reduction, loss, shape_dict(B, B - 1, pairs.dim), terms,
-                  warnings, gradients)
+class _Breakdown:
+    """Examples' terms on demand: row i of S (a->p) and column i (p->a), each with the
+    positive first, from the statistics of the whole batch."""
+
+    def __init__(self, pairs: PairedBatch, scale: float, diag: np.ndarray, rows: rs.Relative,
+                 row_weight: np.ndarray, cols: rs.Relative | None, col_weight: np.ndarray,
+                 ) -> None:
+        self.pairs, self.scale, self.diag = pairs, scale, diag
+        self.directions = [("a->p", pairs.rows, rows, row_weight)]
+        if cols is not None:
+            self.directions.append(("p->a", pairs.columns, cols, col_weight))
+
+    def block(self, start: int, stop: int) -> dict[str, np.ndarray]:
+        B = self.pairs.batch
+        pos, skip = self.pairs.layout()
+        first = np.arange(start, stop)
+        parts: dict[str, list[np.ndarray]] = {name: [] for name in NAMES}
+        for name, read, stats, weight in self.directions:
+            S = read(start, stop)
+            logit, prob, grad = rs.terms(S, start, pos, skip, self.diag, self.scale, stats,
+                                         weight)
+            direction = np.empty((stop - start, B), dtype=object)
+            direction[:] = name
+            every = np.broadcast_to(np.arange(B), S.shape)
+            for column, values in (("direction", direction), ("j", every), ("similarity", S),
+                                   ("logit", logit), ("probability", prob),
+                                   ("gradient", grad)):
+                parts[column].append(reordered(values, first))
+        return {name: np.concatenate(v, axis=1) for name, v in parts.items()}
+
+
+__all__ = ["evaluate"]

@@ -19,14 +19,23 @@ from typing import Any
 import numpy as np
 
 from losscli.kernels import _jit
-from losscli.kernels import inbatch as kern
-from losscli.losses.forms import explicit_similarities, two_view_batch
+from losscli.kernels import tiles as tk
+from losscli.losses import tiles
+from losscli.losses.forms import (
+    TwoViewBatch,
+    explicit_layout,
+    explicit_similarities,
+    two_view_batch,
+)
 from losscli.losses.results import result, shape_dict
 from losscli.losses.roles import check_temperature
 from losscli.losses.spec import Convention
 from losscli.losses.specs.in_batch import DCL
 from losscli.losses.vectors import similarity_backward
-from losscli.model import Inputs, Result, Terms
+from losscli.model import Inputs, LazyTerms, Result, Terms
+
+NAMES = ("view", "candidate_role", "candidate_index", "similarity", "logit", "weight", "term",
+         "share", "gradient")
 
 
 def vmf_weights(s_pos: np.ndarray, sigma: float, times_batch: bool = True,
@@ -76,19 +85,27 @@ def _weights(s_pos: np.ndarray, params: dict[str, Any], times_batch: bool = True
     return np.ones(s_pos.shape[0]), None
 
 
-def _run(sim: np.ndarray, t: float, pos: np.ndarray, skip: np.ndarray, w: np.ndarray,
-         mask: float | None = None):
-    """dcl_rows; with `mask` (the DCL port's log(1e-45)) the partner and the view itself stay
-    in the negatives' LSE with mask added to their logits."""
-    R, C = sim.shape
-    logit = np.empty((R, C))
-    share = np.empty_like(logit)
-    dlogit = np.empty_like(logit)
-    loss = np.empty(R)
-    _jit.run(kern.dcl_rows, R * C * 4, sim, 1.0 / t, pos, skip, np.ascontiguousarray(w),
-             mask is not None, 0.0 if mask is None else float(mask), logit, share, dlogit,
-             loss)
-    return logit, share, dlogit, loss
+def _negatives_lse(tiles, pos: np.ndarray, skip: np.ndarray, scale: float,
+                   mask: float | None, work: int) -> np.ndarray:
+    """Each row's LSE over its negatives; with `mask` (the DCL port's log(1e-45)) the
+    partner and the view itself stay in with mask added to their logits."""
+    lse = np.empty(pos.shape[0])
+    for r0, tile in tiles:
+        _jit.run(tk.negatives_lse_rows, work, tile, r0, pos, skip, scale, mask is not None,
+                 0.0 if mask is None else float(mask), lse)
+    return lse
+
+
+def _terms(S: np.ndarray, start: int, pos: np.ndarray, skip: np.ndarray, scale: float,
+           mask: float | None, lse: np.ndarray, w: np.ndarray,
+           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(logit, share, gradient with w held fixed) of rows start.. of S."""
+    logit = np.empty_like(S)
+    share = np.empty_like(S)
+    dlogit = np.empty_like(S)
+    _jit.run(tk.negatives_lse_terms, S.size * 8, S, start, pos, skip, scale, mask is not None,
+             0.0 if mask is None else float(mask), lse, w, logit, share, dlogit)
+    return logit, share, dlogit
 
 
 def _explicit(inputs: Inputs, params: dict[str, Any], reduction: str, grad: bool) -> Result:
@@ -98,8 +115,10 @@ def _explicit(inputs: Inputs, params: dict[str, Any], reduction: str, grad: bool
     a, p, n, sim = ex.anchor, ex.positive, ex.negatives, ex.sim
     t = params["temperature"]
     w, q = _weights(sim[:, 0], params)
-    logit, share, dlogit, loss = _run(sim, t, np.zeros(B, dtype=np.int64),
-                                      np.full(B, -1, dtype=np.int64), w)
+    pos, skip = explicit_layout(B)
+    lse = _negatives_lse([(0, sim)], pos, skip, 1.0 / t, None, sim.size * 8)
+    logit, share, dlogit = _terms(sim, 0, pos, skip, 1.0 / t, None, lse, w)
+    loss = lse - w * logit[:, 0]
     weight = np.full((B, K + 1), np.nan)
     weight[:, 0] = w
     term = np.full((B, K + 1), np.nan)
@@ -128,48 +147,72 @@ def _two_view(inputs: Inputs, params: dict[str, Any], reduction: str, grad: bool
     warnings: list[str] = []
     t = params["temperature"]
     check_temperature(t, warnings)
-    views = two_view_batch(inputs, DCL.name, params["similarity"] == "cosine", warnings)
-    B, n = views.batch, views.views
+    views = two_view_batch(inputs, DCL.name, params["similarity"] == "cosine", warnings,
+                           grad=grad)
+    B = views.batch
     pos, skip = views.layout()
-    s_pos = views.sim[np.arange(B), np.arange(B) + B]
+    s_pos = views.partners()
     times_batch = _times_batch(convention)
     w, q = _weights(s_pos, params, times_batch)
     w_views = np.concatenate([w, w])
     mask = None if convention is None else convention.mask_logit
-    logit, share, dlogit, view_loss = _run(views.sim, t, pos, skip, w_views, mask)
+    with _jit.job(views.work):
+        lse = _negatives_lse(views.tiles(), pos, skip, 1.0 / t, mask, views.work)
+    view_loss = lse - w_views * (np.concatenate([s_pos, s_pos]) / t)
     # Each example's two views: averaged (losscli), or summed (the port's two directions).
     half = 1.0 if convention is not None and convention.directions == "summed" else 0.5
     loss = half * (view_loss[:B] + view_loss[B:])
-    order = views.order()
-    role, index, columns = views.term_labels(order)
-    width = n - 1
-    weight = np.full((B, 2 * width), np.nan)
-    weight[:, 0] = weight[:, width] = w
-    share_terms = views.per_example(share, order)
-    share_terms[:, 0] = share_terms[:, width] = np.nan
-    logit_terms = views.per_example(logit, order)
-    term = np.full((B, 2 * width), np.nan)
-    term[:, 0] = -w * logit_terms[:, 0]
-    term[:, width] = -w * logit_terms[:, width]
-    columns.update({
-        "similarity": views.per_example(views.sim, order),
-        "logit": logit_terms,
-        "weight": weight,
-        "term": term,
-        "share": share_terms,
-        "gradient": half * views.per_example(dlogit, order),
-    })
+    role, index = views.roles()
+    breakdown = _Breakdown(views, 1.0 / t, mask, lse, w_views, half)
+    terms = LazyTerms(role, index, NAMES, B, tiles.on_demand(breakdown.block, views.work),
+                      views.pairs)
     gradients = None
     if grad:
-        dsim = half * dlogit / t
         coef = positive_coefficients(w, q, s_pos / t, t, params["sigma"], times_batch)
         # Each view's partner entry carries half of d(sum)/ds_ii: backward adds M + M^T.
-        # Under the port's masking the partner also sits in the LSE: its share adds there.
-        rows = np.arange(n)
-        leaked = 0.0 if mask is None else share[rows, pos] / t
-        dsim[rows, pos] = half * (np.concatenate([coef, coef]) + leaked)
-        gradients = views.backward(dsim)
-    return result(DCL.name, {**params, "form": "two-view batch"}, reduction, loss,
-                  shape_dict(B, n - 2, views.dim), Terms(role, index, columns), warnings,
-                  gradients)
+        at_pos = half * np.concatenate([coef, coef])
 
+        def to_grad(r0: int, tile: np.ndarray) -> None:
+            _jit.run(tk.negatives_lse_tile_grad, views.work, tile, r0, pos, skip, 1.0 / t,
+                     mask is not None, 0.0 if mask is None else float(mask), lse, half,
+                     at_pos)
+
+        with _jit.job(views.work):
+            gradients = views.gradients(to_grad)
+    return result(DCL.name, {**params, "form": "two-view batch"}, reduction, loss,
+                  shape_dict(B, 2 * B - 2, views.dim), terms, warnings, gradients)
+
+
+class _Breakdown:
+    """Examples' terms on demand: the rows of views i and B + i, partner first."""
+
+    def __init__(self, views: TwoViewBatch, scale: float, mask: float | None,
+                 lse: np.ndarray, w_views: np.ndarray, half: float) -> None:
+        self.views, self.scale, self.mask, self.lse = views, scale, mask, lse
+        self.w_views, self.half = w_views, half
+
+    def block(self, start: int, stop: int) -> dict[str, np.ndarray]:
+        views = self.views
+        B, width = views.batch, views.views - 1
+        pos, skip = views.layout()
+        parts = []
+        for S, r0 in zip(views.view_rows(start, stop), (start, B + start), strict=True):
+            logit, share, dlogit = _terms(S, r0, pos, skip, self.scale, self.mask, self.lse,
+                                          self.w_views)
+            parts.append({"similarity": S, "logit": logit, "share": share,
+                          "gradient": dlogit})
+        columns = views.term_labels(start, stop)
+        for name in ("similarity", "logit", "share", "gradient"):
+            columns[name] = views.per_example(parts[0][name], parts[1][name], start)
+        columns["gradient"] = self.half * columns["gradient"]
+        n = stop - start
+        w = self.w_views[start:stop]
+        weight = np.full((n, 2 * width), np.nan)
+        weight[:, 0] = weight[:, width] = w
+        columns["share"][:, 0] = columns["share"][:, width] = np.nan
+        term = np.full((n, 2 * width), np.nan)
+        term[:, 0] = -w * columns["logit"][:, 0]
+        term[:, width] = -w * columns["logit"][:, width]
+        columns["weight"] = weight
+        columns["term"] = term
+        return {name: columns[name] for name in NAMES}

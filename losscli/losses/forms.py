@@ -1,4 +1,4 @@
-"""The two in-batch forms of LOSSES-MORE.md, built once here for every loss that uses them.
+"""The batch forms of LOSSES-MORE.md, built once here for every loss that uses them.
 
 - Paired batch (clip, siglip, npair without negatives): S_ij = s(a_i, p_j). Row i scores
   anchor i against every positive (p_i its positive, the others its negatives); column i
@@ -6,23 +6,35 @@
 - Two-view batch (ntxent-batch, dcl and hard-infonce without negatives): the 2B views
   z_i = a_i and z_{B+i} = p_i; view v's partner is v +- B and its negatives the other 2B - 2
   views. Example i's loss is the mean of its two views' losses.
+- Multi-view batch (supcon like SupContrast): example i's 1 + P views a_i, p_i1 .. p_iP; each
+  view's positives are its example's other views.
 
-Each form holds the similarity matrix (one BLAS product), the row layout the kernels of
-kernels/inbatch.py read (pos, skip), and the way back: the gradient of the summed loss with
-respect to each example's own a_i and p_i, from d(sum of losses)/dS.
+None of them holds its similarity matrix: each gives it by tiles of rows (losses/tiles.py),
+a few rows at a time for a breakdown, and the way back, the gradient of the summed loss
+with respect to each example's own vectors from d(sum of losses)/dS (a tile at a time).
+The vectors live in one buffer Z (anchors, then positives), normalized in place when the
+inputs are the evaluation's own (batch) and copied otherwise.
+
+The explicit form (dcl and hard-infonce with negatives) is an anchor against its positive
+and explicit negatives, one similarity row per example.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
 from losscli.errors import BadData
-from losscli.losses.results import check_breakdown, check_embedding_breakdown
+from losscli.kernels import _jit
+from losscli.kernels import distances as dk
+from losscli.kernels import tiles as tk
+from losscli.losses import tiles
+from losscli.losses.results import check_embedding_breakdown
 from losscli.losses.roles import EmbeddingBatch, check_huge, check_temperature, embedding_batch
-from losscli.losses.vectors import Vectors, similarity_rows, vectors
+from losscli.losses.vectors import Vectors, row_norms, similarity_rows, vectors
 from losscli.model import Inputs
 
 ANCHOR, POSITIVE = "anchor", "positive"
@@ -42,75 +54,197 @@ def anchor_positive(inputs: Inputs, loss: str, minimum: int, form: str,
     return batch.anchor, batch.positive
 
 
+def _joined(a: np.ndarray, p: np.ndarray) -> np.ndarray | None:
+    """The one (2B, D) buffer a and p are the two halves of, if they are."""
+    base = a.base
+    if base is None or p.base is not base or not isinstance(base, np.ndarray):
+        return None
+    if base.shape != (a.shape[0] + p.shape[0], a.shape[1]) or not base.flags.c_contiguous:
+        return None
+    start = base.__array_interface__["data"][0]
+    if (a.__array_interface__["data"][0] != start
+            or p.__array_interface__["data"][0] != start + a.nbytes):
+        return None
+    return base
+
+
+def _unit_rows(x: np.ndarray, out: np.ndarray) -> int:
+    """out = x's rows at unit length (x may be out); the number of zero rows."""
+    return _jit.run(dk.unit_rows, x.size, x, out) if x.size else 0
+
+
+def stacked_vectors(parts: dict[str, np.ndarray], cosine: bool, warnings: list[str],
+                    grad: bool, owned: bool) -> tuple[np.ndarray, dict[str, Vectors]]:
+    """Z: the roles' rows one after another (anchors, then positives) as the similarity uses
+    them, and each role's Vectors (a view of Z). Under cosine the rows are unit (zero rows
+    stay zero, with a warning); the raw rows' norms are kept for the gradients."""
+    names = list(parts)
+    arrays = list(parts.values())
+    D = arrays[0].shape[-1]
+    dtype = np.result_type(*arrays)
+    joined = _joined(*arrays) if owned and len(arrays) == 2 else None
+    if joined is not None and not grad:
+        Z = joined
+    else:
+        Z = np.empty((sum(a.shape[0] for a in arrays), D), dtype=dtype)
+    out: dict[str, Vectors] = {}
+    start = 0
+    for name, arr in zip(names, arrays, strict=True):
+        rows = Z[start:start + arr.shape[0]]
+        start += arr.shape[0]
+        norms = row_norms(arr) if cosine and grad else None
+        if cosine:
+            zeros = _unit_rows(arr, rows)
+            if zeros:
+                warnings.append(f"{zeros} zero vector(s) in {name} under cosine similarity: "
+                                "their cosine is taken as 0")
+        elif Z is not joined:
+            rows[...] = arr
+        # norms is None under cosine only when no gradient is asked for (never backward).
+        out[name] = Vectors(arr if Z is not joined else rows, rows, norms)
+    return Z, out
+
+
+def _prepared(inputs: Inputs, loss: str, minimum: int, form: str, cosine: bool,
+              warnings: list[str], grad: bool, views: int) -> tuple[np.ndarray, Vectors, Vectors]:
+    a, p = anchor_positive(inputs, loss, minimum, form)
+    if a.dtype == np.float64:
+        check_huge({ANCHOR: a, POSITIVE: p}, warnings)
+    # The rows' kernels take the path of the whole matrix to come, not of their own O(B D)
+    # work (interpreted, normalizing 2048 x 64 rows took 40x the whole float32 product).
+    n = views * a.shape[0]
+    with _jit.job(tiles.work(n, n, a.shape[1])):
+        Z, vecs = stacked_vectors({ANCHOR: a, POSITIVE: p}, cosine, warnings, grad,
+                                  inputs.owned)
+    return Z, vecs[ANCHOR], vecs[POSITIVE]
+
+
+def positive_similarities(x: np.ndarray, y: np.ndarray, cosine: bool) -> np.ndarray:
+    """s(x_i, y_i) (B,) in float64, clamped to [-1, 1] under cosine."""
+    out = np.empty(x.shape[0])
+    if out.size:
+        _jit.run(tk.row_dots, x.size, x, y, out)
+    if cosine:
+        np.clip(out, -1.0, 1.0, out=out)
+    return out
+
+
+def reordered(values: np.ndarray, first: np.ndarray, left_out: np.ndarray | None = None,
+              ) -> np.ndarray:
+    """Each row's columns as a breakdown lists them: column first[r] first, then the others
+    in order, without column left_out[r] (when given)."""
+    n, C = values.shape
+    width = C - 1 if left_out is None else C - 2
+    k = np.arange(width)[None, :]
+    if left_out is None:
+        others = k + (k >= first[:, None])
+    else:
+        lo = np.minimum(first, left_out)[:, None]
+        hi = np.maximum(first, left_out)[:, None]
+        others = k + (k >= lo)
+        others = others + (others >= hi)
+    order = np.concatenate([first[:, None], others], axis=1)
+    return np.take_along_axis(values, order, axis=1)
+
+
 @dataclass
 class PairedBatch:
-    """S (B, B) = s(a_i, p_j) over the anchors and positives as the similarity uses them."""
+    """S (B, B) = s(a_i, p_j) over the anchors and positives as the similarity uses them,
+    given by tiles of rows."""
 
+    Z: np.ndarray
     anchor: Vectors
     positive: Vectors
-    sim: np.ndarray
     cosine: bool
 
     @property
     def batch(self) -> int:
         """B, the pairs (anchor i with positive i)."""
-        return self.sim.shape[0]
+        return self.anchor.used.shape[0]
 
     @property
     def dim(self) -> int:
         """D, the length of every vector."""
-        return self.anchor.raw.shape[1]
+        return self.Z.shape[1]
+
+    @property
+    def work(self) -> int:
+        """Multiply-adds of the B x B product (sets the kernels' path)."""
+        return tiles.work(self.batch, self.batch, self.dim)
 
     def layout(self) -> tuple[np.ndarray, np.ndarray]:
         """pos and skip for the row kernels: row i's positive is column i, nothing skipped."""
         B = self.batch
         return np.arange(B, dtype=np.int64), np.full(B, -1, dtype=np.int64)
 
-    def backward(self, grad_sim: np.ndarray) -> dict[str, np.ndarray]:
-        """Gradients of the summed loss from G = d(sum)/dS: d/da = G P, d/dp = G^T A."""
-        grad_a = grad_sim @ self.positive.used
-        grad_p = grad_sim.T @ self.anchor.used
+    def diagonal(self) -> np.ndarray:
+        """s(a_i, p_i) (B,): each row's positive (and each column's)."""
+        with _jit.job(self.work):
+            return positive_similarities(self.anchor.used, self.positive.used, self.cosine)
+
+    def tiles(self) -> Iterator[tiles.Tile]:
+        """The B x B similarities a tile of rows at a time."""
+        return tiles.tiles(self.anchor.used, self.positive.used, self.cosine)
+
+    def rows(self, start: int, stop: int) -> np.ndarray:
+        """S[start:stop] in float64."""
+        return tiles.rows(self.anchor.used, self.positive.used, start, stop, self.cosine)
+
+    def columns(self, start: int, stop: int) -> np.ndarray:
+        """S[:, start:stop] transposed: column j as a row, in float64."""
+        return tiles.rows(self.positive.used, self.anchor.used, start, stop, self.cosine)
+
+    def pairs(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """(s(a_i, p_i), s(a_i, p_j) for j != i) by tiles of rows."""
+        for r0, tile in self.tiles():
+            R = tile.shape[0]
+            diag = np.zeros(tile.shape, dtype=bool)
+            diag[np.arange(R), r0 + np.arange(R)] = True
+            yield np.asarray(tile[diag], dtype=np.float64), \
+                np.asarray(tile[~diag], dtype=np.float64)
+
+    def gradients(self, to_grad: Callable[[int, np.ndarray], None]) -> dict[str, np.ndarray]:
+        """d(sum)/da = G P, d(sum)/dp = G^T A, from G = d(sum)/dS (tile by tile)."""
+        grad_a, grad_p = tiles.backward(self.anchor.used, self.positive.used, self.cosine,
+                                        to_grad)
         return {ANCHOR: self.anchor.backward(grad_a), POSITIVE: self.positive.backward(grad_p)}
 
 
 def paired_batch(inputs: Inputs, loss: str, cosine: bool, warnings: list[str],
-                 minimum: int = 2, directions: int = 1) -> PairedBatch:
-    """The paired batch; its breakdown holds `directions` x B terms per example (clip: the
-    row and the column), checked against compute's limit first."""
-    a, p = anchor_positive(inputs, loss, minimum, "paired batch")
-    check_breakdown(a.shape[0], directions * a.shape[0], loss)
-    check_huge({ANCHOR: a, POSITIVE: p}, warnings)
-    av = vectors(a, cosine, warnings, ANCHOR)
-    pv = vectors(p, cosine, warnings, POSITIVE)
-    sim = av.used @ pv.used.T
-    if cosine:
-        np.clip(sim, -1.0, 1.0, out=sim)
-    return PairedBatch(av, pv, np.ascontiguousarray(sim), cosine)
+                 minimum: int = 2, grad: bool = False) -> PairedBatch:
+    """Anchor i paired with positive i (B >= minimum), their similarities by tiles."""
+    Z, a, p = _prepared(inputs, loss, minimum, "paired batch", cosine, warnings, grad, 1)
+    return PairedBatch(Z, a, p, cosine)
 
 
 @dataclass
 class TwoViewBatch:
-    """The 2B views Z = [A; P] and their Gram matrix G = s(z_v, z_u) (2B, 2B)."""
+    """The 2B views Z = [A; P] and their Gram matrix s(z_v, z_u) (2B, 2B), by tiles."""
 
+    Z: np.ndarray
     anchor: Vectors
     positive: Vectors
-    sim: np.ndarray
     cosine: bool
 
     @property
     def batch(self) -> int:
         """B, the examples (each two views)."""
-        return self.anchor.raw.shape[0]
+        return self.anchor.used.shape[0]
 
     @property
     def dim(self) -> int:
         """D, the length of every vector."""
-        return self.anchor.raw.shape[1]
+        return self.Z.shape[1]
 
     @property
     def views(self) -> int:
         """2B, the views the Gram matrix is over."""
         return 2 * self.batch
+
+    @property
+    def work(self) -> int:
+        """Multiply-adds of the 2B x 2B product (sets the kernels' path)."""
+        return tiles.work(self.views, self.views, self.dim)
 
     def layout(self) -> tuple[np.ndarray, np.ndarray]:
         """pos = each view's partner (v +- B), skip = the view itself."""
@@ -118,73 +252,78 @@ class TwoViewBatch:
         v = np.arange(2 * B, dtype=np.int64)
         return (v + B) % (2 * B), v
 
-    def order(self) -> np.ndarray:
-        """(2B, 2B - 1): each view's columns as the breakdown lists them, partner first, then
-        the other 2B - 2 views in order."""
-        n = self.views
-        pos, _ = self.layout()
-        cols = np.empty((n, n - 1), dtype=np.int64)
-        everything = np.arange(n)
-        for v in range(n):
-            others = everything[(everything != v) & (everything != pos[v])]
-            cols[v, 0] = pos[v]
-            cols[v, 1:] = others
-        return cols
+    def partners(self) -> np.ndarray:
+        """s(a_i, p_i) (B,): the partner similarity of views i and B + i."""
+        with _jit.job(self.work):
+            return positive_similarities(self.anchor.used, self.positive.used, self.cosine)
 
-    def per_example(self, rows: np.ndarray, order: np.ndarray) -> np.ndarray:
-        """A (2B, 2B) per-row array as (B, 2 (2B - 1)) terms: the anchor view's row, then the
-        positive view's, each in `order`."""
+    def tiles(self) -> Iterator[tiles.Tile]:
+        """The 2B x 2B Gram matrix a tile of rows at a time."""
+        return tiles.tiles(self.Z, self.Z, self.cosine)
+
+    def view_rows(self, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
+        """The rows of examples [start, stop)'s anchor views and positive views (float64)."""
         B = self.batch
-        picked = np.take_along_axis(rows, order, axis=1)
-        return np.concatenate([picked[:B], picked[B:]], axis=1)
+        return (tiles.rows(self.Z, self.Z, start, stop, self.cosine),
+                tiles.rows(self.Z, self.Z, B + start, B + stop, self.cosine))
 
-    def per_view(self, values: np.ndarray) -> np.ndarray:
-        """A (2B,) per-view value repeated over each view's 2B - 1 terms: (B, 2 (2B - 1))."""
-        B, width = self.batch, self.views - 1
-        return np.concatenate([np.repeat(values[:B, None], width, axis=1),
-                               np.repeat(values[B:, None], width, axis=1)], axis=1)
+    def per_example(self, anchor_rows: np.ndarray, positive_rows: np.ndarray, start: int,
+                    ) -> np.ndarray:
+        """Rows of examples' two views as their (n, 2 (2B - 1)) terms: each view's partner
+        first, then the other 2B - 2 views in order (the view itself left out)."""
+        B = self.batch
+        n = anchor_rows.shape[0]
+        i = np.arange(start, start + n)
+        return np.concatenate([reordered(anchor_rows, i + B, i),
+                               reordered(positive_rows, i, i + B)], axis=1)
 
-    def term_labels(self, order: np.ndarray) -> tuple[tuple[str, ...], tuple[int, ...],
-                                                      dict[str, np.ndarray]]:
-        """Terms.role/index (partner, then negative k) and the view/candidate columns."""
+    def term_labels(self, start: int, stop: int) -> dict[str, np.ndarray]:
+        """The view, candidate_role and candidate_index columns of examples [start, stop)."""
         B, width = self.batch, self.views - 1
-        role = (("partner",) + ("negative",) * (width - 1)) * 2
-        index = ((0,) + tuple(range(width - 1))) * 2
-        view = np.empty((B, 2 * width), dtype=object)
+        n = stop - start
+        view = np.empty((n, 2 * width), dtype=object)
         view[:, :width] = ANCHOR
         view[:, width:] = POSITIVE
-        candidates = self.per_example(np.broadcast_to(np.arange(2 * B), (2 * B, 2 * B)), order)
-        cand_role = np.full(candidates.shape, ANCHOR, dtype=object)  # no str-array detour
-        cand_role[candidates >= B] = POSITIVE
-        return role, index, {"view": view, "candidate_role": cand_role,
-                             "candidate_index": candidates % B}
+        every = np.broadcast_to(np.arange(2 * B), (n, 2 * B))
+        candidates = self.per_example(every, every, start)
+        role = np.full(candidates.shape, ANCHOR, dtype=object)
+        role[candidates >= B] = POSITIVE
+        return {"view": view, "candidate_role": role, "candidate_index": candidates % B}
 
-    def backward(self, grad_sim: np.ndarray) -> dict[str, np.ndarray]:
-        """Gradients of the summed loss from M = d(sum)/dG (G symmetric): d/dZ = (M + M^T) Z."""
+    def roles(self) -> tuple[tuple[str, ...], tuple[int, ...]]:
+        """Terms.role/index: for each view its partner (the positive), then negative k."""
+        width = self.views - 1
+        return (("positive",) + ("negative",) * (width - 1)) * 2, \
+            ((0,) + tuple(range(width - 1))) * 2
+
+    def pairs(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """(partner similarities, the other pairs of distinct views), each pair once."""
         B = self.batch
-        z = np.concatenate([self.anchor.used, self.positive.used])
-        grad_z = (grad_sim + grad_sim.T) @ z
+        for r0, tile in self.tiles():
+            R = tile.shape[0]
+            v = r0 + np.arange(R)
+            cols = np.arange(tile.shape[1])
+            upper = cols[None, :] > v[:, None]
+            partner = cols[None, :] == ((v + B) % (2 * B))[:, None]
+            yield (np.asarray(tile[upper & partner], dtype=np.float64),
+                   np.asarray(tile[upper & ~partner], dtype=np.float64))
+
+    def gradients(self, to_grad: Callable[[int, np.ndarray], None]) -> dict[str, np.ndarray]:
+        """d/dZ = (M + M^T) Z for M = d(sum)/dG (G symmetric), tile by tile."""
+        B = self.batch
+        rows, cols = tiles.backward(self.Z, self.Z, self.cosine, to_grad)
+        grad_z = rows + cols
         return {ANCHOR: self.anchor.backward(grad_z[:B]),
                 POSITIVE: self.positive.backward(grad_z[B:])}
 
 
 def two_view_batch(inputs: Inputs, loss: str, cosine: bool, warnings: list[str],
-                   ) -> TwoViewBatch:
+                   grad: bool = False) -> TwoViewBatch:
     """The two-view batch of anchor and positive (B >= 2): views Z = [A; P] as the
-    similarity uses them and their Gram matrix, refused before it is built when the breakdown
-    would pass compute's limit.
+    similarity uses them; their Gram matrix is read by tiles, never held whole.
     """
-    a, p = anchor_positive(inputs, loss, 2, "two-view batch")
-    B = a.shape[0]
-    check_breakdown(B, 2 * (2 * B - 1), loss)
-    check_huge({ANCHOR: a, POSITIVE: p}, warnings)
-    av = vectors(a, cosine, warnings, ANCHOR)
-    pv = vectors(p, cosine, warnings, POSITIVE)
-    z = np.concatenate([av.used, pv.used])
-    sim = z @ z.T
-    if cosine:
-        np.clip(sim, -1.0, 1.0, out=sim)
-    return TwoViewBatch(av, pv, np.ascontiguousarray(sim), cosine)
+    Z, a, p = _prepared(inputs, loss, 2, "two-view batch", cosine, warnings, grad, 2)
+    return TwoViewBatch(Z, a, p, cosine)
 
 
 @dataclass
@@ -201,8 +340,9 @@ class Explicit:
 
 def explicit_similarities(inputs: Inputs, params: dict[str, Any], name: str, grad: bool,
                           warnings: list[str]) -> Explicit:
-    """The explicit form shared by dcl and hard-infonce, checked and warned as compute does."""
-    batch = embedding_batch(inputs)
+    """The explicit form shared by dcl and hard-infonce, checked and warned as compute does
+    (in float64 whatever the input's dtype)."""
+    batch = embedding_batch(float64_inputs(inputs))
     check_embedding_breakdown(batch, batch.k + 1, name, grad)
     check_huge({"anchor": batch.anchor, "positive": batch.positive,
                 "negatives": batch.negatives}, warnings)
@@ -215,3 +355,17 @@ def explicit_similarities(inputs: Inputs, params: dict[str, Any], name: str, gra
         [similarity_rows(a.used, p.used, cosine), similarity_rows(a.used, n.used, cosine)],
         axis=1))
     return Explicit(batch, a, p, n, sim)
+
+
+def float64_inputs(inputs: Inputs) -> Inputs:
+    """The inputs in float64 (batch may hand an in-batch loss float32 arrays; its explicit
+    form computes in float64 as compute does)."""
+    if all(arr.dtype == np.float64 for arr in inputs.arrays.values()):
+        return inputs
+    return replace(inputs, arrays={r: np.ascontiguousarray(a, dtype=np.float64)
+                                   for r, a in inputs.arrays.items()})
+
+
+def explicit_layout(batch: int) -> tuple[np.ndarray, np.ndarray]:
+    """pos and skip of the explicit form's rows [p, n_0 ..]: the positive first, no skip."""
+    return np.zeros(batch, dtype=np.int64), np.full(batch, -1, dtype=np.int64)

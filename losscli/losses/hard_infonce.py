@@ -16,14 +16,24 @@ from typing import Any
 import numpy as np
 
 from losscli.kernels import _jit
-from losscli.kernels import inbatch as kern
-from losscli.losses.forms import explicit_similarities, two_view_batch
+from losscli.kernels import tiles as tk
+from losscli.losses import tiles
+from losscli.losses.forms import (
+    TwoViewBatch,
+    explicit_layout,
+    explicit_similarities,
+    two_view_batch,
+)
 from losscli.losses.results import result, shape_dict
 from losscli.losses.roles import check_temperature
 from losscli.losses.spec import Convention
 from losscli.losses.specs.in_batch import HARD_INFONCE
 from losscli.losses.vectors import similarity_backward
-from losscli.model import Inputs, Result, Terms
+from losscli.model import Inputs, LazyTerms, Result, Terms
+
+NAMES = ("view", "candidate_role", "candidate_index", "similarity", "logit", "importance",
+         "share", "gradient", "r", "ng_raw", "floor", "floor_binds")
+PER_ROW = ("r", "ng_raw", "floor", "floor_binds")
 
 
 def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, grad: bool = False,
@@ -41,21 +51,54 @@ def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, grad: bool 
     return _two_view(inputs, params, reduction, grad, convention)
 
 
-def _run(sim: np.ndarray, params: dict[str, Any], pos: np.ndarray, skip: np.ndarray,
-         warnings: list[str]) -> dict[str, np.ndarray]:
-    R, C = sim.shape
-    out = {name: np.empty((R, C)) for name in ("logit", "importance", "share", "gradient")}
-    per_row = {name: np.empty(R) for name in ("r", "ng_raw", "floor", "loss")}
-    binds = np.empty(R, dtype=np.bool_)
-    _jit.run(kern.hard_rows, R * C * 8, sim, 1.0 / params["temperature"], pos, skip,
-             float(params["beta"]), float(params["tau_plus"]), bool(params["clamp"]),
-             out["logit"], out["importance"], out["share"], out["gradient"], per_row["r"],
-             per_row["ng_raw"], per_row["floor"], binds, per_row["loss"])
-    negative = ~np.isfinite(per_row["loss"]) & (per_row["ng_raw"] <= 0.0)
-    if negative.any():
-        warnings.append(f"{int(negative.sum())} row(s) with Ng <= 0 (the positive dominates "
-                        "the debiased negatives) and --no-clamp: their loss is null")
-    return {**out, **per_row, "floor_binds": binds}
+class _Rows:
+    """Each row's statistics over its negatives and what follows from them (per row)."""
+
+    def __init__(self, n: int) -> None:
+        self.top, self.sum_b, self.sum_1b = np.empty(n), np.empty(n), np.empty(n)
+        self.r, self.ng_raw, self.floor, self.loss = (np.empty(n), np.empty(n), np.empty(n),
+                                                      np.empty(n))
+        self.floor_binds = np.empty(n, dtype=np.bool_)
+        self.c_neg, self.g_pos = np.empty(n), np.empty(n)
+
+    def gather(self, tiles, pos: np.ndarray, skip: np.ndarray, v0: np.ndarray, count: int,
+               params: dict[str, Any], work: int, warnings: list[str]) -> None:
+        scale = 1.0 / params["temperature"]
+        beta = float(params["beta"])
+        for r0, tile in tiles:
+            _jit.run(tk.hard_row_stats, work, tile, r0, pos, skip, scale, beta, self.top,
+                     self.sum_b, self.sum_1b)
+        _jit.run(tk.hard_rows_finish, v0.size * 64, v0, self.top, self.sum_b, self.sum_1b,
+                 count, scale, beta, float(params["tau_plus"]), bool(params["clamp"]),
+                 self.r, self.ng_raw, self.floor, self.floor_binds, self.loss, self.c_neg,
+                 self.g_pos)
+        negative = ~np.isfinite(self.loss) & (self.ng_raw <= 0.0)
+        if negative.any():
+            warnings.append(f"{int(negative.sum())} row(s) with Ng <= 0 (the positive "
+                            "dominates the debiased negatives) and --no-clamp: their loss is "
+                            "null")
+
+    def terms(self, S: np.ndarray, start: int, pos: np.ndarray, skip: np.ndarray,
+              params: dict[str, Any], weight: np.ndarray) -> dict[str, np.ndarray]:
+        """logit, importance, share and gradient (times weight) of rows start.. of S."""
+        out = {name: np.empty_like(S) for name in ("logit", "importance", "share",
+                                                   "gradient")}
+        _jit.run(tk.hard_row_terms, S.size * 16, S, start, pos, skip,
+                 1.0 / params["temperature"], float(params["beta"]), self.top, self.sum_b,
+                 self.sum_1b, self.c_neg, self.g_pos, weight, out["logit"],
+                 out["importance"], out["share"], out["gradient"])
+        return out
+
+    def tile_gradient(self, pos: np.ndarray, skip: np.ndarray, params: dict[str, Any],
+                      weight: float, work: int):
+        scale = 1.0 / params["temperature"]
+        beta = float(params["beta"])
+
+        def to_grad(r0: int, tile: np.ndarray) -> None:
+            _jit.run(tk.hard_tile_grad, work, tile, r0, pos, skip, scale, beta, self.top,
+                     self.sum_b, self.sum_1b, self.c_neg, self.g_pos, weight)
+
+        return to_grad
 
 
 def _positive_cells(columns: dict[str, np.ndarray], cells: list[int]) -> None:
@@ -70,23 +113,24 @@ def _explicit(inputs: Inputs, params: dict[str, Any], reduction: str, grad: bool
     B, K, D = ex.batch.batch, ex.batch.k, ex.batch.dim
     a, p, n, sim = ex.anchor, ex.positive, ex.negatives, ex.sim
     t = params["temperature"]
-    out = _run(sim, params, np.zeros(B, dtype=np.int64), np.full(B, -1, dtype=np.int64),
-               warnings)
-    columns = {"similarity": sim, "logit": out["logit"], "importance": out["importance"],
-               "share": out["share"], "gradient": out["gradient"]}
+    pos, skip = explicit_layout(B)
+    rows = _Rows(B)
+    rows.gather([(0, sim)], pos, skip, sim[:, 0] * (1.0 / t), K, params, sim.size * 16,
+                warnings)
+    columns = {"similarity": sim, **rows.terms(sim, 0, pos, skip, params, np.ones(B))}
     _positive_cells(columns, [0])
-    for name in ("r", "ng_raw", "floor", "floor_binds"):
-        columns[name] = np.repeat(out[name][:, None], K + 1, axis=1)
+    for name in PER_ROW:
+        columns[name] = np.repeat(getattr(rows, name)[:, None], K + 1, axis=1)
     terms = Terms(role=("positive",) + ("negative",) * K, index=(0,) + tuple(range(K)),
                   columns=columns)
     gradients = None
     if grad:
-        dsim = out["gradient"] / t
+        dsim = columns["gradient"] / t
         grad_a, grad_p = similarity_backward(dsim[:, :1], a, p)
         grad_a_n, grad_n = similarity_backward(dsim[:, 1:], a, n)
         gradients = {"anchor": grad_a + grad_a_n, "positive": grad_p[:, 0, :],
                      "negatives": grad_n}
-    return result(HARD_INFONCE.name, {**params, "form": "explicit"}, reduction, out["loss"],
+    return result(HARD_INFONCE.name, {**params, "form": "explicit"}, reduction, rows.loss,
                   shape_dict(B, K, D), terms, warnings, gradients)
 
 
@@ -96,31 +140,63 @@ def _two_view(inputs: Inputs, params: dict[str, Any], reduction: str, grad: bool
     t = params["temperature"]
     check_temperature(t, warnings)
     views = two_view_batch(inputs, HARD_INFONCE.name, params["similarity"] == "cosine",
-                           warnings)
+                           warnings, grad=grad)
     B, n = views.batch, views.views
     pos, skip = views.layout()
-    out = _run(views.sim, params, pos, skip, warnings)
+    s_pos = views.partners()
+    rows = _Rows(n)
+    with _jit.job(views.work):
+        rows.gather(views.tiles(), pos, skip, np.concatenate([s_pos, s_pos]) * (1.0 / t),
+                    n - 2, params, views.work, warnings)
+    view_loss = rows.loss
     if convention is not None and convention.linear_space:
         linear = np.empty(n)
-        _jit.run(kern.hard_rows_linear, n * n * 4, views.sim, 1.0 / t, pos, skip,
-                 float(params["beta"]), float(params["tau_plus"]), linear)
-        bad = ~np.isfinite(linear) & np.isfinite(out["loss"])
+        with _jit.job(views.work):
+            for r0, tile in views.tiles():
+                _jit.run(tk.hard_linear_rows, views.work, tile, r0, pos, skip, 1.0 / t,
+                         float(params["beta"]), float(params["tau_plus"]), linear)
+        bad = ~np.isfinite(linear) & np.isfinite(view_loss)
         if bad.any():
             warnings.append(f"{int(bad.sum())} view(s) overflow in {convention.library}'s "
                             "linear-space arithmetic (e^{s/t} beyond float64): their loss is "
                             "null, where the log-space loss is finite")
-        out["loss"] = linear
-    loss = 0.5 * (out["loss"][:B] + out["loss"][B:])
-    order = views.order()
-    role, index, columns = views.term_labels(order)
-    columns["similarity"] = views.per_example(views.sim, order)
-    for name in ("logit", "importance", "share"):
-        columns[name] = views.per_example(out[name], order)
-    columns["gradient"] = 0.5 * views.per_example(out["gradient"], order)
-    _positive_cells(columns, [0, n - 1])
-    for name in ("r", "ng_raw", "floor", "floor_binds"):
-        columns[name] = views.per_view(out[name])
-    gradients = views.backward(0.5 * out["gradient"] / t) if grad else None
+        view_loss = linear
+    loss = 0.5 * (view_loss[:B] + view_loss[B:])
+    role, index = views.roles()
+    terms = LazyTerms(role, index, NAMES, B,
+                      tiles.on_demand(_Breakdown(views, rows, params).block, views.work),
+                      views.pairs)
+    gradients = None
+    if grad:
+        with _jit.job(views.work):
+            gradients = views.gradients(rows.tile_gradient(pos, skip, params, 0.5 / t,
+                                                           views.work))
     return result(HARD_INFONCE.name, {**params, "form": "two-view batch"}, reduction, loss,
-                  shape_dict(B, n - 2, views.dim), Terms(role, index, columns), warnings,
-                  gradients)
+                  shape_dict(B, n - 2, views.dim), terms, warnings, gradients)
+
+
+class _Breakdown:
+    """Examples' terms on demand: the rows of views i and B + i, partner first."""
+
+    def __init__(self, views: TwoViewBatch, rows: _Rows, params: dict[str, Any]) -> None:
+        self.views, self.rows, self.params = views, rows, params
+
+    def block(self, start: int, stop: int) -> dict[str, np.ndarray]:
+        views = self.views
+        B, width = views.batch, views.views - 1
+        pos, skip = views.layout()
+        half = np.full(views.views, 0.5)
+        parts = []
+        for S, r0 in zip(views.view_rows(start, stop), (start, B + start), strict=True):
+            parts.append({"similarity": S,
+                          **self.rows.terms(S, r0, pos, skip, self.params, half)})
+        columns = views.term_labels(start, stop)
+        for name in ("similarity", "logit", "importance", "share", "gradient"):
+            columns[name] = views.per_example(parts[0][name], parts[1][name], start)
+        _positive_cells(columns, [0, width])
+        for name in PER_ROW:
+            values = getattr(self.rows, name)
+            columns[name] = np.concatenate(
+                [np.repeat(values[start:stop, None], width, axis=1),
+                 np.repeat(values[B + start:B + stop, None], width, axis=1)], axis=1)
+        return {name: columns[name] for name in NAMES}

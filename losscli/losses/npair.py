@@ -11,14 +11,23 @@ from typing import Any
 import numpy as np
 
 from losscli.kernels import _jit
-from losscli.kernels import inbatch as kern
-from losscli.losses.forms import paired_batch
+from losscli.losses import relative_softmax as rs
+from losscli.losses import tiles
+from losscli.losses.forms import (
+    PairedBatch,
+    explicit_layout,
+    float64_inputs,
+    paired_batch,
+    reordered,
+)
 from losscli.losses.results import check_embedding_breakdown, result, shape_dict
 from losscli.losses.roles import check_huge, embedding_batch
 from losscli.losses.spec import Convention
 from losscli.losses.specs.in_batch import NPAIR
 from losscli.losses.vectors import similarity_backward, similarity_rows, vectors
-from losscli.model import Inputs, Result, Terms
+from losscli.model import Inputs, LazyTerms, Result, Terms
+
+NAMES = ("similarity", "logit", "probability", "gradient", "candidate_index")
 
 
 def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, grad: bool = False,
@@ -31,19 +40,9 @@ def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, grad: bool 
     return _paired(inputs, params, reduction, grad, cosine)
 
 
-def _softmax(sim: np.ndarray, pos: np.ndarray, skip: np.ndarray):
-    R, C = sim.shape
-    logit = np.empty((R, C))
-    prob = np.empty_like(logit)
-    dlogit = np.empty_like(logit)
-    loss = np.empty(R)
-    _jit.run(kern.softmax_rows, R * C * 4, sim, 1.0, pos, skip, logit, prob, dlogit, loss)
-    return logit, prob, dlogit, loss
-
-
 def _explicit(inputs: Inputs, params: dict[str, Any], reduction: str, grad: bool,
               cosine: bool) -> Result:
-    batch = embedding_batch(inputs, negatives="optional")
+    batch = embedding_batch(float64_inputs(inputs), negatives="optional")
     check_embedding_breakdown(batch, batch.k + 1, NPAIR.name, grad)
     B, K, D = batch.batch, batch.k, batch.dim
     warnings: list[str] = []
@@ -57,8 +56,12 @@ def _explicit(inputs: Inputs, params: dict[str, Any], reduction: str, grad: bool
     sim = np.ascontiguousarray(np.concatenate(
         [similarity_rows(a.used, p.used, cosine), similarity_rows(a.used, n.used, cosine)],
         axis=1))
-    logit, prob, dlogit, loss = _softmax(sim, np.zeros(B, dtype=np.int64),
-                                         np.full(B, -1, dtype=np.int64))
+    pos, skip = explicit_layout(B)
+    ref = np.ascontiguousarray(sim[:, 0])
+    work = sim.size * 8
+    stats, _ = rs.statistics([(0, sim)], pos, skip, ref, 1.0, work)
+    loss = stats.losses()
+    logit, prob, dlogit = rs.terms(sim, 0, pos, skip, ref, 1.0, stats, np.ones(B))
     terms = Terms(
         role=("positive",) + ("negative",) * K,
         index=(0,) + tuple(range(K)),
@@ -77,20 +80,39 @@ def _explicit(inputs: Inputs, params: dict[str, Any], reduction: str, grad: bool
 def _paired(inputs: Inputs, params: dict[str, Any], reduction: str, grad: bool,
             cosine: bool) -> Result:
     warnings: list[str] = []
-    pairs = paired_batch(inputs, NPAIR.name, cosine, warnings)  # checks the breakdown
+    pairs = paired_batch(inputs, NPAIR.name, cosine, warnings, grad=grad)
     B = pairs.batch
     pos, skip = pairs.layout()
-    logit, prob, dlogit, loss = _softmax(pairs.sim, pos, skip)
-    # Each row as the breakdown lists it: the positive p_i, then the other examples' p_j.
-    order = np.array([[i] + [j for j in range(B) if j != i] for i in range(B)])
-    terms = Terms(
-        role=("positive",) + ("negative",) * (B - 1),
-        index=(0,) + tuple(range(B - 1)),
-        columns={name: np.take_along_axis(col, order, axis=1) for name, col in
-                 (("similarity", pairs.sim), ("logit", logit), ("probability", prob),
-                  ("gradient", dlogit))},
-    )
-    terms.columns["candidate_index"] = order
-    gradients = pairs.backward(dlogit) if grad else None
-    return result(NPAIR.name, {**params, "form": "paired batch"}, reduction, loss,
+    diag = pairs.diagonal()
+    weight = np.ones(B)
+    with _jit.job(pairs.work):
+        stats, _ = rs.statistics(pairs.tiles(), pos, skip, diag, 1.0, pairs.work)
+    terms = LazyTerms(("positive",) + ("negative",) * (B - 1), (0,) + tuple(range(B - 1)),
+                      NAMES, B, tiles.on_demand(_Breakdown(pairs, diag, stats).block, pairs.work),
+                      pairs.pairs)
+    gradients = None
+    if grad:
+        with _jit.job(pairs.work):
+            gradients = pairs.gradients(rs.tile_gradient(pos, skip, diag, 1.0, stats, weight,
+                                                         pairs.work))
+    return result(NPAIR.name, {**params, "form": "paired batch"}, reduction, stats.losses(),
                   shape_dict(B, B - 1, pairs.dim), terms, warnings, gradients)
+
+
+class _Breakdown:
+    """Row i of S on demand: the positive p_i, then the other examples' p_j."""
+
+    def __init__(self, pairs: PairedBatch, diag: np.ndarray, stats: rs.Relative) -> None:
+        self.pairs, self.diag, self.stats = pairs, diag, stats
+
+    def block(self, start: int, stop: int) -> dict[str, np.ndarray]:
+        B = self.pairs.batch
+        pos, skip = self.pairs.layout()
+        S = self.pairs.rows(start, stop)
+        logit, prob, grad = rs.terms(S, start, pos, skip, self.diag, 1.0, self.stats,
+                                     np.ones(B))
+        first = np.arange(start, stop)
+        every = np.broadcast_to(np.arange(B), S.shape)
+        return {name: reordered(values, first) for name, values in
+                (("similarity", S), ("logit", logit), ("probability", prob),
+                 ("gradient", grad), ("candidate_index", every))}

@@ -4,7 +4,9 @@
     l_v = LSE_{u != v}( s(z_v, z_u) / t ) - s(z_v, z_pi(v)) / t
     example i: (l_i + l_{B+i}) / 2
 
-`--like pytorch-metric-learning` takes -log(p + finfo.tiny) of each view's probability p.
+By tiles of the views' Gram matrix (losses/tiles.py), each row's softmax kept relative to its
+partner (relative_softmax.py). `--like pytorch-metric-learning` takes -log(p + finfo.tiny)
+of each view's probability p.
 """
 
 from __future__ import annotations
@@ -15,14 +17,18 @@ import numpy as np
 
 from losscli.errors import BadData
 from losscli.kernels import _jit
-from losscli.kernels import inbatch as kern
-from losscli.losses.forms import two_view_batch
+from losscli.losses import relative_softmax as rs
+from losscli.losses import tiles
+from losscli.losses.forms import TwoViewBatch, two_view_batch
 from losscli.losses.results import result, shape_dict
 from losscli.losses.roles import check_temperature
 from losscli.losses.spec import Convention
 from losscli.losses.specs.in_batch import NTXENT_BATCH
 from losscli.losses.variants import probability_eps
-from losscli.model import Inputs, Result, Terms
+from losscli.model import Inputs, LazyTerms, Result
+
+NAMES = ("view", "candidate_role", "candidate_index", "similarity", "logit", "probability",
+         "gradient")
 
 
 def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, grad: bool = False,
@@ -38,29 +44,52 @@ def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, grad: bool 
     t = params["temperature"]
     check_temperature(t, warnings)
     views = two_view_batch(inputs, NTXENT_BATCH.name, params["similarity"] == "cosine",
-                           warnings)
-    B, n = views.batch, views.views
+                           warnings, grad=grad)
+    B = views.batch
     pos, skip = views.layout()
-    logit = np.empty((n, n))
-    prob = np.empty_like(logit)
-    dlogit = np.empty_like(logit)
-    view_loss = np.empty(n)
-    _jit.run(kern.softmax_rows, n * n * 4, views.sim, 1.0 / t, pos, skip, logit, prob,
-             dlogit, view_loss)
-    view_loss, factor = probability_eps(convention, view_loss)
-    if factor is not None:
-        dlogit *= factor[:, None]
+    partner = views.partners()
+    ref = np.concatenate([partner, partner])
+    with _jit.job(views.work):
+        stats, _ = rs.statistics(views.tiles(), pos, skip, ref, 1.0 / t, views.work)
+    view_loss, factor = probability_eps(convention, stats.losses())
+    # d loss_i / d logit = (p - [partner]) / 2, times the eps factor of the view's softmax.
+    weight = 0.5 * (np.ones(2 * B) if factor is None else factor)
     loss = 0.5 * (view_loss[:B] + view_loss[B:])
-    order = views.order()
-    role, index, labels = views.term_labels(order)
-    columns = dict(labels)
-    columns.update({
-        "similarity": views.per_example(views.sim, order),
-        "logit": views.per_example(logit, order),
-        "probability": views.per_example(prob, order),
-        "gradient": 0.5 * views.per_example(dlogit, order),
-    })
-    gradients = views.backward(0.5 * dlogit / t) if grad else None
+    role, index = views.roles()
+    breakdown = _Breakdown(views, 1.0 / t, ref, stats, weight)
+    terms = LazyTerms(role, index, NAMES, B, tiles.on_demand(breakdown.block, views.work),
+                      views.pairs)
+    gradients = None
+    if grad:
+        with _jit.job(views.work):
+            gradients = views.gradients(rs.tile_gradient(pos, skip, ref, 1.0 / t, stats,
+                                                         weight, views.work))
     return result(NTXENT_BATCH.name, params, reduction, loss,
-                  shape_dict(B, n - 2, views.dim), Terms(role, index, columns), warnings,
-                  gradients)
+                  shape_dict(B, 2 * B - 2, views.dim), terms, warnings, gradients)
+
+
+class _Breakdown:
+    """Examples' terms on demand: the rows of views i and B + i, partner first."""
+
+    def __init__(self, views: TwoViewBatch, scale: float, ref: np.ndarray,
+                 stats: rs.Relative, weight: np.ndarray) -> None:
+        self.views, self.scale, self.ref, self.stats, self.weight = (views, scale, ref, stats,
+                                                                     weight)
+
+    def block(self, start: int, stop: int) -> dict[str, np.ndarray]:
+        views = self.views
+        B = views.batch
+        pos, skip = views.layout()
+        out: list[dict[str, np.ndarray]] = []
+        for S, r0 in zip(views.view_rows(start, stop), (start, B + start), strict=True):
+            logit, prob, grad = rs.terms(S, r0, pos, skip, self.ref, self.scale, self.stats,
+                                         self.weight)
+            out.append({"similarity": S, "logit": logit, "probability": prob,
+                        "gradient": grad})
+        columns = views.term_labels(start, stop)
+        for name in ("similarity", "logit", "probability", "gradient"):
+            columns[name] = views.per_example(out[0][name], out[1][name], start)
+        return {name: columns[name] for name in NAMES}
+
+
+__all__ = ["evaluate"]

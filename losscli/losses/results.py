@@ -14,7 +14,7 @@ import numpy as np
 from losscli.errors import BadData, UsageError
 from losscli.losses import REDUCTIONS
 from losscli.losses.roles import EmbeddingBatch
-from losscli.model import Result, Terms
+from losscli.model import LazyTerms, Result, Terms
 
 # What `compute` materialises at most (CONTRACT.md: "too large for compute: use batch").
 # A term is a row of the breakdown (about ten numbers, ~150 bytes of JSON); 8 million of them
@@ -124,7 +124,7 @@ def nonfinite_warning(per_example: np.ndarray, warnings: list[str]) -> None:
 
 
 def result(spec_name: str, params: dict[str, Any], reduction: str, loss: np.ndarray,
-           shape: dict, terms: Terms, warnings: list[str],
+           shape: dict, terms: Terms | LazyTerms, warnings: list[str],
            gradients: dict[str, np.ndarray] | None = None,
            value: float | list[float] | None = None) -> Result:
     """The Result; `value` overrides the reduction of the per-example losses (a library's

@@ -322,18 +322,23 @@ def huge_entry_warning(role: str) -> str:
             "each vector by its largest entry first")
 
 
+def largest_magnitude(arr: np.ndarray) -> float:
+    """max |entry| without a temporary of the array's size (0 for an empty array)."""
+    return max(float(arr.max()), -float(arr.min())) if arr.size else 0.0
+
+
 def check_magnitudes(batch: EmbeddingBatch, warnings: list[str]) -> None:
     """A warning for each role with entries above HUGE_ENTRY in magnitude."""
     for name in ("anchor", "positive", "negatives", "negatives2"):
         arr = getattr(batch, name)
-        if arr is not None and arr.size and float(np.max(np.abs(arr))) > HUGE_ENTRY:
+        if arr is not None and largest_magnitude(arr) > HUGE_ENTRY:
             warnings.append(huge_entry_warning(name))
 
 
 def check_huge(arrays: dict[str, np.ndarray | None], warnings: list[str]) -> None:
     """A warning for each array with entries above HUGE_ENTRY in magnitude."""
     for name, arr in arrays.items():
-        if arr is not None and arr.size and float(np.max(np.abs(arr))) > HUGE_ENTRY:
+        if arr is not None and largest_magnitude(arr) > HUGE_ENTRY:
             warnings.append(f"{name} has entries above {HUGE_ENTRY:g} in magnitude; distances "
                             "and similarities may overflow")
 

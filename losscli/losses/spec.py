@@ -326,9 +326,17 @@ class LossSpec:
     # time (and Dask a row range per task). False for the losses whose examples are each
     # other's candidates, which are evaluated on each input whole.
     streams: bool = False
+    # Its B x B (or 2B x 2B) similarities go by tiles of rows from the anchor and positive
+    # vectors (losses/forms.py): batch hands it one (2B, D) buffer of the input's own rows,
+    # float32 under --dtype float32, that it may normalize in place, and no breakdown limit.
+    tiled: bool = False
     # The margin columns whose positive entries (on the negative terms) are the active terms
     # that batch records and summaries count.
     active_columns: tuple[str, ...] = ()
+    # The column whose magnitude ranks an example's terms (compute --terms top keeps the
+    # positive and the strongest others): the gradient for the softmax losses, the term for
+    # the margin ones.
+    strength: str = "gradient"
     # Optional roles without which the loss is 0 (InfoNCE without negatives, K = 0): a role
     # set of files named by role must hold them (io/rolesets.py).
     zero_without: tuple[str, ...] = ()

@@ -17,7 +17,9 @@ import numpy as np
 
 from losscli.errors import UsageError
 from losscli.kernels import _jit
-from losscli.kernels import inbatch as kern
+from losscli.kernels import candidates as kern
+from losscli.kernels import tiles as tk
+from losscli.losses import tiles
 from losscli.losses.results import check_breakdown, result, shape_dict
 from losscli.losses.roles import (
     anchor_rows,
@@ -30,7 +32,7 @@ from losscli.losses.spec import Convention
 from losscli.losses.specs.in_batch import SUPCON
 from losscli.losses.variants import pml_single_call_zero, zero_rows
 from losscli.losses.vectors import similarity_backward, similarity_rows, vectors
-from losscli.model import Inputs, Result, Terms
+from losscli.model import Inputs, LazyTerms, Result, Terms
 
 
 def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, grad: bool = False,
@@ -44,9 +46,7 @@ def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, grad: bool 
     negatives = negatives_bank(inputs, B, D, single, required=False, allow_empty=True)
     P, K = positives.shape[1], negatives.shape[1]
     multi_view = convention is not None and convention.negatives_form == "multi-view"
-    if multi_view:  # every view a row: (1 + P) rows of B (1 + P) - 1 candidates
-        check_breakdown(B, (1 + P) * (B * (1 + P) - 1), SUPCON.name)
-    else:
+    if not multi_view:  # the multi-view batch's breakdown is computed on demand
         check_breakdown(B, P + K, SUPCON.name, B * (1 + P + K) * D if grad else 0)
     warnings: list[str] = []
     check_huge({"anchor": anchor, pos_role: positives, "negatives": negatives}, warnings)
@@ -110,7 +110,8 @@ def _multi_view(anchor: np.ndarray, positives: np.ndarray, pos_role: str,
     """SupContrast's SupConLoss with every view an anchor: example i's views are a_i and its
     P positives (one SupContrast sample of 1 + P views); each view's positives are its
     example's other views, its negatives every other example's views. An example's loss is
-    the mean over its views' rows (the batch's mean is SupContrast's)."""
+    the mean over its views' rows (the batch's mean is SupContrast's). By tiles of the
+    views' Gram matrix (losses/tiles.py)."""
     B, D = anchor.shape
     if positives.shape[0] != B:
         raise UsageError(f"{convention.library} needs each anchor's own positives: found a "
@@ -125,54 +126,93 @@ def _multi_view(anchor: np.ndarray, positives: np.ndarray, pos_role: str,
     cosine = params["similarity"] == "cosine"
     a = vectors(anchor, cosine, warnings, "anchor")
     pos = vectors(positives, cosine, warnings, pos_role)
-    z = np.concatenate([a.used[:, None, :], pos.used], axis=1).reshape(N, D)
-    sim = z @ z.T
-    if cosine:
-        np.clip(sim, -1.0, 1.0, out=sim)
-    sim = np.ascontiguousarray(sim)
-    group = np.repeat(np.arange(B, dtype=np.int64), V)
-    logit = np.empty((N, N))
-    prob = np.empty_like(logit)
-    dlogit = np.empty_like(logit)
-    view_loss = np.empty(N)
-    _jit.run(kern.multiview_rows, N * N * 4, sim, group, scale, factor,
-             float(convention.eps), logit, prob, dlogit, view_loss)
+    Z = np.ascontiguousarray(np.concatenate([a.used[:, None, :], pos.used], axis=1)
+                             .reshape(N, D))
+    work = tiles.work(N, N, D)
+    big, log_den, pos_mean = np.empty(N), np.empty(N), np.empty(N)
+    with _jit.job(work):
+        for r0, tile in tiles.tiles(Z, Z, cosine):
+            _jit.run(tk.multiview_row_stats, work, tile, r0, V, scale,
+                     float(convention.eps), big, log_den, pos_mean)
+    view_loss = -factor * (pos_mean - big - log_den)
     loss = view_loss.reshape(B, V).mean(axis=1)
-    # Each view's candidates as the breakdown lists them: its example's other views (the
-    # positives), then every other example's views in order (the negatives).
-    views = np.arange(N)
-    order = np.empty((N, N - 1), dtype=np.int64)
-    for v in range(N):
-        own = views[(group == group[v]) & (views != v)]
-        order[v] = np.concatenate([own, views[group != group[v]]])
-    width = (N - 1) * V
-
-    def per_example(rows: np.ndarray) -> np.ndarray:
-        return np.take_along_axis(rows, order, axis=1).reshape(B, width)
-
-    names = np.array(["anchor"] + [f"positive {k}" for k in range(P)], dtype=object)
-    view_name = np.repeat(names, N - 1)
-    candidates = per_example(np.broadcast_to(views, (N, N)))
-    kind = np.where(group[candidates] == np.repeat(np.arange(B), width).reshape(B, width),
-                    "positive", "negative").astype(object)
-    terms = Terms(
-        role=(("positive",) * (V - 1) + ("negative",) * (N - V)) * V,
-        index=(tuple(range(V - 1)) + tuple(range(N - V))) * V,
-        columns={"view": np.broadcast_to(view_name, (B, width)).copy(),
-                 "candidate_role": np.where(candidates % V == 0, "anchor",
-                                            "positive").astype(object),
-                 "candidate_index": candidates // V, "candidate_view": candidates % V,
-                 "kind": kind,
-                 "similarity": per_example(sim), "logit": per_example(logit),
-                 "probability": per_example(prob), "gradient": per_example(dlogit) / V},
-    )
+    views = _MultiView(Z, B, V, scale, factor, cosine, big, log_den)
+    role = (("positive",) * (V - 1) + ("negative",) * (N - V)) * V
+    index = (tuple(range(V - 1)) + tuple(range(N - V))) * V
+    terms = LazyTerms(role, index, MULTI_VIEW_NAMES, B, tiles.on_demand(views.block, work),
+                      views.pairs)
     gradients = None
     if grad:
-        m = dlogit * (scale / V)
-        grad_z = ((m + m.T) @ z).reshape(B, V, D)
+        def to_grad(r0: int, tile: np.ndarray) -> None:
+            _jit.run(tk.multiview_tile_grad, work, tile, r0, V, scale, big, log_den,
+                     factor * scale / V)
+
+        with _jit.job(work):
+            rows, cols = tiles.backward(Z, Z, cosine, to_grad)
+        grad_z = (rows + cols).reshape(B, V, D)
         grad_pos = pos.backward(grad_z[:, 1:, :])
         gradients = {"anchor": a.backward(grad_z[:, 0, :]),
                      pos_role: grad_pos[:, 0, :] if pos_role == "positive" else grad_pos}
     return result(SUPCON.name, {**params, "form": "multi-view batch"}, reduction, loss,
                   shape_dict(B, N - V, D, positives=P), terms, warnings, gradients)
 
+
+MULTI_VIEW_NAMES = ("view", "candidate_role", "candidate_index", "candidate_view", "kind",
+                    "similarity", "logit", "probability", "gradient")
+
+
+class _MultiView:
+    """The multi-view rows of examples on demand: each view's candidates its example's other
+    views (the positives), then every other example's views in order (the negatives)."""
+
+    def __init__(self, Z: np.ndarray, B: int, V: int, scale: float, factor: float,
+                 cosine: bool, big: np.ndarray, log_den: np.ndarray) -> None:
+        self.Z, self.B, self.V, self.scale, self.factor = Z, B, V, scale, factor
+        self.cosine, self.big, self.log_den = cosine, big, log_den
+
+    def order(self, v0: int, v1: int) -> np.ndarray:
+        """(v1 - v0, N - 1): view v's candidates as the breakdown lists them."""
+        V, N = self.V, self.B * self.V
+        v = np.arange(v0, v1)[:, None]
+        first = (v // V) * V
+        k = np.arange(V - 1)[None, :]
+        own = first + k + (k >= v - first)
+        k = np.arange(N - V)[None, :]
+        other = k + V * (k >= first)
+        return np.concatenate([own, other], axis=1)
+
+    def block(self, start: int, stop: int) -> dict[str, np.ndarray]:
+        B, V = self.B, self.V
+        N = B * V
+        v0, v1 = start * V, stop * V
+        S = tiles.rows(self.Z, self.Z, v0, v1, self.cosine)
+        logit, prob, grad = np.empty_like(S), np.empty_like(S), np.empty_like(S)
+        _jit.run(tk.multiview_row_terms, S.size * 8, S, v0, V, self.scale, self.factor,
+                 self.big, self.log_den, logit, prob, grad)
+        order = self.order(v0, v1)
+        n, width = stop - start, (N - 1) * V
+
+        def per_example(rows: np.ndarray) -> np.ndarray:
+            return np.take_along_axis(rows, order, axis=1).reshape(n, width)
+
+        names = np.array(["anchor"] + [f"positive {k}" for k in range(V - 1)], dtype=object)
+        candidates = order.reshape(n, width)
+        own = (np.arange(start, stop)[:, None] == candidates // V)
+        return {"view": np.broadcast_to(np.repeat(names, N - 1), (n, width)).copy(),
+                "candidate_role": np.where(candidates % V == 0, "anchor",
+                                           "positive").astype(object),
+                "candidate_index": candidates // V, "candidate_view": candidates % V,
+                "kind": np.where(own, "positive", "negative").astype(object),
+                "similarity": per_example(S), "logit": per_example(logit),
+                "probability": per_example(prob), "gradient": per_example(grad) / V}
+
+    def pairs(self):
+        """(same-example pairs of views, pairs from different examples), each pair once."""
+        V = self.V
+        for r0, tile in tiles.tiles(self.Z, self.Z, self.cosine):
+            v = r0 + np.arange(tile.shape[0])[:, None]
+            u = np.arange(tile.shape[1])[None, :]
+            upper = u > v
+            same = (u // V) == (v // V)
+            yield (np.asarray(tile[upper & same], dtype=np.float64),
+                   np.asarray(tile[upper & ~same], dtype=np.float64))

@@ -1,37 +1,60 @@
-"""CSV output: one row per term, with the example's index and loss."""
+"""CSV output: one row per term, with the example's index and loss, written a block of
+examples at a time (`csv_chunks`); with --terms none one row per example."""
 
 from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
 
 from losscli.model import Result
+from losscli.render.breakdown import TermsView, blocks
 from losscli.render.jsonout import column_lists, finite_or_none
 
 
-def render_csv(result: Result, order: list[int] | None = None) -> str:
-    """compute's CSV: one row per term (example, its loss, role, index, then the breakdown
-    columns, and grad_norm under --grad); `order`: only those examples, in that order.
+def csv_chunks(result: Result, view: TermsView = TermsView(),
+               order: list[int] | None = None) -> Iterator[str]:
+    """compute's CSV, a block of examples at a time: one row per term (example, its loss,
+    role, index, then the breakdown columns, and grad_norm under --grad); under --terms none
+    one row per example (example, its loss). `order`: only those examples, in that order.
     """
-    terms = result.terms
-    names = list(terms.columns)
-    columns = [column_lists(terms.columns[n]) for n in names]
-    from losscli.render.gradients import term_gradient_norms
+    from losscli.render.gradients import term_norms
 
-    norms = term_gradient_norms(result)
-    if norms is not None:
-        names.append("grad_norm")
-        columns.append(column_lists(norms))
+    terms = result.terms
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(["example", "example_loss", "role", "index", *names])
     losses = result.per_example.tolist()
-    for b in range(len(losses)) if order is None else order:
-        loss = finite_or_none(losses[b])
-        for t in range(terms.count):
-            cells = [_cell(col[b][t]) for col in columns]
-            writer.writerow([b, _cell(loss), terms.role[t], terms.index[t], *cells])
-    return buf.getvalue()
+    if view.mode == "none":
+        writer.writerow(["example", "example_loss"])
+        for b in range(len(losses)) if order is None else order:
+            writer.writerow([b, _cell(finite_or_none(losses[b]))])
+        yield buf.getvalue()
+        return
+    names = list(terms.names)
+    norms_wanted = result.gradients is not None
+    writer.writerow(["example", "example_loss", "role", "index", *names,
+                     *(["grad_norm"] if norms_wanted else [])])
+    for block in blocks(result, view, order=order):
+        columns = [column_lists(block.columns[n]) for n in names]
+        norms = term_norms(result, block)
+        if norms is not None:
+            columns.append(column_lists(norms))
+        kept = block.order.tolist()
+        for r in range(block.n):
+            b = block.start + r
+            loss = _cell(finite_or_none(losses[b]))
+            for c, t in enumerate(kept[r]):
+                writer.writerow([b, loss, terms.role[t], terms.index[t],
+                                 *(_cell(col[r][c]) for col in columns)])
+        yield buf.getvalue()
+        buf.seek(0)
+        buf.truncate()
+
+
+def render_csv(result: Result, view: TermsView = TermsView(),
+               order: list[int] | None = None) -> str:
+    """compute's CSV as one text (csv_chunks joined)."""
+    return "".join(csv_chunks(result, view, order))
 
 
 def _cell(value: object) -> object:

@@ -172,11 +172,11 @@ def stats_table(st: Stats, console: Console) -> None:
     console.print(Text(f"value ({st.reduction}) = {value}"))
     cols = ["count", "mean", "std", "min", "p5", "p25", "p50", "p75", "p95", "max"]
     other = []
-    hist = None
+    hists = []
     summaries = []
     for r in st.records:
         if r["stat"] == "histogram":
-            hist = r
+            hists.append(r)
         elif "mean" in r or r["stat"] == "loss":
             summaries.append(r)
         else:
@@ -193,8 +193,12 @@ def stats_table(st: Stats, console: Console) -> None:
         fields = ", ".join(f"{k} {fmt_number(v) if isinstance(v, float) else v}"
                            for k, v in r.items() if k != "stat")
         console.print(Text(f"{r['stat']}: {fields}"))
-    if hist is not None and hist["edges"]:
-        console.print(Text(f"histogram of the {hist['quantity']}s", style="bold"))
+    for hist in hists:  # one over shared edges, or (in-batch losses) one per distribution
+        if not hist["edges"]:
+            continue
+        title = (f"histogram of the {hist['quantity']}s" if len(hists) == 1
+                 else f"histogram of the {hist['quantity']} (on its own scale)")
+        console.print(Text(title, style="bold"))
         console.print(Text(histogram_text(hist["edges"], hist["counts"], width=16)
                            .rstrip("\n")))
 

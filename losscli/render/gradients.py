@@ -5,14 +5,25 @@ from __future__ import annotations
 import numpy as np
 
 from losscli.model import Result
+from losscli.render.breakdown import Block
 
 # Which gradient a term's row stands for: its role -> the key of Result.gradients.
 TERM_GRADIENT = {"positive": "positive", "negative": "negatives", "anchor": "anchor",
                  "class": "logits"}
 
 
-def term_gradient_norms(result: Result) -> np.ndarray | None:
-    """(B, T): the norm of d loss / d (the vector of term t), or None without gradients.
+def _norms(grads: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Per role: the norm of each vector (over the last axis); |d loss / d logit_c| for
+    logits, |g| for scalar roles."""
+    out = {}
+    for key, g in grads.items():
+        out[key] = np.abs(g) if key == "logits" or g.ndim == 1 else np.linalg.norm(g, axis=-1)
+    return out
+
+
+def term_norms(result: Result, block: Block) -> np.ndarray | None:
+    """(n, kept): the norm of d loss / d (the vector of each kept term), or None without
+    gradients.
 
     A term whose vector belongs to another example (the in-batch candidates: the `example`,
     `candidate_role`/`candidate_index` or clip's `direction`/`j` columns) shows that vector's
@@ -22,48 +33,58 @@ def term_gradient_norms(result: Result) -> np.ndarray | None:
     grads = result.gradients
     if grads is None:
         return None
-    terms = result.terms
-    B, T = result.batch, terms.count
-    norms = np.full((B, T), np.nan)
-    for t in range(T):
-        for b in range(B):
-            norms[b, t] = _term_norm(result, grads, b, t)
-    return norms
-
-
-def _term_norm(result: Result, grads: dict[str, np.ndarray], b: int, t: int) -> float:
-    terms = result.terms
-    cols = terms.columns
-    role, k = terms.role[t], terms.index[t]
-    if role == "pair":
-        parts = [np.atleast_1d(grads[key][b]) for key in ("x1", "x2") if key in grads]
-        return float(np.linalg.norm(np.concatenate(parts))) if parts else np.nan
+    norms = _norms(grads)
+    cols = block.columns
+    role = np.asarray(result.terms.role, dtype=object)[block.order]
+    k = np.asarray(result.terms.index, dtype=np.int64)[block.order]
+    row = np.broadcast_to((block.start + np.arange(block.n))[:, None], block.order.shape)
+    out = np.full(block.order.shape, np.nan)
+    pair = role == "pair"
+    if pair.any():
+        squares = np.zeros(block.n)
+        for key in ("x1", "x2"):
+            if key in grads:
+                g = grads[key][block.start:block.start + block.n]
+                squares += (g.reshape(g.shape[0], -1) ** 2).sum(axis=1)
+        out[pair] = np.broadcast_to(np.sqrt(squares)[:, None], out.shape)[pair]
+    rest = ~pair
     if "candidate_role" in cols and "candidate_index" in cols:
-        key, row = str(cols["candidate_role"][b, t]), int(cols["candidate_index"][b, t])
-        if key == "positive" and "positives" in grads and "candidate_view" in cols:
-            return _norm(grads["positives"][row, int(cols["candidate_view"][b, t]) - 1])
-        return _norm(grads[key][row]) if key in grads else np.nan
+        index = cols["candidate_index"].astype(np.int64)
+        for key in set(cols["candidate_role"][rest].tolist()):
+            mask = rest & (cols["candidate_role"] == key)
+            if key == "positive" and "positives" in grads and "candidate_view" in cols:
+                view = cols["candidate_view"].astype(np.int64)
+                out[mask] = norms["positives"][index[mask], view[mask] - 1]
+            elif key in norms:
+                out[mask] = norms[key][index[mask]]
+        return out
     if "direction" in cols and "j" in cols:  # clip: a->p scores p_j, p->a scores a_j
-        key = "positive" if cols["direction"][b, t] == "a->p" else "anchor"
-        return _norm(grads[key][int(cols["j"][b, t])]) if key in grads else np.nan
-    if "candidate_index" in cols and role in ("positive", "negative"):  # paired batch
-        return _norm(grads["positive"][int(cols["candidate_index"][b, t])])
-    key = TERM_GRADIENT.get(role)
-    if key == "positive" and key not in grads and "positives" in grads:
-        key = "positives"
-    if key is None or key not in grads:
-        return np.nan
-    g = grads[key]
-    row = int(cols["example"][b, t]) if "example" in cols else b
-    if key == "logits":
-        return float(abs(g[row, k]))
-    if g.ndim == 3:
-        return _norm(g[row, k])
-    return _norm(g[row])
-
-
-def _norm(vector: np.ndarray) -> float:
-    return float(np.linalg.norm(vector))
+        j = cols["j"].astype(np.int64)
+        for name, key in (("a->p", "positive"), ("p->a", "anchor")):
+            mask = rest & (cols["direction"] == name)
+            if key in norms:
+                out[mask] = norms[key][j[mask]]
+        return out
+    if "candidate_index" in cols:  # paired batch: the candidate is the positive of its row
+        mask = rest & ((role == "positive") | (role == "negative"))
+        if "positive" in norms:
+            out[mask] = norms["positive"][cols["candidate_index"].astype(np.int64)[mask]]
+        rest = rest & ~mask
+    if "example" in cols:
+        row = cols["example"].astype(np.int64)
+    for name in set(role[rest].tolist()):
+        key = TERM_GRADIENT.get(name)
+        if key == "positive" and key not in grads and "positives" in grads:
+            key = "positives"
+        if key is None or key not in grads:
+            continue
+        mask = rest & (role == name)
+        g = norms[key]
+        if key == "logits" or g.ndim == 2:
+            out[mask] = g[row[mask], k[mask]]
+        else:
+            out[mask] = g[row[mask]]
+    return out
 
 
 def role_norms(result: Result, b: int) -> dict[str, float]:
@@ -73,18 +94,19 @@ def role_norms(result: Result, b: int) -> dict[str, float]:
     return {role: float(np.linalg.norm(g[b])) for role, g in result.gradients.items()}
 
 
-def hardest_push(result: Result, norms: np.ndarray, b: int) -> str | None:
-    """`negative 3 (|g| 0.91, 62% of the negative terms')`: the negative with the largest
-    gradient (the hardest negative), or the largest term when there are no negatives."""
-    row = norms[b].copy()
-    roles = np.array(result.terms.role)
-    if (roles == "negative").any():
-        row[roles != "negative"] = np.nan
+def hardest_push(roles: list[str], indices: list[int], norms: np.ndarray) -> str | None:
+    """`negative 3 (|g| 0.91, 62% of the negative terms')`: of the terms shown, the negative
+    with the largest gradient (the hardest negative), or the largest term when there are no
+    negatives."""
+    row = norms.copy()
+    role_array = np.array(roles, dtype=object)
+    if (role_array == "negative").any():
+        row[role_array != "negative"] = np.nan
     if not np.isfinite(row).any() or not np.nanmax(row) > 0:
         return None
     t = int(np.nanargmax(row))
-    role, index = result.terms.role[t], result.terms.index[t]
-    same = [i for i in range(row.shape[0]) if result.terms.role[i] == role]
+    role, index = roles[t], indices[t]
+    same = role_array == role
     total = float(np.nansum(row[same]))
-    share = f", {100 * row[t] / total:.0f}% of the {role} terms'" if len(same) > 1 else ""
+    share = f", {100 * row[t] / total:.0f}% of the {role} terms'" if same.sum() > 1 else ""
     return f"{role} {index} (|g| {row[t]:.6g}{share})"

@@ -1,9 +1,18 @@
-"""JSON output of `compute`, schema 1 (CONTRACT.md): strict JSON, full float64 precision."""
+"""JSON output of `compute`, schema 1 (CONTRACT.md): strict JSON, full float64 precision.
+
+The document is written as it is computed, a block of examples at a time (`json_chunks`):
+the breakdown is never a list of dicts for the whole batch, so memory does not grow with
+B x T. The text is the same as json.dumps(document, indent=2) would give.
+"""
 
 from __future__ import annotations
 
 import json
+import math
+from collections.abc import Iterator
 from typing import Any
+
+import numpy as np
 
 from losscli.model import (  # noqa: F401 - csvout and explore import them from here
     SCHEMA,
@@ -12,6 +21,10 @@ from losscli.model import (  # noqa: F401 - csvout and explore import them from 
     finite_or_none,
     result_to_dict,
 )
+from losscli.render.breakdown import Block, TermsView, blocks, left_out
+
+EXAMPLE_INDENT = " " * 4
+TERM_INDENT = " " * 8
 
 
 def dumps(doc: Any, indent: int | None = 2) -> str:
@@ -19,6 +32,150 @@ def dumps(doc: Any, indent: int | None = 2) -> str:
     return json.dumps(doc, indent=indent, allow_nan=False, ensure_ascii=False)
 
 
-def render_json(result: Result, order: list[int] | None = None) -> str:
+def head(result: Result, view: TermsView | None = None) -> dict[str, Any]:
+    """The document without its examples and warnings, in schema 1's key order."""
+    value = result.value
+    value = [finite_or_none(v) for v in value] if isinstance(value, list) \
+        else finite_or_none(value)
+    doc: dict[str, Any] = {
+        "schema": SCHEMA,
+        "loss": result.loss,
+        "params": {k: finite_or_none(v) for k, v in result.params.items()},
+        "reduction": result.reduction,
+        "value": value,
+        "per_example": [finite_or_none(v) for v in result.per_example.tolist()],
+        "shape": dict(result.shape),
+    }
+    if result.convention is not None:
+        doc["convention"] = result.convention
+    if result.emulation is not None:
+        doc["emulation"] = result.emulation
+    if view is not None:
+        missing = left_out(result, view) * result.batch
+        if missing:
+            doc["terms_left_out"] = missing
+    return doc
+
+
+def json_chunks(result: Result, view: TermsView = TermsView(),
+                order: list[int] | None = None) -> Iterator[str]:
+    """The compute document as text, piece by piece (json.dumps(doc, indent=2)'s layout).
+
+    With `view` mode none and no gradients the document has no `examples`. `order`: only
+    those examples, in that order (--worst, --best).
+    """
+    doc = head(result, view)
+    examples = view.mode != "none" or result.gradients is not None
+    if examples:
+        doc["examples"] = []
+    doc["warnings"] = list(result.warnings)
+    if not examples:
+        yield dumps(doc) + "\n"
+        return
+    text = dumps(doc)
+    marker = '\n  "examples": [],\n'
+    before, after = text.split(marker)
+    yield before + '\n  "examples": ['
+    first = True
+    missing = left_out(result, view)
+    for block in blocks(result, view, order=order):
+        out = []
+        for example in _examples(result, block, missing):
+            out.append(("\n" if first else ",\n") + example)
+            first = False
+        yield "".join(out)
+    yield ("]" if first else "\n  ]") + ",\n" + after + "\n"
+
+
+def _examples(result: Result, block: Block, missing: int) -> Iterator[str]:
+    """Each example of a block as indented JSON text (4 spaces in, as in the document)."""
+    terms = result.terms
+    roles = [json.dumps(r) for r in terms.role]
+    indices = [str(i) for i in terms.index]
+    names = list(block.columns)
+    template = ",\n".join(
+        [TERM_INDENT + "{\n" + TERM_INDENT + '  "role": %s', TERM_INDENT + '  "index": %s']
+        + [TERM_INDENT + "  " + json.dumps(name) + ": %s" for name in names]) \
+        + "\n" + TERM_INDENT + "}"
+    cells = [_tokens(block.columns[name]) for name in names]
+    order = block.order.tolist()
+    grads = result.gradients
+    ignored = result.ignored
+    per_example = result.per_example
+    for r in range(block.n):
+        b = block.start + r
+        lines = [EXAMPLE_INDENT + "{", f'{EXAMPLE_INDENT}  "index": {b},',
+                 f'{EXAMPLE_INDENT}  "loss": {_number(float(per_example[b]))},']
+        if ignored is not None and ignored[b]:
+            lines.append(f'{EXAMPLE_INDENT}  "ignored": true,')
+        rows = [template % (roles[t], indices[t], *(col[r][c] for col in cells))
+                for c, t in enumerate(order[r])]
+        tail = []
+        if missing:
+            tail.append(f'{EXAMPLE_INDENT}  "terms_left_out": {missing}')
+        if grads is not None:
+            tail.append(f'{EXAMPLE_INDENT}  "gradients": '
+                        + _indented(dumps({k: _plain(g[b]) for k, g in grads.items()}),
+                                    EXAMPLE_INDENT + "  "))
+        terms_text = "[]" if not rows else "[\n" + ",\n".join(rows) + "\n" \
+            + EXAMPLE_INDENT + "  ]"
+        body = f'{EXAMPLE_INDENT}  "terms": {terms_text}'
+        text = "\n".join(lines) + "\n" + ",\n".join([body, *tail]) + "\n" + EXAMPLE_INDENT \
+            + "}"
+        yield text
+
+
+def _tokens(col: np.ndarray) -> list[list[str]]:
+    """The cells of a (n, kept) column as JSON tokens."""
+    kind = col.dtype.kind
+    if kind == "b":
+        return [["true" if v else "false" for v in row] for row in col.tolist()]
+    if kind in "iu":
+        return [[str(v) for v in row] for row in col.tolist()]
+    if kind == "f":
+        if np.isfinite(col).all():
+            return [[float.__repr__(v) for v in row] for row in col.tolist()]
+        return [[_number(v) for v in row] for row in col.tolist()]
+    cache: dict[Any, str] = {}
+    out = []
+    for row in col.tolist():
+        tokens = []
+        for v in row:
+            token = cache.get(v)
+            if token is None:
+                token = cache[v] = dumps(_plain_value(v))
+            tokens.append(token)
+        out.append(tokens)
+    return out
+
+
+def _plain_value(v: Any) -> Any:
+    if isinstance(v, (np.generic,)):
+        v = v.item()
+    return finite_or_none(v)
+
+
+def _number(v: float) -> str:
+    return float.__repr__(v) if math.isfinite(v) else "null"
+
+
+def _indented(text: str, prefix: str) -> str:
+    """Multi-line JSON text placed at `prefix`'s depth (its first line follows a key)."""
+    return text.replace("\n", "\n" + prefix)
+
+
+def _plain(arr: np.ndarray) -> Any:
+    flat = arr.tolist()
+    return flat if np.isfinite(arr).all() else _nested_finite(flat)
+
+
+def _nested_finite(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_nested_finite(v) for v in value]
+    return finite_or_none(value)
+
+
+def render_json(result: Result, view: TermsView = TermsView(),
+                order: list[int] | None = None) -> str:
     """compute's JSON as text, strict (no NaN)."""
-    return dumps(result_to_dict(result, order=order)) + "\n"
+    return "".join(json_chunks(result, view, order))

@@ -61,21 +61,23 @@ def stats_png(path: str, stats: Any, source: str, *, force: bool = False,
               inputs: Sequence[str] = ()) -> None:
     """The positive and negative histograms overlaid on shared bins, the margin marked where
     the loss has one, the share of active terms in the legend."""
-    hist = next((r for r in stats.records if r["stat"] == "histogram"), None)
-    if hist is None or not hist["edges"]:
+    # one histogram over shared bins, or (in-batch losses) one per distribution on its own
+    hists = [r for r in stats.records if r["stat"] == "histogram" and r["edges"]]
+    if not hists:
         raise UsageError(f"stats --png: {stats.loss} has no positive and negative "
                          "distances or similarities to draw", "drop --png")
-    edges = np.asarray(hist["edges"])
-    width = np.diff(edges)
-    quantity = hist["quantity"]
+    quantity = hists[0]["quantity"].split()[-1]
     active = [r for r in stats.records if r["stat"].startswith("active")]
     with figure(path, force, inputs) as (_, ax):
-        for (name, counts), color in zip(hist["counts"].items(), ("tab:green", "tab:red"),
-                                         strict=False):
-            label = f"{'positive' if name.endswith('ap') else 'negative'} ({name}, "\
-                f"{int(np.sum(counts))})"
-            ax.bar(edges[:-1], counts, width=width, align="edge", alpha=0.5, color=color,
-                   edgecolor=color, label=label)
+        for hist in hists:
+            edges = np.asarray(hist["edges"])
+            width = np.diff(edges)
+            for name, counts in hist["counts"].items():
+                color = "tab:green" if name.endswith("ap") else "tab:red"
+                label = f"{'positive' if name.endswith('ap') else 'negative'} ({name}, "\
+                    f"{int(np.sum(counts))})"
+                ax.bar(edges[:-1], counts, width=width, align="edge", alpha=0.5, color=color,
+                       edgecolor=color, label=label)
         margin = stats.params.get("margin")
         d_ap = next((r for r in stats.records if r["stat"] == "d_ap"), None)
         relative = any(r["stat"] == "regimes" for r in stats.records)  # d_an vs d_ap + m

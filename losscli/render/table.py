@@ -12,6 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from losscli.model import Result
+from losscli.render.breakdown import TermsView, blocks, left_out
 from losscli.render.fitted import fitted
 
 DEFAULT_SHOWN = 5
@@ -36,11 +37,11 @@ def _value_text(value: float | list[float]) -> str:
     return "null (not finite)" if not math.isfinite(value) else repr(value)
 
 
-def build(result: Result, shown: int = DEFAULT_SHOWN, order: list[int] | None = None,
-          ) -> list:
+def build(result: Result, shown: int = DEFAULT_SHOWN, view: TermsView = TermsView(),
+          order: list[int] | None = None) -> list:
     """The renderables: a header, one table per shown example, a summary of the rest.
     `order`: the examples to show, in that order (--worst, --best), instead of the first."""
-    from losscli.render.gradients import hardest_push, role_norms, term_gradient_norms
+    from losscli.render.gradients import hardest_push, role_norms, term_norms
 
     params = ", ".join(f"{k}={v}" for k, v in result.params.items())
     parts: list = [Text(f"{result.loss}  ({params})", style="bold")]
@@ -53,36 +54,48 @@ def build(result: Result, shown: int = DEFAULT_SHOWN, order: list[int] | None = 
         parts.append(Text(emulation_line(result.emulation)))
     B = result.batch
     count = B if shown <= 0 else min(shown, B)
-    names = list(result.terms.columns)
-    norms = term_gradient_norms(result)
+    names = list(result.terms.names)
+    missing = left_out(result, view)
     if order is not None:
         count = len(order)
-    for b in (range(count) if order is None else order):
-        loss = fmt_number(float(result.per_example[b]), 10)
-        title = f"example {b}: loss {loss}" if B > 1 else f"loss {loss}"
-        if result.ignored is not None and result.ignored[b]:
-            title += " (ignored)"
-        table = Table(title=title, title_justify="left", show_edge=False, pad_edge=False)
-        table.add_column("role")
-        table.add_column("#", justify="right")
-        for name in names:
-            table.add_column(name, justify="right")
-        if norms is not None:
-            table.add_column("|grad|", justify="right")
-        for t in range(result.terms.count):
-            cells = [fmt_number(result.terms.columns[n][b, t]) for n in names]
+    for block in blocks(result, view, 0, count, order=order):
+        norms = term_norms(result, block)
+        kept = block.order.tolist()
+        for r in range(block.n):
+            b = block.start + r
+            loss = fmt_number(float(result.per_example[b]), 10)
+            title = f"example {b}: loss {loss}" if B > 1 else f"loss {loss}"
+            if result.ignored is not None and result.ignored[b]:
+                title += " (ignored)"
+            if view.mode == "none":
+                parts.append(Text(title))
+                continue
+            table = Table(title=title, title_justify="left", show_edge=False, pad_edge=False)
+            table.add_column("role")
+            table.add_column("#", justify="right")
+            for name in names:
+                table.add_column(name, justify="right")
             if norms is not None:
-                cells.append(fmt_number(float(norms[b, t])))
-            table.add_row(result.terms.role[t], str(result.terms.index[t]), *cells)
-        parts.append(fitted(table, keys=2))  # role and # stay with every group of columns
-        if norms is not None:
-            by_role = ", ".join(f"{role} {fmt_number(v)}"
-                                for role, v in role_norms(result, b).items())
-            line = f"gradient norms: {by_role}"
-            push = hardest_push(result, norms, b)
-            if push:
-                line += f"; pushes hardest: {push}"
-            parts.append(Text(line))
+                table.add_column("|grad|", justify="right")
+            roles = [result.terms.role[t] for t in kept[r]]
+            indices = [result.terms.index[t] for t in kept[r]]
+            for c in range(len(roles)):
+                cells = [fmt_number(block.columns[n][r, c]) for n in names]
+                if norms is not None:
+                    cells.append(fmt_number(float(norms[r, c])))
+                table.add_row(roles[c], str(indices[c]), *cells)
+            parts.append(fitted(table, keys=2))  # role and # stay with every group of columns
+            if missing:
+                parts.append(Text(f"... {missing} more terms (--terms all for every term)",
+                                  style="dim"))
+            if norms is not None:
+                by_role = ", ".join(f"{role} {fmt_number(v)}"
+                                    for role, v in role_norms(result, b).items())
+                line = f"gradient norms: {by_role}"
+                push = hardest_push(roles, indices, norms[r])
+                if push:
+                    line += f"; pushes hardest: {push}"
+                parts.append(Text(line))
     if count < B:
         per = result.per_example
         finite = per[np.isfinite(per)]
@@ -97,9 +110,9 @@ def build(result: Result, shown: int = DEFAULT_SHOWN, order: list[int] | None = 
 
 
 def print_table(result: Result, console: Console, shown: int = DEFAULT_SHOWN,
-                order: list[int] | None = None) -> None:
+                view: TermsView = TermsView(), order: list[int] | None = None) -> None:
     """Print compute's tables: the header, one table per shown example, a summary of the rest."""
-    for part in build(result, shown, order):
+    for part in build(result, shown, view, order):
         console.print(part)
 
 
@@ -111,6 +124,6 @@ def as_text(draw: Callable[[Console], None], width: int = 120) -> str:
 
 
 def render_table(result: Result, shown: int = DEFAULT_SHOWN, width: int = 120,
-                 order: list[int] | None = None) -> str:
+                 view: TermsView = TermsView(), order: list[int] | None = None) -> str:
     """The table as plain text (for --out or tests)."""
-    return as_text(lambda console: print_table(result, console, shown, order), width)
+    return as_text(lambda console: print_table(result, console, shown, view, order), width)

@@ -429,15 +429,17 @@ def test_json_lines_of_an_in_batch_loss(capsys, tmp_path):
 
 def test_an_input_too_large_to_evaluate_whole_says_how_to_split_it(capsys, tmp_path,
                                                                    monkeypatch):
-    """Inside batch the fix is not compute's 'use batch'."""
+    """Inside batch the fix is not compute's 'use batch' (a loss evaluated whole with its
+    breakdown; the in-batch losses go by tiles and have no such limit)."""
     import numpy as np
 
     import losscli.batch.tasks as tasks
 
-    monkeypatch.setattr(tasks, "MAX_BREAKDOWN_TERMS", 100)
+    monkeypatch.setattr(tasks, "MAX_BREAKDOWN_TERMS", 50)
     rng = np.random.default_rng(0)
-    np.savez(tmp_path / "v.npz", anchor=rng.normal(size=(20, 4)), positive=rng.normal(size=(20, 4)))
-    code = run(["batch", "ntxent-batch", str(tmp_path / "v.npz"), "-q"])
+    np.savez(tmp_path / "v.npz", anchor=rng.normal(size=(20, 4)),
+             positives=rng.normal(size=(20, 2, 4)), negatives=rng.normal(size=(20, 3, 4)))
+    code = run(["batch", "multi-similarity", str(tmp_path / "v.npz"), "-q"])
     out, err = capsys.readouterr()
     assert code == 7
     assert "split the input" in err and "use `losscli batch`" not in err

@@ -59,7 +59,7 @@ def test_ntxent_batch_on_views_npz_value(capsys):
     assert isinstance(doc["value"], float)
     assert doc["value"] == pytest.approx(r.value, rel=1e-12)
     term = doc["examples"][0]["terms"][0]
-    assert term["role"] == "partner" and term["view"] == "anchor"
+    assert term["role"] == "positive" and term["view"] == "anchor"  # the partner
     assert term["candidate_role"] == "positive" and term["candidate_index"] == 0
 
 

@@ -83,6 +83,19 @@ def test_compute_json_of_every_loss(capsys, loss):
         validate("compute", doc)
 
 
+@pytest.mark.parametrize("loss", ["clip", "ntxent-batch", "triplet"])
+def test_compute_json_with_terms_top_and_none(capsys, loss):
+    top = json.loads(output(capsys, "compute", loss, *sample(loss), "-f", "json", "--terms",
+                            "top", "--top", "1"))
+    assert top["terms_left_out"] > 0 and top["examples"][0]["terms_left_out"] > 0
+    validate("compute", top)
+    for extra in ([], ["--grad"]):
+        none = json.loads(output(capsys, "compute", loss, *sample(loss), "-f", "json",
+                                 "--terms", "none", *extra))
+        assert ("examples" in none) == bool(extra)
+        validate("compute", none)
+
+
 def test_compute_json_with_a_convention_and_ignored_rows(capsys, tmp_path):
     doc = json.loads(output(capsys, "compute", "triplet", *sample("triplet"), "-f", "json",
                             "--like", "pml"))

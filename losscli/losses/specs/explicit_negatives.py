@@ -136,6 +136,7 @@ CONTRASTIVE = LossSpec(
         _MARGIN,
         Param("distance", "euclidean", DISTANCE_HELP, kind="choice", choices=DISTANCES),
     ),
+    strength="term",
     columns=(
         Column("kind", "similar (a, p) or dissimilar (a, n_k)", kind="str"),
         Column("distance", "d of the pair"),
@@ -244,6 +245,7 @@ TRIPLET = LossSpec(
         Param("soft", False, "softplus(d_ap - d_an) instead of the hinge (margin unused)",
               kind="bool"),
     ),
+    strength="term",
     columns=(
         Column("d_ap", "distance anchor-positive"),
         Column("d_an", "distance anchor-negative (after swap)"),
@@ -385,6 +387,7 @@ QUADRUPLET = LossSpec(
         Param("distance", "sqeuclidean", DISTANCE_HELP + "; the paper uses sqeuclidean",
               kind="choice", choices=DISTANCES),
     ),
+    strength="triplet_term",
     columns=(
         Column("d_ap", "distance anchor-positive"),
         Column("d_an", "distance anchor-negative k"),

@@ -124,6 +124,7 @@ SUPCON = LossSpec(
 NTXENT_BATCH = LossSpec(
     hardest=("negative", "probability"),
     name="ntxent-batch",
+    tiled=True,
     title="SimCLR's NT-Xent over two views (Chen et al. 2020)",
     summary="Each of the 2B views picks its partner among the other 2B - 1 views; mean over views.",
     formula=(
@@ -188,6 +189,7 @@ NTXENT_BATCH = LossSpec(
 CLIP = LossSpec(
     hardest=("positive", "gradient"),
     name="clip",
+    tiled=True,
     title="CLIP's symmetric cross entropy (Radford et al. 2021)",
     summary="Anchors pick their positive among the B positives and positives their anchor "
     "among the B anchors; the mean of the two.",
@@ -281,6 +283,7 @@ CLIP = LossSpec(
 NPAIR = LossSpec(
     hardest=("negative", "probability"),
     name="npair",
+    tiled=True,
     title="N-pair loss (Sohn 2016)",
     summary="log(1 + sum_k exp(s(a, n_k) - s(a, p))): infonce with t = 1 on raw vectors.",
     formula=(
@@ -345,6 +348,7 @@ NPAIR = LossSpec(
 DCL = LossSpec(
     hardest=("negative", "share"),
     name="dcl",
+    tiled=True,
     title="decoupled contrastive loss, and its vMF-weighted form DCLW (Yeh et al. 2022)",
     summary="-w s(a, p)/t + LSE of the negatives' logits: the positive left out of the "
     "denominator.",
@@ -429,6 +433,7 @@ DCL = LossSpec(
 HARD_INFONCE = LossSpec(
     hardest=("negative", "share"),
     name="hard-infonce",
+    tiled=True,
     title="debiased hard-negative InfoNCE (Robinson et al. 2021, HCL)",
     summary="InfoNCE whose negatives are reweighted toward hard ones (beta) and debiased for "
     "false negatives (tau-plus), with a floor.",
@@ -509,6 +514,7 @@ HARD_INFONCE = LossSpec(
 SIGLIP = LossSpec(
     hardest=("positive", "gradient"),
     name="siglip",
+    tiled=True,
     title="pairwise sigmoid loss (Zhai et al. 2023, SigLIP)",
     summary="A binary logistic loss on every (anchor, positive) pair of the batch: +1 on the "
     "diagonal, -1 off it.",
@@ -525,6 +531,7 @@ SIGLIP = LossSpec(
         Param("bias", -10.0, "logit bias (finite)"),
         similarity(help="cosine (default: the paper normalizes) or dot"),
     ),
+    strength="term",
     columns=(
         Column("label", "z: +1 for the example's own positive, -1 for the others"),
         Column("similarity", "s(a_i, p_j)"),

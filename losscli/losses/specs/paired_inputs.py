@@ -32,6 +32,7 @@ COSINE_EMBEDDING = LossSpec(
         Param("margin", 0.0, "margin m (finite, in [-1, 1]; torch suggests 0 to 0.5)",
               check="signed-unit"),
     ),
+    strength="term",
     columns=(
         Column("label", "+1 (similar) or -1 (dissimilar)"),
         Column("cosine", "cos(x1, x2)"),
@@ -78,6 +79,7 @@ HINGE_EMBEDDING = LossSpec(
         Param("margin", 1.0, "margin m (finite, >= 0)", check="nonnegative"),
         distance(DISTANCE_HELP + "; used when x2 is given (vector form)"),
     ),
+    strength="term",
     columns=(
         Column("label", "+1 or -1"),
         Column("x", "the value x (given, or d(x1, x2))"),
@@ -122,6 +124,7 @@ MARGIN_RANKING = LossSpec(
     required=("x1", "x2", "label"),
     optional=(),
     params=(Param("margin", 0.0, "margin m (finite, >= 0)", check="nonnegative"),),
+    strength="term",
     columns=(
         Column("label", "y: +1 (x1 should rank higher) or -1"),
         Column("x1", "the first score"),

@@ -249,6 +249,7 @@ MARGIN = LossSpec(
               check="nonnegative"),
         distance(DISTANCE_HELP + "; Wu and PML use euclidean on normalized vectors"),
     ),
+    strength="neg_term",
     columns=(
         Column("d_ap", "distance anchor-positive"),
         Column("d_an", "distance anchor-negative k"),

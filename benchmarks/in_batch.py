@@ -1,0 +1,191 @@
+"""The in-batch losses at training batch sizes (issue 11), figures and ratios side by side in
+one run:
+
+- part `batch`: clip and ntxent-batch on B pairs of D-dimensional float32 vectors as
+  `batch --dtype float32` evaluates them (one (2B, D) buffer, tiles of the similarity matrix),
+  against the bare BLAS product the loss needs (A P^T for clip, Z Z^T over the 2B views for
+  ntxent-batch) written tile by tile into one reused buffer (the same multiply-adds, without
+  the B x B matrix), and numpy's best vectorised form (the whole matrix, log-sum-exp by rows
+  and columns) where B x B fits (`--numpy-max`); then the peak RSS of `losscli batch` over a
+  role set of the same arrays (the child's own VmHWM) beside the inputs' size;
+- part `compute`: `losscli compute clip` on B = 1500, D = 32 as JSON with every term, and with
+  `--terms none`: wall time and the child's peak RSS.
+
+    python benchmarks/in_batch.py                         # B = 32768, D = 512 (minutes)
+    python benchmarks/in_batch.py --B 8192 --reps 3       # a quick look
+    python benchmarks/in_batch.py --part compute
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import load, machine, median, table  # noqa: E402
+
+from losscli.losses import tiles  # noqa: E402
+from losscli.losses.call import LossCall  # noqa: E402
+from losscli.losses.run import run  # noqa: E402
+from losscli.model import Inputs  # noqa: E402
+
+CHILD = r"""
+import sys
+from losscli.cli import run
+code = run(sys.argv[1:])
+for line in open("/proc/self/status"):
+    if line.startswith("VmHWM:"):
+        sys.stderr.write("VMHWM " + line.split()[1] + "\n")
+sys.exit(code)
+"""
+
+
+def child(args: list[str]) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MiB) of `losscli ARGS` in a fresh process."""
+    start = time.perf_counter()
+    done = subprocess.run([sys.executable, "-c", CHILD, *args], capture_output=True, text=True)
+    wall = time.perf_counter() - start
+    if done.returncode != 0:
+        raise SystemExit(done.stderr)
+    peak = next(int(line.split()[1]) for line in done.stderr.splitlines()
+                if line.startswith("VMHWM"))
+    return wall, peak / 1024
+
+
+def unit(x: np.ndarray) -> np.ndarray:
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+def bare_product(Q: np.ndarray, C: np.ndarray) -> None:
+    """Q C^T by the loss's tiles into one reused buffer: the BLAS floor of the loss."""
+    for _ in tiles.tiles(Q, C, cosine=False):
+        pass
+
+
+def numpy_clip(a: np.ndarray, p: np.ndarray, t: float = 0.07) -> float:
+    """numpy's vectorised CLIP: the whole matrix, row and column log-sum-exp."""
+    S = (unit(a) @ unit(p).T) / t
+    m_r = S.max(axis=1, keepdims=True)
+    rows = np.log(np.exp(S - m_r).sum(axis=1)) + m_r[:, 0]
+    m_c = S.max(axis=0, keepdims=True)
+    cols = np.log(np.exp(S - m_c).sum(axis=0)) + m_c[0]
+    d = np.diagonal(S)
+    return float(np.mean(0.5 * ((rows - d) + (cols - d))))
+
+
+def numpy_ntxent(a: np.ndarray, p: np.ndarray, t: float = 0.07) -> float:
+    B = a.shape[0]
+    Z = unit(np.concatenate([a, p]))
+    S = (Z @ Z.T) / t
+    np.fill_diagonal(S, -np.inf)
+    m = S.max(axis=1, keepdims=True)
+    lse = np.log(np.exp(S - m).sum(axis=1)) + m[:, 0]
+    partner = np.concatenate([np.arange(B, 2 * B), np.arange(B)])
+    return float(np.mean(lse - S[np.arange(2 * B), partner]))
+
+
+def timed(fn, reps: int) -> float:
+    times = []
+    for _ in range(reps):
+        time.sleep(0.08)
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return median(times)
+
+
+def part_batch(B: int, D: int, reps: int, numpy_max: int) -> None:
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((B, D), dtype=np.float32)
+    p = (a + rng.standard_normal((B, D), dtype=np.float32)).astype(np.float32)
+    inputs_mib = 2 * a.nbytes / 2**20
+    print(f"\n### batch, B = {B:,}, D = {D}, float32 ({reps} rounds, medians; {load()})\n")
+    rows = []
+    for loss in ("clip", "ntxent-batch"):
+        Z = unit(np.concatenate([a, p])).astype(np.float32)
+        if loss == "clip":
+            gemm = lambda Z=Z: bare_product(Z[:B], Z[B:])  # noqa: E731
+        else:
+            gemm = lambda Z=Z: bare_product(Z, Z)  # noqa: E731
+
+        def tiled(loss=loss):
+            z = np.concatenate([a, p])  # batch's own buffer (normalized in place)
+            run(LossCall.of(loss, {}), Inputs({"anchor": z[:B], "positive": z[B:]},
+                                              owned=True))
+
+        tiled()  # compile / warm
+        t_gemm = timed(gemm, reps)
+        t_loss = timed(tiled, reps)
+        t_np = None
+        if B <= numpy_max:
+            fn = numpy_clip if loss == "clip" else numpy_ntxent
+            t_np = timed(lambda fn=fn: fn(a, p), reps)
+        rows.append([loss, f"{t_gemm:.2f}", f"{t_loss:.2f}", f"{t_loss / t_gemm:.2f}",
+                     "-" if t_np is None else f"{t_np:.2f}",
+                     "-" if t_np is None else f"{t_np / t_loss:.2f}"])
+    print(table(["loss", "bare GEMM s", "losscli s", "losscli / GEMM", "numpy s",
+                 "numpy / losscli"], rows))
+    with tempfile.TemporaryDirectory() as tmp:
+        np.save(Path(tmp) / "anchor.npy", a)
+        np.save(Path(tmp) / "positive.npy", p)
+        rss = []
+        for loss in ("clip", "ntxent-batch"):
+            wall, peak = child(["batch", loss, "--anchor", f"{tmp}/anchor.npy", "--positive",
+                                f"{tmp}/positive.npy", "--dtype", "float32", "-q", "--out",
+                                f"{tmp}/{loss}.jsonl"])
+            rss.append([loss, f"{wall:.2f}", f"{peak:.0f}", f"{inputs_mib:.0f}",
+                        f"{peak - inputs_mib:.0f}"])
+    print(f"\n`losscli batch LOSS --anchor a.npy --positive p.npy --dtype float32` "
+          f"(one run each; {load()})\n")
+    print(table(["loss", "wall s", "peak RSS MiB", "inputs MiB", "peak - inputs MiB"], rss))
+
+
+def part_compute(reps: int) -> None:
+    rng = np.random.default_rng(1)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "pairs.npz"
+        a = rng.normal(size=(1500, 32))
+        np.savez(path, anchor=a, positive=a + rng.normal(size=a.shape))
+        rows = []
+        for label, extra in (("JSON, --terms all", ["--terms", "all"]),
+                             ("JSON, --terms top (default here)", []),
+                             ("JSON, --terms none", ["--terms", "none"])):
+            runs = []
+            for i in range(reps):
+                out = Path(tmp) / f"out{i}.json"
+                runs.append(child(["compute", "clip", str(path), "-f", "json", "-q",
+                                   "--out", str(out), *extra]))
+                size = out.stat().st_size / 2**20
+                out.unlink()
+            rows.append([label, f"{median([r[0] for r in runs]):.2f}",
+                         f"{max(r[1] for r in runs):.0f}", f"{size:.1f}"])
+    print(f"\n### compute clip, B = 1500, D = 32 ({reps} runs, median wall; {load()})\n")
+    print(table(["output", "wall s", "peak RSS MiB", "output MiB"], rows))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--part", choices=["all", "batch", "compute"], default="all")
+    parser.add_argument("--B", type=int, default=32768)
+    parser.add_argument("--D", type=int, default=512)
+    parser.add_argument("--reps", type=int, default=1)
+    parser.add_argument("--numpy-max", type=int, default=16384,
+                        help="largest B for numpy's whole-matrix form (it holds B x B)")
+    args = parser.parse_args()
+    print(f"{machine()}; OMP/BLAS threads as the environment sets them "
+          f"({os.environ.get('OMP_NUM_THREADS', 'unset')})")
+    if args.part in ("all", "batch"):
+        part_batch(args.B, args.D, args.reps, args.numpy_max)
+    if args.part in ("all", "compute"):
+        part_compute(max(1, args.reps))
+
+
+if __name__ == "__main__":
+    main()

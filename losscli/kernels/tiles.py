@@ -1,0 +1,609 @@
+"""Kernels over tiles of a similarity matrix: the softmax family of LOSSES-MORE.md at any B.
+
+A tile is rows r0 .. r0 + R - 1 of a similarity matrix S (R, C), as BLAS wrote it (float32
+or float64; every element is read as float64). Row g = r0 + r scores one anchor (or view)
+against C candidates: `pos[g]` is the column of its positive (or partner), `skip[g]` a column
+left out of the row altogether (the view itself in the two-view batch; -1 for none). So:
+
+- explicit:  rows = examples, columns = [p, n_0 .. n_{K-1}], pos = 0, skip = -1;
+- paired:    rows = anchors, columns = positives, pos = g, skip = -1 (column j's positive is
+             row j: the column direction of clip);
+- two-view:  rows = columns = the 2B views, pos = partner, skip = g;
+- multi-view (SupContrast): rows = columns = the B V views, view v's positives the other
+             views of its example (v // V).
+
+Cosine tiles arrive clamped to [-1, 1]. Each loss takes three passes of the same shape:
+
+- statistics: per-row numbers (and per-column ones, merged tile by tile) from which every
+  loss, probability and gradient follows. A row's softmax is kept relative to its positive:
+  with x_j = (S_j - S_pos) * scale over the other candidates, m = max(0, max_j x_j) and
+  s = sum_j e^{x_j - m}, the loss LSE_j(L_j) - L_pos is m + log(e^{-m} + s), log1p(s) when
+  the positive leads, so tiny losses keep their relative precision (as infonce's do). The
+  same pair (m, s) merges across tiles (online log-sum-exp), which gives clip's columns.
+- terms: the per-term breakdown of a few rows (compute's examples, on demand);
+- gradient: the tile overwritten in place by d(sum of losses)/dS, for BLAS to carry back.
+
+Exponentials of arguments <= 0 go through exp_nonpositive (plain arithmetic that LLVM
+vectorises; numba's np.exp is a scalar libm call). A row or column with a non-finite
+similarity (dot products that overflow) gets NaN statistics: its loss is null with a warning,
+as a non-finite loss is everywhere.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from losscli.kernels._jit import kernel, prange
+from losscli.kernels.softmax import sigmoid, softplus
+from losscli.kernels.stream import exp_nonpositive
+
+COLUMN_BLOCK = 256  # columns per prange iteration of a column pass (their accumulators stay hot)
+
+
+@kernel(stream=True, parallel=True)
+def row_dots(X, Y, out):
+    """out[i] = X[i] . Y[i] accumulated in float64 (the positives' similarities)."""
+    D = X.shape[1]
+    for i in prange(X.shape[0]):
+        total = 0.0
+        for k in range(D):
+            total += np.float64(X[i, k]) * np.float64(Y[i, k])
+        out[i] = total
+
+
+# ------------------------------------------------------------- softmax relative to the positive
+
+
+@kernel(parallel=True)
+def relative_row_stats(S, r0, pos, skip, ref, scale, m, s):
+    """Row g: x_j = (S_gj - ref_g) scale over j not in {pos_g, skip_g}; m_g = max(0, max x),
+    s_g = sum e^{x_j - m_g}. ref_g is the positive's similarity."""
+    R = S.shape[0]
+    C = S.shape[1]
+    for r in prange(R):
+        g = r0 + r
+        t = pos[g]
+        x = skip[g]
+        base = ref[g]
+        top = 0.0
+        bad = False
+        for j in range(C):
+            if j != t and j != x:
+                v = (S[r, j] - base) * scale
+                if v > top:
+                    top = v
+                elif not v <= top:
+                    bad = True
+        if bad or not top < np.inf:
+            m[g] = np.nan
+            s[g] = np.nan
+            continue
+        total = 0.0
+        for j in range(C):
+            if j != t and j != x:
+                total += exp_nonpositive((S[r, j] - base) * scale - top)
+        m[g] = top
+        s[g] = total
+
+
+@kernel(parallel=True)
+def relative_column_stats(S, r0, ref, scale, m, s):
+    """Column j of a paired tile, its positive in row j: merges x_ij = (S_ij - ref_j) scale
+    over the tile's rows i != j into (m_j, s_j) (start both at 0; NaN marks a column that
+    met a non-finite similarity and stays NaN)."""
+    R = S.shape[0]
+    C = S.shape[1]
+    blocks = (C + COLUMN_BLOCK - 1) // COLUMN_BLOCK
+    for blk in prange(blocks):
+        j0 = blk * COLUMN_BLOCK
+        j1 = min(C, j0 + COLUMN_BLOCK)
+        top = np.empty(j1 - j0)
+        for j in range(j0, j1):
+            top[j - j0] = m[j]
+        for r in range(R):
+            g = r0 + r
+            for j in range(j0, j1):
+                if j != g:
+                    v = (S[r, j] - ref[j]) * scale
+                    if v > top[j - j0]:
+                        top[j - j0] = v
+                    elif not v <= top[j - j0]:
+                        top[j - j0] = np.nan
+        for j in range(j0, j1):
+            new = top[j - j0]
+            if not new < np.inf:
+                m[j] = np.nan
+                s[j] = np.nan
+            elif new > m[j]:
+                s[j] = s[j] * exp_nonpositive(m[j] - new)
+                m[j] = new
+        for r in range(R):
+            g = r0 + r
+            for j in range(j0, j1):
+                if j != g and m[j] == m[j]:
+                    s[j] += exp_nonpositive((S[r, j] - ref[j]) * scale - m[j])
+
+
+@kernel(parallel=True)
+def relative_row_terms(S, r0, pos, skip, ref, scale, m, s, weight, logit, prob, grad):
+    """The breakdown of rows: logit = scale S; prob = the row's softmax (0 at skip);
+    grad = weight_g (prob - [j = pos]), with prob_pos - 1 = -s / (e^{-m} + s) exactly."""
+    R = S.shape[0]
+    C = S.shape[1]
+    for r in prange(R):
+        g = r0 + r
+        t = pos[g]
+        x = skip[g]
+        lead = np.exp(-m[g])
+        den = lead + s[g]
+        w = weight[g]
+        for j in range(C):
+            logit[r, j] = np.float64(S[r, j]) * scale
+            if j == x:
+                prob[r, j] = 0.0
+                grad[r, j] = 0.0
+            elif j == t:
+                prob[r, j] = lead / den
+                grad[r, j] = -w * (s[g] / den)
+            else:
+                p = np.exp((S[r, j] - ref[g]) * scale - m[g]) / den
+                prob[r, j] = p
+                grad[r, j] = w * p
+
+
+@kernel(parallel=True)
+def relative_tile_grad(S, r0, pos, skip, ref, scale, m, inv, at_pos, columns, cref, cm, cinv,
+                       cat_pos):
+    """S becomes d(sum of losses)/dS in place: inv_g e^{x_gj - m_g} off the positive, at_pos_g
+    on it, 0 at skip (the rows' softmax; inv_g = weight_g / (e^{-m_g} + s_g), at_pos_g =
+    -weight_g s_g / (e^{-m_g} + s_g)); with `columns`, plus the same for column j's softmax
+    over the rows (its positive in row j: clip)."""
+    R = S.shape[0]
+    C = S.shape[1]
+    for r in prange(R):
+        g = r0 + r
+        t = pos[g]
+        x = skip[g]
+        base = ref[g]
+        mg = m[g]
+        w = inv[g]
+        for j in range(C):
+            v = np.float64(S[r, j])
+            if j == x:
+                G = 0.0
+            elif j == t:
+                G = at_pos[g]
+            else:
+                a = (v - base) * scale - mg
+                G = w * exp_nonpositive(a if a < 0.0 else 0.0)
+            if columns:
+                if j == g:
+                    G += cat_pos[j]
+                else:
+                    a = (v - cref[j]) * scale - cm[j]
+                    G += cinv[j] * exp_nonpositive(a if a < 0.0 else 0.0)
+            S[r, j] = G
+
+
+# ------------------------------------------------------------- dcl: the negatives' log-sum-exp
+
+
+@kernel(parallel=True)
+def negatives_lse_rows(S, r0, pos, skip, scale, leak, mask, lse):
+    """lse_g = LSE of scale S_gj over the negatives (every j but pos and skip), the largest
+    plus log1p of the others; with `leak` (the DCL port) pos and skip stay in with `mask`
+    added to their logits."""
+    R = S.shape[0]
+    C = S.shape[1]
+    for r in prange(R):
+        g = r0 + r
+        t = pos[g]
+        x = skip[g]
+        if leak:
+            big = -np.inf
+            bad = False
+            for j in range(C):
+                v = np.float64(S[r, j]) * scale + (mask if (j == t or j == x) else 0.0)
+                if v > big:
+                    big = v
+                elif not v <= big:
+                    bad = True
+            if bad or not (big < np.inf and big > -np.inf):
+                lse[g] = np.nan
+                continue
+            total = 0.0
+            for j in range(C):
+                v = np.float64(S[r, j]) * scale + (mask if (j == t or j == x) else 0.0)
+                total += exp_nonpositive(v - big)
+            lse[g] = big + np.log(total)
+            continue
+        top = -1
+        bad = False
+        for j in range(C):
+            if j != t and j != x:
+                if top < 0 or np.float64(S[r, j]) > np.float64(S[r, top]):
+                    top = j
+                elif not np.float64(S[r, j]) <= np.float64(S[r, top]):
+                    bad = True
+        high = np.float64(S[r, top]) * scale
+        if bad or not (high < np.inf and high > -np.inf):
+            lse[g] = np.nan
+            continue
+        rest = 0.0
+        for j in range(C):
+            if j != t and j != x and j != top:
+                rest += exp_nonpositive(np.float64(S[r, j]) * scale - high)
+        lse[g] = high + np.log1p(rest)
+
+
+@kernel(parallel=True)
+def negatives_lse_terms(S, r0, pos, skip, scale, leak, mask, lse, weight, logit, share, grad):
+    """dcl's breakdown of rows: share = softmax among the negatives (the masked pos and skip
+    too under `leak`, else 0 there), grad = share, and -weight_g (+ its share) at pos."""
+    R = S.shape[0]
+    C = S.shape[1]
+    for r in prange(R):
+        g = r0 + r
+        t = pos[g]
+        x = skip[g]
+        for j in range(C):
+            v = np.float64(S[r, j]) * scale
+            logit[r, j] = v
+            if j == t or j == x:
+                share[r, j] = np.exp(v + mask - lse[g]) if leak else 0.0
+            else:
+                share[r, j] = np.exp(v - lse[g])
+            grad[r, j] = share[r, j]
+        grad[r, t] = share[r, t] - weight[g]
+
+
+@kernel(parallel=True)
+def negatives_lse_tile_grad(S, r0, pos, skip, scale, leak, mask, lse, half, at_pos):
+    """S becomes d(sum)/dS in place for dcl: half scale share on the negatives (and on the
+    masked skip under `leak`), at_pos_g on the positive (its coefficient, already in
+    similarity units, plus half scale its share under `leak`)."""
+    R = S.shape[0]
+    C = S.shape[1]
+    for r in prange(R):
+        g = r0 + r
+        t = pos[g]
+        x = skip[g]
+        top = lse[g]
+        w = half * scale
+        for j in range(C):
+            v = np.float64(S[r, j]) * scale
+            if j == t:
+                G = at_pos[g]
+                if leak:
+                    a = v + mask - top
+                    G += w * exp_nonpositive(a if a < 0.0 else 0.0)
+            elif j == x:
+                G = 0.0
+                if leak:
+                    a = v + mask - top
+                    G = w * exp_nonpositive(a if a < 0.0 else 0.0)
+            else:
+                a = v - top
+                G = w * exp_nonpositive(a if a < 0.0 else 0.0)
+            if not top == top:
+                G = np.nan
+            S[r, j] = G
+
+
+# ------------------------------------------------------------- hard-infonce (HCL) in log space
+
+
+@kernel(parallel=True)
+def hard_row_stats(S, r0, pos, skip, scale, beta, top, sum_b, sum_1b):
+    """Over the negatives of row g (every j but pos and skip): top_g = the largest similarity,
+    sum_b = sum e^{beta d_j}, sum_1b = sum e^{(1 + beta) d_j} with d_j = (S_gj - top_g) scale."""
+    R = S.shape[0]
+    C = S.shape[1]
+    for r in prange(R):
+        g = r0 + r
+        t = pos[g]
+        x = skip[g]
+        high = -np.inf
+        bad = False
+        for j in range(C):
+            if j != t and j != x:
+                v = np.float64(S[r, j])
+                if v > high:
+                    high = v
+                elif not v <= high:
+                    bad = True
+        top[g] = high
+        if bad or not (high * scale < np.inf and high * scale > -np.inf):
+            top[g] = np.nan
+            sum_b[g] = np.nan
+            sum_1b[g] = np.nan
+            continue
+        b = 0.0
+        b1 = 0.0
+        for j in range(C):
+            if j != t and j != x:
+                d = (S[r, j] - high) * scale
+                b += exp_nonpositive(beta * d)
+                b1 += exp_nonpositive((1.0 + beta) * d)
+        sum_b[g] = b
+        sum_1b[g] = b1
+
+
+@kernel
+def hard_rows_finish(v0, top, sum_b, sum_1b, count, scale, beta, tau_plus, clamp, r_value,
+                     ng_raw, floor, binds, loss, c_neg, g_pos):
+    """HCL's debiased loss per row from its statistics (LOSSES-MORE.md, hard-infonce):
+
+        log R  = log N + LSE((1 + beta) v) - LSE(beta v)
+        Ng     = max((R - tau+ N e^{v_0}) / (1 - tau+), N e^{-1/t})   (scale = 1/t)
+        loss   = softplus(log Ng - v_0)
+    The gradient per logit, q differentiated: unclamped, with c = R / ((1 - tau+)(e^{v_0} +
+    Ng)), d/dv_0 = -c and d/dv_k = c ((1 + beta) r_k - beta q_k); while the floor binds,
+    d/dv_0 = -Ng / (e^{v_0} + Ng) and the negatives get 0 (c_neg = 0). Without the clamp an
+    Ng <= 0 gives NaN (the caller warns).
+    """
+    log_n = np.log(count)
+    log_floor = log_n - scale
+    for g in range(v0.shape[0]):
+        v = v0[g]
+        log_r = log_n + top[g] * scale + np.log(sum_1b[g]) - np.log(sum_b[g])
+        positive = True
+        log_ng = log_r
+        raw = 0.0
+        if tau_plus > 0.0:
+            ex = np.log(tau_plus) + log_n + v - log_r
+            if ex >= 0.0:
+                positive = False
+                raw = (np.exp(log_r) - tau_plus * np.exp(log_n + v)) / (1.0 - tau_plus)
+            else:
+                log_ng = log_r + np.log1p(-np.exp(ex)) - np.log1p(-tau_plus)
+        bound = clamp and ((not positive) or log_ng < log_floor)
+        r_value[g] = np.exp(log_r)
+        ng_raw[g] = np.exp(log_ng) if positive else raw
+        floor[g] = np.exp(log_floor)
+        binds[g] = bound
+        if not bound and not positive:
+            loss[g] = np.nan
+            c_neg[g] = np.nan
+            g_pos[g] = np.nan
+            continue
+        chosen = log_floor if bound else log_ng
+        loss[g] = softplus(chosen - v)
+        den = max(v, chosen) + np.log1p(np.exp(-abs(v - chosen)))
+        if bound:
+            c_neg[g] = 0.0
+            g_pos[g] = -np.exp(chosen - den)
+        else:
+            c = np.exp(log_r - np.log1p(-tau_plus) - den)
+            c_neg[g] = c
+            g_pos[g] = -c
+
+
+@kernel(parallel=True)
+def hard_row_terms(S, r0, pos, skip, scale, beta, top, sum_b, sum_1b, c_neg, g_pos, weight,
+                   logit, importance, share, grad):
+    """hard-infonce's breakdown of rows: importance = N q_k, share = r_k (the negative's share
+    of R), grad = weight_g (d loss / d logit); pos and skip get 0 importance and share."""
+    R = S.shape[0]
+    C = S.shape[1]
+    for r in prange(R):
+        g = r0 + r
+        t = pos[g]
+        x = skip[g]
+        count = C - 1 - (1 if (x >= 0 and x != t) else 0)
+        w = weight[g]
+        for j in range(C):
+            logit[r, j] = np.float64(S[r, j]) * scale
+            if j == t or j == x:
+                importance[r, j] = 0.0
+                share[r, j] = 0.0
+                grad[r, j] = 0.0
+                continue
+            d = (S[r, j] - top[g]) * scale
+            q = np.exp(beta * d) / sum_b[g]
+            k = np.exp((1.0 + beta) * d) / sum_1b[g]
+            importance[r, j] = count * q
+            share[r, j] = k
+            grad[r, j] = w * c_neg[g] * ((1.0 + beta) * k - beta * q)
+        grad[r, t] = w * g_pos[g]
+        if not g_pos[g] == g_pos[g]:
+            for j in range(C):
+                grad[r, j] = np.nan
+
+
+@kernel(parallel=True)
+def hard_tile_grad(S, r0, pos, skip, scale, beta, top, sum_b, sum_1b, c_neg, g_pos, weight):
+    """S becomes d(sum)/dS in place for hard-infonce: weight (the gradient per logit)."""
+    R = S.shape[0]
+    C = S.shape[1]
+    for r in prange(R):
+        g = r0 + r
+        t = pos[g]
+        x = skip[g]
+        cb = c_neg[g] / sum_b[g]
+        c1 = c_neg[g] / sum_1b[g]
+        high = top[g]
+        for j in range(C):
+            if j == t:
+                G = weight * g_pos[g]
+            elif j == x:
+                G = 0.0
+            else:
+                d = (S[r, j] - high) * scale
+                d = d if d < 0.0 else 0.0
+                G = weight * ((1.0 + beta) * c1 * exp_nonpositive((1.0 + beta) * d)
+                              - beta * cb * exp_nonpositive(beta * d))
+            if not g_pos[g] == g_pos[g]:
+                G = np.nan
+            S[r, j] = G
+
+
+@kernel(parallel=True)
+def hard_linear_rows(S, r0, pos, skip, scale, beta, tau_plus, loss):
+    """HCL's hard estimator as its code computes it, in linear space (LOSSES-MORE.md):
+
+        neg = e^{s/t}, imp = e^{beta log neg}, R = sum(imp neg) / mean(imp)
+        Ng = max((R - tau+ N e^{v_0}) / (1 - tau+), N e^{-1/t});  loss = -log(pos / (pos + Ng))
+
+    Nothing is shifted: e^{s/t} overflows above s/t = 709.78 and underflows below -745 where
+    HCL's does, and a NaN passes the clamp as torch.clamp lets it.
+    """
+    R = S.shape[0]
+    C = S.shape[1]
+    for r in prange(R):
+        g = r0 + r
+        t = pos[g]
+        x = skip[g]
+        count = 0
+        total_imp = 0.0
+        total = 0.0
+        for j in range(C):
+            if j == x or j == t:
+                continue
+            neg = np.exp(np.float64(S[r, j]) * scale)
+            imp = np.exp(beta * np.log(neg))
+            total_imp += imp
+            total += imp * neg
+            count += 1
+        positive = np.exp(np.float64(S[r, t]) * scale)
+        reweight = total / (total_imp / count)
+        ng = (-tau_plus * count * positive + reweight) / (1.0 - tau_plus)
+        floor = count * np.e ** (-scale)
+        if ng < floor:
+            ng = floor
+        loss[g] = -np.log(positive / (positive + ng))
+
+
+# ------------------------------------------------------------- siglip: a sigmoid per pair
+
+
+@kernel(parallel=True)
+def sigmoid_row_losses(S, r0, scale, bias, loss):
+    """SigLIP's rows of a paired tile: sum_j softplus(-z x), x = scale S + bias, z = +1 at
+    j = g (the row's own positive) and -1 elsewhere."""
+    R = S.shape[0]
+    C = S.shape[1]
+    for r in prange(R):
+        g = r0 + r
+        total = 0.0
+        for j in range(C):
+            v = np.float64(S[r, j]) * scale + bias
+            total += softplus(-v) if j == g else softplus(v)
+        loss[g] = total
+
+
+@kernel(parallel=True)
+def sigmoid_row_terms(S, r0, scale, bias, logit, sig, term, grad):
+    """SigLIP's breakdown of rows: x, sigma(x), softplus(-z x) and d term / d x = sigma(x) -
+    [z = +1] (as -sigma(-x) on the positive, so it stays exact near 0)."""
+    R = S.shape[0]
+    C = S.shape[1]
+    for r in prange(R):
+        g = r0 + r
+        for j in range(C):
+            v = np.float64(S[r, j]) * scale + bias
+            logit[r, j] = v
+            sig[r, j] = sigmoid(v)
+            if j == g:
+                term[r, j] = softplus(-v)
+                grad[r, j] = -sigmoid(-v)
+            else:
+                term[r, j] = softplus(v)
+                grad[r, j] = sig[r, j]
+
+
+@kernel(parallel=True)
+def sigmoid_tile_grad(S, r0, scale, bias, weight):
+    """S becomes d(sum)/dS in place for SigLIP: weight (sigma(x) - [j = g])."""
+    R = S.shape[0]
+    C = S.shape[1]
+    for r in prange(R):
+        g = r0 + r
+        for j in range(C):
+            v = np.float64(S[r, j]) * scale + bias
+            S[r, j] = weight * (-sigmoid(-v) if j == g else sigmoid(v))
+
+
+# ------------------------------------------------------------- SupContrast's multi-view rows
+
+
+@kernel(parallel=True)
+def multiview_row_stats(S, r0, V, scale, eps, big, log_den, pos_mean):
+    """SupContrast's SupConLoss over the Gram tile of the B V views (view v of example v // V):
+    big = max_u scale S_vu over every column, the view itself included (its logits_max);
+    log_den = log(sum_{u != v} e^{scale S_vu - big} + eps); pos_mean = the mean logit over
+    the example's other V - 1 views. The view's loss is -factor (pos_mean - big - log_den)."""
+    R = S.shape[0]
+    C = S.shape[1]
+    for r in prange(R):
+        v = r0 + r
+        first = (v // V) * V
+        high = -np.inf
+        bad = False
+        for u in range(C):
+            w = np.float64(S[r, u]) * scale
+            if w > high:
+                high = w
+            elif not w <= high:
+                bad = True
+        if bad or not (high < np.inf and high > -np.inf):
+            big[v] = np.nan
+            log_den[v] = np.nan
+            pos_mean[v] = np.nan
+            continue
+        total = 0.0
+        for u in range(C):
+            if u != v:
+                total += exp_nonpositive(np.float64(S[r, u]) * scale - high)
+        acc = 0.0
+        for u in range(first, first + V):
+            if u != v:
+                acc += np.float64(S[r, u]) * scale
+        big[v] = high
+        log_den[v] = np.log(total + eps)
+        pos_mean[v] = acc / (V - 1)
+
+
+@kernel(parallel=True)
+def multiview_row_terms(S, r0, V, scale, factor, big, log_den, logit, prob, grad):
+    """The breakdown of multi-view rows: prob = e^{logit - big - log_den} (0 on the view
+    itself), grad = d loss_v / d logit with the max held fixed (SupContrast detaches it):
+    factor (prob - [u positive] / (V - 1))."""
+    R = S.shape[0]
+    C = S.shape[1]
+    for r in prange(R):
+        v = r0 + r
+        first = (v // V) * V
+        for u in range(C):
+            w = np.float64(S[r, u]) * scale
+            logit[r, u] = w
+            if u == v:
+                prob[r, u] = 0.0
+                grad[r, u] = 0.0
+                continue
+            p = np.exp(w - big[v] - log_den[v])
+            prob[r, u] = p
+            if u >= first and u < first + V:
+                p -= 1.0 / (V - 1)
+            grad[r, u] = factor * p
+
+
+@kernel(parallel=True)
+def multiview_tile_grad(S, r0, V, scale, big, log_den, weight):
+    """S becomes d(sum)/dS in place for the multi-view rows: weight (prob - [u positive] /
+    (V - 1)), 0 on the view itself."""
+    R = S.shape[0]
+    C = S.shape[1]
+    for r in prange(R):
+        v = r0 + r
+        first = (v // V) * V
+        shift = big[v] + log_den[v]
+        for u in range(C):
+            if u == v:
+                S[r, u] = 0.0
+                continue
+            a = np.float64(S[r, u]) * scale - shift
+            p = np.exp(a)
+            if u >= first and u < first + V:
+                p -= 1.0 / (V - 1)
+            S[r, u] = weight * p

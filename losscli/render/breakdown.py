@@ -1,0 +1,133 @@
+"""Which terms of a breakdown an output shows (`compute --terms`), a block of examples at a
+time so that no output holds the whole breakdown.
+
+- all: every term;
+- top: per example its positive terms and the `top` strongest others (largest |strength|,
+  the loss's ranking column: the gradient for the softmax losses, the term for the margin
+  ones), strongest first;
+- none: no terms (value, per_example and warnings: the fast path for `| jq .value`).
+
+Without --terms the output has every term up to AUTO_ALL_TERMS terms in all, and the top
+terms above that, with a warning that says how to get all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from losscli.model import Result
+
+TERMS_MODES = ("all", "top", "none")
+DEFAULT_TOP = 10
+# The default shows every term up to this many (about 30 MB of JSON), the top ones above.
+AUTO_ALL_TERMS = 100_000
+# Terms per block of examples: what one block of an output holds at a time.
+BLOCK_TERMS = 65_536
+
+
+@dataclass(frozen=True)
+class TermsView:
+    """What examples[].terms holds: mode all, top (with `top` and the ranking column) or
+    none."""
+
+    mode: str = "all"
+    top: int = DEFAULT_TOP
+    strength: str = "gradient"
+
+    def kept(self, count: int, positives: int) -> int:
+        """Terms kept per example out of `count`."""
+        if self.mode == "all":
+            return count
+        if self.mode == "none":
+            return 0
+        return min(count, positives + self.top)
+
+
+def choose(mode: str | None, result: Result, strength: str, top: int = DEFAULT_TOP,
+           ) -> tuple[TermsView, str | None]:
+    """The view for --terms `mode` (None: the default) and the warning the default gives
+    when it leaves terms out."""
+    total = result.batch * result.terms.count
+    if mode is None:
+        positives = sum(1 for role in result.terms.role if role == "positive")
+        view = TermsView("all" if total <= AUTO_ALL_TERMS else "top", top, strength)
+        if view.kept(result.terms.count, positives) < result.terms.count:
+            return view, (f"the breakdown has {result.batch:,} x {result.terms.count:,} = "
+                          f"{total:,} terms: showing each example's positive and its {top} "
+                          f"strongest others (--terms all for every term, --terms none for "
+                          f"none)")
+        return view, None
+    return TermsView(mode, top, strength), None
+
+
+@dataclass
+class Block:
+    """Examples [start, start + n) with the terms kept: `order` (n, kept) the term positions
+    in output order, `columns` the kept cells (n, kept) per column name."""
+
+    start: int
+    order: np.ndarray
+    columns: dict[str, np.ndarray]
+
+    @property
+    def n(self) -> int:
+        """The examples in the block."""
+        return self.order.shape[0]
+
+
+def block_size(result: Result) -> int:
+    """Examples per block: about BLOCK_TERMS terms at a time."""
+    return max(1, BLOCK_TERMS // max(1, result.terms.count))
+
+
+def blocks(result: Result, view: TermsView, first: int = 0, stop: int | None = None,
+           order: list[int] | None = None) -> Iterator[Block]:
+    """The kept terms of examples [first, stop), a block of examples at a time; with
+    `order` (--worst, --best), those examples in that order, a block of one each."""
+    terms = result.terms
+    end = result.batch if stop is None else min(stop, result.batch)
+    size = block_size(result)
+    T = terms.count
+    positive = np.array([role == "positive" for role in terms.role], dtype=bool)
+    spans = ((start, min(end, start + size)) for start in range(first, end, size)) \
+        if order is None else ((b, b + 1) for b in order)
+    for start, finish in spans:
+        n = finish - start
+        if view.mode == "none" or T == 0:
+            yield Block(start, np.zeros((n, 0), dtype=np.int64), {})
+            continue
+        columns = terms.block(start, finish)
+        if view.mode == "all" or view.kept(T, int(positive.sum())) >= T:
+            order = np.broadcast_to(np.arange(T), (n, T))
+            yield Block(start, order, columns)
+            continue
+        order = _strongest(columns.get(view.strength), positive, view.top, n)
+        yield Block(start, order,
+                    {name: np.take_along_axis(col, order, axis=1)
+                     for name, col in columns.items()})
+
+
+def _strongest(strength: np.ndarray | None, positive: np.ndarray, top: int, n: int,
+               ) -> np.ndarray:
+    """Per row: the positive terms (in order), then the `top` others of largest |strength|
+    (ties and a missing column: the first ones)."""
+    T = positive.shape[0]
+    if strength is None or strength.dtype.kind not in "fiub":
+        rank = np.zeros((n, T))
+    else:
+        with np.errstate(invalid="ignore"):
+            rank = np.abs(strength.astype(np.float64))
+        rank = np.where(np.isnan(rank), -1.0, rank)
+    rank = np.where(positive[None, :], np.inf, rank)
+    keep = int(positive.sum()) + top
+    order = np.argsort(-rank, axis=1, kind="stable")[:, :keep]
+    return order
+
+
+def left_out(result: Result, view: TermsView) -> int:
+    """How many terms per example the view leaves out."""
+    positives = sum(1 for role in result.terms.role if role == "positive")
+    return result.terms.count - view.kept(result.terms.count, positives)

@@ -1,0 +1,63 @@
+"""batch evaluates the in-batch losses by tiles: over a role set of B = 20,000 pairs the
+child's own high-water RSS grows by a few tiles, far below the B x B similarity matrix (1.6 GB
+in float32) that evaluating it whole would hold, in float32 and in float64."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+CHILD = r"""
+import json, sys
+from losscli.cli import run
+
+def status_mb(field):
+    for line in open("/proc/self/status"):
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    raise KeyError(field)
+
+loss, dtype, small, big = sys.argv[1:5]
+def batch(root):
+    return run(["batch", loss, "--anchor", root + "/anchor.npy", "--positive",
+                root + "/positive.npy", "--dtype", dtype, "-q", "--out", root + "/out.jsonl"])
+assert batch(small) == 0  # imports, compiled kernels and caches are not the batch's
+before = status_mb("VmRSS")
+with open("/proc/self/clear_refs", "w") as fh:
+    fh.write("5")  # restart the high-water mark from the current RSS
+code = batch(big)
+print(json.dumps({"code": code, "before": before, "after": status_mb("VmHWM")}))
+"""
+
+
+def _role_set(root: Path, B: int, D: int, seed: int) -> None:
+    root.mkdir()
+    rng = np.random.default_rng(seed)
+    for role in ("anchor", "positive"):
+        np.save(root / f"{role}.npy", rng.standard_normal((B, D), dtype=np.float32))
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/status")
+@pytest.mark.parametrize("loss,dtype", [("clip", "float32"), ("ntxent-batch", "float64")])
+def test_peak_rss_of_an_in_batch_loss_stays_far_below_its_matrix(tmp_path, loss, dtype):
+    B, D = 20_000, 32
+    _role_set(tmp_path / "big", B, D, 0)
+    _role_set(tmp_path / "small", 50, D, 1)
+    done = subprocess.run([sys.executable, "-c", CHILD, loss, dtype, str(tmp_path / "small"),
+                           str(tmp_path / "big")], capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["code"] == 0
+    growth = report["after"] - report["before"]
+    views = 2 * B * D * np.dtype(dtype).itemsize / 2**20  # the (2B, D) buffer: 5 or 10 MiB
+    matrix = B * B * 4 / 2**20  # clip's B x B in float32: 1526 MiB (ntxent-batch's is 4x)
+    # the views, the inputs as read, a few 32 MiB tiles and per-row statistics
+    assert growth < 2 * views + 160, (growth, report)
+    assert growth < matrix / 8
+    record = json.loads((tmp_path / "big" / "out.jsonl").read_text())
+    assert record["n"] == B and record["error"] is None and np.isfinite(record["value"])
