@@ -88,7 +88,10 @@ def json_chunks(result: Result, view: TermsView = TermsView(),
         for example in _examples(result, block, missing, labels):
             out.append(("\n" if first else ",\n") + example)
             first = False
-        yield "".join(out)
+            if labels is not None:  # examples of thousands of terms: written one at a time
+                yield out.pop()
+        if out:
+            yield "".join(out)
     yield ("]" if first else "\n  ]") + ",\n" + after + "\n"
 
 
