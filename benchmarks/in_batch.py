@@ -7,13 +7,17 @@ one run:
   ntxent-batch) written tile by tile into one reused buffer (the same multiply-adds, without
   the B x B matrix), and numpy's best vectorised form (the whole matrix, log-sum-exp by rows
   and columns) where B x B fits (`--numpy-max`); then the peak RSS of `losscli batch` over a
-  role set of the same arrays (the child's own VmHWM) beside the inputs' size;
-- part `compute`: `losscli compute clip` on B = 1500, D = 32 as JSON with every term, and with
-  `--terms none`: wall time and the child's peak RSS.
+  role set of the same arrays (the child's own peak, wait4's ru_maxrss) beside the inputs'
+  size;
+- part `compute`: `losscli compute clip` on B = 1500, D = 32 as JSON with every term, the top
+  terms and `--terms none`: wall time and the child's peak RSS; with `--baseline DIR`, the
+  same runs of another version's package interleaved with these, and whether the bytes match.
 
     python benchmarks/in_batch.py                         # B = 32768, D = 512 (minutes)
     python benchmarks/in_batch.py --B 8192 --reps 3       # a quick look
     python benchmarks/in_batch.py --part compute
+    python benchmarks/in_batch.py --part compute --reps 3 --baseline /tmp/main  # vs another
+                                                    # version (git archive main | tar -x)
 """
 
 from __future__ import annotations
@@ -36,27 +40,29 @@ from losscli.losses.call import LossCall  # noqa: E402
 from losscli.losses.run import run  # noqa: E402
 from losscli.model import Inputs  # noqa: E402
 
-CHILD = r"""
-import sys
-from losscli.cli import run
-code = run(sys.argv[1:])
-for line in open("/proc/self/status"):
-    if line.startswith("VmHWM:"):
-        sys.stderr.write("VMHWM " + line.split()[1] + "\n")
-sys.exit(code)
-"""
 
-
-def child(args: list[str]) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MiB) of `losscli ARGS` in a fresh process."""
+def child(args: list[str], code: str | None = None) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MiB) of `python -m losscli ARGS` in a fresh process (the
+    entry point a user runs, its own exit included; the peak from wait4's rusage); `code`: a
+    directory holding another version's `losscli` package to run instead (--baseline)."""
+    env = dict(os.environ)
+    if code is not None:
+        env["PYTHONPATH"] = os.pathsep.join([code, env.get("PYTHONPATH", "")]).rstrip(
+            os.pathsep)
     start = time.perf_counter()
-    done = subprocess.run([sys.executable, "-c", CHILD, *args], capture_output=True, text=True)
+    # From the temporary directory: `python -m` puts the working directory first on
+    # sys.path, before PYTHONPATH, and a checkout there would shadow --baseline's package.
+    proc = subprocess.Popen([sys.executable, "-m", "losscli", *args], env=env,
+                            cwd=tempfile.gettempdir(), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    assert proc.stderr is not None
+    err = proc.stderr.read()
+    _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
-    if done.returncode != 0:
-        raise SystemExit(done.stderr)
-    peak = next(int(line.split()[1]) for line in done.stderr.splitlines()
-                if line.startswith("VMHWM"))
-    return wall, peak / 1024
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise SystemExit(err.decode())
+    return wall, usage.ru_maxrss / 1024
 
 
 def unit(x: np.ndarray) -> np.ndarray:
@@ -147,27 +153,60 @@ def part_batch(B: int, D: int, reps: int, numpy_max: int) -> None:
     print(table(["loss", "wall s", "peak RSS MiB", "inputs MiB", "peak - inputs MiB"], rss))
 
 
-def part_compute(reps: int) -> None:
+def part_compute(reps: int, baseline: str | None = None) -> None:
     rng = np.random.default_rng(1)
+    versions = [("this", None)] + ([("baseline", baseline)] if baseline else [])
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "pairs.npz"
         a = rng.normal(size=(1500, 32))
         np.savez(path, anchor=a, positive=a + rng.normal(size=a.shape))
+        for _, code in versions:  # compile or load each version's kernels once, untimed
+            child(["compute", "clip", str(path), "-f", "json", "-q", "--terms", "none"], code)
         rows = []
-        for label, extra in (("JSON, --terms all", ["--terms", "all"]),
-                             ("JSON, --terms top (default here)", []),
-                             ("JSON, --terms none", ["--terms", "none"])):
-            runs = []
-            for i in range(reps):
-                out = Path(tmp) / f"out{i}.json"
-                runs.append(child(["compute", "clip", str(path), "-f", "json", "-q",
-                                   "--out", str(out), *extra]))
-                size = out.stat().st_size / 2**20
-                out.unlink()
-            rows.append([label, f"{median([r[0] for r in runs]):.2f}",
-                         f"{max(r[1] for r in runs):.0f}", f"{size:.1f}"])
-    print(f"\n### compute clip, B = 1500, D = 32 ({reps} runs, median wall; {load()})\n")
-    print(table(["output", "wall s", "peak RSS MiB", "output MiB"], rows))
+        for label, extra, count in (("JSON, --terms all", ["--terms", "all"], reps),
+                                    ("JSON, --terms top (default here)", [], reps),
+                                    ("JSON, --terms none", ["--terms", "none"], max(reps, 11))):
+            runs: dict[str, list[tuple[float, float]]] = {name: [] for name, _ in versions}
+            sizes: dict[str, int] = {}
+            for i in range(count):  # the versions interleaved, run by run
+                for name, code in versions:
+                    out = Path(tmp) / f"{name}{i}.json"
+                    runs[name].append(child(["compute", "clip", str(path), "-f", "json",
+                                             "-q", "--out", str(out), *extra], code))
+                    sizes[name] = out.stat().st_size
+                    if name != "this":
+                        same = _same_bytes(out, Path(tmp) / f"this{i}.json")
+                        sizes[name] = sizes[name] if same else -1
+                    if name == versions[-1][0]:
+                        for other, _ in versions:
+                            (Path(tmp) / f"{other}{i}.json").unlink()
+            row = [label]
+            for name, _ in versions:
+                row += [f"{median([r[0] for r in runs[name]]):.2f}",
+                        f"{max(r[1] for r in runs[name]):.0f}"]
+            if baseline:
+                ratio = median([r[0] for r in runs["baseline"]]) \
+                    / median([r[0] for r in runs["this"]])
+                row += [f"{ratio:.2f}", "yes" if sizes["baseline"] >= 0 else "NO"]
+            row.append(f"{sizes['this'] / 2**20:.1f}")
+            rows.append(row)
+    print(f"\n### compute clip, B = 1500, D = 32 ({reps} runs, --terms none "
+          f"{max(reps, 11)}; median wall; {load()})\n")
+    head = ["output", "wall s", "peak RSS MiB"]
+    if baseline:
+        head = ["output", "wall s", "peak RSS MiB", "baseline wall s", "baseline RSS MiB",
+                "baseline / this", "same bytes"]
+    print(table(head + ["output MiB"], rows))
+
+
+def _same_bytes(a: Path, b: Path) -> bool:
+    with open(a, "rb") as fa, open(b, "rb") as fb:
+        while True:
+            x, y = fa.read(1 << 24), fb.read(1 << 24)
+            if x != y:
+                return False
+            if not x:
+                return True
 
 
 def main() -> None:
@@ -176,6 +215,9 @@ def main() -> None:
     parser.add_argument("--B", type=int, default=32768)
     parser.add_argument("--D", type=int, default=512)
     parser.add_argument("--reps", type=int, default=1)
+    parser.add_argument("--baseline", metavar="DIR",
+                        help="compute part: also run the losscli package in DIR (another "
+                             "version, e.g. `git archive main | tar -x -C DIR`), same bytes?")
     parser.add_argument("--numpy-max", type=int, default=16384,
                         help="largest B for numpy's whole-matrix form (it holds B x B)")
     args = parser.parse_args()
@@ -184,7 +226,7 @@ def main() -> None:
     if args.part in ("all", "batch"):
         part_batch(args.B, args.D, args.reps, args.numpy_max)
     if args.part in ("all", "compute"):
-        part_compute(max(1, args.reps))
+        part_compute(max(1, args.reps), args.baseline)
 
 
 if __name__ == "__main__":

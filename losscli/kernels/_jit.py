@@ -56,6 +56,12 @@ import numpy as np
 JIT_THRESHOLD = 1_000_000
 # Multiply-adds above which a prange kernel runs on every core (~1 ms of serial work).
 PARALLEL_THRESHOLD = 2_000_000
+# A job (`job`) under this many multiply-adds runs its kernels serially until numba's thread
+# pool runs: the first parallel call of a process loads the threading layer, starts its
+# threads and scans the BLAS pools (threadpoolctl), 0.1-0.3 s on two cores, more than two
+# cores save on such a job (~0.5 ns a multiply-add serially). Calls outside a job, and any
+# call once the pool runs, choose by PARALLEL_THRESHOLD alone.
+POOL_START_WORK = 1_000_000_000
 STREAM_FASTMATH = frozenset({"reassoc", "contract"})
 
 # Inside a kernel, `prange` is `range` when interpreted and numba.prange when compiled.
@@ -289,19 +295,26 @@ def path_for(work: int, parallel: bool | None = None) -> str:
     the compiled paths (LOSSCLI_JIT=never still interprets).
     """
     mode = jit_mode()
-    work = max(work, _job_work.get())
+    job_work = _job_work.get()
+    work = max(work, job_work)
     compiled = mode == "always" or (mode == "auto" and work >= JIT_THRESHOLD)
     if not compiled:
         return "py"
     if parallel is None:
-        parallel = work >= PARALLEL_THRESHOLD and threads() > 1
+        parallel = work >= PARALLEL_THRESHOLD and threads() > 1 and (
+            _pool_started or not job_work or job_work >= POOL_START_WORK)
     return "parallel" if parallel else "serial"
+
+
+_pool_started = False
 
 
 def run(k: Kernel, work: int, *args: Any, parallel: bool | None = None) -> Any:
     """Call a kernel compiled or interpreted, serial or parallel, by the size of its work."""
+    global _pool_started
     path = path_for(work, parallel if k.parallel else False)
     if path == "parallel":
+        _pool_started = True
         with blas_threads(1):
             return k.jit_parallel(*args)
     if path == "serial":

@@ -21,6 +21,7 @@ from losscli.model import (  # noqa: F401 - csvout and explore import them from 
     finite_or_none,
     result_to_dict,
 )
+from losscli.render import term_rows
 from losscli.render.breakdown import Block, TermsView, blocks, left_out
 
 EXAMPLE_INDENT = " " * 4
@@ -78,27 +79,40 @@ def json_chunks(result: Result, view: TermsView = TermsView(),
     yield before + '\n  "examples": ['
     first = True
     missing = left_out(result, view)
+    shown = result.batch if order is None else len(order)
+    labels = term_rows.labels(result.terms.role, result.terms.index) \
+        if term_rows.wanted(shown * (result.terms.count - missing)
+                            * (len(result.terms.names) + 2)) else None
     for block in blocks(result, view, order=order):
         out = []
-        for example in _examples(result, block, missing):
+        for example in _examples(result, block, missing, labels):
             out.append(("\n" if first else ",\n") + example)
             first = False
-        yield "".join(out)
+            if labels is not None:  # examples of thousands of terms: written one at a time
+                yield out.pop()
+        if out:
+            yield "".join(out)
     yield ("]" if first else "\n  ]") + ",\n" + after + "\n"
 
 
-def _examples(result: Result, block: Block, missing: int) -> Iterator[str]:
-    """Each example of a block as indented JSON text (4 spaces in, as in the document)."""
-    terms = result.terms
-    roles = [json.dumps(r) for r in terms.role]
-    indices = [str(i) for i in terms.index]
-    names = list(block.columns)
-    template = ",\n".join(
-        [TERM_INDENT + "{\n" + TERM_INDENT + '  "role": %s', TERM_INDENT + '  "index": %s']
-        + [TERM_INDENT + "  " + json.dumps(name) + ": %s" for name in names]) \
-        + "\n" + TERM_INDENT + "}"
-    cells = [_tokens(block.columns[name]) for name in names]
-    order = block.order.tolist()
+def _examples(result: Result, block: Block, missing: int, labels: list[str] | None = None,
+              ) -> Iterator[str]:
+    """Each example of a block as indented JSON text (4 spaces in, as in the document).
+    With `labels` (term_rows.labels) the terms go through the compiled filler."""
+    filled = term_rows.json_terms(labels, block, TERM_INDENT) if labels is not None \
+        else None
+    if filled is None:
+        terms = result.terms
+        roles = [json.dumps(r) for r in terms.role]
+        indices = [str(i) for i in terms.index]
+        names = list(block.columns)
+        template = ",\n".join(
+            [TERM_INDENT + "{\n" + TERM_INDENT + '  "role": %s',
+             TERM_INDENT + '  "index": %s']
+            + [TERM_INDENT + "  " + json.dumps(name) + ": %s" for name in names]) \
+            + "\n" + TERM_INDENT + "}"
+        cells = [_tokens(block.columns[name]) for name in names]
+        order = block.order.tolist()
     grads = result.gradients
     ignored = result.ignored
     per_example = result.per_example
@@ -108,8 +122,11 @@ def _examples(result: Result, block: Block, missing: int) -> Iterator[str]:
                  f'{EXAMPLE_INDENT}  "loss": {_number(float(per_example[b]))},']
         if ignored is not None and ignored[b]:
             lines.append(f'{EXAMPLE_INDENT}  "ignored": true,')
-        rows = [template % (roles[t], indices[t], *(col[r][c] for col in cells))
-                for c, t in enumerate(order[r])]
+        if filled is not None:
+            rows = [filled[r]] if filled[r] else []
+        else:
+            rows = [template % (roles[t], indices[t], *(col[r][c] for col in cells))
+                    for c, t in enumerate(order[r])]
         tail = []
         if missing:
             tail.append(f'{EXAMPLE_INDENT}  "terms_left_out": {missing}')

@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from losscli.kernels import _jit, codes
+from losscli.kernels import _jit, codes, tiles
 from losscli.kernels import softmax as kern
 from losscli.kernels import stream as sk
 from losscli.losses.infonce import shared_bank_infonce
@@ -200,8 +200,32 @@ def test_a_job_chooses_paths_by_its_whole_size(monkeypatch):
     """batch's chunks of a big file are small: they must not fall back to the interpreter."""
     monkeypatch.delenv("LOSSCLI_JIT", raising=False)
     monkeypatch.setenv("NUMBA_NUM_THREADS", "2")
+    monkeypatch.setattr(_jit, "_pool_started", True)
     assert _jit.path_for(1000) == "py"
     with _jit.job(_jit.PARALLEL_THRESHOLD):
         assert _jit.path_for(1000) == "parallel"
         assert _jit.path_for(1000, parallel=False) == "serial"
     assert _jit.path_for(1000) == "py"
+
+
+def test_a_small_job_does_not_start_the_thread_pool(monkeypatch):
+    """Starting numba's threads costs more than two cores save on a job under
+    POOL_START_WORK: it runs serially until the pool runs; bigger jobs, and calls outside
+    a job, choose by PARALLEL_THRESHOLD alone."""
+    monkeypatch.delenv("LOSSCLI_JIT", raising=False)
+    monkeypatch.setenv("NUMBA_NUM_THREADS", "2")
+    monkeypatch.setattr(_jit, "_pool_started", False)
+    with _jit.job(_jit.POOL_START_WORK - 1):
+        assert _jit.path_for(_jit.PARALLEL_THRESHOLD) == "serial"
+    with _jit.job(_jit.POOL_START_WORK):
+        assert _jit.path_for(_jit.PARALLEL_THRESHOLD) == "parallel"
+    assert _jit.path_for(_jit.PARALLEL_THRESHOLD) == "parallel"
+    x = np.ones((4, 3))
+    with _jit.job(_jit.POOL_START_WORK - 1):
+        _jit.run(tiles.row_dots, 10, x, x, np.empty(4))
+        assert not _jit._pool_started
+    with _jit.job(_jit.POOL_START_WORK):
+        _jit.run(tiles.row_dots, 10, x, x, np.empty(4))
+    assert _jit._pool_started
+    with _jit.job(_jit.PARALLEL_THRESHOLD):
+        assert _jit.path_for(_jit.PARALLEL_THRESHOLD) == "parallel"

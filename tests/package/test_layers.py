@@ -22,7 +22,7 @@ ALLOWED = {
     "_version": set(),
     "model": {"errors"},
     "io": {"errors", "model"},
-    "render": {"errors", "model"},
+    "render": {"errors", "model", "kernels"},
     "kernels": set(),
     "losses": {"errors", "model", "kernels"},
     "explore": {"errors", "model", "losses"},
