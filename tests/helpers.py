@@ -156,3 +156,17 @@ def run_cli_json(capsys: Any, *argv: str) -> Any:
     assert code == 0, err
     assert "Traceback" not in err
     return json.loads(out)
+
+
+def optional_module(name: str) -> Any:
+    """An optional extra's module, or skip the test: also when it is installed but cannot
+    load (pyarrow 26 beside numpy 1.24, as in CI's lowest-versions run), which
+    pytest.importorskip reports as an error rather than a skip."""
+    import importlib
+
+    import pytest
+
+    try:
+        return importlib.import_module(name)
+    except ImportError as exc:
+        pytest.skip(f"{name} cannot be imported: {exc}", allow_module_level=True)

@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 
 import losscli
-from tests.helpers import assert_close, run_cli
+from tests.helpers import assert_close, optional_module, run_cli
 
-pa = pytest.importorskip("pyarrow")
-pq = pytest.importorskip("pyarrow.parquet")
+pa = optional_module("pyarrow")
+pq = optional_module("pyarrow.parquet")
 
 
 def fixed(values: np.ndarray) -> object:

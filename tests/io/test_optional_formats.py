@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import losscli
-from tests.helpers import assert_close, run_cli
+from tests.helpers import assert_close, optional_module, run_cli
 
 RNG = np.random.default_rng(31)
 A, P, N = RNG.normal(size=(5, 4)), RNG.normal(size=(5, 4)), RNG.normal(size=(5, 3, 4))
@@ -63,7 +63,7 @@ def _table(pa, anchor_type):
 
 @pytest.mark.parametrize("kind", ["parquet", "feather", "stream"])
 def test_parquet_and_arrow_one_row_per_example(kind, tmp_path, capsys):
-    pa = pytest.importorskip("pyarrow")
+    pa = optional_module("pyarrow")
     table = _table(pa, pa.list_(pa.float64(), 4))  # fixed-size list; the others plain lists
     path = tmp_path / "rows.data"
     if kind == "parquet":
@@ -83,7 +83,7 @@ def test_parquet_and_arrow_one_row_per_example(kind, tmp_path, capsys):
 
 
 def test_parquet_ragged_and_null_rows_are_named(tmp_path, capsys):
-    pa = pytest.importorskip("pyarrow")
+    pa = optional_module("pyarrow")
     import pyarrow.parquet as pq
 
     rows = [list(r) for r in A]
@@ -124,7 +124,7 @@ def test_hdf5_datasets_by_role_by_map_and_by_path(tmp_path, capsys):
 ])
 def test_a_missing_extra_is_one_line_naming_it(module, extra, write, tmp_path, capsys,
                                                 monkeypatch):
-    pytest.importorskip(module)
+    optional_module(module)
     path = tmp_path / "input.dat"
     if write == "safetensors":
         import safetensors.numpy as st
@@ -151,7 +151,7 @@ def test_a_missing_extra_is_one_line_naming_it(module, extra, write, tmp_path, c
 
 
 def test_an_extra_that_is_installed_but_cannot_load_says_so(tmp_path, capsys, monkeypatch):
-    pytest.importorskip("pyarrow")
+    optional_module("pyarrow")
     import pyarrow as pa
     import pyarrow.parquet as pq
 
