@@ -364,13 +364,9 @@ def column_lists(arr: np.ndarray) -> list[list[Any]]:
     return rows
 
 
-def result_to_dict(result: Result, examples: bool = True, order: list[int] | None = None,
-                   ) -> dict[str, Any]:
-    """compute's JSON document (schema 1): value, per-example losses, shape, convention,
-    the examples' terms (left out when `examples` is false, as in batch's records) and
-    warnings; non-finite numbers as null. `order`: only those examples, in that order
-    (--worst, --best).
-    """
+def result_head(result: Result) -> dict[str, Any]:
+    """compute's JSON document up to its examples, in schema 1's key order: value,
+    per-example losses, shape, convention, emulation; non-finite numbers as null."""
     value = result.value
     value = [finite_or_none(v) for v in value] if isinstance(value, list) \
         else finite_or_none(value)
@@ -387,6 +383,17 @@ def result_to_dict(result: Result, examples: bool = True, order: list[int] | Non
         doc["convention"] = result.convention
     if result.emulation is not None:
         doc["emulation"] = result.emulation
+    return doc
+
+
+def result_to_dict(result: Result, examples: bool = True, order: list[int] | None = None,
+                   ) -> dict[str, Any]:
+    """compute's JSON document (schema 1): value, per-example losses, shape, convention,
+    the examples' terms (left out when `examples` is false, as in batch's records) and
+    warnings; non-finite numbers as null. `order`: only those examples, in that order
+    (--worst, --best).
+    """
+    doc = result_head(result)
     if examples:
         doc["examples"] = _examples(result, order)
     doc["warnings"] = list(result.warnings)

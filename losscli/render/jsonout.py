@@ -19,6 +19,7 @@ from losscli.model import (  # noqa: F401 - csvout and explore import them from 
     Result,
     column_lists,
     finite_or_none,
+    result_head,
     result_to_dict,
 )
 from losscli.render import term_rows
@@ -35,22 +36,7 @@ def dumps(doc: Any, indent: int | None = 2) -> str:
 
 def head(result: Result, view: TermsView | None = None) -> dict[str, Any]:
     """The document without its examples and warnings, in schema 1's key order."""
-    value = result.value
-    value = [finite_or_none(v) for v in value] if isinstance(value, list) \
-        else finite_or_none(value)
-    doc: dict[str, Any] = {
-        "schema": SCHEMA,
-        "loss": result.loss,
-        "params": {k: finite_or_none(v) for k, v in result.params.items()},
-        "reduction": result.reduction,
-        "value": value,
-        "per_example": [finite_or_none(v) for v in result.per_example.tolist()],
-        "shape": dict(result.shape),
-    }
-    if result.convention is not None:
-        doc["convention"] = result.convention
-    if result.emulation is not None:
-        doc["emulation"] = result.emulation
+    doc = result_head(result)
     if view is not None:
         missing = left_out(result, view) * result.batch
         if missing:
