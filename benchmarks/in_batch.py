@@ -8,10 +8,10 @@ one run:
   the B x B matrix), and numpy's best vectorised form (the whole matrix, log-sum-exp by rows
   and columns) and torch's (F.cross_entropy over the logits, in a process of its own:
   `--torch-python`) where B x B fits (`--numpy-max`); then the peak RSS of `losscli batch` over a
-  role set of the same arrays (the child's own peak, wait4's ru_maxrss) beside the inputs'
+  role set of the same arrays (the child's own peak, its VmHWM) beside the inputs'
   size;
 - part `compute`: `losscli compute clip` on B = 1500, D = 32 as JSON with every term, the top
-  terms and `--terms none`: wall time and the child's peak RSS; with `--baseline DIR`, the
+  terms and `--terms none`: wall time and the child's own peak RSS; with `--baseline DIR`, the
   same runs of another version's package interleaved with these, and whether the bytes match.
 
     python benchmarks/in_batch.py                         # B = 32768, D = 512 (minutes)
@@ -46,29 +46,45 @@ from losscli.losses.call import LossCall  # noqa: E402
 from losscli.losses.run import run  # noqa: E402
 from losscli.model import Inputs  # noqa: E402
 
+# `python -m losscli ARGS` that writes its own peak RSS (VmHWM, KiB) to $BENCH_HWM_FILE as
+# it exits. Not wait4's ru_maxrss: Linux carries the forking process's peak across exec into it,
+# so a child of this (large) benchmark process would report the parent's memory.
+PEAK_CHILD = """
+import atexit, os, runpy, sys
+def peak():
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                with open(os.environ["BENCH_HWM_FILE"], "w") as out:
+                    out.write(line.split()[1])
+atexit.register(peak)
+leave = os._exit  # the CLI skips the interpreter's teardown (and atexit) by os._exit
+os._exit = lambda code: (peak(), leave(code))
+sys.argv = ["losscli"] + sys.argv[1:]
+runpy.run_module("losscli", run_name="__main__", alter_sys=True)
+"""
+
 
 def child(args: list[str], code: str | None = None) -> tuple[float, float]:
     """Wall seconds and peak RSS (MiB) of `python -m losscli ARGS` in a fresh process (the
-    entry point a user runs, its own exit included; the peak from wait4's rusage); `code`: a
+    entry point a user runs, its own exit included; the peak its own VmHWM); `code`: a
     directory holding another version's `losscli` package to run instead (--baseline)."""
     env = dict(os.environ)
     if code is not None:
         env["PYTHONPATH"] = os.pathsep.join([code, env.get("PYTHONPATH", "")]).rstrip(
             os.pathsep)
-    start = time.perf_counter()
-    # From the temporary directory: `python -m` puts the working directory first on
-    # sys.path, before PYTHONPATH, and a checkout there would shadow --baseline's package.
-    proc = subprocess.Popen([sys.executable, "-m", "losscli", *args], env=env,
-                            cwd=tempfile.gettempdir(), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
-    assert proc.stderr is not None
-    err = proc.stderr.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
-        raise SystemExit(err.decode())
-    return wall, usage.ru_maxrss / 1024
+    with tempfile.NamedTemporaryFile(suffix=".hwm") as hwm:
+        env["BENCH_HWM_FILE"] = hwm.name
+        start = time.perf_counter()
+        # From the temporary directory: `python -m` puts the working directory first on
+        # sys.path, before PYTHONPATH, and a checkout there would shadow --baseline's package.
+        proc = subprocess.run([sys.executable, "-c", PEAK_CHILD, *args], env=env,
+                              cwd=tempfile.gettempdir(), stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE)
+        wall = time.perf_counter() - start
+        if proc.returncode != 0:
+            raise SystemExit(proc.stderr.decode())
+        return wall, int(Path(hwm.name).read_text()) / 1024
 
 
 def unit(x: np.ndarray) -> np.ndarray:

@@ -19,7 +19,10 @@ Cosine tiles arrive clamped to [-1, 1]. Each loss takes three passes of the same
   with x_j = (S_j - S_pos) * scale over the other candidates, m = max(0, max_j x_j) and
   s = sum_j e^{x_j - m}, the loss LSE_j(L_j) - L_pos is m + log(e^{-m} + s), log1p(s) when
   the positive leads, so tiny losses keep their relative precision (as infonce's do). The
-  same pair (m, s) merges across tiles (online log-sum-exp), which gives clip's columns.
+  softmax rows get (m, s) from one exponential per similarity, shifted by the tile's largest
+  (the shifted kernels below; clip's columns sum the same exponentials down every tile at a
+  running shift); the exact two passes (relative_row_stats, relative_column_stats) remain
+  for a tile with a non-finite similarity and for sums that may have underflowed.
 - terms: the per-term breakdown of a few rows (compute's examples, on demand);
 - gradient: the tile overwritten in place by d(sum of losses)/dS, for BLAS to carry back.
 
