@@ -6,11 +6,12 @@ one run:
   against the bare BLAS product the loss needs (A P^T for clip, Z Z^T over the 2B views for
   ntxent-batch) written tile by tile into one reused buffer (the same multiply-adds, without
   the B x B matrix), and numpy's best vectorised form (the whole matrix, log-sum-exp by rows
-  and columns) where B x B fits (`--numpy-max`); then the peak RSS of `losscli batch` over a
-  role set of the same arrays (the child's own peak, wait4's ru_maxrss) beside the inputs'
+  and columns) and torch's (F.cross_entropy over the logits, in a process of its own:
+  `--torch-python`) where B x B fits (`--numpy-max`); then the peak RSS of `losscli batch` over a
+  role set of the same arrays (the child's own peak, its VmHWM) beside the inputs'
   size;
 - part `compute`: `losscli compute clip` on B = 1500, D = 32 as JSON with every term, the top
-  terms and `--terms none`: wall time and the child's peak RSS; with `--baseline DIR`, the
+  terms and `--terms none`: wall time and the child's own peak RSS; with `--baseline DIR`, the
   same runs of another version's package interleaved with these, and whether the bytes match.
 
     python benchmarks/in_batch.py                         # B = 32768, D = 512 (minutes)
@@ -30,7 +31,12 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
+# As `import losscli` sets it for the CLI (it must come before numpy loads OpenBLAS): idle
+# OpenBLAS workers spinning for ~0.1 s after each product slow the numba kernel that follows
+# it two- to three-fold on two cores, which batch never sees.
+os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
+
+import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import load, machine, median, table  # noqa: E402
@@ -40,29 +46,45 @@ from losscli.losses.call import LossCall  # noqa: E402
 from losscli.losses.run import run  # noqa: E402
 from losscli.model import Inputs  # noqa: E402
 
+# `python -m losscli ARGS` that writes its own peak RSS (VmHWM, KiB) to $BENCH_HWM_FILE as
+# it exits. Not wait4's ru_maxrss: Linux carries the forking process's peak across exec into it,
+# so a child of this (large) benchmark process would report the parent's memory.
+PEAK_CHILD = """
+import atexit, os, runpy, sys
+def peak():
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                with open(os.environ["BENCH_HWM_FILE"], "w") as out:
+                    out.write(line.split()[1])
+atexit.register(peak)
+leave = os._exit  # the CLI skips the interpreter's teardown (and atexit) by os._exit
+os._exit = lambda code: (peak(), leave(code))
+sys.argv = ["losscli"] + sys.argv[1:]
+runpy.run_module("losscli", run_name="__main__", alter_sys=True)
+"""
+
 
 def child(args: list[str], code: str | None = None) -> tuple[float, float]:
     """Wall seconds and peak RSS (MiB) of `python -m losscli ARGS` in a fresh process (the
-    entry point a user runs, its own exit included; the peak from wait4's rusage); `code`: a
+    entry point a user runs, its own exit included; the peak its own VmHWM); `code`: a
     directory holding another version's `losscli` package to run instead (--baseline)."""
     env = dict(os.environ)
     if code is not None:
         env["PYTHONPATH"] = os.pathsep.join([code, env.get("PYTHONPATH", "")]).rstrip(
             os.pathsep)
-    start = time.perf_counter()
-    # From the temporary directory: `python -m` puts the working directory first on
-    # sys.path, before PYTHONPATH, and a checkout there would shadow --baseline's package.
-    proc = subprocess.Popen([sys.executable, "-m", "losscli", *args], env=env,
-                            cwd=tempfile.gettempdir(), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
-    assert proc.stderr is not None
-    err = proc.stderr.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
-        raise SystemExit(err.decode())
-    return wall, usage.ru_maxrss / 1024
+    with tempfile.NamedTemporaryFile(suffix=".hwm") as hwm:
+        env["BENCH_HWM_FILE"] = hwm.name
+        start = time.perf_counter()
+        # From the temporary directory: `python -m` puts the working directory first on
+        # sys.path, before PYTHONPATH, and a checkout there would shadow --baseline's package.
+        proc = subprocess.run([sys.executable, "-c", PEAK_CHILD, *args], env=env,
+                              cwd=tempfile.gettempdir(), stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE)
+        wall = time.perf_counter() - start
+        if proc.returncode != 0:
+            raise SystemExit(proc.stderr.decode())
+        return wall, int(Path(hwm.name).read_text()) / 1024
 
 
 def unit(x: np.ndarray) -> np.ndarray:
@@ -97,6 +119,54 @@ def numpy_ntxent(a: np.ndarray, p: np.ndarray, t: float = 0.07) -> float:
     return float(np.mean(lse - S[np.arange(2 * B), partner]))
 
 
+# torch's forms, run by `--torch-python` in a process of its own (torch is no dependency of
+# losscli, and its thread pool and allocator must not share a process with numba's and
+# OpenBLAS's): argv = loss, anchor .npy, positive .npy, reps; prints the median seconds.
+TORCH_CHILD = """
+import sys, time, statistics
+import numpy as np, torch
+import torch.nn.functional as F
+loss, a_path, p_path, reps = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+a = torch.from_numpy(np.load(a_path)); p = torch.from_numpy(np.load(p_path))
+B, t = a.shape[0], 0.07
+def clip():
+    a_n, p_n = F.normalize(a, dim=1), F.normalize(p, dim=1)
+    logits = a_n @ p_n.T / t
+    target = torch.arange(B)
+    rows = F.cross_entropy(logits, target, reduction="none")
+    cols = F.cross_entropy(logits.T, target, reduction="none")
+    return (rows + cols) / 2
+def ntxent():
+    z = F.normalize(torch.cat([a, p]), dim=1)
+    logits = z @ z.T / t
+    logits.fill_diagonal_(float("-inf"))
+    target = torch.cat([torch.arange(B, 2 * B), torch.arange(B)])
+    return F.cross_entropy(logits, target, reduction="none")
+fn = clip if loss == "clip" else ntxent
+times = []
+with torch.inference_mode():
+    fn()
+    for _ in range(reps):
+        time.sleep(0.08)
+        start = time.perf_counter(); fn(); times.append(time.perf_counter() - start)
+print(statistics.median(times))
+"""
+
+
+def torch_seconds(python: str, loss: str, a: np.ndarray, p: np.ndarray, reps: int) -> float:
+    """Median seconds of torch's form of `loss` in a fresh process of `python`."""
+    with tempfile.TemporaryDirectory() as tmp:
+        np.save(Path(tmp) / "a.npy", a)
+        np.save(Path(tmp) / "p.npy", p)
+        out = subprocess.run([python, "-c", TORCH_CHILD, loss, f"{tmp}/a.npy", f"{tmp}/p.npy",
+                              str(reps)], capture_output=True, text=True, check=True)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def has_torch(python: str) -> bool:
+    return subprocess.run([python, "-c", "import torch"], capture_output=True).returncode == 0
+
+
 def timed(fn, reps: int) -> float:
     times = []
     for _ in range(reps):
@@ -107,7 +177,7 @@ def timed(fn, reps: int) -> float:
     return median(times)
 
 
-def part_batch(B: int, D: int, reps: int, numpy_max: int) -> None:
+def part_batch(B: int, D: int, reps: int, numpy_max: int, torch_python: str | None) -> None:
     rng = np.random.default_rng(0)
     a = rng.standard_normal((B, D), dtype=np.float32)
     p = (a + rng.standard_normal((B, D), dtype=np.float32)).astype(np.float32)
@@ -129,15 +199,19 @@ def part_batch(B: int, D: int, reps: int, numpy_max: int) -> None:
         tiled()  # compile / warm
         t_gemm = timed(gemm, reps)
         t_loss = timed(tiled, reps)
-        t_np = None
+        t_np = t_torch = None
         if B <= numpy_max:
             fn = numpy_clip if loss == "clip" else numpy_ntxent
             t_np = timed(lambda fn=fn: fn(a, p), reps)
+            if torch_python:
+                t_torch = torch_seconds(torch_python, loss, a, p, reps)
         rows.append([loss, f"{t_gemm:.2f}", f"{t_loss:.2f}", f"{t_loss / t_gemm:.2f}",
                      "-" if t_np is None else f"{t_np:.2f}",
-                     "-" if t_np is None else f"{t_np / t_loss:.2f}"])
+                     "-" if t_np is None else f"{t_np / t_loss:.2f}",
+                     "-" if t_torch is None else f"{t_torch:.2f}",
+                     "-" if t_torch is None else f"{t_torch / t_loss:.2f}"])
     print(table(["loss", "bare GEMM s", "losscli s", "losscli / GEMM", "numpy s",
-                 "numpy / losscli"], rows))
+                 "numpy / losscli", "torch s", "torch / losscli"], rows))
     with tempfile.TemporaryDirectory() as tmp:
         np.save(Path(tmp) / "anchor.npy", a)
         np.save(Path(tmp) / "positive.npy", p)
@@ -219,12 +293,18 @@ def main() -> None:
                         help="compute part: also run the losscli package in DIR (another "
                              "version, e.g. `git archive main | tar -x -C DIR`), same bytes?")
     parser.add_argument("--numpy-max", type=int, default=16384,
-                        help="largest B for numpy's whole-matrix form (it holds B x B)")
+                        help="largest B for numpy's and torch's whole-matrix forms (they hold "
+                             "B x B)")
+    parser.add_argument("--torch-python", metavar="PYTHON",
+                        help="an interpreter with torch, for torch's forms in a process of "
+                             "their own (default: this one, if it has torch)")
     args = parser.parse_args()
+    torch_python = args.torch_python or (sys.executable if has_torch(sys.executable)
+                                         else None)
     print(f"{machine()}; OMP/BLAS threads as the environment sets them "
           f"({os.environ.get('OMP_NUM_THREADS', 'unset')})")
     if args.part in ("all", "batch"):
-        part_batch(args.B, args.D, args.reps, args.numpy_max)
+        part_batch(args.B, args.D, args.reps, args.numpy_max, torch_python)
     if args.part in ("all", "compute"):
         part_compute(max(1, args.reps), args.baseline)
 

@@ -30,7 +30,11 @@ cache only when nothing is writable.
 
 Thread pools: a numba parallel region runs under `blas_threads(1)` (threadpoolctl), so an
 OpenBLAS pool never competes with numba's for the same cores (on two cores they slow each
-other down two- to three-fold).
+other down two- to three-fold). The other way round, numba's OpenMP threads spin after each
+region (libgomp's default) while the next BLAS product runs: the tiled in-batch losses
+alternate the two per tile, and their products took 1.13-1.19x the bare product's time
+(0.98-1.00x with the threads asleep; benchmarks/in_batch.py). So OMP_WAIT_POLICY=passive is
+set before numba's pool first starts, unless the user has set it.
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ import functools
 import glob
 import hashlib
 import os
+import struct
 import sys
 import tempfile
 import types
@@ -99,6 +104,44 @@ class Kernel:
         return f"<kernel {self.py.__module__}.{self.py.__qualname__}>"
 
 
+class Intrinsic(Kernel):
+    """An operation Python and numpy have but numba cannot compile (a bit cast): `py` is its
+    interpreted form, `build()` imports numba and returns an @intrinsic that emits the same
+    operation as LLVM IR, so the compiled twin vectorises where a table lookup would gather."""
+
+    def __init__(self, func: Callable, build: Callable[[], Callable]) -> None:
+        super().__init__(func, frozenset())
+        self._build = build
+
+    @property
+    def jit(self) -> Callable:
+        if self._jit is None:
+            self._jit = self._build()
+        return self._jit
+
+
+def _float_from_bits_py(bits: Any) -> float:
+    return struct.unpack("<d", struct.pack("<q", int(bits)))[0]
+
+
+def _float_from_bits_intrinsic() -> Callable:
+    from numba.core import types  # noqa: TID253 - numba is imported only here, on demand
+    from numba.core.extending import intrinsic  # noqa: TID253
+
+    @intrinsic
+    def float_from_bits(typingctx: Any, bits: Any) -> Any:
+        def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+            return builder.bitcast(args[0], context.get_value_type(types.float64))
+
+        return types.float64(types.int64), codegen
+
+    return float_from_bits
+
+
+# The float64 whose IEEE bits are the int64 `bits` (2^k is (k + 1023) << 52 for normal k).
+float_from_bits = Intrinsic(_float_from_bits_py, _float_from_bits_intrinsic)
+
+
 def kernel(func: Callable | None = None, *, stream: bool = False, parallel: bool = False) -> Any:
     """Declare a kernel. `stream=True` for pure memory-streaming loops (allows reassoc);
     `parallel=True` for a kernel whose prange loop numba's parfor pass can split (its
@@ -142,6 +185,7 @@ def _compile(k: Kernel, parallel: bool = False) -> Callable:
     )
     if parallel:
         options["parallel"] = True
+        os.environ.setdefault("OMP_WAIT_POLICY", "passive")  # see "Thread pools" above
     return numba.njit(**options)(twin)
 
 

@@ -52,7 +52,7 @@ def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, grad: bool 
     pos, skip = pairs.layout()
     diag = pairs.diagonal()
     with _jit.job(pairs.work):
-        rows, cols = rs.statistics(pairs.tiles(), pos, skip, diag, scale, pairs.work,
+        rows, cols = rs.statistics(pairs.tiles, pos, skip, diag, scale, pairs.work,
                                    None if rows_only else diag)
     row_loss, factor = probability_eps(convention, rows.losses())
     # d loss_i / d logit: (p - [j = i]) / 2 per direction, the eps factor on the rows alone.

@@ -17,6 +17,7 @@ import numpy as np
 from losscli.kernels import _jit, codes
 from losscli.kernels import softmax as kern
 from losscli.kernels import stream as sk
+from losscli.losses import tiles
 from losscli.losses.results import check_embedding_breakdown, nonfinite_warning, reduce, shape_dict
 from losscli.losses.roles import (
     HUGE_ENTRY,
@@ -203,31 +204,29 @@ def _stream(t: float, rows: StreamRows, loss: np.ndarray, flags: np.ndarray,
 def shared_bank_infonce(anchor: np.ndarray, positive: np.ndarray, bank: np.ndarray,
                         temperature: float, loss: np.ndarray, flags: np.ndarray,
                         parallel: bool | None = None) -> None:
-    """InfoNCE (dot) against one bank (K, D): logits by BLAS, a block of anchors at a time.
+    """InfoNCE (dot) against one bank (K, D): the tiles of S = A bank^T (losses/tiles.py, as
+    the in-batch losses walk theirs), each turned into losses while it is in cache.
 
-    Per block of about GEMM_BLOCK_BYTES of logits (it stays in the L3 cache): the GEMM
-    S = A_blk @ bank.T on BLAS's threads, then the kernel `infonce_logit_rows` (prange over
-    rows, vectorised exp, compute's softmax branches) on numba's, with BLAS limited to one
-    thread meanwhile. (Splitting blocks over Python threads with single-threaded BLAS each
-    does not work: numpy's OpenBLAS serialises concurrent calls.) float32 input stays
-    float32 in the GEMM (error ~1e-6 relative); the softmax is in float64.
+    Per tile of about GEMM_BLOCK_BYTES of logits (it and its anchors stay in the L3 cache):
+    the GEMM on BLAS's threads, then the kernel `infonce_logit_rows` (prange over rows, the
+    positive's dot product, vectorised exp, compute's softmax branches) on numba's, with BLAS
+    limited to one thread meanwhile. (Splitting tiles over Python threads with
+    single-threaded BLAS each does not work: numpy's OpenBLAS serialises concurrent calls.)
+    float32 input stays float32 in the GEMM (error ~1e-6 relative); the softmax is in
+    float64.
     """
     B, D = anchor.shape
     K = bank.shape[0]
     dtype = np.result_type(anchor.dtype, positive.dtype, bank.dtype)
     a = np.ascontiguousarray(anchor, dtype=dtype)
     p = np.ascontiguousarray(positive, dtype=dtype)
-    bank_t = np.ascontiguousarray(bank, dtype=dtype).T
     _bank_flags(bank, flags)
     check = dtype == np.float64
-    rows = max(64, GEMM_BLOCK_BYTES // max(1, K * np.dtype(dtype).itemsize))
-    logits = np.empty((min(rows, B), K), dtype=dtype)
     A3 = a.reshape(B, 1, D)
     P3 = p.reshape(B, 1, D)
-    for start in range(0, B, rows):
-        stop = min(B, start + rows)
-        block = logits[:stop - start]
-        np.matmul(a[start:stop], bank_t, out=block)
+    for start, block in tiles.tiles(a, np.ascontiguousarray(bank, dtype=dtype), cosine=False,
+                                    tile_bytes=GEMM_BLOCK_BYTES):
+        stop = start + block.shape[0]
         _jit.run(sk.infonce_logit_rows, (stop - start) * (K + 2) * D, block, A3[start:stop],
                  P3[start:stop], temperature, check, loss[start:stop], flags[start:stop],
                  parallel=parallel)

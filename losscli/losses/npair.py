@@ -59,7 +59,7 @@ def _explicit(inputs: Inputs, params: dict[str, Any], reduction: str, grad: bool
     pos, skip = explicit_layout(B)
     ref = np.ascontiguousarray(sim[:, 0])
     work = sim.size * 8
-    stats, _ = rs.statistics([(0, sim)], pos, skip, ref, 1.0, work)
+    stats, _ = rs.statistics(lambda: [(0, sim)], pos, skip, ref, 1.0, work)
     loss = stats.losses()
     logit, prob, dlogit = rs.terms(sim, 0, pos, skip, ref, 1.0, stats, np.ones(B))
     terms = Terms(
@@ -86,7 +86,7 @@ def _paired(inputs: Inputs, params: dict[str, Any], reduction: str, grad: bool,
     diag = pairs.diagonal()
     weight = np.ones(B)
     with _jit.job(pairs.work):
-        stats, _ = rs.statistics(pairs.tiles(), pos, skip, diag, 1.0, pairs.work)
+        stats, _ = rs.statistics(pairs.tiles, pos, skip, diag, 1.0, pairs.work)
     terms = LazyTerms(("positive",) + ("negative",) * (B - 1), (0,) + tuple(range(B - 1)),
                       NAMES, B, tiles.on_demand(_Breakdown(pairs, diag, stats).block, pairs.work),
                       pairs.pairs)

@@ -50,7 +50,7 @@ def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, grad: bool 
     partner = views.partners()
     ref = np.concatenate([partner, partner])
     with _jit.job(views.work):
-        stats, _ = rs.statistics(views.tiles(), pos, skip, ref, 1.0 / t, views.work)
+        stats, _ = rs.statistics(views.tiles, pos, skip, ref, 1.0 / t, views.work)
     view_loss, factor = probability_eps(convention, stats.losses())
     # d loss_i / d logit = (p - [partner]) / 2, times the eps factor of the view's softmax.
     weight = 0.5 * (np.ones(2 * B) if factor is None else factor)

@@ -13,6 +13,7 @@ tiny losses and gradients to full relative precision.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -49,18 +50,49 @@ class Relative:
         return weight / den, -weight * (self.s / den)
 
 
-def statistics(tiles: Iterable[Tile], pos: np.ndarray, skip: np.ndarray, ref: np.ndarray,
-               scale: float, work: int, column_ref: np.ndarray | None = None,
+def statistics(tiles: Callable[[], Iterable[Tile]], pos: np.ndarray, skip: np.ndarray,
+               ref: np.ndarray, scale: float, work: int, column_ref: np.ndarray | None = None,
                ) -> tuple[Relative, Relative | None]:
-    """Row statistics of every tile, and (given column_ref, the paired batch's diagonal)
-    column statistics merged across them."""
+    """Row statistics of every tile of `tiles()`, and (given column_ref, the paired batch's
+    diagonal) column statistics summed across them: one exponential per similarity
+    (kernels/tiles.py's shifted kernels), shifted by the tile's largest similarity. A tile
+    holding a non-finite similarity takes the exact two passes, and so do the columns, in
+    a second sweep, if one did or a column's sum fell under SUM_FLOOR (underflow)."""
     rows = Relative.zeros(pos.shape[0])
-    cols = None if column_ref is None else Relative.zeros(column_ref.shape[0])
-    for r0, tile in tiles:
-        _jit.run(tk.relative_row_stats, work, tile, r0, pos, skip, ref, scale, rows.m, rows.s)
-        if cols is not None:
+    if column_ref is None:
+        for r0, tile in tiles():
+            shift = float(tile.max())
+            if math.isfinite(shift):
+                _jit.run(tk.shifted_row_stats, work, tile, r0, pos, skip, ref, scale, shift,
+                         rows.m, rows.s)
+            else:
+                _jit.run(tk.relative_row_stats, work, tile, r0, pos, skip, ref, scale, rows.m,
+                         rows.s)
+        return rows, None
+    cols = Relative.zeros(column_ref.shape[0])
+    sums = np.zeros(column_ref.shape[0])
+    running = -math.inf  # the shift of `sums`: the largest tile maximum so far
+    exact = False
+    for r0, tile in tiles():
+        shift = float(tile.max())
+        if not math.isfinite(shift):
+            _jit.run(tk.relative_row_stats, work, tile, r0, pos, skip, ref, scale, rows.m,
+                     rows.s)
+            exact = True
+            continue
+        if shift > running:
+            if running > -math.inf:
+                sums *= math.exp((running - shift) * scale)
+            running = shift
+        _jit.run(tk.shifted_pair_sums, work, tile, r0, shift, ref, scale, rows.m, rows.s,
+                 sums, math.exp((shift - running) * scale))
+    if exact or not bool(np.all(sums >= tk.SUM_FLOOR)):
+        for r0, tile in tiles():
             _jit.run(tk.relative_column_stats, work, tile, r0, column_ref, scale, cols.m,
                      cols.s)
+    else:
+        _jit.run(tk.shifted_column_stats, sums.shape[0] * 64, sums, running, column_ref,
+                 scale, cols.m, cols.s)
     return rows, cols
 
 

@@ -34,9 +34,10 @@ ELEMENT_WORK = 20
 Tile = tuple[int, np.ndarray]
 
 
-def tile_rows(rows: int, cols: int, itemsize: int) -> int:
-    """Rows per tile: about TILE_BYTES of the tile's dtype, at least MIN_TILE_ROWS."""
-    by_bytes = TILE_BYTES // max(1, cols * itemsize)
+def tile_rows(rows: int, cols: int, itemsize: int, tile_bytes: int | None = None) -> int:
+    """Rows per tile: about `tile_bytes` (TILE_BYTES) of the tile's dtype, at least
+    MIN_TILE_ROWS."""
+    by_bytes = (TILE_BYTES if tile_bytes is None else tile_bytes) // max(1, cols * itemsize)
     return max(1, min(rows, max(MIN_TILE_ROWS, by_bytes)))
 
 
@@ -45,11 +46,13 @@ def work(rows: int, cols: int, dim: int) -> int:
     return rows * cols * (dim + ELEMENT_WORK)
 
 
-def tiles(Q: np.ndarray, C: np.ndarray, cosine: bool) -> Iterator[Tile]:
+def tiles(Q: np.ndarray, C: np.ndarray, cosine: bool, tile_bytes: int | None = None,
+          ) -> Iterator[Tile]:
     """(r0, S[r0:r1]) for S = Q C^T, each tile a view of one reused buffer (valid until the
-    next); cosine similarities (unit rows) clamped to [-1, 1]."""
+    next) of about `tile_bytes` (TILE_BYTES); cosine similarities (unit rows) clamped to
+    [-1, 1]."""
     R, M = Q.shape[0], C.shape[0]
-    n = tile_rows(R, M, Q.dtype.itemsize)
+    n = tile_rows(R, M, Q.dtype.itemsize, tile_bytes)
     buffer = np.empty((n, M), dtype=np.result_type(Q.dtype, C.dtype))
     CT = C.T
     for r0 in range(0, R, n):
