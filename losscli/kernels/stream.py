@@ -231,16 +231,16 @@ def contrastive_term(d, margin):
 def infonce_loss(A, ia, P, ip, N, n0, K, temperature, check, loss, flags):
     """InfoNCE with dot similarity: s_0 = A[b, ia] . P[b, ip], s_k = A[b, ia] . N[nb, n0 + k].
 
-    N has one bank (N.shape[0] == 1, shared by every anchor) or one per anchor. float64
-    negatives are taken four rows per pass over the anchor (measured 15-20% faster there;
-    no gain for float32). A negative row is scanned for huge or non-finite entries only when
+    N has one bank (N.shape[0] == 1, shared by every anchor) or one per anchor, each negative
+    row's dot product in one vectorised pass (four rows per pass over the anchor, once 15-20%
+    faster for float64, measured 2x slower with numba 0.68 at every size of
+    benchmarks/kernels.py). A negative row is scanned for huge or non-finite entries only when
     its similarity is above HUGE_ENTRY or not finite: a huge entry that does not reach a
     similarity changes nothing (compute also warns about those; batch does not).
     """
     B = A.shape[0]
     D = A.shape[2]
     shared = N.shape[0] == 1
-    step = 4 if N.itemsize == 8 else 1
     blocks = (B + BLOCK - 1) // BLOCK
     for blk in prange(blocks):
         sim = np.empty(K + 1)
@@ -266,32 +266,12 @@ def infonce_loss(A, ia, P, ip, N, n0, K, temperature, check, loss, flags):
                 for i in range(D):
                     s += np.float64(A[b, ia, i]) * np.float64(P[b, ip, i])
             sim[0] = s
-            k = 0
-            if step == 4:
-                while k + 4 <= K:
-                    r = n0 + k
-                    s0 = 0.0
-                    s1 = 0.0
-                    s2 = 0.0
-                    s3 = 0.0
-                    for i in range(D):
-                        v = np.float64(A[b, ia, i])
-                        s0 += v * np.float64(N[nb, r, i])
-                        s1 += v * np.float64(N[nb, r + 1, i])
-                        s2 += v * np.float64(N[nb, r + 2, i])
-                        s3 += v * np.float64(N[nb, r + 3, i])
-                    sim[k + 1] = s0
-                    sim[k + 2] = s1
-                    sim[k + 3] = s2
-                    sim[k + 4] = s3
-                    k += 4
-            while k < K:
+            for k in range(K):
                 r = n0 + k
                 s = 0.0
                 for i in range(D):
                     s += np.float64(A[b, ia, i]) * np.float64(N[nb, r, i])
                 sim[k + 1] = s
-                k += 1
             bad = False
             for j in range(K + 1):
                 s = sim[j]
