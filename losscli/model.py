@@ -406,7 +406,7 @@ def _examples(result: Result, order: list[int] | None = None) -> list[dict[str, 
     columns = [column_lists(terms.columns[n]) for n in names]
     grads = None
     if result.gradients is not None:
-        grads = {role: _plain(arr) for role, arr in result.gradients.items()}
+        grads = {role: finite_list(arr) for role, arr in result.gradients.items()}
     ignored = result.ignored
     out = []
     losses = result.per_example.tolist()
@@ -428,7 +428,8 @@ def _examples(result: Result, order: list[int] | None = None) -> list[dict[str, 
     return out
 
 
-def _plain(arr: np.ndarray) -> list[Any]:
+def finite_list(arr: np.ndarray) -> list[Any]:
+    """arr as nested lists, NaN and infinities as None (JSON null)."""
     import numpy as np
 
     flat = arr.tolist()

@@ -170,3 +170,41 @@ def optional_module(name: str) -> Any:
         return importlib.import_module(name)
     except ImportError as exc:
         pytest.skip(f"{name} cannot be imported: {exc}", allow_module_level=True)
+
+
+# ---------------------------------------------------------------- batch's own peak memory
+
+_BATCH_PEAK_CHILD = r"""
+import json, sys
+from losscli.cli import run
+
+def status_mb(field):
+    # VmHWM / VmRSS of this process's own memory map: ru_maxrss would also count the
+    # parent's pages at fork time (Linux carries it across exec)
+    for line in open("/proc/self/status"):
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    raise KeyError(field)
+
+small, big, chunk = sys.argv[1:4]
+# the same kernels on a small input first: imports, compilation and caches are not the input's
+assert run(["batch", "infonce", small, "-q", "--chunk", chunk, "--out", small + ".jsonl"]) == 0
+before = status_mb("VmRSS")
+with open("/proc/self/clear_refs", "w") as fh:
+    fh.write("5")  # restart the high-water mark from the current RSS
+code = run(["batch", "infonce", big, "-q", "--chunk", chunk, "--out", big + ".jsonl"])
+print(json.dumps({"code": code, "before": before, "after": status_mb("VmHWM")}))
+"""
+
+
+def batch_peak_growth(small: Path, big: Path, chunk: int) -> dict[str, Any]:
+    """`batch infonce` over `small`, then over `big`, in a child process that measures its
+    own memory: {"code": big's exit code, "before": RSS before it, "after": the high-water
+    RSS during it} (MiB); the outputs go to INPUT.jsonl."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", _BATCH_PEAK_CHILD, str(small), str(big),
+                           str(chunk)], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])

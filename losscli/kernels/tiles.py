@@ -195,19 +195,7 @@ def shifted_pair_sums(S, r0, shift, ref, scale, m, s, columns, lift):
                     buf[k] = exp_nonpositive(a if a < 0.0 else 0.0)
                 if g >= j0 and g < j0 + n:
                     buf[g - j0] = 0.0
-                s0 = 0.0
-                s1 = 0.0
-                s2 = 0.0
-                s3 = 0.0
-                quads = n // 4 * 4
-                for k in range(0, quads, 4):
-                    s0 += buf[k]
-                    s1 += buf[k + 1]
-                    s2 += buf[k + 2]
-                    s3 += buf[k + 3]
-                for k in range(quads, n):
-                    s0 += buf[k]
-                total += (s0 + s1) + (s2 + s3)
+                total += block_sum(buf, n)
                 for k in range(n):
                     acc[grp, np.uint64(j0 + k)] += buf[k]
             if total < SUM_FLOOR:

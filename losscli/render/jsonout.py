@@ -18,6 +18,7 @@ from losscli.model import (  # noqa: F401 - csvout and explore import them from 
     SCHEMA,
     Result,
     column_lists,
+    finite_list,
     finite_or_none,
     result_head,
     result_to_dict,
@@ -118,7 +119,7 @@ def _examples(result: Result, block: Block, missing: int, labels: list[str] | No
             tail.append(f'{EXAMPLE_INDENT}  "terms_left_out": {missing}')
         if grads is not None:
             tail.append(f'{EXAMPLE_INDENT}  "gradients": '
-                        + _indented(dumps({k: _plain(g[b]) for k, g in grads.items()}),
+                        + _indented(dumps({k: finite_list(g[b]) for k, g in grads.items()}),
                                     EXAMPLE_INDENT + "  "))
         terms_text = "[]" if not rows else "[\n" + ",\n".join(rows) + "\n" \
             + EXAMPLE_INDENT + "  ]"
@@ -165,17 +166,6 @@ def _number(v: float) -> str:
 def _indented(text: str, prefix: str) -> str:
     """Multi-line JSON text placed at `prefix`'s depth (its first line follows a key)."""
     return text.replace("\n", "\n" + prefix)
-
-
-def _plain(arr: np.ndarray) -> Any:
-    flat = arr.tolist()
-    return flat if np.isfinite(arr).all() else _nested_finite(flat)
-
-
-def _nested_finite(value: Any) -> Any:
-    if isinstance(value, list):
-        return [_nested_finite(v) for v in value]
-    return finite_or_none(value)
 
 
 def render_json(result: Result, view: TermsView = TermsView(),

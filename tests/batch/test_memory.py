@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 from pathlib import Path
 
@@ -12,28 +11,7 @@ import numpy as np
 import pytest
 
 import losscli
-
-CHILD = r"""
-import json, sys
-from losscli.cli import run
-
-def status_mb(field):
-    # VmHWM / VmRSS of this process's own memory map: ru_maxrss would also count the
-    # parent's pages at fork time (Linux carries it across exec)
-    for line in open("/proc/self/status"):
-        if line.startswith(field + ":"):
-            return int(line.split()[1]) / 1024
-    raise KeyError(field)
-
-small, big, chunk = sys.argv[1:4]
-# the same kernels on a small file first: imports, compilation and caches are not the file's
-assert run(["batch", "infonce", small, "-q", "--chunk", chunk, "--out", small + ".jsonl"]) == 0
-before = status_mb("VmRSS")
-with open("/proc/self/clear_refs", "w") as fh:
-    fh.write("5")  # restart the high-water mark from the current RSS
-code = run(["batch", "infonce", big, "-q", "--chunk", chunk, "--out", big + ".jsonl"])
-print(json.dumps({"code": code, "before": before, "after": status_mb("VmHWM")}))
-"""
+from tests.helpers import batch_peak_growth
 
 
 def _write_stack(path: Path, B: int, R: int, D: int, seed: int) -> None:
@@ -54,10 +32,7 @@ def test_peak_rss_stays_far_below_the_file_size(tmp_path):
     _write_stack(big, B, R, D, 0)
     _write_stack(small, 40, R, D, 1)
     size_mb = big.stat().st_size / 2**20
-    done = subprocess.run([sys.executable, "-c", CHILD, str(small), str(big), "64"],
-                          capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr
-    report = json.loads(done.stdout.strip().splitlines()[-1])
+    report = batch_peak_growth(small, big, 64)
     assert report["code"] == 0
     growth = report["after"] - report["before"]
     # two chunks of 64 examples (8 MiB each) and the per-example losses: ~20 MiB

@@ -5,7 +5,6 @@ memory does not grow with the file (measured by the child process itself)."""
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 from pathlib import Path
 
@@ -13,7 +12,7 @@ import numpy as np
 import pytest
 
 import losscli
-from tests.helpers import assert_close, optional_module, run_cli
+from tests.helpers import assert_close, batch_peak_growth, optional_module, run_cli
 
 pa = optional_module("pyarrow")
 pq = optional_module("pyarrow.parquet")
@@ -55,26 +54,6 @@ def test_a_directory_of_shards_streams_each_like_compute(tmp_path, capsys):
         assert any("'id'" in w for w in record["warnings"])
 
 
-CHILD = r"""
-import json, sys
-from losscli.cli import run
-
-def status_mb(field):
-    for line in open("/proc/self/status"):
-        if line.startswith(field + ":"):
-            return int(line.split()[1]) / 1024
-    raise KeyError(field)
-
-small, big, chunk = sys.argv[1:4]
-assert run(["batch", "infonce", small, "-q", "--chunk", chunk, "--out", small + ".jsonl"]) == 0
-before = status_mb("VmRSS")
-with open("/proc/self/clear_refs", "w") as fh:
-    fh.write("5")
-code = run(["batch", "infonce", big, "-q", "--chunk", chunk, "--out", big + ".jsonl"])
-print(json.dumps({"code": code, "before": before, "after": status_mb("VmHWM")}))
-"""
-
-
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/status")
 def test_peak_rss_stays_far_below_the_parquet_file(tmp_path):
     B, K, D = 12000, 30, 128  # 197 MB of float32
@@ -89,10 +68,7 @@ def test_peak_rss_stays_far_below_the_parquet_file(tmp_path):
     make(big, B)
     make(small, 400)  # as many values as compile the kernels: compilation is not the file
     size_mb = big.stat().st_size / 2**20
-    done = subprocess.run([sys.executable, "-c", CHILD, str(small), str(big), "64"],
-                          capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr
-    report = json.loads(done.stdout.strip().splitlines()[-1])
+    report = batch_peak_growth(small, big, 64)
     assert report["code"] == 0
     growth = report["after"] - report["before"]
     assert growth < 0.3 * size_mb, (growth, size_mb)  # one row group per role, buffers
