@@ -97,9 +97,10 @@ def relative_row_stats(S, r0, pos, skip, ref, scale, m, s):
 # scale, sum_j e^{x_j} = N_g e^{d_g}, so m = 0 and s = N_g e^{d_g} where log N_g + d_g <= 0
 # (the positive leads: the loss is log1p(s), tiny losses keep their relative precision),
 # m = log N_g + d_g and s = 1 otherwise (m >= max x, as the gradient needs). Clip's columns
-# sum the same exponentials down the tile and merge across tiles (merge_column_sums). A row
-# (or a tile's column) whose sum is under SUM_FLOOR may have lost terms to underflow (its
-# similarities lie far below the tile's largest, at a large scale): it takes the exact passes.
+# sum the same exponentials down every tile at one running shift (shifted_pair_sums), and
+# get their (m, s) at the end (shifted_column_stats). A row whose sum, or a column whose
+# total, is under SUM_FLOOR may have lost terms to underflow (its similarities lie far below
+# the tile's largest, at a large scale): it takes the exact passes.
 
 SHIFT_BLOCK = 256  # columns whose exponentials are taken into one scratch block (in L1)
 # The block's similarities are read at np.uint64 indices: numba adds no wraparound code for
