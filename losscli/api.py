@@ -103,7 +103,7 @@ OWN_KEYWORDS = {
     "evaluate": ("reduction", "like", "grad", "negatives_layout", "emulate"),
     "evaluate_file": ("role_files", "reduction", "like", "grad", "negatives_layout", "mapping",
                       "strict_keys", "emulate"),
-    "evaluate_files": ("role_files", "reduction", "dtype", "jobs", "chunk", "progress",
+    "evaluate_files": ("role_files", "reduction", "like", "dtype", "jobs", "chunk", "progress",
                        "stdin", "scheduler", "workers", "task_rows", "negatives_layout",
                        "mapping", "strict_keys", "columns"),
     "sweep": ("reduction", "like", "negatives_layout"),
@@ -171,7 +171,8 @@ def evaluate_file(name: str, path: str | None = None, *, role_files: Mapping[str
 
 
 def evaluate_files(name: str, inputs: list[str], *, role_files: Mapping[str, str] | None = None,
-                   reduction: str = "mean", dtype: str = "float64", jobs: int = 1,
+                   reduction: str | None = None, like: str | None = None,
+                   dtype: str = "float64", jobs: int = 1,
                    chunk: int | None = None, progress: Any = None, stdin: Any = None,
                    scheduler: Any = None, workers: int | None = None,
                    task_rows: int | None = None, negatives_layout: str | None = None,
@@ -183,7 +184,9 @@ def evaluate_files(name: str, inputs: list[str], *, role_files: Mapping[str, str
     inputs: files, directories (read non-recursively), globs, `-` (JSON Lines on stdin).
     Results come as each input finishes; an input that fails gives a FileResult whose
     `error` says why, and the others go on. .npy inputs are read `chunk` examples at a time
-    (default: about 4 MiB), so memory does not grow with the file. `progress(n)` is called
+    (default: about 4 MiB), so memory does not grow with the file. `reduction` and `like` as
+    for `evaluate`; under `like` each input is evaluated whole, exactly as `evaluate` would
+    (its record carries the `convention` block). `progress(n)` is called
     as examples are done (and `progress.start(inputs)` first, if it has one). `dtype="float32"`
     computes on float32 values (float64 accumulation) where a stream kernel applies.
     `scheduler` ("local", an address such as tcp://host:8786, or a distributed.Client) runs
@@ -199,7 +202,7 @@ def evaluate_files(name: str, inputs: list[str], *, role_files: Mapping[str, str
     check_keywords("evaluate_files", name, params)
     check_layout(negatives_layout, spec)
     names = RoleNames(parse_mapping(mapping), strict_keys, frozenset(role_files or ()))
-    if reduction not in REDUCTIONS:
+    if like is None and reduction is not None and reduction not in REDUCTIONS:
         raise UsageError(f"--reduction got {reduction!r}",
                          f"choose one of {', '.join(REDUCTIONS)}")
     if dtype not in DTYPES:
@@ -210,7 +213,7 @@ def evaluate_files(name: str, inputs: list[str], *, role_files: Mapping[str, str
         raise UsageError(f"chunk got {chunk}", "give a whole number >= 1")
     if list(inputs).count("-") > 1:
         raise UsageError("- (stdin) is given more than once", "give it once")
-    call = LossCall.of(spec.name, params, reduction)
+    call = LossCall.of(spec.name, params, reduction, like)
     if columns is not None and not isinstance(columns, str):
         columns = ",".join(columns)
     chosen = checked_columns(spec, columns)

@@ -308,6 +308,8 @@ class FileResult:
     margin_terms: int | None = None
     # The chosen breakdown columns, one value per example (`batch --columns`), or None.
     columns: dict[str, list[Any]] | None = None
+    # The `convention` block of compute's JSON under --like (None: losscli's own definition).
+    convention: dict[str, Any] | None = None
 
     @property
     def n(self) -> int | None:
@@ -333,7 +335,7 @@ class FileResult:
             value = finite_or_none(value)
         per_example = None if self.per_example is None else \
             [finite_or_none(v) for v in self.per_example.tolist()]
-        return {
+        record: dict[str, Any] = {
             "schema": SCHEMA,
             "file": self.file,
             "loss": self.loss,
@@ -342,11 +344,12 @@ class FileResult:
             "value": value,
             "per_example": per_example,
             "shape": None if self.shape is None else dict(self.shape),
-            "warnings": list(self.warnings),
-            "n": self.n,
-            "seconds": round(self.seconds, 6),
-            "error": self.error_text(),
         }
+        if self.convention is not None:  # compute's key order: after shape
+            record["convention"] = self.convention
+        record.update(warnings=list(self.warnings), n=self.n, seconds=round(self.seconds, 6),
+                      error=self.error_text())
+        return record
 
 
 # ---------------------------------------------------------------- records

@@ -252,7 +252,7 @@ def plan_split(source: Source, options: Any, task_rows: int | None,
     task's chunks are those of a local run.
     """
     spec = options.call.spec
-    if not spec.streams:
+    if not options.call.streams:
         return None  # its examples are not independent rows: one task, the whole input
     size = _npy_bytes(source)
     if size is None or (task_rows is None and size <= TASK_BYTES):

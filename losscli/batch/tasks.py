@@ -72,6 +72,7 @@ class Piece:
     margin_terms: int | None = None
     target_where: str = ""
     columns: dict[str, list[Any]] | None = None  # batch --columns, example by example
+    value: float | list[float] | None = None  # a whole input's own reduced value (--like)
     seconds: float = 0.0
     error: LossCliError | None = None
 
@@ -169,9 +170,9 @@ def _shaped(shape: tuple[int, ...]) -> np.ndarray:
 
 def evaluate_whole(table: tables.Table, options: Any, progress: Progress | None = None,
                    ) -> Piece:
-    """The whole input in one evaluation: the losses whose spec does not stream (their
-    examples are each other's candidates: cutting the batch into chunks or tasks would
-    change the loss), exactly as compute evaluates them."""
+    """The whole input in one evaluation, exactly as compute evaluates it: the losses whose
+    examples are each other's candidates (cutting the batch into chunks or tasks would
+    change the loss), and every loss under a library's convention (LossCall.streams)."""
     from losscli.io import as_role_array
 
     spec = options.call.spec
@@ -201,7 +202,7 @@ def evaluate_whole(table: tables.Table, options: Any, progress: Progress | None 
         progress(result.batch)
     return Piece(table.name, 0, per_example=result.per_example, warnings=list(result.warnings),
                  params=dict(result.params), shape=dict(result.shape), denominators=None,
-                 all_ignored=False,
+                 all_ignored=False, value=result.value if call.applied is not None else None,
                  columns=example_columns(call.spec, result, options.columns) or None)
 
 
@@ -239,7 +240,7 @@ def evaluate_rows(table: tables.Table, options: Any, progress: Progress | None =
     call = options.call
     spec = call.spec
     tables.read_layout(table, options.negatives_layout)
-    if not spec.streams:
+    if not call.streams:
         return evaluate_whole(table, options, progress)
     validate_shapes(table, spec, options.negatives_layout)
     B = tables.examples(table, spec)
@@ -328,11 +329,14 @@ def finish(pieces: list[Piece], options: Any) -> FileResult:
     collapsed = collapse_warning(call.loss, params, shape or {}, per_example)
     if collapsed is not None and collapsed not in warnings:  # whole inputs went through run
         warnings.append(collapsed)
-    value = reduce(per_example, call.reduction, denominator if denominators else None)
+    if len(pieces) == 1 and pieces[0].value is not None:  # the library's own reduction
+        value = pieces[0].value
+    else:
+        value = reduce(per_example, call.reduction, denominator if denominators else None)
     return FileResult(pieces[0].name, call.loss, params, call.reduction, value,
                       per_example, shape, tuple(merge_role_warnings(warnings, add_counts=True)),
-                      active=active,
-                      margin_terms=terms, columns=_columns(pieces))
+                      active=active, margin_terms=terms, columns=_columns(pieces),
+                      convention=None if call.applied is None else call.applied.describe())
 
 
 def _columns(pieces: list[Piece]) -> dict[str, list[Any]] | None:

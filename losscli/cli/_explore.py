@@ -7,16 +7,21 @@ import sys
 from typing import Any
 
 
-def convention_notes(convention: dict[str, Any]) -> None:
-    """`note: like LIB: ...` lines on stderr: what --like changed (data stays on stdout)."""
+def convention_lines(convention: dict[str, Any]) -> list[str]:
+    """`note: like LIB: ...` lines: what --like changed."""
     lib = convention["library"]
     parts = [f"{name} {vals['losscli']} -> {vals[lib]}"
              for name, vals in convention["changed"].items()]
     parts += [f"{flag}={value}" for flag, value in convention["flags"].items()]
     parts.append(f"reduction {convention['reduction']}")
-    sys.stderr.write(f"note: like {lib} ({convention['api']}): {'; '.join(parts)}\n")
-    for note in convention["notes"]:
-        sys.stderr.write(f"note: like {lib}: {note}\n")
+    return [f"note: like {lib} ({convention['api']}): {'; '.join(parts)}",
+            *(f"note: like {lib}: {note}" for note in convention["notes"])]
+
+
+def convention_notes(convention: dict[str, Any]) -> None:
+    """The convention's note lines on stderr (data stays on stdout)."""
+    for line in convention_lines(convention):
+        sys.stderr.write(line + "\n")
 
 
 def role_files(**roles: str | None) -> dict[str, str]:

@@ -17,6 +17,7 @@ import typer
 from losscli.cli._complete import words
 from losscli.cli._options import (
     fail_above_option,
+    like_option,
     loss_argument,
     map_option,
     negatives_layout_option,
@@ -57,8 +58,10 @@ def _batch(
     inputs: list[str] | None = typer.Argument(
         None, metavar="INPUTS",
         help="files, directories, globs, or - for JSON Lines on stdin"),
-    reduction: str = typer.Option("mean", "--reduction", help="over each input's batch: "
-                                  "mean, sum or none"),
+    reduction: str | None = typer.Option(None, "--reduction", help="over each input's "
+                                         "batch: mean (default), sum or none; under --like "
+                                         "the library's own by default"),
+    like: str | None = like_option(),
     negatives_layout: str | None = negatives_layout_option(),
     map: list[str] | None = map_option(),
     strict_keys: bool = strict_keys_option(),
@@ -132,14 +135,15 @@ batch = with_loss_options(_batch)
 
 
 def run_batch(loss: str, inputs: list[str] | None, roles: dict[str, str],
-              params: dict[str, Any], reduction: str, per_example: bool, summary: bool,
+              params: dict[str, Any], reduction: str | None, per_example: bool, summary: bool,
               format: str, out: str | None, force: bool, show: int, jobs: int, dtype: str,
               chunk: int | None, fail_fast: bool, strict: bool, quiet: bool, debug: bool,
               scheduler: str | None = None, workers: int | None = None,
               task_rows: int | None = None, fail_above: float | None = None,
               negatives_layout: str | None = None, map: list[str] | None = None,
               strict_keys: bool = False, columns: str | None = None,
-              worst: int | None = None, best: int | None = None) -> int:
+              worst: int | None = None, best: int | None = None,
+              like: str | None = None) -> int:
     """Parse, call api.evaluate_files, stream the records; the exit code (7 on failures,
     else 8 when an input's loss is above --fail-above)."""
     from losscli import api
@@ -169,7 +173,7 @@ def run_batch(loss: str, inputs: list[str] | None, roles: dict[str, str],
     progress = _Progress(enabled=not quiet and _stderr_is_tty())
     announce_compiling(quiet, progress.say)
     results = api.evaluate_files(loss, inputs, role_files=roles, reduction=reduction,
-                                 dtype=dtype, jobs=jobs, chunk=chunk,
+                                 like=like, dtype=dtype, jobs=jobs, chunk=chunk,
                                  progress=progress, scheduler=scheduler, workers=workers,
                                  task_rows=task_rows, negatives_layout=negatives_layout,
                                  mapping=map, strict_keys=strict_keys, columns=columns,
@@ -179,6 +183,7 @@ def run_batch(loss: str, inputs: list[str] | None, roles: dict[str, str],
                      _column_names(loss, columns))
     totals = Summary()
     first_failure: int | None = None
+    noted = False  # the --like note, said once
     try:
         with progress:
             for result in results:
@@ -188,6 +193,12 @@ def run_batch(loss: str, inputs: list[str] | None, roles: dict[str, str],
                         "null in the output", where=result.file)
                 totals.add(result)
                 progress.file_done(result)
+                if result.convention is not None and not (quiet or noted):
+                    from losscli.cli._explore import convention_lines
+
+                    for line in convention_lines(result.convention):
+                        progress.say(line)
+                    noted = True
                 if not quiet:
                     for w in result.warnings:  # a warning that names its file says it once
                         named = w.startswith(f"{result.file}:")

@@ -112,8 +112,9 @@ def pick_roles(doc: Mapping[str, Any], where: str, fmt: str, spec: LossSpec | No
             raise BadData(f"unknown key {key!r} (--strict-keys)",
                           f"{fix}; drop --strict-keys to ignore it", where=where)
     listed = ", ".join(repr(k) for k in extra)
+    present = {*out, *names.elsewhere}
     absent = [r for r in (spec.required if spec is not None else ())
-              if r not in out and r not in names.elsewhere]
+              if r not in present and spec.stand_ins.get(r, r) not in present]
     if absent and out:
         # Arrays under other names beside a missing role: most likely the role under another
         # name, so say how to read it rather than ignore them and report the role missing.

@@ -63,8 +63,7 @@ class RoleSetFiles:
                           f"role set {os.path.basename(self.pattern)}", rename, where=path)
         if spec is None:
             return
-        needed = list(spec.required) + [r for r in spec.zero_without if r in spec.roles]
-        missing = [r for r in needed if r not in self.files and r not in given]
+        missing = spec.missing({*self.files, *given})
         if missing:
             found = ", ".join(os.path.basename(p) for p in self.files.values()) or "none"
             add = " and ".join(self.path_for(r) for r in missing)

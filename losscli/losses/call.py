@@ -87,6 +87,15 @@ class LossCall:
         """The Convention `--like` applied, or None for losscli's own definition."""
         return None if self.applied is None else self.applied.convention
 
+    @property
+    def streams(self) -> bool:
+        """Whether batch may evaluate an input a chunk of examples at a time (the spec's
+        `streams`). Under a library's convention each input is evaluated whole, as compute
+        evaluates it: the library's reduction need not be a mean of per-example losses (PML's
+        AvgNonZero counts terms), and some make the examples each other's negatives
+        (SupContrast's views, MNRL's in-batch negatives)."""
+        return self.spec.streams and self.applied is None
+
     def with_params(self, **changes: Any) -> LossCall:
         """The same call with some parameters given other values."""
         return LossCall.of(self.loss, {**dict(self.given), **changes}, self.requested, self.like)

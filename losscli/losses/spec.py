@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Container, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -340,10 +340,20 @@ class LossSpec:
     # Optional roles without which the loss is 0 (InfoNCE without negatives, K = 0): a role
     # set of files named by role must hold them (io/rolesets.py).
     zero_without: tuple[str, ...] = ()
+    # A required role that an optional one may take the place of (supcon's positives by one
+    # `positive` per anchor): an input holding the stand-in lacks nothing.
+    stand_ins: dict[str, str] = field(default_factory=dict)
     # Which term is an example's hardest (`batch --columns hardest,...`, its terms beside
     # each loss): (role, column), the term of that role with the largest value of the
     # column ("-column": the smallest), e.g. the negative nearest the anchor.
     hardest: tuple[str, str] = ()
+
+    def missing(self, present: Container[str]) -> list[str]:
+        """The required roles (and those without which the loss is 0) that neither `present`
+        nor their stand-in is in."""
+        needed = list(self.required) + [r for r in self.zero_without if r in self.roles]
+        return [r for r in needed if r not in present
+                and self.stand_ins.get(r, r) not in present]
 
     @property
     def roles(self) -> tuple[str, ...]:

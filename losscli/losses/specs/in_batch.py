@@ -49,6 +49,7 @@ SUPCON = LossSpec(
     ),
     required=("anchor", "positives"),
     optional=("positive", "negatives"),
+    stand_ins={"positives": "positive"},
     params=(
         temperature(0.1),
         Param("base_temperature", None, "t_b of the t/t_b factor (finite, > 0; equal to "
