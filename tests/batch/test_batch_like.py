@@ -116,8 +116,10 @@ def test_supcon_in_its_multi_view_form_through_batch(tmp_path: Path) -> None:
                   ("anchor", "positive")}
         want = api.evaluate("supcon", inputs, like="supcontrast")
         assert r["params"]["form"] == "multi-view batch"
-        assert r["value"] == want.value
-        assert r["per_example"] == want.per_example.tolist()
+        # the CLI's child runs the kernels interpreted (LOSSCLI_JIT=never), this process
+        # may run them compiled: the same sums, the last bit may differ
+        np.testing.assert_allclose(r["per_example"], want.per_example, rtol=1e-13, atol=0)
+        assert r["value"] == pytest.approx(want.value, rel=1e-13, abs=0)
         assert r["convention"]["library"] == "supcontrast"
 
 
