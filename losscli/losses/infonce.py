@@ -176,7 +176,12 @@ def _in_batch(batch: EmbeddingBatch, t: float, cosine: bool, grad: bool) -> tupl
 
 # ---------------------------------------------------------------- batch's stream form
 
-GEMM_BLOCK_BYTES = 4 * 2**20  # one block of logits: stays in the L3 cache (32 MiB)
+# One block of logits. Each block costs a switch from BLAS's threads to numba's and back
+# (threads waking after sleeping through the other pool's work), which costs more than
+# re-reading anchors that fell out of the L3 cache: at B = 65,536, K = 64, D = 256, blocks of
+# 16 MiB took 1.66x / 1.75x the bare product in float32 and 1.53x / 1.48x in float64 (two
+# runs), blocks of 4 MiB 1.84x / 1.82x and 1.51x / 1.59x (docs/benchmarks.md).
+GEMM_BLOCK_BYTES = 16 * 2**20
 
 
 def stream(params: dict[str, Any]) -> Callable[..., int | None] | None:
@@ -207,11 +212,11 @@ def shared_bank_infonce(anchor: np.ndarray, positive: np.ndarray, bank: np.ndarr
     """InfoNCE (dot) against one bank (K, D): the tiles of S = A bank^T (losses/tiles.py, as
     the in-batch losses walk theirs), each turned into losses while it is in cache.
 
-    Per tile of about GEMM_BLOCK_BYTES of logits (it and its anchors stay in the L3 cache):
-    the GEMM on BLAS's threads, then the kernel `infonce_logit_rows` (prange over rows, the
-    positive's dot product, vectorised exp, compute's softmax branches) on numba's, with BLAS
-    limited to one thread meanwhile. (Splitting tiles over Python threads with
-    single-threaded BLAS each does not work: numpy's OpenBLAS serialises concurrent calls.)
+    Per tile of about GEMM_BLOCK_BYTES of logits: the GEMM on BLAS's threads, then the kernel
+    `infonce_logit_rows` (prange over rows, the positive's dot product, vectorised exp,
+    compute's softmax branches) on numba's, with BLAS limited to one thread meanwhile.
+    (Splitting tiles over Python threads with single-threaded BLAS each does not work:
+    numpy's OpenBLAS serialises concurrent calls.)
     float32 input stays float32 in the GEMM (error ~1e-6 relative); the softmax is in
     float64.
     """

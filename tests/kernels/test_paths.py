@@ -229,3 +229,53 @@ def test_a_small_job_does_not_start_the_thread_pool(monkeypatch):
     assert _jit._pool_started
     with _jit.job(_jit.PARALLEL_THRESHOLD):
         assert _jit.path_for(_jit.PARALLEL_THRESHOLD) == "parallel"
+
+
+@pytest.mark.parametrize("path", ["py", "jit", "jit_parallel"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_the_shared_bank_kernel_sends_rows_with_a_non_finite_logit_to_libm(path, dtype):
+    """A similarity that overflowed (+-inf) or is NaN takes the libm softmax: -inf is a
+    candidate of probability 0, +inf or NaN make the loss not finite (batch then warns); the
+    other rows are unchanged, checked or not."""
+    x = _data(7)
+    a, p = np.ascontiguousarray(x[:, 0]), np.ascontiguousarray(x[:, 1])
+    S = np.ascontiguousarray(np.einsum("bkd,bd->bk", x[:, 2:], a))
+    S[1, 2], S[2, 0], S[3, 4], S[4, 1] = -np.inf, np.inf, np.nan, np.inf
+    S[4, 3] = -np.inf
+    kernel = getattr(sk.infonce_logit_rows, path)
+    A, P = a.astype(dtype).reshape(B, 1, D), p.astype(dtype).reshape(B, 1, D)
+    for check in (dtype == np.float64, False):
+        loss = np.empty(B)
+        flags = np.zeros(B, dtype=np.int8)
+        kernel(S.astype(dtype), A, P, 0.2, check, loss, flags)
+        rtol = 1e-12 if dtype == np.float64 else 1e-5
+        s0 = np.einsum("bd,bd->b", A[:, 0].astype(np.float64), P[:, 0].astype(np.float64))
+        for b in range(B):
+            row = S[b].astype(dtype).astype(np.float64)
+            if b in (2, 3, 4):
+                assert not np.isfinite(loss[b]), b
+            else:
+                logits = np.concatenate([[s0[b]], row[np.isfinite(row)]]) / 0.2
+                top = logits.max()
+                want = top + math.log(np.exp(logits - top).sum()) - logits[0]
+                assert loss[b] == pytest.approx(want, rel=rtol), b
+
+
+def test_shared_bank_tiles_cover_every_row_once(monkeypatch):
+    """Tiles of 5 rows (37 rows: the last tile short) give the one-tile losses exactly."""
+    from losscli.losses import infonce, tiles
+
+    x = _data(8)
+    bank = np.ascontiguousarray(x[0, 2:])
+    anchor, positive = np.ascontiguousarray(x[:, 0]), np.ascontiguousarray(x[:, 1])
+    whole = np.empty(B)
+    shared_bank_infonce(anchor, positive, bank, 0.2, whole, np.zeros(B, dtype=np.int8))
+    monkeypatch.setattr(infonce, "GEMM_BLOCK_BYTES", 5 * K * 8)
+    monkeypatch.setattr(tiles, "MIN_TILE_ROWS", 1)
+    starts = [r0 for r0, _ in tiles.tiles(anchor, bank, False, infonce.GEMM_BLOCK_BYTES)]
+    assert starts == list(range(0, B, 5))
+    tiled = np.full(B, np.nan)
+    shared_bank_infonce(anchor, positive, bank, 0.2, tiled, np.zeros(B, dtype=np.int8))
+    np.testing.assert_array_equal(tiled, whole)
+    want = [_infonce(anchor[b], positive[b], bank, 0.2) for b in range(B)]
+    _close(tiled, np.array(want), 1e-12)
