@@ -193,9 +193,14 @@ def evaluate_whole(table: tables.Table, options: Any, progress: Progress | None 
                for role, arr in arrays.items()}
     inputs = Inputs(arrays=checked, sources=dict(table.where), warnings=tuple(table.warnings),
                     negatives_layout=options.negatives_layout, owned=joined is not None)
-    fix = (f"{options.call.loss} is evaluated on each input whole (its examples meet each "
-           "other), with a breakdown; split the input into inputs of fewer examples")
     call = options.call
+    if call.applied is not None and spec.streams:
+        fix = (f"under --like {call.applied.convention.library}, {call.loss} is evaluated on "
+               "each input whole, as compute --like evaluates it, with a breakdown; split the "
+               "input into inputs of fewer examples, or drop --like to evaluate it in chunks")
+    else:
+        fix = (f"{call.loss} is evaluated on each input whole (its examples meet each "
+               "other), with a breakdown; split the input into inputs of fewer examples")
     with breakdown_limits(MAX_BREAKDOWN_TERMS, fix=fix):
         result = run(call, inputs)
     if progress is not None:

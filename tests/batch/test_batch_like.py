@@ -145,3 +145,16 @@ def test_a_role_set_of_one_positive_per_anchor_is_supcon_input(tmp_path: Path) -
     want = api.evaluate("supcon", {"anchor": a, "positive": p, "negatives": n})
     assert (want.per_example > 0).all()
     np.testing.assert_array_equal(got.per_example, want.per_example)
+
+
+def test_an_input_too_large_for_a_whole_evaluation_says_why_it_is_whole(tmp_path: Path,
+                                                                         monkeypatch) -> None:
+    """triplet's examples do not meet: the refusal names --like as the reason and the way out."""
+    from losscli.batch import tasks
+
+    monkeypatch.setattr(tasks, "MAX_BREAKDOWN_TERMS", 8)
+    [got] = list(api.evaluate_files("triplet", [str(_triplets(tmp_path))], like="torch"))
+    assert got.error is not None
+    message = got.error_text()
+    assert "under --like torch" in message and "drop --like" in message
+    assert "meet each other" not in message
