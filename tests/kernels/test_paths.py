@@ -140,6 +140,30 @@ def test_flags_mark_nonfinite_and_huge_rows(path):
     assert flags[9] & (codes.POSITIVE << shift)
 
 
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")
+def test_triplet_flags_its_first_negative(path):
+    """The first negative is summed in the positive's pass: its flags and distance still
+    count, as every other negative's."""
+    x = _data(9)
+    x[11, 2, 0] = np.nan       # the first negative of example 11
+    x[13, 2, 1] = 1e200        # the first negative of example 13
+    x[15, 3, 1] = 1e200        # the second negative of example 15
+    loss = np.empty(B)
+    active = np.zeros(B, dtype=np.int64)
+    flags = np.zeros(B, dtype=np.int8)
+    getattr(sk.triplet_loss, path)(x, 0, x, 1, x, 2, K, 1.0, 0, False, False, 0, True, loss,
+                                   active, flags)
+    assert flags[11] == codes.NEGATIVES << codes.NONFINITE_SHIFT
+    assert flags[13] == codes.NEGATIVES and flags[15] == codes.NEGATIVES
+    assert not np.delete(flags, [11, 13, 15]).any()
+    want = [_triplet(x[b, 0], x[b, 1], x[b, 2:], 1.0, codes.EUCLIDEAN, False, False, 0)
+            for b in range(B) if b not in (11, 13, 15)]
+    _close(np.delete(loss, [11, 13, 15]), np.array([w[0] for w in want]), 1e-12)
+    assert np.delete(active, [11, 13, 15]).tolist() == [w[1] for w in want]
+
+
 @pytest.mark.parametrize("path", ["py", "jit"])
 def test_vectorisable_exp_is_within_two_ulp_of_libm(path):
     xs = np.concatenate([-np.linspace(0, 40, 2001), -np.linspace(40, 745, 301),
