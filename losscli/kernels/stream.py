@@ -87,6 +87,24 @@ def exp_nonpositive(x):
 
 
 @kernel
+def block_sum(buf, start, stop):
+    """sum buf[start:stop] by four running sums (a fixed order, whatever the threads)."""
+    s0 = 0.0
+    s1 = 0.0
+    s2 = 0.0
+    s3 = 0.0
+    quads = start + (stop - start) // 4 * 4
+    for k in range(start, quads, 4):
+        s0 += buf[k]
+        s1 += buf[k + 1]
+        s2 += buf[k + 2]
+        s3 += buf[k + 3]
+    for k in range(quads, stop):
+        s0 += buf[k]
+    return (s0 + s1) + (s2 + s3)
+
+
+@kernel
 def infonce_first(sim, scratch, temperature):
     """-log softmax(sim / t)_0 for finite similarities, branches as softmax.softmax_at.
 
@@ -94,7 +112,7 @@ def infonce_first(sim, scratch, temperature):
     (top - s_0) / t + log(sum_j exp((s_j - top) / t)).
     """
     n = sim.shape[0]
-    # four running maxima and four partial sums: independent chains that pipeline
+    # four running maxima (and block_sum's four partial sums): independent chains that pipeline
     m0 = sim[0]
     m1 = sim[0]
     m2 = sim[0]
@@ -120,20 +138,7 @@ def infonce_first(sim, scratch, temperature):
     inverse = 1.0 / temperature
     for j in range(n):
         scratch[j] = exp_nonpositive((sim[j] - base) * inverse)
-    s0 = 0.0
-    s1 = 0.0
-    s2 = 0.0
-    s3 = 0.0
-    first = 1 if positive_on_top else 0
-    stop = first + (n - first) // 4 * 4
-    for j in range(first, stop, 4):
-        s0 += scratch[j]
-        s1 += scratch[j + 1]
-        s2 += scratch[j + 2]
-        s3 += scratch[j + 3]
-    for j in range(stop, n):
-        s0 += scratch[j]
-    total = (s0 + s1) + (s2 + s3)
+    total = block_sum(scratch, 1 if positive_on_top else 0, n)
     if positive_on_top:
         return np.log1p(total)
     return (top - sim[0]) / temperature + np.log(total)

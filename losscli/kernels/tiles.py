@@ -38,7 +38,7 @@ import numpy as np
 
 from losscli.kernels._jit import kernel, prange
 from losscli.kernels.softmax import sigmoid, softplus
-from losscli.kernels.stream import exp_nonpositive
+from losscli.kernels.stream import block_sum, exp_nonpositive
 
 COLUMN_BLOCK = 256  # columns per prange iteration of a column pass (their accumulators stay hot)
 
@@ -111,21 +111,12 @@ SUM_FLOOR = 1e-200
 
 
 @kernel
-def block_sum(buf, n):
-    """sum buf[:n] by four running sums (a fixed order, whatever the threads)."""
-    s0 = 0.0
-    s1 = 0.0
-    s2 = 0.0
-    s3 = 0.0
-    quads = n // 4 * 4
-    for k in range(0, quads, 4):
-        s0 += buf[k]
-        s1 += buf[k + 1]
-        s2 += buf[k + 2]
-        s3 += buf[k + 3]
-    for k in range(quads, n):
-        s0 += buf[k]
-    return (s0 + s1) + (s2 + s3)
+def shifted_block(S, r, j0, n, shift, scale, buf):
+    """buf[k] = e^{(S[r, j0 + k] - shift) scale} for k < n, the argument capped at 0 (the
+    shift's own entry may round above it)."""
+    for k in range(n):
+        a = (np.float64(S[r, np.uint64(j0 + k)]) - shift) * scale
+        buf[k] = exp_nonpositive(a if a < 0.0 else 0.0)
 
 
 @kernel
@@ -155,14 +146,12 @@ def shifted_row_stats(S, r0, pos, skip, ref, scale, shift, m, s):
         total = 0.0
         for j0 in range(0, C, SHIFT_BLOCK):
             n = min(C, j0 + SHIFT_BLOCK) - j0
-            for k in range(n):
-                a = (np.float64(S[r, np.uint64(j0 + k)]) - shift) * scale
-                buf[k] = exp_nonpositive(a if a < 0.0 else 0.0)
+            shifted_block(S, r, j0, n, shift, scale, buf)
             if t >= j0 and t < j0 + n:
                 buf[t - j0] = 0.0
             if x >= j0 and x < j0 + n:
                 buf[x - j0] = 0.0
-            total += block_sum(buf, n)
+            total += block_sum(buf, 0, n)
         if total < SUM_FLOOR:
             m[g], s[g] = relative_row(S, r, t, x, ref[g], scale)
         else:
@@ -191,12 +180,10 @@ def shifted_pair_sums(S, r0, shift, ref, scale, m, s, columns, lift):
             total = 0.0
             for j0 in range(0, C, SHIFT_BLOCK):
                 n = min(C, j0 + SHIFT_BLOCK) - j0
-                for k in range(n):
-                    a = (np.float64(S[r, np.uint64(j0 + k)]) - shift) * scale
-                    buf[k] = exp_nonpositive(a if a < 0.0 else 0.0)
+                shifted_block(S, r, j0, n, shift, scale, buf)
                 if g >= j0 and g < j0 + n:
                     buf[g - j0] = 0.0
-                total += block_sum(buf, n)
+                total += block_sum(buf, 0, n)
                 for k in range(n):
                     acc[grp, np.uint64(j0 + k)] += buf[k]
             if total < SUM_FLOOR:

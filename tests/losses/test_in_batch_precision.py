@@ -25,17 +25,6 @@ from tests.helpers import assert_close
 DIGITS = decimal.Context(prec=50)
 
 
-@pytest.fixture(params=["interpreted", "compiled", "parallel"])
-def path(request, monkeypatch):
-    """The kernels interpreted, compiled serial, and compiled with numba's threads."""
-    from losscli.kernels import _jit
-
-    monkeypatch.setenv("LOSSCLI_JIT", "never" if request.param == "interpreted" else "always")
-    if request.param == "parallel":
-        monkeypatch.setattr(_jit, "PARALLEL_THRESHOLD", 0)
-    return request.param
-
-
 @pytest.fixture(params=[7, 10**6], ids=["tiles-of-7", "one-tile"])
 def tile(request, monkeypatch):
     """Tiles of 7 rows (clip's columns merge across them) or the whole matrix in one."""

@@ -26,17 +26,6 @@ from tests.helpers import assert_close
 TILE_ROWS = [1, 3, 4, 1000]
 
 
-@pytest.fixture(params=["interpreted", "compiled", "parallel"])
-def path(request, monkeypatch):
-    """The kernels interpreted, compiled serial, and compiled with numba's threads."""
-    from losscli.kernels import _jit
-
-    monkeypatch.setenv("LOSSCLI_JIT", "never" if request.param == "interpreted" else "always")
-    if request.param == "parallel":
-        monkeypatch.setattr(_jit, "PARALLEL_THRESHOLD", 0)
-    return request.param
-
-
 @pytest.fixture(params=TILE_ROWS, ids=[f"tile{n}" for n in TILE_ROWS])
 def tile(request, monkeypatch):
     """Tiles of exactly n rows (the product buffer holds n rows of S)."""
