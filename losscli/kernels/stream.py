@@ -48,7 +48,7 @@ from losscli.kernels.softmax import softplus
 
 BLOCK = 16  # anchors per prange iteration: one scratch row per block, not per anchor
 
-# exp on [-745.5, 0]: Cody-Waite reduction x = k ln2 + r, a degree-12 Taylor polynomial on
+# exp on [-745.5, 709]: Cody-Waite reduction x = k ln2 + r, a degree-12 Taylor polynomial on
 # |r| <= ln2 / 2 (truncation < 2e-16) and 2^k as two normal powers of two built from their
 # bits (k >= -1076 splits into halves >= -538): within 1.5 ulp of libm's exp, and plain
 # arithmetic, so LLVM vectorises it (numba's np.exp is a scalar libm call; a table of 2^k
@@ -57,12 +57,20 @@ _LOG2E = 1.4426950408889634
 _LN2_HI = 6.93147180369123816490e-01
 _LN2_LO = 1.90821492927058770002e-10
 _EXP_FLOOR = -745.5  # exp below this is 0 in float64
+# exp(709) ~ 8.2e307 is finite and above OTHERS_LIMIT: a sum holding a capped term shows it
+_EXP_CAP = 709.0
 _EXPONENT_BIAS = 1023
+# A sum of exp((s_j - s_0) / t) above this (a negative above the positive by more than ~690 t)
+# is recomputed shifted by the largest similarity: below it the sum cannot have overflowed.
+OTHERS_LIMIT = 1e300
 
 
 @kernel
 def exp_nonpositive(x):
-    """exp(x) for x <= 0 (x = -inf gives 0); the caller guarantees x <= 0 and not NaN."""
+    """exp(x) for x <= 0 (x = -inf gives 0); the caller guarantees x <= 0 and not NaN.
+
+    (Within the same 1.5 ulp up to x = 709, where 2^k's halves are still normal: exp_capped.)
+    """
     y = x if x > _EXP_FLOOR else _EXP_FLOOR
     k = np.floor(y * _LOG2E + 0.5)
     r = (y - k * _LN2_HI) - k * _LN2_LO
@@ -84,6 +92,18 @@ def exp_nonpositive(x):
     value = p * float_from_bits((half + _EXPONENT_BIAS) << 52) * float_from_bits(
         (whole - half + _EXPONENT_BIAS) << 52)
     return value if x > _EXP_FLOOR else 0.0
+
+
+@kernel
+def exp_capped(x):
+    """exp(min(x, 709)); 0 for x = -inf or NaN (the caller finds NaN by other means)."""
+    return exp_nonpositive(_EXP_CAP if x > _EXP_CAP else x)
+
+
+@kernel
+def shifted_exp(v, base, inverse):
+    """exp_capped((v - base) / t), strict: the caller may be compiled with fast-math."""
+    return exp_capped((v - base) * inverse)
 
 
 @kernel
@@ -302,11 +322,22 @@ def infonce_loss(A, ia, P, ip, N, n0, K, temperature, check, loss, flags):
 @kernel(stream=True, parallel=True)
 def infonce_logit_rows(S, A, P, temperature, check, loss, flags):
     """InfoNCE from a block of negative similarities S (R, K) (a BLAS product against a
-    shared bank): s_0 = A[r, 0] . P[r, 0] here, then the softmax of infonce_first per row,
-    on the block while it is still in cache."""
+    shared bank), on the block while it is still in cache: s_0 = A[r, 0] . P[r, 0] here, and
+
+        loss_r = log1p(sum_k exp((S[r, k] - s_0) / t))
+
+    in one pass over the row of S that also sums it (a NaN or inf makes that sum not finite).
+    No largest logit is looked for first: the positive is the shift. On top, that is the
+    shift by the largest (the same bits as infonce_first); below it, a sum under OTHERS_LIMIT
+    has not overflowed and log1p keeps its relative accuracy. The rare rows take
+    infonce_first (a sum above OTHERS_LIMIT: shifted by the largest) or libm's softmax (a
+    similarity not finite). Against infonce_first on every row: 0.73-0.75x the kernel's time
+    (float32, B = 16,384, K = 64, D = 256, serial), the same bits when the positive is on top.
+    """
     R = S.shape[0]
     K = S.shape[1]
     D = A.shape[2]
+    inverse = 1.0 / temperature
     blocks = (R + BLOCK - 1) // BLOCK
     for blk in prange(blocks):
         sim = np.empty(K + 1)
@@ -314,30 +345,44 @@ def infonce_logit_rows(S, A, P, temperature, check, loss, flags):
         for r in range(blk * BLOCK, min(R, (blk + 1) * BLOCK)):
             flag = 0
             s0 = 0.0
-            qa = 0.0
-            qp = 0.0
-            for i in range(D):
-                va = np.float64(A[r, 0, i])
-                vp = np.float64(P[r, 0, i])
-                s0 += va * vp
-                qa += va * va
-                qp += vp * vp
-            if check and not qa <= HUGE_ROW_SQUARES:
-                flag |= row_flag(A, r, 0, ANCHOR, qa)
-            if check and not qp <= HUGE_ROW_SQUARES:
-                flag |= row_flag(P, r, 0, POSITIVE, qp)
-            sim[0] = s0
-            finite = s0 < np.inf and s0 > -np.inf
+            if check:
+                qa = 0.0
+                qp = 0.0
+                for i in range(D):
+                    va = np.float64(A[r, 0, i])
+                    vp = np.float64(P[r, 0, i])
+                    s0 += va * vp
+                    qa += va * va
+                    qp += vp * vp
+                if not qa <= HUGE_ROW_SQUARES:
+                    flag |= row_flag(A, r, 0, ANCHOR, qa)
+                if not qp <= HUGE_ROW_SQUARES:
+                    flag |= row_flag(P, r, 0, POSITIVE, qp)
+            else:
+                for i in range(D):
+                    s0 += np.float64(A[r, 0, i]) * np.float64(P[r, 0, i])
+            row_sum = s0
             for k in range(K):
                 v = np.float64(S[r, k])
-                sim[k + 1] = v
-                if not (v < np.inf and v > -np.inf):
-                    finite = False
-            if not finite:
-                flag |= row_flag(A, r, 0, ANCHOR, np.inf) | row_flag(P, r, 0, POSITIVE, np.inf)
-                loss[r] = infonce_first_libm(sim, temperature)
+                row_sum += v
+                scratch[k] = shifted_exp(v, s0, inverse)
+            others = block_sum(scratch, 0, K)
+            if not (row_sum < np.inf and row_sum > -np.inf and others <= OTHERS_LIMIT):
+                sim[0] = s0
+                finite = s0 < np.inf and s0 > -np.inf
+                for k in range(K):
+                    v = np.float64(S[r, k])
+                    sim[k + 1] = v
+                    if not (v < np.inf and v > -np.inf):
+                        finite = False
+                if finite:
+                    loss[r] = infonce_first(sim, scratch, temperature)
+                else:
+                    flag |= (row_flag(A, r, 0, ANCHOR, np.inf)
+                             | row_flag(P, r, 0, POSITIVE, np.inf))
+                    loss[r] = infonce_first_libm(sim, temperature)
             else:
-                loss[r] = infonce_first(sim, scratch, temperature)
+                loss[r] = np.log1p(others)
             flags[r] = flags[r] | flag
 
 

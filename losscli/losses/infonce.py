@@ -213,8 +213,9 @@ def shared_bank_infonce(anchor: np.ndarray, positive: np.ndarray, bank: np.ndarr
     the in-batch losses walk theirs), each turned into losses while it is in cache.
 
     Per tile of about GEMM_BLOCK_BYTES of logits: the GEMM on BLAS's threads, then the kernel
-    `infonce_logit_rows` (prange over rows, the positive's dot product, vectorised exp,
-    compute's softmax branches) on numba's, with BLAS limited to one thread meanwhile.
+    `infonce_logit_rows` (prange over rows: the positive's dot product, then one vectorised
+    pass of exponentials shifted by the positive over the row of logits) on numba's, with
+    BLAS limited to one thread meanwhile.
     (Splitting tiles over Python threads with single-threaded BLAS each does not work:
     numpy's OpenBLAS serialises concurrent calls.)
     float32 input stays float32 in the GEMM (error ~1e-6 relative); the softmax is in

@@ -174,6 +174,17 @@ def test_vectorisable_exp_is_within_two_ulp_of_libm(path):
         assert got == pytest.approx(want, rel=5e-16, abs=1e-320), v
 
 
+@pytest.mark.parametrize("path", ["py", "jit"])
+def test_capped_exp_is_within_two_ulp_of_libm_up_to_its_cap(path):
+    f = getattr(sk.exp_capped, path)
+    for v in np.concatenate([np.linspace(0, 709, 2001), -np.linspace(0, 745, 301)]):
+        assert f(float(v)) == pytest.approx(math.exp(float(v)), rel=5e-16, abs=1e-320), v
+    for v in (709.5, 1e5, np.inf):
+        assert f(v) == pytest.approx(math.exp(709.0), rel=5e-16), v
+    assert f(-np.inf) == 0.0
+    assert f(np.nan) == 0.0
+
+
 def test_shared_bank_gemm_path_matches_the_kernel():
     x = _data(5)
     bank = np.ascontiguousarray(x[0, 2:])
@@ -283,6 +294,37 @@ def test_the_shared_bank_kernel_sends_rows_with_a_non_finite_logit_to_libm(path,
                 top = logits.max()
                 want = top + math.log(np.exp(logits - top).sum()) - logits[0]
                 assert loss[b] == pytest.approx(want, rel=rtol), b
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_the_shared_bank_kernel_is_exact_whatever_the_gap_to_the_positive(path):
+    """The kernel shifts by the positive: a negative above it by 800 t, 695 t or 3000 t (past
+    the exponent field of 2^k, were exp not capped) makes the sum pass OTHERS_LIMIT, so the
+    row is shifted by its largest; 650 t stays on the positive's shift; a positive on top by
+    40 t leaves a loss of ~6e-18.
+    Similarities are exact (a = e_0, p = s_0 e_0): the 50-digit reference sees the same."""
+    t = 0.05
+    s0 = np.array([0.1, -0.3, 0.2, 0.5, 0.0, 0.0])
+    S = np.array([[0.1 + 800 * t, 0.2, -1.0, 0.3],
+                  [-0.3 + 695 * t, -0.3 + 694 * t, 0.0, 0.1],
+                  [0.2 + 650 * t, 0.1, 0.4, -0.2],
+                  [0.5 - 40 * t, 0.5 - 41 * t, 0.5 - 45 * t, 0.5 - 60 * t],
+                  [0.3, -0.1, 0.15, 0.0],
+                  [-0.5, 3000 * t, 0.15, 0.0]])
+    rows, k = S.shape
+    A = np.zeros((rows, 1, D))
+    A[:, 0, 0] = 1.0
+    P = np.zeros((rows, 1, D))
+    P[:, 0, 0] = s0
+    loss = np.empty(rows)
+    flags = np.zeros(rows, dtype=np.int8)
+    getattr(sk.infonce_logit_rows, path)(S, A, P, t, True, loss, flags)
+    assert not flags.any()
+    for r in range(rows):
+        bank = np.zeros((k, D))
+        bank[:, 0] = S[r]
+        assert loss[r] == pytest.approx(_infonce(A[r, 0], P[r, 0], bank, t), rel=1e-12), r
+    assert loss[3] < 1e-17  # a tiny loss, to 1e-12 relative
 
 
 def test_shared_bank_tiles_cover_every_row_once(monkeypatch):
