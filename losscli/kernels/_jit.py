@@ -26,7 +26,9 @@ of them starts a fresh cache. `cache_dir()` puts that directory in `$NUMBA_CACHE
 beside the source (`kernels/__pycache__`), else, where that is read-only (a system
 site-packages), in the user's cache directory (`$XDG_CACHE_HOME/losscli/numba`,
 `~/.cache/losscli/numba`), then a per-user temporary directory, and compiles without a
-cache only when nothing is writable.
+cache only when nothing is writable. Each process that compiles or loads kernels marks its
+directory used and removes the `kernels-<digest>` beside it that were not used for 30 days
+or are not among the 4 used last (`prune_caches`).
 
 Thread pools: a numba parallel region runs under `blas_threads(1)` (threadpoolctl), so an
 OpenBLAS pool never competes with numba's for the same cores (on two cores they slow each
@@ -45,9 +47,12 @@ import functools
 import glob
 import hashlib
 import os
+import re
+import shutil
 import struct
 import sys
 import tempfile
+import time
 import types
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -230,8 +235,61 @@ def _prepare_cache(numba: Any) -> bool:
         directory = cache_dir(os.path.dirname(os.path.abspath(__file__)))
         if directory is not None:
             numba.config.CACHE_DIR = directory
+            claim_cache(directory)
         _cache_ready = directory is not None
     return _cache_ready
+
+
+# Every edit of a kernel file (every upgrade) starts a cache directory of its own, 1-30 MB
+# once its kernels are compiled; the old ones would pile up beside it forever.
+CACHE_MARKER = "last-used"
+KEEP_CACHES = 4
+STALE_CACHE_DAYS = 30
+_CACHE_NAME = re.compile(r"kernels-[0-9a-f]{16}")
+
+
+def claim_cache(directory: str) -> None:
+    """Mark `directory` used now (its CACHE_MARKER file's time) and prune its siblings."""
+    try:
+        os.makedirs(directory, exist_ok=True)
+        marker = os.path.join(directory, CACHE_MARKER)
+        with open(marker, "a"):
+            pass
+        os.utime(marker)
+    except OSError:
+        return
+    prune_caches(os.path.dirname(directory), keep=directory)
+
+
+def prune_caches(base: str, keep: str, now: float | None = None) -> list[str]:
+    """Remove the kernel caches in `base` (`kernels-<digest>`, nothing else) other than
+    `keep` that no process used for STALE_CACHE_DAYS or that are not among the KEEP_CACHES
+    used last, `keep` counted. Used = CACHE_MARKER's time, else the directory's (a cache made
+    before the marker). Another losscli installed elsewhere that shares this base marks its
+    own cache each time it runs. Returns the paths removed; errors only leave a cache be."""
+    now = time.time() if now is None else now
+    caches = []
+    try:
+        names = os.listdir(base)
+    except OSError:
+        return []
+    for name in names:
+        path = os.path.join(base, name)
+        if not _CACHE_NAME.fullmatch(name) or os.path.abspath(path) == os.path.abspath(keep):
+            continue
+        try:
+            marker = os.path.join(path, CACHE_MARKER)
+            used = os.stat(marker if os.path.exists(marker) else path).st_mtime
+        except OSError:
+            continue
+        caches.append((used, path))
+    caches.sort(reverse=True)
+    removed = []
+    for rank, (used, path) in enumerate(caches):
+        if rank >= KEEP_CACHES - 1 or now - used > STALE_CACHE_DAYS * 86400:
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    return removed
 
 
 def cache_dir(package_dir: str) -> str | None:

@@ -165,3 +165,49 @@ def test_a_kernel_compiled_from_the_cache_sees_its_helpers_edits(tmp_path):
     doubled = "return 2.0 * (max(x, 0.0) + np.log1p(np.exp(-abs(x))))"
     softmax.write_text(text.replace(formula, doubled))
     assert value() == 2.0 * before
+
+
+def _cache(base: Path, digit: str, age_days: float | None, now: float) -> Path:
+    """A kernel cache used `age_days` ago (None: one made before the marker existed, dated
+    by the directory itself)."""
+    path = base / ("kernels-" + digit * 16)
+    path.mkdir()
+    (path / "f.nbi").write_bytes(b"x")
+    if age_days is None:
+        os.utime(path, (now - 40 * 86400, now - 40 * 86400))
+    else:
+        marker = path / _jit.CACHE_MARKER
+        marker.touch()
+        os.utime(marker, (now - age_days * 86400, now - age_days * 86400))
+    return path
+
+
+def test_stale_and_surplus_kernel_caches_are_pruned_and_nothing_else(tmp_path):
+    now = 2e9
+    current = _cache(tmp_path, "0", 0.0, now)
+    recent = [_cache(tmp_path, d, age, now) for d, age in (("1", 1.0), ("2", 2.0), ("3", 3.0))]
+    surplus = _cache(tmp_path, "4", 4.0, now)  # the fifth used last, with `current`
+    unmarked = _cache(tmp_path, "5", None, now)
+    strangers = [tmp_path / "kernels-notours", tmp_path / "other", tmp_path / "kernels-0123"]
+    for path in strangers:
+        path.mkdir()
+    removed = _jit.prune_caches(str(tmp_path), keep=str(current), now=now)
+    assert sorted(removed) == sorted([str(surplus), str(unmarked)])
+    assert all(p.exists() for p in [current, *recent, *strangers])
+    assert not surplus.exists() and not unmarked.exists()
+    # a month unused goes whatever its rank
+    old = _cache(tmp_path, "6", 31.0, now)
+    recent[2].rename(tmp_path / "kept")
+    assert _jit.prune_caches(str(tmp_path), keep=str(current), now=now) == [str(old)]
+
+
+def test_claiming_a_cache_marks_it_used_now(tmp_path):
+    now = __import__("time").time()
+    stale = _cache(tmp_path, "7", 45.0, now)
+    directory = tmp_path / "kernels-abcdefabcdefabcd"
+    _jit.claim_cache(str(directory))
+    marker = directory / _jit.CACHE_MARKER
+    assert marker.exists() and now - marker.stat().st_mtime < 60
+    assert not stale.exists()
+    (tmp_path / "a-file").write_text("")
+    _jit.claim_cache(str(tmp_path / "a-file" / "kernels-abcdefabcdefabcd"))  # no error
