@@ -60,6 +60,8 @@ def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, grad: bool 
     if multi_view:
         return _multi_view(anchor, positives, pos_role, params, reduction, grad, convention,
                            warnings)
+    if K == 0 and not (convention is not None and convention.zero_without_pairs):
+        warnings.append(_without_negatives(P))
     a = vectors(anchor, cosine, warnings, "anchor")
     pos = vectors(positives, cosine, warnings, pos_role)
     neg = vectors(negatives, cosine, warnings, "negatives")
@@ -102,6 +104,17 @@ def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, grad: bool 
             zero_rows(loss, gradients)
     return result(SUPCON.name, params, reduction, loss, shape_dict(B, K, D, positives=P),
                   terms, warnings, gradients)
+
+
+def _without_negatives(P: int) -> str:
+    """Without negatives only the positives compete: with one, every loss is exactly 0, which
+    is rarely what was meant (the other examples as negatives is SupContrast's form)."""
+    if P == 1:
+        return ("no negatives (K = 0) and one positive: each softmax has one candidate, so "
+                "the loss is 0; for the batch's other examples as negatives, give negatives "
+                "or --like supcontrast")
+    return (f"no negatives (K = 0): only the {P} positives share each softmax; for the "
+            "batch's other examples as negatives, give negatives or --like supcontrast")
 
 
 def _multi_view(anchor: np.ndarray, positives: np.ndarray, pos_role: str,

@@ -20,6 +20,30 @@ def test_infonce_without_negatives_is_zero_with_a_warning(jit_mode):
     assert empty.value == 0.0
 
 
+def test_supcon_without_negatives_says_so(jit_mode):
+    """A (B, D) anchor and positive alone: every softmax holds only the positives (one: the loss
+    is exactly 0), which is rarely the in-batch loss that was meant; the warning names both ways
+    to get negatives. PML's convention keeps its own single warning."""
+    rng = np.random.default_rng(3)
+    a, p, n = rng.standard_normal((3, 4, 5))
+    one = losscli.evaluate("supcon", {"anchor": a, "positive": p})
+    assert one.value == 0.0
+    assert [w for w in one.warnings if "K = 0" in w] == [
+        "no negatives (K = 0) and one positive: each softmax has one candidate, so the loss "
+        "is 0; for the batch's other examples as negatives, give negatives or --like "
+        "supcontrast"]
+    two = losscli.evaluate("supcon", {"anchor": a, "positives": np.stack([p, n], axis=1)})
+    assert two.value > 0.0
+    assert any("only the 2 positives share each softmax" in w for w in two.warnings)
+    given = losscli.evaluate("supcon", {"anchor": a, "positive": p, "negatives": n[:, None]})
+    assert not any("K = 0" in w for w in given.warnings)
+    in_batch = losscli.evaluate("supcon", {"anchor": a, "positive": p}, like="supcontrast")
+    assert in_batch.value > 0.0 and not any("K = 0" in w for w in in_batch.warnings)
+    pml = losscli.evaluate("supcon", {"anchor": a, "positive": p},
+                           like="pytorch-metric-learning")
+    assert len([w for w in pml.warnings if "K = 0" in w or "pair" in w]) == 1, pml.warnings
+
+
 def test_infonce_extreme_logits_stay_finite(jit_mode):
     """Logits of 1e300 / 1e-3 overflow; the loss (a difference) must not."""
     r = losscli.evaluate("infonce", {"anchor": [1e150, 0.0], "positive": [1e150, 0.0],

@@ -75,6 +75,9 @@ SUPCON = LossSpec(
         "anchor: give one positive per anchor as `positive`.",
         "The loss is not 0 when every positive is perfect: the other positives share the "
         "softmax, so it is at least log P.",
+        "Without negatives the other examples are not negatives: anchor and positive alone give "
+        "a loss of exactly 0 (a warning says so); SupContrast's in-batch form is --like "
+        "supcontrast.",
     ),
     references=(
         "Khosla et al. 2020, Supervised Contrastive Learning (L_out); "
