@@ -12,7 +12,6 @@ from __future__ import annotations
 from losscli.cli._complete import LOSS_COMMANDS
 from losscli.losses import LOSSES, LossSpec, Param
 from losscli.losses.spec import Convention
-from losscli.model import ROLE_SHAPES
 
 EXAMPLES = {
     "losscli": [
@@ -95,7 +94,7 @@ def loss_paragraph(spec: LossSpec) -> str:
     lines.append("inputs:")
     for role in spec.roles:
         optional = " (optional)" if role in spec.optional else ""
-        lines.append(f"  {role}{optional}: {ROLE_SHAPES.get(role, '')}")
+        lines.append(f"  {role}{optional}: {spec.shape(role)}")
     lines.append("formula:")
     lines += [f"  {line}" for line in spec.formula.splitlines()]
     lines.append(f"`losscli explain {spec.name}` for the breakdown columns, pitfalls and "

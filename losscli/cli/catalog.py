@@ -9,7 +9,7 @@ from losscli.cli._options import with_loss_options
 from losscli.cli._output import write_text
 from losscli.losses import LIBRARIES, LOSSES, Convention, LossSpec, get_spec
 from losscli.losses.spec import CORE_LIBRARIES
-from losscli.model import ROLE_SHAPES, SCHEMA
+from losscli.model import SCHEMA
 from losscli.render import resolve_format
 
 SIZES_PANEL = "Sizes (reference values)"
@@ -201,7 +201,7 @@ def explain_text(spec: LossSpec) -> str:
     lines += ["", "inputs:"]
     for role in spec.roles:
         optional = " (optional)" if role in spec.optional else ""
-        lines.append(f"  {role}{optional}: {ROLE_SHAPES.get(role, '')}")
+        lines.append(f"  {role}{optional}: {spec.shape(role)}")
     lines += ["", "parameters:"]
     for p in spec.params:
         choices = f" [{'|'.join(p.choices)}]" if p.choices else ""

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from losscli.errors import UsageError, closest_hint
+from losscli.model import ROLE_SHAPES
 
 
 @dataclass(frozen=True)
@@ -347,6 +348,13 @@ class LossSpec:
     # each loss): (role, column), the term of that role with the largest value of the
     # column ("-column": the smallest), e.g. the negative nearest the anchor.
     hardest: tuple[str, str] = ()
+    # What a role holds where this loss reads it otherwise than model.ROLE_SHAPES says (the
+    # in-batch losses' anchor is a batch, never one example): for the help and `explain`.
+    shapes: dict[str, str] = field(default_factory=dict)
+
+    def shape(self, role: str) -> str:
+        """What `role` holds for this loss, as the help and `explain` describe it."""
+        return self.shapes.get(role, ROLE_SHAPES.get(role, ""))
 
     def missing(self, present: Container[str]) -> list[str]:
         """The required roles (and those without which the loss is 0) that neither `present`

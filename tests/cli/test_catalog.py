@@ -6,12 +6,27 @@ import json
 
 import pytest
 
+import losscli
 from losscli.cli import run
 from losscli.cli.catalog import explain_text
+from losscli.errors import BadData
 from losscli.losses import LIBRARIES, LOSSES, Convention
 from losscli.losses.spec import CORE_LIBRARIES
-from losscli.model import ROLE_SHAPES
 from tests.helpers import run_cli as invoke
+
+
+def test_the_batch_losses_describe_their_anchor_as_a_batch() -> None:
+    """clip and ntxent-batch refuse one example (B >= 2): their help must not offer (D,);
+    the forms with optional negatives say when a batch is needed. The others keep the
+    common description."""
+    for name in ("clip", "ntxent-batch"):
+        text = explain_text(LOSSES[name])
+        assert "  anchor: (B, D), B >= 2" in text and "(D,) for one example" not in text
+        with pytest.raises(BadData, match="B >= 2"):
+            losscli.evaluate(name, {"anchor": [1.0, 0.0], "positive": [0.8, 0.6]})
+    for name in ("npair", "dcl", "hard-infonce"):
+        assert "without negatives a batch of B >= 2" in explain_text(LOSSES[name])
+    assert "  anchor: (D,) for one example, (B, D) for a batch" in explain_text(LOSSES["infonce"])
 
 
 def test_explain_shows_every_registry_fact() -> None:
@@ -19,7 +34,8 @@ def test_explain_shows_every_registry_fact() -> None:
         text = explain_text(spec)
         assert spec.formula.splitlines()[0] in text
         for role in spec.roles:
-            assert f"{role}" in text and ROLE_SHAPES[role] in text
+            optional = " (optional)" if role in spec.optional else ""
+            assert f"  {role}{optional}: {spec.shape(role)}\n" in text
         for p in spec.params:
             assert f"{p.option}" in text and f"(default {p.default})" in text
         for c in spec.columns:

@@ -148,6 +148,9 @@ NTXENT_BATCH = LossSpec(
         Column("probability", "softmax share within that view's 2B - 1 candidates"),
         Column("gradient", "d loss_i / d logit = (p - [candidate = partner]) / 2"),
     ),
+    shapes={"anchor": "(B, D), B >= 2: one view of each example; every other view in the batch "
+                      "is a negative",
+            "positive": "(B, D): the other view of each example"},
     aliases=("simclr", "nt-xent-batch", "ntxent-two-view"),
     notes=(
         "anchor (B, D) and positive (B, D) are two views of each example, B >= 2; negatives "
@@ -220,6 +223,9 @@ CLIP = LossSpec(
         Column("probability", "softmax share within the row (or column)"),
         Column("gradient", "d loss_i / d logit = (p - [j = i]) / 2"),
     ),
+    shapes={"anchor": "(B, D), B >= 2: one side of each pair (e.g. images); the other "
+                      "examples' positives are its negatives",
+            "positive": "(B, D): the other side of each pair (e.g. their texts)"},
     aliases=("clip-loss", "symmetric-infonce", "symmetric-ce"),
     notes=(
         "anchor (B, D) (e.g. images) and positive (B, D) (their texts), B >= 2, in a paired "
@@ -306,6 +312,8 @@ NPAIR = LossSpec(
         Column("candidate_index", "which example's positive the negative is (paired batch)",
                kind="int"),
     ),
+    shapes={"anchor": "(D,) or (B, D); without negatives a batch of B >= 2, the other "
+                      "examples' positives its negatives"},
     aliases=("n-pair", "npairs", "n-pairs", "npair-mc"),
     notes=(
         "With explicit negatives each example stands alone; without them the paired batch "
@@ -383,6 +391,8 @@ DCL = LossSpec(
         Column("gradient", "d loss / d logit with w held fixed: -w, or the share (halved in the "
                "two-view form)"),
     ),
+    shapes={"anchor": "(D,) or (B, D); without negatives a batch of B >= 2 in two views, "
+                      "the other views its negatives"},
     aliases=("decoupled-contrastive", "decoupled"),
     notes=(
         "Explicit negatives (K >= 1), or without them the two-view batch (B >= 2) with the "
@@ -474,6 +484,8 @@ HARD_INFONCE = LossSpec(
         Column("floor", "N e^{-1/t}"),
         Column("floor_binds", "whether Ng is the floor", kind="bool"),
     ),
+    shapes={"anchor": "(D,) or (B, D); without negatives a batch of B >= 2 in two views, "
+                      "the other views its negatives"},
     aliases=("hcl", "debiased-hard-infonce", "hard-negative-infonce"),
     notes=(
         "Explicit negatives (N = K), or without them HCL's two-view batch (N = 2B - 2).",
