@@ -21,7 +21,7 @@ import typer
 from losscli.cli import _complete
 from losscli.errors import ExitCode
 from losscli.losses import LOSSES, LossSpec
-from losscli.model import ROLE_SHAPES, ROLES
+from losscli.model import ROLES
 
 ROLES_PANEL = "Inputs"
 PARAMS_PANEL = "Loss parameters"
@@ -53,7 +53,7 @@ def role_option(role: str, spec: LossSpec | None = None) -> Any:
     help = f"{role} from a .npy or .json"
     if spec is not None:
         optional = "optional; " if role in spec.optional else ""
-        help = f"{role} ({optional}{ROLE_SHAPES.get(role, '')}) from a .npy or .json"
+        help = f"{role} ({optional}{spec.shape(role)}) from a .npy or .json"
     return typer.Option(None, f"--{role}", metavar="FILE", help=help,
                         rich_help_panel=ROLES_PANEL)
 

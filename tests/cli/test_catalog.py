@@ -15,13 +15,16 @@ from losscli.losses.spec import CORE_LIBRARIES
 from tests.helpers import run_cli as invoke
 
 
-def test_the_batch_losses_describe_their_anchor_as_a_batch() -> None:
-    """clip and ntxent-batch refuse one example (B >= 2): their help must not offer (D,);
-    the forms with optional negatives say when a batch is needed. The others keep the
-    common description."""
+def test_the_batch_losses_describe_their_anchor_as_a_batch(capsys) -> None:
+    """clip and ntxent-batch refuse one example (B >= 2): their help (explain, the loss's
+    paragraph and its --anchor option) must not offer (D,); the forms with optional
+    negatives say when a batch is needed. The others keep the common description."""
     for name in ("clip", "ntxent-batch"):
         text = explain_text(LOSSES[name])
         assert "  anchor: (B, D), B >= 2" in text and "(D,) for one example" not in text
+        code, out, _ = invoke(capsys, "compute", name, "--help")
+        assert code == 0 and "anchor ((B, D), B >= 2" in out
+        assert "(D,) for one example" not in out
         with pytest.raises(BadData, match="B >= 2"):
             losscli.evaluate(name, {"anchor": [1.0, 0.0], "positive": [0.8, 0.6]})
     for name in ("npair", "dcl", "hard-infonce"):
