@@ -89,6 +89,11 @@ class BadData(LossCliError):
     exit_code = ExitCode.BAD_DATA
 
 
+class BatchTooSmall(BadData):
+    """Fewer examples than a loss's batch form needs (clip's pairs, SimCLR's two views):
+    its own type, so that batch can say a JSON line is one input of one example."""
+
+
 class NonFiniteResult(LossCliError):
     """A non-finite result from finite inputs, under --strict."""
 

@@ -10,6 +10,7 @@ becomes a FileResult with its error, and the run goes on (the caller decides abo
 from __future__ import annotations
 
 import os
+import shlex
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -23,7 +24,7 @@ from losscli.batch import tables
 from losscli.batch.sources import JsonLines, Source
 from losscli.batch.tasks import combine, evaluate_part, evaluate_rows, finish
 from losscli.batch.tasks import failed as _failed
-from losscli.errors import BadData, InputUnavailable, LossCliError
+from losscli.errors import BadData, BatchTooSmall, InputUnavailable, LossCliError
 from losscli.io import as_role_array, is_regular_file
 from losscli.io.formats import MAX_JSON_BYTES, inexact_integers, parse_json, precision_warning
 from losscli.io.keys import PLAIN, RoleNames, pick_roles
@@ -108,6 +109,8 @@ def _json_lines(source: JsonLines, spec: LossSpec, options: BatchOptions,
                 table = _line_table(raw, where, spec, overrides, options.names)
                 result = _evaluate_table(table, options, progress)
             except LossCliError as exc:
+                if isinstance(exc, BatchTooSmall):
+                    exc.fix = f"{exc.fix}; {_one_line_one_input(spec.name, name)}"
                 result = _failed(where, options, exc)
             result.seconds = time.perf_counter() - started
             yield result
@@ -120,6 +123,14 @@ def _json_lines(source: JsonLines, spec: LossSpec, options: BatchOptions,
             "per line", where=name))
         result.seconds = time.perf_counter() - started
         yield result
+
+
+def _one_line_one_input(loss: str, name: str) -> str:
+    """Where a line is too small a batch: batch reads each line as an input of its own, and
+    compute reads a file's lines as one batch."""
+    whole = f"losscli compute {loss} - < FILE.jsonl" if name == "<stdin>" else (
+        f"losscli compute {loss} {shlex.quote(name)}")
+    return f"batch reads each JSON line as its own input: `{whole}` reads the lines as one batch"
 
 
 EMPTY_LINES_FIX = ("give one JSON object per line, e.g. "

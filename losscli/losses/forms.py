@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from losscli.errors import BadData
+from losscli.errors import BatchTooSmall
 from losscli.kernels import _jit
 from losscli.kernels import distances as dk
 from losscli.kernels import tiles as tk
@@ -45,7 +45,7 @@ def anchor_positive(inputs: Inputs, loss: str, minimum: int, form: str,
     """anchor and positive (B, D) with B >= minimum, every mismatch named (LOSSES.md)."""
     batch = embedding_batch(inputs, negatives="optional")
     if batch.batch < minimum:
-        raise BadData(
+        raise BatchTooSmall(
             f"{loss}'s {form} needs a batch of B >= {minimum} examples, found B = "
             f"{batch.batch}",
             f"give anchor and positive as (B, D) with B >= {minimum}",

@@ -76,3 +76,30 @@ def test_float64_values_beyond_float32_are_refused_under_float32(capsys, tmp_pat
                 "-q"]) == 7
     err = capsys.readouterr().err
     assert "beyond float32's range" in err and "index [3, 1]" in err
+
+
+@pytest.mark.parametrize("loss", ["clip", "ntxent-batch", "npair", "dcl", "hard-infonce"])
+def test_a_json_line_of_one_pair_says_compute_reads_the_lines_as_one_batch(capsys, tmp_path,
+                                                                          loss):
+    """batch reads each line of a .jsonl as its own input: one pair per line is a batch of
+    B = 1, refused, and the error says how to evaluate the file's lines as one batch (what
+    `compute` does with the same file, checked here); other errors keep their own fix."""
+    a = _arrays(np.float64)
+    path = tmp_path / "pairs.jsonl"
+    path.write_text("".join(json.dumps({"anchor": a["anchor"][i].tolist(),
+                                        "positive": a["positive"][i].tolist()}) + "\n"
+                            for i in range(3)))
+    code = run(["batch", loss, str(path), "-q", "-f", "jsonl"])
+    out, err = capsys.readouterr()
+    assert code == 7
+    records = [json.loads(line) for line in out.splitlines()]
+    assert [r["file"] for r in records] == [f"{path}:{i}" for i in (1, 2, 3)]
+    hint = (f"batch reads each JSON line as its own input: `losscli compute {loss} {path}` "
+            "reads the lines as one batch")
+    assert all(r["error"].endswith(hint) and "B >= 2" in r["error"] for r in records)
+    assert err.count(hint) == 3
+    whole = losscli.evaluate_file(loss, str(path))
+    assert whole.shape["batch"] == 3 and whole.value is not None
+    path.write_text('{"anchor": [1.0, 2.0], "positive": [1.0]}\n')
+    run(["batch", loss, str(path), "-q", "-f", "jsonl"])
+    assert "JSON line as its own input" not in capsys.readouterr().out
