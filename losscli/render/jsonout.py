@@ -88,7 +88,10 @@ def _examples(result: Result, block: Block, missing: int, labels: list[str] | No
     With `labels` (term_rows.labels) the terms go through the compiled filler."""
     filled = term_rows.json_terms(labels, block, TERM_INDENT) if labels is not None \
         else None
-    if filled is None:
+    shown = block.order.shape[1] > 0
+    # Without terms to show (--terms none with --grad) nothing is formatted: the roles of
+    # an in-batch loss's 2B - 1 candidates, per block, took minutes at B = 20,000.
+    if filled is None and shown:
         terms = result.terms
         roles = [json.dumps(r) for r in terms.role]
         indices = [str(i) for i in terms.index]
@@ -111,9 +114,11 @@ def _examples(result: Result, block: Block, missing: int, labels: list[str] | No
             lines.append(f'{EXAMPLE_INDENT}  "ignored": true,')
         if filled is not None:
             rows = [filled[r]] if filled[r] else []
-        else:
+        elif shown:
             rows = [template % (roles[t], indices[t], *(col[r][c] for col in cells))
                     for c, t in enumerate(order[r])]
+        else:
+            rows = []
         tail = []
         if missing:
             tail.append(f'{EXAMPLE_INDENT}  "terms_left_out": {missing}')

@@ -106,3 +106,34 @@ def test_worst_examples_with_their_top_terms(capsys, fmt):
     else:
         rows = list(csv.DictReader(io.StringIO(out)))
         assert [int(r["example"]) for r in rows] == [worst[0]] * kept + [worst[1]] * kept
+
+
+class _CountedRoles(tuple):
+    """A terms.role that counts how often it is walked."""
+
+    walks = 0
+
+    def __iter__(self):
+        type(self).walks += 1
+        return super().__iter__()
+
+
+def test_none_with_gradients_formats_no_terms(monkeypatch):
+    """--terms none --grad writes each example's gradients and no terms: the candidates'
+    roles (2B - 1 of them for an in-batch loss) must not be formatted block after block
+    (at B = 20,000 that took 377 s, 14.6 s without it). The same bytes either way."""
+    import dataclasses
+
+    from losscli.render.jsonout import render_json
+
+    result = api.evaluate("clip", _views(), grad=True)
+    assert result.batch == 8 and result.gradients is not None
+    monkeypatch.setattr(breakdown, "block_size", lambda result: 1)
+    want = render_json(result, breakdown.TermsView(mode="none"))
+    counted = dataclasses.replace(result, terms=dataclasses.replace(
+        result.terms, role=_CountedRoles(result.terms.role)))
+    _CountedRoles.walks = 0
+    assert render_json(counted, breakdown.TermsView(mode="none")) == want
+    assert _CountedRoles.walks <= 3  # the positives counted and masked, not once a block
+    doc = json.loads(want)
+    assert all(e["terms"] == [] and "gradients" in e for e in doc["examples"])
