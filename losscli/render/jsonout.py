@@ -28,6 +28,7 @@ from losscli.render.breakdown import Block, TermsView, blocks, left_out
 
 EXAMPLE_INDENT = " " * 4
 TERM_INDENT = " " * 8
+GRADIENTS_INDENT = EXAMPLE_INDENT + "  "
 
 
 def dumps(doc: Any, indent: int | None = 2) -> str:
@@ -70,9 +71,10 @@ def json_chunks(result: Result, view: TermsView = TermsView(),
     labels = term_rows.labels(result.terms.role, result.terms.index) \
         if term_rows.wanted(shown * (result.terms.count - missing)
                             * (len(result.terms.names) + 2)) else None
+    filled_grads = _fills_gradients(result.gradients, shown)
     for block in blocks(result, view, order=order):
         out = []
-        for example in _examples(result, block, missing, labels):
+        for example in _examples(result, block, missing, labels, filled_grads):
             out.append(("\n" if first else ",\n") + example)
             first = False
             if labels is not None:  # examples of thousands of terms: written one at a time
@@ -83,9 +85,10 @@ def json_chunks(result: Result, view: TermsView = TermsView(),
 
 
 def _examples(result: Result, block: Block, missing: int, labels: list[str] | None = None,
-              ) -> Iterator[str]:
+              filled_grads: bool = False) -> Iterator[str]:
     """Each example of a block as indented JSON text (4 spaces in, as in the document).
-    With `labels` (term_rows.labels) the terms go through the compiled filler."""
+    With `labels` (term_rows.labels) the terms go through the compiled filler, and with
+    `filled_grads` the gradients (one (D,) vector per role and example)."""
     filled = term_rows.json_terms(labels, block, TERM_INDENT) if labels is not None \
         else None
     shown = block.order.shape[1] > 0
@@ -104,6 +107,8 @@ def _examples(result: Result, block: Block, missing: int, labels: list[str] | No
         cells = [_tokens(block.columns[name]) for name in names]
         order = block.order.tolist()
     grads = result.gradients
+    grad_texts = _gradient_texts(grads, block) if grads is not None and filled_grads \
+        else None
     ignored = result.ignored
     per_example = result.per_example
     for r in range(block.n):
@@ -122,16 +127,43 @@ def _examples(result: Result, block: Block, missing: int, labels: list[str] | No
         tail = []
         if missing:
             tail.append(f'{EXAMPLE_INDENT}  "terms_left_out": {missing}')
-        if grads is not None:
+        if grad_texts is not None:
+            tail.append(f'{EXAMPLE_INDENT}  "gradients": '
+                        + "{\n" + ",\n".join(f"{key}{texts[r]}"
+                                              for key, texts in grad_texts)
+                        + "\n" + GRADIENTS_INDENT + "}")
+        elif grads is not None:
             tail.append(f'{EXAMPLE_INDENT}  "gradients": '
                         + _indented(dumps({k: finite_list(g[b]) for k, g in grads.items()}),
-                                    EXAMPLE_INDENT + "  "))
+                                    GRADIENTS_INDENT))
         terms_text = "[]" if not rows else "[\n" + ",\n".join(rows) + "\n" \
             + EXAMPLE_INDENT + "  ]"
         body = f'{EXAMPLE_INDENT}  "terms": {terms_text}'
         text = "\n".join(lines) + "\n" + ",\n".join([body, *tail]) + "\n" + EXAMPLE_INDENT \
             + "}"
         yield text
+
+
+def _fills_gradients(grads: dict[str, np.ndarray] | None, shown: int) -> bool:
+    """Whether the gradients of `shown` examples go through the compiled filler: enough
+    numbers to pay for it, each role one (D,) float vector per example."""
+    if grads is None or not shown:
+        return False
+    vectors = all(g.ndim == 2 and g.shape[1] > 0 and g.dtype.kind == "f"
+                  and g.dtype.itemsize <= 8 for g in grads.values())
+    return vectors and term_rows.wanted(shown * sum(g.shape[1] for g in grads.values()))
+
+
+def _gradient_texts(grads: dict[str, np.ndarray], block: Block,
+                    ) -> list[tuple[str, list[str]]]:
+    """Per role, its key's line and each example's numbers, laid out as the Python path's
+    json.dumps(indent=2) of {role: vector} placed at GRADIENTS_INDENT."""
+    inner = GRADIENTS_INDENT + "  "
+    close = "\n" + inner + "]"
+    rows = slice(block.start, block.start + block.n)
+    return [(inner + dumps(key) + ": [\n",
+             [text + close for text in term_rows.json_vectors(g[rows], inner + "  ")])
+            for key, g in grads.items()]
 
 
 def _tokens(col: np.ndarray) -> list[list[str]]:

@@ -1,6 +1,7 @@
-"""The terms of a block of examples as JSON text, written by a compiled template filler
-(kernels/float_text.py) instead of one Python string per number: with --terms all an in-batch
-loss has millions of terms, and float.__repr__ alone costs ~0.5 us a number.
+"""The terms of a block of examples, and their gradient vectors, as JSON text, written by a
+compiled template filler (kernels/float_text.py) instead of one Python string per number: with
+--terms all an in-batch loss has millions of terms (--grad: B x D numbers per role), and
+float.__repr__ alone costs ~0.5 us a number.
 
 The text is byte for byte what jsonout's Python path writes (tests/io/test_term_rows.py
 compares them); a block with a column the filler does not write (unsigned 64-bit ints above
@@ -139,3 +140,26 @@ def _stack(columns: list[np.ndarray], rows: int, dtype: type) -> np.ndarray:
     if not columns:
         return np.zeros((1, max(1, rows)), dtype=dtype)
     return np.ascontiguousarray(np.stack(columns))
+
+
+def json_vectors(values: np.ndarray, indent: str) -> list[str]:
+    """Per row of a (n, D) float array (D >= 1), its numbers one a line at `indent`, joined
+    by ",\\n": the inside of the list json.dumps(row.tolist(), indent=...) writes there."""
+    n, D = values.shape
+    rows = n * D
+    pieces = [indent.encode(), b""]
+    piece_at = np.array([0, len(pieces[0]), len(pieces[0])], dtype=np.int64)
+    out = np.empty(max(1, rows * (len(indent) + ft.FLOAT_WIDTH + 2)), dtype=np.uint8)
+    ends = np.empty(n, dtype=np.int64)
+    pos, inv = ft.pow5_tables()
+    floats = np.ascontiguousarray(values, dtype=np.float64).reshape(1, rows).view(np.uint64)
+    ft.fill_rows.jit(out, ends, D, np.frombuffer(b"".join(pieces), dtype=np.uint8), piece_at,
+                     np.array([ft.FLOAT], dtype=np.int64), np.zeros(1, dtype=np.int64),
+                     floats, np.zeros((1, 1), dtype=np.int64), np.zeros((1, 1), dtype=np.int64),
+                     np.zeros(1, dtype=np.uint8), np.zeros(1, dtype=np.int64), pos, inv)
+    texts = []
+    start = 0
+    for end in ends.tolist():
+        texts.append(out[start:end].tobytes().decode())
+        start = end
+    return texts

@@ -93,3 +93,43 @@ def test_a_column_the_filler_does_not_write_goes_the_python_way(monkeypatch):
     assert term_rows.json_terms(labels, block, jsonout.TERM_INDENT) is None
     assert jsonout.render_json(result) == json.dumps(
         result_to_dict(result), indent=2, allow_nan=False, ensure_ascii=False) + "\n"
+
+
+@pytest.mark.parametrize("mode", ["all", "top", "none"])
+def test_gradients_through_the_filler_are_json_dumps_text(monkeypatch, mode):
+    """--grad's (D,) vectors per role and example go through the filler when the output is
+    large: the same bytes as the Python path (tiny, huge, -0.0, NaN and inf as null,
+    float32), for every terms mode and for chosen examples, and json.dumps' text; a (K, D)
+    gradient per example (a bank of negatives) sends every role the Python way."""
+    import dataclasses
+
+    rng = np.random.default_rng(8)
+    anchor = _floats(rng, (40, 6))
+    anchor[0, 0], anchor[1, 1], anchor[2, 2] = np.nan, np.inf, -np.inf
+    grads = {"anchor": anchor, "positive": rng.normal(size=(40, 6)).astype(np.float32)}
+    result = dataclasses.replace(_result(8, B=40, T=30), gradients=grads)
+    banked = dataclasses.replace(result, gradients={**grads, "negatives": rng.normal(
+        size=(40, 2, 6))})
+    view = breakdown.TermsView(mode, top=3, strength="gradient")
+    calls = []
+    vectors = term_rows.json_vectors
+    monkeypatch.setattr(term_rows, "json_vectors",
+                        lambda *args: calls.append(1) or vectors(*args))
+
+    def both(res, order=None):
+        monkeypatch.setenv("LOSSCLI_JIT", "never")
+        python = jsonout.render_json(res, view, order=order)
+        assert not calls
+        monkeypatch.setenv("LOSSCLI_JIT", "always")
+        assert jsonout.render_json(res, view, order=order) == python
+        return python
+
+    for order in (None, [7, 0]):
+        text = both(result, order)
+        assert calls
+        calls.clear()
+        if mode == "all":
+            assert text == json.dumps(result_to_dict(result, order=order), indent=2,
+                                      allow_nan=False, ensure_ascii=False) + "\n"
+    both(banked)
+    assert not calls
