@@ -68,36 +68,35 @@ def json_chunks(result: Result, view: TermsView = TermsView(),
     first = True
     missing = left_out(result, view)
     shown = result.batch if order is None else len(order)
-    labels = term_rows.labels(result.terms.role, result.terms.index) \
-        if term_rows.wanted(shown * (result.terms.count - missing)
-                            * (len(result.terms.names) + 2)) else None
+    fill = term_rows.wanted(shown * (result.terms.count - missing)
+                            * (len(result.terms.names) + 2))
     filled_grads = _fills_gradients(result.gradients, shown)
+    labels: list[str] = []  # the terms' role and index tokens, made once, on first use
     for block in blocks(result, view, order=order):
         out = []
-        for example in _examples(result, block, missing, labels, filled_grads):
+        for example in _examples(result, block, missing, labels, fill, filled_grads):
             out.append(("\n" if first else ",\n") + example)
             first = False
-            if labels is not None:  # examples of thousands of terms: written one at a time
+            if fill:  # examples of thousands of terms: written one at a time
                 yield out.pop()
         if out:
             yield "".join(out)
     yield ("]" if first else "\n  ]") + ",\n" + after + "\n"
 
 
-def _examples(result: Result, block: Block, missing: int, labels: list[str] | None = None,
-              filled_grads: bool = False) -> Iterator[str]:
+def _examples(result: Result, block: Block, missing: int, labels: list[str],
+              fill: bool = False, filled_grads: bool = False) -> Iterator[str]:
     """Each example of a block as indented JSON text (4 spaces in, as in the document).
-    With `labels` (term_rows.labels) the terms go through the compiled filler, and with
-    `filled_grads` the gradients (one (D,) vector per role and example)."""
-    filled = term_rows.json_terms(labels, block, TERM_INDENT) if labels is not None \
-        else None
+    With `fill` the terms go through the compiled filler, and with `filled_grads` the
+    gradients (one (D,) vector per role and example). `labels`: term_rows.labels of the
+    terms, filled here on first use and kept by the caller for the next blocks (an in-batch
+    loss has 2B - 1 terms: made per block they took minutes at B = 20,000)."""
     shown = block.order.shape[1] > 0
-    # Without terms to show (--terms none with --grad) nothing is formatted: the roles of
-    # an in-batch loss's 2B - 1 candidates, per block, took minutes at B = 20,000.
+    if shown and not labels:
+        labels += term_rows.labels(result.terms.role, result.terms.index)
+    filled = term_rows.json_terms(labels, block, TERM_INDENT) if fill and shown else None
     if filled is None and shown:
-        terms = result.terms
-        roles = [json.dumps(r) for r in terms.role]
-        indices = [str(i) for i in terms.index]
+        T = len(labels) // 2
         names = list(block.columns)
         template = ",\n".join(
             [TERM_INDENT + "{\n" + TERM_INDENT + '  "role": %s',
@@ -120,7 +119,7 @@ def _examples(result: Result, block: Block, missing: int, labels: list[str] | No
         if filled is not None:
             rows = [filled[r]] if filled[r] else []
         elif shown:
-            rows = [template % (roles[t], indices[t], *(col[r][c] for col in cells))
+            rows = [template % (labels[t], labels[T + t], *(col[r][c] for col in cells))
                     for c, t in enumerate(order[r])]
         else:
             rows = []
