@@ -3,7 +3,7 @@ compiled template filler (kernels/float_text.py) instead of one Python string pe
 --terms all an in-batch loss has millions of terms (--grad: B x D numbers per role), and
 float.__repr__ alone costs ~0.5 us a number.
 
-The text is byte for byte what jsonout's Python path writes (tests/io/test_term_rows.py
+The text is byte for byte what jsonout's Python path writes (tests/cli/test_json_terms_text.py
 compares them); a block with a column the filler does not write (unsigned 64-bit ints above
 int64's range, long doubles, complex, ...) and blocks below the jit threshold go through that
 Python path.
@@ -91,6 +91,11 @@ def json_terms(labels: list[str], block: Block, indent: str) -> list[str] | None
                          string_at, pos, inv)
     else:
         ends[:] = 0
+    return _split(out, ends)
+
+
+def _split(out: np.ndarray, ends: np.ndarray) -> list[str]:
+    """The filler's buffer cut at each group's end, as text."""
     texts = []
     start = 0
     for end in ends.tolist():
@@ -157,9 +162,4 @@ def json_vectors(values: np.ndarray, indent: str) -> list[str]:
                      np.array([ft.FLOAT], dtype=np.int64), np.zeros(1, dtype=np.int64),
                      floats, np.zeros((1, 1), dtype=np.int64), np.zeros((1, 1), dtype=np.int64),
                      np.zeros(1, dtype=np.uint8), np.zeros(1, dtype=np.int64), pos, inv)
-    texts = []
-    start = 0
-    for end in ends.tolist():
-        texts.append(out[start:end].tobytes().decode())
-        start = end
-    return texts
+    return _split(out, ends)
