@@ -62,8 +62,8 @@ def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, *, grad: bo
     original = batch
     if unit:
         batch = to_unit(batch, warnings, "similarity")
-    if batch.k == 0:
-        warnings.append("no negatives (K = 0): the loss is 0")
+    if batch.k == 0 and not (form == "in-batch" and batch.batch > 1):
+        warnings.append(_without_negatives(form, batch.batch))
     if form == "in-batch":
         loss, terms, grads = _in_batch(batch, float(t), cosine, grad)
     elif form == "symmetric":
@@ -82,6 +82,18 @@ def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, *, grad: bo
         value=reduce(loss, reduction), shape=shape_dict(batch.batch, batch.k, batch.dim),
         terms=terms, warnings=tuple(warnings), gradients=gradients,
     )
+
+
+def _without_negatives(form: str, B: int) -> str:
+    """K = 0 leaves one candidate, the positive: the loss is 0. (Under an in-batch
+    convention the other examples' positives are candidates too, unless B = 1; a batch
+    without negatives was probably meant as one.)"""
+    if form == "in-batch":
+        return "no negatives (K = 0) and one example: the loss is 0"
+    if form == "explicit" and B > 1:
+        return ("no negatives (K = 0): the loss is 0; for the batch's other positives as "
+                "negatives, --like sentence-transformers (one direction) or clip (both)")
+    return "no negatives (K = 0): the loss is 0"
 
 
 def _rows(batch: EmbeddingBatch, anchor: np.ndarray, positive: np.ndarray, t: float,

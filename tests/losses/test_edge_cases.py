@@ -20,6 +20,27 @@ def test_infonce_without_negatives_is_zero_with_a_warning(jit_mode):
     assert empty.value == 0.0
 
 
+def test_infonce_says_the_loss_is_0_only_where_it_is(jit_mode):
+    """Without negatives infonce's one candidate is the positive (0, and a batch of them was
+    probably meant in-batch: the warning says how); under sentence-transformers' in-batch
+    convention the other examples' positives are candidates, so the loss is not 0 and no
+    warning says it is, unless B = 1."""
+    rng = np.random.default_rng(4)
+    a, p = rng.standard_normal((2, 4, 5))
+    batch = losscli.evaluate("infonce", {"anchor": a, "positive": p})
+    assert batch.value == 0.0 and any(
+        "the loss is 0; for the batch's other positives as negatives, --like "
+        "sentence-transformers (one direction) or clip (both)" in w for w in batch.warnings)
+    one = losscli.evaluate("infonce", {"anchor": a[:1], "positive": p[:1]})
+    assert one.value == 0.0 and "no negatives (K = 0): the loss is 0" in one.warnings
+    in_batch = losscli.evaluate("infonce", {"anchor": a, "positive": p},
+                                like="sentence-transformers")
+    assert in_batch.value > 0.0 and not any("the loss is 0" in w for w in in_batch.warnings)
+    alone = losscli.evaluate("infonce", {"anchor": a[:1], "positive": p[:1]},
+                             like="sentence-transformers")
+    assert alone.value == 0.0 and any("one example" in w for w in alone.warnings)
+
+
 def test_supcon_without_negatives_says_so(jit_mode):
     """A (B, D) anchor and positive alone: every softmax holds only the positives (one: the loss
     is exactly 0), which is rarely the in-batch loss that was meant; the warning names both ways
