@@ -135,7 +135,7 @@ def first_largest(rank: np.ndarray, keep: int) -> np.ndarray:
     `--terms top` at B = 8,000.)
     """
     n, T = rank.shape
-    if keep >= T or keep * 8 >= T:
+    if keep * 8 >= T:  # few enough terms: the sort itself
         return np.argsort(-rank, axis=1, kind="stable")[:, :keep]
     kth = -np.partition(-rank, keep - 1, axis=1)[:, keep - 1]
     above = rank > kth[:, None]

@@ -106,8 +106,7 @@ def _examples(result: Result, block: Block, missing: int, labels: list[str],
         cells = [_tokens(block.columns[name]) for name in names]
         order = block.order.tolist()
     grads = result.gradients
-    grad_texts = _gradient_texts(grads, block) if grads is not None and filled_grads \
-        else None
+    grad_texts = _gradient_texts(grads, block) if filled_grads else None
     ignored = result.ignored
     per_example = result.per_example
     for r in range(block.n):
