@@ -64,6 +64,9 @@ class Inputs:
     # How 2-D negatives are read: one of NEGATIVES_LAYOUTS, or None (not said: shared, with a
     # warning where the anchors' B makes it ambiguous).
     negatives_layout: str | None = None
+    # The index of the first example in the whole input: batch evaluates a large input a
+    # chunk at a time, and a message names a row by its place in the file, not in the chunk.
+    first_row: int = 0
 
     def __contains__(self, role: str) -> bool:
         return role in self.arrays

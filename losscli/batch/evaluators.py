@@ -93,7 +93,8 @@ class FullEvaluator:
                                      and role in ("anchor", "positive", "negatives")) else 0
             check_finite(arr, sources[role], offset)
         arrays = {r: np.ascontiguousarray(a, dtype=np.float64) for r, a in arrays.items()}
-        inputs = Inputs(arrays=arrays, sources=sources, negatives_layout=chunk_layout(arrays))
+        inputs = Inputs(arrays=arrays, sources=sources, negatives_layout=chunk_layout(arrays),
+                        first_row=chunk.start)
         denominator = None
         mean_divisor = getattr(self.module, "mean_divisor", None)
         if mean_divisor is not None:

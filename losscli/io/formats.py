@@ -32,6 +32,8 @@ FLOAT64_BYTES = 8
 
 # Works for a tensor or a dict of them, on CUDA, with requires_grad, in bfloat16: each is
 # detached, moved to the CPU and made float64 (which holds every float dtype exactly).
+NPY_OBJECTS_FIX = ("losscli never loads pickles; re-save the numbers as a numeric array, e.g. "
+                   "numpy.save('x.npy', numpy.asarray(x, dtype=numpy.float64))")
 PICKLE_FIX = (
     "losscli never loads pickles; convert it to .npz, e.g. python -c \"import torch, numpy; "
     "t = torch.load('x.pt', map_location='cpu'); t = t if isinstance(t, dict) else "
@@ -313,7 +315,7 @@ def _bad_zip(exc: BaseException) -> bool:
     return zipfile is not None and isinstance(exc, zipfile.BadZipFile)
 
 
-def _read_npy_header(stream: IO[bytes], where: str) -> tuple[tuple[int, ...], bool, np.dtype]:
+def read_npy_header(stream: IO[bytes], where: str) -> tuple[tuple[int, ...], bool, np.dtype]:
     """The header of a .npy, parsed as a literal (numpy's reader), checked before any data."""
     try:
         with warnings.catch_warnings():
@@ -333,12 +335,26 @@ def _read_npy_header(stream: IO[bytes], where: str) -> tuple[tuple[int, ...], bo
         raise BadData(f"bad .npy header ({_short(exc)})", "re-save it with numpy.save",
                       where=where) from None
     if dtype.hasobject:
-        raise BadData("the .npy holds Python objects (a pickle)", PICKLE_FIX, where=where)
+        raise BadData("the .npy holds Python objects (a pickle)", NPY_OBJECTS_FIX, where=where)
     if any(n < 0 for n in shape):
         raise BadData(f"bad .npy header (negative shape {shape})", "re-save it with numpy.save",
                       where=where)
     check_dtype(dtype, where)
     return tuple(int(n) for n in shape), bool(fortran), dtype
+
+
+def check_npy_data(shape: tuple[int, ...], dtype: np.dtype, have: int, where: str) -> None:
+    """The bytes after a .npy header are exactly the array its header declares: fewer is a
+    truncated file; more is a header that does not describe the data (an edited shape or
+    dtype), which numpy.load would read as a prefix: a believable wrong array, refused."""
+    need = math.prod(shape) * dtype.itemsize
+    if need > have:
+        raise BadData(f"truncated .npy: the header declares {shape} {dtype} ({need} bytes) "
+                      f"but only {max(have, 0)} bytes follow", "re-save the file", where=where)
+    if need < have:
+        raise BadData(f"the .npy header declares {shape} {dtype} ({need} bytes) but {have} "
+                      "bytes follow: the header does not describe the data",
+                      "re-save the array with numpy.save", where=where)
 
 
 def read_npy_stream(stream: IO[bytes], available: int | None, where: str) -> np.ndarray:
@@ -347,15 +363,11 @@ def read_npy_stream(stream: IO[bytes], available: int | None, where: str) -> np.
     `available`: the bytes the container says the whole .npy has (None: unknown).
     """
     start = stream.tell() if available is not None else 0
-    shape, fortran, dtype = _read_npy_header(stream, where)
-    need = math.prod(shape) * dtype.itemsize
+    shape, fortran, dtype = read_npy_header(stream, where)
     if available is not None:
-        have = available - (stream.tell() - start)
-        if need > have:
-            raise BadData(f"truncated .npy: the header declares {shape} {dtype} ({need} bytes) "
-                          f"but only {max(have, 0)} bytes follow", "re-save the file",
-                          where=where)
+        check_npy_data(shape, dtype, available - (stream.tell() - start), where)
     check_size(shape, where)
+    need = math.prod(shape) * dtype.itemsize
     data = stream.read(need)
     if len(data) < need:
         raise BadData(f"truncated .npy: {len(data)} of {need} bytes", "re-save the file",

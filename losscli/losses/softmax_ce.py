@@ -136,22 +136,24 @@ def _target_mass(inputs: Inputs, logits: np.ndarray, B: int, C: int, ignore: int
         idx = target.reshape(B)
         if not np.all(idx == np.floor(idx)):
             bad = int(np.argmax(idx != np.floor(idx)))
-            raise BadData(f"class index {float(idx[bad])} at row {bad} is not a whole number",
+            raise BadData(f"class index {float(idx[bad])} at row {inputs.first_row + bad} is "
+                          "not a whole number",
                           "give class indices as integers (or probabilities, one row per "
                           "example)", where=where)
-        return _one_hot(idx, C, ignore, where), idx
+        return _one_hot(idx, C, ignore, where, inputs.first_row), idx
     if target.shape == logits.shape:
         q = target.reshape(B, C)
         if (q < 0).any():
-            bad = tuple(int(i) for i in np.argwhere(q < 0)[0])
-            raise BadData(f"negative probability at {bad}", "probabilities must be >= 0",
-                          where=where)
+            row, col = (int(i) for i in np.argwhere(q < 0)[0])
+            raise BadData(f"negative probability at ({inputs.first_row + row}, {col})",
+                          "probabilities must be >= 0", where=where)
         sums = q.sum(axis=1)
         off = np.abs(sums - 1.0) > PROBABILITY_SUM_TOLERANCE
         if off.any():
             first = int(np.argmax(off))
-            warnings.append(f"{int(off.sum())} target row(s) do not sum to 1 "
-                            f"(row {first} sums to {sums[first]!r})")
+            warnings.append(f"{int(off.sum())} target row(s) do not sum to 1 (row "
+                            f"{inputs.first_row + first} sums to {float(sums[first])!r}); "
+                            "normalize each row to sum to 1")
         return np.ascontiguousarray(q, dtype=np.float64), None
     raise BadData(
         f"target {target.shape} does not fit logits {logits.shape}",
@@ -164,15 +166,17 @@ def _target_mass(inputs: Inputs, logits: np.ndarray, B: int, C: int, ignore: int
 TORCH_IGNORE_INDEX = -100  # torch's default ignore_index: a target users bring from torch
 
 
-def _one_hot(idx: np.ndarray, C: int, ignore: int | None, where: str) -> np.ndarray:
-    """One-hot rows of the class indices; an ignored index (maybe out of range) gives zeros."""
+def _one_hot(idx: np.ndarray, C: int, ignore: int | None, where: str, first_row: int = 0,
+             ) -> np.ndarray:
+    """One-hot rows of the class indices; an ignored index (maybe out of range) gives zeros.
+    (first_row: the index of row 0 in the whole input, for the message.)"""
     in_range = (idx >= 0) & (idx < C)
     out = ~in_range if ignore is None else ~in_range & (idx != ignore)
     if out.any():
         bad = int(np.argmax(out))
         hint = (" (-100 marks a row to leave out in torch: give --ignore-index -100, or "
                 "--like torch)" if int(idx[bad]) == TORCH_IGNORE_INDEX else "")
-        raise BadData(f"class index {int(idx[bad])} at row {bad} is out of range",
+        raise BadData(f"class index {int(idx[bad])} at row {first_row + bad} is out of range",
                       f"class indices must be in 0..{C - 1}{hint}", where=where)
     q = np.zeros((idx.shape[0], C))
     rows = np.flatnonzero(in_range)

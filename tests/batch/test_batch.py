@@ -126,6 +126,67 @@ def test_chunked_softmax_ce_weights_and_ignored_rows(tmp_path, chunk):
     np.testing.assert_allclose(result.per_example, want.per_example, rtol=RTOL, atol=1e-15)
 
 
+@pytest.mark.parametrize("where", ["stack", "role files"])
+def test_fortran_order_npy_reads_as_its_c_order_copy(tmp_path, capsys, where):
+    """A Fortran-order array's rows are scattered over the file: read whole, the same
+    records as the C-order file (chunked), row files and stacks alike."""
+    path, x = _stack(tmp_path, B=23, K=3, D=5)
+    if where == "stack":
+        np.save(tmp_path / "f.npy", np.asfortranarray(x))
+        args = [str(tmp_path / "f.npy")], [str(path)]
+    else:
+        for name, arr in (("a", x[:, 0]), ("p", x[:, 1]), ("n", x[:, 2:])):
+            np.save(tmp_path / f"{name}.npy", arr)
+            np.save(tmp_path / f"{name}f.npy", np.asfortranarray(arr))
+        args = (["--anchor", str(tmp_path / "af.npy"), "--positive", str(tmp_path / "pf.npy"),
+                 "--negatives", str(tmp_path / "nf.npy")],
+                ["--anchor", str(tmp_path / "a.npy"), "--positive", str(tmp_path / "p.npy"),
+                 "--negatives", str(tmp_path / "n.npy")])
+    records = []
+    for argv in args:
+        code, out, err = _cli(capsys, "batch", "triplet", *argv, "--chunk", "4")
+        assert code == 0, err
+        [record] = _records(out)
+        records.append(record)
+    assert records[0]["per_example"] == records[1]["per_example"]
+    assert records[0]["value"] == records[1]["value"]
+
+
+def test_fortran_order_npy_over_the_bound_is_refused(tmp_path, capsys, monkeypatch):
+    from losscli.batch import npyrows
+
+    path, x = _stack(tmp_path, B=23, K=3, D=5)
+    np.save(tmp_path / "f.npy", np.asfortranarray(x))
+    monkeypatch.setattr(npyrows, "FORTRAN_WHOLE_BYTES", x.nbytes - 1)
+    code, out, err = _cli(capsys, "batch", "triplet", str(tmp_path / "f.npy"), "--fail-fast")
+    assert code == 4
+    assert "f.npy: Fortran-order .npy over" in err and "numpy.ascontiguousarray" in err
+
+
+def test_chunked_target_errors_name_the_row_in_the_whole_input(tmp_path, capsys):
+    rng = np.random.default_rng(4)
+    logits = rng.standard_normal((30, 4))
+    np.save(tmp_path / "logits.npy", logits)
+    index = rng.integers(0, 4, 30)
+    index[23] = 9
+    np.save(tmp_path / "index.npy", index)
+    mass = rng.uniform(0.1, 1.0, (30, 4))
+    mass /= mass.sum(axis=1, keepdims=True)
+    mass[26] *= 1.5
+    np.save(tmp_path / "off.npy", mass)
+    mass[26] = [-0.1, 0.5, 0.3, 0.3]
+    np.save(tmp_path / "negative.npy", mass)
+    base = ["batch", "softmax-ce", "--logits", str(tmp_path / "logits.npy"), "--chunk", "7"]
+    code, _, err = _cli(capsys, *base, "--target", str(tmp_path / "index.npy"), "--fail-fast")
+    assert code == 4 and "class index 9 at row 23 is out of range" in err
+    code, _, err = _cli(capsys, *base, "--target", str(tmp_path / "negative.npy"),
+                        "--fail-fast")
+    assert code == 4 and "negative probability at (26, 0)" in err
+    code, _, err = _cli(capsys, *base, "--target", str(tmp_path / "off.npy"))
+    assert code == 0
+    assert "1 target row(s) do not sum to 1 (row 26 sums to 1.4999999999999998); normalize" in err
+
+
 def test_per_role_options_stream_a_shared_bank(tmp_path, capsys):
     path, x = _stack(tmp_path, B=40)
     np.save(tmp_path / "q.npy", x[:, 0].astype(np.float32))

@@ -509,6 +509,28 @@ CATALOGUE = [
       make=files({"w.json": with_(CE, weight=[1.0, 2.0])})),
     C("lone-npy-not-a-stack", INFONCE + ["flat.npy"], 4, ("flat.npy", "stack", "(B, 2 + K, D)"),
       make=files({"flat.npy": np.ones(5)})),
+    # ---- 4: batch reads .npy files by rows: the same dtype and header checks as compute
+    C("batch-complex-stack", ["batch", "triplet", "c.npy", "--fail-fast"], 4,
+      ("c.npy", "dtype complex128", "floating-point"),
+      make=files({"c.npy": np.ones((2, 3, 2)) + 1j})),
+    C("batch-bool-role-file", ["batch", "triplet", "--anchor", "b.npy"] + ROLE_ARGS[2:]
+      + ["--fail-fast"], 4, ("b.npy", "dtype bool"),
+      make=both(files(GOOD_ARRAYS), files({"b.npy": np.ones((2, 2), dtype=bool)}))),
+    C("batch-timedelta-stack", ["batch", "triplet", "td.npy", "--fail-fast"], 4,
+      ("td.npy", "timedelta64"),
+      make=files({"td.npy": np.ones((2, 3, 2)).astype("timedelta64[s]")})),
+    C("batch-object-npy", ["batch", "triplet", "obj.npy", "--fail-fast"], 4,
+      ("obj.npy", "pickle", "numpy.save('x.npy'"),
+      make=files({"obj.npy": np.array([1.0, "x", None], dtype=object)})),
+    C("npy-declares-less-than-file", INFONCE + ["--anchor", "short.npy"] + ROLE_ARGS[2:], 4,
+      ("short.npy", "declares (2,) float64 (16 bytes) but 32 bytes follow", "re-save"),
+      make=both(files(GOOD_ARRAYS), files({"short.npy": raw_npy(
+          "{'descr': '<f8', 'fortran_order': False, 'shape': (2,), }", b"\0" * 32)}))),
+    C("batch-npy-declares-less-than-file", ["batch", "triplet", "liar.npy", "--fail-fast"], 4,
+      ("liar.npy", "declares (1, 3, 2) float32 (24 bytes) but 96 bytes follow"),
+      make=files({"liar.npy": raw_npy(
+          "{'descr': '<f4', 'fortran_order': False, 'shape': (1, 3, 2), }",
+          np.ones((2, 3, 2)).tobytes())})),
     # ---- 2 and 4: --negatives-layout (issue 12.1)
     C("negatives-layout-misspelt", TRIPLET + ROLE_ARGS + ["--negatives-layout", "per-anchr"], 2,
       ("--negatives-layout", "per-anchr", "did you mean per-anchor", "shared or per-anchor"),
