@@ -48,15 +48,16 @@ class NpyFile:
     refused with the fix (re-save it in C order).
     """
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, where: str | None = None) -> None:
         self.path = path
         self._fd: int | None = None  # before anything can raise: __del__ closes it
+        where = path if where is None else where  # `FILE:ROLE` for a per-role file
         with open_binary(path) as fh:
             try:
-                shape, fortran, dtype = read_npy_header(fh, path)
+                shape, fortran, dtype = read_npy_header(fh, where)
             except OSError as exc:
                 raise BadData(f"bad .npy header ({exc})", "re-save it with numpy.save",
-                              where=path) from None
+                              where=where) from None
             self.offset = fh.tell()
             size = os.fstat(fh.fileno()).st_size
         self.shape: tuple[int, ...] = shape
@@ -66,12 +67,12 @@ class NpyFile:
             self.swapped = True
         else:
             self.swapped = False
-        check_npy_data(shape, dtype, size - self.offset, path)
+        check_npy_data(shape, dtype, size - self.offset, where)
         self.fortran = fortran and len(shape) > 1
         if self.fortran and math.prod(shape) * self.dtype.itemsize > FORTRAN_WHOLE_BYTES:
             raise BadData(f"Fortran-order .npy over {human_bytes(FORTRAN_WHOLE_BYTES)} cannot "
                           "be read by rows", "re-save it in C order: numpy.save(f, "
-                          "numpy.ascontiguousarray(x))", where=path)
+                          "numpy.ascontiguousarray(x))", where=where)
         self._whole: np.ndarray | None = None  # a Fortran-order array, once read
         self.ndim = len(self.shape)
         self._advised = 0

@@ -158,7 +158,7 @@ def _add_role_file(table: Table, role: str, path: str, spec: LossSpec,
         table.whole[role], table.where[role] = preloaded[path]
         return
     if is_regular_file(path) and _format(path) == "npy":
-        table.files[role] = NpyFile(path)
+        table.files[role] = NpyFile(path, where=f"{path}:{role}")
         table.where[role] = path
         return
     inputs = load_inputs(None, {role: path}, spec, mapping=names.mapping,

@@ -514,7 +514,7 @@ CATALOGUE = [
       ("c.npy", "dtype complex128", "floating-point"),
       make=files({"c.npy": np.ones((2, 3, 2)) + 1j})),
     C("batch-bool-role-file", ["batch", "triplet", "--anchor", "b.npy"] + ROLE_ARGS[2:]
-      + ["--fail-fast"], 4, ("b.npy", "dtype bool"),
+      + ["--fail-fast"], 4, ("b.npy:anchor: dtype bool",),
       make=both(files(GOOD_ARRAYS), files({"b.npy": np.ones((2, 2), dtype=bool)}))),
     C("batch-timedelta-stack", ["batch", "triplet", "td.npy", "--fail-fast"], 4,
       ("td.npy", "timedelta64"),
