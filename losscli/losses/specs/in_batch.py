@@ -155,7 +155,7 @@ NTXENT_BATCH = LossSpec(
     notes=(
         "anchor (B, D) and positive (B, D) are two views of each example, B >= 2; negatives "
         "are not accepted (use infonce for explicit negatives).",
-        "Rows: for each view, the partner (role `partner`) then the 2B - 2 other views "
+        "Rows: for each view, the partner (role `positive`) then the 2B - 2 other views "
         "(role `negative`), each named by candidate_role and candidate_index.",
         _IN_BATCH_GRADIENT_NOTE,
     ),

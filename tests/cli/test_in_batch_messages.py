@@ -1,0 +1,58 @@
+"""What the in-batch losses say about inputs they cannot use as given (QA defects):
+
+- every role an in-batch loss's `explain` names is one its compute JSON uses.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import losscli
+from losscli.cli import run
+from losscli.losses import get_spec
+
+RNG = np.random.default_rng(7)
+A, P, N = RNG.standard_normal((3, 4)), RNG.standard_normal((3, 4)), RNG.standard_normal((3, 2, 4))
+
+
+def _cli(capsys, *args: str) -> tuple[int, str, str]:
+    code = run(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def here(tmp_path: Path, monkeypatch) -> Path:
+    """A folder of inputs, the working directory (messages name the files as given)."""
+    monkeypatch.chdir(tmp_path)
+    np.save(tmp_path / "A.npy", RNG.standard_normal((4, 3)))  # (2 + K, D): K = 2
+    np.save(tmp_path / "two.npy", RNG.standard_normal((2, 3)))  # K = 0
+    np.save(tmp_path / "S.npy", np.stack([A, P], axis=1))  # (B, 2, D)
+    np.savez(tmp_path / "t.npz", anchor=A, positive=P)
+    np.savez(tmp_path / "tn.npz", anchor=A, positive=P, negatives=N)
+    return tmp_path
+
+
+IN_BATCH = ("clip", "siglip", "ntxent-batch", "npair", "dcl", "hard-infonce", "supcon")
+
+
+@pytest.mark.parametrize("loss", IN_BATCH)
+def test_explain_names_only_roles_the_output_uses(capsys, here, loss):
+    inputs = {"anchor": A, "positive": P}
+    if loss == "supcon":
+        inputs = {"anchor": A, "positives": N, "negatives": N[::-1]}
+    roles = {t for t in losscli.evaluate(loss, inputs).terms.role}
+    if "negatives" in get_spec(loss).optional and loss != "supcon":
+        roles |= set(losscli.evaluate(loss, {**inputs, "negatives": N}).terms.role)
+    _, text, _ = _cli(capsys, "explain", loss, "-f", "table")
+    named = set(re.findall(r"\(role `(\w+)`\)", text))
+    assert named <= roles, (named, roles)
+
+
+def test_ntxent_batch_explain_calls_the_partner_positive(capsys):
+    _, text, _ = _cli(capsys, "explain", "ntxent-batch", "-f", "table")
+    assert "the partner (role `positive`)" in text and "`partner`" not in text
