@@ -1,10 +1,12 @@
 """What the in-batch losses say about inputs they cannot use as given (QA defects):
 
-- every role an in-batch loss's `explain` names is one its compute JSON uses.
+- every role an in-batch loss's `explain` names is one its compute JSON uses;
+- under `--terms top` the JSON always says how many terms are left out (0 included).
 """
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -56,3 +58,34 @@ def test_explain_names_only_roles_the_output_uses(capsys, here, loss):
 def test_ntxent_batch_explain_calls_the_partner_positive(capsys):
     _, text, _ = _cli(capsys, "explain", "ntxent-batch", "-f", "table")
     assert "the partner (role `positive`)" in text and "`partner`" not in text
+
+
+def test_terms_top_always_says_how_many_are_left_out(capsys, here):
+    B, T = 3, 2 * 3
+    _, out, _ = _cli(capsys, "compute", "clip", "t.npz", "-f", "json", "--terms", "top",
+                     "--top", "1000")
+    doc = json.loads(out)
+    assert doc["terms_left_out"] == 0
+    assert [e["terms_left_out"] for e in doc["examples"]] == [0] * B
+    assert [len(e["terms"]) for e in doc["examples"]] == [T] * B
+    _, out, _ = _cli(capsys, "compute", "clip", "t.npz", "-f", "json", "--terms", "top",
+                     "--top", "2")
+    doc = json.loads(out)
+    assert doc["terms_left_out"] == B * (T - 4)
+    assert [e["terms_left_out"] for e in doc["examples"]] == [T - 4] * B
+    _, out, _ = _cli(capsys, "compute", "clip", "t.npz", "-f", "json", "--terms", "all")
+    doc = json.loads(out)
+    assert "terms_left_out" not in doc
+    assert all("terms_left_out" not in e for e in doc["examples"])
+
+
+def test_the_table_says_it_under_terms_top_too(capsys, here):
+    _, out, _ = _cli(capsys, "compute", "clip", "t.npz", "-f", "table", "--terms", "top",
+                     "--top", "1000", "--show", "0")
+    assert out.count("(no terms left out: --top 1000 keeps all 6)") == 3
+    _, out, _ = _cli(capsys, "compute", "clip", "t.npz", "-f", "table", "--terms", "top",
+                     "--top", "2", "--show", "0")
+    assert out.count("... 2 more terms (--terms all for every term)") == 3
+    _, out, _ = _cli(capsys, "compute", "clip", "t.npz", "-f", "table", "--terms", "all",
+                     "--show", "0")
+    assert "more terms" not in out and "no terms left out" not in out
