@@ -145,8 +145,7 @@ def table_for(source: Document | RoleSet, spec: LossSpec,
         _add_role_file(table, role, path, spec, preloaded, names)
     if spec is not None:
         for role in table.roles() + ([STACK] if table.stack is not None else []):
-            text = (f"{role} is not used by {spec.name} (it takes "
-                    f"{', '.join(spec.roles)})")
+            text = spec.unused(role)
             if role != STACK and role not in spec.roles and text not in table.warnings:
                 table.warnings.append(text)
     return table

@@ -103,8 +103,7 @@ def load_inputs(path: str | None = None, role_files: Mapping[str, str] | None = 
     if spec is not None:
         for role in arrays:
             if role not in spec.roles:
-                warnings.append(f"{role} is not used by {spec.name} (it takes "
-                                f"{', '.join(spec.roles)})")
+                warnings.append(spec.unused(role))
     return Inputs(arrays=arrays, sources=sources, warnings=tuple(warnings),
                   negatives_layout=negatives_layout)
 

@@ -1,5 +1,7 @@
 """What the in-batch losses say about inputs they cannot use as given (QA defects):
 
+- clip and siglip leave a `negatives` array unused (exit 0) with a warning that says why,
+  and `explain` says it;
 - every role an in-batch loss's `explain` names is one its compute JSON uses;
 - under `--terms top` the JSON always says how many terms are left out (0 included).
 """
@@ -37,6 +39,29 @@ def here(tmp_path: Path, monkeypatch) -> Path:
     np.savez(tmp_path / "t.npz", anchor=A, positive=P)
     np.savez(tmp_path / "tn.npz", anchor=A, positive=P, negatives=N)
     return tmp_path
+
+
+@pytest.mark.parametrize("loss", ["clip", "siglip"])
+def test_paired_batch_losses_say_why_negatives_are_not_used(capsys, here, loss):
+    code, out, err = _cli(capsys, "compute", loss, "tn.npz", "-f", "json")
+    assert code == 0
+    said = (f"negatives is not used by {loss}: its negatives are the batch's other positives "
+            "(the paired batch); use infonce for explicit negatives")
+    assert f"warning: {said}\n" in err and said in json.loads(out)["warnings"]
+    _, out, _ = _cli(capsys, "batch", loss, "tn.npz", "-f", "jsonl")
+    assert said in json.loads(out)["warnings"]
+    _, out, _ = _cli(capsys, "explain", loss, "-f", "table")
+    pitfalls = out.split("pitfalls:")[1].split("references:")[0]
+    assert "A `negatives` array is not used" in pitfalls
+    assert "the batch's other positives (the paired batch)" in pitfalls
+    assert "use infonce for explicit negatives" in pitfalls
+
+
+def test_other_unused_roles_still_list_what_the_loss_takes(capsys, here):
+    np.savez(here / "tl.npz", anchor=A, positive=P, label=np.ones(3))
+    code, _, err = _cli(capsys, "compute", "clip", "tl.npz", "-f", "json")
+    assert code == 0
+    assert "warning: label is not used by clip (it takes anchor, positive)\n" in err
 
 
 IN_BATCH = ("clip", "siglip", "ntxent-batch", "npair", "dcl", "hard-infonce", "supcon")
