@@ -1,5 +1,8 @@
 """What the in-batch losses say about inputs they cannot use as given (QA defects):
 
+- a lone 2-D .npy is read as one stacked example (B = 1, rows 2.. the negatives): a form that
+  needs a batch, or refuses negatives, says it was that reading and how to give a batch,
+  instead of blaming an anchor or negatives the user never gave;
 - clip and siglip leave a `negatives` array unused (exit 0) with a warning that says why,
   and `explain` says it;
 - every role an in-batch loss's `explain` names is one its compute JSON uses;
@@ -18,6 +21,7 @@ import pytest
 import losscli
 from losscli.cli import run
 from losscli.losses import get_spec
+from tests.helpers import close
 
 RNG = np.random.default_rng(7)
 A, P, N = RNG.standard_normal((3, 4)), RNG.standard_normal((3, 4)), RNG.standard_normal((3, 2, 4))
@@ -39,6 +43,71 @@ def here(tmp_path: Path, monkeypatch) -> Path:
     np.savez(tmp_path / "t.npz", anchor=A, positive=P)
     np.savez(tmp_path / "tn.npz", anchor=A, positive=P, negatives=N)
     return tmp_path
+
+
+def _said_of_the_reading(err: str, file: str, shape: str) -> None:
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    line = lines[0]
+    assert line.startswith(f"error: {file}: a 2-D .npy {shape} is read as one stacked example"
+                           ", rows as roles"), line
+    for fix in ("(B, 2, D) stack", "--anchor a.npy --positive p.npy",
+                "an .npz with anchor and positive"):
+        assert fix in line, line
+
+
+@pytest.mark.parametrize("loss,file,shape,refused", [
+    ("clip", "A.npy", "(4, 3)", "needs a batch of B >= 2 examples"),
+    ("ntxent-batch", "A.npy", "(4, 3)", "takes its negatives from the batch"),
+    ("clip", "two.npy", "(2, 3)", "needs a batch of B >= 2 examples"),
+    ("ntxent-batch", "two.npy", "(2, 3)", "needs a batch of B >= 2 examples"),
+    ("npair", "two.npy", "(2, 3)", "needs a batch of B >= 2 examples"),
+    ("dcl", "two.npy", "(2, 3)", "needs a batch of B >= 2 examples"),
+    ("hard-infonce", "two.npy", "(2, 3)", "needs a batch of B >= 2 examples"),
+])
+def test_a_lone_2d_npy_refused_by_an_in_batch_form_says_it_was_read_as_one_example(
+        capsys, here, loss, file, shape, refused):
+    code, out, err = _cli(capsys, "compute", loss, file, "-f", "json")
+    assert code == 4 and out == ""
+    _said_of_the_reading(err, file, shape)
+    assert refused in err
+
+
+def test_batch_says_the_same_of_a_lone_2d_npy(capsys, here):
+    code, out, err = _cli(capsys, "batch", "clip", "A.npy", "-f", "jsonl")
+    assert code == 7
+    record = json.loads(out)
+    assert record["error"].startswith("A.npy: a 2-D .npy (4, 3) is read as one stacked example")
+
+
+def test_a_convention_refusing_negatives_of_a_lone_2d_npy_says_so(capsys, here):
+    code, _, err = _cli(capsys, "compute", "dcl", "A.npy", "--like", "dcl-port")
+    assert code == 2
+    _said_of_the_reading(err, "A.npy", "(4, 3)")
+    assert "negatives has no counterpart in dcl-port's dcl" in err
+
+
+def test_a_batch_of_one_given_by_role_keeps_its_own_message(capsys, here):
+    np.save(here / "a1.npy", A[:1])
+    np.save(here / "p1.npy", P[:1])
+    code, _, err = _cli(capsys, "compute", "clip", "--anchor", "a1.npy", "--positive", "p1.npy")
+    assert code == 4
+    assert err == ("error: a1.npy:anchor: clip's paired batch needs a batch of B >= 2 examples,"
+                   " found B = 1; give anchor and positive as (B, D) with B >= 2\n")
+    code, _, err = _cli(capsys, "compute", "ntxent-batch", "tn.npz")
+    assert code == 4 and err == (
+        "error: tn.npz:negatives: ntxent-batch takes its negatives from the batch, not from "
+        "negatives; drop negatives, or use infonce for explicit negatives\n")
+
+
+@pytest.mark.parametrize("loss", ["clip", "siglip", "ntxent-batch"])
+def test_a_b_2_d_stack_is_the_batch(capsys, here, loss):
+    code, out, err = _cli(capsys, "compute", loss, "S.npy", "-f", "json")
+    assert code == 0 and err == ""
+    doc = json.loads(out)
+    want = losscli.evaluate(loss, {"anchor": A, "positive": P})
+    assert doc["shape"]["batch"] == 3
+    assert all(close(got, w) for got, w in zip(doc["per_example"], want.per_example, strict=True))
 
 
 @pytest.mark.parametrize("loss", ["clip", "siglip"])
