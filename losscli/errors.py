@@ -94,6 +94,19 @@ class BatchTooSmall(BadData):
     its own type, so that batch can say a JSON line is one input of one example."""
 
 
+class RoleRefused(BadData):
+    """An input role the loss refuses rather than ignores (ntxent-batch's negatives): its
+    own type, naming the role, so that a role read from a lone 2-D .npy's rows can say it
+    was the reading that gave it (losses/run.py)."""
+
+    def __init__(self, what: str, fix: str = "", *, where: str | None = None,
+                 role: str = "") -> None:
+        # role is a keyword: an exception is rebuilt from its args (what) when pickled to
+        # and from batch's worker processes, its attributes restored after.
+        super().__init__(what, fix, where=where)
+        self.role = role
+
+
 class NonFiniteResult(LossCliError):
     """A non-finite result from finite inputs, under --strict."""
 

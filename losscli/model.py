@@ -48,6 +48,26 @@ ROLE_SHAPES = {
 
 
 @dataclass(frozen=True)
+class LoneStack:
+    """A lone 2-D .npy INPUT read as one example, its rows as roles (CONTRACT.md: row 0 the
+    anchor, row 1 the positive, rows 2.. the negatives). Kept with the inputs because a loss
+    that refuses what this reading gives it (a batch of B = 1, negatives) would otherwise
+    blame an array the user never gave: the refusal says it was the reading."""
+
+    where: str  # the file, as messages name it
+    shape: tuple[int, ...]  # (2 + K, D)
+    roles: tuple[str, ...]  # the roles still read from its rows (not replaced by --ROLE)
+
+    @property
+    def reading(self) -> str:
+        """How the file was read, for a refusal of what that reading gave a loss: the user
+        gave one array, not the roles its rows were cut into."""
+        return (f"a 2-D .npy {tuple(self.shape)} is read as one stacked example, rows as roles "
+                f"(row 0 the anchor, row 1 the positive, rows 2.. the negatives: B = 1, "
+                f"K = {self.shape[0] - 2})")
+
+
+@dataclass(frozen=True)
 class Inputs:
     """Arrays by role, each float64 and C-contiguous, with where each came from.
 
@@ -67,6 +87,8 @@ class Inputs:
     # The index of the first example in the whole input: batch evaluates a large input a
     # chunk at a time, and a message names a row by its place in the file, not in the chunk.
     first_row: int = 0
+    # Set when roles were read from a lone 2-D .npy's rows (one example): see LoneStack.
+    lone_stack: LoneStack | None = None
 
     def __contains__(self, role: str) -> bool:
         return role in self.arrays

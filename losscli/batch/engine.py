@@ -215,8 +215,7 @@ def _line_table(raw: bytes, where: str, spec: LossSpec,
         table.where[role] = role_where
     for role in table.whole:
         if role not in spec.roles:
-            table.warnings.append(f"{role} is not used by {spec.name} (it takes "
-                                  f"{', '.join(spec.roles)})")
+            table.warnings.append(spec.unused(role))
     return table
 
 

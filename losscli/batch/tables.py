@@ -10,7 +10,7 @@ chunk, and its roles are views of it.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -23,6 +23,7 @@ from losscli.io.formats import open_binary, sniff
 from losscli.io.hdf5 import split_path
 from losscli.io.keys import PLAIN, RoleNames
 from losscli.losses.spec import LossSpec
+from losscli.model import LoneStack
 
 # The rank a role has when it holds one row per example.
 PER_EXAMPLE_NDIM = {"anchor": 2, "positive": 2, "negatives": 3, "negatives2": 3, "logits": 2}
@@ -41,6 +42,8 @@ class Table:
     stack: NpyFile | None = None
     where: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    # A lone 2-D .npy read as one example: a loss refusing what that gives it says so.
+    lone_stack: LoneStack | None = None
 
     def shape(self, role: str) -> tuple[int, ...]:
         """The shape of a role, whether loaded or read by rows."""
@@ -127,6 +130,7 @@ def table_for(source: Document | RoleSet, spec: LossSpec,
             table.whole.update(inputs.arrays)
             table.where.update({r: inputs.where(r) for r in inputs.arrays})
             table.warnings.extend(inputs.warnings)
+            table.lone_stack = inputs.lone_stack
     else:
         table = Table(source.name)
         if source.named_set is not None:
@@ -142,11 +146,13 @@ def table_for(source: Document | RoleSet, spec: LossSpec,
             _unstack_whole(table)
         table.whole.pop(role, None)
         table.files.pop(role, None)
+        if table.lone_stack is not None:  # that role no longer comes from the stack's rows
+            table.lone_stack = replace(table.lone_stack, roles=tuple(
+                r for r in table.lone_stack.roles if r != role))
         _add_role_file(table, role, path, spec, preloaded, names)
     if spec is not None:
         for role in table.roles() + ([STACK] if table.stack is not None else []):
-            text = (f"{role} is not used by {spec.name} (it takes "
-                    f"{', '.join(spec.roles)})")
+            text = spec.unused(role)
             if role != STACK and role not in spec.roles and text not in table.warnings:
                 table.warnings.append(text)
     return table
@@ -202,6 +208,7 @@ def _lone_npy(table: Table, npy: NpyFile, spec: LossSpec) -> None:
     table.whole["positive"] = arr[1]
     if arr.shape[0] > 2:
         table.whole["negatives"] = arr[2:]
+    table.lone_stack = LoneStack(where, tuple(npy.shape), tuple(table.whole))
 
 
 def _unstack_whole(table: Table) -> None:

@@ -35,7 +35,7 @@ from losscli.io.formats import (
 )
 from losscli.io.jsonlines import looks_like_lines, parse_json_lines
 from losscli.io.keys import CONTAINERS, PLAIN, RoleNames, parse_mapping, pick_roles
-from losscli.model import NEGATIVES_LAYOUTS, ROLES, SCALAR_ROLES, Inputs
+from losscli.model import NEGATIVES_LAYOUTS, ROLES, SCALAR_ROLES, Inputs, LoneStack
 
 if TYPE_CHECKING:  # io is a leaf: it reads a spec's roles and name, never the registry
     from losscli.losses.spec import LossSpec
@@ -77,6 +77,7 @@ def load_inputs(path: str | None = None, role_files: Mapping[str, str] | None = 
     raw: dict[str, Any] = {}
     sources: dict[str, str] = {}
     warnings: list[str] = []
+    lone: LoneStack | None = None
     members = rolesets.set_of(path) if path not in (None, "-") else None
     if members is not None:  # INPUT is one file of STEM.ROLE.npy files: read them all
         members.check(spec, tuple(role_files))
@@ -88,8 +89,8 @@ def load_inputs(path: str | None = None, role_files: Mapping[str, str] | None = 
         role_files = {**members.files, **role_files}
         path = None
     if path is not None:
-        for role, (value, where) in _read_document(path, spec, stdin, warnings,
-                                                   names).items():
+        document, lone = _read_document(path, spec, stdin, warnings, names)
+        for role, (value, where) in document.items():
             raw[role] = value
             sources[role] = where
     elif not role_files and members is None:
@@ -103,10 +104,12 @@ def load_inputs(path: str | None = None, role_files: Mapping[str, str] | None = 
     if spec is not None:
         for role in arrays:
             if role not in spec.roles:
-                warnings.append(f"{role} is not used by {spec.name} (it takes "
-                                f"{', '.join(spec.roles)})")
+                warnings.append(spec.unused(role))
+    if lone is not None:  # a --ROLE file replaced some of its rows: those are not its own
+        lone = dataclasses.replace(lone, roles=tuple(r for r in lone.roles
+                                                     if r not in role_files))
     return Inputs(arrays=arrays, sources=sources, warnings=tuple(warnings),
-                  negatives_layout=negatives_layout)
+                  negatives_layout=negatives_layout, lone_stack=lone)
 
 
 def check_layout(negatives_layout: str | None, spec: LossSpec | None = None) -> None:
@@ -300,16 +303,19 @@ def _detect(path: str, head: bytes, notes: list[str]) -> str:
 
 def _read_document(path: str, spec: LossSpec | None, stdin: IO[bytes] | None,
                    notes: list[str] | None = None, names: RoleNames = PLAIN,
-                   ) -> dict[str, tuple[Any, str]]:
+                   ) -> tuple[dict[str, tuple[Any, str]], LoneStack | None]:
+    """INPUT's roles (value, where), and the LoneStack when they are a lone 2-D .npy's
+    rows (one example)."""
     notes = [] if notes is None else notes
     where, fmt, payload = _read_any(path, stdin, notes)
     if fmt == "hdf5" and isinstance(payload, np.ndarray):  # FILE.h5:dataset: a stack
         fmt = "npy"
     if fmt == "npy":
         out = _unstack(payload, spec, where)
-        if payload.ndim == 2 and "anchor" in out and notes is not None:
+        if payload.ndim == 2 and "anchor" in out:
             notes.append(one_example_stack(where, payload.shape))
-        return out
+            return out, LoneStack(where, tuple(payload.shape), tuple(out))
+        return out, None
     if fmt == "json" and not isinstance(payload, dict):
         found = {list: "an array", str: "a string", float: "a number", bool: "a boolean",
                  type(None): "null"}.get(type(payload), type(payload).__name__)
@@ -317,7 +323,7 @@ def _read_document(path: str, spec: LossSpec | None, stdin: IO[bytes] | None,
                       "give an object keyed by role, e.g. {\"anchor\": [...], "
                       "\"positive\": [...], \"negatives\": [[...]]}", where=where)
     picked = pick_roles(payload, where, fmt, spec, names, notes)
-    return {role: (value, f"{where}:{role}") for role, value in picked.items()}
+    return {role: (value, f"{where}:{role}") for role, value in picked.items()}, None
 
 
 def _unstack(arr: np.ndarray, spec: LossSpec | None, where: str) -> dict[str, tuple[Any, str]]:

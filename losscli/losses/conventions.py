@@ -148,11 +148,14 @@ def apply(spec: LossSpec, library: str, given: dict[str, Any],
 
 def check_roles(spec: LossSpec, applied: Applied, inputs: Inputs) -> None:
     """A role the library has no place for (npair's explicit negatives under PML) exits 2."""
+    from losscli.losses.notices import blame_the_reading
+
     conv = applied.convention
     for role, why in conv.unsupported_roles.items():
         if role in inputs:
-            raise UsageError(f"{role} has no counterpart in {conv.library}'s {spec.name}",
-                             f"{why}; drop {role}, or drop --like")
+            raise blame_the_reading(
+                UsageError(f"{role} has no counterpart in {conv.library}'s {spec.name}",
+                           f"{why}; drop {role}, or drop --like"), role, spec, inputs)
 
 
 def _relevant_flags(conv: Convention, params: dict[str, Any]) -> dict[str, Any]:

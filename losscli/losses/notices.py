@@ -13,8 +13,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from losscli.model import ROLES
+
+if TYPE_CHECKING:
+    from losscli.errors import LossCliError
+    from losscli.losses.spec import LossSpec
+    from losscli.model import Inputs
 
 _ROLE = re.compile(r"(?<![\w-])(" + "|".join(sorted(ROLES, key=len, reverse=True))
                    + r")( \(\d+\))?(?![\w-])")
@@ -29,6 +35,25 @@ def _template(text: str) -> tuple[str, str, int | None] | None:
         return None
     count = int(found.group(2).strip(" ()")) if found.group(2) else None
     return text[:found.start()] + _SLOT + text[found.end():], found.group(1), count
+
+
+def blame_the_reading(exc: LossCliError, role: str, spec: LossSpec, inputs: Inputs,
+                      ) -> LossCliError:
+    """`exc`, a loss refusing `role` (a batch of B = 1 from the anchor, or negatives), said
+    as the lone 2-D .npy reading's where that reading gave the role: the user gave one
+    array, not the roles its rows were cut into, so the refusal names the file and the
+    reading, and the fix is a batch in each way the loss's roles can come (from its spec).
+    Anything else is returned as it is."""
+    lone = inputs.lone_stack
+    if lone is None or role not in lone.roles:
+        return exc
+    roles = [spec.stand_ins.get(r, r) for r in spec.required]
+    exc.what = f"{lone.reading}, and {exc.what}"
+    exc.fix = (f"{spec.name} needs a batch: save it as a (B, 2, D) stack, or give "
+               f"{' '.join(f'--{r} {r[0]}.npy' for r in roles)}, or an .npz with "
+               f"{joined(roles)}")
+    exc.where = lone.where
+    return exc
 
 
 def joined(names: list[str]) -> str:

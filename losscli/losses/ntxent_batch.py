@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from losscli.errors import BadData
+from losscli.errors import RoleRefused
 from losscli.kernels import _jit
 from losscli.losses import relative_softmax as rs
 from losscli.losses import tiles
@@ -37,9 +37,9 @@ def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, grad: bool 
     l_v = LSE_{u != v}(s(z_v, z_u) / t) - s(z_v, z_partner) / t (SimCLR's NT-Xent).
     """
     if "negatives" in inputs:
-        raise BadData("ntxent-batch takes its negatives from the batch, not from negatives",
-                      "drop negatives, or use infonce for explicit negatives",
-                      where=inputs.where("negatives"))
+        raise RoleRefused("ntxent-batch takes its negatives from the batch, not from "
+                          "negatives", "drop negatives, or use infonce for explicit negatives",
+                          where=inputs.where("negatives"), role="negatives")
     warnings: list[str] = []
     t = params["temperature"]
     check_temperature(t, warnings)

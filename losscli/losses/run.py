@@ -8,10 +8,11 @@ from typing import Any
 
 import numpy as np
 
+from losscli.errors import BatchTooSmall, RoleRefused
 from losscli.kernels import _jit
 from losscli.losses import module_of
 from losscli.losses.call import LossCall
-from losscli.losses.notices import merge_role_warnings
+from losscli.losses.notices import blame_the_reading, merge_role_warnings
 from losscli.losses.references import collapse_warning
 from losscli.losses.roles import negatives_layout_warning
 from losscli.model import Inputs, Result
@@ -33,7 +34,12 @@ def run(call: LossCall, inputs: Inputs, *, grad: bool = False, merge: bool = Tru
 
         check_roles(spec, call.applied, inputs)
         extra["convention"] = call.applied.convention
-    result = module_of(spec).evaluate(inputs, call.params, call.reduction, **extra)
+    try:
+        result = module_of(spec).evaluate(inputs, call.params, call.reduction, **extra)
+    except (BatchTooSmall, RoleRefused) as exc:
+        # A batch is B rows of the anchor; on a lone 2-D .npy both refusals are the reading's.
+        role = exc.role if isinstance(exc, RoleRefused) else "anchor"
+        raise blame_the_reading(exc, role, spec, inputs) from None
     if call.applied is not None:
         result = replace(result, convention=call.applied.describe())
     layout = negatives_layout_warning(inputs, spec.roles)

@@ -351,10 +351,23 @@ class LossSpec:
     # What a role holds where this loss reads it otherwise than model.ROLE_SHAPES says (the
     # in-batch losses' anchor is a batch, never one example): for the help and `explain`.
     shapes: dict[str, str] = field(default_factory=dict)
+    # Roles it does not read because it builds them from the batch itself, with where from
+    # and what to give instead (clip's negatives: the batch's other positives). An array
+    # given for one is not used, and `unused` says why rather than only listing the roles
+    # (files that also feed other losses hold such keys, so it is not refused).
+    from_batch: dict[str, str] = field(default_factory=dict)
 
     def shape(self, role: str) -> str:
         """What `role` holds for this loss, as the help and `explain` describe it."""
         return self.shapes.get(role, ROLE_SHAPES.get(role, ""))
+
+    def unused(self, role: str) -> str:
+        """The warning for an input `role` this loss does not read: why, where the loss
+        builds that role from the batch (`from_batch`), else the roles it takes."""
+        reason = self.from_batch.get(role)
+        if reason:
+            return f"{role} is not used by {self.name}: {reason}"
+        return f"{role} is not used by {self.name} (it takes {', '.join(self.roles)})"
 
     def missing(self, present: Container[str]) -> list[str]:
         """The required roles (and those without which the loss is 0) that neither `present`

@@ -151,3 +151,10 @@ def left_out(result: Result, view: TermsView) -> int:
     """How many terms per example the view leaves out."""
     positives = sum(1 for role in result.terms.role if role == "positive")
     return result.terms.count - view.kept(result.terms.count, positives)
+
+
+def says_left_out(view: TermsView, missing: int) -> bool:
+    """Whether an output says how many terms are left out (JSON `terms_left_out`, the
+    table's line under each example): always under top, so that a script reading the key
+    finds it (0 when --top keeps every term); otherwise where some are (none)."""
+    return view.mode == "top" or missing > 0

@@ -24,7 +24,7 @@ from losscli.model import (  # noqa: F401 - csvout and explore import them from 
     result_to_dict,
 )
 from losscli.render import term_rows
-from losscli.render.breakdown import Block, TermsView, blocks, left_out
+from losscli.render.breakdown import Block, TermsView, blocks, left_out, says_left_out
 
 EXAMPLE_INDENT = " " * 4
 TERM_INDENT = " " * 8
@@ -40,9 +40,9 @@ def head(result: Result, view: TermsView | None = None) -> dict[str, Any]:
     """The document without its examples and warnings, in schema 1's key order."""
     doc = result_head(result)
     if view is not None:
-        missing = left_out(result, view) * result.batch
-        if missing:
-            doc["terms_left_out"] = missing
+        missing = left_out(result, view)
+        if says_left_out(view, missing):
+            doc["terms_left_out"] = missing * result.batch
     return doc
 
 
@@ -74,7 +74,8 @@ def json_chunks(result: Result, view: TermsView = TermsView(),
     labels: list[str] = []  # the terms' role and index tokens, made once, on first use
     for block in blocks(result, view, order=order):
         out = []
-        for example in _examples(result, block, missing, labels, fill, filled_grads):
+        for example in _examples(result, block, missing if says_left_out(view, missing)
+                                 else None, labels, fill, filled_grads):
             out.append(("\n" if first else ",\n") + example)
             first = False
             if fill:  # examples of thousands of terms: written one at a time
@@ -84,11 +85,12 @@ def json_chunks(result: Result, view: TermsView = TermsView(),
     yield ("]" if first else "\n  ]") + ",\n" + after + "\n"
 
 
-def _examples(result: Result, block: Block, missing: int, labels: list[str],
+def _examples(result: Result, block: Block, missing: int | None, labels: list[str],
               fill: bool = False, filled_grads: bool = False) -> Iterator[str]:
     """Each example of a block as indented JSON text (4 spaces in, as in the document).
-    With `fill` the terms go through the compiled filler, and with `filled_grads` the
-    gradients (one (D,) vector per role and example). `labels`: term_rows.labels of the
+    `missing`: its terms_left_out, None where the output does not say it. With `fill` the
+    terms go through the compiled filler, and with `filled_grads` the gradients (one (D,)
+    vector per role and example). `labels`: term_rows.labels of the
     terms, filled here on first use and kept by the caller for the next blocks (an in-batch
     loss has 2B - 1 terms: made per block they took minutes at B = 20,000)."""
     shown = block.order.shape[1] > 0
@@ -123,7 +125,7 @@ def _examples(result: Result, block: Block, missing: int, labels: list[str],
         else:
             rows = []
         tail = []
-        if missing:
+        if missing is not None:  # said (even 0) under --terms top: says_left_out
             tail.append(f'{EXAMPLE_INDENT}  "terms_left_out": {missing}')
         if grad_texts is not None:
             tail.append(f'{EXAMPLE_INDENT}  "gradients": '

@@ -12,7 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from losscli.model import Result
-from losscli.render.breakdown import TermsView, blocks, left_out
+from losscli.render.breakdown import TermsView, blocks, left_out, says_left_out
 from losscli.render.fitted import fitted
 
 DEFAULT_SHOWN = 5
@@ -88,6 +88,9 @@ def build(result: Result, shown: int = DEFAULT_SHOWN, view: TermsView = TermsVie
             if missing:
                 parts.append(Text(f"... {missing} more terms (--terms all for every term)",
                                   style="dim"))
+            elif says_left_out(view, missing):  # as the JSON's terms_left_out: 0
+                parts.append(Text(f"(no terms left out: --top {view.top} keeps all "
+                                  f"{result.terms.count})", style="dim"))
             if norms is not None:
                 by_role = ", ".join(f"{role} {fmt_number(v)}"
                                     for role, v in role_norms(result, b).items())

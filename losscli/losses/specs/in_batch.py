@@ -21,6 +21,14 @@ DCL_PORT_MASK = -103.61632918473205  # raminnakhli/DCL: SMALL_NUM = np.log(1e-45
 
 _TWO_VIEW_ONLY = "it builds the negatives from the two-view batch itself"
 
+# Why the paired-batch losses (clip, siglip) leave a `negatives` array unused: the warning
+# and `explain` say it, since ntxent-batch refuses one and npair would use it.
+_PAIRED = "the batch's other positives (the paired batch)"
+_EXPLICIT = "use infonce for explicit negatives"
+_PAIRED_NEGATIVES = f"its negatives are {_PAIRED}; {_EXPLICIT}"
+_PAIRED_NEGATIVES_PITFALL = (f"A `negatives` array is not used, with a warning (ntxent-batch "
+                             f"refuses one): the negatives are {_PAIRED}; {_EXPLICIT}.")
+
 # Columns shared by the in-batch forms.
 _VIEW = Column("view", "which view's softmax the row belongs to: anchor or positive (two-view "
                "form)", kind="str")
@@ -155,7 +163,7 @@ NTXENT_BATCH = LossSpec(
     notes=(
         "anchor (B, D) and positive (B, D) are two views of each example, B >= 2; negatives "
         "are not accepted (use infonce for explicit negatives).",
-        "Rows: for each view, the partner (role `partner`) then the 2B - 2 other views "
+        "Rows: for each view, the partner (role `positive`) then the 2B - 2 other views "
         "(role `negative`), each named by candidate_role and candidate_index.",
         _IN_BATCH_GRADIENT_NOTE,
     ),
@@ -238,7 +246,9 @@ CLIP = LossSpec(
     pitfalls=(
         "Rows and columns differ: the per-example loss is their mean, and only the total is "
         "the same under swapping anchors and positives.",
+        _PAIRED_NEGATIVES_PITFALL,
     ),
+    from_batch={"negatives": _PAIRED_NEGATIVES},
     references=(
         "Radford et al. 2021, Learning Transferable Visual Models From Natural Language "
         "Supervision (CLIP); open_clip ClipLoss",
@@ -565,7 +575,9 @@ SIGLIP = LossSpec(
     ),
     pitfalls=(
         "The bias matters at the start: with bias 0 the B - 1 negatives dominate the loss.",
+        _PAIRED_NEGATIVES_PITFALL,
     ),
+    from_batch={"negatives": _PAIRED_NEGATIVES},
     references=(
         "Zhai, Mustafa, Kolesnikov, Beyer 2023, Sigmoid Loss for Language Image Pre-Training; "
         "open_clip SigLipLoss",
