@@ -151,11 +151,18 @@ def table_for(source: Document | RoleSet, spec: LossSpec,
                 r for r in table.lone_stack.roles if r != role))
         _add_role_file(table, role, path, spec, preloaded, names)
     if spec is not None:
-        for role in table.roles() + ([STACK] if table.stack is not None else []):
+        for role in table.roles() + _stack_roles(table):
             text = spec.unused(role)
-            if role != STACK and role not in spec.roles and text not in table.warnings:
+            if role not in spec.roles and text not in table.warnings:
                 table.warnings.append(text)
     return table
+
+
+def _stack_roles(table: Table) -> list[str]:
+    """The roles a (B, 2 + K, D) stack's rows give (negatives only where K > 0)."""
+    if table.stack is None:
+        return []
+    return ["anchor", "positive"] + (["negatives"] if table.stack.shape[1] > 2 else [])
 
 
 def _add_role_file(table: Table, role: str, path: str, spec: LossSpec,

@@ -187,6 +187,17 @@ def test_chunked_target_errors_name_the_row_in_the_whole_input(tmp_path, capsys)
     assert "1 target row(s) do not sum to 1 (row 26 sums to 1.4999999999999998); normalize" in err
 
 
+def test_a_stacks_unused_negatives_warn_as_in_compute(tmp_path, capsys):
+    path, _ = _stack(tmp_path, B=5, K=2, D=3)
+    _, _, compute_err = _cli(capsys, "compute", "clip", str(path), "-f", "json")
+    code, out, err = _cli(capsys, "batch", "clip", str(path))
+    assert code == 0
+    warning = "negatives is not used by clip"
+    assert warning in compute_err and warning in err
+    [record] = _records(out)
+    assert any(w.startswith(warning) for w in record["warnings"])
+
+
 def test_per_role_options_stream_a_shared_bank(tmp_path, capsys):
     path, x = _stack(tmp_path, B=40)
     np.save(tmp_path / "q.npy", x[:, 0].astype(np.float32))
