@@ -37,6 +37,7 @@ Every caller (the CLI's commands, notebooks, batch and the explorer) comes throu
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -53,7 +54,8 @@ from losscli.losses import LOSSES, REDUCTIONS, get_spec
 from losscli.losses.call import LossCall
 from losscli.losses.example_columns import checked_columns
 from losscli.losses.run import run
-from losscli.model import Comparison, Inputs, Result, Stats, Sweep
+from losscli.losses.spec import flag, plain_number
+from losscli.model import ROLES, Comparison, Inputs, Result, Stats, Sweep
 
 
 def evaluate(name: str, inputs: Inputs | Mapping[str, Any], *, reduction: str | None = None,
@@ -76,6 +78,7 @@ def evaluate(name: str, inputs: Inputs | Mapping[str, Any], *, reduction: str | 
     loses the loss as warnings (losses/emulation/).
     """
     call = loss_call("evaluate", name, params, reduction, like)
+    grad = flag("grad", grad)
     if emulate is not None:
         from losscli.losses.emulation import check_format
 
@@ -141,6 +144,25 @@ def loss_call(function: str, name: str, params: Mapping[str, Any], reduction: st
     return LossCall.of(name, params, reduction, like)
 
 
+def _whole(value: Any) -> bool:
+    return not isinstance(value, bool) and isinstance(plain_number(value), int)
+
+
+def checked_role_files(role_files: Mapping[str, Any] | None) -> dict[str, str]:
+    """{role: path} with every key a role ("did you mean"): a misspelt key would leave the
+    role to INPUT's own array, a believable wrong number."""
+    if role_files is None:
+        return {}
+    if not isinstance(role_files, Mapping):
+        raise UsageError(f"role_files is {type(role_files).__name__}",
+                         "give a mapping of role to file, e.g. {'anchor': 'a.npy'}")
+    for role in role_files:
+        if role not in ROLES:
+            raise UsageError(f"role_files has {role!r}, which is not a role"
+                             f"{closest_hint(str(role), ROLES)}", f"roles are: {', '.join(ROLES)}")
+    return {role: os.fspath(path) for role, path in role_files.items()}
+
+
 def as_inputs(call: LossCall, inputs: Inputs | Mapping[str, Any],
               negatives_layout: str | None = None) -> Inputs:
     """Inputs as they are, or a mapping of role to array checked for the call's loss; with
@@ -164,13 +186,16 @@ def evaluate_file(name: str, path: str | None = None, *, role_files: Mapping[str
     """
     spec = get_spec(name)
     check_keywords("evaluate_file", name, params)
-    inputs = load_inputs(path, role_files, spec, negatives_layout=negatives_layout,
-                         mapping=mapping, strict_keys=strict_keys)
+    inputs = load_inputs(None if path is None else os.fspath(path),
+                         checked_role_files(role_files), spec,
+                         negatives_layout=negatives_layout, mapping=mapping,
+                         strict_keys=flag("strict_keys", strict_keys))
     return evaluate(spec.name, inputs, reduction=reduction, like=like, grad=grad,
                     emulate=emulate, **params)
 
 
-def evaluate_files(name: str, inputs: list[str], *, role_files: Mapping[str, str] | None = None,
+def evaluate_files(name: str, inputs: str | os.PathLike | Iterable[str | os.PathLike], *,
+                   role_files: Mapping[str, str] | None = None,
                    reduction: str | None = None, like: str | None = None,
                    dtype: str = "float64", jobs: int = 1,
                    chunk: int | None = None, progress: Any = None, stdin: Any = None,
@@ -181,7 +206,8 @@ def evaluate_files(name: str, inputs: list[str], *, role_files: Mapping[str, str
                    **params: Any) -> Iterator[Any]:
     """Evaluate a loss over many inputs (what `losscli batch` does), one FileResult each.
 
-    inputs: files, directories (read non-recursively), globs, `-` (JSON Lines on stdin).
+    inputs: files, directories (read non-recursively), globs, `-` (JSON Lines on stdin); one
+    path alone is one input.
     Results come as each input finishes; an input that fails gives a FileResult whose
     `error` says why, and the others go on. .npy inputs are read `chunk` examples at a time
     (default: about 4 MiB), so memory does not grow with the file. `reduction` and `like` as
@@ -201,16 +227,21 @@ def evaluate_files(name: str, inputs: list[str], *, role_files: Mapping[str, str
     spec = get_spec(name)
     check_keywords("evaluate_files", name, params)
     check_layout(negatives_layout, spec)
-    names = RoleNames(parse_mapping(mapping), strict_keys, frozenset(role_files or ()))
+    if isinstance(inputs, (str, os.PathLike)):  # one input, not its characters
+        inputs = [inputs]
+    inputs = [os.fspath(item) for item in inputs]
+    role_files = checked_role_files(role_files)
+    names = RoleNames(parse_mapping(mapping), flag("strict_keys", strict_keys),
+                      frozenset(role_files))
     if like is None and reduction is not None and reduction not in REDUCTIONS:
         raise UsageError(f"--reduction got {reduction!r}",
                          f"choose one of {', '.join(REDUCTIONS)}")
     if dtype not in DTYPES:
         raise UsageError(f"--dtype got {dtype!r}", f"choose one of {', '.join(DTYPES)}")
-    if jobs < 1:
-        raise UsageError(f"--jobs got {jobs}", "give a whole number >= 1")
-    if chunk is not None and chunk < 1:
-        raise UsageError(f"chunk got {chunk}", "give a whole number >= 1")
+    if not _whole(jobs) or jobs < 1:
+        raise UsageError(f"--jobs got {jobs!r}", "give a whole number >= 1")
+    if chunk is not None and (not _whole(chunk) or chunk < 1):
+        raise UsageError(f"chunk got {chunk!r}", "give a whole number >= 1")
     if list(inputs).count("-") > 1:
         raise UsageError("- (stdin) is given more than once", "give it once")
     call = LossCall.of(spec.name, params, reduction, like)
@@ -232,7 +263,6 @@ def evaluate_files(name: str, inputs: list[str], *, role_files: Mapping[str, str
         progress.start(None if lines else len(sources))
     from losscli.batch.tables import preload_streams
 
-    role_files = dict(role_files or {})
     options = BatchOptions(call, dtype, chunk, role_files,
                            preloaded=preload_streams(role_files, spec),
                            negatives_layout=negatives_layout, names=names,

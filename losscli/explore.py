@@ -19,6 +19,7 @@ from losscli.losses import Convention, module_of
 from losscli.losses.call import LossCall
 from losscli.losses.conventions import compared_for
 from losscli.losses.run import run
+from losscli.losses.spec import plain_number
 from losscli.losses.sweeps import no_limits
 from losscli.model import Comparison, Inputs, Result, Stats, Sweep
 
@@ -58,6 +59,13 @@ def sweep(call: LossCall, inputs: Inputs, param: str, values: np.ndarray) -> Swe
     if call.requested == "none":
         raise UsageError("a sweep reduces over the batch", "use --reduction mean or sum "
                          "(each row carries the per-example losses too)")
+    try:
+        values = np.asarray(values, dtype=float).reshape(-1)
+    except (TypeError, ValueError):
+        raise UsageError(f"the values to sweep are {values!r}",
+                         f"give numbers for {param}") from None
+    if values.size == 0:
+        raise UsageError("no values to sweep", f"give at least one value of {param}")
     results = [run(call.with_params(**{param: float(v)}), inputs) for v in values]
     first = results[0]
     if isinstance(first.value, list):
@@ -65,7 +73,6 @@ def sweep(call: LossCall, inputs: Inputs, param: str, values: np.ndarray) -> Swe
                          "give --reduction mean or sum for a sweep")
     losses = np.array([r.value for r in results], dtype=float)
     per_example = np.stack([r.per_example for r in results])
-    values = np.asarray(values, dtype=float)
     limits = getattr(module_of(spec), "sweep_limits", None)
     columns, known = no_limits() if limits is None else limits(param, values, results)
     warnings = tuple(dict.fromkeys(w for r in results for w in r.warnings))
@@ -124,8 +131,10 @@ def positive_negative(result: Result) -> tuple[str, np.ndarray, np.ndarray] | No
 
 def stats(call: LossCall, inputs: Inputs, bins: int = 20) -> Stats:
     """Summarize one evaluation of a batch (LOSSES.md regimes; CONTRACT.md's summary)."""
-    if not 1 <= bins <= 200:
-        raise UsageError(f"--bins got {bins}", "give 1 to 200 bins")
+    if isinstance(bins, bool) or not isinstance(plain_number(bins), int) \
+            or not 1 <= bins <= 200:
+        raise UsageError(f"--bins got {bins!r}", "give a whole number of bins, 1 to 200")
+    bins = int(bins)
     result = run(call, inputs)
     pairs = getattr(result.terms, "pairs", None)
     if pairs is not None:  # an in-batch loss: its breakdown is read by blocks, never whole

@@ -49,6 +49,8 @@ def parse_mapping(items: Iterable[str] | Mapping[str, str] | None) -> dict[str, 
     malformed item, an unknown role ("did you mean") or a role mapped twice."""
     if items is None:
         return {}
+    if isinstance(items, str):  # one ROLE=NAME, not its characters
+        items = [items]
     pairs = list(items.items()) if isinstance(items, Mapping) else []
     if not isinstance(items, Mapping):
         for item in items:

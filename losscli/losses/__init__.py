@@ -32,6 +32,8 @@ ALIASES: dict[str, str] = {alias: s.name for s in LOSSES.values() for alias in s
 
 def get_spec(name: str) -> LossSpec:
     """The registry entry for a name or alias, or a usage error with the closest name."""
+    if not isinstance(name, str):
+        raise UsageError(f"the loss name is {name!r}", f"give a loss name: {', '.join(LOSSES)}")
     key = name.strip().lower().replace("_", "-")
     key = ALIASES.get(key, key)
     if key in LOSSES:

@@ -7,6 +7,7 @@ stay fast.
 from __future__ import annotations
 
 import math
+import numbers
 import re
 from collections.abc import Container, Mapping
 from dataclasses import dataclass, field
@@ -45,7 +46,8 @@ class Param:
                                  f"choose one of {', '.join(self.choices)}{hint}")
             return value
         if self.kind == "bool":
-            return bool(value)
+            return flag(self.option, value)
+        value = plain_number(value)
         if self.kind == "int":
             if isinstance(value, bool) or not isinstance(value, int):
                 raise UsageError(f"{self.option} got {value!r}", "give a whole number")
@@ -65,6 +67,32 @@ class Param:
         if bad:
             raise UsageError(f"{self.option} got {value}", _CHECK_FIX[self.check])
         return value
+
+
+def flag(option: str, value: Any) -> bool:
+    """A yes/no option's value: True or False (numpy's bools too), never another value's
+    truth ("no" and "false" are true strings: taking them so would run the other loss)."""
+    if value is True or value is False:
+        return value
+    if type(value).__name__ in ("bool_", "bool") and type(value).__module__ == "numpy":
+        return bool(value)
+    raise UsageError(f"{option} got {value!r}", "give True or False")
+
+
+def plain_number(value: Any) -> Any:
+    """numpy's integers and floats (and 0-d arrays of them) as Python's int and float, so a
+    parameter taken from an array is checked as the number it is; anything else unchanged.
+    (numbers.Integral and numbers.Real hold numpy's scalar types; bools stay bools.)"""
+    if getattr(value, "shape", None) == () and getattr(getattr(value, "dtype", None), "kind",
+                                                           "") in ("i", "u", "f"):
+        value = value.item()
+    if isinstance(value, bool) or type(value).__name__ == "bool_":
+        return value
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        return float(value)
+    return value
 
 
 _CHECK_FIX = {

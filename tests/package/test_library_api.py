@@ -113,3 +113,73 @@ def test_an_unknown_keyword_answers_in_api_terms():
         losscli.sweep("triplet", X, "margin", [1.0], temperature=0.1)
     with pytest.raises(losscli.UnknownKeyword, match="did you mean bins"):
         losscli.stats("triplet", X, bin=3)
+
+
+PAIRS = {"anchor": [[1.0, 0.0], [0.0, 1.0]], "positive": [[0.6, 0.8], [0.8, 0.6]],
+     "negatives": [[0.8, 0.6], [1.0, 0.0]]}
+
+
+@pytest.mark.parametrize("loss,key,value", [
+    ("triplet", "swap", "no"), ("triplet", "swap", "false"), ("triplet", "soft", "False"),
+    ("triplet", "swap", 2), ("triplet", "swap", 1), ("triplet", "swap", None.__class__),
+])
+def test_a_yes_no_parameter_takes_true_or_false_only(loss, key, value):
+    """"no" is a true string: read by its truth it would run the other loss."""
+    with pytest.raises(UsageError, match=f"--{key} got"):
+        losscli.evaluate(loss, PAIRS, **{key: value})
+
+
+@pytest.mark.parametrize("value", ["no", 1, "yes"])
+def test_grad_and_strict_keys_take_true_or_false_only(value, tmp_path):
+    with pytest.raises(UsageError, match="grad got"):
+        losscli.evaluate("infonce", PAIRS, grad=value)
+    np.savez(tmp_path / "x.npz", **{k: np.asarray(v) for k, v in PAIRS.items()})
+    with pytest.raises(UsageError, match="strict_keys got"):
+        losscli.evaluate_file("infonce", str(tmp_path / "x.npz"), strict_keys=value)
+
+
+def test_numpy_numbers_are_numbers():
+    want = losscli.evaluate("triplet", PAIRS, margin=0.5, swap=True).value
+    for margin in (np.float32(0.5), np.float64(0.5), np.array(0.5), np.int64(1) / 2):
+        got = losscli.evaluate("triplet", PAIRS, margin=margin, swap=np.bool_(True))
+        assert got.value == want and got.params["margin"] == 0.5
+    assert losscli.evaluate("triplet", PAIRS, margin=np.int64(1)).params["margin"] == 1.0
+
+
+def test_a_misspelt_role_file_key_is_refused(tmp_path):
+    np.savez(tmp_path / "x.npz", **{k: np.asarray(v) for k, v in PAIRS.items()})
+    np.save(tmp_path / "a.npy", np.asarray(PAIRS["positive"]))
+    for call in (lambda rf: losscli.evaluate_file("infonce", str(tmp_path / "x.npz"),
+                                                  role_files=rf),
+                 lambda rf: list(losscli.evaluate_files("infonce", [str(tmp_path / "x.npz")],
+                                                        role_files=rf))):
+        with pytest.raises(UsageError, match="'anchr', which is not a role.*did you mean "
+                                             "anchor"):
+            call({"anchr": str(tmp_path / "a.npy")})
+
+
+def test_one_path_is_one_input_and_one_mapping_item_is_one_item(tmp_path):
+    np.savez(tmp_path / "x.npz", query=np.asarray(PAIRS["anchor"]), positive=PAIRS["positive"],
+             negatives=PAIRS["negatives"])
+    records = list(losscli.evaluate_files("infonce", str(tmp_path / "x.npz"),
+                                          mapping="anchor=query"))
+    assert len(records) == 1 and records[0].ok
+    records = list(losscli.evaluate_files("infonce", tmp_path / "x.npz",
+                                          mapping="anchor=query"))
+    assert len(records) == 1 and records[0].ok
+    one = losscli.evaluate_file("infonce", tmp_path / "x.npz", mapping="anchor=query")
+    assert one.value == records[0].value
+
+
+@pytest.mark.parametrize("call", [
+    lambda: losscli.sweep("infonce", PAIRS, "temperature", []),
+    lambda: losscli.sweep("infonce", PAIRS, "temperature", ["hot"]),
+    lambda: losscli.stats("infonce", PAIRS, bins=2.5),
+    lambda: losscli.stats("infonce", PAIRS, bins="20"),
+    lambda: losscli.evaluate(None, PAIRS),
+    lambda: losscli.evaluate(3, PAIRS),
+    lambda: list(losscli.evaluate_files("infonce", ["x.npz"], jobs="2")),
+])
+def test_wrong_argument_types_are_usage_errors(call):
+    with pytest.raises(UsageError):
+        call()
