@@ -207,7 +207,8 @@ def evaluate_files(name: str, inputs: str | os.PathLike | Iterable[str | os.Path
     """Evaluate a loss over many inputs (what `losscli batch` does), one FileResult each.
 
     inputs: files, directories (read non-recursively), globs, `-` (JSON Lines on stdin); one
-    path alone is one input.
+    path alone is one input. JSON Lines, found by content whatever the name, give a result
+    per line. An input given more than once is evaluated once, its first result warning so.
     Results come as each input finishes; an input that fails gives a FileResult whose
     `error` says why, and the others go on. .npy inputs are read `chunk` examples at a time
     (default: about 4 MiB), so memory does not grow with the file. `reduction` and `like` as
@@ -223,6 +224,7 @@ def evaluate_files(name: str, inputs: str | os.PathLike | Iterable[str | os.Path
     loss, at its hardest term (FileResult.columns).
     """
     from losscli.batch import DTYPES, BatchOptions, evaluate_sources, expand
+    from losscli.batch.engine import noting_repeats
 
     spec = get_spec(name)
     check_keywords("evaluate_files", name, params)
@@ -257,9 +259,11 @@ def evaluate_files(name: str, inputs: str | os.PathLike | Iterable[str | os.Path
 
         stdin = peek_stdin(stdin)
     if progress is not None and hasattr(progress, "start"):
+        from losscli.batch.engine import reads_here
         from losscli.batch.sources import JsonLines
 
-        lines = any(isinstance(s, JsonLines) for s in sources)  # a record per line
+        # a record per line: a JSON Lines file, or a pipe that may turn out to be one
+        lines = any(isinstance(s, JsonLines) or reads_here(s) for s in sources)
         progress.start(None if lines else len(sources))
     from losscli.batch.tables import preload_streams
 
@@ -276,8 +280,10 @@ def evaluate_files(name: str, inputs: str | os.PathLike | Iterable[str | os.Path
         cluster = ClusterOptions(scheduler, workers, task_rows)
         cluster.check(jobs)
         require_dask()
-        return evaluate_on_cluster(sources, options, cluster, progress, stdin)
-    return evaluate_sources(sources, options, jobs, progress, stdin)
+        results = evaluate_on_cluster(sources, options, cluster, progress, stdin)
+    else:
+        results = evaluate_sources(sources, options, jobs, progress, stdin)
+    return noting_repeats(results, sources)  # an input given twice: evaluated once, said so
 
 
 def sweep(name: str, inputs: Inputs | Mapping[str, Any], param: str, values: Any, *,

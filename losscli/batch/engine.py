@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from losscli.batch import tables
-from losscli.batch.sources import JsonLines, Source
+from losscli.batch.sources import Document, JsonLines, Source, repeat_warnings
 from losscli.batch.tasks import combine, evaluate_part, evaluate_rows, finish
 from losscli.batch.tasks import failed as _failed
 from losscli.errors import BadData, BatchTooSmall, InputUnavailable, LossCliError
@@ -70,8 +70,62 @@ def evaluate_source(source: Source, options: BatchOptions,
     if isinstance(source, JsonLines):
         yield from _json_lines(source, options.call.spec, options, progress, stdin)
         return
+    if isinstance(source, Document) and source.stream is None and reads_here(source):
+        yield from _pipe(source, options, progress)
+        return
     # The same pure functions as a Dask worker's share of a file (tasks.py).
     yield combine([evaluate_part(source, options, progress=progress)], options)
+
+
+def _pipe(source: Document, options: BatchOptions, progress: Progress | None,
+          ) -> Iterator[FileResult]:
+    """A pipe, FIFO or <(...) given as INPUT, opened once: JSON Lines (found by content, as
+    sources.py finds them in files) are read a line at a time, anything else whole; what was
+    read to tell goes back in front of the rest, since a pipe cannot be read again."""
+    import itertools
+
+    from losscli.io.formats import open_binary
+    from losscli.io.jsonlines import peek_lines
+
+    started = time.perf_counter()
+    try:
+        stream = open_binary(source.path)
+        try:
+            lines, head = peek_lines(stream)
+        except OSError as exc:
+            stream.close()
+            raise InputUnavailable(f"cannot read: {exc.strerror or exc}", "check the file",
+                                   where=source.path) from None
+    except LossCliError as exc:
+        result = _failed(source.name, options, exc)
+        result.seconds = time.perf_counter() - started
+        yield result
+        return
+    with stream:
+        if lines:
+            yield from _each_line(source.name, itertools.chain(head, stream),
+                                  options.call.spec, options, progress)
+            return
+        whole = Document(source.path, given=source.given,
+                         stream=_Prefixed(b"".join(head), stream))
+        yield combine([evaluate_part(whole, options, progress=progress)], options)
+
+
+class _Prefixed:
+    """A stream read from `head` first, then from `rest` (a pipe's bytes, read once)."""
+
+    def __init__(self, head: bytes, rest: Any) -> None:
+        self._head = head
+        self._rest = rest
+
+    def read(self, n: int = -1) -> bytes:
+        if n is None or n < 0:
+            data, self._head = self._head + (self._rest.read() or b""), b""
+            return data
+        data, self._head = self._head[:n], self._head[n:]
+        if len(data) < n:
+            data += self._rest.read(n - len(data)) or b""
+        return data
 
 
 def _evaluate_table(table: tables.Table, options: BatchOptions,
@@ -94,29 +148,36 @@ def _json_lines(source: JsonLines, spec: LossSpec, options: BatchOptions,
         result.seconds = time.perf_counter() - started
         yield result
         return
-    overrides: dict[str, tuple[np.ndarray, str]] | None = None
-    seen = False
     try:
-        for lineno, raw in enumerate(stream, 1):
-            if not raw.strip():
-                continue
-            seen = True
-            where = f"{name}:{lineno}"
-            started = time.perf_counter()
-            try:
-                if overrides is None:
-                    overrides = _role_overrides(options, spec)
-                table = _line_table(raw, where, spec, overrides, options.names)
-                result = _evaluate_table(table, options, progress)
-            except LossCliError as exc:
-                if isinstance(exc, BatchTooSmall):
-                    exc.fix = f"{exc.fix}; {_one_line_one_input(spec.name, name)}"
-                result = _failed(where, options, exc)
-            result.seconds = time.perf_counter() - started
-            yield result
+        yield from _each_line(name, stream, spec, options, progress)
     finally:
         if source.path != "-":
             stream.close()
+
+
+def _each_line(name: str, stream: Iterable[bytes], spec: LossSpec, options: BatchOptions,
+               progress: Progress | None) -> Iterator[FileResult]:
+    """A record per non-blank line, `NAME:LINE`; no line at all is a failed input."""
+    started = time.perf_counter()
+    overrides: dict[str, tuple[np.ndarray, str]] | None = None
+    seen = False
+    for lineno, raw in enumerate(stream, 1):
+        if not raw.strip():
+            continue
+        seen = True
+        where = f"{name}:{lineno}"
+        started = time.perf_counter()
+        try:
+            if overrides is None:
+                overrides = _role_overrides(options, spec)
+            table = _line_table(raw, where, spec, overrides, options.names)
+            result = _evaluate_table(table, options, progress)
+        except LossCliError as exc:
+            if isinstance(exc, BatchTooSmall):
+                exc.fix = f"{exc.fix}; {_one_line_one_input(spec.name, name)}"
+            result = _failed(where, options, exc)
+        result.seconds = time.perf_counter() - started
+        yield result
     if not seen:  # an empty .jsonl is a failed input, never a silent success
         result = _failed(name, options, BadData(
             "no JSON Lines: the file is empty or blank", "write one JSON object (an input) "
@@ -242,6 +303,26 @@ def evaluate_sources(sources: Iterable[Source], options: BatchOptions, jobs: int
     yield from _in_workers(remote, options, jobs, progress)
 
 
+def noting_repeats(results: Iterator[FileResult], sources: list[Source],
+                   ) -> Iterator[FileResult]:
+    """The results, the first of each input given more than once (sources.py) with the
+    warning that says so: whichever engine ran them, records and stderr carry it once."""
+    notes = repeat_warnings(sources)
+    lines = {s.name for s in sources if isinstance(s, JsonLines)}
+    try:
+        for result in results:
+            if notes:
+                name = result.file
+                if name not in notes and ":" in name and name.rsplit(":", 1)[0] in lines:
+                    name = name.rsplit(":", 1)[0]  # a line of a JSON Lines input: PATH:LINE
+                note = notes.pop(name, None)
+                if note is not None:
+                    result.warnings = (note, *result.warnings)
+            yield result
+    finally:
+        getattr(results, "close", lambda: None)()  # stops workers or a cluster at once
+
+
 def reads_here(source: Source) -> bool:
     """stdin, and pipes or <(...) given as INPUTS: only this process can read them."""
     path = getattr(source, "path", None)
@@ -318,4 +399,5 @@ def _unpack(packed: tuple[FileResult, Any]) -> FileResult:
     return result
 
 
-__all__ = ["DTYPES", "BatchOptions", "evaluate_source", "evaluate_sources", "peek_stdin"]
+__all__ = ["DTYPES", "BatchOptions", "evaluate_source", "evaluate_sources", "noting_repeats",
+           "peek_stdin"]

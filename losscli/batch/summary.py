@@ -39,6 +39,20 @@ class Summary:
             self.active += result.active or 0
             self.margin_terms += result.margin_terms
 
+    def non_finite(self) -> int:
+        """How many per-example losses are NaN or infinite (left out of the statistics)."""
+        return int(sum(int((~np.isfinite(part)).sum()) for part in self._parts))
+
+    def left_out_warning(self) -> str | None:
+        """The warning that the statistics leave out the non-finite examples (None when
+        there are none): the summary's `non_finite` says how many, but exit 0 alone would
+        not tell that its count and mean are over fewer examples than were given."""
+        n = self.non_finite()
+        if not n:
+            return None
+        return (f"{n} example(s) with a non-finite loss are left out of the summary's count, "
+                "mean and quantiles (--strict makes them an error)")
+
     def record(self, loss: str) -> dict[str, Any]:
         """The summary record of `loss`: the statistics of every finite per-example loss, the
         inputs and failures, the non-finite count and the share of active margin terms.

@@ -126,7 +126,8 @@ def table_for(source: Document | RoleSet, spec: LossSpec,
             _parquet(table, source.path, spec, names)
         else:
             inputs = load_inputs(source.path, None, spec, mapping=names.mapping,
-                                 strict_keys=names.strict, elsewhere=overrides)
+                                 strict_keys=names.strict, elsewhere=overrides,
+                                 opened=source.stream)
             table.whole.update(inputs.arrays)
             table.where.update({r: inputs.where(r) for r in inputs.arrays})
             table.warnings.extend(inputs.warnings)

@@ -138,6 +138,19 @@ def _one_line(text: str) -> str:
     return " ".join(str(text).split())
 
 
+# The one writer of files (render/atomic_file.py), imported only by a run that writes one:
+# looked up, not imported, so that a run that writes no file does not pay for it.
+_WRITTEN = "losscli.render.atomic_file"
+
+
+def _interrupted() -> None:
+    """`error: interrupted`, and what became of the files the run was writing (each left as
+    it was, since they are written whole or not at all): `--out FILE left unchanged`."""
+    written = sys.modules.get(_WRITTEN)
+    left = written.unfinished() if written is not None else []
+    _error("interrupted" + (f"; {', '.join(left)}" if left else ""))
+
+
 def _error(message: str) -> None:
     _stderr(f"error: {_one_line(message)}\n")
 
@@ -190,6 +203,9 @@ def run(argv: list[str] | None = None) -> int:
     debug = "--debug" in args or os.environ.get("LOSSCLI_DEBUG") == "1"
     completing = completion_words()
     surface = SURFACE.set("cli")  # usage errors in terms of options, not keywords
+    written = sys.modules.get(_WRITTEN)
+    if written is not None:  # a run before this one in the same process (the tests)
+        written.forget()
     try:
         if completing is not None:
             target = app_for(completing, one_loss=True, completing=True)
@@ -197,7 +213,7 @@ def run(argv: list[str] | None = None) -> int:
             target = app_for(args, one_loss="--help" in args or "-h" in args)
         rv = target(args=args, prog_name="losscli", standalone_mode=False)
         if rv == ExitCode.INTERRUPTED:  # typer turns Ctrl-C into Exit(130)
-            _stderr("interrupted\n")
+            _interrupted()
         return int(rv) if isinstance(rv, int) else 0
     except LossCliError as exc:
         _error(exc.message())
@@ -217,7 +233,7 @@ def run(argv: list[str] | None = None) -> int:
     except typer.Exit as exc:
         return int(exc.exit_code)
     except (typer.Abort, KeyboardInterrupt):
-        _stderr("interrupted\n")
+        _interrupted()
         return int(ExitCode.INTERRUPTED)
     except (ReaderGone, BrokenPipeError):
         _quiet_broken_pipe()

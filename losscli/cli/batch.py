@@ -28,12 +28,14 @@ from losscli.cli._options import (
 HELP = """Evaluate a loss over many inputs: files, directories, globs, JSON Lines.
 
 INPUTS are JSON objects, .npz files, stacked .npy files (B, 2 + K, D), safetensors, Parquet,
-Arrow and HDF5 files, .jsonl files (each line its own input, recorded as FILE:LINE),
+Arrow and HDF5 files, JSON Lines (found by content whatever the name, pipes included: each
+line its own input, recorded as FILE:LINE),
 directories (read non-recursively: *.json, *.jsonl, *.npz, *.npy, *.safetensors, *.parquet,
 *.arrow, *.h5, with STEM.ROLE.npy files forming one input; a directory of Parquet shards is an
 input per shard), globs, or - for JSON Lines on stdin. --map ROLE=NAME reads a role from
 another name in every input. Per-role options (--anchor q.npy --positive d.npy --negatives
-n.npy) give one input without INPUTS, or replace that role in every input.
+n.npy) give one input without INPUTS, or replace that role in every input. An input given
+twice (by name, glob or directory) is evaluated once, with a warning.
 
 .npy inputs are read in chunks of examples, and Parquet a row group at a time, so memory
 stays bounded whatever their size.
@@ -80,7 +82,9 @@ def _batch(
     best: int | None = typer.Option(None, "--best", metavar="N", help="the N examples with "
                                     "the smallest loss, best first", rich_help_panel="Output"),
     summary: bool = typer.Option(False, "--summary", help="statistics of the per-example "
-                                 "losses over every input, instead of the records",
+                                 "losses over every input, instead of the records; "
+                                 "non-finite losses are left out (counted in non_finite, "
+                                 "with a warning)",
                                  rich_help_panel="Output"),
     format: str = typer.Option("auto", "--format", "-f", help="auto (table on a terminal, JSON "
                                "Lines when piped or from --out's suffix), table, json, jsonl or "
@@ -200,8 +204,11 @@ def run_batch(loss: str, inputs: list[str] | None, roles: dict[str, str],
                         progress.say(line)
                     noted = True
                 if not quiet:
-                    for w in result.warnings:  # a warning that names its file says it once
-                        named = w.startswith(f"{result.file}:")
+                    # a warning that names its file (or, on a line's record, the line's
+                    # file: an input given twice) says it once
+                    files = (result.file, result.file.rsplit(":", 1)[0])
+                    for w in result.warnings:
+                        named = w.startswith(tuple(f"{f}:" for f in files))
                         progress.say(f"warning: {w}" if named else
                                      f"warning: {result.file}: {w}")
                 if result.error is not None:
@@ -219,6 +226,9 @@ def run_batch(loss: str, inputs: list[str] | None, roles: dict[str, str],
                     return first_failure or int(ExitCode.BATCH_FAILED)
         writer.finish(totals, loss)
         sink.commit()
+        left_out = totals.left_out_warning() if summary and not quiet else None
+        if left_out is not None:
+            progress.say(f"warning: {left_out}")
     except BaseException:
         sink.abort()
         raise

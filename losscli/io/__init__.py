@@ -54,7 +54,8 @@ def load_inputs(path: str | None = None, role_files: Mapping[str, str] | None = 
                 spec: LossSpec | None = None, stdin: IO[bytes] | None = None,
                 negatives_layout: str | None = None,
                 mapping: Mapping[str, str] | Iterable[str] | None = None,
-                strict_keys: bool = False, elsewhere: Iterable[str] = ()) -> Inputs:
+                strict_keys: bool = False, elsewhere: Iterable[str] = (),
+                opened: Any = None) -> Inputs:
     """Read INPUT (a JSON object, JSON Lines, an .npz, a stacked .npy, a safetensors,
     Parquet, Arrow or HDF5 file, or `-` for stdin) and per-role files.
 
@@ -64,6 +65,8 @@ def load_inputs(path: str | None = None, role_files: Mapping[str, str] | None = 
     {role: name} or `ROLE=NAME` items (`--map`); arrays that are not roles are ignored with
     a warning, or refused with `strict_keys` (`--strict-keys`). `elsewhere`: roles the
     caller reads from other files (batch's per-role options), which INPUT need not hold.
+    `opened`: INPUT's bytes, already open (anything with read(n)), read in place of opening
+    `path`, which names them: a pipe that batch has begun to read to tell its format.
     """
     check_layout(negatives_layout, spec)
     role_files = dict(role_files or {})
@@ -89,7 +92,7 @@ def load_inputs(path: str | None = None, role_files: Mapping[str, str] | None = 
         role_files = {**members.files, **role_files}
         path = None
     if path is not None:
-        document, lone = _read_document(path, spec, stdin, warnings, names)
+        document, lone = _read_document(path, spec, stdin, warnings, names, opened)
         for role, (value, where) in document.items():
             raw[role] = value
             sources[role] = where
@@ -158,7 +161,7 @@ def inputs_from_arrays(arrays: Mapping[str, Any], spec: LossSpec | None = None,
 
 
 def _read_any(path: str, stdin: IO[bytes] | None, notes: list[str] | None = None,
-              role: str | None = None) -> tuple[str, str, Any]:
+              role: str | None = None, opened: Any = None) -> tuple[str, str, Any]:
     """(where, format, payload): a JSON document, a dict of .npz arrays, or one .npy array.
 
     Sizes are checked before anything large is read: a JSON file against its cap, a .npy
@@ -171,6 +174,13 @@ def _read_any(path: str, stdin: IO[bytes] | None, notes: list[str] | None = None
     if path == "-":
         data = _read_stdin(stdin)
         return _parse(STDIN, _io.BytesIO(data), len(data), notes, role)
+    if opened is not None:  # a pipe already open: its bytes, named by `path`
+        try:
+            data = read_stream(opened, path)
+        except OSError as exc:
+            raise InputUnavailable(f"cannot read: {exc.strerror or exc}", "check the file",
+                                   where=path) from None
+        return _parse(path, _io.BytesIO(data), len(data), notes, role)
     with open_binary(path) as fh:
         try:
             info = os.fstat(fh.fileno())
@@ -303,11 +313,12 @@ def _detect(path: str, head: bytes, notes: list[str]) -> str:
 
 def _read_document(path: str, spec: LossSpec | None, stdin: IO[bytes] | None,
                    notes: list[str] | None = None, names: RoleNames = PLAIN,
+                   opened: Any = None,
                    ) -> tuple[dict[str, tuple[Any, str]], LoneStack | None]:
     """INPUT's roles (value, where), and the LoneStack when they are a lone 2-D .npy's
     rows (one example)."""
     notes = [] if notes is None else notes
-    where, fmt, payload = _read_any(path, stdin, notes)
+    where, fmt, payload = _read_any(path, stdin, notes, opened=opened)
     if fmt == "hdf5" and isinstance(payload, np.ndarray):  # FILE.h5:dataset: a stack
         fmt = "npy"
     if fmt == "npy":

@@ -9,6 +9,7 @@ reader, and object dtypes are refused before any data is read.
 
 from __future__ import annotations
 
+import difflib
 import json
 import math
 import os
@@ -125,7 +126,7 @@ def open_binary(path: str) -> IO[bytes]:
                                    where=path)
         return open(path, "rb")
     except FileNotFoundError:
-        raise InputUnavailable("no such file", "check the path", where=path) from None
+        raise InputUnavailable("no such file", missing_fix(path), where=path) from None
     except PermissionError:
         raise InputUnavailable("permission denied", "check the file's permissions",
                                where=path) from None
@@ -137,6 +138,23 @@ def open_binary(path: str) -> IO[bytes]:
     except ValueError as exc:  # an embedded NUL, from a library caller
         raise InputUnavailable(f"not a usable path ({exc})", "check the path",
                                where=path) from None
+
+
+# How close a name in the same directory must be to a missing file's to be suggested
+# (difflib's ratio: emb0.npzz for emb0.npz, seed-exampel-1.json for seed-example-1.json).
+NEAR_NAME_CUTOFF = 0.8
+
+
+def missing_fix(path: str) -> str:
+    """The fix for a file that does not exist: `did you mean DIR/NAME?` when its directory
+    holds a close name (a typo), else to check the path."""
+    directory, name = os.path.split(path)
+    try:
+        entries = os.listdir(directory or ".")
+    except (OSError, ValueError):  # no such directory, or not one: nothing to suggest
+        return "check the path"
+    near = difflib.get_close_matches(name, entries, n=1, cutoff=NEAR_NAME_CUTOFF)
+    return f"did you mean {os.path.join(directory, near[0])}?" if near else "check the path"
 
 
 def check_dtype(dtype: np.dtype, where: str) -> None:

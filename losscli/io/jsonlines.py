@@ -4,13 +4,21 @@
 (B = lines): anchor (B, D), negatives (B, K, D), a class index per line a (B,) target. A
 role that is not per example (`weight`, one per class) must be the same on every line and is
 read once. Blank lines are skipped; a fault names its line as `FILE:LINE`.
+
+`batch` reads each line as its own input instead, and finds JSON Lines by content whatever
+the file's name (`peek_lines`), from its first two non-blank lines: a pipe can be read once
+only, so what was read to tell is handed back to be read again in front of the rest.
 """
 
 from __future__ import annotations
 
+import json
+from typing import IO
+
 import numpy as np
 
 from losscli.errors import BadData
+from losscli.io import formats
 from losscli.io.formats import nested_to_array, parse_json
 
 # Roles that hold one value for the whole batch rather than one per example.
@@ -22,6 +30,59 @@ def looks_like_lines(data: bytes) -> bool:
     non-blank line is an object and another non-blank line follows."""
     lines = [line for line in data.splitlines() if line.strip()]
     return len(lines) > 1 and lines[0].lstrip(b"\xef\xbb\xbf \t").startswith(b"{")
+
+
+def starts_json_lines(first: bytes, second: bytes | None) -> bool:
+    """Whether a text whose first two non-blank lines are these is JSON Lines.
+
+    Yes when the first line is a JSON value by itself and another line follows: one JSON
+    document cannot go on past a complete value (a pretty-printed one starts with a bare
+    `{`, a one-line one has nothing after it). Also when the first line is a broken object
+    and the second an object by itself: a bad line fails only its own record.
+    """
+    if second is None:
+        return False
+    if _whole_value(first):
+        return True
+    opens = first.lstrip(b"\xef\xbb\xbf \t").startswith(b"{")
+    return opens and second.lstrip(b" \t").startswith(b"{") and _whole_value(second)
+
+
+def _whole_value(line: bytes) -> bool:
+    """Whether a line parses as one JSON value on its own (leniently: only the shape of
+    the text matters here; each line is parsed strictly when it is evaluated)."""
+    try:
+        json.loads(line.decode("utf-8-sig"))
+    except (ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError included
+        return False
+    return True
+
+
+def peek_lines(stream: IO[bytes]) -> tuple[bool, list[bytes]]:
+    """Whether a stream holds JSON Lines, and what was read to tell: whole lines (up to its
+    second non-blank line), to be read again in front of the rest of it.
+
+    Its first bytes are sniffed first: only JSON text is read on line by line, so a binary
+    file costs 16 bytes (nothing is lost: they are handed back).
+    """
+    first = stream.read(16) or b""
+    if formats.sniff(first) != "json":
+        return False, [first] if first else []
+    cap = formats.MAX_JSON_BYTES  # read at call time: tests lower the caps
+    head = first.splitlines(keepends=True)
+    if head and not head[-1].endswith(b"\n"):  # complete the line the 16 bytes cut
+        head[-1] += stream.readline(cap + 1)
+    found = [line for line in head if line.strip()][:2]
+    read = sum(map(len, head))
+    while len(found) < 2 and read <= cap and (not head or head[-1].endswith(b"\n")):
+        line = stream.readline(cap + 1)
+        if not line:
+            break
+        head.append(line)
+        read += len(line)
+        if line.strip():
+            found.append(line)
+    return len(found) == 2 and starts_json_lines(found[0], found[1]), head
 
 
 def parse_json_lines(data: bytes, where: str, inexact: list[str] | None = None,
@@ -63,4 +124,4 @@ def parse_json_lines(data: bytes, where: str, inexact: list[str] | None = None,
             for key, arrs in rows.items()}
 
 
-__all__ = ["looks_like_lines", "parse_json_lines"]
+__all__ = ["looks_like_lines", "parse_json_lines", "peek_lines", "starts_json_lines"]

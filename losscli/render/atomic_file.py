@@ -23,6 +23,22 @@ from typing import IO, Any
 
 from losscli.errors import OutputError
 
+# The files begun in this run and not committed, by path: (option, existed before). What a
+# Ctrl-C left of them is then known for its message (cli/__init__.py): each is as it was.
+_BEGUN: dict[str, tuple[str, bool]] = {}
+
+
+def unfinished() -> list[str]:
+    """What became of the files this run began and did not commit, for the message of an
+    interrupted run: `--out FILE left unchanged` (it existed), or `--out FILE not written`."""
+    return [f"{option} {path} {'left unchanged' if existed else 'not written'}"
+            for path, (option, existed) in _BEGUN.items()]
+
+
+def forget() -> None:
+    """A new run (the CLI run more than once in one process, as the tests do)."""
+    _BEGUN.clear()
+
 
 class AtomicFile:
     """A file written through a temporary file and a rename (see the module docstring).
@@ -35,6 +51,7 @@ class AtomicFile:
         self.path = path
         self.option = option
         check_target(path, force, inputs)
+        _BEGUN[path] = (option, os.path.lexists(path))
         directory = os.path.dirname(os.path.abspath(path))
         mode = mode_for(path)
         try:
@@ -76,6 +93,7 @@ class AtomicFile:
             self._fh.close()
             self._fh = None
             os.replace(self._tmp, self.path)
+            _BEGUN.pop(self.path, None)
         except OSError as exc:
             self.abort()
             raise self._error(exc) from None

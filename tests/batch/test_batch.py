@@ -82,6 +82,13 @@ def _stack(tmp_path: Path, B=23, K=4, D=6, seed=0) -> tuple[Path, np.ndarray]:
     return path, x
 
 
+def _copy(path: Path, name: str) -> Path:
+    """Another file with the same data (the same file named twice is one input)."""
+    other = path.with_name(name)
+    other.write_bytes(path.read_bytes())
+    return other
+
+
 def _roles(x: np.ndarray) -> dict[str, np.ndarray]:
     return {"anchor": x[:, 0], "positive": x[:, 1], "negatives": x[:, 2:]}
 
@@ -270,7 +277,7 @@ def test_a_failing_input_does_not_stop_the_others(tmp_path, capsys):
     y[15, 3, 2] = np.nan
     np.save(bad, y)
     code, out, err = _cli(capsys, "batch", "infonce", str(path), str(tmp_path / "missing.json"),
-                          str(bad), str(path), "--chunk", "7")
+                          str(bad), str(_copy(path, "again.npy")), "--chunk", "7")
     assert code == 7
     records = _records(out)
     assert [r["error"] is None for r in records] == [True, False, False, True]
@@ -294,7 +301,8 @@ def test_fail_fast_stops_with_the_inputs_code_and_no_output_file(tmp_path, capsy
 
 def test_out_is_complete_even_with_failures(tmp_path, capsys):
     path, _ = _stack(tmp_path)
-    args = ["batch", "triplet", str(path), str(tmp_path / "nope.json"), str(path)]
+    args = ["batch", "triplet", str(path), str(tmp_path / "nope.json"),
+            str(_copy(path, "again.npy"))]
     code, stdout_text, _ = _cli(capsys, *args, "-f", "jsonl")
     out_file = tmp_path / "out.jsonl"
     code2, out, _ = _cli(capsys, *args, "--out", str(out_file))
@@ -310,7 +318,8 @@ def test_out_is_complete_even_with_failures(tmp_path, capsys):
 
 def test_summary_statistics(tmp_path, capsys):
     path, x = _stack(tmp_path, B=50)
-    code, out, _ = _cli(capsys, "batch", "triplet", str(path), str(path), "--summary")
+    code, out, _ = _cli(capsys, "batch", "triplet", str(path), str(_copy(path, "again.npy")),
+                        "--summary")
     assert code == 0
     [summary] = _records(out)
     want = losscli.evaluate("triplet", _roles(x), reduction="none")
@@ -368,7 +377,8 @@ def test_progress_goes_to_stderr_never_stdout(tmp_path):
     path, _ = _stack(tmp_path)
     master, slave = pty.openpty()
     child = subprocess.Popen(
-        [sys.executable, "-m", "losscli", "batch", "infonce", *[str(path)] * 3],
+        [sys.executable, "-m", "losscli", "batch", "infonce",
+         *[str(_copy(path, f"copy{i}.npy")) for i in range(3)]],
         stdout=subprocess.PIPE, stderr=slave, env={**os.environ, "TERM": "xterm",
                                                    "COLUMNS": "100"})
     os.close(slave)

@@ -768,9 +768,38 @@ def test_interrupted_write_leaves_no_file(tmp_path: Path,
     PARTIAL_SIZES.clear()
     res = invoke(INFONCE + ["ok.json", "--out", OUT])
     assert res.code == 130
-    assert res.lines == ["interrupted"]
+    assert res.lines == [f"error: interrupted; --out {OUT} not written"]
     assert PARTIAL_SIZES and PARTIAL_SIZES[0] > 0
     assert sorted(os.listdir(tmp_path)) == ["ok.json"]
+
+
+@pytest.mark.parametrize("out", [True, False], ids=["out", "stdout"])
+def test_an_interrupted_batch_says_what_became_of_its_output(
+        out: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C between two records: `error: interrupted`, and with --out that the file (here
+    one that existed, under --force) is left as it was: records are written whole or not
+    at all (render/atomic_file.py)."""
+    from losscli.render import batchout
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("LOSSCLI_JIT", "never")
+    files({"ok.json": OK, "ok2.json": OK})(tmp_path)
+    (tmp_path / "old.jsonl").write_text("old\n")
+    written = batchout.record_line
+
+    def interrupted(result: Any) -> str:
+        if result.file == "ok2.json":
+            raise KeyboardInterrupt
+        return written(result)
+
+    monkeypatch.setattr(batchout, "record_line", interrupted)
+    args = ["batch", "infonce", "ok.json", "ok2.json", "-f", "jsonl"]
+    res = invoke(args + (["--out", "old.jsonl", "--force"] if out else []))
+    assert res.code == 130
+    assert res.lines == (["error: interrupted; --out old.jsonl left unchanged"] if out
+                         else ["error: interrupted"])
+    assert (tmp_path / "old.jsonl").read_text() == "old\n"
+    assert sorted(os.listdir(tmp_path)) == ["ok.json", "ok2.json", "old.jsonl"]
 
 
 def test_error_messages_keep_brackets_in_file_names(tmp_path: Path,
@@ -1084,4 +1113,4 @@ def test_sigint_exits_130(tmp_path: Path) -> None:
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 130, err
     assert out == b""
-    assert err.decode().splitlines() == ["interrupted"]
+    assert err.decode().splitlines() == ["error: interrupted"]
