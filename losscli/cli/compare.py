@@ -9,7 +9,7 @@ import typer
 
 from losscli.cli._options import (
     EXPLORE_FORMATS,
-    FORMATS_HELP,
+    EXPLORE_FORMATS_HELP,
     debug_option,
     force_option,
     format_option,
@@ -42,7 +42,7 @@ def _compare(
     negatives_layout: str | None = negatives_layout_option(),
     map: list[str] | None = map_option(),
     strict_keys: bool = strict_keys_option(),
-    format: str = format_option(FORMATS_HELP + " (jsonl)", EXPLORE_FORMATS),
+    format: str = format_option(EXPLORE_FORMATS_HELP, EXPLORE_FORMATS),
     out: str | None = out_option(),
     force: bool = force_option(),
     quiet: bool = quiet_option(),

@@ -321,7 +321,7 @@ class LossSpec:
     # d loss / d inputs, as `explain` shows it (the kernels compute it under --grad)
     gradient: str = ""
     # Pairs of parameters that say the same thing two ways (clip's temperature and scale):
-    # giving both is a usage error.
+    # giving both is a usage error, and a sweep of one moves the other (`tied`).
     exclusive: tuple[tuple[str, str], ...] = ()
     # Its examples are independent rows: batch may evaluate an input a chunk of examples at a
     # time (and Dask a row range per task). False for the losses whose examples are each
@@ -385,6 +385,12 @@ class LossSpec:
     def module(self) -> str:
         """The module that evaluates this loss: losscli.losses.<name, '-' as '_'>."""
         return "losscli.losses." + self.name.replace("-", "_")
+
+    def tied(self, name: str) -> tuple[str, ...]:
+        """The parameters that are another form of `name` (its partners in `exclusive`):
+        they change whenever it does, so none of them is fixed while it varies."""
+        return tuple(dict.fromkeys(other for pair in self.exclusive if name in pair
+                                   for other in pair if other != name))
 
     def param(self, name: str) -> Param:
         """The Param called `name` (KeyError when the loss has none)."""
