@@ -224,7 +224,7 @@ def evaluate_files(name: str, inputs: list[str], *, role_files: Mapping[str, str
     if "-" in inputs:
         from losscli.batch.engine import peek_stdin
 
-        stdin = peek_stdin(stdin)
+        stdin = peek_stdin(stdin, spec.name)
     if progress is not None and hasattr(progress, "start"):
         from losscli.batch.sources import JsonLines
 

@@ -59,7 +59,8 @@ def _compare(
 
     fmt = resolve_format(format, out, default_piped="jsonl", allowed=EXPLORE_FORMATS)
     announce_compiling(quiet)
-    spec, inputs = load(loss, input, roles, negatives_layout, map, strict_keys)
+    spec, inputs = load(loss, input, roles, negatives_layout, map, strict_keys,
+                        command="compare")
     rows = api.compare(spec.name, inputs, reduction=reduction, **params)
     warn(dict.fromkeys(w for r in rows for w in r.warnings), quiet)
     sources = [p for p in [input, *roles.values()] if p]

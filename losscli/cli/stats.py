@@ -61,7 +61,8 @@ def _stats(
 
     fmt = resolve_format(format, out, default_piped="jsonl", allowed=EXPLORE_FORMATS)
     announce_compiling(quiet)
-    spec, inputs = load(loss, input, roles, negatives_layout, map, strict_keys)
+    spec, inputs = load(loss, input, roles, negatives_layout, map, strict_keys,
+                        command="stats")
     result = api.stats(
         spec.name, inputs, bins=bins, reduction=reduction, like=like, **params)
     warn(result.warnings, quiet)

@@ -76,7 +76,8 @@ def _sweep(
     fmt = resolve_format(format, out, default_piped="jsonl", allowed=EXPLORE_FORMATS)
     announce_compiling(quiet)
     values = explore.sweep_values(start, stop, steps, log)
-    spec, inputs = load(loss, input, roles, negatives_layout, map, strict_keys)
+    spec, inputs = load(loss, input, roles, negatives_layout, map, strict_keys,
+                        command="sweep")
     result = api.sweep(
         spec.name, inputs, param, values, reduction=reduction, like=like, **params)
     warn(result.warnings, quiet)
