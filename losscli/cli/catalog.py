@@ -79,10 +79,21 @@ def convention_lines(spec: LossSpec) -> list[str]:
         defaults = {p.name: p.default for p in spec.params}
         lines.append(f"  {lib}: {conv.call({**defaults, **conv.params})}")
         lines.append(f"      {conv.summary}")
+        # A flag that acts only under some options (PML's soft_margin, only with --soft) is
+        # not among what --like always sets: it gets a line saying when.
+        conditions = conv.flag_conditions(spec.params)
+        flags = conv.flags()
         sets = [f"{k} {v}" for k, v in conv.params.items()]
-        sets += [f"{k}={v}" for k, v in conv.flags().items()]
+        sets += [f"{k}={v}" for k, v in flags.items() if conditions.get(k) == {}]
         sets.append(f"reduction {' | '.join(conv.reductions)}")
         lines.append(f"      --like {lib} sets: {'; '.join(sets)}")
+        conditional: dict[str, list[str]] = {}
+        for flag, when in conditions.items():
+            if when:
+                conditional.setdefault(_options_text(when), []).append(f"{flag}={flags[flag]}")
+        for when_text, set_there in conditional.items():
+            lines.append(f"      --like {lib} with {when_text} also sets: "
+                         f"{'; '.join(set_there)}")
         for name, values in conv.allowed.items():
             lines.append(f"      --{name.replace('_', '-')} only "
                          f"{' or '.join(map(str, values))}")
@@ -94,6 +105,21 @@ def convention_lines(spec: LossSpec) -> list[str]:
         if conv.source:
             lines.append(f"      source: {conv.source}")
     return lines
+
+
+def _options_text(when: dict[str, tuple]) -> str:
+    """{parameter: values} as the options that give them: `--soft`, `--distance euclidean`,
+    `--similarity dot or cosine`; several joined by `and`."""
+    parts = []
+    for name, values in when.items():
+        option = "--" + name.replace("_", "-")
+        if values == (True,):
+            parts.append(option)
+        elif values == (False,):
+            parts.append(f"--no-{option[2:]}")
+        else:
+            parts.append(f"{option} {' or '.join(map(str, values))}")
+    return " and ".join(parts)
 
 
 def losses(

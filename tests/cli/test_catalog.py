@@ -116,3 +116,41 @@ def test_losses_json_carries_conventions(capsys) -> None:
     assert triplet["conventions"]["optax"]["flags"] == {"eps": 1e-6, "eps_placement": "root"}
     quad = next(d for d in doc if d["name"] == "quadruplet")
     assert all(not c["defined"] for c in quad["conventions"].values())
+
+
+def test_explain_like_line_sets_only_what_the_convention_always_sets(capsys) -> None:
+    """PML's triplet keeps the margin in its soft term (smooth_loss) only with --soft:
+    `compute triplet --like pml` has no soft term, so explain must not say --like sets it."""
+    code, out, _ = invoke(capsys, "explain", "triplet", "-f", "table")
+    assert code == 0
+    assert ("      --like pytorch-metric-learning sets: margin 0.05; normalize=True; "
+            "reduction mean-nonzero | mean | sum | none\n"
+            "      --like pytorch-metric-learning with --soft also sets: soft_margin=True\n"
+            ) in out
+
+
+@pytest.mark.parametrize("name", list(LOSSES))
+def test_each_flag_explain_shows_is_applied_where_it_says(name: str) -> None:
+    """Every formula flag of every convention: on the `sets:` line exactly when --like
+    applies it at the loss's defaults; otherwise on a `with OPTION also sets:` line, and
+    --like applies it with each value that line names."""
+    from losscli.losses.conventions import apply
+
+    spec = LOSSES[name]
+    lines = explain_text(spec).splitlines()
+    for lib, conv in spec.conventions.items():
+        if not isinstance(conv, Convention):
+            continue
+        sets = next(line for line in lines if line.startswith(f"      --like {lib} sets: "))
+        shown = {part.split("=")[0] for part in sets.split(": ", 1)[1].split("; ")
+                 if "=" in part}
+        assert shown == set(apply(spec, lib, {}, None).flags), (lib, sets)
+        for flag, when in conv.flag_conditions(spec.params).items():
+            if not when:
+                continue
+            assert flag not in shown
+            assert any(line.startswith(f"      --like {lib} with ") and f"{flag}=" in line
+                       for line in lines), (lib, flag)
+            for param, values in when.items():
+                for value in values:
+                    assert flag in apply(spec, lib, {param: value}, None).flags, (lib, flag)
