@@ -256,7 +256,8 @@ def markdown_table() -> str:
         if spec.optional:
             inputs += " (optional " + ", ".join(f"`{r}`" for r in spec.optional) + ")"
         params = ", ".join(f"`{p.option}` ({p.default})" for p in spec.params)
-        columns = ", ".join(f"`{c.name}`" for c in spec.columns)
+        columns = ", ".join(f"`{c.name}`" + (f" ({c.form} form)" if c.form else "")
+                            for c in spec.columns)
         aliases = ", ".join(spec.aliases)
         rows.append(f"| `{spec.name}` | {aliases} | {inputs} | {params} | {columns} |")
     return "\n".join(rows) + "\n"

@@ -79,11 +79,17 @@ _CHECK_FIX = {
 
 @dataclass(frozen=True)
 class Column:
-    """A column of the per-term breakdown (snake_case noun, as in the JSON)."""
+    """A column of the per-term breakdown (snake_case noun, as in the JSON).
+
+    `form`: the input form whose terms have it, for a loss with two: "" every form, "batch"
+    only the batch form (no explicit negatives: the paired or two-view batch is its own
+    candidate set). Its help says so too; a test holds both to compute's output.
+    """
 
     name: str
     help: str
     kind: str = "float"  # float | str | bool
+    form: str = ""
 
 
 CORE_LIBRARIES = ("torch", "pytorch-metric-learning", "sentence-transformers", "tf-addons",

@@ -154,3 +154,60 @@ def test_each_flag_explain_shows_is_applied_where_it_says(name: str) -> None:
             for param, values in when.items():
                 for value in values:
                     assert flag in apply(spec, lib, {param: value}, None).flags, (lib, flag)
+
+
+def _breakdown_runs(name: str) -> list[tuple[list[str], bool]]:
+    """(compute's input arguments, whether the loss reads explicit negatives from them):
+    the sample input of each loss, and for a loss whose negatives are optional the batch
+    form too (anchor and positive only)."""
+    from tests.cli.test_schemas import SAMPLES, sample
+
+    spec = LOSSES[name]
+    args = sample(name)
+    runs = [(args, "negatives" in spec.roles and _holds_negatives(args))]
+    if "negatives" in spec.optional and "positive" in spec.roles:
+        runs.append(([str(SAMPLES / "views.npz")], False))
+    return runs
+
+
+def _holds_negatives(args: list[str]) -> bool:
+    import numpy as np
+
+    if "--negatives" in args:
+        return True
+    path = args[0]
+    if path.endswith(".npz"):
+        with np.load(path) as arrays:
+            return "negatives" in arrays
+    if path.endswith(".json"):
+        with open(path) as fh:
+            return "negatives" in json.load(fh)
+    return False
+
+
+@pytest.mark.parametrize("name", list(LOSSES))
+def test_explain_columns_are_compute_terms_in_each_form(capsys, name: str) -> None:
+    """Every term of compute's JSON has role, index, then exactly the columns explain and
+    losses list, in their order: all of them in the batch form, those not marked
+    form="batch" with explicit negatives; a batch-only column's help says so."""
+    spec = LOSSES[name]
+    for column in spec.columns:
+        assert column.form in ("", "batch")
+        assert (column.form == "batch") == ("batch form, without negatives" in column.help), \
+            column
+    for args, explicit in _breakdown_runs(name):
+        code, out, err = invoke(capsys, "compute", name, *args, "-f", "json")
+        assert code == 0, err
+        want = ["role", "index"] + [c.name for c in spec.columns
+                                    if not (explicit and c.form == "batch")]
+        keys = {tuple(term) for ex in json.loads(out)["examples"] for term in ex["terms"]}
+        assert keys == {tuple(want)}, (args, keys, want)
+
+
+def test_explain_lists_siglips_candidate_index_and_marks_batch_only_columns(capsys) -> None:
+    code, out, _ = invoke(capsys, "explain", "siglip", "-f", "table")
+    assert code == 0 and "  candidate_index: j, the positive's example index" in out
+    code, out, _ = invoke(capsys, "explain", "dcl", "-f", "table")
+    assert code == 0 and ("  view: which view's softmax the row belongs to: anchor or "
+                          "positive (only in the two-view batch form, without negatives)\n"
+                          ) in out
