@@ -257,7 +257,7 @@ def evaluate_files(name: str, inputs: str | os.PathLike | Iterable[str | os.Path
     if "-" in inputs:
         from losscli.batch.engine import peek_stdin
 
-        stdin = peek_stdin(stdin)
+        stdin = peek_stdin(stdin, spec.name)
     if progress is not None and hasattr(progress, "start"):
         from losscli.batch.engine import reads_here
         from losscli.batch.sources import JsonLines

@@ -29,9 +29,14 @@ MAX_STEPS = 10_000
 
 # --------------------------------------------------------------------------------- sweep
 def sweep_values(start: float, stop: float, steps: int, log: bool = False) -> np.ndarray:
-    """`steps` values from start to stop inclusive, evenly spaced or (log) geometric."""
+    """`steps` values from start to stop inclusive, evenly spaced or (log) geometric, in
+    either direction (start > stop runs descending); start == stop is a usage error."""
     if not (math.isfinite(start) and math.isfinite(stop)):
         raise UsageError(f"--from {start} --to {stop}", "give finite numbers")
+    if start == stop:
+        # The same point `steps` times is no sweep; a descending range (start > stop) is one.
+        raise UsageError(f"--from and --to are equal ({start})",
+                         "give two different values, or use compute for one value")
     if not 2 <= steps <= MAX_STEPS:
         raise UsageError(f"--steps got {steps}", f"give 2 to {MAX_STEPS} steps")
     if log:
@@ -56,6 +61,12 @@ def sweep(call: LossCall, inputs: Inputs, param: str, values: np.ndarray) -> Swe
     if dict(call.given).get(param) is not None:
         raise UsageError(f"--{param.replace('_', '-')} and --param {param} both given",
                          "drop one: the sweep sets it")
+    for name in spec.tied(param):  # another form of the swept one: it would be set twice
+        if dict(call.given).get(name) is not None:
+            option = "--" + name.replace("_", "-")
+            raise UsageError(f"{option} and --param {param} both given",
+                             f"drop {option}: it is another form of {param}, which the sweep "
+                             "sets")
     if call.requested == "none":
         raise UsageError("a sweep reduces over the batch", "use --reduction mean or sum "
                          "(each row carries the per-example losses too)")
@@ -76,8 +87,9 @@ def sweep(call: LossCall, inputs: Inputs, param: str, values: np.ndarray) -> Swe
     limits = getattr(module_of(spec), "sweep_limits", None)
     columns, known = no_limits() if limits is None else limits(param, values, results)
     warnings = tuple(dict.fromkeys(w for r in results for w in r.warnings))
-    base = dict(first.params)
-    base.pop(param, None)
+    # The parameters held fixed: not the swept one, nor those that are another form of it
+    # (clip's scale = 1/temperature), which move with it and would show their first value.
+    base = {k: v for k, v in first.params.items() if k != param and k not in spec.tied(param)}
     return Sweep(spec.name, param, values, losses, per_example, columns, known, base,
                  first.reduction, first.convention, warnings)
 

@@ -272,7 +272,7 @@ class Sweep:
     per_example: np.ndarray  # (N, B)
     columns: dict[str, np.ndarray]  # extra per-step columns (bounds, active share)
     limits: dict[str, Any]  # known limits and kinks, with a sentence each in "notes"
-    params: dict[str, Any]
+    params: dict[str, Any]  # held fixed: not the swept one nor another form of it (spec.tied)
     reduction: str
     convention: dict[str, Any] | None = None
     warnings: tuple[str, ...] = ()

@@ -142,7 +142,7 @@ def _json_lines(source: JsonLines, spec: LossSpec, options: BatchOptions,
     name = source.name
     started = time.perf_counter()
     try:
-        stream = _open_lines(source, stdin)
+        stream = _open_lines(source, stdin, spec.name)
     except LossCliError as exc:
         result = _failed(name, options, exc)
         result.seconds = time.perf_counter() - started
@@ -198,12 +198,13 @@ EMPTY_LINES_FIX = ("give one JSON object per line, e.g. "
                    "cat triplets.jsonl | losscli batch triplet -")
 
 
-def peek_stdin(stdin: Any = None) -> Iterator[bytes]:
+def peek_stdin(stdin: Any = None, loss: str = "LOSS") -> Iterator[bytes]:
     """stdin's JSON Lines, read up to the first non-blank line now: empty stdin is the
-    run's error (exit 4) before any record is written, not a run that did nothing."""
+    run's error (exit 4) before any record is written, not a run that did nothing. `loss`
+    is named in the example a stdin that is a terminal gets."""
     import itertools
 
-    stream = _open_lines(JsonLines("-"), stdin)
+    stream = _open_lines(JsonLines("-"), stdin, loss)
     head: list[bytes] = []
     try:
         for raw in stream:
@@ -217,7 +218,7 @@ def peek_stdin(stdin: Any = None) -> Iterator[bytes]:
                   where="<stdin>")
 
 
-def _open_lines(source: JsonLines, stdin: Any) -> Any:
+def _open_lines(source: JsonLines, stdin: Any, loss: str = "LOSS") -> Any:
     if source.path != "-":
         from losscli.io.formats import open_binary
 
@@ -230,7 +231,7 @@ def _open_lines(source: JsonLines, stdin: Any) -> Any:
                                where="<stdin>")
     if sys.stdin.isatty():
         raise InputUnavailable("stdin is a terminal", "pipe JSON Lines in, e.g. "
-                               "cat triplets.jsonl | losscli batch triplet -", where="<stdin>")
+                               f"cat examples.jsonl | losscli batch {loss} -", where="<stdin>")
     return stream
 
 

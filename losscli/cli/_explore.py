@@ -29,15 +29,24 @@ def role_files(**roles: str | None) -> dict[str, str]:
     return {role: path for role, path in roles.items() if path is not None}
 
 
+def stdin_hint(command: str, loss: str) -> str:
+    """The command line an error shows when `-` is given but stdin is a terminal: the
+    command and loss being run, fed a file through a pipe."""
+    return f"cat ex.json | losscli {command} {loss} -"
+
+
 def load(loss: str, input: str | None, roles: dict[str, str],
          negatives_layout: str | None = None, mapping: list[str] | None = None,
-         strict_keys: bool = False):  # -> (LossSpec, Inputs)
+         strict_keys: bool = False, *, command: str):  # -> (LossSpec, Inputs)
+    """The loss's spec and its inputs read for `losscli COMMAND` (named in the hint for a
+    stdin that is a terminal)."""
     from losscli.api import load_inputs
     from losscli.losses import get_spec
 
     spec = get_spec(loss)
     return spec, load_inputs(input, roles, spec, negatives_layout=negatives_layout,
-                             mapping=mapping, strict_keys=strict_keys)
+                             mapping=mapping, strict_keys=strict_keys,
+                             stdin_hint=stdin_hint(command, spec.name))
 
 
 def emit(text: str, out: str | None, force: bool, inputs: list[str]) -> None:

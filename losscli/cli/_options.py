@@ -202,6 +202,10 @@ EXPLORE_FORMATS = ("table", "jsonl", "json", "csv")
 FORMATS_HELP = "auto (table on a terminal, JSON when piped or from --out's suffix), " \
     "table, json or csv"
 
+# sweep, stats and compare write JSON Lines when piped (CONTRACT.md), not compute's JSON.
+EXPLORE_FORMATS_HELP = "auto (table on a terminal, JSON Lines when piped, or from --out's " \
+    "suffix), table, jsonl, json or csv"
+
 LIKE_HELP = ("reproduce a library's convention for this loss (parameters, distance, "
              "normalization, eps, 1/2 factors, reduction): torch, pytorch-metric-learning, "
              "sentence-transformers, tf-addons or optax, or the original code a loss names "

@@ -2,17 +2,41 @@
 
 from __future__ import annotations
 
+import csv
+import io
+from typing import TYPE_CHECKING
+
 import typer
 
-from losscli.cli._complete import loss_names, words
-from losscli.cli._options import with_loss_options
+from losscli.cli._complete import loss_names
+from losscli.cli._options import force_option, format_option, out_option, with_loss_options
 from losscli.cli._output import write_text
+from losscli.errors import UsageError
 from losscli.losses import LIBRARIES, LOSSES, Convention, LossSpec, get_spec
 from losscli.losses.spec import CORE_LIBRARIES
 from losscli.model import SCHEMA
 from losscli.render import resolve_format
 
+if TYPE_CHECKING:
+    from rich.console import Console
+
 SIZES_PANEL = "Sizes (reference values)"
+
+# What each writes: an explanation is text and one record, not rows of a table (no csv).
+LOSSES_FORMATS = ("table", "json", "jsonl", "csv")
+EXPLAIN_FORMATS = ("table", "json", "jsonl")
+
+LOSSES_CSV_KEYS = ("name", "title", "aliases", "required", "optional", "parameters",
+                   "columns", "like", "summary")
+
+_AUTO_HELP = "auto (table on a terminal, JSON when piped, or from --out's suffix)"
+LOSSES_FORMAT_HELP = (
+    f"{_AUTO_HELP}, table, json (one array), jsonl (one loss per line) or csv (one row per "
+    "loss: name, title, aliases, required and optional inputs, parameters with their "
+    "defaults, breakdown columns, the libraries --like reproduces, summary; lists joined "
+    "by '; ', the formula and the rest in json)")
+EXPLAIN_FORMAT_HELP = (f"{_AUTO_HELP}, table (text), json or jsonl (the record on one line); "
+                       "no csv: an explanation is not a table")
 
 
 def spec_to_dict(spec: LossSpec) -> dict:
@@ -79,10 +103,21 @@ def convention_lines(spec: LossSpec) -> list[str]:
         defaults = {p.name: p.default for p in spec.params}
         lines.append(f"  {lib}: {conv.call({**defaults, **conv.params})}")
         lines.append(f"      {conv.summary}")
+        # A flag that acts only under some options (PML's soft_margin, only with --soft) is
+        # not among what --like always sets: it gets a line saying when.
+        conditions = conv.flag_conditions(spec.params)
+        flags = conv.flags()
         sets = [f"{k} {v}" for k, v in conv.params.items()]
-        sets += [f"{k}={v}" for k, v in conv.flags().items()]
+        sets += [f"{k}={v}" for k, v in flags.items() if conditions.get(k) == {}]
         sets.append(f"reduction {' | '.join(conv.reductions)}")
         lines.append(f"      --like {lib} sets: {'; '.join(sets)}")
+        conditional: dict[str, list[str]] = {}
+        for flag, when in conditions.items():
+            if when:
+                conditional.setdefault(_options_text(when), []).append(f"{flag}={flags[flag]}")
+        for when_text, set_there in conditional.items():
+            lines.append(f"      --like {lib} with {when_text} also sets: "
+                         f"{'; '.join(set_there)}")
         for name, values in conv.allowed.items():
             lines.append(f"      --{name.replace('_', '-')} only "
                          f"{' or '.join(map(str, values))}")
@@ -96,20 +131,66 @@ def convention_lines(spec: LossSpec) -> list[str]:
     return lines
 
 
+def _options_text(when: dict[str, tuple]) -> str:
+    """{parameter: values} as the options that give them: `--soft`, `--distance euclidean`,
+    `--similarity dot or cosine`; several joined by `and`."""
+    parts = []
+    for name, values in when.items():
+        option = "--" + name.replace("_", "-")
+        if values == (True,):
+            parts.append(option)
+        elif values == (False,):
+            parts.append(f"--no-{option[2:]}")
+        else:
+            parts.append(f"{option} {' or '.join(map(str, values))}")
+    return " and ".join(parts)
+
+
+def losses_csv() -> str:
+    """`losses -f csv`: one row per loss with its scalar facts (LOSSES_CSV_KEYS), lists
+    joined by "; " and a batch-only column marked as the README's table marks it."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(LOSSES_CSV_KEYS)
+    for spec in LOSSES.values():
+        likes = [lib for lib in LIBRARIES if isinstance(spec.conventions.get(lib), Convention)]
+        writer.writerow([
+            spec.name, spec.title, "; ".join(spec.aliases), "; ".join(spec.required),
+            "; ".join(spec.optional), "; ".join(f"{p.name}={p.default}" for p in spec.params),
+            "; ".join(c.name + (f" ({c.form} form)" if c.form else "") for c in spec.columns),
+            "; ".join(likes), spec.summary])
+    return buf.getvalue()
+
+
 def losses(
-    format: str = typer.Option("auto", "--format", "-f", help="auto, table or json",
-                               autocompletion=words(("auto", "table", "json"))),
+    format: str = format_option(LOSSES_FORMAT_HELP, LOSSES_FORMATS),
+    out: str | None = out_option(),
+    force: bool = force_option(),
 ) -> None:
     """List the losses: names, aliases, inputs, parameters and formula."""
-    fmt = _checked_format(format)
-    if fmt in ("json", "jsonl"):
-        from losscli.render.jsonout import dumps
+    fmt = resolve_format(format, out, allowed=LOSSES_FORMATS)
+    from losscli.render.jsonout import dumps
 
-        write_text(dumps([spec_to_dict(s) for s in LOSSES.values()]) + "\n", None)
-        return
+    if fmt == "json":
+        write_text(dumps([spec_to_dict(s) for s in LOSSES.values()]) + "\n", out, force)
+    elif fmt == "jsonl":
+        write_text("".join(dumps(spec_to_dict(s), indent=None) + "\n"
+                           for s in LOSSES.values()), out, force)
+    elif fmt == "csv":
+        write_text(losses_csv(), out, force)
+    elif out is None:
+        from losscli.cli._output import stdout_console
+
+        _losses_table(stdout_console())
+    else:
+        from losscli.render.table import as_text
+
+        write_text(as_text(_losses_table), out, force)
+
+
+def _losses_table(console: Console) -> None:
+    """The table of `losses` on a console, then where to read more."""
     from rich.table import Table
-
-    from losscli.cli._output import stdout_console
 
     table = Table(show_lines=True)
     for col in ("loss", "aliases", "inputs", "parameters (default)", "formula", "--like"):
@@ -123,9 +204,9 @@ def losses(
                       "\n".join(likes) or "-")
     from losscli.render.fitted import fitted
 
-    stdout_console().print(fitted(table))
-    stdout_console().print("`losscli explain LOSS` for the columns, pitfalls, references and "
-                           "each library's convention.")
+    console.print(fitted(table))
+    console.print("`losscli explain LOSS` for the columns, pitfalls, references and "
+                  "each library's convention.")
 
 
 def _explain(
@@ -145,8 +226,9 @@ def _explain(
     num_classes: int | None = typer.Option(None, "--num-classes", metavar="C", min=1,
                                            help="C classes (softmax-ce)",
                                            rich_help_panel=SIZES_PANEL),
-    format: str = typer.Option("auto", "--format", "-f", help="auto, table or json",
-                               autocompletion=words(("auto", "table", "json"))),
+    format: str = format_option(EXPLAIN_FORMAT_HELP, EXPLAIN_FORMATS),
+    out: str | None = out_option(),
+    force: bool = force_option(),
     *,
     roles: dict[str, str],
     params: dict[str, object],
@@ -157,7 +239,7 @@ def _explain(
     values: the loss at collapse, at chance, its least and most under those parameters.
     """
     spec = get_spec(loss)
-    fmt = _checked_format(format)
+    fmt = _explain_format(format, out)
     sizes = {"batch": batch_size, "negatives": num_negatives, "positives": num_positives,
              "classes": num_classes}
     given = {k: v for k, v in params.items() if v is not None}
@@ -172,21 +254,31 @@ def _explain(
         record = spec_to_dict(spec)
         if references is not None:
             record["reference_values"] = references
-        write_text(dumps(record) + "\n", None)
+        write_text(dumps(record, indent=2 if fmt == "json" else None) + "\n", out, force)
         return
     text = explain_text(spec)
     if references is not None:
         from losscli.cli._references import reference_text
 
         text += reference_text(references)
-    write_text(text, None)
+    write_text(text, out, force)
 
 
 explain = with_loss_options(_explain, before="format", roles=())
 
 
-def _checked_format(format: str) -> str:
-    return resolve_format(format, None, allowed=("table", "json", "jsonl"))
+def _explain_format(format: str, out: str | None) -> str:
+    """explain's format (EXPLAIN_FORMATS); CSV, asked for or named by --out's suffix, is
+    refused with why: an explanation is paragraphs and one record, not rows."""
+    import os
+
+    named_csv = format == "auto" and out not in (None, "-") and \
+        os.path.splitext(out)[1].lower() == ".csv"
+    if format == "csv" or named_csv:
+        raise UsageError("explain writes no CSV: an explanation is not a table",
+                         "use --format table, json or jsonl (`losscli losses -f csv` has "
+                         "one row per loss)")
+    return resolve_format(format, out, allowed=EXPLAIN_FORMATS)
 
 
 def explain_text(spec: LossSpec) -> str:
@@ -230,7 +322,8 @@ def markdown_table() -> str:
         if spec.optional:
             inputs += " (optional " + ", ".join(f"`{r}`" for r in spec.optional) + ")"
         params = ", ".join(f"`{p.option}` ({p.default})" for p in spec.params)
-        columns = ", ".join(f"`{c.name}`" for c in spec.columns)
+        columns = ", ".join(f"`{c.name}`" + (f" ({c.form} form)" if c.form else "")
+                            for c in spec.columns)
         aliases = ", ".join(spec.aliases)
         rows.append(f"| `{spec.name}` | {aliases} | {inputs} | {params} | {columns} |")
     return "\n".join(rows) + "\n"

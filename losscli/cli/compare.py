@@ -9,7 +9,7 @@ import typer
 
 from losscli.cli._options import (
     EXPLORE_FORMATS,
-    FORMATS_HELP,
+    EXPLORE_FORMATS_HELP,
     debug_option,
     force_option,
     format_option,
@@ -42,7 +42,7 @@ def _compare(
     negatives_layout: str | None = negatives_layout_option(),
     map: list[str] | None = map_option(),
     strict_keys: bool = strict_keys_option(),
-    format: str = format_option(FORMATS_HELP + " (jsonl)", EXPLORE_FORMATS),
+    format: str = format_option(EXPLORE_FORMATS_HELP, EXPLORE_FORMATS),
     out: str | None = out_option(),
     force: bool = force_option(),
     quiet: bool = quiet_option(),
@@ -59,7 +59,8 @@ def _compare(
 
     fmt = resolve_format(format, out, default_piped="jsonl", allowed=EXPLORE_FORMATS)
     announce_compiling(quiet)
-    spec, inputs = load(loss, input, roles, negatives_layout, map, strict_keys)
+    spec, inputs = load(loss, input, roles, negatives_layout, map, strict_keys,
+                        command="compare")
     rows = api.compare(spec.name, inputs, reduction=reduction, **params)
     warn(dict.fromkeys(w for r in rows for w in r.warnings), quiet)
     sources = [p for p in [input, *roles.values()] if p]

@@ -125,20 +125,15 @@ def _compute(
     if top < 0:
         raise UsageError(f"--top got {top}", "give a whole number >= 0")
     announce_compiling(quiet)
-    if png is None:
-        result = api.evaluate_file(loss, input, role_files=roles, reduction=reduction,
-                                   like=like, grad=grad, negatives_layout=negatives_layout,
-                                   mapping=map, strict_keys=strict_keys, emulate=emulate,
-                                   **params)
-    else:
-        from losscli.cli._explore import load
+    from losscli.cli._explore import load
 
-        spec, inputs_read = load(loss, input, roles, negatives_layout, map, strict_keys)
-        result = api.evaluate(spec.name, inputs_read, reduction=reduction, like=like,
-                              grad=grad, emulate=emulate, **params)
-    from losscli.losses import get_spec
-
-    view, note = choose(terms, result, get_spec(loss).strength, top)
+    # What api.evaluate_file does, with this command's hint for a stdin that is a terminal
+    # (and the inputs kept for --png).
+    spec, inputs_read = load(loss, input, roles, negatives_layout, map, strict_keys,
+                             command="compute")
+    result = api.evaluate(spec.name, inputs_read, reduction=reduction, like=like, grad=grad,
+                          emulate=emulate, **params)
+    view, note = choose(terms, result, spec.strength, top)
     if note is not None:
         from dataclasses import replace
 

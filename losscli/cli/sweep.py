@@ -10,7 +10,7 @@ import typer
 from losscli.cli._complete import sweep_parameters
 from losscli.cli._options import (
     EXPLORE_FORMATS,
-    FORMATS_HELP,
+    EXPLORE_FORMATS_HELP,
     debug_option,
     force_option,
     format_option,
@@ -26,6 +26,8 @@ from losscli.cli._options import (
 
 HELP = """Evaluate one input over a range of one parameter (temperature, margin, margin2,
 label-smoothing), linear or --log steps.
+
+The steps run from --from to --to, in either direction: --from 1 --to 0.1 runs descending.
 
 Data first: a table with a curve column on a terminal, JSON Lines (one record per step,
 then one with the known limits and kinks) or CSV when piped. --plot draws a line chart on
@@ -44,8 +46,8 @@ def _sweep(
                               "parameter of the loss (temperature, margin, margin2, "
                               "label-smoothing, scale, beta, ...)",
                               autocompletion=sweep_parameters),
-    start: float = typer.Option(..., "--from", help="first value"),
-    stop: float = typer.Option(..., "--to", help="last value"),
+    start: float = typer.Option(..., "--from", help="first value (above or below --to)"),
+    stop: float = typer.Option(..., "--to", help="last value (not equal to --from)"),
     steps: int = typer.Option(20, "--steps", help="number of values, ends included"),
     log: bool = typer.Option(False, "--log", help="geometric steps (for temperatures)"),
     plot: bool = typer.Option(False, "--plot", help="a line chart on stderr"),
@@ -56,7 +58,7 @@ def _sweep(
     negatives_layout: str | None = negatives_layout_option(),
     map: list[str] | None = map_option(),
     strict_keys: bool = strict_keys_option(),
-    format: str = format_option(FORMATS_HELP + " (jsonl)", EXPLORE_FORMATS),
+    format: str = format_option(EXPLORE_FORMATS_HELP, EXPLORE_FORMATS),
     out: str | None = out_option(),
     force: bool = force_option("overwrite --out / --png"),
     quiet: bool = quiet_option("no warnings or notes on stderr"),
@@ -74,7 +76,8 @@ def _sweep(
     fmt = resolve_format(format, out, default_piped="jsonl", allowed=EXPLORE_FORMATS)
     announce_compiling(quiet)
     values = explore.sweep_values(start, stop, steps, log)
-    spec, inputs = load(loss, input, roles, negatives_layout, map, strict_keys)
+    spec, inputs = load(loss, input, roles, negatives_layout, map, strict_keys,
+                        command="sweep")
     result = api.sweep(
         spec.name, inputs, param, values, reduction=reduction, like=like, **params)
     warn(result.warnings, quiet)

@@ -55,7 +55,7 @@ def load_inputs(path: str | None = None, role_files: Mapping[str, str] | None = 
                 negatives_layout: str | None = None,
                 mapping: Mapping[str, str] | Iterable[str] | None = None,
                 strict_keys: bool = False, elsewhere: Iterable[str] = (),
-                opened: Any = None) -> Inputs:
+                opened: Any = None, stdin_hint: str | None = None) -> Inputs:
     """Read INPUT (a JSON object, JSON Lines, an .npz, a stacked .npy, a safetensors,
     Parquet, Arrow or HDF5 file, or `-` for stdin) and per-role files.
 
@@ -67,6 +67,9 @@ def load_inputs(path: str | None = None, role_files: Mapping[str, str] | None = 
     caller reads from other files (batch's per-role options), which INPUT need not hold.
     `opened`: INPUT's bytes, already open (anything with read(n)), read in place of opening
     `path`, which names them: a pipe that batch has begun to read to tell its format.
+    `stdin_hint`: the command line the error shows when `-` is given but stdin is a
+    terminal (the CLI's own command and loss, e.g. `cat ex.json | losscli stats triplet -`);
+    io knows no command, so without it the error says only to pipe JSON in.
     """
     check_layout(negatives_layout, spec)
     role_files = dict(role_files or {})
@@ -92,7 +95,8 @@ def load_inputs(path: str | None = None, role_files: Mapping[str, str] | None = 
         role_files = {**members.files, **role_files}
         path = None
     if path is not None:
-        document, lone = _read_document(path, spec, stdin, warnings, names, opened)
+        document, lone = _read_document(path, spec, stdin, warnings, names, opened,
+                                        stdin_hint)
         for role, (value, where) in document.items():
             raw[role] = value
             sources[role] = where
@@ -102,7 +106,8 @@ def load_inputs(path: str | None = None, role_files: Mapping[str, str] | None = 
     for role, file in role_files.items():
         if role in raw:
             warnings.append(f"--{role} {file} replaces {role} from {path}")
-        raw[role], sources[role] = _read_role_file(file, role, stdin, warnings, names)
+        raw[role], sources[role] = _read_role_file(file, role, stdin, warnings, names,
+                                                   stdin_hint)
     arrays = {role: as_role_array(value, role, sources[role]) for role, value in raw.items()}
     if spec is not None:
         for role in arrays:
@@ -161,7 +166,8 @@ def inputs_from_arrays(arrays: Mapping[str, Any], spec: LossSpec | None = None,
 
 
 def _read_any(path: str, stdin: IO[bytes] | None, notes: list[str] | None = None,
-              role: str | None = None, opened: Any = None) -> tuple[str, str, Any]:
+              role: str | None = None, opened: Any = None,
+              stdin_hint: str | None = None) -> tuple[str, str, Any]:
     """(where, format, payload): a JSON document, a dict of .npz arrays, or one .npy array.
 
     Sizes are checked before anything large is read: a JSON file against its cap, a .npy
@@ -172,7 +178,7 @@ def _read_any(path: str, stdin: IO[bytes] | None, notes: list[str] | None = None
     if inner is not None:  # FILE.h5:group/dataset
         return path, "hdf5", hdf5.read_hdf5(path, inner[0], inner[1])
     if path == "-":
-        data = _read_stdin(stdin)
+        data = _read_stdin(stdin, stdin_hint)
         return _parse(STDIN, _io.BytesIO(data), len(data), notes, role)
     if opened is not None:  # a pipe already open: its bytes, named by `path`
         try:
@@ -223,15 +229,16 @@ def read_stream(source: IO[bytes], where: str) -> bytes:
     return data
 
 
-def _read_stdin(stdin: IO[bytes] | None) -> bytes:
-    """All of stdin, within the caps: JSON up to MAX_JSON_BYTES, an array up to its cap."""
+def _read_stdin(stdin: IO[bytes] | None, hint: str | None = None) -> bytes:
+    """All of stdin, within the caps: JSON up to MAX_JSON_BYTES, an array up to its cap.
+    `hint`: the example command line for a stdin that is a terminal (load_inputs)."""
     source = stdin if stdin is not None else getattr(sys.stdin, "buffer", None)
     if source is None:
         raise InputUnavailable("stdin is closed", "pipe JSON in, or give a file", where=STDIN)
     try:
         if stdin is None and sys.stdin.isatty():
-            raise InputUnavailable("stdin is a terminal", "pipe JSON in, e.g. "
-                                   "cat ex.json | losscli compute infonce -", where=STDIN)
+            raise InputUnavailable("stdin is a terminal", f"pipe JSON in, e.g. {hint}" if hint
+                                   else "pipe JSON in, or give a file", where=STDIN)
         return read_stream(source, STDIN)
     except (OSError, ValueError) as exc:
         raise InputUnavailable(f"cannot read stdin ({exc})", "pipe JSON in, or give a file",
@@ -313,12 +320,12 @@ def _detect(path: str, head: bytes, notes: list[str]) -> str:
 
 def _read_document(path: str, spec: LossSpec | None, stdin: IO[bytes] | None,
                    notes: list[str] | None = None, names: RoleNames = PLAIN,
-                   opened: Any = None,
+                   opened: Any = None, stdin_hint: str | None = None,
                    ) -> tuple[dict[str, tuple[Any, str]], LoneStack | None]:
     """INPUT's roles (value, where), and the LoneStack when they are a lone 2-D .npy's
     rows (one example)."""
     notes = [] if notes is None else notes
-    where, fmt, payload = _read_any(path, stdin, notes, opened=opened)
+    where, fmt, payload = _read_any(path, stdin, notes, opened=opened, stdin_hint=stdin_hint)
     if fmt == "hdf5" and isinstance(payload, np.ndarray):  # FILE.h5:dataset: a stack
         fmt = "npy"
     if fmt == "npy":
@@ -363,9 +370,9 @@ def one_example_stack(where: str, shape: tuple[int, ...]) -> str:
 
 def _read_role_file(path: str, role: str, stdin: IO[bytes] | None,
                     notes: list[str] | None = None, names: RoleNames = PLAIN,
-                    ) -> tuple[Any, str]:
+                    stdin_hint: str | None = None) -> tuple[Any, str]:
     try:
-        where, fmt, payload = _read_any(path, stdin, notes, role)
+        where, fmt, payload = _read_any(path, stdin, notes, role, stdin_hint)
     except BadData as exc:  # a role file's every fault is that role's: say `file:role`
         if exc.where == (STDIN if path == "-" else path):
             exc.where = _located(exc.where, role)

@@ -143,7 +143,7 @@ def apply(spec: LossSpec, library: str, given: dict[str, Any],
     in_use = {**defaults, **params}
     notes.extend(conv.notes_for(in_use, reduction))
     return Applied(conv, params, reduction, changed, tuple(notes),
-                   _relevant_flags(conv, in_use), conv.call(in_use, reduction))
+                   conv.flags_for(in_use), conv.call(in_use, reduction))
 
 
 def check_roles(spec: LossSpec, applied: Applied, inputs: Inputs) -> None:
@@ -156,22 +156,6 @@ def check_roles(spec: LossSpec, applied: Applied, inputs: Inputs) -> None:
             raise blame_the_reading(
                 UsageError(f"{role} has no counterpart in {conv.library}'s {spec.name}",
                            f"{why}; drop {role}, or drop --like"), role, spec, inputs)
-
-
-def _relevant_flags(conv: Convention, params: dict[str, Any]) -> dict[str, Any]:
-    """The convention's formula flags that touch this evaluation (no eps note under a
-    cosine distance, no soft-margin note without --soft)."""
-    flags = conv.flags()
-    if not params.get("soft"):
-        flags.pop("soft_margin", None)
-    if params.get("weighting") != "vmf":
-        flags.pop("vmf_times_batch", None)
-    if params.get("distance", "euclidean") != "euclidean":
-        flags.pop("eps", None)
-        flags.pop("eps_placement", None)
-    if "cosine" in (params.get("distance"), params.get("similarity")):
-        flags.pop("normalize", None)  # cosine normalizes already: no change
-    return flags
 
 
 def term_reduction(conv: Convention | None, reduction: str, default: str = "mean") -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import numbers
 import re
-from collections.abc import Container, Mapping
+from collections.abc import Container, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -107,11 +107,17 @@ _CHECK_FIX = {
 
 @dataclass(frozen=True)
 class Column:
-    """A column of the per-term breakdown (snake_case noun, as in the JSON)."""
+    """A column of the per-term breakdown (snake_case noun, as in the JSON).
+
+    `form`: the input form whose terms have it, for a loss with two: "" every form, "batch"
+    only the batch form (no explicit negatives: the paired or two-view batch is its own
+    candidate set). Its help says so too; a test holds both to compute's output.
+    """
 
     name: str
     help: str
     kind: str = "float"  # float | str | bool
+    form: str = ""
 
 
 CORE_LIBRARIES = ("torch", "pytorch-metric-learning", "sentence-transformers", "tf-addons",
@@ -162,6 +168,41 @@ class Note:
                           for k, v in self.when.items())
         return f"{self.text} (with {under})"
 
+
+
+@dataclass(frozen=True)
+class FlagCondition:
+    """When a Convention's formula flag touches an evaluation: while parameter `param` holds
+    one of `values` (`negated`: none of them). `absent`: whether it does for a loss that has
+    no such parameter."""
+
+    param: str
+    values: tuple[Any, ...]
+    negated: bool = False
+    absent: bool = True
+
+    def holds(self, params: Mapping[str, Any]) -> bool:
+        """Whether an evaluation with these parameters meets the condition."""
+        if self.param not in params:
+            return self.absent
+        return (params[self.param] in self.values) != self.negated
+
+
+FLAG_CONDITIONS: dict[str, tuple[FlagCondition, ...]] = {
+    # The soft triplet term keeps its margin (PML's smooth_loss): only where there is one.
+    "soft_margin": (FlagCondition("soft", (True,), absent=False),),
+    # DCLW's weight without the factor B: only under the vmf weighting.
+    "vmf_times_batch": (FlagCondition("weighting", ("vmf",), absent=False),),
+    # An eps added to a euclidean distance: the other distances have none.
+    "eps": (FlagCondition("distance", ("euclidean",)),),
+    "eps_placement": (FlagCondition("distance", ("euclidean",)),),
+    # Normalizing first changes nothing under cosine, which normalizes already.
+    "normalize": (FlagCondition("distance", ("cosine",), negated=True),
+                  FlagCondition("similarity", ("cosine",), negated=True)),
+}
+"""The formula flags that touch an evaluation only under some options (every condition
+met); the other flags always do. `--like` reports and applies a flag only where it touches
+the run, and `explain` says under which options."""
 
 
 _PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
@@ -304,6 +345,38 @@ class Convention:
             out["mining_margin"] = self.mining_margin
         return out
 
+    def flags_for(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """The formula flags that touch an evaluation with these parameters (FLAG_CONDITIONS:
+        no soft-margin flag without --soft, no eps under a cosine distance, ...)."""
+        return {flag: value for flag, value in self.flags().items()
+                if all(c.holds(params) for c in FLAG_CONDITIONS.get(flag, ()))}
+
+    def flag_conditions(self, params: Sequence[Param]) -> dict[str, dict[str, tuple]]:
+        """Each formula flag with the options under which it touches the loss (whose
+        parameters are `params`): {} when it does at the loss's defaults and this
+        convention's parameters, else {parameter: the values, among those this library
+        allows, that make it touch}. A flag that touches no evaluation is left out."""
+        baseline = {**{p.name: p.default for p in params}, **self.params}
+        known = {p.name: p for p in params}
+        out: dict[str, dict[str, tuple]] = {}
+        for flag in self.flags():
+            when: dict[str, tuple] = {}
+            for cond in FLAG_CONDITIONS.get(flag, ()):
+                if cond.holds(baseline):
+                    continue
+                p = known.get(cond.param)
+                options: tuple = () if p is None else (
+                    (True, False) if p.kind == "bool" else p.choices)
+                allowed = self.allowed.get(cond.param, options)
+                values = tuple(v for v in options if v in allowed
+                               and cond.holds({**baseline, cond.param: v}))
+                if not values:  # no value this library allows meets it: the flag never acts
+                    break
+                when[cond.param] = values
+            else:
+                out[flag] = when
+        return out
+
     def call(self, params: Mapping[str, Any], reduction: str | None = None) -> str:
         """The library call with the values in use written in (see `api_values`)."""
         values = {**params, "reduction": reduction or self.reduction}
@@ -349,7 +422,7 @@ class LossSpec:
     # d loss / d inputs, as `explain` shows it (the kernels compute it under --grad)
     gradient: str = ""
     # Pairs of parameters that say the same thing two ways (clip's temperature and scale):
-    # giving both is a usage error.
+    # giving both is a usage error, and a sweep of one moves the other (`tied`).
     exclusive: tuple[tuple[str, str], ...] = ()
     # Its examples are independent rows: batch may evaluate an input a chunk of examples at a
     # time (and Dask a row range per task). False for the losses whose examples are each
@@ -413,6 +486,12 @@ class LossSpec:
     def module(self) -> str:
         """The module that evaluates this loss: losscli.losses.<name, '-' as '_'>."""
         return "losscli.losses." + self.name.replace("-", "_")
+
+    def tied(self, name: str) -> tuple[str, ...]:
+        """The parameters that are another form of `name` (its partners in `exclusive`):
+        they change whenever it does, so none of them is fixed while it varies."""
+        return tuple(dict.fromkeys(other for pair in self.exclusive if name in pair
+                                   for other in pair if other != name))
 
     def param(self, name: str) -> Param:
         """The Param called `name` (KeyError when the loss has none)."""

@@ -1114,3 +1114,45 @@ def test_sigint_exits_130(tmp_path: Path) -> None:
     assert proc.returncode == 130, err
     assert out == b""
     assert err.decode().splitlines() == ["error: interrupted"]
+
+
+@pytest.mark.parametrize("argv, shown", [
+    (["compute", "triplet", "-"], "cat ex.json | losscli compute triplet -"),
+    (["stats", "triplet-margin", "-"], "cat ex.json | losscli stats triplet -"),
+    (["sweep", "infonce", "-", "--param", "temperature", "--from", "0.1", "--to", "1"],
+     "cat ex.json | losscli sweep infonce -"),
+    (["compare", "clip", "--anchor", "-", "--positive", "p.npy"],
+     "cat ex.json | losscli compare clip -"),
+    (["compute", "triplet", "-", "--png", "x.png"], "cat ex.json | losscli compute triplet -"),
+])
+def test_a_terminal_on_stdin_gets_the_command_and_loss_that_ran(
+        argv: list[str], shown: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The example in the fix is the command and loss being run (its canonical name), not
+    one fixed command line: `stats triplet -` on a terminal shows `... losscli stats
+    triplet -`. Exit 3 as before."""
+    monkeypatch.chdir(tmp_path)
+    stdin_terminal(monkeypatch, tmp_path)
+    res = invoke(argv)
+    assert res.code == 3 and res.stdout == ""
+    assert res.stderr == f"error: <stdin>: stdin is a terminal; pipe JSON in, e.g. {shown}\n"
+
+
+def test_a_terminal_on_batch_stdin_names_its_loss(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    stdin_terminal(monkeypatch, tmp_path)
+    res = invoke(["batch", "infonce", "-"])
+    assert res.code == 3
+    assert res.stderr == ("error: <stdin>: stdin is a terminal; pipe JSON Lines in, e.g. "
+                          "cat examples.jsonl | losscli batch infonce -\n")
+
+
+def test_load_inputs_without_a_hint_names_no_command(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The library knows no command line: its error says only what to do."""
+    from losscli.errors import InputUnavailable
+    from losscli.io import load_inputs
+
+    stdin_terminal(monkeypatch, Path("."))
+    with pytest.raises(InputUnavailable) as info:
+        load_inputs("-")
+    assert info.value.message() == "<stdin>: stdin is a terminal; pipe JSON in, or give a file"

@@ -142,3 +142,97 @@ def test_png_written_when_matplotlib_is_there(tmp_path, capsys) -> None:
     assert code == 0 and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert run(["sweep", "triplet", BATCH, "--param", "margin", "--from", "0", "--to", "2",
                 "--png", str(png)]) == 6  # exists: --force to overwrite
+
+
+def _pair() -> dict:
+    """A paired batch of three (clip, siglip): the input QA reproduced the sweep on."""
+    r = np.random.default_rng(1)
+    return {"anchor": r.normal(size=(3, 5)), "positive": r.normal(size=(3, 5))}
+
+
+@pytest.mark.parametrize("param, tied", [("temperature", "scale"), ("scale", "temperature")])
+def test_a_sweep_does_not_report_a_parameter_tied_to_the_swept_one_as_fixed(
+        param: str, tied: str) -> None:
+    """clip's scale is 1/temperature: sweeping one moves the other, so the fixed parameters
+    (JSON `params`, the table's header) must not show it at its first step's value."""
+    values = explore.sweep_values(0.1, 1.0, 3) if param == "temperature" else \
+        explore.sweep_values(1.0, 10.0, 3)
+    s = api.sweep("clip", _pair(), param, values)
+    assert param not in s.params and tied not in s.params
+    assert s.params == {"similarity": "cosine"}
+    with pytest.raises(UsageError) as info:
+        api.sweep("clip", _pair(), param, values, **{tied: 0.5})
+    assert info.value.message() == (f"--{tied} and --param {param} both given; drop --{tied}: "
+                                    f"it is another form of {param}, which the sweep sets")
+    for v, loss in zip(values, s.losses, strict=True):  # the numbers were right already
+        assert math.isclose(loss, losscli.evaluate("clip", _pair(), **{param: v}).value,
+                            rel_tol=1e-14)
+
+
+def test_the_tied_parameters_are_declared_by_the_specs() -> None:
+    """The pairs of parameters that say one thing two ways are metadata of the spec (no
+    layer branches on a loss's name): clip ties temperature and scale, siglip has only a
+    scale (its temperature is not a parameter), the others tie nothing."""
+    from losscli.losses import LOSSES
+
+    assert LOSSES["clip"].tied("temperature") == ("scale",)
+    assert LOSSES["clip"].tied("scale") == ("temperature",)
+    assert LOSSES["siglip"].tied("scale") == ()
+    for spec in LOSSES.values():
+        for p in spec.params:
+            for other in spec.tied(p.name):
+                assert p.name in spec.tied(other) and other != p.name
+
+
+def test_siglip_sweep_of_scale_keeps_its_bias_and_similarity() -> None:
+    s = api.sweep("siglip", _pair(), "scale", explore.sweep_values(1.0, 10.0, 3))
+    assert s.params == {"bias": -10.0, "similarity": "cosine"}
+
+
+def test_sweep_cli_json_and_table_leave_out_the_tied_parameter(capsys, tmp_path) -> None:
+    pair = tmp_path / "pair.json"
+    pair.write_text(json.dumps({k: v.tolist() for k, v in _pair().items()}))
+    code = run(["sweep", "clip", str(pair), "--param", "temperature", "--from", "0.1", "--to",
+                "1", "--steps", "3", "-f", "json"])
+    out = capsys.readouterr().out
+    assert code == 0 and json.loads(out)["params"] == {"similarity": "cosine"}
+    code = run(["sweep", "clip", str(pair), "--param", "scale", "--from", "1", "--to", "10",
+                "--steps", "3", "-f", "table"])
+    out = capsys.readouterr().out
+    assert code == 0 and "clip: sweep of scale  (similarity=cosine; reduction mean)" in out
+
+
+def test_a_zero_width_range_is_refused_in_one_line(capsys) -> None:
+    with pytest.raises(UsageError, match="--from and --to are equal"):
+        explore.sweep_values(0.1, 0.1, 3)
+    for log in ([], ["--log"]):
+        code = run(["sweep", "infonce", SEED1, "--param", "temperature", "--from", "0.1",
+                    "--to", "0.1", "--steps", "3", *log])
+        captured = capsys.readouterr()
+        assert code == 2 and captured.out == ""
+        assert captured.err == ("error: --from and --to are equal (0.1); give two different "
+                                "values, or use compute for one value\n")
+
+
+def test_a_descending_range_runs_from_from_to_to_and_is_documented(capsys) -> None:
+    values = explore.sweep_values(1.0, 0.1, 3)
+    assert values.tolist() == [1.0, 0.55, 0.1]
+    assert explore.sweep_values(1.0, 0.01, 3, log=True)[0] == 1.0
+    code = run(["sweep", "infonce", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert code == 0 and "either direction" in out
+    from tests.helpers import ROOT
+
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    assert "from `--from` to `--to`, in either direction" in readme
+
+
+@pytest.mark.parametrize("command", ["sweep", "stats", "compare"])
+def test_explore_format_help_says_json_lines_when_piped(capsys, command) -> None:
+    """They write JSON Lines when piped (the contract), and their help says so."""
+    code = run([command, "--help"])
+    out = " ".join(capsys.readouterr().out.replace("│", " ").split())
+    assert code == 0
+    assert "auto (table on a terminal, JSON Lines when piped, or from --out's suffix), " \
+        "table, jsonl, json or csv" in out
+    assert "JSON when piped" not in out and "(jsonl)" not in out

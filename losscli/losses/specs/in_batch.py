@@ -29,7 +29,7 @@ _PAIRED_NEGATIVES = f"its negatives are {_PAIRED}; {_EXPLICIT}"
 _PAIRED_NEGATIVES_PITFALL = (f"A `negatives` array is not used, with a warning (ntxent-batch "
                              f"refuses one): the negatives are {_PAIRED}; {_EXPLICIT}.")
 
-# Columns shared by the in-batch forms.
+# ntxent-batch's columns naming a candidate (its one form is the two-view batch).
 _VIEW = Column("view", "which view's softmax the row belongs to: anchor or positive (two-view "
                "form)", kind="str")
 
@@ -38,6 +38,18 @@ _CANDIDATE_ROLE = Column("candidate_role", "the candidate's role: anchor or posi
 
 _CANDIDATE_INDEX = Column("candidate_index", "the candidate's example index (in-batch forms)",
                           kind="int")
+
+# dcl and hard-infonce take explicit negatives or the two-view batch: the columns naming a
+# candidate's view and example exist only in the batch form.
+_TWO_VIEW_ONLY_COLUMN = "only in the two-view batch form, without negatives"
+_BATCH_FORM_COLUMNS = (
+    Column("view", "which view's softmax the row belongs to: anchor or positive ("
+           + _TWO_VIEW_ONLY_COLUMN + ")", kind="str", form="batch"),
+    Column("candidate_role", "the candidate's role: anchor or positive ("
+           + _TWO_VIEW_ONLY_COLUMN + ")", kind="str", form="batch"),
+    Column("candidate_index", "the candidate's example index (" + _TWO_VIEW_ONLY_COLUMN + ")",
+           kind="int", form="batch"),
+)
 
 _IN_BATCH_GRADIENT_NOTE = (
     "In the in-batch forms an example's loss depends on other examples' vectors: its "
@@ -319,8 +331,8 @@ NPAIR = LossSpec(
         Column("logit", "equal to the similarity (no temperature)"),
         Column("probability", "softmax share of the partition"),
         Column("gradient", "d loss / d logit_j = p_j - [j = 0]"),
-        Column("candidate_index", "which example's positive the negative is (paired batch)",
-               kind="int"),
+        Column("candidate_index", "which example's positive the candidate is (only in the "
+               "paired-batch form, without negatives)", kind="int", form="batch"),
     ),
     shapes={"anchor": "(D,) or (B, D); without negatives a batch of B >= 2, the other "
                       "examples' positives its negatives"},
@@ -390,9 +402,7 @@ DCL = LossSpec(
         Param("sigma", 0.5, "sigma of the vmf weighting (finite, > 0)", check="positive"),
     ),
     columns=(
-        _VIEW,
-        _CANDIDATE_ROLE,
-        _CANDIDATE_INDEX,
+        *_BATCH_FORM_COLUMNS,
         Column("similarity", "s(a, p) or s(a, n_k)"),
         Column("logit", "similarity / temperature"),
         Column("weight", "w of the positive row (null on negatives)"),
@@ -480,9 +490,7 @@ HARD_INFONCE = LossSpec(
               "null loss)", kind="bool"),
     ),
     columns=(
-        _VIEW,
-        _CANDIDATE_ROLE,
-        _CANDIDATE_INDEX,
+        *_BATCH_FORM_COLUMNS,
         Column("similarity", "s(a, p) or s(a, n_k)"),
         Column("logit", "similarity / temperature"),
         Column("importance", "N q_k, 1 = uniform (null on the positive)"),
@@ -565,6 +573,8 @@ SIGLIP = LossSpec(
         Column("sigmoid", "sigma(x)"),
         Column("term", "softplus(-z x)"),
         Column("gradient", "d term / d x = sigma(x) - [z = +1]"),
+        Column("candidate_index", "j, the positive's example index: the row is anchor i "
+               "against positive j", kind="int"),
     ),
     aliases=("sigmoid-contrastive", "siglip-loss", "sigmoid-loss"),
     notes=(
