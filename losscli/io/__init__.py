@@ -95,8 +95,8 @@ def load_inputs(path: str | None = None, role_files: Mapping[str, str] | None = 
         role_files = {**members.files, **role_files}
         path = None
     if path is not None:
-        document, lone = _read_document(path, spec, stdin, warnings, names, opened,
-                                        stdin_hint)
+        document, lone = _read_document(path, spec, stdin, warnings, names, opened=opened,
+                                        stdin_hint=stdin_hint)
         for role, (value, where) in document.items():
             raw[role] = value
             sources[role] = where
@@ -372,7 +372,7 @@ def _read_role_file(path: str, role: str, stdin: IO[bytes] | None,
                     notes: list[str] | None = None, names: RoleNames = PLAIN,
                     stdin_hint: str | None = None) -> tuple[Any, str]:
     try:
-        where, fmt, payload = _read_any(path, stdin, notes, role, stdin_hint)
+        where, fmt, payload = _read_any(path, stdin, notes, role, stdin_hint=stdin_hint)
     except BadData as exc:  # a role file's every fault is that role's: say `file:role`
         if exc.where == (STDIN if path == "-" else path):
             exc.where = _located(exc.where, role)
