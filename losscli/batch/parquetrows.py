@@ -52,11 +52,12 @@ class ParquetColumn:
     def _group(self, index: int) -> np.ndarray:
         if self._cached is None or self._cached[0] != index:
             table = self._file.read_row_group(index, columns=[self.column])
-            arr = column_array(table.column(0), self.where)
+            start = self._starts[index]  # rows are named by their place in the file
+            arr = column_array(table.column(0), self.where, start)
             if hasattr(self, "shape") and arr.shape[1:] != self.shape[1:]:
-                raise BadData(f"row group {index} has rows of shape {arr.shape[1:]}, the first "
-                              f"{self.shape[1:]}", "give every row the same length",
-                              where=self.where)
+                raise BadData(f"ragged list column: the rows from row {start} (row group "
+                              f"{index}) have shape {arr.shape[1:]}, row 0 {self.shape[1:]}",
+                              "give every row the same length", where=self.where)
             self._cached = (index, arr)
         return self._cached[1]
 

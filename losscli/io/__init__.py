@@ -33,8 +33,8 @@ from losscli.io.formats import (
     read_npz,
     sniff,
 )
-from losscli.io.jsonlines import looks_like_lines, parse_json_lines
-from losscli.io.keys import CONTAINERS, PLAIN, RoleNames, parse_mapping, pick_roles
+from losscli.io.jsonlines import Lines, looks_like_lines, parse_json_lines
+from losscli.io.keys import CONTAINERS, PLAIN, RoleNames, listing, parse_mapping, pick_roles
 from losscli.model import NEGATIVES_LAYOUTS, ROLES, SCALAR_ROLES, Inputs, LoneStack
 
 if TYPE_CHECKING:  # io is a leaf: it reads a spec's roles and name, never the registry
@@ -175,7 +175,7 @@ def _read_any(path: str, stdin: IO[bytes] | None, notes: list[str] | None = None
     """
     notes = [] if notes is None else notes
     inner = hdf5.split_path(path) if path != "-" else None
-    if inner is not None:  # FILE.h5:group/dataset
+    if inner is not None:  # FILE.h5:group/dataset, named by `path` itself in messages
         return path, "hdf5", hdf5.read_hdf5(path, inner[0], inner[1])
     if path == "-":
         data = _read_stdin(stdin, stdin_hint)
@@ -291,7 +291,10 @@ def _read_container(where: str, stream: IO[bytes], fmt: str) -> Any:
 
 
 def _precision_note(where: str, payload: Any, role: str | None) -> str:
-    if role is not None or not isinstance(payload, dict):
+    if isinstance(payload, Lines):  # counted per key as the lines were read
+        counts = dict(payload.inexact) if role is None else \
+            {role: sum(payload.inexact.values())}
+    elif role is not None or not isinstance(payload, dict):
         counts = {role or "the input": _formats.inexact_integers(payload)}
     else:
         counts = {key: n for key, value in payload.items()
@@ -327,6 +330,10 @@ def _read_document(path: str, spec: LossSpec | None, stdin: IO[bytes] | None,
     notes = [] if notes is None else notes
     where, fmt, payload = _read_any(path, stdin, notes, opened=opened, stdin_hint=stdin_hint)
     if fmt == "hdf5" and isinstance(payload, np.ndarray):  # FILE.h5:dataset: a stack
+        if payload.ndim == 0:
+            raise BadData("a single number where an array belongs", "give a dataset "
+                          "(B, 2 + K, D) to read as a stack, or a group of datasets named "
+                          "by role", where=where)
         fmt = "npy"
     if fmt == "npy":
         out = _unstack(payload, spec, where)
@@ -400,7 +407,7 @@ def _role_of_container(payload: Mapping[str, Any], role: str, where: str, fmt: s
         name = next(iter(payload))
     if name not in payload:
         raise BadData(f"--{role} expects the array {name!r}; found "
-                      f"{', '.join(map(repr, payload)) or 'none'}",
+                      f"{', '.join(map(repr, listing(payload))) or 'none'}",
                       f"name the one to read with --map {role}=NAME", where=where)
     extra = [k for k in payload if k != name]
     if extra:

@@ -16,11 +16,19 @@ class Container(Mapping[str, Any]):
     for: the arrays that are not roles are listed, never read."""
 
     def __init__(self, names: list[str], load: Callable[[str], Any],
-                 has: Callable[[str], bool] | None = None) -> None:
+                 has: Callable[[str], bool] | None = None,
+                 listing: Callable[[], list[str]] | None = None) -> None:
         self._names = names
         self._load = load
         self._has = has
+        self._listing = listing
         self._cache: dict[str, Any] = {}
+
+    @property
+    def listing(self) -> list[str]:
+        """What messages list as the file's arrays: its names, or more where `has` finds
+        arrays beyond them (an HDF5 file's datasets inside groups)."""
+        return list(self._names) if self._listing is None else self._listing()
 
     def __getitem__(self, name: str) -> Any:
         if name not in self:

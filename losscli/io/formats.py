@@ -20,6 +20,7 @@ from typing import IO, Any
 import numpy as np
 
 from losscli.errors import BadData, InputUnavailable
+from losscli.io.containers import Container
 
 MAX_JSON_BYTES = 64 * 2**20
 MAX_RANK = 3
@@ -159,11 +160,16 @@ def missing_fix(path: str) -> str:
 
 def check_dtype(dtype: np.dtype, where: str) -> None:
     """Refuse every dtype but integers and floats, naming it (exit 4)."""
-    if dtype.kind in ACCEPTED_DTYPE_KINDS and dtype.itemsize > 0 and dtype.subdtype is None:
+    if is_numeric(dtype):
         return
     kind = _DTYPE_KIND_NAMES.get(dtype.kind, "not numeric")
     raise BadData(f"dtype {dtype} ({kind}) is not accepted",
                   "give integer or floating-point numbers", where=where)
+
+
+def is_numeric(dtype: np.dtype) -> bool:
+    """Whether a dtype is one losscli reads: integers and floats, not a sub-array."""
+    return dtype.kind in ACCEPTED_DTYPE_KINDS and dtype.itemsize > 0 and dtype.subdtype is None
 
 
 def human_bytes(n: float) -> str:
@@ -333,8 +339,10 @@ def _bad_zip(exc: BaseException) -> bool:
     return zipfile is not None and isinstance(exc, zipfile.BadZipFile)
 
 
-def read_npy_header(stream: IO[bytes], where: str) -> tuple[tuple[int, ...], bool, np.dtype]:
-    """The header of a .npy, parsed as a literal (numpy's reader), checked before any data."""
+def read_npy_header(stream: IO[bytes], where: str, numbers_only: bool = True,
+                    ) -> tuple[tuple[int, ...], bool, np.dtype]:
+    """The header of a .npy, parsed as a literal (numpy's reader), checked before any data;
+    its dtype refused unless numeric, but by the caller when `numbers_only` is False."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # numpy warns about Python 2 headers
@@ -352,13 +360,24 @@ def read_npy_header(stream: IO[bytes], where: str) -> tuple[tuple[int, ...], boo
             raise  # the container failed, not the header: the caller says so
         raise BadData(f"bad .npy header ({_short(exc)})", "re-save it with numpy.save",
                       where=where) from None
-    if dtype.hasobject:
-        raise BadData("the .npy holds Python objects (a pickle)", NPY_OBJECTS_FIX, where=where)
+    if numbers_only and (refusal := npy_dtype_refusal(dtype, where)) is not None:
+        raise refusal
     if any(n < 0 for n in shape):
         raise BadData(f"bad .npy header (negative shape {shape})", "re-save it with numpy.save",
                       where=where)
-    check_dtype(dtype, where)
     return tuple(int(n) for n in shape), bool(fortran), dtype
+
+
+def npy_dtype_refusal(dtype: np.dtype, where: str) -> BadData | None:
+    """Why a .npy's dtype is refused (objects as a pickle, the others by name), or None."""
+    if dtype.hasobject:
+        return BadData("the .npy holds Python objects (a pickle)", NPY_OBJECTS_FIX,
+                       where=where)
+    try:
+        check_dtype(dtype, where)
+    except BadData as exc:
+        return exc
+    return None
 
 
 def check_npy_data(shape: tuple[int, ...], dtype: np.dtype, have: int, where: str) -> None:
@@ -382,6 +401,12 @@ def read_npy_stream(stream: IO[bytes], available: int | None, where: str) -> np.
     """
     start = stream.tell() if available is not None else 0
     shape, fortran, dtype = read_npy_header(stream, where)
+    return _npy_data(stream, shape, fortran, dtype, available, start, where)
+
+
+def _npy_data(stream: IO[bytes], shape: tuple[int, ...], fortran: bool, dtype: np.dtype,
+              available: int | None, start: int, where: str) -> np.ndarray:
+    """The array after a .npy header; `available` the bytes of the whole .npy from `start`."""
     if available is not None:
         check_npy_data(shape, dtype, available - (stream.tell() - start), where)
     check_size(shape, where)
@@ -400,11 +425,13 @@ def read_npy(path: str, stream: IO[bytes]) -> np.ndarray:
     return read_npy_stream(stream, size, path)
 
 
-def read_npz(path: str, stream: IO[bytes]) -> dict[str, np.ndarray]:
+def read_npz(path: str, stream: IO[bytes]) -> Container:
     """The arrays of an .npz by name; no member is trusted to be what its header says.
 
-    Before any member is decompressed: at most MAX_NPZ_MEMBERS members, none a pickle, and
-    what each declares it decompresses to within the cap (and all of them together).
+    Before any member is decompressed: at most MAX_NPZ_MEMBERS members, and what each
+    declares it decompresses to within the cap (and all of them together). A member whose
+    dtype is not numeric (strings, booleans, objects: a pickle) is never read: it is refused
+    when a role asks for it, and otherwise ignored like any array that is not a role.
     """
     try:
         import zipfile  # ~9 ms of imports that a JSON or .npy input does not need
@@ -414,6 +441,7 @@ def read_npz(path: str, stream: IO[bytes]) -> dict[str, np.ndarray]:
         raise BadData(f"not a readable .npz ({_short(exc)})", "re-save it with numpy.savez",
                       where=path) from None
     arrays: dict[str, np.ndarray] = {}
+    refused: dict[str, BadData] = {}
     with archive:
         infos = archive.infolist()
         names = [info.filename for info in infos]
@@ -434,7 +462,7 @@ def read_npz(path: str, stream: IO[bytes]) -> dict[str, np.ndarray]:
             if not info.filename.endswith(".npy"):
                 raise BadData(f"member {info.filename!r} is not a .npy array",
                               "save the archive with numpy.savez", where=path)
-            if key in arrays:
+            if key in arrays or key in refused:
                 raise BadData(f"duplicate member {info.filename!r}", "give each array once",
                               where=path)
             declared += info.file_size
@@ -444,7 +472,14 @@ def read_npz(path: str, stream: IO[bytes]) -> dict[str, np.ndarray]:
                               TOO_LARGE_FIX, where=where)
             try:
                 with archive.open(info) as member:
-                    arrays[key] = read_npy_stream(_Counted(member), info.file_size, where)
+                    counted = _Counted(member)
+                    shape, fortran, dtype = read_npy_header(counted, where, False)
+                    refusal = npy_dtype_refusal(dtype, where)
+                    if refusal is not None:  # left unread: refused if a role reads it
+                        refused[key] = refusal
+                        continue
+                    arrays[key] = _npy_data(counted, shape, fortran, dtype, info.file_size,
+                                            0, where)
             except BadData:
                 raise
             except Exception as exc:  # noqa: BLE001 - CRC, encryption, unknown method...
@@ -455,7 +490,13 @@ def read_npz(path: str, stream: IO[bytes]) -> dict[str, np.ndarray]:
                 raise BadData(f"the arrays take {human_bytes(converted)} or more as float64, "
                               f"over the {human_bytes(MAX_ARRAY_BYTES)} limit of compute",
                               TOO_LARGE_FIX, where=where)
-    return arrays
+
+    def load(key: str) -> np.ndarray:
+        if key in refused:
+            raise refused[key]
+        return arrays[key]
+
+    return Container([n[:-4] for n in names], load)
 
 
 def _short(exc: BaseException) -> str:

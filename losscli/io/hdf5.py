@@ -12,6 +12,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
+import numpy as np
+
 from losscli.errors import BadData
 from losscli.io.containers import Container, require_extra
 from losscli.io.formats import check_dtype, check_size
@@ -33,9 +35,14 @@ def split_path(path: str) -> tuple[str, str] | None:
     return file, inner
 
 
+# How many dataset paths a message lists: enough for a file's layout, one line still.
+LISTED = 20
+
+
 def read_hdf5(where: str, source: Any, inner: str | None = None) -> Container | Any:
     """The datasets of a file (or of the group `inner`), read on demand; or, when `inner`
-    names a dataset, its array."""
+    names a dataset, its array. `where` names what is read: the file, or `FILE.h5:inner`
+    when `inner` is given (its datasets are `where:name`, never `where:inner:name`)."""
     h5py = require_extra("h5py", EXTRA, WHAT, where)
     try:
         handle = h5py.File(source, "r")
@@ -50,30 +57,43 @@ def read_hdf5(where: str, source: Any, inner: str | None = None) -> Container | 
             raise BadData(f"no dataset or group {inner!r}", f"it holds: {names}",
                           where=where)
         if isinstance(target, h5py.Dataset):
-            return _dataset_array(target, f"{where}:{inner}")
+            return _dataset_array(target, where)
         group = target
-        where = f"{where}:{inner}"
     names = [name for name, obj in group.items() if isinstance(obj, h5py.Dataset)]
 
     def has(name: str) -> bool:
         return isinstance(group.get(name), h5py.Dataset)
 
-    return Container(names, lambda name: _dataset_array(group[name], f"{where}:{name}"), has)
+    # `--map anchor=train/q` reads a dataset inside a group: messages list those too,
+    # walked only when a message needs them.
+    return Container(names, lambda name: _dataset_array(group[name], f"{where}:{name}"), has,
+                     lambda: _listing(group, h5py.Dataset))
 
 
-def _dataset_array(dataset: Any, where: str) -> Any:
+def _dataset_array(dataset: Any, where: str) -> np.ndarray:
+    """A dataset's values, its dtype and size checked first; a scalar dataset as a 0-d
+    array (h5py gives a numpy scalar), which the role checks refuse or accept by role."""
     check_dtype(dataset.dtype, where)
     check_size(tuple(dataset.shape), where)
-    return dataset[()]
+    return np.asarray(dataset[()])
 
 
-def _listing(group: Any, prefix: str = "") -> list[str]:
-    out = []
-    for name, obj in group.items():
-        out.append(prefix + name)
-        if hasattr(obj, "items") and len(out) < 20:
-            out.extend(_listing(obj, f"{prefix}{name}/"))
-    return out[:20]
+def _listing(group: Any, kind: type | None = None, prefix: str = "") -> list[str]:
+    """The paths of a group's members, its groups' members included, at most LISTED: only
+    those of `kind` (h5py.Dataset) when given. A link that cannot be followed is left out."""
+    out: list[str] = []
+    for name in group:
+        try:
+            obj = group[name]
+        except (KeyError, OSError):  # a dangling soft or external link
+            continue
+        if kind is None or isinstance(obj, kind):
+            out.append(prefix + name)
+        if hasattr(obj, "items") and len(out) < LISTED:
+            out.extend(_listing(obj, kind, f"{prefix}{name}/"))
+        if len(out) >= LISTED:
+            break
+    return out[:LISTED]
 
 
 def _short(exc: BaseException) -> str:

@@ -19,7 +19,8 @@ import numpy as np
 
 from losscli.errors import BadData
 from losscli.io import formats
-from losscli.io.formats import nested_to_array, parse_json
+from losscli.io.containers import Container
+from losscli.io.formats import inexact_integers, nested_to_array, parse_json
 
 # Roles that hold one value for the whole batch rather than one per example.
 SHARED_ROLES = ("weight",)
@@ -85,15 +86,37 @@ def peek_lines(stream: IO[bytes]) -> tuple[bool, list[bytes]]:
     return len(found) == 2 and starts_json_lines(found[0], found[1]), head
 
 
-def parse_json_lines(data: bytes, where: str, inexact: list[str] | None = None,
-                     ) -> dict[str, np.ndarray]:
-    """The lines' objects stacked by key (every line must have the same keys and shapes)."""
+class Lines(Container):
+    """The keys of JSON Lines stacked over lines; a key whose values are not numbers of one
+    shape on every line is refused only when a role reads it (one that is not a role, such
+    as a string id, is ignored like the extra arrays of any other format)."""
+
+    def __init__(self, keys: list[str], stacked: dict[str, np.ndarray],
+                 refused: dict[str, BadData], inexact: dict[str, int]) -> None:
+        super().__init__(keys, self._array)  # in the first line's order, as written
+        self._stacked = stacked
+        self._refused = refused
+        # Integers beyond 2^53 per key, counted before float64 dropped the mark.
+        self.inexact = inexact
+
+    def _array(self, key: str) -> np.ndarray:
+        if key in self._refused:
+            raise self._refused[key]
+        return self._stacked[key]
+
+
+def parse_json_lines(data: bytes, where: str, inexact: list[str] | None = None) -> Lines:
+    """The lines' objects stacked by key (every line must have the same keys, and a key
+    that is read the same shape on every line)."""
     rows: dict[str, list[np.ndarray]] = {}
+    refused: dict[str, BadData] = {}
+    counts: dict[str, int] = {}
     first: tuple[int, list[str]] | None = None
     for number, line in enumerate(data.splitlines(), start=1):
         if not line.strip():
             continue
         at = f"{where}:{number}"
+        seen = len(inexact) if inexact is not None else 0
         doc = parse_json(line, at, "fix the JSON on this line (one object per line)", inexact)
         if not isinstance(doc, dict):
             raise BadData("a line that is not a JSON object", "give one object keyed by role "
@@ -106,22 +129,35 @@ def parse_json_lines(data: bytes, where: str, inexact: list[str] | None = None,
                           f"({', '.join(first[1])})", "give every line the same keys",
                           where=at)
         for key, value in doc.items():
-            arr = nested_to_array(value, f"{at}:{key}")
-            stacked = rows.setdefault(key, [])
-            if stacked and stacked[0].shape != arr.shape:
-                raise BadData(f"{key} has shape {arr.shape}, but {stacked[0].shape} on line "
-                              f"{first[0]}", "give every line's examples the same shapes",
-                              where=f"{at}:{key}")
-            if key in SHARED_ROLES and stacked and not np.array_equal(stacked[0], arr):
-                raise BadData(f"{key} differs from line {first[0]}'s", f"{key} is one for the "
-                              "whole batch: give the same on every line, or --"
-                              f"{key} FILE", where=f"{at}:{key}")
-            stacked.append(arr)
+            if inexact is not None and len(inexact) > seen:  # walked only on such lines
+                counts[key] = counts.get(key, 0) + inexact_integers(value)
+            if key in refused:
+                continue
+            try:
+                _stack(rows.setdefault(key, []), key, value, at, first[0])
+            except BadData as exc:  # refused if a role reads it; not a role, ignored
+                refused[key] = exc
+                rows.pop(key)
     if first is None:
         raise BadData("no JSON object in the file", "give one object keyed by role per line",
                       where=where)
-    return {key: arrs[0] if key in SHARED_ROLES else np.stack(arrs)
-            for key, arrs in rows.items()}
+    stacked = {key: arrs[0] if key in SHARED_ROLES else np.stack(arrs)
+               for key, arrs in rows.items()}
+    return Lines(first[1], stacked, refused, {k: n for k, n in counts.items() if n})
 
 
-__all__ = ["looks_like_lines", "parse_json_lines", "peek_lines", "starts_json_lines"]
+def _stack(stacked: list[np.ndarray], key: str, value: object, at: str, line: int) -> None:
+    """One line's value of `key` added to the earlier lines', which it must match."""
+    arr = nested_to_array(value, f"{at}:{key}")
+    if stacked and stacked[0].shape != arr.shape:
+        raise BadData(f"{key} has shape {arr.shape}, but {stacked[0].shape} on line "
+                      f"{line}", "give every line's examples the same shapes",
+                      where=f"{at}:{key}")
+    if key in SHARED_ROLES and stacked and not np.array_equal(stacked[0], arr):
+        raise BadData(f"{key} differs from line {line}'s", f"{key} is one for the "
+                      "whole batch: give the same on every line, or --"
+                      f"{key} FILE", where=f"{at}:{key}")
+    stacked.append(arr)
+
+
+__all__ = ["Lines", "looks_like_lines", "parse_json_lines", "peek_lines", "starts_json_lines"]

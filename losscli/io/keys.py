@@ -83,14 +83,17 @@ def pick_roles(doc: Mapping[str, Any], where: str, fmt: str, spec: LossSpec | No
             out[role] = doc[name]
             used.add(name)
         else:
+            held = listing(doc)
             raise BadData(f"no array named {name!r} (--map {role}={name})"
-                          f"{closest_hint(name, list(doc))}",
-                          f"it holds: {', '.join(map(str, doc)) or 'nothing'}", where=where)
-    for key, value in doc.items():
+                          f"{closest_hint(name, held)}",
+                          f"it holds: {', '.join(held) or 'nothing'}", where=where)
+    # By name only: a container reads an array when it is indexed, and one that is not a
+    # role (string ids, a boolean mask) must never be read, converted or dtype-checked.
+    for key in doc:
         if key in used:
             continue
         if key in ROLES and key not in out:
-            out[key] = value
+            out[key] = doc[key]
             used.add(key)
     extra = [str(k) for k in doc if k not in used]
     if not extra:
@@ -121,7 +124,7 @@ def pick_roles(doc: Mapping[str, Any], where: str, fmt: str, spec: LossSpec | No
         # Arrays under other names beside a missing role: most likely the role under another
         # name, so say how to read it rather than ignore them and report the role missing.
         raise BadData(f"no {absent[0]} among its arrays (it holds "
-                      f"{', '.join(repr(str(k)) for k in doc)})",
+                      f"{', '.join(map(repr, listing(doc)))})",
                       f"read one as {absent[0]} with --map {absent[0]}=NAME, or save it "
                       f"under the key {absent[0]!r}", where=where)
     if not out:
@@ -137,4 +140,11 @@ def pick_roles(doc: Mapping[str, Any], where: str, fmt: str, spec: LossSpec | No
     return out
 
 
-__all__ = ["PLAIN", "RoleNames", "parse_mapping", "pick_roles"]
+def listing(doc: Mapping[str, Any]) -> list[str]:
+    """The names of a document's arrays for messages: a container's own listing where it
+    has one (an HDF5 file's dataset paths, nested groups included), else its keys."""
+    names = getattr(doc, "listing", None)
+    return list(names) if names is not None else [str(k) for k in doc]
+
+
+__all__ = ["PLAIN", "RoleNames", "listing", "parse_mapping", "pick_roles"]

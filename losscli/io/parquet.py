@@ -65,8 +65,12 @@ def read_table(where: str, source: Any, fmt: str) -> Container:
     return Container(names, lambda name: column_array(column(name), f"{where}:{name}"))
 
 
-def column_array(column: Any, where: str) -> np.ndarray:
-    """A column (list, fixed-size-list, nested, or numeric) as an array (rows, ...)."""
+def column_array(column: Any, where: str, first_row: int = 0) -> np.ndarray:
+    """A column (list, fixed-size-list, nested, or numeric) as an array (rows, ...).
+
+    A null or a ragged list is refused naming its row, counted from `first_row` (batch
+    reads a row group at a time: rows are still the file's), and its place in the row.
+    """
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -75,8 +79,8 @@ def column_array(column: Any, where: str) -> np.ndarray:
     while pa.types.is_list(arr.type) or pa.types.is_large_list(arr.type) or \
             pa.types.is_fixed_size_list(arr.type):
         if arr.null_count:
-            raise BadData(f"{arr.null_count} null row(s)", "fill or drop the rows with "
-                          "nulls", where=where)
+            raise BadData(_nulls(arr, shape, first_row), "fill or drop the rows with nulls",
+                          where=where)
         if len(shape) > MAX_RANK:
             raise BadData(f"lists nested deeper than {MAX_RANK} levels",
                           "roles have at most 3 dimensions (B, K, D)", where=where)
@@ -87,19 +91,34 @@ def column_array(column: Any, where: str) -> np.ndarray:
             width = int(lengths[0]) if len(lengths) else 0
             ragged = np.flatnonzero(lengths != width)
             if ragged.size:
-                row = int(ragged[0])
-                raise BadData(f"ragged list column: row {row} has length {int(lengths[row])}, "
-                              f"row 0 has {width}", "give every row the same length",
-                              where=where)
+                bad = int(ragged[0])
+                raise BadData(f"ragged list column: {_place(bad, shape, first_row)} has "
+                              f"length {int(lengths[bad])}, {_place(0, shape, first_row)} "
+                              f"has {width}", "give every row the same length", where=where)
         shape.append(width)
         arr = arr.flatten()
     if arr.null_count:
-        raise BadData(f"{arr.null_count} null value(s)", "fill or drop them", where=where)
+        raise BadData(_nulls(arr, shape, first_row), "fill or drop them", where=where)
     if not (pa.types.is_integer(arr.type) or pa.types.is_floating(arr.type)):
         raise BadData(f"column type {column.type} is not accepted",
                       "give numbers, or lists of numbers, per row", where=where)
     check_size(tuple(shape), where)
     return arr.to_numpy(zero_copy_only=False).reshape(shape)
+
+
+def _nulls(arr: Any, shape: list[int], first_row: int) -> str:
+    """Where the first null of a (flattened) level is, and how many there are."""
+    first = int(np.flatnonzero(arr.is_null().to_numpy(zero_copy_only=False))[0])
+    more = f" ({arr.null_count} nulls in all)" if arr.null_count > 1 else ""
+    return f"{_place(first, shape, first_row)} is null{more}"
+
+
+def _place(index: int, shape: list[int], first_row: int) -> str:
+    """An index into a level flattened from rows of `shape` (every level above it checked
+    to be of one width) as `row R` or `row R at [i, ...]`, R counted in the file."""
+    at = np.unravel_index(index, shape)
+    row = f"row {first_row + int(at[0])}"
+    return row if len(at) == 1 else f"{row} at [{', '.join(str(int(i)) for i in at[1:])}]"
 
 
 def _short(exc: BaseException) -> str:

@@ -56,3 +56,26 @@ def test_a_bad_line_is_named_by_its_number(tmp_path, capsys):
     (tmp_path / "syntax.jsonl").write_text('{"anchor": [1, 0]}\n{"anchor": [1, 0}\n')
     code, _, err = run_cli(capsys, "compute", "triplet", str(tmp_path / "syntax.jsonl"))
     assert code == 4 and "syntax.jsonl:2" in err and "Extra data" not in err
+
+
+def test_a_key_that_is_not_a_role_is_ignored_whatever_it_holds(tmp_path, capsys):
+    rows = [{"anchor": A[i].tolist(), "positive": P[i].tolist(), "negatives": N[i].tolist(),
+             "id": f"q{i}", "tags": list(range(i))} for i in range(4)]
+    path = write_lines(tmp_path / "ids.jsonl", rows)
+    doc = run_cli_json(capsys, "compute", "triplet", path)
+    assert_close(doc["value"], losscli.evaluate(
+        "triplet", {"anchor": A, "positive": P, "negatives": N}).value)
+    assert any("ignored 'id', 'tags'" in w for w in doc["warnings"]), doc["warnings"]
+    code, _, err = run_cli(capsys, "compute", "triplet", path, "--map", "anchor=id")
+    assert code == 4 and f"{path}:1:id: a string where a number belongs" in err, err
+    code, _, err = run_cli(capsys, "compute", "triplet", path, "--map", "anchor=tags")
+    assert code == 4 and f"{path}:2:tags: tags has shape (1,), but (0,) on line 1" in err, err
+
+
+def test_integers_beyond_2_53_are_counted_per_key_across_lines(tmp_path, capsys):
+    rows = [{"anchor": [2**60 + 1, 0.0, 0.0], "positive": P[0].tolist(),
+             "negatives": N[0].tolist()},
+            {"anchor": A[1].tolist(), "positive": P[1].tolist(), "negatives": N[1].tolist()}]
+    path = write_lines(tmp_path / "big.jsonl", rows)
+    doc = run_cli_json(capsys, "compute", "triplet", path)
+    assert any("beyond 2^53 in anchor (1)" in w for w in doc["warnings"]), doc["warnings"]

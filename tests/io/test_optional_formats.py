@@ -5,6 +5,7 @@ whatever its name, and a one-line refusal naming the extra when its library is m
 
 from __future__ import annotations
 
+import io
 import json
 import sys
 
@@ -170,3 +171,184 @@ def test_an_extra_that_is_installed_but_cannot_load_says_so(tmp_path, capsys, mo
     code, _, err = run_cli(capsys, "compute", "triplet", str(path))
     assert code == 4 and "installed but fails to import" in err and "NumPy 2.0" in err
     assert "pip install --upgrade 'losscli[parquet]'" in err
+
+
+def _hdf5_with_extras(h5py, path) -> None:
+    """Roles under train/, a scalar, and datasets of every non-numeric kind beside them."""
+    with h5py.File(path, "w") as fh:
+        fh["train/queries"] = A
+        fh["train/docs"] = P.astype(np.float32)
+        fh["train/hard"] = N
+        fh["scalar"] = 3.0
+        fh["bools"] = np.ones((5, 4), bool)
+        fh["strings"] = np.array([b"a", b"bc"], dtype="S2")
+        fh.create_dataset("vlen", data=["x", "yy"], dtype=h5py.string_dtype())
+
+
+def test_an_hdf5_scalar_dataset_is_bad_data_and_batch_goes_on(tmp_path, capsys):
+    h5py = optional_module("h5py")
+    path = tmp_path / "g.h5"
+    _hdf5_with_extras(h5py, path)
+    code, _, err = run_cli(capsys, "compute", "triplet", "--anchor", f"{path}:scalar",
+                           "--positive", f"{path}:train/docs", "--negatives",
+                           f"{path}:train/hard")
+    assert code == 4 and err.count("\n") == 1, err
+    assert f"{path}:scalar:anchor: a single number where an array belongs" in err
+    code, _, err = run_cli(capsys, "compute", "triplet", f"{path}:scalar")
+    assert code == 4 and err.count("\n") == 1 and "a single number" in err, err
+    np.savez(tmp_path / "ok.npz", **ARRAYS)
+    code, out, err = run_cli(capsys, "batch", "triplet", str(tmp_path / "ok.npz"),
+                             f"{path}:scalar", str(tmp_path / "ok.npz"), "-f", "jsonl")
+    records = [json.loads(line) for line in out.splitlines()]
+    assert code == 7 and len(records) == 3, err
+    assert [r["error"] is None for r in records] == [True, False, True]
+    assert "a single number" in records[1]["error"]
+
+
+def _write_with_ids(fmt: str, path, ids_kind: str) -> None:
+    """The three roles beside a non-numeric array that is not a role."""
+    if fmt == "safetensors":
+        import safetensors.numpy as st
+
+        st.save_file({**ARRAYS, "ids": np.ones(5, bool)}, str(path))
+    elif fmt == "hdf5":
+        import h5py
+
+        with h5py.File(path, "w") as fh:
+            for role, arr in ARRAYS.items():
+                fh[role] = arr
+            if ids_kind == "vlen":
+                fh.create_dataset("ids", data=["x", "yy"], dtype=h5py.string_dtype())
+            else:
+                fh["ids"] = np.ones(3, bool) if ids_kind == "bool" else \
+                    np.array([b"a", b"bc"], dtype="S2")
+    else:
+        import pyarrow as pa
+
+        table = pa.table({"anchor": [list(r) for r in A], "positive": [list(r) for r in P],
+                          "negatives": [[list(k) for k in r] for r in N],
+                          "ids": [str(i) for i in range(5)], "ok": [True] * 5})
+        if fmt == "parquet":
+            import pyarrow.parquet as pq
+
+            pq.write_table(table, path)
+        else:
+            import pyarrow.feather as feather
+
+            feather.write_feather(table, path)
+
+
+@pytest.mark.parametrize("fmt,ids_kind,module", [
+    ("safetensors", "bool", "safetensors"), ("parquet", "string", "pyarrow"),
+    ("arrow", "string", "pyarrow"), ("hdf5", "bytes", "h5py"), ("hdf5", "bool", "h5py"),
+    ("hdf5", "vlen", "h5py"),
+])
+def test_a_non_numeric_array_that_is_not_a_role_is_ignored(fmt, ids_kind, module, tmp_path,
+                                                            capsys):
+    optional_module(module)
+    path = tmp_path / f"x.{fmt}"
+    _write_with_ids(fmt, path, ids_kind)
+    got, warnings = value(capsys, str(path))
+    assert_close(got, want())
+    assert any("ignored 'ids'" in w for w in warnings), warnings
+    code, out, err = run_cli(capsys, "batch", "triplet", str(path), "-f", "jsonl")
+    assert code == 0, err
+    record = json.loads(out)
+    assert_close(record["value"], got) and any("'ids'" in w for w in record["warnings"])
+    # a role keeps its dtype check: the same array read as the anchor is refused
+    code, _, err = run_cli(capsys, "compute", "triplet", str(path), "--map", "anchor=ids")
+    assert code == 4 and "not accepted" in err, err
+
+
+def test_an_unrelated_hdf5_dataset_does_not_stop_a_mapped_read(tmp_path, capsys):
+    h5py = optional_module("h5py")
+    path = tmp_path / "g.h5"
+    _hdf5_with_extras(h5py, path)
+    got, warnings = value(capsys, str(path), "--map", "anchor=train/queries", "--map",
+                          "positive=train/docs", "--map", "negatives=train/hard")
+    assert_close(got, want(positive=P.astype(np.float32)))
+    assert any("'bools'" in w and "'strings'" in w and "'vlen'" in w for w in warnings)
+
+
+def test_bfloat16_safetensors_from_a_stream_reads_as_from_the_file(tmp_path, capsys):
+    st = optional_module("safetensors.numpy")
+    ml_dtypes = optional_module("ml_dtypes")
+    from losscli.io import load_inputs
+
+    path = tmp_path / "bf16.safetensors"
+    st.save_file({"anchor": A.astype(ml_dtypes.bfloat16), "positive": P.astype(np.float16),
+                  "negatives": N.astype(ml_dtypes.float8_e4m3fn),
+                  "ids": np.ones(5, bool)}, str(path))
+    from_file = load_inputs(str(path))
+    streamed = load_inputs("-", stdin=io.BytesIO(path.read_bytes()))
+    for role in ARRAYS:
+        np.testing.assert_array_equal(streamed[role], from_file[role])
+    np.testing.assert_array_equal(streamed["anchor"],
+                                  A.astype(ml_dtypes.bfloat16).astype(np.float64))
+    assert streamed.warnings == tuple(w.replace(str(path), "<stdin>")
+                                      for w in from_file.warnings)
+
+
+def _rows_table(pa, anchor: list, negatives: list):
+    return pa.table({"anchor": pa.array(anchor, type=pa.list_(pa.float64())),
+                     "positive": [list(r) for r in P],
+                     "negatives": pa.array(negatives, type=pa.list_(pa.list_(pa.float64())))})
+
+
+def _bad_rows(case: str) -> tuple[list, list, str]:
+    """Anchor and negatives rows with one fault, and what the message must say."""
+    anchor, negatives = [list(r) for r in A], [[list(k) for k in r] for r in N]
+    if case == "null-row":
+        anchor[2] = None
+        return anchor, negatives, "anchor: row 2 is null"
+    if case == "null-value":
+        anchor[3][1] = None
+        return anchor, negatives, "anchor: row 3 at [1] is null"
+    if case == "null-negative":
+        negatives[1][2] = None
+        return anchor, negatives, "negatives: row 1 at [2] is null"
+    negatives[4][1] = negatives[4][1][:-1]
+    return anchor, negatives, "negatives: ragged list column: row 4 at [1] has length 3"
+
+
+@pytest.mark.parametrize("case", ["null-row", "null-value", "null-negative", "ragged-negative"])
+@pytest.mark.parametrize("fmt", ["parquet", "arrow"])
+def test_parquet_and_arrow_faults_name_the_row_of_the_file(case, fmt, tmp_path, capsys):
+    pa = optional_module("pyarrow")
+    anchor, negatives, says = _bad_rows(case)
+    path = tmp_path / f"bad.{fmt}"
+    if fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        pq.write_table(_rows_table(pa, anchor, negatives), path, row_group_size=2)
+    else:
+        import pyarrow.feather as feather
+
+        feather.write_feather(_rows_table(pa, anchor, negatives), path)
+    code, _, err = run_cli(capsys, "compute", "triplet", str(path))
+    assert code == 4 and f"{path}:{says}" in err, err
+    # batch reads a Parquet file a row group at a time: rows still count over the file
+    code, out, err = run_cli(capsys, "batch", "triplet", str(path), "-f", "jsonl")
+    assert code == 7 and f"{path}:{says}" in json.loads(out)["error"], out
+
+
+def test_an_hdf5_map_name_it_lacks_lists_nested_datasets(tmp_path, capsys):
+    h5py = optional_module("h5py")
+    path = tmp_path / "m.h5"
+    with h5py.File(path, "w") as fh:
+        fh["train/q"], fh["train/d"], fh["negatives"] = A, P, N
+    for command in ("compute", "batch"):
+        code, out, err = run_cli(capsys, command, "triplet", str(path), "--map",
+                                 "anchor=train/qq", "--map", "positive=train/d")
+        assert code == (4 if command == "compute" else 7), err
+        assert "(did you mean train/q?); it holds: negatives, train/d, train/q" in err, err
+
+
+def test_an_hdf5_dataset_of_the_wrong_dtype_is_named_with_its_role(tmp_path, capsys):
+    h5py = optional_module("h5py")
+    path = tmp_path / "g.h5"
+    _hdf5_with_extras(h5py, path)
+    code, _, err = run_cli(capsys, "compute", "triplet", "--anchor", f"{path}:strings",
+                           "--positive", f"{path}:train/docs", "--negatives",
+                           f"{path}:train/hard")
+    assert code == 4 and f"{path}:strings:anchor: dtype |S2" in err, err

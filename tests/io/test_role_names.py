@@ -100,3 +100,22 @@ def test_a_role_given_by_its_own_file_need_not_be_in_input(tmp_path, capsys):
     code, out, err = run_cli(capsys, "batch", "triplet", path, "--anchor", anchor)
     assert code == 0, err
     assert_close(json.loads(out.splitlines()[0])["value"], WANT.value)
+
+
+def test_non_numeric_arrays_that_are_not_roles_are_ignored_in_compute_and_batch(tmp_path,
+                                                                                capsys):
+    path = str(tmp_path / "ids.npz")
+    np.savez(path, anchor=A, positive=P, negatives=N, ids=np.array(["a", "b", "c"]),
+             ok=np.ones(3, bool), meta=np.array([{"k": 1}], dtype=object))
+    code, out, err = run_cli(capsys, "compute", "triplet", path, "-f", "json")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert_close(doc["value"], WANT.value)
+    assert any("'ids', 'ok', 'meta'" in w for w in doc["warnings"]), doc["warnings"]
+    code, out, err = run_cli(capsys, "batch", "triplet", path)
+    assert code == 0, err
+    assert_close(json.loads(out)["value"], WANT.value)
+    # read as a role, each is refused by its dtype (the object array as a pickle, unread)
+    for name, says in (("ids", "dtype <U1"), ("ok", "dtype bool"), ("meta", "pickle")):
+        code, _, err = run_cli(capsys, "compute", "triplet", path, "--map", f"anchor={name}")
+        assert code == 4 and f"{path}:{name}" in err and says in err, err
