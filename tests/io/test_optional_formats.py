@@ -197,8 +197,9 @@ def test_an_hdf5_scalar_dataset_is_bad_data_and_batch_goes_on(tmp_path, capsys):
     code, _, err = run_cli(capsys, "compute", "triplet", f"{path}:scalar")
     assert code == 4 and err.count("\n") == 1 and "a single number" in err, err
     np.savez(tmp_path / "ok.npz", **ARRAYS)
+    np.savez(tmp_path / "ok2.npz", **ARRAYS)  # another input (one named twice runs once)
     code, out, err = run_cli(capsys, "batch", "triplet", str(tmp_path / "ok.npz"),
-                             f"{path}:scalar", str(tmp_path / "ok.npz"), "-f", "jsonl")
+                             f"{path}:scalar", str(tmp_path / "ok2.npz"), "-f", "jsonl")
     records = [json.loads(line) for line in out.splitlines()]
     assert code == 7 and len(records) == 3, err
     assert [r["error"] is None for r in records] == [True, False, True]
