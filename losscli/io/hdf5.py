@@ -78,9 +78,15 @@ def _dataset_array(dataset: Any, where: str) -> np.ndarray:
     return np.asarray(dataset[()])
 
 
-def _listing(group: Any, kind: type | None = None, prefix: str = "") -> list[str]:
-    """The paths of a group's members, its groups' members included, at most LISTED: only
-    those of `kind` (h5py.Dataset) when given. A link that cannot be followed is left out."""
+def _listing(group: Any, kind: type | None = None) -> list[str]:
+    """The paths of a group's members, its groups' members included, at most LISTED and then
+    "..." when there are more: only those of `kind` (h5py.Dataset) when given. A link that
+    cannot be followed is left out."""
+    out = _members(group, kind, "", LISTED + 1)
+    return out if len(out) <= LISTED else [*out[:LISTED], "..."]
+
+
+def _members(group: Any, kind: type | None, prefix: str, limit: int) -> list[str]:
     out: list[str] = []
     for name in group:
         try:
@@ -89,11 +95,11 @@ def _listing(group: Any, kind: type | None = None, prefix: str = "") -> list[str
             continue
         if kind is None or isinstance(obj, kind):
             out.append(prefix + name)
-        if hasattr(obj, "items") and len(out) < LISTED:
-            out.extend(_listing(obj, kind, f"{prefix}{name}/"))
-        if len(out) >= LISTED:
+        if hasattr(obj, "items") and len(out) < limit:
+            out.extend(_members(obj, kind, f"{prefix}{name}/", limit - len(out)))
+        if len(out) >= limit:
             break
-    return out[:LISTED]
+    return out[:limit]
 
 
 def _short(exc: BaseException) -> str:

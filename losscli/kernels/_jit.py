@@ -7,7 +7,10 @@ overflow: inf and NaN, never an exception). `@kernel` wraps each one:
 - `Kernel.jit`: compiled by numba on first use with `cache=True`, `error_model="numpy"`, and
   fast-math only where CONTRACT.md allows it: the {reassoc, contract} flags for kernels that
   just stream memory (dot products, squared distances), nothing in exp/log/sqrt paths, and
-  never nnan/ninf/afn/arcp (they would drop the NaN/inf checks).
+  never nnan/ninf/afn/arcp (they would drop the NaN/inf checks). Where an exp path wants a
+  fused multiply-add (the exp's polynomial) it asks for one by name, `fused_multiply_add`:
+  IEEE 754's fusedMultiplyAdd, rounded once, the same bits on every run and path, where the
+  `contract` flag would let the compiler fuse whatever it likes.
 - `Kernel.py`: the same source run by the interpreter. numba costs about 0.3 s per process
   (import and first cached call), far more than a tiny input's work, so below
   `JIT_THRESHOLD` units of work the source runs uncompiled and numba is never imported.
@@ -46,6 +49,7 @@ import contextvars
 import functools
 import glob
 import hashlib
+import math
 import os
 import re
 import shutil
@@ -145,6 +149,38 @@ def _float_from_bits_intrinsic() -> Callable:
 
 # The float64 whose IEEE bits are the int64 `bits` (2^k is (k + 1023) << 52 for normal k).
 float_from_bits = Intrinsic(_float_from_bits_py, _float_from_bits_intrinsic)
+
+
+def _fused_multiply_add_py(a: Any, b: Any, c: Any) -> float:
+    # Python 3.13's math.fma rounds once, as the compiled twin does; before it, a * b + c
+    # rounds twice (within an ulp: the interpreted path only serves tiny inputs)
+    exact = getattr(math, "fma", None)
+    return exact(a, b, c) if exact is not None else a * b + c
+
+
+def _fused_multiply_add_intrinsic() -> Callable:
+    from llvmlite import ir  # noqa: TID253 - numba's own dependency, imported on demand
+    from numba.core import cgutils, types  # noqa: TID253
+    from numba.core.extending import intrinsic  # noqa: TID253
+
+    @intrinsic
+    def fused_multiply_add(typingctx: Any, a: Any, b: Any, c: Any) -> Any:
+        def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+            double = ir.DoubleType()
+            fma = cgutils.get_or_insert_function(
+                builder.module, ir.FunctionType(double, [double, double, double]),
+                "llvm.fma.f64")
+            return builder.call(fma, [context.cast(builder, v, t, types.float64)
+                                      for v, t in zip(args, signature.args, strict=True)])
+
+        return types.float64(types.float64, types.float64, types.float64), codegen
+
+    return fused_multiply_add
+
+
+# a * b + c rounded once (IEEE 754 fusedMultiplyAdd): an exact operation that a kernel asks
+# for by name, not a fast-math flag letting the compiler contract what it likes.
+fused_multiply_add = Intrinsic(_fused_multiply_add_py, _fused_multiply_add_intrinsic)
 
 
 def kernel(func: Callable | None = None, *, stream: bool = False, parallel: bool = False) -> Any:

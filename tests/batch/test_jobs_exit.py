@@ -10,15 +10,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-import losscli
+from losscli.api import evaluate_files
 
 SHARDS = Path(__file__).resolve().parents[2] / "samples" / "shards"
 
 
 def test_the_pool_manager_has_exited_when_the_results_have() -> None:
-    results = list(losscli.api.evaluate_files("triplet", [str(p) for p in
-                                                          sorted(SHARDS.glob("*.npz"))],
-                                              jobs=2))
+    results = list(evaluate_files("triplet", [str(p) for p in sorted(SHARDS.glob("*.npz"))],
+                                  jobs=2))
     assert len(results) >= 2 and all(r.error is None for r in results)
     alive = [t for t in list(pool_module._threads_wakeups) if t.is_alive()]
     assert alive == []

@@ -345,6 +345,23 @@ def test_an_hdf5_map_name_it_lacks_lists_nested_datasets(tmp_path, capsys):
         assert "(did you mean train/q?); it holds: negatives, train/d, train/q" in err, err
 
 
+def test_an_hdf5_listing_of_many_datasets_says_it_stops(tmp_path, capsys):
+    h5py = optional_module("h5py")
+    path = tmp_path / "many.h5"
+    with h5py.File(path, "w") as fh:
+        for i in range(30):
+            fh[f"g/d{i:02d}"] = A
+    code, _, err = run_cli(capsys, "compute", "triplet", str(path), "--map", "anchor=g/x")
+    assert code == 4, err
+    assert "it holds: g/d00, g/d01" in err and "g/d19, ...\n" in err and "g/d20" not in err, err
+    path = tmp_path / "few.h5"
+    with h5py.File(path, "w") as fh:
+        for i in range(20):
+            fh[f"g/d{i:02d}"] = A
+    code, _, err = run_cli(capsys, "compute", "triplet", str(path), "--map", "anchor=g/x")
+    assert code == 4 and err.endswith("g/d19\n"), err
+
+
 def test_an_hdf5_dataset_of_the_wrong_dtype_is_named_with_its_role(tmp_path, capsys):
     h5py = optional_module("h5py")
     path = tmp_path / "g.h5"

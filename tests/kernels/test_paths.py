@@ -164,6 +164,17 @@ def test_triplet_flags_its_first_negative(path):
     assert np.delete(active, [11, 13, 15]).tolist() == [w[1] for w in want]
 
 
+def test_the_compiled_fused_multiply_add_rounds_once():
+    # (1 + 2^-30)(1 - 2^-30) = 1 - 2^-60 exactly: a multiply then an add gives 0
+    a, b = 1.0 + 2.0**-30, 1.0 - 2.0**-30
+    assert a * b - 1.0 == 0.0
+    numba = pytest.importorskip("numba")
+    fma = _jit.fused_multiply_add.jit
+    compiled = numba.njit(lambda x, y, z: fma(x, y, z))
+    assert compiled(a, b, -1.0) == -(2.0**-60)
+    assert _jit.fused_multiply_add.py(a, b, -1.0) in (0.0, -(2.0**-60))  # once on 3.13+
+
+
 @pytest.mark.parametrize("path", ["py", "jit"])
 def test_vectorisable_exp_is_within_two_ulp_of_libm(path):
     xs = np.concatenate([-np.linspace(0, 40, 2001), -np.linspace(40, 745, 301),
