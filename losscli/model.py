@@ -19,9 +19,45 @@ CLASSIFICATION_ROLES = ("logits", "target", "weight")
 POSITIVES_ROLES = ("positives",)
 # Labelled pairs: x1, x2 with a +1/-1 label (cosine-, hinge-embedding, margin-ranking).
 PAIRED_ROLES = ("x1", "x2", "label")
-# Roles that may be a single number for one example (a class index, a score, a label).
-SCALAR_ROLES = ("target", "x1", "x2", "label")
 ROLES = EMBEDDING_ROLES + CLASSIFICATION_ROLES + POSITIVES_ROLES + PAIRED_ROLES
+
+
+@dataclass(frozen=True)
+class ExampleForm:
+    """What ONE example of a role is (LOSSES.md, "Input roles and shapes"): the ranks its
+    value may have, as text for messages, and whether a rank-1 value is one row of a bank.
+
+    A row format (JSON Lines, Parquet, Arrow) holds one example per line or row, so its
+    values are checked against this form, not the batch rules: the stacked array must not
+    leave the loss to guess which axis is the examples' (io/rows.py).
+    """
+
+    ranks: tuple[int, ...]
+    text: str
+    # (D,) is one row of a bank of rows, (1, D): one negative (K = 1), one positive (P = 1).
+    bank: bool = False
+
+
+# One example of each role; None for a role that is one for the whole batch (class weights).
+# A loss that reads a role otherwise says so in its spec (LossSpec.example_forms).
+EXAMPLE_FORMS: dict[str, ExampleForm | None] = {
+    "anchor": ExampleForm((1,), "(D,)"),
+    "positive": ExampleForm((1,), "(D,), the anchor's shape"),
+    "negatives": ExampleForm((1, 2), "(D,) for one negative or (K, D)", bank=True),
+    "negatives2": ExampleForm((1, 2), "(D,) for one negative or (K, D)", bank=True),
+    "logits": ExampleForm((1,), "(C,)"),
+    "target": ExampleForm((0, 1), "a class index, or (C,) probabilities"),
+    "weight": None,
+    "positives": ExampleForm((1, 2), "(D,) for one positive or (P, D)", bank=True),
+    "x1": ExampleForm((0, 1), "a number or (D,)"),
+    "x2": ExampleForm((0, 1), "x1's shape: a number or (D,)"),
+    "label": ExampleForm((0,), "a number, +1 or -1"),
+}
+# Roles that may be a single number for one example (a class index, a score, a label).
+SCALAR_ROLES = tuple(role for role, form in EXAMPLE_FORMS.items()
+                     if form is not None and 0 in form.ranks)
+# Roles that hold one value for the whole batch rather than one per example.
+SHARED_ROLES = tuple(role for role, form in EXAMPLE_FORMS.items() if form is None)
 # How a 2-D negatives array (rows, D) is read (LOSSES.md, "Input roles and shapes"):
 # "shared", K = rows negatives shared by every anchor, (1, K, D); "per-anchor", one negative
 # per anchor, row b anchor b's, (B, 1, D). negatives2 follows the negatives.

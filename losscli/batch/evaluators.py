@@ -92,7 +92,9 @@ class FullEvaluator:
             offset = chunk.start if (role in chunk.per_example or chunk.stack is not None
                                      and role in ("anchor", "positive", "negatives")) else 0
             check_finite(arr, sources[role], offset)
-        arrays = {r: np.ascontiguousarray(a, dtype=np.float64) for r, a in arrays.items()}
+        # asarray, not ascontiguousarray: that makes a 0-d array 1-d, and one example's
+        # class index (a number) would reach the loss as (1,), a batch of one
+        arrays = {r: np.asarray(a, dtype=np.float64, order="C") for r, a in arrays.items()}
         inputs = Inputs(arrays=arrays, sources=sources, negatives_layout=chunk_layout(arrays),
                         first_row=chunk.start)
         denominator = None

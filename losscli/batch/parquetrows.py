@@ -40,7 +40,11 @@ class ParquetColumn:
         for n in sizes:
             self._starts.append(self._starts[-1] + n)
         self._cached: tuple[int, np.ndarray] | None = None
+        # A row as the file holds it, which every row group must match (`shape` may read
+        # the rows as another shape: as_rows_of).
+        self._row: tuple[int, ...] | None = None
         first = self._group(self._first_nonempty()) if self._starts[-1] else np.empty((0,))
+        self._row = first.shape[1:]
         self.shape: tuple[int, ...] = (self._starts[-1],) + first.shape[1:]
         self.dtype = first.dtype
         self.ndim = len(self.shape)
@@ -54,9 +58,9 @@ class ParquetColumn:
             table = self._file.read_row_group(index, columns=[self.column])
             start = self._starts[index]  # rows are named by their place in the file
             arr = column_array(table.column(0), self.where, start)
-            if hasattr(self, "shape") and arr.shape[1:] != self.shape[1:]:
+            if self._row is not None and arr.shape[1:] != self._row:
                 raise BadData(f"ragged list column: the rows from row {start} (row group "
-                              f"{index}) have shape {arr.shape[1:]}, row 0 {self.shape[1:]}",
+                              f"{index}) have shape {arr.shape[1:]}, row 0 {self._row}",
                               "give every row the same length", where=self.where)
             self._cached = (index, arr)
         return self._cached[1]

@@ -22,6 +22,7 @@ from losscli.io import is_regular_file, load_inputs, one_example_stack
 from losscli.io.formats import open_binary, sniff
 from losscli.io.hdf5 import split_path
 from losscli.io.keys import PLAIN, RoleNames
+from losscli.io.rows import batch_shape
 from losscli.losses.spec import LossSpec
 from losscli.model import LoneStack
 
@@ -190,7 +191,12 @@ def _parquet(table: Table, path: str, spec: LossSpec, names: RoleNames) -> None:
     columns = list(read_table(path, path, "parquet"))
     picked = pick_roles({c: c for c in columns}, path, "parquet", spec, names, table.warnings)
     for role, column in picked.items():
-        table.files[role] = ParquetColumn(path, column, f"{path}:{role}")
+        rows = ParquetColumn(path, column, f"{path}:{role}")
+        # One example per row, as compute reads the file: (D,) negatives per row are K = 1.
+        shape = batch_shape(rows.shape, role, spec, path, "parquet", 0)
+        if shape != rows.shape:
+            rows.as_rows_of(shape)
+        table.files[role] = rows
         table.where[role] = f"{path}:{role}"
 
 

@@ -20,7 +20,7 @@ import numpy as np
 
 from losscli.errors import BadData, InputUnavailable, UsageError, closest_hint
 from losscli.io import formats as _formats
-from losscli.io import hdf5, rolesets
+from losscli.io import hdf5, rolesets, rows
 from losscli.io.formats import (
     PICKLE_FIX,
     check_dtype,
@@ -107,7 +107,7 @@ def load_inputs(path: str | None = None, role_files: Mapping[str, str] | None = 
         if role in raw:
             warnings.append(f"--{role} {file} replaces {role} from {path}")
         raw[role], sources[role] = _read_role_file(file, role, stdin, warnings, names,
-                                                   stdin_hint)
+                                                   stdin_hint, spec)
     arrays = {role: as_role_array(value, role, sources[role]) for role, value in raw.items()}
     if spec is not None:
         for role in arrays:
@@ -348,6 +348,10 @@ def _read_document(path: str, spec: LossSpec | None, stdin: IO[bytes] | None,
                       "give an object keyed by role, e.g. {\"anchor\": [...], "
                       "\"positive\": [...], \"negatives\": [[...]]}", where=where)
     picked = pick_roles(payload, where, fmt, spec, names, notes)
+    if fmt in rows.ROW_FORMATS:  # one example per line or row: the batch form, checked
+        picked = {role: rows.one_example_per_row(value, role, spec, where, fmt,
+                                                 getattr(payload, "first_line", 0))
+                  for role, value in picked.items()}
     return {role: (value, f"{where}:{role}") for role, value in picked.items()}, None
 
 
@@ -377,7 +381,8 @@ def one_example_stack(where: str, shape: tuple[int, ...]) -> str:
 
 def _read_role_file(path: str, role: str, stdin: IO[bytes] | None,
                     notes: list[str] | None = None, names: RoleNames = PLAIN,
-                    stdin_hint: str | None = None) -> tuple[Any, str]:
+                    stdin_hint: str | None = None, spec: LossSpec | None = None,
+                    ) -> tuple[Any, str]:
     try:
         where, fmt, payload = _read_any(path, stdin, notes, role, stdin_hint=stdin_hint)
     except BadData as exc:  # a role file's every fault is that role's: say `file:role`
@@ -387,7 +392,11 @@ def _read_role_file(path: str, role: str, stdin: IO[bytes] | None,
     if fmt == "npy" or isinstance(payload, np.ndarray):
         return payload, where
     if fmt in CONTAINERS:
-        return _role_of_container(payload, role, where, fmt, notes, names)
+        value, located = _role_of_container(payload, role, where, fmt, notes, names)
+        if fmt in rows.ROW_FORMATS:  # one example per line or row, as in INPUT
+            value = rows.one_example_per_row(value, role, spec, where, fmt,
+                                             getattr(payload, "first_line", 0))
+        return value, located
     if isinstance(payload, dict):
         if list(payload) != [role]:
             raise BadData(f"--{role} expects one array; found keys "

@@ -3,7 +3,9 @@
 `{"anchor": [...], "positive": [...], "negatives": [[...]]}` on every line is the batch
 (B = lines): anchor (B, D), negatives (B, K, D), a class index per line a (B,) target. A
 role that is not per example (`weight`, one per class) must be the same on every line and is
-read once. Blank lines are skipped; a fault names its line as `FILE:LINE`.
+read once. Blank lines are skipped; a fault names its line as `FILE:LINE`. Each line's value
+of a role is one example of it: io/rows.py checks that once the keys are read as roles, and
+gives a bank role's single row its axis ((D,) negatives per line are K = 1, (B, 1, D)).
 
 `batch` reads each line as its own input instead, and finds JSON Lines by content whatever
 the file's name (`peek_lines`), from its first two non-blank lines: a pipe can be read once
@@ -21,9 +23,7 @@ from losscli.errors import BadData
 from losscli.io import formats
 from losscli.io.containers import Container
 from losscli.io.formats import inexact_integers, nested_to_array, parse_json
-
-# Roles that hold one value for the whole batch rather than one per example.
-SHARED_ROLES = ("weight",)
+from losscli.model import SHARED_ROLES
 
 
 def looks_like_lines(data: bytes) -> bool:
@@ -92,9 +92,13 @@ class Lines(Container):
     as a string id, is ignored like the extra arrays of any other format)."""
 
     def __init__(self, keys: list[str], stacked: dict[str, np.ndarray],
-                 refused: dict[str, BadData], inexact: dict[str, int]) -> None:
+                 refused: dict[str, BadData], inexact: dict[str, int],
+                 first_line: int = 1) -> None:
         super().__init__(keys, self._array)  # in the first line's order, as written
         self._stacked = stacked
+        # The number of the first line that holds an object (blank lines are skipped): a
+        # value that is not one example is named there (io/rows.py).
+        self.first_line = first_line
         self._refused = refused
         # Integers beyond 2^53 per key, counted before float64 dropped the mark.
         self.inexact = inexact
@@ -143,7 +147,8 @@ def parse_json_lines(data: bytes, where: str, inexact: list[str] | None = None) 
                       where=where)
     stacked = {key: arrs[0] if key in SHARED_ROLES else np.stack(arrs)
                for key, arrs in rows.items()}
-    return Lines(first[1], stacked, refused, {k: n for k, n in counts.items() if n})
+    return Lines(first[1], stacked, refused, {k: n for k, n in counts.items() if n},
+                 first[0])
 
 
 def _stack(stacked: list[np.ndarray], key: str, value: object, at: str, line: int) -> None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from losscli.errors import UsageError, closest_hint
-from losscli.model import ROLE_SHAPES
+from losscli.model import EXAMPLE_FORMS, ROLE_SHAPES, ExampleForm
 
 
 @dataclass(frozen=True)
@@ -457,6 +457,14 @@ class LossSpec:
     # given for one is not used, and `unused` says why rather than only listing the roles
     # (files that also feed other losses hold such keys, so it is not refused).
     from_batch: dict[str, str] = field(default_factory=dict)
+    # What ONE example of a role is where this loss reads it otherwise than
+    # model.EXAMPLE_FORMS says (margin-ranking's x1 is a score, never a vector): a row format
+    # (JSON Lines, Parquet) checks each line's value against it before stacking the lines.
+    example_forms: dict[str, ExampleForm] = field(default_factory=dict)
+
+    def example_form(self, role: str) -> ExampleForm | None:
+        """One example of `role` as this loss reads it (None: one for the whole batch)."""
+        return self.example_forms.get(role, EXAMPLE_FORMS.get(role))
 
     def shape(self, role: str) -> str:
         """What `role` holds for this loss, as the help and `explain` describe it."""

@@ -111,6 +111,20 @@ def test_compute_still_stacks_the_lines(tmp_path: Path, capsys: pytest.CaptureFi
     assert [len(r["per_example"]) for r in _records(out)] == [1, 1, 1]
 
 
+def test_one_example_with_a_class_index_is_evaluated_as_compute_does(
+        tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    # A number per example (a class index, a label) stays a number: batch once made the 0-d
+    # target (1,), which softmax-ce refused beside (C,) logits, on every line of JSON Lines.
+    doc = {"logits": [1.0, 2.0, 3.0], "target": 2}
+    (tmp_path / "one.json").write_text(json.dumps(doc))
+    (tmp_path / "lines.jsonl").write_text(json.dumps(doc) + "\n" + json.dumps(doc) + "\n")
+    want = losscli.evaluate("softmax-ce", doc).value
+    for name, records in (("one.json", 1), ("lines.jsonl", 2)):
+        code, out, err = _cli(capsys, "batch", "softmax-ce", str(tmp_path / name), "-f", "jsonl")
+        assert code == 0, err
+        assert [r["value"] for r in _records(out)] == [want] * records
+
+
 def _bash(command: str, cwd: Path) -> subprocess.CompletedProcess:
     """`losscli` inside bash, for its own process substitution `<(...)`."""
     py = shlex.quote(sys.executable)

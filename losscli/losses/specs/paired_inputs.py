@@ -8,6 +8,7 @@ from losscli.losses.specs.common import (
     DISTANCE_HELP,
     distance,
 )
+from losscli.model import ExampleForm
 
 # The libraries' constants, as the float64 numbers their float64 arithmetic uses.
 TORCH_COSINE_EPS = 9.999999960041972e-13  # aten Loss.cpp `constexpr float EPSILON = 1e-12`
@@ -26,6 +27,10 @@ COSINE_EMBEDDING = LossSpec(
         "c = cos(x1, x2)  (exact; 0 with a warning for an all-zero vector)\n"
         "label +1: 1 - c        label -1: [c - m]+"
     ),
+    # One pair is two vectors: a number per line is not a pair (stacked, the numbers would
+    # be read as one pair of vectors of the lines' length).
+    example_forms={"x1": ExampleForm((1,), "(D,)"),
+                   "x2": ExampleForm((1,), "(D,), x1's shape")},
     required=("x1", "x2", "label"),
     optional=(),
     params=(
@@ -73,6 +78,8 @@ HINGE_EMBEDDING = LossSpec(
         "x = x1 (given values), or x = d(x1, x2) for vectors\n"
         "label +1: x        label -1: [m - x]+"
     ),
+    # x2 is only ever the second vector of a pair (x1 alone may be a value per pair).
+    example_forms={"x2": ExampleForm((1,), "(D,), x1's shape")},
     required=("x1", "label"),
     optional=("x2",),
     params=(
@@ -121,6 +128,9 @@ MARGIN_RANKING = LossSpec(
     title="torch's MarginRankingLoss",
     summary="[-y (x1 - x2) + m]+: x1 should rank above x2 when y = +1, below when y = -1.",
     formula="term = [-y (x1 - x2) + m]+",
+    # One pair is two scores: a vector per line would be several pairs.
+    example_forms={"x1": ExampleForm((0,), "a number (a score)"),
+                   "x2": ExampleForm((0,), "a number (a score)")},
     required=("x1", "x2", "label"),
     optional=(),
     params=(Param("margin", 0.0, "margin m (finite, >= 0)", check="nonnegative"),),
