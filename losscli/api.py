@@ -52,6 +52,7 @@ from losscli.io import (
 )
 from losscli.losses import LOSSES, REDUCTIONS, get_spec
 from losscli.losses.call import LossCall
+from losscli.losses.conventions import check_layout as check_library_layout
 from losscli.losses.example_columns import checked_columns
 from losscli.losses.run import run
 from losscli.losses.spec import flag, plain_number
@@ -247,6 +248,7 @@ def evaluate_files(name: str, inputs: str | os.PathLike | Iterable[str | os.Path
     if list(inputs).count("-") > 1:
         raise UsageError("- (stdin) is given more than once", "give it once")
     call = LossCall.of(spec.name, params, reduction, like)
+    check_library_layout(spec, call.applied, negatives_layout)
     if columns is not None and not isinstance(columns, str):
         columns = ",".join(columns)
     chosen = checked_columns(spec, columns)

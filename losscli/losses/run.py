@@ -29,19 +29,23 @@ def run(call: LossCall, inputs: Inputs, *, grad: bool = False, merge: bool = Tru
     extra: dict[str, Any] = {}
     if grad:
         extra["grad"] = True
-    if call.applied is not None:
-        from losscli.losses.conventions import check_roles
+    applied = call.applied
+    if applied is not None:
+        from losscli.losses.conventions import check_roles, library_layout
 
-        check_roles(spec, call.applied, inputs)
-        extra["convention"] = call.applied.convention
+        check_roles(spec, applied, inputs)
+        inputs, reading = library_layout(spec, applied, inputs)
+        if reading is not None:
+            applied = replace(applied, notes=(*applied.notes, reading))
+        extra["convention"] = applied.convention
     try:
         result = module_of(spec).evaluate(inputs, call.params, call.reduction, **extra)
     except (BatchTooSmall, RoleRefused) as exc:
         # A batch is B rows of the anchor; on a lone 2-D .npy both refusals are the reading's.
         role = exc.role if isinstance(exc, RoleRefused) else "anchor"
         raise blame_the_reading(exc, role, spec, inputs) from None
-    if call.applied is not None:
-        result = replace(result, convention=call.applied.describe())
+    if applied is not None:
+        result = replace(result, convention=applied.describe())
     layout = negatives_layout_warning(inputs, spec.roles)
     warnings = tuple(inputs.warnings) + ((layout,) if layout else ()) + result.warnings
     if not result.finite and all(np.isfinite(result.per_example)):

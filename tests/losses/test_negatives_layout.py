@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 import losscli
+from losscli.errors import UsageError
 from losscli.losses import LOSSES
 
 B, D, P = 4, 3, 2
@@ -150,3 +151,47 @@ def test_the_library_takes_the_layout() -> None:
     loaded = losscli.evaluate("triplet", losscli.api.inputs_from_arrays(arrs),
                               negatives_layout="per-anchor")
     np.testing.assert_allclose(loaded.per_example, explicit.per_example, rtol=1e-12)
+
+
+# torch's TripletMarginLoss, optax's triplet_margin_loss and sentence-transformers'
+# TripletLoss take a negative tensor of the anchors' shape: that is their only layout.
+ROW_LIBRARIES = ["optax", "sentence-transformers", "torch"]
+
+
+def test_the_one_negative_per_row_libraries_are_in_the_data() -> None:
+    assert ROW_LIBRARIES == sorted(lib for lib, c in LOSSES["triplet"].conventions.items()
+                                   if getattr(c, "negatives_layout", None) == "per-anchor")
+
+
+@pytest.mark.parametrize("lib", ROW_LIBRARIES)
+def test_like_a_one_negative_per_row_library_reads_b_d_negatives_per_anchor(lib: str) -> None:
+    arrs = arrays("triplet")
+    unsaid = losscli.evaluate("triplet", arrs, like=lib)
+    explicit = losscli.evaluate("triplet", {**arrs, "negatives": arrs["negatives"][:, None]},
+                                like=lib)
+    np.testing.assert_allclose(unsaid.per_example, explicit.per_example, rtol=1e-12)
+    assert unsaid.shape["negatives"] == 1
+    assert not any(WARNING in w for w in unsaid.warnings)
+    assert any("read one per anchor row" in n for n in unsaid.convention["notes"])
+    with pytest.raises(UsageError, match="--negatives-layout shared"):
+        losscli.evaluate("triplet", arrs, like=lib, negatives_layout="shared")
+    # a bank of another size is not one per anchor row: read as it was
+    bank = {**arrs, "negatives": arrs["negatives"][:2]}
+    assert losscli.evaluate("triplet", bank, like=lib).shape["negatives"] == 2
+
+
+def test_like_torch_on_torchs_layout_is_torchs_value(tmp_path: Path) -> None:
+    # torch.nn.TripletMarginLoss()(a, p, n): mean over b of [|a-p+1e-6| - |a-n+1e-6| + 1]+
+    arrs = arrays("triplet")
+    a, p, n = arrs["anchor"], arrs["positive"], arrs["negatives"]
+    torch_value = np.mean(np.maximum(np.linalg.norm(a - p + 1e-6, axis=1)
+                                     - np.linalg.norm(a - n + 1e-6, axis=1) + 1.0, 0.0))
+    args = save(tmp_path, arrs)
+    doc, stderr = run_json(["compute", "triplet", *args, "--like", "torch"], tmp_path)
+    assert doc["value"] == pytest.approx(torch_value, rel=1e-12)
+    assert not any(WARNING in line for line in stderr)
+    for command in ("compute", "batch"):
+        refused = cli([command, "triplet", *args, "--like", "torch", "--negatives-layout",
+                       "shared"], tmp_path)
+        assert refused.returncode == 2, refused.stderr
+        assert "one per anchor row" in refused.stderr
