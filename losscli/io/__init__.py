@@ -340,6 +340,10 @@ def _read_document(path: str, spec: LossSpec | None, stdin: IO[bytes] | None,
         if payload.ndim == 2 and "anchor" in out:
             notes.append(one_example_stack(where, payload.shape))
             return out, LoneStack(where, tuple(payload.shape), tuple(out))
+        if "anchor" in out:
+            reading = roles_first_stack(where, payload.shape)
+            if reading is not None:
+                notes.append(reading)
         return out, None
     if fmt == "json" and not isinstance(payload, dict):
         found = {list: "an array", str: "a string", float: "a number", bool: "a boolean",
@@ -373,6 +377,27 @@ def one_example_stack(where: str, shape: tuple[int, ...]) -> str:
             f"the anchor, row 1 the positive, rows 2.. the negatives (B = 1, K = {K}, "
             f"D = {D}); save a batch as (B, 2 + K, D), or give each role with --anchor, "
             "--positive, --negatives")
+
+
+def roles_first_stack(where: str, shape: tuple[int, ...]) -> str | None:
+    """The warning for a 3-D stack (B, R, D) that may have been saved roles-first.
+
+    np.stack([a, p, n]) of (B', D) arrays, numpy's default axis, gives (2 + K', B', D): it
+    is read as B = 2 + K' examples of R = B' rows each, a legal shape with other numbers.
+    Both readings fit every (X, Y, D); a batch has more examples than rows per example far
+    more often than not, so a stack with no more examples than rows (2 <= B <= R) is where
+    the roles-first reading is as likely or likelier: that reading is announced, with the
+    save that removes the doubt. B = 1 cannot be roles-first (a stack needs two roles)."""
+    B, R, D = shape
+    if not 2 <= B <= R:
+        return None
+    K = R - 2
+    each = (f"an anchor, a positive and K = {K} negative{'s' if K != 1 else ''}" if K
+            else "an anchor and a positive")
+    return (f"{where}: a {tuple(shape)} stack is read as B = {B} examples, each {each} "
+            f"(axis 1 holds the roles); it has no more examples than rows per example, as "
+            f"when np.stack([a, p, n]) puts the roles on axis 0: if axis 0 holds the roles, "
+            f"save it with np.stack([...], axis=1), ({R}, {B}, {D})")
 
 
 def _read_role_file(path: str, role: str, stdin: IO[bytes] | None,
