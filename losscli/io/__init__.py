@@ -55,12 +55,14 @@ def load_inputs(path: str | None = None, role_files: Mapping[str, str] | None = 
                 negatives_layout: str | None = None,
                 mapping: Mapping[str, str] | Iterable[str] | None = None,
                 strict_keys: bool = False, elsewhere: Iterable[str] = (),
-                opened: Any = None, stdin_hint: str | None = None) -> Inputs:
+                opened: Any = None, stdin_hint: str | None = None,
+                positives_layout: str | None = None) -> Inputs:
     """Read INPUT (a JSON object, JSON Lines, an .npz, a stacked .npy, a safetensors,
     Parquet, Arrow or HDF5 file, or `-` for stdin) and per-role files.
 
     A per-role file replaces that role of INPUT, with a warning. `negatives_layout` says how
-    2-D negatives are read: "shared" (K, D) or "per-anchor" (B, D), one per anchor.
+    2-D negatives are read: "shared" (K, D) or "per-anchor" (B, D), one per anchor;
+    `positives_layout` the same for 2-D positives.
     `mapping` reads a role from the array (tensor, column, dataset) of another name, as
     {role: name} or `ROLE=NAME` items (`--map`); arrays that are not roles are ignored with
     a warning, or refused with `strict_keys` (`--strict-keys`). `elsewhere`: roles the
@@ -72,6 +74,7 @@ def load_inputs(path: str | None = None, role_files: Mapping[str, str] | None = 
     io knows no command, so without it the error says only to pipe JSON in.
     """
     check_layout(negatives_layout, spec)
+    check_layout(positives_layout, spec, "positives")
     role_files = dict(role_files or {})
     names = RoleNames(parse_mapping(mapping), strict_keys,
                       frozenset(role_files) | frozenset(elsewhere))
@@ -117,37 +120,47 @@ def load_inputs(path: str | None = None, role_files: Mapping[str, str] | None = 
         lone = dataclasses.replace(lone, roles=tuple(r for r in lone.roles
                                                      if r not in role_files))
     return Inputs(arrays=arrays, sources=sources, warnings=tuple(warnings),
-                  negatives_layout=negatives_layout, lone_stack=lone)
+                  negatives_layout=negatives_layout, positives_layout=positives_layout,
+                  lone_stack=lone)
 
 
-def check_layout(negatives_layout: str | None, spec: LossSpec | None = None) -> None:
-    """A usage error (exit 2) for a layout that is not one of NEGATIVES_LAYOUTS, or for a
-    loss that takes no negatives (an option that does not apply is never ignored)."""
-    if negatives_layout is None:
+def check_layout(layout: str | None, spec: LossSpec | None = None,
+                 role: str = "negatives") -> None:
+    """A usage error (exit 2) for a layout of `role` (negatives or positives) that is not one
+    of NEGATIVES_LAYOUTS (POSITIVES_LAYOUTS, the same), or for a loss that takes no such role
+    (an option that does not apply is never ignored)."""
+    if layout is None:
         return
-    if negatives_layout not in NEGATIVES_LAYOUTS:
-        raise UsageError(f"--negatives-layout got {negatives_layout!r}"
-                         f"{closest_hint(str(negatives_layout), NEGATIVES_LAYOUTS)}",
+    option = f"--{role}-layout"
+    if layout not in NEGATIVES_LAYOUTS:
+        raise UsageError(f"{option} got {layout!r}"
+                         f"{closest_hint(str(layout), NEGATIVES_LAYOUTS)}",
                          f"choose {' or '.join(NEGATIVES_LAYOUTS)}")
-    if spec is not None and "negatives" not in spec.roles:
-        raise UsageError(f"--negatives-layout does not apply to {spec.name}",
-                         "it takes no negatives: drop --negatives-layout")
+    if spec is not None and role not in spec.roles:
+        raise UsageError(f"{option} does not apply to {spec.name}",
+                         f"it takes no {role}: drop {option}")
 
 
 def with_layout(inputs: Inputs, negatives_layout: str | None,
-                spec: LossSpec | None = None) -> Inputs:
-    """The inputs with their negatives read in the given layout (None: as they are)."""
-    if negatives_layout is None:
-        return inputs
+                spec: LossSpec | None = None, positives_layout: str | None = None) -> Inputs:
+    """The inputs with their negatives (positives) read in the given layout (None: as
+    they are)."""
     check_layout(negatives_layout, spec)
-    return dataclasses.replace(inputs, negatives_layout=negatives_layout)
+    check_layout(positives_layout, spec, "positives")
+    if negatives_layout is not None:
+        inputs = dataclasses.replace(inputs, negatives_layout=negatives_layout)
+    if positives_layout is not None:
+        inputs = dataclasses.replace(inputs, positives_layout=positives_layout)
+    return inputs
 
 
 def inputs_from_arrays(arrays: Mapping[str, Any], spec: LossSpec | None = None,
-                       negatives_layout: str | None = None) -> Inputs:
+                       negatives_layout: str | None = None,
+                       positives_layout: str | None = None) -> Inputs:
     """Inputs from in-memory arrays (numpy, torch tensors detached and moved to the CPU,
     anything with `__array__` or `__dlpack__`) or nested lists (the library's entry point)."""
     check_layout(negatives_layout, spec)
+    check_layout(positives_layout, spec, "positives")
     unknown = [k for k in arrays if k not in ROLES]
     if unknown:
         raise BadData(f"unknown role {unknown[0]!r}{closest_hint(str(unknown[0]), ROLES)}",
@@ -162,7 +175,7 @@ def inputs_from_arrays(arrays: Mapping[str, Any], spec: LossSpec | None = None,
             value = to_numpy(value, role)  # torch, jax, anything with __array__ or __dlpack__
         out[role] = as_role_array(value, role, role)
     return Inputs(arrays=out, sources={r: "<memory>" for r in out},
-                  negatives_layout=negatives_layout)
+                  negatives_layout=negatives_layout, positives_layout=positives_layout)
 
 
 def _read_any(path: str, stdin: IO[bytes] | None, notes: list[str] | None = None,

@@ -14,7 +14,7 @@ from losscli.losses import module_of
 from losscli.losses.call import LossCall
 from losscli.losses.notices import blame_the_reading, merge_role_warnings
 from losscli.losses.references import collapse_warning
-from losscli.losses.roles import negatives_layout_warning
+from losscli.losses.roles import negatives_layout_warning, positives_layout_warning
 from losscli.model import Inputs, Result
 
 
@@ -46,8 +46,9 @@ def run(call: LossCall, inputs: Inputs, *, grad: bool = False, merge: bool = Tru
         raise blame_the_reading(exc, role, spec, inputs) from None
     if applied is not None:
         result = replace(result, convention=applied.describe())
-    layout = negatives_layout_warning(inputs, spec.roles)
-    warnings = tuple(inputs.warnings) + ((layout,) if layout else ()) + result.warnings
+    layouts = tuple(w for w in (negatives_layout_warning(inputs, spec.roles),
+                                positives_layout_warning(inputs, spec.roles)) if w)
+    warnings = tuple(inputs.warnings) + layouts + result.warnings
     if not result.finite and all(np.isfinite(result.per_example)):
         # Every example finite but their sum overflowed: still say why the value is null.
         warnings += (f"the {call.reduction} of the example losses overflows float64; "
