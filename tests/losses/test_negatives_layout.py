@@ -158,9 +158,14 @@ def test_the_library_takes_the_layout() -> None:
 ROW_LIBRARIES = ["optax", "sentence-transformers", "torch"]
 
 
-def test_the_one_negative_per_row_libraries_are_in_the_data() -> None:
+def test_the_one_negative_per_row_libraries_are_in_the_data(tmp_path: Path) -> None:
     assert ROW_LIBRARIES == sorted(lib for lib, c in LOSSES["triplet"].conventions.items()
                                    if getattr(c, "negatives_layout", None) == "per-anchor")
+    explained, _ = run_json(["explain", "triplet"], tmp_path)
+    assert sorted(lib for lib, c in explained["conventions"].items()
+                  if c.get("negatives_layout") == "per-anchor") == ROW_LIBRARIES
+    table = cli(["explain", "triplet", "-f", "table"], tmp_path).stdout
+    assert table.count("negatives: one per anchor row only") == len(ROW_LIBRARIES)
 
 
 @pytest.mark.parametrize("lib", ROW_LIBRARIES)
