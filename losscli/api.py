@@ -52,6 +52,7 @@ from losscli.io import (
 )
 from losscli.losses import LOSSES, REDUCTIONS, get_spec
 from losscli.losses.call import LossCall
+from losscli.losses.conventions import check_layout as check_library_layout
 from losscli.losses.example_columns import checked_columns
 from losscli.losses.run import run
 from losscli.losses.spec import flag, plain_number
@@ -60,7 +61,8 @@ from losscli.model import ROLES, Comparison, Inputs, Result, Stats, Sweep
 
 def evaluate(name: str, inputs: Inputs | Mapping[str, Any], *, reduction: str | None = None,
              like: str | None = None, grad: bool = False, negatives_layout: str | None = None,
-             emulate: str | None = None, **params: Any) -> Result:
+             emulate: str | None = None, positives_layout: str | None = None,
+             **params: Any) -> Result:
     """Evaluate the loss `name` (or an alias) with the given parameters (others default).
 
     `inputs` is an Inputs from `load_inputs`, or a mapping of role to array or nested list.
@@ -73,6 +75,8 @@ def evaluate(name: str, inputs: Inputs | Mapping[str, Any], *, reduction: str | 
     negatives_layout: how 2-D negatives (rows, D) are read: "shared" (K = rows negatives for
     every anchor) or "per-anchor" (row b is anchor b's one negative, (B, 1, D)); unsaid, they
     are shared, with a warning when rows = B makes it ambiguous.
+    positives_layout: the same for 2-D positives (supcon, multi-similarity, circle,
+    lifted-structure): "shared" (P = rows) or "per-anchor" (row b is anchor b's positive).
     emulate: "float16", "bfloat16" or "float32": also the loss as mixed-precision training
     (torch autocast) computes it, in `Result.emulation`, with where that format overflows or
     loses the loss as warnings (losses/emulation/).
@@ -86,7 +90,7 @@ def evaluate(name: str, inputs: Inputs | Mapping[str, Any], *, reduction: str | 
         if like is not None:
             raise UsageError("--emulate and --like both given",
                              "emulate losscli's own definition: drop --like")
-    ready = as_inputs(call, inputs, negatives_layout)
+    ready = as_inputs(call, inputs, negatives_layout, positives_layout)
     result = run(call, ready, grad=grad)
     if emulate is None:
         return result
@@ -103,15 +107,16 @@ def evaluate(name: str, inputs: Inputs | Mapping[str, Any], *, reduction: str | 
 
 # Each API function's own keywords, offered by "did you mean" beside the loss's parameters.
 OWN_KEYWORDS = {
-    "evaluate": ("reduction", "like", "grad", "negatives_layout", "emulate"),
-    "evaluate_file": ("role_files", "reduction", "like", "grad", "negatives_layout", "mapping",
-                      "strict_keys", "emulate"),
+    "evaluate": ("reduction", "like", "grad", "negatives_layout", "positives_layout",
+                 "emulate"),
+    "evaluate_file": ("role_files", "reduction", "like", "grad", "negatives_layout",
+                      "positives_layout", "mapping", "strict_keys", "emulate"),
     "evaluate_files": ("role_files", "reduction", "like", "dtype", "jobs", "chunk", "progress",
                        "stdin", "scheduler", "workers", "task_rows", "negatives_layout",
-                       "mapping", "strict_keys", "columns"),
-    "sweep": ("reduction", "like", "negatives_layout"),
-    "stats": ("bins", "reduction", "like", "negatives_layout"),
-    "compare": ("reduction", "negatives_layout"),
+                       "positives_layout", "mapping", "strict_keys", "columns"),
+    "sweep": ("reduction", "like", "negatives_layout", "positives_layout"),
+    "stats": ("bins", "reduction", "like", "negatives_layout", "positives_layout"),
+    "compare": ("reduction", "negatives_layout", "positives_layout"),
 }
 
 
@@ -164,12 +169,13 @@ def checked_role_files(role_files: Mapping[str, Any] | None) -> dict[str, str]:
 
 
 def as_inputs(call: LossCall, inputs: Inputs | Mapping[str, Any],
-              negatives_layout: str | None = None) -> Inputs:
+              negatives_layout: str | None = None,
+              positives_layout: str | None = None) -> Inputs:
     """Inputs as they are, or a mapping of role to array checked for the call's loss; with
-    their negatives read in `negatives_layout` when given."""
+    their negatives (positives) read in `negatives_layout` (`positives_layout`) when given."""
     if isinstance(inputs, Inputs):
-        return with_layout(inputs, negatives_layout, call.spec)
-    return inputs_from_arrays(inputs, call.spec, negatives_layout)
+        return with_layout(inputs, negatives_layout, call.spec, positives_layout)
+    return inputs_from_arrays(inputs, call.spec, negatives_layout, positives_layout)
 
 
 def evaluate_file(name: str, path: str | None = None, *, role_files: Mapping[str, str] | None
@@ -177,7 +183,8 @@ def evaluate_file(name: str, path: str | None = None, *, role_files: Mapping[str
                   grad: bool = False, negatives_layout: str | None = None,
                   emulate: str | None = None,
                   mapping: Mapping[str, str] | Iterable[str] | None = None,
-                  strict_keys: bool = False, **params: Any) -> Result:
+                  strict_keys: bool = False, positives_layout: str | None = None,
+                  **params: Any) -> Result:
     """Read INPUT and per-role files, then evaluate (what `losscli compute` does).
 
     mapping: {role: name} (or `ROLE=NAME` items) to read a role from the array, tensor,
@@ -189,7 +196,8 @@ def evaluate_file(name: str, path: str | None = None, *, role_files: Mapping[str
     inputs = load_inputs(None if path is None else os.fspath(path),
                          checked_role_files(role_files), spec,
                          negatives_layout=negatives_layout, mapping=mapping,
-                         strict_keys=flag("strict_keys", strict_keys))
+                         strict_keys=flag("strict_keys", strict_keys),
+                         positives_layout=positives_layout)
     return evaluate(spec.name, inputs, reduction=reduction, like=like, grad=grad,
                     emulate=emulate, **params)
 
@@ -203,7 +211,7 @@ def evaluate_files(name: str, inputs: str | os.PathLike | Iterable[str | os.Path
                    task_rows: int | None = None, negatives_layout: str | None = None,
                    mapping: Mapping[str, str] | Iterable[str] | None = None,
                    strict_keys: bool = False, columns: str | Sequence[str] | None = None,
-                   **params: Any) -> Iterator[Any]:
+                   positives_layout: str | None = None, **params: Any) -> Iterator[Any]:
     """Evaluate a loss over many inputs (what `losscli batch` does), one FileResult each.
 
     inputs: files, directories (read non-recursively), globs, `-` (JSON Lines on stdin); one
@@ -218,8 +226,9 @@ def evaluate_files(name: str, inputs: str | os.PathLike | Iterable[str | os.Path
     computes on float32 values (float64 accumulation) where a stream kernel applies.
     `scheduler` ("local", an address such as tcp://host:8786, or a distributed.Client) runs
     the inputs as tasks on a Dask cluster (losscli[dask]; batch/cluster.py), with the same
-    records; `workers` and `task_rows` as for `losscli batch`. `negatives_layout` as for
-    `evaluate`, for every input; `mapping` and `strict_keys` as for `evaluate_file`.
+    records; `workers` and `task_rows` as for `losscli batch`. `negatives_layout` and
+    `positives_layout` as for `evaluate`, for every input; `mapping` and `strict_keys` as for
+    `evaluate_file`.
     `columns` ("d_ap,d_an,hardest" or a list): breakdown columns kept beside each example's
     loss, at its hardest term (FileResult.columns).
     """
@@ -229,6 +238,7 @@ def evaluate_files(name: str, inputs: str | os.PathLike | Iterable[str | os.Path
     spec = get_spec(name)
     check_keywords("evaluate_files", name, params)
     check_layout(negatives_layout, spec)
+    check_layout(positives_layout, spec, "positives")
     if isinstance(inputs, (str, os.PathLike)):  # one input, not its characters
         inputs = [inputs]
     inputs = [os.fspath(item) for item in inputs]
@@ -247,6 +257,7 @@ def evaluate_files(name: str, inputs: str | os.PathLike | Iterable[str | os.Path
     if list(inputs).count("-") > 1:
         raise UsageError("- (stdin) is given more than once", "give it once")
     call = LossCall.of(spec.name, params, reduction, like)
+    check_library_layout(spec, call.applied, negatives_layout)
     if columns is not None and not isinstance(columns, str):
         columns = ",".join(columns)
     chosen = checked_columns(spec, columns)
@@ -270,7 +281,7 @@ def evaluate_files(name: str, inputs: str | os.PathLike | Iterable[str | os.Path
     options = BatchOptions(call, dtype, chunk, role_files,
                            preloaded=preload_streams(role_files, spec),
                            negatives_layout=negatives_layout, names=names,
-                           columns=chosen)
+                           columns=chosen, positives_layout=positives_layout)
     if scheduler is not None or workers is not None or task_rows is not None:
         from losscli.batch.cluster import ClusterOptions, evaluate_on_cluster, require_dask
 
@@ -288,34 +299,39 @@ def evaluate_files(name: str, inputs: str | os.PathLike | Iterable[str | os.Path
 
 def sweep(name: str, inputs: Inputs | Mapping[str, Any], param: str, values: Any, *,
           reduction: str | None = None, like: str | None = None,
-          negatives_layout: str | None = None, **params: Any) -> Sweep:
+          negatives_layout: str | None = None, positives_layout: str | None = None,
+          **params: Any) -> Sweep:
     """The loss at each of `values` of one numeric parameter, with its known limits and
     kinks (`Sweep.limits`); the other parameters fixed as given."""
     from losscli import explore
 
     call = loss_call("sweep", name, params, reduction, like)
-    return explore.sweep(call, as_inputs(call, inputs, negatives_layout), param, values)
+    return explore.sweep(call, as_inputs(call, inputs, negatives_layout, positives_layout),
+                         param, values)
 
 
 def stats(name: str, inputs: Inputs | Mapping[str, Any], *, bins: int = 20,
           reduction: str | None = None, like: str | None = None,
-          negatives_layout: str | None = None, **params: Any) -> Stats:
+          negatives_layout: str | None = None, positives_layout: str | None = None,
+          **params: Any) -> Stats:
     """One evaluation summarized: per-example losses, regimes, active terms, positive and
     negative distance or similarity distributions with a histogram of `bins` bins."""
     from losscli import explore
 
     call = loss_call("stats", name, params, reduction, like)
-    return explore.stats(call, as_inputs(call, inputs, negatives_layout), bins)
+    return explore.stats(call, as_inputs(call, inputs, negatives_layout, positives_layout),
+                         bins)
 
 
 def compare(name: str, inputs: Inputs | Mapping[str, Any], *, reduction: str | None = None,
-            negatives_layout: str | None = None, **params: Any) -> list[Comparison]:
+            negatives_layout: str | None = None, positives_layout: str | None = None,
+            **params: Any) -> list[Comparison]:
     """The input under losscli's definition and every library's convention, one row each
     (a library without the loss, or without an option given, says why)."""
     from losscli import explore
 
     call = loss_call("compare", name, params, reduction)
-    return explore.compare(call, as_inputs(call, inputs, negatives_layout))
+    return explore.compare(call, as_inputs(call, inputs, negatives_layout, positives_layout))
 
 
 def on_first_compile(callback: Any) -> None:

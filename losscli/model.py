@@ -62,6 +62,9 @@ SHARED_ROLES = tuple(role for role, form in EXAMPLE_FORMS.items() if form is Non
 # "shared", K = rows negatives shared by every anchor, (1, K, D); "per-anchor", one negative
 # per anchor, row b anchor b's, (B, 1, D). negatives2 follows the negatives.
 NEGATIVES_LAYOUTS = ("shared", "per-anchor")
+# The same two readings of a 2-D positives array (LOSSES-MORE.md: (P, D) shared or
+# (B, P, D) per anchor): "per-anchor" reads (B, D) as one positive per anchor, (B, 1, D).
+POSITIVES_LAYOUTS = NEGATIVES_LAYOUTS
 
 # What each role holds (LOSSES.md, "Input roles and shapes"), for `explain`.
 ROLE_SHAPES = {
@@ -75,7 +78,9 @@ ROLE_SHAPES = {
     "logits": "(C,) for one example, (B, C) for a batch",
     "target": "a class index per example (int or (B,)), or probabilities of the logits' shape",
     "weight": "(C,): one weight per class",
-    "positives": "(P, D) shared by every anchor, or (B, P, D) per anchor",
+    "positives": "(P, D) shared by every anchor, or (B, P, D) per anchor; (B, D) is one "
+                 "positive per anchor with --positives-layout per-anchor, read as (B, 1, D) "
+                 "(without it, P = B shared positives, with a warning)",
     "x1": "(D,) or (B, D) vectors (cosine-, hinge-embedding); a scalar or (B,) values "
           "(margin-ranking, hinge-embedding)",
     "x2": "the shape of x1",
@@ -120,6 +125,9 @@ class Inputs:
     # How 2-D negatives are read: one of NEGATIVES_LAYOUTS, or None (not said: shared, with a
     # warning where the anchors' B makes it ambiguous).
     negatives_layout: str | None = None
+    # How 2-D positives are read: one of POSITIVES_LAYOUTS, or None (shared, with a warning
+    # where the anchors' B makes it ambiguous), as for the negatives.
+    positives_layout: str | None = None
     # The index of the first example in the whole input: batch evaluates a large input a
     # chunk at a time, and a message names a row by its place in the file, not in the chunk.
     first_row: int = 0

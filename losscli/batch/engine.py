@@ -53,6 +53,8 @@ class BatchOptions:
     preloaded: dict[str, tuple[np.ndarray, str]] = field(default_factory=dict)
     # How 2-D negatives are read (model.NEGATIVES_LAYOUTS; None: shared, warned if ambiguous).
     negatives_layout: str | None = None
+    # How 2-D positives are read (model.POSITIVES_LAYOUTS), likewise.
+    positives_layout: str | None = None
     # The names of the roles in the files (--map) and --strict-keys (io/keys.py).
     names: RoleNames = PLAIN
     # Breakdown columns kept beside each example's loss (losses/example_columns.py): the

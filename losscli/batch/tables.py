@@ -18,7 +18,7 @@ from losscli.batch.npyrows import NpyFile, RowReader
 from losscli.batch.parquetrows import ParquetColumn
 from losscli.batch.sources import Document, RoleSet
 from losscli.errors import BadData
-from losscli.io import is_regular_file, load_inputs, one_example_stack
+from losscli.io import is_regular_file, load_inputs, one_example_stack, roles_first_stack
 from losscli.io.formats import open_binary, sniff
 from losscli.io.hdf5 import split_path
 from losscli.io.keys import PLAIN, RoleNames
@@ -215,6 +215,9 @@ def _lone_npy(table: Table, npy: NpyFile, spec: LossSpec) -> None:
         table.where[role] = f"{where}:{role}"
     if npy.ndim == 3:
         table.stack = npy
+        reading = roles_first_stack(where, npy.shape)
+        if reading is not None:
+            table.warnings.append(reading)
         return
     table.warnings.append(one_example_stack(where, npy.shape))
     arr = npy.read_all()

@@ -192,7 +192,8 @@ def evaluate_whole(table: tables.Table, options: Any, progress: Progress | None 
                                    dtype)
                for role, arr in arrays.items()}
     inputs = Inputs(arrays=checked, sources=dict(table.where), warnings=tuple(table.warnings),
-                    negatives_layout=options.negatives_layout, owned=joined is not None,
+                    negatives_layout=options.negatives_layout,
+                    positives_layout=options.positives_layout, owned=joined is not None,
                     lone_stack=table.lone_stack)
     call = options.call
     if call.applied is not None and spec.streams:

@@ -37,7 +37,8 @@ def stdin_hint(command: str, loss: str) -> str:
 
 def load(loss: str, input: str | None, roles: dict[str, str],
          negatives_layout: str | None = None, mapping: list[str] | None = None,
-         strict_keys: bool = False, *, command: str):  # -> (LossSpec, Inputs)
+         strict_keys: bool = False, *, command: str,
+         positives_layout: str | None = None):  # -> (LossSpec, Inputs)
     """The loss's spec and its inputs read for `losscli COMMAND` (named in the hint for a
     stdin that is a terminal)."""
     from losscli.api import load_inputs
@@ -46,6 +47,7 @@ def load(loss: str, input: str | None, roles: dict[str, str],
     spec = get_spec(loss)
     return spec, load_inputs(input, roles, spec, negatives_layout=negatives_layout,
                              mapping=mapping, strict_keys=strict_keys,
+                             positives_layout=positives_layout,
                              stdin_hint=stdin_hint(command, spec.name))
 
 

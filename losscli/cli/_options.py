@@ -224,6 +224,17 @@ def negatives_layout_option() -> Any:
                         help=NEGATIVES_LAYOUT_HELP, rich_help_panel=ROLES_PANEL)
 
 
+POSITIVES_LAYOUT_HELP = (
+    "how 2-D positives (rows, D) are read: shared (P = rows positives for every anchor, "
+    "the default) or per-anchor (row b is anchor b's one positive: (B, 1, D)); unsaid, "
+    "rows = B gives a warning")
+
+
+def positives_layout_option() -> Any:
+    return typer.Option(None, "--positives-layout", metavar="shared|per-anchor",
+                        help=POSITIVES_LAYOUT_HELP, rich_help_panel=ROLES_PANEL)
+
+
 MAP_HELP = ("read ROLE from the array, tensor, column or dataset NAME of the input, in "
             "every format (repeat it: --map anchor=query --map positive=doc)")
 STRICT_KEYS_HELP = ("refuse inputs holding arrays that are not roles (ids, labels of another "

@@ -21,6 +21,7 @@ from losscli.cli._options import (
     loss_argument,
     map_option,
     negatives_layout_option,
+    positives_layout_option,
     strict_keys_option,
     with_loss_options,
 )
@@ -65,6 +66,7 @@ def _batch(
                                          "the library's own by default"),
     like: str | None = like_option(),
     negatives_layout: str | None = negatives_layout_option(),
+    positives_layout: str | None = positives_layout_option(),
     map: list[str] | None = map_option(),
     strict_keys: bool = strict_keys_option(),
     per_example: bool = typer.Option(False, "--per-example", help="one record per example "
@@ -147,7 +149,7 @@ def run_batch(loss: str, inputs: list[str] | None, roles: dict[str, str],
               negatives_layout: str | None = None, map: list[str] | None = None,
               strict_keys: bool = False, columns: str | None = None,
               worst: int | None = None, best: int | None = None,
-              like: str | None = None) -> int:
+              like: str | None = None, positives_layout: str | None = None) -> int:
     """Parse, call api.evaluate_files, stream the records; the exit code (7 on failures,
     else 8 when an input's loss is above --fail-above)."""
     from losscli import api
@@ -181,7 +183,7 @@ def run_batch(loss: str, inputs: list[str] | None, roles: dict[str, str],
                                  progress=progress, scheduler=scheduler, workers=workers,
                                  task_rows=task_rows, negatives_layout=negatives_layout,
                                  mapping=map, strict_keys=strict_keys, columns=columns,
-                                 **params)
+                                 positives_layout=positives_layout, **params)
     sink = Sink(out, force, [*inputs, *roles.values()])
     writer = _Writer(sink, fmt, per_example, summary, show, rank,
                      _column_names(loss, columns))

@@ -72,15 +72,18 @@ def convention_to_dict(conv: Convention | str | None, spec: LossSpec) -> dict:
     if isinstance(conv, str):
         return {"defined": True, "reproduced": False, "summary": conv}
     defaults = {p.name: p.default for p in spec.params}
-    return {"defined": True, "reproduced": True, "api": conv.call({**defaults, **conv.params}),
-            "api_template": conv.api, "summary": conv.summary,
-            "params": dict(conv.params), "flags": conv.flags(),
-            "reductions": list(conv.reductions),
-            "allowed": {k: list(v) for k, v in conv.allowed.items()},
-            "unsupported": dict(conv.unsupported),
-            "unsupported_roles": dict(conv.unsupported_roles),
-            "notes": [str(n) for n in conv.notes],
-            "source": conv.source}
+    out = {"defined": True, "reproduced": True, "api": conv.call({**defaults, **conv.params}),
+           "api_template": conv.api, "summary": conv.summary,
+           "params": dict(conv.params), "flags": conv.flags(),
+           "reductions": list(conv.reductions),
+           "allowed": {k: list(v) for k, v in conv.allowed.items()},
+           "unsupported": dict(conv.unsupported),
+           "unsupported_roles": dict(conv.unsupported_roles),
+           "notes": [str(n) for n in conv.notes],
+           "source": conv.source}
+    if conv.negatives_layout is not None:  # only where a library has one layout
+        out["negatives_layout"] = conv.negatives_layout
+    return out
 
 
 def _libraries(spec: LossSpec) -> list[str]:
@@ -125,6 +128,9 @@ def convention_lines(spec: LossSpec) -> list[str]:
             lines.append(f"      --{name.replace('_', '-')}: not available ({why})")
         for role, why in conv.unsupported_roles.items():
             lines.append(f"      {role}: not taken ({why})")
+        if conv.negatives_layout == "per-anchor":
+            lines.append("      negatives: one per anchor row only ((B, D) negatives are read "
+                         "(B, 1, D); --negatives-layout shared exits 2)")
         lines += [f"      note: {n}" for n in conv.notes]  # each with the options it is for
         if conv.source:
             lines.append(f"      source: {conv.source}")

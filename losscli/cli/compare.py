@@ -17,6 +17,7 @@ from losscli.cli._options import (
     map_option,
     negatives_layout_option,
     out_option,
+    positives_layout_option,
     quiet_option,
     strict_keys_option,
     with_loss_options,
@@ -40,6 +41,7 @@ def _compare(
     reduction: str | None = typer.Option(None, "--reduction", help="the same reduction for "
                                          "every row (default: each library's own)"),
     negatives_layout: str | None = negatives_layout_option(),
+    positives_layout: str | None = positives_layout_option(),
     map: list[str] | None = map_option(),
     strict_keys: bool = strict_keys_option(),
     format: str = format_option(EXPLORE_FORMATS_HELP, EXPLORE_FORMATS),
@@ -60,7 +62,7 @@ def _compare(
     fmt = resolve_format(format, out, default_piped="jsonl", allowed=EXPLORE_FORMATS)
     announce_compiling(quiet)
     spec, inputs = load(loss, input, roles, negatives_layout, map, strict_keys,
-                        command="compare")
+                        command="compare", positives_layout=positives_layout)
     rows = api.compare(spec.name, inputs, reduction=reduction, **params)
     warn(dict.fromkeys(w for r in rows for w in r.warnings), quiet)
     sources = [p for p in [input, *roles.values()] if p]

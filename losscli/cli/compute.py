@@ -21,6 +21,7 @@ from losscli.cli._options import (
     map_option,
     negatives_layout_option,
     out_option,
+    positives_layout_option,
     quiet_option,
     strict_keys_option,
     with_loss_options,
@@ -64,6 +65,7 @@ def _compute(
                                        autocompletion=words(("float16", "bfloat16",
                                                              "float32"))),
     negatives_layout: str | None = negatives_layout_option(),
+    positives_layout: str | None = positives_layout_option(),
     map: list[str] | None = map_option(),
     strict_keys: bool = strict_keys_option(),
     format: str = format_option(FORMATS_HELP),
@@ -130,7 +132,7 @@ def _compute(
     # What api.evaluate_file does, with this command's hint for a stdin that is a terminal
     # (and the inputs kept for --png).
     spec, inputs_read = load(loss, input, roles, negatives_layout, map, strict_keys,
-                             command="compute")
+                             command="compute", positives_layout=positives_layout)
     result = api.evaluate(spec.name, inputs_read, reduction=reduction, like=like, grad=grad,
                           emulate=emulate, **params)
     view, note = choose(terms, result, spec.strength, top)

@@ -17,6 +17,7 @@ from losscli.cli._options import (
     map_option,
     negatives_layout_option,
     out_option,
+    positives_layout_option,
     quiet_option,
     strict_keys_option,
     with_loss_options,
@@ -42,6 +43,7 @@ def _stats(
     reduction: str | None = typer.Option(None, "--reduction", help="mean (default), sum or "
                                          "none"),
     negatives_layout: str | None = negatives_layout_option(),
+    positives_layout: str | None = positives_layout_option(),
     map: list[str] | None = map_option(),
     strict_keys: bool = strict_keys_option(),
     format: str = format_option(EXPLORE_FORMATS_HELP, EXPLORE_FORMATS),
@@ -62,7 +64,7 @@ def _stats(
     fmt = resolve_format(format, out, default_piped="jsonl", allowed=EXPLORE_FORMATS)
     announce_compiling(quiet)
     spec, inputs = load(loss, input, roles, negatives_layout, map, strict_keys,
-                        command="stats")
+                        command="stats", positives_layout=positives_layout)
     result = api.stats(
         spec.name, inputs, bins=bins, reduction=reduction, like=like, **params)
     warn(result.warnings, quiet)

@@ -19,6 +19,7 @@ from losscli.cli._options import (
     map_option,
     negatives_layout_option,
     out_option,
+    positives_layout_option,
     quiet_option,
     strict_keys_option,
     with_loss_options,
@@ -56,6 +57,7 @@ def _sweep(
     like: str | None = like_option(),
     reduction: str | None = typer.Option(None, "--reduction", help="mean (default) or sum"),
     negatives_layout: str | None = negatives_layout_option(),
+    positives_layout: str | None = positives_layout_option(),
     map: list[str] | None = map_option(),
     strict_keys: bool = strict_keys_option(),
     format: str = format_option(EXPLORE_FORMATS_HELP, EXPLORE_FORMATS),
@@ -77,7 +79,7 @@ def _sweep(
     announce_compiling(quiet)
     values = explore.sweep_values(start, stop, steps, log)
     spec, inputs = load(loss, input, roles, negatives_layout, map, strict_keys,
-                        command="sweep")
+                        command="sweep", positives_layout=positives_layout)
     result = api.sweep(
         spec.name, inputs, param, values, reduction=reduction, like=like, **params)
     warn(result.warnings, quiet)

@@ -55,12 +55,14 @@ def load_inputs(path: str | None = None, role_files: Mapping[str, str] | None = 
                 negatives_layout: str | None = None,
                 mapping: Mapping[str, str] | Iterable[str] | None = None,
                 strict_keys: bool = False, elsewhere: Iterable[str] = (),
-                opened: Any = None, stdin_hint: str | None = None) -> Inputs:
+                opened: Any = None, stdin_hint: str | None = None,
+                positives_layout: str | None = None) -> Inputs:
     """Read INPUT (a JSON object, JSON Lines, an .npz, a stacked .npy, a safetensors,
     Parquet, Arrow or HDF5 file, or `-` for stdin) and per-role files.
 
     A per-role file replaces that role of INPUT, with a warning. `negatives_layout` says how
-    2-D negatives are read: "shared" (K, D) or "per-anchor" (B, D), one per anchor.
+    2-D negatives are read: "shared" (K, D) or "per-anchor" (B, D), one per anchor;
+    `positives_layout` the same for 2-D positives.
     `mapping` reads a role from the array (tensor, column, dataset) of another name, as
     {role: name} or `ROLE=NAME` items (`--map`); arrays that are not roles are ignored with
     a warning, or refused with `strict_keys` (`--strict-keys`). `elsewhere`: roles the
@@ -72,6 +74,7 @@ def load_inputs(path: str | None = None, role_files: Mapping[str, str] | None = 
     io knows no command, so without it the error says only to pipe JSON in.
     """
     check_layout(negatives_layout, spec)
+    check_layout(positives_layout, spec, "positives")
     role_files = dict(role_files or {})
     names = RoleNames(parse_mapping(mapping), strict_keys,
                       frozenset(role_files) | frozenset(elsewhere))
@@ -117,37 +120,47 @@ def load_inputs(path: str | None = None, role_files: Mapping[str, str] | None = 
         lone = dataclasses.replace(lone, roles=tuple(r for r in lone.roles
                                                      if r not in role_files))
     return Inputs(arrays=arrays, sources=sources, warnings=tuple(warnings),
-                  negatives_layout=negatives_layout, lone_stack=lone)
+                  negatives_layout=negatives_layout, positives_layout=positives_layout,
+                  lone_stack=lone)
 
 
-def check_layout(negatives_layout: str | None, spec: LossSpec | None = None) -> None:
-    """A usage error (exit 2) for a layout that is not one of NEGATIVES_LAYOUTS, or for a
-    loss that takes no negatives (an option that does not apply is never ignored)."""
-    if negatives_layout is None:
+def check_layout(layout: str | None, spec: LossSpec | None = None,
+                 role: str = "negatives") -> None:
+    """A usage error (exit 2) for a layout of `role` (negatives or positives) that is not one
+    of NEGATIVES_LAYOUTS (POSITIVES_LAYOUTS, the same), or for a loss that takes no such role
+    (an option that does not apply is never ignored)."""
+    if layout is None:
         return
-    if negatives_layout not in NEGATIVES_LAYOUTS:
-        raise UsageError(f"--negatives-layout got {negatives_layout!r}"
-                         f"{closest_hint(str(negatives_layout), NEGATIVES_LAYOUTS)}",
+    option = f"--{role}-layout"
+    if layout not in NEGATIVES_LAYOUTS:
+        raise UsageError(f"{option} got {layout!r}"
+                         f"{closest_hint(str(layout), NEGATIVES_LAYOUTS)}",
                          f"choose {' or '.join(NEGATIVES_LAYOUTS)}")
-    if spec is not None and "negatives" not in spec.roles:
-        raise UsageError(f"--negatives-layout does not apply to {spec.name}",
-                         "it takes no negatives: drop --negatives-layout")
+    if spec is not None and role not in spec.roles:
+        raise UsageError(f"{option} does not apply to {spec.name}",
+                         f"it takes no {role}: drop {option}")
 
 
 def with_layout(inputs: Inputs, negatives_layout: str | None,
-                spec: LossSpec | None = None) -> Inputs:
-    """The inputs with their negatives read in the given layout (None: as they are)."""
-    if negatives_layout is None:
-        return inputs
+                spec: LossSpec | None = None, positives_layout: str | None = None) -> Inputs:
+    """The inputs with their negatives (positives) read in the given layout (None: as
+    they are)."""
     check_layout(negatives_layout, spec)
-    return dataclasses.replace(inputs, negatives_layout=negatives_layout)
+    check_layout(positives_layout, spec, "positives")
+    if negatives_layout is not None:
+        inputs = dataclasses.replace(inputs, negatives_layout=negatives_layout)
+    if positives_layout is not None:
+        inputs = dataclasses.replace(inputs, positives_layout=positives_layout)
+    return inputs
 
 
 def inputs_from_arrays(arrays: Mapping[str, Any], spec: LossSpec | None = None,
-                       negatives_layout: str | None = None) -> Inputs:
+                       negatives_layout: str | None = None,
+                       positives_layout: str | None = None) -> Inputs:
     """Inputs from in-memory arrays (numpy, torch tensors detached and moved to the CPU,
     anything with `__array__` or `__dlpack__`) or nested lists (the library's entry point)."""
     check_layout(negatives_layout, spec)
+    check_layout(positives_layout, spec, "positives")
     unknown = [k for k in arrays if k not in ROLES]
     if unknown:
         raise BadData(f"unknown role {unknown[0]!r}{closest_hint(str(unknown[0]), ROLES)}",
@@ -162,7 +175,7 @@ def inputs_from_arrays(arrays: Mapping[str, Any], spec: LossSpec | None = None,
             value = to_numpy(value, role)  # torch, jax, anything with __array__ or __dlpack__
         out[role] = as_role_array(value, role, role)
     return Inputs(arrays=out, sources={r: "<memory>" for r in out},
-                  negatives_layout=negatives_layout)
+                  negatives_layout=negatives_layout, positives_layout=positives_layout)
 
 
 def _read_any(path: str, stdin: IO[bytes] | None, notes: list[str] | None = None,
@@ -340,6 +353,10 @@ def _read_document(path: str, spec: LossSpec | None, stdin: IO[bytes] | None,
         if payload.ndim == 2 and "anchor" in out:
             notes.append(one_example_stack(where, payload.shape))
             return out, LoneStack(where, tuple(payload.shape), tuple(out))
+        if "anchor" in out:
+            reading = roles_first_stack(where, payload.shape)
+            if reading is not None:
+                notes.append(reading)
         return out, None
     if fmt == "json" and not isinstance(payload, dict):
         found = {list: "an array", str: "a string", float: "a number", bool: "a boolean",
@@ -377,6 +394,27 @@ def one_example_stack(where: str, shape: tuple[int, ...]) -> str:
             f"the anchor, row 1 the positive, rows 2.. the negatives (B = 1, K = {K}, "
             f"D = {D}); save a batch as (B, 2 + K, D), or give each role with --anchor, "
             "--positive, --negatives")
+
+
+def roles_first_stack(where: str, shape: tuple[int, ...]) -> str | None:
+    """The warning for a 3-D stack (B, R, D) that may have been saved roles-first.
+
+    np.stack([a, p, n]) of (B', D) arrays, numpy's default axis, gives (2 + K', B', D): it
+    is read as B = 2 + K' examples of R = B' rows each, a legal shape with other numbers.
+    Both readings fit every (X, Y, D); a batch has more examples than rows per example far
+    more often than not, so a stack with no more examples than rows (2 <= B <= R) is where
+    the roles-first reading is as likely or likelier: that reading is announced, with the
+    save that removes the doubt. B = 1 cannot be roles-first (a stack needs two roles)."""
+    B, R, D = shape
+    if not 2 <= B <= R:
+        return None
+    K = R - 2
+    each = (f"an anchor, a positive and K = {K} negative{'s' if K != 1 else ''}" if K
+            else "an anchor and a positive")
+    return (f"{where}: a {tuple(shape)} stack is read as B = {B} examples, each {each} "
+            f"(axis 1 holds the roles); it has no more examples than rows per example, as "
+            f"when np.stack([a, p, n]) puts the roles on axis 0: if axis 0 holds the roles, "
+            f"save it with np.stack([...], axis=1), ({R}, {B}, {D})")
 
 
 def _read_role_file(path: str, role: str, stdin: IO[bytes] | None,

@@ -8,7 +8,7 @@ the loss modules and kernels. This module only resolves and checks.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from losscli.errors import UsageError, closest_hint
@@ -163,3 +163,43 @@ def term_reduction(conv: Convention | None, reduction: str, default: str = "mean
     if conv is None:
         return default
     return conv.term_reduction.get(reduction, default)
+
+
+def library_layout(spec: LossSpec, applied: Applied, inputs: Inputs,
+                   ) -> tuple[Inputs, str | None]:
+    """The inputs with their negatives read in the library's only layout
+    (Convention.negatives_layout), and the note that says so (None when nothing changed).
+
+    (B, D) negatives with a row per anchor are ambiguous to losscli, not to torch's
+    TripletMarginLoss: it reads row b as anchor b's negative, so labelling a shared-bank
+    value as torch's would be wrong. --negatives-layout shared asks for a reading the library
+    cannot have: exit 2 (in `compare`, the row is refused with the reason).
+    """
+    conv = applied.convention
+    layout = conv.negatives_layout
+    if layout is None or "negatives" not in spec.roles:
+        return inputs, None
+    check_layout(spec, applied, inputs.negatives_layout)
+    if inputs.negatives_layout is not None or "anchor" not in inputs \
+            or "negatives" not in inputs:
+        return inputs, None
+    anchor, negatives = inputs["anchor"], inputs["negatives"]
+    if anchor.ndim != 2 or negatives.ndim != 2 or negatives.shape[0] != anchor.shape[0] \
+            or anchor.shape[0] < 2:
+        return inputs, None  # one example, (B, K, D), or a bank of another size: as they are
+    B, D = negatives.shape
+    note = (f"negatives {negatives.shape} read one per anchor row, ({B}, 1, {D}): the only "
+            f"way {conv.library}'s {spec.name} takes them")
+    return replace(inputs, negatives_layout=layout), note
+
+
+def check_layout(spec: LossSpec, applied: Applied | None, given: str | None) -> None:
+    """A usage error (exit 2) for --negatives-layout naming a reading the library cannot
+    have (Convention.negatives_layout); batch checks it once, before any input is read."""
+    if applied is None or given is None:
+        return
+    conv = applied.convention
+    if conv.negatives_layout is not None and given != conv.negatives_layout:
+        raise UsageError(f"--negatives-layout {given} has no counterpart in {conv.library}'s "
+                         f"{spec.name}: it takes negatives one per anchor row",
+                         f"drop --negatives-layout {given}, or drop --like")

@@ -24,6 +24,7 @@ _ACCEPTED = {
     "negatives2": "(D,) or (K, D) shared, or (B, K, D) per anchor, with the negatives' K",
 }
 LAYOUT_OPTION = "--negatives-layout"
+POSITIVES_LAYOUT_OPTION = "--positives-layout"
 
 
 @dataclass
@@ -179,6 +180,27 @@ def negatives_layout_warning(inputs: Inputs, roles: tuple[str, ...]) -> str | No
             f"({B}, 1, {D}); {LAYOUT_OPTION} shared keeps this reading and drops this warning")
 
 
+def positives_layout_warning(inputs: Inputs, roles: tuple[str, ...]) -> str | None:
+    """The negatives' warning for positives: 2-D positives with as many rows as there are
+    anchors (B > 1) and no layout given are read as P = B positives shared by every anchor;
+    the warning says so, names the per-anchor reading and the option that chooses."""
+    if inputs.positives_layout is not None or "positives" not in roles:
+        return None
+    if "anchor" not in inputs or "positives" not in inputs:
+        return None
+    anchor, positives = inputs["anchor"], inputs["positives"]
+    if anchor.ndim != 2 or positives.ndim != 2 or positives.shape != anchor.shape:
+        return None
+    B, D = anchor.shape
+    if B < 2:
+        return None
+    return (f"positives {positives.shape} have as many rows as there are anchors (B = {B}): "
+            f"read as P = {B} positives shared by every anchor, (1, {B}, {D}); if row b is "
+            f"anchor b's own positive, give {POSITIVES_LAYOUT_OPTION} per-anchor to read them "
+            f"as ({B}, 1, {D}) (or name the key positive); {POSITIVES_LAYOUT_OPTION} shared "
+            "keeps this reading and drops this warning")
+
+
 def anchor_rows(inputs: Inputs) -> tuple[np.ndarray, bool]:
     """The anchor as (B, D), and whether it was one (D,) example."""
     if "anchor" not in inputs:
@@ -214,12 +236,26 @@ def positives_bank(inputs: Inputs, B: int, D: int, single: bool) -> tuple[np.nda
         raise missing_role(inputs, "positives")
     arr = inputs["positives"]
     accepted = "positives must be (P, D) shared by every anchor or (B, P, D) per anchor"
+    layout = inputs.positives_layout
     if arr.ndim == 0 or arr.shape[-1] != D:
         raise BadData(f"positives {arr.shape} do not match anchor dimension D = {D} "
                       f"(anchor {inputs['anchor'].shape})", accepted,
                       where=inputs.where("positives"))
+    if arr.ndim == 3 and layout == "shared":
+        raise BadData(f"positives {arr.shape} are per anchor (B, P, D), but "
+                      f"{POSITIVES_LAYOUT_OPTION} shared was given",
+                      f"drop {POSITIVES_LAYOUT_OPTION}, or give positives as (P, D)",
+                      where=inputs.where("positives"))
     if arr.ndim == 1:
         bank = arr.reshape(1, 1, D)
+    elif arr.ndim == 2 and layout == "per-anchor":
+        if arr.shape[0] != B:
+            raise BadData(f"positives {arr.shape} cannot be one per anchor: there are {B} "
+                          f"anchor(s) (anchor {inputs['anchor'].shape})",
+                          f"give positives as ({B}, D) for {POSITIVES_LAYOUT_OPTION} "
+                          f"per-anchor, or drop it to share the {arr.shape[0]} rows",
+                          where=inputs.where("positives"))
+        bank = arr.reshape(B, 1, D)
     elif arr.ndim == 2:
         bank = arr.reshape(1, arr.shape[0], D)
     elif arr.ndim == 3 and not single and arr.shape[0] == B:

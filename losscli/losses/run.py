@@ -14,7 +14,7 @@ from losscli.losses import module_of
 from losscli.losses.call import LossCall
 from losscli.losses.notices import blame_the_reading, merge_role_warnings
 from losscli.losses.references import collapse_warning
-from losscli.losses.roles import negatives_layout_warning
+from losscli.losses.roles import negatives_layout_warning, positives_layout_warning
 from losscli.model import Inputs, Result
 
 
@@ -29,21 +29,26 @@ def run(call: LossCall, inputs: Inputs, *, grad: bool = False, merge: bool = Tru
     extra: dict[str, Any] = {}
     if grad:
         extra["grad"] = True
-    if call.applied is not None:
-        from losscli.losses.conventions import check_roles
+    applied = call.applied
+    if applied is not None:
+        from losscli.losses.conventions import check_roles, library_layout
 
-        check_roles(spec, call.applied, inputs)
-        extra["convention"] = call.applied.convention
+        check_roles(spec, applied, inputs)
+        inputs, reading = library_layout(spec, applied, inputs)
+        if reading is not None:
+            applied = replace(applied, notes=(*applied.notes, reading))
+        extra["convention"] = applied.convention
     try:
         result = module_of(spec).evaluate(inputs, call.params, call.reduction, **extra)
     except (BatchTooSmall, RoleRefused) as exc:
         # A batch is B rows of the anchor; on a lone 2-D .npy both refusals are the reading's.
         role = exc.role if isinstance(exc, RoleRefused) else "anchor"
         raise blame_the_reading(exc, role, spec, inputs) from None
-    if call.applied is not None:
-        result = replace(result, convention=call.applied.describe())
-    layout = negatives_layout_warning(inputs, spec.roles)
-    warnings = tuple(inputs.warnings) + ((layout,) if layout else ()) + result.warnings
+    if applied is not None:
+        result = replace(result, convention=applied.describe())
+    layouts = tuple(w for w in (negatives_layout_warning(inputs, spec.roles),
+                                positives_layout_warning(inputs, spec.roles)) if w)
+    warnings = tuple(inputs.warnings) + layouts + result.warnings
     if not result.finite and all(np.isfinite(result.per_example)):
         # Every example finite but their sum overflowed: still say why the value is null.
         warnings += (f"the {call.reduction} of the example losses overflows float64; "

@@ -266,6 +266,12 @@ class Convention:
     - mining_margin: the library mines pairs inside the loss with this margin (MalongTech's
       multi-similarity: negatives with s_n + margin > min s_p, positives with
       s_p - margin < max s_n; an anchor left with none has loss 0)
+    - negatives_layout: the only layout in which the library takes negatives, when it has
+      one: "per-anchor" (torch's TripletMarginLoss, optax's triplet_margin_loss and
+      sentence-transformers' TripletLoss take a negative tensor of the anchors' shape, row b
+      anchor b's negative). 2-D negatives with a row per anchor are then read that way, not
+      as a shared bank with the ambiguity warning, and --negatives-layout shared is refused
+      (exit 2): the library cannot compute it
     """
 
     library: str
@@ -299,6 +305,7 @@ class Convention:
     zero_without_pairs: bool = False
     float32_params: tuple[str, ...] = ()
     mining_margin: float | None = None
+    negatives_layout: str | None = None
     notes: tuple[str | Note, ...] = ()
     source: str = ""
 

@@ -70,3 +70,22 @@ def test_compare_rows_of_in_batch_and_paired_input_losses(loss, extra, expected,
     for r in rows:
         if r["value"] is not None:  # a defined row may still be null (not finite)
             assert r["defined"]
+
+
+def test_compare_rows_of_one_negative_per_row_libraries_read_b_d_negatives_per_anchor(
+) -> None:
+    # (B, D) negatives with B = the anchors: torch, optax and sentence-transformers take
+    # them one per anchor row (their only layout), losscli's own row reads them shared.
+    data = {"anchor": [[1.0, 0.0], [0.0, 1.0], [0.6, 0.8]],
+            "positive": [[0.8, 0.6], [0.6, 0.8], [0.0, 1.0]],
+            "negatives": [[0.9, 0.1], [1.0, 0.0], [0.7, 0.7]]}
+    per_anchor = {**data, "negatives": [[row] for row in data["negatives"]]}
+    rows = {r.convention: r for r in api.compare("triplet", data)}
+    assert rows["losscli"].per_example == losscli.evaluate("triplet", data).per_example.tolist()
+    for lib in ("torch", "optax", "sentence-transformers"):
+        like = losscli.evaluate("triplet", per_anchor, like=lib)
+        assert rows[lib].per_example == like.per_example.tolist()
+    refused = {r.convention: r for r in api.compare("triplet", data, negatives_layout="shared")}
+    for lib in ("torch", "optax", "sentence-transformers"):
+        assert not refused[lib].defined and "one per anchor row" in refused[lib].reason
+    assert refused["tf-addons"].defined

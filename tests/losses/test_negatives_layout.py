@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 import losscli
+from losscli.errors import UsageError
 from losscli.losses import LOSSES
 
 B, D, P = 4, 3, 2
@@ -150,3 +151,130 @@ def test_the_library_takes_the_layout() -> None:
     loaded = losscli.evaluate("triplet", losscli.api.inputs_from_arrays(arrs),
                               negatives_layout="per-anchor")
     np.testing.assert_allclose(loaded.per_example, explicit.per_example, rtol=1e-12)
+
+
+# torch's TripletMarginLoss, optax's triplet_margin_loss and sentence-transformers'
+# TripletLoss take a negative tensor of the anchors' shape: that is their only layout.
+ROW_LIBRARIES = ["optax", "sentence-transformers", "torch"]
+
+
+def test_the_one_negative_per_row_libraries_are_in_the_data(tmp_path: Path) -> None:
+    assert ROW_LIBRARIES == sorted(lib for lib, c in LOSSES["triplet"].conventions.items()
+                                   if getattr(c, "negatives_layout", None) == "per-anchor")
+    explained, _ = run_json(["explain", "triplet"], tmp_path)
+    assert sorted(lib for lib, c in explained["conventions"].items()
+                  if c.get("negatives_layout") == "per-anchor") == ROW_LIBRARIES
+    table = cli(["explain", "triplet", "-f", "table"], tmp_path).stdout
+    assert table.count("negatives: one per anchor row only") == len(ROW_LIBRARIES)
+
+
+@pytest.mark.parametrize("lib", ROW_LIBRARIES)
+def test_like_a_one_negative_per_row_library_reads_b_d_negatives_per_anchor(lib: str) -> None:
+    arrs = arrays("triplet")
+    unsaid = losscli.evaluate("triplet", arrs, like=lib)
+    explicit = losscli.evaluate("triplet", {**arrs, "negatives": arrs["negatives"][:, None]},
+                                like=lib)
+    np.testing.assert_allclose(unsaid.per_example, explicit.per_example, rtol=1e-12)
+    assert unsaid.shape["negatives"] == 1
+    assert not any(WARNING in w for w in unsaid.warnings)
+    assert any("read one per anchor row" in n for n in unsaid.convention["notes"])
+    with pytest.raises(UsageError, match="--negatives-layout shared"):
+        losscli.evaluate("triplet", arrs, like=lib, negatives_layout="shared")
+    # a bank of another size is not one per anchor row: read as it was
+    bank = {**arrs, "negatives": arrs["negatives"][:2]}
+    assert losscli.evaluate("triplet", bank, like=lib).shape["negatives"] == 2
+
+
+def test_like_torch_on_torchs_layout_is_torchs_value(tmp_path: Path) -> None:
+    # torch.nn.TripletMarginLoss()(a, p, n): mean over b of [|a-p+1e-6| - |a-n+1e-6| + 1]+
+    arrs = arrays("triplet")
+    a, p, n = arrs["anchor"], arrs["positive"], arrs["negatives"]
+    torch_value = np.mean(np.maximum(np.linalg.norm(a - p + 1e-6, axis=1)
+                                     - np.linalg.norm(a - n + 1e-6, axis=1) + 1.0, 0.0))
+    args = save(tmp_path, arrs)
+    doc, stderr = run_json(["compute", "triplet", *args, "--like", "torch"], tmp_path)
+    assert doc["value"] == pytest.approx(torch_value, rel=1e-12)
+    assert not any(WARNING in line for line in stderr)
+    for command in ("compute", "batch"):
+        refused = cli([command, "triplet", *args, "--like", "torch", "--negatives-layout",
+                       "shared"], tmp_path)
+        assert refused.returncode == 2, refused.stderr
+        assert "one per anchor row" in refused.stderr
+
+
+# Positives (B, D) with one row per anchor (QA7 C1): the negatives' two readings, the same
+# warning and an option of the same form, --positives-layout.
+POSITIVE_LOSSES = {"supcon": {}, "multi-similarity": {}, "circle": {},
+                   "lifted-structure": {"variant": "generalized"}}
+POSITIVES_WARNING = "positives (4, 3) have as many rows as there are anchors (B = 4)"
+
+
+def positive_arrays(loss: str) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(zlib.crc32(loss.encode()) + 1)
+    return {"anchor": rng.normal(size=(B, D)), "positives": rng.normal(size=(B, D)),
+            "negatives": rng.normal(size=(P, D))}
+
+
+@pytest.mark.parametrize("loss", sorted(POSITIVE_LOSSES))
+def test_each_positives_loss_reads_both_positives_layouts(loss: str) -> None:
+    arrs, params = positive_arrays(loss), POSITIVE_LOSSES[loss]
+    unsaid = losscli.evaluate(loss, arrs, **params)
+    said = [w for w in unsaid.warnings if POSITIVES_WARNING in w]
+    assert len(said) == 1 and "--positives-layout per-anchor" in said[0]
+    assert unsaid.shape["positives"] == B
+    shared = losscli.evaluate(loss, arrs, positives_layout="shared", **params)
+    assert shared.per_example.tolist() == unsaid.per_example.tolist()
+    assert not any(POSITIVES_WARNING in w for w in shared.warnings)
+    per_anchor = losscli.evaluate(loss, arrs, positives_layout="per-anchor", **params)
+    one_each = {"anchor": arrs["anchor"], "positive": arrs["positives"],
+                "negatives": arrs["negatives"]}
+    np.testing.assert_allclose(per_anchor.per_example,
+                               losscli.evaluate(loss, one_each, **params).per_example,
+                               rtol=1e-12)
+    assert per_anchor.shape["positives"] == 1
+    assert not any(POSITIVES_WARNING in w for w in per_anchor.warnings)
+
+
+def test_the_positives_layout_through_every_evaluating_command(tmp_path: Path) -> None:
+    args = save(tmp_path, positive_arrays("supcon"))
+    sweep = ["sweep", "supcon", *args, "--param", "temperature", "--from", "0.1", "--to", "1",
+             "--steps", "2"]
+    for command in (["compute", "supcon", *args], ["batch", "supcon", *args],
+                    ["stats", "supcon", *args], ["compare", "supcon", *args], sweep):
+        given = cli([*command, "--positives-layout", "per-anchor", "-f", "json"], tmp_path)
+        assert given.returncode == 0, given.stderr
+        assert "as many rows as there are anchors" not in given.stderr
+        unsaid = cli([*command, "-f", "json"], tmp_path)
+        assert unsaid.returncode == 0, unsaid.stderr
+        assert POSITIVES_WARNING in unsaid.stderr
+        assert given.stdout != unsaid.stdout
+
+
+@pytest.mark.parametrize("args,code,words", [
+    (["triplet", "--positives-layout", "per-anchor"], 2, "does not apply to triplet"),
+    (["supcon", "--positives-layout", "per-anchr"], 2, "choose shared or per-anchor"),
+    (["supcon", "--positives-layout", "per-anchor", "--positives", "p3.npy"], 4,
+     "cannot be one per anchor"),
+    (["supcon", "--positives-layout", "shared", "--positives", "pb.npy"], 4,
+     "are per anchor (B, P, D)"),
+])
+def test_a_positives_layout_that_does_not_fit_is_refused(args: list[str], code: int,
+                                                         words: str, tmp_path: Path) -> None:
+    arrs = positive_arrays("supcon")
+    np.save(tmp_path / "p3.npy", arrs["positives"][:3])
+    np.save(tmp_path / "pb.npy", arrs["positives"][:, None])
+    roles = {r: a for r, a in arrs.items() if r != "positives"}  # positives: in args
+    if args[0] == "triplet":
+        roles["positive"] = arrs["positives"]
+    proc = cli(["compute", args[0], *args[1:], *save(tmp_path, roles)], tmp_path)
+    assert proc.returncode == code, proc.stderr
+    assert words in proc.stderr
+
+
+def test_emulation_reads_the_positives_layout() -> None:
+    arrs = positive_arrays("supcon")
+    one_each = {"anchor": arrs["anchor"], "positive": arrs["positives"],
+                "negatives": arrs["negatives"]}
+    got = losscli.evaluate("supcon", arrs, positives_layout="per-anchor", emulate="float32")
+    want = losscli.evaluate("supcon", one_each, emulate="float32")
+    assert got.emulation["per_example"] == want.emulation["per_example"]

@@ -20,6 +20,7 @@ from losscli.losses.emulation import (
 )
 from losscli.losses.emulation import normalize as unit
 from losscli.losses.emulation.explicit_negatives import candidates
+from losscli.losses.roles import anchor_rows, negatives_bank, positives_bank
 from losscli.model import Inputs
 
 
@@ -95,20 +96,16 @@ def ntxent_batch(inputs: Inputs, params: Mapping[str, Any], fmt: Format) -> Trac
 
 def supcon(inputs: Inputs, params: Mapping[str, Any], fmt: Format) -> Trace:
     """-(t / t_b) mean_p log_softmax(einsum(a, [positives; negatives]) / t)[p]."""
-    a = np.atleast_2d(inputs["anchor"])
+    # The banks as the loss module reads them: --positives-layout and --negatives-layout
+    # decide what a 2-D array is, here as there.
+    a, single = anchor_rows(inputs)
     B, D = a.shape
-    if "positives" in inputs:
-        pos = inputs["positives"]
-        pos = np.broadcast_to(pos if pos.ndim == 3 else pos.reshape(1, -1, D),
-                              (B, pos.shape[-2], D))
-    else:
-        pos = np.atleast_2d(inputs["positive"]).reshape(B, 1, D)
+    bank, _ = positives_bank(inputs, B, D, single)
+    pos = np.broadcast_to(bank, (B, bank.shape[1], D))
     cand = pos
     if "negatives" in inputs and inputs["negatives"].size:
-        neg = inputs["negatives"]
-        neg = np.broadcast_to(neg if neg.ndim == 3 else neg.reshape(1, -1, D),
-                              (B, neg.shape[-2], D))
-        cand = np.concatenate([pos, neg], axis=1)
+        neg = negatives_bank(inputs, B, D, single, required=False, allow_empty=True)
+        cand = np.concatenate([pos, np.broadcast_to(neg, (B, neg.shape[1], D))], axis=1)
     P = pos.shape[1]
     cosine = _cosine(params)
     a_low, c_low = fmt.round(a), fmt.round(cand)

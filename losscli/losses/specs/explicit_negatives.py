@@ -287,6 +287,7 @@ TRIPLET = LossSpec(
             eps=1e-6, eps_placement="difference",
             term_reduction={"sum": "sum"},
             source="pytorch/pytorch aten/src/ATen/native/Loss.cpp, Distance.cpp",
+            negatives_layout="per-anchor",
         ),
         "pytorch-metric-learning": Convention(
             "pytorch-metric-learning",
@@ -324,6 +325,7 @@ TRIPLET = LossSpec(
             },
             reductions=("mean",),
             api_values={"distance": {"euclidean": "EUCLIDEAN", "cosine": "COSINE"}},
+            negatives_layout="per-anchor",
             notes=(Note("versions before 2025 measured EUCLIDEAN with F.pairwise_distance, "
                         "which adds eps 1e-6 to the difference (--like torch shows that "
                         "arithmetic)", when={"distance": ("euclidean",)}),),
@@ -360,6 +362,7 @@ TRIPLET = LossSpec(
             },
             eps=1e-6, eps_placement="root",
             reductions=("none",),
+            negatives_layout="per-anchor",
             notes=(Note("with K > 1 negatives an example's loss is the mean of its K triplets",
                         inputs=True),),
             source="google-deepmind/optax optax/losses/_self_supervised.py",

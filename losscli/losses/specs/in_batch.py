@@ -91,8 +91,9 @@ SUPCON = LossSpec(
         "Negatives are optional: with K = 0 the formula still holds (PML returns 0 there).",
     ),
     pitfalls=(
-        "A (B, D) `positives` array is P = B positives shared by every anchor, not one per "
-        "anchor: give one positive per anchor as `positive`.",
+        "A (B, D) `positives` array is read as P = B positives shared by every anchor (with "
+        "a warning): give one positive per anchor as `positive`, or with "
+        "--positives-layout per-anchor.",
         "The loss is not 0 when every positive is perfect: the other positives share the "
         "softmax, so it is at least log P.",
         "Without negatives the other examples are not negatives: anchor and positive alone give "
