@@ -400,11 +400,18 @@ def _read_role_file(path: str, role: str, stdin: IO[bytes] | None,
 def _role_of_container(payload: Mapping[str, Any], role: str, where: str, fmt: str,
                        notes: list[str] | None, names: RoleNames) -> tuple[Any, str]:
     """A per-role file holding named arrays: the one named by `--map ROLE=NAME` or by the
-    role, else its only array; the others are ignored with a warning (or refused under
-    --strict-keys, like the extra arrays of INPUT)."""
+    role, else its only array unless that is named for another role (refused); the others
+    are ignored with a warning (or refused under --strict-keys, like the extra arrays of
+    INPUT)."""
     name = names.name_of(role)
     if name not in payload and len(payload) == 1:
-        name = next(iter(payload))
+        only = next(iter(payload))
+        if only in ROLES:
+            # An array named for another role is that role's (a file believed to hold
+            # both, holding one): refused as a JSON object with that one key is.
+            raise BadData(f"--{role} expects one array; found keys {only!r}",
+                          f"give the array alone, or one key {role!r}", where=where)
+        name = only  # `arr_0` or any name that is no role: the array alone
     if name not in payload:
         raise BadData(f"--{role} expects the array {name!r}; found "
                       f"{', '.join(map(repr, listing(payload))) or 'none'}",
