@@ -73,6 +73,7 @@ def load_inputs(path: str | None = None, role_files: Mapping[str, str] | None = 
     """
     check_layout(negatives_layout, spec)
     role_files = dict(role_files or {})
+    check_role_files(role_files, spec)
     names = RoleNames(parse_mapping(mapping), strict_keys,
                       frozenset(role_files) | frozenset(elsewhere))
     dashes = [name for name, p in [("INPUT", path), *((f"--{r}", f) for r, f in
@@ -132,6 +133,20 @@ def check_layout(negatives_layout: str | None, spec: LossSpec | None = None) -> 
     if spec is not None and "negatives" not in spec.roles:
         raise UsageError(f"--negatives-layout does not apply to {spec.name}",
                          "it takes no negatives: drop --negatives-layout")
+
+
+def check_role_files(role_files: Iterable[str], spec: LossSpec | None = None) -> None:
+    """A usage error (exit 2) for a per-role file of a role the loss has no use for
+    (`--negatives2` to triplet): an option that does not apply is never ignored. A role the
+    loss builds from the batch itself (`spec.from_batch`: clip's negatives) stays a warning
+    that says why, as the same array inside an input file does: a command line written for
+    infonce and clip alike gives one."""
+    if spec is None:
+        return
+    for role in role_files:
+        if role not in spec.roles and role not in spec.from_batch:
+            raise UsageError(f"--{role} does not apply to {spec.name}",
+                             f"it takes {', '.join(spec.roles)}: drop --{role}")
 
 
 def with_layout(inputs: Inputs, negatives_layout: str | None,
@@ -483,6 +498,6 @@ def _empty_negatives(arr: np.ndarray, role: str) -> bool:
     return arr.shape == (0,) or (arr.ndim >= 2 and arr.shape[-2] == 0 and arr.shape[-1] > 0)
 
 
-__all__ = ["RoleNames", "as_role_array", "check_layout", "inputs_from_arrays",
-           "is_regular_file", "load_inputs", "one_example_stack", "parse_mapping",
-           "read_stream", "with_layout"]
+__all__ = ["RoleNames", "as_role_array", "check_layout", "check_role_files",
+           "inputs_from_arrays", "is_regular_file", "load_inputs", "one_example_stack",
+           "parse_mapping", "read_stream", "with_layout"]
