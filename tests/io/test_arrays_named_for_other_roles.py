@@ -69,3 +69,59 @@ def test_a_role_files_only_array_is_refused_only_when_named_for_another_role(tmp
                                  str(tmp_path / "n.npy"), "-f", "json")
         assert code == 0, err
         assert_close(json.loads(out)["value"], WANT.value)
+
+
+@pytest.mark.parametrize("fmt", ["npz", "safetensors", "parquet"])
+def test_infonce_negatives_under_another_name_are_refused_not_zero(tmp_path, capsys, fmt):
+    anchor, positive, hard = A, P, N
+    if fmt == "npz":
+        path = str(tmp_path / "x.npz")
+        np.savez(path, anchor=anchor, positive=positive, hard=hard)
+    elif fmt == "safetensors":
+        numpy_io = optional_module("safetensors.numpy")
+        path = str(tmp_path / "x.safetensors")
+        numpy_io.save_file({"anchor": anchor, "positive": positive,
+                            "hard": np.ascontiguousarray(hard)}, path)
+    else:
+        pa = optional_module("pyarrow")
+        pq = optional_module("pyarrow.parquet")
+        path = str(tmp_path / "x.parquet")
+        pq.write_table(pa.table({"anchor": list(anchor), "positive": list(positive),
+                                 "hard": [list(row) for row in hard]}), path)
+    held = "'anchor', 'hard', 'positive'" if fmt == "safetensors" else \
+        "'anchor', 'positive', 'hard'"  # safetensors lists its tensors sorted by name
+    said = (f"error: {path}: no negatives among its arrays (it holds {held}): without "
+            "negatives the loss of infonce is 0; read one as negatives with --map "
+            "negatives=NAME, or save it under the key 'negatives' (or negatives of 0 rows "
+            "for K = 0)\n")
+    code, out, err = run_cli(capsys, "compute", "infonce", path)
+    assert (code, out, err) == (4, "", said)
+    code, out, _ = run_cli(capsys, "batch", "infonce", path, "-f", "jsonl")
+    assert code == 7 and json.loads(out)["error"] == said[len("error: "):-1]
+    want = losscli.evaluate("infonce", {"anchor": anchor, "positive": positive,
+                                        "negatives": hard})
+    code, out, err = run_cli(capsys, "compute", "infonce", path, "--map", "negatives=hard",
+                             "-f", "json")
+    assert code == 0, err
+    assert_close(json.loads(out)["value"], want.value)
+
+
+def test_infonce_without_negatives_and_nothing_else_is_still_k_0(tmp_path, capsys):
+    # Explicit K = 0 (CONTRACT.md): no negatives and no other arrays, or negatives of 0
+    # rows beside other arrays, is 0 with a warning, as before; the refusal above is for
+    # an unread array beside the missing role.
+    np.savez(tmp_path / "k0.npz", anchor=A, positive=P)
+    np.savez(tmp_path / "k0ids.npz", anchor=A, positive=P, negatives=np.zeros((0, 4)),
+             ids=np.arange(3))
+    np.savez(tmp_path / "ids.npz", anchor=A, positive=P, ids=np.arange(3))
+    for name in ("k0.npz", "k0ids.npz"):
+        code, out, err = run_cli(capsys, "compute", "infonce", str(tmp_path / name), "-f",
+                                 "json")
+        assert code == 0, err
+        doc = json.loads(out)
+        assert doc["value"] == 0.0 and doc["shape"]["negatives"] == 0
+        assert any(w.startswith("no negatives (K = 0): the loss is 0") for w in
+                   doc["warnings"])
+    code, _, err = run_cli(capsys, "compute", "infonce", str(tmp_path / "ids.npz"))
+    assert code == 4 and "no negatives among its arrays (it holds 'anchor', 'positive', " \
+        "'ids')" in err
