@@ -39,6 +39,10 @@ def resolve_format(fmt: str, out: str | None, default_piped: str = "json",
         suffix = os.path.splitext(out)[1].lower()
         found = SUFFIX_FORMATS.get(suffix)
         if found not in allowed:
+            if os.path.isdir(out):  # a directory, suffix or not: that is what is wrong
+                from losscli.render.atomic_file import check_target
+
+                check_target(out, force=True)  # exit 6: "is a directory" (or a link to one)
             suffixes = ", ".join(s for s, f in SUFFIX_FORMATS.items() if f in allowed)
             named = f"suffix {suffix!r}" if suffix else "no suffix"
             raise UsageError(f"--out {out} has {named}, which names no format this command "
