@@ -50,3 +50,22 @@ def resolve_format(fmt: str, out: str | None, default_piped: str = "json",
                              f"({', '.join(allowed)})")
         return found
     return "table" if is_tty(stream) else default_piped
+
+
+FORMAT_NAMES = {"json": "JSON", "jsonl": "JSON Lines", "csv": "CSV", "table": "a text table"}
+
+
+def suffix_mismatch(fmt: str, out: str | None) -> str | None:
+    """The warning for an --out whose suffix names another format than the one written
+    (`--out r.csv -f json`): the file is written as asked, but a reader that goes by its
+    name would misread it. None when the suffix names this format, or none at all."""
+    if out is None or out == "-":
+        return None
+    suffix = os.path.splitext(out)[1].lower()
+    named = SUFFIX_FORMATS.get(suffix)
+    if named is None or named == fmt:
+        return None
+    own = next((s for s, f in SUFFIX_FORMATS.items() if f == fmt), None)
+    fix = f"name it {os.path.splitext(out)[0]}{own}" if own else "rename it"
+    return (f"--out {out} gets {FORMAT_NAMES.get(fmt, fmt)} (--format {fmt}) though its "
+            f"suffix {suffix} names {FORMAT_NAMES[named]}; {fix} for what it holds")
