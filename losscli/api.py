@@ -45,6 +45,7 @@ from losscli.errors import SURFACE, UnknownKeyword, UsageError, closest_hint
 from losscli.io import (
     RoleNames,
     check_layout,
+    check_role_files,
     inputs_from_arrays,
     load_inputs,
     parse_mapping,
@@ -243,6 +244,7 @@ def evaluate_files(name: str, inputs: str | os.PathLike | Iterable[str | os.Path
         inputs = [inputs]
     inputs = [os.fspath(item) for item in inputs]
     role_files = checked_role_files(role_files)
+    check_role_files(role_files, spec)
     names = RoleNames(parse_mapping(mapping), flag("strict_keys", strict_keys),
                       frozenset(role_files))
     if like is None and reduction is not None and reduction not in REDUCTIONS:

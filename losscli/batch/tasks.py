@@ -73,6 +73,9 @@ class Piece:
     target_where: str = ""
     columns: dict[str, list[Any]] | None = None  # batch --columns, example by example
     value: float | list[float] | None = None  # a whole input's own reduced value (--like)
+    # The dtype the examples were evaluated in: float32 only where --dtype float32 found a
+    # float32 path (a stream kernel, a tiled in-batch loss); everything else is float64.
+    dtype: str = "float64"
     seconds: float = 0.0
     error: LossCliError | None = None
 
@@ -210,7 +213,8 @@ def evaluate_whole(table: tables.Table, options: Any, progress: Progress | None 
     return Piece(table.name, 0, per_example=result.per_example, warnings=list(result.warnings),
                  params=dict(result.params), shape=dict(result.shape), denominators=None,
                  all_ignored=False, value=result.value if call.applied is not None else None,
-                 columns=example_columns(call.spec, result, options.columns) or None)
+                 columns=example_columns(call.spec, result, options.columns) or None,
+                 dtype=np.dtype(dtype).name)
 
 
 def _joined_pair(table: tables.Table, dtype: type[np.floating],
@@ -265,7 +269,8 @@ def evaluate_rows(table: tables.Table, options: Any, progress: Progress | None =
     per_example = np.empty(max(0, end - start))
     piece = Piece(table.name, start, input_warnings=list(table.warnings),
                   target_where=table.where.get("target", table.name),
-                  columns={name: [] for name in options.columns} or None)
+                  columns={name: [] for name in options.columns} or None,
+                  dtype=options.dtype if form is not None else "float64")
     done = 0
     # The whole input's size, not this range's: the kernel paths are those of a local run.
     job_work = total * max(1, tables.row_bytes(table, B) // 4)  # ~ one multiply-add per value
@@ -334,6 +339,9 @@ def finish(pieces: list[Piece], options: Any) -> FileResult:
         if w not in warnings:  # a whole-input piece may carry it already
             warnings.append(w)
     collapsed = collapse_warning(call.loss, params, shape or {}, per_example)
+    if options.dtype != "float64":  # --dtype float32: say what each input was computed in
+        used = {p.dtype for p in pieces}
+        params = {**params, "dtype": used.pop() if len(used) == 1 else "float64"}
     if collapsed is not None and collapsed not in warnings:  # whole inputs went through run
         warnings.append(collapsed)
     if len(pieces) == 1 and pieces[0].value is not None:  # the library's own reduction

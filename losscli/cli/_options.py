@@ -19,7 +19,7 @@ from typing import Any
 import typer
 
 from losscli.cli import _complete
-from losscli.errors import ExitCode
+from losscli.errors import ExitCode, UsageError
 from losscli.losses import LOSSES, LossSpec
 from losscli.model import ROLES
 
@@ -136,8 +136,9 @@ def loss_parameters(losses: Mapping[str, Any] = LOSSES,
         raise ValueError(f"loss parameters named like input roles: {sorted(clash)}")
     keyword = inspect.Parameter.POSITIONAL_OR_KEYWORD
     single = next(iter(losses.values())) if len(losses) == 1 else None
+    # A list, so that a role given twice reaches `once` instead of click keeping the last.
     roles = [inspect.Parameter(role, keyword, default=role_option(role, single),
-                               annotation=str | None) for role in ROLES if role in roles]
+                               annotation=list[str] | None) for role in ROLES if role in roles]
     params = []
     for name in parameter_names(losses):
         option, annotation = parameter_option(name, losses)
@@ -168,7 +169,7 @@ def with_loss_options(own: Callable[..., Any], before: str = "reduction",
 
     @functools.wraps(own)
     def command(**options: Any) -> Any:
-        roles = {name: options.pop(name) for name in role_names}
+        roles = {name: once(name, options.pop(name)) for name in role_names}
         params = {name: options.pop(name) for name in param_names}
         return own(roles={k: v for k, v in roles.items() if v is not None}, params=params,
                    **options)
@@ -178,6 +179,19 @@ def with_loss_options(own: Callable[..., Any], before: str = "reduction",
     del command.__wrapped__  # typer must read the new signature, not own's
     command.losscli_build = (own, before)  # type: ignore[attr-defined]
     return command
+
+
+def once(role: str, files: Sequence[str] | None) -> str | None:
+    """The one file given for `--ROLE`; a usage error when it is given more than once:
+    keeping the last, as for a scalar option, would read one role from a file the user
+    meant for another (`--anchor a.npy --anchor p.npy`), a wrong number with exit 0."""
+    if not files:
+        return None
+    if len(files) > 1:
+        times = "twice" if len(files) == 2 else f"{len(files)} times"
+        raise UsageError(f"--{role} given {times} ({', '.join(files)})",
+                         "give each role once")
+    return files[0]
 
 
 def for_loss(command: Callable[..., Any], spec: LossSpec) -> Callable[..., Any]:

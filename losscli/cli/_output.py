@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from rich.console import Console
 
@@ -55,6 +56,18 @@ def warn(messages: Iterable[str], quiet: bool = False) -> None:
             sys.stderr.write(f"warning: {' '.join(str(message).splitlines())}\n")
         except (OSError, ValueError):
             return
+
+
+def output_format(format: str, out: str | None, quiet: bool = False, **options: Any) -> str:
+    """resolve_format, and a warning on stderr when --out's suffix names another format
+    than the one --format writes (the file is still written as asked)."""
+    from losscli.render import resolve_format, suffix_mismatch
+
+    fmt = resolve_format(format, out, **options)
+    note = suffix_mismatch(fmt, out)
+    if note is not None:
+        warn([note], quiet)
+    return fmt
 
 
 def write_text(text: str, out: str | None, force: bool = False,

@@ -14,6 +14,7 @@ def reference_section(spec: LossSpec, given: dict[str, Any], sizes: dict[str, in
     """{"sizes", "params", "values"}: the parameters resolved (usage error when one does not
     apply), the sizes given, each reference value with its formula and condition."""
     params = spec.resolve(given)
+    spec.check_sizes(sizes)
     values = reference_values(spec.name, params, sizes)
     return {"sizes": {k: v for k, v in sizes.items() if v is not None},
             "params": params, "values": [v.as_dict() for v in values]}

@@ -155,12 +155,11 @@ def run_batch(loss: str, inputs: list[str] | None, roles: dict[str, str],
     from losscli import api
     from losscli.batch import Summary
     from losscli.cli import _threshold
-    from losscli.cli._output import announce_compiling
+    from losscli.cli._output import announce_compiling, output_format
     from losscli.cli._stream import Sink
     from losscli.errors import ExitCode, NonFiniteResult, UsageError
-    from losscli.render import resolve_format
 
-    fmt = resolve_format(format, out, default_piped="jsonl", allowed=FORMATS)
+    fmt = output_format(format, out, quiet, default_piped="jsonl", allowed=FORMATS)
     if per_example and summary:
         raise UsageError("--per-example and --summary both given", "choose one")
     from losscli.render.ranking import checked as checked_ranking

@@ -10,12 +10,11 @@ import typer
 
 from losscli.cli._complete import loss_names
 from losscli.cli._options import force_option, format_option, out_option, with_loss_options
-from losscli.cli._output import write_text
+from losscli.cli._output import output_format, write_text
 from losscli.errors import UsageError
 from losscli.losses import LIBRARIES, LOSSES, Convention, LossSpec, get_spec
 from losscli.losses.spec import CORE_LIBRARIES
 from losscli.model import SCHEMA
-from losscli.render import resolve_format
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -174,7 +173,7 @@ def losses(
     force: bool = force_option(),
 ) -> None:
     """List the losses: names, aliases, inputs, parameters and formula."""
-    fmt = resolve_format(format, out, allowed=LOSSES_FORMATS)
+    fmt = output_format(format, out, allowed=LOSSES_FORMATS)
     from losscli.render.jsonout import dumps
 
     if fmt == "json":
@@ -284,7 +283,7 @@ def _explain_format(format: str, out: str | None) -> str:
         raise UsageError("explain writes no CSV: an explanation is not a table",
                          "use --format table, json or jsonl (`losscli losses -f csv` has "
                          "one row per loss)")
-    return resolve_format(format, out, allowed=EXPLAIN_FORMATS)
+    return output_format(format, out, allowed=EXPLAIN_FORMATS)
 
 
 def explain_text(spec: LossSpec) -> str:

@@ -113,9 +113,10 @@ def _compute(
         write_text,
     )
     from losscli.errors import NonFiniteResult, UsageError
-    from losscli.render import resolve_format
+    from losscli.render import resolve_format, suffix_mismatch
 
     fmt = resolve_format(format, out, allowed=("table", "json", "csv"))
+    misnamed = suffix_mismatch(fmt, out)  # among the result's warnings: stderr and JSON
     from losscli.render.ranking import checked as checked_ranking
 
     rank = checked_ranking(worst, best)
@@ -136,10 +137,11 @@ def _compute(
     result = api.evaluate(spec.name, inputs_read, reduction=reduction, like=like, grad=grad,
                           emulate=emulate, **params)
     view, note = choose(terms, result, spec.strength, top)
-    if note is not None:
+    notes = tuple(n for n in (note, misnamed) if n is not None)
+    if notes:
         from dataclasses import replace
 
-        result = replace(result, warnings=result.warnings + (note,))
+        result = replace(result, warnings=result.warnings + notes)
     warn(result.warnings, quiet)
     if result.convention is not None and not quiet:
         from losscli.cli._explore import convention_notes

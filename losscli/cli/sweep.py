@@ -71,11 +71,10 @@ def _sweep(
 ) -> None:
     from losscli import api, explore
     from losscli.cli._explore import convention_notes, emit, load
-    from losscli.cli._output import announce_compiling, stdout_console, warn
+    from losscli.cli._output import announce_compiling, output_format, stdout_console, warn
     from losscli.render import explore as render
-    from losscli.render import resolve_format
 
-    fmt = resolve_format(format, out, default_piped="jsonl", allowed=EXPLORE_FORMATS)
+    fmt = output_format(format, out, quiet, default_piped="jsonl", allowed=EXPLORE_FORMATS)
     announce_compiling(quiet)
     values = explore.sweep_values(start, stop, steps, log)
     spec, inputs = load(loss, input, roles, negatives_layout, map, strict_keys,

@@ -76,6 +76,7 @@ def load_inputs(path: str | None = None, role_files: Mapping[str, str] | None = 
     check_layout(negatives_layout, spec)
     check_layout(positives_layout, spec, "positives")
     role_files = dict(role_files or {})
+    check_role_files(role_files, spec)
     names = RoleNames(parse_mapping(mapping), strict_keys,
                       frozenset(role_files) | frozenset(elsewhere))
     dashes = [name for name, p in [("INPUT", path), *((f"--{r}", f) for r, f in
@@ -139,6 +140,20 @@ def check_layout(layout: str | None, spec: LossSpec | None = None,
     if spec is not None and role not in spec.roles:
         raise UsageError(f"{option} does not apply to {spec.name}",
                          f"it takes no {role}: drop {option}")
+
+
+def check_role_files(role_files: Iterable[str], spec: LossSpec | None = None) -> None:
+    """A usage error (exit 2) for a per-role file of a role the loss has no use for
+    (`--negatives2` to triplet): an option that does not apply is never ignored. A role the
+    loss builds from the batch itself (`spec.from_batch`: clip's negatives) stays a warning
+    that says why, as the same array inside an input file does: a command line written for
+    infonce and clip alike gives one."""
+    if spec is None:
+        return
+    for role in role_files:
+        if role not in spec.roles and role not in spec.from_batch:
+            raise UsageError(f"--{role} does not apply to {spec.name}",
+                             f"it takes {', '.join(spec.roles)}: drop --{role}")
 
 
 def with_layout(inputs: Inputs, negatives_layout: str | None,
@@ -447,11 +462,18 @@ def _read_role_file(path: str, role: str, stdin: IO[bytes] | None,
 def _role_of_container(payload: Mapping[str, Any], role: str, where: str, fmt: str,
                        notes: list[str] | None, names: RoleNames) -> tuple[Any, str]:
     """A per-role file holding named arrays: the one named by `--map ROLE=NAME` or by the
-    role, else its only array; the others are ignored with a warning (or refused under
-    --strict-keys, like the extra arrays of INPUT)."""
+    role, else its only array unless that is named for another role (refused); the others
+    are ignored with a warning (or refused under --strict-keys, like the extra arrays of
+    INPUT)."""
     name = names.name_of(role)
     if name not in payload and len(payload) == 1:
-        name = next(iter(payload))
+        only = next(iter(payload))
+        if only in ROLES:
+            # An array named for another role is that role's (a file believed to hold
+            # both, holding one): refused as a JSON object with that one key is.
+            raise BadData(f"--{role} expects one array; found keys {only!r}",
+                          f"give the array alone, or one key {role!r}", where=where)
+        name = only  # `arr_0` or any name that is no role: the array alone
     if name not in payload:
         raise BadData(f"--{role} expects the array {name!r}; found "
                       f"{', '.join(map(repr, listing(payload))) or 'none'}",
@@ -523,6 +545,6 @@ def _empty_negatives(arr: np.ndarray, role: str) -> bool:
     return arr.shape == (0,) or (arr.ndim >= 2 and arr.shape[-2] == 0 and arr.shape[-1] > 0)
 
 
-__all__ = ["RoleNames", "as_role_array", "check_layout", "inputs_from_arrays",
-           "is_regular_file", "load_inputs", "one_example_stack", "parse_mapping",
-           "read_stream", "with_layout"]
+__all__ = ["RoleNames", "as_role_array", "check_layout", "check_role_files",
+           "inputs_from_arrays", "is_regular_file", "load_inputs", "one_example_stack",
+           "parse_mapping", "read_stream", "with_layout"]

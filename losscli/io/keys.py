@@ -117,16 +117,20 @@ def pick_roles(doc: Mapping[str, Any], where: str, fmt: str, spec: LossSpec | No
             raise BadData(f"unknown key {key!r} (--strict-keys)",
                           f"{fix}; drop --strict-keys to ignore it", where=where)
     listed = ", ".join(repr(k) for k in extra)
-    present = {*out, *names.elsewhere}
-    absent = [r for r in (spec.required if spec is not None else ())
-              if r not in present and spec.stand_ins.get(r, r) not in present]
+    # The roles it needs, and those without which its loss is 0 (infonce's negatives: left
+    # out, K = 0 and the loss 0 with exit 0, a number that means nothing).
+    absent = spec.missing({*out, *names.elsewhere}) if spec is not None else []
     if absent and out:
         # Arrays under other names beside a missing role: most likely the role under another
         # name, so say how to read it rather than ignore them and report the role missing.
-        raise BadData(f"no {absent[0]} among its arrays (it holds "
-                      f"{', '.join(map(repr, listing(doc)))})",
-                      f"read one as {absent[0]} with --map {absent[0]}=NAME, or save it "
-                      f"under the key {absent[0]!r}", where=where)
+        role = absent[0]
+        zero = role in spec.zero_without and role not in spec.required
+        raise BadData(f"no {role} among its arrays (it holds "
+                      f"{', '.join(map(repr, listing(doc)))})"
+                      + (f": without {role} the loss of {spec.name} is 0" if zero else ""),
+                      f"read one as {role} with --map {role}=NAME, or save it under the key "
+                      f"{role!r}" + (f" (or {role} of 0 rows for K = 0)" if zero else ""),
+                      where=where)
     if not out:
         fix = f"expected keys: {', '.join(expected)}"
         if fmt == "npz":

@@ -47,7 +47,7 @@ def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, grad: bool 
     check_temperature(params["temperature"], warnings)
     rows_only = convention is not None and convention.directions == "rows"
     pairs = paired_batch(inputs, CLIP.name, params["similarity"] == "cosine", warnings,
-                         grad=grad)
+                         minimum=CLIP.min_batch, grad=grad)
     B = pairs.batch
     pos, skip = pairs.layout()
     diag = pairs.diagonal()

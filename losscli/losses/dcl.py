@@ -148,7 +148,7 @@ def _two_view(inputs: Inputs, params: dict[str, Any], reduction: str, grad: bool
     t = params["temperature"]
     check_temperature(t, warnings)
     views = two_view_batch(inputs, DCL.name, params["similarity"] == "cosine", warnings,
-                           grad=grad)
+                           minimum=DCL.min_batch, grad=grad)
     B = views.batch
     pos, skip = views.layout()
     s_pos = views.partners()

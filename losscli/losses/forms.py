@@ -210,9 +210,10 @@ class PairedBatch:
         return {ANCHOR: self.anchor.backward(grad_a), POSITIVE: self.positive.backward(grad_p)}
 
 
-def paired_batch(inputs: Inputs, loss: str, cosine: bool, warnings: list[str],
-                 minimum: int = 2, grad: bool = False) -> PairedBatch:
-    """Anchor i paired with positive i (B >= minimum), their similarities by tiles."""
+def paired_batch(inputs: Inputs, loss: str, cosine: bool, warnings: list[str], *,
+                 minimum: int, grad: bool = False) -> PairedBatch:
+    """Anchor i paired with positive i (B >= minimum, the loss's spec.min_batch), their
+    similarities by tiles."""
     Z, a, p = _prepared(inputs, loss, minimum, "paired batch", cosine, warnings, grad, 1)
     return PairedBatch(Z, a, p, cosine)
 
@@ -317,12 +318,13 @@ class TwoViewBatch:
                 POSITIVE: self.positive.backward(grad_z[B:])}
 
 
-def two_view_batch(inputs: Inputs, loss: str, cosine: bool, warnings: list[str],
-                   grad: bool = False) -> TwoViewBatch:
-    """The two-view batch of anchor and positive (B >= 2): views Z = [A; P] as the
-    similarity uses them; their Gram matrix is read by tiles, never held whole.
+def two_view_batch(inputs: Inputs, loss: str, cosine: bool, warnings: list[str], *,
+                   minimum: int, grad: bool = False) -> TwoViewBatch:
+    """The two-view batch of anchor and positive (B >= minimum, the loss's spec.min_batch):
+    views Z = [A; P] as the similarity uses them; their Gram matrix is read by tiles, never
+    held whole.
     """
-    Z, a, p = _prepared(inputs, loss, 2, "two-view batch", cosine, warnings, grad, 2)
+    Z, a, p = _prepared(inputs, loss, minimum, "two-view batch", cosine, warnings, grad, 2)
     return TwoViewBatch(Z, a, p, cosine)
 
 

@@ -140,7 +140,7 @@ def _two_view(inputs: Inputs, params: dict[str, Any], reduction: str, grad: bool
     t = params["temperature"]
     check_temperature(t, warnings)
     views = two_view_batch(inputs, HARD_INFONCE.name, params["similarity"] == "cosine",
-                           warnings, grad=grad)
+                           warnings, minimum=HARD_INFONCE.min_batch, grad=grad)
     B, n = views.batch, views.views
     pos, skip = views.layout()
     s_pos = views.partners()

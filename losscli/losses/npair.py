@@ -80,7 +80,8 @@ def _explicit(inputs: Inputs, params: dict[str, Any], reduction: str, grad: bool
 def _paired(inputs: Inputs, params: dict[str, Any], reduction: str, grad: bool,
             cosine: bool) -> Result:
     warnings: list[str] = []
-    pairs = paired_batch(inputs, NPAIR.name, cosine, warnings, grad=grad)
+    pairs = paired_batch(inputs, NPAIR.name, cosine, warnings, minimum=NPAIR.min_batch,
+                         grad=grad)
     B = pairs.batch
     pos, skip = pairs.layout()
     diag = pairs.diagonal()

@@ -44,7 +44,7 @@ def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, grad: bool 
     t = params["temperature"]
     check_temperature(t, warnings)
     views = two_view_batch(inputs, NTXENT_BATCH.name, params["similarity"] == "cosine",
-                           warnings, grad=grad)
+                           warnings, minimum=NTXENT_BATCH.min_batch, grad=grad)
     B = views.batch
     pos, skip = views.layout()
     partner = views.partners()

@@ -473,6 +473,25 @@ class LossSpec:
         """One example of `role` as this loss reads it (None: one for the whole batch)."""
         return self.example_forms.get(role, EXAMPLE_FORMS.get(role))
 
+    # The least batch its batch form takes, where each example's negatives are the others
+    # (clip, ntxent-batch; npair, dcl and hard-infonce without negatives: B >= 2). Its
+    # evaluation refuses a smaller batch (exit 4) and `explain --batch-size` too (exit 2),
+    # rather than give reference values for a batch it never computes.
+    min_batch: int = 1
+
+    def check_sizes(self, sizes: Mapping[str, int | None]) -> None:
+        """A usage error (exit 2) for a `--batch-size` below `min_batch` in the batch form:
+        the form without explicit negatives (no `--num-negatives` for a loss taking them)."""
+        batch = sizes.get("batch")
+        explicit = sizes.get("negatives") is not None and "negatives" in self.roles
+        if batch is None or explicit or batch >= self.min_batch:
+            return
+        fix = f"give --batch-size {self.min_batch} or more"
+        if "negatives" in self.roles:
+            fix += ", or --num-negatives K for its form with explicit negatives"
+        raise UsageError(f"--batch-size {batch}: {self.name} needs a batch of "
+                         f"B >= {self.min_batch} examples", fix)
+
     def shape(self, role: str) -> str:
         """What `role` holds for this loss, as the help and `explain` describe it."""
         return self.shapes.get(role, ROLE_SHAPES.get(role, ""))

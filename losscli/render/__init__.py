@@ -39,6 +39,10 @@ def resolve_format(fmt: str, out: str | None, default_piped: str = "json",
         suffix = os.path.splitext(out)[1].lower()
         found = SUFFIX_FORMATS.get(suffix)
         if found not in allowed:
+            if os.path.isdir(out):  # a directory, suffix or not: that is what is wrong
+                from losscli.render.atomic_file import check_target
+
+                check_target(out, force=True)  # exit 6: "is a directory" (or a link to one)
             suffixes = ", ".join(s for s, f in SUFFIX_FORMATS.items() if f in allowed)
             named = f"suffix {suffix!r}" if suffix else "no suffix"
             raise UsageError(f"--out {out} has {named}, which names no format this command "
@@ -46,3 +50,22 @@ def resolve_format(fmt: str, out: str | None, default_piped: str = "json",
                              f"({', '.join(allowed)})")
         return found
     return "table" if is_tty(stream) else default_piped
+
+
+FORMAT_NAMES = {"json": "JSON", "jsonl": "JSON Lines", "csv": "CSV", "table": "a text table"}
+
+
+def suffix_mismatch(fmt: str, out: str | None) -> str | None:
+    """The warning for an --out whose suffix names another format than the one written
+    (`--out r.csv -f json`): the file is written as asked, but a reader that goes by its
+    name would misread it. None when the suffix names this format, or none at all."""
+    if out is None or out == "-":
+        return None
+    suffix = os.path.splitext(out)[1].lower()
+    named = SUFFIX_FORMATS.get(suffix)
+    if named is None or named == fmt:
+        return None
+    own = next((s for s, f in SUFFIX_FORMATS.items() if f == fmt), None)
+    fix = f"name it {os.path.splitext(out)[0]}{own}" if own else "rename it"
+    return (f"--out {out} gets {FORMAT_NAMES.get(fmt, fmt)} (--format {fmt}) though its "
+            f"suffix {suffix} names {FORMAT_NAMES[named]}; {fix} for what it holds")

@@ -675,6 +675,12 @@ CATALOGUE = [
     C("out-is-directory", INFONCE + ["ok.json", "--out", "adir", "-f", "json"], 6,
       ("adir", "is a directory"),
       make=both(files({"ok.json": OK}), lambda root: (root / "adir").mkdir()), out=False),
+    C("out-is-directory-no-suffix", INFONCE + ["ok.json", "--out", "adir"], 6,
+      ("adir", "is a directory"),  # not "has no suffix" (exit 2): the directory is the fault
+      make=both(files({"ok.json": OK}), lambda root: (root / "adir").mkdir()), out=False),
+    C("out-is-directory-other-suffix", INFONCE + ["ok.json", "--out", "adir.d"], 6,
+      ("adir.d", "is a directory"),
+      make=both(files({"ok.json": OK}), lambda root: (root / "adir.d").mkdir()), out=False),
     C("out-is-fifo", INFONCE + ["ok.json", "--out", "fifo", "--force", "-f", "json"], 6,
       ("fifo", "not a regular file"),
       make=both(files({"ok.json": OK}), lambda root: os.mkfifo(root / "fifo")), out=False),

@@ -169,6 +169,7 @@ NTXENT_BATCH = LossSpec(
         Column("probability", "softmax share within that view's 2B - 1 candidates"),
         Column("gradient", "d loss_i / d logit = (p - [candidate = partner]) / 2"),
     ),
+    min_batch=2,
     shapes={"anchor": "(B, D), B >= 2: one view of each example; every other view in the batch "
                       "is a negative",
             "positive": "(B, D): the other view of each example"},
@@ -244,6 +245,7 @@ CLIP = LossSpec(
         Column("probability", "softmax share within the row (or column)"),
         Column("gradient", "d loss_i / d logit = (p - [j = i]) / 2"),
     ),
+    min_batch=2,
     shapes={"anchor": "(B, D), B >= 2: one side of each pair (e.g. images); the other "
                       "examples' positives are its negatives",
             "positive": "(B, D): the other side of each pair (e.g. their texts)"},
@@ -335,6 +337,7 @@ NPAIR = LossSpec(
         Column("candidate_index", "which example's positive the candidate is (only in the "
                "paired-batch form, without negatives)", kind="int", form="batch"),
     ),
+    min_batch=2,
     shapes={"anchor": "(D,) or (B, D); without negatives a batch of B >= 2, the other "
                       "examples' positives its negatives"},
     aliases=("n-pair", "npairs", "n-pairs", "npair-mc"),
@@ -412,6 +415,7 @@ DCL = LossSpec(
         Column("gradient", "d loss / d logit with w held fixed: -w, or the share (halved in the "
                "two-view form)"),
     ),
+    min_batch=2,
     shapes={"anchor": "(D,) or (B, D); without negatives a batch of B >= 2 in two views, "
                       "the other views its negatives"},
     aliases=("decoupled-contrastive", "decoupled"),
@@ -503,6 +507,7 @@ HARD_INFONCE = LossSpec(
         Column("floor", "N e^{-1/t}"),
         Column("floor_binds", "whether Ng is the floor", kind="bool"),
     ),
+    min_batch=2,
     shapes={"anchor": "(D,) or (B, D); without negatives a batch of B >= 2 in two views, "
                       "the other views its negatives"},
     aliases=("hcl", "debiased-hard-infonce", "hard-negative-infonce"),
