@@ -83,7 +83,8 @@ def log_softmax_row(x, logp, prob):
     """log p_c = x_c - LSE(x), accurate when one class takes nearly all the mass.
 
     LSE(x) = m + log1p(sum of exp(x_j - m) over every j but the largest), so that
-    -log p_y of a confident correct class comes out to full relative precision.
+    -log p_y of a confident correct class comes out to full relative precision. Returns the
+    largest class and that sum (`rest`): 1 - p_top = rest / (1 + rest), with no cancellation.
     """
     n = x.shape[0]
     top = 0
@@ -99,6 +100,7 @@ def log_softmax_row(x, logp, prob):
     for j in range(n):
         logp[j] = (x[j] - m) - log_norm
         prob[j] = np.exp(logp[j])
+    return top, rest
 
 
 @kernel
@@ -107,10 +109,14 @@ def softmax_ce(logits, target, weight, keep, prob, logp, contribution, grad, los
 
     target (B, C) holds each example's target mass q (label smoothing already applied);
     examples with keep[b] false are ignored: zero contribution, zero gradient, loss 0.
+    The gradient is taken as p_c (M - w_c q_c) - w_c q_c (1 - p_c), M = sum_k w_k q_k: the
+    same number, but a confident target's p_y M - w_y q_y cancels to nothing (logits
+    [50, -50, 0] gave 0 for -1.9e-22), where 1 - p_y is the other classes' mass, computed
+    from their exponentials (log_softmax_row's `rest`).
     """
     C = logits.shape[1]
     for b in prange(logits.shape[0]):
-        log_softmax_row(logits[b], logp[b], prob[b])
+        top, rest = log_softmax_row(logits[b], logp[b], prob[b])
         if not keep[b]:
             for c in range(C):
                 contribution[b, c] = 0.0
@@ -125,7 +131,9 @@ def softmax_ce(logits, target, weight, keep, prob, logp, contribution, grad, los
             contribution[b, c] = -wq * logp[b, c] if wq != 0.0 else 0.0
             total += contribution[b, c]
         for c in range(C):
-            grad[b, c] = prob[b, c] * mass - weight[c] * target[b, c]
+            wq = weight[c] * target[b, c]
+            miss = rest / (1.0 + rest) if c == top else 1.0 - prob[b, c]
+            grad[b, c] = prob[b, c] * (mass - wq) - wq * miss
         loss[b] = total
 
 

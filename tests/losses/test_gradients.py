@@ -10,6 +10,7 @@ LOSSES-MORE.md says. The breakdown's `gradient` column (d loss / d logit) is che
 
 from __future__ import annotations
 
+import decimal
 import math
 import zlib
 
@@ -194,6 +195,36 @@ def test_softmax_ce_gradient_column_is_the_logit_derivative():
         fd = (ref.softmax_ce_example(up.tolist(), 2, w.tolist(), 0.1)
               - ref.softmax_ce_example(down.tolist(), 2, w.tolist(), 0.1)) / (2 * h)
         assert math.isclose(r.terms.columns["gradient"][0, c], fd, rel_tol=1e-6, abs_tol=1e-9)
+
+
+def _softmax_ce_gradient_50_digits(x, q, w):
+    """p_c sum_k w_k q_k - w_c q_c with Python's decimal at 50 digits."""
+    with decimal.localcontext() as ctx:
+        ctx.prec = 50
+        xs = [decimal.Decimal(float(v)) for v in x]
+        e = [(v - max(xs)).exp() for v in xs]
+        total = sum(e)
+        wq = [decimal.Decimal(float(wc)) * decimal.Decimal(float(qc))
+              for wc, qc in zip(w, q, strict=True)]
+        return [float(ec / total * sum(wq) - m) for ec, m in zip(e, wq, strict=True)]
+
+
+@pytest.mark.parametrize("smoothing", [0.0, 1e-3])
+def test_softmax_ce_gradient_of_a_confident_target_keeps_its_digits(jit_mode, smoothing):
+    # p_y M - w_y q_y cancelled: logits [50, -50, 0] gave 0 for -1.93e-22, and a loss of
+    # 2.2e-9 a gradient wrong in its 8th digit
+    x = np.array([[50.0, -50.0, 0.0], [20.0, 0.0, -3.0], [1.0, 30.0, 2.0]])
+    w = np.array([1.0, 2.0, 0.5])
+    r = losscli.evaluate("softmax-ce", {"logits": x, "target": np.array([0, 0, 1]),
+                                        "weight": w}, label_smoothing=smoothing, grad=True)
+    for b, y in enumerate((0, 0, 1)):
+        q = np.full(3, smoothing / 3)
+        q[y] += 1.0 - smoothing
+        want = _softmax_ce_gradient_50_digits(x[b], q, w)
+        got = r.terms.columns["gradient"][b]
+        for c in range(3):
+            assert math.isclose(got[c], want[c], rel_tol=1e-12, abs_tol=1e-300), (b, c, got, want)
+        np.testing.assert_array_equal(r.gradients["logits"][b], got)
 
 
 def test_infonce_gradient_column_is_p_minus_onehot(jit_mode):
