@@ -191,7 +191,7 @@ def triplet(anchor, positive, negatives, margin, kind, swap, soft, reduce_by,
             d_an[b, k] = dn
             violation[b, k] = v
             term[b, k] = t
-            regimes[b, k] = regime(dp, dn, m)
+            regimes[b, k] = regime(dp, dn, margin)  # LOSSES.md's regimes, soft or not
             total += t
             if k == 0 or t > largest:
                 largest = t

@@ -109,3 +109,14 @@ def test_nonfinite_result_is_null_with_a_warning(jit_mode):
                                          "negatives": [[0.0, 0.0]]}, distance="sqeuclidean")
     assert not r.finite
     assert any("not finite" in w for w in r.warnings)
+
+
+def test_soft_triplet_labels_regimes_by_the_margin_it_reports(jit_mode):
+    # LOSSES.md's regimes use m whether or not softplus replaces the hinge: d_an = 1.5 lies
+    # in [d_ap, d_ap + m) = [1, 2), semi-hard (it was labelled easy, as if m were 0)
+    inputs = {"anchor": np.array([0.0, 0.0]), "positive": np.array([1.0, 0.0]),
+              "negatives": np.array([[1.5, 0.0], [0.0, 3.0], [0.5, 0.0]])}
+    for soft in (False, True):
+        r = losscli.evaluate("triplet", inputs, soft=soft)
+        assert r.params["margin"] == 1.0
+        assert list(r.terms.columns["regime"][0]) == ["semi-hard", "easy", "hard"], soft
