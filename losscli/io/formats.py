@@ -238,6 +238,13 @@ class _Strict:
             raise BadData(f"JSON number {shown} overflows float64",
                           "write finite numbers within float64 range (about 1.8e308)",
                           where=self.where)
+        if value == 0.0 and any(c in "123456789" for c in text.partition("e")[0]
+                                .partition("E")[0]):
+            # read as 0 it would pass unseen (a zero vector, a tie): as loud as an overflow
+            shown = text if len(text) <= 24 else f"{text[:12]}...({len(text)} digits)"
+            raise BadData(f"JSON number {shown} underflows float64 (it would be read as 0)",
+                          "write numbers above float64's smallest (about 4.9e-324), or 0",
+                          where=self.where)
         return value
 
     def integer(self, text: str) -> float:

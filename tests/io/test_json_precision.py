@@ -76,3 +76,18 @@ def test_the_value_read_is_the_nearest_float64() -> None:
     assert value == [float(BIG), float(-BIG), 3.0]
     assert found == [str(BIG), str(-BIG)]
     assert formats.inexact_integers(value) == 2
+
+
+def test_a_number_below_float64s_range_is_refused_not_read_as_zero(tmp_path, capsys):
+    from tests.helpers import run_cli
+
+    doc = '{"anchor": [1e-400, 0], "positive": [1, 0], "negatives": [[0, 1]]}'
+    (tmp_path / "u.json").write_text(doc)
+    code, out, err = run_cli(capsys, "compute", "triplet", str(tmp_path / "u.json"))
+    assert code == 4 and out == "" and err.count("\n") == 1, err
+    assert "u.json: JSON number 1e-400 underflows float64" in err
+    # zeros written any way, and subnormals (representable), are numbers like any other
+    (tmp_path / "z.json").write_text('{"anchor": [0e-400, -0.0E5, 1e-310], "positive": '
+                                     '[1, 0, 0], "negatives": [[0, 1, 0]]}')
+    code, out, err = run_cli(capsys, "compute", "triplet", str(tmp_path / "z.json"), "-f", "json")
+    assert code == 0 and json.loads(out)["shape"]["dim"] == 3, err
