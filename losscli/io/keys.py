@@ -135,6 +135,15 @@ def pick_roles(doc: Mapping[str, Any], where: str, fmt: str, spec: LossSpec | No
         fix = f"expected keys: {', '.join(expected)}"
         if fmt == "npz":
             fix += " (save with numpy.savez(path, anchor=a, positive=p, ...))"
+        held = listing(doc)
+        # roles inside a group (an HDF5 file's train/anchor): name them, and the group to read
+        groups = sorted({name.rpartition("/")[0] for name in held
+                         if name.rpartition("/")[2] in expected and "/" in name})
+        if groups:
+            raise BadData(f"none of its top-level arrays is a role (it holds "
+                          f"{', '.join(map(repr, held))})",
+                          f"read the group that holds them as INPUT: {where}:{groups[0]}; or "
+                          "read them as roles with --map ROLE=PATH", where=where)
         raise BadData(f"none of its arrays is a role (found {listed})",
                       f"{fix}; or read them as roles with --map ROLE=NAME", where=where)
     warnings.append(f"{where}: ignored {listed}: not a role of "

@@ -362,6 +362,20 @@ def test_an_hdf5_listing_of_many_datasets_says_it_stops(tmp_path, capsys):
     assert code == 4 and err.endswith("g/d19\n"), err
 
 
+def test_hdf5_roles_inside_a_group_are_named_with_the_group_to_read(tmp_path, capsys):
+    h5py = optional_module("h5py")
+    path = tmp_path / "emb.h5"
+    with h5py.File(path, "w") as fh:
+        fh["ids"] = np.arange(5)
+        fh["train/anchor"], fh["train/positive"], fh["train/negatives"] = A, P, N
+    code, _, err = run_cli(capsys, "compute", "triplet", str(path))
+    assert code == 4 and err.count("\n") == 1, err
+    assert "'train/anchor'" in err and f"read the group that holds them as INPUT: {path}:train" \
+        in err, err
+    code, _, err = run_cli(capsys, "compute", "triplet", f"{path}:train")
+    assert code == 0, err
+
+
 def test_an_hdf5_dataset_of_the_wrong_dtype_is_named_with_its_role(tmp_path, capsys):
     h5py = optional_module("h5py")
     path = tmp_path / "g.h5"
