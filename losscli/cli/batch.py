@@ -97,8 +97,9 @@ def _batch(
                                       rich_help_panel="Output"),
     force: bool = typer.Option(False, "--force", help="overwrite --out if it exists",
                                rich_help_panel="Output"),
-    show: int = typer.Option(20, "--show", help="rows shown in a terminal table of examples "
-                             "(0 for all)", rich_help_panel="Output"),
+    show: int = typer.Option(20, "--show", min=0, metavar="N",
+                             help="rows shown in a terminal table of examples (0 for all)",
+                             rich_help_panel="Output"),
     jobs: int = typer.Option(1, "--jobs", "-j", help="worker processes, each with cores / N "
                              "threads", rich_help_panel="Speed"),
     dtype: str = typer.Option("float64", "--dtype", help="float64, or float32 to keep float32 "

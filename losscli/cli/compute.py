@@ -76,7 +76,8 @@ def _compute(
                                    "marked (in-batch losses; block means for large B), or each "
                                    "anchor's positive and negatives on one axis (explicit "
                                    "negatives); needs losscli[plot]", rich_help_panel="Output"),
-    show: int = typer.Option(5, "--show", help="examples shown in the table (0 for all)",
+    show: int = typer.Option(5, "--show", min=0, metavar="N",
+                             help="examples shown in the table (0 for all)",
                              rich_help_panel="Output"),
     terms: str | None = typer.Option(
         None, "--terms", metavar="all|top|none",
@@ -84,7 +85,7 @@ def _compute(
         "--top strongest others (top), or nothing (none: value, per_example and warnings, "
         "the fast path for `| jq .value`); default all up to 100,000 terms in the "
         "breakdown, top above (with a warning)", rich_help_panel="Output"),
-    top: int = typer.Option(10, "--top", metavar="N", help="terms per example besides the "
+    top: int = typer.Option(10, "--top", min=0, metavar="N", help="terms per example besides the "
                             "positive under --terms top, by |gradient| (|term| for the "
                             "margin losses)", rich_help_panel="Output"),
     worst: int | None = typer.Option(None, "--worst", metavar="N", help="the N examples with "

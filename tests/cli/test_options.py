@@ -161,3 +161,13 @@ def test_option_values_convert(capsys):
     assert run(["batch", "triplet", SEED, "--margin", "2", "--swap", "--chunk", "1",
                 "-f", "jsonl"]) == 0
     assert '"margin": 2.0' in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv", [["compute", "infonce", SEED1, "--show", "-1"],
+                                  ["compute", "infonce", SEED1, "--top", "-2"],
+                                  ["batch", "infonce", SEED1, "--show", "-1"]])
+def test_a_negative_count_is_a_usage_error(argv, capsys):
+    # --show -1 ran with exit 0 (and showed nothing), where --worst -1 is refused
+    code = run(argv)
+    err = capsys.readouterr().err
+    assert code == 2 and "greater than or equal to 0" in err, err
