@@ -32,10 +32,14 @@ from losscli.kernels.softmax import log_sum_exp, sigmoid, softplus
 
 @kernel
 def regime(d_ap, d_an, margin):
-    """A triplet's regime: HARD when d_an < d_ap, SEMI_HARD when d_an < d_ap + m, else EASY."""
+    """A triplet's regime: HARD when d_an < d_ap, SEMI_HARD when d_an < d_ap + m, else EASY.
+
+    The second test is the hinge's own d_ap - d_an + m > 0, so a term is active exactly when
+    its regime is not easy (d_an < d_ap + m rounds d_ap + m to d_ap at 1e308, and an active
+    term was labelled easy)."""
     if d_an < d_ap:
         return HARD
-    if d_an < d_ap + margin:
+    if d_ap - d_an + margin > 0.0:
         return SEMI_HARD
     return EASY
 

@@ -120,3 +120,13 @@ def test_soft_triplet_labels_regimes_by_the_margin_it_reports(jit_mode):
         r = losscli.evaluate("triplet", inputs, soft=soft)
         assert r.params["margin"] == 1.0
         assert list(r.terms.columns["regime"][0]) == ["semi-hard", "easy", "hard"], soft
+
+
+def test_an_active_triplet_term_is_never_labelled_easy(jit_mode):
+    # at 1e308, d_ap + m rounds to d_ap: the term d_ap - d_an + m = 1 is active (semi-hard)
+    inputs = {"anchor": np.array([1e308, 0.0]), "positive": np.array([0.0, 0.0]),
+              "negatives": np.array([[0.0, 0.0], [-5e307, 0.0]])}
+    r = losscli.evaluate("triplet", inputs, reduction="none")
+    term, regime = r.terms.columns["term"][0], r.terms.columns["regime"][0]
+    assert term[0] == 1.0 and regime[0] == "semi-hard"
+    assert term[1] == 0.0 and regime[1] == "easy"
