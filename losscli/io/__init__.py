@@ -542,7 +542,9 @@ def _empty_negatives(arr: np.ndarray, role: str) -> bool:
     """
     if role not in ("negatives", "negatives2"):
         return False
-    return arr.shape == (0,) or (arr.ndim >= 2 and arr.shape[-2] == 0 and arr.shape[-1] > 0)
+    # (B, 0, 0): JSON Lines with `[]` on every line (io/rows.py), K = 0 whatever D is
+    return arr.shape == (0,) or (arr.ndim >= 2 and arr.shape[-2] == 0 and arr.shape[-1] > 0) \
+        or (arr.ndim == 3 and arr.shape[1:] == (0, 0))
 
 
 __all__ = ["RoleNames", "as_role_array", "check_layout", "check_role_files",

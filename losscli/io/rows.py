@@ -64,8 +64,10 @@ def batch_shape(shape: tuple[int, ...], role: str, spec: LossSpec | None, file: 
         # [1], an anchor [[...]]): the same checks on the example it holds.
         return batch_shape((shape[0],) + per_row[1:], role, spec, file, fmt, first)
     if len(per_row) in form.ranks:
-        if form.bank and per_row[:1] == (0,):  # `[]`: no rows at all, refused as before
-            return shape
+        if form.bank and per_row == (0,):  # `[]` on every row: K = 0 for each example
+            return (shape[0], 0, 0)
+        if form.bank and per_row[:1] == (0,):  # no rows of D values: K = 0 as well
+            return (shape[0], *per_row) if len(per_row) == 2 else shape
         if form.bank and len(per_row) == 1:  # one row of a bank: K = 1 (P = 1) per example
             return (shape[0], 1, per_row[0])
         return shape

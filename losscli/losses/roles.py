@@ -122,6 +122,8 @@ def negatives_3d(inputs: Inputs, role: str, B: int, D: int, single: bool,
     layout = inputs.negatives_layout
     if arr.shape == (0,):  # JSON `[]`: no negatives at all
         arr = arr.reshape(0, D)
+    elif arr.ndim == 3 and arr.shape[1:] == (0, 0):  # `[]` on every JSON Lines line
+        arr = arr.reshape(arr.shape[0], 0, D)
     if arr.ndim == 0 or arr.shape[-1] != D:
         raise BadData(
             f"{role} {shape} do not match anchor dimension D = {D} "

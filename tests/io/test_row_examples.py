@@ -172,3 +172,18 @@ def test_parquet_and_arrow_rows_are_one_example_each(tmp_path, capsys):
                          "negatives": vectors(B)}, "parquet")
     code, _, err = run_cli(capsys, "compute", "triplet", path)
     assert code == 4 and f"{path}:anchor: a single number on row 0" in err, err
+
+
+def test_no_negatives_on_every_line_is_k_0_as_in_one_json_object(tmp_path, capsys):
+    # CONTRACT.md: InfoNCE with no negatives (K = 0) is 0 with a warning; `[]` on every line
+    # stacked to (B, 0) and was refused as an empty array
+    lines = ['{"anchor": [1, 0], "positive": [0.5, 0.5], "negatives": []}',
+             '{"anchor": [0, 1], "positive": [0.2, 0.9], "negatives": []}']
+    path = tmp_path / "k0.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    code, out, err = run_cli(capsys, "compute", "infonce", str(path), "-f", "json")
+    doc = json.loads(out)
+    assert code == 0 and doc["value"] == 0.0 and doc["shape"]["negatives"] == 0, err
+    assert "no negatives (K = 0)" in err
+    code, _, err = run_cli(capsys, "compute", "triplet", str(path))
+    assert code == 4 and "K = 0" in err and "at least one negative" in err, err
