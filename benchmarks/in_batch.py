@@ -2,7 +2,8 @@
 one run:
 
 - part `batch`: clip and ntxent-batch on B pairs of D-dimensional float32 vectors as
-  `batch --dtype float32` evaluates them (one (2B, D) buffer, tiles of the similarity matrix),
+  `batch --dtype float32` evaluates them (one (2B, D) float64 buffer: float32 input
+  accumulates in float64 (CONTRACT.md), the GEMM's dot products too; tiles of the matrix),
   against the bare BLAS product the loss needs (A P^T for clip, Z Z^T over the 2B views for
   ntxent-batch) written tile by tile into one reused buffer (the same multiply-adds, without
   the B x B matrix), and numpy's best vectorised form (the whole matrix, log-sum-exp by rows
@@ -185,14 +186,15 @@ def part_batch(B: int, D: int, reps: int, numpy_max: int, torch_python: str | No
     print(f"\n### batch, B = {B:,}, D = {D}, float32 ({reps} rounds, medians; {load()})\n")
     rows = []
     for loss in ("clip", "ntxent-batch"):
-        Z = unit(np.concatenate([a, p])).astype(np.float32)
+        Z = unit(np.concatenate([a, p]).astype(np.float64))
         if loss == "clip":
             gemm = lambda Z=Z: bare_product(Z[:B], Z[B:])  # noqa: E731
         else:
             gemm = lambda Z=Z: bare_product(Z, Z)  # noqa: E731
 
         def tiled(loss=loss):
-            z = np.concatenate([a, p])  # batch's own buffer (normalized in place)
+            z = np.concatenate([a, p]).astype(np.float64)  # batch's own buffer (normalized
+            # in place)
             run(LossCall.of(loss, {}), Inputs({"anchor": z[:B], "positive": z[B:]},
                                               owned=True))
 

@@ -179,7 +179,9 @@ def evaluate_whole(table: tables.Table, options: Any, progress: Progress | None 
     from losscli.io import as_role_array
 
     spec = options.call.spec
-    dtype = np.float32 if spec.tiled and options.dtype == "float32" else np.float64
+    # float64 under --dtype float32 too: CONTRACT.md has float32 input accumulate in float64,
+    # and a tiled loss's sums are its GEMM's dot products (sgemm was ~1e-6 relative off)
+    dtype = np.float64
     joined = _joined_pair(table, dtype) if spec.tiled else None
     arrays = dict(table.whole)
     for role, npy in table.files.items():

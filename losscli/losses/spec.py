@@ -436,8 +436,8 @@ class LossSpec:
     # other's candidates, which are evaluated on each input whole.
     streams: bool = False
     # Its B x B (or 2B x 2B) similarities go by tiles of rows from the anchor and positive
-    # vectors (losses/forms.py): batch hands it one (2B, D) buffer of the input's own rows,
-    # float32 under --dtype float32, that it may normalize in place, and no breakdown limit.
+    # vectors (losses/forms.py): batch hands it one (2B, D) float64 buffer of the input's own
+    # rows (under --dtype float32 too), that it may normalize in place, and no breakdown limit.
     tiled: bool = False
     # The margin columns whose positive entries (on the negative terms) are the active terms
     # that batch records and summaries count.

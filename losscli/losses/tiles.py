@@ -9,8 +9,9 @@ next tile overwrites it: memory O(tile + B D) at any B. A gradient pass walks th
 tiles again, each turned into d(sum of losses)/dS in place and carried back to the vectors
 by two more products.
 
-Float32 vectors (batch --dtype float32) give float32 tiles (sgemm, ~1e-7 relative per
-similarity); the kernels widen every element and accumulate in float64.
+The tiles are of Q's and C's dtype: batch hands float64 vectors even under --dtype float32
+(CONTRACT.md's float64 accumulation covers the products' dot products; sgemm's float32
+tiles put the losses ~1e-6 relative off compute); the kernels accumulate in float64.
 """
 
 from __future__ import annotations

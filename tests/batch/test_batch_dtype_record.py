@@ -1,7 +1,9 @@
 """`batch --dtype float32` says in each record's params what the input was computed in
 (QA7 L6): float32 and float64 records were indistinguishable. float32 where a float32 path
-applies (the stream kernels, the tiled in-batch losses), float64 where none does; without
---dtype float32 the records are as before."""
+applies (the stream kernels: float32 rows widened as they are read), float64 where none
+does (the tiled in-batch losses among them: their sums are GEMM dot products, which
+CONTRACT.md's float64 accumulation puts in float64); without --dtype float32 the records are
+as before."""
 
 from __future__ import annotations
 
@@ -32,7 +34,7 @@ def _record(capsys, *args: str) -> dict:
 
 
 @pytest.mark.parametrize("loss,used", [("infonce", "float32"), ("triplet", "float32"),
-                                       ("clip", "float32"), ("supcon", "float64")])
+                                       ("clip", "float64"), ("supcon", "float64")])
 def test_the_record_names_the_dtype_its_input_was_evaluated_in(capsys, stack, loss, used):
     plain = _record(capsys, loss, stack)
     single = _record(capsys, loss, stack, "--dtype", "float32")
@@ -45,3 +47,28 @@ def test_the_record_names_the_dtype_its_input_was_evaluated_in(capsys, stack, lo
 def test_a_convention_is_evaluated_in_float64(capsys, stack):
     record = _record(capsys, "triplet", stack, "--dtype", "float32", "--like", "torch")
     assert record["params"]["dtype"] == "float64"
+
+
+@pytest.mark.parametrize("loss", ["clip", "siglip", "ntxent-batch", "npair", "dcl",
+                                  "hard-infonce", "infonce"])
+def test_float32_input_accumulates_in_float64_as_compute_does(tmp_path, capsys, monkeypatch,
+                                                              loss):
+    # sgemm's float32 dot products put the tiled losses (and the shared-bank InfoNCE) ~1e-6
+    # relative off compute on the same float32 values; CONTRACT.md: accumulating in float64.
+    # Compiled, so that InfoNCE's shared bank takes its GEMM path at this size.
+    monkeypatch.setenv("LOSSCLI_JIT", "always")
+    rng = np.random.default_rng(75)
+    arrays = {"anchor": rng.normal(size=(40, 8)), "positive": rng.normal(size=(40, 8))}
+    if loss == "infonce":
+        arrays["negatives"] = rng.normal(size=(30, 8))
+    path = tmp_path / "f.npz"
+    np.savez(path, **{k: v.astype(np.float32) for k, v in arrays.items()})
+    code, out, err = run_cli(capsys, "compute", loss, str(path), "-f", "json", "--reduction",
+                             "none", "--terms", "none", "--quiet")
+    assert code == 0, err
+    want = json.loads(out)["per_example"]
+    code, out, err = run_cli(capsys, "batch", loss, str(path), "--dtype", "float32",
+                             "--per-example", "-f", "jsonl", "--quiet")
+    assert code == 0, err
+    got = [json.loads(line)["loss"] for line in out.splitlines()]
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=0)
