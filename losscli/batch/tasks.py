@@ -179,9 +179,10 @@ def evaluate_whole(table: tables.Table, options: Any, progress: Progress | None 
     from losscli.io import as_role_array
 
     spec = options.call.spec
-    # float64 under --dtype float32 too: CONTRACT.md has float32 input accumulate in float64,
-    # and a tiled loss's sums are its GEMM's dot products (sgemm was ~1e-6 relative off)
-    dtype = np.float64
+    # --dtype float32: a tiled loss reads its values as float32 (rounded, range-checked, as
+    # the stream kernels read theirs) into float64 arrays, so that its GEMM's dot products
+    # accumulate in float64 as CONTRACT.md says (sgemm's were ~1e-6 relative off compute)
+    dtype = np.float32 if spec.tiled and options.dtype == "float32" else np.float64
     joined = _joined_pair(table, dtype) if spec.tiled else None
     arrays = dict(table.whole)
     for role, npy in table.files.items():
@@ -194,8 +195,11 @@ def evaluate_whole(table: tables.Table, options: Any, progress: Progress | None 
         if x.shape[-2] > 2:
             arrays["negatives"] = x[..., 2:, :]
     checked = {role: as_role_array(arr, role, table.where.get(role, f"{table.name}:{role}"),
-                                   dtype)
+                                   np.float64 if joined is not None and role in joined
+                                   else dtype)
                for role, arr in arrays.items()}
+    if spec.tiled and dtype is np.float32:  # the roles not read into the joined buffer
+        checked = {role: np.asarray(arr, dtype=np.float64) for role, arr in checked.items()}
     inputs = Inputs(arrays=checked, sources=dict(table.where), warnings=tuple(table.warnings),
                     negatives_layout=options.negatives_layout,
                     positives_layout=options.positives_layout, owned=joined is not None,
@@ -221,10 +225,11 @@ def evaluate_whole(table: tables.Table, options: Any, progress: Progress | None 
 
 def _joined_pair(table: tables.Table, dtype: type[np.floating],
                  ) -> dict[str, np.ndarray] | None:
-    """anchor and positive (B, D) read into the two halves of one (2B, D) buffer of `dtype`:
-    a tiled loss's views Z as they are, normalized in place under cosine, never copied
-    (losses/forms.py). .npy files of that dtype are read straight into their half. None when
-    the input is not two such roles (the loss then says what is wrong with it)."""
+    """anchor and positive (B, D) read into the two halves of one (2B, D) float64 buffer, their
+    values read as `dtype` (float32: rounded as --dtype float32 reads them): a tiled loss's
+    views Z as they are, normalized in place under cosine, never copied (losses/forms.py).
+    float64 .npy files are read straight into their half. None when the input is not two
+    such roles (the loss then says what is wrong with it)."""
     from losscli.io import as_role_array
 
     if table.stack is not None or not {ANCHOR, POSITIVE} <= set(table.roles()):
@@ -233,14 +238,14 @@ def _joined_pair(table: tables.Table, dtype: type[np.floating],
     if len(shape) != 2 or table.shape(POSITIVE) != shape:
         return None
     B, D = shape
-    buffer = np.empty((2 * B, D), dtype=dtype)
+    buffer = np.empty((2 * B, D))
     halves = {ANCHOR: buffer[:B], POSITIVE: buffer[B:]}
     for role, half in halves.items():
         where = table.where.get(role, f"{table.name}:{role}")
         npy = table.files.get(role)
-        if npy is not None and npy.dtype == dtype:
+        if npy is not None and npy.dtype == np.float64 and dtype is np.float64:
             npy.read_rows(0, B, half.reshape(-1))
-            as_role_array(half, role, where, dtype)  # finite, not empty: checked in place
+            as_role_array(half, role, where)  # finite, not empty: checked in place
         else:
             value = npy.read_all() if npy is not None else table.whole[role]
             half[...] = as_role_array(value, role, where, dtype)

@@ -97,7 +97,7 @@ def _batch(
                                       rich_help_panel="Output"),
     force: bool = typer.Option(False, "--force", help="overwrite --out if it exists",
                                rich_help_panel="Output"),
-    show: int = typer.Option(20, "--show", min=0, metavar="N",
+    show: int = typer.Option(20, "--show", metavar="N",
                              help="rows shown in a terminal table of examples (0 for all)",
                              rich_help_panel="Output"),
     jobs: int = typer.Option(1, "--jobs", "-j", help="worker processes, each with cores / N "
@@ -161,6 +161,8 @@ def run_batch(loss: str, inputs: list[str] | None, roles: dict[str, str],
     from losscli.errors import ExitCode, NonFiniteResult, UsageError
 
     fmt = output_format(format, out, quiet, default_piped="jsonl", allowed=FORMATS)
+    if show < 0:
+        raise UsageError(f"--show got {show}", "give a whole number >= 0 (0 for all)")
     if per_example and summary:
         raise UsageError("--per-example and --summary both given", "choose one")
     from losscli.render.ranking import checked as checked_ranking

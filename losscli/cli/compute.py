@@ -76,7 +76,7 @@ def _compute(
                                    "marked (in-batch losses; block means for large B), or each "
                                    "anchor's positive and negatives on one axis (explicit "
                                    "negatives); needs losscli[plot]", rich_help_panel="Output"),
-    show: int = typer.Option(5, "--show", min=0, metavar="N",
+    show: int = typer.Option(5, "--show", metavar="N",
                              help="examples shown in the table (0 for all)",
                              rich_help_panel="Output"),
     terms: str | None = typer.Option(
@@ -85,7 +85,7 @@ def _compute(
         "--top strongest others (top), or nothing (none: value, per_example and warnings, "
         "the fast path for `| jq .value`); default all up to 100,000 terms in the "
         "breakdown, top above (with a warning)", rich_help_panel="Output"),
-    top: int = typer.Option(10, "--top", min=0, metavar="N", help="terms per example besides the "
+    top: int = typer.Option(10, "--top", metavar="N", help="terms per example besides the "
                             "positive under --terms top, by |gradient| (|term| for the "
                             "margin losses)", rich_help_panel="Output"),
     worst: int | None = typer.Option(None, "--worst", metavar="N", help="the N examples with "
@@ -128,6 +128,8 @@ def _compute(
         raise UsageError(f"--terms got {terms!r}", "choose all, top or none")
     if top < 0:
         raise UsageError(f"--top got {top}", "give a whole number >= 0")
+    if show < 0:
+        raise UsageError(f"--show got {show}", "give a whole number >= 0 (0 for all)")
     announce_compiling(quiet)
     from losscli.cli._explore import load
 
