@@ -148,7 +148,10 @@ def _interrupted() -> int:
     it was, since they are written whole or not at all): `--out FILE left unchanged`. The
     exit code: 130 for Ctrl-C, 128 + N for signal N (SIGTERM: 143), named in the message."""
     written = sys.modules.get(_WRITTEN)
-    left = written.unfinished() if written is not None else []
+    left: list[str] = []
+    if written is not None:
+        written.discard_unfinished()  # one the run stopped before it could discard
+        left = written.unfinished()
     signal_name = _signals.name()
     _error("interrupted" + (f" ({signal_name})" if signal_name else "")
            + (f"; {', '.join(left)}" if left else ""))

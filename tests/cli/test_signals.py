@@ -146,3 +146,32 @@ def test_importing_the_library_leaves_signals_alone() -> None:
                           text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines()[-1] == "True True"
+
+
+def test_a_stop_before_the_output_is_guarded_still_removes_its_temporary_file(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A signal between the temporary file's creation and the try-block that discards it
+    (the batch writer being set up): the CLI removes what the run left, as the wait for a
+    slow input in the tests above sometimes signalled just there."""
+    import contextlib
+    import io
+
+    from losscli.cli import batch as batch_command
+    from losscli.cli import run
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("LOSSCLI_JIT", "never")
+    (tmp_path / "ok.json").write_text(json.dumps(OK))
+    (tmp_path / "old.jsonl").write_text("old contents\n")
+
+    def stopped(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt  # as the signal handler raises Terminated
+
+    monkeypatch.setattr(batch_command._Writer, "__init__", stopped)
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+        code = run(["batch", "triplet", "ok.json", "--out", "old.jsonl", "--force"])
+    assert code == 130
+    assert err.getvalue().splitlines() == ["error: interrupted; --out old.jsonl left unchanged"]
+    assert left_behind(tmp_path) == []
+    assert (tmp_path / "old.jsonl").read_text() == "old contents\n"
