@@ -30,20 +30,25 @@ class ParquetColumn:
         self.column = column
         self.where = where
         try:
-            self._file = pq.ParquetFile(path)
+            self._file: pq.ParquetFile | None = pq.ParquetFile(path)
         except Exception as exc:  # noqa: BLE001 - pyarrow raises several kinds
             raise BadData(f"not a readable Parquet file ({' '.join(str(exc).split())[:120]})",
                           "re-write it with pyarrow", where=path) from None
-        meta = self._file.metadata
-        sizes = [meta.row_group(i).num_rows for i in range(meta.num_row_groups)]
-        self._starts = [0]
-        for n in sizes:
-            self._starts.append(self._starts[-1] + n)
         self._cached: tuple[int, np.ndarray] | None = None
         # A row as the file holds it, which every row group must match (`shape` may read
         # the rows as another shape: as_rows_of).
         self._row: tuple[int, ...] | None = None
-        first = self._group(self._first_nonempty()) if self._starts[-1] else np.empty((0,))
+        try:
+            meta = self._file.metadata
+            sizes = [meta.row_group(i).num_rows for i in range(meta.num_row_groups)]
+            self._starts = [0]
+            for n in sizes:
+                self._starts.append(self._starts[-1] + n)
+            first = (self._group(self._first_nonempty()) if self._starts[-1]
+                     else np.empty((0,)))
+        except BaseException:  # a refused column: its error's traceback must not hold the file
+            self.close()
+            raise
         self._row = first.shape[1:]
         self.shape: tuple[int, ...] = (self._starts[-1],) + first.shape[1:]
         self.dtype = first.dtype
@@ -55,6 +60,10 @@ class ParquetColumn:
 
     def _group(self, index: int) -> np.ndarray:
         if self._cached is None or self._cached[0] != index:
+            if self._file is None:  # closed after an earlier pass: read again
+                import pyarrow.parquet as pq
+
+                self._file = pq.ParquetFile(self.path)
             table = self._file.read_row_group(index, columns=[self.column])
             start = self._starts[index]  # rows are named by their place in the file
             arr = column_array(table.column(0), self.where, start)
@@ -66,8 +75,13 @@ class ParquetColumn:
         return self._cached[1]
 
     def close(self) -> None:
-        """Drop the cached row group (the file is reopened if read again)."""
+        """Drop the cached row group and close the file (reopened if read again): its
+        handle is released when the batch is done with the input, not whenever the
+        garbage collector gets to it."""
         self._cached = None
+        if self._file is not None:
+            self._file.close()
+            self._file = None
 
     def as_rows_of(self, shape: tuple[int, ...]) -> None:
         """Read the same values as rows of another shape ((B, D) as (B, 1, D))."""

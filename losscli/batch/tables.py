@@ -188,16 +188,22 @@ def _parquet(table: Table, path: str, spec: LossSpec, names: RoleNames) -> None:
     from losscli.io.keys import pick_roles
     from losscli.io.parquet import read_table
 
-    columns = list(read_table(path, path, "parquet"))
+    with read_table(path, path, "parquet") as container:  # the names only; file closed
+        columns = list(container)
     picked = pick_roles({c: c for c in columns}, path, "parquet", spec, names, table.warnings)
-    for role, column in picked.items():
-        rows = ParquetColumn(path, column, f"{path}:{role}")
-        # One example per row, as compute reads the file: (D,) negatives per row are K = 1.
-        shape = batch_shape(rows.shape, role, spec, path, "parquet", 0)
-        if shape != rows.shape:
-            rows.as_rows_of(shape)
-        table.files[role] = rows
-        table.where[role] = f"{path}:{role}"
+    try:
+        for role, column in picked.items():
+            rows = ParquetColumn(path, column, f"{path}:{role}")
+            table.files[role] = rows
+            table.where[role] = f"{path}:{role}"
+            # One example per row, as compute reads the file: (D,) negatives per row are K = 1.
+            shape = batch_shape(rows.shape, role, spec, path, "parquet", 0)
+            if shape != rows.shape:
+                rows.as_rows_of(shape)
+    except BaseException:  # the input is refused: its columns' files closed now, not by gc
+        for opened in table.files.values():
+            opened.close()
+        raise
 
 
 def _lone_npy(table: Table, npy: NpyFile, spec: LossSpec) -> None:

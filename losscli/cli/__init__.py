@@ -17,7 +17,7 @@ import typer
 from typer._click import exceptions as click_exc  # typer >= 0.26 vendors click
 
 from losscli._version import __version__
-from losscli.cli import _plain_options
+from losscli.cli import _plain_options, _signals
 from losscli.cli._complete import completion_words, named_loss
 from losscli.cli._help import command_help
 from losscli.cli._output import ReaderGone, write_text
@@ -37,7 +37,7 @@ commands, loss names, --like libraries and parameters in bash, zsh, fish and Pow
 
 Exit codes: 0 ok, 1 internal error, 2 usage, 3 input unavailable, 4 bad data,
 5 non-finite result (--strict), 6 output error, 7 batch with failures,
-8 loss above --fail-above, 130 interrupted.
+8 loss above --fail-above, 130 interrupted (143 on SIGTERM).
 """
 
 APP_SETTINGS = dict(
@@ -143,12 +143,19 @@ def _one_line(text: str) -> str:
 _WRITTEN = "losscli.render.atomic_file"
 
 
-def _interrupted() -> None:
+def _interrupted() -> int:
     """`error: interrupted`, and what became of the files the run was writing (each left as
-    it was, since they are written whole or not at all): `--out FILE left unchanged`."""
+    it was, since they are written whole or not at all): `--out FILE left unchanged`. The
+    exit code: 130 for Ctrl-C, 128 + N for signal N (SIGTERM: 143), named in the message."""
     written = sys.modules.get(_WRITTEN)
-    left = written.unfinished() if written is not None else []
-    _error("interrupted" + (f"; {', '.join(left)}" if left else ""))
+    left: list[str] = []
+    if written is not None:
+        written.discard_unfinished()  # one the run stopped before it could discard
+        left = written.unfinished()
+    signal_name = _signals.name()
+    _error("interrupted" + (f" ({signal_name})" if signal_name else "")
+           + (f"; {', '.join(left)}" if left else ""))
+    return _signals.exit_code(int(ExitCode.INTERRUPTED))
 
 
 def _error(message: str) -> None:
@@ -196,8 +203,8 @@ def run(argv: list[str] | None = None) -> int:
 
     Exit codes (CONTRACT.md): 0 ok, 1 internal error, 2 usage, 3 input unavailable,
     4 bad data, 5 non-finite result under --strict, 6 output error, 7 batch with failures,
-    8 loss above --fail-above, 130 interrupted. A reader that closes the pipe early ends
-    the run quietly with 0.
+    8 loss above --fail-above, 130 interrupted (128 + N for signal N: SIGTERM 143). A
+    reader that closes the pipe early ends the run quietly with 0.
     """
     args = sys.argv[1:] if argv is None else list(argv)
     debug = "--debug" in args or os.environ.get("LOSSCLI_DEBUG") == "1"
@@ -212,8 +219,8 @@ def run(argv: list[str] | None = None) -> int:
         else:
             target = app_for(args, one_loss="--help" in args or "-h" in args)
         rv = target(args=args, prog_name="losscli", standalone_mode=False)
-        if rv == ExitCode.INTERRUPTED:  # typer turns Ctrl-C into Exit(130)
-            _interrupted()
+        if rv == ExitCode.INTERRUPTED:  # typer turns Ctrl-C (and Terminated) into Exit(130)
+            return _interrupted()
         return int(rv) if isinstance(rv, int) else 0
     except LossCliError as exc:
         _error(exc.message())
@@ -233,8 +240,7 @@ def run(argv: list[str] | None = None) -> int:
     except typer.Exit as exc:
         return int(exc.exit_code)
     except (typer.Abort, KeyboardInterrupt):
-        _interrupted()
-        return int(ExitCode.INTERRUPTED)
+        return _interrupted()
     except (ReaderGone, BrokenPipeError):
         _quiet_broken_pipe()
         return int(ExitCode.OK)
@@ -290,7 +296,13 @@ def main() -> None:
         # stderr carries only `error:` and `warning:` lines; library warnings (numpy's
         # RuntimeWarning, numba's) would break that. `python -W ...` still shows them.
         warnings.simplefilter("ignore")
-    code = run()
+    _signals.install()  # here, not on import: the library leaves a program's signals alone
+    try:
+        code = run()
+    except KeyboardInterrupt:  # a signal in the instant between run's return and uninstall
+        code = _signals.exit_code(int(ExitCode.INTERRUPTED))
+    finally:
+        _signals.uninstall()
     try:
         if sys.stdout is not None:
             sys.stdout.flush()

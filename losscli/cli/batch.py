@@ -50,7 +50,7 @@ terminal, or --format csv/json/jsonl/table.
 
 Exit codes: 0 ok, 2 usage, 6 output error, 7 some inputs failed (the others were still
 evaluated; with --fail-fast, the first failure's own code), 8 an input's loss above
---fail-above (when none failed), 130 interrupted.
+--fail-above (when none failed), 130 interrupted (143 on SIGTERM).
 """
 
 FORMATS = ("table", "json", "jsonl", "csv")

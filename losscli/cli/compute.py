@@ -40,7 +40,7 @@ Per-role options (--anchor FILE ...) take a .npy or .json each (or any of the ab
 
 Exit codes: 0 ok, 1 internal error, 2 usage, 3 input unavailable, 4 bad data,
 5 non-finite result under --strict, 6 output error, 8 loss above --fail-above,
-130 interrupted.
+130 interrupted (143 on SIGTERM).
 """
 
 

@@ -8,6 +8,7 @@ what was read is not valid, UsageError (exit 2) when the command line itself is 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import io as _io
 import os
@@ -21,6 +22,7 @@ import numpy as np
 from losscli.errors import BadData, InputUnavailable, UsageError, closest_hint
 from losscli.io import formats as _formats
 from losscli.io import hdf5, rolesets, rows
+from losscli.io.containers import Container
 from losscli.io.formats import (
     PICKLE_FIX,
     check_dtype,
@@ -357,6 +359,19 @@ def _read_document(path: str, spec: LossSpec | None, stdin: IO[bytes] | None,
     rows (one example)."""
     notes = [] if notes is None else notes
     where, fmt, payload = _read_any(path, stdin, notes, opened=opened, stdin_hint=stdin_hint)
+    with _closing(payload):  # its roles are arrays by the end: the file is released there
+        return _document_roles(where, fmt, payload, spec, notes, names)
+
+
+def _closing(payload: Any) -> Any:
+    """A container's file closed at the end of the with-block (on an error too); anything
+    else (a JSON document, an array) as it is."""
+    return payload if isinstance(payload, Container) else contextlib.nullcontext(payload)
+
+
+def _document_roles(where: str, fmt: str, payload: Any, spec: LossSpec | None,
+                    notes: list[str], names: RoleNames,
+                    ) -> tuple[dict[str, tuple[Any, str]], LoneStack | None]:
     if fmt == "hdf5" and isinstance(payload, np.ndarray):  # FILE.h5:dataset: a stack
         if payload.ndim == 0:
             raise BadData("a single number where an array belongs", "give a dataset "
@@ -445,10 +460,11 @@ def _read_role_file(path: str, role: str, stdin: IO[bytes] | None,
     if fmt == "npy" or isinstance(payload, np.ndarray):
         return payload, where
     if fmt in CONTAINERS:
-        value, located = _role_of_container(payload, role, where, fmt, notes, names)
-        if fmt in rows.ROW_FORMATS:  # one example per line or row, as in INPUT
-            value = rows.one_example_per_row(value, role, spec, where, fmt,
-                                             getattr(payload, "first_line", 0))
+        with _closing(payload):  # the role read, the file is released
+            value, located = _role_of_container(payload, role, where, fmt, notes, names)
+            if fmt in rows.ROW_FORMATS:  # one example per line or row, as in INPUT
+                value = rows.one_example_per_row(value, role, spec, where, fmt,
+                                                 getattr(payload, "first_line", 0))
         return value, located
     if isinstance(payload, dict):
         if list(payload) != [role]:

@@ -13,16 +13,38 @@ from losscli.errors import BadData
 
 class Container(Mapping[str, Any]):
     """The named arrays of a file (tensors, columns, datasets), each read when first asked
-    for: the arrays that are not roles are listed, never read."""
+    for: the arrays that are not roles are listed, never read.
+
+    `close` releases the file the arrays are read from (an h5py File, a ParquetFile). Whoever
+    reads the roles closes the container once they are arrays (`with container:` or
+    close()): left to the garbage collector, the file stays open as long as anything holds
+    the container, e.g. a notebook keeping the last exception's traceback, and h5py then
+    refuses to rewrite the file in that process ("unable to truncate a file which is already
+    open"). Arrays already read stay valid; reading another one after close is an error.
+    """
 
     def __init__(self, names: list[str], load: Callable[[str], Any],
                  has: Callable[[str], bool] | None = None,
-                 listing: Callable[[], list[str]] | None = None) -> None:
+                 listing: Callable[[], list[str]] | None = None,
+                 close: Callable[[], None] | None = None) -> None:
         self._names = names
         self._load = load
         self._has = has
         self._listing = listing
+        self._close = close
         self._cache: dict[str, Any] = {}
+
+    def close(self) -> None:
+        """Release the file (again is harmless)."""
+        close, self._close = self._close, None
+        if close is not None:
+            close()
+
+    def __enter__(self) -> Container:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     @property
     def listing(self) -> list[str]:

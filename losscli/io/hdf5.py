@@ -40,8 +40,9 @@ LISTED = 20
 
 
 def read_hdf5(where: str, source: Any, inner: str | None = None) -> Container | Any:
-    """The datasets of a file (or of the group `inner`), read on demand; or, when `inner`
-    names a dataset, its array. `where` names what is read: the file, or `FILE.h5:inner`
+    """The datasets of a file (or of the group `inner`), read on demand (the Container holds
+    the file open until closed); or, when `inner` names a dataset, its array (the file
+    closed). `where` names what is read: the file, or `FILE.h5:inner`
     when `inner` is given (its datasets are `where:name`, never `where:inner:name`)."""
     h5py = require_extra("h5py", EXTRA, WHAT, where)
     try:
@@ -49,17 +50,25 @@ def read_hdf5(where: str, source: Any, inner: str | None = None) -> Container | 
     except Exception as exc:  # noqa: BLE001
         raise BadData(f"not a readable HDF5 file ({_short(exc)})", "re-write it with h5py",
                       where=where) from None
-    group = handle
-    if inner is not None:
-        target = handle.get(inner)
-        if target is None:
-            names = ", ".join(_listing(handle)) or "nothing"
-            raise BadData(f"no dataset or group {inner!r}", f"it holds: {names}",
-                          where=where)
-        if isinstance(target, h5py.Dataset):
-            return _dataset_array(target, where)
-        group = target
-    names = [name for name, obj in group.items() if isinstance(obj, h5py.Dataset)]
+    # Closed here unless a Container takes it (its reader closes that one): on an error
+    # too, since a kept traceback (a notebook's last exception) would hold it open.
+    try:
+        group = handle
+        if inner is not None:
+            target = handle.get(inner)
+            if target is None:
+                names = ", ".join(_listing(handle)) or "nothing"
+                raise BadData(f"no dataset or group {inner!r}", f"it holds: {names}",
+                              where=where)
+            if isinstance(target, h5py.Dataset):
+                array = _dataset_array(target, where)
+                handle.close()
+                return array
+            group = target
+        names = [name for name, obj in group.items() if isinstance(obj, h5py.Dataset)]
+    except BaseException:
+        handle.close()
+        raise
 
     def has(name: str) -> bool:
         return isinstance(group.get(name), h5py.Dataset)
@@ -67,7 +76,7 @@ def read_hdf5(where: str, source: Any, inner: str | None = None) -> Container | 
     # `--map anchor=train/q` reads a dataset inside a group: messages list those too,
     # walked only when a message needs them.
     return Container(names, lambda name: _dataset_array(group[name], f"{where}:{name}"), has,
-                     lambda: _listing(group, h5py.Dataset))
+                     lambda: _listing(group, h5py.Dataset), close=handle.close)
 
 
 def _dataset_array(dataset: Any, where: str) -> np.ndarray:

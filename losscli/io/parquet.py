@@ -31,13 +31,16 @@ def pyarrow(where: str, fmt: str = "parquet") -> Any:
 
 def read_table(where: str, source: Any, fmt: str) -> Container:
     """The columns of a Parquet or Arrow IPC file (a path, or a file object), read when a
-    role asks for them."""
+    role asks for them. A Parquet file stays open until the Container is closed; an Arrow
+    file is read whole here."""
     pyarrow(where, fmt)
+    release = None
     try:
         if fmt == "parquet":
             import pyarrow.parquet as pq
 
             table = pq.ParquetFile(source)
+            release = table.close
             names = list(table.schema_arrow.names)
 
             def column(name: str) -> Any:
@@ -58,11 +61,16 @@ def read_table(where: str, source: Any, fmt: str) -> Container:
             def column(name: str) -> Any:
                 return whole.column(name)
     except BadData:
+        if release is not None:
+            release()
         raise
     except Exception as exc:  # noqa: BLE001 - pyarrow raises several kinds on a bad file
+        if release is not None:
+            release()
         raise BadData(f"not a readable {WHAT[fmt].split(' ', 1)[1]} ({_short(exc)})",
                       "re-write it with pyarrow", where=where) from None
-    return Container(names, lambda name: column_array(column(name), f"{where}:{name}"))
+    return Container(names, lambda name: column_array(column(name), f"{where}:{name}"),
+                     close=release)
 
 
 def column_array(column: Any, where: str, first_row: int = 0) -> np.ndarray:

@@ -26,6 +26,10 @@ from losscli.errors import OutputError
 # The files begun in this run and not committed, by path: (option, existed before). What a
 # Ctrl-C left of them is then known for its message (cli/__init__.py): each is as it was.
 _BEGUN: dict[str, tuple[str, bool]] = {}
+# Their temporary files, by target path, until committed or discarded: a signal (Ctrl-C,
+# SIGTERM) can stop the run after a temporary file is made and before the code that would
+# discard it holds it (between Sink() and its try-block), so the CLI removes what is left.
+_TEMPORARY: dict[str, str] = {}
 
 
 def unfinished() -> list[str]:
@@ -35,9 +39,21 @@ def unfinished() -> list[str]:
             for path, (option, existed) in _BEGUN.items()]
 
 
+def discard_unfinished() -> None:
+    """Remove the temporary files of this run that were neither committed nor discarded
+    (an interrupted run): the targets are left as they were."""
+    for tmp in list(_TEMPORARY.values()):
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+    _TEMPORARY.clear()
+
+
 def forget() -> None:
     """A new run (the CLI run more than once in one process, as the tests do)."""
     _BEGUN.clear()
+    _TEMPORARY.clear()
 
 
 class AtomicFile:
@@ -57,6 +73,7 @@ class AtomicFile:
         try:
             fd, self._tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.",
                                              suffix=".tmp")
+            _TEMPORARY[path] = self._tmp
         except OSError as exc:
             raise OutputError(f"cannot create a file in {directory}: {reason(exc)}",
                               "choose a writable directory", where=path) from None
@@ -93,6 +110,7 @@ class AtomicFile:
             self._fh.close()
             self._fh = None
             os.replace(self._tmp, self.path)
+            _TEMPORARY.pop(self.path, None)
             _BEGUN.pop(self.path, None)
         except OSError as exc:
             self.abort()
@@ -112,6 +130,7 @@ class AtomicFile:
         self._discard()
 
     def _discard(self) -> None:
+        _TEMPORARY.pop(self.path, None)
         try:
             os.unlink(self._tmp)
         except OSError:
