@@ -208,3 +208,16 @@ def batch_peak_growth(small: Path, big: Path, chunk: int) -> dict[str, Any]:
                            str(chunk)], capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def waiting_on_stdin(pid: int) -> bool:
+    """Whether process `pid` is inside losscli's run (numpy loaded) and blocked reading a
+    pipe: the moment to signal or close it."""
+    try:
+        with open(f"/proc/{pid}/wchan") as fh:
+            wchan = fh.read()
+        with open(f"/proc/{pid}/maps") as fh:
+            started = "_multiarray_umath" in fh.read()
+    except OSError:
+        return False
+    return started and "pipe" in wchan

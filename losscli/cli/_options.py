@@ -233,9 +233,13 @@ NEGATIVES_LAYOUT_HELP = (
     "TripletMarginLoss takes them); unsaid, rows = B gives a warning")
 
 
+def _layout_option(name: str, text: str) -> Any:
+    return typer.Option(None, name, metavar="shared|per-anchor", help=text,
+                        rich_help_panel=ROLES_PANEL)
+
+
 def negatives_layout_option() -> Any:
-    return typer.Option(None, "--negatives-layout", metavar="shared|per-anchor",
-                        help=NEGATIVES_LAYOUT_HELP, rich_help_panel=ROLES_PANEL)
+    return _layout_option("--negatives-layout", NEGATIVES_LAYOUT_HELP)
 
 
 POSITIVES_LAYOUT_HELP = (
@@ -245,8 +249,7 @@ POSITIVES_LAYOUT_HELP = (
 
 
 def positives_layout_option() -> Any:
-    return typer.Option(None, "--positives-layout", metavar="shared|per-anchor",
-                        help=POSITIVES_LAYOUT_HELP, rich_help_panel=ROLES_PANEL)
+    return _layout_option("--positives-layout", POSITIVES_LAYOUT_HELP)
 
 
 MAP_HELP = ("read ROLE from the array, tensor, column or dataset NAME of the input, in "

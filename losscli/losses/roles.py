@@ -161,21 +161,30 @@ def negatives_3d(inputs: Inputs, role: str, B: int, D: int, single: bool,
     return n3
 
 
+def _rows_per_anchor(inputs: Inputs, role: str, layout: str | None,
+                     roles: tuple[str, ...]) -> tuple[tuple[int, ...], int, int] | None:
+    """(role's shape, B, D) when 2-D `role` has as many rows as there are anchors (B > 1) and
+    no layout was given: the reading the layout warnings describe; None otherwise."""
+    if layout is not None or role not in roles:
+        return None
+    if "anchor" not in inputs or role not in inputs:
+        return None
+    anchor, arr = inputs["anchor"], inputs[role]
+    if anchor.ndim != 2 or arr.ndim != 2 or arr.shape != anchor.shape:
+        return None
+    B, D = anchor.shape
+    return (arr.shape, B, D) if B >= 2 else None
+
+
 def negatives_layout_warning(inputs: Inputs, roles: tuple[str, ...]) -> str | None:
     """When 2-D negatives have as many rows as there are anchors (B > 1) and no layout was
     given: they are read as shared, and the warning says so, names the per-anchor reading
     and the option that chooses."""
-    if inputs.negatives_layout is not None or "negatives" not in roles:
+    found = _rows_per_anchor(inputs, "negatives", inputs.negatives_layout, roles)
+    if found is None:
         return None
-    if "anchor" not in inputs or "negatives" not in inputs:
-        return None
-    anchor, negatives = inputs["anchor"], inputs["negatives"]
-    if anchor.ndim != 2 or negatives.ndim != 2 or negatives.shape != anchor.shape:
-        return None
-    B, D = anchor.shape
-    if B < 2:
-        return None
-    return (f"negatives {negatives.shape} have as many rows as there are anchors (B = {B}): "
+    shape, B, D = found
+    return (f"negatives {shape} have as many rows as there are anchors (B = {B}): "
             f"read as K = {B} negatives shared by every anchor, (1, {B}, {D}); if row b is "
             f"anchor b's own negative (one hard negative per anchor, as torch's "
             f"TripletMarginLoss takes them), give {LAYOUT_OPTION} per-anchor to read them as "
@@ -186,17 +195,11 @@ def positives_layout_warning(inputs: Inputs, roles: tuple[str, ...]) -> str | No
     """The negatives' warning for positives: 2-D positives with as many rows as there are
     anchors (B > 1) and no layout given are read as P = B positives shared by every anchor;
     the warning says so, names the per-anchor reading and the option that chooses."""
-    if inputs.positives_layout is not None or "positives" not in roles:
+    found = _rows_per_anchor(inputs, "positives", inputs.positives_layout, roles)
+    if found is None:
         return None
-    if "anchor" not in inputs or "positives" not in inputs:
-        return None
-    anchor, positives = inputs["anchor"], inputs["positives"]
-    if anchor.ndim != 2 or positives.ndim != 2 or positives.shape != anchor.shape:
-        return None
-    B, D = anchor.shape
-    if B < 2:
-        return None
-    return (f"positives {positives.shape} have as many rows as there are anchors (B = {B}): "
+    shape, B, D = found
+    return (f"positives {shape} have as many rows as there are anchors (B = {B}): "
             f"read as P = {B} positives shared by every anchor, (1, {B}, {D}); if row b is "
             f"anchor b's own positive, give {POSITIVES_LAYOUT_OPTION} per-anchor to read them "
             f"as ({B}, 1, {D}) (or name the key positive); {POSITIVES_LAYOUT_OPTION} shared "

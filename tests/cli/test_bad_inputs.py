@@ -37,6 +37,7 @@ from losscli.io import formats
 from losscli.kernels import _jit
 from losscli.kernels import softmax as softmax_kernels
 from losscli.render import atomic_file
+from tests.helpers import waiting_on_stdin
 
 # A Python warning (numpy's RuntimeWarning) in the CLI would print a stray stderr line.
 pytestmark = pytest.mark.filterwarnings("error")
@@ -45,6 +46,7 @@ OUT = "result.json"
 BOX_CHARS = set("╭╮╰╯│─┌┐└┘")
 
 # ---------------------------------------------------------------- running the CLI
+
 
 
 @dataclasses.dataclass
@@ -1097,23 +1099,12 @@ def test_full_disk_on_stdout_is_an_output_error(tmp_path: Path) -> None:
         "error: <stdout>: cannot write: disk full (no space left on device); give --out FILE"]
 
 
-def _waiting_on_stdin(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/wchan") as fh:
-            wchan = fh.read()
-        with open(f"/proc/{pid}/maps") as fh:
-            started = "_multiarray_umath" in fh.read()  # numpy loaded: inside run()
-    except OSError:
-        return False
-    return started and "pipe" in wchan
-
-
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_sigint_exits_130(tmp_path: Path) -> None:
     proc = cli_process(["compute", "infonce", "-"], tmp_path, stdin=subprocess.PIPE,
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 30
-    while not _waiting_on_stdin(proc.pid) and time.monotonic() < deadline:
+    while not waiting_on_stdin(proc.pid) and time.monotonic() < deadline:
         time.sleep(0.02)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=30)

@@ -14,10 +14,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import waiting_on_stdin
+
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"),
                                 reason="POSIX signals, FIFOs and /proc")
 
 OK = {"anchor": [1.0, 0.0], "positive": [0.8, 0.6], "negatives": [[0.6, 0.8]]}
+
 
 
 def start(args: list[str], cwd: Path, **kwargs: object) -> subprocess.Popen:
@@ -84,17 +87,6 @@ def test_workers_signalled_with_the_group_say_nothing(tmp_path: Path) -> None:
     assert (tmp_path / "old.jsonl").read_text() == "old contents\n"
 
 
-def _waiting_on_stdin(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/wchan") as fh:
-            wchan = fh.read()
-        with open(f"/proc/{pid}/maps") as fh:
-            started = "_multiarray_umath" in fh.read()  # numpy loaded: inside run()
-    except OSError:
-        return False
-    return started and "pipe" in wchan
-
-
 @pytest.mark.parametrize("argv", [
     ["compute", "triplet", "-", "--out", "r.json"],
     ["stats", "triplet", "-", "--out", "r.jsonl"],
@@ -105,7 +97,7 @@ def test_sigterm_stops_every_command_with_the_message(argv: list[str],
                                                       tmp_path: Path) -> None:
     proc = start(argv, tmp_path, stdin=subprocess.PIPE)
     deadline = time.monotonic() + 60
-    while not _waiting_on_stdin(proc.pid) and time.monotonic() < deadline:
+    while not waiting_on_stdin(proc.pid) and time.monotonic() < deadline:
         time.sleep(0.02)
     proc.send_signal(signal.SIGTERM)
     out, err = proc.communicate(timeout=60)
