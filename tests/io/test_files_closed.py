@@ -15,6 +15,7 @@ import pytest
 
 import losscli
 from losscli.errors import BadData
+from tests.helpers import optional_module
 
 RNG = np.random.default_rng(5)
 A, P, N = RNG.normal(size=(3, 4)), RNG.normal(size=(3, 4)), RNG.normal(size=(3, 2, 4))
@@ -53,7 +54,7 @@ def failed_evaluation(path: str, **kwargs: Any) -> BadData:
 @pytest.mark.parametrize("how", ["input", "role file", "dataset path"])
 def test_an_hdf5_file_can_be_rewritten_after_an_evaluation_failed(how: str,
                                                                   tmp_path: Path) -> None:
-    h5py = pytest.importorskip("h5py")
+    h5py = optional_module("h5py")
     path = tmp_path / "x.h5"
     write_h5(h5py, path, anchor=np.array([b"a", b"b", b"c"]))  # refused: bytes
     if how == "input":
@@ -73,7 +74,7 @@ def test_an_hdf5_file_can_be_rewritten_after_an_evaluation_failed(how: str,
 
 
 def test_batch_releases_an_hdf5_input_whose_record_failed(tmp_path: Path) -> None:
-    h5py = pytest.importorskip("h5py")
+    h5py = optional_module("h5py")
     path = tmp_path / "x.h5"
     write_h5(h5py, path, anchor=np.array([b"a", b"b", b"c"]))
     results = list(losscli.evaluate_files("triplet", [str(path)]))
@@ -86,7 +87,7 @@ def test_batch_releases_an_hdf5_input_whose_record_failed(tmp_path: Path) -> Non
 @linux_only
 def test_a_parquet_file_is_released_after_a_refused_column(tmp_path: Path) -> None:
     """By compute's reader (the Container) and by batch's (ParquetColumn, row by row)."""
-    pa = pytest.importorskip("pyarrow")
+    pa = optional_module("pyarrow")
     import pyarrow.parquet as pq
 
     path = tmp_path / "x.parquet"

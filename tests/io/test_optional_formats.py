@@ -100,7 +100,7 @@ def test_parquet_ragged_and_null_rows_are_named(tmp_path, capsys):
 
 
 def test_hdf5_datasets_by_role_by_map_and_by_path(tmp_path, capsys):
-    h5py = pytest.importorskip("h5py")
+    h5py = optional_module("h5py")
     path = tmp_path / "ann.h5"
     with h5py.File(path, "w") as fh:
         fh["anchor"] = A
