@@ -210,6 +210,15 @@ def batch_peak_growth(small: Path, big: Path, chunk: int) -> dict[str, Any]:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def wait_until_reading_stdin(pid: int, timeout: float) -> None:
+    """Return once process `pid` is blocked reading its stdin pipe (or `timeout` passed)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not waiting_on_stdin(pid) and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
 def waiting_on_stdin(pid: int) -> bool:
     """Whether process `pid` is inside losscli's run (numpy loaded) and blocked reading a
     pipe: the moment to signal or close it."""

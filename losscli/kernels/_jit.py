@@ -170,8 +170,7 @@ def _fused_multiply_add_intrinsic() -> Callable:
             fma = cgutils.get_or_insert_function(
                 builder.module, ir.FunctionType(double, [double, double, double]),
                 "llvm.fma.f64")
-            return builder.call(fma, [context.cast(builder, v, t, types.float64)
-                                      for v, t in zip(args, signature.args, strict=True)])
+            return builder.call(fma, args)  # typed float64 x 3: numba casts at the call
 
         return types.float64(types.float64, types.float64, types.float64), codegen
 

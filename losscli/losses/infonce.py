@@ -236,13 +236,14 @@ def shared_bank_infonce(anchor: np.ndarray, positive: np.ndarray, bank: np.ndarr
     B, D = anchor.shape
     K = bank.shape[0]
     check = np.result_type(anchor.dtype, positive.dtype, bank.dtype) == np.float64
-    dtype = np.float64
-    a = np.ascontiguousarray(anchor, dtype=dtype)
-    p = np.ascontiguousarray(positive, dtype=dtype)
+    a = np.ascontiguousarray(anchor, dtype=np.float64)  # the GEMM's operand
+    # The kernel widens the positives itself, as it reads them
+    p = np.ascontiguousarray(positive, dtype=np.result_type(positive.dtype, np.float32))
     _bank_flags(bank, flags)
     A3 = a.reshape(B, 1, D)
     P3 = p.reshape(B, 1, D)
-    for start, block in tiles.tiles(a, np.ascontiguousarray(bank, dtype=dtype), cosine=False,
+    for start, block in tiles.tiles(a, np.ascontiguousarray(bank, dtype=np.float64),
+                                    cosine=False,
                                     tile_bytes=GEMM_BLOCK_BYTES):
         stop = start + block.shape[0]
         _jit.run(sk.infonce_logit_rows, (stop - start) * (K + 2) * D, block, A3[start:stop],

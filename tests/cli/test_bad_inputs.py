@@ -21,7 +21,6 @@ import pickle
 import signal
 import subprocess
 import sys
-import time
 import types
 import zipfile
 from collections.abc import Callable
@@ -37,7 +36,7 @@ from losscli.io import formats
 from losscli.kernels import _jit
 from losscli.kernels import softmax as softmax_kernels
 from losscli.render import atomic_file
-from tests.helpers import waiting_on_stdin
+from tests.helpers import wait_until_reading_stdin
 
 # A Python warning (numpy's RuntimeWarning) in the CLI would print a stray stderr line.
 pytestmark = pytest.mark.filterwarnings("error")
@@ -1103,9 +1102,7 @@ def test_full_disk_on_stdout_is_an_output_error(tmp_path: Path) -> None:
 def test_sigint_exits_130(tmp_path: Path) -> None:
     proc = cli_process(["compute", "infonce", "-"], tmp_path, stdin=subprocess.PIPE,
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 30
-    while not waiting_on_stdin(proc.pid) and time.monotonic() < deadline:
-        time.sleep(0.02)
+    wait_until_reading_stdin(proc.pid, 30)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 130, err

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import waiting_on_stdin
+from tests.helpers import wait_until_reading_stdin
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"),
                                 reason="POSIX signals, FIFOs and /proc")
@@ -96,9 +96,7 @@ def test_workers_signalled_with_the_group_say_nothing(tmp_path: Path) -> None:
 def test_sigterm_stops_every_command_with_the_message(argv: list[str],
                                                       tmp_path: Path) -> None:
     proc = start(argv, tmp_path, stdin=subprocess.PIPE)
-    deadline = time.monotonic() + 60
-    while not waiting_on_stdin(proc.pid) and time.monotonic() < deadline:
-        time.sleep(0.02)
+    wait_until_reading_stdin(proc.pid, 60)
     proc.send_signal(signal.SIGTERM)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 143, err
