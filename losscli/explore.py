@@ -88,8 +88,10 @@ def sweep(call: LossCall, inputs: Inputs, param: str, values: np.ndarray) -> Swe
     columns, known = no_limits() if limits is None else limits(param, values, results)
     warnings = tuple(dict.fromkeys(w for r in results for w in r.warnings))
     # The parameters held fixed: not the swept one, nor those that are another form of it
-    # (clip's scale = 1/temperature), which move with it and would show their first value.
-    base = {k: v for k, v in first.params.items() if k != param and k not in spec.tied(param)}
+    # (clip's scale = 1/temperature) or default to it (supcon's base_temperature = t): they
+    # move with it and would show their first value.
+    base = {k: v for k, v in first.params.items() if k != param and k not in spec.tied(param)
+            and all(np.array_equal(r.params.get(k), v) for r in results)}
     return Sweep(spec.name, param, values, losses, per_example, columns, known, base,
                  first.reduction, first.convention, warnings)
 

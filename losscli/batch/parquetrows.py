@@ -16,6 +16,7 @@ import numpy as np
 
 from losscli.errors import BadData
 from losscli.io.parquet import column_array, pyarrow
+from losscli.io.rows import one_for_the_batch
 
 
 class ParquetColumn:
@@ -82,6 +83,16 @@ class ParquetColumn:
         if self._file is not None:
             self._file.close()
             self._file = None
+
+    def one_for_the_batch(self, role: str) -> np.ndarray:
+        """The column's one value, for a role that is one for the whole batch (class
+        weights): every row must repeat it (io/rows.py), checked a row group at a time."""
+        value = None
+        for index in range(len(self._starts) - 1):
+            if self._starts[index + 1] > self._starts[index]:
+                value = one_for_the_batch(self._group(index), role, self.path, "parquet",
+                                          self._starts[index], like=value)
+        return value if value is not None else np.empty(self.shape)
 
     def as_rows_of(self, shape: tuple[int, ...]) -> None:
         """Read the same values as rows of another shape ((B, D) as (B, 1, D))."""

@@ -24,7 +24,7 @@ from losscli.io.hdf5 import split_path
 from losscli.io.keys import PLAIN, RoleNames
 from losscli.io.rows import batch_shape
 from losscli.losses.spec import LossSpec
-from losscli.model import LoneStack
+from losscli.model import SHARED_ROLES, LoneStack
 
 # The rank a role has when it holds one row per example.
 PER_EXAMPLE_NDIM = {"anchor": 2, "positive": 2, "negatives": 3, "negatives2": 3, "logits": 2}
@@ -194,8 +194,14 @@ def _parquet(table: Table, path: str, spec: LossSpec, names: RoleNames) -> None:
     try:
         for role, column in picked.items():
             rows = ParquetColumn(path, column, f"{path}:{role}")
-            table.files[role] = rows
             table.where[role] = f"{path}:{role}"
+            if role in SHARED_ROLES and role in spec.roles:  # one for the batch, not by rows
+                try:
+                    table.whole[role] = rows.one_for_the_batch(role)
+                finally:
+                    rows.close()
+                continue
+            table.files[role] = rows
             # One example per row, as compute reads the file: (D,) negatives per row are K = 1.
             shape = batch_shape(rows.shape, role, spec, path, "parquet", 0)
             if shape != rows.shape:

@@ -29,6 +29,8 @@ from losscli.cli._options import (
 
 # The help starts with examples and, after this, lists the losses (or, for
 # `losscli compute LOSS --help`, describes that one): cli/_help.py.
+DEFAULT_TOP = 10  # terms per example besides the positive under --terms top
+
 HELP = """Evaluate a loss on one input and show its per-term breakdown.
 
 INPUT is a JSON object keyed by role (anchor, positive, negatives, negatives2, logits,
@@ -85,9 +87,10 @@ def _compute(
         "--top strongest others (top), or nothing (none: value, per_example and warnings, "
         "the fast path for `| jq .value`); default all up to 100,000 terms in the "
         "breakdown, top above (with a warning)", rich_help_panel="Output"),
-    top: int = typer.Option(10, "--top", metavar="N", help="terms per example besides the "
-                            "positive under --terms top, by |gradient| (|term| for the "
-                            "margin losses)", rich_help_panel="Output"),
+    top: int | None = typer.Option(None, "--top", metavar="N", help="terms per example "
+                                   "besides the positive under --terms top (default 10; "
+                                   "given alone, it means --terms top), by |gradient| (|term| "
+                                   "for the margin losses)", rich_help_panel="Output"),
     worst: int | None = typer.Option(None, "--worst", metavar="N", help="the N examples with "
                                      "the largest loss, worst first (ties in input order), "
                                      "with their breakdown, instead of the first ones (the "
@@ -126,8 +129,13 @@ def _compute(
 
     if terms is not None and terms not in TERMS_MODES:
         raise UsageError(f"--terms got {terms!r}", "choose all, top or none")
-    if top < 0:
+    if top is not None and top < 0:
         raise UsageError(f"--top got {top}", "give a whole number >= 0")
+    if top is not None and terms in ("all", "none"):  # it would be ignored without a word
+        raise UsageError(f"--top {top} chooses terms for --terms top, not --terms {terms}",
+                         "drop --top, or give --terms top")
+    if top is not None:
+        terms = "top"
     if show < 0:
         raise UsageError(f"--show got {show}", "give a whole number >= 0 (0 for all)")
     announce_compiling(quiet)
@@ -139,7 +147,7 @@ def _compute(
                              command="compute", positives_layout=positives_layout)
     result = api.evaluate(spec.name, inputs_read, reduction=reduction, like=like, grad=grad,
                           emulate=emulate, **params)
-    view, note = choose(terms, result, spec.strength, top)
+    view, note = choose(terms, result, spec.strength, DEFAULT_TOP if top is None else top)
     notes = tuple(n for n in (note, misnamed) if n is not None)
     if notes:
         from dataclasses import replace

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from losscli.errors import BadData
-from losscli.model import EXAMPLE_FORMS, ExampleForm
+from losscli.model import EXAMPLE_FORMS, SHARED_ROLES, ExampleForm
 
 if TYPE_CHECKING:  # io is a leaf: it reads a spec's facts, never the registry
     from losscli.losses.spec import LossSpec
@@ -39,6 +39,9 @@ def one_example_per_row(arr: np.ndarray, role: str, spec: LossSpec | None, file:
     example of the role (see `batch_shape`)."""
     if not isinstance(arr, np.ndarray) or arr.ndim == 0:  # not read by rows: left as it is
         return arr
+    if role in SHARED_ROLES and fmt != "jsonl" and (spec is None or role in spec.roles):
+        # JSON Lines' reader keeps a per-batch role's one value already; a column has rows
+        return one_for_the_batch(arr, role, file, fmt, first)
     shape = batch_shape(arr.shape, role, spec, file, fmt, first)
     return arr if shape == arr.shape else arr.reshape(shape)
 
@@ -91,10 +94,30 @@ def batch_shape(shape: tuple[int, ...], role: str, spec: LossSpec | None, file: 
                   f"give one example per row: a column of {form.text} values", where=where)
 
 
+def one_for_the_batch(arr: np.ndarray, role: str, file: str, fmt: str, first: int,
+                      like: np.ndarray | None = None) -> np.ndarray:
+    """A role that is one for the whole batch (class weights) given as a table's column:
+    its one value, which every row must repeat, as every line of a JSON Lines file must;
+    the first row that differs is named (rows counted from `first`). `like`: the value of
+    the rows before these (a file read a row group at a time)."""
+    if arr.ndim == 0 or arr.shape[0] == 0:  # no row: the reader refuses it
+        return arr
+    value = arr[0] if like is None else like
+    same = (arr == value).reshape(arr.shape[0], -1).all(axis=1)
+    if not same.all():
+        row = first + int(np.flatnonzero(~same)[0])
+        raise BadData(f"{role} on row {row} differs from the first row's: {role} is one "
+                      f"for the whole batch, not one per example",
+                      f"give the same {role} on every row of the {describe(fmt)}, or "
+                      f"--{role} FILE", where=f"{file}:{role}")
+    return value
+
+
 def describe(fmt: str) -> str:
     """The row format as messages name it."""
     return {"jsonl": "JSON Lines file", "parquet": "Parquet file",
             "arrow": "Arrow file"}.get(fmt, fmt)
 
 
-__all__ = ["ROW_FORMATS", "batch_shape", "describe", "example_form", "one_example_per_row"]
+__all__ = ["ROW_FORMATS", "batch_shape", "describe", "example_form", "one_example_per_row",
+           "one_for_the_batch"]

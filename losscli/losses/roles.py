@@ -93,16 +93,19 @@ def embedding_batch(inputs: Inputs, *, negatives: str = "required",
             where=inputs.where("positive"),
         )
     p2 = positive.reshape(B, D)
+    layouts = _negatives_layouts(inputs, B) if negatives2 else {}
     if "negatives" in inputs:
         n3 = negatives_3d(inputs, "negatives", B, D, single,
-                           allow_empty=negatives == "optional")
+                           allow_empty=negatives == "optional",
+                           layout=layouts.get("negatives", inputs.negatives_layout))
     elif negatives == "optional":
         n3 = np.zeros((1, 0, D))
     else:
         raise missing_role(inputs, "negatives", expected)
     n2 = None
     if negatives2 and "negatives2" in inputs:
-        n2 = negatives_3d(inputs, "negatives2", B, D, single, allow_empty=False)
+        n2 = negatives_3d(inputs, "negatives2", B, D, single, allow_empty=False,
+                          layout=layouts.get("negatives2", inputs.negatives_layout))
         if n2.shape[1] != n3.shape[1]:
             raise BadData(
                 f"negatives2 has K = {n2.shape[1]} but negatives has K = {n3.shape[1]} "
@@ -113,13 +116,34 @@ def embedding_batch(inputs: Inputs, *, negatives: str = "required",
     return EmbeddingBatch(a2, p2, n3, n2, [])
 
 
+def _negatives_layouts(inputs: Inputs, B: int) -> dict[str, str | None]:
+    """The layout each of two negatives roles is read in (quadruplet's negatives and
+    negatives2), where LOSSES.md lets them differ: one shared (K, D), the other per anchor.
+
+    --negatives-layout decides the 2-D roles it can read (per-anchor: B rows; shared: any);
+    when it decides one, the other role is read in its only reading ((K, D) with K != B
+    shared, (B, K, D) per anchor) instead of refused. When it decides neither, it stays
+    given to both, so a (K, D) role under per-anchor is still refused as the likely mistake.
+    """
+    layout = inputs.negatives_layout
+    present = [r for r in ("negatives", "negatives2") if r in inputs]
+
+    def decided(role: str) -> bool:
+        arr = inputs[role]
+        return arr.ndim == 2 and (layout == "shared" or arr.shape[0] == B)
+
+    if layout is None or not any(decided(r) for r in present):
+        return {}
+    return {r: layout if decided(r) else None for r in present}
+
+
 def negatives_3d(inputs: Inputs, role: str, B: int, D: int, single: bool,
-                  allow_empty: bool) -> np.ndarray:
+                  allow_empty: bool, layout: str | None) -> np.ndarray:
     """A negatives role as (Bn, K, D), Bn in {1, B}: (D,) one shared negative, (K, D) shared
-    or, with the per-anchor layout, (B, D) one per anchor, (B, K, D) per anchor."""
+    or, with the per-anchor layout, (B, D) one per anchor, (B, K, D) per anchor.
+    layout: the reading of this role's 2-D form (None: by its shape alone)."""
     arr = inputs[role]
     shape = arr.shape
-    layout = inputs.negatives_layout
     if arr.shape == (0,):  # JSON `[]`: no negatives at all
         arr = arr.reshape(0, D)
     elif arr.ndim == 3 and arr.shape[1:] == (0, 0):  # `[]` on every JSON Lines line
@@ -281,7 +305,8 @@ def negatives_bank(inputs: Inputs, B: int, D: int, single: bool, *, required: bo
         if required:
             raise missing_role(inputs, "negatives")
         return np.zeros((1, 0, D))
-    return negatives_3d(inputs, "negatives", B, D, single, allow_empty=allow_empty)
+    return negatives_3d(inputs, "negatives", B, D, single, allow_empty=allow_empty,
+                        layout=inputs.negatives_layout)
 
 
 def paired_rows(inputs: Inputs, first: str = "x1", second: str = "x2",

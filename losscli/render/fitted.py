@@ -33,6 +33,8 @@ _CHART = re.compile("[\u2580-\u259f\u2800-\u28ff ]+")
 _NUMBER_WORD = re.compile(r"[-+]?(\d[\d,]*\.?\d*|\.\d+)([eE][-+]?\d+)?%?")
 # The narrowest a text column is folded to (or its longest number, if wider).
 TEXT_MIN = 8
+# The width below which prose (a text column with spaces) reads worse than a word folded.
+PROSE_MIN = 24
 
 
 def fitted(table: Table, keys: int = 1) -> Fitted:
@@ -72,6 +74,11 @@ def _text_min(column: Column) -> int:
     longest = max((len(m.group(0)) for c in column.cells
                    for m in _NUMBER_WORD.finditer(_plain(c))), default=0)
     return max(TEXT_MIN, longest)
+
+
+def _single_words(column: Column) -> bool:
+    """A text column whose every cell is one word (no space to wrap at)."""
+    return not _is_numeric(column) and all(len(_plain(c).split()) <= 1 for c in column.cells)
 
 
 def _width(cell: object) -> int:
@@ -120,6 +127,18 @@ def _plan(table: Table, columns: list[int], width: int, console: Console,
     spare = room - sum(least)
     widths = list(least)
     wants = [n - m for n, m in zip(natural, least, strict=True)]
+    # A column of single words (names, modes) can only fold through a word, prose wraps at
+    # its spaces: the words get their whole width first (the narrowest first), from what
+    # is left once the prose has PROSE_MIN columns to wrap in.
+    words = [n for n, i in enumerate(columns) if _single_words(table.columns[i])]
+    reserve = sum(min(natural[n], PROSE_MIN) - least[n] for n in range(len(columns))
+                  if n not in words and not _is_numeric(table.columns[columns[n]])
+                  and natural[n] > least[n])
+    for n in sorted(words, key=lambda n: wants[n]):
+        if 0 < wants[n] <= spare - reserve:
+            widths[n] += wants[n]
+            spare -= wants[n]
+            wants[n] = 0
     total = sum(wants)
     for n, want in enumerate(wants):  # the spare room shared by what each would take
         widths[n] += want * spare // total if total else 0

@@ -183,3 +183,16 @@ def test_the_table_says_it_under_terms_top_too(capsys, here):
     _, out, _ = _cli(capsys, "compute", "clip", "t.npz", "-f", "table", "--terms", "all",
                      "--show", "0")
     assert "more terms" not in out and "no terms left out" not in out
+
+
+def test_top_alone_means_terms_top_and_beside_all_or_none_is_refused(capsys, here):
+    # QA7 L8: `--top 1` without `--terms top` was ignored without a word
+    B, T = 3, 2 * 3
+    _, out, _ = _cli(capsys, "compute", "clip", "t.npz", "-f", "json", "--top", "2")
+    doc = json.loads(out)
+    assert doc["terms_left_out"] == B * (T - 4)
+    for mode in ("all", "none"):
+        code, out, err = _cli(capsys, "compute", "clip", "t.npz", "-f", "json", "--terms", mode,
+                              "--top", "2")
+        assert code == 2 and out == "", err
+        assert f"--top 2 chooses terms for --terms top, not --terms {mode}" in err

@@ -121,3 +121,14 @@ def test_a_tiny_number_is_never_cut(tmp_path: Path) -> None:
     tiny = fmt_number(doc["examples"][0]["terms"][1]["probability"])
     assert "e-" in tiny and whole(tiny, table), (tiny, table)
     check_frame(table, 40)
+
+
+@pytest.mark.parametrize("width", [80, 100])
+def test_names_are_kept_whole_where_prose_can_wrap_instead(width: int) -> None:
+    # compare's table folded "pytorch-metric-learning" into "pytorch-metric-le / arning" at
+    # 100 columns while its "changes" column had room to wrap at its spaces
+    out = cli(["compare", "triplet", "ex.json", "-f", "table"], width)
+    check_frame(out, width)
+    for name in ("pytorch-metric-learning", "sentence-transformers", "mean-nonzero"):
+        assert whole(name, out), out
+    assert whole("eps_placement=difference", out), out

@@ -169,6 +169,22 @@ def test_a_sweep_does_not_report_a_parameter_tied_to_the_swept_one_as_fixed(
                             rel_tol=1e-14)
 
 
+def test_a_parameter_that_defaults_to_the_swept_one_is_not_reported_fixed() -> None:
+    """QA9 M1: supcon's base_temperature is t unless given, so it moves with a temperature
+    sweep; `params` showed it at the first step's t (0.05), a value that reproduces no point
+    but the first. Given, it is fixed and reported."""
+    r = np.random.default_rng(3)
+    x = {"anchor": r.normal(size=(3, 4)), "positives": r.normal(size=(3, 2, 4))}
+    values = [0.05, 0.5, 1.0]
+    s = api.sweep("supcon", x, "temperature", values)
+    assert "base_temperature" not in s.params and s.params == {"similarity": "cosine"}
+    for v, loss in zip(values, s.losses, strict=True):
+        assert math.isclose(loss, losscli.evaluate("supcon", x, temperature=v).value,
+                            rel_tol=1e-14)
+    fixed = api.sweep("supcon", x, "temperature", values, base_temperature=0.07)
+    assert fixed.params["base_temperature"] == 0.07
+
+
 def test_the_tied_parameters_are_declared_by_the_specs() -> None:
     """The pairs of parameters that say one thing two ways are metadata of the spec (no
     layer branches on a loss's name): clip ties temperature and scale, siglip has only a

@@ -187,3 +187,31 @@ def test_no_negatives_on_every_line_is_k_0_as_in_one_json_object(tmp_path, capsy
     assert "no negatives (K = 0)" in err
     code, _, err = run_cli(capsys, "compute", "triplet", str(path))
     assert code == 4 and "K = 0" in err and "at least one negative" in err, err
+
+
+def test_class_weights_as_a_column_are_read_once_as_json_lines_read_them(tmp_path, capsys):
+    # QA7 L10: the same weights on every Parquet row were refused as "(B, C) does not match
+    # (B, C)", and batch on the file failed with an IndexError
+    pa = optional_module("pyarrow")
+    weight = np.abs(vectors(C)) + 0.5
+    columns = {"logits": vectors(B, C), "target": [5, 0, 2, 3], "weight": np.tile(weight, (B, 1))}
+    want = run_cli_json(capsys, "compute", "softmax-ce",
+                        write_lines(tmp_path / "w.jsonl", columns), "--reduction", "none")
+    unweighted = run_cli_json(capsys, "compute", "softmax-ce", write_lines(
+        tmp_path / "u.jsonl", {k: v for k, v in columns.items() if k != "weight"}))
+    assert want["value"] != unweighted["value"]  # the weights change the value
+    for kind in ("parquet", "arrow"):
+        path = _write_table(pa, tmp_path / f"w.{kind}", columns, kind)
+        doc = run_cli_json(capsys, "compute", "softmax-ce", path, "--reduction", "none")
+        assert_close(doc["per_example"], want["per_example"])
+        code, out, err = run_cli(capsys, "batch", "softmax-ce", path, "-f", "jsonl",
+                                 "--reduction", "none")
+        assert code == 0, err
+        assert_close(json.loads(out)["per_example"], want["per_example"])
+    differing = np.tile(weight, (B, 1))
+    differing[3, 1] += 1.0  # in the second row group: batch reads groups one at a time
+    path = _write_table(pa, tmp_path / "d.parquet", {**columns, "weight": differing}, "parquet")
+    for command, exit_code in (("compute", 4), ("batch", 7)):
+        code, _, err = run_cli(capsys, command, "softmax-ce", path)
+        assert code == exit_code, err
+        assert f"{path}:weight: weight on row 3 differs from the first row's" in err, err

@@ -18,6 +18,7 @@ import pytest
 import losscli
 from losscli.errors import UsageError
 from losscli.losses import LOSSES
+from tests import reference
 
 B, D, P = 4, 3, 2
 NEGATIVE_LOSSES = sorted(name for name, spec in LOSSES.items() if "negatives" in spec.roles)
@@ -151,6 +152,42 @@ def test_the_library_takes_the_layout() -> None:
     loaded = losscli.evaluate("triplet", losscli.api.inputs_from_arrays(arrs),
                               negatives_layout="per-anchor")
     np.testing.assert_allclose(loaded.per_example, explicit.per_example, rtol=1e-12)
+
+
+def _quadruplet_reference(arrs: dict[str, np.ndarray], n: np.ndarray,
+                          n2: np.ndarray) -> list[float]:
+    """Per-anchor reference over (B, K, D) negatives and negatives2 (LOSSES.md)."""
+    return [reference.quadruplet(a, p, list(nb), list(n2b))
+            for a, p, nb, n2b in zip(arrs["anchor"], arrs["positive"], n, n2, strict=True)]
+
+
+@pytest.mark.parametrize("layout,n_of,n2_of,n_at,n2_at", [
+    # negatives one per anchor row, negatives2 one row shared: LOSSES.md lets them differ
+    ("per-anchor", lambda r: r.normal(size=(B, D)), lambda r: r.normal(size=(1, D)),
+     lambda n: n[:, None], lambda n2: np.broadcast_to(n2, (B, 1, D))),
+    ("per-anchor", lambda r: r.normal(size=(1, D)), lambda r: r.normal(size=(B, D)),
+     lambda n: np.broadcast_to(n, (B, 1, D)), lambda n2: n2[:, None]),
+    # a shared bank of B rows beside negatives2 given per anchor as (B, K, D)
+    ("shared", lambda r: r.normal(size=(B, D)), lambda r: r.normal(size=(B, B, D)),
+     lambda n: np.broadcast_to(n, (B, B, D)), lambda n2: n2),
+])
+def test_quadruplets_two_negatives_roles_may_differ_in_layout(layout, n_of, n2_of, n_at,
+                                                               n2_at) -> None:
+    rng = np.random.default_rng(7)
+    arrs = {"anchor": rng.normal(size=(B, D)), "positive": rng.normal(size=(B, D))}
+    n, n2 = n_of(rng), n2_of(rng)
+    got = losscli.evaluate("quadruplet", {**arrs, "negatives": n, "negatives2": n2},
+                           negatives_layout=layout, reduction="none")
+    np.testing.assert_allclose(got.per_example, _quadruplet_reference(arrs, n_at(n), n2_at(n2)),
+                               rtol=1e-12)
+
+
+def test_a_per_anchor_layout_neither_negatives_role_can_take_is_refused() -> None:
+    rng = np.random.default_rng(8)
+    arrs = {"anchor": rng.normal(size=(B, D)), "positive": rng.normal(size=(B, D)),
+            "negatives": rng.normal(size=(2, D)), "negatives2": rng.normal(size=(2, D))}
+    with pytest.raises(losscli.errors.BadData, match="cannot be one per anchor"):
+        losscli.evaluate("quadruplet", arrs, negatives_layout="per-anchor")
 
 
 # torch's TripletMarginLoss, optax's triplet_margin_loss and sentence-transformers'
