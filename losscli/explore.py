@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from losscli.errors import LossCliError, UsageError
+from losscli.errors import BadData, UsageError
 from losscli.losses import Convention, module_of
 from losscli.losses.call import LossCall
 from losscli.losses.conventions import compared_for
@@ -305,26 +305,38 @@ def _streamed(pairs: Any, bins: int) -> tuple[list[dict[str, Any]], list[dict[st
 
 # ------------------------------------------------------------------------------- compare
 def compare(call: LossCall, inputs: Inputs) -> list[Comparison]:
-    """losscli's own definition first, then each library in LIBRARIES order."""
+    """losscli's own definition first, then each library in LIBRARIES order.
+
+    A row whose convention cannot take the input says why in its row, the others still
+    compute: a usage the library cannot express, or data it reads where losscli refuses
+    them (class index -100, torch's default ignore_index). Only data that every row
+    refuses is refused (the first row's error)."""
     spec = call.spec
-    own = run(call, inputs)
-    rows = [Comparison("losscli", True, f"losscli {spec.name}", own.value,
-                       own.per_example.tolist(), own.reduction, dict(own.params),
-                       warnings=own.warnings)]
+    refusals: list[BadData] = []
+    try:
+        own = run(call, inputs)
+        rows = [Comparison("losscli", True, f"losscli {spec.name}", own.value,
+                           own.per_example.tolist(), own.reduction, dict(own.params),
+                           warnings=own.warnings)]
+    except BadData as exc:
+        refusals.append(exc)
+        rows = [Comparison("losscli", False, f"losscli {spec.name}", reason=exc.message())]
     for lib in compared_for(spec):
         try:
             r = run(call.with_like(lib), inputs)
-        except UsageError as exc:
+        except (UsageError, BadData) as exc:
+            if isinstance(exc, BadData):
+                refusals.append(exc)
             conv = spec.conventions.get(lib)
             api_name = conv.call({**call.params, **conv.params}) if isinstance(
                 conv, Convention) else "-"
             rows.append(Comparison(lib, False, api_name, reason=exc.message()))
             continue
-        except LossCliError:
-            raise
         conv = r.convention or {}
         rows.append(Comparison(lib, True, conv.get("api", lib), r.value,
                                r.per_example.tolist(), r.reduction, dict(r.params),
                                conv.get("changed", {}), conv.get("flags", {}),
                                warnings=r.warnings))
+    if refusals and not any(r.defined for r in rows):
+        raise refusals[0]
     return rows

@@ -262,6 +262,10 @@ class Convention:
       overflowing where the library's does (HCL)
     - softplus_threshold: softplus(x) is x above this (torch.nn.Softplus' threshold)
     - zero_without_pairs: an anchor without a negative (or a positive) pair has loss 0
+    - shifted_log_prob: each log-probability is the library's (v_p - max v) - log(sum_j
+      e^{v_j - max v}), not losscli's exact one: a confident anchor's loss below float64's
+      resolution of its logits is exactly 0 there (PML's SupConLoss), which AvgNonZero then
+      leaves out of the mean
     - float32_params: parameters the library stores as float32 before using them in float64
     - mining_margin: the library mines pairs inside the loss with this margin (MalongTech's
       multi-similarity: negatives with s_n + margin > min s_p, positives with
@@ -303,6 +307,7 @@ class Convention:
     linear_space: bool = False
     softplus_threshold: float | None = None
     zero_without_pairs: bool = False
+    shifted_log_prob: bool = False
     float32_params: tuple[str, ...] = ()
     mining_margin: float | None = None
     negatives_layout: str | None = None
@@ -346,6 +351,8 @@ class Convention:
             out["softplus_threshold"] = self.softplus_threshold
         if self.zero_without_pairs:
             out["zero_without_pairs"] = True
+        if self.shifted_log_prob:
+            out["shifted_log_prob"] = True
         if self.float32_params:
             out["float32_params"] = list(self.float32_params)
         if self.mining_margin is not None:
