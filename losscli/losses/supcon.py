@@ -197,6 +197,7 @@ class _MultiView:
                  cosine: bool, big: np.ndarray, log_den: np.ndarray) -> None:
         self.Z, self.B, self.V, self.scale, self.factor = Z, B, V, scale, factor
         self.cosine, self.big, self.log_den = cosine, big, log_den
+        self.read = tiles.RowReader(Z, Z, cosine)
 
     def order(self, v0: int, v1: int) -> np.ndarray:
         """(v1 - v0, N - 1): view v's candidates as the breakdown lists them."""
@@ -213,7 +214,7 @@ class _MultiView:
         B, V = self.B, self.V
         N = B * V
         v0, v1 = start * V, stop * V
-        S = tiles.rows(self.Z, self.Z, v0, v1, self.cosine)
+        S = self.read(v0, v1)
         logit, prob, grad = np.empty_like(S), np.empty_like(S), np.empty_like(S)
         _jit.run(tk.multiview_row_terms, S.size * 8, S, v0, V, self.scale, self.factor,
                  self.big, self.log_den, logit, prob, grad)
