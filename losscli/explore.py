@@ -153,7 +153,8 @@ def stats(call: LossCall, inputs: Inputs, bins: int = 20) -> Stats:
     pairs = getattr(result.terms, "pairs", None)
     if pairs is not None:  # an in-batch loss: its breakdown is read by blocks, never whole
         return Stats(result.loss, dict(result.params), result.reduction, result.value,
-                     _in_batch_records(result, pairs, bins), result.warnings,
+                     _in_batch_records(result, pairs, bins, call.spec.active_columns),
+                     result.warnings,
                      result.convention)
     cols = result.terms.columns
     records: list[dict[str, Any]] = [{"stat": "loss", **summary(result.per_example)}]
@@ -202,13 +203,16 @@ EXACT_PAIRS = 2**22
 FINE_BINS = 2**16
 
 
-def _in_batch_records(result: Result, pairs: Any, bins: int) -> list[dict[str, Any]]:
-    """stats of an in-batch loss: the example losses, the active terms (a block of examples
-    at a time), then the positive and the negative similarities, each pair of examples once
-    (from the tiles of the similarity matrix), each summarized and binned on its own scale."""
+def _in_batch_records(result: Result, pairs: Any, bins: int, active_columns: tuple[str, ...],
+                      ) -> list[dict[str, Any]]:
+    """stats of an in-batch loss: the example losses, the active terms of a margin loss (a
+    block of examples at a time: LossSpec.active_columns; siglip's softplus terms are all
+    > 0 and dcl's weighted ones never are, so theirs would say nothing), then the positive
+    and the negative similarities, each pair of examples once (from the tiles of the
+    similarity matrix), each summarized and binned on its own scale."""
     records: list[dict[str, Any]] = [{"stat": "loss", **summary(result.per_example)}]
     terms = result.terms
-    if "term" in terms.names:
+    if "term" in terms.names and "term" in active_columns:
         active = total = 0
         step = max(1, 2**20 // max(1, terms.count))
         for start in range(0, result.batch, step):

@@ -13,7 +13,7 @@ from collections.abc import Container, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from losscli.errors import UsageError, closest_hint
+from losscli.errors import SURFACE, UsageError, closest_hint
 from losscli.model import EXAMPLE_FORMS, ROLE_SHAPES, ExampleForm
 
 
@@ -35,6 +35,12 @@ class Param:
         """The command-line flag: `--` and the name with dashes (tau_plus -> --tau-plus)."""
         return "--" + self.name.replace("_", "-")
 
+    @property
+    def named(self) -> str:
+        """How a message names it: the option on the command line, the keyword argument in
+        the library (errors.SURFACE)."""
+        return self.option if SURFACE.get() == "cli" else self.name
+
     def validate(self, value: Any) -> Any:
         """The value checked and normalised, or a UsageError naming the option."""
         if value is None:
@@ -42,21 +48,21 @@ class Param:
         if self.kind == "choice":
             if value not in self.choices:
                 hint = closest_hint(str(value), self.choices)
-                raise UsageError(f"{self.option} got {value!r}",
+                raise UsageError(f"{self.named} got {value!r}",
                                  f"choose one of {', '.join(self.choices)}{hint}")
             return value
         if self.kind == "bool":
-            return flag(self.option, value)
+            return flag(self.named, value)
         value = plain_number(value)
         if self.kind == "int":
             if isinstance(value, bool) or not isinstance(value, int):
-                raise UsageError(f"{self.option} got {value!r}", "give a whole number")
+                raise UsageError(f"{self.named} got {value!r}", "give a whole number")
             return value
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise UsageError(f"{self.option} got {value!r}", "give a number")
+            raise UsageError(f"{self.named} got {value!r}", "give a number")
         value = float(value)
         if not math.isfinite(value):
-            raise UsageError(f"{self.option} must be finite, got {value}", _CHECK_FIX[self.check])
+            raise UsageError(f"{self.named} must be finite, got {value}", _CHECK_FIX[self.check])
         bad = (
             (self.check == "positive" and not value > 0)
             or (self.check == "nonnegative" and not value >= 0)
@@ -65,7 +71,7 @@ class Param:
             or (self.check == "signed-unit" and not -1 <= value <= 1)
         )
         if bad:
-            raise UsageError(f"{self.option} got {value}", _CHECK_FIX[self.check])
+            raise UsageError(f"{self.named} got {value}", _CHECK_FIX[self.check])
         return value
 
 

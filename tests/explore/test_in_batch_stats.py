@@ -108,3 +108,13 @@ def test_the_table_shows_both_histograms():
     assert "histogram of the positive similarity (on its own scale)" in text
     assert "histogram of the negative similarity (on its own scale)" in text
     assert "s_ap" in text and "s_an" in text
+
+
+@pytest.mark.parametrize("loss", ["dcl", "siglip"])
+def test_no_active_share_for_in_batch_losses_without_a_margin(loss):
+    # QA9 L1: dcl's share was always 0 and siglip's always 1, whatever the data
+    rng = np.random.default_rng(5)
+    x = {"anchor": rng.normal(size=(6, 4)), "positive": rng.normal(size=(6, 4))}
+    records = api.stats(loss, x).records
+    assert not any(r["stat"].startswith("active") for r in records)
+    assert [r["stat"] for r in records][:1] == ["loss"]
