@@ -635,8 +635,8 @@ CATALOGUE = [
       make=files({"ok.json": OK})),
     C("stdin-twice", INFONCE + ["-", "--anchor", "-"], 2, ("stdin", "once"), stdin=b"{}"),
     # ---- 2: an --out suffix that names no format is never written as JSON (issue 12.5)
-    C("out-suffix-jsonl-for-compute", INFONCE + ["ok.json", "--out", "r.jsonl"], 2,
-      ("--out r.jsonl", ".jsonl", "names no format", ".json, .csv, .txt", "--format"),
+    C("out-suffix-md-for-compute", INFONCE + ["ok.json", "--out", "r.md"], 2,
+      ("--out r.md", ".md", "names no format", ".json, .jsonl, .csv, .txt", "--format"),
       make=files({"ok.json": OK}), out=False),
     C("out-suffix-npy", INFONCE + ["ok.json", "--out", "r.npy"], 2,
       ("r.npy", "'.npy'", "names no format"), make=files({"ok.json": OK}), out=False),
