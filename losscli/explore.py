@@ -152,9 +152,10 @@ def stats(call: LossCall, inputs: Inputs, bins: int = 20) -> Stats:
     result = run(call, inputs)
     pairs = getattr(result.terms, "pairs", None)
     if pairs is not None:  # an in-batch loss: its breakdown is read by blocks, never whole
+        notes: list[str] = []
+        records = _in_batch_records(result, pairs, bins, call.spec.active_columns, notes)
         return Stats(result.loss, dict(result.params), result.reduction, result.value,
-                     _in_batch_records(result, pairs, bins, call.spec.active_columns),
-                     result.warnings,
+                     records, result.warnings + tuple(notes),
                      result.convention)
     cols = result.terms.columns
     records: list[dict[str, Any]] = [{"stat": "loss", **summary(result.per_example)}]
@@ -204,7 +205,7 @@ FINE_BINS = 2**16
 
 
 def _in_batch_records(result: Result, pairs: Any, bins: int, active_columns: tuple[str, ...],
-                      ) -> list[dict[str, Any]]:
+                      notes: list[str]) -> list[dict[str, Any]]:
     """stats of an in-batch loss: the example losses, the active terms of a margin loss (a
     block of examples at a time: LossSpec.active_columns; siglip's softplus terms are all
     > 0 and dcl's weighted ones never are, so theirs would say nothing), then the positive
@@ -236,6 +237,10 @@ def _in_batch_records(result: Result, pairs: Any, bins: int, active_columns: tup
                                                                  strict=True)]
     else:
         sums, hists = _streamed(pairs, bins)
+        notes.append(f"{sum(counts):,} similarities: their quantiles (p5 ... p95) are read "
+                     f"from a histogram of {FINE_BINS:,} bins per --bins bin, within 1/"
+                     f"{FINE_BINS * bins:,} of each one's range (count, mean, std, min, max "
+                     "are exact)")
     for (name, what), summed in zip((("s_ap", "positive"), ("s_an", "negative")), sums,
                                     strict=True):
         records.append({"stat": name, "quantity": f"{what} similarity", **summed})

@@ -98,6 +98,11 @@ def test_streamed_statistics_above_the_exact_size(monkeypatch, loss):
     for want, got in zip(_histograms(exact), _histograms(streamed), strict=True):
         assert_close(got["edges"], want["edges"])
         assert got["counts"] == want["counts"]
+    # QA9 L7: the estimate says it is one; the exact path says nothing
+    said = [w for w in streamed.warnings if "quantiles (p5 ... p95) are read from a histogram"
+            in w]
+    assert len(said) == 1 and f"within 1/{11 * explore.FINE_BINS:,}" in said[0]
+    assert not any("quantiles" in w for w in exact.warnings)
 
 
 def test_the_table_shows_both_histograms():
