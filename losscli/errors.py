@@ -41,6 +41,10 @@ class LossCliError(Exception):
         self.fix = fix
         self.where = where
 
+    def __str__(self) -> str:
+        """The whole message, fix included: what a notebook's traceback shows."""
+        return self.message()
+
     def located(self, where: str) -> LossCliError:
         """The same error, attributed to a place (file, file:role) if it had none."""
         if self.where is None:

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from losscli.errors import LossCliError, UsageError
+from losscli.errors import BadData, UsageError
 from losscli.losses import Convention, module_of
 from losscli.losses.call import LossCall
 from losscli.losses.conventions import compared_for
@@ -152,8 +152,10 @@ def stats(call: LossCall, inputs: Inputs, bins: int = 20) -> Stats:
     result = run(call, inputs)
     pairs = getattr(result.terms, "pairs", None)
     if pairs is not None:  # an in-batch loss: its breakdown is read by blocks, never whole
+        notes: list[str] = []
+        records = _in_batch_records(result, pairs, bins, call.spec.active_columns, notes)
         return Stats(result.loss, dict(result.params), result.reduction, result.value,
-                     _in_batch_records(result, pairs, bins), result.warnings,
+                     records, result.warnings + tuple(notes),
                      result.convention)
     cols = result.terms.columns
     records: list[dict[str, Any]] = [{"stat": "loss", **summary(result.per_example)}]
@@ -202,13 +204,16 @@ EXACT_PAIRS = 2**22
 FINE_BINS = 2**16
 
 
-def _in_batch_records(result: Result, pairs: Any, bins: int) -> list[dict[str, Any]]:
-    """stats of an in-batch loss: the example losses, the active terms (a block of examples
-    at a time), then the positive and the negative similarities, each pair of examples once
-    (from the tiles of the similarity matrix), each summarized and binned on its own scale."""
+def _in_batch_records(result: Result, pairs: Any, bins: int, active_columns: tuple[str, ...],
+                      notes: list[str]) -> list[dict[str, Any]]:
+    """stats of an in-batch loss: the example losses, the active terms of a margin loss (a
+    block of examples at a time: LossSpec.active_columns; siglip's softplus terms are all
+    > 0 and dcl's weighted ones never are, so theirs would say nothing), then the positive
+    and the negative similarities, each pair of examples once (from the tiles of the
+    similarity matrix), each summarized and binned on its own scale."""
     records: list[dict[str, Any]] = [{"stat": "loss", **summary(result.per_example)}]
     terms = result.terms
-    if "term" in terms.names:
+    if "term" in terms.names and "term" in active_columns:
         active = total = 0
         step = max(1, 2**20 // max(1, terms.count))
         for start in range(0, result.batch, step):
@@ -232,6 +237,10 @@ def _in_batch_records(result: Result, pairs: Any, bins: int) -> list[dict[str, A
                                                                  strict=True)]
     else:
         sums, hists = _streamed(pairs, bins)
+        notes.append(f"{sum(counts):,} similarities: their quantiles (p5 ... p95) are read "
+                     f"from a histogram of {FINE_BINS:,} bins per --bins bin, within 1/"
+                     f"{FINE_BINS * bins:,} of each one's range (count, mean, std, min, max "
+                     "are exact)")
     for (name, what), summed in zip((("s_ap", "positive"), ("s_an", "negative")), sums,
                                     strict=True):
         records.append({"stat": name, "quantity": f"{what} similarity", **summed})
@@ -305,26 +314,38 @@ def _streamed(pairs: Any, bins: int) -> tuple[list[dict[str, Any]], list[dict[st
 
 # ------------------------------------------------------------------------------- compare
 def compare(call: LossCall, inputs: Inputs) -> list[Comparison]:
-    """losscli's own definition first, then each library in LIBRARIES order."""
+    """losscli's own definition first, then each library in LIBRARIES order.
+
+    A row whose convention cannot take the input says why in its row, the others still
+    compute: a usage the library cannot express, or data it reads where losscli refuses
+    them (class index -100, torch's default ignore_index). Only data that every row
+    refuses is refused (the first row's error)."""
     spec = call.spec
-    own = run(call, inputs)
-    rows = [Comparison("losscli", True, f"losscli {spec.name}", own.value,
-                       own.per_example.tolist(), own.reduction, dict(own.params),
-                       warnings=own.warnings)]
+    refusals: list[BadData] = []
+    try:
+        own = run(call, inputs)
+        rows = [Comparison("losscli", True, f"losscli {spec.name}", own.value,
+                           own.per_example.tolist(), own.reduction, dict(own.params),
+                           warnings=own.warnings)]
+    except BadData as exc:
+        refusals.append(exc)
+        rows = [Comparison("losscli", False, f"losscli {spec.name}", reason=exc.message())]
     for lib in compared_for(spec):
         try:
             r = run(call.with_like(lib), inputs)
-        except UsageError as exc:
+        except (UsageError, BadData) as exc:
+            if isinstance(exc, BadData):
+                refusals.append(exc)
             conv = spec.conventions.get(lib)
             api_name = conv.call({**call.params, **conv.params}) if isinstance(
                 conv, Convention) else "-"
             rows.append(Comparison(lib, False, api_name, reason=exc.message()))
             continue
-        except LossCliError:
-            raise
         conv = r.convention or {}
         rows.append(Comparison(lib, True, conv.get("api", lib), r.value,
                                r.per_example.tolist(), r.reduction, dict(r.params),
                                conv.get("changed", {}), conv.get("flags", {}),
                                warnings=r.warnings))
+    if refusals and not any(r.defined for r in rows):
+        raise refusals[0]
     return rows

@@ -313,6 +313,7 @@ def main() -> None:
         sys.stderr.flush()
     except (OSError, ValueError):
         pass
+    _signals.finishing(code)
     if "multiprocessing" in sys.modules:
         # --jobs or a Dask cluster ran: their finalisers release semaphores and children
         # (skipping them leaves the resource tracker warning about leaks on stderr).

@@ -214,7 +214,7 @@ def _names_in(params: Iterable[inspect.Parameter], panel: str) -> list[str]:
 EXPLORE_FORMATS = ("table", "jsonl", "json", "csv")
 
 FORMATS_HELP = "auto (table on a terminal, JSON when piped or from --out's suffix), " \
-    "table, json or csv"
+    "table, json, jsonl (the JSON on one line, a record to append to a log) or csv"
 
 # sweep, stats and compare write JSON Lines when piped (CONTRACT.md), not compute's JSON.
 EXPLORE_FORMATS_HELP = "auto (table on a terminal, JSON Lines when piped, or from --out's " \

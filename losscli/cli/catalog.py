@@ -266,6 +266,14 @@ def _explain(
         from losscli.cli._references import reference_text
 
         text += reference_text(references)
+    if out is None:
+        from losscli.render import is_tty
+
+        if is_tty():  # a person reads it: lines fit the terminal (a file or pipe: as is)
+            from losscli.cli._output import stdout_console
+            from losscli.render.wrapping import wrapped
+
+            text = wrapped(text, stdout_console().width)
     write_text(text, out, force)
 
 

@@ -119,7 +119,7 @@ def _compute(
     from losscli.errors import NonFiniteResult, UsageError
     from losscli.render import resolve_format, suffix_mismatch
 
-    fmt = resolve_format(format, out, allowed=("table", "json", "csv"))
+    fmt = resolve_format(format, out, allowed=("table", "json", "jsonl", "csv"))
     misnamed = suffix_mismatch(fmt, out)  # among the result's warnings: stderr and JSON
     from losscli.render.ranking import checked as checked_ranking
 
@@ -184,6 +184,8 @@ def _compute(
     else:
         if fmt == "csv":
             from losscli.render.csvout import csv_chunks as chunks
+        elif fmt == "jsonl":
+            from losscli.render.jsonout import jsonl_chunks as chunks
         else:
             from losscli.render.jsonout import json_chunks as chunks
         write_chunks(chunks(result, view, order), out, force, inputs)

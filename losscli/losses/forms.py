@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -187,12 +188,21 @@ class PairedBatch:
         return tiles.tiles(self.anchor.used, self.positive.used, self.cosine)
 
     def rows(self, start: int, stop: int) -> np.ndarray:
-        """S[start:stop] in float64."""
-        return tiles.rows(self.anchor.used, self.positive.used, start, stop, self.cosine)
+        """S[start:stop] in float64 (a view, valid until the next call)."""
+        return self._rows(start, stop)
 
     def columns(self, start: int, stop: int) -> np.ndarray:
-        """S[:, start:stop] transposed: column j as a row, in float64."""
-        return tiles.rows(self.positive.used, self.anchor.used, start, stop, self.cosine)
+        """S[:, start:stop] transposed: column j as a row, in float64 (a view, valid until
+        the next call)."""
+        return self._columns(start, stop)
+
+    @cached_property
+    def _rows(self) -> tiles.RowReader:
+        return tiles.RowReader(self.anchor.used, self.positive.used, self.cosine)
+
+    @cached_property
+    def _columns(self) -> tiles.RowReader:
+        return tiles.RowReader(self.positive.used, self.anchor.used, self.cosine)
 
     def pairs(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """(s(a_i, p_i), s(a_i, p_j) for j != i) by tiles of rows."""
@@ -263,10 +273,18 @@ class TwoViewBatch:
         return tiles.tiles(self.Z, self.Z, self.cosine)
 
     def view_rows(self, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
-        """The rows of examples [start, stop)'s anchor views and positive views (float64)."""
+        """The rows of examples [start, stop)'s anchor views and positive views (float64;
+        views, valid until the next call)."""
         B = self.batch
-        return (tiles.rows(self.Z, self.Z, start, stop, self.cosine),
-                tiles.rows(self.Z, self.Z, B + start, B + stop, self.cosine))
+        return self._anchor_views(start, stop), self._positive_views(B + start, B + stop)
+
+    @cached_property
+    def _anchor_views(self) -> tiles.RowReader:
+        return tiles.RowReader(self.Z, self.Z, self.cosine)
+
+    @cached_property
+    def _positive_views(self) -> tiles.RowReader:
+        return tiles.RowReader(self.Z, self.Z, self.cosine)
 
     def per_example(self, anchor_rows: np.ndarray, positive_rows: np.ndarray, start: int,
                     ) -> np.ndarray:

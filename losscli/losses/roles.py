@@ -401,12 +401,13 @@ def check_magnitudes(batch: EmbeddingBatch, warnings: list[str]) -> None:
             warnings.append(huge_entry_warning(name))
 
 
-def check_huge(arrays: dict[str, np.ndarray | None], warnings: list[str]) -> None:
-    """A warning for each array with entries above HUGE_ENTRY in magnitude."""
+def check_huge(arrays: dict[str, np.ndarray | None], warnings: list[str],
+               risk: str = "distances and similarities may overflow") -> None:
+    """A warning for each array with entries above HUGE_ENTRY in magnitude (CONTRACT.md),
+    saying what may overflow (`risk`)."""
     for name, arr in arrays.items():
         if arr is not None and largest_magnitude(arr) > HUGE_ENTRY:
-            warnings.append(f"{name} has entries above {HUGE_ENTRY:g} in magnitude; distances "
-                            "and similarities may overflow")
+            warnings.append(f"{name} has entries above {HUGE_ENTRY:g} in magnitude; {risk}")
 
 
 def check_temperature(t: float, warnings: list[str]) -> None:

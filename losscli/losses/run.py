@@ -35,8 +35,9 @@ def run(call: LossCall, inputs: Inputs, *, grad: bool = False, merge: bool = Tru
 
         check_roles(spec, applied, inputs)
         inputs, reading = library_layout(spec, applied, inputs)
-        if reading is not None:
-            applied = replace(applied, notes=(*applied.notes, reading))
+        if reading is not None:  # a flag too: compare's rows show which reading each took
+            applied = replace(applied, notes=(*applied.notes, reading), flags={
+                **applied.flags, "negatives_layout": applied.convention.negatives_layout})
         extra["convention"] = applied.convention
     try:
         result = module_of(spec).evaluate(inputs, call.params, call.reduction, **extra)

@@ -10,7 +10,7 @@ from losscli.errors import BadData, UsageError
 from losscli.kernels import _jit
 from losscli.kernels import softmax as kern
 from losscli.losses.results import check_breakdown, nonfinite_warning, reduce, shape_dict
-from losscli.losses.roles import missing_role
+from losscli.losses.roles import check_huge, missing_role
 from losscli.losses.spec import Convention
 from losscli.losses.specs.softmax import SOFTMAX_CE
 from losscli.losses.sweeps import Limits, no_limits
@@ -39,6 +39,7 @@ def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, *, grad: bo
     B, C = x.shape
     check_breakdown(B, C, SOFTMAX_CE.name, B * C if grad else 0)
     warnings: list[str] = []
+    check_huge({"logits": x}, warnings, "a log-sum-exp minus a logit may overflow")
     if C == 1:
         warnings.append("a single class: its probability is 1 and the loss 0")
     if convention is not None and convention.library != "torch" and "weight" in inputs:

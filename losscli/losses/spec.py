@@ -13,7 +13,7 @@ from collections.abc import Container, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from losscli.errors import UsageError, closest_hint
+from losscli.errors import SURFACE, UsageError, closest_hint
 from losscli.model import EXAMPLE_FORMS, ROLE_SHAPES, ExampleForm
 
 
@@ -35,6 +35,12 @@ class Param:
         """The command-line flag: `--` and the name with dashes (tau_plus -> --tau-plus)."""
         return "--" + self.name.replace("_", "-")
 
+    @property
+    def named(self) -> str:
+        """How a message names it: the option on the command line, the keyword argument in
+        the library (errors.SURFACE)."""
+        return self.option if SURFACE.get() == "cli" else self.name
+
     def validate(self, value: Any) -> Any:
         """The value checked and normalised, or a UsageError naming the option."""
         if value is None:
@@ -42,21 +48,21 @@ class Param:
         if self.kind == "choice":
             if value not in self.choices:
                 hint = closest_hint(str(value), self.choices)
-                raise UsageError(f"{self.option} got {value!r}",
+                raise UsageError(f"{self.named} got {value!r}",
                                  f"choose one of {', '.join(self.choices)}{hint}")
             return value
         if self.kind == "bool":
-            return flag(self.option, value)
+            return flag(self.named, value)
         value = plain_number(value)
         if self.kind == "int":
             if isinstance(value, bool) or not isinstance(value, int):
-                raise UsageError(f"{self.option} got {value!r}", "give a whole number")
+                raise UsageError(f"{self.named} got {value!r}", "give a whole number")
             return value
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise UsageError(f"{self.option} got {value!r}", "give a number")
+            raise UsageError(f"{self.named} got {value!r}", "give a number")
         value = float(value)
         if not math.isfinite(value):
-            raise UsageError(f"{self.option} must be finite, got {value}", _CHECK_FIX[self.check])
+            raise UsageError(f"{self.named} must be finite, got {value}", _CHECK_FIX[self.check])
         bad = (
             (self.check == "positive" and not value > 0)
             or (self.check == "nonnegative" and not value >= 0)
@@ -65,7 +71,7 @@ class Param:
             or (self.check == "signed-unit" and not -1 <= value <= 1)
         )
         if bad:
-            raise UsageError(f"{self.option} got {value}", _CHECK_FIX[self.check])
+            raise UsageError(f"{self.named} got {value}", _CHECK_FIX[self.check])
         return value
 
 
@@ -262,6 +268,10 @@ class Convention:
       overflowing where the library's does (HCL)
     - softplus_threshold: softplus(x) is x above this (torch.nn.Softplus' threshold)
     - zero_without_pairs: an anchor without a negative (or a positive) pair has loss 0
+    - shifted_log_prob: each log-probability is the library's (v_p - max v) - log(sum_j
+      e^{v_j - max v}), not losscli's exact one: a confident anchor's loss below float64's
+      resolution of its logits is exactly 0 there (PML's SupConLoss), which AvgNonZero then
+      leaves out of the mean
     - float32_params: parameters the library stores as float32 before using them in float64
     - mining_margin: the library mines pairs inside the loss with this margin (MalongTech's
       multi-similarity: negatives with s_n + margin > min s_p, positives with
@@ -303,6 +313,7 @@ class Convention:
     linear_space: bool = False
     softplus_threshold: float | None = None
     zero_without_pairs: bool = False
+    shifted_log_prob: bool = False
     float32_params: tuple[str, ...] = ()
     mining_margin: float | None = None
     negatives_layout: str | None = None
@@ -346,6 +357,8 @@ class Convention:
             out["softplus_threshold"] = self.softplus_threshold
         if self.zero_without_pairs:
             out["zero_without_pairs"] = True
+        if self.shifted_log_prob:
+            out["shifted_log_prob"] = True
         if self.float32_params:
             out["float32_params"] = list(self.float32_params)
         if self.mining_margin is not None:

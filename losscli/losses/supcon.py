@@ -94,6 +94,8 @@ def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, grad: bool 
         gradients[pos_role] = grad_pos[:, 0, :] if pos_role == "positive" else grad_pos
         if "negatives" in inputs:
             gradients["negatives"] = grad_neg
+    if convention is not None and convention.shifted_log_prob:
+        loss = shifted_log_prob_loss(sim, P, t, factor)
     if convention is not None:
         per_anchor = positives.shape[0] > 1 or negatives.shape[0] > 1
         if pml_single_call_zero(convention, B, per_anchor, P, K, warnings):
@@ -104,6 +106,19 @@ def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, grad: bool 
             zero_rows(loss, gradients)
     return result(SUPCON.name, params, reduction, loss, shape_dict(B, K, D, positives=P),
                   terms, warnings, gradients)
+
+
+def shifted_log_prob_loss(sim: np.ndarray, P: int, t: float, factor: float) -> np.ndarray:
+    """Each row's loss in PML's SupConLoss arithmetic (Convention.shifted_log_prob):
+
+        v = s / t,  m = max_j v_j,  loss = -factor (1/P) sum_p ((v_p - m) - log sum_j e^{v_j - m})
+
+    Equal to the exact loss to rounding, except that a confident anchor's (its positive
+    the largest logit, the others' exponentials below half an ulp of 1) is exactly 0."""
+    v = sim / t
+    shifted = v - v.max(axis=1, keepdims=True)
+    log_partition = np.log(np.exp(shifted).sum(axis=1))
+    return 0.0 - factor * (shifted[:, :P] - log_partition[:, None]).sum(axis=1) / P  # +0
 
 
 def _without_negatives(P: int) -> str:
@@ -182,6 +197,7 @@ class _MultiView:
                  cosine: bool, big: np.ndarray, log_den: np.ndarray) -> None:
         self.Z, self.B, self.V, self.scale, self.factor = Z, B, V, scale, factor
         self.cosine, self.big, self.log_den = cosine, big, log_den
+        self.read = tiles.RowReader(Z, Z, cosine)
 
     def order(self, v0: int, v1: int) -> np.ndarray:
         """(v1 - v0, N - 1): view v's candidates as the breakdown lists them."""
@@ -198,7 +214,7 @@ class _MultiView:
         B, V = self.B, self.V
         N = B * V
         v0, v1 = start * V, stop * V
-        S = tiles.rows(self.Z, self.Z, v0, v1, self.cosine)
+        S = self.read(v0, v1)
         logit, prob, grad = np.empty_like(S), np.empty_like(S), np.empty_like(S)
         _jit.run(tk.multiview_row_terms, S.size * 8, S, v0, V, self.scale, self.factor,
                  self.big, self.log_den, logit, prob, grad)

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import errno
 import os
+import secrets
 import stat
-import tempfile
 from collections.abc import Iterable
 from typing import IO, Any
 
@@ -30,6 +30,15 @@ _BEGUN: dict[str, tuple[str, bool]] = {}
 # SIGTERM) can stop the run after a temporary file is made and before the code that would
 # discard it holds it (between Sink() and its try-block), so the CLI removes what is left.
 _TEMPORARY: dict[str, str] = {}
+
+
+# Names tried for a temporary file before giving up (each 32 random bits: a clash is rare).
+NAME_TRIES = 100
+
+
+def open_exclusive(path: str) -> int:
+    """A new file at `path`, 0600 until its mode is set; FileExistsError if one is there."""
+    return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
 
 
 def unfinished() -> list[str]:
@@ -71,9 +80,7 @@ class AtomicFile:
         directory = os.path.dirname(os.path.abspath(path))
         mode = mode_for(path)
         try:
-            fd, self._tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.",
-                                             suffix=".tmp")
-            _TEMPORARY[path] = self._tmp
+            fd = self._create(directory, os.path.basename(path))
         except OSError as exc:
             raise OutputError(f"cannot create a file in {directory}: {reason(exc)}",
                               "choose a writable directory", where=path) from None
@@ -85,6 +92,23 @@ class AtomicFile:
             os.close(fd)
             self._discard()
             raise self._error(exc) from None
+
+    def _create(self, directory: str, base: str) -> int:
+        """The temporary file, created exclusively under a name registered (_TEMPORARY)
+        before it exists: a signal that lands while it is being made (mkstemp names it
+        only once made) cannot leave a file that the cleanup does not know."""
+        for _ in range(NAME_TRIES):
+            self._tmp = os.path.join(directory, f".{base}.{secrets.token_hex(4)}.tmp")
+            _TEMPORARY[self.path] = self._tmp
+            try:
+                return open_exclusive(self._tmp)
+            except FileExistsError:
+                continue
+            except OSError:
+                _TEMPORARY.pop(self.path, None)
+                raise
+        _TEMPORARY.pop(self.path, None)
+        raise FileExistsError(errno.EEXIST, "no free temporary name", directory)
 
     @property
     def handle(self) -> IO[Any]:

@@ -93,6 +93,7 @@ def _prepared(table: Table, columns: Iterable[int], widths: list[int] | None = N
     out.columns = []
     for n, i in enumerate(columns):
         column = copy.copy(table.columns[i])
+        column._index = n  # rich pads and measures a column by its place in the table
         if _is_numeric(column):
             column.no_wrap = True
         else:

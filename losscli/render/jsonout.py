@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -83,6 +84,19 @@ def json_chunks(result: Result, view: TermsView = TermsView(),
         if out:
             yield "".join(out)
     yield ("]" if first else "\n  ]") + ",\n" + after + "\n"
+
+
+def jsonl_chunks(result: Result, view: TermsView = TermsView(),
+                 order: list[int] | None = None) -> Iterator[str]:
+    """The compute document on one line (`-f jsonl`, a record to append to a log): the
+    same document as json_chunks, its layout's newlines and indents dropped. A JSON string
+    never holds a raw newline, so every newline is layout, and the spaces after one too."""
+    for chunk in json_chunks(result, view, order):
+        yield _LAYOUT.sub("", chunk)
+    yield "\n"
+
+
+_LAYOUT = re.compile(r"\n *")
 
 
 def _examples(result: Result, block: Block, missing: int | None, labels: list[str],

@@ -21,7 +21,6 @@ import pickle
 import signal
 import subprocess
 import sys
-import types
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -227,15 +226,14 @@ def deny_reading(name: str) -> Callable[[pytest.MonkeyPatch, Path], None]:
 
 
 def deny_writing(mp: pytest.MonkeyPatch, root: Path) -> None:
-    """An unwritable directory: chmod 555, and (root ignores modes) a refusing mkstemp."""
+    """An unwritable directory: chmod 555, and (root ignores modes) a refusing open."""
     os.chmod(root / "ro", 0o555)
 
-    def refusing_mkstemp(*args: Any, **kwargs: Any) -> Any:
+    def refusing_open(*args: Any, **kwargs: Any) -> Any:
         raise PermissionError(errno.EACCES, "Permission denied")
 
-    real = atomic_file.tempfile
-    mp.setattr(atomic_file, "tempfile", types.SimpleNamespace(
-        mkstemp=refusing_mkstemp if os.geteuid() == 0 else real.mkstemp))
+    if os.geteuid() == 0:
+        mp.setattr(atomic_file, "open_exclusive", refusing_open)
 
 
 def stdin_closed(mp: pytest.MonkeyPatch, root: Path) -> None:
@@ -637,8 +635,8 @@ CATALOGUE = [
       make=files({"ok.json": OK})),
     C("stdin-twice", INFONCE + ["-", "--anchor", "-"], 2, ("stdin", "once"), stdin=b"{}"),
     # ---- 2: an --out suffix that names no format is never written as JSON (issue 12.5)
-    C("out-suffix-jsonl-for-compute", INFONCE + ["ok.json", "--out", "r.jsonl"], 2,
-      ("--out r.jsonl", ".jsonl", "names no format", ".json, .csv, .txt", "--format"),
+    C("out-suffix-md-for-compute", INFONCE + ["ok.json", "--out", "r.md"], 2,
+      ("--out r.md", ".md", "names no format", ".json, .jsonl, .csv, .txt", "--format"),
       make=files({"ok.json": OK}), out=False),
     C("out-suffix-npy", INFONCE + ["ok.json", "--out", "r.npy"], 2,
       ("r.npy", "'.npy'", "names no format"), make=files({"ok.json": OK}), out=False),

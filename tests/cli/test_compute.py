@@ -137,3 +137,21 @@ def test_subprocess_stdin():
 def test_version():
     proc = cli("--version")
     assert proc.returncode == 0 and proc.stdout.startswith(b"losscli ")
+
+
+@pytest.mark.parametrize("args", [
+    ["infonce", str(SEED1)],
+    ["infonce", str(SAMPLES / "batch.npz"), "--grad"],
+    ["clip", str(SAMPLES / "views.npz"), "--terms", "top", "--top", "2"],
+    ["triplet", str(SAMPLES / "batch.npz"), "--worst", "2", "--terms", "none"],
+])
+def test_jsonl_is_the_json_document_on_one_line(capsys, tmp_path, args):
+    # QA9 L5: CONTRACT.md lists jsonl among --format's values; compute refused it
+    code, doc_text, _ = invoke(capsys, "compute", *args, "-f", "json")
+    assert code == 0
+    code, line, _ = invoke(capsys, "compute", *args, "-f", "jsonl")
+    assert code == 0 and line.endswith("}\n") and line.count("\n") == 1
+    assert json.loads(line) == json.loads(doc_text)
+    out = tmp_path / "r.jsonl"
+    assert invoke(capsys, "compute", *args, "--out", str(out))[0] == 0
+    assert out.read_text() == line

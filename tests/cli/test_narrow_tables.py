@@ -132,3 +132,26 @@ def test_names_are_kept_whole_where_prose_can_wrap_instead(width: int) -> None:
     for name in ("pytorch-metric-learning", "sentence-transformers", "mean-nonzero"):
         assert whole(name, out), out
     assert whole("eps_placement=difference", out), out
+
+
+def test_a_group_of_columns_keeps_its_headers_whole() -> None:
+    # QA9 L6: the second group of contrastive's columns at 40 printed "hin…" for "hinge":
+    # each group's columns kept their index in the whole table, which rich pads by
+    out = cli(["compute", "contrastive", "pairs.npz", "--distance", "sqeuclidean", "-f",
+               "table", "--show", "1"], 40)
+    check_frame(out, 40)
+    assert "hinge" in out and "active" in out
+
+
+def test_explain_on_a_terminal_fits_its_width(monkeypatch, capsys) -> None:
+    # QA9 L6: explain printed its paragraphs unwrapped (lines of up to 239 columns)
+    from losscli.cli import run
+
+    monkeypatch.setenv("COLUMNS", "60")
+    monkeypatch.setattr("losscli.render.is_tty", lambda stream=None: True)
+    assert run(["explain", "infonce"]) == 0
+    shown = capsys.readouterr().out
+    assert max(len(line) for line in shown.splitlines()) <= 60
+    piped = cli(["explain", "infonce", "-f", "table"])  # a pipe gets the text as it is
+    assert max(len(line) for line in piped.splitlines()) > 60
+    assert "".join(shown.split()) == "".join(piped.split())  # the same text, laid out

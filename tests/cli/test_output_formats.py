@@ -14,7 +14,7 @@ import pytest
 
 OK = {"anchor": [1.0, 0.0], "positive": [0.8, 0.6], "negatives": [[0.6, 0.8]]}
 COMMANDS = {
-    "compute": (["compute", "triplet", "ok.json"], ("table", "json", "csv")),
+    "compute": (["compute", "triplet", "ok.json"], ("table", "json", "jsonl", "csv")),
     "batch": (["batch", "triplet", "ok.json"], ("table", "json", "jsonl", "csv")),
     "stats": (["stats", "triplet", "ok.json"], ("table", "jsonl", "json", "csv")),
     "compare": (["compare", "triplet", "ok.json"], ("table", "jsonl", "json", "csv")),

@@ -161,3 +161,42 @@ def test_a_stop_before_the_output_is_guarded_still_removes_its_temporary_file(
     assert err.getvalue().splitlines() == ["error: interrupted; --out old.jsonl left unchanged"]
     assert left_behind(tmp_path) == []
     assert (tmp_path / "old.jsonl").read_text() == "old contents\n"
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT])
+def test_a_signal_once_the_output_is_whole_keeps_the_runs_exit_code(signum: int,
+                                                                   tmp_path: Path) -> None:
+    """QA9 L3: after the run, the teardown where worker processes ran (sys.exit: 0.1-0.3 s)
+    was killed by the default action, exit 143, though --out was written whole. Here a
+    finaliser of that teardown (multiprocessing imported, as --jobs does) signals it."""
+    code = ("import atexit, multiprocessing, os, signal, sys, time\n"
+            f"atexit.register(lambda: (os.kill(os.getpid(), {int(signum)}), time.sleep(5)))\n"
+            "sys.argv = ['losscli', 'explain', 'triplet', '-f', 'json', '--out', 'e.json']\n"
+            "from losscli.cli import main\n"
+            "main()\n")
+    env = dict(os.environ, LOSSCLI_JIT="never")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert (proc.returncode, proc.stderr) == (0, "")
+    assert json.loads((tmp_path / "e.json").read_text())["name"] == "triplet"
+
+
+def test_a_signal_while_the_temporary_file_is_made_leaves_nothing(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The temporary file's name is registered before the file exists: a signal that lands
+    as it is created (the suite under load once left `.old.jsonl.*.tmp` behind: mkstemp
+    names its file only once made) is still cleaned up."""
+    from losscli.render import atomic_file
+
+    real = atomic_file.open_exclusive
+
+    def created_then_interrupted(path: str) -> int:
+        os.close(real(path))
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(atomic_file, "open_exclusive", created_then_interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        atomic_file.AtomicFile(str(tmp_path / "r.json"))
+    atomic_file.discard_unfinished()
+    atomic_file.forget()
+    assert list(tmp_path.iterdir()) == []

@@ -89,3 +89,35 @@ def test_compare_rows_of_one_negative_per_row_libraries_read_b_d_negatives_per_a
     for lib in ("torch", "optax", "sentence-transformers"):
         assert not refused[lib].defined and "one per anchor row" in refused[lib].reason
     assert refused["tf-addons"].defined
+
+
+def test_a_row_whose_library_reads_what_losscli_refuses_still_computes(tmp_path,
+                                                                       capsys) -> None:
+    # QA8 F5: class index -100 (torch's default ignore_index) refused the whole comparison,
+    # though its torch row is what `compute --like torch` computes
+    data = {"logits": [[1.0, 2.0, 0.5], [0.3, -1.0, 2.0], [0.0, 0.1, 0.2]],
+            "target": [1, -100, 2]}
+    path = tmp_path / "ce.json"
+    path.write_text(json.dumps(data))
+    rows = {r.convention: r for r in api.compare("softmax-ce", data)}
+    assert not rows["losscli"].defined and "-100" in rows["losscli"].reason
+    assert rows["torch"].defined
+    assert rows["torch"].value == losscli.evaluate("softmax-ce", data, like="torch").value
+    assert run(["compare", "softmax-ce", str(path), "-f", "json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert [r["defined"] for r in doc["conventions"][:2]] == [False, True]
+    # data every row refuses is refused, as compute refuses it
+    path.write_text(json.dumps({**data, "target": [1, 7, 2]}))
+    assert run(["compare", "softmax-ce", str(path)]) == 4
+    assert "class index 7" in capsys.readouterr().err
+
+
+def test_tf_addons_triplet_says_what_it_is_not() -> None:
+    # QA8 F3, F6: triplet_hard_loss makes every embedding an anchor; the convention is its
+    # term for the given anchors, and the function returns only the mean
+    data = sample("batch.npz")
+    r = losscli.evaluate("triplet", data, like="tf-addons", reduction="sum")
+    notes = " ".join(r.convention["notes"])
+    assert "does not offer reduction 'sum'" in notes
+    assert "makes every embedding an anchor" in notes
+    assert "term for each of the anchors" in r.convention["api"]

@@ -98,6 +98,11 @@ def test_streamed_statistics_above_the_exact_size(monkeypatch, loss):
     for want, got in zip(_histograms(exact), _histograms(streamed), strict=True):
         assert_close(got["edges"], want["edges"])
         assert got["counts"] == want["counts"]
+    # QA9 L7: the estimate says it is one; the exact path says nothing
+    said = [w for w in streamed.warnings if "quantiles (p5 ... p95) are read from a histogram"
+            in w]
+    assert len(said) == 1 and f"within 1/{11 * explore.FINE_BINS:,}" in said[0]
+    assert not any("quantiles" in w for w in exact.warnings)
 
 
 def test_the_table_shows_both_histograms():
@@ -108,3 +113,13 @@ def test_the_table_shows_both_histograms():
     assert "histogram of the positive similarity (on its own scale)" in text
     assert "histogram of the negative similarity (on its own scale)" in text
     assert "s_ap" in text and "s_an" in text
+
+
+@pytest.mark.parametrize("loss", ["dcl", "siglip"])
+def test_no_active_share_for_in_batch_losses_without_a_margin(loss):
+    # QA9 L1: dcl's share was always 0 and siglip's always 1, whatever the data
+    rng = np.random.default_rng(5)
+    x = {"anchor": rng.normal(size=(6, 4)), "positive": rng.normal(size=(6, 4))}
+    records = api.stats(loss, x).records
+    assert not any(r["stat"].startswith("active") for r in records)
+    assert [r["stat"] for r in records][:1] == ["loss"]

@@ -88,7 +88,7 @@ def test_sweep_refuses_what_it_cannot_sweep() -> None:
         api.sweep("triplet", batch(), "margin", np.array([0.1, 0.2]), margin=1.0)
     with pytest.raises(UsageError, match="--log needs a positive range"):
         explore.sweep_values(0.0, 1.0, 5, log=True)
-    with pytest.raises(UsageError, match="--temperature got 0.0"):
+    with pytest.raises(UsageError, match="^temperature got 0.0"):
         api.sweep("infonce", batch(), "temperature", np.array([0.0, 1.0]))
 
 

@@ -130,3 +130,15 @@ def test_an_active_triplet_term_is_never_labelled_easy(jit_mode):
     term, regime = r.terms.columns["term"][0], r.terms.columns["regime"][0]
     assert term[0] == 1.0 and regime[0] == "semi-hard"
     assert term[1] == 0.0 and regime[1] == "easy"
+
+
+def test_huge_logits_are_announced_as_huge_embeddings_are():
+    # QA9 L4: CONTRACT.md asks a warning for any |entry| > 1e150; softmax-ce gave none, and
+    # its null for logits of 1e308 came without a cause
+    import losscli
+
+    said = "logits has entries above 1e+150 in magnitude"
+    big = losscli.evaluate("softmax-ce", {"logits": [1e200, 0.0, -1e200], "target": 0})
+    assert any(said in w for w in big.warnings)
+    fine = losscli.evaluate("softmax-ce", {"logits": [1e100, 0.0, -1e100], "target": 0})
+    assert not any(said in w for w in fine.warnings)

@@ -205,21 +205,44 @@ def test_the_one_negative_per_row_libraries_are_in_the_data(tmp_path: Path) -> N
     assert table.count("negatives: one per anchor row only") == len(ROW_LIBRARIES)
 
 
-@pytest.mark.parametrize("lib", ROW_LIBRARIES)
-def test_like_a_one_negative_per_row_library_reads_b_d_negatives_per_anchor(lib: str) -> None:
-    arrs = arrays("triplet")
-    unsaid = losscli.evaluate("triplet", arrs, like=lib)
-    explicit = losscli.evaluate("triplet", {**arrs, "negatives": arrs["negatives"][:, None]},
+# (loss, library): sentence-transformers' MultipleNegativesRankingLoss takes hard negatives
+# as a column, one per (anchor, positive) row, too (QA8 F2: read as a shared bank, 0.382
+# where MNRL gives 0.136)
+ROW_CONVENTIONS = [("triplet", lib) for lib in ROW_LIBRARIES] + [
+    ("infonce", "sentence-transformers")]
+
+
+def test_the_one_negative_per_row_conventions_are_in_the_data() -> None:
+    assert sorted(ROW_CONVENTIONS) == sorted(
+        (loss, lib) for loss, spec in LOSSES.items() for lib, c in spec.conventions.items()
+        if getattr(c, "negatives_layout", None) == "per-anchor")
+
+
+@pytest.mark.parametrize("loss,lib", ROW_CONVENTIONS)
+def test_like_a_one_negative_per_row_library_reads_b_d_negatives_per_anchor(loss: str,
+                                                                             lib: str) -> None:
+    arrs = arrays(loss)
+    unsaid = losscli.evaluate(loss, arrs, like=lib)
+    explicit = losscli.evaluate(loss, {**arrs, "negatives": arrs["negatives"][:, None]},
                                 like=lib)
     np.testing.assert_allclose(unsaid.per_example, explicit.per_example, rtol=1e-12)
     assert unsaid.shape["negatives"] == 1
     assert not any(WARNING in w for w in unsaid.warnings)
     assert any("read one per anchor row" in n for n in unsaid.convention["notes"])
+    assert unsaid.convention["flags"]["negatives_layout"] == "per-anchor"
     with pytest.raises(UsageError, match="--negatives-layout shared"):
-        losscli.evaluate("triplet", arrs, like=lib, negatives_layout="shared")
+        losscli.evaluate(loss, arrs, like=lib, negatives_layout="shared")
     # a bank of another size is not one per anchor row: read as it was
     bank = {**arrs, "negatives": arrs["negatives"][:2]}
-    assert losscli.evaluate("triplet", bank, like=lib).shape["negatives"] == 2
+    assert losscli.evaluate(loss, bank, like=lib).shape["negatives"] == 2
+
+
+def test_compare_says_which_rows_read_the_negatives_per_anchor() -> None:
+    # QA8 F4: torch's row read (B, D) negatives per anchor, losscli's shared, and nothing said
+    rows = {r.convention: r for r in losscli.compare("triplet", arrays("triplet"))}
+    per_anchor = sorted(c for c, r in rows.items()
+                        if r.flags.get("negatives_layout") == "per-anchor")
+    assert per_anchor == ROW_LIBRARIES
 
 
 def test_like_torch_on_torchs_layout_is_torchs_value(tmp_path: Path) -> None:

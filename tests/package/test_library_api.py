@@ -125,8 +125,19 @@ PAIRS = {"anchor": [[1.0, 0.0], [0.0, 1.0]], "positive": [[0.6, 0.8], [0.8, 0.6]
 ])
 def test_a_yes_no_parameter_takes_true_or_false_only(loss, key, value):
     """"no" is a true string: read by its truth it would run the other loss."""
-    with pytest.raises(UsageError, match=f"--{key} got"):
+    with pytest.raises(UsageError, match=f"^{key} got .*; give True or False$"):
         losscli.evaluate(loss, PAIRS, **{key: value})
+
+
+def test_a_bad_value_says_its_fix_in_the_librarys_terms(capsys):
+    # QA9 L2: str(error) was only "--temperature got 0.0": the option's name, and no fix
+    with pytest.raises(UsageError) as caught:
+        losscli.evaluate("infonce", PAIRS, temperature=0)
+    assert str(caught.value) == "temperature got 0.0; give a finite number > 0"
+    from losscli.cli import run
+
+    assert run(["explain", "infonce", "-t", "0"]) == 2  # the command line keeps its options
+    assert "error: --temperature got 0.0; give a finite number > 0" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("value", ["no", 1, "yes"])

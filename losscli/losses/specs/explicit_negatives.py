@@ -96,18 +96,21 @@ INFONCE = LossSpec(
             "sentence_transformers.losses.MultipleNegativesRankingLoss(scale={1/temperature}, "
             "similarity_fct={similarity})",
             "cosine, scale 20 (t = 0.05), in-batch negatives: every anchor also scores the "
-            "other examples' positives and negatives (a shared bank is every row's, so it "
-            "counts B times); mean",
+            "other examples' positives and negatives; (B, D) negatives are its negative "
+            "column, one per anchor row (a bank of another size is every row's, so it counts "
+            "B times); mean",
             params={"similarity": "cosine", "temperature": 0.05},
             api_values={"similarity": {"cosine": "cos_sim", "dot": "dot_score"}},
             negatives_form="in-batch",
+            negatives_layout="per-anchor",
             reductions=("mean", "none"),
             source="UKPLab/sentence-transformers sentence_transformers/losses/"
             "MultipleNegativesRankingLoss.py",
         ),
         "optax": Convention(
             "optax",
-            "optax.losses.ntxent(embeddings=[a, p, n_1, ...], labels=[0, 0, 1, ...], "
+            "optax.losses.ntxent(embeddings=[a, p, n_1, ..., n_K], labels=[0, 0, 1, 2, ..., "
+            "K], "
             "temperature={temperature}), one call per example",
             "cosine, t = 0.07, symmetric: the mean of the anchor's loss and the positive's "
             "(both views of the pair are anchors against the same negatives)",
@@ -335,18 +338,24 @@ TRIPLET = LossSpec(
         "tf-addons": Convention(
             "tf-addons",
             "tfa.losses.triplet_hard_loss(margin={margin}, soft={soft}, "
-            "distance_metric={distance})",
-            "each anchor's hardest negative: [d_ap - min_k d_an + m]+ (soft: "
-            "log1p(exp(d_ap - min_k d_an)), no margin); mean over the anchors",
+            "distance_metric={distance})'s term for each of the anchors",
+            "TF Addons' batch-hard term, for the anchors only, the positive being the hardest: "
+            "[d_ap - min_k d_an + m]+ (soft: log1p(exp(d_ap - min_k d_an)), no margin); mean "
+            "over the anchors. Not the value of any one call: triplet_hard_loss(labels, "
+            "embeddings) makes every embedding an anchor (given [a, p, n_1, ...] it scores p "
+            "and each n too, with their own hardest positive)",
             unsupported={
                 "swap": "TF Addons' triplet losses have no swap",
                 "negatives_reduction": "triplet_hard_loss keeps the hardest negative",
             },
             term_reduction={"mean": "max", "sum": "max", "none": "max"},
+            reductions=("mean",),
             api_values={"distance": {"euclidean": "'L2'", "sqeuclidean": "'squared-L2'",
                                      "cosine": "'angular'"}},
             notes=("TF Addons computes the distances through a Gram matrix (about 1e-8 "
-                   "relative off the exact ones losscli uses)",),
+                   "relative off the exact ones losscli uses)",
+                   "not what triplet_hard_loss returns on your arrays: it makes every "
+                   "embedding an anchor; this is its term for each of your anchors"),
             source="tensorflow/addons tensorflow_addons/losses/triplet.py",
         ),
         "optax": Convention(

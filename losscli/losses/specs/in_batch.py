@@ -110,12 +110,13 @@ SUPCON = LossSpec(
             "pytorch_metric_learning.losses.SupConLoss(temperature={temperature}"
             "{reduction}) with {similarity}, the anchor against ref_emb = its positives and "
             "negatives",
-            "no t/t_b factor; an anchor without a negative has loss 0; AvgNonZero: the mean "
-            "over the anchors whose loss is > 0 (it divides by P + finfo.tiny, the same P in "
-            "float64)",
+            "no t/t_b factor; an anchor without a negative has loss 0; log-probabilities as "
+            "(v_p - max v) - log sum e^{v - max v}, so a confident anchor's loss rounds to "
+            "exactly 0; AvgNonZero: the mean over the anchors whose loss is > 0 (it divides "
+            "by P + finfo.tiny, the same P in float64)",
             unsupported={"base_temperature": "PML's SupConLoss has no base temperature (it "
                          "drops the t/t_b factor)"},
-            zero_without_pairs=True, zero_single_pair=True,
+            zero_without_pairs=True, zero_single_pair=True, shifted_log_prob=True,
             reductions=("mean-nonzero", "mean", "sum", "none"),
             api_values={"similarity": PML_SIMILARITIES,
                         "reduction": {**PML_REDUCERS, "mean-nonzero": ""}},
