@@ -133,8 +133,10 @@ def positive_negative(result: Result) -> tuple[str, np.ndarray, np.ndarray] | No
     if "d_ap" in cols and "d_an" in cols:
         return "distance", cols["d_ap"][:, 0], cols["d_an"]
     if "distance" in cols:
-        return "distance", cols["distance"][:, role == "positive"], \
-            cols["distance"][:, role == "negative"]
+        positive = cols["distance"][:, role == "positive"]
+        if not positive.size and "d_ap" in cols:  # each term carries its example's d_ap
+            positive = cols["d_ap"][:, :1]
+        return "distance", positive, cols["distance"][:, role == "negative"]
     if "similarity" in cols:
         sim = cols["similarity"]
         if "target" in cols:  # in-batch candidates: the own positive is the target
@@ -159,11 +161,12 @@ def stats(call: LossCall, inputs: Inputs, bins: int = 20) -> Stats:
                      result.convention)
     cols = result.terms.columns
     records: list[dict[str, Any]] = [{"stat": "loss", **summary(result.per_example)}]
+    thresholds = getattr(module_of(call.spec), "active_thresholds", None)
     if "regime" in cols:
         regime = cols["regime"]
         counts = {r: int((regime == r).sum()) for r in ("hard", "semi-hard", "easy")}
         records.append({"stat": "regimes", **counts, "terms": int(regime.size)})
-    for column in ("term", "triplet_term", "pair_term"):
+    for column in ("term", "triplet_term", "pair_term", "pos_term", "neg_term"):
         if column in cols:
             terms = cols[column]
             if "kind" in cols:  # contrastive: the dissimilar pairs are the ones that switch
@@ -195,7 +198,8 @@ def stats(call: LossCall, inputs: Inputs, bins: int = 20) -> Stats:
             records.append({"stat": "d_nn", "quantity": "negative-pair distance",
                             **summary(cols["d_nn"])})
     return Stats(result.loss, dict(result.params), result.reduction, result.value, records,
-                 result.warnings, result.convention)
+                 result.warnings, result.convention,
+                 tuple(thresholds(result.params, records)) if thresholds else ())
 
 
 # Above this many similarities an in-batch loss's quantiles come from a fine histogram (its

@@ -324,7 +324,8 @@ class Sweep:
 
 @dataclass(frozen=True)
 class Stats:
-    """A batch summarized: per-example losses, regimes, active share, distributions."""
+    """A batch summarized: per-example losses, regimes, active share, distributions, and
+    where a distance switches a margin loss's terms on (`thresholds`, for the picture)."""
 
     loss: str
     params: dict[str, Any]
@@ -333,6 +334,19 @@ class Stats:
     records: list[dict[str, Any]] = field(default_factory=list)
     warnings: tuple[str, ...] = ()
     convention: dict[str, Any] | None = None
+    thresholds: tuple[Threshold, ...] = ()
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """A distance at which a margin loss's terms switch on: a `role` "negative" closer than
+    `at`, or a "positive" farther, has an active term. `label` says how `at` is made from
+    the parameters ("beta + m", "median d_ap + m": the triplet's is relative to each
+    anchor's own d_ap, so its median stands for it)."""
+
+    at: float
+    label: str
+    role: str
 
 
 @dataclass(frozen=True)

@@ -10,10 +10,19 @@ from losscli.errors import UsageError
 SHOWN = 40  # anchors drawn in the picture of explicit candidates
 
 
+def input_name(input: str | None, roles: dict[str, str]) -> str:
+    """The input as a picture's title names it."""
+    if input is not None:
+        return "<stdin>" if input == "-" else input
+    return ", ".join(roles.values()) or "<stdin>"
+
+
 def compute_png(path: str, result: Any, inputs: Any, source: str,
-                order: Sequence[int] | None, force: bool, sources: Sequence[str]) -> None:
+                order: Sequence[int] | None, force: bool, sources: Sequence[str],
+                ranking: str = "") -> None:
     """The similarity matrix of an in-batch form (block means for a large batch), else each
-    anchor's positive and negatives on one axis (the first 40, or --worst/--best's)."""
+    anchor's positive and negatives on one axis (the first 40, or --worst/--best's: `ranking`
+    names them, "worst" or "best")."""
     from losscli.explore import positive_negative
     from losscli.losses.similarity_map import similarity_map
     from losscli.render import pictures
@@ -32,5 +41,11 @@ def compute_png(path: str, result: Any, inputs: Any, source: str,
     positive = positive.reshape(result.batch, -1)
     negative = negative.reshape(result.batch, -1)
     rows = list(order) if order is not None else list(range(min(result.batch, SHOWN)))
+    if order is not None:
+        which = f"{ranking} {len(order)}" if ranking else f"{len(order)} of {result.batch}"
+        if len(order) > SHOWN:
+            which += f", the first {SHOWN} drawn"
+    else:
+        which = f"first {len(rows)} of {result.batch}" if result.batch > len(rows) else ""
     pictures.candidates_png(path, result.loss, source, quantity, positive, negative,
-                            rows[:SHOWN], force=force, inputs=sources)
+                            rows[:SHOWN], which=which, force=force, inputs=sources)

@@ -138,6 +138,10 @@ def _compute(
         terms = "top"
     if show < 0:
         raise UsageError(f"--show got {show}", "give a whole number >= 0 (0 for all)")
+    if png is not None:
+        from losscli.render.pictures import check_outputs
+
+        check_outputs(png, out, force, [p for p in [input, *roles.values()] if p])
     announce_compiling(quiet)
     from losscli.cli._explore import load
 
@@ -172,7 +176,8 @@ def _compute(
     if png is not None:
         from losscli.cli._pictures import compute_png
 
-        compute_png(png, result, inputs_read, where or "<stdin>", order, force, inputs)
+        compute_png(png, result, inputs_read, where or "<stdin>", order, force, inputs,
+                    ranking="" if rank is None else ("worst" if rank[1] else "best"))
     if fmt == "table" and out is None:
         from losscli.render.table import print_table
 

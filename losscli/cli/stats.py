@@ -61,6 +61,10 @@ def _stats(
     from losscli.render import explore as render
 
     fmt = output_format(format, out, quiet, default_piped="jsonl", allowed=EXPLORE_FORMATS)
+    if png is not None:
+        from losscli.render.pictures import check_outputs
+
+        check_outputs(png, out, force, [p for p in [input, *roles.values()] if p])
     announce_compiling(quiet)
     spec, inputs = load(loss, input, roles, negatives_layout, map, strict_keys,
                         command="stats", positives_layout=positives_layout)
@@ -71,9 +75,10 @@ def _stats(
         convention_notes(result.convention)
     sources = [p for p in [input, *roles.values()] if p]
     if png is not None:
+        from losscli.cli._pictures import input_name
         from losscli.render.pictures import stats_png
 
-        stats_png(png, result, _name(input, roles), force=force, inputs=sources)
+        stats_png(png, result, input_name(input, roles), force=force, inputs=sources)
     if fmt == "table" and out is None:
         render.stats_table(result, stdout_console())
         return
@@ -88,13 +93,6 @@ def _stats(
     else:
         text = render.stats_jsonl(result)
     emit(text, out, force, sources)
-
-
-def _name(input: str | None, roles: dict[str, str]) -> str:
-    """The input as a picture's title names it."""
-    if input is not None:
-        return "<stdin>" if input == "-" else input
-    return ", ".join(roles.values()) or "<stdin>"
 
 
 stats = with_loss_options(_stats)

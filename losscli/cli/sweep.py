@@ -75,6 +75,10 @@ def _sweep(
     from losscli.render import explore as render
 
     fmt = output_format(format, out, quiet, default_piped="jsonl", allowed=EXPLORE_FORMATS)
+    if png is not None:
+        from losscli.render.pictures import check_outputs
+
+        check_outputs(png, out, force, [p for p in [input, *roles.values()] if p])
     announce_compiling(quiet)
     values = explore.sweep_values(start, stop, steps, log)
     spec, inputs = load(loss, input, roles, negatives_layout, map, strict_keys,
@@ -85,12 +89,14 @@ def _sweep(
     if result.convention is not None and not quiet:
         convention_notes(result.convention)
     if png is not None:
+        from losscli.cli._pictures import input_name
         from losscli.render.chart import save_png
 
         series = {"loss": result.losses, **{k: v for k, v in result.columns.items()
                                             if k.endswith("bound")}}
         save_png(png, result.values, series, logx=log, xlabel=result.param,
-                 title=f"{result.loss}: loss against {result.param}",
+                 title=f"{result.loss} on {input_name(input, roles)}: loss against "
+                 f"{result.param}",
                  vlines=result.limits.get("kinks", ())[:50], force=force,
                  inputs=[p for p in [input, *roles.values()] if p])
     if plot:

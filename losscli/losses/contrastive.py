@@ -30,7 +30,7 @@ from losscli.losses.streams import STREAM_DISTANCES, StreamRows
 from losscli.losses.sweeps import Limits, active_share, flag, kinks, listed, no_limits
 from losscli.losses.variants import TERM_CODES, eps_args, single_pair_zero
 from losscli.losses.vectors import DISTANCE_KINDS, embedding_gradients, to_unit
-from losscli.model import Inputs, Result, Terms
+from losscli.model import Inputs, Result, Terms, Threshold
 
 
 def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, *, grad: bool = False,
@@ -135,3 +135,9 @@ def sweep_limits(param: str, values: np.ndarray, results: list[Result]) -> Limit
                            f"where m crosses its d_an; kinks in range: {listed(found)}")
     columns["active_share"] = active_share(results, "term", first=1)
     return columns, limits
+
+
+def active_thresholds(params: dict[str, Any], records: list[dict[str, Any]],
+                      ) -> list[Threshold]:
+    """A dissimilar pair's term [m - d]+ is active below the margin."""
+    return [Threshold(params["margin"], "margin m", "negative")]

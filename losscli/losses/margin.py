@@ -22,7 +22,7 @@ from losscli.losses.spec import Convention
 from losscli.losses.specs.pairs import MARGIN
 from losscli.losses.variants import float32_params, unit_if
 from losscli.losses.vectors import distance_backward, distance_rows, vectors
-from losscli.model import Inputs, Result, Terms
+from losscli.model import Inputs, Result, Terms, Threshold
 
 
 def divisor_value(pos_term: np.ndarray, neg_term: np.ndarray) -> float:
@@ -75,3 +75,11 @@ def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, grad: bool 
     value = divisor_value(pos_term, neg_term) if reduction == "divisor" else None
     return result(MARGIN.name, params, reduction, loss, shape_dict(B, K, D), terms, warnings,
                   gradients, value)
+
+
+def active_thresholds(params: dict[str, Any], records: list[dict[str, Any]],
+                      ) -> list[Threshold]:
+    """[beta - d_an + m]+ is active below beta + m, [d_ap - beta + m]+ above beta - m."""
+    beta, m = params["beta"], params["margin"]
+    return [Threshold(beta + m, "beta + m", "negative"),
+            Threshold(beta - m, "beta - m", "positive")]

@@ -19,8 +19,9 @@ from losscli.losses.results import (
 from losscli.losses.roles import check_magnitudes, embedding_batch
 from losscli.losses.specs.explicit_negatives import QUADRUPLET
 from losscli.losses.sweeps import Limits, active_share, kinks, listed, no_limits
+from losscli.losses.thresholds import relative_to_d_ap
 from losscli.losses.vectors import DISTANCE_KINDS, embedding_gradients, to_unit
-from losscli.model import Inputs, Result, Terms
+from losscli.model import Inputs, Result, Terms, Threshold
 
 
 def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, *, grad: bool = False,
@@ -120,3 +121,9 @@ def sweep_limits(param: str, values: np.ndarray, results: list[Result]) -> Limit
         columns["active_share"] = active_share(results, "pair_term")
     limits["kinks"] = found
     return columns, limits
+
+
+def active_thresholds(params: dict[str, Any], records: list[dict[str, Any]],
+                      ) -> list[Threshold]:
+    """A triplet term is active where d_an < d_ap + m1 (the median d_ap standing in)."""
+    return relative_to_d_ap(records, params["margin"], "median d_ap + m1 (triplet terms)")

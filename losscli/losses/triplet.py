@@ -29,9 +29,10 @@ from losscli.losses.spec import Convention
 from losscli.losses.specs.explicit_negatives import TRIPLET
 from losscli.losses.streams import STREAM_DISTANCES, StreamRows
 from losscli.losses.sweeps import Limits, active_share, flag, kinks, listed, no_limits
+from losscli.losses.thresholds import relative_to_d_ap
 from losscli.losses.variants import TERM_CODES, eps_args
 from losscli.losses.vectors import DISTANCE_KINDS, embedding_gradients, to_unit
-from losscli.model import Inputs, Result, Terms
+from losscli.model import Inputs, Result, Terms, Threshold
 
 
 def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, *, grad: bool = False,
@@ -143,3 +144,10 @@ def sweep_limits(param: str, values: np.ndarray, results: list[Result]) -> Limit
                                f"crosses d_an - d_ap; kinks in range: {listed(found)}")
     columns["active_share"] = active_share(results, "term")
     return columns, limits
+
+
+def active_thresholds(params: dict[str, Any], records: list[dict[str, Any]],
+                      ) -> list[Threshold]:
+    """A negative's term is active below d_ap + m (its own anchor's d_ap: the median stands
+    in); the soft form's terms are all active, its margin unused: no line."""
+    return [] if params["soft"] else relative_to_d_ap(records, params["margin"])

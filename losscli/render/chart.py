@@ -134,15 +134,16 @@ def save_png(path: str, xs: Sequence[float], series: dict[str, Sequence[float]],
     fig, ax = plt.subplots(figsize=(8, 4.5), dpi=100)
     for name, y in series.items():
         ax.plot(xs, y, label=name, linestyle="--" if "bound" in name else "-")
-    for v in vlines:
-        ax.axvline(v, color="0.8", linewidth=0.8, zorder=0)
+    for n, v in enumerate(vlines):
+        ax.axvline(v, color="0.8", linewidth=0.8, zorder=0,
+                   label="kinks (a term switches on or off)" if n == 0 else None)
     if logx:
         ax.set_xscale("log")
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     if title:
         ax.set_title(title)
-    if len(series) > 1:
+    if len(series) > 1 or len(vlines):
         ax.legend()
     ax.grid(True, alpha=0.3)
     fig.tight_layout()

@@ -56,3 +56,59 @@ def test_compute_png_refuses_what_it_cannot_draw_and_overwrites(capsys, tmp_path
                                 "--png", str(out), "--force", "-f", "json")
     assert code == 0 and opened(out) == (500, 800)
     assert json.loads(out_text)
+
+
+@pytest.mark.parametrize("png,out,code,words", [
+    ("x.jpg", None, 2, "has suffix '.jpg', but --png writes PNG"),
+    ("x", None, 2, "has no suffix"),
+    ("-", None, 2, "--png got '-'"),
+    ("", None, 2, "--png got ''"),
+    ("same.png", "same.png", 2, "--png and --out both name same.png"),
+    ("ok.png", "nodir/r.json", 6, "no directory"),
+    ("ok.png", "taken.json", 6, "already exists"),
+])
+def test_png_and_out_are_checked_before_anything_is_written(capsys, tmp_path, monkeypatch,
+                                                            png, out, code, words):
+    # QA10 F5: --png x.jpg wrote PNG bytes under a JPEG's name, --png - a file named "-",
+    # and a PNG was written before --out was refused
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "taken.json").write_text("old")
+    args = ["compute", "clip", str(SAMPLES / "views.npz"), "--png", png]
+    if out is not None:
+        args += ["--out", out, "-f", "json"]
+    got, _, err = run_cli(capsys, *args)
+    assert got == code and words in err, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["taken.json"]
+
+
+def test_stats_marks_where_each_margin_loss_switches_its_terms_on():
+    # QA10 F1, F4: margin's line was drawn at m (0.2) though its negatives are active below
+    # beta + m; --soft triplet got a margin line though it uses none
+    import losscli
+
+    rng = np.random.default_rng(9)
+    x = {"anchor": rng.normal(size=(6, 4)), "positive": rng.normal(size=(6, 4)),
+         "negatives": rng.normal(size=(6, 3, 4))}
+    lines = {(t.label, t.role): t.at for t in losscli.stats("margin", x).thresholds}
+    assert lines == {("beta + m", "negative"): 1.2 + 0.2, ("beta - m", "positive"): 1.2 - 0.2}
+    st = losscli.stats("triplet", x, margin=0.5)
+    d_ap = next(r for r in st.records if r["stat"] == "d_ap")["p50"]
+    assert [(t.at, t.role) for t in st.thresholds] == [(d_ap + 0.5, "negative")]
+    assert losscli.stats("triplet", x, soft=True).thresholds == ()
+    assert [t.at for t in losscli.stats("contrastive", x, margin=0.7).thresholds] == [0.7]
+    assert losscli.stats("lifted-structure", x).thresholds == ()
+    records = {r["stat"]: r for r in losscli.stats("margin", x).records}
+    assert {"active pos_term", "active neg_term"} <= set(records)
+
+
+def test_lifted_structures_positive_distances_are_counted():
+    # QA10 F2: the song variant's d_ap lives on every negative's row: stats counted 0
+    import losscli
+
+    rng = np.random.default_rng(10)
+    x = {"anchor": rng.normal(size=(5, 4)), "positive": rng.normal(size=(5, 4)),
+         "negatives": rng.normal(size=(5, 3, 4))}
+    records = {r["stat"]: r for r in losscli.stats("lifted-structure", x).records}
+    want = np.linalg.norm(x["anchor"] - x["positive"], axis=1)
+    assert records["d_ap"]["count"] == 5
+    assert records["d_ap"]["mean"] == pytest.approx(want.mean(), rel=1e-12)

@@ -86,10 +86,11 @@ def test_a_batch_that_fails_half_way_leaves_nothing(here: Path) -> None:
 
 
 def test_the_png_target_is_checked_like_out(here: Path) -> None:
-    for name, expect in (("ok.json", "one of the inputs"), ("adir", "is a directory")):
-        (here / "adir").mkdir(exist_ok=True)
+    for name, code, expect in (("ok.json", 2, "has suffix '.json', but --png writes PNG"),
+                               ("adir.png", 6, "is a directory")):
+        (here / "adir.png").mkdir(exist_ok=True)
         proc = cli([*SWEEP, "--png", name, "--force", "-f", "json"], here)
-        assert proc.returncode == 6 and expect in proc.stderr, proc.stderr
+        assert proc.returncode == code and expect in proc.stderr, proc.stderr
     assert json.loads((here / "ok.json").read_text()) == OK
 
 
