@@ -162,13 +162,20 @@ def emulate(loss: str, inputs: Inputs, params: Mapping[str, Any], fmt: Format,
     with np.errstate(invalid="ignore", divide="ignore"):
         rel = np.abs(per - reference) / np.maximum(np.abs(reference), 1e-300)
     finite = np.isfinite(per)
-    worst = int(np.nanargmax(np.where(finite, rel, -1.0))) if finite.any() else None
+    # An example the format lost (not finite where float64 is) is off by more than any
+    # finite difference: the largest is then null, and the worst example the first lost.
+    lost = np.flatnonzero(~finite & np.isfinite(reference))
+    if lost.size:
+        worst: int | None = int(lost[0])
+    else:
+        worst = int(np.nanargmax(np.where(finite, rel, -1.0))) if finite.any() else None
     return {
         "format": fmt.name,
         "value": _plain(reduce(per)),
         "per_example": [_plain(v) for v in per.tolist()],
         "float64_value": _plain(reduce(reference)),
-        "max_relative_difference": None if worst is None else _plain(float(rel[worst])),
+        "max_relative_difference": None if worst is None or lost.size
+        else _plain(float(rel[worst])),
         "worst_example": worst,
         "diagnosis": diagnose(trace, fmt, per, reference),
     }
