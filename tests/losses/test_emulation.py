@@ -107,3 +107,18 @@ def test_an_example_lost_in_the_format_is_the_largest_difference():
     from losscli.render.emulation import emulation_line
 
     assert f"{len(lost)} of 3 example(s) not finite in float16" in emulation_line(r.emulation)
+
+
+def test_bfloat16_has_float32s_exponent_so_no_exp_overflow_warning():
+    # QA10 F12: bfloat16's log(max) is float32's (88.72): the softmax taken in float32
+    # overflows no sooner, so the warning (and its advice "not float32") was noise; and
+    # losses that round to 0 were written -0.0
+    rng = np.random.default_rng(3)
+    a = rng.normal(size=(4, 8))
+    data = {"anchor": 30 * a, "positive": 30 * a + rng.normal(size=(4, 8))}
+    b16 = losscli.evaluate("npair", data, similarity="dot", emulate="bfloat16")
+    f16 = losscli.evaluate("npair", data, similarity="dot", emulate="float16")
+    assert not any("above log(max bfloat16)" in w for w in b16.warnings)
+    assert any("above log(max float16)" in w for w in f16.warnings)
+    assert all(math.copysign(1.0, v) > 0 for v in b16.emulation["per_example"]
+               if v is not None and v == 0)

@@ -33,6 +33,10 @@ from losscli.model import Inputs
 FORMATS = ("float16", "bfloat16", "float32")
 
 
+# The largest x whose exp(x) is finite in float32, where the emulated softmaxes are taken.
+FLOAT32_EXP_LIMIT = math.log(float(np.finfo(np.float32).max))
+
+
 @dataclass(frozen=True)
 class Format:
     """A floating-point format: its largest finite value and its unit roundoff."""
@@ -184,7 +188,7 @@ def emulate(loss: str, inputs: Inputs, params: Mapping[str, Any], fmt: Format,
 def _plain(v: Any) -> Any:
     if isinstance(v, list):
         return [_plain(x) for x in v]
-    v = float(v)
+    v = float(v) + 0.0  # -0.0 (a log-softmax of the max) written as 0.0
     return v if math.isfinite(v) else None
 
 
@@ -200,7 +204,9 @@ def diagnose(trace: Trace, fmt: Format, per: np.ndarray, reference: np.ndarray) 
                          f"in magnitude {float(np.max(np.abs(exact))):.6g}{where} > "
                          f"{fmt.max:.6g}): they become inf")
     logits = trace.stages.get("logits")
-    if logits is not None and fmt.name != "float32":
+    # Only a format narrower than float32's range overflows an exp float32 would not
+    # (bfloat16 has float32's exponent: its log(max) is float32's, 88.72)
+    if logits is not None and fmt.exp_limit < FLOAT32_EXP_LIMIT - 1.0:
         over = logits > fmt.exp_limit
         if over.any():
             lines.append(f"{int(over.sum())} logits above log(max {fmt.name}) = "
