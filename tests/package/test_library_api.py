@@ -194,3 +194,15 @@ def test_one_path_is_one_input_and_one_mapping_item_is_one_item(tmp_path):
 def test_wrong_argument_types_are_usage_errors(call):
     with pytest.raises(UsageError):
         call()
+
+
+def test_bfloat16_and_float8_arrays_are_read_as_safetensors_tensors_are():
+    # QA10 F13: a jax or ml_dtypes bfloat16 array was refused as "structured or void"
+    ml_dtypes = pytest.importorskip("ml_dtypes")
+    a = np.array([[1.0, 0.5], [0.25, 1.0]])
+    p = np.array([[0.5, 1.0], [1.0, 0.5]])
+    want = losscli.evaluate("clip", {"anchor": a, "positive": p}).value  # exact in both
+    for name in ("bfloat16", "float8_e4m3fn"):
+        dtype = getattr(ml_dtypes, name)
+        got = losscli.evaluate("clip", {"anchor": a.astype(dtype), "positive": p.astype(dtype)})
+        assert got.value == want
