@@ -13,7 +13,7 @@ import pytest
 
 import losscli
 from losscli.errors import LossCliError, UsageError
-from tests.helpers import assert_close, run_cli_json
+from tests.helpers import assert_close, optional_module, run_cli_json
 
 RNG = np.random.default_rng(9)
 A, P, N = RNG.normal(size=(3, 4)), RNG.normal(size=(3, 4)), RNG.normal(size=(3, 2, 4))
@@ -198,7 +198,7 @@ def test_wrong_argument_types_are_usage_errors(call):
 
 def test_bfloat16_and_float8_arrays_are_read_as_safetensors_tensors_are():
     # QA10 F13: a jax or ml_dtypes bfloat16 array was refused as "structured or void"
-    ml_dtypes = pytest.importorskip("ml_dtypes")
+    ml_dtypes = optional_module("ml_dtypes")
     a = np.array([[1.0, 0.5], [0.25, 1.0]])
     p = np.array([[0.5, 1.0], [1.0, 0.5]])
     want = losscli.evaluate("clip", {"anchor": a, "positive": p}).value  # exact in both
