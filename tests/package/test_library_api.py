@@ -206,3 +206,14 @@ def test_bfloat16_and_float8_arrays_are_read_as_safetensors_tensors_are():
         dtype = getattr(ml_dtypes, name)
         got = losscli.evaluate("clip", {"anchor": a.astype(dtype), "positive": p.astype(dtype)})
         assert got.value == want
+
+
+def test_the_error_kinds_are_public():
+    # QA10 F14: README calls UnknownKeyword "a UsageError", which losscli did not export
+    for name in ("UsageError", "BadData", "InputUnavailable", "OutputError"):
+        assert name in losscli.__all__ and issubclass(getattr(losscli, name),
+                                                      losscli.LossCliError)
+    with pytest.raises(losscli.UsageError):
+        losscli.evaluate("infonce", PAIRS, temperature=-1.0)
+    with pytest.raises(losscli.BadData):
+        losscli.evaluate("infonce", {"anchor": [1.0, 0.0], "positive": [1.0, 0.0, 2.0]})
