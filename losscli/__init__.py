@@ -32,7 +32,15 @@ from losscli._version import __version__  # noqa: E402
 
 if TYPE_CHECKING:
     from losscli.api import compare, evaluate, evaluate_file, evaluate_files, stats, sweep
-    from losscli.errors import ExitCode, LossCliError, UnknownKeyword
+    from losscli.errors import (
+        BadData,
+        ExitCode,
+        InputUnavailable,
+        LossCliError,
+        OutputError,
+        UnknownKeyword,
+        UsageError,
+    )
     from losscli.io import load_inputs
     from losscli.losses import LOSSES, get_spec
     from losscli.model import Inputs, Result, Terms
@@ -43,6 +51,9 @@ _PUBLIC = {
     "evaluate_files": "losscli.api", "sweep": "losscli.api", "stats": "losscli.api",
     "compare": "losscli.api", "ExitCode": "losscli.errors",
     "LossCliError": "losscli.errors", "UnknownKeyword": "losscli.errors",
+    # the kinds a caller catches apart (README: UnknownKeyword is a UsageError too)
+    "UsageError": "losscli.errors", "BadData": "losscli.errors",
+    "InputUnavailable": "losscli.errors", "OutputError": "losscli.errors",
     "load_inputs": "losscli.io", "LOSSES": "losscli.losses",
     "get_spec": "losscli.losses", "Inputs": "losscli.model", "Result": "losscli.model",
     "Terms": "losscli.model",
@@ -64,12 +75,16 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "LOSSES",
+    "BadData",
     "ExitCode",
+    "InputUnavailable",
     "Inputs",
     "LossCliError",
+    "OutputError",
     "Result",
     "Terms",
     "UnknownKeyword",
+    "UsageError",
     "__version__",
     "compare",
     "evaluate",

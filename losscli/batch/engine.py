@@ -38,6 +38,8 @@ CHUNK_BYTES = 4 * 2**20
 DTYPES = ("float64", "float32")
 # How long a stopped or finished --jobs run waits for its pool's manager thread to exit.
 MANAGER_EXIT_SECONDS = 10.0
+# How often a --jobs worker looks whether the run that started it is still there.
+ORPHAN_POLL_SECONDS = 0.5
 
 
 @dataclass(frozen=True)
@@ -348,8 +350,10 @@ def _in_workers(sources: list[Source], options: BatchOptions, jobs: int,
     env = _worker_env(jobs)
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)  # spawned workers read these before importing numpy or numba
+    _start_resource_tracker()
     pool = ProcessPoolExecutor(max_workers=min(jobs, len(sources)),
-                               mp_context=multiprocessing.get_context("spawn"))
+                               mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_worker_start, initargs=(os.getpid(),))
     try:
         pending: set[Future] = {pool.submit(_work, s, options) for s in sources}
         while pending:
@@ -377,6 +381,50 @@ def _in_workers(sources: list[Source], options: BatchOptions, jobs: int,
             # interpreter exits: CPython 3.11's exit hook writes to that pipe without a lock
             # and, racing the close, printed "Exception ignored in: <module 'threading'>".
             manager.join(timeout=MANAGER_EXIT_SECONDS)
+
+
+def _start_resource_tracker() -> None:
+    """multiprocessing's resource tracker, started with SIGHUP ignored, which it keeps (it
+    ignores SIGINT and SIGTERM itself): a closed terminal signals the whole group, and a
+    tracker killed by it was started anew by the pool, which then unregistered its
+    semaphores with the new one: a traceback on stderr per semaphore."""
+    import signal
+    from multiprocessing import resource_tracker
+
+    try:
+        previous = signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    except (AttributeError, ValueError):  # no SIGHUP here, or not the main thread
+        resource_tracker.ensure_running()
+        return
+    try:
+        resource_tracker.ensure_running()
+    finally:
+        signal.signal(signal.SIGHUP, previous)
+
+
+def _worker_start(parent: int) -> None:
+    """In a worker, first: it ends when this run's process is gone, and it leaves SIGHUP to
+    that process.
+
+    A worker blocks on its task queue and never learns that the process that started it
+    was killed (SIGKILL: the OOM killer, `kill -9`, a CI runner's hard stop): it stayed
+    forever, holding the caller's stdout and stderr open, so a harness waiting for their
+    end waited too. A closed terminal sends SIGHUP to the whole group: the workers' default
+    action killed them under the pool, whose resource tracker then printed tracebacks; the
+    run's own process takes the signal and shuts the pool down (as for SIGINT and SIGTERM).
+    """
+    import signal
+    import threading
+
+    if hasattr(signal, "SIGHUP"):
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(ORPHAN_POLL_SECONDS)
+        os._exit(1)  # reparented: the run is gone, and nobody reads what this would do
+
+    threading.Thread(target=watch, name="losscli-parent-watch", daemon=True).start()
 
 
 def _work(source: Source, options: BatchOptions) -> list[tuple[FileResult, Any]]:

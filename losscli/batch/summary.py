@@ -58,7 +58,9 @@ class Summary:
         inputs and failures, the non-finite count and the share of active margin terms.
         """
         values = np.concatenate(self._parts) if self._parts else np.empty(0)
-        finite = values[np.isfinite(values)]
+        # sorted: the sums then do not depend on the order the inputs' parts came in (a
+        # Dask run's tasks finish in any order: its mean differed in the last digit)
+        finite = np.sort(values[np.isfinite(values)])
         stats: dict[str, Any] = {"count": int(finite.size)}
         if finite.size:
             qs = np.percentile(finite, QUANTILES)

@@ -25,6 +25,7 @@ from losscli.cli._options import (
     strict_keys_option,
     with_loss_options,
 )
+from losscli.losses import REDUCTIONS
 
 HELP = """Evaluate a loss over many inputs: files, directories, globs, JSON Lines.
 
@@ -61,7 +62,8 @@ def _batch(
     inputs: list[str] | None = typer.Argument(
         None, metavar="INPUTS",
         help="files, directories, globs, or - for JSON Lines on stdin"),
-    reduction: str | None = typer.Option(None, "--reduction", help="over each input's "
+    reduction: str | None = typer.Option(None, "--reduction", autocompletion=words(REDUCTIONS),
+                                         help="over each input's "
                                          "batch: mean (default), sum or none; under --like "
                                          "the library's own by default"),
     like: str | None = like_option(),
@@ -102,9 +104,10 @@ def _batch(
                              rich_help_panel="Output"),
     jobs: int = typer.Option(1, "--jobs", "-j", help="worker processes, each with cores / N "
                              "threads", rich_help_panel="Speed"),
-    dtype: str = typer.Option("float64", "--dtype", help="float64, or float32 to keep float32 "
-                              "inputs as they are (sums still in float64)",
-                              rich_help_panel="Speed"),
+    dtype: str = typer.Option("float64", "--dtype",
+                              autocompletion=words(("float64", "float32")),
+                              help="float64, or float32 to keep float32 inputs as they are "
+                              "(sums still in float64)", rich_help_panel="Speed"),
     chunk: int | None = typer.Option(None, "--chunk", metavar="N", help="examples per chunk "
                                         "read from .npy files [default: about 4 MiB]",
                                         rich_help_panel="Speed"),

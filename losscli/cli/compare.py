@@ -7,6 +7,7 @@ from typing import Any
 
 import typer
 
+from losscli.cli._complete import words
 from losscli.cli._options import (
     EXPLORE_FORMATS,
     EXPLORE_FORMATS_HELP,
@@ -22,6 +23,7 @@ from losscli.cli._options import (
     strict_keys_option,
     with_loss_options,
 )
+from losscli.losses import REDUCTIONS
 
 HELP = """Evaluate one input under losscli's own definition and under each library's
 convention (torch, pytorch-metric-learning, sentence-transformers, tf-addons, optax, and the
@@ -38,7 +40,8 @@ def _compare(
     loss: str = loss_argument(),
     input: str | None = typer.Argument(None, metavar="[INPUT]",
                                        help="JSON, .npz or stacked .npy file; - for stdin"),
-    reduction: str | None = typer.Option(None, "--reduction", help="the same reduction for "
+    reduction: str | None = typer.Option(None, "--reduction", autocompletion=words(REDUCTIONS),
+                                         help="the same reduction for "
                                          "every row (default: each library's own)"),
     negatives_layout: str | None = negatives_layout_option(),
     positives_layout: str | None = positives_layout_option(),

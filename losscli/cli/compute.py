@@ -26,6 +26,7 @@ from losscli.cli._options import (
     strict_keys_option,
     with_loss_options,
 )
+from losscli.losses import REDUCTIONS
 
 # The help starts with examples and, after this, lists the losses (or, for
 # `losscli compute LOSS --help`, describes that one): cli/_help.py.
@@ -52,7 +53,8 @@ def _compute(
                                           help="JSON, JSON Lines, .npz, stacked .npy, "
                                           "safetensors, Parquet, Arrow or HDF5 file; - for "
                                           "stdin"),
-    reduction: str | None = typer.Option(None, "--reduction", help="over the batch: mean "
+    reduction: str | None = typer.Option(None, "--reduction", autocompletion=words(REDUCTIONS),
+                                         help="over the batch: mean "
                                          "(default), sum or none; under --like the "
                                          "library's own by default"),
     grad: bool = typer.Option(False, "--grad", help="also compute d loss / d each input "

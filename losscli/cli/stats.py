@@ -6,6 +6,7 @@ from typing import Any
 
 import typer
 
+from losscli.cli._complete import words
 from losscli.cli._options import (
     EXPLORE_FORMATS,
     EXPLORE_FORMATS_HELP,
@@ -22,6 +23,7 @@ from losscli.cli._options import (
     strict_keys_option,
     with_loss_options,
 )
+from losscli.losses import REDUCTIONS
 
 HELP = """Summarize a batch: per-example losses, counts per regime (hard, semi-hard, easy),
 the share of active terms, possible false negatives (InfoNCE), mean and quantiles of the
@@ -40,7 +42,8 @@ def _stats(
                                    "and negative histograms overlaid as a PNG, the margin and "
                                    "the active share marked (needs losscli[plot])"),
     like: str | None = like_option(),
-    reduction: str | None = typer.Option(None, "--reduction", help="mean (default), sum or "
+    reduction: str | None = typer.Option(None, "--reduction", autocompletion=words(REDUCTIONS),
+                                         help="mean (default), sum or "
                                          "none"),
     negatives_layout: str | None = negatives_layout_option(),
     positives_layout: str | None = positives_layout_option(),

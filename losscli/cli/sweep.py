@@ -7,7 +7,7 @@ from typing import Any
 
 import typer
 
-from losscli.cli._complete import sweep_parameters
+from losscli.cli._complete import sweep_parameters, words
 from losscli.cli._options import (
     EXPLORE_FORMATS,
     EXPLORE_FORMATS_HELP,
@@ -55,7 +55,8 @@ def _sweep(
     png: str | None = typer.Option(None, "--png", metavar="FILE",
                                    help="write a PNG chart (needs losscli[plot])"),
     like: str | None = like_option(),
-    reduction: str | None = typer.Option(None, "--reduction", help="mean (default) or sum"),
+    reduction: str | None = typer.Option(None, "--reduction", autocompletion=words(("mean", "sum")),
+                                         help="mean (default) or sum"),
     negatives_layout: str | None = negatives_layout_option(),
     positives_layout: str | None = positives_layout_option(),
     map: list[str] | None = map_option(),

@@ -28,6 +28,7 @@ from losscli.io.formats import (
     check_dtype,
     describe,
     describe_content,
+    ml_float_as_float32,
     nested_to_array,
     open_binary,
     parse_json,
@@ -526,6 +527,7 @@ def as_role_array(value: Any, role: str, where: str,
     """
     where = _located(where, role)
     arr = value if isinstance(value, np.ndarray) else nested_to_array(value, where)
+    arr = ml_float_as_float32(arr)  # a jax or ml_dtypes bfloat16 array, as safetensors' are
     check_dtype(arr.dtype, where)
     if arr.ndim > 3:
         raise BadData(f"{arr.ndim}-dimensional array {arr.shape}", "roles have at most 3 "

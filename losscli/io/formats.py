@@ -59,6 +59,18 @@ BINARY_MAGIC = {b"PAR1": "parquet", b"ARROW1": "arrow", b"\xff\xff\xff\xff": "ar
 BINARY_FORMATS = ("npy", "npz", "safetensors", "parquet", "arrow", "hdf5")
 
 
+def ml_float_as_float32(arr: np.ndarray) -> np.ndarray:
+    """bfloat16 and float8 (ml_dtypes' types: numpy kind 'V' without fields, 1 or 2 bytes;
+    a jax array's or a safetensors tensor's) as float32, which holds them exactly; any
+    other array as it is."""
+    if arr.dtype.kind == "V" and arr.dtype.names is None and arr.dtype.itemsize <= 2:
+        try:
+            return arr.astype(np.float32)
+        except (TypeError, ValueError):  # a plain void type, not a float
+            return arr
+    return arr
+
+
 def sniff(head: bytes) -> str:
     """The format of a file from its first bytes: npy, npz, json, pickle, safetensors,
     parquet, arrow, hdf5 or unknown."""

@@ -14,7 +14,7 @@ import numpy as np
 
 from losscli.errors import BadData
 from losscli.io.containers import Container, require_extra
-from losscli.io.formats import check_size
+from losscli.io.formats import check_size, ml_float_as_float32
 
 EXTRA = "safetensors"
 WHAT = "a safetensors file"
@@ -107,8 +107,9 @@ def _view(data: bytes, shape: tuple[int, ...], code: str, name: str,
 
 def _converted(arr: np.ndarray, name: str, where: str) -> np.ndarray:
     """bfloat16 and float8 (ml_dtypes, numpy kind 'V') as float32: exact, once."""
-    if arr.dtype.kind == "V" and arr.dtype.names is None and arr.dtype.itemsize <= 2:
-        return arr.astype(np.float32)
+    widened = ml_float_as_float32(arr)
+    if widened is not arr:
+        return widened
     check_size(arr.shape, f"{where}:{name}")
     return arr
 

@@ -21,4 +21,8 @@ def emulation_line(emulation: dict[str, Any]) -> str:
     if emulation.get("max_relative_difference") is not None:
         line += (f"; largest relative difference {emulation['max_relative_difference']:.3g}, "
                  f"example {emulation['worst_example']}")
+    elif emulation.get("worst_example") is not None:
+        lost = sum(v is None for v in emulation["per_example"])
+        line += (f"; {lost} of {len(emulation['per_example'])} example(s) not finite in "
+                 f"{emulation['format']}, the first example {emulation['worst_example']}")
     return line + ")"

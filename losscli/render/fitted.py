@@ -100,6 +100,11 @@ def _prepared(table: Table, columns: Iterable[int], widths: list[int] | None = N
             column.overflow = "fold"
         if widths is not None:
             column.width = widths[n]
+            header = column.header
+            if isinstance(header, str) and "_" in header and cell_len(header) > widths[n]:
+                # narrower than its name: let it wrap between the name's words
+                # ("false negative"), not fold mid-word ("false_negati" / "ve")
+                column.header = header.replace("_", " ")
         out.columns.append(column)
     if not first:
         out.title = None

@@ -64,6 +64,12 @@ def test_choices_and_formats(capsys, monkeypatch):
     assert bash(capsys, monkeypatch, "losscli batch infonce -f ") == [
         "auto", "table", "json", "jsonl", "csv"]
     assert bash(capsys, monkeypatch, "losscli compute infonce -f j") == ["json"]
+    # QA10 F15: --reduction and batch --dtype are choices too
+    for command in ("compute", "batch", "stats", "compare"):
+        assert bash(capsys, monkeypatch, f"losscli {command} triplet --reduction ") == [
+            "mean", "sum", "none"]
+    assert bash(capsys, monkeypatch, "losscli sweep triplet --reduction ") == ["mean", "sum"]
+    assert bash(capsys, monkeypatch, "losscli batch triplet --dtype ") == ["float64", "float32"]
 
 
 def test_options_are_the_loss_own(capsys, monkeypatch):

@@ -155,3 +155,10 @@ def test_explain_on_a_terminal_fits_its_width(monkeypatch, capsys) -> None:
     piped = cli(["explain", "infonce", "-f", "table"])  # a pipe gets the text as it is
     assert max(len(line) for line in piped.splitlines()) > 60
     assert "".join(shown.split()) == "".join(piped.split())  # the same text, laid out
+
+
+def test_a_name_narrower_than_its_column_wraps_between_its_words() -> None:
+    # QA10 F16: README's first table, at 80 columns, folded "false_negati" / "ve"
+    out = cli(["compute", "infonce", "seed-example-1.json", "-f", "table"], 80)
+    check_frame(out, 80)
+    assert "false_negati" not in out and "false" in out and "negative" in out

@@ -93,3 +93,32 @@ def test_emulate_usage_errors(capsys, tmp_path):
     assert code == 2 and "--emulate is not available for triplet" in err
     code, _, err = run_cli(capsys, "compute", "infonce", str(path), "--emulate", "fp8")
     assert code == 2 and "choose one of float16, bfloat16, float32" in err
+
+
+def test_an_example_lost_in_the_format_is_the_largest_difference():
+    # QA10 F11: with 2 of 3 examples NaN in float16 the line said "largest relative
+    # difference 2.9e-08": the finite example's, as if the format were fine
+    data = {"logits": [[70000.0, 0.0, 1.0], [1.0, 2.0, 0.5], [0.0, -70000.0, 3.0]],
+            "target": [1, 0, 2]}
+    r = losscli.evaluate("softmax-ce", data, emulate="float16", reduction="none")
+    lost = [i for i, v in enumerate(r.emulation["per_example"]) if v is None]
+    assert lost and r.emulation["max_relative_difference"] is None
+    assert r.emulation["worst_example"] == lost[0]
+    from losscli.render.emulation import emulation_line
+
+    assert f"{len(lost)} of 3 example(s) not finite in float16" in emulation_line(r.emulation)
+
+
+def test_bfloat16_has_float32s_exponent_so_no_exp_overflow_warning():
+    # QA10 F12: bfloat16's log(max) is float32's (88.72): the softmax taken in float32
+    # overflows no sooner, so the warning (and its advice "not float32") was noise; and
+    # losses that round to 0 were written -0.0
+    rng = np.random.default_rng(3)
+    a = rng.normal(size=(4, 8))
+    data = {"anchor": 30 * a, "positive": 30 * a + rng.normal(size=(4, 8))}
+    b16 = losscli.evaluate("npair", data, similarity="dot", emulate="bfloat16")
+    f16 = losscli.evaluate("npair", data, similarity="dot", emulate="float16")
+    assert not any("above log(max bfloat16)" in w for w in b16.warnings)
+    assert any("above log(max float16)" in w for w in f16.warnings)
+    assert all(math.copysign(1.0, v) > 0 for v in b16.emulation["per_example"]
+               if v is not None and v == 0)

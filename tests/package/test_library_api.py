@@ -13,7 +13,7 @@ import pytest
 
 import losscli
 from losscli.errors import LossCliError, UsageError
-from tests.helpers import assert_close, run_cli_json
+from tests.helpers import assert_close, optional_module, run_cli_json
 
 RNG = np.random.default_rng(9)
 A, P, N = RNG.normal(size=(3, 4)), RNG.normal(size=(3, 4)), RNG.normal(size=(3, 2, 4))
@@ -194,3 +194,26 @@ def test_one_path_is_one_input_and_one_mapping_item_is_one_item(tmp_path):
 def test_wrong_argument_types_are_usage_errors(call):
     with pytest.raises(UsageError):
         call()
+
+
+def test_bfloat16_and_float8_arrays_are_read_as_safetensors_tensors_are():
+    # QA10 F13: a jax or ml_dtypes bfloat16 array was refused as "structured or void"
+    ml_dtypes = optional_module("ml_dtypes")
+    a = np.array([[1.0, 0.5], [0.25, 1.0]])
+    p = np.array([[0.5, 1.0], [1.0, 0.5]])
+    want = losscli.evaluate("clip", {"anchor": a, "positive": p}).value  # exact in both
+    for name in ("bfloat16", "float8_e4m3fn"):
+        dtype = getattr(ml_dtypes, name)
+        got = losscli.evaluate("clip", {"anchor": a.astype(dtype), "positive": p.astype(dtype)})
+        assert got.value == want
+
+
+def test_the_error_kinds_are_public():
+    # QA10 F14: README calls UnknownKeyword "a UsageError", which losscli did not export
+    for name in ("UsageError", "BadData", "InputUnavailable", "OutputError"):
+        assert name in losscli.__all__ and issubclass(getattr(losscli, name),
+                                                      losscli.LossCliError)
+    with pytest.raises(losscli.UsageError):
+        losscli.evaluate("infonce", PAIRS, temperature=-1.0)
+    with pytest.raises(losscli.BadData):
+        losscli.evaluate("infonce", {"anchor": [1.0, 0.0], "positive": [1.0, 0.0, 2.0]})

@@ -33,6 +33,10 @@ from losscli.model import Inputs
 FORMATS = ("float16", "bfloat16", "float32")
 
 
+# The largest x whose exp(x) is finite in float32, where the emulated softmaxes are taken.
+FLOAT32_EXP_LIMIT = math.log(float(np.finfo(np.float32).max))
+
+
 @dataclass(frozen=True)
 class Format:
     """A floating-point format: its largest finite value and its unit roundoff."""
@@ -162,13 +166,20 @@ def emulate(loss: str, inputs: Inputs, params: Mapping[str, Any], fmt: Format,
     with np.errstate(invalid="ignore", divide="ignore"):
         rel = np.abs(per - reference) / np.maximum(np.abs(reference), 1e-300)
     finite = np.isfinite(per)
-    worst = int(np.nanargmax(np.where(finite, rel, -1.0))) if finite.any() else None
+    # An example the format lost (not finite where float64 is) is off by more than any
+    # finite difference: the largest is then null, and the worst example the first lost.
+    lost = np.flatnonzero(~finite & np.isfinite(reference))
+    if lost.size:
+        worst: int | None = int(lost[0])
+    else:
+        worst = int(np.nanargmax(np.where(finite, rel, -1.0))) if finite.any() else None
     return {
         "format": fmt.name,
         "value": _plain(reduce(per)),
         "per_example": [_plain(v) for v in per.tolist()],
         "float64_value": _plain(reduce(reference)),
-        "max_relative_difference": None if worst is None else _plain(float(rel[worst])),
+        "max_relative_difference": None if worst is None or lost.size
+        else _plain(float(rel[worst])),
         "worst_example": worst,
         "diagnosis": diagnose(trace, fmt, per, reference),
     }
@@ -177,7 +188,7 @@ def emulate(loss: str, inputs: Inputs, params: Mapping[str, Any], fmt: Format,
 def _plain(v: Any) -> Any:
     if isinstance(v, list):
         return [_plain(x) for x in v]
-    v = float(v)
+    v = float(v) + 0.0  # -0.0 (a log-softmax of the max) written as 0.0
     return v if math.isfinite(v) else None
 
 
@@ -193,7 +204,9 @@ def diagnose(trace: Trace, fmt: Format, per: np.ndarray, reference: np.ndarray) 
                          f"in magnitude {float(np.max(np.abs(exact))):.6g}{where} > "
                          f"{fmt.max:.6g}): they become inf")
     logits = trace.stages.get("logits")
-    if logits is not None and fmt.name != "float32":
+    # Only a format narrower than float32's range overflows an exp float32 would not
+    # (bfloat16 has float32's exponent: its log(max) is float32's, 88.72)
+    if logits is not None and fmt.exp_limit < FLOAT32_EXP_LIMIT - 1.0:
         over = logits > fmt.exp_limit
         if over.any():
             lines.append(f"{int(over.sum())} logits above log(max {fmt.name}) = "
