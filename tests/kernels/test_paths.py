@@ -338,6 +338,36 @@ def test_the_shared_bank_kernel_is_exact_whatever_the_gap_to_the_positive(path):
     assert loss[3] < 1e-17  # a tiny loss, to 1e-12 relative
 
 
+@pytest.mark.parametrize("path", PATHS)
+def test_the_per_anchor_kernel_is_exact_whatever_the_gap_to_the_positive(path):
+    """The per-anchor kernel sums float64 rows' exponentials shifted by the positive as
+    each dot product ends: the same gaps as the shared bank's test (past OTHERS_LIMIT, the
+    row is shifted by its largest; a positive on top by 40 t leaves ~6e-18), each row its
+    own anchor's negatives, against the 50-digit reference."""
+    t = 0.05
+    s0 = np.array([0.1, -0.3, 0.2, 0.5, 0.0, 0.0])
+    S = np.array([[0.1 + 800 * t, 0.2, -1.0, 0.3],
+                  [-0.3 + 695 * t, -0.3 + 694 * t, 0.0, 0.1],
+                  [0.2 + 650 * t, 0.1, 0.4, -0.2],
+                  [0.5 - 40 * t, 0.5 - 41 * t, 0.5 - 45 * t, 0.5 - 60 * t],
+                  [0.3, -0.1, 0.15, 0.0],
+                  [-0.5, 3000 * t, 0.15, 0.0]])
+    rows, k = S.shape
+    A = np.zeros((rows, 1, D))
+    A[:, 0, 0] = 1.0
+    P = np.zeros((rows, 1, D))
+    P[:, 0, 0] = s0
+    N = np.zeros((rows, k, D))
+    N[:, :, 0] = S
+    loss = np.empty(rows)
+    flags = np.zeros(rows, dtype=np.int8)
+    getattr(sk.infonce_loss, path)(A, 0, P, 0, N, 0, k, t, True, loss, flags)
+    assert not flags.any()
+    for r in range(rows):
+        assert loss[r] == pytest.approx(_infonce(A[r, 0], P[r, 0], N[r], t), rel=1e-12), r
+    assert loss[3] < 1e-17
+
+
 def test_shared_bank_tiles_cover_every_row_once(monkeypatch):
     """Tiles of 5 rows (37 rows: the last tile short) give the one-tile losses exactly."""
     from losscli.losses import infonce, tiles
