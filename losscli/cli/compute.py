@@ -30,8 +30,6 @@ from losscli.losses import REDUCTIONS
 
 # The help starts with examples and, after this, lists the losses (or, for
 # `losscli compute LOSS --help`, describes that one): cli/_help.py.
-DEFAULT_TOP = 10  # terms per example besides the positive under --terms top
-
 HELP = """Evaluate a loss on one input and show its per-term breakdown.
 
 INPUT is a JSON object keyed by role (anchor, positive, negatives, negatives2, logits,
@@ -127,7 +125,7 @@ def _compute(
 
     rank = checked_ranking(worst, best)
     fail_above = _threshold.checked(fail_above)
-    from losscli.render.breakdown import TERMS_MODES, choose
+    from losscli.render.breakdown import DEFAULT_TOP, TERMS_MODES, choose
 
     if terms is not None and terms not in TERMS_MODES:
         raise UsageError(f"--terms got {terms!r}", "choose all, top or none")

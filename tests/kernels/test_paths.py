@@ -307,43 +307,13 @@ def test_the_shared_bank_kernel_sends_rows_with_a_non_finite_logit_to_libm(path,
                 assert loss[b] == pytest.approx(want, rel=rtol), b
 
 
-@pytest.mark.parametrize("path", PATHS)
-def test_the_shared_bank_kernel_is_exact_whatever_the_gap_to_the_positive(path):
-    """The kernel shifts by the positive: a negative above it by 800 t, 695 t or 3000 t (past
-    the exponent field of 2^k, were exp not capped) makes the sum pass OTHERS_LIMIT, so the
-    row is shifted by its largest; 650 t stays on the positive's shift; a positive on top by
-    40 t leaves a loss of ~6e-18.
-    Similarities are exact (a = e_0, p = s_0 e_0): the 50-digit reference sees the same."""
-    t = 0.05
-    s0 = np.array([0.1, -0.3, 0.2, 0.5, 0.0, 0.0])
-    S = np.array([[0.1 + 800 * t, 0.2, -1.0, 0.3],
-                  [-0.3 + 695 * t, -0.3 + 694 * t, 0.0, 0.1],
-                  [0.2 + 650 * t, 0.1, 0.4, -0.2],
-                  [0.5 - 40 * t, 0.5 - 41 * t, 0.5 - 45 * t, 0.5 - 60 * t],
-                  [0.3, -0.1, 0.15, 0.0],
-                  [-0.5, 3000 * t, 0.15, 0.0]])
-    rows, k = S.shape
-    A = np.zeros((rows, 1, D))
-    A[:, 0, 0] = 1.0
-    P = np.zeros((rows, 1, D))
-    P[:, 0, 0] = s0
-    loss = np.empty(rows)
-    flags = np.zeros(rows, dtype=np.int8)
-    getattr(sk.infonce_logit_rows, path)(S, A, P, t, True, loss, flags)
-    assert not flags.any()
-    for r in range(rows):
-        bank = np.zeros((k, D))
-        bank[:, 0] = S[r]
-        assert loss[r] == pytest.approx(_infonce(A[r, 0], P[r, 0], bank, t), rel=1e-12), r
-    assert loss[3] < 1e-17  # a tiny loss, to 1e-12 relative
-
-
-@pytest.mark.parametrize("path", PATHS)
-def test_the_per_anchor_kernel_is_exact_whatever_the_gap_to_the_positive(path):
-    """The per-anchor kernel sums float64 rows' exponentials shifted by the positive as
-    each dot product ends: the same gaps as the shared bank's test (past OTHERS_LIMIT, the
-    row is shifted by its largest; a positive on top by 40 t leaves ~6e-18), each row its
-    own anchor's negatives, against the 50-digit reference."""
+def _gap_rows() -> tuple[float, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(t, S, A, P, N) of rows whose negatives stand at every gap to the positive: above it
+    by 800 t, 695 t or 3000 t (past the exponent field of 2^k, were exp not capped) the sum
+    of exponentials shifted by the positive passes OTHERS_LIMIT, so the row is shifted by
+    its largest; 650 t stays on the positive's shift; a positive on top by 40 t leaves a
+    loss of ~6e-18. Similarities are exact (a = e_0, p = s_0 e_0, n = s e_0): the 50-digit
+    reference sees the same."""
     t = 0.05
     s0 = np.array([0.1, -0.3, 0.2, 0.5, 0.0, 0.0])
     S = np.array([[0.1 + 800 * t, 0.2, -1.0, 0.3],
@@ -359,11 +329,32 @@ def test_the_per_anchor_kernel_is_exact_whatever_the_gap_to_the_positive(path):
     P[:, 0, 0] = s0
     N = np.zeros((rows, k, D))
     N[:, :, 0] = S
-    loss = np.empty(rows)
-    flags = np.zeros(rows, dtype=np.int8)
-    getattr(sk.infonce_loss, path)(A, 0, P, 0, N, 0, k, t, True, loss, flags)
+    return t, S, A, P, N
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_the_shared_bank_kernel_is_exact_whatever_the_gap_to_the_positive(path):
+    """The shared bank's kernel shifts by the positive (_gap_rows), each row's logits given."""
+    t, S, A, P, N = _gap_rows()
+    loss = np.empty(len(S))
+    flags = np.zeros(len(S), dtype=np.int8)
+    getattr(sk.infonce_logit_rows, path)(S, A, P, t, True, loss, flags)
     assert not flags.any()
-    for r in range(rows):
+    for r in range(len(S)):
+        assert loss[r] == pytest.approx(_infonce(A[r, 0], P[r, 0], N[r], t), rel=1e-12), r
+    assert loss[3] < 1e-17  # a tiny loss, to 1e-12 relative
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_the_per_anchor_kernel_is_exact_whatever_the_gap_to_the_positive(path):
+    """The per-anchor kernel sums float64 rows' exponentials shifted by the positive as each
+    dot product ends (_gap_rows), each row its own anchor's negatives."""
+    t, S, A, P, N = _gap_rows()
+    loss = np.empty(len(S))
+    flags = np.zeros(len(S), dtype=np.int8)
+    getattr(sk.infonce_loss, path)(A, 0, P, 0, N, 0, N.shape[1], t, True, loss, flags)
+    assert not flags.any()
+    for r in range(len(S)):
         assert loss[r] == pytest.approx(_infonce(A[r, 0], P[r, 0], N[r], t), rel=1e-12), r
     assert loss[3] < 1e-17
 
