@@ -34,7 +34,7 @@ _NUMBER_WORD = re.compile(r"[-+]?(\d[\d,]*\.?\d*|\.\d+)([eE][-+]?\d+)?%?")
 # The narrowest a text column is folded to (or its longest number, if wider).
 TEXT_MIN = 8
 # The width below which prose (a text column with spaces) reads worse than a word folded.
-PROSE_MIN = 24
+PROSE_MIN = 20
 
 
 def fitted(table: Table, keys: int = 1) -> Fitted:

@@ -131,7 +131,8 @@ def test_names_are_kept_whole_where_prose_can_wrap_instead(width: int) -> None:
     check_frame(out, width)
     for name in ("pytorch-metric-learning", "sentence-transformers", "mean-nonzero"):
         assert whole(name, out), out
-    assert whole("eps_placement=difference", out), out
+    if width >= 100:  # at 80 the prose keeps PROSE_MIN columns: its longest word may fold
+        assert whole("eps_placement=difference", out), out
 
 
 def test_a_group_of_columns_keeps_its_headers_whole() -> None:
