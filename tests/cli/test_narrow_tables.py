@@ -135,11 +135,16 @@ def test_names_are_kept_whole_where_prose_can_wrap_instead(width: int) -> None:
         assert whole("eps_placement=difference", out), out
 
 
-def test_a_group_of_columns_keeps_its_headers_whole() -> None:
+def test_a_group_of_columns_keeps_its_headers_whole(tmp_path: Path) -> None:
     # QA9 L6: the second group of contrastive's columns at 40 printed "hin…" for "hinge":
-    # each group's columns kept their index in the whole table, which rich pads by
-    out = cli(["compute", "contrastive", "pairs.npz", "--distance", "sqeuclidean", "-f",
-               "table", "--show", "1"], 40)
+    # each group's columns kept their index in the whole table, which rich pads by (QA9's
+    # input: a non-finite distance, "-", narrows a column of the first group)
+    wide = tmp_path / "wide.json"
+    wide.write_text(json.dumps({"anchor": [[1e-300, 1e300], [1, 2]],
+                                "positive": [[-1e-300, 1e300], [2, 1]],
+                                "negatives": [[[123456789.123456789, -1e-310]], [[1, 1]]]}))
+    out = cli(["compute", "contrastive", str(wide), "--distance", "sqeuclidean", "-f",
+               "table"], 40)
     check_frame(out, 40)
     assert "hinge" in out and "active" in out
 

@@ -249,3 +249,16 @@ def test_owned_float32_inputs_are_normalized_in_place():
     kept = pairs(4)
     losscli.evaluate("clip", kept)
     np.testing.assert_array_equal(kept["anchor"], pairs(4)["anchor"])  # the caller's own
+
+
+def test_the_row_reader_serves_any_blocks_across_its_tiles(monkeypatch):
+    """compute's breakdown reads S a few rows at a time through tiles.RowReader, which
+    computes a tile ahead: blocks in order across tile boundaries, one out of order
+    (--worst), and back, each equal to the rows of Q C^T."""
+    monkeypatch.setattr(tiles, "MIN_TILE_ROWS", 1)
+    monkeypatch.setattr(tiles, "TILE_BYTES", 5 * 7 * 8)  # 5 rows of 7 columns a tile
+    rng = np.random.default_rng(6)
+    Q, C = rng.normal(size=(17, 3)), rng.normal(size=(7, 3))
+    read = tiles.RowReader(Q, C, False)
+    for r0, r1 in [(0, 2), (2, 4), (4, 7), (7, 8), (8, 13), (13, 17), (11, 12), (3, 6), (6, 9)]:
+        np.testing.assert_allclose(read(r0, r1), Q[r0:r1] @ C.T, rtol=1e-14)
