@@ -726,3 +726,31 @@ def multiview_tile_grad(S, r0, V, scale, big, log_den, weight):
             if u >= first and u < first + V:
                 p -= 1.0 / (V - 1)
             S[r, u] = weight * p
+
+
+# ------------------------------------------------------------- a breakdown's term order
+
+
+@kernel(parallel=True)
+def first_then_rest(values, first, left_out, out):
+    """out[r] = values[r, first[r]], then row r's other columns in order without column
+    left_out[r] (-1: none, else a column other than first[r]): the order in which a breakdown
+    lists an example's terms, its positive first. Three contiguous copies per row, where
+    numpy's take_along_axis gathered through an index array (~7 ns a term: 40% of
+    `compute clip --terms top` at B = 8,192)."""
+    C = values.shape[1]
+    for r in prange(values.shape[0]):
+        f = first[r]
+        skip = left_out[r]
+        out[r, 0] = values[r, f]
+        lo = f
+        hi = C
+        if skip >= 0:
+            lo = min(f, skip)
+            hi = max(f, skip)
+        for c in range(lo):
+            out[r, 1 + c] = values[r, c]
+        for c in range(lo + 1, hi):
+            out[r, c] = values[r, c]
+        for c in range(hi + 1, C):
+            out[r, c - 1] = values[r, c]

@@ -90,24 +90,36 @@ class _Breakdown:
         self.directions = [("a->p", pairs.rows, rows, row_weight)]
         if cols is not None:
             self.directions.append(("p->a", pairs.columns, cols, col_weight))
+        self._direction = np.empty((0, 0), dtype=object)
 
     def block(self, start: int, stop: int) -> dict[str, np.ndarray]:
         B = self.pairs.batch
         pos, skip = self.pairs.layout()
         first = np.arange(start, stop)
-        parts: dict[str, list[np.ndarray]] = {name: [] for name in NAMES}
-        for name, read, stats, weight in self.directions:
+        parts: dict[str, list[np.ndarray]] = {name: [] for name in NAMES if name != "direction"}
+        for _, read, stats, weight in self.directions:
             S = read(start, stop)
             logit, prob, grad = rs.terms(S, start, pos, skip, self.diag, self.scale, stats,
                                          weight)
-            direction = np.empty((stop - start, B), dtype=object)
-            direction[:] = name
             every = np.broadcast_to(np.arange(B), S.shape)
-            for column, values in (("direction", direction), ("j", every), ("similarity", S),
-                                   ("logit", logit), ("probability", prob),
-                                   ("gradient", grad)):
+            for column, values in (("j", every), ("similarity", S), ("logit", logit),
+                                   ("probability", prob), ("gradient", grad)):
                 parts[column].append(reordered(values, first))
-        return {name: np.concatenate(v, axis=1) for name, v in parts.items()}
+        columns = {"direction": self._directions(stop - start)}
+        columns.update((name, np.concatenate(v, axis=1)) for name, v in parts.items())
+        return columns
+
+    def _directions(self, n: int) -> np.ndarray:
+        """The direction column of n examples, read-only: the same for every block of n, so
+        built once (filling a block's (n, 2B) strings cost as much as the rest of it)."""
+        if self._direction.shape[0] != n:
+            B = self.pairs.batch
+            column = np.empty((n, B * len(self.directions)), dtype=object)
+            for d, (name, *_) in enumerate(self.directions):
+                column[:, d * B:(d + 1) * B] = name
+            column.flags.writeable = False
+            self._direction = column
+        return self._direction
 
 
 __all__ = ["evaluate"]

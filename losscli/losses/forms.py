@@ -33,7 +33,7 @@ from losscli.kernels import _jit
 from losscli.kernels import distances as dk
 from losscli.kernels import tiles as tk
 from losscli.losses import tiles
-from losscli.losses.results import check_embedding_breakdown
+from losscli.losses.results import check_embedding_breakdown, text_where
 from losscli.losses.roles import EmbeddingBatch, check_huge, check_temperature, embedding_batch
 from losscli.losses.vectors import Vectors, row_norms, similarity_rows, vectors
 from losscli.model import Inputs
@@ -136,6 +136,14 @@ def reordered(values: np.ndarray, first: np.ndarray, left_out: np.ndarray | None
     in order, without column left_out[r] (when given)."""
     n, C = values.shape
     width = C - 1 if left_out is None else C - 2
+    if values.dtype.kind in "fiu" and _jit.path_for(values.size) != "py":
+        out = np.empty((n, width + 1), dtype=values.dtype)
+        skip = np.full(n, -1, dtype=np.int64) if left_out is None else \
+            np.ascontiguousarray(left_out, dtype=np.int64)
+        # serial: a block is a few rows, and a parallel call's thread-pool setup costs more
+        _jit.run(tk.first_then_rest, values.size, values,
+                 np.ascontiguousarray(first, dtype=np.int64), skip, out, parallel=False)
+        return out
     k = np.arange(width)[None, :]
     if left_out is None:
         others = k + (k >= first[:, None])
@@ -305,8 +313,7 @@ class TwoViewBatch:
         view[:, width:] = POSITIVE
         every = np.broadcast_to(np.arange(2 * B), (n, 2 * B))
         candidates = self.per_example(every, every, start)
-        role = np.full(candidates.shape, ANCHOR, dtype=object)
-        role[candidates >= B] = POSITIVE
+        role = text_where(candidates >= B, POSITIVE, ANCHOR)
         return {"view": view, "candidate_role": role, "candidate_index": candidates % B}
 
     def roles(self) -> tuple[tuple[str, ...], tuple[int, ...]]:

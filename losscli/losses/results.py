@@ -143,3 +143,13 @@ def mean_nonzero(loss: np.ndarray) -> float:
     active = loss > 0.0
     count = int(active.sum())
     return float(loss[active].sum() / count) if count else 0.0
+
+
+def text_where(mask: np.ndarray, yes: str, no: str) -> np.ndarray:
+    """A breakdown's text column: `yes` where mask, `no` elsewhere, as objects (the two
+    strings shared: np.where(...).astype(object) and np.full(..., dtype=object) built a new
+    str per cell, ~30x slower, a third of `compute ntxent-batch --terms top`)."""
+    out = np.empty(mask.shape, dtype=object)
+    out.fill(no)
+    out[mask] = yes
+    return out

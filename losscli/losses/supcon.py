@@ -20,7 +20,7 @@ from losscli.kernels import _jit
 from losscli.kernels import candidates as kern
 from losscli.kernels import tiles as tk
 from losscli.losses import tiles
-from losscli.losses.results import check_breakdown, result, shape_dict
+from losscli.losses.results import check_breakdown, result, shape_dict, text_where
 from losscli.losses.roles import (
     anchor_rows,
     check_huge,
@@ -228,10 +228,9 @@ class _MultiView:
         candidates = order.reshape(n, width)
         own = (np.arange(start, stop)[:, None] == candidates // V)
         return {"view": np.broadcast_to(np.repeat(names, N - 1), (n, width)).copy(),
-                "candidate_role": np.where(candidates % V == 0, "anchor",
-                                           "positive").astype(object),
+                "candidate_role": text_where(candidates % V == 0, "anchor", "positive"),
                 "candidate_index": candidates // V, "candidate_view": candidates % V,
-                "kind": np.where(own, "positive", "negative").astype(object),
+                "kind": text_where(own, "positive", "negative"),
                 "similarity": per_example(S), "logit": per_example(logit),
                 "probability": per_example(prob), "gradient": per_example(grad) / V}
 

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from losscli.kernels import _jit
+from losscli.kernels import largest as lk
 from losscli.model import Result
 
 TERMS_MODES = ("all", "top", "none")
@@ -104,14 +106,15 @@ def blocks(result: Result, view: TermsView, first: int = 0, stop: int | None = N
             order = np.broadcast_to(np.arange(T), (n, T))
             yield Block(start, order, columns)
             continue
-        order = _strongest(columns.get(view.strength), positive, view.top, n)
+        order = _strongest(columns.get(view.strength), positive, view.top, n,
+                           result.batch * T)
         yield Block(start, order,
                     {name: np.take_along_axis(col, order, axis=1)
                      for name, col in columns.items()})
 
 
 def _strongest(strength: np.ndarray | None, positive: np.ndarray, top: int, n: int,
-               ) -> np.ndarray:
+               work: int) -> np.ndarray:
     """Per row: the positive terms (in order), then the `top` others of largest |strength|
     (ties and a missing column: the first ones)."""
     T = positive.shape[0]
@@ -122,12 +125,13 @@ def _strongest(strength: np.ndarray | None, positive: np.ndarray, top: int, n: i
             rank = np.abs(strength.astype(np.float64))
         rank = np.where(np.isnan(rank), -1.0, rank)
     rank = np.where(positive[None, :], np.inf, rank)
-    return first_largest(rank, int(positive.sum()) + top)
+    return first_largest(rank, int(positive.sum()) + top, work)
 
 
-def first_largest(rank: np.ndarray, keep: int) -> np.ndarray:
+def first_largest(rank: np.ndarray, keep: int, work: int | None = None) -> np.ndarray:
     """Per row of rank (n, T), the indices of its `keep` largest values, largest first and
     ties by index: np.argsort(-rank, axis=1, kind="stable")[:, :keep], in linear time.
+    Compiled (kernels/largest.py) when the whole breakdown, `work` terms, is large enough.
 
     The keep-th largest value of each row (np.partition) splits it: every index above it,
     then the first indices equal to it, as many as are left; only those are sorted. (The
@@ -135,6 +139,13 @@ def first_largest(rank: np.ndarray, keep: int) -> np.ndarray:
     `--terms top` at B = 8,000.)
     """
     n, T = rank.shape
+    whole = rank.size if work is None else work
+    if keep > 0 and _jit.path_for(whole) != "py":
+        out = np.empty((n, keep), dtype=np.int64)
+        # serial: a block is a few rows, and a parallel call's thread-pool setup costs more
+        _jit.run(lk.largest_first, whole, np.ascontiguousarray(rank), keep, out,
+                 parallel=False)
+        return out
     if keep * 8 >= T:  # few enough terms: the sort itself
         return np.argsort(-rank, axis=1, kind="stable")[:, :keep]
     kth = -np.partition(-rank, keep - 1, axis=1)[:, keep - 1]

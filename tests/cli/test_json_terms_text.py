@@ -70,6 +70,18 @@ def test_the_filler_and_the_python_path_write_the_same_bytes(monkeypatch, mode):
     assert jsonout.render_json(result, view) == python
 
 
+@pytest.mark.parametrize("order", [None, [2, 0]])
+def test_a_few_kept_terms_of_many_take_their_own_labels(monkeypatch, order):
+    """Fewer kept terms in a block than the breakdown has (--terms top of an in-batch loss):
+    the filler gets a table of the kept terms' labels only, each at its own term."""
+    result = _result(6, B=3, T=500)
+    view = breakdown.TermsView("top", top=4, strength="gradient")
+    monkeypatch.setenv("LOSSCLI_JIT", "never")
+    python = jsonout.render_json(result, view, order=order)
+    monkeypatch.setenv("LOSSCLI_JIT", "always")
+    assert jsonout.render_json(result, view, order=order) == python
+
+
 def test_the_filler_writes_these_blocks(monkeypatch):
     """The comparisons above go through the filler, not the Python path's fallback."""
     result = _result(5)

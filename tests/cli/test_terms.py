@@ -145,10 +145,12 @@ def test_the_terms_labels_are_made_once_not_once_a_block(monkeypatch, mode):
         assert all(e["terms"] == [] for e in doc["examples"])
 
 
-def test_the_strongest_terms_are_those_of_a_stable_sort():
-    """--terms top's selection (partition, then a sort of the kept) picks the same terms in
-    the same order as a stable sort of every term: ties by index, positives (inf) first,
-    NaN ranks (-1) last, rows of equal ranks, on both sides of its switch to a full sort."""
+@pytest.mark.parametrize("work", [None, 10**12], ids=["numpy", "kernel"])
+def test_the_strongest_terms_are_those_of_a_stable_sort(work):
+    """--terms top's selection (numpy: partition, then a sort of the kept; a large
+    breakdown: kernels/largest.py's one pass) picks the same terms in the same order as a
+    stable sort of every term: ties by index, positives (inf) first, NaN ranks (-1) last,
+    rows of equal ranks, on both sides of numpy's switch to a full sort."""
     rng = np.random.default_rng(11)
     for trial in range(400):
         n, T = int(rng.integers(1, 12)), int(rng.integers(2, 600))
@@ -158,4 +160,4 @@ def test_the_strongest_terms_are_those_of_a_stable_sort():
         rank[rng.random((n, T)) < 0.2] = -1.0
         rank[:, rng.integers(0, T, size=2)] = np.inf
         want = np.argsort(-rank, axis=1, kind="stable")[:, :keep]
-        np.testing.assert_array_equal(breakdown.first_largest(rank, keep), want)
+        np.testing.assert_array_equal(breakdown.first_largest(rank, keep, work), want)
