@@ -115,6 +115,7 @@ def load_inputs(path: str | None = None, role_files: Mapping[str, str] | None = 
             warnings.append(f"--{role} {file} replaces {role} from {path}")
         raw[role], sources[role] = _read_role_file(file, role, stdin, warnings, names,
                                                    stdin_hint, spec)
+    warnings.extend(_binary_precision_warnings(raw, sources))
     arrays = {role: as_role_array(value, role, sources[role]) for role, value in raw.items()}
     if spec is not None:
         for role in arrays:
@@ -126,6 +127,19 @@ def load_inputs(path: str | None = None, role_files: Mapping[str, str] | None = 
     return Inputs(arrays=arrays, sources=sources, warnings=tuple(warnings),
                   negatives_layout=negatives_layout, positives_layout=positives_layout,
                   lone_stack=lone)
+
+
+def _binary_precision_warnings(raw: dict[str, Any], sources: dict[str, str]) -> list[str]:
+    """JSON's 2^53 warning for the 64-bit integer arrays of binary files (.npy, .npz,
+    safetensors, HDF5), one per file naming its roles: float64 rounds them as it rounds
+    JSON's, and a changed number must not pass unseen."""
+    counts: dict[str, dict[str, int]] = {}
+    for role, value in raw.items():
+        if isinstance(value, np.ndarray) and (n := _formats.inexact_in_array(value)):
+            where = sources[role]
+            file = where[:-len(role) - 1] if where.endswith(f":{role}") else where
+            counts.setdefault(file, {})[role] = n
+    return [_formats.precision_warning(file, by_role) for file, by_role in counts.items()]
 
 
 def check_layout(layout: str | None, spec: LossSpec | None = None,

@@ -222,6 +222,27 @@ def inexact_integers(value: Any) -> int:
     return 0
 
 
+def inexact_in_array(arr: np.ndarray) -> int:
+    """How many entries of a 64-bit integer array (.npy, .npz, safetensors, HDF5) float64
+    cannot hold exactly: those beyond 2^53 that converting rounds, as a JSON integer's
+    `Inexact` mark counts them."""
+    if arr.dtype.kind not in "iu" or arr.dtype.itemsize < 8:
+        return 0  # 32 bits and fewer fit float64's 53-bit significand
+    beyond = arr > EXACT_INTEGERS
+    if arr.dtype.kind == "i":
+        beyond |= arr < -EXACT_INTEGERS
+    big = arr[beyond]
+    if big.size == 0:
+        return 0
+    rounded = big.astype(np.float64)
+    # 2^63 (2^64) is the first float64 past the dtype's range: a value rounded up to it is
+    # inexact, and casting it back would overflow
+    inside = rounded < float(np.iinfo(big.dtype).max) + 1.0
+    exact = np.zeros(big.shape, dtype=bool)
+    exact[inside] = rounded[inside].astype(big.dtype) == big[inside]
+    return int(big.size - np.count_nonzero(exact))
+
+
 def precision_warning(where: str, counts: dict[str, int]) -> str:
     """One warning per role whose JSON integers lost precision (merged across roles later)."""
     names = [f"{role} ({n})" for role, n in counts.items()]
