@@ -133,6 +133,9 @@ class Inputs:
     first_row: int = 0
     # Set when roles were read from a lone 2-D .npy's rows (one example): see LoneStack.
     lone_stack: LoneStack | None = None
+    # INPUT, the file keyed by role, as messages name it: a role it lacks names it even when
+    # it held no role at all (`{}`, an empty safetensors), where `sources` cannot.
+    document: str | None = None
 
     def __contains__(self, role: str) -> bool:
         return role in self.arrays

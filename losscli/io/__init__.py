@@ -91,6 +91,7 @@ def load_inputs(path: str | None = None, role_files: Mapping[str, str] | None = 
     sources: dict[str, str] = {}
     warnings: list[str] = []
     lone: LoneStack | None = None
+    document: str | None = None  # INPUT as messages name it: a file keyed by role
     members = rolesets.set_of(path) if path not in (None, "-") else None
     if members is not None:  # INPUT is one file of STEM.ROLE.npy files: read them all
         members.check(spec, tuple(role_files))
@@ -102,9 +103,9 @@ def load_inputs(path: str | None = None, role_files: Mapping[str, str] | None = 
         role_files = {**members.files, **role_files}
         path = None
     if path is not None:
-        document, lone = _read_document(path, spec, stdin, warnings, names, opened=opened,
-                                        stdin_hint=stdin_hint)
-        for role, (value, where) in document.items():
+        roles, lone, document = _read_document(path, spec, stdin, warnings, names,
+                                               opened=opened, stdin_hint=stdin_hint)
+        for role, (value, where) in roles.items():
             raw[role] = value
             sources[role] = where
     elif not role_files and members is None:
@@ -126,7 +127,7 @@ def load_inputs(path: str | None = None, role_files: Mapping[str, str] | None = 
                                                      if r not in role_files))
     return Inputs(arrays=arrays, sources=sources, warnings=tuple(warnings),
                   negatives_layout=negatives_layout, positives_layout=positives_layout,
-                  lone_stack=lone)
+                  lone_stack=lone, document=document)
 
 
 def _binary_precision_warnings(raw: dict[str, Any], sources: dict[str, str]) -> list[str]:
@@ -369,13 +370,13 @@ def _detect(path: str, head: bytes, notes: list[str]) -> str:
 def _read_document(path: str, spec: LossSpec | None, stdin: IO[bytes] | None,
                    notes: list[str] | None = None, names: RoleNames = PLAIN,
                    opened: Any = None, stdin_hint: str | None = None,
-                   ) -> tuple[dict[str, tuple[Any, str]], LoneStack | None]:
-    """INPUT's roles (value, where), and the LoneStack when they are a lone 2-D .npy's
-    rows (one example)."""
+                   ) -> tuple[dict[str, tuple[Any, str]], LoneStack | None, str]:
+    """INPUT's roles (value, where), the LoneStack when they are a lone 2-D .npy's
+    rows (one example), and INPUT's name in messages (`<stdin>` for `-`)."""
     notes = [] if notes is None else notes
     where, fmt, payload = _read_any(path, stdin, notes, opened=opened, stdin_hint=stdin_hint)
     with _closing(payload):  # its roles are arrays by the end: the file is released there
-        return _document_roles(where, fmt, payload, spec, notes, names)
+        return (*_document_roles(where, fmt, payload, spec, notes, names), where)
 
 
 def _closing(payload: Any) -> Any:

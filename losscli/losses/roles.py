@@ -370,7 +370,7 @@ def input_document(inputs: Inputs) -> str | None:
     for role, source in inputs.sources.items():
         if source.endswith(f":{role}"):
             return source[: -len(role) - 1]
-    return None
+    return inputs.document
 
 
 def missing_role(inputs: Inputs, role: str, roles: tuple[str, ...] = ()) -> BadData:

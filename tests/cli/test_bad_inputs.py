@@ -317,6 +317,11 @@ CATALOGUE = [
     C("empty-file", INFONCE + ["empty.json"], 4, ("empty.json", "empty", "give"),
       make=files({"empty.json": b""})),
     C("empty-stdin", INFONCE + ["-"], 4, ("<stdin>", "empty"), stdin=b""),
+    # QA11 L2: a document holding no role at all is still named
+    C("empty-object", TRIPLET + ["e.json"], 4, ("error: e.json: no anchor given", "found: none"),
+      make=files({"e.json": {}})),
+    C("empty-object-stdin", TRIPLET + ["-"], 4, "error: <stdin>: no anchor given",
+      stdin=b"{}"),
     C("batch-empty-stdin", ["batch", "infonce", "-"], 4,
       ("<stdin>", "empty", "no JSON Lines", "one JSON object per line"), stdin=b""),
     C("batch-blank-stdin", ["batch", "triplet", "-", "-f", "jsonl"], 4,

@@ -410,3 +410,12 @@ def test_an_hdf5_link_that_cannot_be_resolved_is_named(link, tmp_path, capsys):
     assert code == 7, err
     bad, good = (json.loads(line) for line in out.splitlines())
     assert says in bad["error"] and good["error"] is None
+
+
+def test_an_empty_safetensors_file_is_named(tmp_path, capsys):
+    """QA11 L2: a file holding no tensor said "no anchor given" without naming itself."""
+    st = pytest.importorskip("safetensors.numpy")
+    path = tmp_path / "none.safetensors"
+    st.save_file({}, str(path))
+    code, _, err = run_cli(capsys, "compute", "triplet", str(path))
+    assert code == 4 and err.startswith(f"error: {path}: no anchor given (found: none"), err
