@@ -293,7 +293,7 @@ def _read_stdin(stdin: IO[bytes] | None, hint: str | None = None) -> bytes:
 
 def _parse(where: str, stream: IO[bytes], size: int, notes: list[str],
            role: str | None = None) -> tuple[str, str, Any]:
-    head = stream.read(16)
+    head = _head(stream)
     stream.seek(0)
     fmt = _detect(where, head, notes)
     if fmt == "npy":
@@ -321,6 +321,22 @@ def _parse(where: str, stream: IO[bytes], size: int, notes: list[str],
     if inexact:
         notes.append(_precision_note(where, payload, role))
     return where, fmt, payload
+
+
+# JSON may begin with any amount of whitespace: how far past the first 16 bytes the format
+# is looked for (a file of nothing but whitespace is described as such below this).
+WHITESPACE_LOOKAHEAD = 2**20
+_WHITESPACE = b"\xef\xbb\xbf \t\r\n"
+
+
+def _head(stream: IO[bytes]) -> bytes:
+    """The first bytes that tell a file's format: 16, or up to the first that is not
+    whitespace (pretty-printed JSON may start with more than 16 blank bytes)."""
+    head = stream.read(16)
+    while (len(head) < WHITESPACE_LOOKAHEAD and head and not head.lstrip(_WHITESPACE)
+           and (more := stream.read(4096))):
+        head += more
+    return head
 
 
 def _read_container(where: str, stream: IO[bytes], fmt: str) -> Any:

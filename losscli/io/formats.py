@@ -116,7 +116,9 @@ def describe_content(head: bytes) -> str:
     if head.startswith(b"\x93NUMPY"):
         return "a .npy array"
     text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
-    if text and _is_text(text):
+    if not text:  # spaces, tabs and newlines are no data: not "binary data" either
+        return "the file holds only whitespace"
+    if _is_text(text):
         first = text.split(b"\n")[0][:24].decode("ascii")
         return f"text that is not JSON (it starts {first!r})"
     return f"binary data (it starts {head[:8]!r})"

@@ -317,6 +317,11 @@ CATALOGUE = [
     C("empty-file", INFONCE + ["empty.json"], 4, ("empty.json", "empty", "give"),
       make=files({"empty.json": b""})),
     C("empty-stdin", INFONCE + ["-"], 4, ("<stdin>", "empty"), stdin=b""),
+    # QA11 L3: whitespace is no data, and no "binary data" either
+    C("whitespace-only", INFONCE + ["w.json"], 4, ("w.json", "only whitespace"),
+      make=files({"w.json": b"  \n\t\n"})),
+    C("whitespace-only-stdin", INFONCE + ["-"], 4, ("<stdin>", "only whitespace"),
+      stdin=b" \n" * 40),
     # QA11 L2: a document holding no role at all is still named
     C("empty-object", TRIPLET + ["e.json"], 4, ("error: e.json: no anchor given", "found: none"),
       make=files({"e.json": {}})),
@@ -1153,3 +1158,14 @@ def test_load_inputs_without_a_hint_names_no_command(monkeypatch: pytest.MonkeyP
     with pytest.raises(InputUnavailable) as info:
         load_inputs("-")
     assert info.value.message() == "<stdin>: stdin is a terminal; pipe JSON in, or give a file"
+
+
+def test_json_after_many_blank_bytes_is_read(tmp_path: Path) -> None:
+    """The format is looked for past the first 16 bytes when they are all whitespace: such
+    a file was refused as "binary data" (found with QA11 L3)."""
+    (tmp_path / "lead.json").write_text("\n" * 20 + "  " + json.dumps(OK))
+    (tmp_path / "plain.json").write_text(json.dumps(OK))
+    lead = invoke(["compute", "triplet", str(tmp_path / "lead.json"), "-f", "json"])
+    plain = invoke(["compute", "triplet", str(tmp_path / "plain.json"), "-f", "json"])
+    assert lead.code == 0, lead.stderr
+    assert lead.json()["value"] == plain.json()["value"]
