@@ -359,7 +359,7 @@ def labels(inputs: Inputs, B: int, checked: bool = True) -> np.ndarray:
     bad = (y != 1.0) & (y != -1.0)
     if bad.any():
         first = int(np.argmax(bad))
-        raise BadData(f"label {y[first]!r} at index {first} is not +1 or -1",
+        raise BadData(f"label {float(y[first])!r} at index {first} is not +1 or -1",
                       "give +1 (similar, or x1 ranked higher) or -1 per pair",
                       where=inputs.where("label"))
     return np.ascontiguousarray(y)

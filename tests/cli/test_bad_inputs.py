@@ -317,6 +317,11 @@ CATALOGUE = [
     C("empty-file", INFONCE + ["empty.json"], 4, ("empty.json", "empty", "give"),
       make=files({"empty.json": b""})),
     C("empty-stdin", INFONCE + ["-"], 4, ("<stdin>", "empty"), stdin=b""),
+    # QA11 L4: the number as written, not numpy's repr (np.float64(...))
+    C("label-almost-one", ["compute", "cosine-embedding", "l.json"], 4,
+      "l.json:label: label 0.9999999999999999 at index 0 is not +1 or -1",
+      make=files({"l.json": {"x1": [[1.0, 0.0]], "x2": [[0.0, 1.0]],
+                             "label": [0.9999999999999999]}})),
     # QA11 L3: whitespace is no data, and no "binary data" either
     C("whitespace-only", INFONCE + ["w.json"], 4, ("w.json", "only whitespace"),
       make=files({"w.json": b"  \n\t\n"})),
