@@ -317,6 +317,11 @@ CATALOGUE = [
     C("empty-file", INFONCE + ["empty.json"], 4, ("empty.json", "empty", "give"),
       make=files({"empty.json": b""})),
     C("empty-stdin", INFONCE + ["-"], 4, ("<stdin>", "empty"), stdin=b""),
+    # QA11 L5: the K mismatch that the per-anchor reading resolves names the option
+    C("quad-k-mismatch-per-anchor", QUAD + ["q.json"], 4,
+      ("q.json:negatives2", "K = 2 but negatives has K = 1",
+       "--negatives-layout per-anchor to read negatives2 (2, 2)"),
+      make=files({"q.json": with_(OK_BATCH, negatives2=[[0.0, -1.0], [-1.0, 0.0]])})),
     # QA11 L4: the number as written, not numpy's repr (np.float64(...))
     C("label-almost-one", ["compute", "cosine-embedding", "l.json"], 4,
       "l.json:label: label 0.9999999999999999 at index 0 is not +1 or -1",
