@@ -98,14 +98,15 @@ class LoneStack:
     where: str  # the file, as messages name it
     shape: tuple[int, ...]  # (2 + K, D)
     roles: tuple[str, ...]  # the roles still read from its rows (not replaced by --ROLE)
+    kind: str = ".npy"  # what the array is, as messages name it (or "HDF5 dataset")
 
     @property
     def reading(self) -> str:
         """How the file was read, for a refusal of what that reading gave a loss: the user
         gave one array, not the roles its rows were cut into."""
-        return (f"a 2-D .npy {tuple(self.shape)} is read as one stacked example, rows as roles "
-                f"(row 0 the anchor, row 1 the positive, rows 2.. the negatives: B = 1, "
-                f"K = {self.shape[0] - 2})")
+        return (f"a 2-D {self.kind} {tuple(self.shape)} is read as one stacked example, "
+                "rows as roles (row 0 the anchor, row 1 the positive, rows 2.. the negatives: "
+                f"B = 1, K = {self.shape[0] - 2})")
 
 
 @dataclass(frozen=True)

@@ -370,9 +370,10 @@ def _detect(path: str, head: bytes, notes: list[str]) -> str:
     lower = path.lower()
     if fmt == "pickle" or (fmt in ("npz", "unknown") and lower.endswith(PICKLE_SUFFIXES)):
         raise BadData("this is a pickle (or torch) file", PICKLE_FIX, where=path)
-    expected = next((v for k, v in EXTENSIONS.items() if lower.endswith(k)), None)
-    if fmt == "unknown":
-        hint = f" despite its .{expected} extension" if expected else ""
+    suffix = next((k for k in EXTENSIONS if lower.endswith(k)), None)
+    expected = EXTENSIONS[suffix] if suffix is not None else None
+    if fmt == "unknown":  # the suffix as written: a .jsonl's format is json, its name not
+        hint = f" despite its {suffix} extension" if suffix is not None else ""
         fix = CSV_FIX if lower.endswith(CSV_SUFFIXES) else \
             "save the JSON as UTF-8" if head.startswith((b"\xff\xfe", b"\xfe\xff")) else \
             "give a JSON object, an .npy or an .npz file"
@@ -409,12 +410,14 @@ def _document_roles(where: str, fmt: str, payload: Any, spec: LossSpec | None,
             raise BadData("a single number where an array belongs", "give a dataset "
                           "(B, 2 + K, D) to read as a stack, or a group of datasets named "
                           "by role", where=where)
-        fmt = "npy"
+        fmt, kind = "npy", "HDF5 dataset"  # read as a lone .npy is, and named as itself
+    else:
+        kind = ".npy"
     if fmt == "npy":
         out = _unstack(payload, spec, where)
         if payload.ndim == 2 and "anchor" in out:
-            notes.append(one_example_stack(where, payload.shape))
-            return out, LoneStack(where, tuple(payload.shape), tuple(out))
+            notes.append(one_example_stack(where, payload.shape, kind))
+            return out, LoneStack(where, tuple(payload.shape), tuple(out), kind)
         if "anchor" in out:
             reading = roles_first_stack(where, payload.shape)
             if reading is not None:
@@ -449,10 +452,11 @@ def _unstack(arr: np.ndarray, spec: LossSpec | None, where: str) -> dict[str, tu
     return out
 
 
-def one_example_stack(where: str, shape: tuple[int, ...]) -> str:
-    """The warning for a lone 2-D .npy: its rows are taken as the roles of one example."""
+def one_example_stack(where: str, shape: tuple[int, ...], kind: str = ".npy") -> str:
+    """The warning for a lone 2-D .npy (or `kind`: an HDF5 dataset read as one): its rows
+    are taken as the roles of one example."""
     K, D = shape[0] - 2, shape[1]
-    return (f"{where}: a 2-D .npy {tuple(shape)} is read as one example, rows as roles: row 0 "
+    return (f"{where}: a 2-D {kind} {tuple(shape)} is read as one example, rows as roles: row 0 "
             f"the anchor, row 1 the positive, rows 2.. the negatives (B = 1, K = {K}, "
             f"D = {D}); save a batch as (B, 2 + K, D), or give each role with --anchor, "
             "--positive, --negatives")

@@ -317,6 +317,9 @@ CATALOGUE = [
     C("empty-file", INFONCE + ["empty.json"], 4, ("empty.json", "empty", "give"),
       make=files({"empty.json": b""})),
     C("empty-stdin", INFONCE + ["-"], 4, ("<stdin>", "empty"), stdin=b""),
+    # QA11 L6: the extension as written (.jsonl, not .json)
+    C("utf16-jsonl-compute", TRIPLET + ["u.jsonl"], 4, "u.jsonl: UTF-16 text despite its "
+      ".jsonl extension", make=files({"u.jsonl": json.dumps(OK).encode("utf-16")})),
     # QA11 L5: the K mismatch that the per-anchor reading resolves names the option
     C("quad-k-mismatch-per-anchor", QUAD + ["q.json"], 4,
       ("q.json:negatives2", "K = 2 but negatives has K = 1",

@@ -419,3 +419,14 @@ def test_an_empty_safetensors_file_is_named(tmp_path, capsys):
     st.save_file({}, str(path))
     code, _, err = run_cli(capsys, "compute", "triplet", str(path))
     assert code == 4 and err.startswith(f"error: {path}: no anchor given (found: none"), err
+
+
+def test_a_2d_hdf5_dataset_read_as_one_example_is_called_so(tmp_path, capsys):
+    """QA11 L6: the warning called a FILE.h5:dataset "a 2-D .npy"."""
+    h5py = optional_module("h5py")
+    path = tmp_path / "rows.h5"
+    with h5py.File(path, "w") as fh:
+        fh["stack"] = np.stack([A[0], P[0], N[0, 0]])
+    _, warnings = value(capsys, f"{path}:stack")
+    assert any(w.startswith(f"{path}:stack: a 2-D HDF5 dataset (3, 4) is read as one example")
+               for w in warnings), warnings
