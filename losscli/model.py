@@ -98,14 +98,15 @@ class LoneStack:
     where: str  # the file, as messages name it
     shape: tuple[int, ...]  # (2 + K, D)
     roles: tuple[str, ...]  # the roles still read from its rows (not replaced by --ROLE)
+    kind: str = ".npy"  # what the array is, as messages name it (or "HDF5 dataset")
 
     @property
     def reading(self) -> str:
         """How the file was read, for a refusal of what that reading gave a loss: the user
         gave one array, not the roles its rows were cut into."""
-        return (f"a 2-D .npy {tuple(self.shape)} is read as one stacked example, rows as roles "
-                f"(row 0 the anchor, row 1 the positive, rows 2.. the negatives: B = 1, "
-                f"K = {self.shape[0] - 2})")
+        return (f"a 2-D {self.kind} {tuple(self.shape)} is read as one stacked example, "
+                "rows as roles (row 0 the anchor, row 1 the positive, rows 2.. the negatives: "
+                f"B = 1, K = {self.shape[0] - 2})")
 
 
 @dataclass(frozen=True)
@@ -133,6 +134,9 @@ class Inputs:
     first_row: int = 0
     # Set when roles were read from a lone 2-D .npy's rows (one example): see LoneStack.
     lone_stack: LoneStack | None = None
+    # INPUT, the file keyed by role, as messages name it: a role it lacks names it even when
+    # it held no role at all (`{}`, an empty safetensors), where `sources` cannot.
+    document: str | None = None
 
     def __contains__(self, role: str) -> bool:
         return role in self.arrays

@@ -7,7 +7,8 @@ A source is one record's worth of input, or a JSON Lines stream of them:
 - `JsonLines`: a .jsonl file, a file of any other name whose content is JSON Lines
   (io/jsonlines.py `peek_lines`), or stdin, each line its own input (`PATH:LINE`); a pipe or
   FIFO is a `Document` until it is read, once, and found to be JSON Lines (engine.py);
-- `Missing`: a glob that matched nothing or a path that does not exist (fails as a record).
+- `Missing`: a glob that matched nothing, a path that does not exist or a directory that
+  cannot be listed (fails as a record, as an unreadable file does).
 
 An input given several times (a file named twice, or also by a glob or its directory; a role
 set by a member and by its directory) is one source, evaluated once: its `given` says how
@@ -110,6 +111,9 @@ def _named(item: str) -> list[Named]:
     if item == "-":
         return [(JsonLines("-"), frozenset({"-"}))]
     if os.path.isdir(item):
+        unreadable = _unreadable_directory(item)
+        if unreadable is not None:
+            return [_missing(unreadable)]
         found = _directory(item)
         if not found:
             return [_missing(Missing(item, "directory has no .json, .jsonl, .npz, .npy, "
@@ -120,10 +124,18 @@ def _named(item: str) -> list[Named]:
         return [_file(item)]
     matches = sorted(glob.glob(item))
     if not matches:
+        # glob finds nothing in a directory it cannot list: say so, not "no file matches"
+        unreadable = _unreadable_directory(_fixed_directory(item), item)
+        if unreadable is not None:
+            return [_missing(unreadable)]
         return [_missing(Missing(item, "no file matches this pattern", "check the pattern"))]
     out: list[Named] = []
     for match in matches:
         if os.path.isdir(match):
+            unreadable = _unreadable_directory(match)
+            if unreadable is not None:
+                out.append(_missing(unreadable))
+                continue
             out.extend((source, _files(source)) for source in _directory(match))
         else:
             out.append(_file(match))
@@ -195,7 +207,36 @@ def _holds_lines(path: str) -> bool:
         return False
 
 
+def _fixed_directory(pattern: str) -> str:
+    """The directory a glob pattern starts from: its leading components without wildcards."""
+    directory = os.path.dirname(pattern)
+    while directory and glob.has_magic(directory):
+        directory = os.path.dirname(directory)
+    return directory or "."
+
+
+def _unreadable_directory(directory: str, item: str | None = None) -> Missing | None:
+    """A failed record for a directory that cannot be listed (chmod 000 or 311), as an
+    unreadable file gets one; None when it can be listed (or is no directory: the caller
+    says what is wrong then). `item` is the INPUT when it is a glob into `directory`: the
+    record is the glob's, and its message names the directory."""
+    if not os.path.isdir(directory):
+        return None
+    which = "the directory" if item is None else f"the directory {directory!r}"
+    try:
+        with os.scandir(directory):
+            pass
+    except PermissionError:
+        return Missing(item or directory, f"permission denied ({which} cannot be read)",
+                       "check the directory's permissions")
+    except OSError as exc:
+        return Missing(item or directory, f"cannot read {which}: {exc.strerror or exc}",
+                       "check the path")
+    return None
+
+
 def _directory(directory: str) -> list[Source]:
+    """The sources of a directory (one that `_unreadable_directory` found readable)."""
     names = sorted(f for f in os.listdir(directory)
                    if os.path.isfile(os.path.join(directory, f)))
     sets, others = rolesets.scan(directory, names)

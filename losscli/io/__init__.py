@@ -91,6 +91,7 @@ def load_inputs(path: str | None = None, role_files: Mapping[str, str] | None = 
     sources: dict[str, str] = {}
     warnings: list[str] = []
     lone: LoneStack | None = None
+    document: str | None = None  # INPUT as messages name it: a file keyed by role
     members = rolesets.set_of(path) if path not in (None, "-") else None
     if members is not None:  # INPUT is one file of STEM.ROLE.npy files: read them all
         members.check(spec, tuple(role_files))
@@ -102,9 +103,9 @@ def load_inputs(path: str | None = None, role_files: Mapping[str, str] | None = 
         role_files = {**members.files, **role_files}
         path = None
     if path is not None:
-        document, lone = _read_document(path, spec, stdin, warnings, names, opened=opened,
-                                        stdin_hint=stdin_hint)
-        for role, (value, where) in document.items():
+        roles, lone, document = _read_document(path, spec, stdin, warnings, names,
+                                               opened=opened, stdin_hint=stdin_hint)
+        for role, (value, where) in roles.items():
             raw[role] = value
             sources[role] = where
     elif not role_files and members is None:
@@ -115,6 +116,7 @@ def load_inputs(path: str | None = None, role_files: Mapping[str, str] | None = 
             warnings.append(f"--{role} {file} replaces {role} from {path}")
         raw[role], sources[role] = _read_role_file(file, role, stdin, warnings, names,
                                                    stdin_hint, spec)
+    warnings.extend(_binary_precision_warnings(raw, sources))
     arrays = {role: as_role_array(value, role, sources[role]) for role, value in raw.items()}
     if spec is not None:
         for role in arrays:
@@ -125,7 +127,20 @@ def load_inputs(path: str | None = None, role_files: Mapping[str, str] | None = 
                                                      if r not in role_files))
     return Inputs(arrays=arrays, sources=sources, warnings=tuple(warnings),
                   negatives_layout=negatives_layout, positives_layout=positives_layout,
-                  lone_stack=lone)
+                  lone_stack=lone, document=document)
+
+
+def _binary_precision_warnings(raw: dict[str, Any], sources: dict[str, str]) -> list[str]:
+    """JSON's 2^53 warning for the 64-bit integer arrays of binary files (.npy, .npz,
+    safetensors, HDF5), one per file naming its roles: float64 rounds them as it rounds
+    JSON's, and a changed number must not pass unseen."""
+    counts: dict[str, dict[str, int]] = {}
+    for role, value in raw.items():
+        if isinstance(value, np.ndarray) and (n := _formats.inexact_in_array(value)):
+            where = sources[role]
+            file = where[:-len(role) - 1] if where.endswith(f":{role}") else where
+            counts.setdefault(file, {})[role] = n
+    return [_formats.precision_warning(file, by_role) for file, by_role in counts.items()]
 
 
 def check_layout(layout: str | None, spec: LossSpec | None = None,
@@ -278,7 +293,7 @@ def _read_stdin(stdin: IO[bytes] | None, hint: str | None = None) -> bytes:
 
 def _parse(where: str, stream: IO[bytes], size: int, notes: list[str],
            role: str | None = None) -> tuple[str, str, Any]:
-    head = stream.read(16)
+    head = _head(stream)
     stream.seek(0)
     fmt = _detect(where, head, notes)
     if fmt == "npy":
@@ -306,6 +321,22 @@ def _parse(where: str, stream: IO[bytes], size: int, notes: list[str],
     if inexact:
         notes.append(_precision_note(where, payload, role))
     return where, fmt, payload
+
+
+# JSON may begin with any amount of whitespace: how far past the first 16 bytes the format
+# is looked for (a file of nothing but whitespace is described as such below this).
+WHITESPACE_LOOKAHEAD = 2**20
+_WHITESPACE = b"\xef\xbb\xbf \t\r\n"
+
+
+def _head(stream: IO[bytes]) -> bytes:
+    """The first bytes that tell a file's format: 16, or up to the first that is not
+    whitespace (pretty-printed JSON may start with more than 16 blank bytes)."""
+    head = stream.read(16)
+    while (len(head) < WHITESPACE_LOOKAHEAD and head and not head.lstrip(_WHITESPACE)
+           and (more := stream.read(4096))):
+        head += more
+    return head
 
 
 def _read_container(where: str, stream: IO[bytes], fmt: str) -> Any:
@@ -339,9 +370,10 @@ def _detect(path: str, head: bytes, notes: list[str]) -> str:
     lower = path.lower()
     if fmt == "pickle" or (fmt in ("npz", "unknown") and lower.endswith(PICKLE_SUFFIXES)):
         raise BadData("this is a pickle (or torch) file", PICKLE_FIX, where=path)
-    expected = next((v for k, v in EXTENSIONS.items() if lower.endswith(k)), None)
-    if fmt == "unknown":
-        hint = f" despite its .{expected} extension" if expected else ""
+    suffix = next((k for k in EXTENSIONS if lower.endswith(k)), None)
+    expected = EXTENSIONS[suffix] if suffix is not None else None
+    if fmt == "unknown":  # the suffix as written: a .jsonl's format is json, its name not
+        hint = f" despite its {suffix} extension" if suffix is not None else ""
         fix = CSV_FIX if lower.endswith(CSV_SUFFIXES) else \
             "save the JSON as UTF-8" if head.startswith((b"\xff\xfe", b"\xfe\xff")) else \
             "give a JSON object, an .npy or an .npz file"
@@ -355,13 +387,13 @@ def _detect(path: str, head: bytes, notes: list[str]) -> str:
 def _read_document(path: str, spec: LossSpec | None, stdin: IO[bytes] | None,
                    notes: list[str] | None = None, names: RoleNames = PLAIN,
                    opened: Any = None, stdin_hint: str | None = None,
-                   ) -> tuple[dict[str, tuple[Any, str]], LoneStack | None]:
-    """INPUT's roles (value, where), and the LoneStack when they are a lone 2-D .npy's
-    rows (one example)."""
+                   ) -> tuple[dict[str, tuple[Any, str]], LoneStack | None, str]:
+    """INPUT's roles (value, where), the LoneStack when they are a lone 2-D .npy's
+    rows (one example), and INPUT's name in messages (`<stdin>` for `-`)."""
     notes = [] if notes is None else notes
     where, fmt, payload = _read_any(path, stdin, notes, opened=opened, stdin_hint=stdin_hint)
     with _closing(payload):  # its roles are arrays by the end: the file is released there
-        return _document_roles(where, fmt, payload, spec, notes, names)
+        return (*_document_roles(where, fmt, payload, spec, notes, names), where)
 
 
 def _closing(payload: Any) -> Any:
@@ -378,12 +410,14 @@ def _document_roles(where: str, fmt: str, payload: Any, spec: LossSpec | None,
             raise BadData("a single number where an array belongs", "give a dataset "
                           "(B, 2 + K, D) to read as a stack, or a group of datasets named "
                           "by role", where=where)
-        fmt = "npy"
+        fmt, kind = "npy", "HDF5 dataset"  # read as a lone .npy is, and named as itself
+    else:
+        kind = ".npy"
     if fmt == "npy":
         out = _unstack(payload, spec, where)
         if payload.ndim == 2 and "anchor" in out:
-            notes.append(one_example_stack(where, payload.shape))
-            return out, LoneStack(where, tuple(payload.shape), tuple(out))
+            notes.append(one_example_stack(where, payload.shape, kind))
+            return out, LoneStack(where, tuple(payload.shape), tuple(out), kind)
         if "anchor" in out:
             reading = roles_first_stack(where, payload.shape)
             if reading is not None:
@@ -418,10 +452,11 @@ def _unstack(arr: np.ndarray, spec: LossSpec | None, where: str) -> dict[str, tu
     return out
 
 
-def one_example_stack(where: str, shape: tuple[int, ...]) -> str:
-    """The warning for a lone 2-D .npy: its rows are taken as the roles of one example."""
+def one_example_stack(where: str, shape: tuple[int, ...], kind: str = ".npy") -> str:
+    """The warning for a lone 2-D .npy (or `kind`: an HDF5 dataset read as one): its rows
+    are taken as the roles of one example."""
     K, D = shape[0] - 2, shape[1]
-    return (f"{where}: a 2-D .npy {tuple(shape)} is read as one example, rows as roles: row 0 "
+    return (f"{where}: a 2-D {kind} {tuple(shape)} is read as one example, rows as roles: row 0 "
             f"the anchor, row 1 the positive, rows 2.. the negatives (B = 1, K = {K}, "
             f"D = {D}); save a batch as (B, 2 + K, D), or give each role with --anchor, "
             "--positive, --negatives")

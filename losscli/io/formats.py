@@ -116,7 +116,9 @@ def describe_content(head: bytes) -> str:
     if head.startswith(b"\x93NUMPY"):
         return "a .npy array"
     text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
-    if text and _is_text(text):
+    if not text:  # spaces, tabs and newlines are no data: not "binary data" either
+        return "the file holds only whitespace"
+    if _is_text(text):
         first = text.split(b"\n")[0][:24].decode("ascii")
         return f"text that is not JSON (it starts {first!r})"
     return f"binary data (it starts {head[:8]!r})"
@@ -220,6 +222,27 @@ def inexact_integers(value: Any) -> int:
     if isinstance(value, dict):
         return sum(inexact_integers(v) for v in value.values())
     return 0
+
+
+def inexact_in_array(arr: np.ndarray) -> int:
+    """How many entries of a 64-bit integer array (.npy, .npz, safetensors, HDF5) float64
+    cannot hold exactly: those beyond 2^53 that converting rounds, as a JSON integer's
+    `Inexact` mark counts them."""
+    if arr.dtype.kind not in "iu" or arr.dtype.itemsize < 8:
+        return 0  # 32 bits and fewer fit float64's 53-bit significand
+    beyond = arr > EXACT_INTEGERS
+    if arr.dtype.kind == "i":
+        beyond |= arr < -EXACT_INTEGERS
+    big = arr[beyond]
+    if big.size == 0:
+        return 0
+    rounded = big.astype(np.float64)
+    # 2^63 (2^64) is the first float64 past the dtype's range: a value rounded up to it is
+    # inexact, and casting it back would overflow
+    inside = rounded < float(np.iinfo(big.dtype).max) + 1.0
+    exact = np.zeros(big.shape, dtype=bool)
+    exact[inside] = rounded[inside].astype(big.dtype) == big[inside]
+    return int(big.size - np.count_nonzero(exact))
 
 
 def precision_warning(where: str, counts: dict[str, int]) -> str:

@@ -55,7 +55,7 @@ def read_hdf5(where: str, source: Any, inner: str | None = None) -> Container | 
     try:
         group = handle
         if inner is not None:
-            target = handle.get(inner)
+            target = _get(handle, inner, where)
             if target is None:
                 names = ", ".join(_listing(handle)) or "nothing"
                 raise BadData(f"no dataset or group {inner!r}", f"it holds: {names}",
@@ -65,18 +65,73 @@ def read_hdf5(where: str, source: Any, inner: str | None = None) -> Container | 
                 handle.close()
                 return array
             group = target
-        names = [name for name, obj in group.items() if isinstance(obj, h5py.Dataset)]
+        # A link that cannot be resolved is listed with the datasets: reading it as a role
+        # says what is wrong with it, where leaving it out would say "no anchor given".
+        names = [name for name in group
+                 if _broken(group, name) or isinstance(group[name], h5py.Dataset)]
     except BaseException:
         handle.close()
         raise
 
     def has(name: str) -> bool:
-        return isinstance(group.get(name), h5py.Dataset)
+        return _broken(group, name) or isinstance(group.get(name), h5py.Dataset)
+
+    def load(name: str) -> np.ndarray:
+        return _dataset_array(_get(group, name, f"{where}:{name}"), f"{where}:{name}")
 
     # `--map anchor=train/q` reads a dataset inside a group: messages list those too,
     # walked only when a message needs them.
-    return Container(names, lambda name: _dataset_array(group[name], f"{where}:{name}"), has,
-                     lambda: _listing(group, h5py.Dataset), close=handle.close)
+    return Container(names, load, has, lambda: _listing(group, h5py.Dataset),
+                     close=handle.close)
+
+
+# What h5py raises for a link it cannot follow: KeyError for a dangling soft link,
+# RuntimeError for a loop ("too many links"), OSError for an external file it cannot open.
+UNRESOLVED = (KeyError, OSError, RuntimeError)
+
+
+def _get(group: Any, name: str, where: str) -> Any:
+    """The object at `name` in `group`, None when nothing is there, or exit 4 naming a
+    link that cannot be resolved (a dangling or looping soft link, a missing external file)."""
+    try:
+        target = group.get(name)
+    except UNRESOLVED as exc:
+        raise _unresolved(group, name, where, exc) from None
+    if target is None and _broken(group, name):
+        raise _unresolved(group, name, where, None)
+    return target
+
+
+def _broken(group: Any, name: str) -> bool:
+    """Whether `name` is a link in `group` that cannot be followed."""
+    try:
+        if group.get(name, getlink=True) is None:
+            return False
+    except UNRESOLVED:  # a parent on the path is itself a broken link
+        return True
+    try:
+        return group.get(name) is None
+    except UNRESOLVED:
+        return True
+
+
+def _unresolved(group: Any, name: str, where: str, exc: BaseException | None) -> BadData:
+    """The error for a link that cannot be resolved, saying where it points."""
+    try:
+        link = group.get(name, getlink=True)
+    except UNRESOLVED:
+        link = None
+    target = getattr(link, "path", None)
+    loop = isinstance(exc, RuntimeError)  # HDF5's "too many links": a loop
+    if getattr(link, "filename", None) is not None:
+        what = f"an external link to {target!r} in {link.filename!r}"
+    elif target is not None:
+        what = f"a soft link to {target!r}" + (", a loop" if loop else ", which names nothing")
+    else:
+        what = "a loop" if loop else "nothing there"
+    return BadData(f"a link that cannot be resolved ({what})",
+                   "store the dataset itself under this name, or point the link at one",
+                   where=where)
 
 
 def _dataset_array(dataset: Any, where: str) -> np.ndarray:
@@ -100,7 +155,7 @@ def _members(group: Any, kind: type | None, prefix: str, limit: int) -> list[str
     for name in group:
         try:
             obj = group[name]
-        except (KeyError, OSError):  # a dangling soft or external link
+        except UNRESOLVED:  # a dangling or looping soft link, an external link
             continue
         if kind is None or isinstance(obj, kind):
             out.append(prefix + name)

@@ -110,10 +110,23 @@ def embedding_batch(inputs: Inputs, *, negatives: str = "required",
             raise BadData(
                 f"negatives2 has K = {n2.shape[1]} but negatives has K = {n3.shape[1]} "
                 f"(shapes {inputs['negatives2'].shape} and {inputs['negatives'].shape})",
-                "give negatives2 the same number of negatives as negatives",
+                "give negatives2 the same number of negatives as negatives"
+                + _per_anchor_hint(inputs, B, n3.shape[1], n2.shape[1]),
                 where=inputs.where("negatives2"),
             )
     return EmbeddingBatch(a2, p2, n3, n2, [])
+
+
+def _per_anchor_hint(inputs: Inputs, B: int, k: int, k2: int) -> str:
+    """The end of quadruplet's K-mismatch fix when the per-anchor reading would resolve it:
+    one role (B, D), read as K = B shared, the other with K = 1 per anchor (QA11 L5)."""
+    if inputs.negatives_layout is not None:
+        return ""
+    for role, other_k in (("negatives", k2), ("negatives2", k)):
+        if inputs[role].ndim == 2 and inputs[role].shape[0] == B and other_k == 1:
+            return (f", or give {LAYOUT_OPTION} per-anchor to read {role} "
+                    f"{inputs[role].shape} as one negative per anchor")
+    return ""
 
 
 def _negatives_layouts(inputs: Inputs, B: int) -> dict[str, str | None]:
@@ -359,7 +372,7 @@ def labels(inputs: Inputs, B: int, checked: bool = True) -> np.ndarray:
     bad = (y != 1.0) & (y != -1.0)
     if bad.any():
         first = int(np.argmax(bad))
-        raise BadData(f"label {y[first]!r} at index {first} is not +1 or -1",
+        raise BadData(f"label {float(y[first])!r} at index {first} is not +1 or -1",
                       "give +1 (similar, or x1 ranked higher) or -1 per pair",
                       where=inputs.where("label"))
     return np.ascontiguousarray(y)
@@ -370,7 +383,7 @@ def input_document(inputs: Inputs) -> str | None:
     for role, source in inputs.sources.items():
         if source.endswith(f":{role}"):
             return source[: -len(role) - 1]
-    return None
+    return inputs.document
 
 
 def missing_role(inputs: Inputs, role: str, roles: tuple[str, ...] = ()) -> BadData:

@@ -247,3 +247,53 @@ def test_the_summary_warns_about_the_non_finite_examples_it_leaves_out(
             "count, mean and quantiles (--strict makes them an error)") in err.splitlines()
     code, _, err = _cli(capsys, "batch", "infonce", str(path), "--summary", "-q")
     assert code == 0 and err == ""
+
+
+# ---------------------------------------------------------------- an unreadable directory
+
+
+def _deny_listing(monkeypatch: pytest.MonkeyPatch, directory: Path) -> None:
+    """`directory` cannot be listed: chmod 311 (enter, not list), and, since root ignores
+    modes, os.scandir and os.listdir refusing it (glob lists through os.scandir)."""
+    directory.chmod(0o311)
+    for name in ("scandir", "listdir"):
+        real = getattr(os, name)
+
+        def refusing(path: object = ".", _real=real) -> object:
+            if os.path.realpath(os.fsdecode(path)) == str(directory.resolve()):
+                raise PermissionError(13, "Permission denied", os.fsdecode(path))
+            return _real(path)
+
+        monkeypatch.setattr(os, name, refusing)
+
+
+def test_an_unreadable_directory_is_a_failed_record_as_an_unreadable_file_is(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    """QA11 H1: os.listdir's PermissionError was an internal error (exit 1) that lost the
+    other inputs' records."""
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    (locked / "in.json").write_text(json.dumps(LINES[0]))
+    (tmp_path / "ok.json").write_text(json.dumps(LINES[1]))
+    monkeypatch.chdir(tmp_path)
+    _deny_listing(monkeypatch, locked)
+    try:
+        code, out, err = _cli(capsys, "batch", "triplet", "locked", "ok.json")
+        assert code == 7
+        records = _records(out)
+        assert [r["file"] for r in records] == ["locked", "ok.json"]
+        assert records[1]["error"] is None
+        assert err.splitlines() == ["error: locked: permission denied (the directory cannot "
+                                    "be read); check the directory's permissions"]
+        code, out, _ = _cli(capsys, "batch", "triplet", "locked")  # alone: as a lone file
+        assert code == 7 and len(_records(out)) == 1
+        code, _, _ = _cli(capsys, "batch", "triplet", "locked", "ok.json", "--fail-fast")
+        assert code == 3
+        # a glob into it says that the directory cannot be read, not "no file matches"
+        code, out, err = _cli(capsys, "batch", "triplet", "locked/*.json")
+        assert code == 7
+        assert err.splitlines() == ["error: locked/*.json: permission denied (the directory "
+                                    "'locked' cannot be read); check the directory's "
+                                    "permissions"]
+    finally:
+        locked.chmod(0o755)

@@ -317,6 +317,29 @@ CATALOGUE = [
     C("empty-file", INFONCE + ["empty.json"], 4, ("empty.json", "empty", "give"),
       make=files({"empty.json": b""})),
     C("empty-stdin", INFONCE + ["-"], 4, ("<stdin>", "empty"), stdin=b""),
+    # QA11 L6: the extension as written (.jsonl, not .json)
+    C("utf16-jsonl-compute", TRIPLET + ["u.jsonl"], 4, "u.jsonl: UTF-16 text despite its "
+      ".jsonl extension", make=files({"u.jsonl": json.dumps(OK).encode("utf-16")})),
+    # QA11 L5: the K mismatch that the per-anchor reading resolves names the option
+    C("quad-k-mismatch-per-anchor", QUAD + ["q.json"], 4,
+      ("q.json:negatives2", "K = 2 but negatives has K = 1",
+       "--negatives-layout per-anchor to read negatives2 (2, 2)"),
+      make=files({"q.json": with_(OK_BATCH, negatives2=[[0.0, -1.0], [-1.0, 0.0]])})),
+    # QA11 L4: the number as written, not numpy's repr (np.float64(...))
+    C("label-almost-one", ["compute", "cosine-embedding", "l.json"], 4,
+      "l.json:label: label 0.9999999999999999 at index 0 is not +1 or -1",
+      make=files({"l.json": {"x1": [[1.0, 0.0]], "x2": [[0.0, 1.0]],
+                             "label": [0.9999999999999999]}})),
+    # QA11 L3: whitespace is no data, and no "binary data" either
+    C("whitespace-only", INFONCE + ["w.json"], 4, ("w.json", "only whitespace"),
+      make=files({"w.json": b"  \n\t\n"})),
+    C("whitespace-only-stdin", INFONCE + ["-"], 4, ("<stdin>", "only whitespace"),
+      stdin=b" \n" * 40),
+    # QA11 L2: a document holding no role at all is still named
+    C("empty-object", TRIPLET + ["e.json"], 4, ("error: e.json: no anchor given", "found: none"),
+      make=files({"e.json": {}})),
+    C("empty-object-stdin", TRIPLET + ["-"], 4, "error: <stdin>: no anchor given",
+      stdin=b"{}"),
     C("batch-empty-stdin", ["batch", "infonce", "-"], 4,
       ("<stdin>", "empty", "no JSON Lines", "one JSON object per line"), stdin=b""),
     C("batch-blank-stdin", ["batch", "triplet", "-", "-f", "jsonl"], 4,
@@ -1148,3 +1171,14 @@ def test_load_inputs_without_a_hint_names_no_command(monkeypatch: pytest.MonkeyP
     with pytest.raises(InputUnavailable) as info:
         load_inputs("-")
     assert info.value.message() == "<stdin>: stdin is a terminal; pipe JSON in, or give a file"
+
+
+def test_json_after_many_blank_bytes_is_read(tmp_path: Path) -> None:
+    """The format is looked for past the first 16 bytes when they are all whitespace: such
+    a file was refused as "binary data" (found with QA11 L3)."""
+    (tmp_path / "lead.json").write_text("\n" * 20 + "  " + json.dumps(OK))
+    (tmp_path / "plain.json").write_text(json.dumps(OK))
+    lead = invoke(["compute", "triplet", str(tmp_path / "lead.json"), "-f", "json"])
+    plain = invoke(["compute", "triplet", str(tmp_path / "plain.json"), "-f", "json"])
+    assert lead.code == 0, lead.stderr
+    assert lead.json()["value"] == plain.json()["value"]

@@ -91,3 +91,45 @@ def test_a_number_below_float64s_range_is_refused_not_read_as_zero(tmp_path, cap
                                      '[1, 0, 0], "negatives": [[0, 1, 0]]}')
     code, out, err = run_cli(capsys, "compute", "triplet", str(tmp_path / "z.json"), "-f", "json")
     assert code == 0 and json.loads(out)["shape"]["dim"] == 3, err
+
+
+# ---------------------------------------------------------------- binary integer arrays
+
+
+def test_binary_integer_arrays_count_what_float64_rounds() -> None:
+    import numpy as np
+
+    exact = [2**53, 2**53 + 2, 2**62, -(2**63), -(2**53), 0]  # all held exactly
+    assert formats.inexact_in_array(np.array(exact, dtype=np.int64)) == 0
+    rounded = [2**53 + 1, -(2**53) - 1, 2**63 - 1]  # the last rounds up to 2^63
+    assert formats.inexact_in_array(np.array(rounded + exact, dtype=np.int64)) == 3
+    top = np.array([2**64 - 1, 2**63, 2**53 + 3], dtype=np.uint64)
+    assert formats.inexact_in_array(top) == 2
+    assert formats.inexact_in_array(np.array([2**31 - 1], dtype=np.int32)) == 0
+
+
+def test_an_npz_of_integers_warns_as_json_does(tmp_path: Path, capsys) -> None:
+    """QA11 M1: int64 arrays beyond 2^53 in .npy/.npz/safetensors were rounded silently,
+    where the same numbers in JSON got this warning."""
+    import numpy as np
+
+    from tests.helpers import run_cli
+
+    (tmp_path / "big.json").write_text(json.dumps(DOC))
+    np.savez(tmp_path / "big.npz", **{k: np.array(v, dtype=np.int64) for k, v in DOC.items()})
+    np.save(tmp_path / "a.npy", np.array(DOC["anchor"], dtype=np.int64))
+    said = {}
+    for name in ("big.json", "big.npz"):
+        code, out, err = run_cli(capsys, "compute", "triplet", str(tmp_path / name), "-f",
+                                 "json")
+        assert code == 0, err
+        [said[name]] = precision_lines(err)
+        assert precision_lines("\n".join(json.loads(out)["warnings"])) == \
+            [said[name].removeprefix("warning: ")]
+    assert said["big.npz"] == said["big.json"].replace("big.json", "big.npz")
+    code, out, err = run_cli(capsys, "batch", "triplet", str(tmp_path / "big.npz"), "-q")
+    assert code == 0 and precision_lines("\n".join(json.loads(out)["warnings"])) == \
+        [said["big.npz"].removeprefix("warning: ")]
+    code, _, err = run_cli(capsys, "compute", "triplet", str(tmp_path / "big.json"),
+                           "--anchor", str(tmp_path / "a.npy"))
+    assert code == 0 and f"{tmp_path / 'a.npy'}: integers beyond 2^53 in anchor (1) " in err

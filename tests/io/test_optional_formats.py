@@ -384,3 +384,49 @@ def test_an_hdf5_dataset_of_the_wrong_dtype_is_named_with_its_role(tmp_path, cap
                            "--positive", f"{path}:train/docs", "--negatives",
                            f"{path}:train/hard")
     assert code == 4 and f"{path}:strings:anchor: dtype |S2" in err, err
+
+
+@pytest.mark.parametrize("link", ["loop", "dangling"])
+def test_an_hdf5_link_that_cannot_be_resolved_is_named(link, tmp_path, capsys):
+    """QA11 H2: a soft-link loop raised h5py's RuntimeError (an internal error, and batch
+    lost every record); a dangling one was skipped, so the message said "no anchor given"."""
+    h5py = optional_module("h5py")
+    path = tmp_path / "links.h5"
+    with h5py.File(path, "w") as fh:
+        fh["positive"], fh["negatives"] = P, N
+        fh["anchor"] = h5py.SoftLink("/anchor" if link == "loop" else "/nowhere")
+    ok = tmp_path / "ok.h5"
+    with h5py.File(ok, "w") as fh:
+        fh["anchor"], fh["positive"], fh["negatives"] = A, P, N
+    says = ("a link that cannot be resolved (a soft link to "
+            + ("'/anchor', a loop)" if link == "loop" else "'/nowhere', which names nothing)"))
+    for argv in ([str(path)], ["--anchor", f"{path}:anchor", "--positive", f"{ok}:positive",
+                               "--negatives", f"{ok}:negatives"]):
+        code, out, err = run_cli(capsys, "compute", "triplet", *argv)
+        assert (code, out) == (4, ""), err
+        assert err.splitlines() == [f"error: {path}:anchor: {says}; store the dataset itself "
+                                    "under this name, or point the link at one"]
+    code, out, err = run_cli(capsys, "batch", "triplet", str(path), str(ok), "-f", "jsonl")
+    assert code == 7, err
+    bad, good = (json.loads(line) for line in out.splitlines())
+    assert says in bad["error"] and good["error"] is None
+
+
+def test_an_empty_safetensors_file_is_named(tmp_path, capsys):
+    """QA11 L2: a file holding no tensor said "no anchor given" without naming itself."""
+    st = pytest.importorskip("safetensors.numpy")
+    path = tmp_path / "none.safetensors"
+    st.save_file({}, str(path))
+    code, _, err = run_cli(capsys, "compute", "triplet", str(path))
+    assert code == 4 and err.startswith(f"error: {path}: no anchor given (found: none"), err
+
+
+def test_a_2d_hdf5_dataset_read_as_one_example_is_called_so(tmp_path, capsys):
+    """QA11 L6: the warning called a FILE.h5:dataset "a 2-D .npy"."""
+    h5py = optional_module("h5py")
+    path = tmp_path / "rows.h5"
+    with h5py.File(path, "w") as fh:
+        fh["stack"] = np.stack([A[0], P[0], N[0, 0]])
+    _, warnings = value(capsys, f"{path}:stack")
+    assert any(w.startswith(f"{path}:stack: a 2-D HDF5 dataset (3, 4) is read as one example")
+               for w in warnings), warnings
