@@ -168,6 +168,11 @@ def _each_line(name: str, stream: Iterable[bytes], spec: LossSpec, options: Batc
     for lineno, raw in enumerate(stream, 1):
         if not raw.strip():
             continue
+        if not seen and (refusal := _not_json_lines(name, raw)) is not None:
+            result = _failed(name, options, refusal)  # one record, not one per chunk of bytes
+            result.seconds = time.perf_counter() - started
+            yield result
+            return
         seen = True
         where = f"{name}:{lineno}"
         started = time.perf_counter()
@@ -188,6 +193,34 @@ def _each_line(name: str, stream: Iterable[bytes], spec: LossSpec, options: Batc
             "per line", where=name))
         result.seconds = time.perf_counter() - started
         yield result
+
+
+def _not_json_lines(name: str, first: bytes) -> BadData | None:
+    """The refusal of an input whose first line is no JSON Lines text: another format's
+    bytes (a .npy piped in, UTF-16 text), which split at newline bytes made a record of junk
+    per piece. None for UTF-8 text (a line that is not JSON is that line's own record)."""
+    from losscli.io.formats import describe, describe_content, sniff
+
+    fmt = sniff(first[:16])
+    if fmt == "json" or (fmt == "unknown" and _utf8(first)
+                         and not first.startswith((b"\xff\xfe", b"\xfe\xff"))):
+        return None
+    what = describe(fmt) if fmt != "unknown" else describe_content(first[:16])
+    if name == "<stdin>":
+        fix = "batch reads JSON Lines from stdin (one input per line): give the file as INPUT"
+    elif fmt == "unknown":
+        fix = "save it as UTF-8 JSON Lines (one input per line)"
+    else:
+        fix = "name the file for its format (.npy, .npz, ...): batch reads it by content then"
+    return BadData(f"{what}, not JSON Lines", fix, where=name)
+
+
+def _utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _one_line_one_input(loss: str, name: str) -> str:

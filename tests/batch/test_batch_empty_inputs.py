@@ -52,3 +52,37 @@ def test_an_empty_jsonl_file_is_a_failed_input(tmp_path: Path) -> None:
     assert "empty" in records[0]["error"] and records[1]["error"] is None
     failfast = cli(["batch", "triplet", "empty.jsonl", "--fail-fast"], tmp_path)
     assert failfast.returncode == 4
+
+
+def _npy_bytes() -> bytes:
+    import io
+
+    import numpy as np
+
+    buffer = io.BytesIO()
+    # every byte of its values a newline (each 1.4e-260): newline-split into many pieces
+    np.save(buffer, np.frombuffer(b"\n" * 480, dtype="<f8").reshape(3, 4, 5))
+    return buffer.getvalue()
+
+
+def test_another_format_on_stdin_is_one_failed_input(tmp_path: Path) -> None:
+    """A .npy piped to `batch -` is one record that says what stdin holds, not a record of
+    junk per piece of its bytes between newlines."""
+    data = _npy_bytes()
+    assert data.count(b"\n") > 1
+    proc = cli(["batch", "triplet", "-", "-f", "jsonl"], tmp_path, data)
+    assert proc.returncode == 7, proc.stderr
+    records = [json.loads(x) for x in proc.stdout.decode().splitlines()]
+    assert [r["file"] for r in records] == ["<stdin>"]
+    assert "a .npy array, not JSON Lines" in records[0]["error"]
+    assert "give the file as INPUT" in records[0]["error"]
+
+
+def test_a_utf16_jsonl_file_is_one_failed_input(tmp_path: Path) -> None:
+    line = json.dumps({"anchor": [1.0, 0.0], "positive": [0.8, 0.6], "negatives": [[0.6, 0.8]]})
+    (tmp_path / "u.jsonl").write_bytes(f"{line}\n{line}\n{line}\n".encode("utf-16"))
+    proc = cli(["batch", "triplet", "u.jsonl", "-f", "jsonl"], tmp_path)
+    assert proc.returncode == 7, proc.stderr
+    records = [json.loads(x) for x in proc.stdout.decode().splitlines()]
+    assert [r["file"] for r in records] == ["u.jsonl"]
+    assert "UTF-16 text, not JSON Lines" in records[0]["error"]
