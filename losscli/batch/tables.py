@@ -19,7 +19,7 @@ from losscli.batch.parquetrows import ParquetColumn
 from losscli.batch.sources import Document, RoleSet
 from losscli.errors import BadData
 from losscli.io import is_regular_file, load_inputs, one_example_stack, roles_first_stack
-from losscli.io.formats import open_binary, sniff
+from losscli.io.formats import inexact_in_array, open_binary, precision_warning, sniff
 from losscli.io.hdf5 import split_path
 from losscli.io.keys import PLAIN, RoleNames
 from losscli.io.rows import batch_shape
@@ -322,6 +322,35 @@ def materialise_shared(table: Table, B: int | None) -> None:
     for role in list(table.files):
         if role not in keep:
             table.whole[role] = table.files.pop(role).read_all()
+            counts = count_inexact({role: table.whole[role]})
+            table.warnings.extend(inexact_warnings(table.where, table.name, counts))
+
+
+def read_by_rows(table: Table, chunk: Chunk) -> dict[str, np.ndarray]:
+    """The chunk's roles that it read from .npy or Parquet files (the stack's as roles):
+    what load_inputs, which counts inexact integers, did not read."""
+    arrays = chunk.role_arrays()
+    roles = set(table.files) | ({"anchor", "positive", "negatives"} if chunk.stack is not None
+                                else set())
+    return {role: arr for role, arr in arrays.items() if role in roles}
+
+
+def count_inexact(arrays: dict[str, np.ndarray]) -> dict[str, int]:
+    """Per role, the 64-bit integers that float64 rounds (beyond 2^53), where there are any."""
+    counts = {role: inexact_in_array(arr) for role, arr in arrays.items()}
+    return {role: n for role, n in counts.items() if n}
+
+
+def inexact_warnings(where: dict[str, str], name: str, counts: dict[str, int]) -> list[str]:
+    """JSON's 2^53 warning for integers that .npy and Parquet files held, one per file naming
+    its roles and counts (a role set's roles are files of their own): `where` says where
+    each role came from (a table's), `name` the input."""
+    by_file: dict[str, dict[str, int]] = {}
+    for role, n in counts.items():
+        where_from = where.get(role, name)
+        file = where_from[:-len(role) - 1] if where_from.endswith(f":{role}") else where_from
+        by_file.setdefault(file, {})[role] = n
+    return [precision_warning(file, roles) for file, roles in by_file.items()]
 
 
 def chunks(table: Table, B: int | None, rows: int, start: int = 0,

@@ -78,6 +78,10 @@ class Piece:
     dtype: str = "float64"
     seconds: float = 0.0
     error: LossCliError | None = None
+    # role -> integers beyond 2^53 in the rows this piece read from files (added per input),
+    # and where each role came from (the warning names the file)
+    inexact: dict[str, int] = field(default_factory=dict)
+    where: dict[str, str] = field(default_factory=dict)
 
 
 def evaluate_part(source: Source, options: Any, rows: Rows | None = None,
@@ -183,24 +187,30 @@ def evaluate_whole(table: tables.Table, options: Any, progress: Progress | None 
     # the stream kernels read theirs) into float64 arrays, so that its GEMM's dot products
     # accumulate in float64 as CONTRACT.md says (sgemm's were ~1e-6 relative off compute)
     dtype = np.float32 if spec.tiled and options.dtype == "float32" else np.float64
-    joined = _joined_pair(table, dtype) if spec.tiled else None
+    joined_inexact: dict[str, int] = {}
+    joined = _joined_pair(table, dtype, joined_inexact) if spec.tiled else None
     arrays = dict(table.whole)
+    read: dict[str, np.ndarray] = {}  # read from files here: load_inputs did not see them
     for role, npy in table.files.items():
         if joined is None or role not in joined:
-            arrays[role] = npy.read_all()
+            arrays[role] = read[role] = npy.read_all()
     arrays.update(joined or {})
     if table.stack is not None:
         x = table.stack.read_all()
-        arrays.update(anchor=x[..., 0, :], positive=x[..., 1, :])
+        read.update(anchor=x[..., 0, :], positive=x[..., 1, :])
         if x.shape[-2] > 2:
-            arrays["negatives"] = x[..., 2:, :]
+            read["negatives"] = x[..., 2:, :]
+        arrays.update(read)
+    notes = tables.inexact_warnings(table.where, table.name,
+                                    {**joined_inexact, **tables.count_inexact(read)})
     checked = {role: as_role_array(arr, role, table.where.get(role, f"{table.name}:{role}"),
                                    np.float64 if joined is not None and role in joined
                                    else dtype)
                for role, arr in arrays.items()}
     if spec.tiled and dtype is np.float32:  # the roles not read into the joined buffer
         checked = {role: np.asarray(arr, dtype=np.float64) for role, arr in checked.items()}
-    inputs = Inputs(arrays=checked, sources=dict(table.where), warnings=tuple(table.warnings),
+    inputs = Inputs(arrays=checked, sources=dict(table.where),
+                    warnings=(*table.warnings, *notes),
                     negatives_layout=options.negatives_layout,
                     positives_layout=options.positives_layout, owned=joined is not None,
                     lone_stack=table.lone_stack)
@@ -223,13 +233,14 @@ def evaluate_whole(table: tables.Table, options: Any, progress: Progress | None 
                  dtype=np.dtype(dtype).name)
 
 
-def _joined_pair(table: tables.Table, dtype: type[np.floating],
+def _joined_pair(table: tables.Table, dtype: type[np.floating], inexact: dict[str, int],
                  ) -> dict[str, np.ndarray] | None:
     """anchor and positive (B, D) read into the two halves of one (2B, D) float64 buffer, their
     values read as `dtype` (float32: rounded as --dtype float32 reads them): a tiled loss's
     views Z as they are, normalized in place under cosine, never copied (losses/forms.py).
     float64 .npy files are read straight into their half. None when the input is not two
-    such roles (the loss then says what is wrong with it)."""
+    such roles (the loss then says what is wrong with it). `inexact` gets the counts of
+    integers beyond 2^53 in what it read from files."""
     from losscli.io import as_role_array
 
     if table.stack is not None or not {ANCHOR, POSITIVE} <= set(table.roles()):
@@ -248,6 +259,8 @@ def _joined_pair(table: tables.Table, dtype: type[np.floating],
             as_role_array(half, role, where)  # finite, not empty: checked in place
         else:
             value = npy.read_all() if npy is not None else table.whole[role]
+            if npy is not None:
+                inexact.update(tables.count_inexact({role: value}))
             half[...] = as_role_array(value, role, where, dtype)
     return halves
 
@@ -282,6 +295,8 @@ def evaluate_rows(table: tables.Table, options: Any, progress: Progress | None =
     # The whole input's size, not this range's: the kernel paths are those of a local run.
     job_work = total * max(1, tables.row_bytes(table, B) // 4)  # ~ one multiply-add per value
     for chunk in tables.chunks(table, B, rows, start, stop):
+        for role, n in tables.count_inexact(tables.read_by_rows(table, chunk)).items():
+            piece.inexact[role] = piece.inexact.get(role, 0) + n
         with _jit.job(job_work):  # a big file's small chunks still run compiled
             part = evaluator(chunk)
         n = part.loss.shape[0]
@@ -305,6 +320,7 @@ def evaluate_rows(table: tables.Table, options: Any, progress: Progress | None =
         if progress is not None:
             progress(n)
     piece.per_example = per_example[:done]
+    piece.where = dict(table.where)
     return piece
 
 
@@ -322,6 +338,11 @@ def finish(pieces: list[Piece], options: Any) -> FileResult:
     denominator: float | None = None
     denominators = True
     warnings.extend(dict.fromkeys(w for p in pieces for w in p.input_warnings))
+    inexact: dict[str, int] = {}
+    for p in pieces:
+        for role, n in p.inexact.items():
+            inexact[role] = inexact.get(role, 0) + n
+    warnings.extend(tables.inexact_warnings(pieces[0].where, pieces[0].name, inexact))
     for p in pieces:
         warnings.extend(p.warnings)
         if p.params is not None:
