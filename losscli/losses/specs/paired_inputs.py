@@ -3,6 +3,8 @@ ranking losses; LOSSES-MORE.md)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from losscli.losses.spec import Column, Convention, LossSpec, Param
 from losscli.losses.specs.common import (
     DISTANCE_HELP,
@@ -84,7 +86,8 @@ HINGE_EMBEDDING = LossSpec(
     optional=("x2",),
     params=(
         Param("margin", 1.0, "margin m (finite, >= 0)", check="nonnegative"),
-        distance(DISTANCE_HELP + "; used when x2 is given (vector form)"),
+        replace(distance(DISTANCE_HELP + "; used when x2 is given (vector form)"),
+                with_role="x2"),
     ),
     strength="term",
     columns=(
