@@ -170,8 +170,27 @@ def _usage_error(exc: click_exc.UsageError, args: list[str]) -> None:
         named = next((a for a in args if not a.startswith("-")), None)
         commands = {c.name for c in app.registered_commands}
         command = f"losscli {named}" if named in commands else "losscli"
+    spec = named_loss(args)
+    if spec is not None and command.split()[-1] == args[0]:  # that loss's own help
+        command = f"{command} {spec.name}"
+        if isinstance(exc, click_exc.NoSuchOption):
+            exc.possibilities = _options_like(exc.option_name, args)
     _error(exc.format_message())
     _stderr(f"try '{command} --help'\n")
+
+
+def _options_like(typed: str, args: list[str]) -> list[str]:
+    """The options of the named loss's command that a misspelt one may have meant: those it
+    begins (`--neg`: --negatives), then the closest (click's own list came from every loss's
+    options: `triplet --margn` offered --margin2 and --pos-margin, which triplet refuses)."""
+    import difflib
+
+    command = typer.main.get_command(app_for(args, one_loss=True)).commands[args[0]]
+    names = [name for param in command.params if not getattr(param, "hidden", False)
+             for name in (*param.opts, *param.secondary_opts) if name.startswith("--")]
+    begun = [name for name in names if name.startswith(typed)]
+    close = difflib.get_close_matches(typed, names, n=3, cutoff=0.75)
+    return list(dict.fromkeys(begun + close))[:3]
 
 
 def _quiet_broken_pipe() -> None:

@@ -9,6 +9,7 @@ options every command spells the same way are declared here too.
 
 from __future__ import annotations
 
+import copy
 import functools
 import inspect
 import re
@@ -196,12 +197,46 @@ def once(role: str, files: Sequence[str] | None) -> str | None:
 
 def for_loss(command: Callable[..., Any], spec: LossSpec) -> Callable[..., Any]:
     """The same command with only `spec`'s role and parameter options (its --help and its
-    completion); a command not built by with_loss_options is returned as it is."""
+    completion); a command not built by with_loss_options is returned as it is. The options
+    every loss command has but this loss does not take are hidden (a run still refuses them
+    by name), and --like lists this loss's own libraries."""
     build = getattr(command, "losscli_build", None)
     if build is None:
         return command
     own, before = build
-    return with_loss_options(own, before, losses={spec.name: spec}, roles=spec.roles)
+    single = with_loss_options(own, before, losses={spec.name: spec}, roles=spec.roles)
+    signature = single.__signature__  # type: ignore[attr-defined]
+    single.__signature__ = signature.replace(parameters=[  # type: ignore[attr-defined]
+        p.replace(default=_fitted(p.name, p.default, spec))
+        for p in signature.parameters.values()])
+    return single
+
+
+def _fitted(name: str, option: Any, spec: LossSpec) -> Any:
+    """A generic option as `spec`'s help shows it: hidden when the loss does not take it."""
+    if name == "like":
+        libraries = list(spec.conventions)
+        if not libraries:
+            return _hidden(option)
+        fitted = copy.copy(option)
+        fitted.help = (f"reproduce a library's convention for {spec.name}: "
+                       f"{', '.join(libraries)} (`losscli explain {spec.name}` says what "
+                       "each changes); the output says what changed")
+        return fitted
+    if name == "emulate":
+        from losscli.losses.emulation import emulated_losses
+
+        return option if spec.name in emulated_losses() else _hidden(option)
+    role = {"negatives_layout": "negatives", "positives_layout": "positives"}.get(name)
+    if role is not None and role not in spec.roles:
+        return _hidden(option)
+    return option
+
+
+def _hidden(option: Any) -> Any:
+    hidden = copy.copy(option)
+    hidden.hidden = True
+    return hidden
 
 
 def _names_in(params: Iterable[inspect.Parameter], panel: str) -> list[str]:

@@ -8,14 +8,26 @@ from typing import Any
 
 import numpy as np
 
-from losscli.errors import BatchTooSmall, RoleRefused
+from losscli.errors import BatchTooSmall, RoleRefused, UsageError
 from losscli.kernels import _jit
 from losscli.losses import module_of
 from losscli.losses.call import LossCall
 from losscli.losses.notices import blame_the_reading, merge_role_warnings
 from losscli.losses.references import collapse_warning
 from losscli.losses.roles import negatives_layout_warning, positives_layout_warning
+from losscli.losses.spec import LossSpec
 from losscli.model import Inputs, Result
+
+
+def check_form(spec: LossSpec, given: dict[str, Any], inputs: Inputs) -> None:
+    """A usage error for a parameter given to a form of the loss it does not act on (its
+    `with_role` missing from the inputs): an option that does not apply is never ignored."""
+    for p in spec.params:
+        if p.with_role is not None and given.get(p.name) is not None \
+                and p.with_role not in inputs:
+            raise UsageError(f"{p.named} applies to {spec.name} only with {p.with_role} "
+                             f"given, and the input has no {p.with_role}",
+                             f"drop {p.named}, or give {p.with_role}")
 
 
 def run(call: LossCall, inputs: Inputs, *, grad: bool = False, merge: bool = True) -> Result:
@@ -26,6 +38,7 @@ def run(call: LossCall, inputs: Inputs, *, grad: bool = False, merge: bool = Tru
     batch merges once per input instead, after its chunks.
     """
     spec = call.spec
+    check_form(spec, dict(call.given), inputs)
     extra: dict[str, Any] = {}
     if grad:
         extra["grad"] = True

@@ -29,6 +29,9 @@ class Param:
     # positive | nonnegative | unit (in [0, 1]) | unit-open (in [0, 1)) | signed-unit ([-1, 1])
     check: str | None = None
     short: str | None = None
+    # The role without which the parameter does nothing (hinge-embedding's distance acts on
+    # x1 and x2, not on given values): given without it, a usage error, never ignored.
+    with_role: str | None = None
 
     @property
     def option(self) -> str:

@@ -81,6 +81,56 @@ def test_a_run_still_names_an_option_the_loss_does_not_take(capsys):
     assert "--temperature" in err and "No such option" not in err
 
 
+def _shown_options(command: str, loss: str) -> set[str]:
+    """The long options `losscli COMMAND LOSS --help` lists."""
+    click_command = typer.main.get_command(app_for([command, loss], one_loss=True)
+                                           ).commands[command]
+    return {name for p in click_command.params if not getattr(p, "hidden", False)
+            for name in p.opts if name.startswith("--")}
+
+
+@pytest.mark.parametrize("command", LOSS_COMMANDS)
+@pytest.mark.parametrize("loss", list(LOSSES))
+def test_a_loss_help_leaves_out_the_generic_options_it_refuses(command, loss):
+    """--emulate, --negatives-layout, --positives-layout and --like appear in a loss's help
+    only where a run of that loss takes them (a run refuses them by name elsewhere)."""
+    from losscli.losses.emulation import emulated_losses
+
+    spec = LOSSES[loss]
+    every = _shown_options(command, "no-such-loss")
+    shown = _shown_options(command, loss)
+    expected = {"--emulate": loss in emulated_losses(),
+                "--negatives-layout": "negatives" in spec.roles,
+                "--positives-layout": "positives" in spec.roles,
+                "--like": bool(spec.conventions)}
+    for option, takes in expected.items():
+        if option in every:
+            assert (option in shown) == takes, (command, loss, option)
+
+
+def test_the_like_help_names_the_loss_libraries():
+    click_command = typer.main.get_command(app_for(["compute", "hard-infonce"], one_loss=True)
+                                           ).commands["compute"]
+    like = next(p.help for p in click_command.params if "--like" in p.opts)
+    assert "convention for hard-infonce: hcl (" in like
+    assert "tf-addons" not in like and "optax" not in like
+
+
+@pytest.mark.parametrize(("argv", "meant"), [
+    (["compute", "triplet", "x.json", "--margn", "1"], ["--margin"]),
+    (["compute", "infonce", "x.json", "--temprature", "0.1"], ["--temperature"]),
+    (["batch", "triplet", "x.json", "--neg", "n.npy"],
+     ["--negatives", "--negatives-layout", "--negatives-reduction"]),
+])
+def test_a_misspelt_option_is_matched_against_that_loss_options(capsys, argv, meant):
+    """Suggestions from the loss's own options (triplet was offered --margin2 and
+    --pos-margin, which it refuses), and the loss's own help to look at."""
+    assert run(argv) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == f"error: No such option: {argv[3]} (Possible options: {', '.join(meant)})"
+    assert err[1] == f"try 'losscli {argv[0]} {argv[1]} --help'"
+
+
 def _parse(command: str, words: list[str]) -> dict:
     """Parse an example's words with the command a run of that loss builds."""
     click_command = typer.main.get_command(app_for([command])).commands[command]

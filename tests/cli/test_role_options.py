@@ -91,3 +91,23 @@ def test_the_library_refuses_it_too(here):
         losscli.evaluate_file("triplet", role_files=files)
     with pytest.raises(UsageError, match="--negatives2 does not apply to triplet"):
         list(losscli.evaluate_files("triplet", [], role_files=files))
+
+
+def test_a_parameter_of_a_form_the_input_is_not_is_a_usage_error(tmp_path, capsys):
+    """hinge-embedding's --distance acts on x1 and x2: on given values (x1 alone) it was
+    dropped without a word (QA12 M4); batch and the library say so too."""
+    values = tmp_path / "h.json"
+    values.write_text('{"x1": [0.5, 0.3, 1.4], "label": [1, -1, -1]}')
+    for command in ("compute", "batch"):
+        code, out, err = run_cli(capsys, command, "hinge-embedding", str(values),
+                                 "--distance", "cosine", "-f", "json")
+        if command == "compute":
+            assert (code, out) == (2, ""), err
+        assert "--distance applies to hinge-embedding only with x2 given" in err
+    code, out, err = run_cli(capsys, "compute", "hinge-embedding", str(values), "-f", "json")
+    assert code == 0 and json.loads(out)["value"] == pytest.approx(0.4)
+    vectors = tmp_path / "v.json"
+    vectors.write_text('{"x1": [[0.5, 0.3]], "x2": [[1.4, 0.2]], "label": [1]}')
+    code, out, err = run_cli(capsys, "compute", "hinge-embedding", str(vectors),
+                             "--distance", "cosine", "-f", "json")
+    assert code == 0, err

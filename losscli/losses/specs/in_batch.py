@@ -100,6 +100,11 @@ SUPCON = LossSpec(
         "a loss of exactly 0 (a warning says so); SupContrast's in-batch form is --like "
         "supcontrast.",
     ),
+    gradient="d loss / d v_j = (t / t_b)(p_j - [j in P] / P) (the `gradient` column), with v_j = "
+    "s(a, c_j) / t, so d loss / d s(a, c_j) is that over t; each similarity's gradient "
+    "reaches its two vectors (dot: ds(x, y)/dx = y; cosine: (u_y - (u_x . u_y) u_x) / "
+    "|x|), and a vector that several examples use gets the sum (--grad gives the "
+    "gradients of the sum of the per-example losses)",
     references=(
         "Khosla et al. 2020, Supervised Contrastive Learning (L_out); "
         "HobbitLong/SupContrast losses.py; PML SupConLoss",
@@ -186,6 +191,11 @@ NTXENT_BATCH = LossSpec(
         "The batch is the negative set: duplicates of an example elsewhere in the batch are "
         "counted as negatives (false negatives).",
     ),
+    gradient="d loss_i / d logit = (p - [candidate = partner]) / 2 in each of example i's two "
+    "views (the `gradient` column), logit = s / t; each similarity's gradient reaches its "
+    "two vectors (dot: ds(x, y)/dx = y; cosine: (u_y - (u_x . u_y) u_x) / |x|), and a "
+    "vector that several examples use gets the sum (--grad gives the gradients of the sum "
+    "of the per-example losses)",
     references=(
         "Chen, Kornblith, Norouzi, Hinton 2020, A Simple Framework for Contrastive Learning of "
         "Visual Representations (SimCLR); PML NTXentLoss",
@@ -265,6 +275,11 @@ CLIP = LossSpec(
         _PAIRED_NEGATIVES_PITFALL,
     ),
     from_batch={"negatives": _PAIRED_NEGATIVES},
+    gradient="d loss_i / d logit = (p - [j = i]) / 2 in each direction, a->p and p->a (the "
+    "`gradient` column), logit = s / t (or scale s); each similarity's gradient reaches "
+    "its two vectors (dot: ds(x, y)/dx = y; cosine: (u_y - (u_x . u_y) u_x) / |x|), and a "
+    "vector that several examples use gets the sum (--grad gives the gradients of the sum "
+    "of the per-example losses)",
     references=(
         "Radford et al. 2021, Learning Transferable Visual Models From Natural Language "
         "Supervision (CLIP); open_clip ClipLoss",
@@ -352,6 +367,10 @@ NPAIR = LossSpec(
         "Inputs are not normalized (dot): the loss grows with the norms; PML's default "
         "normalizes (= --similarity cosine).",
     ),
+    gradient="d loss / d s_j = p_j - [j = 0] (the `gradient` column); with dot similarity dL/dn_k "
+    "= p_k a, dL/dp = (p_0 - 1) a, dL/da = sum_k p_k n_k + (p_0 - 1) p; in the paired "
+    "batch anchor i's negatives are the other positives, each of which sums the pulls of "
+    "the anchors that use it",
     references=(
         "Sohn 2016, Improved Deep Metric Learning with Multi-class N-pair Loss Objective; "
         "PML NPairsLoss",
@@ -431,6 +450,13 @@ DCL = LossSpec(
         "Unlike infonce the loss is not bounded below by 0: it is negative whenever w v_0 "
         "exceeds the negatives' LSE.",
     ),
+    gradient="d loss / d v_0 = -w and d loss / d v_k = the negative's share softmax_k(v) (the "
+    "`gradient` column, halved in the two-view form), v = s / t; under weighting vmf w is "
+    "differentiated too, not detached (as in both codes): dw_i / ds(a_j, p_j) = -(B / "
+    "sigma) q_i ([i = j] - q_j), q = softmax(s(a, p) / sigma); each similarity's gradient "
+    "reaches its two vectors (dot: ds(x, y)/dx = y; cosine: (u_y - (u_x . u_y) u_x) / "
+    "|x|), and a vector that several examples use gets the sum (--grad gives the "
+    "gradients of the sum of the per-example losses)",
     references=(
         "Yeh et al. 2022, Decoupled Contrastive Learning; nidl DCLLoss / DCLWLoss",
     ),
@@ -526,6 +552,13 @@ HARD_INFONCE = LossSpec(
         "With tau-plus > 0 a dominant positive makes the debiased sum <= 0: the floor binds "
         "(or, with --no-clamp, the loss is null).",
     ),
+    gradient="the `gradient` column is d loss / d logit (halved in the two-view form), with q "
+    "differentiated (HCL does not detach it); while the floor binds, the negatives' "
+    "gradients are 0 and d loss / d v_0 = -Ng / (e^{v_0} + Ng); at equality, the "
+    "unclamped branch's (as torch.clamp gives); each similarity's gradient reaches its "
+    "two vectors (dot: ds(x, y)/dx = y; cosine: (u_y - (u_x . u_y) u_x) / |x|), and a "
+    "vector that several examples use gets the sum (--grad gives the gradients of the sum "
+    "of the per-example losses)",
     references=(
         "Robinson, Chuang, Sra, Jegelka 2021, Contrastive Learning with Hard Negative Samples; "
         "joshr17/HCL image/main.py",
@@ -595,6 +628,11 @@ SIGLIP = LossSpec(
         _PAIRED_NEGATIVES_PITFALL,
     ),
     from_batch={"negatives": _PAIRED_NEGATIVES},
+    gradient="d l_ij / d x_ij = sigma(x_ij) - [z_ij = +1] (the `gradient` column), x = scale s + "
+    "bias, so d l_ij / d s_ij = scale (sigma(x_ij) - [z_ij = +1]); each similarity's "
+    "gradient reaches its two vectors (dot: ds(x, y)/dx = y; cosine: (u_y - (u_x . u_y) "
+    "u_x) / |x|), and a vector that several examples use gets the sum (--grad gives the "
+    "gradients of the sum of the per-example losses)",
     references=(
         "Zhai, Mustafa, Kolesnikov, Beyer 2023, Sigmoid Loss for Language Image Pre-Training; "
         "open_clip SigLipLoss",

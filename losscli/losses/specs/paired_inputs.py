@@ -3,6 +3,8 @@ ranking losses; LOSSES-MORE.md)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from losscli.losses.spec import Column, Convention, LossSpec, Param
 from losscli.losses.specs.common import (
     DISTANCE_HELP,
@@ -54,6 +56,9 @@ COSINE_EMBEDDING = LossSpec(
         "torch adds eps = 1e-12 (a float32 constant) to the squared norms: cos(x, x) < 1 and "
         "tiny vectors are pulled toward 0 (--like torch).",
     ),
+    gradient="d term / d c = -1 for label +1; for label -1, +1 while c > m and 0 otherwise "
+    "(subgradient 0 at the kink c = m); through the cosine: dc / dx1 = (u2 - c u1) / "
+    "|x1|, dc / dx2 = (u1 - c u2) / |x2|",
     references=("torch.nn.CosineEmbeddingLoss (aten/src/ATen/native/Loss.cpp)",),
     conventions={
         "torch": Convention(
@@ -84,7 +89,8 @@ HINGE_EMBEDDING = LossSpec(
     optional=("x2",),
     params=(
         Param("margin", 1.0, "margin m (finite, >= 0)", check="nonnegative"),
-        distance(DISTANCE_HELP + "; used when x2 is given (vector form)"),
+        replace(distance(DISTANCE_HELP + "; used when x2 is given (vector form)"),
+                with_role="x2"),
     ),
     strength="term",
     columns=(
@@ -105,6 +111,9 @@ HINGE_EMBEDDING = LossSpec(
         "torch's docs suggest an L1 distance as x: pass it precomputed as x1.",
         "torch's pairwise_distance adds eps 1e-6 to the difference; losscli's distance is exact.",
     ),
+    gradient="d term / d x = 1 for label +1; for label -1, -1 while x < m and 0 otherwise, the "
+    "kink included; on given values that is d term / d x1, on vectors it flows through "
+    "the distance as in LOSSES.md (euclidean: (x1 - x2) / d, 0 at d = 0)",
     references=("torch.nn.HingeEmbeddingLoss (aten/src/ATen/native/Loss.cpp)",),
     conventions={
         "torch": Convention(
@@ -151,6 +160,8 @@ MARGIN_RANKING = LossSpec(
         "While a term is active d/dx1 = -y and d/dx2 = +y; otherwise 0, including at the kink.",
     ),
     pitfalls=("torch accepts a negative margin; losscli treats it as a usage error.",),
+    gradient="while a term is active, d term / d x1 = -y and d term / d x2 = +y; otherwise 0, the "
+    "kink included",
     references=("torch.nn.MarginRankingLoss (aten/src/ATen/native/Loss.cpp)",),
     conventions={
         "torch": Convention(

@@ -53,6 +53,10 @@ MULTI_SIMILARITY = LossSpec(
         "beta 50 makes the negative part nearly a hinge: a negative above the base by 0.1 "
         "already weighs e^5.",
     ),
+    gradient="the pair weight is the gradient: d loss / d s_p = -w_p and d loss / d s_k = +w_k, w "
+    "= e^x / (1 + sum e^x) within its term (the `gradient` column); then through each "
+    "similarity to its two vectors (dot: ds(x, y)/dx = y; cosine: (u_y - (u_x . u_y) u_x) "
+    "/ |x|)",
     references=(
         "Wang et al. 2019, Multi-Similarity Loss with General Pair Weighting for Deep Metric "
         "Learning; PML MultiSimilarityLoss",
@@ -127,6 +131,11 @@ CIRCLE = LossSpec(
         "gamma 80 makes the loss nearly linear in the worst violation: a single hard negative "
         "dominates.",
     ),
+    gradient="alpha_p and alpha_n are held constant, as the paper and PML (detach) hold them: the "
+    "`gradient` column, sigma(inner) share (+-gamma alpha), is NOT the derivative of the "
+    "loss as a function of s (which would also differentiate alpha); --grad carries it "
+    "through each similarity to its vectors (dot: ds(x, y)/dx = y; cosine: (u_y - (u_x . "
+    "u_y) u_x) / |x|)",
     references=(
         "Sun et al. 2020, Circle Loss: A Unified Perspective of Pair Similarity Optimization; "
         "PML CircleLoss",
@@ -191,6 +200,11 @@ LIFTED_STRUCTURE = LossSpec(
         "TFA asks for unnormalized embeddings; PML normalizes by default "
         "(--like pytorch-metric-learning).",
     ),
+    gradient="song: d loss / d J = [J]+ (1/2 [J]+^2 is continuously differentiable), dJ / d d(a, "
+    "p) = 1 and dJ / d d(end, n_k) = -(that term's share of the LSE); generalized: each "
+    "LSE's shares while the hinge is active, 0 otherwise (subgradient 0 at the kink); the "
+    "`gradient` column is d loss / d distance, which reaches the vectors as in LOSSES.md "
+    "(euclidean: (x - y) / d, 0 at d = 0)",
     references=(
         "Oh Song, Xiang, Jegelka, Savarese 2016, Deep Metric Learning via Lifted Structured "
         "Feature Embedding; Hermans, Beyer, Leibe 2017, In Defense of the Triplet Loss",
@@ -269,6 +283,10 @@ MARGIN = LossSpec(
     pitfalls=(
         "Learned and per-class beta (PML's learn_beta, num_classes) are not supported.",
     ),
+    gradient="d loss / d d(a, p) = K [pos > 0] / A and d loss / d d(a, n_k) = -[neg_k > 0] / A, A "
+    "= K [pos > 0] + sum_k [neg_k > 0] the active terms (the divisor is piecewise "
+    "constant and contributes no gradient; subgradient 0 at the kinks); then through the "
+    "distance as in LOSSES.md (euclidean: (x - y) / d, 0 at d = 0)",
     references=(
         "Wu, Manmatha, Smola, Kraehenbuehl 2017, Sampling Matters in Deep Embedding Learning; "
         "PML MarginLoss",
