@@ -175,8 +175,16 @@ def _usage_error(exc: click_exc.UsageError, args: list[str]) -> None:
         command = f"{command} {spec.name}"
         if isinstance(exc, click_exc.NoSuchOption):
             exc.possibilities = _options_like(exc.option_name, args)
-    _error(exc.format_message())
+    _error(_message(exc))
     _stderr(f"try '{command} --help'\n")
+
+
+def _message(exc: click_exc.UsageError) -> str:
+    """click's message, its suggestions written here: some click versions (typer 0.26's)
+    print them as a tuple, `('(Possible options: --margin)',)`."""
+    if isinstance(exc, click_exc.NoSuchOption) and exc.possibilities:
+        return f"{exc.message} (Possible options: {', '.join(sorted(exc.possibilities))})"
+    return exc.format_message()
 
 
 def _options_like(typed: str, args: list[str]) -> list[str]:
