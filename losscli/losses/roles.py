@@ -119,7 +119,7 @@ def embedding_batch(inputs: Inputs, *, negatives: str = "required",
 
 def _per_anchor_hint(inputs: Inputs, B: int, k: int, k2: int) -> str:
     """The end of quadruplet's K-mismatch fix when the per-anchor reading would resolve it:
-    one role (B, D), read as K = B shared, the other with K = 1 per anchor (QA11 L5)."""
+    one role (B, D), read as K = B shared, the other with K = 1 per anchor."""
     if inputs.negatives_layout is not None:
         return ""
     for role, other_k in (("negatives", k2), ("negatives2", k)):
