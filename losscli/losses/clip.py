@@ -90,7 +90,6 @@ class _Breakdown:
         self.directions = [("a->p", pairs.rows, rows, row_weight)]
         if cols is not None:
             self.directions.append(("p->a", pairs.columns, cols, col_weight))
-        self._direction = np.empty((0, 0), dtype=object)
 
     def block(self, start: int, stop: int) -> dict[str, np.ndarray]:
         B = self.pairs.batch
@@ -110,16 +109,13 @@ class _Breakdown:
         return columns
 
     def _directions(self, n: int) -> np.ndarray:
-        """The direction column of n examples, read-only: the same for every block of n, so
-        built once (filling a block's (n, 2B) strings cost as much as the rest of it)."""
-        if self._direction.shape[0] != n:
-            B = self.pairs.batch
-            column = np.empty((n, B * len(self.directions)), dtype=object)
-            for d, (name, *_) in enumerate(self.directions):
-                column[:, d * B:(d + 1) * B] = name
-            column.flags.writeable = False
-            self._direction = column
-        return self._direction
+        """The direction column of n examples: each direction's one string shared by its
+        cells (a str per cell, as np.full makes, cost as much as the rest of a block)."""
+        B = self.pairs.batch
+        column = np.empty((n, B * len(self.directions)), dtype=object)
+        for d, (name, *_) in enumerate(self.directions):
+            column[:, d * B:(d + 1) * B] = name
+        return column
 
 
 __all__ = ["evaluate"]
