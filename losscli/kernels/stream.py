@@ -306,7 +306,8 @@ def infonce_loss(A, ia, P, ip, N, n0, K, temperature, check, loss, flags):
             # float64 rows: exp((s_k - s_0) / t) taken as each dot product ends, while the
             # next negative's row streams in, not in a pass of its own after the last (the
             # stream waited: 70-74% of the read floor at --scale 0.125's S1, now 87-92%).
-            # float32 rows stream twice as fast: there the exps slowed them (81% -> 62%).
+            # float32 rows stream twice as fast: there the exps slowed them (81% -> 62%),
+            # so they are taken in one pass after the stream (below).
             fused = holds_float64(N)
             others = 0.0
             for i in range(D):
@@ -319,21 +320,35 @@ def infonce_loss(A, ia, P, ip, N, n0, K, temperature, check, loss, flags):
                 sim[k + 1] = s
                 if fused:
                     others += shifted_exp(s, s0, inverse)
+            scan = True
+            if not fused:
+                # one vectorised pass, shifted by the positive, that also sums the row (a
+                # NaN or inf makes the sum not finite), in place of infonce_first's passes
+                # for the largest, the exps and their sum and the scan below (S1 float32:
+                # 73-78% -> 81% of the read floor in one process, docs/benchmarks.md). Only
+                # a float64 anchor or positive needs the scan for entries above HUGE_ENTRY.
+                row_sum = s0
+                for j in range(1, K + 1):
+                    v = sim[j]
+                    row_sum += v
+                    others += shifted_exp(v, s0, inverse)
+                scan = check or not (row_sum < np.inf and row_sum > -np.inf)
             bad = False
-            for j in range(K + 1):
-                s = sim[j]
-                if not abs(s) <= HUGE_ENTRY:
-                    if not (s < np.inf and s > -np.inf):
-                        bad = True
-                    flag |= row_flag(A, b, ia, ANCHOR, np.inf)
-                    if j == 0:
-                        flag |= row_flag(P, b, ip, POSITIVE, np.inf)
-                    else:
-                        flag |= row_flag(N, nb, n0 + j - 1, NEGATIVES, np.inf)
+            if scan:
+                for j in range(K + 1):
+                    s = sim[j]
+                    if not abs(s) <= HUGE_ENTRY:
+                        if not (s < np.inf and s > -np.inf):
+                            bad = True
+                        flag |= row_flag(A, b, ia, ANCHOR, np.inf)
+                        if j == 0:
+                            flag |= row_flag(P, b, ip, POSITIVE, np.inf)
+                        else:
+                            flag |= row_flag(N, nb, n0 + j - 1, NEGATIVES, np.inf)
             flags[b] = flag
             if bad:
                 loss[b] = infonce_first_libm(sim, temperature)
-            elif fused and others <= OTHERS_LIMIT:  # -log p_0 = log(1 + sum_k e^{v_k - v_0})
+            elif others <= OTHERS_LIMIT:  # -log p_0 = log(1 + sum_k e^{v_k - v_0})
                 loss[b] = np.log1p(others)
             else:  # a negative far above the positive: shifted by the largest instead
                 loss[b] = infonce_first(sim, scratch, temperature)

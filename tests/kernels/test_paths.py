@@ -143,6 +143,31 @@ def test_flags_mark_nonfinite_and_huge_rows(path):
 @pytest.mark.parametrize("path", PATHS)
 @pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")
 @pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")
+def test_float32_infonce_rows_flag_nonfinite_entries_unchecked(path):
+    """float32 rows skip the scan for huge entries (they cannot hold any): a NaN or infinity
+    still reaches the row's sum of similarities, and its row is flagged, not turned into a
+    finite loss; the other rows keep theirs."""
+    x = _data(4, np.float32)
+    x[3, 4, 2] = np.nan        # a negative of example 3
+    x[5, 0, 1] = np.inf        # the anchor of example 5
+    x[9, 1, 0] = -np.inf       # the positive of example 9
+    loss = np.empty(B)
+    flags = np.zeros(B, dtype=np.int8)
+    getattr(sk.infonce_loss, path)(x, 0, x, 1, x, 2, K, 0.5, False, loss, flags)
+    shift = codes.NONFINITE_SHIFT
+    assert flags[3] == codes.NEGATIVES << shift
+    assert flags[5] & (codes.ANCHOR << shift)
+    assert flags[9] & (codes.POSITIVE << shift)
+    assert not np.delete(flags, [3, 5, 9]).any()
+    wide = x.astype(np.float64)
+    for b in (0, 4, 36):
+        assert loss[b] == pytest.approx(_infonce(wide[b, 0], wide[b, 1], wide[b, 2:], 0.5),
+                                        rel=1e-12)
+
+
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")
 def test_triplet_flags_its_first_negative(path):
     """The first negative is summed in the positive's pass: its flags and distance still
     count, as every other negative's."""
@@ -346,13 +371,17 @@ def test_the_shared_bank_kernel_is_exact_whatever_the_gap_to_the_positive(path):
 
 
 @pytest.mark.parametrize("path", PATHS)
-def test_the_per_anchor_kernel_is_exact_whatever_the_gap_to_the_positive(path):
-    """The per-anchor kernel sums float64 rows' exponentials shifted by the positive as each
-    dot product ends (_gap_rows), each row its own anchor's negatives."""
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_the_per_anchor_kernel_is_exact_whatever_the_gap_to_the_positive(path, dtype):
+    """The per-anchor kernel sums exponentials shifted by the positive (_gap_rows), each row
+    its own anchor's negatives: float64 rows' as each dot product ends, float32 rows' in one
+    pass after the stream. Similarities of float32 rows are the float32 values, exactly."""
     t, S, A, P, N = _gap_rows()
+    A, P, N = A.astype(dtype), P.astype(dtype), N.astype(dtype)
     loss = np.empty(len(S))
     flags = np.zeros(len(S), dtype=np.int8)
-    getattr(sk.infonce_loss, path)(A, 0, P, 0, N, 0, N.shape[1], t, True, loss, flags)
+    getattr(sk.infonce_loss, path)(A, 0, P, 0, N, 0, N.shape[1], t, dtype == np.float64, loss,
+                                   flags)
     assert not flags.any()
     for r in range(len(S)):
         assert loss[r] == pytest.approx(_infonce(A[r, 0], P[r, 0], N[r], t), rel=1e-12), r
