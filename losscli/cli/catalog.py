@@ -49,7 +49,8 @@ def spec_to_dict(spec: LossSpec) -> dict:
         "aliases": list(spec.aliases),
         "summary": spec.summary,
         "formula": spec.formula,
-        "roles": {"required": list(spec.required), "optional": list(spec.optional)},
+        "roles": {"required": list(spec.required), "optional": list(spec.optional),
+                  "stand_ins": dict(spec.stand_ins)},
         "params": [{"name": p.name, "option": p.option, "default": p.default, "kind": p.kind,
                     "choices": list(p.choices) or None, "help": p.help} for p in spec.params],
         "columns": [{"name": c.name, "help": c.help} for c in spec.columns],
@@ -151,6 +152,19 @@ def _options_text(when: dict[str, tuple]) -> str:
     return " and ".join(parts)
 
 
+def _required(spec: LossSpec, quoted: str = "{}") -> list[str]:
+    """The required roles, each with the role that may stand in for it (LOSSES-MORE.md:
+    wherever positives is accepted, positive is too): `positives or positive`."""
+    return [quoted.format(r) + (f" or {quoted.format(spec.stand_ins[r])}"
+                                if r in spec.stand_ins else "") for r in spec.required]
+
+
+def _optional(spec: LossSpec) -> list[str]:
+    """The optional roles but the stand-ins, which _required names beside their role."""
+    stand_ins = set(spec.stand_ins.values())
+    return [r for r in spec.optional if r not in stand_ins]
+
+
 def losses_csv() -> str:
     """`losses -f csv`: one row per loss with its scalar facts (LOSSES_CSV_KEYS), lists
     joined by "; " and a batch-only column marked as the README's table marks it."""
@@ -160,8 +174,8 @@ def losses_csv() -> str:
     for spec in LOSSES.values():
         likes = [lib for lib in LIBRARIES if isinstance(spec.conventions.get(lib), Convention)]
         writer.writerow([
-            spec.name, spec.title, "; ".join(spec.aliases), "; ".join(spec.required),
-            "; ".join(spec.optional), "; ".join(f"{p.name}={p.default}" for p in spec.params),
+            spec.name, spec.title, "; ".join(spec.aliases), "; ".join(_required(spec)),
+            "; ".join(_optional(spec)), "; ".join(f"{p.name}={p.default}" for p in spec.params),
             "; ".join(c.name + (f" ({c.form} form)" if c.form else "") for c in spec.columns),
             "; ".join(likes), spec.summary])
     return buf.getvalue()
@@ -201,8 +215,8 @@ def _losses_table(console: Console) -> None:
     for col in ("loss", "aliases", "inputs", "parameters (default)", "formula", "--like"):
         table.add_column(col)
     for spec in LOSSES.values():
-        roles = ", ".join(spec.required) + (
-            f" [{', '.join(spec.optional)}]" if spec.optional else "")
+        optional = _optional(spec)
+        roles = ", ".join(_required(spec)) + (f" [{', '.join(optional)}]" if optional else "")
         params = "\n".join(f"{p.option} {p.default}" for p in spec.params)
         likes = [lib for lib in LIBRARIES if isinstance(spec.conventions.get(lib), Convention)]
         table.add_row(spec.name, ", ".join(spec.aliases), roles, params, spec.formula,
@@ -331,9 +345,10 @@ def markdown_table() -> str:
     rows = ["| loss | aliases | inputs | parameters (default) | breakdown columns |",
             "|---|---|---|---|---|"]
     for spec in LOSSES.values():
-        inputs = ", ".join(f"`{r}`" for r in spec.required)
-        if spec.optional:
-            inputs += " (optional " + ", ".join(f"`{r}`" for r in spec.optional) + ")"
+        inputs = ", ".join(_required(spec, "`{}`"))
+        optional = _optional(spec)
+        if optional:
+            inputs += " (optional " + ", ".join(f"`{r}`" for r in optional) + ")"
         params = ", ".join(f"`{p.option}` ({p.default})" for p in spec.params)
         columns = ", ".join(f"`{c.name}`" + (f" ({c.form} form)" if c.form else "")
                             for c in spec.columns)

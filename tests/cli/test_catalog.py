@@ -105,7 +105,13 @@ def test_losses_json_lists_roles_params_and_conventions(capsys):
         "name": "beta", "option": "--beta", "default": 1.0, "kind": "float", "choices": None,
         "help": specs["hard-infonce"]["params"][1]["help"]}
     assert specs["cosine-embedding"]["roles"] == {"required": ["x1", "x2", "label"],
-                                                  "optional": []}
+                                                  "optional": [], "stand_ins": {}}
+    # either of positive / positives does (LOSSES-MORE.md): the lists stay literal, and
+    # stand_ins says which optional role may take a required one's place
+    assert specs["circle"]["roles"] == {"required": ["anchor", "positives", "negatives"],
+                                        "optional": ["positive"],
+                                        "stand_ins": {"positives": "positive"}}
+    assert specs["lifted-structure"]["roles"]["stand_ins"] == {"positive": "positives"}
     assert "supcontrast" in specs["supcon"]["conventions"]
 
 
@@ -255,6 +261,9 @@ def test_losses_csv_has_one_row_per_loss_with_its_scalar_fields(capsys) -> None:
     assert infonce["like"].split("; ")[0] == "torch"
     npair = next(r for r in rows if r["name"] == "npair")
     assert npair["columns"].endswith("gradient; candidate_index (batch form)")
+    supcon = next(r for r in rows if r["name"] == "supcon")
+    assert supcon["required"] == "anchor; positives or positive"
+    assert supcon["optional"] == "negatives"
 
 
 def test_explain_refuses_csv_in_one_line(capsys, tmp_path) -> None:

@@ -96,6 +96,29 @@ def test_a_set_without_a_needed_role_names_the_file_to_add(tmp_path: Path) -> No
     assert given["shape"]["negatives"] == 3
 
 
+@pytest.mark.parametrize("loss,given,stand_in", [
+    ("multi-similarity", "positives", "positive"), ("circle", "positives", "positive"),
+    ("supcon", "positives", "positive"), ("lifted-structure", "positive", "positives")])
+def test_a_set_holding_the_stand_in_of_a_required_role_is_evaluated(
+        loss: str, given: str, stand_in: str, tmp_path: Path) -> None:
+    """LOSSES-MORE.md: wherever positives is accepted, positive is too (P = 1), and the
+    other way round where positive is the required one: a set need not hold the name the
+    catalogue lists first. The same values as the role under its own name, in compute and
+    batch."""
+    wide = {"positive": P, "positives": P.reshape(3, 1, 4)}
+    np.save(tmp_path / "x.anchor.npy", A)
+    np.save(tmp_path / "x.negatives.npy", N)
+    np.save(tmp_path / f"x.{given}.npy", wide[given])
+    want = values(cli(["compute", loss, "x.anchor.npy", "-f", "json"], tmp_path))
+    os.remove(tmp_path / f"x.{given}.npy")
+    np.save(tmp_path / f"x.{stand_in}.npy", wide[stand_in])
+    got = values(cli(["compute", loss, "x.anchor.npy", "-f", "json"], tmp_path))
+    np.testing.assert_allclose(got["per_example"], want["per_example"], rtol=1e-12)
+    record = json.loads(cli(["batch", loss, ".", "-f", "jsonl"], tmp_path).stdout)
+    assert record["error"] is None and record["value"] == pytest.approx(want["value"],
+                                                                         rel=1e-12)
+
+
 def test_a_loss_that_needs_no_negatives_takes_a_set_without_them(tmp_path: Path) -> None:
     np.save(tmp_path / "x.anchor.npy", A)
     np.save(tmp_path / "x.positive.npy", P)

@@ -70,3 +70,17 @@ def test_readme_loss_table_is_the_registry():
     start = README.index("<!-- losses-table:start -->\n") + len("<!-- losses-table:start -->\n")
     end = README.index("<!-- losses-table:end -->")
     assert README[start:end] == markdown_table(), "regenerate the README table"
+
+
+@pytest.mark.parametrize("spec", [s for s in LOSSES.values() if "positives" in s.roles],
+                         ids=lambda s: s.name)
+def test_positive_and_positives_stand_in_for_each_other(spec):
+    """LOSSES-MORE.md: wherever positives is accepted, positive is accepted too (P = 1): the
+    required one of the two names the other as its stand-in, so a role set or an input
+    holding either lacks nothing, and the catalogue says so."""
+    both = {"positive", "positives"}
+    assert both <= set(spec.roles)
+    (required,) = both & set(spec.required)
+    (other,) = both - {required}
+    assert spec.stand_ins == {required: other}
+    assert spec.missing({"anchor", "negatives", other}) == []

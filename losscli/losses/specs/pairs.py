@@ -27,6 +27,7 @@ MULTI_SIMILARITY = LossSpec(
     ),
     required=("anchor", "positives"),
     optional=("positive", "negatives"),
+    stand_ins={"positives": "positive"},
     params=(
         Param("alpha", 2.0, "positive scale alpha (finite, > 0)", check="positive"),
         Param("beta", 50.0, "negative scale beta (finite, > 0)", check="positive"),
@@ -107,6 +108,7 @@ CIRCLE = LossSpec(
     ),
     required=("anchor", "positives", "negatives"),
     optional=("positive",),
+    stand_ins={"positives": "positive"},
     params=(
         Param("margin", 0.4, "relaxation m (finite; PML's m, the paper uses 0.25 to 0.4)"),
         Param("gamma", 80.0, "scale gamma (finite, > 0)", check="positive"),
@@ -169,6 +171,7 @@ LIFTED_STRUCTURE = LossSpec(
     ),
     required=("anchor", "positive", "negatives"),
     optional=("positives",),
+    stand_ins={"positive": "positives"},
     params=(
         Param("margin", 1.0, "margin m of the negatives (finite)"),
         Param("pos_margin", 0.0, "m_pos subtracted from the positive distance (finite; PML's "
