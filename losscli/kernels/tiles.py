@@ -647,24 +647,28 @@ def sigmoid_tile_grad(S, r0, scale, bias, weight):
 
 
 @kernel(parallel=True)
-def multiview_row_stats(S, r0, V, scale, eps, big, log_den, pos_mean):
+def multiview_row_stats(S, r0, V, scale, eps, big, top, log_den, pos_mean):
     """SupContrast's SupConLoss over the Gram tile of the B V views (view v of example v // V):
-    big = max_u scale S_vu over every column, the view itself included (its logits_max);
-    log_den = log(sum_{u != v} e^{scale S_vu - big} + eps); pos_mean = the mean logit over
-    the example's other V - 1 views. The view's loss is -factor (pos_mean - big - log_den)."""
+    big = max_u scale S_vu over every column, the view itself included (its logits_max), and
+    top the first column that holds it; log_den = log(sum_{u != v} e^{scale S_vu - big} + eps);
+    pos_mean = the mean logit over the example's other V - 1 views. The view's loss is
+    -factor (pos_mean - big - log_den)."""
     R = S.shape[0]
     C = S.shape[1]
     for r in prange(R):
         v = r0 + r
         first = (v // V) * V
         high = -np.inf
+        at = 0
         bad = False
         for u in range(C):
             w = np.float64(S[r, u]) * scale
             if w > high:
                 high = w
+                at = u
             elif not w <= high:
                 bad = True
+        top[v] = at
         if bad or not (high < np.inf and high > -np.inf):
             big[v] = np.nan
             log_den[v] = np.nan
@@ -683,11 +687,21 @@ def multiview_row_stats(S, r0, V, scale, eps, big, log_den, pos_mean):
         pos_mean[v] = acc / (V - 1)
 
 
+@kernel
+def max_share(eps, log_den):
+    """d loss_v / d big over factor: eps / (sum + eps). The eps in the log keeps the row
+    maximum from cancelling, so the logit that holds it (top) has this on top of its share
+    (SupContrast's autograd detaches the maximum and leaves it out; the loss it reports
+    depends on it: dot similarity puts |z|^2 / t there, and where the shifted sum is not
+    far above eps the two differ)."""
+    return eps * np.exp(-log_den)
+
+
 @kernel(parallel=True)
-def multiview_row_terms(S, r0, V, scale, factor, big, log_den, logit, prob, grad):
+def multiview_row_terms(S, r0, V, scale, factor, eps, big, top, log_den, logit, prob, grad):
     """The breakdown of multi-view rows: prob = e^{logit - big - log_den} (0 on the view
-    itself), grad = d loss_v / d logit with the max held fixed (SupContrast detaches it):
-    factor (prob - [u positive] / (V - 1))."""
+    itself), grad = d loss_v / d logit = factor (prob - [u positive] / (V - 1)), plus
+    factor max_share at the column holding the maximum (top)."""
     R = S.shape[0]
     C = S.shape[1]
     for r in prange(R):
@@ -705,12 +719,13 @@ def multiview_row_terms(S, r0, V, scale, factor, big, log_den, logit, prob, grad
             if u >= first and u < first + V:
                 p -= 1.0 / (V - 1)
             grad[r, u] = factor * p
+        grad[r, top[v]] += factor * max_share(eps, log_den[v])
 
 
 @kernel(parallel=True)
-def multiview_tile_grad(S, r0, V, scale, big, log_den, weight):
+def multiview_tile_grad(S, r0, V, scale, eps, big, top, log_den, weight):
     """S becomes d(sum)/dS in place for the multi-view rows: weight (prob - [u positive] /
-    (V - 1)), 0 on the view itself."""
+    (V - 1)), 0 on the view itself, plus weight max_share at the maximum's column (top)."""
     R = S.shape[0]
     C = S.shape[1]
     for r in prange(R):
@@ -726,6 +741,7 @@ def multiview_tile_grad(S, r0, V, scale, big, log_den, weight):
             if u >= first and u < first + V:
                 p -= 1.0 / (V - 1)
             S[r, u] = weight * p
+        S[r, top[v]] += weight * max_share(eps, log_den[v])
 
 
 # ------------------------------------------------------------- a breakdown's term order

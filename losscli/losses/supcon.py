@@ -157,14 +157,16 @@ def _multi_view(anchor: np.ndarray, positives: np.ndarray, pos_role: str,
     Z = np.ascontiguousarray(np.concatenate([a.used[:, None, :], pos.used], axis=1)
                              .reshape(N, D))
     work = tiles.work(N, N, D)
+    eps = float(convention.eps)
     big, log_den, pos_mean = np.empty(N), np.empty(N), np.empty(N)
+    top = np.empty(N, dtype=np.int64)
     with _jit.job(work):
         for r0, tile in tiles.tiles(Z, Z, cosine):
-            _jit.run(tk.multiview_row_stats, work, tile, r0, V, scale,
-                     float(convention.eps), big, log_den, pos_mean)
+            _jit.run(tk.multiview_row_stats, work, tile, r0, V, scale, eps, big, top, log_den,
+                     pos_mean)
     view_loss = -factor * (pos_mean - big - log_den)
     loss = view_loss.reshape(B, V).mean(axis=1)
-    views = _MultiView(Z, B, V, scale, factor, cosine, big, log_den)
+    views = _MultiView(Z, B, V, scale, factor, cosine, eps, (big, top, log_den))
     role = (("positive",) * (V - 1) + ("negative",) * (N - V)) * V
     index = (tuple(range(V - 1)) + tuple(range(N - V))) * V
     terms = LazyTerms(role, index, MULTI_VIEW_NAMES, B, tiles.on_demand(views.block, work),
@@ -172,7 +174,7 @@ def _multi_view(anchor: np.ndarray, positives: np.ndarray, pos_role: str,
     gradients = None
     if grad:
         def to_grad(r0: int, tile: np.ndarray) -> None:
-            _jit.run(tk.multiview_tile_grad, work, tile, r0, V, scale, big, log_den,
+            _jit.run(tk.multiview_tile_grad, work, tile, r0, V, scale, eps, big, top, log_den,
                      factor * scale / V)
 
         with _jit.job(work):
@@ -194,9 +196,12 @@ class _MultiView:
     views (the positives), then every other example's views in order (the negatives)."""
 
     def __init__(self, Z: np.ndarray, B: int, V: int, scale: float, factor: float,
-                 cosine: bool, big: np.ndarray, log_den: np.ndarray) -> None:
+                 cosine: bool, eps: float,
+                 rows: tuple[np.ndarray, np.ndarray, np.ndarray]) -> None:
+        """rows: each view's (big, top, log_den) from multiview_row_stats."""
         self.Z, self.B, self.V, self.scale, self.factor = Z, B, V, scale, factor
-        self.cosine, self.big, self.log_den = cosine, big, log_den
+        self.cosine, self.eps = cosine, eps
+        self.big, self.top, self.log_den = rows
         self.read = tiles.RowReader(Z, Z, cosine)
 
     def order(self, v0: int, v1: int) -> np.ndarray:
@@ -217,7 +222,7 @@ class _MultiView:
         S = self.read(v0, v1)
         logit, prob, grad = np.empty_like(S), np.empty_like(S), np.empty_like(S)
         _jit.run(tk.multiview_row_terms, S.size * 8, S, v0, V, self.scale, self.factor,
-                 self.big, self.log_den, logit, prob, grad)
+                 self.eps, self.big, self.top, self.log_den, logit, prob, grad)
         order = self.order(v0, v1)
         n, width = stop - start, (N - 1) * V
 

@@ -358,6 +358,24 @@ def test_in_batch_forms_sum_gradients(similarity):
           tau_plus=0.1)
 
 
+@pytest.mark.parametrize("positives", ["positive", "positives"])
+@pytest.mark.parametrize("similarity,scale", [("dot", 0.8), ("dot", 0.6), ("cosine", 1.0)])
+def test_supcontrast_gradient_is_of_the_loss_it_reports(positives, similarity, scale):
+    """SupContrast adds 1e-9 in the log after subtracting a row maximum that includes the
+    view itself: the loss depends on that maximum (|z|^2 / t under dot), and the gradient is
+    the loss's, not autograd's with the maximum detached. Unnormalised rows at t = 1 leave
+    the shifted sum not far above 1e-9, where the two differ."""
+    rng = rng_for("supcontrast", positives, similarity, scale)
+    B, D = 5, 16
+    a = scale * rng.normal(size=(B, D))
+    inputs = {"anchor": a, "positive": a + scale * rng.normal(size=(B, D))}
+    if positives == "positives":
+        inputs = {"anchor": a, "positives": np.stack(
+            [a + scale * rng.normal(size=(B, D)) for _ in range(2)], axis=1)}
+    check_gradients("supcon", inputs, {"anchor": "sum", positives: "sum"},
+                    like="supcontrast", similarity=similarity, temperature=1.0)
+
+
 def test_pair_losses():
     rng = rng_for("pairs")
     B, D = 4, 3

@@ -146,7 +146,13 @@ SUPCON = LossSpec(
             reductions=("mean",),
             notes=(Note("SupContrast multiplies features as given (its models normalize "
                         "them): --similarity cosine normalizes first, dot uses the vectors as "
-                        "given", when={"similarity": ("dot",)}),),
+                        "given", when={"similarity": ("dot",)}),
+                   Note("--grad gives the derivative of the loss shown: the 1e-9 keeps the "
+                        "row maximum from cancelling, so the logit holding it (the view "
+                        "itself under dot) gets t/t_b 1e-9 / (sum + 1e-9) more than torch's "
+                        "autograd gives, which detaches the maximum; the two differ only "
+                        "where the shifted sum is not far above 1e-9 (dot similarity, large "
+                        "norms)", when={"similarity": ("dot",)})),
             source="HobbitLong/SupContrast losses.py",
         ),
     },
