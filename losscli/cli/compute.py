@@ -86,7 +86,8 @@ def _compute(
         help="what each example's breakdown holds: every term (all), its positive and the "
         "--top strongest others (top), or nothing (none: value, per_example and warnings, "
         "the fast path for `| jq .value`); default all up to 100,000 terms in the "
-        "breakdown, top above (with a warning)", rich_help_panel="Output"),
+        "breakdown (a table: up to 50 an example), top above (with a warning)",
+        rich_help_panel="Output"),
     top: int | None = typer.Option(None, "--top", metavar="N", help="terms per example "
                                    "besides the positive under --terms top (default 10; "
                                    "given alone, it means --terms top), by |gradient| (|term| "
@@ -151,7 +152,8 @@ def _compute(
                              command="compute", positives_layout=positives_layout)
     result = api.evaluate(spec.name, inputs_read, reduction=reduction, like=like, grad=grad,
                           emulate=emulate, **params)
-    view, note = choose(terms, result, spec.strength, DEFAULT_TOP if top is None else top)
+    view, note = choose(terms, result, spec.strength, DEFAULT_TOP if top is None else top,
+                        table=fmt == "table")
     notes = tuple(n for n in (note, misnamed) if n is not None)
     if notes:
         from dataclasses import replace

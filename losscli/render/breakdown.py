@@ -8,7 +8,8 @@ time so that no output holds the whole breakdown.
 - none: no terms (value, per_example and warnings: the fast path for `| jq .value`).
 
 Without --terms the output has every term up to AUTO_ALL_TERMS terms in all, and the top
-terms above that, with a warning that says how to get all.
+terms above that, with a warning that says how to get all; a table (read on a terminal, a
+few examples at a time) shows the top terms of examples with more than TABLE_ALL_TERMS.
 """
 
 from __future__ import annotations
@@ -26,6 +27,9 @@ TERMS_MODES = ("all", "top", "none")
 DEFAULT_TOP = 10
 # The default shows every term up to this many (about 30 MB of JSON), the top ones above.
 AUTO_ALL_TERMS = 100_000
+# ... and a table every term of an example up to this many: clip at B = 200 listed 399 rows
+# under each example shown (~2,000 lines for the default five).
+TABLE_ALL_TERMS = 50
 # Terms per block of examples: what one block of an output holds at a time.
 BLOCK_TERMS = 65_536
 
@@ -49,18 +53,19 @@ class TermsView:
 
 
 def choose(mode: str | None, result: Result, strength: str, top: int = DEFAULT_TOP,
-           ) -> tuple[TermsView, str | None]:
-    """The view for --terms `mode` (None: the default) and the warning the default gives
-    when it leaves terms out."""
-    total = result.batch * result.terms.count
+           table: bool = False) -> tuple[TermsView, str | None]:
+    """The view for --terms `mode` (None: the default; `table`: for a table) and the warning
+    the default gives when it leaves terms out."""
+    count = result.terms.count
+    total = result.batch * count
     if mode is None:
         positives = sum(1 for role in result.terms.role if role == "positive")
-        view = TermsView("all" if total <= AUTO_ALL_TERMS else "top", top, strength)
-        if view.kept(result.terms.count, positives) < result.terms.count:
-            return view, (f"the breakdown has {result.batch:,} x {result.terms.count:,} = "
-                          f"{total:,} terms: showing each example's positive and its {top} "
-                          f"strongest others (--terms all for every term, --terms none for "
-                          f"none)")
+        every = total <= AUTO_ALL_TERMS and not (table and count > TABLE_ALL_TERMS)
+        view = TermsView("all" if every else "top", top, strength)
+        if view.kept(count, positives) < count:
+            return view, (f"the breakdown has {result.batch:,} x {count:,} = {total:,} "
+                          f"terms: showing each example's positive and its {top} strongest "
+                          f"others (--terms all for every term, --terms none for none)")
         return view, None
     return TermsView(mode, top, strength), None
 

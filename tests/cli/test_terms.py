@@ -86,6 +86,30 @@ def test_the_default_switches_to_top_with_a_warning(capsys, monkeypatch):
     assert "warning:" in err and "--terms all" in err
 
 
+def test_a_table_shows_the_top_terms_of_an_example_with_many(capsys, tmp_path):
+    """A table is read a few examples at a time: above TABLE_ALL_TERMS terms an example shows
+    its positive and strongest others, with the warning; JSON keeps all below
+    AUTO_ALL_TERMS; --terms all gives every row."""
+    B = breakdown.TABLE_ALL_TERMS // 2 + 2  # clip: 2B terms an example (both directions)
+    rng = np.random.default_rng(4)
+    path = tmp_path / "wide.npz"
+    np.savez(path, anchor=rng.normal(size=(B, 3)), positive=rng.normal(size=(B, 3)))
+    shown = ["--show", "1", "-f", "table"]
+    def rows(table: str) -> int:  # a narrow table goes on in a second part: no direction
+        return sum(line.startswith(("positive", "negative")) and "->" in line
+                   for line in table.splitlines())
+
+    out, err = _out(capsys, "clip", str(path), *shown)
+    assert "--terms all for every term" in err
+    assert rows(out) == 2 + breakdown.DEFAULT_TOP  # both directions' positive, the top 10
+    every, err = _out(capsys, "clip", str(path), *shown, "--terms", "all")
+    assert "--terms all" not in err and rows(every) == 2 * B
+    doc = json.loads(_out(capsys, "clip", str(path), "-f", "json")[0])
+    assert "terms_left_out" not in doc and len(doc["examples"][0]["terms"]) == 2 * B
+    small = str(SAMPLES / "views.npz")
+    assert "--terms all" not in _out(capsys, "clip", small, *shown)[1]
+
+
 @pytest.mark.parametrize("args", [["--terms", "some"], ["--terms", "top", "--top", "-1"]])
 def test_bad_values_are_usage_errors(capsys, args):
     _, err = _out(capsys, "clip", str(SAMPLES / "views.npz"), "-f", "json", *args, code=2)
