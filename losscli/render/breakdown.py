@@ -27,7 +27,7 @@ TERMS_MODES = ("all", "top", "none")
 DEFAULT_TOP = 10
 # The default shows every term up to this many (about 30 MB of JSON), the top ones above.
 AUTO_ALL_TERMS = 100_000
-# ... and a table every term of an example up to this many: clip at B = 200 listed 399 rows
+# ... and a table every term of an example up to this many: clip at B = 200 listed 400 rows
 # under each example shown (~2,000 lines for the default five).
 TABLE_ALL_TERMS = 50
 # Terms per block of examples: what one block of an output holds at a time.
