@@ -59,6 +59,25 @@ def check_finite(arr: np.ndarray, where: str, offset: int) -> None:
     raise BadData(f"non-finite value {value!r} at index {first}", NONFINITE_FIX, where=where)
 
 
+def beyond_float32(chunk: Chunk) -> BadData:
+    """BadData naming the chunk's first finite value that float32 cannot hold (--dtype float32
+    would read it as inf), by its role and its index in the whole file."""
+    for role, arr in chunk.role_arrays().items():
+        with np.errstate(over="ignore", invalid="ignore"):
+            lost = np.isfinite(arr) & ~np.isfinite(arr.astype(np.float32))
+        if lost.any():
+            first = [int(i) for i in np.argwhere(lost)[0]]
+            value = arr[tuple(first)].item()
+            if role in chunk.per_example or STACK in chunk.per_example:
+                first[0] += chunk.start
+            return BadData(f"value {value!r} at index {first} is beyond float32's range",
+                           f"drop --dtype float32, or scale the values into float32 range "
+                           f"(about {np.finfo(np.float32).max:.1e})",
+                           where=chunk.where.get(role, role))
+    return BadData("a value beyond float32's range", "drop --dtype float32",
+                   where=", ".join(sorted(set(chunk.where.values()))) or None)
+
+
 def chunk_layout(arrays: dict[str, np.ndarray]) -> str | None:
     """How a chunk's negatives are read: as the input's were (tables.read_layout made
     per-anchor ones (B, 1, D)); its own rows never make them ambiguous again."""
@@ -136,9 +155,13 @@ class StreamEvaluator:
         self.form = form
         self.float32 = dtype == "float32"
 
-    def _kernel_array(self, arr: np.ndarray) -> np.ndarray:
+    def _kernel_array(self, arr: np.ndarray, chunk: Chunk) -> np.ndarray:
         if self.float32:
-            return np.ascontiguousarray(arr, dtype=np.float32)
+            try:
+                with np.errstate(over="raise"):
+                    return np.ascontiguousarray(arr, dtype=np.float32)
+            except FloatingPointError:
+                raise beyond_float32(chunk) from None
         if arr.dtype in (np.float32, np.float64):
             return np.ascontiguousarray(arr)
         return np.ascontiguousarray(arr, dtype=np.float64)
@@ -148,7 +171,7 @@ class StreamEvaluator:
         from the chunk's arrays (a stacked .npy, or the role files with a shared bank).
         """
         if chunk.stack is not None:
-            x = self._kernel_array(chunk.stack)
+            x = self._kernel_array(chunk.stack, chunk)
             B, R, D = x.shape
             rows = StreamRows(x, 0, x, 1, x, 2, R - 2, shared=False)
         else:
@@ -157,10 +180,10 @@ class StreamEvaluator:
                             negatives_layout=chunk_layout(arrays))
             batch = embedding_batch(inputs, negatives=negatives_requirement(self.call))
             B, D = batch.anchor.shape
-            N = self._kernel_array(batch.negatives)
-            rows = StreamRows(self._kernel_array(batch.anchor).reshape(B, 1, D), 0,
-                              self._kernel_array(batch.positive).reshape(B, 1, D), 0, N, 0,
-                              batch.k, shared=N.shape[0] == 1 and B > 1)
+            N = self._kernel_array(batch.negatives, chunk)
+            rows = StreamRows(self._kernel_array(batch.anchor, chunk).reshape(B, 1, D), 0,
+                              self._kernel_array(batch.positive, chunk).reshape(B, 1, D), 0, N,
+                              0, batch.k, shared=N.shape[0] == 1 and B > 1)
         # With the read-ahead thread copying the next chunk on one core, a parallel kernel's
         # barrier waits for a descheduled thread: 20x slower measured; serial keeps pace.
         rows.parallel = False if chunk.streamed else None

@@ -63,9 +63,11 @@ def choose(mode: str | None, result: Result, strength: str, top: int = DEFAULT_T
         every = total <= AUTO_ALL_TERMS and not (table and count > TABLE_ALL_TERMS)
         view = TermsView("all" if every else "top", top, strength)
         if view.kept(count, positives) < count:
+            shown = (f"each example's positive and its {top} strongest others" if positives
+                     else f"each example's {top} strongest terms")  # softmax-ce: classes
             return view, (f"the breakdown has {result.batch:,} x {count:,} = {total:,} "
-                          f"terms: showing each example's positive and its {top} strongest "
-                          f"others (--terms all for every term, --terms none for none)")
+                          f"terms: showing {shown} (--terms all for every term, --terms none "
+                          f"for none)")
         return view, None
     return TermsView(mode, top, strength), None
 

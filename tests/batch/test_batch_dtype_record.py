@@ -71,3 +71,29 @@ def test_float32_input_accumulates_in_float64_as_compute_does(tmp_path, capsys, 
     assert code == 0, err
     got = [json.loads(line)["loss"] for line in out.splitlines()]
     np.testing.assert_allclose(got, want, rtol=1e-12, atol=0)
+
+
+@pytest.mark.parametrize("loss", ["infonce", "triplet"])
+def test_a_value_beyond_float32_fails_the_input_by_its_index(tmp_path, capsys, loss):
+    """QA14 M2: --dtype float32 read 1e39 (float64, finite) as inf: the loss came out null with
+    only "not finite" (exit 0) and the huge-entry warning went. Now the input fails naming
+    the file, the role and the index in the whole file, in a stack streamed in chunks (the
+    value past the first) and in a role set; float64 reads the same input."""
+    x = RNG.normal(size=(40_000, 4, 8))
+    x[31_234, 2, 5] = 1e39
+    np.save(tmp_path / "big.npy", x)
+    code, out, err = run_cli(capsys, "batch", loss, str(tmp_path / "big.npy"), "--dtype",
+                             "float32", "-f", "jsonl")
+    assert code == 7
+    assert "big.npy:negatives: value 1e+39 at index [31234, 0, 5] is beyond float32's range" in err
+    assert "big.npy" in err and "drop --dtype float32" in err
+    assert json.loads(out)["value"] is None
+    sets = tmp_path / "sets"
+    sets.mkdir()
+    np.save(sets / "x.anchor.npy", np.array([[1.0, 0.5], [1e200, 0.0]]))
+    np.save(sets / "x.positive.npy", np.ones((2, 2)))
+    np.save(sets / "x.negatives.npy", np.zeros((2, 3, 2)))
+    code, _, err = run_cli(capsys, "batch", loss, str(sets), "--dtype", "float32")
+    assert code == 7 and "x.anchor.npy" in err and "index [1, 0]" in err
+    code, out, _ = run_cli(capsys, "batch", loss, str(sets), "-f", "jsonl")
+    assert code == 0 and json.loads(out)["per_example"][0] is not None

@@ -185,3 +185,14 @@ def test_the_strongest_terms_are_those_of_a_stable_sort(work):
         rank[:, rng.integers(0, T, size=2)] = np.inf
         want = np.argsort(-rank, axis=1, kind="stable")[:, :keep]
         np.testing.assert_array_equal(breakdown.first_largest(rank, keep, work), want)
+
+
+def test_the_warning_names_no_positive_where_a_loss_has_none(capsys, tmp_path):
+    """softmax-ce's terms are classes: above TABLE_ALL_TERMS the table keeps the strongest."""
+    path = tmp_path / "logits.npz"
+    rng = np.random.default_rng(8)
+    np.savez(path, logits=rng.normal(size=(2, breakdown.TABLE_ALL_TERMS + 1)),
+             target=np.array([0, 3]))
+    _, err = _out(capsys, "softmax-ce", str(path), "-f", "table")
+    assert f"showing each example's {breakdown.DEFAULT_TOP} strongest terms" in err
+    assert "positive" not in err

@@ -152,7 +152,9 @@ SUPCON = LossSpec(
                         "itself under dot) gets t/t_b 1e-9 / (sum + 1e-9) more than torch's "
                         "autograd gives, which detaches the maximum; the two differ only "
                         "where the shifted sum is not far above 1e-9 (dot similarity, large "
-                        "norms)", when={"similarity": ("dot",)})),
+                        "norms). The view's own logit is no candidate of the breakdown: its "
+                        "share is in the vectors' gradients, not in the gradient column",
+                        when={"similarity": ("dot",)})),
             source="HobbitLong/SupContrast losses.py",
         ),
     },
