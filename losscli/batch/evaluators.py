@@ -71,8 +71,8 @@ def beyond_float32(chunk: Chunk) -> BadData:
             if role in chunk.per_example or STACK in chunk.per_example:
                 first[0] += chunk.start
             return BadData(f"value {value!r} at index {first} is beyond float32's range",
-                           f"drop --dtype float32, or scale the values into float32 range "
-                           f"(about {np.finfo(np.float32).max:.1e})",
+                           "drop --dtype float32, or scale the values into float32 range "
+                           "(about 3.4e38)",
                            where=chunk.where.get(role, role))
     return BadData("a value beyond float32's range", "drop --dtype float32",
                    where=", ".join(sorted(set(chunk.where.values()))) or None)
