@@ -307,9 +307,13 @@ def _line_table(raw: bytes, where: str, spec: LossSpec,
         table.whole[key] = as_role_array(value, key, f"{where}:{key}")
         table.where[key] = f"{where}:{key}"
     for role, (arr, role_where) in overrides.items():
-        if role in table.whole:
-            table.warnings.append(f"--{role} {_path_of(role_where)} replaces {role} "
-                                  f"from {where}")
+        partner = spec.partner(role)  # positive for --positives and the other way round
+        for old in (role, partner if partner not in overrides else None):
+            if old in table.whole:
+                table.warnings.append(f"--{role} {_path_of(role_where)} replaces {old} "
+                                      f"from {where}")
+                del table.whole[old]
+                table.where.pop(old, None)
         table.whole[role] = arr
         table.where[role] = role_where
     for role in table.whole:

@@ -112,6 +112,20 @@ def preload_streams(role_files: dict[str, str], spec: LossSpec) -> Preloaded:
     return out
 
 
+def _drop(table: Table, role: str) -> bool:
+    """Take `role` out of the table (a per-role option replaces it); whether it held it."""
+    stacked = table.stack is not None and role in ("anchor", "positive", "negatives")
+    present = role in table.whole or role in table.files or stacked
+    if stacked:
+        _unstack_whole(table)
+    table.whole.pop(role, None)
+    table.files.pop(role, None)
+    if table.lone_stack is not None:  # that role no longer comes from the stack's rows
+        table.lone_stack = replace(table.lone_stack, roles=tuple(
+            r for r in table.lone_stack.roles if r != role))
+    return present
+
+
 def table_for(source: Document | RoleSet, spec: LossSpec,
               overrides: dict[str, str], preloaded: Preloaded | None = None,
               names: RoleNames = PLAIN) -> Table:
@@ -140,17 +154,12 @@ def table_for(source: Document | RoleSet, spec: LossSpec,
         for role, path in source.files.items():
             _add_role_file(table, role, path, spec, preloaded, names)
     for role, path in overrides.items():
-        present = role in table.whole or role in table.files or (
-            table.stack is not None and role in ("anchor", "positive", "negatives"))
-        if present and not isinstance(source, RoleSet):
-            table.warnings.append(f"--{role} {path} replaces {role} from {table.name}")
-        if table.stack is not None and role in ("anchor", "positive", "negatives"):
-            _unstack_whole(table)
-        table.whole.pop(role, None)
-        table.files.pop(role, None)
-        if table.lone_stack is not None:  # that role no longer comes from the stack's rows
-            table.lone_stack = replace(table.lone_stack, roles=tuple(
-                r for r in table.lone_stack.roles if r != role))
+        # the option's role, and the one it stands in for or that stands in for it (positive
+        # for --positives: LOSSES-MORE.md has either do) unless that is given too
+        partner = spec.partner(role) if spec is not None else None
+        for old in (role, partner if partner not in overrides else None):
+            if old is not None and _drop(table, old) and not isinstance(source, RoleSet):
+                table.warnings.append(f"--{role} {path} replaces {old} from {table.name}")
         _add_role_file(table, role, path, spec, preloaded, names)
     if spec is not None:
         for role in table.roles() + _stack_roles(table):

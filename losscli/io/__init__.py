@@ -97,10 +97,12 @@ def load_inputs(path: str | None = None, role_files: Mapping[str, str] | None = 
         members.check(spec, tuple(role_files))
         warnings.append(f"{path} is one file of the role set {members.pattern}: read "
                         f"{members.describe()}")
+        kept = dict(members.files)
         for role, file in role_files.items():
-            if role in members.files:
-                warnings.append(f"--{role} {file} replaces {members.files[role]}")
-        role_files = {**members.files, **role_files}
+            for old in (role, _partner(spec, role, role_files)):
+                if old in kept:
+                    warnings.append(f"--{role} {file} replaces {kept.pop(old)}")
+        role_files = {**kept, **role_files}
         path = None
     if path is not None:
         roles, lone, document = _read_document(path, spec, stdin, warnings, names,
@@ -111,9 +113,14 @@ def load_inputs(path: str | None = None, role_files: Mapping[str, str] | None = 
     elif not role_files and members is None:
         raise UsageError("no input given", "give INPUT (a file, or - for stdin) or "
                          "per-role options such as --anchor FILE")
+    replaced = set(role_files)
     for role, file in role_files.items():
-        if role in raw:
-            warnings.append(f"--{role} {file} replaces {role} from {path}")
+        for old in (role, _partner(spec, role, role_files)):
+            if old in raw:
+                warnings.append(f"--{role} {file} replaces {old} from {path}")
+                replaced.add(old)
+                del raw[old]
+                sources.pop(old)
         raw[role], sources[role] = _read_role_file(file, role, stdin, warnings, names,
                                                    stdin_hint, spec)
     warnings.extend(_binary_precision_warnings(raw, sources))
@@ -124,10 +131,18 @@ def load_inputs(path: str | None = None, role_files: Mapping[str, str] | None = 
                 warnings.append(spec.unused(role))
     if lone is not None:  # a --ROLE file replaced some of its rows: those are not its own
         lone = dataclasses.replace(lone, roles=tuple(r for r in lone.roles
-                                                     if r not in role_files))
+                                                     if r not in replaced))
     return Inputs(arrays=arrays, sources=sources, warnings=tuple(warnings),
                   negatives_layout=negatives_layout, positives_layout=positives_layout,
                   lone_stack=lone, document=document)
+
+
+def _partner(spec: LossSpec | None, role: str, given: Iterable[str]) -> str | None:
+    """The role that a --ROLE file replaces besides its own: positive for --positives and the
+    other way round (LOSSES-MORE.md: either does), unless that one is given too (both:
+    refused where the loss reads them)."""
+    partner = spec.partner(role) if spec is not None else None
+    return partner if partner is not None and partner not in given else None
 
 
 def _binary_precision_warnings(raw: dict[str, Any], sources: dict[str, str]) -> list[str]:

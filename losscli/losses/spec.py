@@ -520,6 +520,14 @@ class LossSpec:
             return f"{role} is not used by {self.name}: {reason}"
         return f"{role} is not used by {self.name} (it takes {', '.join(self.roles)})"
 
+    def partner(self, role: str) -> str | None:
+        """The role that stands in for `role`, or that `role` stands in for (positives and
+        positive): either one given replaces the other."""
+        for required, stand_in in self.stand_ins.items():
+            if role in (required, stand_in):
+                return stand_in if role == required else required
+        return None
+
     def missing(self, present: Container[str]) -> list[str]:
         """The required roles (and those without which the loss is 0) that neither `present`
         nor their stand-in is in."""

@@ -119,6 +119,47 @@ def test_a_set_holding_the_stand_in_of_a_required_role_is_evaluated(
                                                                          rel=1e-12)
 
 
+@pytest.mark.parametrize("loss,held,option", [
+    ("supcon", "positive", "positives"), ("multi-similarity", "positive", "positives"),
+    ("lifted-structure", "positives", "positive")])
+def test_a_role_option_replaces_the_stand_in_the_input_holds(
+        loss: str, held: str, option: str, tmp_path: Path) -> None:
+    """CONTRACT.md: a per-role option replaces that role of INPUT, with a warning. positive
+    and positives stand in for each other (QA14 L1): --positives over an input holding
+    positive replaced nothing and both were refused. Now it replaces it, in compute and
+    batch, for a file and a role set; the value is the option's."""
+    wide = {"positive": P, "positives": P.reshape(3, 1, 4)}
+    other = {"positive": A + 0.5, "positives": (A + 0.5).reshape(3, 1, 4)}
+    np.savez(tmp_path / "ex.npz", anchor=A, negatives=N, **{held: wide[held]})
+    if held == "positive":
+        role_set(tmp_path)
+    np.save(tmp_path / "opt.npy", other[option])
+    np.save(tmp_path / "a.npy", A)
+    np.save(tmp_path / "n.npy", N)
+    want = values(cli(["compute", loss, "--anchor", "a.npy", "--negatives", "n.npy",
+                       f"--{option}", "opt.npy", "-f", "json"], tmp_path))
+    proc = cli(["compute", loss, "ex.npz", f"--{option}", "opt.npy", "-f", "json"], tmp_path)
+    got = values(proc)
+    assert f"--{option} opt.npy replaces {held} from ex.npz" in proc.stderr
+    assert got["per_example"] == want["per_example"]
+    batch = cli(["batch", loss, "ex.npz", f"--{option}", "opt.npy", "-f", "jsonl"], tmp_path)
+    assert json.loads(batch.stdout)["value"] == pytest.approx(want["value"], rel=1e-12)
+    one = {"positive": [0.5, 0.5, 0.5, 0.5], "positives": [[0.5, 0.5, 0.5, 0.5]]}
+    lines = [json.dumps({"anchor": A[i].tolist(), "negatives": N[i].tolist(),
+                         held: np.asarray(wide[held][i]).tolist()}) for i in range(3)]
+    (tmp_path / "ex.jsonl").write_text("\n".join(lines) + "\n")
+    np.save(tmp_path / "one.npy", np.array(one[option]))
+    rows = cli(["batch", loss, "ex.jsonl", f"--{option}", "one.npy", "-f", "jsonl"], tmp_path)
+    records = [json.loads(line) for line in rows.stdout.splitlines()]
+    assert len(records) == 3 and all(r["error"] is None for r in records), rows.stderr
+    assert f"--{option} one.npy replaces {held} from ex.jsonl:1" in rows.stderr
+    if held == "positive":  # x.positive.npy in the set x.*.npy
+        proc = cli(["compute", loss, "x.anchor.npy", f"--{option}", "opt.npy", "-f", "json"],
+                   tmp_path)
+        assert "replaces x.positive.npy" in proc.stderr
+        assert values(proc)["per_example"] == want["per_example"]
+
+
 def test_a_loss_that_needs_no_negatives_takes_a_set_without_them(tmp_path: Path) -> None:
     np.save(tmp_path / "x.anchor.npy", A)
     np.save(tmp_path / "x.positive.npy", P)
