@@ -307,8 +307,7 @@ def _line_table(raw: bytes, where: str, spec: LossSpec,
         table.whole[key] = as_role_array(value, key, f"{where}:{key}")
         table.where[key] = f"{where}:{key}"
     for role, (arr, role_where) in overrides.items():
-        partner = spec.partner(role)  # positive for --positives and the other way round
-        for old in (role, partner if partner not in overrides else None):
+        for old in spec.replaced_by(role, overrides):
             if old in table.whole:
                 table.warnings.append(f"--{role} {_path_of(role_where)} replaces {old} "
                                       f"from {where}")

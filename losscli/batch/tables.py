@@ -154,11 +154,8 @@ def table_for(source: Document | RoleSet, spec: LossSpec,
         for role, path in source.files.items():
             _add_role_file(table, role, path, spec, preloaded, names)
     for role, path in overrides.items():
-        # the option's role, and the one it stands in for or that stands in for it (positive
-        # for --positives: LOSSES-MORE.md has either do) unless that is given too
-        partner = spec.partner(role) if spec is not None else None
-        for old in (role, partner if partner not in overrides else None):
-            if old is not None and _drop(table, old) and not isinstance(source, RoleSet):
+        for old in spec.replaced_by(role, overrides) if spec is not None else (role,):
+            if _drop(table, old) and not isinstance(source, RoleSet):
                 table.warnings.append(f"--{role} {path} replaces {old} from {table.name}")
         _add_role_file(table, role, path, spec, preloaded, names)
     if spec is not None:

@@ -99,7 +99,7 @@ def load_inputs(path: str | None = None, role_files: Mapping[str, str] | None = 
                         f"{members.describe()}")
         kept = dict(members.files)
         for role, file in role_files.items():
-            for old in (role, _partner(spec, role, role_files)):
+            for old in _replaced(spec, role, role_files):
                 if old in kept:
                     warnings.append(f"--{role} {file} replaces {kept.pop(old)}")
         role_files = {**kept, **role_files}
@@ -115,7 +115,7 @@ def load_inputs(path: str | None = None, role_files: Mapping[str, str] | None = 
                          "per-role options such as --anchor FILE")
     replaced = set(role_files)
     for role, file in role_files.items():
-        for old in (role, _partner(spec, role, role_files)):
+        for old in _replaced(spec, role, role_files):
             if old in raw:
                 warnings.append(f"--{role} {file} replaces {old} from {path}")
                 replaced.add(old)
@@ -137,12 +137,9 @@ def load_inputs(path: str | None = None, role_files: Mapping[str, str] | None = 
                   lone_stack=lone, document=document)
 
 
-def _partner(spec: LossSpec | None, role: str, given: Iterable[str]) -> str | None:
-    """The role that a --ROLE file replaces besides its own: positive for --positives and the
-    other way round (LOSSES-MORE.md: either does), unless that one is given too (both:
-    refused where the loss reads them)."""
-    partner = spec.partner(role) if spec is not None else None
-    return partner if partner is not None and partner not in given else None
+def _replaced(spec: LossSpec | None, role: str, given: Mapping[str, str]) -> tuple[str, ...]:
+    """The roles a --ROLE file replaces (LossSpec.replaced_by; without a loss, its own)."""
+    return spec.replaced_by(role, given) if spec is not None else (role,)
 
 
 def _binary_precision_warnings(raw: dict[str, Any], sources: dict[str, str]) -> list[str]:

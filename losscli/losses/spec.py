@@ -520,13 +520,16 @@ class LossSpec:
             return f"{role} is not used by {self.name}: {reason}"
         return f"{role} is not used by {self.name} (it takes {', '.join(self.roles)})"
 
-    def partner(self, role: str) -> str | None:
-        """The role that stands in for `role`, or that `role` stands in for (positives and
-        positive): either one given replaces the other."""
+    def replaced_by(self, role: str, given: Container[str]) -> tuple[str, ...]:
+        """The roles of an input that a --ROLE option replaces: its own, and the role that
+        stands in for it or that it stands in for (positive for --positives and the other way
+        round: LOSSES-MORE.md has either do), unless that one is `given` too (both: refused
+        where the loss reads them)."""
         for required, stand_in in self.stand_ins.items():
             if role in (required, stand_in):
-                return stand_in if role == required else required
-        return None
+                partner = stand_in if role == required else required
+                return (role,) if partner in given else (role, partner)
+        return (role,)
 
     def missing(self, present: Container[str]) -> list[str]:
         """The required roles (and those without which the loss is 0) that neither `present`
