@@ -47,23 +47,13 @@ def blame_the_reading(exc: LossCliError, role: str, spec: LossSpec, inputs: Inpu
     lone = inputs.lone_stack
     if lone is None or role not in lone.roles:
         return exc
-    roles = [_one_vector_role(spec, r) for r in spec.required]
+    roles = [spec.stand_ins.get(r, r) for r in spec.required]
     exc.what = f"{lone.reading}, and {exc.what}"
     exc.fix = (f"{spec.name} needs a batch: save it as a (B, 2, D) stack, or give "
                f"{' '.join(f'--{r} {r[0]}.npy' for r in roles)}, or an .npz with "
                f"{joined(roles)}")
     exc.where = lone.where
     return exc
-
-
-def _one_vector_role(spec: LossSpec, role: str) -> str:
-    """`role`, or the role that may stand in for it where one example of that is a single
-    vector and of `role` a bank (supcon's positives: positive), the plainest batch to save."""
-    stand_in = spec.stand_ins.get(role)
-    form = spec.example_form(role)
-    if stand_in is not None and form is not None and form.bank:
-        return stand_in
-    return role
 
 
 def joined(names: list[str]) -> str:
