@@ -18,6 +18,7 @@ from losscli.errors import BadData, UsageError
 from losscli.losses import Convention, module_of
 from losscli.losses.call import LossCall
 from losscli.losses.conventions import compared_for
+from losscli.losses.histograms import add_counts
 from losscli.losses.run import run
 from losscli.losses.spec import plain_number
 from losscli.losses.sweeps import no_limits
@@ -281,8 +282,7 @@ def _streamed(pairs: Any, bins: int) -> tuple[list[dict[str, Any]], list[dict[st
     for parts in pairs():
         for k, v in enumerate(parts):
             if n[k]:
-                fine[k] += np.histogram(v[np.isfinite(v)], bins=fine[k].size,
-                                        range=ranges[k])[0]
+                add_counts(fine[k], v, *ranges[k], whole=n[0] + n[1])
     sums: list[dict[str, Any]] = []
     hists: list[dict[str, Any]] = []
     for k, name in enumerate(("s_ap", "s_an")):
