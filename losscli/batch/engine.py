@@ -9,8 +9,10 @@ becomes a FileResult with its error, and the run goes on (the caller decides abo
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shlex
+import signal
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -386,12 +388,14 @@ def _in_workers(sources: list[Source], options: BatchOptions, jobs: int,
     env = _worker_env(jobs)
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)  # spawned workers read these before importing numpy or numba
-    _start_resource_tracker()
-    pool = ProcessPoolExecutor(max_workers=min(jobs, len(sources)),
-                               mp_context=multiprocessing.get_context("spawn"),
-                               initializer=_worker_start, initargs=(os.getpid(),))
+    with _stops_deferred():
+        _start_resource_tracker()
+        pool = ProcessPoolExecutor(max_workers=min(jobs, len(sources)),
+                                   mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=_worker_start, initargs=(os.getpid(),))
     try:
-        pending: set[Future] = {pool.submit(_work, s, options) for s in sources}
+        with _stops_deferred():  # the workers start here, and keep SIGINT blocked
+            pending: set[Future] = {pool.submit(_work, s, options) for s in sources}
         while pending:
             done, pending = wait(pending, return_when=FIRST_COMPLETED)
             for future in done:
@@ -401,22 +405,74 @@ def _in_workers(sources: list[Source], options: BatchOptions, jobs: int,
                         progress(result.n)
                     yield result
     finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-        processes = list((getattr(pool, "_processes", None) or {}).values())
-        manager = getattr(pool, "_executor_manager_thread", None)
-        pool.shutdown(wait=False, cancel_futures=True)
-        for process in processes:  # a stopped run (--fail-fast, Ctrl-C) leaves none behind
-            if process.is_alive():
-                process.terminate()
-        if manager is not None:
-            # Let the pool's manager thread finish (it closes its wakeup pipe) before the
-            # interpreter exits: CPython 3.11's exit hook writes to that pipe without a lock
-            # and, racing the close, printed "Exception ignored in: <module 'threading'>".
-            manager.join(timeout=MANAGER_EXIT_SECONDS)
+        with _stops_deferred():  # a second Ctrl-C lands after the pool is down, not inside
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+            _stop(pool)
+
+
+def _stop(pool: Any) -> None:
+    """Shut the pool down and stop its workers: a stopped run (--fail-fast, Ctrl-C) leaves
+    none behind."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    manager = getattr(pool, "_executor_manager_thread", None)
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        if process.is_alive():
+            process.terminate()
+    if manager is not None:
+        # Let the pool's manager thread finish (it closes its wakeup pipe) before the
+        # interpreter exits: CPython 3.11's exit hook writes to that pipe without a lock
+        # and, racing the close, printed "Exception ignored in: <module 'threading'>".
+        manager.join(timeout=MANAGER_EXIT_SECONDS)
+
+
+# The stopping signals held off while the pool starts or stops (cli/_signals.py takes
+# SIGTERM and SIGHUP like Ctrl-C).
+_DEFERRED = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP")
+                  if hasattr(signal, name))
+
+
+@contextlib.contextmanager
+def _stops_deferred() -> Iterator[None]:
+    """Ctrl-C (and SIGTERM, SIGHUP) held off while the pool and its worker processes start
+    or stop (QA15: a run once hung for ever after a Ctrl-C there, inside the pool's or the
+    resource tracker's locks).
+
+    The workers: SIGINT is blocked in this thread as they are forked, and a process keeps
+    the mask it was forked with, so they never take it (Ctrl-C at a terminal reaches the
+    whole process group: workers interrupted while importing printed tracebacks and "Fatal
+    Python error" lines). This process: a signal of this run's handlers that arrives in the
+    section (any thread may take it) is noted, and handled as it would have been once the
+    section ends."""
+    caught: list[int] = []
+
+    def note(signum: int, frame: Any) -> None:
+        caught.append(signum)
+
+    held: dict[int, Any] = {}
+    try:
+        for signum in _DEFERRED:
+            handler = signal.getsignal(signum)
+            if callable(handler):  # Python's KeyboardInterrupt, or the CLI's own handler
+                held[signum] = handler
+                signal.signal(signum, note)
+    except ValueError:  # not the main thread: signals are not ours to move
+        held.clear()
+    mask = getattr(signal, "pthread_sigmask", None)
+    previous = mask(signal.SIG_BLOCK, {signal.SIGINT}) if mask is not None else None
+    try:
+        yield
+    finally:
+        if mask is not None:
+            mask(signal.SIG_SETMASK, previous)
+        for signum, handler in held.items():
+            signal.signal(signum, handler)
+        if caught and caught[0] in held:
+            held[caught[0]](caught[0], None)  # raises KeyboardInterrupt or Terminated
 
 
 def _start_resource_tracker() -> None:

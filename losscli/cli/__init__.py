@@ -5,6 +5,7 @@ Nothing here imports numba: `losscli --help` and `losscli losses` stay quick.
 
 from __future__ import annotations
 
+import errno
 import importlib
 import inspect
 import os
@@ -20,7 +21,7 @@ from losscli._version import __version__
 from losscli.cli import _plain_options, _signals
 from losscli.cli._complete import completion_words, named_loss
 from losscli.cli._help import command_help
-from losscli.cli._output import ReaderGone, write_text
+from losscli.cli._output import ReaderGone, stdout_error, write_text
 from losscli.errors import SURFACE, ExitCode, LossCliError
 
 if TYPE_CHECKING:
@@ -281,18 +282,36 @@ def run(argv: list[str] | None = None) -> int:
         if exc.code is None:
             return int(ExitCode.OK)
         return exc.code if isinstance(exc.code, int) else int(ExitCode.INTERNAL)
+    except UnicodeEncodeError as exc:  # a table or help to a stdout that cannot encode it
+        _error(stdout_error(exc).message())
+        return int(ExitCode.OUTPUT)
+    except OSError as exc:
+        if exc.errno not in _WRITE_ERRNOS:
+            return _internal_error(exc, debug)
+        # help or a table to a full disk (inputs and --out files say theirs themselves)
+        _error(stdout_error(exc).message())
+        return int(ExitCode.OUTPUT)
     except Exception as exc:  # noqa: BLE001 - the one place a bug becomes a message
-        if debug:
-            _stderr(traceback.format_exc())
-        detail = _one_line(f"{type(exc).__name__}: {exc}")
-        if len(detail) > 300:
-            detail = detail[:300] + "..."
-        _error(f"internal error ({detail}); this is a bug in losscli {__version__}: please "
-               "report it with the command"
-               + ("" if debug else " and the output of the same command with --debug"))
-        return int(ExitCode.INTERNAL)
+        return _internal_error(exc, debug)
     finally:
         SURFACE.reset(surface)
+
+
+# What a write to a full or failing device raises: reported as stdout's output error.
+_WRITE_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO)
+
+
+def _internal_error(exc: BaseException, debug: bool) -> int:
+    """A bug as one line on stderr (the traceback under --debug): exit 1."""
+    if debug:
+        _stderr(traceback.format_exc())
+    detail = _one_line(f"{type(exc).__name__}: {exc}")
+    if len(detail) > 300:
+        detail = detail[:300] + "..."
+    _error(f"internal error ({detail}); this is a bug in losscli {__version__}: please "
+           "report it with the command"
+           + ("" if debug else " and the output of the same command with --debug"))
+    return int(ExitCode.INTERNAL)
 
 
 def _reserve_closed_std_fds() -> None:
@@ -333,9 +352,12 @@ def main() -> None:
     try:
         if sys.stdout is not None:
             sys.stdout.flush()
-    except (OSError, ValueError):
-        # A broken pipe or a full disk: drop what is buffered, quietly.
+    except (BrokenPipeError, ValueError):  # the reader left, or stdout was closed
         _quiet_broken_pipe()
+    except OSError as exc:  # what was buffered did not reach a full or failing disk
+        _quiet_broken_pipe()
+        _error(stdout_error(exc).message())
+        code = code or int(ExitCode.OUTPUT)
     try:
         sys.stderr.flush()
     except (OSError, ValueError):

@@ -75,9 +75,15 @@ class AtomicFile:
                  binary: bool = False, option: str = "--out") -> None:
         self.path = path
         self.option = option
+        self.force = force
         check_target(path, force, inputs)
+        try:
+            directory = os.path.dirname(os.path.abspath(path))
+        except FileNotFoundError:  # os.getcwd() of a directory removed under the run
+            raise OutputError("cannot create a file in the current directory: it no longer "
+                              "exists", f"cd to a directory that exists, or give {option} "
+                              "as an absolute path", where=path) from None
         _BEGUN[path] = (option, os.path.lexists(path))
-        directory = os.path.dirname(os.path.abspath(path))
         mode = mode_for(path)
         try:
             fd = self._create(directory, os.path.basename(path))
@@ -133,7 +139,7 @@ class AtomicFile:
             os.fsync(self._fh.fileno())
             self._fh.close()
             self._fh = None
-            os.replace(self._tmp, self.path)
+            self._publish()
             _TEMPORARY.pop(self.path, None)
             _BEGUN.pop(self.path, None)
         except OSError as exc:
@@ -142,6 +148,29 @@ class AtomicFile:
         except BaseException:
             self.abort()
             raise
+
+    def _publish(self) -> None:
+        """Rename the temporary file over the target. Without --force, a hard link that
+        cannot replace anything: a file that appeared at the target while this run wrote
+        (another run, an editor) is refused, not silently replaced; a file system without
+        hard links takes the rename after the check."""
+        if self.force:
+            os.replace(self._tmp, self.path)
+            return
+        try:
+            os.link(self._tmp, self.path)
+        except FileExistsError:
+            raise OutputError("appeared while this run wrote it", f"refusing to overwrite; "
+                              f"give --force, or another {self.option}",
+                              where=self.path) from None
+        except OSError:  # no hard links here (EPERM, ENOTSUP, EXDEV)
+            check_target(self.path, False)
+            os.replace(self._tmp, self.path)
+            return
+        try:
+            os.unlink(self._tmp)
+        except OSError:  # the target is in place; the other name is only left over
+            pass
 
     def abort(self) -> None:
         """Throw the data away: the target is left as it was."""

@@ -12,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from tests.helpers import wait_until_reading_stdin
@@ -85,6 +86,43 @@ def test_workers_signalled_with_the_group_say_nothing(tmp_path: Path) -> None:
         "error: interrupted (SIGTERM); --out old.jsonl left unchanged"]
     assert left_behind(tmp_path) == []
     assert (tmp_path / "old.jsonl").read_text() == "old contents\n"
+
+
+def children(pid: int) -> list[int]:
+    with open(f"/proc/{pid}/task/{pid}/children") as fh:
+        return [int(c) for c in fh.read().split()]
+
+
+@pytest.mark.parametrize("attempt", range(3))
+def test_ctrl_c_while_the_workers_start_says_one_line(tmp_path: Path, attempt: int) -> None:
+    """Ctrl-C at a terminal signals the whole group while the --jobs workers are still
+    importing: they never take it (QA15: their KeyboardInterrupt tracebacks and "Fatal
+    Python error" lines reached stderr, and a run once hung); the main process stops the
+    run, says so once and leaves no worker behind."""
+    rng = np.random.default_rng(attempt)
+    names = [f"s{i}.npy" for i in range(4)]
+    for name in names:  # seconds of work each, interpreted (LOSSCLI_JIT=never)
+        np.save(tmp_path / name, rng.normal(size=(4000, 5, 8)))
+    (tmp_path / "old.jsonl").write_text("old contents\n")
+    proc = start(["batch", "triplet", *names, "--out", "old.jsonl", "--force", "--jobs", "2"],
+                 tmp_path, start_new_session=True)
+    deadline = time.monotonic() + 60
+    while not (workers := children(proc.pid)):
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "no worker started"
+        time.sleep(0.005)
+    time.sleep(0.05 * attempt)  # a worker at the start of its imports, or further on
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert err.decode().splitlines() == [
+        "error: interrupted; --out old.jsonl left unchanged"]
+    for worker in workers:
+        deadline = time.monotonic() + 10
+        while os.path.exists(f"/proc/{worker}") and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not os.path.exists(f"/proc/{worker}")
+    assert left_behind(tmp_path) == []
 
 
 @pytest.mark.parametrize("argv", [
