@@ -289,6 +289,8 @@ def run(argv: list[str] | None = None) -> int:
         if exc.errno not in _WRITE_ERRNOS:
             return _internal_error(exc, debug)
         # help or a table to a full disk (inputs and --out files say theirs themselves)
+        if debug:
+            _stderr(traceback.format_exc())
         _error(stdout_error(exc).message())
         return int(ExitCode.OUTPUT)
     except Exception as exc:  # noqa: BLE001 - the one place a bug becomes a message

@@ -251,7 +251,29 @@ def _compile(k: Kernel, parallel: bool = False) -> Callable:
     if parallel:
         options["parallel"] = True
         os.environ.setdefault("OMP_WAIT_POLICY", "passive")  # see "Thread pools" above
-    return numba.njit(**options)(twin)
+    dispatcher = numba.njit(**options)(twin)
+    if cache:
+        _skip_failed_cache_writes(dispatcher)
+    return dispatcher
+
+
+def _skip_failed_cache_writes(dispatcher: Any) -> None:
+    """A cache that cannot be written (a full disk, a file size limit, a directory made
+    read-only under the run) costs the next run a compile, not this run its result: numba
+    saves after compiling, in the call, and its OSError (only Windows' EACCES is passed
+    over) ended the run as an internal error, or as a disk full said of stdout (QA15)."""
+    cache = getattr(dispatcher, "_cache", None)
+    save = getattr(cache, "save_overload", None)
+    if save is None:
+        return
+
+    def save_or_skip(sig: Any, data: Any) -> None:
+        try:
+            save(sig, data)
+        except OSError:
+            pass
+
+    cache.save_overload = save_or_skip
 
 
 _cache_ready: bool | None = None

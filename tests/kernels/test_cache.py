@@ -211,3 +211,29 @@ def test_claiming_a_cache_marks_it_used_now(tmp_path):
     assert not stale.exists()
     (tmp_path / "a-file").write_text("")
     _jit.claim_cache(str(tmp_path / "a-file" / "kernels-abcdefabcdefabcd"))  # no error
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="RLIMIT_FSIZE, SIGXFSZ")
+def test_a_cache_that_cannot_be_written_costs_a_compile_not_the_run(tmp_path):
+    """numba saves a kernel's cache in the call that compiled it: a disk that is full (a
+    file size limit stands in for it: EFBIG) ended the run as an error (QA15). The run
+    keeps its result; stdout is a pipe, which the limit does not touch."""
+    import json
+    import resource
+    import signal
+
+    def child() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (1024, 1024))
+
+    (tmp_path / "ok.json").write_text(json.dumps(
+        {"anchor": [[1.0, 0.0]], "positive": [[0.8, 0.6]], "negatives": [[[0.6, 0.8]]]}))
+    args = [sys.executable, "-m", "losscli", "compute", "triplet", "ok.json", "-f", "json"]
+    env = {**os.environ, "LOSSCLI_JIT": "always", "NUMBA_CACHE_DIR": str(tmp_path / "cache")}
+    proc = subprocess.run(args, cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=300, preexec_fn=child)
+    assert proc.returncode == 0, proc.stderr
+    plain = subprocess.run(args, cwd=tmp_path, env={**env, "LOSSCLI_JIT": "never"},
+                           capture_output=True, text=True, timeout=300)
+    assert json.loads(proc.stdout)["value"] == pytest.approx(
+        json.loads(plain.stdout)["value"], rel=1e-12)
