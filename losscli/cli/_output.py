@@ -43,7 +43,7 @@ def stderr_console() -> Console:
 def stdout_console() -> Console:
     """Rich output to stdout; markup off so user text (file names with brackets) prints as is."""
     if sys.stdout is None:
-        raise OutputError("stdout is closed", "give --out FILE", where=STDOUT)
+        raise stdout_closed()
     return _Console(markup=False, highlight=False)
 
 
@@ -91,8 +91,7 @@ def write_chunks(chunks: Iterable[str], out: str | None, force: bool = False,
 
 def write_stdout(text: str) -> None:
     if sys.stdout is None:
-        raise OutputError("stdout is closed", "give --out FILE, or do not close stdout",
-                          where=STDOUT)
+        raise stdout_closed()
     try:
         _write_whole(sys.stdout, text)
     except BrokenPipeError:
@@ -100,7 +99,13 @@ def write_stdout(text: str) -> None:
     except (OSError, UnicodeEncodeError) as exc:
         raise stdout_error(exc) from None
     except ValueError:  # a closed file object
-        raise OutputError("stdout is closed", "give --out FILE", where=STDOUT) from None
+        raise stdout_closed() from None
+
+
+def stdout_closed() -> OutputError:
+    """Output asked of a stdout that the caller closed (`>&-`), said alike by every command."""
+    return OutputError("stdout is closed", "give --out FILE, or do not close stdout",
+                       where=STDOUT)
 
 
 def stdout_error(exc: OSError | UnicodeEncodeError) -> OutputError:

@@ -9,8 +9,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterable
 
-from losscli.cli._output import write_stdout
-from losscli.errors import OutputError
+from losscli.cli._output import stdout_closed, write_stdout
 from losscli.render.atomic_file import AtomicFile
 
 
@@ -22,7 +21,7 @@ class Sink:
         self._file: AtomicFile | None = None
         if self.out is None:
             if sys.stdout is None:
-                raise OutputError("stdout is closed", "give --out FILE", where="<stdout>")
+                raise stdout_closed()
             return
         self._file = AtomicFile(self.out, force=force, inputs=inputs)
 

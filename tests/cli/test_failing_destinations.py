@@ -127,3 +127,18 @@ def test_force_still_replaces_a_file_that_appeared(tmp_path: Path):
     path.write_text("old\n")
     out.commit()
     assert path.read_text() == "the run's records\n"
+
+
+@pytest.mark.parametrize("args", [
+    ["compute", "triplet", "ok.json"], ["batch", "triplet", "ok.json"],
+    ["stats", "triplet", "ok.json", "-f", "json"], ["losses", "-f", "json"]],
+    ids=["compute", "batch", "stats", "losses"])
+def test_a_closed_stdout_is_said_alike_by_every_command(tmp_path: Path, args: list[str]):
+    (tmp_path / "ok.json").write_text(json.dumps({
+        "anchor": [[1.0, 0.0]], "positive": [[1.0, 0.1]], "negatives": [[[0.0, 1.0]]]}))
+    proc = subprocess.run([sys.executable, "-m", "losscli", *args], cwd=tmp_path,
+                          env={**os.environ, "LOSSCLI_JIT": "never"}, stderr=subprocess.PIPE,
+                          text=True, timeout=120, preexec_fn=lambda: os.close(1))
+    assert proc.returncode == 6, proc.stderr
+    assert proc.stderr.splitlines() == [
+        "error: <stdout>: stdout is closed; give --out FILE, or do not close stdout"]
