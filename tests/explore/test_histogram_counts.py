@@ -64,8 +64,6 @@ def test_counts_add_up_over_calls():
 def test_a_range_too_narrow_for_its_bins_still_counts_every_value(count):
     first = 0.9999999999999994
     values = np.array([first, 0.9999999999999996, 0.9999999999999998, 1.0, 1.0, 1.0])
-    with pytest.raises(ValueError, match="Too many bins"):
-        np.histogram(values, bins=2**16, range=(first, 1.0))
     counts = np.zeros(2**16, dtype=np.int64)
     count(values, first, 1.0, counts)
     assert counts.sum() == values.size
