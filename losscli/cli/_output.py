@@ -41,10 +41,27 @@ def stderr_console() -> Console:
 
 
 def stdout_console() -> Console:
-    """Rich output to stdout; markup off so user text (file names with brackets) prints as is."""
+    """Rich output to stdout; markup off so user text (file names with brackets) prints as
+    is. Its writes go out whole, as write_stdout's do (a table cut by a filling disk was
+    written with exit 0, QA16)."""
     if sys.stdout is None:
         raise stdout_closed()
-    return _Console(markup=False, highlight=False)
+    return _Console(markup=False, highlight=False, file=_WholeWrites(sys.stdout))
+
+
+class _WholeWrites:
+    """A text stream whose write() sends all of its text (_write_whole); the rest (isatty,
+    fileno, encoding: what rich asks of its file) is the stream's own."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        _write_whole(self._stream, text)
+        return len(text)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
 
 
 def warn(messages: Iterable[str], quiet: bool = False) -> None:

@@ -106,14 +106,19 @@ def test_ctrl_c_while_the_workers_start_says_one_line(tmp_path: Path, attempt: i
     (tmp_path / "old.jsonl").write_text("old contents\n")
     proc = start(["batch", "triplet", *names, "--out", "old.jsonl", "--force", "--jobs", "2"],
                  tmp_path, start_new_session=True)
-    deadline = time.monotonic() + 60
-    while not (workers := children(proc.pid)):
-        assert proc.poll() is None, proc.communicate()
-        assert time.monotonic() < deadline, "no worker started"
-        time.sleep(0.005)
-    time.sleep(0.05 * attempt)  # a worker at the start of its imports, or further on
-    os.killpg(proc.pid, signal.SIGINT)
-    _, err = proc.communicate(timeout=60)
+    try:
+        deadline = time.monotonic() + 60
+        while not (workers := children(proc.pid)):
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "no worker started"
+            time.sleep(0.005)
+        time.sleep(0.05 * attempt)  # a worker at the start of its imports, or further on
+        os.killpg(proc.pid, signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:  # a failed wait leaves no run behind
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
     assert proc.returncode == 130, err
     assert err.decode().splitlines() == [
         "error: interrupted; --out old.jsonl left unchanged"]
