@@ -316,6 +316,21 @@ def _internal_error(exc: BaseException, debug: bool) -> int:
     return int(ExitCode.INTERNAL)
 
 
+# How long the interpreter's teardown may take once the run is over, its output whole.
+TEARDOWN_SECONDS = 5.0
+
+
+def _exit_after(seconds: float, code: int) -> None:
+    """End the process with `code` after `seconds`, whatever the teardown is waiting for
+    (a daemon thread: it runs while the interpreter joins the others and calls its exit
+    hooks)."""
+    import threading
+
+    timer = threading.Timer(seconds, os._exit, args=(code,))
+    timer.daemon = True
+    timer.start()
+
+
 def _reserve_closed_std_fds() -> None:
     """Point closed fds 0-2 at /dev/null so that files opened later never take their
     numbers (a stray write to fd 1 must not land in an --out file); sys.stdout stays None,
@@ -367,7 +382,10 @@ def main() -> None:
     _signals.finishing(code)
     if "multiprocessing" in sys.modules:
         # --jobs or a Dask cluster ran: their finalisers release semaphores and children
-        # (skipping them leaves the resource tracker warning about leaks on stderr).
+        # (skipping them leaves the resource tracker warning about leaks on stderr). They
+        # take 0.1-0.3 s; one that hangs (a pool's manager thread left waiting by a Ctrl-C,
+        # 1 run in ~80: QA16) must not keep a finished run alive.
+        _exit_after(TEARDOWN_SECONDS, code)
         sys.exit(code)
     # Everything is written, flushed and renamed into place: skip the interpreter's
     # teardown (module finalisers of numpy, numba, rich: 20-100 ms of every run).

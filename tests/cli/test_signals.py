@@ -243,3 +243,20 @@ def test_a_signal_while_the_temporary_file_is_made_leaves_nothing(
     atomic_file.discard_unfinished()
     atomic_file.forget()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_teardown_that_hangs_does_not_keep_a_finished_run_alive(tmp_path: Path) -> None:
+    """Where worker processes ran (multiprocessing imported), the interpreter's exit hooks
+    run; one that never returns (a pool's manager thread left waiting by a Ctrl-C: QA16)
+    ended the run only when killed. The run's own exit code, within seconds."""
+    script = ("import atexit, sys, time, multiprocessing\n"
+              "atexit.register(time.sleep, 120)\n"
+              "from losscli.cli import main\n"
+              "sys.argv = ['losscli', 'losses', '-f', 'json']\n"
+              "main()\n")
+    started = time.monotonic()
+    proc = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True,
+                          timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)[0]["schema"] == 1
+    assert time.monotonic() - started < 30
