@@ -12,6 +12,7 @@ import os
 import sys
 import traceback
 import warnings
+from types import FrameType
 from typing import TYPE_CHECKING
 
 import typer
@@ -323,12 +324,27 @@ TEARDOWN_SECONDS = 5.0
 def _exit_after(seconds: float, code: int) -> None:
     """End the process with `code` after `seconds`, whatever the teardown is waiting for
     (a daemon thread: it runs while the interpreter joins the others and calls its exit
-    hooks)."""
+    hooks). Only once the caller's outermost frame is gone, the interpreter then in its
+    exit: a caller that caught the SystemExit (a test that runs main) goes on."""
     import threading
 
-    timer = threading.Timer(seconds, os._exit, args=(code,))
+    main = threading.main_thread()
+    caller = _outermost(sys._getframe())
+
+    def end() -> None:
+        frame = sys._current_frames().get(main.ident)
+        if frame is None or _outermost(frame) is not caller:
+            os._exit(code)
+
+    timer = threading.Timer(seconds, end)
     timer.daemon = True
     timer.start()
+
+
+def _outermost(frame: FrameType) -> FrameType:
+    while frame.f_back is not None:
+        frame = frame.f_back
+    return frame
 
 
 def _reserve_closed_std_fds() -> None:

@@ -260,3 +260,23 @@ def test_a_teardown_that_hangs_does_not_keep_a_finished_run_alive(tmp_path: Path
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)[0]["schema"] == 1
     assert time.monotonic() - started < 30
+
+
+def test_the_teardown_limit_spares_a_caller_that_goes_on(tmp_path: Path) -> None:
+    """A program (a test) that runs main and catches its SystemExit goes on past the
+    teardown's limit: only the interpreter's own exit is cut short."""
+    script = ("import sys, time, multiprocessing\n"
+              "from losscli.cli import main\n"
+              "import losscli.cli as cli\n"
+              "cli.TEARDOWN_SECONDS = 0.2\n"
+              "sys.argv = ['losscli', 'losses', '-f', 'json']\n"
+              "try:\n"
+              "    main()\n"
+              "except SystemExit:\n"
+              "    pass\n"
+              "time.sleep(1.0)\n"
+              "sys.stderr.write('still here')\n"
+              "sys.exit(3)\n")
+    proc = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True,
+                          timeout=60)
+    assert proc.returncode == 3 and proc.stderr.decode().endswith("still here")
