@@ -18,7 +18,13 @@ from losscli.batch.npyrows import NpyFile, RowReader
 from losscli.batch.parquetrows import ParquetColumn
 from losscli.batch.sources import Document, RoleSet
 from losscli.errors import BadData
-from losscli.io import is_regular_file, load_inputs, one_example_stack, roles_first_stack
+from losscli.io import (
+    is_regular_file,
+    load_inputs,
+    one_example_stack,
+    replaced_roles,
+    roles_first_stack,
+)
 from losscli.io.formats import inexact_in_array, open_binary, precision_warning, sniff
 from losscli.io.hdf5 import split_path
 from losscli.io.keys import PLAIN, RoleNames
@@ -154,7 +160,7 @@ def table_for(source: Document | RoleSet, spec: LossSpec,
         for role, path in source.files.items():
             _add_role_file(table, role, path, spec, preloaded, names)
     for role, path in overrides.items():
-        for old in spec.replaced_by(role, overrides) if spec is not None else (role,):
+        for old in replaced_roles(spec, role, overrides):
             if _drop(table, old) and not isinstance(source, RoleSet):
                 table.warnings.append(f"--{role} {path} replaces {old} from {table.name}")
         _add_role_file(table, role, path, spec, preloaded, names)

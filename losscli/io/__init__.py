@@ -99,7 +99,7 @@ def load_inputs(path: str | None = None, role_files: Mapping[str, str] | None = 
                         f"{members.describe()}")
         kept = dict(members.files)
         for role, file in role_files.items():
-            for old in _replaced(spec, role, role_files):
+            for old in replaced_roles(spec, role, role_files):
                 if old in kept:
                     warnings.append(f"--{role} {file} replaces {kept.pop(old)}")
         role_files = {**kept, **role_files}
@@ -115,7 +115,7 @@ def load_inputs(path: str | None = None, role_files: Mapping[str, str] | None = 
                          "per-role options such as --anchor FILE")
     replaced = set(role_files)
     for role, file in role_files.items():
-        for old in _replaced(spec, role, role_files):
+        for old in replaced_roles(spec, role, role_files):
             if old in raw:
                 warnings.append(f"--{role} {file} replaces {old} from {path}")
                 replaced.add(old)
@@ -137,7 +137,7 @@ def load_inputs(path: str | None = None, role_files: Mapping[str, str] | None = 
                   lone_stack=lone, document=document)
 
 
-def _replaced(spec: LossSpec | None, role: str, given: Mapping[str, str]) -> tuple[str, ...]:
+def replaced_roles(spec: LossSpec | None, role: str, given: Mapping[str, str]) -> tuple[str, ...]:
     """The roles a --ROLE file replaces (LossSpec.replaced_by; without a loss, its own)."""
     return spec.replaced_by(role, given) if spec is not None else (role,)
 
@@ -614,4 +614,4 @@ def _empty_negatives(arr: np.ndarray, role: str) -> bool:
 
 __all__ = ["RoleNames", "as_role_array", "check_layout", "check_role_files",
            "inputs_from_arrays", "is_regular_file", "load_inputs", "one_example_stack",
-           "parse_mapping", "read_stream", "with_layout"]
+           "parse_mapping", "read_stream", "replaced_roles", "with_layout"]
