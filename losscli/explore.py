@@ -14,13 +14,13 @@ from typing import Any
 
 import numpy as np
 
-from losscli.errors import BadData, UsageError
+from losscli.errors import SURFACE, BadData, UsageError
 from losscli.losses import Convention, module_of
 from losscli.losses.call import LossCall
 from losscli.losses.conventions import compared_for
 from losscli.losses.histograms import add_counts
 from losscli.losses.run import run
-from losscli.losses.spec import plain_number
+from losscli.losses.spec import Param, plain_number
 from losscli.losses.sweeps import no_limits
 from losscli.model import Comparison, Inputs, Result, Stats, Sweep
 
@@ -78,6 +78,7 @@ def sweep(call: LossCall, inputs: Inputs, param: str, values: np.ndarray) -> Swe
                          f"give numbers for {param}") from None
     if values.size == 0:
         raise UsageError("no values to sweep", f"give at least one value of {param}")
+    _check_values(spec.param(param), values)
     results = [run(call.with_params(**{param: float(v)}), inputs) for v in values]
     first = results[0]
     if isinstance(first.value, list):
@@ -95,6 +96,26 @@ def sweep(call: LossCall, inputs: Inputs, param: str, values: np.ndarray) -> Swe
             and all(np.array_equal(r.params.get(k), v) for r in results)}
     return Sweep(spec.name, param, values, losses, per_example, columns, known, base,
                  first.reduction, first.convention, warnings)
+
+
+def _check_values(param: Param, values: np.ndarray) -> None:
+    """On the command line, each value to sweep checked before the first run, the error
+    naming the option it came from: the first and last are --from and --to (the parameter's
+    own option, --temperature, was never given). The ends first: the values a parameter
+    takes are an interval, so a sweep that leaves it has an end outside it, which the user
+    typed. A library caller gave the values: the parameter's own error is in its words."""
+    if SURFACE.get() != "cli":
+        return
+    last = values.size - 1
+    for index in dict.fromkeys([0, last, *range(1, last)]):
+        value = values[index].item()
+        try:
+            param.validate(value)
+        except UsageError as exc:
+            source, which = (("--from", "the first") if index == 0 else
+                             ("--to", "the last") if index == last else (f"step {index}", "a"))
+            raise UsageError(f"{source} got {value!r}, {which} {param.name} of the sweep",
+                             exc.fix) from None
 
 
 # --------------------------------------------------------------------------------- stats

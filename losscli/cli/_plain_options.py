@@ -14,6 +14,8 @@ import types
 import typing
 from typing import Any
 
+from losscli.errors import UsageError
+
 PLAIN = (str, int, float, bool)
 _KIND_NAMES = {int: "integer", float: "float", str: "text", bool: "boolean"}
 _TRUE = {"1", "true", "t", "yes", "y", "on"}
@@ -35,6 +37,16 @@ def _plain_type(annotation: Any) -> tuple[type, bool] | None:
     return None
 
 
+class Underflow(ValueError):
+    """A nonzero number typed that float64 reads as 0 (`-t 1e-400`)."""
+
+
+def _underflows(text: str, value: float) -> bool:
+    """Whether `text` spells a nonzero number that `value`, its float, lost to 0."""
+    mantissa = text.lower().partition("e")[0]
+    return value == 0.0 and any(c in "123456789" for c in mantissa)
+
+
 def _convert(kind: type, value: Any) -> Any:
     if isinstance(value, kind) and not (kind is int and isinstance(value, bool)):
         return value
@@ -47,7 +59,12 @@ def _convert(kind: type, value: Any) -> Any:
         raise ValueError(text)
     if kind is str:
         return str(value)
-    return kind(text)
+    converted = kind(text)
+    # Read as 0 it would be refused as "got 0.0" (a temperature), a number the user never
+    # typed, or pass unseen (a margin): as loud as a JSON number that underflows.
+    if kind is float and _underflows(text, converted):
+        raise Underflow(text)
+    return converted
 
 
 def install() -> bool:
@@ -69,6 +86,11 @@ def install() -> bool:
                 if many:
                     return [_convert(kind, v) for v in value]
                 return _convert(kind, value)
+            except Underflow as exc:
+                option = next((o for o in param.opts if o.startswith("--")), param.name)
+                raise UsageError(f"{option} got {exc}, which underflows to 0 in float64",
+                                 "give a number float64 holds (its smallest above 0 is "
+                                 "about 4.9e-324)") from None
             except (TypeError, ValueError):
                 shown = value if not many else next(iter(value), value)
                 raise BadParameter(f"{shown!r} is not a valid {_KIND_NAMES[kind]}",

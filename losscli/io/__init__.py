@@ -35,6 +35,8 @@ from losscli.io.formats import (
     read_npy_stream,
     read_npz,
     sniff,
+    starts_like_old_pickle,
+    unknown_fix,
 )
 from losscli.io.jsonlines import Lines, looks_like_lines, parse_json_lines
 from losscli.io.keys import CONTAINERS, PLAIN, RoleNames, listing, parse_mapping, pick_roles
@@ -380,7 +382,11 @@ def _detect(path: str, head: bytes, notes: list[str]) -> str:
     """The format by content; refuse pickles; say what was found when the extension lies."""
     fmt = sniff(head)
     lower = path.lower()
-    if fmt == "pickle" or (fmt in ("npz", "unknown") and lower.endswith(PICKLE_SUFFIXES)):
+    # Only what starts like a pickle, or a zip under a torch name (torch.save's archive):
+    # any other unknown binary named .bin is a raw dump, not a torch file.
+    named = lower.endswith(PICKLE_SUFFIXES)
+    if fmt == "pickle" or (named and (fmt == "npz" or (fmt == "unknown"
+                                                       and starts_like_old_pickle(head)))):
         raise BadData("this is a pickle (or torch) file", PICKLE_FIX, where=path)
     suffix = next((k for k in EXTENSIONS if lower.endswith(k)), None)
     expected = EXTENSIONS[suffix] if suffix is not None else None
@@ -388,7 +394,7 @@ def _detect(path: str, head: bytes, notes: list[str]) -> str:
         hint = f" despite its {suffix} extension" if suffix is not None else ""
         fix = CSV_FIX if lower.endswith(CSV_SUFFIXES) else \
             "save the JSON as UTF-8" if head.startswith((b"\xff\xfe", b"\xfe\xff")) else \
-            "give a JSON object, an .npy or an .npz file"
+            unknown_fix(path, head)
         raise BadData(f"{describe_content(head)}{hint}", fix, where=path)
     if expected is not None and expected != fmt:
         notes.append(f"{path} holds {describe(fmt)} despite its "

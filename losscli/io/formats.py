@@ -13,6 +13,7 @@ import difflib
 import json
 import math
 import os
+import shlex
 import sys
 import warnings
 from typing import IO, Any
@@ -51,6 +52,12 @@ _DTYPE_KIND_NAMES = {"b": "boolean", "c": "complex", "O": "object", "U": "string
 _JSON_SCALAR_START = tuple(b"0123456789-\"") + (b"t"[0], b"f"[0], b"n"[0])
 
 
+GZIP_MAGIC = b"\x1f\x8b"
+# The opcodes a protocol 0 or 1 pickle starts with (MARK, an empty list, dict or tuple, a
+# global, a scalar): those protocols have no magic, so a file named .pkl, .pt, ... that
+# starts with one is taken for a pickle, and any other byte for a raw dump.
+OLD_PICKLE_STARTS = frozenset(b"()]}cIJKLFGSUVXN")
+
 # The formats read through an optional extra, by their first bytes (safetensors has no
 # magic: a header length, then JSON; see io/safetensors.py).
 BINARY_MAGIC = {b"PAR1": "parquet", b"ARROW1": "arrow", b"\xff\xff\xff\xff": "arrow",
@@ -85,7 +92,9 @@ def sniff(head: bytes) -> str:
 
     if sniff_header(head):
         return "safetensors"
-    if head[:1] == b"\x80" and len(head) > 1 and head[1] <= 5:
+    # The PROTO opcode and a protocol 2-5: what pickle.dump and torch.save's legacy format
+    # write; a random dump often starts with 0x80 too, and must not get the torch recipe.
+    if head[:1] == b"\x80" and len(head) > 1 and 2 <= head[1] <= 5:
         return "pickle"
     text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     if text[:1] in (b"{", b"["):
@@ -99,6 +108,11 @@ def sniff(head: bytes) -> str:
     return "unknown"
 
 
+def starts_like_old_pickle(head: bytes) -> bool:
+    """Whether the first byte is one a protocol 0 or 1 pickle starts with."""
+    return bool(head) and head[0] in OLD_PICKLE_STARTS
+
+
 def _is_text(data: bytes) -> bool:
     return all(32 <= b < 127 or b in (9, 10, 13) for b in data)
 
@@ -107,7 +121,7 @@ def describe_content(head: bytes) -> str:
     """What a file that is none of JSON, .npy or .npz looks like, from its first bytes."""
     if not head:
         return "the file is empty"
-    if head.startswith(b"\x1f\x8b"):
+    if head.startswith(GZIP_MAGIC):
         return "a gzip-compressed file"
     if head.startswith(b"\x89HDF"):
         return "an HDF5 file"
@@ -121,7 +135,19 @@ def describe_content(head: bytes) -> str:
     if _is_text(text):
         first = text.split(b"\n")[0][:24].decode("ascii")
         return f"text that is not JSON (it starts {first!r})"
-    return f"binary data (it starts {head[:8]!r})"
+    return f"not a format losscli reads (no .npy, .npz or JSON signature; it starts {head[:8]!r})"
+
+
+def unknown_fix(path: str, head: bytes) -> str:
+    """The fix for a file of no format losscli reads (not text: CSV and UTF-16 have their
+    own): gunzip a gzip file; a binary dump has no shape, so numpy.save is the way."""
+    if head.startswith(GZIP_MAGIC):
+        if path == "<stdin>":
+            return "decompress it on the way in: zcat FILE | losscli ... -"
+        return f"gunzip it, or zcat {shlex.quote(path)} | losscli ... -"
+    if not _is_text(head.lstrip(b"\xef\xbb\xbf \t\r\n")):
+        return "a raw dump from tofile() has no shape: save it with numpy.save"
+    return "give a JSON object, an .npy or an .npz file"
 
 
 def describe(fmt: str) -> str:

@@ -95,7 +95,20 @@ def pick_roles(doc: Mapping[str, Any], where: str, fmt: str, spec: LossSpec | No
         if key in ROLES and key not in out:
             out[key] = doc[key]
             used.add(key)
+    warnings.extend(f"{where}: {note}" for note in shared_arrays(names))
+    taken = [role for role in (spec.missing({*out, *names.elsewhere}) if spec is not None
+                               else []) if role in names.mapping.values()]
+    if taken:  # its own array went to another role: not a missing key, not a typo
+        raise BadData(*taken_by_map(taken[0], names), where=where)
     extra = [str(k) for k in doc if k not in used]
+    # A role's own array left unread because --map reads the role from another name.
+    shadowed = [key for key in extra if key in names.mapping]
+    for key in shadowed:
+        if fmt not in CONTAINERS or names.strict:
+            raise BadData(f"{key!r} is not read: {reads_from(key, names)}",
+                          f"drop the key {key!r} or the map", where=where)
+        warnings.append(f"{where}: ignored {key!r}: {reads_from(key, names)}")
+    extra = [key for key in extra if key not in shadowed]
     if not extra:
         return out
     expected = spec.roles if spec is not None else ROLES
@@ -153,6 +166,35 @@ def pick_roles(doc: Mapping[str, Any], where: str, fmt: str, spec: LossSpec | No
     return out
 
 
+def taken_by_map(role: str, names: RoleNames) -> tuple[str, str]:
+    """What is wrong and the fix when `--map OTHER=ROLE` took the array named `role`, so
+    `role` has none: one wording for every format."""
+    other = next(r for r, name in names.mapping.items() if name == role)
+    return (f"--map {other}={role} takes the array {role!r} for {other}, so {role} has none",
+            f"map {role} too (--map {role}=NAME) or drop the map")
+
+
+def reads_from(role: str, names: RoleNames) -> str:
+    """Why the array named for `role` is not read: its --map names another array."""
+    return f"--map {role}={names.mapping[role]} reads {role} from {names.mapping[role]!r}"
+
+
+def shared_arrays(names: RoleNames) -> list[str]:
+    """One note per array that --map reads as two or more roles: legal, but almost always
+    a typo for two different names."""
+    roles_of: dict[str, list[str]] = {}
+    for role, name in names.mapping.items():
+        roles_of.setdefault(name, []).append(role)
+    notes = []
+    for name, roles in roles_of.items():
+        if len(roles) > 1:
+            maps = " ".join(f"--map {role}={name}" for role in roles)
+            notes.append(f"{' and '.join(roles)} {'both' if len(roles) == 2 else 'all'} read "
+                         f"the array {name!r} ({maps}); map each role to its own array "
+                         "unless that is meant")
+    return notes
+
+
 def listing(doc: Mapping[str, Any]) -> list[str]:
     """The names of a document's arrays for messages: a container's own listing where it
     has one (an HDF5 file's dataset paths, nested groups included), else its keys."""
@@ -160,4 +202,5 @@ def listing(doc: Mapping[str, Any]) -> list[str]:
     return list(names) if names is not None else [str(k) for k in doc]
 
 
-__all__ = ["PLAIN", "RoleNames", "listing", "parse_mapping", "pick_roles"]
+__all__ = ["PLAIN", "RoleNames", "listing", "parse_mapping", "pick_roles", "reads_from",
+           "shared_arrays", "taken_by_map"]
