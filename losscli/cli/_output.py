@@ -16,6 +16,7 @@ from typing import Any
 from rich.console import Console
 
 from losscli.errors import OutputError
+from losscli.render.ascii_drawing import in_ascii
 from losscli.render.atomic_file import AtomicFile, reason
 
 STDOUT = "<stdout>"
@@ -119,6 +120,23 @@ def write_stdout(text: str) -> None:
         raise stdout_closed() from None
 
 
+def write_drawing_to_stderr(text: str) -> None:
+    """A chart on stderr (sweep --plot), in ASCII stand-ins where stderr's encoding cannot
+    write its drawing characters (Python would write them as backslash escapes)."""
+    if sys.stderr is None:
+        return
+    try:
+        text.encode(sys.stderr.encoding or "utf-8")
+    except UnicodeEncodeError:
+        text = in_ascii(text)
+    except LookupError:
+        pass
+    try:
+        sys.stderr.write(text)
+    except (OSError, ValueError):
+        pass
+
+
 def stdout_closed() -> OutputError:
     """Output asked of a stdout that the caller closed (`>&-`), said alike by every command."""
     return OutputError("stdout is closed", "give --out FILE, or do not close stdout",
@@ -138,13 +156,20 @@ def _write_whole(stream: Any, text: str) -> None:
     """Write all of text and flush. A text stream's write() of a large text drops what its
     buffer's short write left over (a disk that fills mid-write: 256 KiB of 36 MB written,
     no error, exit 0), so the bytes go to the buffer until it has taken every one; the
-    disk full then surfaces as the OSError of the next write."""
+    disk full then surfaces as the OSError of the next write. A stream whose encoding
+    cannot write the charts' drawing characters gets their ASCII stand-ins; any other
+    character it cannot write is its UnicodeEncodeError."""
     buffer = getattr(stream, "buffer", None)
     if buffer is None:  # a stream without bytes beneath it (a StringIO, a test's capture)
         stream.write(text)
         stream.flush()
         return
-    data = memoryview(text.encode(stream.encoding or "utf-8", stream.errors or "strict"))
+    encoding, errors = stream.encoding or "utf-8", stream.errors or "strict"
+    try:
+        encoded = text.encode(encoding, errors)
+    except UnicodeEncodeError:
+        encoded = in_ascii(text).encode(encoding, errors)
+    data = memoryview(encoded)
     stream.flush()  # text written to the stream before, in order
     while data:
         data = data[buffer.write(data):]

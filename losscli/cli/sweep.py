@@ -72,7 +72,13 @@ def _sweep(
 ) -> None:
     from losscli import api, explore
     from losscli.cli._explore import convention_notes, emit, load
-    from losscli.cli._output import announce_compiling, output_format, stdout_console, warn
+    from losscli.cli._output import (
+        announce_compiling,
+        output_format,
+        stdout_console,
+        warn,
+        write_drawing_to_stderr,
+    )
     from losscli.render import explore as render
 
     fmt = output_format(format, out, quiet, default_piped="jsonl", allowed=EXPLORE_FORMATS)
@@ -105,8 +111,9 @@ def _sweep(
 
         series = {"loss": result.losses, **{k: v for k, v in result.columns.items()
                                             if k.endswith("bound")}}
-        sys.stderr.write(line_chart(result.values, series, logx=log, xlabel=result.param,
-                                    title=f"{result.loss}: loss against {result.param}"))
+        write_drawing_to_stderr(line_chart(result.values, series, logx=log,
+                                           xlabel=result.param,
+                                           title=f"{result.loss}: loss against {result.param}"))
     sources = [p for p in [input, *roles.values()] if p]
     if fmt == "table" and out is None:
         render.sweep_table(result, stdout_console())

@@ -96,6 +96,12 @@ def line_chart(xs: Sequence[float], series: dict[str, Sequence[float]], *, logx:
     return "\n".join(lines) + "\n"
 
 
+def plural(quantity: str) -> str:
+    """The plural of a quantity's name ("similarity" -> "similarities", "distance" ->
+    "distances"), as histogram titles say it."""
+    return quantity[:-1] + "ies" if quantity.endswith("ty") else quantity + "s"
+
+
 def histogram_text(edges: Sequence[float], counts: dict[str, Sequence[int]],
                    width: int = 30) -> str:
     """One line per bin: its range, then a bar and the count for each series. Each series

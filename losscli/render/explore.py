@@ -15,7 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 from losscli.model import Comparison, Stats, Sweep
-from losscli.render.chart import bar, histogram_text, sparkline
+from losscli.render.chart import bar, histogram_text, plural, sparkline
 from losscli.render.fitted import fitted
 from losscli.render.jsonout import SCHEMA, dumps, finite_or_none
 from losscli.render.table import fmt_number
@@ -196,7 +196,7 @@ def stats_table(st: Stats, console: Console) -> None:
     for hist in hists:  # one over shared edges, or (in-batch losses) one per distribution
         if not hist["edges"]:
             continue
-        title = (f"histogram of the {hist['quantity']}s" if len(hists) == 1
+        title = (f"histogram of the {plural(hist['quantity'])}" if len(hists) == 1
                  else f"histogram of the {hist['quantity']} (on its own scale)")
         console.print(Text(title, style="bold"))
         console.print(Text(histogram_text(hist["edges"], hist["counts"], width=16)

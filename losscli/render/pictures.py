@@ -14,6 +14,7 @@ import numpy as np
 
 from losscli.errors import OutputError, UsageError
 from losscli.render.atomic_file import AtomicFile, check_target, reason
+from losscli.render.chart import plural
 
 SIZE = (8.0, 5.0)  # inches, at DPI: 800 x 500 pixels
 # Up to this many rows and columns the similarity matrix has a labelled tick on each cell.
@@ -124,8 +125,8 @@ def stats_png(path: str, stats: Any, source: str, *, force: bool = False,
                                        f"{record['terms']} ({100 * record['share']:.1f}%)")
         ax.set_xlabel(quantity)
         ax.set_ylabel("density (each distribution on its own)" if density else "count")
-        plural = "similarities" if quantity == "similarity" else f"{quantity}s"
-        ax.set_title(f"{stats.loss} on {_short(source)}: positive and negative {plural}")
+        ax.set_title(f"{stats.loss} on {_short(source)}: positive and negative "
+                     f"{plural(quantity)}")
         ax.legend(loc="best", fontsize="small")
         ax.grid(True, alpha=0.3)
 

@@ -1,0 +1,72 @@
+"""A stdout or stderr whose encoding cannot write the charts' drawing characters gets ASCII
+stand-ins (`stats` and `sweep` drew their bars in block characters and ended in exit 6 under
+PYTHONIOENCODING=ascii, where `compute`'s rich tables fall back to ASCII), and histogram
+titles name their quantity's plural ("similarities", not "similaritys")."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from losscli.render import chart
+from losscli.render.ascii_drawing import in_ascii
+from losscli.render.braille import Canvas
+
+SAMPLES = Path(__file__).resolve().parents[2] / "samples"
+
+
+def run(args: list[str], encoding: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "losscli", *args],
+                          env={**os.environ, "LOSSCLI_JIT": "never",
+                               "PYTHONIOENCODING": encoding},
+                          capture_output=True, timeout=300)
+
+
+def test_every_drawing_character_has_a_one_character_ascii_stand_in():
+    canvas = Canvas(4, 2)
+    canvas.line(0, 0, 7, 7)
+    braille = "".join("".join(row) for row in canvas.rows()) + chr(0x2800) + chr(0x28FF)
+    drawn = chart.SPARKS + chart.EIGHTHS + "│└─" + braille
+    text = in_ascii(drawn)
+    assert text.isascii()
+    assert len(text) == len(drawn)  # columns stay aligned
+    assert in_ascii("█") == "#" and in_ascii(chr(0x2800)) == " " and in_ascii("⠁") == "."
+
+
+def test_other_characters_are_left_as_they_are():
+    assert in_ascii("ü τ [a] #") == "ü τ [a] #"
+
+
+@pytest.mark.parametrize("encoding", ["ascii", "latin-1"])
+def test_stats_tables_draw_their_histograms_in_ascii(encoding: str):
+    proc = run(["stats", "infonce", str(SAMPLES / "batch.npz"), "-f", "table"], encoding)
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout.decode("ascii")
+    assert "histogram of the similarities" in out
+    assert "################" in out  # a fullest bin's bar
+
+
+def test_sweep_tables_and_plot_draw_in_ascii():
+    proc = run(["sweep", "infonce", str(SAMPLES / "seed-example-1.json"), "--param",
+                "temperature", "--from", "0.01", "--to", "1", "-f", "table", "--plot"],
+               "ascii")
+    assert proc.returncode == 0, proc.stderr
+    assert "################" in proc.stdout.decode("ascii")
+    chart_lines = proc.stderr.decode("ascii")
+    assert "\\u28" not in chart_lines and "...." in chart_lines  # dots, not escapes
+
+
+def test_a_utf8_stdout_keeps_the_block_characters():
+    proc = run(["stats", "infonce", str(SAMPLES / "batch.npz"), "-f", "table"], "utf-8")
+    assert proc.returncode == 0, proc.stderr
+    assert "████████" in proc.stdout.decode("utf-8")
+
+
+def test_plural_names_the_quantities():
+    assert chart.plural("similarity") == "similarities"
+    assert chart.plural("positive similarity") == "positive similarities"
+    assert chart.plural("distance") == "distances"
