@@ -4,12 +4,15 @@ at all, with the permissions a plain file would get.
     with AtomicFile("result.json", force=False, inputs=["in.json"]) as out:
         out.write(text)
 
-The data goes to a temporary file beside the target, is flushed and synced, then renamed
-over the target: a reader sees the old file or the new one, never half of one; a failure
-(disk full, Ctrl-C, an error while rendering) removes the temporary file. The new file's mode
-is the old file's when --force replaces one, else 0666 less the umask (0644 under umask 022),
-as `open()` would create it. The target must not be an input, a symbolic link, a directory or
-anything but a regular file, nor exist without --force (exit 6 for each).
+The data goes to a temporary file beside the target, is flushed and synced, then linked or
+renamed over the target: a reader sees the old file or the new one, never half of one; a
+failure (disk full, Ctrl-C, an error while rendering) removes the temporary file. On Linux
+the temporary file has no name (O_TMPFILE) until it is complete: a run killed outright
+(SIGKILL, the OOM killer) leaves nothing behind, where a named one stayed as `.NAME.*.tmp`.
+The new file's mode is the old file's when --force replaces one, else 0666 less the umask
+(0644 under umask 022), as `open()` would create it. The target must not be an input, a
+symbolic link, a directory or anything but a regular file, nor exist without --force (exit
+6 for each).
 """
 
 from __future__ import annotations
@@ -39,6 +42,34 @@ NAME_TRIES = 100
 def open_exclusive(path: str) -> int:
     """A new file at `path`, 0600 until its mode is set; FileExistsError if one is there."""
     return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+
+
+# An unnamed file is given its name through /proc/self/fd (linkat); without /proc, or where
+# the system or the file system has no O_TMPFILE, the temporary file is named from the start.
+UNNAMED = hasattr(os, "O_TMPFILE") and os.path.isdir("/proc/self/fd")
+_NO_UNNAMED = (errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL)
+
+
+def link_unnamed(source: str, directory: str, name: str) -> None:
+    """Give the unnamed file at `source` (its /proc/self/fd link) the name directory/name.
+    linkat must follow the link (AT_SYMLINK_FOLLOW): os.link without a directory
+    descriptor calls link(2), which links the /proc entry itself (EXDEV)."""
+    dfd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.link(source, name, src_dir_fd=dfd, dst_dir_fd=dfd, follow_symlinks=True)
+    finally:
+        os.close(dfd)
+
+
+def open_unnamed(directory: str) -> int | None:
+    """A new file without a name in `directory`, 0600 until its mode is set; None where the
+    file system cannot make one."""
+    try:
+        return os.open(directory, os.O_TMPFILE | os.O_WRONLY, 0o600)
+    except OSError as exc:
+        if exc.errno in _NO_UNNAMED:
+            return None
+        raise
 
 
 def unfinished() -> list[str]:
@@ -85,6 +116,8 @@ class AtomicFile:
                               "as an absolute path", where=path) from None
         _BEGUN[path] = (option, os.path.lexists(path))
         mode = mode_for(path)
+        self._directory = directory
+        self._tmp: str | None = None  # the temporary file's name, while it has one
         try:
             fd = self._create(directory, os.path.basename(path))
         except OSError as exc:
@@ -100,20 +133,32 @@ class AtomicFile:
             raise self._error(exc) from None
 
     def _create(self, directory: str, base: str) -> int:
-        """The temporary file, created exclusively under a name registered (_TEMPORARY)
-        before it exists: a signal that lands while it is being made (mkstemp names it
-        only once made) cannot leave a file that the cleanup does not know."""
+        """The temporary file: unnamed where the system can (open_unnamed), else created
+        exclusively under a name registered (_TEMPORARY) before it exists: a signal that
+        lands while it is being made (mkstemp names it only once made) cannot leave a file
+        that the cleanup does not know."""
+        if UNNAMED:
+            fd = open_unnamed(directory)
+            if fd is not None:
+                return fd
+        return self._named(directory, base, open_exclusive)
+
+    def _named(self, directory: str, base: str, make: Any) -> Any:
+        """make(name) under a fresh temporary name beside the target (`.BASE.RANDOM.tmp`),
+        the name registered before it exists and kept as self._tmp."""
         for _ in range(NAME_TRIES):
             self._tmp = os.path.join(directory, f".{base}.{secrets.token_hex(4)}.tmp")
             _TEMPORARY[self.path] = self._tmp
             try:
-                return open_exclusive(self._tmp)
+                return make(self._tmp)
             except FileExistsError:
                 continue
             except OSError:
                 _TEMPORARY.pop(self.path, None)
+                self._tmp = None
                 raise
         _TEMPORARY.pop(self.path, None)
+        self._tmp = None
         raise FileExistsError(errno.EEXIST, "no free temporary name", directory)
 
     @property
@@ -131,15 +176,19 @@ class AtomicFile:
             raise self._error(exc) from None
 
     def commit(self) -> None:
-        """Sync the data and rename it over the target."""
+        """Sync the data and link or rename it over the target."""
         if self._fh is None:
             return
         try:
             self._fh.flush()
             os.fsync(self._fh.fileno())
-            self._fh.close()
+            if self._tmp is None:  # unnamed: it is reached through its descriptor
+                self._publish(f"/proc/self/fd/{self._fh.fileno()}")
+                self._fh.close()
+            else:
+                self._fh.close()
+                self._publish(self._tmp)
             self._fh = None
-            self._publish()
             _TEMPORARY.pop(self.path, None)
             _BEGUN.pop(self.path, None)
         except OSError as exc:
@@ -149,28 +198,44 @@ class AtomicFile:
             self.abort()
             raise
 
-    def _publish(self) -> None:
-        """Rename the temporary file over the target. Without --force, a hard link that
-        cannot replace anything: a file that appeared at the target while this run wrote
-        (another run, an editor) is refused, not silently replaced; a file system without
-        hard links takes the rename after the check."""
+    def _publish(self, source: str) -> None:
+        """Put the temporary file (`source`: its name, or its /proc/self/fd link when it has
+        none) at the target. Without --force, a hard link that cannot replace anything: a
+        file that appeared at the target while this run wrote (another run, an editor) is
+        refused, not silently replaced; a file system without hard links takes the rename
+        after the check. With --force, a rename over the old file (an unnamed file is
+        named first: a rename needs a name)."""
         if self.force:
+            if self._tmp is None:
+                self._named(self._directory, os.path.basename(self.path),
+                            lambda name: link_unnamed(source, self._directory,
+                                                      os.path.basename(name)))
+            assert self._tmp is not None
             os.replace(self._tmp, self.path)
+            self._tmp = None
             return
         try:
-            os.link(self._tmp, self.path)
+            if self._tmp is None:
+                link_unnamed(source, self._directory, os.path.basename(self.path))
+            else:
+                os.link(self._tmp, self.path)
         except FileExistsError:
             raise OutputError("appeared while this run wrote it", f"refusing to overwrite; "
                               f"give --force, or another {self.option}",
                               where=self.path) from None
         except OSError:  # no hard links here (EPERM, ENOTSUP, EXDEV)
+            if self._tmp is None:
+                raise
             check_target(self.path, False)
             os.replace(self._tmp, self.path)
+            self._tmp = None
             return
-        try:
-            os.unlink(self._tmp)
-        except OSError:  # the target is in place; the other name is only left over
-            pass
+        if self._tmp is not None:
+            try:
+                os.unlink(self._tmp)
+            except OSError:  # the target is in place; the other name is only left over
+                pass
+            self._tmp = None
 
     def abort(self) -> None:
         """Throw the data away: the target is left as it was."""
@@ -183,11 +248,15 @@ class AtomicFile:
         self._discard()
 
     def _discard(self) -> None:
+        """Remove the temporary file's name, if it has one (an unnamed file went with its
+        descriptor)."""
         _TEMPORARY.pop(self.path, None)
-        try:
-            os.unlink(self._tmp)
-        except OSError:
-            pass
+        if self._tmp is not None:
+            try:
+                os.unlink(self._tmp)
+            except OSError:
+                pass
+            self._tmp = None
 
     def _error(self, exc: OSError) -> OutputError:
         full = exc.errno in (errno.ENOSPC, errno.EDQUOT)

@@ -234,6 +234,7 @@ def deny_writing(mp: pytest.MonkeyPatch, root: Path) -> None:
 
     if os.geteuid() == 0:
         mp.setattr(atomic_file, "open_exclusive", refusing_open)
+        mp.setattr(atomic_file, "open_unnamed", refusing_open)
 
 
 def stdin_closed(mp: pytest.MonkeyPatch, root: Path) -> None:

@@ -42,11 +42,28 @@ def stalled_batch(root: Path) -> list[str]:
 
 
 def wait_for_temporary(root: Path, proc: subprocess.Popen) -> None:
+    """Until the run holds its --out's temporary file: a named one beside it, or (O_TMPFILE)
+    an unnamed one in its directory, which /proc shows as `DIR/#INODE (deleted)`."""
     deadline = time.monotonic() + 60
-    while not list(root.glob(".old.jsonl.*.tmp")):
+    while not list(root.glob(".old.jsonl.*.tmp")) and not holds_unnamed(proc.pid, root):
         assert proc.poll() is None, proc.communicate()
         assert time.monotonic() < deadline, "no temporary file appeared"
         time.sleep(0.02)
+
+
+def holds_unnamed(pid: int, root: Path) -> bool:
+    try:
+        fds = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return False
+    for fd in fds:
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            continue
+        if target.startswith(f"{root}/#") and target.endswith(" (deleted)"):
+            return True
+    return False
 
 
 def left_behind(root: Path) -> list[str]:
@@ -232,6 +249,7 @@ def test_a_signal_while_the_temporary_file_is_made_leaves_nothing(
     from losscli.render import atomic_file
 
     real = atomic_file.open_exclusive
+    monkeypatch.setattr(atomic_file, "UNNAMED", False)  # where the name is made first
 
     def created_then_interrupted(path: str) -> int:
         os.close(real(path))
