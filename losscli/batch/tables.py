@@ -139,8 +139,10 @@ def table_for(source: Document | RoleSet, spec: LossSpec,
     (and anything that is not a regular file: a pipe is read once, whole)."""
     preloaded = preloaded or {}
     if isinstance(source, Document):
-        table = Table(source.path)
-        fmt = "stream" if not is_regular_file(source.path) else _format(source.path)
+        table = Table(source.name)
+        # a stream batch began to read (a pipe, stdin) is read on from where it is
+        streamed = source.stream is not None or not is_regular_file(source.path)
+        fmt = "stream" if streamed else _format(source.path)
         if fmt == "npy":
             _lone_npy(table, NpyFile(source.path), spec)
         elif fmt == "parquet":
