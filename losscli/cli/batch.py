@@ -159,7 +159,7 @@ def run_batch(loss: str, inputs: list[str] | None, roles: dict[str, str],
     from losscli import api
     from losscli.batch import Summary
     from losscli.cli import _threshold
-    from losscli.cli._output import announce_compiling, output_format
+    from losscli.cli._output import announce_compiling, check_out, output_format
     from losscli.cli._stream import Sink
     from losscli.errors import ExitCode, NonFiniteResult, UsageError
 
@@ -181,6 +181,7 @@ def run_batch(loss: str, inputs: list[str] | None, roles: dict[str, str],
     fail_above = _threshold.checked(fail_above)
     above = 0
     inputs = list(inputs or [])
+    check_out(out, force, [*inputs, *roles.values()])  # before stdin or a pipe is read
     progress = _Progress(enabled=not quiet and _stderr_is_tty())
     announce_compiling(quiet, progress.say)
     results = api.evaluate_files(loss, inputs, role_files=roles, reduction=reduction,

@@ -693,7 +693,7 @@ CATALOGUE = [
       make=both(files({"ok.json": OK}), lambda root: (root / "ro").mkdir()),
       patch=deny_writing, out=False),
     C("out-missing-dir", INFONCE + ["ok.json", "--out", "nodir/r.json"], 6,
-      ("nodir/r.json", "no such file"), make=files({"ok.json": OK}), out=False),
+      ("nodir/r.json", "no directory", "create it"), make=files({"ok.json": OK}), out=False),
     C("out-is-directory", INFONCE + ["ok.json", "--out", "adir", "-f", "json"], 6,
       ("adir", "is a directory"),
       make=both(files({"ok.json": OK}), lambda root: (root / "adir").mkdir()), out=False),
