@@ -187,8 +187,10 @@ def _add_role_file(table: Table, role: str, path: str, spec: LossSpec,
         table.whole[role], table.where[role] = preloaded[path]
         return
     if is_regular_file(path) and _format(path) == "npy":
-        table.files[role] = NpyFile(path, where=f"{path}:{role}")
-        table.where[role] = path
+        # FILE:ROLE, as every other reading here and compute name it: a fault found in
+        # the rows (a NaN, a value beyond float32) says which option to fix
+        table.where[role] = f"{path}:{role}"
+        table.files[role] = NpyFile(path, where=table.where[role])
         return
     inputs = load_inputs(None, {role: path}, spec, mapping=names.mapping,
                          strict_keys=names.strict)
