@@ -215,14 +215,14 @@ def evaluate_files(name: str, inputs: str | os.PathLike | Iterable[str | os.Path
                    positives_layout: str | None = None, **params: Any) -> Iterator[Any]:
     """Evaluate a loss over many inputs (what `losscli batch` does), one FileResult each.
 
-    inputs: files, directories (read non-recursively), globs, `-` (JSON Lines on stdin); one
-    path alone is one input. JSON Lines, found by content whatever the name, give a result
-    per line. An input given more than once is evaluated once, its first result warning so.
-    Results come as each input finishes; an input that fails gives a FileResult whose
-    `error` says why, and the others go on. .npy inputs are read `chunk` examples at a time
-    (default: about 4 MiB), so memory does not grow with the file. `reduction` and `like` as
-    for `evaluate`; under `like` each input is evaluated whole, exactly as `evaluate` would
-    (its record carries the `convention` block). `progress(n)` is called
+    inputs: files, directories (read non-recursively), globs, `-` (stdin: JSON Lines or one JSON
+    document); one path alone is one input. JSON Lines, found by content whatever the name, give a
+    result per line. An input given more than once is evaluated once, its first result warning so.
+    Results come as each input finishes; an input that fails gives a FileResult whose `error` says
+    why, and the others go on. .npy inputs are read `chunk` examples at a time (default: about
+    4 MiB), so memory does not grow with the file. `reduction` and `like` as for `evaluate`; under
+    `like` each input is evaluated whole, exactly as `evaluate` would (its record carries the
+    `convention` block). `progress(n)` is called
     as examples are done (and `progress.start(inputs)` first, if it has one). `dtype="float32"`
     computes on float32 values (float64 accumulation) where a stream kernel applies.
     `scheduler` ("local", an address such as tcp://host:8786, or a distributed.Client) runs

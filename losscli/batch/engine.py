@@ -73,6 +73,9 @@ def evaluate_source(source: Source, options: BatchOptions,
                     progress: Progress | None = None, stdin: Any = None,
                     ) -> Iterator[FileResult]:
     """The results of one source: one, or one per line of a JSON Lines source."""
+    if isinstance(source, JsonLines) and source.path == "-":
+        yield from _stdin(source, options, progress, stdin)
+        return
     if isinstance(source, JsonLines):
         yield from _json_lines(source, options.call.spec, options, progress, stdin)
         return
@@ -88,8 +91,6 @@ def _pipe(source: Document, options: BatchOptions, progress: Progress | None,
     """A pipe, FIFO or <(...) given as INPUT, opened once: JSON Lines (found by content, as
     sources.py finds them in files) are read a line at a time, anything else whole; what was
     read to tell goes back in front of the rest, since a pipe cannot be read again."""
-    import itertools
-
     from losscli.io.formats import open_binary
     from losscli.io.jsonlines import peek_lines
 
@@ -108,13 +109,47 @@ def _pipe(source: Document, options: BatchOptions, progress: Progress | None,
         yield result
         return
     with stream:
-        if lines:
-            yield from _each_line(source.name, itertools.chain(head, stream),
-                                  options.call.spec, options, progress)
-            return
-        whole = Document(source.path, given=source.given,
-                         stream=_Prefixed(b"".join(head), stream))
-        yield combine([evaluate_part(whole, options, progress=progress)], options)
+        yield from _lines_or_whole(source, Peeked(lines, head, stream), options, progress)
+
+
+def _stdin(source: JsonLines, options: BatchOptions, progress: Progress | None,
+           stdin: Any) -> Iterator[FileResult]:
+    """`-`: told by content as a pipe is (JSON Lines a line at a time, one JSON document
+    whole), from what peek_stdin read; a library caller's stdin is peeked here."""
+    started = time.perf_counter()
+    try:
+        peeked = stdin if isinstance(stdin, Peeked) else peek_stdin(stdin, options.call.loss)
+    except LossCliError as exc:
+        result = _failed(source.name, options, exc)
+        result.seconds = time.perf_counter() - started
+        yield result
+        return
+    yield from _lines_or_whole(source, peeked, options, progress)
+
+
+def _lines_or_whole(source: Document | JsonLines, peeked: Peeked, options: BatchOptions,
+                    progress: Progress | None) -> Iterator[FileResult]:
+    """A stream's records: one per line when it holds JSON Lines, else one for the whole,
+    read from what was peeked and then the rest."""
+    import itertools
+
+    if peeked.lines:
+        yield from _each_line(source.name, itertools.chain(peeked.head, peeked.rest),
+                              options.call.spec, options, progress)
+        return
+    whole = Document(source.path, given=source.given,
+                     stream=_Prefixed(b"".join(peeked.head), peeked.rest))
+    yield combine([evaluate_part(whole, options, progress=progress)], options)
+
+
+@dataclass(frozen=True)
+class Peeked:
+    """A stream read only as far as telling its content (io/jsonlines.py peek_lines): whether
+    it is read a line at a time, the bytes read to tell (`head`, whole lines) and the rest."""
+
+    lines: bool
+    head: list[bytes]
+    rest: Any  # has read(n) and iterates by line
 
 
 class _Prefixed:
@@ -154,11 +189,8 @@ def _json_lines(source: JsonLines, spec: LossSpec, options: BatchOptions,
         result.seconds = time.perf_counter() - started
         yield result
         return
-    try:
+    with stream:
         yield from _each_line(name, stream, spec, options, progress)
-    finally:
-        if source.path != "-":
-            stream.close()
 
 
 def _each_line(name: str, stream: Iterable[bytes], spec: LossSpec, options: BatchOptions,
@@ -237,24 +269,27 @@ EMPTY_LINES_FIX = ("give one JSON object per line, e.g. "
                    "cat triplets.jsonl | losscli batch triplet -")
 
 
-def peek_stdin(stdin: Any = None, loss: str = "LOSS") -> Iterator[bytes]:
-    """stdin's JSON Lines, read up to the first non-blank line now: empty stdin is the
-    run's error (exit 4) before any record is written, not a run that did nothing. `loss`
-    is named in the example a stdin that is a terminal gets."""
-    import itertools
+def peek_stdin(stdin: Any = None, loss: str = "LOSS") -> Peeked:
+    """stdin, read only as far as telling its content, now: empty stdin is the run's error
+    (exit 4) before any record is written, not a run that did nothing. JSON Lines are
+    found by content as in a file or pipe (io/jsonlines.py peek_lines): a pretty-printed
+    JSON document is one input, as it is through /dev/stdin. Bytes of another format go
+    the JSON Lines way, whose first line refuses them in one record (_not_json_lines).
+    `loss` is named in the example a stdin that is a terminal gets."""
+    from losscli.io.jsonlines import peek_lines
 
     stream = _open_lines(JsonLines("-"), stdin, loss)
-    head: list[bytes] = []
     try:
-        for raw in stream:
-            head.append(raw)
-            if raw.strip():
-                return itertools.chain(head, stream)
+        lines, head = peek_lines(stream)
     except OSError as exc:
         raise InputUnavailable(f"cannot read stdin ({exc})", "pipe JSON Lines in",
                                where="<stdin>") from None
-    raise BadData("stdin is empty: no JSON Lines to evaluate", EMPTY_LINES_FIX,
-                  where="<stdin>")
+    text = b"".join(head)
+    if not text.strip():
+        raise BadData("stdin is empty: no JSON Lines to evaluate", EMPTY_LINES_FIX,
+                      where="<stdin>")
+    other_format = _not_json_lines("<stdin>", text.lstrip()) is not None
+    return Peeked(lines or other_format, head, stream)
 
 
 def _open_lines(source: JsonLines, stdin: Any, loss: str = "LOSS") -> Any:

@@ -5,8 +5,9 @@ A source is one record's worth of input, or a JSON Lines stream of them:
   .npy (a stack, or logits for softmax-ce);
 - `RoleSet`: per-role files, `STEM.ROLE.npy` in a directory or the `--anchor ...` options;
 - `JsonLines`: a .jsonl file, a file of any other name whose content is JSON Lines
-  (io/jsonlines.py `peek_lines`), or stdin, each line its own input (`PATH:LINE`); a pipe or
-  FIFO is a `Document` until it is read, once, and found to be JSON Lines (engine.py);
+  (io/jsonlines.py `peek_lines`), each line its own input (`PATH:LINE`); a pipe or FIFO is
+  a `Document`, and stdin (`-`) a `JsonLines`, until it is read, once, and found by the same
+  content rule to be JSON Lines or one document (engine.py);
 - `Missing`: a glob that matched nothing, a path that does not exist or a directory that
   cannot be listed (fails as a record, as an unreadable file does).
 
@@ -39,9 +40,10 @@ JSONL_SUFFIX = ".jsonl"
 
 @dataclass(frozen=True)
 class Document:
-    """One input file (.json, .npz or .npy) holding the roles."""
+    """One input file (.json, .npz or .npy) holding the roles, or stdin (`-`) holding one
+    JSON document."""
 
-    path: str
+    path: str  # "-" for stdin
     given: int = field(default=1, compare=False)  # how many INPUTS named it
     # A pipe's bytes, already open with what was read to tell its format put back in front
     # (engine.py): read from here, never by opening `path` again (a pipe reads once).
@@ -49,8 +51,8 @@ class Document:
 
     @property
     def name(self) -> str:
-        """The name a record gives this input: its path."""
-        return self.path
+        """The name a record gives this input: its path, or <stdin>."""
+        return "<stdin>" if self.path == "-" else self.path
 
 
 @dataclass(frozen=True)
@@ -66,7 +68,8 @@ class RoleSet:
 
 @dataclass(frozen=True)
 class JsonLines:
-    """A JSON Lines file (or stdin, `-`): each line its own input."""
+    """A JSON Lines file, each line its own input; or stdin (`-`), told by content when it
+    is read (engine.py): JSON Lines, or one JSON document."""
 
     path: str  # "-" for stdin
     given: int = field(default=1, compare=False)  # how many INPUTS named it

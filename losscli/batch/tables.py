@@ -139,8 +139,10 @@ def table_for(source: Document | RoleSet, spec: LossSpec,
     (and anything that is not a regular file: a pipe is read once, whole)."""
     preloaded = preloaded or {}
     if isinstance(source, Document):
-        table = Table(source.path)
-        fmt = "stream" if not is_regular_file(source.path) else _format(source.path)
+        table = Table(source.name)
+        # a stream batch began to read (a pipe, stdin) is read on from where it is
+        streamed = source.stream is not None or not is_regular_file(source.path)
+        fmt = "stream" if streamed else _format(source.path)
         if fmt == "npy":
             _lone_npy(table, NpyFile(source.path), spec)
         elif fmt == "parquet":
@@ -185,8 +187,10 @@ def _add_role_file(table: Table, role: str, path: str, spec: LossSpec,
         table.whole[role], table.where[role] = preloaded[path]
         return
     if is_regular_file(path) and _format(path) == "npy":
-        table.files[role] = NpyFile(path, where=f"{path}:{role}")
-        table.where[role] = path
+        # FILE:ROLE, as every other reading here and compute name it: a fault found in
+        # the rows (a NaN, a value beyond float32) says which option to fix
+        table.where[role] = f"{path}:{role}"
+        table.files[role] = NpyFile(path, where=table.where[role])
         return
     inputs = load_inputs(None, {role: path}, spec, mapping=names.mapping,
                          strict_keys=names.strict)

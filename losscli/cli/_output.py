@@ -17,7 +17,7 @@ from rich.console import Console
 
 from losscli.errors import OutputError
 from losscli.render.ascii_drawing import in_ascii
-from losscli.render.atomic_file import AtomicFile, reason
+from losscli.render.atomic_file import AtomicFile, check_destination, reason
 
 STDOUT = "<stdout>"
 
@@ -86,6 +86,13 @@ def output_format(format: str, out: str | None, quiet: bool = False, **options: 
     if note is not None:
         warn([note], quiet)
     return fmt
+
+
+def check_out(out: str | None, force: bool, inputs: Iterable[str] = ()) -> None:
+    """--out refused (exit 6) before the inputs are read: a run that would end refusing its
+    output prints that one line, not the reading's warnings before it (QA17b L3)."""
+    if out is not None and out != "-":
+        check_destination(out, force, inputs)
 
 
 def write_text(text: str, out: str | None, force: bool = False,

@@ -31,13 +31,13 @@ HELP = """Evaluate a loss over many inputs: files, directories, globs, JSON Line
 
 INPUTS are JSON objects, .npz files, stacked .npy files (B, 2 + K, D), safetensors, Parquet,
 Arrow and HDF5 files, JSON Lines (found by content whatever the name, pipes included: each
-line its own input, recorded as FILE:LINE),
+line its own input, recorded as FILE:LINE; stdin too),
 directories (read non-recursively: *.json, *.jsonl, *.npz, *.npy, *.safetensors, *.parquet,
 *.arrow, *.h5, with STEM.ROLE.npy files forming one input; a directory of Parquet shards is an
-input per shard), globs, or - for JSON Lines on stdin. --map ROLE=NAME reads a role from
-another name in every input. Per-role options (--anchor q.npy --positive d.npy --negatives
-n.npy) give one input without INPUTS, or replace that role in every input. An input given
-twice (by name, glob or directory) is evaluated once, with a warning.
+input per shard), globs, or - for stdin (JSON Lines, or one JSON document). --map ROLE=NAME
+reads a role from another name in every input. Per-role options (--anchor q.npy --positive
+d.npy --negatives n.npy) give one input without INPUTS, or replace that role in every
+input. An input given twice (by name, glob or directory) is evaluated once, with a warning.
 
 .npy inputs are read in chunks of examples, and Parquet a row group at a time, so memory
 stays bounded whatever their size.
@@ -61,7 +61,7 @@ def _batch(
     loss: str = loss_argument(),
     inputs: list[str] | None = typer.Argument(
         None, metavar="INPUTS",
-        help="files, directories, globs, or - for JSON Lines on stdin"),
+        help="files, directories, globs, or - for stdin (JSON Lines or one JSON)"),
     reduction: str | None = typer.Option(None, "--reduction", autocompletion=words(REDUCTIONS),
                                          help="over each input's "
                                          "batch: mean (default), sum or none; under --like "
@@ -159,7 +159,7 @@ def run_batch(loss: str, inputs: list[str] | None, roles: dict[str, str],
     from losscli import api
     from losscli.batch import Summary
     from losscli.cli import _threshold
-    from losscli.cli._output import announce_compiling, output_format
+    from losscli.cli._output import announce_compiling, check_out, output_format
     from losscli.cli._stream import Sink
     from losscli.errors import ExitCode, NonFiniteResult, UsageError
 
@@ -181,6 +181,7 @@ def run_batch(loss: str, inputs: list[str] | None, roles: dict[str, str],
     fail_above = _threshold.checked(fail_above)
     above = 0
     inputs = list(inputs or [])
+    check_out(out, force, [*inputs, *roles.values()])  # before stdin or a pipe is read
     progress = _Progress(enabled=not quiet and _stderr_is_tty())
     announce_compiling(quiet, progress.say)
     results = api.evaluate_files(loss, inputs, role_files=roles, reduction=reduction,

@@ -58,16 +58,23 @@ def _compare(
 ) -> None:
     from losscli import api
     from losscli.cli._explore import emit, load
-    from losscli.cli._output import announce_compiling, output_format, stdout_console, warn
+    from losscli.cli._output import (
+        announce_compiling,
+        check_out,
+        output_format,
+        stdout_console,
+        warn,
+    )
     from losscli.render import explore as render
 
     fmt = output_format(format, out, quiet, default_piped="jsonl", allowed=EXPLORE_FORMATS)
+    sources = [p for p in [input, *roles.values()] if p]
+    check_out(out, force, sources)
     announce_compiling(quiet)
     spec, inputs = load(loss, input, roles, negatives_layout, map, strict_keys,
                         command="compare", positives_layout=positives_layout)
     rows = api.compare(spec.name, inputs, reduction=reduction, **params)
     warn(dict.fromkeys(w for r in rows for w in r.warnings), quiet)
-    sources = [p for p in [input, *roles.values()] if p]
     if fmt == "table" and out is None:
         render.compare_table(spec.name, rows, stdout_console())
         return

@@ -112,6 +112,7 @@ def _compute(
     from losscli.cli import _threshold
     from losscli.cli._output import (
         announce_compiling,
+        check_out,
         stdout_console,
         warn,
         write_chunks,
@@ -139,10 +140,12 @@ def _compute(
         terms = "top"
     if show < 0:
         raise UsageError(f"--show got {show}", "give a whole number >= 0 (0 for all)")
+    inputs = [p for p in [input, *roles.values()] if p]
     if png is not None:
         from losscli.render.pictures import check_outputs
 
-        check_outputs(png, out, force, [p for p in [input, *roles.values()] if p])
+        check_outputs(png, out, force, inputs)
+    check_out(out, force, inputs)
     announce_compiling(quiet)
     from losscli.cli._explore import load
 
@@ -164,7 +167,6 @@ def _compute(
         from losscli.cli._explore import convention_notes
 
         convention_notes(result.convention)
-    inputs = [p for p in [input, *roles.values()] if p]
     where = ", ".join("<stdin>" if p == "-" else p for p in inputs)
     if strict and not result.finite:
         raise NonFiniteResult("the loss is not finite (--strict)",

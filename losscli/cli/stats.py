@@ -60,14 +60,22 @@ def _stats(
 ) -> None:
     from losscli import api
     from losscli.cli._explore import convention_notes, emit, load
-    from losscli.cli._output import announce_compiling, output_format, stdout_console, warn
+    from losscli.cli._output import (
+        announce_compiling,
+        check_out,
+        output_format,
+        stdout_console,
+        warn,
+    )
     from losscli.render import explore as render
 
     fmt = output_format(format, out, quiet, default_piped="jsonl", allowed=EXPLORE_FORMATS)
+    sources = [p for p in [input, *roles.values()] if p]
     if png is not None:
         from losscli.render.pictures import check_outputs
 
-        check_outputs(png, out, force, [p for p in [input, *roles.values()] if p])
+        check_outputs(png, out, force, sources)
+    check_out(out, force, sources)
     announce_compiling(quiet)
     spec, inputs = load(loss, input, roles, negatives_layout, map, strict_keys,
                         command="stats", positives_layout=positives_layout)
@@ -76,7 +84,6 @@ def _stats(
     warn(result.warnings, quiet)
     if result.convention is not None and not quiet:
         convention_notes(result.convention)
-    sources = [p for p in [input, *roles.values()] if p]
     if png is not None:
         from losscli.cli._pictures import input_name
         from losscli.render.pictures import stats_png

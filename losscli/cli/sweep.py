@@ -74,6 +74,7 @@ def _sweep(
     from losscli.cli._explore import convention_notes, emit, load
     from losscli.cli._output import (
         announce_compiling,
+        check_out,
         output_format,
         stdout_console,
         warn,
@@ -82,10 +83,12 @@ def _sweep(
     from losscli.render import explore as render
 
     fmt = output_format(format, out, quiet, default_piped="jsonl", allowed=EXPLORE_FORMATS)
+    sources = [p for p in [input, *roles.values()] if p]
     if png is not None:
         from losscli.render.pictures import check_outputs
 
-        check_outputs(png, out, force, [p for p in [input, *roles.values()] if p])
+        check_outputs(png, out, force, sources)
+    check_out(out, force, sources)
     announce_compiling(quiet)
     values = explore.sweep_values(start, stop, steps, log)
     spec, inputs = load(loss, input, roles, negatives_layout, map, strict_keys,
@@ -105,7 +108,7 @@ def _sweep(
                  title=f"{result.loss} on {input_name(input, roles)}: loss against "
                  f"{result.param}",
                  vlines=result.limits.get("kinks", ())[:50], force=force,
-                 inputs=[p for p in [input, *roles.values()] if p])
+                 inputs=sources)
     if plot:
         from losscli.render.chart import line_chart
 
@@ -114,7 +117,6 @@ def _sweep(
         write_drawing_to_stderr(line_chart(result.values, series, logx=log,
                                            xlabel=result.param,
                                            title=f"{result.loss}: loss against {result.param}"))
-    sources = [p for p in [input, *roles.values()] if p]
     if fmt == "table" and out is None:
         render.sweep_table(result, stdout_console())
         return

@@ -237,16 +237,17 @@ def _read_any(path: str, stdin: IO[bytes] | None, notes: list[str] | None = None
     inner = hdf5.split_path(path) if path != "-" else None
     if inner is not None:  # FILE.h5:group/dataset, named by `path` itself in messages
         return path, "hdf5", hdf5.read_hdf5(path, inner[0], inner[1])
+    if opened is not None:  # a pipe or stdin already open: its bytes, named by `path`
+        where = STDIN if path == "-" else path
+        try:
+            data = read_stream(opened, where)
+        except OSError as exc:
+            raise InputUnavailable(f"cannot read: {exc.strerror or exc}", "check the file",
+                                   where=where) from None
+        return _parse(where, _io.BytesIO(data), len(data), notes, role)
     if path == "-":
         data = _read_stdin(stdin, stdin_hint)
         return _parse(STDIN, _io.BytesIO(data), len(data), notes, role)
-    if opened is not None:  # a pipe already open: its bytes, named by `path`
-        try:
-            data = read_stream(opened, path)
-        except OSError as exc:
-            raise InputUnavailable(f"cannot read: {exc.strerror or exc}", "check the file",
-                                   where=path) from None
-        return _parse(path, _io.BytesIO(data), len(data), notes, role)
     with open_binary(path) as fh:
         try:
             info = os.fstat(fh.fileno())

@@ -64,12 +64,18 @@ def peek_lines(stream: IO[bytes]) -> tuple[bool, list[bytes]]:
     second non-blank line), to be read again in front of the rest of it.
 
     Its first bytes are sniffed first: only JSON text is read on line by line, so a binary
-    file costs 16 bytes (nothing is lost: they are handed back).
+    file costs 16 bytes (nothing is lost: they are handed back). Blank bytes in front do not
+    count: JSON Lines after blank lines are JSON Lines (stdin's were always read so).
     """
+    cap = formats.MAX_JSON_BYTES  # read at call time: tests lower the caps
     first = stream.read(16) or b""
+    while first and not first.strip() and len(first) <= cap:
+        more = stream.read(len(first))  # doubling: a long blank run costs few reads
+        if not more:
+            break
+        first += more
     if formats.sniff(first) != "json":
         return False, [first] if first else []
-    cap = formats.MAX_JSON_BYTES  # read at call time: tests lower the caps
     head = first.splitlines(keepends=True)
     if head and not head[-1].endswith(b"\n"):  # complete the line the 16 bytes cut
         head[-1] += stream.readline(cap + 1)

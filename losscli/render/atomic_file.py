@@ -108,12 +108,7 @@ class AtomicFile:
         self.option = option
         self.force = force
         check_target(path, force, inputs)
-        try:
-            directory = os.path.dirname(os.path.abspath(path))
-        except FileNotFoundError:  # os.getcwd() of a directory removed under the run
-            raise OutputError("cannot create a file in the current directory: it no longer "
-                              "exists", f"cd to a directory that exists, or give {option} "
-                              "as an absolute path", where=path) from None
+        directory = directory_of(path, option)
         _BEGUN[path] = (option, os.path.lexists(path))
         mode = mode_for(path)
         self._directory = directory
@@ -309,6 +304,28 @@ def check_target(path: str, force: bool, inputs: Iterable[str] = ()) -> None:
                           "give a file name, or redirect stdout instead of --out", where=path)
     if not force:
         raise OutputError("already exists", "use --force to overwrite it", where=path)
+
+
+def check_destination(path: str, force: bool, inputs: Iterable[str] = (),
+                      option: str = "--out") -> None:
+    """What AtomicFile would refuse (exit 6), checked before any input is read or anything
+    computed: the target (check_target) and the directory it goes in. A run whose output
+    would be refused then says only that, not its warnings first (QA17b L3)."""
+    check_target(path, force, inputs)
+    directory = directory_of(path, option)
+    if not os.path.isdir(directory):
+        raise OutputError(f"no directory {directory}", f"create it, or choose another "
+                          f"{option}", where=path)
+
+
+def directory_of(path: str, option: str = "--out") -> str:
+    """The directory a file is written in, or why it has none (exit 6)."""
+    try:
+        return os.path.dirname(os.path.abspath(path))
+    except FileNotFoundError:  # os.getcwd() of a directory removed under the run
+        raise OutputError("cannot create a file in the current directory: it no longer "
+                          "exists", f"cd to a directory that exists, or give {option} "
+                          "as an absolute path", where=path) from None
 
 
 def mode_for(path: str) -> int:

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from losscli.errors import OutputError, UsageError
-from losscli.render.atomic_file import AtomicFile, check_target, reason
+from losscli.render.atomic_file import AtomicFile, check_destination, check_target, reason
 from losscli.render.chart import plural
 
 SIZE = (8.0, 5.0)  # inches, at DPI: 800 x 500 pixels
@@ -43,7 +43,7 @@ def check_outputs(png: str | None, out: str | None, force: bool,
                   inputs: Sequence[str] = ()) -> None:
     """--png (and --out beside it) checked before anything is computed or written: a name
     that is not a PNG's, `-` (a picture does not go to stdout), both options on one file,
-    or a target refused (check_target) or in no directory would otherwise leave the PNG
+    or a target refused (check_destination: in no directory too) would otherwise leave the PNG
     written and the run's result refused."""
     if png is None:
         return
@@ -59,11 +59,7 @@ def check_outputs(png: str | None, out: str | None, force: bool,
     for path, option in ((png, "--png"), (out, "--out")):
         if path is None or path == "-":
             continue
-        check_target(path, force, inputs)
-        directory = os.path.dirname(os.path.abspath(path))
-        if not os.path.isdir(directory):
-            raise OutputError(f"no directory {directory}", f"create it, or choose another "
-                              f"{option}", where=path)
+        check_destination(path, force, inputs, option)
 
 
 @contextmanager

@@ -504,6 +504,14 @@ CATALOGUE = [
     C("inf-in-npy", INFONCE + ["--anchor", "inf.npy", "--positive", "p.npy"], 4,
       ("inf.npy:anchor", "inf", "[0, 1]"),
       make=both(files(GOOD_ARRAYS), files({"inf.npy": nan_at((2, 2), (0, 1), -np.inf)}))),
+    # QA17b L4: batch names the role of a per-role .npy as compute does (FILE:ROLE)
+    C("batch-nan-in-npy", ["batch", "infonce", *ROLE_ARGS[:4], "--negatives", "nan.npy",
+                           "--fail-fast"], 4,
+      ("nan.npy:negatives", "nan", "[1, 0, 1]", "replace"),
+      make=both(files(GOOD_ARRAYS), files({"nan.npy": nan_at((2, 1, 2), (1, 0, 1), np.nan)}))),
+    C("batch-inf-in-npy", ["batch", "triplet", "--anchor", "inf.npy", *ROLE_ARGS[2:],
+                           "--fail-fast"], 4, ("inf.npy:anchor", "inf", "[0, 1]"),
+      make=both(files(GOOD_ARRAYS), files({"inf.npy": nan_at((2, 2), (0, 1), -np.inf)}))),
     *([C("longdouble-beyond-float64", INFONCE + ["--anchor", "ld.npy", "--positive", "ld.npy"],
          4, ("ld.npy:anchor", "beyond float64", "[1]"),
          make=files({"ld.npy": np.array([1, 10], dtype=np.longdouble) ** 400}))]
@@ -694,7 +702,7 @@ CATALOGUE = [
       make=both(files({"ok.json": OK}), lambda root: (root / "ro").mkdir()),
       patch=deny_writing, out=False),
     C("out-missing-dir", INFONCE + ["ok.json", "--out", "nodir/r.json"], 6,
-      ("nodir/r.json", "no such file"), make=files({"ok.json": OK}), out=False),
+      ("nodir/r.json", "no directory", "create it"), make=files({"ok.json": OK}), out=False),
     C("out-is-directory", INFONCE + ["ok.json", "--out", "adir", "-f", "json"], 6,
       ("adir", "is a directory"),
       make=both(files({"ok.json": OK}), lambda root: (root / "adir").mkdir()), out=False),

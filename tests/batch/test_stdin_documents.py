@@ -1,0 +1,49 @@
+"""`batch LOSS -` tells JSON Lines from one JSON document by content, as it does for a file
+or a pipe (QA17b M2: a pretty-printed document on stdin was split into a failing input per
+line). Through the real CLI in a subprocess, stdin a real pipe."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+DOC = {"anchor": [[1, 0], [0, 1]], "positive": [[0.6, 0.8], [-0.6, 0.8]],
+       "negatives": [[[0.8, 0.6]], [[0, 1]]]}
+
+
+def cli(args: list[str], cwd: Path, stdin: bytes = b"") -> subprocess.CompletedProcess:
+    env = dict(os.environ, LOSSCLI_JIT="never")
+    return subprocess.run([sys.executable, "-m", "losscli", *args], input=stdin, cwd=cwd,
+                          env=env, capture_output=True, timeout=120)
+
+
+def records(proc: subprocess.CompletedProcess) -> list[dict]:
+    return [json.loads(line) for line in proc.stdout.decode().splitlines()]
+
+
+def test_a_pretty_printed_document_on_stdin_is_one_input(tmp_path: Path) -> None:
+    (tmp_path / "p.json").write_text(json.dumps(DOC, indent=2))
+    from_file = cli(["batch", "infonce", "p.json", "-f", "jsonl"], tmp_path)
+    from_stdin = cli(["batch", "infonce", "-", "-f", "jsonl"], tmp_path,
+                     (tmp_path / "p.json").read_bytes())
+    assert from_stdin.returncode == 0, from_stdin.stderr
+    assert from_stdin.stderr == b""
+    [got] = records(from_stdin)
+    [want] = records(from_file)
+    assert got["file"] == "<stdin>" and got["error"] is None
+    assert got["value"] == want["value"] and got["shape"] == want["shape"]
+
+
+def test_json_lines_after_many_blank_lines_are_still_lines(tmp_path: Path) -> None:
+    """The content is told past leading blank lines (more than the 16 bytes sniffed), in a
+    file as on stdin: each line its own record, never the lines stacked into one batch."""
+    line = json.dumps({k: v[0] for k, v in DOC.items()})
+    text = "\n" * 20 + f"{line}\n{line}\n"
+    (tmp_path / "l.json").write_text(text)
+    for args, stdin, name in ((["l.json"], b"", "l.json"), (["-"], text.encode(), "<stdin>")):
+        proc = cli(["batch", "infonce", *args, "-f", "jsonl"], tmp_path, stdin)
+        assert proc.returncode == 0, proc.stderr
+        assert [r["file"] for r in records(proc)] == [f"{name}:21", f"{name}:22"]
