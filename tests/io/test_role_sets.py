@@ -247,3 +247,14 @@ def test_the_stack_reading_is_announced_where_roles_first_is_likely(
     np.save(tmp_path / "s.npy", RNG.normal(size=shape))
     got = values(cli(["compute", "infonce", "s.npy", "-f", "json"], tmp_path))
     assert any(ROLES_FIRST in w for w in got["warnings"]) is said
+
+
+@pytest.mark.parametrize("shape,said", [
+    ((3, 2, 3), False),  # clip reads no negatives: roles-first would be np.stack([a, p]) only
+    ((2, 3, 3), True),  # np.stack([a, p]) of three pairs
+])
+def test_a_loss_without_negatives_has_two_roles_to_stack(
+        shape: tuple[int, ...], said: bool, tmp_path: Path) -> None:
+    np.save(tmp_path / "s.npy", RNG.normal(size=shape))
+    proc = cli(["compute", "clip", "s.npy", "-f", "json"], tmp_path)
+    assert any(ROLES_FIRST in w for w in values(proc)["warnings"]) is said
