@@ -24,6 +24,7 @@ from losscli.io import (
     one_example_stack,
     replaced_roles,
     roles_first_stack,
+    takes_negatives,
 )
 from losscli.io.formats import inexact_in_array, open_binary, precision_warning, sniff
 from losscli.io.hdf5 import split_path
@@ -243,7 +244,7 @@ def _lone_npy(table: Table, npy: NpyFile, spec: LossSpec) -> None:
         table.where[role] = f"{where}:{role}"
     if npy.ndim == 3:
         table.stack = npy
-        reading = roles_first_stack(where, npy.shape)
+        reading = roles_first_stack(where, npy.shape, takes_negatives(spec))
         if reading is not None:
             table.warnings.append(reading)
         return

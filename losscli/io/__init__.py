@@ -438,7 +438,7 @@ def _document_roles(where: str, fmt: str, payload: Any, spec: LossSpec | None,
             notes.append(one_example_stack(where, payload.shape, kind))
             return out, LoneStack(where, tuple(payload.shape), tuple(out), kind)
         if "anchor" in out:
-            reading = roles_first_stack(where, payload.shape)
+            reading = roles_first_stack(where, payload.shape, takes_negatives(spec))
             if reading is not None:
                 notes.append(reading)
         return out, None
@@ -481,25 +481,42 @@ def one_example_stack(where: str, shape: tuple[int, ...], kind: str = ".npy") ->
             "--positive, --negatives")
 
 
-def roles_first_stack(where: str, shape: tuple[int, ...]) -> str | None:
-    """The warning for a 3-D stack (B, R, D) that may have been saved roles-first.
+# np.stack([a, p, n_1, ..., n_K]) lists the roles' arrays by hand: a stack whose first axis
+# is this short may be such a list, whatever its other axes (QA17 H1: (7, 3, 4), three
+# examples of five negatives saved so, was read as seven examples of one without a word).
+ROLES_FIRST_ROWS = 2 + 64
 
-    np.stack([a, p, n]) of (B', D) arrays, numpy's default axis, gives (2 + K', B', D): it
-    is read as B = 2 + K' examples of R = B' rows each, a legal shape with other numbers.
-    Both readings fit every (X, Y, D); a batch has more examples than rows per example far
-    more often than not, so a stack with no more examples than rows (2 <= B <= R) is where
-    the roles-first reading is as likely or likelier: that reading is announced, with the
-    save that removes the doubt. B = 1 cannot be roles-first (a stack needs two roles)."""
-    B, R, D = shape
-    if not 2 <= B <= R:
+
+def roles_first_stack(where: str, shape: tuple[int, ...], negatives: bool = True,
+                      ) -> str | None:
+    """The warning for a 3-D stack (X, Y, D) that may have been saved roles-first.
+
+    np.stack([a, p, n_1..n_K']) of (B', D) arrays, numpy's default axis, gives
+    (2 + K', B', D): it is read as B = 2 + K' examples of Y = B' rows each, a legal shape with
+    other numbers. Both readings fit every (X, Y, D) with X >= 2. The roles-first one is
+    likely where the first axis is no longer than the second (a batch has more examples than
+    rows per example far more often than not) or short enough to be roles listed by hand
+    (X <= ROLES_FIRST_ROWS): there the reading taken and the other are both said, with the
+    save that removes the doubt. X = 1 cannot be roles-first (a stack needs two roles), nor
+    X > 2 for a loss without `negatives` (clip's np.stack([a, p]) is (2, B, D))."""
+    X, Y, D = shape
+    if X < 2 or (X > Y and X > ROLES_FIRST_ROWS) or (X > 2 and not negatives):
         return None
-    K = R - 2
-    each = (f"an anchor, a positive and K = {K} negative{'s' if K != 1 else ''}" if K
+    return (f"{where}: a {tuple(shape)} stack is read as B = {X} examples, each "
+            f"{_one_example(Y - 2)} (axis 1 holds the roles); saved roles-first, as "
+            f"np.stack([a, p, n]) puts them, it would be B = {Y} examples, each "
+            f"{_one_example(X - 2)}: if axis 0 holds the roles, save it with "
+            f"np.stack([...], axis=1), ({Y}, {X}, {D})")
+
+
+def takes_negatives(spec: LossSpec | None) -> bool:
+    """Whether a loss reads a negatives role (any loss may, when none is named)."""
+    return spec is None or "negatives" in spec.roles
+
+
+def _one_example(K: int) -> str:
+    return (f"an anchor, a positive and K = {K} negative{'s' if K != 1 else ''}" if K
             else "an anchor and a positive")
-    return (f"{where}: a {tuple(shape)} stack is read as B = {B} examples, each {each} "
-            f"(axis 1 holds the roles); it has no more examples than rows per example, as "
-            f"when np.stack([a, p, n]) puts the roles on axis 0: if axis 0 holds the roles, "
-            f"save it with np.stack([...], axis=1), ({R}, {B}, {D})")
 
 
 def _read_role_file(path: str, role: str, stdin: IO[bytes] | None,
@@ -621,4 +638,5 @@ def _empty_negatives(arr: np.ndarray, role: str) -> bool:
 
 __all__ = ["RoleNames", "as_role_array", "check_layout", "check_role_files",
            "inputs_from_arrays", "is_regular_file", "load_inputs", "one_example_stack",
-           "parse_mapping", "read_stream", "replaced_roles", "with_layout"]
+           "parse_mapping", "read_stream", "replaced_roles", "roles_first_stack",
+           "takes_negatives", "with_layout"]

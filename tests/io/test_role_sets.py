@@ -193,11 +193,12 @@ def test_a_lone_2d_npy_is_one_example_and_says_so(tmp_path: Path) -> None:
 
 
 def test_a_lone_3d_stack_is_read_without_a_guess(tmp_path: Path) -> None:
-    # more examples than rows per example (6 > 4): no reading to announce (below)
+    # more examples than rows per example, and more than roles listed by hand would give
+    # (69 > 66): no reading to announce (below)
     stack = np.concatenate([A[:, None], P[:, None], N], axis=1)
-    np.save(tmp_path / "stack.npy", np.concatenate([stack, stack]))
+    np.save(tmp_path / "stack.npy", np.concatenate([stack] * 23))
     got = values(cli(["compute", "triplet", "stack.npy", "-f", "json"], tmp_path))
-    assert got["shape"]["batch"] == 6 and got["warnings"] == []
+    assert got["shape"]["batch"] == 69 and got["warnings"] == []
 
 
 ROLES_FIRST = "if axis 0 holds the roles, save it with np.stack([...], axis=1)"
@@ -213,27 +214,47 @@ def test_a_stack_saved_roles_first_is_announced_once_in_compute_and_batch(
     proc = cli(["compute", "triplet", "roles_first.npy", "-f", "json"], tmp_path)
     said = [w for w in values(proc)["warnings"] if ROLES_FIRST in w]
     assert said == ["roles_first.npy: a (3, 6, 5) stack is read as B = 3 examples, each an "
-                    "anchor, a positive and K = 4 negatives (axis 1 holds the roles); it has "
-                    "no more examples than rows per example, as when np.stack([a, p, n]) puts "
-                    "the roles on axis 0: " + ROLES_FIRST + ", (6, 3, 5)"]
+                    "anchor, a positive and K = 4 negatives (axis 1 holds the roles); saved "
+                    "roles-first, as np.stack([a, p, n]) puts them, it would be B = 6 "
+                    "examples, each an anchor, a positive and K = 1 negative: " + ROLES_FIRST
+                    + ", (6, 3, 5)"]
     assert sum(ROLES_FIRST in line for line in proc.stderr.splitlines()) == 1
     batch = cli(["batch", "triplet", "roles_first.npy", "ok.npy", "--chunk", "1", "-f",
                  "jsonl"], tmp_path)
     first, second = (json.loads(line) for line in batch.stdout.splitlines())
     assert [w for w in first["warnings"] if ROLES_FIRST in w] == said
-    assert second["warnings"] == []
-    assert values(cli(["compute", "triplet", "ok.npy", "-f", "json"], tmp_path))["warnings"] \
-        == []
+    # the file saved as documented is as short as roles listed by hand: its reading is said
+    # too, the other way round
+    assert second["warnings"] == values(cli(["compute", "triplet", "ok.npy", "-f", "json"],
+                                            tmp_path))["warnings"]
+    assert [w.split(" (axis 1")[0] for w in second["warnings"]] == [
+        "ok.npy: a (6, 3, 5) stack is read as B = 6 examples, each an anchor, a positive and "
+        "K = 1 negative"]
 
 
 @pytest.mark.parametrize("shape,said", [
     ((2, 2, 3), True),  # np.stack([a, p]) of two anchors: as likely roles-first
     ((3, 3, 3), True),  # np.stack([a, p, n]) of three anchors
-    ((3, 2, 3), False),  # more examples than rows: a batch
+    ((3, 2, 3), True),  # np.stack([a, p, n]) of two anchors (the seed example's B)
+    ((7, 3, 4), True),  # QA17 H1: np.stack([a, p, n1..n5]) of three anchors, once silent
+    ((66, 3, 2), True),  # 64 negatives listed by hand
+    ((3, 80, 2), True),  # no more examples than rows
+    ((67, 3, 2), False),  # more examples than rows, more than roles listed by hand
     ((1, 5, 3), False),  # one example: roles-first would need a single role
 ])
-def test_the_stack_reading_is_announced_where_it_has_no_more_examples_than_rows(
+def test_the_stack_reading_is_announced_where_roles_first_is_likely(
         shape: tuple[int, ...], said: bool, tmp_path: Path) -> None:
     np.save(tmp_path / "s.npy", RNG.normal(size=shape))
     got = values(cli(["compute", "infonce", "s.npy", "-f", "json"], tmp_path))
     assert any(ROLES_FIRST in w for w in got["warnings"]) is said
+
+
+@pytest.mark.parametrize("shape,said", [
+    ((3, 2, 3), False),  # clip reads no negatives: roles-first would be np.stack([a, p]) only
+    ((2, 3, 3), True),  # np.stack([a, p]) of three pairs
+])
+def test_a_loss_without_negatives_has_two_roles_to_stack(
+        shape: tuple[int, ...], said: bool, tmp_path: Path) -> None:
+    np.save(tmp_path / "s.npy", RNG.normal(size=shape))
+    proc = cli(["compute", "clip", "s.npy", "-f", "json"], tmp_path)
+    assert any(ROLES_FIRST in w for w in values(proc)["warnings"]) is said
