@@ -189,7 +189,7 @@ class StreamEvaluator:
         rows.parallel = False if chunk.streamed else None
         loss = np.empty(B)
         flags = np.zeros(B, dtype=np.int8)
-        warnings: list[str] = []
+        warnings = list(self.call.unused_given)  # as run() says them for the other forms
         active = self.form(rows, loss, flags, warnings)
         self._flags(flags, chunk, warnings)
         params = self.call.params

@@ -88,6 +88,11 @@ class LossCall:
         return None if self.applied is None else self.applied.convention
 
     @property
+    def unused_given(self) -> tuple[str, ...]:
+        """Warnings for parameters given where they do not enter the value (Param.unused)."""
+        return self.spec.unused_given(dict(self.given), self.params, self.convention)
+
+    @property
     def streams(self) -> bool:
         """Whether batch may evaluate an input a chunk of examples at a time (the spec's
         `streams`). Under a library's convention each input is evaluated whole, as compute

@@ -62,7 +62,7 @@ def run(call: LossCall, inputs: Inputs, *, grad: bool = False, merge: bool = Tru
         result = replace(result, convention=applied.describe())
     layouts = tuple(w for w in (negatives_layout_warning(inputs, spec.roles),
                                 positives_layout_warning(inputs, spec.roles)) if w)
-    warnings = tuple(inputs.warnings) + layouts + result.warnings
+    warnings = tuple(inputs.warnings) + layouts + call.unused_given + result.warnings
     if not result.finite and all(np.isfinite(result.per_example)):
         # Every example finite but their sum overflowed: still say why the value is null.
         warnings += (f"the {call.reduction} of the example losses overflows float64; "

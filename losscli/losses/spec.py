@@ -18,6 +18,21 @@ from losscli.model import EXAMPLE_FORMS, ROLE_SHAPES, ExampleForm
 
 
 @dataclass(frozen=True)
+class Unused:
+    """Where a given parameter does not enter the loss's value: while parameter `param`
+    holds `value` (triplet's margin under --soft, whose term is softplus(d_ap - d_an)),
+    unless the library convention applied (--like) has the flag `kept_by` (PML's soft term
+    keeps the margin). Given there, a warning says so (`says`: what it still does, if
+    anything, and what to use instead), so that a margin reported in `params` is not taken
+    for one that moved the value."""
+
+    param: str
+    value: Any
+    says: str
+    kept_by: str | None = None
+
+
+@dataclass(frozen=True)
 class Param:
     """One parameter of a loss: its default, its type and the values it accepts."""
 
@@ -32,6 +47,7 @@ class Param:
     # The role without which the parameter does nothing (hinge-embedding's distance acts on
     # x1 and x2, not on given values): given without it, a usage error, never ignored.
     with_role: str | None = None
+    unused: Unused | None = None
 
     @property
     def option(self) -> str:
@@ -587,3 +603,21 @@ class LossSpec:
             value = p.validate(given.get(p.name))
             resolved[p.name] = p.default if value is None else value
         return resolved
+
+    def unused_given(self, given: Mapping[str, Any], resolved: Mapping[str, Any],
+                     convention: Any = None) -> tuple[str, ...]:
+        """A warning for each parameter given where it does not enter the value
+        (Param.unused)."""
+        said = []
+        for p in self.params:
+            unused = p.unused
+            if unused is None or given.get(p.name) is None \
+                    or resolved.get(unused.param) != unused.value:
+                continue
+            if unused.kept_by is not None and getattr(convention, unused.kept_by, False):
+                continue
+            under = self.param(unused.param)
+            setting = under.named if under.kind == "bool" else f"{under.named} {unused.value}"
+            said.append(f"{p.named} does not enter {self.name}'s value under {setting}: "
+                        f"{unused.says}")
+        return tuple(said)

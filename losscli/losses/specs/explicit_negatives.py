@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
-from losscli.losses.spec import Column, Convention, LossSpec, Note, Param
+from dataclasses import replace
+
+from losscli.losses.spec import Column, Convention, LossSpec, Note, Param, Unused
 from losscli.losses.specs.common import (
     DISTANCE_HELP,
     DISTANCES,
@@ -227,6 +229,14 @@ CONTRASTIVE = LossSpec(
     },
 )
 
+# The soft triplet term is softplus(d_ap - d_an): a margin given with --soft moves only the
+# regimes' labels (QA17 M1: --soft --margin 0.5 and --margin 3 gave one value, the margin
+# reported in params without a word).
+_TRIPLET_MARGIN = replace(_MARGIN, unused=Unused(
+    "soft", True, "the soft term is softplus(d_ap - d_an); the margin sets only the regimes' "
+    "semi-hard band, d_ap <= d_an < d_ap + m (--no-soft for the hinge [d_ap - d_an + m]+, or "
+    "--like pytorch-metric-learning, whose soft term keeps it)", kept_by="soft_margin"))
+
 TRIPLET = LossSpec(
     hardest=("negative", "-d_an"),
     name="triplet",
@@ -240,7 +250,7 @@ TRIPLET = LossSpec(
     required=("anchor", "positive", "negatives"),
     optional=(),
     params=(
-        _MARGIN,
+        _TRIPLET_MARGIN,
         Param("distance", "euclidean", DISTANCE_HELP, kind="choice", choices=DISTANCES),
         Param("negatives_reduction", "mean", "how the K terms of an example combine",
               kind="choice", choices=("mean", "sum", "max", "mean-active")),
