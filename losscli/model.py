@@ -408,6 +408,12 @@ class FileResult:
         """Whether the input was evaluated (no error)."""
         return self.error is None
 
+    def named_warnings(self) -> list[str]:
+        """The warnings, each naming this input once: a warning that names its file (or, on
+        a line's record, the line's file: an input given twice) as it is, else prefixed."""
+        files = tuple(f"{f}:" for f in (self.file, self.file.rsplit(":", 1)[0]))
+        return [w if w.startswith(files) else f"{self.file}: {w}" for w in self.warnings]
+
     def error_text(self) -> str | None:
         """The error's one-line message, or None."""
         return None if self.error is None else self.error.message()

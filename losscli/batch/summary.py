@@ -10,6 +10,9 @@ import numpy as np
 from losscli.model import SCHEMA, FileResult
 
 QUANTILES = (5, 25, 50, 75, 95)
+# The summary record keeps this many distinct warnings (each input's are on stderr too): a
+# warning per input over 100,000 inputs would make one record of megabytes.
+WARNINGS_KEPT = 100
 
 
 class Summary:
@@ -23,12 +26,14 @@ class Summary:
         self.active = 0
         self.margin_terms = 0
         self.has_margin = False
+        self.warnings: dict[str, None] = {}  # distinct, in order, each naming its input
 
     def add(self, result: FileResult) -> None:
         """Count one input's record: its per-example losses and active margin terms, or its
         failure.
         """
         self.files += 1
+        self.warnings.update(dict.fromkeys(result.named_warnings()))
         if not result.ok:
             self.failed.append(result.file)
             return
@@ -83,4 +88,15 @@ class Summary:
             **stats,
             "non_finite": int(values.size - finite.size),
             "active_share": None if share is None or math.isnan(share) else share,
+            "warnings": self._kept_warnings(),
         }
+
+    def _kept_warnings(self) -> list[str]:
+        """The inputs' warnings (the first WARNINGS_KEPT, then how many more) and the
+        summary's own: the record says how the inputs were read, as compute's JSON does."""
+        said = list(self.warnings)
+        kept = said[:WARNINGS_KEPT]
+        if len(said) > WARNINGS_KEPT:
+            kept.append(f"and {len(said) - WARNINGS_KEPT} more warning(s), each on stderr")
+        left_out = self.left_out_warning()
+        return kept + ([left_out] if left_out is not None else [])

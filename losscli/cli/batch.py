@@ -212,13 +212,8 @@ def run_batch(loss: str, inputs: list[str] | None, roles: dict[str, str],
                         progress.say(line)
                     noted = True
                 if not quiet:
-                    # a warning that names its file (or, on a line's record, the line's
-                    # file: an input given twice) says it once
-                    files = (result.file, result.file.rsplit(":", 1)[0])
-                    for w in result.warnings:
-                        named = w.startswith(tuple(f"{f}:" for f in files))
-                        progress.say(f"warning: {w}" if named else
-                                     f"warning: {result.file}: {w}")
+                    for w in result.named_warnings():
+                        progress.say(f"warning: {w}")
                 if result.error is not None:
                     progress.say(f"error: {result.error.message()}")
                     if first_failure is None:

@@ -20,8 +20,9 @@ from losscli.render.fitted import fitted
 FILE_COLUMNS = ("file", "n", "value", "seconds", "error", "batch", "negatives", "dim",
                 "classes", "positives", "warnings")
 EXAMPLE_COLUMNS = ("file", "index", "loss", "error")
-SUMMARY_COLUMNS = ("loss", "files", "failed", "count", "mean", "std", "min", "p5", "p25",
-                   "p50", "p75", "p95", "max", "non_finite", "active_share")
+SUMMARY_STATISTICS = ("loss", "files", "failed", "count", "mean", "std", "min", "p5", "p25",
+                      "p50", "p75", "p95", "max", "non_finite", "active_share")
+SUMMARY_COLUMNS = (*SUMMARY_STATISTICS, "warnings")
 
 
 def dumps(doc: Any) -> str:
@@ -45,11 +46,22 @@ def example_lines(result: FileResult) -> str:
     if not result.ok or result.per_example is None:
         return dumps({"schema": SCHEMA, "file": result.file, "index": None, "loss": None,
                       "error": result.error_text()}) + "\n"
+    said = warnings_line(result)
     if result.columns is not None:
-        return "".join(example_line(result, i) for i in range(result.per_example.shape[0]))
+        return said + "".join(example_line(result, i)
+                              for i in range(result.per_example.shape[0]))
     head = f'{{"schema": {SCHEMA}, "file": ' + name + ', "index": '
-    return "".join(f'{head}{i}, "loss": {_number(v)}}}\n'
-                   for i, v in enumerate(result.per_example.tolist()))
+    return said + "".join(f'{head}{i}, "loss": {_number(v)}}}\n'
+                          for i, v in enumerate(result.per_example.tolist()))
+
+
+def warnings_line(result: FileResult) -> str:
+    """An input's warnings as one line before its examples' (index and loss null, as a
+    failed input's line is), or nothing where it has none."""
+    if not result.warnings:
+        return ""
+    return dumps({"schema": SCHEMA, "file": result.file, "index": None, "loss": None,
+                  "warnings": list(result.warnings)}) + "\n"
 
 
 def example_line(result: FileResult, index: int) -> str:
@@ -120,7 +132,8 @@ def example_csv_row(result: FileResult, index: int) -> str:
 
 def summary_csv(summary: dict[str, Any]) -> str:
     """The --summary record as a CSV header and row."""
-    return _csv([SUMMARY_COLUMNS, [summary.get(k) for k in SUMMARY_COLUMNS]])
+    row = {**summary, "warnings": "; ".join(summary.get("warnings", []))}
+    return _csv([SUMMARY_COLUMNS, [row.get(k) for k in SUMMARY_COLUMNS]])
 
 
 def summary_line(summary: dict[str, Any]) -> str:
@@ -206,6 +219,6 @@ def summary_table(summary: dict[str, Any]) -> Any:
                   title_justify="left", show_edge=False, pad_edge=False, show_header=False)
     table.add_column("statistic")
     table.add_column("value", justify="right")
-    for key in SUMMARY_COLUMNS[1:]:
+    for key in SUMMARY_STATISTICS[1:]:  # the warnings are on stderr
         table.add_row(key, _fmt(summary.get(key), 10))
     return fitted(table)

@@ -50,9 +50,10 @@ def sweep_rows(s: Sweep) -> list[dict[str, Any]]:
 
 
 def sweep_jsonl(s: Sweep) -> str:
-    """A sweep as JSON Lines: one line per step, then the limits."""
+    """A sweep as JSON Lines: one line per step, then the limits and the warnings."""
     lines = [dumps({"schema": SCHEMA, **r}, indent=None) for r in sweep_rows(s)]
-    lines.append(dumps(_clean({"schema": SCHEMA, "limits": s.limits}), indent=None))
+    lines.append(dumps(_clean({"schema": SCHEMA, "limits": s.limits,
+                               "warnings": list(s.warnings)}), indent=None))
     return "\n".join(lines) + "\n"
 
 
@@ -120,9 +121,12 @@ def sweep_table(s: Sweep, console: Console) -> None:
 
 # --------------------------------------------------------------------------------- stats
 def stats_jsonl(st: Stats) -> str:
-    """The stats records as JSON Lines."""
+    """The stats records as JSON Lines, then a `warnings` record where there are any."""
+    records = list(st.records)
+    if st.warnings:
+        records.append({"stat": "warnings", "warnings": list(st.warnings)})
     return "".join(dumps(_clean({"schema": SCHEMA, **r}), indent=None) + "\n"
-                   for r in st.records)
+                   for r in records)
 
 
 def stats_json(st: Stats) -> str:

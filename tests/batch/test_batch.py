@@ -70,6 +70,10 @@ def test_per_example_records_are_compute_losses(capsys, monkeypatch, loss, args)
     code, out, _ = _cli(capsys, "batch", loss, *args, "--per-example")
     assert code == 0
     records = _records(out)
+    said = records[0]["warnings"] if records[0]["index"] is None else []
+    assert said == json.loads(_cli(capsys, "compute", loss, *args, "--format", "json")[1])[
+        "warnings"]  # the input's warnings, on a line before its examples
+    records = records[1:] if said else records
     assert [r["index"] for r in records] == list(range(len(want)))
     assert {r["file"] for r in records} == {args[0]}
     assert_records_close([r["loss"] for r in records], want)
