@@ -10,6 +10,7 @@ was written against, `install()` changes nothing.
 
 from __future__ import annotations
 
+import math
 import types
 import typing
 from typing import Any
@@ -37,14 +38,20 @@ def _plain_type(annotation: Any) -> tuple[type, bool] | None:
     return None
 
 
-class Underflow(ValueError):
-    """A nonzero number typed that float64 reads as 0 (`-t 1e-400`)."""
+class OutOfRange(ValueError):
+    """A number typed that float64 cannot hold: read as 0 (`-t 1e-400`) or as infinity
+    (`-t 1e400`). args: the text typed, and what float64 made of it."""
 
 
 def _underflows(text: str, value: float) -> bool:
     """Whether `text` spells a nonzero number that `value`, its float, lost to 0."""
     mantissa = text.lower().partition("e")[0]
     return value == 0.0 and any(c in "123456789" for c in mantissa)
+
+
+def _overflows(text: str, value: float) -> bool:
+    """Whether `text` spells a finite number that `value`, its float, made infinite."""
+    return math.isinf(value) and "inf" not in text.lower()
 
 
 def _convert(kind: type, value: Any) -> Any:
@@ -61,9 +68,12 @@ def _convert(kind: type, value: Any) -> Any:
         return str(value)
     converted = kind(text)
     # Read as 0 it would be refused as "got 0.0" (a temperature), a number the user never
-    # typed, or pass unseen (a margin): as loud as a JSON number that underflows.
+    # typed, or pass unseen (a margin); read as inf, "must be finite, got inf": each said
+    # as typed, as loud as a JSON number out of float64's range.
     if kind is float and _underflows(text, converted):
-        raise Underflow(text)
+        raise OutOfRange(text, "underflows to 0")
+    if kind is float and _overflows(text, converted):
+        raise OutOfRange(text, "overflows to infinity")
     return converted
 
 
@@ -86,11 +96,12 @@ def install() -> bool:
                 if many:
                     return [_convert(kind, v) for v in value]
                 return _convert(kind, value)
-            except Underflow as exc:
+            except OutOfRange as exc:
                 option = next((o for o in param.opts if o.startswith("--")), param.name)
-                raise UsageError(f"{option} got {exc}, which underflows to 0 in float64",
-                                 "give a number float64 holds (its smallest above 0 is "
-                                 "about 4.9e-324)") from None
+                typed, became = exc.args
+                raise UsageError(f"{option} got {typed}, which {became} in float64",
+                                 "give a number float64 holds (from about 4.9e-324 to "
+                                 "1.8e308 in magnitude)") from None
             except (TypeError, ValueError):
                 shown = value if not many else next(iter(value), value)
                 raise BadParameter(f"{shown!r} is not a valid {_KIND_NAMES[kind]}",

@@ -91,7 +91,7 @@ class Param:
         )
         if bad:
             raise UsageError(f"{self.named} got {value}", _CHECK_FIX[self.check])
-        return value
+        return value + 0.0  # -0.0 as 0.0: params would echo "margin": -0.0 (QA17b L5)
 
 
 def flag(option: str, value: Any) -> bool:

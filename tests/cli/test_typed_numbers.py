@@ -9,7 +9,7 @@ import pytest
 
 from tests.helpers import SEED1, run_cli
 
-UNDERFLOW_FIX = "give a number float64 holds (its smallest above 0 is about 4.9e-324)"
+RANGE_FIX = "give a number float64 holds (from about 4.9e-324 to 1.8e308 in magnitude)"
 
 
 @pytest.mark.parametrize(("loss", "option", "typed"), [
@@ -20,10 +20,29 @@ def test_a_number_that_underflows_is_echoed_as_typed(capsys, loss, option, typed
     code, out, err = run_cli(capsys, "compute", loss, SEED1, option, typed)
     assert code == 2 and out == "", err
     flag = "--temperature" if option == "-t" else option
-    assert err == f"error: {flag} got {typed}, which underflows to 0 in float64; {UNDERFLOW_FIX}\n"
+    assert err == f"error: {flag} got {typed}, which underflows to 0 in float64; {RANGE_FIX}\n"
     # a zero typed as one (0e5, -0.0) is no underflow: the option's own check decides
     code, _, err = run_cli(capsys, "compute", loss, SEED1, option, "-0e5")
     assert ("underflow" not in err) and (code == 0) == (loss == "triplet"), err
+
+
+@pytest.mark.parametrize(("option", "typed"), [("-t", "1e400"), ("--margin", "-2e308")])
+def test_a_number_that_overflows_is_echoed_as_typed(capsys, option, typed):
+    code, out, err = run_cli(capsys, "compute", "triplet" if option == "--margin" else
+                             "infonce", SEED1, option, typed)
+    flag = "--temperature" if option == "-t" else option
+    assert (code, out) == (2, "")
+    assert err == (f"error: {flag} got {typed}, which overflows to infinity in float64; "
+                   f"{RANGE_FIX}\n")
+    code, _, err = run_cli(capsys, "compute", "infonce", SEED1, "-t", "inf")  # typed so
+    assert code == 2 and "must be finite, got inf" in err
+
+
+def test_a_negative_zero_is_reported_as_zero(capsys):
+    code, out, err = run_cli(capsys, "compute", "triplet", SEED1, "--margin", "-0.0", "-f",
+                             "json")
+    assert code == 0, err
+    assert '"margin": 0.0,' in out
 
 
 @pytest.mark.parametrize(("start", "stop", "says"), [
@@ -41,4 +60,4 @@ def test_a_sweep_end_that_underflows_names_from(capsys):
     code, _, err = run_cli(capsys, "sweep", "infonce", SEED1, "--param", "temperature",
                            "--from", "1e-400", "--to", "1")
     assert code == 2
-    assert err == f"error: --from got 1e-400, which underflows to 0 in float64; {UNDERFLOW_FIX}\n"
+    assert err == f"error: --from got 1e-400, which underflows to 0 in float64; {RANGE_FIX}\n"
