@@ -203,6 +203,15 @@ def evaluate_file(name: str, path: str | None = None, *, role_files: Mapping[str
                     emulate=emulate, **params)
 
 
+def batch_files(inputs: Iterable[str | os.PathLike],
+                role_files: Mapping[str, str] | None = None) -> list[str]:
+    """The files `evaluate_files` would read for these inputs (directories and globs
+    expanded, by real path): what an output file must not be."""
+    from losscli.batch.sources import expand, files_of
+
+    return files_of(expand([os.fspath(i) for i in inputs], dict(role_files or {})))
+
+
 def evaluate_files(name: str, inputs: str | os.PathLike | Iterable[str | os.PathLike], *,
                    role_files: Mapping[str, str] | None = None,
                    reduction: str | None = None, like: str | None = None,

@@ -110,6 +110,44 @@ class LoneStack:
 
 
 @dataclass(frozen=True)
+class StackDoubt:
+    """A lone 3-D stack (X, Y, D) read as X examples of Y rows (CONTRACT.md) that may have
+    been saved roles-first, np.stack([a, p, n]) with numpy's default axis: Y examples of X
+    rows (io.roles_first_stack says when). Kept with the inputs so that a loss refusing
+    what the reading gave it (no negatives, negatives it does not take) says the other
+    reading too: there it is the only one that works."""
+
+    where: str  # the file, as messages name it
+    shape: tuple[int, int, int]
+    roles: tuple[str, ...]  # the roles still read from it (not replaced by --ROLE)
+
+    @property
+    def reading(self) -> str:
+        """Both readings, in words."""
+        X, Y, _ = self.shape
+        if X == Y:  # the same shape either way, other pairs
+            other = ("it would pair x[0, b] with x[1, b] where this reading pairs x[b, 0] "
+                     "with x[b, 1]")
+        else:
+            other = f"it would be B = {Y} examples, each {_one_example(X - 2)}"
+        return (f"a {self.shape} stack is read as B = {X} examples, each "
+                f"{_one_example(Y - 2)} (axis 1 holds the roles); saved roles-first, as "
+                f"np.stack([a, p, n]) puts them, {other}")
+
+    @property
+    def fix(self) -> str:
+        """The save that removes the doubt."""
+        X, Y, D = self.shape
+        return (f"if axis 0 holds the roles, save it with np.stack([...], axis=1) (or save "
+                f"np.swapaxes(x, 0, 1) of this array), ({Y}, {X}, {D})")
+
+
+def _one_example(K: int) -> str:
+    return (f"an anchor, a positive and K = {K} negative{'s' if K != 1 else ''}" if K
+            else "an anchor and a positive")
+
+
+@dataclass(frozen=True)
 class Inputs:
     """Arrays by role, each float64 and C-contiguous, with where each came from.
 
@@ -134,6 +172,8 @@ class Inputs:
     first_row: int = 0
     # Set when roles were read from a lone 2-D .npy's rows (one example): see LoneStack.
     lone_stack: LoneStack | None = None
+    # Set when roles were read from a lone 3-D stack that may have been saved roles-first.
+    stack_doubt: StackDoubt | None = None
     # INPUT, the file keyed by role, as messages name it: a role it lacks names it even when
     # it held no role at all (`{}`, an empty safetensors), where `sources` cannot.
     document: str | None = None

@@ -289,7 +289,12 @@ def peek_stdin(stdin: Any = None, loss: str = "LOSS") -> Peeked:
         raise BadData("stdin is empty: no JSON Lines to evaluate", EMPTY_LINES_FIX,
                       where="<stdin>")
     other_format = _not_json_lines("<stdin>", text.lstrip()) is not None
-    return Peeked(lines or other_format, head, stream)
+    # One line alone (peek_lines read to the end for a second) is a JSON Lines stream of one
+    # line, as stdin always was: read as a document it would refuse the unknown keys that
+    # its lines are allowed, and `head -1 shard.jsonl | losscli batch LOSS -` failed where
+    # two lines passed (QA18 M3). A pretty-printed document has more lines than one.
+    one_line = sum(1 for line in head if line.strip()) == 1
+    return Peeked(lines or other_format or one_line, head, stream)
 
 
 def _open_lines(source: JsonLines, stdin: Any, loss: str = "LOSS") -> Any:

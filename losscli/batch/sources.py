@@ -109,6 +109,12 @@ def expand(inputs: list[str], role_files: dict[str, str] | None = None) -> list[
     return _once([_named(item) for item in inputs])
 
 
+def files_of(sources: list[Source]) -> list[str]:
+    """Every file the sources read, by real path (not stdin, not a missing input)."""
+    return sorted({path for source in sources for path in _files(source)
+                   if path != "-" and not path.startswith("missing:")})
+
+
 def _named(item: str) -> list[Named]:
     """The sources of one INPUT, each with the files of it that this INPUT names."""
     if item == "-":

@@ -24,6 +24,7 @@ from losscli.io import (
     one_example_stack,
     replaced_roles,
     roles_first_stack,
+    stack_warning,
     takes_negatives,
 )
 from losscli.io.formats import inexact_in_array, open_binary, precision_warning, sniff
@@ -31,7 +32,7 @@ from losscli.io.hdf5 import split_path
 from losscli.io.keys import PLAIN, RoleNames
 from losscli.io.rows import batch_shape
 from losscli.losses.spec import LossSpec
-from losscli.model import SHARED_ROLES, LoneStack
+from losscli.model import SHARED_ROLES, LoneStack, StackDoubt
 
 # The rank a role has when it holds one row per example.
 PER_EXAMPLE_NDIM = {"anchor": 2, "positive": 2, "negatives": 3, "negatives2": 3, "logits": 2}
@@ -52,6 +53,7 @@ class Table:
     warnings: list[str] = field(default_factory=list)
     # A lone 2-D .npy read as one example: a loss refusing what that gives it says so.
     lone_stack: LoneStack | None = None
+    stack_doubt: StackDoubt | None = None
 
     def shape(self, role: str) -> tuple[int, ...]:
         """The shape of a role, whether loaded or read by rows."""
@@ -130,6 +132,9 @@ def _drop(table: Table, role: str) -> bool:
     if table.lone_stack is not None:  # that role no longer comes from the stack's rows
         table.lone_stack = replace(table.lone_stack, roles=tuple(
             r for r in table.lone_stack.roles if r != role))
+    if table.stack_doubt is not None:
+        table.stack_doubt = replace(table.stack_doubt, roles=tuple(
+            r for r in table.stack_doubt.roles if r != role))
     return present
 
 
@@ -244,9 +249,11 @@ def _lone_npy(table: Table, npy: NpyFile, spec: LossSpec) -> None:
         table.where[role] = f"{where}:{role}"
     if npy.ndim == 3:
         table.stack = npy
-        reading = roles_first_stack(where, npy.shape, takes_negatives(spec))
-        if reading is not None:
-            table.warnings.append(reading)
+        roles = ("anchor", "positive") + (("negatives",) if npy.shape[1] > 2 else ())
+        doubt = roles_first_stack(where, npy.shape, takes_negatives(spec), roles)
+        if doubt is not None:
+            table.warnings.append(stack_warning(doubt))
+            table.stack_doubt = doubt
         return
     table.warnings.append(one_example_stack(where, npy.shape))
     arr = npy.read_all()

@@ -162,7 +162,8 @@ def validate_shapes(table: tables.Table, spec: LossSpec, layout: str | None = No
             fake["negatives"] = _shaped((B, R - 2, D))
     for role in table.roles():
         fake[role] = _shaped(table.shape(role))
-    inputs = Inputs(arrays=fake, sources=dict(table.where), negatives_layout=layout)
+    inputs = Inputs(arrays=fake, sources=dict(table.where), negatives_layout=layout,
+                    stack_doubt=table.stack_doubt)
     negatives = "optional" if "negatives" in spec.optional else "required"
     embedding_batch(inputs, negatives=negatives, negatives2="negatives2" in spec.roles)
     warning = negatives_layout_warning(inputs, spec.roles)
@@ -213,7 +214,7 @@ def evaluate_whole(table: tables.Table, options: Any, progress: Progress | None 
                     warnings=(*table.warnings, *notes),
                     negatives_layout=options.negatives_layout,
                     positives_layout=options.positives_layout, owned=joined is not None,
-                    lone_stack=table.lone_stack)
+                    lone_stack=table.lone_stack, stack_doubt=table.stack_doubt)
     call = options.call
     if call.applied is not None and spec.streams:
         fix = (f"under --like {call.applied.convention.library}, {call.loss} is evaluated on "

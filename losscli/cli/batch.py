@@ -181,7 +181,10 @@ def run_batch(loss: str, inputs: list[str] | None, roles: dict[str, str],
     fail_above = _threshold.checked(fail_above)
     above = 0
     inputs = list(inputs or [])
-    check_out(out, force, [*inputs, *roles.values()])  # before stdin or a pipe is read
+    # every file the inputs name, directories and globs expanded: an --out inside an input
+    # directory was read as an input and then replaced (QA18 M4); before stdin is read
+    read = [*inputs, *roles.values(), *api.batch_files(inputs, roles)]
+    check_out(out, force, read)
     progress = _Progress(enabled=not quiet and _stderr_is_tty())
     announce_compiling(quiet, progress.say)
     results = api.evaluate_files(loss, inputs, role_files=roles, reduction=reduction,
@@ -190,7 +193,7 @@ def run_batch(loss: str, inputs: list[str] | None, roles: dict[str, str],
                                  task_rows=task_rows, negatives_layout=negatives_layout,
                                  mapping=map, strict_keys=strict_keys, columns=columns,
                                  positives_layout=positives_layout, **params)
-    sink = Sink(out, force, [*inputs, *roles.values()])
+    sink = Sink(out, force, read)
     writer = _Writer(sink, fmt, per_example, summary, show, rank,
                      _column_names(loss, columns))
     totals = Summary()

@@ -40,7 +40,14 @@ from losscli.io.formats import (
 )
 from losscli.io.jsonlines import Lines, looks_like_lines, parse_json_lines
 from losscli.io.keys import CONTAINERS, PLAIN, RoleNames, listing, parse_mapping, pick_roles
-from losscli.model import NEGATIVES_LAYOUTS, ROLES, SCALAR_ROLES, Inputs, LoneStack
+from losscli.model import (
+    NEGATIVES_LAYOUTS,
+    ROLES,
+    SCALAR_ROLES,
+    Inputs,
+    LoneStack,
+    StackDoubt,
+)
 
 if TYPE_CHECKING:  # io is a leaf: it reads a spec's roles and name, never the registry
     from losscli.losses.spec import LossSpec
@@ -92,7 +99,7 @@ def load_inputs(path: str | None = None, role_files: Mapping[str, str] | None = 
     raw: dict[str, Any] = {}
     sources: dict[str, str] = {}
     warnings: list[str] = []
-    lone: LoneStack | None = None
+    lone: LoneStack | StackDoubt | None = None
     document: str | None = None  # INPUT as messages name it: a file keyed by role
     members = rolesets.set_of(path) if path not in (None, "-") else None
     if members is not None:  # INPUT is one file of STEM.ROLE.npy files: read them all
@@ -136,7 +143,9 @@ def load_inputs(path: str | None = None, role_files: Mapping[str, str] | None = 
                                                      if r not in replaced))
     return Inputs(arrays=arrays, sources=sources, warnings=tuple(warnings),
                   negatives_layout=negatives_layout, positives_layout=positives_layout,
-                  lone_stack=lone, document=document)
+                  lone_stack=lone if isinstance(lone, LoneStack) else None,
+                  stack_doubt=lone if isinstance(lone, StackDoubt) else None,
+                  document=document)
 
 
 def replaced_roles(spec: LossSpec | None, role: str, given: Mapping[str, str]) -> tuple[str, ...]:
@@ -423,7 +432,7 @@ def _closing(payload: Any) -> Any:
 
 def _document_roles(where: str, fmt: str, payload: Any, spec: LossSpec | None,
                     notes: list[str], names: RoleNames,
-                    ) -> tuple[dict[str, tuple[Any, str]], LoneStack | None]:
+                    ) -> tuple[dict[str, tuple[Any, str]], LoneStack | StackDoubt | None]:
     if fmt == "hdf5" and isinstance(payload, np.ndarray):  # FILE.h5:dataset: a stack
         if payload.ndim == 0:
             raise BadData("a single number where an array belongs", "give a dataset "
@@ -438,9 +447,10 @@ def _document_roles(where: str, fmt: str, payload: Any, spec: LossSpec | None,
             notes.append(one_example_stack(where, payload.shape, kind))
             return out, LoneStack(where, tuple(payload.shape), tuple(out), kind)
         if "anchor" in out:
-            reading = roles_first_stack(where, payload.shape, takes_negatives(spec))
-            if reading is not None:
-                notes.append(reading)
+            doubt = roles_first_stack(where, payload.shape, takes_negatives(spec), tuple(out))
+            if doubt is not None:
+                notes.append(stack_warning(doubt))
+                return out, doubt
         return out, None
     if fmt == "json" and not isinstance(payload, dict):
         found = {list: "an array", str: "a string", float: "a number", bool: "a boolean",
@@ -488,35 +498,32 @@ ROLES_FIRST_ROWS = 2 + 64
 
 
 def roles_first_stack(where: str, shape: tuple[int, ...], negatives: bool = True,
-                      ) -> str | None:
-    """The warning for a 3-D stack (X, Y, D) that may have been saved roles-first.
+                      roles: tuple[str, ...] = ()) -> StackDoubt | None:
+    """The doubt of a 3-D stack (X, Y, D) that may have been saved roles-first, or None.
 
     np.stack([a, p, n_1..n_K']) of (B', D) arrays, numpy's default axis, gives
     (2 + K', B', D): it is read as B = 2 + K' examples of Y = B' rows each, a legal shape with
     other numbers. Both readings fit every (X, Y, D) with X >= 2. The roles-first one is
     likely where the first axis is no longer than the second (a batch has more examples than
     rows per example far more often than not) or short enough to be roles listed by hand
-    (X <= ROLES_FIRST_ROWS): there the reading taken and the other are both said, with the
-    save that removes the doubt. X = 1 cannot be roles-first (a stack needs two roles), nor
-    X > 2 for a loss without `negatives` (clip's np.stack([a, p]) is (2, B, D))."""
+    (X <= ROLES_FIRST_ROWS): there the reading taken and the other are both said
+    (stack_warning), with the save that removes the doubt. X = 1 cannot be roles-first (a
+    stack needs two roles), nor X > 2 for a loss without `negatives` (clip's np.stack([a,
+    p]) is (2, B, D))."""
     X, Y, D = shape
     if X < 2 or (X > Y and X > ROLES_FIRST_ROWS) or (X > 2 and not negatives):
         return None
-    return (f"{where}: a {tuple(shape)} stack is read as B = {X} examples, each "
-            f"{_one_example(Y - 2)} (axis 1 holds the roles); saved roles-first, as "
-            f"np.stack([a, p, n]) puts them, it would be B = {Y} examples, each "
-            f"{_one_example(X - 2)}: if axis 0 holds the roles, save it with "
-            f"np.stack([...], axis=1), ({Y}, {X}, {D})")
+    return StackDoubt(where, (X, Y, D), roles)
+
+
+def stack_warning(doubt: StackDoubt) -> str:
+    """The warning that says both readings of a stack, once per file."""
+    return f"{doubt.where}: {doubt.reading}: {doubt.fix}"
 
 
 def takes_negatives(spec: LossSpec | None) -> bool:
     """Whether a loss reads a negatives role (any loss may, when none is named)."""
     return spec is None or "negatives" in spec.roles
-
-
-def _one_example(K: int) -> str:
-    return (f"an anchor, a positive and K = {K} negative{'s' if K != 1 else ''}" if K
-            else "an anchor and a positive")
 
 
 def _read_role_file(path: str, role: str, stdin: IO[bytes] | None,
@@ -639,4 +646,4 @@ def _empty_negatives(arr: np.ndarray, role: str) -> bool:
 __all__ = ["RoleNames", "as_role_array", "check_layout", "check_role_files",
            "inputs_from_arrays", "is_regular_file", "load_inputs", "one_example_stack",
            "parse_mapping", "read_stream", "replaced_roles", "roles_first_stack",
-           "takes_negatives", "with_layout"]
+           "stack_warning", "takes_negatives", "with_layout"]

@@ -43,7 +43,14 @@ def blame_the_reading(exc: LossCliError, role: str, spec: LossSpec, inputs: Inpu
     as the lone 2-D .npy reading's where that reading gave the role: the user gave one
     array, not the roles its rows were cut into, so the refusal names the file and the
     reading, and the fix is a batch in each way the loss's roles can come (from its spec).
-    Anything else is returned as it is."""
+    A 3-D stack that may be roles-first gets its other reading said (StackDoubt). Anything
+    else is returned as it is."""
+    doubt = inputs.stack_doubt
+    if doubt is not None and role in doubt.roles:  # a 3-D stack's other reading may fit
+        exc.what = f"{exc.what}; {doubt.reading}"
+        exc.fix = f"{doubt.fix}; or {exc.fix}"
+        exc.where = doubt.where
+        return exc
     lone = inputs.lone_stack
     if lone is None or role not in lone.roles:
         return exc

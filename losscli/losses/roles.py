@@ -389,6 +389,10 @@ def input_document(inputs: Inputs) -> str | None:
 def missing_role(inputs: Inputs, role: str, roles: tuple[str, ...] = ()) -> BadData:
     """A required role is absent: say where it was looked for, what was found and the fix."""
     given = ", ".join(sorted(inputs.arrays)) or "none"
+    doubt = inputs.stack_doubt
+    if doubt is not None:  # the stack's other reading may be the one that holds it
+        return BadData(f"no {role}: {doubt.reading}", f"{doubt.fix}; or give --{role} FILE",
+                       where=doubt.where)
     expected = f"; expected keys: {', '.join(roles)}" if roles else ""
     return BadData(f"no {role} given (found: {given}{expected})",
                    f"add the key {role!r} or use --{role} FILE", where=input_document(inputs))

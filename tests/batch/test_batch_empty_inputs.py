@@ -35,11 +35,12 @@ def test_empty_stdin_with_out_leaves_no_file(tmp_path: Path) -> None:
 
 def test_lines_after_blank_lines_keep_their_numbers(tmp_path: Path) -> None:
     line = json.dumps({"anchor": [1.0, 0.0], "positive": [0.8, 0.6], "negatives": [[0.6, 0.8]]})
-    stdin = f"\n\n{line}\n\n{line}\n".encode()  # two lines: one line alone is one document
-    proc = cli(["batch", "triplet", "-", "-f", "jsonl"], tmp_path, stdin)
-    assert proc.returncode == 0, proc.stderr
-    records = [json.loads(x) for x in proc.stdout.decode().splitlines()]
-    assert [r["file"] for r in records] == ["<stdin>:3", "<stdin>:5"]
+    for stdin, names in ((f"\n\n{line}\n", ["<stdin>:3"]),
+                         (f"\n\n{line}\n\n{line}\n", ["<stdin>:3", "<stdin>:5"])):
+        proc = cli(["batch", "triplet", "-", "-f", "jsonl"], tmp_path, stdin.encode())
+        assert proc.returncode == 0, proc.stderr
+        records = [json.loads(x) for x in proc.stdout.decode().splitlines()]
+        assert [r["file"] for r in records] == names
 
 
 def test_an_empty_jsonl_file_is_a_failed_input(tmp_path: Path) -> None:

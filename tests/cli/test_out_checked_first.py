@@ -51,3 +51,23 @@ def test_an_out_in_no_directory_is_the_only_line(command: str, arrays: Path) -> 
     assert proc.returncode == 6, proc.stderr
     [line] = proc.stderr.splitlines()
     assert line.startswith("error: nodir/r.json: no directory ") and "--out" in line
+
+
+@pytest.mark.parametrize("given", ["d", "d/*", "d/*.jsonl"])
+def test_batch_refuses_an_out_that_its_directory_or_glob_reads(given: str,
+                                                                tmp_path: Path) -> None:
+    """The inputs' files as batch expands them, not as typed: `batch LOSS d/ --out
+    d/out.jsonl --force` read the previous out.jsonl as an input, failed it, and replaced it
+    (QA18 M4)."""
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "a.json").write_text('{"anchor": [1, 0], "positive": [0.6, 0.8], '
+                                           '"negatives": [[0.8, 0.6]]}')
+    old = tmp_path / "d" / "out.jsonl"
+    old.write_text('{"anchor": [1, 0], "positive": [0.6, 0.8], "negatives": [[0, 1]]}\n')
+    proc = cli(["batch", "triplet", given, "--out", "d/out.jsonl", "--force"], tmp_path)
+    assert proc.returncode == 6, proc.stderr
+    assert proc.stderr.splitlines() == ["error: d/out.jsonl: is one of the inputs; write to "
+                                        "another file"]
+    assert old.read_text().startswith('{"anchor"')
+    proc = cli(["batch", "triplet", "d/a.json", "--out", "d/out.jsonl", "--force"], tmp_path)
+    assert proc.returncode == 0, proc.stderr  # not an input there: replaced as asked

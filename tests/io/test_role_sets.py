@@ -217,7 +217,7 @@ def test_a_stack_saved_roles_first_is_announced_once_in_compute_and_batch(
                     "anchor, a positive and K = 4 negatives (axis 1 holds the roles); saved "
                     "roles-first, as np.stack([a, p, n]) puts them, it would be B = 6 "
                     "examples, each an anchor, a positive and K = 1 negative: " + ROLES_FIRST
-                    + ", (6, 3, 5)"]
+                    + " (or save np.swapaxes(x, 0, 1) of this array), (6, 3, 5)"]
     assert sum(ROLES_FIRST in line for line in proc.stderr.splitlines()) == 1
     batch = cli(["batch", "triplet", "roles_first.npy", "ok.npy", "--chunk", "1", "-f",
                  "jsonl"], tmp_path)
@@ -258,3 +258,30 @@ def test_a_loss_without_negatives_has_two_roles_to_stack(
     np.save(tmp_path / "s.npy", RNG.normal(size=shape))
     proc = cli(["compute", "clip", "s.npy", "-f", "json"], tmp_path)
     assert any(ROLES_FIRST in w for w in values(proc)["warnings"]) is said
+
+
+@pytest.mark.parametrize("command", ["compute", "batch"])
+@pytest.mark.parametrize("loss,shape,other", [
+    # np.stack([a, p, n]) of two examples: the documented reading has no negatives
+    ("triplet", (3, 2, 4), "it would be B = 2 examples, each an anchor, a positive and K = 1 "
+                           "negative"),
+    # np.stack([a, p]) of five examples: the documented reading has negatives it refuses
+    ("ntxent-batch", (2, 5, 4), "it would be B = 5 examples, each an anchor and a positive"),
+])
+def test_a_refusal_of_the_stack_reading_says_the_other(command, loss, shape, other,
+                                                        tmp_path: Path) -> None:
+    """Where the reading taken ends in a refusal, the warning never printed: the error says
+    the other reading, the one that works (QA18 M1)."""
+    np.save(tmp_path / "s.npy", RNG.normal(size=shape))
+    proc = cli([command, loss, "s.npy", "-f", "json"], tmp_path)
+    assert proc.returncode == (4 if command == "compute" else 7), proc.stderr
+    [line] = [x for x in proc.stderr.splitlines() if x.startswith("error:")]
+    assert line.startswith("error: s.npy: ") and other in line and ROLES_FIRST in line
+
+
+def test_a_square_stack_says_which_vectors_each_reading_pairs(tmp_path: Path) -> None:
+    np.save(tmp_path / "s.npy", RNG.normal(size=(2, 2, 4)))
+    said = [w for w in values(cli(["compute", "clip", "s.npy", "-f", "json"], tmp_path))[
+        "warnings"] if ROLES_FIRST in w]
+    assert len(said) == 1 and "would pair x[0, b] with x[1, b] where this reading pairs " \
+        "x[b, 0] with x[b, 1]" in said[0] and "np.swapaxes(x, 0, 1)" in said[0]
