@@ -88,7 +88,12 @@ def sweep(call: LossCall, inputs: Inputs, param: str, values: np.ndarray) -> Swe
     per_example = np.stack([r.per_example for r in results])
     limits = getattr(module_of(spec), "sweep_limits", None)
     columns, known = no_limits() if limits is None else limits(param, values, results)
-    warnings = tuple(dict.fromkeys(w for r in results for w in r.warnings))
+    # The swept parameter was not given: a warning that it does not enter the value (a
+    # margin under --soft) is the limits' note to say ("the loss is constant in it").
+    setting = set(call.with_params(**{param: float(values[0])}).unused_given) - set(
+        call.unused_given)
+    warnings = tuple(dict.fromkeys(w for r in results for w in r.warnings
+                                   if w not in setting))
     # The parameters held fixed: not the swept one, nor those that are another form of it
     # (clip's scale = 1/temperature) or default to it (supcon's base_temperature = t): they
     # move with it and would show their first value.

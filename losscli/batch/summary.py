@@ -10,8 +10,8 @@ import numpy as np
 from losscli.model import SCHEMA, FileResult
 
 QUANTILES = (5, 25, 50, 75, 95)
-# The summary record keeps this many distinct warnings (each input's are on stderr too): a
-# warning per input over 100,000 inputs would make one record of megabytes.
+# The summary record keeps this many distinct warnings (each input's are on stderr too,
+# unless -q): a warning per input over 100,000 inputs would make one record of megabytes.
 WARNINGS_KEPT = 100
 
 
@@ -26,14 +26,18 @@ class Summary:
         self.active = 0
         self.margin_terms = 0
         self.has_margin = False
-        self.warnings: dict[str, None] = {}  # distinct, in order, each naming its input
+        # each distinct warning (as its inputs said it), in order: the first input that said
+        # it and how many did (a run-wide one, a --margin under --soft, is one entry)
+        self.warnings: dict[str, tuple[str, int]] = {}
 
     def add(self, result: FileResult) -> None:
         """Count one input's record: its per-example losses and active margin terms, or its
         failure.
         """
         self.files += 1
-        self.warnings.update(dict.fromkeys(result.named_warnings()))
+        for text, named in zip(result.warnings, result.named_warnings(), strict=True):
+            first, count = self.warnings.get(text, (named, 0))
+            self.warnings[text] = (first, count + 1)
         if not result.ok:
             self.failed.append(result.file)
             return
@@ -94,9 +98,10 @@ class Summary:
     def _kept_warnings(self) -> list[str]:
         """The inputs' warnings (the first WARNINGS_KEPT, then how many more) and the
         summary's own: the record says how the inputs were read, as compute's JSON does."""
-        said = list(self.warnings)
+        said = [first if count == 1 else f"{first} (and {count - 1} more input(s))"
+                for first, count in self.warnings.values()]
         kept = said[:WARNINGS_KEPT]
         if len(said) > WARNINGS_KEPT:
-            kept.append(f"and {len(said) - WARNINGS_KEPT} more warning(s), each on stderr")
+            kept.append(f"and {len(said) - WARNINGS_KEPT} more distinct warning(s)")
         left_out = self.left_out_warning()
         return kept + ([left_out] if left_out is not None else [])

@@ -24,6 +24,7 @@ from losscli.cli._complete import completion_words, named_loss
 from losscli.cli._help import command_help
 from losscli.cli._output import ReaderGone, stdout_error, write_text
 from losscli.errors import SURFACE, ExitCode, LossCliError
+from losscli.render.json_escaping import ESCAPE_NON_ASCII, writes_unicode
 
 if TYPE_CHECKING:
     from losscli.losses import LossSpec
@@ -239,6 +240,7 @@ def run(argv: list[str] | None = None) -> int:
     debug = "--debug" in args or os.environ.get("LOSSCLI_DEBUG") == "1"
     completing = completion_words()
     surface = SURFACE.set("cli")  # usage errors in terms of options, not keywords
+    escaping = ESCAPE_NON_ASCII.set(not writes_unicode(sys.stdout))
     written = sys.modules.get(_WRITTEN)
     if written is not None:  # a run before this one in the same process (the tests)
         written.forget()
@@ -298,6 +300,7 @@ def run(argv: list[str] | None = None) -> int:
         return _internal_error(exc, debug)
     finally:
         SURFACE.reset(surface)
+        ESCAPE_NON_ASCII.reset(escaping)
 
 
 # What a write to a full or failing device raises: reported as stdout's output error.

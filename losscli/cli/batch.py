@@ -357,7 +357,9 @@ class _Writer:
             text = "".join(batchout.example_csv_row(r, i) for r, i in picked)
             text += "".join(batchout.example_csv_rows(r) for r in failed)
         else:
-            text = "".join(batchout.example_line(r, i) for r, i in picked)
+            inputs = {id(r): r for r, _ in picked}  # each input with a ranked example, once
+            text = "".join(batchout.warnings_line(r) for r in inputs.values())
+            text += "".join(batchout.example_line(r, i) for r, i in picked)
             text += "".join(batchout.example_lines(r) for r in failed)
         if self.fmt == "json":
             lines = text.splitlines()

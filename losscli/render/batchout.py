@@ -16,6 +16,7 @@ from typing import Any
 
 from losscli.model import SCHEMA, FileResult
 from losscli.render.fitted import fitted
+from losscli.render.json_escaping import ESCAPE_NON_ASCII
 
 FILE_COLUMNS = ("file", "n", "value", "seconds", "error", "batch", "negatives", "dim",
                 "classes", "positives", "warnings")
@@ -27,7 +28,7 @@ SUMMARY_COLUMNS = (*SUMMARY_STATISTICS, "warnings")
 
 def dumps(doc: Any) -> str:
     """Strict JSON on one line (no NaN, unicode kept)."""
-    return json.dumps(doc, allow_nan=False, ensure_ascii=False)
+    return json.dumps(doc, allow_nan=False, ensure_ascii=ESCAPE_NON_ASCII.get())
 
 
 def _number(value: float) -> str:

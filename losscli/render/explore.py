@@ -148,7 +148,7 @@ def stats_csv(st: Stats) -> str:
     """Everything the JSON and the table hold, one row per record: the summaries' columns
     first, then every other field a record has (regime counts, active and all terms, the
     false-negative rule, ...), then the histogram as one row per series and bin (its count
-    in `count`, its edges in `lower` and `upper`)."""
+    in `count`, its edges in `lower` and `upper`), then a `warning` row per warning."""
     extra = list(dict.fromkeys(k for r in st.records if r["stat"] != "histogram"
                                for k in r if k not in STATS_CSV_KEYS))
     keys = STATS_CSV_KEYS + extra + HISTOGRAM_KEYS
@@ -165,6 +165,8 @@ def stats_csv(st: Stats) -> str:
                 row = {"stat": "histogram", "quantity": r.get("quantity"), "count": count,
                        "series": series, "bin": i, "lower": edges[i], "upper": edges[i + 1]}
                 writer.writerow([_cell(_clean(row.get(k))) for k in keys])
+    for text in st.warnings:  # a row each, the text in `quantity`: as the JSON says them
+        writer.writerow([_cell({"stat": "warning", "quantity": text}.get(k)) for k in keys])
     return buf.getvalue()
 
 

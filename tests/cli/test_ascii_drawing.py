@@ -5,6 +5,7 @@ titles name their quantity's plural ("similarities", not "similaritys")."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -70,3 +71,31 @@ def test_plural_names_the_quantities():
     assert chart.plural("similarity") == "similarities"
     assert chart.plural("positive similarity") == "positive similarities"
     assert chart.plural("distance") == "distances"
+
+
+@pytest.mark.parametrize("encoding", ["ascii", "latin-1"])
+def test_json_escapes_what_stdout_cannot_write(encoding: str, tmp_path: Path):
+    """A non-ASCII file name in batch's JSON Lines under an ASCII stdout: escaped (the same
+    JSON), where the run stopped half-way with exit 6 (QA18 M5)."""
+    name = "tröp€.json"
+    (tmp_path / name).write_text('{"anchor": [1, 0], "positive": [0.6, 0.8], '
+                                 '"negatives": [[0.8, 0.6]]}')
+    (tmp_path / "ok.json").write_text((tmp_path / name).read_text())
+    proc = subprocess.run([sys.executable, "-m", "losscli", "batch", "triplet", "ok.json",
+                           name, "-f", "jsonl"], cwd=tmp_path, capture_output=True,
+                          timeout=300, env={**os.environ, "LOSSCLI_JIT": "never",
+                                            "PYTHONIOENCODING": encoding})
+    assert proc.returncode == 0, proc.stderr
+    records = [json.loads(line) for line in proc.stdout.decode("ascii").splitlines()]
+    assert [r["file"] for r in records] == ["ok.json", name]
+
+
+def test_a_utf8_stdout_keeps_json_text_unescaped(tmp_path: Path):
+    name = "tröp.json"
+    (tmp_path / name).write_text('{"anchor": [1, 0], "positive": [0.6, 0.8], '
+                                 '"negatives": [[0.8, 0.6]]}')
+    proc = subprocess.run([sys.executable, "-m", "losscli", "batch", "triplet", name, "-f",
+                           "jsonl"], cwd=tmp_path, capture_output=True, timeout=300,
+                          env={**os.environ, "LOSSCLI_JIT": "never", "PYTHONIOENCODING":
+                               "utf-8"})
+    assert proc.returncode == 0 and '"file": "tröp.json"' in proc.stdout.decode("utf-8")

@@ -75,11 +75,24 @@ def test_per_example_lines_give_the_warnings_a_line_before_the_examples(capsys, 
 def test_the_summary_keeps_a_hundred_distinct_warnings_then_counts(monkeypatch):
     monkeypatch.setattr(summary_module, "WARNINGS_KEPT", 2)
     totals = Summary()
-    for i in range(4):
+    for i, text in enumerate(["read one way", "read one way", "another", "a third"]):
         totals.add(FileResult(file=f"f{i}.npz", loss="triplet", params={}, reduction="mean",
-                              per_example=np.ones(2), warnings=("read one way",)))
-    totals.add(FileResult(file="f0.npz", loss="triplet", params={}, reduction="mean",
-                          per_example=np.ones(2), warnings=("f0.npz: said once",)))
+                              per_example=np.ones(2), warnings=(text,)))
     assert totals.record("triplet")["warnings"] == [
-        "f0.npz: read one way", "f1.npz: read one way",
-        "and 3 more warning(s), each on stderr"]
+        "f0.npz: read one way (and 1 more input(s))", "f2.npz: another",
+        "and 1 more distinct warning(s)"]
+
+
+def test_stats_csv_ends_with_a_row_per_warning(capsys, roles):
+    code, out, err = run_cli(capsys, "stats", "triplet", *roles, "-f", "csv", "-q")
+    assert code == 0 and err == "", err
+    *_, last = out.splitlines()
+    assert last.startswith("warning,") and LAYOUT in last
+
+
+def test_ranked_examples_come_with_their_inputs_warnings(capsys, roles):
+    got = records(capsys, "batch", "triplet", *roles, "--worst", "3", "-f", "jsonl")
+    said = [r for r in got if r["index"] is None]
+    assert len(said) == 1 and said[0]["file"] == "a.npy + p.npy + n.npy"
+    assert said[0]["warnings"] and said[0] is got[0]
+    assert [r["index"] is not None for r in got[1:]] == [True] * 3
