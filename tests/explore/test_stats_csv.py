@@ -39,10 +39,13 @@ def same(cell: str, value: object) -> bool:
                                         ("contrastive", "pairs.npz"),
                                         ("quadruplet", "batch.json")])
 def test_csv_holds_every_field_of_the_json(loss: str, input: str) -> None:
-    records = json.loads(cli(["stats", loss, input, "--bins", "7", "-f", "json"]))["stats"]
+    doc = json.loads(cli(["stats", loss, input, "--bins", "7", "-f", "json"]))
+    records = doc["stats"]
     rows = list(csv.DictReader(io.StringIO(cli(["stats", loss, input, "--bins", "7", "-f",
                                                 "csv"]))))
-    plain = [r for r in rows if r["stat"] != "histogram"]
+    # the warnings last, a row each, the text in `quantity`
+    assert [r["quantity"] for r in rows if r["stat"] == "warning"] == doc["warnings"]
+    plain = [r for r in rows if r["stat"] not in ("histogram", "warning")]
     assert [r["stat"] for r in plain] == [r["stat"] for r in records if r["stat"] != "histogram"]
     for record, row in zip([r for r in records if r["stat"] != "histogram"], plain, strict=True):
         for key, value in record.items():
