@@ -134,6 +134,14 @@ class StackDoubt:
                 f"{_one_example(Y - 2)} (axis 1 holds the roles); saved roles-first, as "
                 f"np.stack([a, p, n]) puts them, {other}")
 
+    def would_fit(self, role: str, refused: bool = False) -> bool:
+        """Whether the other reading mends a loss's fault with `role`: it gives the missing
+        negatives (X > 2), or none of the refused ones (X = 2); only while the anchor and
+        the positive both still come from the stack (a --ROLE file replaces neither)."""
+        if not {"anchor", "positive"} <= set(self.roles) or role != "negatives":
+            return False
+        return self.shape[0] == 2 if refused else self.shape[0] > 2
+
     @property
     def fix(self) -> str:
         """The save that removes the doubt."""

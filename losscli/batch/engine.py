@@ -276,6 +276,7 @@ def peek_stdin(stdin: Any = None, loss: str = "LOSS") -> Peeked:
     JSON document is one input, as it is through /dev/stdin. Bytes of another format go
     the JSON Lines way, whose first line refuses them in one record (_not_json_lines).
     `loss` is named in the example a stdin that is a terminal gets."""
+    from losscli.io.formats import sniff
     from losscli.io.jsonlines import peek_lines
 
     stream = _open_lines(JsonLines("-"), stdin, loss)
@@ -292,8 +293,9 @@ def peek_stdin(stdin: Any = None, loss: str = "LOSS") -> Peeked:
     # One line alone (peek_lines read to the end for a second) is a JSON Lines stream of one
     # line, as stdin always was: read as a document it would refuse the unknown keys that
     # its lines are allowed, and `head -1 shard.jsonl | losscli batch LOSS -` failed where
-    # two lines passed (QA18 M3). A pretty-printed document has more lines than one.
-    one_line = sum(1 for line in head if line.strip()) == 1
+    # two lines passed (QA18 M3). A pretty-printed document has more lines than one. Only
+    # JSON text was read to its line's end: other text is 16 bytes, not a line (QA19 M1).
+    one_line = sniff(text) == "json" and sum(1 for line in head if line.strip()) == 1
     return Peeked(lines or other_format or one_line, head, stream)
 
 

@@ -175,12 +175,33 @@ def _write_whole(stream: Any, text: str) -> None:
     try:
         encoded = text.encode(encoding, errors)
     except UnicodeEncodeError:
-        encoded = in_ascii(text).encode(encoding, errors)
+        drawn = in_ascii(text)
+        try:
+            encoded = drawn.encode(encoding, errors)
+        except UnicodeEncodeError as exc:
+            # user text (a file name) in CSV or a table, which cannot escape it as JSON does:
+            # written as Python's escapes, said once, not a run cut short with exit 6
+            # after the rows before it (QA18 M5, QA19 M2)
+            encoded = drawn.encode(encoding, "backslashreplace")
+            _say_escaped(exc.encoding)
     data = memoryview(encoded)
     stream.flush()  # text written to the stream before, in order
     while data:
         data = data[buffer.write(data):]
     buffer.flush()
+
+
+_escaped_said = False
+
+
+def _say_escaped(encoding: str) -> None:
+    """Once a run: stdout's encoding could not write some characters, written escaped."""
+    global _escaped_said
+    if _escaped_said:
+        return
+    _escaped_said = True
+    _say(f"warning: <stdout>: its encoding ({encoding}) cannot write some characters: "
+         "written as \\x, \\u escapes; set PYTHONIOENCODING=utf-8 to have them as they are")
 
 
 # What the first compiled run waits for (benchmarks/compile_time.py: 0.2 to 3.6 s per loss on

@@ -46,7 +46,7 @@ def blame_the_reading(exc: LossCliError, role: str, spec: LossSpec, inputs: Inpu
     A 3-D stack that may be roles-first gets its other reading said (StackDoubt). Anything
     else is returned as it is."""
     doubt = inputs.stack_doubt
-    if doubt is not None and role in doubt.roles:  # a 3-D stack's other reading may fit
+    if doubt is not None and doubt.would_fit(role, refused=True):  # the other reading fits
         exc.what = f"{exc.what}; {doubt.reading}"
         exc.fix = f"{doubt.fix}; or {exc.fix}"
         exc.where = doubt.where

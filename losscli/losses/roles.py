@@ -390,7 +390,7 @@ def missing_role(inputs: Inputs, role: str, roles: tuple[str, ...] = ()) -> BadD
     """A required role is absent: say where it was looked for, what was found and the fix."""
     given = ", ".join(sorted(inputs.arrays)) or "none"
     doubt = inputs.stack_doubt
-    if doubt is not None:  # the stack's other reading may be the one that holds it
+    if doubt is not None and doubt.would_fit(role):  # the other reading holds it
         return BadData(f"no {role}: {doubt.reading}", f"{doubt.fix}; or give --{role} FILE",
                        where=doubt.where)
     expected = f"; expected keys: {', '.join(roles)}" if roles else ""

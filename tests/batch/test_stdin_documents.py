@@ -59,3 +59,14 @@ def test_one_line_on_stdin_is_a_line_of_json_lines(tmp_path: Path) -> None:
         assert proc.returncode == 0, proc.stderr
         got = records(proc)
         assert [r["file"] for r in got] == [f"<stdin>:{i + 1}" for i in range(len(got))]
+
+
+def test_text_that_is_not_json_on_stdin_is_one_failed_input(tmp_path: Path) -> None:
+    """Only JSON text is read to its line's end to tell a line: other text, 16 bytes read,
+    was cut there into two records with the later lines misnumbered (QA19 M1)."""
+    text = "# exported by a tool\n" + json.dumps({k: v[0] for k, v in DOC.items()}) + "\n"
+    for stdin in (b"hello world this is not json\n", text.encode()):
+        proc = cli(["batch", "infonce", "-", "-f", "jsonl"], tmp_path, stdin)
+        assert proc.returncode == 7
+        [record] = records(proc)
+        assert record["file"] == "<stdin>" and "text that is not JSON" in record["error"]

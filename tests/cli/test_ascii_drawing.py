@@ -99,3 +99,18 @@ def test_a_utf8_stdout_keeps_json_text_unescaped(tmp_path: Path):
                           env={**os.environ, "LOSSCLI_JIT": "never", "PYTHONIOENCODING":
                                "utf-8"})
     assert proc.returncode == 0 and '"file": "tröp.json"' in proc.stdout.decode("utf-8")
+
+
+def test_stats_csv_with_a_name_stdout_cannot_write_is_written_escaped(tmp_path: Path):
+    """stats' CSV ends with its warnings, which name the file: under an ASCII stdout the
+    name is escaped with a warning, not the whole CSV refused (QA19 M2)."""
+    import numpy as np
+
+    np.save(tmp_path / "ö.npy", np.random.default_rng(1).normal(size=(3, 6, 4)))
+    proc = subprocess.run([sys.executable, "-m", "losscli", "stats", "infonce", "ö.npy", "-f",
+                           "csv"], cwd=tmp_path, capture_output=True, timeout=300,
+                          env={**os.environ, "LOSSCLI_JIT": "never", "PYTHONIOENCODING":
+                               "ascii"})
+    assert proc.returncode == 0, proc.stderr
+    last = proc.stdout.decode("ascii").splitlines()[-1]
+    assert last.startswith('warning,"\\xf6.npy: a (3, 6, 4) stack is read as')

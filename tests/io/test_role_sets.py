@@ -285,3 +285,16 @@ def test_a_square_stack_says_which_vectors_each_reading_pairs(tmp_path: Path) ->
         "warnings"] if ROLES_FIRST in w]
     assert len(said) == 1 and "would pair x[0, b] with x[1, b] where this reading pairs " \
         "x[b, 0] with x[b, 1]" in said[0] and "np.swapaxes(x, 0, 1)" in said[0]
+
+
+@pytest.mark.parametrize("shape,extra", [
+    ((2, 2, 4), []),  # np.stack([a, p]) either way: neither reading has negatives
+    ((3, 2, 4), ["--anchor", "a.npy"]),  # the anchor from a file: the other reading is gone
+])
+def test_the_other_reading_is_offered_only_where_it_would_fit(shape, extra,
+                                                               tmp_path: Path) -> None:
+    np.save(tmp_path / "s.npy", RNG.normal(size=shape))
+    np.save(tmp_path / "a.npy", RNG.normal(size=(shape[0], shape[2])))
+    proc = cli(["compute", "triplet", "s.npy", *extra, "-f", "json"], tmp_path)
+    assert proc.returncode == 4
+    assert ROLES_FIRST not in proc.stderr.splitlines()[-1], proc.stderr
