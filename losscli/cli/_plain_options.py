@@ -77,6 +77,16 @@ def _convert(kind: type, value: Any) -> Any:
     return converted
 
 
+def installed() -> bool:
+    """Whether install() took (the typer it was written against): only then are numbers
+    checked as typed (`-t 1e-400` said to underflow); an older typer converts them itself."""
+    try:
+        from typer import core
+    except ImportError:
+        return False
+    return bool(getattr(getattr(core, "build_runtime_param", None), "_losscli_plain", False))
+
+
 def install() -> bool:
     """Route plain annotations around pydantic; False when typer is not as expected."""
     try:
