@@ -143,6 +143,19 @@ def check_gradients(name: str, inputs: Mapping[str, Any], modes: Mapping[str, st
 # ---------------------------------------------------------------- the CLI in process
 
 
+def losscli_process(args: list[str], cwd: Path, stdin: bytes | None = None, text: bool = True,
+                    **env: str) -> Any:
+    """`python -m losscli args` in a process of its own (interpreted kernels: no compile),
+    stdout and stderr captured; `stdin` bytes piped in (then output is bytes too)."""
+    import os
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-m", "losscli", *args], cwd=cwd, input=stdin,
+                          env={**os.environ, "LOSSCLI_JIT": "never", **env},
+                          capture_output=True, text=text and stdin is None, timeout=120)
+
+
 def run_cli(capsys: Any, *argv: str) -> tuple[int, str, str]:
     """`losscli argv` through losscli.cli.run: exit code, stdout, stderr."""
     code = run(list(argv))

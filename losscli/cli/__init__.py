@@ -22,7 +22,7 @@ from losscli._version import __version__
 from losscli.cli import _plain_options, _signals
 from losscli.cli._complete import completion_words, named_loss
 from losscli.cli._help import command_help
-from losscli.cli._output import ReaderGone, stdout_error, write_text
+from losscli.cli._output import ReaderGone, forget_escapes, stdout_error, write_text
 from losscli.errors import SURFACE, ExitCode, LossCliError
 from losscli.render.json_escaping import ESCAPE_NON_ASCII, writes_unicode
 
@@ -244,6 +244,7 @@ def run(argv: list[str] | None = None) -> int:
     written = sys.modules.get(_WRITTEN)
     if written is not None:  # a run before this one in the same process (the tests)
         written.forget()
+    forget_escapes()
     try:
         if completing is not None:
             target = app_for(completing, one_loss=True, completing=True)

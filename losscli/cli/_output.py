@@ -194,6 +194,12 @@ def _write_whole(stream: Any, text: str) -> None:
 _escaped_said = False
 
 
+def forget_escapes() -> None:
+    """A new run (the CLI run more than once in one process, as the tests do)."""
+    global _escaped_said
+    _escaped_said = False
+
+
 def _say_escaped(encoding: str) -> None:
     """Once a run: stdout's encoding could not write some characters, written escaped."""
     global _escaped_said

@@ -5,19 +5,17 @@ line). Through the real CLI in a subprocess, stdin a real pipe."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
+
+from tests.helpers import losscli_process
 
 DOC = {"anchor": [[1, 0], [0, 1]], "positive": [[0.6, 0.8], [-0.6, 0.8]],
        "negatives": [[[0.8, 0.6]], [[0, 1]]]}
 
 
 def cli(args: list[str], cwd: Path, stdin: bytes = b"") -> subprocess.CompletedProcess:
-    env = dict(os.environ, LOSSCLI_JIT="never")
-    return subprocess.run([sys.executable, "-m", "losscli", *args], input=stdin, cwd=cwd,
-                          env=env, capture_output=True, timeout=120)
+    return losscli_process(args, cwd, stdin)
 
 
 def records(proc: subprocess.CompletedProcess) -> list[dict]:

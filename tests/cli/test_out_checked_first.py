@@ -3,13 +3,12 @@ prints that one error line (exit 6), not the reading's warnings and then the err
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+
+from tests.helpers import losscli_process as cli
 
 # infonce without negatives: a loss of 0, with a warning (K = 0), had it been evaluated
 ROLES = ["--anchor", "a.npy", "--positive", "p.npy"]
@@ -20,12 +19,6 @@ COMMANDS = {
               "1", "--steps", "2", "-f", "json"],
     "compare": ["compare", "infonce", *ROLES, "-f", "json"],
 }
-
-
-def cli(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
-    env = dict(os.environ, LOSSCLI_JIT="never")
-    return subprocess.run([sys.executable, "-m", "losscli", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=120)
 
 
 @pytest.fixture
