@@ -183,7 +183,7 @@ def _write_whole(stream: Any, text: str) -> None:
             # written as Python's escapes, said once, not a run cut short with exit 6
             # after the rows before it (QA18 M5, QA19 M2)
             encoded = drawn.encode(encoding, "backslashreplace")
-            _say_escaped(exc.encoding)
+            _say_escaped(exc)
     data = memoryview(encoded)
     stream.flush()  # text written to the stream before, in order
     while data:
@@ -200,14 +200,24 @@ def forget_escapes() -> None:
     _escaped_said = False
 
 
-def _say_escaped(encoding: str) -> None:
+def _say_escaped(exc: UnicodeEncodeError) -> None:
     """Once a run: stdout's encoding could not write some characters, written escaped."""
     global _escaped_said
     if _escaped_said:
         return
     _escaped_said = True
-    _say(f"warning: <stdout>: its encoding ({encoding}) cannot write some characters: "
+    if _undecodable(exc.object[exc.start:exc.end]):
+        # no encoding writes these: a name's bytes that were not valid UTF-8 to begin with
+        _say("warning: <stdout>: a file name is not valid UTF-8: its bytes are written as "
+             "\\udcXX escapes (\\udce9 for the byte 0xE9)")
+        return
+    _say(f"warning: <stdout>: its encoding ({exc.encoding}) cannot write some characters: "
          "written as \\x, \\u escapes; set PYTHONIOENCODING=utf-8 to have them as they are")
+
+
+def _undecodable(text: str) -> bool:
+    """Whether text is the lone surrogates that stand for bytes a name could not decode."""
+    return all("\udc80" <= c <= "\udcff" for c in text)
 
 
 # What the first compiled run waits for (benchmarks/compile_time.py: 0.2 to 3.6 s per loss on

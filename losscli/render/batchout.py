@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
 from collections.abc import Iterable
 from typing import Any
 
 from losscli.model import SCHEMA, FileResult
 from losscli.render.fitted import fitted
-from losscli.render.json_escaping import ESCAPE_NON_ASCII
+from losscli.render.json_escaping import json_text
 
 FILE_COLUMNS = ("file", "n", "value", "seconds", "error", "batch", "negatives", "dim",
                 "classes", "positives", "warnings")
@@ -28,7 +27,7 @@ SUMMARY_COLUMNS = (*SUMMARY_STATISTICS, "warnings")
 
 def dumps(doc: Any) -> str:
     """Strict JSON on one line (no NaN, unicode kept)."""
-    return json.dumps(doc, allow_nan=False, ensure_ascii=ESCAPE_NON_ASCII.get())
+    return json_text(doc)
 
 
 def _number(value: float) -> str:

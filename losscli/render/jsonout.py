@@ -26,7 +26,7 @@ from losscli.model import (  # noqa: F401 - csvout and explore import them from 
 )
 from losscli.render import term_rows
 from losscli.render.breakdown import Block, TermsView, blocks, left_out, says_left_out
-from losscli.render.json_escaping import ESCAPE_NON_ASCII
+from losscli.render.json_escaping import json_text
 
 EXAMPLE_INDENT = " " * 4
 TERM_INDENT = " " * 8
@@ -35,8 +35,7 @@ GRADIENTS_INDENT = EXAMPLE_INDENT + "  "
 
 def dumps(doc: Any, indent: int | None = 2) -> str:
     """Strict JSON text: a non-finite float anywhere is a bug, not a literal."""
-    return json.dumps(doc, indent=indent, allow_nan=False,
-                      ensure_ascii=ESCAPE_NON_ASCII.get())
+    return json_text(doc, indent)
 
 
 def head(result: Result, view: TermsView | None = None) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from losscli.kernels import _jit
 from losscli.kernels import float_text as ft
 from losscli.model import finite_or_none
 from losscli.render.breakdown import Block
-from losscli.render.json_escaping import ESCAPE_NON_ASCII
+from losscli.render.json_escaping import json_text
 
 # The filler's fixed cost (numba's import and cache load, ~0.3 s) against ~0.5 us a cell in
 # Python: below this many cells per output the Python path is faster.
@@ -139,8 +139,7 @@ def _cells(col: np.ndarray, table: list[str]) -> tuple[int, np.ndarray, int] | N
         for i, key in enumerate(first):
             value = key.item() if isinstance(key, np.generic) else key
             try:
-                table.append(json.dumps(finite_or_none(value), indent=2, allow_nan=False,
-                                        ensure_ascii=ESCAPE_NON_ASCII.get()))
+                table.append(json_text(finite_or_none(value), indent=2))
             except (TypeError, ValueError):
                 return None
             codes[key] = base + i
