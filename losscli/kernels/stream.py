@@ -208,10 +208,11 @@ def row_flag(x, b, r, bit, squares):
 @kernel
 def plain_distance(total, kind):
     """The distance from its squared sum, or -1 when the sum may have under- or overflowed
-    (then `rescaled_distance` recomputes it from the rows, as compute does)."""
+    (0 included: differences whose squares all underflow), then `rescaled_distance`
+    recomputes it from the rows, as distances.euclidean_distance does."""
     if kind == SQEUCLIDEAN:
         return total
-    if total == 0.0 or (total > RESCALE_BELOW and total < RESCALE_ABOVE):
+    if total > RESCALE_BELOW and total < RESCALE_ABOVE:
         return np.sqrt(total)
     return -1.0
 

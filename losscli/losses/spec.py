@@ -478,6 +478,10 @@ class LossSpec:
     # positive and the strongest others): the gradient for the softmax losses, the term for
     # the margin ones.
     strength: str = "gradient"
+    # Its explicit negatives may be empty (K = 0: InfoNCE is then 0, with a warning); the
+    # others refuse K = 0 (exit 4), and `explain --num-negatives 0` with them (exit 2),
+    # rather than give reference values for a K it never computes.
+    empty_negatives: bool = False
     # Optional roles without which the loss is 0 (InfoNCE without negatives, K = 0): a role
     # set of files named by role must hold them (io/rolesets.py).
     zero_without: tuple[str, ...] = ()
@@ -512,8 +516,13 @@ class LossSpec:
     min_batch: int = 1
 
     def check_sizes(self, sizes: Mapping[str, int | None]) -> None:
-        """A usage error (exit 2) for a `--batch-size` below `min_batch` in the batch form:
-        the form without explicit negatives (no `--num-negatives` for a loss taking them)."""
+        """A usage error (exit 2) for a `--batch-size` below `min_batch` in the batch form
+        (the form without explicit negatives: no `--num-negatives` for a loss taking them),
+        and for `--num-negatives 0` where the loss needs K >= 1."""
+        if sizes.get("negatives") == 0 and "negatives" in self.roles \
+                and not self.empty_negatives:
+            raise UsageError(f"--num-negatives 0: {self.name} needs K >= 1 negatives",
+                             "give --num-negatives 1 or more")
         batch = sizes.get("batch")
         explicit = sizes.get("negatives") is not None and "negatives" in self.roles
         if batch is None or explicit or batch >= self.min_batch:

@@ -146,8 +146,10 @@ def first_largest(rank: np.ndarray, keep: int, work: int | None = None) -> np.nd
     `--terms top` at B = 8,000.)
     """
     n, T = rank.shape
+    if keep <= 0:  # --top 0 on a loss without positive terms: no term kept
+        return np.empty((n, 0), dtype=np.int64)
     whole = rank.size if work is None else work
-    if keep > 0 and _jit.path_for(whole) != "py":
+    if _jit.path_for(whole) != "py":
         out = np.empty((n, keep), dtype=np.int64)
         # serial: a block is a few rows, and a parallel call's thread-pool setup costs more
         _jit.run(lk.largest_first, whole, np.ascontiguousarray(rank), keep, out,

@@ -196,3 +196,21 @@ def test_the_warning_names_no_positive_where_a_loss_has_none(capsys, tmp_path):
     _, err = _out(capsys, "softmax-ce", str(path), "-f", "table")
     assert f"showing each example's {breakdown.DEFAULT_TOP} strongest terms" in err
     assert "positive" not in err
+
+
+@pytest.mark.parametrize("loss,path", [("triplet", "batch.npz"), ("margin", "batch.npz"),
+                                       ("lifted-structure", "batch.npz"),
+                                       ("softmax-ce", "classification.json"),
+                                       ("infonce", "batch.npz")])
+@pytest.mark.parametrize("fmt", ["json", "csv", "table"])
+def test_top_zero_keeps_only_the_positives(capsys, loss, path, fmt):
+    """--top 0 on a loss without positive terms (triplet, margin, softmax-ce) keeps no term:
+    it ended in an internal error (exit 1) where np.partition took the (-1)-th value."""
+    result = api.evaluate_file(loss, str(SAMPLES / path))
+    positives = int((np.array(result.terms.role) == "positive").sum())
+    out, _ = _out(capsys, loss, str(SAMPLES / path), "-f", fmt, "--top", "0")
+    if fmt == "json":
+        doc = json.loads(out)
+        assert [len(e["terms"]) for e in doc["examples"]] == [positives] * result.batch
+        assert doc["terms_left_out"] == result.batch * (result.terms.count - positives)
+    assert breakdown.first_largest(np.ones((3, 5)), 0).shape == (3, 0)

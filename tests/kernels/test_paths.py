@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from losscli.kernels import _jit, codes, tiles
+from losscli.kernels import distances as dk
 from losscli.kernels import softmax as kern
 from losscli.kernels import stream as sk
 from losscli.losses.infonce import shared_bank_infonce
@@ -406,3 +407,28 @@ def test_shared_bank_tiles_cover_every_row_once(monkeypatch):
     np.testing.assert_array_equal(tiled, whole)
     want = [_infonce(anchor[b], positive[b], bank, 0.2) for b in range(B)]
     _close(tiled, np.array(want), 1e-12)
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_distances_whose_squares_underflow_are_exact(path):
+    """Differences of ~1e-170 (their squares underflow to 0): the stream kernels (batch) and
+    `distances` (the LOSSES-MORE losses) take the distance from the rescaled differences, as
+    compute's kernels do; they gave 0 where the squared sum was exactly 0."""
+    x = np.zeros((4, 4, 2))
+    x[:, 1, 0] = 3e-170   # the positive: d_ap = 3e-170
+    x[:, 2, 0] = 1e-170   # the first negative: d_an = 1e-170
+    x[:, 3, 1] = 4e-170   # the second: d_an = 4e-170
+    loss = np.empty(4)
+    active = np.zeros(4, dtype=np.int64)
+    flags = np.zeros(4, dtype=np.int8)
+    getattr(sk.triplet_loss, path)(x, 0, x, 1, x, 2, 2, 0.0, codes.EUCLIDEAN, False, False,
+                                   codes.TERMS_MEAN, True, loss, active, flags)
+    assert loss == pytest.approx([1e-170] * 4, rel=1e-12)  # ([3 - 1]+ + [3 - 4]+) / 2 of 1e-170
+    if path == "jit_parallel":
+        return
+    out = np.zeros((4, 2))
+    getattr(dk.distances, path)(x[:, 0], x[:, 2:], codes.EUCLIDEAN, out)
+    assert out.tolist() == [[1e-170, 4e-170]] * 4
+    same = np.zeros((1, 1))
+    getattr(dk.distances, path)(np.zeros((1, 2)), np.zeros((1, 1, 2)), codes.EUCLIDEAN, same)
+    assert same[0, 0] == 0.0

@@ -123,6 +123,7 @@ INFONCE = LossSpec(
             source="google-deepmind/optax optax/losses/_self_supervised.py",
         ),
     },
+    empty_negatives=True,
 )
 
 CONTRASTIVE = LossSpec(

@@ -158,6 +158,7 @@ SUPCON = LossSpec(
             source="HobbitLong/SupContrast losses.py",
         ),
     },
+    empty_negatives=True,
 )
 
 NTXENT_BATCH = LossSpec(
@@ -409,6 +410,7 @@ NPAIR = LossSpec(
             source="tensorflow/addons tensorflow_addons/losses/npairs.py",
         ),
     },
+    empty_negatives=True,
 )
 
 DCL = LossSpec(

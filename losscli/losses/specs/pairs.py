@@ -94,6 +94,7 @@ MULTI_SIMILARITY = LossSpec(
             "config/defaults.py",
         ),
     },
+    empty_negatives=True,
 )
 
 CIRCLE = LossSpec(
