@@ -12,7 +12,7 @@ import pytest
 
 import losscli
 from losscli.losses import LOSSES
-from losscli.losses.references import reference_values
+from losscli.losses.references import collapse_warning, reference_values
 from tests.helpers import assert_close, run_cli
 from tests.reference import explicit_negatives as ref_explicit
 from tests.reference import in_batch as ref_in_batch
@@ -195,3 +195,27 @@ def test_explain_json_with_sizes_fits_its_schema(capsys, name):
     record = json.loads(out)
     validate("explain", record)
     assert record["reference_values"]["values"], name
+
+
+def test_one_example_at_the_collapse_value_by_chance_is_not_called_a_collapse(capsys,
+                                                                            tmp_path):
+    """contrastive under sqeuclidean: a = [1, 0], p = [0.6, 0.8], n = [0.8, 0.6] gives 0.25,
+    the value at collapse K m^2 / (2 (K + 1)), with distances 0.8 and 0.4: the warning said
+    "every distance 0 (identical embeddings)" of embeddings that are not."""
+    path = tmp_path / "apn.json"
+    path.write_text(json.dumps({"anchor": [1, 0], "positive": [0.6, 0.8],
+                                "negatives": [[0.8, 0.6]]}))
+    code, out, err = run_cli(capsys, "compute", "contrastive", str(path), "--distance",
+                             "sqeuclidean", "-f", "json")
+    doc = json.loads(out)
+    assert code == 0 and doc["value"] == pytest.approx(0.25, rel=1e-12)
+    assert doc["warnings"] == [] and "collapse" not in err
+
+
+def test_the_collapse_warning_names_the_condition_as_what_collapse_is():
+    """It goes by the values: it says what collapse gives, not that the embeddings are so."""
+    warning = collapse_warning("infonce", {"temperature": 0.07, "similarity": "dot"},
+                               {"batch": 3, "negatives": 4}, [math.log(5)] * 3)
+    assert warning == ("every example's loss (3) equals the value at collapse (every "
+                       "similarity equal), log(K + 1) = 1.60944; check the embeddings are not "
+                       "all the same")

@@ -102,9 +102,14 @@ def sizes_of(shape: Mapping[str, int | None]) -> dict[str, int | None]:
 
 def collapse_warning(loss: str, params: Mapping[str, Any], shape: Mapping[str, int | None],
                      per_example: Sequence[float]) -> str | None:
-    """A warning when every example's loss is the loss's value at collapse (and that value is
-    not also its least: a perfect fit is not a collapse); None otherwise."""
-    if not len(per_example):
+    """A warning when every example's loss, of two or more, is the loss's value at collapse
+    (and that value is not also its least: a perfect fit is not a collapse); None otherwise.
+
+    It goes by the values alone, so it says what collapse gives, not that the embeddings
+    collapsed: one example's loss can equal that value by chance (contrastive under
+    sqeuclidean at a = [0, 0], p = [0.5, 0], n = [0, 0.134]: 0.25 = K m^2 / (2 (K + 1))
+    with every distance other than 0), hence two examples at least."""
+    if len(per_example) < 2:
         return None
     try:
         values = reference_values(loss, params, sizes_of(shape))
@@ -119,9 +124,9 @@ def collapse_warning(loss: str, params: Mapping[str, Any], shape: Mapping[str, i
         return None
     if not all(_same(float(x), at.value) for x in per_example):
         return None
-    scope = "the loss" if len(per_example) == 1 else f"every example's loss ({len(per_example)})"
-    return (f"{scope} equals the value at collapse, {at.formula} = {at.value:.6g}: "
-            f"{at.condition}; check the embeddings are not all the same")
+    return (f"every example's loss ({len(per_example)}) equals the value at collapse "
+            f"({at.condition}), {at.formula} = {at.value:.6g}; check the embeddings are not "
+            "all the same")
 
 
 def _same(a: float, b: float) -> bool:
