@@ -16,10 +16,17 @@ from losscli.losses import REDUCTIONS
 from losscli.losses.roles import EmbeddingBatch
 from losscli.model import LazyTerms, Result, Terms
 
-# What `compute` materialises at most (CONTRACT.md: "too large for compute: use batch").
-# A term is a row of the breakdown (about ten numbers, ~150 bytes of JSON); 8 million of them
-# are about 1 GB of JSON. Gradient entries (--grad) are single numbers, hence their own bound.
+# What `compute` materialises whatever the memory (CONTRACT.md: "too large for compute: use
+# batch"). A term is a row of the breakdown (about ten numbers, ~150 bytes of JSON). Gradient
+# entries (--grad) are single numbers, hence their own bound.
 MAX_BREAKDOWN_TERMS = 8_000_000
+
+# Above MAX_BREAKDOWN_TERMS, compute holds a breakdown where it takes at most half the memory
+# available (issue 11: no fixed 8 M-term refusal; the in-batch losses' breakdowns are lazy and
+# take none): about this many bytes a term, beyond the inputs (triplet, B = 100,000, K = 100,
+# D = 4: 10 M terms peaked 870 MB above its 311 MB of inputs).
+BREAKDOWN_BYTES_PER_TERM = 100
+BY_MEMORY = -1  # a terms limit: MAX_BREAKDOWN_TERMS, or more where the memory allows
 
 
 MAX_GRADIENT_ENTRIES = 64_000_000
@@ -30,7 +37,19 @@ COMPUTE_FIX = ("too large for compute: use `losscli batch` (per-example losses a
 
 
 _LIMITS: ContextVar[tuple[int, int, str] | None] = ContextVar(
-    "breakdown_limits", default=(MAX_BREAKDOWN_TERMS, MAX_GRADIENT_ENTRIES, COMPUTE_FIX))
+    "breakdown_limits", default=(BY_MEMORY, MAX_GRADIENT_ENTRIES, COMPUTE_FIX))
+
+
+def available_memory() -> int | None:
+    """The bytes of memory available now (Linux's MemAvailable); None where unknown."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as info:
+            for line in info:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
 
 
 @contextmanager
@@ -55,10 +74,19 @@ def check_breakdown(batch: int, terms_per_example: int, loss: str,
         return
     max_terms, max_gradient, fix = limits
     total = batch * terms_per_example
-    if total > max_terms:
+    held = f"{loss}'s per-term breakdown would hold {batch} x {terms_per_example} = {total:,} terms"
+    if max_terms == BY_MEMORY and total > MAX_BREAKDOWN_TERMS:
+        available = available_memory()
+        if available is None:
+            raise BadData(f"{held}, above compute's limit of {MAX_BREAKDOWN_TERMS:,} (the "
+                          "memory available is unknown here)", fix)
+        if total * BREAKDOWN_BYTES_PER_TERM > available // 2:
+            raise BadData(f"{held} (about {_gib(total * BREAKDOWN_BYTES_PER_TERM)}), "
+                          f"more than half the memory available ({_gib(available)})",
+                          fix)
+    elif max_terms != BY_MEMORY and total > max_terms:
         raise BadData(
-            f"{loss}'s per-term breakdown would hold {batch} x {terms_per_example} = {total:,} "
-            f"terms, above {'compute' if fix == COMPUTE_FIX else 'batch'}'s limit of "
+            f"{held}, above {'compute' if fix == COMPUTE_FIX else 'batch'}'s limit of "
             f"{max_terms:,}", fix)
     if gradient_entries > max_gradient:
         raise BadData(
@@ -66,6 +94,10 @@ def check_breakdown(batch: int, terms_per_example: int, loss: str,
             f"compute's limit of {max_gradient:,}",
             "too large for compute with --grad: drop --grad, use `losscli batch`, or split "
             "the input into smaller batches")
+
+
+def _gib(n: int) -> str:
+    return f"{n / 2**30:.3g} GiB"
 
 
 def check_embedding_breakdown(batch: EmbeddingBatch, terms_per_example: int, loss: str,

@@ -78,3 +78,22 @@ def test_no_limit_when_a_caller_keeps_no_breakdown() -> None:
     inputs = _pairs(3)
     with breakdown_limits(None):
         assert np.isfinite(losscli.evaluate("clip", inputs).value)
+
+
+def test_above_the_fixed_limit_the_memory_available_decides(monkeypatch) -> None:
+    """compute's 8 M-term refusal went away (issue 11): above MAX_BREAKDOWN_TERMS a breakdown
+    is held where it takes at most half the memory available, else refused naming both."""
+    from losscli.losses import results
+
+    inputs = {**_pairs(5), "negatives": rng.normal(size=(6, 2))}  # triplet: 5 x 6 terms
+    monkeypatch.setattr(results, "MAX_BREAKDOWN_TERMS", 10)
+    monkeypatch.setattr(results, "available_memory", lambda: 2 * 30 * 100)
+    assert np.isfinite(losscli.evaluate("triplet", inputs).value)
+    monkeypatch.setattr(results, "available_memory", lambda: 2 * 30 * 100 - 2)
+    with pytest.raises(BadData, match=r"5 x 6 = 30 terms \(about .* GiB\), more than half "
+                                      r"the memory available"):
+        losscli.evaluate("triplet", inputs)
+    monkeypatch.setattr(results, "available_memory", lambda: None)
+    with pytest.raises(BadData, match="above compute's limit of 10 "):
+        losscli.evaluate("triplet", inputs)
+
