@@ -972,6 +972,42 @@ def test_risky_values_warn_and_give_a_defined_result(
         assert math.isclose(out["value"], value, rel_tol=1e-9, abs_tol=1e-12)
 
 
+# Either side of CONTRACT.md's thresholds: a probability target row off 1 by more than 1e-6,
+# margin2 > margin (quadruplet). (id, argv, document, the warning's words, whether warned)
+QUAD_GIVEN = {"anchor": [1.0, 0.0], "positive": [0.8, 0.6], "negatives": [[0.6, 0.8], [0.0, 1.0]],
+              "negatives2": [[0.0, 1.0], [0.6, 0.8]]}
+THRESHOLDS = [
+    ("row-over-1-by-5e-7", ["compute", "softmax-ce"],
+     with_(CE_PROB, target=[[0.5, 0.5 + 5e-7, 0.0], [0.0, 0.0, 1.0]]), "sum to 1", False),
+    ("row-under-1-by-5e-7", ["compute", "softmax-ce"],
+     with_(CE_PROB, target=[[0.5, 0.0, 0.5 - 5e-7], [0.0, 0.0, 1.0]]), "sum to 1", False),
+    ("row-over-1-by-2e-6", ["compute", "softmax-ce"],
+     with_(CE_PROB, target=[[0.5, 0.5 + 2e-6, 0.0], [0.0, 0.0, 1.0]]), "sum to 1", True),
+    ("row-under-1-by-2e-6", ["compute", "softmax-ce"],
+     with_(CE_PROB, target=[[1.0, 0.0, 0.0], [0.0, 0.0, 1.0 - 2e-6]]), "sum to 1", True),
+    ("margin2-equal-to-margin", QUAD + ["--margin", "0.5", "--margin2", "0.5"], QUAD_GIVEN,
+     "margin2", False),
+    ("margin2-below-margin", QUAD + ["--margin", "0.5", "--margin2", "0.499"], QUAD_GIVEN,
+     "margin2", False),
+    ("margin2-just-above-margin", QUAD + ["--margin", "0.5", "--margin2", "0.501"], QUAD_GIVEN,
+     "margin2 0.501 > margin 0.5", True),
+]
+
+
+@pytest.mark.parametrize("argv,doc,words,warned", [t[1:] for t in THRESHOLDS],
+                         ids=[t[0] for t in THRESHOLDS])
+def test_warnings_start_at_the_contracts_thresholds(
+        argv: list[str], doc: dict, words: str, warned: bool, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "doc.json").write_text(json.dumps(doc))
+    res = invoke([*argv, "doc.json", "-f", "json"])
+    assert res.code == 0, res.stderr
+    assert res.not_warnings == []
+    assert any(words in line for line in res.lines) == warned, res.stderr
+    assert any(words in w for w in res.json()["warnings"]) == warned
+
+
 def test_non_finite_result_is_null_with_a_warning(tmp_path: Path,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     """Finite inputs whose dot products overflow: null plus a warning; --strict exits 5."""

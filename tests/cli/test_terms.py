@@ -15,7 +15,7 @@ import pytest
 from losscli import api
 from losscli.cli import run
 from losscli.render import breakdown
-from tests.helpers import SAMPLES
+from tests.helpers import SAMPLES, assert_close
 
 
 def _out(capsys, *args: str, code: int = 0) -> tuple[str, str]:
@@ -53,6 +53,25 @@ def test_top_keeps_the_positives_and_the_strongest_others(capsys, loss, strength
         want = [(role[t], terms.index[t]) for t in np.flatnonzero(role == "positive")]
         want += [(role[t], terms.index[t]) for t in best]
         assert got == want
+
+
+def test_top_ranks_by_magnitude_so_a_negative_gradient_counts(capsys, tmp_path):
+    """softmax-ce has no positive role: every class competes for --top. The target's gradient
+    p_y - 1 (LOSSES.md) is negative and the largest in magnitude, so it is kept, before the
+    largest positive p_c; a signed ranking would drop it."""
+    logits, target = [0.1, 0.2, 3.0, 0.0, 0.5], 2
+    path = tmp_path / "ce.json"
+    path.write_text(json.dumps({"logits": [logits], "target": [target]}))
+    p = np.exp(logits) / np.exp(logits).sum()
+    gradient = p - np.eye(len(logits))[target]
+    assert gradient[target] < 0 < gradient.max() < -gradient[target]
+    want = np.argsort(-np.abs(gradient), kind="stable")[:2].tolist()
+    assert want == [target, 4]
+    out, _ = _out(capsys, "softmax-ce", str(path), "-f", "json", "--terms", "top", "--top", "2")
+    example = json.loads(out)["examples"][0]
+    assert [t["index"] for t in example["terms"]] == want
+    assert example["terms_left_out"] == len(logits) - 2
+    assert_close([t["gradient"] for t in example["terms"]], gradient[want])
 
 
 def test_all_is_every_term_and_none_is_none(capsys):

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import losscli
-from tests.helpers import SAMPLES
+from tests.helpers import SAMPLES, assert_close
 from tests.helpers import run_cli as invoke
 from tests.helpers import run_cli_json as cli_json
 
@@ -56,6 +56,22 @@ def test_format_is_found_by_content_not_extension(capsys, tmp_path):
     code, out, _ = invoke(capsys, "compute", "infonce", str(lying), "-f", "json")
     assert code == 0
     assert math.isclose(json.loads(out)["value"], 4.9068650660199903e-05, rel_tol=1e-12)
+
+
+def test_json_after_a_utf8_byte_order_mark_is_read(capsys, tmp_path):
+    """UTF-8 with a byte-order mark (EF BB BF before the `{`, as Windows editors save it) is
+    still JSON: the document, and a per-role file's bare array, give LOSSES.md's golden."""
+    seed = json.loads((SAMPLES / "seed-example-1.json").read_text())
+    bom = tmp_path / "bom.json"
+    bom.write_bytes(b"\xef\xbb\xbf" + json.dumps(seed).encode())
+    assert_close(cli_json(capsys, "compute", "infonce", str(bom))["value"],
+                 4.9068650660199903e-05)
+    anchor = tmp_path / "anchor.json"
+    anchor.write_bytes(b"\xef\xbb\xbf" + json.dumps(seed["anchor"]).encode())
+    doc = cli_json(capsys, "compute", "infonce", str(SAMPLES / "seed-example-1.json"),
+                   "--anchor", str(anchor))
+    assert any("replaces anchor" in w for w in doc["warnings"])
+    assert_close(doc["value"], 4.9068650660199903e-05)
 
 
 def test_paired_input_roles_from_json_npz_npy_and_stdin(capsys, tmp_path, monkeypatch):

@@ -3,6 +3,7 @@ cosine, hinges with no active term, and non-finite results (null with a warning)
 
 from __future__ import annotations
 
+import decimal
 import math
 
 import numpy as np
@@ -70,6 +71,26 @@ def test_infonce_extreme_logits_stay_finite(jit_mode):
     r = losscli.evaluate("infonce", {"anchor": [1e150, 0.0], "positive": [1e150, 0.0],
                                      "negatives": [[0.99e150, 0.0]]}, temperature=1e-3)
     assert r.value == 0.0 or math.isfinite(r.value)
+
+
+def test_log_sum_exp_keeps_a_tiny_loss_to_full_precision(jit_mode):
+    """Generalized lifted structure, [LSE_p(d_ap - m_pos) + LSE_k(m - d_an)]+, where one
+    LSE's largest exponent is 0 and the other LSE is exactly 0: the loss is log(1 + e^-41.5),
+    about 9.5e-19, which log(1 + rest) in float64 would round to 0 (50-digit reference).
+    Relative 1e-12 and no absolute floor: nothing cancels, so log1p keeps every digit."""
+    digits = decimal.Context(prec=50)
+    tiny = float(digits.ln(digits.add(1, digits.exp(decimal.Decimal("-41.5")))))
+    a = [0.0, 0.0]
+    # the negatives: m - d_an = 1 - 1 = 0 and 1 - 42.5 = -41.5; the positive's d_ap - m_pos = 0
+    r = losscli.evaluate("lifted-structure", {"anchor": a, "positives": [[0.0, 0.0]],
+                                              "negatives": [[1.0, 0.0], [0.0, 42.5]]},
+                         variant="generalized", margin=1.0)
+    assert_close(r.per_example, [tiny], floor=0.0)
+    # the positives: d_ap - m_pos = 41.5 - 41.5 = 0 and 0 - 41.5; the negative's m - d_an = 0
+    r = losscli.evaluate("lifted-structure", {"anchor": a, "positives": [[41.5, 0.0], a],
+                                              "negatives": [[0.0, 1.0]]},
+                         variant="generalized", margin=1.0, pos_margin=41.5)
+    assert_close(r.per_example, [tiny], floor=0.0)
 
 
 def test_cosine_zero_vector_is_defined_and_warned(jit_mode):

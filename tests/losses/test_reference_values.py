@@ -13,6 +13,7 @@ import pytest
 import losscli
 from losscli.losses import LOSSES
 from losscli.losses.references import collapse_warning, reference_values
+from tests import reference as ref
 from tests.helpers import assert_close, run_cli
 from tests.reference import explicit_negatives as ref_explicit
 from tests.reference import in_batch as ref_in_batch
@@ -43,11 +44,16 @@ def collapsed_inputs(name: str) -> dict[str, np.ndarray]:
     return arrays
 
 
-def collapse_of(result) -> float:
+def reference_of(result, kind: str) -> float:
+    """The result's reference value of this kind, for its parameters and sizes."""
     values = reference_values(result.loss, result.params,
                               {k: result.shape.get(k) for k in
                                ("batch", "negatives", "positives", "classes")})
-    return next(v.value for v in values if v.kind == "collapse")
+    return next(v.value for v in values if v.kind == kind)
+
+
+def collapse_of(result) -> float:
+    return reference_of(result, "collapse")
 
 
 @pytest.mark.parametrize("name", [n for n in LOSSES if n != "supcon"])
@@ -76,6 +82,125 @@ def test_infonce_cosine_minimum_and_maximum_are_reached(t):
     assert_close(values["maximum"], ref_explicit.infonce(a.tolist(), (-a).tolist(),
                                                          (-n).tolist(), t, "cosine"))
     assert_close(values["collapse"], math.log(K + 1))
+
+
+# Under "chance" every candidate is equally likely: every similarity the same, here 0
+# between basis vectors of several norms (random embeddings in many dimensions), so no two
+# inputs are equal, unlike the collapse above.
+CHANCE = ["softmax-ce", "infonce", "supcon", "ntxent-batch", "clip", "npair", "siglip",
+          "multi-similarity", "circle"]
+
+
+def chance_inputs(name: str) -> dict[str, np.ndarray]:
+    """Every role of the loss from distinct, mutually orthogonal basis vectors of different
+    norms: every similarity of an anchor (and, in a batch, of every view) is 0."""
+    spec = LOSSES[name]
+    E = np.eye(2 * B + P + K) * np.arange(1.0, 2 * B + P + K + 1)[:, None]
+    if name == "softmax-ce":  # every logit equal; a probability target not one-hot
+        q = np.tile(np.arange(1.0, C + 1) / (C * (C + 1) / 2), (B, 1))
+        return {"logits": np.full((B, C), -2.5), "target": q}
+    if name in ("ntxent-batch", "clip", "siglip"):  # 2B views, every pair orthogonal
+        return {"anchor": E[:B], "positive": E[B:2 * B]}
+    roles = {"anchor": E[:B], "positive": E[B:2 * B], "positives": np.tile(E[2 * B:2 * B + P],
+             (B, 1, 1)), "negatives": np.tile(E[2 * B + P:], (B, 1, 1))}
+    return {r: roles[r] for r in spec.required + ("negatives",) if r in roles}
+
+
+def test_the_chance_list_is_every_loss_with_a_chance_value():
+    sizes = {"batch": 6, "negatives": 4, "positives": 2, "classes": 5}
+    have = [name for name in LOSSES
+            if any(v.kind == "chance" for v in reference_values(
+                name, losscli.evaluate(name, collapsed_inputs(name)).params, sizes))]
+    assert sorted(have) == sorted(CHANCE)
+
+
+@pytest.mark.parametrize("name", CHANCE)
+def test_the_chance_value_is_the_loss_with_every_candidate_equally_likely(name):
+    result = losscli.evaluate(name, chance_inputs(name))
+    assert_close(result.per_example, [reference_of(result, "chance")] * B, rel=1e-10)
+
+
+def test_chance_values_are_their_closed_forms():
+    """The chance values against LOSSES.md's forms: a uniform softmax over the candidates is
+    log(their count); siglip and multi-similarity at every similarity 0."""
+    def chance(name, sizes, **params):
+        params = {**losscli.evaluate(name, collapsed_inputs(name)).params, **params}
+        return next(v.value for v in reference_values(name, params, sizes)
+                    if v.kind == "chance")
+
+    assert_close(chance("infonce", {"negatives": 5}), math.log(6))
+    assert_close(chance("infonce", {"negatives": 1}, similarity="cosine"), math.log(2))
+    assert_close(chance("npair", {"negatives": 5}), math.log(6))
+    assert_close(chance("npair", {"batch": 7}), math.log(7))  # in batch: K = B - 1
+    assert_close(chance("softmax-ce", {"classes": 10}), math.log(10))
+    assert_close(chance("ntxent-batch", {"batch": 8}), math.log(15))
+    assert_close(chance("clip", {"batch": 8}), math.log(8))
+    assert_close(chance("supcon", {"positives": 3, "negatives": 4}), math.log(7))
+    assert_close(chance("supcon", {"positives": 3, "negatives": 4}, base_temperature=0.05),
+                 2 * math.log(7))
+    assert_close(chance("siglip", {"batch": 4}, scale=3.0, bias=-2.0),
+                 ref.softplus(2.0) + 3 * ref.softplus(-2.0))
+    alpha, beta, base = 2.0, 50.0, 0.5
+    assert_close(chance("multi-similarity", {"positives": 2, "negatives": 3}, alpha=alpha,
+                        beta=beta, base=base),
+                 math.log1p(2 * math.exp(alpha * base)) / alpha
+                 + math.log1p(3 * math.exp(-beta * base)) / beta)
+
+
+# One anchor; under cosine only directions count, so the others vary their norms.
+ANCHOR, SAME, OPPOSITE = [2.0, 0.0], [0.5, 0.0], [-3.0, 0.0]
+COS = {"distance": "cosine"}
+
+
+MS = {"alpha": 3.0, "beta": 20.0, "base": 0.4}
+
+
+def ms_at(sp: float, sn: float, alpha: float, beta: float, base: float) -> float:
+    """LOSSES-MORE.md's multi-similarity with every s_p and every s_k at one value."""
+    return (math.log1p(P * math.exp(-alpha * (sp - base))) / alpha
+            + math.log1p(K * math.exp(beta * (sn - base))) / beta)
+
+
+# (loss, params, the roles that reach the value, its kind, its closed form): the least and
+# largest values with positives and negatives at cosine 1 or -1, and soft triplet's collapse
+EXTREMES = [
+    ("contrastive", {**COS, "margin": 0.7},
+     {"positive": OPPOSITE, "negatives": [SAME] * K}, "maximum", (2 + K * 0.5 * 0.49) / (K + 1)),
+    ("triplet", {**COS, "margin": 0.3},
+     {"positive": OPPOSITE, "negatives": [SAME] * K}, "maximum", 2.3),
+    ("triplet", {**COS, "margin": 0.3, "negatives_reduction": "sum"},
+     {"positive": OPPOSITE, "negatives": [SAME] * K}, "maximum", K * 2.3),
+    ("triplet", {**COS, "soft": True},
+     {"positive": SAME, "negatives": [OPPOSITE] * K}, "minimum", ref.softplus(-2.0)),
+    ("triplet", {**COS, "soft": True},
+     {"positive": OPPOSITE, "negatives": [SAME] * K}, "maximum", ref.softplus(2.0)),
+    ("triplet", {"soft": True}, {"positive": SAME, "negatives": [SAME] * K}, "collapse",
+     math.log(2)),
+    ("multi-similarity", MS, {"positives": [SAME] * P, "negatives": [OPPOSITE] * K},
+     "minimum", ms_at(1, -1, **MS)),
+    ("multi-similarity", MS, {"positives": [OPPOSITE] * P, "negatives": [SAME] * K},
+     "maximum", ms_at(-1, 1, **MS)),
+    ("supcon", {"temperature": 0.2}, {"positives": [SAME] * P, "negatives": [OPPOSITE] * K},
+     "minimum", math.log(P + K * math.exp(-2 / 0.2))),
+    ("supcon", {"temperature": 0.2}, {"positives": [OPPOSITE] * P, "negatives": [SAME] * K},
+     "maximum", math.log(P + K * math.exp(2 / 0.2))),
+    ("lifted-structure", {**COS, "margin": 3.0},
+     {"positive": SAME, "negatives": [OPPOSITE] * K}, "minimum",
+     0.5 * (math.log(2 * K) + 3.0 - 2) ** 2),
+    ("lifted-structure", {**COS, "margin": 3.0, "variant": "generalized"},
+     {"positives": [SAME] * P, "negatives": [OPPOSITE] * K}, "minimum",
+     math.log(P * K) + 3.0 - 2),
+]
+
+
+@pytest.mark.parametrize("name,params,roles,kind,closed", EXTREMES,
+                         ids=[f"{e[0]}-{e[3]}-{i}" for i, e in enumerate(EXTREMES)])
+def test_reference_values_are_reached_where_they_say(name, params, roles, kind, closed):
+    """Each value is its LOSSES.md / LOSSES-MORE.md closed form, and the loss evaluated
+    where its condition holds is that value."""
+    result = losscli.evaluate(name, {"anchor": ANCHOR, **roles}, **params)
+    assert_close(reference_of(result, kind), closed)
+    assert_close(result.per_example, [closed], rel=1e-10)
 
 
 def simplex(b: int) -> np.ndarray:
