@@ -188,13 +188,15 @@ def losses(
 ) -> None:
     """List the losses: names, aliases, inputs, parameters and formula."""
     fmt = output_format(format, out, allowed=LOSSES_FORMATS)
-    from losscli.render.jsonout import dumps
+    # json_text, not render/jsonout (compute's writer, which imports numpy and the kernels).
+    from losscli.render.json_escaping import json_text
 
     if fmt == "json":
-        write_text(dumps([spec_to_dict(s) for s in LOSSES.values()]) + "\n", out, force)
+        write_text(json_text([spec_to_dict(s) for s in LOSSES.values()], indent=2) + "\n",
+                   out, force)
     elif fmt == "jsonl":
-        write_text("".join(dumps(spec_to_dict(s), indent=None) + "\n"
-                           for s in LOSSES.values()), out, force)
+        write_text("".join(json_text(spec_to_dict(s)) + "\n" for s in LOSSES.values()),
+                   out, force)
     elif fmt == "csv":
         write_text(losses_csv(), out, force)
     elif out is None:
@@ -202,7 +204,7 @@ def losses(
 
         _losses_table(stdout_console())
     else:
-        from losscli.render.table import as_text
+        from losscli.render.fitted import as_text
 
         write_text(as_text(_losses_table), out, force)
 
@@ -268,12 +270,12 @@ def _explain(
 
         references = reference_section(spec, given, sizes)
     if fmt in ("json", "jsonl"):
-        from losscli.render.jsonout import dumps
+        from losscli.render.json_escaping import json_text
 
         record = spec_to_dict(spec)
         if references is not None:
             record["reference_values"] = references
-        write_text(dumps(record, indent=2 if fmt == "json" else None) + "\n", out, force)
+        write_text(json_text(record, indent=2 if fmt == "json" else None) + "\n", out, force)
         return
     text = explain_text(spec)
     if references is not None:

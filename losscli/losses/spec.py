@@ -471,6 +471,10 @@ class LossSpec:
     # vectors (losses/forms.py): batch hands it one (2B, D) float64 buffer of the input's own
     # rows (under --dtype float32 too), that it may normalize in place, and no breakdown limit.
     tiled: bool = False
+    # `--emulate FORMAT` covers it: losses/emulation/ has its op-by-op model (each family's
+    # EMULATORS, which a test holds to this flag). A fact here so that `compute LOSS --help`
+    # hides the option without importing that package (numpy).
+    emulated: bool = False
     # The margin columns whose positive entries (on the negative terms) are the active terms
     # that batch records and summaries count.
     active_columns: tuple[str, ...] = ()

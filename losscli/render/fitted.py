@@ -17,8 +17,9 @@ Every number shown is whole; headers and text may wrap.
 from __future__ import annotations
 
 import copy
+import io
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from rich.cells import cell_len
 from rich.console import Console, ConsoleOptions, Group, RenderableType
@@ -53,6 +54,14 @@ class Fitted:
     def __rich_console__(self, console: Console, options: ConsoleOptions,
                          ) -> Iterator[RenderableType]:
         yield from layout(self.table, self.keys, console, options)
+
+
+def as_text(draw: Callable[[Console], None], width: int = 120) -> str:
+    """What `draw` prints on a console, as plain text (tables written to --out). Here, not
+    in render/table.py, so that `losses --out FILE` does not import numpy."""
+    buf = io.StringIO()
+    draw(Console(file=buf, width=width, markup=False, highlight=False, color_system=None))
+    return buf.getvalue()
 
 
 def _plain(cell: object) -> str:

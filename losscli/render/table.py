@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import io
 import math
-from collections.abc import Callable
 
 import numpy as np
 from rich.console import Console
@@ -13,7 +11,7 @@ from rich.text import Text
 
 from losscli.model import Result
 from losscli.render.breakdown import TermsView, blocks, left_out, says_left_out
-from losscli.render.fitted import fitted
+from losscli.render.fitted import as_text, fitted
 
 DEFAULT_SHOWN = 5
 
@@ -117,13 +115,6 @@ def print_table(result: Result, console: Console, shown: int = DEFAULT_SHOWN,
     """Print compute's tables: the header, one table per shown example, a summary of the rest."""
     for part in build(result, shown, view, order):
         console.print(part)
-
-
-def as_text(draw: Callable[[Console], None], width: int = 120) -> str:
-    """What `draw` prints on a console, as plain text (tables written to --out)."""
-    buf = io.StringIO()
-    draw(Console(file=buf, width=width, markup=False, highlight=False, color_system=None))
-    return buf.getvalue()
 
 
 def render_table(result: Result, shown: int = DEFAULT_SHOWN, width: int = 120,

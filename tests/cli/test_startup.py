@@ -1,6 +1,7 @@
-"""What a run imports and how it ends: `--help`, `losses`, `explain` and a small compute import
-neither numba nor pydantic (nor the other commands' modules); OpenBLAS's idle threads sleep at
-once; `main` skips the interpreter's teardown only when no worker process ran."""
+"""What a run imports and how it ends: `--help`, a loss's help, `losses` and `explain` import
+neither numpy nor numba; a small compute neither numba nor pydantic (nor the other commands'
+modules); OpenBLAS's idle threads sleep at once; `main` skips the interpreter's teardown only
+when no worker process ran."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import sys
 
 import pytest
 
+from losscli.losses import LOSSES
 from tests.helpers import SAMPLES, SEED1
 
 SEED = SEED1
@@ -29,15 +31,44 @@ def test_small_compute_imports_neither_numba_nor_pydantic():
         done.stderr
 
 
-def test_help_and_losses_do_not_import_numba():
-    code = ("import sys; from losscli.cli import run; rc = run(sys.argv[1:]); "
-            "assert 'numba' not in sys.modules, 'numba imported'; sys.exit(rc)")
-    for args in (["--help"], ["compute", "--help"], ["losses", "-f", "json"],
-                 ["explain", "triplet"], ["compute", "infonce", SEED1]):
-        proc = subprocess.run([sys.executable, "-c", code, *args], capture_output=True,
-                              env={**os.environ, "LOSSCLI_JIT": "auto"}, timeout=60)
-        assert proc.returncode == 0, (args, proc.stderr)
+# The commands that read only the registry, which a person runs to look something up: each
+# must start without numpy (~60 ms of imports, with the kernels' modules it pulls in) and
+# without numba. A loss's help once imported numpy to hide --emulate, and `losses` and
+# `explain` (JSON, the default in a pipe) by writing through compute's render/jsonout.
+REGISTRY_ONLY = [
+    ["--help"], ["compute", "--help"], ["explain", "--help"], ["losses", "--help"],
+    ["losses"], ["losses", "-f", "json"], ["losses", "-f", "jsonl"], ["losses", "-f", "csv"],
+    ["losses", "-f", "table"], ["explain", "triplet", "-f", "table"],
+    ["explain", "clip", "--batch-size", "8"],  # with reference values
+    *(["compute", loss, "--help"] for loss in LOSSES),
+    *([command, "infonce", "--help"] for command in ("batch", "sweep", "stats", "compare")),
+    *(["explain", loss] for loss in LOSSES),
+]
 
+
+def _modules_after(args: list[str], cwd: str | None = None) -> tuple[int, list[str]]:
+    """`losscli args` in a fresh interpreter: its exit code, and which of numpy and numba
+    it imported (sys.modules once the run is done)."""
+    code = ("import json, sys; from losscli.cli import run; rc = run(sys.argv[1:]); "
+            "print(); print(json.dumps([rc, [m for m in ('numpy', 'numba') "
+            "if m in sys.modules]]))")
+    done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
+                          cwd=cwd, env={**os.environ, "LOSSCLI_JIT": "auto"}, timeout=60)
+    assert done.stdout, done.stderr
+    rc, imported = json.loads(done.stdout.splitlines()[-1])
+    return rc, imported
+
+
+@pytest.mark.parametrize("args", REGISTRY_ONLY, ids=" ".join)
+def test_registry_only_commands_import_neither_numpy_nor_numba(args):
+    assert _modules_after(args) == (0, [])
+
+
+def test_losses_written_to_a_file_import_neither_numpy_nor_numba(tmp_path):
+    for args in (["losses", "-f", "table", "-o", "losses.txt"],
+                 ["explain", "triplet", "-o", "triplet.json"]):
+        assert _modules_after(args, cwd=str(tmp_path)) == (0, []), args
+    assert (tmp_path / "losses.txt").stat().st_size and (tmp_path / "triplet.json").stat().st_size
 
 def test_numba_is_not_imported_by_a_small_compute():
     import subprocess

@@ -86,6 +86,22 @@ def test_float64_value_is_shown_beside(capsys, tmp_path):
     assert math.isclose(result.emulation["float64_value"], result.value, rel_tol=1e-15)
 
 
+def test_the_registry_says_which_losses_emulation_covers():
+    """`compute LOSS --help` hides --emulate by the spec's `emulated` (the emulation package
+    imports numpy, which a help must not): it names the losses of the families' EMULATORS,
+    no more and no fewer."""
+    import importlib
+    import pkgutil
+
+    from losscli.losses import LOSSES, emulation
+
+    modelled = {name for found in pkgutil.iter_modules(emulation.__path__)
+                for name in importlib.import_module(
+                    f"{emulation.__name__}.{found.name}").EMULATORS}
+    assert {name for name, spec in LOSSES.items() if spec.emulated} == modelled
+    assert set(emulation.emulated_losses()) == modelled  # every family's module is read
+
+
 def test_emulate_usage_errors(capsys, tmp_path):
     path = tmp_path / "x.json"
     path.write_text(json.dumps({"anchor": [1, 0], "positive": [0, 1], "negatives": [[1, 1]]}))

@@ -24,6 +24,7 @@ _REGIME = Column("regime", "hard (d_an < d_ap), semi-hard (d_an < d_ap + m) or e
 INFONCE = LossSpec(
     hardest=("negative", "probability"),
     name="infonce",
+    emulated=True,
     title="InfoNCE, the softmax contrastive loss (NT-Xent)",
     summary="Softmax over the similarities of positive and negatives: -log softmax(s / t)_0.",
     formula=(

@@ -7,6 +7,7 @@ from losscli.losses.spec import Column, Convention, LossSpec, Param
 SOFTMAX_CE = LossSpec(
     hardest=("class", "gradient"),
     name="softmax-ce",
+    emulated=True,
     title="softmax cross entropy",
     summary="Classification: -sum_c w_c q_c log softmax(x)_c, index or probability targets.",
     formula=(
