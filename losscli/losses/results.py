@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from losscli.errors import BadData, UsageError
+from losscli.errors import TooLarge, UsageError
 from losscli.losses import REDUCTIONS
 from losscli.losses.roles import EmbeddingBatch
 from losscli.model import LazyTerms, Result, Terms
@@ -56,12 +56,12 @@ def check_breakdown(batch: int, terms_per_example: int, loss: str,
     max_terms, max_gradient, fix = limits
     total = batch * terms_per_example
     if total > max_terms:
-        raise BadData(
+        raise TooLarge(
             f"{loss}'s per-term breakdown would hold {batch} x {terms_per_example} = {total:,} "
             f"terms, above {'compute' if fix == COMPUTE_FIX else 'batch'}'s limit of "
             f"{max_terms:,}", fix)
     if gradient_entries > max_gradient:
-        raise BadData(
+        raise TooLarge(
             f"{loss}'s gradients (--grad) would hold {gradient_entries:,} numbers, above "
             f"compute's limit of {max_gradient:,}",
             "too large for compute with --grad: drop --grad, use `losscli batch`, or split "
