@@ -93,6 +93,11 @@ class BadData(LossCliError):
     exit_code = ExitCode.BAD_DATA
 
 
+class TooLarge(BadData):
+    """A breakdown or gradients too large to hold (compute's limit): its own type, so that
+    the one place every loss is reached from (losses/run.py) names the input it came from."""
+
+
 class BatchTooSmall(BadData):
     """Fewer examples than a loss's batch form needs (clip's pairs, SimCLR's two views):
     its own type, so that batch can say a JSON line is one input of one example."""

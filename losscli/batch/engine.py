@@ -213,7 +213,9 @@ def _each_line(name: str, stream: Iterable[bytes], spec: LossSpec, options: Batc
         try:
             if overrides is None:
                 overrides = _role_overrides(options, spec)
-            table = _line_table(raw, where, spec, overrides, options.names)
+            # without its line break: a JSON error's position is then within this line
+            # (`line 1 column 55`), not past its end (`line 2 column 1`)
+            table = _line_table(raw.rstrip(b"\r\n"), where, spec, overrides, options.names)
             result = _evaluate_table(table, options, progress)
         except LossCliError as exc:
             if isinstance(exc, BatchTooSmall):

@@ -71,16 +71,18 @@ def _root(
     """losscli: a command-line loss explorer."""
 
 
-# name -> (module in losscli.cli, function, whether no arguments means --help). A run imports
-# only its own command's module; the full list is built for the top-level help.
+# name -> (module in losscli.cli, function). A run imports only its own command's module; the
+# full list is built for the top-level help. No command shows its help for no arguments: its
+# LOSS left out is a usage error (exit 2), as any other missing argument; only `losscli` alone,
+# which names no command yet, prints the help (exit 0).
 COMMANDS = {
-    "compute": ("compute", "compute", True),
-    "batch": ("batch", "batch", True),
-    "losses": ("catalog", "losses", False),
-    "explain": ("catalog", "explain", False),
-    "sweep": ("sweep", "sweep", True),
-    "compare": ("compare", "compare", True),
-    "stats": ("stats", "stats", True),
+    "compute": ("compute", "compute"),
+    "batch": ("batch", "batch"),
+    "losses": ("catalog", "losses"),
+    "explain": ("catalog", "explain"),
+    "sweep": ("sweep", "sweep"),
+    "compare": ("compare", "compare"),
+    "stats": ("stats", "stats"),
 }
 
 
@@ -88,14 +90,13 @@ def _register(target: typer.Typer, name: str, spec: LossSpec | None = None) -> N
     """Add a command; with `spec`, the command of that one loss (its help, its options)."""
     from losscli.cli._options import for_loss
 
-    module_name, func_name, no_args_is_help = COMMANDS[name]
+    module_name, func_name = COMMANDS[name]
     module = importlib.import_module(f"losscli.cli.{module_name}")
     command = getattr(module, func_name)
     text = getattr(module, "HELP", None) or inspect.getdoc(command) or ""
     if spec is not None:
         command = for_loss(command, spec)
-    settings: dict = {"no_args_is_help": True} if no_args_is_help else {}
-    target.command(name, help=command_help(name, text, spec), **settings)(command)
+    target.command(name, help=command_help(name, text, spec))(command)
 
 
 def full_app() -> typer.Typer:

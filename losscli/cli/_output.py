@@ -9,8 +9,9 @@ ends the run quietly (ReaderGone, exit 0); a closed or failing stdout is an Outp
 
 from __future__ import annotations
 
+import os
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from rich.console import Console
@@ -29,8 +30,25 @@ class ReaderGone(Exception):
     """
 
 
+def console_environ() -> Mapping[str, str]:
+    """The environment a rich Console reads, without a COLUMNS of 0 or less: rich takes
+    COLUMNS=0 as a width of 0 and then prints nothing at all, exit 0 (the data lost), where
+    COLUMNS=-5 or abc fall back to the terminal's width or 80; 0 now falls back the same."""
+    try:
+        unusable = int(os.environ.get("COLUMNS", "")) <= 0
+    except ValueError:
+        unusable = False
+    if not unusable:
+        return os.environ
+    return {k: v for k, v in os.environ.items() if k != "COLUMNS"}
+
+
 class _Console(Console):
-    """A rich Console whose broken pipe is a ReaderGone, not rich's SystemExit(1)."""
+    """A rich Console whose broken pipe is a ReaderGone, not rich's SystemExit(1), and whose
+    width ignores a COLUMNS of 0 or less (console_environ)."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(_environ=console_environ(), **options)
 
     def on_broken_pipe(self) -> None:
         self.quiet = True

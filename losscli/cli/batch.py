@@ -400,7 +400,10 @@ class _Progress:
                 TimeRemainingColumn,
             )
 
-            console = Console(stderr=True, markup=False, highlight=False)
+            from losscli.cli._output import console_environ
+
+            console = Console(stderr=True, markup=False, highlight=False,
+                              _environ=console_environ())
             self._bar = Progress(TextColumn("batch"), BarColumn(), MofNCompleteColumn(),
                                  TextColumn("{task.fields[rate]}"), TimeRemainingColumn(),
                                  console=console, transient=True,

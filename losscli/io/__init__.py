@@ -407,7 +407,9 @@ def _detect(path: str, head: bytes, notes: list[str]) -> str:
             unknown_fix(path, head)
         raise BadData(f"{describe_content(head)}{hint}", fix, where=path)
     if expected is not None and expected != fmt:
-        notes.append(f"{path} holds {describe(fmt)} despite its "
+        # `FILE: what`, as every warning that names its file: batch names the input before
+        # a warning only when it does not begin so (FileResult.named_warnings)
+        notes.append(f"{path}: holds {describe(fmt)} despite its "
                      f"{os.path.splitext(path)[1]} extension; read as {describe(fmt)}")
     return fmt
 

@@ -61,7 +61,12 @@ def log1p_sum_exp(x, start, stop):
 
 @kernel
 def log_sum_exp(x, start, stop, share):
-    """LSE over x[start:stop] (log1p of the rest beside the largest); share = softmax."""
+    """LSE over x[start:stop] (log1p of the rest beside the largest); share = softmax.
+
+    A term equal to the largest adds e^0 = 1, also when both are infinite: logits that
+    overflowed to -inf (circle's gamma alpha (s - Delta) at a margin of 1e200) made
+    exp(-inf - -inf) NaN, where their LSE is -inf (the true one is below -1.8e308 + log n)
+    and they are tied, with equal shares as any tie."""
     top = start
     for j in range(start, stop):
         if x[j] > x[top]:
@@ -69,7 +74,7 @@ def log_sum_exp(x, start, stop, share):
     rest = 0.0
     for j in range(start, stop):
         if j != top:
-            share[j] = np.exp(x[j] - x[top])
+            share[j] = 1.0 if x[j] == x[top] else np.exp(x[j] - x[top])
             rest += share[j]
     share[top] = 1.0
     total = 1.0 + rest

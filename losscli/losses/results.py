@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from losscli.errors import BadData, UsageError
+from losscli.errors import TooLarge, UsageError
 from losscli.losses import REDUCTIONS
 from losscli.losses.roles import EmbeddingBatch
 from losscli.model import LazyTerms, Result, Terms
@@ -78,18 +78,17 @@ def check_breakdown(batch: int, terms_per_example: int, loss: str,
     if max_terms == BY_MEMORY and total > MAX_BREAKDOWN_TERMS:
         available = available_memory()
         if available is None:
-            raise BadData(f"{held}, above compute's limit of {MAX_BREAKDOWN_TERMS:,} (the "
-                          "memory available is unknown here)", fix)
+            raise TooLarge(f"{held}, above compute's limit of {MAX_BREAKDOWN_TERMS:,} (the "
+                           "memory available is unknown here)", fix)
         if total * BREAKDOWN_BYTES_PER_TERM > available // 2:
-            raise BadData(f"{held} (about {_gib(total * BREAKDOWN_BYTES_PER_TERM)}), "
-                          f"more than half the memory available ({_gib(available)})",
-                          fix)
+            raise TooLarge(f"{held} (about {_gib(total * BREAKDOWN_BYTES_PER_TERM)}), "
+                           f"more than half the memory available ({_gib(available)})", fix)
     elif max_terms != BY_MEMORY and total > max_terms:
-        raise BadData(
+        raise TooLarge(
             f"{held}, above {'compute' if fix == COMPUTE_FIX else 'batch'}'s limit of "
             f"{max_terms:,}", fix)
     if gradient_entries > max_gradient:
-        raise BadData(
+        raise TooLarge(
             f"{loss}'s gradients (--grad) would hold {gradient_entries:,} numbers, above "
             f"compute's limit of {max_gradient:,}",
             "too large for compute with --grad: drop --grad, use `losscli batch`, or split "

@@ -386,6 +386,15 @@ def input_document(inputs: Inputs) -> str | None:
     return inputs.document
 
 
+def input_name(inputs: Inputs) -> str | None:
+    """What a message about the whole input names: INPUT, else the files its roles were read
+    from (`a.npy, n.npy`; `<memory>` for arrays given in memory), or None if none is known."""
+    document = input_document(inputs)
+    if document is not None:
+        return document
+    return ", ".join(dict.fromkeys(inputs.sources.values())) or None
+
+
 def missing_role(inputs: Inputs, role: str, roles: tuple[str, ...] = ()) -> BadData:
     """A required role is absent: say where it was looked for, what was found and the fix."""
     given = ", ".join(sorted(inputs.arrays)) or "none"

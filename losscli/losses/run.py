@@ -8,13 +8,13 @@ from typing import Any
 
 import numpy as np
 
-from losscli.errors import BatchTooSmall, RoleRefused, UsageError
+from losscli.errors import BatchTooSmall, RoleRefused, TooLarge, UsageError
 from losscli.kernels import _jit
 from losscli.losses import module_of
 from losscli.losses.call import LossCall
 from losscli.losses.notices import blame_the_reading, merge_role_warnings
 from losscli.losses.references import collapse_warning
-from losscli.losses.roles import negatives_layout_warning, positives_layout_warning
+from losscli.losses.roles import input_name, negatives_layout_warning, positives_layout_warning
 from losscli.losses.spec import LossSpec
 from losscli.model import Inputs, Result
 
@@ -58,6 +58,10 @@ def run(call: LossCall, inputs: Inputs, *, grad: bool = False, merge: bool = Tru
         # A batch is B rows of the anchor; on a lone 2-D .npy both refusals are the reading's.
         role = exc.role if isinstance(exc, RoleRefused) else "anchor"
         raise blame_the_reading(exc, role, spec, inputs) from None
+    except TooLarge as exc:
+        # The loss checks sizes, not files: the input they are of is named here.
+        name = input_name(inputs)
+        raise (exc if name is None else exc.located(name)) from None
     if applied is not None:
         result = replace(result, convention=applied.describe())
     layouts = tuple(w for w in (negatives_layout_warning(inputs, spec.roles),

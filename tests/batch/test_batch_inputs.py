@@ -66,6 +66,24 @@ def test_json_lines_whatever_the_name_is_a_record_per_line(name: str, tmp_path: 
     assert err.count("error: ") == 1 and f"{path}:4: invalid JSON" in err
 
 
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_a_bad_line_says_where_in_that_line(newline: str, tmp_path: Path,
+                                            capsys: pytest.CaptureFixture) -> None:
+    # QA: a truncated line 3 said "invalid JSON at line 2 column 1" (the position past the
+    # line's own line break), where compute says "line 1 column 68" for the same text
+    truncated = json.dumps(LINES[0])[:-1]
+    path = tmp_path / "bad3.jsonl"
+    path.write_bytes(newline.join([json.dumps(LINES[0]), json.dumps(LINES[1]), truncated,
+                                   ""]).encode())
+    code, out, err = _cli(capsys, "batch", "triplet", str(path))
+    assert code == 7
+    where = f"line 1 column {len(truncated) + 1}"
+    assert f"{path}:3: invalid JSON at {where}: " in _records(out)[2]["error"], err
+    (tmp_path / "one.json").write_text(truncated)
+    code, _, err = _cli(capsys, "compute", "triplet", str(tmp_path / "one.json"))
+    assert code == 4 and f"invalid JSON at {where}: " in err, err
+
+
 def test_json_lines_in_a_directory_under_a_json_name(tmp_path: Path,
                                                      capsys: pytest.CaptureFixture) -> None:
     (tmp_path / "d").mkdir()

@@ -1008,6 +1008,22 @@ def test_warnings_start_at_the_contracts_thresholds(
     assert any(words in w for w in res.json()["warnings"]) == warned
 
 
+@pytest.mark.parametrize("command", ["compute", "batch"])
+def test_an_archive_under_a_json_name_is_named_once(command: str, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    # QA: batch said "warning: [red]y[x].json: [red]y[x].json holds an .npz archive ...":
+    # the note began with the name but not `NAME:`, so batch named the input again
+    monkeypatch.chdir(tmp_path)
+    name = "[red]y[x].json"
+    np.savez(tmp_path / "a.npz", anchor=[1.0, 0.0], positive=[0.6, 0.8],
+             negatives=[[0.8, 0.6]])
+    (tmp_path / "a.npz").rename(tmp_path / name)
+    res = invoke([command, "triplet", name, "-f", "json"])
+    assert res.code == 0, res.stderr
+    assert res.lines == [f"warning: {name}: holds an .npz archive despite its .json extension;"
+                         " read as an .npz archive"]
+
+
 def test_non_finite_result_is_null_with_a_warning(tmp_path: Path,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     """Finite inputs whose dot products overflow: null plus a warning; --strict exits 5."""

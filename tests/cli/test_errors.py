@@ -41,6 +41,20 @@ def test_errors_are_one_line_with_their_exit_code(capsys, monkeypatch, args, cod
         assert word in err
 
 
+@pytest.mark.parametrize("command", ["compute", "batch", "sweep", "stats", "compare"])
+def test_a_command_without_its_loss_is_a_usage_error(capsys, command):
+    # QA: compute, batch, sweep, stats and compare with no arguments printed their help and
+    # exited 0, where explain said "Missing argument 'LOSS'" and exited 2
+    code, out, err = cli(capsys, command)
+    assert (code, out) == (2, "")
+    assert err.splitlines() == ["error: Missing argument 'LOSS'.",
+                                f"try 'losscli {command} --help'"]
+    assert cli(capsys, "explain")[:2] == (2, "")
+    # `losscli` alone names no command yet: the help is the answer there (exit 0, stdout)
+    code, out, err = cli(capsys)
+    assert (code, err) == (0, "") and out.startswith("Usage: losscli")
+
+
 @pytest.mark.parametrize("argv", [
     ["compute", "infonce", SEED1, "-t", "abc"],
     ["compute", "softmax-ce", SEED1, "--ignore-index", "2.5"],

@@ -168,3 +168,33 @@ def test_a_name_narrower_than_its_column_wraps_between_its_words() -> None:
     out = cli(["compute", "infonce", "seed-example-1.json", "-f", "table"], 80)
     check_frame(out, 80)
     assert "false_negati" not in out and "false" in out and "negative" in out
+
+
+
+@pytest.mark.parametrize("columns", ["0", "00"])
+@pytest.mark.parametrize("terminal", [False, True])
+def test_a_columns_of_zero_is_taken_as_unset(monkeypatch, capsys, tmp_path: Path,
+                                             columns: str, terminal: bool) -> None:
+    # QA: COLUMNS=0 printed no table at all, exit 0 (rich read it as a width of 0), where
+    # COLUMNS=-5 or abc fell back to the usual width
+    from losscli.cli import run
+
+    (tmp_path / "apn.json").write_text(
+        '{"anchor": [1, 0], "positive": [0.6, 0.8], "negatives": [[0.8, 0.6]]}')
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr("losscli.render.is_tty", lambda stream=None: terminal)
+    for args, shows in ((["compute", "triplet", "apn.json"], "1.26197"),
+                        (["batch", "triplet", "apn.json"], "1.26197"),
+                        (["losses"], "triplet")):
+        shown = {}
+        for value in (columns, None):
+            if value is None:
+                monkeypatch.delenv("COLUMNS", raising=False)
+            else:
+                monkeypatch.setenv("COLUMNS", value)
+            assert run([*args, "-f", "table"]) == 0
+            shown[value] = capsys.readouterr().out
+        assert shows in shown[columns], shown
+        # laid out as with COLUMNS unset (line by line: batch's seconds may differ)
+        assert [len(line) for line in shown[columns].splitlines()] \
+            == [len(line) for line in shown[None].splitlines()], shown

@@ -97,3 +97,21 @@ def test_above_the_fixed_limit_the_memory_available_decides(monkeypatch) -> None
     with pytest.raises(BadData, match="above compute's limit of 10 "):
         losscli.evaluate("triplet", inputs)
 
+
+def test_the_refusal_names_the_input(tmp_path, capsys, monkeypatch) -> None:
+    # QA: `compute triplet large.npz` said "error: triplet's per-term breakdown would hold
+    # ..." without the file, where CONTRACT's form is `error: <file>: <what>; <fix>`
+    monkeypatch.chdir(tmp_path)
+    a, p = _pairs(4).values()
+    np.savez("big.npz", anchor=a, positive=p, negatives=rng.normal(size=(4, 3, 2)))
+    np.save("a.npy", a)
+    np.save("n.npy", rng.normal(size=(4, 3, 2)))
+    for args, where in ((["big.npz"], "big.npz"),
+                        (["big.npz", "--grad"], "big.npz"),
+                        (["--anchor", "a.npy", "--positive", "a.npy", "--negatives", "n.npy"],
+                         "a.npy, n.npy")):
+        limit = (10**6, 1) if "--grad" in args else (11,)
+        with breakdown_limits(*limit):
+            assert run(["compute", "triplet", *args]) == 4
+        err = capsys.readouterr().err
+        assert err.startswith(f"error: {where}: triplet's ") and "too large" in err, err

@@ -163,3 +163,43 @@ def test_huge_logits_are_announced_as_huge_embeddings_are():
     assert any(said in w for w in big.warnings)
     fine = losscli.evaluate("softmax-ce", {"logits": [1e100, 0.0, -1e100], "target": 0})
     assert not any(said in w for w in fine.warnings)
+
+
+def _circle_decimal(s_p: list[str], s_n: list[str], m: str, gamma: str) -> float:
+    """circle (LOSSES-MORE.md) in decimal arithmetic, whose exponents do not overflow where
+    float64's do: softplus(LSE_k(g a_n (s_n - m)) + LSE_p(-g a_p (s_p - (1 - m)))), rounded
+    to float64 at the end; 700 digits hold g (s + m)(s - m) exactly for m up to 1e308."""
+    from decimal import Context, Decimal, localcontext
+
+    with localcontext(Context(prec=700, Emax=10**17, Emin=-10**17)):
+        m_, g = Decimal(m), Decimal(gamma)
+        pos = [-g * max(1 + m_ - Decimal(s), Decimal(0)) * (Decimal(s) - (1 - m_))
+               for s in s_p]
+        neg = [g * max(Decimal(s) + m_, Decimal(0)) * (Decimal(s) - m_) for s in s_n]
+
+        def lse(xs: list) -> Decimal:
+            top = max(xs)
+            return top + sum((x - top).exp() for x in xs).ln()
+
+        inner = lse(neg) + lse(pos)
+        # ln(1 + e^x) = e^x to 700 digits below x = -2000 (1 + e^x would round to 1)
+        return float(inner.exp() if inner < -2000 else (1 + inner.exp()).ln())
+
+
+def test_circle_logits_beyond_float64_give_the_loss_they_round_to(jit_mode):
+    # QA: margin 1e308 gave null with a non-finite warning: every negative's logit
+    # g a_n (s_n - m) ~ -g m^2 overflowed to -inf, and their LSE took exp(-inf - -inf) = NaN;
+    # the loss, softplus of about -8e617, is 0 in float64
+    a, p, n = [1.0, 0.0], [0.8, 0.6], [[0.6, 0.8], [0.0, 1.0]]
+    golden = losscli.evaluate("circle", {"anchor": a, "positive": p, "negatives": n})
+    assert_close(golden.value, _circle_decimal(["0.8"], ["0.6", "0"], "0.4", "80"))
+    for m in ("1e160", "1e200", "1e308"):
+        for inputs, s_p, s_n in (({"anchor": a, "positive": p, "negatives": n},
+                                  ["0.8"], ["0.6", "0"]),
+                                 ({"anchor": a, "positives": [p, [0.0, 1.0]], "negatives": n[:1]},
+                                  ["0.8", "0"], ["0.6"])):
+            r = losscli.evaluate("circle", inputs, margin=float(m), grad=True)
+            assert r.finite and not r.warnings, (m, r.warnings)
+            assert_close(r.value, _circle_decimal(s_p, s_n, m, "80"))
+            assert all(np.isfinite(g).all() for g in r.gradients.values())
+            assert np.isfinite(r.terms.columns["share"]).all()

@@ -64,6 +64,26 @@ def test_unknown_names_suggest_the_closest():
     assert "did you mean triplet?" in info.value.message()
 
 
+def test_only_a_close_loss_name_is_suggested():
+    # QA: "nosuchloss" was offered supconloss, an alias, close only by their `loss` endings
+    hints = {
+        "nosuchloss": None,
+        "xyz": None,
+        "tripletloss": "triplet",  # a `loss` ending and hyphens set aside
+        "supcon-loss": "supcon",
+        "hinge": "hinge-embedding",  # the one loss whose names begin with it
+        "crossentropy": "cross-entropy, i.e. softmax-ce",  # an alias says its loss
+    }
+    for typed, hint in hints.items():
+        with pytest.raises(LossCliError) as info:
+            get_spec(typed)
+        message = info.value.message()
+        if hint is None:
+            assert "did you mean" not in message, message
+        else:
+            assert f"(did you mean {hint}?)" in message, message
+
+
 def test_readme_loss_table_is_the_registry():
     from losscli.cli.catalog import markdown_table
 
