@@ -55,10 +55,6 @@ class _Console(Console):
         raise ReaderGone()
 
 
-def stderr_console() -> Console:
-    return _Console(stderr=True, markup=False, highlight=False)
-
-
 def stdout_console() -> Console:
     """Rich output to stdout; markup off so user text (file names with brackets) prints as
     is. Its writes go out whole, as write_stdout's do (a table cut by a filling disk was

@@ -83,11 +83,6 @@ def finishing(code: int) -> None:
             pass
 
 
-def received() -> int | None:
-    """The signal that stopped this run (SIGTERM, SIGHUP), None for Ctrl-C or none."""
-    return _received
-
-
 def exit_code(default: int) -> int:
     """128 + the signal's number (143 for SIGTERM, 129 for SIGHUP), as a shell reports a
     process killed by it; `default` (130) for Ctrl-C."""

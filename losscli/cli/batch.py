@@ -159,7 +159,12 @@ def run_batch(loss: str, inputs: list[str] | None, roles: dict[str, str],
     from losscli import api
     from losscli.batch import Summary
     from losscli.cli import _threshold
-    from losscli.cli._output import announce_compiling, check_out, output_format
+    from losscli.cli._output import (
+        announce_compiling,
+        check_out,
+        output_format,
+        stderr_is_tty,
+    )
     from losscli.cli._stream import Sink
     from losscli.errors import ExitCode, NonFiniteResult, UsageError
 
@@ -185,7 +190,7 @@ def run_batch(loss: str, inputs: list[str] | None, roles: dict[str, str],
     # directory was read as an input and then replaced (QA18 M4); before stdin is read
     read = [*inputs, *roles.values(), *api.batch_files(inputs, roles)]
     check_out(out, force, read)
-    progress = _Progress(enabled=not quiet and _stderr_is_tty())
+    progress = _Progress(enabled=not quiet and stderr_is_tty())
     announce_compiling(quiet, progress.say)
     results = api.evaluate_files(loss, inputs, role_files=roles, reduction=reduction,
                                  like=like, dtype=dtype, jobs=jobs, chunk=chunk,
@@ -259,13 +264,6 @@ def _finite(value: Any) -> bool:
 
     values = value if isinstance(value, list) else [value]
     return all(v is not None and math.isfinite(v) for v in values)
-
-
-def _stderr_is_tty() -> bool:
-    try:
-        return sys.stderr.isatty()
-    except (AttributeError, ValueError):
-        return False
 
 
 class _Writer:

@@ -487,12 +487,6 @@ def _npy_data(stream: IO[bytes], shape: tuple[int, ...], fortran: bool, dtype: n
     return arr.reshape(shape, order="F" if fortran else "C")
 
 
-def read_npy(path: str, stream: IO[bytes]) -> np.ndarray:
-    """A .npy file's array, read with the header bounded and no pickle."""
-    size = os.fstat(stream.fileno()).st_size
-    return read_npy_stream(stream, size, path)
-
-
 def read_npz(path: str, stream: IO[bytes]) -> Container:
     """The arrays of an .npz by name; no member is trusted to be what its header says.
 

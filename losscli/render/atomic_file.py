@@ -269,14 +269,6 @@ class AtomicFile:
             self.abort()
 
 
-def write_file(path: str, data: str | bytes, *, force: bool = False,
-               inputs: Iterable[str] = (), option: str = "--out") -> None:
-    """`data` written to `path` whole or not at all."""
-    with AtomicFile(path, force=force, inputs=inputs, binary=isinstance(data, bytes),
-                    option=option) as out:
-        out.write(data)
-
-
 def reason(exc: OSError) -> str:
     """An OSError as a phrase for a one-line message."""
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):

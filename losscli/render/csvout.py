@@ -51,12 +51,6 @@ def csv_chunks(result: Result, view: TermsView = TermsView(),
         buf.truncate()
 
 
-def render_csv(result: Result, view: TermsView = TermsView(),
-               order: list[int] | None = None) -> str:
-    """compute's CSV as one text (csv_chunks joined)."""
-    return "".join(csv_chunks(result, view, order))
-
-
 def _cell(value: object) -> object:
     if value is None:
         return ""
