@@ -294,18 +294,19 @@ class _Writer:
             self.kept.append(result)
             return
         if self.fmt == "csv":
-            text = batchout.example_csv_rows(result) if self.per_example \
-                else batchout.file_csv_row(result)
+            pieces = batchout.example_csv_pieces(result) if self.per_example \
+                else [batchout.file_csv_row(result)]
         elif self.per_example:
-            text = batchout.example_lines(result)
+            pieces = batchout.example_line_pieces(result)
         else:
-            text = batchout.record_line(result)
-        if self.fmt == "json":  # one JSON array, still written as results come
-            lines = text.splitlines()
-            text = "".join(("[\n" if self.count == 0 and i == 0 else ",\n") + line
-                           for i, line in enumerate(lines))
-            self.count += len(lines)
-        self.sink.write(text)
+            pieces = [batchout.record_line(result)]
+        for text in pieces:  # an input's examples a piece at a time, not one text of them all
+            if self.fmt == "json":  # one JSON array, still written as results come
+                lines = text.splitlines()
+                text = "".join(("[\n" if self.count == 0 and i == 0 else ",\n") + line
+                               for i, line in enumerate(lines))
+                self.count += len(lines)
+            self.sink.write(text)
 
     def finish(self, totals: Any, loss: str) -> None:
         from losscli.losses import get_spec

@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from losscli.model import SCHEMA, FileResult
@@ -39,20 +39,34 @@ def record_line(result: FileResult) -> str:
     return dumps(result.record()) + "\n"
 
 
+# Examples per piece of --per-example text: an input of 20 M examples made one text of
+# ~5 GB before its first line was written (QA20a M1); a piece is ~3 MB.
+EXAMPLE_PIECE = 65536
+
+
 def example_lines(result: FileResult) -> str:
     """One JSON line per example: {"schema", "file", "index", "loss"}; a failed input gets
     one line with index and loss null and its error."""
-    name = dumps(result.file)
+    return "".join(example_line_pieces(result))
+
+
+def example_line_pieces(result: FileResult) -> Iterator[str]:
+    """example_lines in pieces of EXAMPLE_PIECE examples, to be written as they come."""
     if not result.ok or result.per_example is None:
-        return dumps({"schema": SCHEMA, "file": result.file, "index": None, "loss": None,
-                      "error": result.error_text()}) + "\n"
+        yield dumps({"schema": SCHEMA, "file": result.file, "index": None, "loss": None,
+                     "error": result.error_text()}) + "\n"
+        return
     said = warnings_line(result)
-    if result.columns is not None:
-        return said + "".join(example_line(result, i)
-                              for i in range(result.per_example.shape[0]))
-    head = f'{{"schema": {SCHEMA}, "file": ' + name + ', "index": '
-    return said + "".join(f'{head}{i}, "loss": {_number(v)}}}\n'
-                          for i, v in enumerate(result.per_example.tolist()))
+    if said:
+        yield said
+    head = f'{{"schema": {SCHEMA}, "file": ' + dumps(result.file) + ', "index": '
+    for start in range(0, result.per_example.shape[0], EXAMPLE_PIECE):
+        stop = min(result.per_example.shape[0], start + EXAMPLE_PIECE)
+        if result.columns is not None:
+            yield "".join(example_line(result, i) for i in range(start, stop))
+        else:
+            yield "".join(f'{head}{i}, "loss": {_number(v)}}}\n' for i, v in
+                          enumerate(result.per_example[start:stop].tolist(), start))
 
 
 def warnings_line(result: FileResult) -> str:
@@ -114,13 +128,23 @@ def file_csv_row(result: FileResult) -> str:
 
 def example_csv_rows(result: FileResult) -> str:
     """One input's per-example losses as CSV rows (its error as one row if it failed)."""
+    return "".join(example_csv_pieces(result))
+
+
+def example_csv_pieces(result: FileResult) -> Iterator[str]:
+    """example_csv_rows in pieces of EXAMPLE_PIECE examples, to be written as they come."""
     chosen = result.columns or {}
     if not result.ok or result.per_example is None:
-        return _csv([[result.file, None, None, *[None] * len(chosen), result.error_text()]])
-    if chosen:
-        return "".join(example_csv_row(result, i) for i in range(result.per_example.shape[0]))
+        yield _csv([[result.file, None, None, *[None] * len(chosen), result.error_text()]])
+        return
     name = result.file
-    return _csv([name, i, v, None] for i, v in enumerate(result.per_example.tolist()))
+    for start in range(0, result.per_example.shape[0], EXAMPLE_PIECE):
+        stop = min(result.per_example.shape[0], start + EXAMPLE_PIECE)
+        if chosen:
+            yield "".join(example_csv_row(result, i) for i in range(start, stop))
+        else:
+            yield _csv([name, i, v, None] for i, v in
+                       enumerate(result.per_example[start:stop].tolist(), start))
 
 
 def example_csv_row(result: FileResult, index: int) -> str:
