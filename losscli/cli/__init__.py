@@ -298,6 +298,16 @@ def run(argv: list[str] | None = None) -> int:
             _stderr(traceback.format_exc())
         _error(stdout_error(exc).message())
         return int(ExitCode.OUTPUT)
+    except MemoryError as exc:
+        # not a bug: the input, or batch's --chunk, asks for more memory than there is (a
+        # container's limit, ulimit -v); was "internal error ... this is a bug" (QA20a M4)
+        if debug:
+            _stderr(traceback.format_exc())
+        detail = _one_line(str(exc)) or "an allocation failed"
+        _error(f"out of memory ({detail[:200]}); give batch a smaller --chunk, use `losscli "
+               "batch` where compute holds the input whole (batch streams .npy files by rows), "
+               "or split the input")
+        return int(ExitCode.BAD_DATA)
     except Exception as exc:  # noqa: BLE001 - the one place a bug becomes a message
         return _internal_error(exc, debug)
     finally:
