@@ -289,13 +289,19 @@ def read_stream(source: IO[bytes], where: str) -> bytes:
     if data is None:  # a non-blocking stream with nothing in it
         raise InputUnavailable("nothing to read", "write the data into it, or give a file",
                                where=where)
-    if len(data) > cap and sniff(data[:16]) in _formats.BINARY_FORMATS:
+    kind = sniff(data[:16])
+    if len(data) > cap and kind in _formats.BINARY_FORMATS:
+        if kind == "npy":
+            # its header says the array's size: a 30 GB array is refused from it, not after
+            # 2 GiB of it were read into memory (QA20a M2)
+            shape, _, _ = _formats.read_npy_header(_io.BytesIO(data), where)
+            _formats.check_size(shape, where)
         limit = _formats.MAX_ARRAY_BYTES + 2**20
         data += source.read(limit + 1 - len(data)) or b""
         if len(data) > limit:
             raise BadData(f"a stream of more than {_formats.human_bytes(limit)} is over the "
-                          f"{_formats.human_bytes(_formats.MAX_ARRAY_BYTES)} limit of compute",
-                          _formats.TOO_LARGE_FIX, where=where)
+                          f"{_formats.human_bytes(_formats.MAX_ARRAY_BYTES)} "
+                          f"{_formats.WHOLE_LIMIT}", _formats.TOO_LARGE_FIX, where=where)
     return data
 
 
