@@ -304,9 +304,10 @@ def run(argv: list[str] | None = None) -> int:
         if debug:
             _stderr(traceback.format_exc())
         detail = _one_line(str(exc)) or "an allocation failed"
-        _error(f"out of memory ({detail[:200]}); give batch a smaller --chunk, use `losscli "
-               "batch` where compute holds the input whole (batch streams .npy files by rows), "
-               "or split the input")
+        fix = ("give a smaller --chunk or fewer --jobs, or split the input"
+               if next((a for a in args if not a.startswith("-")), None) == "batch" else
+               "use `losscli batch`, which streams .npy files by rows, or split the input")
+        _error(f"out of memory ({detail[:200]}); {fix}")
         return int(ExitCode.BAD_DATA)
     except Exception as exc:  # noqa: BLE001 - the one place a bug becomes a message
         return _internal_error(exc, debug)

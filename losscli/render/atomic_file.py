@@ -120,8 +120,12 @@ class AtomicFile:
                               "choose a writable directory", where=path) from None
         try:
             os.fchmod(fd, mode)
+            # surrogateescape: a file name whose bytes are not UTF-8 (CSV and tables write it
+            # as it is; JSON has escaped it already) is written as those bytes, as stdout
+            # writes it in the C.UTF-8 locale, not refused with exit 6
             self._fh: IO[Any] | None = (os.fdopen(fd, "wb") if binary
-                                        else os.fdopen(fd, "w", encoding="utf-8"))
+                                        else os.fdopen(fd, "w", encoding="utf-8",
+                                                       errors="surrogateescape"))
         except OSError as exc:
             os.close(fd)
             self._discard()

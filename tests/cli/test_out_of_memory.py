@@ -22,9 +22,19 @@ def test_a_memory_error_is_one_line_and_exit_4(capsys, monkeypatch):
     out, err = capsys.readouterr()
     assert out == ""
     assert err.splitlines() == [
-        "error: out of memory (Unable to allocate 9.22 TiB for an array); give batch a smaller "
-        "--chunk, use `losscli batch` where compute holds the input whole (batch streams .npy "
-        "files by rows), or split the input"]
+        "error: out of memory (Unable to allocate 9.22 TiB for an array); use `losscli batch`, "
+        "which streams .npy files by rows, or split the input"]
+
+
+def test_batch_out_of_memory_says_what_batch_can_change(capsys, monkeypatch, tmp_path):
+    def no_memory(*args, **kwargs):
+        raise MemoryError("Unable to allocate 967. MiB for an array")
+
+    monkeypatch.setattr(api, "evaluate_files", no_memory)
+    assert run(["batch", "infonce", str(SAMPLES / "seed-example-1.json")]) == 4
+    assert capsys.readouterr().err.splitlines() == [
+        "error: out of memory (Unable to allocate 967. MiB for an array); give a smaller "
+        "--chunk or fewer --jobs, or split the input"]
 
 
 def test_row_buffers_hold_no_more_rows_than_are_read(tmp_path):

@@ -55,3 +55,17 @@ def test_csv_on_a_strict_utf8_stdout_says_the_name_is_not_utf8(tmp_path: Path):
     assert proc.stderr.decode().splitlines() == [
         "warning: <stdout>: a file name is not valid UTF-8: its bytes are written as "
         "\\udcXX escapes (\\udce9 for the byte 0xE9)"]
+
+
+@pytest.mark.parametrize("args", [["batch", "triplet", NAME, "--out", "r.csv"],
+                                  ["batch", "triplet", NAME, "--per-example", "--out", "r.csv"],
+                                  ["batch", "triplet", NAME, "-f", "table", "--out", "r.txt"]])
+def test_csv_and_tables_to_a_file_write_the_names_bytes(tmp_path: Path, args: list):
+    """--out's file wrote text in strict UTF-8: the name's lone surrogate ended the run with
+    exit 6 and "<stdout>: its encoding (utf-8) cannot write ...; give --out FILE" (QA21 M1).
+    The file gets the name's own bytes, as stdout does in the C.UTF-8 locale."""
+    (tmp_path / os.fsdecode(NAME)).write_text(TRIPLE)
+    proc = run(args, tmp_path, "utf-8")
+    assert proc.returncode == 0, proc.stderr
+    out = tmp_path / args[-1]
+    assert NAME in out.read_bytes()
