@@ -367,7 +367,7 @@ class _Writer:
 
     def _table(self, table: Any) -> None:
         from losscli.cli._output import stdout_console
-        from losscli.render.table import as_text
+        from losscli.render.fitted import as_text
 
         if self.sink.to_stdout:
             stdout_console().print(table)

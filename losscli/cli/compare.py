@@ -79,7 +79,7 @@ def _compare(
         render.compare_table(spec.name, rows, stdout_console())
         return
     if fmt == "table":
-        from losscli.render.table import as_text
+        from losscli.render.fitted import as_text
 
         text = as_text(lambda console: render.compare_table(spec.name, rows, console))
     elif fmt == "csv":

@@ -93,7 +93,7 @@ def _stats(
         render.stats_table(result, stdout_console())
         return
     if fmt == "table":
-        from losscli.render.table import as_text
+        from losscli.render.fitted import as_text
 
         text = as_text(lambda console: render.stats_table(result, console))
     elif fmt == "csv":

@@ -121,7 +121,7 @@ def _sweep(
         render.sweep_table(result, stdout_console())
         return
     if fmt == "table":
-        from losscli.render.table import as_text
+        from losscli.render.fitted import as_text
 
         text = as_text(lambda console: render.sweep_table(result, console))
     elif fmt == "csv":
