@@ -194,6 +194,10 @@ def _in_batch(batch: EmbeddingBatch, t: float, cosine: bool, grad: bool) -> tupl
 # 16 MiB took 1.66x / 1.75x the bare product in float32 and 1.53x / 1.48x in float64 (two
 # runs), blocks of 4 MiB 1.84x / 1.82x and 1.51x / 1.59x (docs/benchmarks.md).
 GEMM_BLOCK_BYTES = 16 * 2**20
+# What one logit costs infonce_logit_rows, in multiply-adds (_jit's unit of work): its
+# vectorised exponential ran at 1.15 ns a logit serially (K = 256, D = 128), ~0.5 ns a
+# multiply-add.
+EXP_WORK = 2
 
 
 def stream(params: dict[str, Any]) -> Callable[..., int | None] | None:
@@ -246,9 +250,15 @@ def shared_bank_infonce(anchor: np.ndarray, positive: np.ndarray, bank: np.ndarr
                                     cosine=False,
                                     tile_bytes=GEMM_BLOCK_BYTES):
         stop = start + block.shape[0]
+        # Serial or parallel by the kernel's own work, not the products' (BLAS did those):
+        # at B = 512, K = 256, D = 128 the kernel takes ~0.15 ms, less than waking numba's
+        # threads saves (the loss 1.35-1.50x the bare product in parallel, 1.25-1.37x
+        # serially; docs/benchmarks.md)
+        own = (stop - start) * (EXP_WORK * K + 3 * D)
+        in_parallel = parallel if parallel is not None else _jit.path_for(own) == "parallel"
         _jit.run(sk.infonce_logit_rows, (stop - start) * (K + 2) * D, block, A3[start:stop],
                  P3[start:stop], temperature, check, loss[start:stop], flags[start:stop],
-                 parallel=parallel)
+                 parallel=in_parallel)
 
 
 def _bank_flags(bank: np.ndarray, flags: np.ndarray) -> None:

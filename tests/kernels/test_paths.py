@@ -432,3 +432,27 @@ def test_distances_whose_squares_underflow_are_exact(path):
     same = np.zeros((1, 1))
     getattr(dk.distances, path)(np.zeros((1, 2)), np.zeros((1, 1, 2)), codes.EUCLIDEAN, same)
     assert same[0, 0] == 0.0
+
+
+def test_shared_bank_kernel_runs_serially_or_in_parallel_by_its_own_work(monkeypatch):
+    """The kernel after the BLAS product has only the exponentials and the positives to do:
+    B = 512, K = 256, D = 128 is ~17 M multiply-adds of product but ~0.5 M of kernel, too
+    little to wake numba's threads for; B = 8,192, K = 64, D = 256 is worth it."""
+    monkeypatch.delenv("LOSSCLI_JIT", raising=False)
+    monkeypatch.setenv("NUMBA_NUM_THREADS", "2")
+    chosen = []
+    real_run = _jit.run
+
+    def recording_run(k, work, *args, parallel=None):
+        chosen.append((work, parallel))
+        return real_run(k, work, *args, parallel=parallel)
+
+    monkeypatch.setattr(_jit, "run", recording_run)
+    rng = np.random.default_rng(3)
+    for (rows, negatives, dim), want in (((512, 256, 128), False), ((8192, 64, 256), True)):
+        a, p = (rng.standard_normal((rows, dim)) * 0.1 for _ in range(2))
+        bank = rng.standard_normal((negatives, dim)) * 0.1
+        chosen.clear()
+        shared_bank_infonce(a, p, bank, 0.1, np.empty(rows), np.zeros(rows, dtype=np.int8))
+        assert chosen and all(parallel is want for _, parallel in chosen), chosen
+        assert all(work >= _jit.PARALLEL_THRESHOLD for work, _ in chosen)
