@@ -182,8 +182,13 @@ def _circle_decimal(s_p: list[str], s_n: list[str], m: str, gamma: str) -> float
             return top + sum((x - top).exp() for x in xs).ln()
 
         inner = lse(neg) + lse(pos)
-        # ln(1 + e^x) = e^x to 700 digits below x = -2000 (1 + e^x would round to 1)
-        return float(inner.exp() if inner < -2000 else (1 + inner.exp()).ln())
+        # ln(1 + e^x) = e^x to 700 digits below x = -2000 (1 + e^x would round to 1); above
+        # 0 as x + ln(1 + e^-x), whose e^x would overflow for x ~ 1e308
+        if inner < -2000:
+            return float(inner.exp())
+        if inner > 0:
+            return float(inner + (1 + (-inner).exp()).ln())
+        return float((1 + inner.exp()).ln())
 
 
 def test_circle_logits_beyond_float64_give_the_loss_they_round_to(jit_mode):
@@ -203,3 +208,15 @@ def test_circle_logits_beyond_float64_give_the_loss_they_round_to(jit_mode):
             assert_close(r.value, _circle_decimal(s_p, s_n, m, "80"))
             assert all(np.isfinite(g).all() for g in r.gradients.values())
             assert np.isfinite(r.terms.columns["share"]).all()
+
+
+def test_circle_gamma_near_the_float64_maximum_keeps_a_finite_loss(jit_mode):
+    # QA21 L6: gamma alpha was formed first (1.7e308 x 1.2 = inf), so a loss of ~8e307 came
+    # out null; gamma (alpha (s - Delta)) stays finite where the logit does
+    a = [1.0, 0.0]
+    positives, negatives = [[0.6, 0.8], [1.0, 0.0]], [[0.8, 0.6], [0.0, 1.0], [-1.0, 0.0]]
+    for m in ("0.4", "0.5"):
+        r = losscli.evaluate("circle", {"anchor": a, "positives": positives,
+                                        "negatives": negatives}, margin=float(m), gamma=1.7e308)
+        assert r.finite and not r.warnings, (m, r.warnings)
+        assert_close(r.value, _circle_decimal(["0.6", "1"], ["0.8", "0", "-1"], m, "1.7e308"))
