@@ -344,3 +344,16 @@ def test_the_collapse_warning_names_the_condition_as_what_collapse_is():
     assert warning == ("every example's loss (3) equals the value at collapse (every "
                        "similarity equal), log(K + 1) = 1.60944; check the embeddings are not "
                        "all the same")
+
+
+@pytest.mark.parametrize(("loss", "params", "shape", "value", "check"), [
+    ("softmax-ce", {"label_smoothing": 0.0}, {"batch": 2, "classes": 3}, math.log(3),
+     "check the logits are not all equal"),
+    ("hinge-embedding", {"margin": 1.0}, {"batch": 2}, 1.0,
+     "check the distances x are not all 0"),
+])
+def test_the_collapse_warning_names_the_inputs_the_loss_takes(loss, params, shape, value, check):
+    """QA21 L3: logits and given distances are not embeddings."""
+    warning = collapse_warning(loss, params, shape, [value] * 2)
+    assert warning is not None and warning.endswith("; " + check)
+    assert "embeddings" not in warning
