@@ -51,23 +51,29 @@ class LossCliError(Exception):
             self.where = where
         return self
 
-    def message(self) -> str:
+    def message(self, undecodable_kept: bool = False) -> str:
         """`<where>: <what>; <fix>` on one line (without the `error: ` prefix).
 
         Control characters in `where` (a file name with a newline or an escape sequence)
         are shown escaped, so the line stays one line and the terminal stays sane.
+        `undecodable_kept`: the lone surrogates that stand for a name's bytes that are not
+        UTF-8 stay as they are, as in a record's `file` (its writer escapes them once), not
+        written out as the six characters `\\udcXX`.
         """
-        where = None if self.where is None else _escaped(self.where)
+        where = None if self.where is None else _escaped(self.where, undecodable_kept)
         text = self.what if where is None else f"{where}: {self.what}"
         if self.fix:
             text = f"{text}; {self.fix}"
         return " ".join(text.splitlines())  # one line, whatever the parts held
 
 
-def _escaped(text: str) -> str:
-    if all(c.isprintable() or c == " " for c in text):
+def _escaped(text: str, undecodable_kept: bool = False) -> str:
+    def shown(c: str) -> bool:
+        return c.isprintable() or c == " " or (undecodable_kept and "\udc80" <= c <= "\udcff")
+
+    if all(shown(c) for c in text):
         return text
-    return "".join(c if c.isprintable() or c == " " else repr(c)[1:-1] for c in text)
+    return "".join(c if shown(c) else repr(c)[1:-1] for c in text)
 
 
 class UsageError(LossCliError):
