@@ -569,9 +569,12 @@ def read_npz(path: str, stream: IO[bytes]) -> Container:
 
 
 def _member_header(archive: Any, info: Any, where: str) -> tuple[tuple[int, ...], np.dtype]:
-    """An .npz member's shape and dtype, from its header alone (the rest left compressed)."""
+    """An .npz member's shape and dtype, from its header alone (the rest left compressed);
+    a numeric member whose header declares other than the bytes it stores is refused."""
     with _opened_member(archive, info, where) as member:
         shape, _, dtype = read_npy_header(member, where, False)
+        if npy_dtype_refusal(dtype, where) is None:
+            check_npy_data(shape, dtype, info.file_size - member.tell(), where)
         return shape, dtype
 
 
