@@ -4,7 +4,11 @@ cosine, hinges with no active term, and non-finite results (null with a warning)
 from __future__ import annotations
 
 import decimal
+import json
 import math
+import os
+import subprocess
+import sys
 
 import numpy as np
 
@@ -220,3 +224,40 @@ def test_circle_gamma_near_the_float64_maximum_keeps_a_finite_loss(jit_mode):
                                         "negatives": negatives}, margin=float(m), gamma=1.7e308)
         assert r.finite and not r.warnings, (m, r.warnings)
         assert_close(r.value, _circle_decimal(["0.6", "1"], ["0.8", "0", "-1"], m, "1.7e308"))
+
+
+# QA22a H1: a = -1e308, p = 1.5e308, n = 1e308: both distances overflow to inf, and the
+# hinge read inf - inf (NaN) as 0: "every constraint met", exit 0
+OVERFLOWED = {"anchor": [[-1e308]], "positive": [[1.5e308]], "negatives": [[[1e308]]]}
+
+
+def _overflowed_cases():
+    for reduction in ("mean", "sum", "max", "mean-active"):
+        yield "triplet", OVERFLOWED, {"negatives_reduction": reduction}
+    yield "triplet", {**OVERFLOWED, "negatives": [[[1e308], [0.0]]]}, \
+        {"negatives_reduction": "max"}  # a finite term beside the NaN one
+    yield "triplet", OVERFLOWED, {"swap": True}
+    sq = {"anchor": [[0.0, 0.0]], "positive": [[1.1e200, 0.0]], "negatives": [[[1e200, 0.0]]]}
+    yield "triplet", sq, {"distance": "sqeuclidean"}
+    yield "quadruplet", {**sq, "negatives": [[[1e200, 0.0], [0.0, 1e200]]]}, {}
+    yield "lifted-structure", OVERFLOWED, {"variant": "generalized"}
+    yield "margin", OVERFLOWED, {}
+
+
+def test_overflowed_distances_give_a_loss_that_is_not_finite_never_0(jit_mode):
+    for loss, inputs, params in _overflowed_cases():
+        r = losscli.evaluate(loss, inputs, **params)
+        assert not r.finite, (loss, params, r.value)
+        assert any("not finite" in w for w in r.warnings), (loss, params, r.warnings)
+
+
+def test_batch_overflowed_triplets_are_not_finite_never_0(tmp_path):
+    path = tmp_path / "over.json"
+    path.write_text(json.dumps(OVERFLOWED))
+    for reduction in ("mean", "max", "mean-active"):
+        proc = subprocess.run(
+            [sys.executable, "-m", "losscli", "batch", "triplet", str(path),
+             "--negatives-reduction", reduction, "-f", "jsonl"],
+            capture_output=True, text=True, timeout=300,
+            env={**os.environ, "LOSSCLI_JIT": "always"})
+        assert json.loads(proc.stdout.splitlines()[0])["value"] is None, (reduction, proc)
