@@ -86,12 +86,15 @@ def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, *, grad: bo
     denominator = None
     if index_target is not None:
         kept = index_target[keep].astype(np.int64)
-        denominator = float(weight[kept].sum())
+        with np.errstate(over="ignore"):  # 1e308 weights: rescaled in _weighted_mean
+            denominator = float(weight[kept].sum())
         if reduction == "mean" and keep.any() and denominator == 0.0:
             raise BadData("the weights of the target classes sum to 0: nothing to average",
                           "give the target classes nonzero weights, or use --reduction sum "
                           "or none", where=inputs.where("weight"))
     value = reduce(loss, reduction, denominator)
+    if denominator is not None and reduction == "mean" and keep.any():
+        value = _weighted_mean(value, x, q, weight, keep, index_target[keep], bool(e))
     terms = Terms(
         role=("class",) * C,
         index=tuple(range(C)),
@@ -104,6 +107,31 @@ def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, *, grad: bo
         ignored=None if ignore is None else ~keep,
         gradients={"logits": gradient.copy()} if grad else None,
     )
+
+
+def _weighted_mean(value: float, x: np.ndarray, q: np.ndarray, weight: np.ndarray,
+                   keep: np.ndarray, kept: np.ndarray, smoothed: bool) -> float:
+    """sum_b w_(y_b) l_b / sum_b w_(y_b) again with the weights that count divided by the
+    largest of them, where that is outside [1e-150, 1e150]: the ratio is the same, but there
+    the sum of the weights overflowed (1e308: the mean read 0.0) or each w l underflowed
+    (5e-324: 0.0 or 1.0), with exit 0. The weights that count: the kept targets' classes,
+    every class under label smoothing (the others meet a zero target mass: weighed 0)."""
+    counts = np.zeros(weight.shape[0], dtype=np.bool_)
+    counts[kept.astype(np.int64)] = True
+    if smoothed:
+        counts[:] = True
+    top = float(np.max(np.abs(weight[counts])))
+    if not (top > 0.0 and np.isfinite(top)) or 1e-150 <= top <= 1e150:
+        return value
+    scaled = np.zeros_like(weight)
+    scaled[counts] = weight[counts] / top
+    B, C = x.shape
+    prob, logp, contribution, gradient = (np.empty((B, C)) for _ in range(4))
+    loss = np.empty(B)
+    _jit.run(kern.softmax_ce, B * C, np.ascontiguousarray(x), q, scaled, keep, prob, logp,
+             contribution, gradient, loss)
+    denominator = float(scaled[kept.astype(np.int64)].sum())
+    return reduce(loss, "mean", denominator)  # type: ignore[return-value]
 
 
 def _probability_warning(x: np.ndarray, warnings: list[str]) -> None:

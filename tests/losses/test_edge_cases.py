@@ -261,3 +261,38 @@ def test_batch_overflowed_triplets_are_not_finite_never_0(tmp_path):
             capture_output=True, text=True, timeout=300,
             env={**os.environ, "LOSSCLI_JIT": "always"})
         assert json.loads(proc.stdout.splitlines()[0])["value"] is None, (reduction, proc)
+
+
+def _weighted_ce_decimal(logits, targets, weight, e=0.0) -> float:
+    """softmax-ce's weighted mean (LOSSES.md, torch's rule) in 60-digit decimals:
+    sum_b -sum_c w_c q_bc log p_bc / sum_b w_(y_b), q smoothed to (1 - e) onehot + e / C."""
+    with decimal.localcontext(decimal.Context(prec=60, Emax=10**6, Emin=-10**6)):
+        D = decimal.Decimal
+        w = [D(v) for v in weight]
+        numerator, denominator = D(0), D(0)
+        for row, y in zip(logits, targets, strict=True):
+            xs = [D(v) for v in row]
+            top = max(xs)
+            lse = top + sum((v - top).exp() for v in xs).ln()
+            C = len(xs)
+            for c, v in enumerate(xs):
+                mass = (1 - D(e)) * (1 if c == y else 0) + D(e) / C
+                numerator -= w[c] * mass * (v - lse)
+            denominator += w[y]
+        return float(numerator / denominator)
+
+
+def test_softmax_ce_weighted_mean_with_extreme_class_weights(jit_mode):
+    # QA22a H2: weights of 1e308 overflowed the mean's denominator (0.0), subnormal ones
+    # underflowed each w l (0.0 or 1.0), exit 0
+    logits = [[2.0, 1.0, 0.1], [2.0, 1.0, 0.1]]
+    for targets, weight, e in (([0, 0], [1e308, 1.0, 1.0], 0.0),
+                               ([0, 0], [5e-324, 1.0, 1.0], 0.0),
+                               ([0, 1], [5e-324, 1e-323, 1.0], 0.0),
+                               ([0, 1], [1e308, 1.5e308, 1.0], 0.0),
+                               ([0, 1], [1e200, 3e200, 2e200], 0.1),
+                               ([2, 1], [1e-200, 3e-200, 2e-200], 0.2),
+                               ([0, 1], [0.5, 2.0, 1.0], 0.1)):
+        r = losscli.evaluate("softmax-ce", {"logits": logits, "target": targets,
+                                            "weight": weight}, label_smoothing=e)
+        assert_close(r.value, _weighted_ce_decimal(logits, targets, weight, e))
