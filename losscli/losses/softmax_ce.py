@@ -216,16 +216,31 @@ def _one_hot(idx: np.ndarray, C: int, ignore: int | None, where: str, first_row:
 # ---------------------------------------------------------------- batch's chunks
 
 
-def mean_divisor(inputs: Inputs, params: dict[str, Any]) -> tuple[float | None, bool]:
+def mean_divisor(inputs: Inputs, params: dict[str, Any], mean: bool = True,
+                 ) -> tuple[float | None, bool]:
     """A chunk's share of the batch mean's divisor, and whether all its examples are left out.
 
     Class-index targets: the kept targets' weights (their count without weights), as the
     mean over the whole input divides by sum w_y; probability targets: None (the mean is
     over examples). Every target equal to --ignore-index: (0.0, True).
+    For the mean (`mean`), class weights beyond 1e±150 are refused: summed chunk by chunk,
+    w l and sum w_y overflow or underflow (a mean of 0.0 or 1.0 with exit 0), where compute
+    takes them rescaled (_weighted_mean), which the chunks cannot (the largest weight that
+    counts depends on every chunk's targets).
     """
     index = _index_targets(inputs)
     if index is None:
         return None, False
+    if mean and "weight" in inputs:
+        w = np.abs(inputs["weight"])
+        extreme = (w > 1e150) | ((w > 0.0) & (w < 1e-150))
+        if extreme.any():
+            c = int(np.argmax(extreme))
+            raise BadData(f"class {c}'s weight {float(inputs['weight'][c]):g} is beyond "
+                          "1e±150: batch's weighted mean over chunks would overflow or "
+                          "underflow",
+                          "divide the weights by the largest (the mean does not change), or "
+                          "use compute, or --reduction sum or none", where=inputs.where("weight"))
     ignore = params["ignore_index"]
     if ignore is not None and np.all(index == ignore):
         return 0.0, True
@@ -233,7 +248,8 @@ def mean_divisor(inputs: Inputs, params: dict[str, Any]) -> tuple[float | None, 
     kept = index[keep]
     kept = kept[(kept >= 0) & (kept < inputs["logits"].shape[-1])].astype(np.int64)
     if "weight" in inputs:
-        return float(inputs["weight"][kept].sum()), False
+        with np.errstate(over="ignore"):  # not the mean's (refused above): the sum's
+            return float(inputs["weight"][kept].sum()), False
     return float(kept.size), False
 
 
