@@ -296,3 +296,21 @@ def test_softmax_ce_weighted_mean_with_extreme_class_weights(jit_mode):
         r = losscli.evaluate("softmax-ce", {"logits": logits, "target": targets,
                                             "weight": weight}, label_smoothing=e)
         assert_close(r.value, _weighted_ce_decimal(logits, targets, weight, e))
+
+
+def test_euclidean_gradients_at_a_subnormal_distance_are_finite(jit_mode):
+    """QA22a M3: d = 5e-324 made coef / d overflow, and finite gradients (unit vectors)
+    came out null with no warning; (x - y) / d is taken first there."""
+    r = losscli.evaluate("hinge-embedding", {"x1": [[1.0, 0.0]], "x2": [[1.0, 5e-324]],
+                                             "label": [1]}, grad=True)
+    np.testing.assert_array_equal(r.gradients["x1"], [[0.0, -1.0]])
+    np.testing.assert_array_equal(r.gradients["x2"], [[0.0, 1.0]])
+    sub = {"anchor": [1.0, 0.0], "positive": [1.0, 5e-324], "negatives": [[1.0, 1e-323]]}
+    for loss, params in (("margin", {"beta": 0.0, "margin": 0.1}), ("contrastive", {}),
+                         ("lifted-structure", {}), ("triplet", {})):
+        r = losscli.evaluate(loss, sub, grad=True, **params)
+        for role, g in r.gradients.items():
+            assert np.isfinite(g).all(), (loss, role, g)
+    # triplet: d loss / d p = -(a - p) / d_ap = [0, 1] exactly, though d_ap is 5e-324
+    r = losscli.evaluate("triplet", sub, grad=True)
+    np.testing.assert_array_equal(r.gradients["positive"], [[0.0, 1.0]])
