@@ -333,8 +333,11 @@ class _Strict:
 
 
 def parse_json(data: bytes, where: str, fix: str = "fix the JSON syntax",
-               inexact: list[str] | None = None) -> Any:
+               inexact: list[str] | None = None, one_line: bool = False) -> Any:
     """Parse a JSON document strictly (UTF-8, finite numbers, unique keys, bounded).
+
+    one_line: the document is a line of JSON Lines (`where` is FILE:N), whose syntax errors
+    give the column alone ("FILE:2: invalid JSON at line 1 column 62" read as two lines).
 
     Integers beyond 2^53 are rounded to float64 (as every reader of JSON numbers into
     doubles does); their texts are appended to `inexact`, for a warning.
@@ -346,15 +349,17 @@ def parse_json(data: bytes, where: str, fix: str = "fix the JSON syntax",
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise BadData(f"not UTF-8 text (byte {exc.start} is {data[exc.start:exc.start + 1]!r})",
+        # counted from 1, as JSON's columns are
+        raise BadData(f"not UTF-8 text (byte {exc.start + 1} is "
+                      f"{data[exc.start:exc.start + 1]!r})",
                       "save the JSON as UTF-8", where=where) from None
     hooks = _Strict(where, inexact)
     try:
         return json.loads(text, parse_constant=hooks.constant, parse_float=hooks.number,
                           parse_int=hooks.integer, object_pairs_hook=hooks.pairs)
     except json.JSONDecodeError as exc:
-        raise BadData(f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}",
-                      fix, where=where) from None
+        at = f"column {exc.colno}" if one_line else f"line {exc.lineno} column {exc.colno}"
+        raise BadData(f"invalid JSON at {at}: {exc.msg}", fix, where=where) from None
     except (RecursionError, MemoryError):
         raise BadData("JSON nested too deeply", "arrays have at most 3 dimensions",
                       where=where) from None
