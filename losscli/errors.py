@@ -140,7 +140,17 @@ class AboveThreshold(LossCliError):
     exit_code = ExitCode.ABOVE_THRESHOLD
 
 
+def closest(word: str, choices: tuple[str, ...] | list[str]) -> str | None:
+    """The choice `word` was likely meant to be, or None: at difflib's 0.6, or at 0.5 with
+    the same first letter (`neg`: negatives, `pos`: positive), where 0.5 alone offered
+    positive for a stray key `note`."""
+    for near in difflib.get_close_matches(word, list(choices), n=3, cutoff=0.5):
+        if near[:1] == word[:1] or difflib.SequenceMatcher(None, word, near).ratio() >= 0.6:
+            return near
+    return None
+
+
 def closest_hint(word: str, choices: tuple[str, ...] | list[str]) -> str:
     """` (did you mean X?)` when a close choice exists, else the empty string."""
-    near = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.5)
-    return f" (did you mean {near[0]}?)" if near else ""
+    near = closest(word, choices)
+    return f" (did you mean {near}?)" if near else ""

@@ -458,6 +458,13 @@ CATALOGUE = [
     C("json-misspelt-key", INFONCE + ["typo.json"], 4,
       ("typo.json", "anchr", "did you mean anchor", "expected keys"),
       make=files({"typo.json": {"anchr": [1.0, 0.0], "positive": [1.0, 0.0]}})),
+    C("json-abbreviated-key", TRIPLET + ["neg.json"], 4,
+      ("neg.json", "'neg'", "did you mean negatives", "expected keys"),
+      make=files({"neg.json": {"anchor": [1.0, 0.0], "positive": [1.0, 0.0],
+                               "neg": [[0.0, 1.0]]}})),
+    C("json-stray-key-unlike-any-role", TRIPLET + ["note.json"], 4,
+      ("note.json", "unknown key 'note'", "expected keys"),  # QA22b L6: not "positive?"
+      make=files({"note.json": {**OK, "note": "run 3"}})),
     C("json-missing-role", TRIPLET + ["nopos.json"], 4,
       ("nopos.json", "no positive", "expected keys", "--positive"),
       make=files({"nopos.json": with_(OK, positive=None)})),
