@@ -1250,3 +1250,13 @@ def test_json_after_many_blank_bytes_is_read(tmp_path: Path) -> None:
     plain = invoke(["compute", "triplet", str(tmp_path / "plain.json"), "-f", "json"])
     assert lead.code == 0, lead.stderr
     assert lead.json()["value"] == plain.json()["value"]
+
+
+def test_a_suggestion_needs_more_than_half_the_letters_or_the_first_one():
+    """QA22b L6: `note` was offered positive (difflib 0.5); abbreviations still get theirs."""
+    from losscli.errors import closest
+
+    roles = ["anchor", "positive", "negatives"]
+    assert closest("note", roles) is None
+    assert closest("neg", roles) == "negatives" and closest("pos", roles) == "positive"
+    assert closest("anchr", roles) == "anchor" and closest("negative", roles) == "negatives"
