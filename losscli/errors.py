@@ -51,23 +51,29 @@ class LossCliError(Exception):
             self.where = where
         return self
 
-    def message(self) -> str:
+    def message(self, undecodable_kept: bool = False) -> str:
         """`<where>: <what>; <fix>` on one line (without the `error: ` prefix).
 
         Control characters in `where` (a file name with a newline or an escape sequence)
         are shown escaped, so the line stays one line and the terminal stays sane.
+        `undecodable_kept`: the lone surrogates that stand for a name's bytes that are not
+        UTF-8 stay as they are, as in a record's `file` (its writer escapes them once), not
+        written out as the six characters `\\udcXX`.
         """
-        where = None if self.where is None else _escaped(self.where)
+        where = None if self.where is None else _escaped(self.where, undecodable_kept)
         text = self.what if where is None else f"{where}: {self.what}"
         if self.fix:
             text = f"{text}; {self.fix}"
         return " ".join(text.splitlines())  # one line, whatever the parts held
 
 
-def _escaped(text: str) -> str:
-    if all(c.isprintable() or c == " " for c in text):
+def _escaped(text: str, undecodable_kept: bool = False) -> str:
+    def shown(c: str) -> bool:
+        return c.isprintable() or c == " " or (undecodable_kept and "\udc80" <= c <= "\udcff")
+
+    if all(shown(c) for c in text):
         return text
-    return "".join(c if c.isprintable() or c == " " else repr(c)[1:-1] for c in text)
+    return "".join(c if shown(c) else repr(c)[1:-1] for c in text)
 
 
 class UsageError(LossCliError):
@@ -134,7 +140,17 @@ class AboveThreshold(LossCliError):
     exit_code = ExitCode.ABOVE_THRESHOLD
 
 
+def closest(word: str, choices: tuple[str, ...] | list[str]) -> str | None:
+    """The choice `word` was likely meant to be, or None: at difflib's 0.6, or at 0.5 with
+    the same first letter (`neg`: negatives, `pos`: positive), where 0.5 alone offered
+    positive for a stray key `note`."""
+    for near in difflib.get_close_matches(word, list(choices), n=3, cutoff=0.5):
+        if near[:1] == word[:1] or difflib.SequenceMatcher(None, word, near).ratio() >= 0.6:
+            return near
+    return None
+
+
 def closest_hint(word: str, choices: tuple[str, ...] | list[str]) -> str:
     """` (did you mean X?)` when a close choice exists, else the empty string."""
-    near = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.5)
-    return f" (did you mean {near[0]}?)" if near else ""
+    near = closest(word, choices)
+    return f" (did you mean {near}?)" if near else ""

@@ -463,8 +463,9 @@ class FileResult:
         return [w if w.startswith(files) else f"{self.file}: {w}" for w in self.warnings]
 
     def error_text(self) -> str | None:
-        """The error's one-line message, or None."""
-        return None if self.error is None else self.error.message()
+        """The error's one-line message, or None; a name that is not UTF-8 as `file` holds
+        it (records, CSV and tables write both the same way)."""
+        return None if self.error is None else self.error.message(undecodable_kept=True)
 
     def record(self) -> dict[str, Any]:
         """The per-file record: compute's JSON without `examples`, plus file, n, seconds,

@@ -97,6 +97,7 @@ class FullEvaluator:
 
     def __init__(self, call: LossCall, columns: tuple[str, ...] = ()) -> None:
         self.call = call.with_reduction("none")
+        self.mean = call.reduction == "mean"
         self.module = module_of(call.spec)
         self.columns = columns
 
@@ -119,7 +120,7 @@ class FullEvaluator:
         denominator = None
         mean_divisor = getattr(self.module, "mean_divisor", None)
         if mean_divisor is not None:
-            denominator, left_out = mean_divisor(inputs, self.call.params)
+            denominator, left_out = mean_divisor(inputs, self.call.params, self.mean)
             if left_out and chunk.n:
                 # Every example of the chunk is left out (the file may have others).
                 return Part(np.zeros(chunk.n), denominator=0.0, all_ignored=True,

@@ -268,7 +268,8 @@ NEGATIVES_LAYOUT_HELP = (
 
 def _layout_option(name: str, text: str) -> Any:
     return typer.Option(None, name, metavar="shared|per-anchor", help=text,
-                        rich_help_panel=ROLES_PANEL)
+                        rich_help_panel=ROLES_PANEL,
+                        autocompletion=_complete.words(("shared", "per-anchor")))
 
 
 def negatives_layout_option() -> Any:

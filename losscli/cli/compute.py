@@ -28,6 +28,9 @@ from losscli.cli._options import (
 )
 from losscli.losses import REDUCTIONS
 
+FORMATS = ("table", "json", "jsonl", "csv")
+TERMS = ("all", "top", "none")
+
 # The help starts with examples and, after this, lists the losses (or, for
 # `losscli compute LOSS --help`, describes that one): cli/_help.py.
 HELP = """Evaluate a loss on one input and show its per-term breakdown.
@@ -70,7 +73,7 @@ def _compute(
     positives_layout: str | None = positives_layout_option(),
     map: list[str] | None = map_option(),
     strict_keys: bool = strict_keys_option(),
-    format: str = format_option(FORMATS_HELP),
+    format: str = format_option(FORMATS_HELP, FORMATS),
     out: str | None = out_option(),
     force: bool = force_option(),
     png: str | None = typer.Option(None, "--png", metavar="FILE", help="write a picture: "
@@ -82,7 +85,7 @@ def _compute(
                              help="examples shown in the table (0 for all)",
                              rich_help_panel="Output"),
     terms: str | None = typer.Option(
-        None, "--terms", metavar="all|top|none",
+        None, "--terms", metavar="all|top|none", autocompletion=words(TERMS),
         help="what each example's breakdown holds: every term (all), its positive and the "
         "--top strongest others (top), or nothing (none: value, per_example and warnings, "
         "the fast path for `| jq .value`); default all up to 100,000 terms in the "
@@ -121,15 +124,15 @@ def _compute(
     from losscli.errors import NonFiniteResult, UsageError
     from losscli.render import resolve_format, suffix_mismatch
 
-    fmt = resolve_format(format, out, allowed=("table", "json", "jsonl", "csv"))
+    fmt = resolve_format(format, out, allowed=FORMATS)
     misnamed = suffix_mismatch(fmt, out)  # among the result's warnings: stderr and JSON
     from losscli.render.ranking import checked as checked_ranking
 
     rank = checked_ranking(worst, best)
     fail_above = _threshold.checked(fail_above)
-    from losscli.render.breakdown import DEFAULT_TOP, TERMS_MODES, choose
+    from losscli.render.breakdown import DEFAULT_TOP, choose
 
-    if terms is not None and terms not in TERMS_MODES:
+    if terms is not None and terms not in TERMS:
         raise UsageError(f"--terms got {terms!r}", "choose all, top or none")
     if top is not None and top < 0:
         raise UsageError(f"--top got {top}", "give a whole number >= 0")

@@ -127,7 +127,8 @@ def parse_json_lines(data: bytes, where: str, inexact: list[str] | None = None) 
             continue
         at = f"{where}:{number}"
         seen = len(inexact) if inexact is not None else 0
-        doc = parse_json(line, at, "fix the JSON on this line (one object per line)", inexact)
+        doc = parse_json(line, at, "fix the JSON on this line (one object per line)", inexact,
+                         one_line=True)
         if not isinstance(doc, dict):
             raise BadData("a line that is not a JSON object", "give one object keyed by role "
                           "per line", where=at)

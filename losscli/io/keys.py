@@ -10,12 +10,11 @@ to a role the loss needs and the input lacks: that is a typo, refused with "did 
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from losscli.errors import BadData, UsageError, closest_hint
+from losscli.errors import BadData, UsageError, closest, closest_hint
 from losscli.model import ROLES
 
 if TYPE_CHECKING:
@@ -118,11 +117,11 @@ def pick_roles(doc: Mapping[str, Any], where: str, fmt: str, spec: LossSpec | No
             fix = f"expected keys: {', '.join(expected)}"
             raise BadData(f"unknown key {key!r}{closest_hint(key, list(expected))}", fix,
                           where=where)
-        near = difflib.get_close_matches(key, missing, n=1, cutoff=0.5)
+        near = closest(key, missing)
         if near:
-            raise BadData(f"unknown key {key!r} (did you mean {near[0]}?)",
-                          f"expected keys: {', '.join(expected)}; or read it as {near[0]} "
-                          f"with --map {near[0]}={key}", where=where)
+            raise BadData(f"unknown key {key!r} (did you mean {near}?)",
+                          f"expected keys: {', '.join(expected)}; or read it as {near} "
+                          f"with --map {near}={key}", where=where)
         if names.strict:
             fix = f"expected keys: {', '.join(expected)}"
             if fmt == "npz":

@@ -105,11 +105,12 @@ def circle_rows(sim, P, margin, gamma, threshold, alpha, logit, share, grad, lse
             if j < P:
                 a = 1.0 + margin - s
                 a = a if a > 0.0 else 0.0
-                logit[b, j] = -gamma * a * (s - (1.0 - margin))
+                # gamma last: gamma alpha alone may overflow where the logit does not
+                logit[b, j] = -gamma * (a * (s - (1.0 - margin)))
             else:
                 a = s + margin
                 a = a if a > 0.0 else 0.0
-                logit[b, j] = gamma * a * (s - margin)
+                logit[b, j] = gamma * (a * (s - margin))
             alpha[b, j] = a
         lp = log_sum_exp(logit[b], 0, P, share[b])
         ln = log_sum_exp(logit[b], P, n, share[b])

@@ -148,10 +148,16 @@ def add_distance_grad(x, y, kind, d, coef, eps, eps_mode, gx, gy):
             return
         shift = eps if eps_mode == EPS_DIFFERENCE else 0.0
         s = coef / d
-        for i in range(x.shape[0]):
-            g = s * (x[i] - y[i] + shift)
-            gx[i] += g
-            gy[i] -= g
+        if abs(s) < np.inf:
+            for i in range(x.shape[0]):
+                g = s * (x[i] - y[i] + shift)
+                gx[i] += g
+                gy[i] -= g
+        else:  # a subnormal d (1/5e-324 overflows): each (x - y) / d is at most 1
+            for i in range(x.shape[0]):
+                g = coef * ((x[i] - y[i] + shift) / d)
+                gx[i] += g
+                gy[i] -= g
     elif kind == SQEUCLIDEAN:
         s = 2.0 * coef
         for i in range(x.shape[0]):

@@ -31,6 +31,13 @@ from losscli.kernels.softmax import log_sum_exp, sigmoid, softplus
 
 
 @kernel
+def hinge(v):
+    """[v]+, NaN kept: inf - inf of two overflowed distances must reach the loss as NaN (null
+    with a warning), where `v if v > 0 else 0` read it as 0, every constraint met."""
+    return v if not v <= 0.0 else 0.0
+
+
+@kernel
 def regime(d_ap, d_an, margin):
     """A triplet's regime: HARD when d_an < d_ap, SEMI_HARD when d_an < d_ap + m, else EASY.
 
@@ -191,7 +198,7 @@ def triplet(anchor, positive, negatives, margin, kind, swap, soft, reduce_by,
             if soft:
                 t = softplus(dp - dn)
             else:
-                t = v if v > 0.0 else 0.0
+                t = hinge(v)
             d_an[b, k] = dn
             violation[b, k] = v
             term[b, k] = t
@@ -209,6 +216,8 @@ def triplet(anchor, positive, negatives, margin, kind, swap, soft, reduce_by,
             loss[b] = largest
         else:
             loss[b] = total / active if active > 0 else 0.0
+        if total != total:  # a NaN term, whatever the reduction (max and mean-active skip it)
+            loss[b] = total
 
 
 @kernel
@@ -235,7 +244,7 @@ def triplet_variant(anchor, positive, negatives, margin, kind, swap, soft, soft_
                 if dpn < dn:
                     dn = dpn
             v = dp - dn + m
-            t = softplus(v) if soft else (v if v > 0.0 else 0.0)
+            t = softplus(v) if soft else hinge(v)
             d_an[b, k] = dn
             violation[b, k] = v
             term[b, k] = t
@@ -253,6 +262,8 @@ def triplet_variant(anchor, positive, negatives, margin, kind, swap, soft, soft_
             loss[b] = largest
         else:
             loss[b] = total / active if active > 0 else 0.0
+        if total != total:  # a NaN term, whatever the reduction (max and mean-active skip it)
+            loss[b] = total
 
 
 @kernel
@@ -336,10 +347,8 @@ def quadruplet(anchor, positive, negatives, negatives2, shift, margin, margin2, 
             n = negatives[nb, k]
             dn = distance(a, n, kind)
             dnn = distance(negatives2[nb2, (k + shift) % K], n, kind)
-            t = dp - dn + margin
-            t = t if t > 0.0 else 0.0
-            q = dp - dnn + margin2
-            q = q if q > 0.0 else 0.0
+            t = hinge(dp - dn + margin)
+            q = hinge(dp - dnn + margin2)
             d_an[b, k] = dn
             d_nn[b, k] = dnn
             triplet_term[b, k] = t
@@ -407,7 +416,7 @@ def lifted_song(d_ap, d_an, d_pn, margin, pos_margin, exponent, share, j_value, 
             exponent[b, K + k] = margin - d_pn[b, k]
         lse = log_sum_exp(exponent[b], 0, 2 * K, share[b])
         j = lse + d_ap[b] - pos_margin
-        h = j if j > 0.0 else 0.0
+        h = hinge(j)
         j_value[b] = j
         loss[b] = 0.5 * h * h
         grad_ap[b] = h
@@ -428,7 +437,7 @@ def lifted_generalized(dist, P, margin, pos_margin, exponent, share, grad, inner
         v = log_sum_exp(exponent[b], 0, P, share[b]) + log_sum_exp(exponent[b], P, n, share[b])
         inner[b] = v
         on = 1.0 if v > 0.0 else 0.0
-        loss[b] = v if v > 0.0 else 0.0
+        loss[b] = hinge(v)
         for j in range(n):
             grad[b, j] = on * share[b, j] if j < P else -on * share[b, j]
 
@@ -442,19 +451,17 @@ def margin_rows(d_ap, d_an, margin, beta, nu, pos_term, neg_term, grad_ap, grad_
     """
     K = d_an.shape[1]
     for b in prange(d_an.shape[0]):
-        p = d_ap[b] - beta + margin
-        p = p if p > 0.0 else 0.0
+        p = hinge(d_ap[b] - beta + margin)
         pos_term[b] = p
         count = K if p > 0.0 else 0
         total = K * p
         for k in range(K):
-            q = beta - d_an[b, k] + margin
-            q = q if q > 0.0 else 0.0
+            q = hinge(beta - d_an[b, k] + margin)
             neg_term[b, k] = q
             total += q
             if q > 0.0:
                 count += 1
-        if count == 0:
+        if count == 0 and total == 0.0:  # none active (a NaN term is not "none")
             loss[b] = nu * beta
             grad_ap[b] = 0.0
             for k in range(K):

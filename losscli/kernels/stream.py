@@ -50,6 +50,7 @@ from losscli.kernels.codes import (
     TERMS_MEAN,
     TERMS_SUM,
 )
+from losscli.kernels.margins import hinge
 from losscli.kernels.softmax import softplus
 
 BLOCK = 16  # anchors per prange iteration: one scratch row per block, not per anchor
@@ -243,8 +244,7 @@ def triplet_term(dp, dn, margin, soft):
     """[dp - dn + m]+, or softplus(dp - dn) (strict arithmetic: the hinge cancels)."""
     if soft:
         return softplus(dp - dn)
-    v = dp - dn + margin
-    return v if v > 0.0 else 0.0
+    return hinge(dp - dn + margin)
 
 
 @kernel
@@ -515,6 +515,8 @@ def triplet_loss(A, ia, P, ip, N, n0, K, margin, kind, swap, soft, reduce_by, ch
                 loss[b] = largest
             else:
                 loss[b] = total_terms / count if count > 0 else 0.0
+            if total_terms != total_terms:  # a NaN term (inf - inf), whatever the reduction
+                loss[b] = total_terms
             active[b] = count
             flags[b] = flag
 

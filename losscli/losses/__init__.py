@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import re
 from types import ModuleType
 
 from losscli.errors import UsageError
@@ -39,26 +40,33 @@ def get_spec(name: str) -> LossSpec:
     key = ALIASES.get(key, key)
     if key in LOSSES:
         return LOSSES[key]
-    near = _closest_loss(key)
-    if near in ALIASES:  # the list names no alias: say which of its losses this one is
-        near = f"{near}, i.e. {ALIASES[near]}"
+    near = [f"{n}, i.e. {ALIASES[n]}" if n in ALIASES else n for n in _closest_losses(key)]
     raise UsageError(
         f"unknown loss {name!r}",
         f"choose one of {', '.join(LOSSES)}"
-        + (f" (did you mean {near}?)" if near is not None else ""),
+        + (f" (did you mean {' or '.join(near)}?)" if near else ""),
     )
 
 
 def _stem(name: str) -> str:
-    """A name as "did you mean" compares it: without hyphens or a `loss` ending."""
+    """A name as "did you mean" compares it: without hyphens or a `loss` ending (`losss`,
+    `losses` too)."""
     name = name.replace("-", "")
-    return name.removesuffix("loss") or name
+    return re.sub(r"los+(es)?s*$", "", name) or name
 
 
-def _closest_loss(word: str) -> str | None:
-    """The loss name or alias that `word` (lower case, `_` as `-`) was likely meant to be, or
-    None when none is close: the closest by spelling with hyphens and a `loss` ending set
-    aside (`tripletloss`: triplet), else the one loss whose names alone begin with it
+# Stems shorter than this get no suggestion by spelling: one letter off a two-letter alias
+# is another loss as often as a typo (`mse` is not `ms`, multi-similarity; `bce` not `ce`).
+SHORTEST_GUESSED = 4
+# Candidates within this of the best match's score are offered together (`embedding`:
+# hinge-embedding or cosine-embedding), not one of them by the order of the registry.
+TIED_SCORE = 0.05
+
+
+def _closest_losses(word: str) -> list[str]:
+    """The loss names or aliases that `word` (lower case, `_` as `-`) was likely meant to
+    be, none when none is close: the closest by spelling with hyphens and a `loss` ending
+    set aside (`tripletloss`: triplet), else the losses whose names alone begin with it
     (`hinge`: hinge-embedding). Compared whole, at difflib's 0.5, `nosuchloss` was close
     to `supconloss` for their common ending."""
     names = [*LOSSES, *ALIASES]
@@ -66,11 +74,20 @@ def _closest_loss(word: str) -> str | None:
     for n in names:  # a loss's own name first where an alias has the same stem
         stems.setdefault(_stem(n), n)
     stem = _stem(word)
-    near = difflib.get_close_matches(stem, list(stems), n=1, cutoff=0.75)
-    if near:
-        return stems[near[0]]
+    if len(stem) < SHORTEST_GUESSED:
+        return []
+    scored = sorted(((difflib.SequenceMatcher(None, stem, s).ratio(), s) for s in stems),
+                    reverse=True)
+    best = scored[0][0]
+    if best >= 0.75:
+        near: dict[str, str] = {}  # one name per loss, best first
+        for score, s in scored:
+            if score < best - TIED_SCORE:
+                break
+            near.setdefault(ALIASES.get(stems[s], stems[s]), stems[s])
+        return list(near.values())
     begun = {ALIASES.get(n, n) for n in names if _stem(n).startswith(stem)}
-    return begun.pop() if len(stem) >= 4 and len(begun) == 1 else None
+    return sorted(begun) if 0 < len(begun) <= 2 else []
 
 
 def module_of(spec: LossSpec) -> ModuleType:

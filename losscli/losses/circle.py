@@ -72,7 +72,7 @@ def _no_negatives(c, sim: np.ndarray, params: dict[str, Any], reduction: str, gr
     B, P = c.batch, c.p
     m, gamma = float(params["margin"]), float(params["gamma"])
     alpha = np.maximum(1.0 + m - sim, 0.0)
-    logit = -gamma * alpha * (sim - (1.0 - m))
+    logit = -gamma * (alpha * (sim - (1.0 - m)))
     nan = np.full((B, P), np.nan)
     role, index = c.role_index()
     terms = Terms(role, index, {

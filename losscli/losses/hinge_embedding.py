@@ -19,7 +19,12 @@ from losscli.losses.results import check_breakdown, result, shape_dict
 from losscli.losses.roles import check_huge, labels, paired_rows, scores
 from losscli.losses.spec import Convention
 from losscli.losses.specs.paired_inputs import HINGE_EMBEDDING
-from losscli.losses.vectors import distance_backward, distance_rows, vectors
+from losscli.losses.vectors import (
+    distance_backward,
+    distance_rows,
+    euclidean_backward,
+    vectors,
+)
 from losscli.model import Inputs, Result, Terms
 
 
@@ -66,9 +71,7 @@ def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, grad: bool 
     if grad:
         if vector_form and eps:
             # d ||x1 - x2 + eps|| / d x1 = (x1 - x2 + eps) / x (0 at x = 0)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                w = np.where(x > 0.0, dx / x, 0.0)
-            g1 = w[:, None] * (x1 - x2 + eps)
+            g1 = euclidean_backward(dx, x1 - x2 + eps, x)
             gradients = {"x1": g1, "x2": -g1}
         elif vector_form:
             g1, g2 = distance_backward(dx[:, None], v1, v2, x[:, None], kind)

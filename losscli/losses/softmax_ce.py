@@ -86,12 +86,15 @@ def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, *, grad: bo
     denominator = None
     if index_target is not None:
         kept = index_target[keep].astype(np.int64)
-        denominator = float(weight[kept].sum())
+        with np.errstate(over="ignore"):  # 1e308 weights: rescaled in _weighted_mean
+            denominator = float(weight[kept].sum())
         if reduction == "mean" and keep.any() and denominator == 0.0:
             raise BadData("the weights of the target classes sum to 0: nothing to average",
                           "give the target classes nonzero weights, or use --reduction sum "
                           "or none", where=inputs.where("weight"))
     value = reduce(loss, reduction, denominator)
+    if denominator is not None and reduction == "mean" and keep.any():
+        value = _weighted_mean(value, x, q, weight, keep, index_target[keep], bool(e))
     terms = Terms(
         role=("class",) * C,
         index=tuple(range(C)),
@@ -104,6 +107,31 @@ def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, *, grad: bo
         ignored=None if ignore is None else ~keep,
         gradients={"logits": gradient.copy()} if grad else None,
     )
+
+
+def _weighted_mean(value: float, x: np.ndarray, q: np.ndarray, weight: np.ndarray,
+                   keep: np.ndarray, kept: np.ndarray, smoothed: bool) -> float:
+    """sum_b w_(y_b) l_b / sum_b w_(y_b) again with the weights that count divided by the
+    largest of them, where that is outside [1e-150, 1e150]: the ratio is the same, but there
+    the sum of the weights overflowed (1e308: the mean read 0.0) or each w l underflowed
+    (5e-324: 0.0 or 1.0), with exit 0. The weights that count: the kept targets' classes,
+    every class under label smoothing (the others meet a zero target mass: weighed 0)."""
+    counts = np.zeros(weight.shape[0], dtype=np.bool_)
+    counts[kept.astype(np.int64)] = True
+    if smoothed:
+        counts[:] = True
+    top = float(np.max(np.abs(weight[counts])))
+    if not (top > 0.0 and np.isfinite(top)) or 1e-150 <= top <= 1e150:
+        return value
+    scaled = np.zeros_like(weight)
+    scaled[counts] = weight[counts] / top
+    B, C = x.shape
+    prob, logp, contribution, gradient = (np.empty((B, C)) for _ in range(4))
+    loss = np.empty(B)
+    _jit.run(kern.softmax_ce, B * C, np.ascontiguousarray(x), q, scaled, keep, prob, logp,
+             contribution, gradient, loss)
+    denominator = float(scaled[kept.astype(np.int64)].sum())
+    return reduce(loss, "mean", denominator)  # type: ignore[return-value]
 
 
 def _probability_warning(x: np.ndarray, warnings: list[str]) -> None:
@@ -188,16 +216,31 @@ def _one_hot(idx: np.ndarray, C: int, ignore: int | None, where: str, first_row:
 # ---------------------------------------------------------------- batch's chunks
 
 
-def mean_divisor(inputs: Inputs, params: dict[str, Any]) -> tuple[float | None, bool]:
+def mean_divisor(inputs: Inputs, params: dict[str, Any], mean: bool = True,
+                 ) -> tuple[float | None, bool]:
     """A chunk's share of the batch mean's divisor, and whether all its examples are left out.
 
     Class-index targets: the kept targets' weights (their count without weights), as the
     mean over the whole input divides by sum w_y; probability targets: None (the mean is
     over examples). Every target equal to --ignore-index: (0.0, True).
+    For the mean (`mean`), class weights beyond 1e±150 are refused: summed chunk by chunk,
+    w l and sum w_y overflow or underflow (a mean of 0.0 or 1.0 with exit 0), where compute
+    takes them rescaled (_weighted_mean), which the chunks cannot (the largest weight that
+    counts depends on every chunk's targets).
     """
     index = _index_targets(inputs)
     if index is None:
         return None, False
+    if mean and "weight" in inputs:
+        w = np.abs(inputs["weight"])
+        extreme = (w > 1e150) | ((w > 0.0) & (w < 1e-150))
+        if extreme.any():
+            c = int(np.argmax(extreme))
+            raise BadData(f"class {c}'s weight {float(inputs['weight'][c]):g} is beyond "
+                          "1e±150: batch's weighted mean over chunks would overflow or "
+                          "underflow",
+                          "divide the weights by the largest (the mean does not change), or "
+                          "use compute, or --reduction sum or none", where=inputs.where("weight"))
     ignore = params["ignore_index"]
     if ignore is not None and np.all(index == ignore):
         return 0.0, True
@@ -205,7 +248,8 @@ def mean_divisor(inputs: Inputs, params: dict[str, Any]) -> tuple[float | None, 
     kept = index[keep]
     kept = kept[(kept >= 0) & (kept < inputs["logits"].shape[-1])].astype(np.int64)
     if "weight" in inputs:
-        return float(inputs["weight"][kept].sum()), False
+        with np.errstate(over="ignore"):  # not the mean's (refused above): the sum's
+            return float(inputs["weight"][kept].sum()), False
     return float(kept.size), False
 
 

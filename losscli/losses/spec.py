@@ -440,6 +440,13 @@ class Convention:
                 if isinstance(n, str) or n.applies(params, reduction)]
 
 
+# explain's size options other than --batch-size, by the role each counts: one that the loss
+# does not take is refused (losses without negatives have no K)
+SIZE_ROLES = {"negatives": ("negatives", "--num-negatives"),
+              "positives": ("positives", "--num-positives"),
+              "classes": ("logits", "--num-classes")}
+
+
 @dataclass(frozen=True)
 class LossSpec:
     """Everything the help, the README, `losses`, `explain` and the tests know of a loss."""
@@ -522,7 +529,18 @@ class LossSpec:
     def check_sizes(self, sizes: Mapping[str, int | None]) -> None:
         """A usage error (exit 2) for a `--batch-size` below `min_batch` in the batch form
         (the form without explicit negatives: no `--num-negatives` for a loss taking them),
-        and for `--num-negatives 0` where the loss needs K >= 1."""
+        and for `--num-negatives 0` where the loss needs K >= 1; and for a size of a role the
+        loss does not take (`--num-negatives` for margin-ranking: its reference values would
+        echo a K it never sees)."""
+        for size, (role, option) in SIZE_ROLES.items():
+            if sizes.get(size) is None or role in self.roles:
+                continue
+            built = self.from_batch.get(role)
+            if built:
+                raise UsageError(f"{option}: {self.name} does not take {role}: {built}",
+                                 f"give --batch-size B instead of {option}")
+            raise UsageError(f"{option}: {self.name} takes no {role} "
+                             f"(it takes {', '.join(self.roles)})", f"leave {option} out")
         if sizes.get("negatives") == 0 and "negatives" in self.roles \
                 and not self.empty_negatives:
             raise UsageError(f"--num-negatives 0: {self.name} needs K >= 1 negatives",

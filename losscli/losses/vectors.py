@@ -138,13 +138,25 @@ def distance_backward(grad_dist: np.ndarray, x: Vectors, bank: Vectors, dist: np
         return x.backward(gx), bank.backward(gc)
     diff = xu[:, None, :] - cu
     if kind == "sqeuclidean":
-        w = 2.0 * grad_dist
+        g = (2.0 * grad_dist)[:, :, None] * diff
     else:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            w = np.where(dist > 0.0, grad_dist / dist, 0.0)
-    g = w[:, :, None] * diff
+        g = euclidean_backward(grad_dist, diff, dist)
     # Through the normalization when a library normalizes first (PML's LpDistance).
     return x.backward(g.sum(axis=1)), bank.backward(-g)
+
+
+def euclidean_backward(grad_dist: np.ndarray, diff: np.ndarray, dist: np.ndarray,
+                       ) -> np.ndarray:
+    """grad_dist (x - c) / d for each distance d = |x - c| of the differences `diff` (one
+    more axis than the others), 0 at d = 0; where d is subnormal, (x - c) / d first (each at
+    most 1): grad_dist / 5e-324 overflowed, and the finite gradient came out null."""
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        w = np.where(dist > 0.0, grad_dist / dist, 0.0)
+        g = w[..., None] * diff
+        lost = (dist > 0.0) & ~np.isfinite(w) & np.isfinite(grad_dist)
+        if lost.any():
+            g[lost] = grad_dist[lost][:, None] * (diff[lost] / dist[lost][:, None])
+    return g
 
 
 def through_unit(original: np.ndarray, grad: np.ndarray) -> np.ndarray:

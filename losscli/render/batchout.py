@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from losscli.model import SCHEMA, FileResult
+from losscli.render.csv_cells import csv_cell
 from losscli.render.fitted import fitted
 from losscli.render.json_escaping import json_text
 
@@ -92,21 +93,11 @@ def _plain(value: Any) -> Any:
     return None if isinstance(value, float) and not math.isfinite(value) else value
 
 
-def _cell(value: Any) -> Any:
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        return repr(value) if math.isfinite(value) else ""
-    if isinstance(value, list):
-        return dumps([v if v is None or math.isfinite(v) else None for v in value])
-    return value
-
-
 def _csv(rows: Iterable[Iterable[Any]]) -> str:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     for row in rows:
-        writer.writerow([_cell(v) for v in row])
+        writer.writerow([csv_cell(v) for v in row])
     return buf.getvalue()
 
 

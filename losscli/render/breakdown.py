@@ -23,7 +23,6 @@ from losscli.kernels import _jit
 from losscli.kernels import largest as lk
 from losscli.model import Result
 
-TERMS_MODES = ("all", "top", "none")
 DEFAULT_TOP = 10
 # The default shows every term up to this many (about 30 MB of JSON), the top ones above.
 AUTO_ALL_TERMS = 100_000

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 from losscli.model import Result
 from losscli.render.breakdown import TermsView, blocks
+from losscli.render.csv_cells import csv_cell
 from losscli.render.jsonout import column_lists, finite_or_none
 
 
@@ -27,7 +28,7 @@ def csv_chunks(result: Result, view: TermsView = TermsView(),
     if view.mode == "none":
         writer.writerow(["example", "example_loss"])
         for b in range(len(losses)) if order is None else order:
-            writer.writerow([b, _cell(finite_or_none(losses[b]))])
+            writer.writerow([b, csv_cell(finite_or_none(losses[b]))])
         yield buf.getvalue()
         return
     names = list(terms.names)
@@ -42,18 +43,11 @@ def csv_chunks(result: Result, view: TermsView = TermsView(),
         kept = block.order.tolist()
         for r in range(block.n):
             b = block.start + r
-            loss = _cell(finite_or_none(losses[b]))
+            loss = csv_cell(finite_or_none(losses[b]))
             for c, t in enumerate(kept[r]):
                 writer.writerow([b, loss, terms.role[t], terms.index[t],
-                                 *(_cell(col[r][c]) for col in columns)])
+                                 *(csv_cell(col[r][c]) for col in columns)])
         yield buf.getvalue()
         buf.seek(0)
         buf.truncate()
 
-
-def _cell(value: object) -> object:
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        return repr(value)
-    return value

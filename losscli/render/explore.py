@@ -16,6 +16,7 @@ from rich.text import Text
 
 from losscli.model import Comparison, Stats, Sweep
 from losscli.render.chart import bar, histogram_text, plural, sparkline
+from losscli.render.csv_cells import csv_cell
 from losscli.render.fitted import fitted
 from losscli.render.jsonout import SCHEMA, dumps, finite_or_none
 from losscli.render.table import fmt_number
@@ -75,14 +76,10 @@ def sweep_csv(s: Sweep) -> str:
     extra = list(s.columns)
     writer.writerow(["step", s.param, "value", *extra, *[f"example_{b}" for b in range(B)]])
     for row in sweep_rows(s):
-        cells = [row["step"], repr(row[s.param]), _cell(row["value"])]
-        cells += [_cell(row[n]) for n in extra] + [_cell(v) for v in row["per_example"]]
+        cells = [row["step"], repr(row[s.param]), csv_cell(row["value"])]
+        cells += [csv_cell(row[n]) for n in extra] + [csv_cell(v) for v in row["per_example"]]
         writer.writerow(cells)
     return buf.getvalue()
-
-
-def _cell(v: Any) -> Any:
-    return "" if v is None else repr(v) if isinstance(v, float) else v
 
 
 def sweep_table(s: Sweep, console: Console) -> None:
@@ -157,16 +154,16 @@ def stats_csv(st: Stats) -> str:
     writer.writerow(keys)
     for r in st.records:
         if r["stat"] != "histogram":
-            writer.writerow([_cell(_clean(r.get(k))) for k in keys])
+            writer.writerow([csv_cell(_clean(r.get(k))) for k in keys])
             continue
         edges = r["edges"]
         for series, counts in r["counts"].items():
             for i, count in enumerate(counts):
                 row = {"stat": "histogram", "quantity": r.get("quantity"), "count": count,
                        "series": series, "bin": i, "lower": edges[i], "upper": edges[i + 1]}
-                writer.writerow([_cell(_clean(row.get(k))) for k in keys])
+                writer.writerow([csv_cell(_clean(row.get(k))) for k in keys])
     for text in st.warnings:  # a row each, the text in `quantity`: as the JSON says them
-        writer.writerow([_cell({"stat": "warning", "quantity": text}.get(k)) for k in keys])
+        writer.writerow([csv_cell({"stat": "warning", "quantity": text}.get(k)) for k in keys])
     return buf.getvalue()
 
 
@@ -233,11 +230,9 @@ def compare_csv(rows: list[Comparison]) -> str:
     writer.writerow(["convention", "defined", "value", "reduction", "changed", "flags", "api",
                      "reason"])
     for r in compare_records(rows):
-        value = r["value"]
-        value = dumps(value, indent=None) if isinstance(value, list) else _cell(value)
-        writer.writerow([r["convention"], r["defined"], value, r["reduction"] or "",
-                         _kv(r["changed"], r["convention"]), _kv(r["flags"]), r["api"],
-                         r["reason"] or ""])
+        writer.writerow([csv_cell(v) for v in (
+            r["convention"], r["defined"], r["value"], r["reduction"] or "",
+            _kv(r["changed"], r["convention"]), _kv(r["flags"]), r["api"], r["reason"] or "")])
     return buf.getvalue()
 
 

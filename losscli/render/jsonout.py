@@ -90,13 +90,16 @@ def json_chunks(result: Result, view: TermsView = TermsView(),
 def jsonl_chunks(result: Result, view: TermsView = TermsView(),
                  order: list[int] | None = None) -> Iterator[str]:
     """The compute document on one line (`-f jsonl`, a record to append to a log): the
-    same document as json_chunks, its layout's newlines and indents dropped. A JSON string
-    never holds a raw newline, so every newline is layout, and the spaces after one too."""
+    same document as json_chunks, its layout's newlines and indents dropped, and a comma's
+    followed by one space, as json.dumps (and batch's records) write it. A JSON string never
+    holds a raw newline, so every newline is layout, and the spaces after one too (the
+    chunks begin with a comma where they follow an item, never end with one)."""
     for chunk in json_chunks(result, view, order):
-        yield _LAYOUT.sub("", chunk)
+        yield _LAYOUT.sub("", _AFTER_COMMA.sub(", ", chunk))
     yield "\n"
 
 
+_AFTER_COMMA = re.compile(r",\n *")
 _LAYOUT = re.compile(r"\n *")
 
 

@@ -137,6 +137,22 @@ def test_chunked_softmax_ce_weights_and_ignored_rows(tmp_path, chunk):
     np.testing.assert_allclose(result.per_example, want.per_example, rtol=RTOL, atol=1e-15)
 
 
+@pytest.mark.parametrize("weight", [[1e308, 1.0, 1.0], [5e-324, 1.0, 1.0]])
+def test_batch_refuses_the_weighted_mean_of_extreme_class_weights(tmp_path, weight):
+    """QA22a H2: chunk by chunk, sum w_y overflowed (a mean of 0.0) or w l underflowed (0.0),
+    exit 0; compute rescales them, batch cannot (it would need every chunk's targets): the
+    mean is refused, the sum and the per-example losses are not."""
+    inputs = {"logits": [[2.0, 1.0, 0.1], [2.0, 1.0, 0.1]], "target": [0, 0], "weight": weight}
+    path = tmp_path / "w.json"
+    path.write_text(json.dumps(inputs))
+    [mean] = list(losscli.api.evaluate_files("softmax-ce", [str(path)]))
+    assert not mean.ok and "beyond 1e±150" in mean.error_text()
+    assert mean.error_text().startswith(f"{path}:weight: class 0's weight")
+    [total] = list(losscli.api.evaluate_files("softmax-ce", [str(path)], reduction="sum"))
+    want = losscli.evaluate("softmax-ce", inputs, reduction="sum")
+    assert total.ok and total.value == want.value
+
+
 @pytest.mark.parametrize("where", ["stack", "role files"])
 def test_fortran_order_npy_reads_as_its_c_order_copy(tmp_path, capsys, where):
     """A Fortran-order array's rows are scattered over the file: read whole, the same

@@ -77,11 +77,12 @@ def test_a_bad_line_says_where_in_that_line(newline: str, tmp_path: Path,
                                    ""]).encode())
     code, out, err = _cli(capsys, "batch", "triplet", str(path))
     assert code == 7
-    where = f"line 1 column {len(truncated) + 1}"
+    where = f"column {len(truncated) + 1}"  # QA22b L5: not "line 1" after FILE:3
     assert f"{path}:3: invalid JSON at {where}: " in _records(out)[2]["error"], err
+    assert "line 1" not in _records(out)[2]["error"]
     (tmp_path / "one.json").write_text(truncated)
     code, _, err = _cli(capsys, "compute", "triplet", str(tmp_path / "one.json"))
-    assert code == 4 and f"invalid JSON at {where}: " in err, err
+    assert code == 4 and f"invalid JSON at line 1 {where}: " in err, err  # a file: its line
 
 
 def test_json_lines_in_a_directory_under_a_json_name(tmp_path: Path,

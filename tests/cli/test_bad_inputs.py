@@ -458,6 +458,13 @@ CATALOGUE = [
     C("json-misspelt-key", INFONCE + ["typo.json"], 4,
       ("typo.json", "anchr", "did you mean anchor", "expected keys"),
       make=files({"typo.json": {"anchr": [1.0, 0.0], "positive": [1.0, 0.0]}})),
+    C("json-abbreviated-key", TRIPLET + ["neg.json"], 4,
+      ("neg.json", "'neg'", "did you mean negatives", "expected keys"),
+      make=files({"neg.json": {"anchor": [1.0, 0.0], "positive": [1.0, 0.0],
+                               "neg": [[0.0, 1.0]]}})),
+    C("json-stray-key-unlike-any-role", TRIPLET + ["note.json"], 4,
+      ("note.json", "unknown key 'note'", "expected keys"),  # QA22b L6: not "positive?"
+      make=files({"note.json": {**OK, "note": "run 3"}})),
     C("json-missing-role", TRIPLET + ["nopos.json"], 4,
       ("nopos.json", "no positive", "expected keys", "--positive"),
       make=files({"nopos.json": with_(OK, positive=None)})),
@@ -1243,3 +1250,13 @@ def test_json_after_many_blank_bytes_is_read(tmp_path: Path) -> None:
     plain = invoke(["compute", "triplet", str(tmp_path / "plain.json"), "-f", "json"])
     assert lead.code == 0, lead.stderr
     assert lead.json()["value"] == plain.json()["value"]
+
+
+def test_a_suggestion_needs_more_than_half_the_letters_or_the_first_one():
+    """QA22b L6: `note` was offered positive (difflib 0.5); abbreviations still get theirs."""
+    from losscli.errors import closest
+
+    roles = ["anchor", "positive", "negatives"]
+    assert closest("note", roles) is None
+    assert closest("neg", roles) == "negatives" and closest("pos", roles) == "positive"
+    assert closest("anchr", roles) == "anchor" and closest("negative", roles) == "negatives"

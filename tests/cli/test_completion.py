@@ -63,7 +63,12 @@ def test_choices_and_formats(capsys, monkeypatch):
         == ["mean", "mean-active"]
     assert bash(capsys, monkeypatch, "losscli batch infonce -f ") == [
         "auto", "table", "json", "jsonl", "csv"]
-    assert bash(capsys, monkeypatch, "losscli compute infonce -f j") == ["json"]
+    # QA22b L1, L2: compute writes JSON Lines too; the layouts and --terms are choices
+    assert bash(capsys, monkeypatch, "losscli compute infonce -f j") == ["json", "jsonl"]
+    for layout in ("--negatives-layout", "--positives-layout"):
+        assert bash(capsys, monkeypatch, f"losscli compute supcon {layout} ") == [
+            "shared", "per-anchor"]
+    assert bash(capsys, monkeypatch, "losscli compute clip --terms ") == ["all", "top", "none"]
     # QA10 F15: --reduction and batch --dtype are choices too
     for command in ("compute", "batch", "stats", "compare"):
         assert bash(capsys, monkeypatch, f"losscli {command} triplet --reduction ") == [

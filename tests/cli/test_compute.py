@@ -152,6 +152,8 @@ def test_jsonl_is_the_json_document_on_one_line(capsys, tmp_path, args):
     code, line, _ = invoke(capsys, "compute", *args, "-f", "jsonl")
     assert code == 0 and line.endswith("}\n") and line.count("\n") == 1
     assert json.loads(line) == json.loads(doc_text)
+    # QA22b L7: spaced as json.dumps (and batch's records) space it: ", " and ": "
+    assert line == json.dumps(json.loads(line)) + "\n"
     out = tmp_path / "r.jsonl"
     assert invoke(capsys, "compute", *args, "--out", str(out))[0] == 0
     assert out.read_text() == line

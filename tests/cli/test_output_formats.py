@@ -72,3 +72,17 @@ def test_a_rejected_format_is_not_offered_back(command: str, here: Path) -> None
     assert rejected not in offered.replace(",", " ").split()
     for fmt in formats:
         assert fmt in offered
+
+
+def test_csv_writes_booleans_as_json_does(tmp_path: Path):
+    """QA22b L4: contrastive's `active` and compare's `defined` came out as Python's
+    True/False, where the JSON of the same run says true/false."""
+    (tmp_path / "ok.json").write_text(json.dumps(OK))
+    terms = cli(["compute", "contrastive", "ok.json", "-f", "csv"], tmp_path)
+    header, *rows = terms.stdout.splitlines()
+    active = header.split(",").index("active")
+    assert {row.split(",")[active] for row in rows} <= {"true", "false"} and rows
+    compared = cli(["compare", "triplet", "ok.json", "-f", "csv"], tmp_path)
+    header, *rows = compared.stdout.splitlines()
+    assert header.split(",")[1] == "defined" and rows
+    assert all(row.split(",")[1] in ("true", "false") for row in rows)

@@ -69,3 +69,14 @@ def test_csv_and_tables_to_a_file_write_the_names_bytes(tmp_path: Path, args: li
     assert proc.returncode == 0, proc.stderr
     out = tmp_path / args[-1]
     assert NAME in out.read_bytes()
+
+
+def test_a_failed_records_error_names_the_file_as_its_file_field_does(tmp_path: Path):
+    # QA21 L1: `error` escaped the name a second time: it decoded to the six characters
+    # "\udce9", which a consumer could not match against `file`
+    (tmp_path / os.fsdecode(NAME)).write_text("{bad")
+    proc = run(["batch", "triplet", NAME, "-f", "jsonl"], tmp_path, "utf-8:surrogateescape")
+    record = json.loads(proc.stdout.decode("utf-8"))
+    assert record["error"].startswith(record["file"] + ": invalid JSON")
+    assert os.fsencode(record["file"]) == NAME
+    assert b"caf\\udce9.json: invalid JSON" in proc.stderr  # the terminal's line: escaped

@@ -68,3 +68,22 @@ def test_an_npz_declaring_more_than_the_limit_is_refused_before_any_member(tmp_p
     assert code == 7 and opened == []
     assert "members declare they decompress to 3.05 MiB, over the 1 MiB limit on an array " \
            "read whole; save the roles as .npy files (STEM.ROLE.npy)" in out
+
+
+def test_an_npz_of_float32_members_over_the_limit_as_float64_reads_no_data(tmp_path, capsys,
+                                                                          monkeypatch):
+    """QA21 M2: stored as float32 they fit, as float64 they do not: every member was
+    decompressed and widened (1.8 GB, 6 s at 3.35 GiB) before the refusal. Their headers
+    say it: only those are read."""
+    monkeypatch.setattr(formats, "MAX_ARRAY_BYTES", 2**20)  # 1 MiB for the test
+    path = tmp_path / "f32.npz"
+    rows = 50_000  # 0.38 MiB of float32 a member, 0.76 MiB as float64
+    np.savez_compressed(path, anchor=np.zeros((rows, 2), np.float32),
+                        positive=np.zeros((rows, 2), np.float32),
+                        negatives=np.zeros((rows, 1, 2), np.float32))
+    read = []
+    real = formats._npy_data
+    monkeypatch.setattr(formats, "_npy_data", lambda *a, **k: read.append(a) or real(*a, **k))
+    code, out, err = invoke(capsys, "compute", "triplet", str(path), "--terms", "none")
+    assert code == 4 and out == "" and read == []
+    assert "the arrays take 1.53 MiB or more as float64, over the 1 MiB limit" in err

@@ -4,7 +4,11 @@ cosine, hinges with no active term, and non-finite results (null with a warning)
 from __future__ import annotations
 
 import decimal
+import json
 import math
+import os
+import subprocess
+import sys
 
 import numpy as np
 
@@ -182,8 +186,13 @@ def _circle_decimal(s_p: list[str], s_n: list[str], m: str, gamma: str) -> float
             return top + sum((x - top).exp() for x in xs).ln()
 
         inner = lse(neg) + lse(pos)
-        # ln(1 + e^x) = e^x to 700 digits below x = -2000 (1 + e^x would round to 1)
-        return float(inner.exp() if inner < -2000 else (1 + inner.exp()).ln())
+        # ln(1 + e^x) = e^x to 700 digits below x = -2000 (1 + e^x would round to 1); above
+        # 0 as x + ln(1 + e^-x), whose e^x would overflow for x ~ 1e308
+        if inner < -2000:
+            return float(inner.exp())
+        if inner > 0:
+            return float(inner + (1 + (-inner).exp()).ln())
+        return float((1 + inner.exp()).ln())
 
 
 def test_circle_logits_beyond_float64_give_the_loss_they_round_to(jit_mode):
@@ -203,3 +212,105 @@ def test_circle_logits_beyond_float64_give_the_loss_they_round_to(jit_mode):
             assert_close(r.value, _circle_decimal(s_p, s_n, m, "80"))
             assert all(np.isfinite(g).all() for g in r.gradients.values())
             assert np.isfinite(r.terms.columns["share"]).all()
+
+
+def test_circle_gamma_near_the_float64_maximum_keeps_a_finite_loss(jit_mode):
+    # QA21 L6: gamma alpha was formed first (1.7e308 x 1.2 = inf), so a loss of ~8e307 came
+    # out null; gamma (alpha (s - Delta)) stays finite where the logit does
+    a = [1.0, 0.0]
+    positives, negatives = [[0.6, 0.8], [1.0, 0.0]], [[0.8, 0.6], [0.0, 1.0], [-1.0, 0.0]]
+    for m in ("0.4", "0.5"):
+        r = losscli.evaluate("circle", {"anchor": a, "positives": positives,
+                                        "negatives": negatives}, margin=float(m), gamma=1.7e308)
+        assert r.finite and not r.warnings, (m, r.warnings)
+        assert_close(r.value, _circle_decimal(["0.6", "1"], ["0.8", "0", "-1"], m, "1.7e308"))
+
+
+# QA22a H1: a = -1e308, p = 1.5e308, n = 1e308: both distances overflow to inf, and the
+# hinge read inf - inf (NaN) as 0: "every constraint met", exit 0
+OVERFLOWED = {"anchor": [[-1e308]], "positive": [[1.5e308]], "negatives": [[[1e308]]]}
+
+
+def _overflowed_cases():
+    for reduction in ("mean", "sum", "max", "mean-active"):
+        yield "triplet", OVERFLOWED, {"negatives_reduction": reduction}
+    yield "triplet", {**OVERFLOWED, "negatives": [[[1e308], [0.0]]]}, \
+        {"negatives_reduction": "max"}  # a finite term beside the NaN one
+    yield "triplet", OVERFLOWED, {"swap": True}
+    sq = {"anchor": [[0.0, 0.0]], "positive": [[1.1e200, 0.0]], "negatives": [[[1e200, 0.0]]]}
+    yield "triplet", sq, {"distance": "sqeuclidean"}
+    yield "quadruplet", {**sq, "negatives": [[[1e200, 0.0], [0.0, 1e200]]]}, {}
+    yield "lifted-structure", OVERFLOWED, {"variant": "generalized"}
+    yield "margin", OVERFLOWED, {}
+
+
+def test_overflowed_distances_give_a_loss_that_is_not_finite_never_0(jit_mode):
+    for loss, inputs, params in _overflowed_cases():
+        r = losscli.evaluate(loss, inputs, **params)
+        assert not r.finite, (loss, params, r.value)
+        assert any("not finite" in w for w in r.warnings), (loss, params, r.warnings)
+
+
+def test_batch_overflowed_triplets_are_not_finite_never_0(tmp_path):
+    path = tmp_path / "over.json"
+    path.write_text(json.dumps(OVERFLOWED))
+    for reduction in ("mean", "max", "mean-active"):
+        proc = subprocess.run(
+            [sys.executable, "-m", "losscli", "batch", "triplet", str(path),
+             "--negatives-reduction", reduction, "-f", "jsonl"],
+            capture_output=True, text=True, timeout=300,
+            env={**os.environ, "LOSSCLI_JIT": "always"})
+        assert json.loads(proc.stdout.splitlines()[0])["value"] is None, (reduction, proc)
+
+
+def _weighted_ce_decimal(logits, targets, weight, e=0.0) -> float:
+    """softmax-ce's weighted mean (LOSSES.md, torch's rule) in 60-digit decimals:
+    sum_b -sum_c w_c q_bc log p_bc / sum_b w_(y_b), q smoothed to (1 - e) onehot + e / C."""
+    with decimal.localcontext(decimal.Context(prec=60, Emax=10**6, Emin=-10**6)):
+        D = decimal.Decimal
+        w = [D(v) for v in weight]
+        numerator, denominator = D(0), D(0)
+        for row, y in zip(logits, targets, strict=True):
+            xs = [D(v) for v in row]
+            top = max(xs)
+            lse = top + sum((v - top).exp() for v in xs).ln()
+            C = len(xs)
+            for c, v in enumerate(xs):
+                mass = (1 - D(e)) * (1 if c == y else 0) + D(e) / C
+                numerator -= w[c] * mass * (v - lse)
+            denominator += w[y]
+        return float(numerator / denominator)
+
+
+def test_softmax_ce_weighted_mean_with_extreme_class_weights(jit_mode):
+    # QA22a H2: weights of 1e308 overflowed the mean's denominator (0.0), subnormal ones
+    # underflowed each w l (0.0 or 1.0), exit 0
+    logits = [[2.0, 1.0, 0.1], [2.0, 1.0, 0.1]]
+    for targets, weight, e in (([0, 0], [1e308, 1.0, 1.0], 0.0),
+                               ([0, 0], [5e-324, 1.0, 1.0], 0.0),
+                               ([0, 1], [5e-324, 1e-323, 1.0], 0.0),
+                               ([0, 1], [1e308, 1.5e308, 1.0], 0.0),
+                               ([0, 1], [1e200, 3e200, 2e200], 0.1),
+                               ([2, 1], [1e-200, 3e-200, 2e-200], 0.2),
+                               ([0, 1], [0.5, 2.0, 1.0], 0.1)):
+        r = losscli.evaluate("softmax-ce", {"logits": logits, "target": targets,
+                                            "weight": weight}, label_smoothing=e)
+        assert_close(r.value, _weighted_ce_decimal(logits, targets, weight, e))
+
+
+def test_euclidean_gradients_at_a_subnormal_distance_are_finite(jit_mode):
+    """QA22a M3: d = 5e-324 made coef / d overflow, and finite gradients (unit vectors)
+    came out null with no warning; (x - y) / d is taken first there."""
+    r = losscli.evaluate("hinge-embedding", {"x1": [[1.0, 0.0]], "x2": [[1.0, 5e-324]],
+                                             "label": [1]}, grad=True)
+    np.testing.assert_array_equal(r.gradients["x1"], [[0.0, -1.0]])
+    np.testing.assert_array_equal(r.gradients["x2"], [[0.0, 1.0]])
+    sub = {"anchor": [1.0, 0.0], "positive": [1.0, 5e-324], "negatives": [[1.0, 1e-323]]}
+    for loss, params in (("margin", {"beta": 0.0, "margin": 0.1}), ("contrastive", {}),
+                         ("lifted-structure", {}), ("triplet", {})):
+        r = losscli.evaluate(loss, sub, grad=True, **params)
+        for role, g in r.gradients.items():
+            assert np.isfinite(g).all(), (loss, role, g)
+    # triplet: d loss / d p = -(a - p) / d_ap = [0, 1] exactly, though d_ap is 5e-324
+    r = losscli.evaluate("triplet", sub, grad=True)
+    np.testing.assert_array_equal(r.gradients["positive"], [[0.0, 1.0]])

@@ -13,6 +13,7 @@ import pytest
 import losscli
 from losscli.losses import LOSSES
 from losscli.losses.references import collapse_warning, reference_values
+from losscli.losses.spec import SIZE_ROLES
 from tests import reference as ref
 from tests.helpers import assert_close, run_cli
 from tests.reference import explicit_negatives as ref_explicit
@@ -314,12 +315,29 @@ def test_explain_names_the_missing_size(capsys):
 def test_explain_json_with_sizes_fits_its_schema(capsys, name):
     from tests.cli.test_schemas import validate
 
-    code, out, err = run_cli(capsys, "explain", name, "--batch-size", "6", "--num-negatives",
-                             "4", "--num-positives", "2", "--num-classes", "5", "-f", "json")
+    spec = LOSSES[name]
+    given = {"negatives": "4", "positives": "2", "classes": "5"}
+    sizes = [arg for size, (role, option) in SIZE_ROLES.items() if role in spec.roles
+             for arg in (option, given[size])]
+    code, out, err = run_cli(capsys, "explain", name, "--batch-size", "6", *sizes, "-f", "json")
     assert code == 0, err
     record = json.loads(out)
     validate("explain", record)
     assert record["reference_values"]["values"], name
+
+
+@pytest.mark.parametrize(("name", "option", "said"), [
+    ("margin-ranking", "--num-negatives", "margin-ranking takes no negatives"),
+    ("softmax-ce", "--num-negatives", "softmax-ce takes no negatives"),
+    ("triplet", "--num-positives", "triplet takes no positives"),
+    ("infonce", "--num-classes", "infonce takes no logits"),
+    ("clip", "--num-negatives", "clip does not take negatives: its negatives are the batch's"),
+])
+def test_explain_refuses_a_size_of_a_role_the_loss_does_not_take(capsys, name, option, said):
+    """QA21 L4: the reference values echoed a K for losses that have none."""
+    code, out, err = run_cli(capsys, "explain", name, "--batch-size", "4", option, "3")
+    assert code == 2 and out == ""
+    assert said in err and err.count("\n") == 1
 
 
 def test_one_example_at_the_collapse_value_by_chance_is_not_called_a_collapse(capsys,
@@ -344,3 +362,16 @@ def test_the_collapse_warning_names_the_condition_as_what_collapse_is():
     assert warning == ("every example's loss (3) equals the value at collapse (every "
                        "similarity equal), log(K + 1) = 1.60944; check the embeddings are not "
                        "all the same")
+
+
+@pytest.mark.parametrize(("loss", "params", "shape", "value", "check"), [
+    ("softmax-ce", {"label_smoothing": 0.0}, {"batch": 2, "classes": 3}, math.log(3),
+     "check the logits are not all equal"),
+    ("hinge-embedding", {"margin": 1.0}, {"batch": 2}, 1.0,
+     "check the distances x are not all 0"),
+])
+def test_the_collapse_warning_names_the_inputs_the_loss_takes(loss, params, shape, value, check):
+    """QA21 L3: logits and given distances are not embeddings."""
+    warning = collapse_warning(loss, params, shape, [value] * 2)
+    assert warning is not None and warning.endswith("; " + check)
+    assert "embeddings" not in warning

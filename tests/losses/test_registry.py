@@ -73,6 +73,14 @@ def test_only_a_close_loss_name_is_suggested():
         "supcon-loss": "supcon",
         "hinge": "hinge-embedding",  # the one loss whose names begin with it
         "crossentropy": "cross-entropy, i.e. softmax-ce",  # an alias says its loss
+        # QA21 L2: other losses, one letter off a two-letter alias, got that alias
+        "mse": None,
+        "bce": None,
+        "circle-losss": "circle",  # a doubled s of the ending
+        "supconlosss": "supcon",
+        "margin-losses": "margin",
+        # two equally close: both, not the first the registry lists
+        "embedding": "hinge-embedding or cosine-embedding",
     }
     for typed, hint in hints.items():
         with pytest.raises(LossCliError) as info:

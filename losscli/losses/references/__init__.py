@@ -36,12 +36,15 @@ COLLAPSE_TOLERANCE = 1e-9
 @dataclass(frozen=True)
 class ReferenceValue:
     """One reference value: kind (collapse, chance, minimum, maximum, bound), the value,
-    its formula in the loss's symbols, and when it holds or how it is reached."""
+    its formula in the loss's symbols, and when it holds or how it is reached; a collapse
+    value also says what to check when every example sits at it (the inputs are not always
+    embeddings: logits, given distances, scores)."""
 
     kind: str
     value: float
     formula: str
     condition: str = ""
+    check: str = "check the embeddings are not all the same"
 
     def as_dict(self) -> dict[str, Any]:
         """As explain's JSON writes it."""
@@ -125,8 +128,7 @@ def collapse_warning(loss: str, params: Mapping[str, Any], shape: Mapping[str, i
     if not all(_same(float(x), at.value) for x in per_example):
         return None
     return (f"every example's loss ({len(per_example)}) equals the value at collapse "
-            f"({at.condition}), {at.formula} = {at.value:.6g}; check the embeddings are not "
-            "all the same")
+            f"({at.condition}), {at.formula} = {at.value:.6g}; {at.check}")
 
 
 def _same(a: float, b: float) -> bool:

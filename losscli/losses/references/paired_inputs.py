@@ -23,7 +23,8 @@ def hinge_embedding(params: Mapping[str, Any], sizes: Sizes) -> list[ReferenceVa
     """label +1: x; label -1: [m - x]+."""
     m = max(float(params["margin"]), 0.0)
     return [
-        ReferenceValue("collapse", m, "[m]+", "a label -1 pair at x = 0 (label +1 gives 0)"),
+        ReferenceValue("collapse", m, "[m]+", "a label -1 pair at x = 0 (label +1 gives 0)",
+                       "check the distances x are not all 0"),
         ReferenceValue("minimum", 0.0, "0", "label +1 at x = 0, label -1 at x >= m"),
     ]
 
@@ -32,7 +33,8 @@ def margin_ranking(params: Mapping[str, Any], sizes: Sizes) -> list[ReferenceVal
     """[-y (x1 - x2) + m]+: equal scores give [m]+ whatever the label."""
     m = max(float(params["margin"]), 0.0)
     return [
-        ReferenceValue("collapse", m, "[m]+", "equal scores, x1 = x2"),
+        ReferenceValue("collapse", m, "[m]+", "equal scores, x1 = x2",
+                       "check the scores x1 and x2 are not all equal"),
         ReferenceValue("minimum", 0.0, "0", "each pair ranked the right way by at least m"),
     ]
 

@@ -16,7 +16,8 @@ def softmax_ce(params: Mapping[str, Any], sizes: Sizes) -> list[ReferenceValue]:
     e = float(params.get("label_smoothing") or 0.0)
     uniform = math.log(C)
     values = [
-        ReferenceValue("collapse", uniform, "log C", "every logit equal"),
+        ReferenceValue("collapse", uniform, "log C", "every logit equal",
+                       "check the logits are not all equal"),
         ReferenceValue("chance", uniform, "log C", "a uniform guess over the C classes"),
     ]
     if e == 0:
