@@ -341,7 +341,8 @@ def _line_table(raw: bytes, where: str, spec: LossSpec,
                       f"{MAX_JSON_BYTES // 2**20} MiB limit for JSON input",
                       "save large arrays as .npy or .npz", where=where)
     inexact: list[str] = []
-    doc = parse_json(raw, where, inexact=inexact, one_line=True)
+    doc = parse_json(raw, where, "fix the JSON on this line (one object per line)", inexact,
+                     one_line=True)
     if not isinstance(doc, dict):
         raise BadData(f"JSON {type(doc).__name__} on this line",
                       "give one object keyed by role per line", where=where)

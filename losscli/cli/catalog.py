@@ -168,6 +168,8 @@ def _optional(spec: LossSpec) -> list[str]:
 def losses_csv() -> str:
     """`losses -f csv`: one row per loss with its scalar facts (LOSSES_CSV_KEYS), lists
     joined by "; " and a batch-only column marked as the README's table marks it."""
+    from losscli.render.csv_cells import cell_text
+
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(LOSSES_CSV_KEYS)
@@ -175,7 +177,8 @@ def losses_csv() -> str:
         likes = [lib for lib in LIBRARIES if isinstance(spec.conventions.get(lib), Convention)]
         writer.writerow([
             spec.name, spec.title, "; ".join(spec.aliases), "; ".join(_required(spec)),
-            "; ".join(_optional(spec)), "; ".join(f"{p.name}={p.default}" for p in spec.params),
+            "; ".join(_optional(spec)),
+            "; ".join(f"{p.name}={cell_text(p.default)}" for p in spec.params),
             "; ".join(c.name + (f" ({c.form} form)" if c.form else "") for c in spec.columns),
             "; ".join(likes), spec.summary])
     return buf.getvalue()

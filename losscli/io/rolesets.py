@@ -20,7 +20,7 @@ import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from losscli.errors import BadData, closest_hint
+from losscli.errors import BadData, closest, closest_hint
 from losscli.model import ROLES
 
 if TYPE_CHECKING:
@@ -55,8 +55,8 @@ class RoleSetFiles:
         per-role options (`given`) hold."""
         for path, word in sorted(self.strays.items()):
             hint = closest_hint(word, ROLES)
-            near = difflib.get_close_matches(word, list(ROLES), n=1, cutoff=0.5)
-            rename = (f"rename it {self.stem}.{near[0]}{SUFFIX}" if near else
+            near = closest(word, ROLES)
+            rename = (f"rename it {self.stem}.{near}{SUFFIX}" if near else
                       f"name it {self.stem}.ROLE{SUFFIX} with ROLE one of {', '.join(ROLES)}, "
                       "or move it out of the set")
             raise BadData(f"{word!r} is not a role{hint}: this file cannot be part of the "

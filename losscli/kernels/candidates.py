@@ -105,12 +105,17 @@ def circle_rows(sim, P, margin, gamma, threshold, alpha, logit, share, grad, lse
             if j < P:
                 a = 1.0 + margin - s
                 a = a if a > 0.0 else 0.0
-                # gamma last: gamma alpha alone may overflow where the logit does not
-                logit[b, j] = -gamma * (a * (s - (1.0 - margin)))
+                v = -gamma * a * (s - (1.0 - margin))
+                if not abs(v) < np.inf:  # gamma alpha overflowed, the logit need not
+                    v = -gamma * (a * (s - (1.0 - margin)))
+                logit[b, j] = v
             else:
                 a = s + margin
                 a = a if a > 0.0 else 0.0
-                logit[b, j] = gamma * (a * (s - margin))
+                v = gamma * a * (s - margin)
+                if not abs(v) < np.inf:
+                    v = gamma * (a * (s - margin))
+                logit[b, j] = v
             alpha[b, j] = a
         lp = log_sum_exp(logit[b], 0, P, share[b])
         ln = log_sum_exp(logit[b], P, n, share[b])

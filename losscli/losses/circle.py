@@ -72,7 +72,10 @@ def _no_negatives(c, sim: np.ndarray, params: dict[str, Any], reduction: str, gr
     B, P = c.batch, c.p
     m, gamma = float(params["margin"]), float(params["gamma"])
     alpha = np.maximum(1.0 + m - sim, 0.0)
-    logit = -gamma * (alpha * (sim - (1.0 - m)))
+    with np.errstate(over="ignore", invalid="ignore"):
+        logit = -gamma * alpha * (sim - (1.0 - m))
+        lost = ~np.isfinite(logit)  # gamma alpha overflowed, the logit need not: gamma last
+        logit[lost] = (-gamma * (alpha * (sim - (1.0 - m))))[lost]
     nan = np.full((B, P), np.nan)
     role, index = c.role_index()
     terms = Terms(role, index, {

@@ -223,34 +223,39 @@ def mean_divisor(inputs: Inputs, params: dict[str, Any], mean: bool = True,
     Class-index targets: the kept targets' weights (their count without weights), as the
     mean over the whole input divides by sum w_y; probability targets: None (the mean is
     over examples). Every target equal to --ignore-index: (0.0, True).
-    For the mean (`mean`), class weights beyond 1e±150 are refused: summed chunk by chunk,
-    w l and sum w_y overflow or underflow (a mean of 0.0 or 1.0 with exit 0), where compute
-    takes them rescaled (_weighted_mean), which the chunks cannot (the largest weight that
-    counts depends on every chunk's targets).
+    For the mean (`mean`), a kept target's class weight beyond 1e±150 is refused, and under
+    label smoothing any class weight above 1e150 (its w q l counts too): summed chunk by
+    chunk, w l and sum w_y overflow or underflow (a mean of 0.0 or 1.0 with exit 0), where
+    compute takes them rescaled (_weighted_mean), which a chunk cannot (the largest weight
+    that counts depends on every chunk's targets). The bounds are compute's rescaling's.
     """
     index = _index_targets(inputs)
     if index is None:
         return None, False
-    if mean and "weight" in inputs:
-        w = np.abs(inputs["weight"])
-        extreme = (w > 1e150) | ((w > 0.0) & (w < 1e-150))
-        if extreme.any():
-            c = int(np.argmax(extreme))
-            raise BadData(f"class {c}'s weight {float(inputs['weight'][c]):g} is beyond "
-                          "1e±150: batch's weighted mean over chunks would overflow or "
-                          "underflow",
-                          "divide the weights by the largest (the mean does not change), or "
-                          "use compute, or --reduction sum or none", where=inputs.where("weight"))
     ignore = params["ignore_index"]
     if ignore is not None and np.all(index == ignore):
         return 0.0, True
     keep = np.ones(index.shape[0], dtype=bool) if ignore is None else index != ignore
     kept = index[keep]
     kept = kept[(kept >= 0) & (kept < inputs["logits"].shape[-1])].astype(np.int64)
-    if "weight" in inputs:
-        with np.errstate(over="ignore"):  # not the mean's (refused above): the sum's
-            return float(inputs["weight"][kept].sum()), False
-    return float(kept.size), False
+    if "weight" not in inputs:
+        return float(kept.size), False
+    weight = inputs["weight"]
+    if mean:
+        w = np.abs(weight)
+        extreme = np.zeros(weight.shape[0], dtype=bool)
+        targets = np.unique(kept)
+        extreme[targets] = (w[targets] > 1e150) | ((w[targets] > 0.0) & (w[targets] < 1e-150))
+        if params["label_smoothing"]:  # every class's w q l counts: a huge one may overflow
+            extreme |= w > 1e150
+        if extreme.any():
+            c = int(np.argmax(extreme))
+            raise BadData(f"class {c}'s weight {float(weight[c]):g} is beyond 1e±150: "
+                          "batch's weighted mean over chunks would overflow or underflow",
+                          "use compute (it rescales the weights), or --reduction sum or none",
+                          where=inputs.where("weight"))
+    with np.errstate(over="ignore"):  # the sum's (the mean's are refused above)
+        return float(weight[kept].sum()), False
 
 
 def _index_targets(inputs: Inputs) -> np.ndarray | None:

@@ -539,6 +539,10 @@ class LossSpec:
             if built:
                 raise UsageError(f"{option}: {self.name} does not take {role}: {built}",
                                  f"give --batch-size B instead of {option}")
+            if role == "negatives" and self.tiled:  # ntxent-batch: the batch's other views
+                raise UsageError(f"{option}: {self.name} takes no negatives: they are the "
+                                 "batch's other examples",
+                                 f"give --batch-size B instead of {option}")
             raise UsageError(f"{option}: {self.name} takes no {role} "
                              f"(it takes {', '.join(self.roles)})", f"leave {option} out")
         if sizes.get("negatives") == 0 and "negatives" in self.roles \

@@ -16,7 +16,7 @@ from rich.text import Text
 
 from losscli.model import Comparison, Stats, Sweep
 from losscli.render.chart import bar, histogram_text, plural, sparkline
-from losscli.render.csv_cells import csv_cell
+from losscli.render.csv_cells import cell_text, csv_cell
 from losscli.render.fitted import fitted
 from losscli.render.jsonout import SCHEMA, dumps, finite_or_none
 from losscli.render.table import fmt_number
@@ -238,8 +238,9 @@ def compare_csv(rows: list[Comparison]) -> str:
 
 def _kv(d: dict, library: str | None = None) -> str:
     if library is not None:
-        return "; ".join(f"{k} {v.get('losscli')} -> {v.get(library)}" for k, v in d.items())
-    return "; ".join(f"{k}={v}" for k, v in d.items())
+        return "; ".join(f"{k} {cell_text(v.get('losscli'))} -> {cell_text(v.get(library))}"
+                         for k, v in d.items())
+    return "; ".join(f"{k}={cell_text(v)}" for k, v in d.items())
 
 
 def compare_table(loss: str, rows: list[Comparison], console: Console) -> None:

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 import losscli
+import losscli.api
 from losscli.cli import run
 from losscli.losses import LOSSES
 from tests.helpers import SAMPLES, assert_records_close
@@ -151,6 +152,22 @@ def test_batch_refuses_the_weighted_mean_of_extreme_class_weights(tmp_path, weig
     [total] = list(losscli.api.evaluate_files("softmax-ce", [str(path)], reduction="sum"))
     want = losscli.evaluate("softmax-ce", inputs, reduction="sum")
     assert total.ok and total.value == want.value
+
+
+@pytest.mark.parametrize("smoothing", [0.0, 0.1])
+def test_batch_keeps_the_weighted_mean_where_only_other_classes_are_extreme(tmp_path,
+                                                                             smoothing):
+    """QA23 M1: a tiny weight of a class that is no example's target cannot spoil the mean
+    (old batch and compute agree on it): not refused."""
+    inputs = {"logits": [[2.0, 1.0, 0.1], [0.3, 1.0, 2.0]], "target": [0, 2],
+              "weight": [1.0, 1e-200, 2.0]}
+    path = tmp_path / "w.json"
+    path.write_text(json.dumps(inputs))
+    [got] = list(losscli.api.evaluate_files("softmax-ce", [str(path)],
+                                            label_smoothing=smoothing))
+    assert got.ok, got.error_text()
+    want = losscli.evaluate("softmax-ce", inputs, label_smoothing=smoothing)
+    assert got.value == pytest.approx(want.value, rel=1e-12)
 
 
 @pytest.mark.parametrize("where", ["stack", "role files"])

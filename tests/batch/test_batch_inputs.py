@@ -80,6 +80,7 @@ def test_a_bad_line_says_where_in_that_line(newline: str, tmp_path: Path,
     where = f"column {len(truncated) + 1}"  # QA22b L5: not "line 1" after FILE:3
     assert f"{path}:3: invalid JSON at {where}: " in _records(out)[2]["error"], err
     assert "line 1" not in _records(out)[2]["error"]
+    assert _records(out)[2]["error"].endswith("; fix the JSON on this line (one object per line)")
     (tmp_path / "one.json").write_text(truncated)
     code, _, err = _cli(capsys, "compute", "triplet", str(tmp_path / "one.json"))
     assert code == 4 and f"invalid JSON at line 1 {where}: " in err, err  # a file: its line

@@ -604,6 +604,11 @@ CATALOGUE = [
       ("x.negative.npy", "not a role", "did you mean negatives"),
       make=files({"x.anchor.npy": np.ones((2, 2)), "x.positive.npy": np.ones((2, 2)),
                   "x.negative.npy": np.ones((2, 2))})),
+    C("role-set-stray-unlike-any-role", INFONCE + ["x.anchor.npy"], 4,
+      # QA23 M2: 'note' was told "rename it x.positive.npy", a file the set already has
+      ("x.note.npy", "'note' is not a role", "name it x.ROLE.npy"),
+      make=files({"x.anchor.npy": np.ones((2, 2)), "x.positive.npy": np.ones((2, 2)),
+                  "x.negatives.npy": np.ones((2, 1, 2)), "x.note.npy": np.ones((2, 2))})),
     C("role-set-without-negatives", INFONCE + ["x.anchor.npy"], 4,
       ("x.*.npy", "no negatives", "add x.negatives.npy", "--negatives"),
       make=files({"x.anchor.npy": np.ones((2, 2)), "x.positive.npy": np.ones((2, 2))})),

@@ -86,3 +86,17 @@ def test_csv_writes_booleans_as_json_does(tmp_path: Path):
     header, *rows = compared.stdout.splitlines()
     assert header.split(",")[1] == "defined" and rows
     assert all(row.split(",")[1] in ("true", "false") for row in rows)
+
+
+def test_csv_cells_spell_booleans_and_null_inside_their_text(tmp_path: Path):
+    """QA23 M4, L1: `losses -f csv` wrote swap=False, ignore_index=None; compare's changes
+    normalize=True; numpy's booleans (named bool in numpy 2) were not recognised."""
+    import numpy as np
+
+    from losscli.render.csv_cells import cell_text, csv_cell
+
+    assert csv_cell(np.True_) == "true" and csv_cell(np.bool_(False)) == "false"
+    assert cell_text(None) == "null" and cell_text(False) == "false" and cell_text(0.05) == "0.05"
+    listed = cli(["losses", "-f", "csv"], tmp_path).stdout
+    assert "swap=false" in listed and "ignore_index=null" in listed
+    assert "False" not in listed and "None" not in listed

@@ -241,6 +241,9 @@ def _overflowed_cases():
     yield "triplet", sq, {"distance": "sqeuclidean"}
     yield "quadruplet", {**sq, "negatives": [[[1e200, 0.0], [0.0, 1e200]]]}, {}
     yield "lifted-structure", OVERFLOWED, {"variant": "generalized"}
+    # song's J = LSE(m - d_an, m - d_pn) + d_ap: every distance overflowed, -inf + inf
+    yield "lifted-structure", {"anchor": [[-1e308, 0.0]], "positive": [[1.5e308, 0.0]],
+                               "negatives": [[[0.0, 1.7e308]]]}, {}
     yield "margin", OVERFLOWED, {}
 
 
@@ -249,6 +252,9 @@ def test_overflowed_distances_give_a_loss_that_is_not_finite_never_0(jit_mode):
         r = losscli.evaluate(loss, inputs, **params)
         assert not r.finite, (loss, params, r.value)
         assert any("not finite" in w for w in r.warnings), (loss, params, r.warnings)
+        for name in ("term", "triplet_term"):  # the breakdown says so too, not 0
+            if name in r.terms.columns and loss != "margin":
+                assert not np.isfinite(r.terms.columns[name]).all(), (loss, name)
 
 
 def test_batch_overflowed_triplets_are_not_finite_never_0(tmp_path):
@@ -314,3 +320,28 @@ def test_euclidean_gradients_at_a_subnormal_distance_are_finite(jit_mode):
     # triplet: d loss / d p = -(a - p) / d_ap = [0, 1] exactly, though d_ap is 5e-324
     r = losscli.evaluate("triplet", sub, grad=True)
     np.testing.assert_array_equal(r.gradients["positive"], [[0.0, 1.0]])
+
+
+def test_circle_without_negatives_keeps_a_finite_logit_where_gamma_alpha_overflows():
+    # the logit column of PML's K = 0 rows: 1.7e308 x alpha 1.1 overflowed; the logit,
+    # -gamma alpha (s - 0.6) = 5.61e307 at s = 0.3, does not
+    positives = [[0.3, math.sqrt(1 - 0.09)], [1.0, 0.0]]
+    r = losscli.evaluate("circle", {"anchor": [1.0, 0.0], "positives": positives},
+                         gamma=1.7e308, like="pytorch-metric-learning")
+    logit = r.terms.columns["logit"]
+    assert np.isfinite(logit).all()
+    assert_close(float(logit[0, 0]), 1.7e308 * (1.1 * 0.3), 1e-12)
+
+
+def test_circle_at_ordinary_gamma_keeps_its_bits():
+    """gamma last only where gamma alpha overflows: elsewhere (-gamma alpha)(s - Delta), the
+    bits circle always gave (QA23 M3: 74 of 200 values had moved by an ulp)."""
+    rng = np.random.default_rng(5)
+    a, p, n = rng.standard_normal((50, 8)), rng.standard_normal((50, 8)), \
+        rng.standard_normal((50, 5, 8))
+    r = losscli.evaluate("circle", {"anchor": a, "positive": p, "negatives": n})
+    s, alpha = r.terms.columns["similarity"], r.terms.columns["alpha"]
+    np.testing.assert_array_equal(r.terms.columns["logit"][:, 0],
+                                  -80.0 * alpha[:, 0] * (s[:, 0] - (1.0 - 0.4)))
+    np.testing.assert_array_equal(r.terms.columns["logit"][:, 1:],
+                                  80.0 * alpha[:, 1:] * (s[:, 1:] - 0.4))

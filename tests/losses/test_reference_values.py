@@ -332,6 +332,7 @@ def test_explain_json_with_sizes_fits_its_schema(capsys, name):
     ("triplet", "--num-positives", "triplet takes no positives"),
     ("infonce", "--num-classes", "infonce takes no logits"),
     ("clip", "--num-negatives", "clip does not take negatives: its negatives are the batch's"),
+    ("ntxent-batch", "--num-negatives", "ntxent-batch takes no negatives: they are the batch's"),
 ])
 def test_explain_refuses_a_size_of_a_role_the_loss_does_not_take(capsys, name, option, said):
     """QA21 L4: the reference values echoed a K for losses that have none."""
@@ -366,9 +367,9 @@ def test_the_collapse_warning_names_the_condition_as_what_collapse_is():
 
 @pytest.mark.parametrize(("loss", "params", "shape", "value", "check"), [
     ("softmax-ce", {"label_smoothing": 0.0}, {"batch": 2, "classes": 3}, math.log(3),
-     "check the logits are not all equal"),
+     "check each example's logits are not all equal"),
     ("hinge-embedding", {"margin": 1.0}, {"batch": 2}, 1.0,
-     "check the distances x are not all 0"),
+     "check the distances x (x1 to x2 in the vector form) are not all 0"),
 ])
 def test_the_collapse_warning_names_the_inputs_the_loss_takes(loss, params, shape, value, check):
     """QA21 L3: logits and given distances are not embeddings."""

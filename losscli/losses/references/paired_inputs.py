@@ -24,7 +24,7 @@ def hinge_embedding(params: Mapping[str, Any], sizes: Sizes) -> list[ReferenceVa
     m = max(float(params["margin"]), 0.0)
     return [
         ReferenceValue("collapse", m, "[m]+", "a label -1 pair at x = 0 (label +1 gives 0)",
-                       "check the distances x are not all 0"),
+                       "check the distances x (x1 to x2 in the vector form) are not all 0"),
         ReferenceValue("minimum", 0.0, "0", "label +1 at x = 0, label -1 at x >= m"),
     ]
 

@@ -17,7 +17,7 @@ def softmax_ce(params: Mapping[str, Any], sizes: Sizes) -> list[ReferenceValue]:
     uniform = math.log(C)
     values = [
         ReferenceValue("collapse", uniform, "log C", "every logit equal",
-                       "check the logits are not all equal"),
+                       "check each example's logits are not all equal"),
         ReferenceValue("chance", uniform, "log C", "a uniform guess over the C classes"),
     ]
     if e == 0:
