@@ -14,7 +14,13 @@ from __future__ import annotations
 import numpy as np
 
 from losscli.kernels._jit import kernel, prange
-from losscli.kernels.softmax import log1p_sum_exp, log_sum_exp, sigmoid, softplus
+from losscli.kernels.softmax import (
+    difference_times,
+    log1p_sum_exp,
+    log_sum_exp,
+    sigmoid,
+    softplus,
+)
 
 
 @kernel
@@ -36,7 +42,7 @@ def supcon_rows(sim, P, scale, factor, logit, prob, grad, loss):
         for j in range(n):
             if j == top:
                 continue
-            e = np.exp((sim[b, j] - sim[b, top]) * scale)
+            e = np.exp(difference_times(sim[b, j], sim[b, top], scale))
             prob[b, j] = e
             rest += e
         prob[b, top] = 1.0
@@ -45,7 +51,7 @@ def supcon_rows(sim, P, scale, factor, logit, prob, grad, loss):
         for j in range(n):
             prob[b, j] = prob[b, j] / total
             if j < P:
-                gaps += (sim[b, top] - sim[b, j]) * scale
+                gaps += difference_times(sim[b, top], sim[b, j], scale)
                 if P == 1 and j == top:
                     grad[b, j] = factor * (-rest / total)
                 else:

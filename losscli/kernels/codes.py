@@ -41,6 +41,9 @@ NONFINITE_SHIFT = 3
 # HUGE_ROW_SQUARES can hold one, so only such rows are scanned.
 HUGE_ENTRY = 1e150
 HUGE_ROW_SQUARES = 1e300
+# Similarities at most this far from 0 have differences that cannot overflow (half the
+# float64 maximum); a row with a larger one takes the scalar softmax of scaled differences.
+SAFE_SIMILARITY = 8e307
 
 # Squared sums outside (RESCALE_BELOW, RESCALE_ABOVE) may have under- or overflowed: the
 # distance is recomputed from differences scaled by the largest.

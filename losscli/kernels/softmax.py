@@ -198,6 +198,26 @@ def probability_ce(x, target, eps, normalize_first, ratio, logr, contribution, g
 
 
 @kernel
+def scaled_difference(x, y, temperature):
+    """(x - y) / t, also where x - y overflows and the quotient does not (similarities near
+    +-1.5e308 over t > 1: x / t - y / t then, at the cost of a rounding)."""
+    d = x - y
+    if abs(d) < np.inf:
+        return d / temperature
+    return x / temperature - y / temperature
+
+
+@kernel
+def difference_times(x, y, scale):
+    """(x - y) * scale, also where x - y overflows and the product does not (x * scale -
+    y * scale then): scaled_difference for the kernels that multiply by 1/t."""
+    d = x - y
+    if abs(d) < np.inf:
+        return d * scale
+    return x * scale - y * scale
+
+
+@kernel
 def softmax_at(sim, target, temperature, logit, prob, grad):
     """-log softmax(sim / t)_target for one row, with its probabilities and logit gradients.
 
@@ -216,7 +236,7 @@ def softmax_at(sim, target, temperature, logit, prob, grad):
         others = 0.0
         for j in range(n):
             if j != target:
-                e = np.exp((sim[j] - s0) / temperature)
+                e = np.exp(scaled_difference(sim[j], s0, temperature))
                 prob[j] = e
                 others += e
         total = 1.0 + others
@@ -229,14 +249,14 @@ def softmax_at(sim, target, temperature, logit, prob, grad):
         return np.log1p(others)
     total = 0.0
     for j in range(n):
-        e = np.exp((sim[j] - top) / temperature)
+        e = np.exp(scaled_difference(sim[j], top, temperature))
         prob[j] = e
         total += e
     for j in range(n):
         prob[j] = prob[j] / total
         grad[j] = prob[j]
     grad[target] = prob[target] - 1.0
-    return (top - s0) / temperature + np.log(total)
+    return scaled_difference(top, s0, temperature) + np.log(total)
 
 
 @kernel

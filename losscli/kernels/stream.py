@@ -45,13 +45,14 @@ from losscli.kernels.codes import (
     POSITIVE,
     RESCALE_ABOVE,
     RESCALE_BELOW,
+    SAFE_SIMILARITY,
     SQEUCLIDEAN,
     TERMS_MAX,
     TERMS_MEAN,
     TERMS_SUM,
 )
 from losscli.kernels.margins import hinge
-from losscli.kernels.softmax import softplus
+from losscli.kernels.softmax import scaled_difference, softplus
 
 BLOCK = 16  # anchors per prange iteration: one scratch row per block, not per anchor
 
@@ -170,12 +171,13 @@ def infonce_first(sim, scratch, temperature):
     total = block_sum(scratch, 1 if positive_on_top else 0, n)
     if positive_on_top:
         return np.log1p(total)
-    return (top - sim[0]) / temperature + np.log(total)
+    return scaled_difference(top, sim[0], temperature) + np.log(total)
 
 
 @kernel
 def infonce_first_libm(sim, temperature):
-    """The same loss with libm's exp, for rows where a similarity is not finite."""
+    """The same loss with libm's exp and scaled differences, for rows where a similarity is
+    not finite or above SAFE_SIMILARITY."""
     n = sim.shape[0]
     top = sim[0]
     for j in range(n):
@@ -184,12 +186,12 @@ def infonce_first_libm(sim, temperature):
     if sim[0] >= top:
         others = 0.0
         for j in range(1, n):
-            others += np.exp((sim[j] - sim[0]) / temperature)
+            others += np.exp(scaled_difference(sim[j], sim[0], temperature))
         return np.log1p(others)
     total = 0.0
     for j in range(n):
-        total += np.exp((sim[j] - top) / temperature)
-    return (top - sim[0]) / temperature + np.log(total)
+        total += np.exp(scaled_difference(sim[j], top, temperature))
+    return scaled_difference(top, sim[0], temperature) + np.log(total)
 
 
 @kernel
@@ -339,7 +341,8 @@ def infonce_loss(A, ia, P, ip, N, n0, K, temperature, check, loss, flags):
                 for j in range(K + 1):
                     s = sim[j]
                     if not abs(s) <= HUGE_ENTRY:
-                        if not (s < np.inf and s > -np.inf):
+                        # not finite, or so large that a difference may overflow
+                        if not abs(s) <= SAFE_SIMILARITY:
                             bad = True
                         flag |= row_flag(A, b, ia, ANCHOR, np.inf)
                         if j == 0:
@@ -398,24 +401,31 @@ def infonce_logit_rows(S, A, P, temperature, check, loss, flags):
                 for i in range(D):
                     s0 += np.float64(A[r, 0, i]) * np.float64(P[r, 0, i])
             row_sum = s0
+            row_size = abs(s0)  # a sum of |s| at most SAFE_SIMILARITY: no difference overflows
             for k in range(K):
                 v = np.float64(S[r, k])
                 row_sum += v
+                row_size += abs(v)
                 scratch[k] = shifted_exp(v, s0, inverse)
             others = block_sum(scratch, 0, K)
-            if not (row_sum < np.inf and row_sum > -np.inf and others <= OTHERS_LIMIT):
+            if not (row_sum < np.inf and row_sum > -np.inf and others <= OTHERS_LIMIT
+                    and row_size <= SAFE_SIMILARITY):
                 sim[0] = s0
                 finite = s0 < np.inf and s0 > -np.inf
+                safe = abs(s0) <= SAFE_SIMILARITY
                 for k in range(K):
                     v = np.float64(S[r, k])
                     sim[k + 1] = v
                     if not (v < np.inf and v > -np.inf):
                         finite = False
-                if finite:
+                    if not abs(v) <= SAFE_SIMILARITY:
+                        safe = False
+                if finite and safe:
                     loss[r] = infonce_first(sim, scratch, temperature)
                 else:
-                    flag |= (row_flag(A, r, 0, ANCHOR, np.inf)
-                             | row_flag(P, r, 0, POSITIVE, np.inf))
+                    if not finite:
+                        flag |= (row_flag(A, r, 0, ANCHOR, np.inf)
+                                 | row_flag(P, r, 0, POSITIVE, np.inf))
                     loss[r] = infonce_first_libm(sim, temperature)
             else:
                 loss[r] = np.log1p(others)

@@ -345,3 +345,55 @@ def test_circle_at_ordinary_gamma_keeps_its_bits():
                                   -80.0 * alpha[:, 0] * (s[:, 0] - (1.0 - 0.4)))
     np.testing.assert_array_equal(r.terms.columns["logit"][:, 1:],
                                   80.0 * alpha[:, 1:] * (s[:, 1:] - 0.4))
+
+
+def _infonce_decimal(s: list[str], t: str) -> float:
+    """LSE(s / t) - s_0 / t in 60-digit decimals (s_0 the positive's similarity)."""
+    with decimal.localcontext(decimal.Context(prec=60)):
+        v = [decimal.Decimal(x) / decimal.Decimal(t) for x in s]
+        top = max(v)
+        return float(top + sum((x - top).exp() for x in v).ln() - v[0])
+
+
+# QA22a M2 and beyond: similarities near +-1.5e308 differenced before dividing by t. Their
+# difference overflowed: -inf made exp((s - s_0) / t) 0 where it is e^-3 (a loss of 0.0 for
+# 0.0486, exit 0), +inf made a representable loss null
+HUGE_SIMILARITIES = [
+    ({"anchor": [[1.0]], "positive": [[1.5e308]], "negatives": [[[-1.5e308]]]}, "1e308",
+     ["1.5e308", "-1.5e308"]),
+    ({"anchor": [[1.0]], "positive": [[-1.5e308]], "negatives": [[[1.5e308]]]}, "1e10",
+     ["-1.5e308", "1.5e308"]),
+]
+
+
+def test_infonce_of_similarities_whose_differences_overflow(jit_mode):
+    for inputs, t, s in HUGE_SIMILARITIES:
+        r = losscli.evaluate("infonce", inputs, temperature=float(t))
+        assert_close(r.value, _infonce_decimal(s, t))
+        # supcon with P = 1 is infonce (LOSSES-MORE.md)
+        r = losscli.evaluate("supcon", inputs, temperature=float(t), similarity="dot")
+        assert_close(r.value, _infonce_decimal(s, t))
+
+
+def test_the_stream_kernels_on_similarities_whose_differences_overflow():
+    from losscli.kernels import _jit
+    from losscli.kernels import stream as sk
+    from losscli.losses.infonce import shared_bank_infonce
+
+    for inputs, t, s in HUGE_SIMILARITIES:
+        A = np.array(inputs["anchor"])[:, None, :]
+        P = np.array(inputs["positive"])[:, None, :]
+        N = np.array(inputs["negatives"])
+        for path in ("jit", "py"):
+            loss, flags = np.empty(1), np.zeros(1, dtype=np.int8)
+            with np.errstate(all="ignore"):
+                getattr(sk.infonce_loss, path)(A, 0, P, 0, N, 0, 1, float(t), True, loss, flags)
+            assert_close(float(loss[0]), _infonce_decimal(s, t))
+        # one shared bank: the row goes past the vectorised pass to the scaled differences
+        bank = np.array([N[0, 0], [1.0]])
+        loss, flags = np.empty(2), np.zeros(2, dtype=np.int8)
+        anchors, positives = np.repeat(A[:, 0], 2, axis=0), np.repeat(P[:, 0], 2, axis=0)
+        with _jit.job(10**9):
+            shared_bank_infonce(anchors, positives, bank, float(t), loss, flags, parallel=False)
+        want = _infonce_decimal([s[0], s[1], str(float(inputs["anchor"][0][0]))], t)
+        assert_close(loss, np.array([want, want]))
