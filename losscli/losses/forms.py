@@ -28,10 +28,11 @@ from typing import Any
 
 import numpy as np
 
-from losscli.errors import BatchTooSmall
+from losscli.errors import BadData, BatchTooSmall
 from losscli.kernels import _jit
 from losscli.kernels import distances as dk
 from losscli.kernels import tiles as tk
+from losscli.kernels.codes import SAFE_SIMILARITY
 from losscli.losses import tiles
 from losscli.losses.results import check_embedding_breakdown, text_where
 from losscli.losses.roles import EmbeddingBatch, check_huge, check_temperature, embedding_batch
@@ -107,10 +108,13 @@ def stacked_vectors(parts: dict[str, np.ndarray], cosine: bool, warnings: list[s
 
 
 def _prepared(inputs: Inputs, loss: str, minimum: int, form: str, cosine: bool,
-              warnings: list[str], grad: bool, views: int) -> tuple[np.ndarray, Vectors, Vectors]:
+              warnings: list[str], grad: bool, views: int, differenced: bool = True,
+              ) -> tuple[np.ndarray, Vectors, Vectors]:
     a, p = anchor_positive(inputs, loss, minimum, form)
     if a.dtype == np.float64:
         check_huge({ANCHOR: a, POSITIVE: p}, warnings)
+        if differenced and not cosine:
+            _check_dot_range(a, p, inputs)
     # The rows' kernels take the path of the whole matrix to come, not of their own O(B D)
     # work (interpreted, normalizing 2048 x 64 rows took 40x the whole float32 product).
     n = views * a.shape[0]
@@ -118,6 +122,22 @@ def _prepared(inputs: Inputs, loss: str, minimum: int, form: str, cosine: bool,
         Z, vecs = stacked_vectors({ANCHOR: a, POSITIVE: p}, cosine, warnings, grad,
                                   inputs.owned)
     return Z, vecs[ANCHOR], vecs[POSITIVE]
+
+
+def _check_dot_range(a: np.ndarray, p: np.ndarray, inputs: Inputs) -> None:
+    """Refuse dot products that may pass SAFE_SIMILARITY: the tile kernels take differences
+    of similarities before scaling them by 1/t, and past it those overflow (clip at
+    s = +-1.5e308, t = 1e308 gave an example 0.3466 for 0.3709, exit 0). The bound D max|a|
+    max|a, p| holds every a.a and a.p; only entries near 1e154 reach it (float32 never)."""
+    top_a = float(np.max(np.abs(a))) if a.size else 0.0
+    top = max(top_a, float(np.max(np.abs(p))) if p.size else 0.0)
+    with np.errstate(over="ignore"):
+        bound = a.shape[-1] * top_a * top
+    if bound > SAFE_SIMILARITY:
+        raise BadData(f"dot products may reach {bound:.3g}, beyond {SAFE_SIMILARITY:g}: the "
+                      "differences of the batch's similarities would overflow",
+                      "use --similarity cosine, or divide the embeddings by c and t by c^2 "
+                      "(the same loss under dot)", where=inputs.where(ANCHOR))
 
 
 def positive_similarities(x: np.ndarray, y: np.ndarray, cosine: bool) -> np.ndarray:
@@ -229,10 +249,12 @@ class PairedBatch:
 
 
 def paired_batch(inputs: Inputs, loss: str, cosine: bool, warnings: list[str], *,
-                 minimum: int, grad: bool = False) -> PairedBatch:
+                 minimum: int, grad: bool = False, differenced: bool = True) -> PairedBatch:
     """Anchor i paired with positive i (B >= minimum, the loss's spec.min_batch), their
-    similarities by tiles."""
-    Z, a, p = _prepared(inputs, loss, minimum, "paired batch", cosine, warnings, grad, 1)
+    similarities by tiles. `differenced`: the loss's kernels take differences of
+    similarities (a softmax's), whose range is checked under dot; siglip's sigmoids do not."""
+    Z, a, p = _prepared(inputs, loss, minimum, "paired batch", cosine, warnings, grad, 1,
+                        differenced)
     return PairedBatch(Z, a, p, cosine)
 
 

@@ -31,7 +31,7 @@ def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, grad: bool 
     warnings: list[str] = []
     scale, bias = float(params["scale"]), float(params["bias"])
     pairs = paired_batch(inputs, SIGLIP.name, params["similarity"] == "cosine", warnings,
-                         minimum=SIGLIP.min_batch, grad=grad)
+                         minimum=SIGLIP.min_batch, grad=grad, differenced=False)
     B = pairs.batch
     loss = np.empty(B)
     with _jit.job(pairs.work):

@@ -11,6 +11,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 import losscli
 from tests.helpers import assert_close
@@ -397,3 +398,20 @@ def test_the_stream_kernels_on_similarities_whose_differences_overflow():
             shared_bank_infonce(anchors, positives, bank, float(t), loss, flags, parallel=False)
         want = _infonce_decimal([s[0], s[1], str(float(inputs["anchor"][0][0]))], t)
         assert_close(loss, np.array([want, want]))
+
+
+def test_in_batch_dot_products_beyond_the_safe_range_are_refused_not_misread():
+    """The tile kernels difference similarities before scaling by 1/t: past 8e307 those
+    overflow (clip gave an example 0.3466 for 0.3709, exit 0). Under dot such a batch is
+    refused; siglip (no differences) and cosine (unit rows) are not."""
+    from losscli.errors import BadData
+
+    huge = {"anchor": [[1.0], [1.0]], "positive": [[1.5e308], [-1.5e308]]}
+    for loss in ("clip", "ntxent-batch", "npair", "dcl", "hard-infonce"):
+        params = {} if loss == "npair" else {"similarity": "dot", "temperature": 1e308}
+        with pytest.raises(BadData, match="dot products may reach 1.5e.308, beyond 8e.307"):
+            losscli.evaluate(loss, huge, **params)
+    assert losscli.evaluate("siglip", huge, similarity="dot").warnings
+    assert losscli.evaluate("clip", huge, similarity="cosine", temperature=1e308).finite
+    fine = {"anchor": [[1e150], [1.0]], "positive": [[1e150], [-1.0]]}  # 1e300: in range
+    assert losscli.evaluate("clip", fine, similarity="dot", temperature=1e300).finite
