@@ -20,7 +20,7 @@ import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from losscli.errors import BadData, closest, closest_hint
+from losscli.errors import BadData, closest
 from losscli.model import ROLES
 
 if TYPE_CHECKING:
@@ -54,8 +54,8 @@ class RoleSetFiles:
         """Refuse a stray (first), or a role the loss needs that neither the set nor the
         per-role options (`given`) hold."""
         for path, word in sorted(self.strays.items()):
-            hint = closest_hint(word, ROLES)
             near = closest(word, ROLES)
+            hint = f" (did you mean {near}?)" if near else ""
             rename = (f"rename it {self.stem}.{near}{SUFFIX}" if near else
                       f"name it {self.stem}.ROLE{SUFFIX} with ROLE one of {', '.join(ROLES)}, "
                       "or move it out of the set")

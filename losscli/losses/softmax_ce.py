@@ -17,6 +17,10 @@ from losscli.losses.sweeps import Limits, no_limits
 from losscli.model import Inputs, Result, Terms
 
 PROBABILITY_SUM_TOLERANCE = 1e-6
+# Class weights within these bounds are summed and multiplied as they are; beyond them
+# compute rescales the weights for the mean (_weighted_mean) and batch refuses it
+# (mean_divisor): their sum or their products with a loss may overflow or underflow.
+WEIGHT_TINY, WEIGHT_HUGE = 1e-150, 1e150
 KERAS_EPSILON = 1e-7  # keras.backend.epsilon(), the clip of from_logits=False
 
 
@@ -121,7 +125,7 @@ def _weighted_mean(value: float, x: np.ndarray, q: np.ndarray, weight: np.ndarra
     if smoothed:
         counts[:] = True
     top = float(np.max(np.abs(weight[counts])))
-    if not (top > 0.0 and np.isfinite(top)) or 1e-150 <= top <= 1e150:
+    if not (top > 0.0 and np.isfinite(top)) or WEIGHT_TINY <= top <= WEIGHT_HUGE:
         return value
     scaled = np.zeros_like(weight)
     scaled[counts] = weight[counts] / top
@@ -245,9 +249,10 @@ def mean_divisor(inputs: Inputs, params: dict[str, Any], mean: bool = True,
         w = np.abs(weight)
         extreme = np.zeros(weight.shape[0], dtype=bool)
         targets = np.unique(kept)
-        extreme[targets] = (w[targets] > 1e150) | ((w[targets] > 0.0) & (w[targets] < 1e-150))
+        held = w[targets]
+        extreme[targets] = (held > WEIGHT_HUGE) | ((held > 0.0) & (held < WEIGHT_TINY))
         if params["label_smoothing"]:  # every class's w q l counts: a huge one may overflow
-            extreme |= w > 1e150
+            extreme |= w > WEIGHT_HUGE
         if extreme.any():
             c = int(np.argmax(extreme))
             raise BadData(f"class {c}'s weight {float(weight[c]):g} is beyond 1e±150: "
