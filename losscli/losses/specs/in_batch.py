@@ -238,7 +238,7 @@ NTXENT_BATCH = LossSpec(
 )
 
 CLIP = LossSpec(
-    hardest=("positive", "gradient"),
+    hardest=("negative", "probability"),
     name="clip",
     emulated=True,
     tiled=True,
@@ -600,7 +600,7 @@ HARD_INFONCE = LossSpec(
 )
 
 SIGLIP = LossSpec(
-    hardest=("positive", "gradient"),
+    hardest=("negative", "term"),
     name="siglip",
     emulated=True,
     tiled=True,
