@@ -95,8 +95,8 @@ def test_an_in_batch_losss_hardest_term_is_its_strongest_negative(name, params):
     """The hardest term is a negative (clip and siglip named the matching pair: their
     `hardest` still asked for the role their breakdowns called every candidate before the
     labels were fixed), the one with the largest value of the spec's column."""
-    from losscli.losses.example_columns import example_columns
     from losscli.losses import get_spec
+    from losscli.losses.example_columns import example_columns
 
     rng = np.random.default_rng(11)
     inputs = {"anchor": rng.normal(size=(7, 4)), "positive": rng.normal(size=(7, 4))}

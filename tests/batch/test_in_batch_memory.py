@@ -92,3 +92,27 @@ def test_columns_of_an_in_batch_loss_read_its_breakdown_by_blocks(tmp_path):
     lines = (tmp_path / "big" / "out.jsonl").read_text().splitlines()
     assert len(lines) == B
     assert all(json.loads(line)["columns"]["probability"] is not None for line in lines[:50])
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/status")
+@pytest.mark.parametrize("loss", ["supcon --like supcontrast",
+                                  "infonce --like sentence-transformers"])
+def test_a_conventions_in_batch_form_holds_one_buffer_of_its_views(tmp_path, loss):
+    """Under the conventions whose candidates are the batch (SupContrast's views, MNRL's
+    positives) batch reads anchor and positive into one (2B, D) float64 buffer, normalized
+    in place: SupContrast's held float64 copies of both, their unit copies and the views
+    beside them (~4x the buffer), and reported float64 under --dtype float32."""
+    B, D = 8_000, 1024
+    _role_set(tmp_path / "big", B, D, 0)
+    _role_set(tmp_path / "small", 50, D, 1)
+    done = subprocess.run([sys.executable, "-c", CHILD, loss, "float32", str(tmp_path / "small"),
+                           str(tmp_path / "big")], capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["code"] == 0
+    buffer = 2 * B * D * 8 / 2**20  # 125 MiB
+    # the buffer, one role as read (float32), a few tiles of 2B columns and per-row statistics
+    assert report["after"] - report["before"] < buffer + 200, report
+    record = json.loads((tmp_path / "big" / "out.jsonl").read_text())
+    assert record["n"] == B and np.isfinite(record["value"])
+    assert record["params"]["dtype"] == "float32"
