@@ -183,13 +183,13 @@ def evaluate_whole(table: tables.Table, options: Any, progress: Progress | None 
     change the loss), and every loss under a library's convention (LossCall.streams)."""
     from losscli.io import as_role_array
 
-    spec = options.call.spec
+    call = options.call
     # --dtype float32: a tiled loss reads its values as float32 (rounded, range-checked, as
     # the stream kernels read theirs) into float64 arrays, so that its GEMM's dot products
     # accumulate in float64 as CONTRACT.md says (sgemm's were ~1e-6 relative off compute)
-    dtype = np.float32 if spec.tiled and options.dtype == "float32" else np.float64
+    dtype = np.float32 if call.tiled and options.dtype == "float32" else np.float64
     joined_inexact: dict[str, int] = {}
-    joined = _joined_pair(table, dtype, joined_inexact) if spec.tiled else None
+    joined = _joined_pair(table, dtype, joined_inexact) if call.tiled else None
     arrays = dict(table.whole)
     read: dict[str, np.ndarray] = {}  # read from files here: load_inputs did not see them
     for role, npy in table.files.items():
@@ -208,15 +208,14 @@ def evaluate_whole(table: tables.Table, options: Any, progress: Progress | None 
                                    np.float64 if joined is not None and role in joined
                                    else dtype)
                for role, arr in arrays.items()}
-    if spec.tiled and dtype is np.float32:  # the roles not read into the joined buffer
+    if call.tiled and dtype is np.float32:  # the roles not read into the joined buffer
         checked = {role: np.asarray(arr, dtype=np.float64) for role, arr in checked.items()}
     inputs = Inputs(arrays=checked, sources=dict(table.where),
                     warnings=(*table.warnings, *notes),
                     negatives_layout=options.negatives_layout,
                     positives_layout=options.positives_layout, owned=joined is not None,
                     lone_stack=table.lone_stack, stack_doubt=table.stack_doubt)
-    call = options.call
-    if call.applied is not None and spec.streams:
+    if call.applied is not None and call.spec.streams:
         fix = (f"under --like {call.applied.convention.library}, {call.loss} is evaluated on "
                "each input whole, as compute --like evaluates it, with a breakdown; split the "
                "input into inputs of fewer examples, or drop --like to evaluate it in chunks")

@@ -9,8 +9,9 @@ left out of the row altogether (the view itself in the two-view batch; -1 for no
 - paired:    rows = anchors, columns = positives, pos = g, skip = -1 (column j's positive is
              row j: the column direction of clip);
 - two-view:  rows = columns = the 2B views, pos = partner, skip = g;
-- multi-view (SupContrast): rows = columns = the B V views, view v's positives the other
-             views of its example (v // V).
+- multi-view (SupContrast): rows = columns = the B V views stacked view by view (every
+             example's anchor, then every example's first positive, ...), view v's
+             positives the other views of its example (v % B).
 
 Cosine tiles arrive clamped to [-1, 1]. Each loss takes three passes of the same shape:
 
@@ -647,17 +648,18 @@ def sigmoid_tile_grad(S, r0, scale, bias, weight):
 
 
 @kernel(parallel=True)
-def multiview_row_stats(S, r0, V, scale, eps, big, top, log_den, pos_mean):
-    """SupContrast's SupConLoss over the Gram tile of the B V views (view v of example v // V):
-    big = max_u scale S_vu over every column, the view itself included (its logits_max), and
-    top the first column that holds it; log_den = log(sum_{u != v} e^{scale S_vu - big} + eps);
-    pos_mean = the mean logit over the example's other V - 1 views. The view's loss is
-    -factor (pos_mean - big - log_den)."""
+def multiview_row_stats(S, r0, B, V, scale, eps, big, top, log_den, pos_mean):
+    """SupContrast's SupConLoss over the Gram tile of the B V views, view by view as SupContrast
+    stacks them (view v is view v // B of example v % B: every example's anchor, then every
+    example's first positive, ...): big = max_u scale S_vu over every column, the view itself
+    included (its logits_max), and top the first column that holds it; log_den = log(sum_{u
+    != v} e^{scale S_vu - big} + eps); pos_mean = the mean logit over the example's other
+    V - 1 views. The view's loss is -factor (pos_mean - big - log_den)."""
     R = S.shape[0]
     C = S.shape[1]
     for r in prange(R):
         v = r0 + r
-        first = (v // V) * V
+        own = v % B
         high = -np.inf
         at = 0
         bad = False
@@ -679,7 +681,8 @@ def multiview_row_stats(S, r0, V, scale, eps, big, top, log_den, pos_mean):
             if u != v:
                 total += exp_nonpositive(np.float64(S[r, u]) * scale - high)
         acc = 0.0
-        for u in range(first, first + V):
+        for k in range(V):
+            u = own + k * B
             if u != v:
                 acc += np.float64(S[r, u]) * scale
         big[v] = high
@@ -698,49 +701,51 @@ def max_share(eps, log_den):
 
 
 @kernel(parallel=True)
-def multiview_row_terms(S, r0, V, scale, factor, eps, big, top, log_den, logit, prob, grad):
-    """The breakdown of multi-view rows: prob = e^{logit - big - log_den} (0 on the view
-    itself), grad = d loss_v / d logit = factor (prob - [u positive] / (V - 1)), plus
-    factor max_share at the column holding the maximum (top)."""
+def multiview_row_terms(S, r0, B, V, scale, factor, eps, big, top, log_den, logit, prob, grad):
+    """The breakdown of multi-view rows (views as multiview_row_stats stacks them): prob =
+    e^{logit - big - log_den} (0 on the view itself), grad = d loss_v / d logit = factor (prob
+    - [u positive] / (V - 1)), plus factor max_share at the column holding the maximum (top)."""
     R = S.shape[0]
-    C = S.shape[1]
     for r in prange(R):
         v = r0 + r
-        first = (v // V) * V
-        for u in range(C):
-            w = np.float64(S[r, u]) * scale
-            logit[r, u] = w
-            if u == v:
-                prob[r, u] = 0.0
-                grad[r, u] = 0.0
-                continue
-            p = np.exp(w - big[v] - log_den[v])
-            prob[r, u] = p
-            if u >= first and u < first + V:
-                p -= 1.0 / (V - 1)
-            grad[r, u] = factor * p
+        own = v % B
+        for k in range(V):
+            for e in range(B):
+                u = k * B + e
+                w = np.float64(S[r, u]) * scale
+                logit[r, u] = w
+                if u == v:
+                    prob[r, u] = 0.0
+                    grad[r, u] = 0.0
+                    continue
+                p = np.exp(w - big[v] - log_den[v])
+                prob[r, u] = p
+                if e == own:
+                    p -= 1.0 / (V - 1)
+                grad[r, u] = factor * p
         grad[r, top[v]] += factor * max_share(eps, log_den[v])
 
 
 @kernel(parallel=True)
-def multiview_tile_grad(S, r0, V, scale, eps, big, top, log_den, weight):
+def multiview_tile_grad(S, r0, B, V, scale, eps, big, top, log_den, weight):
     """S becomes d(sum)/dS in place for the multi-view rows: weight (prob - [u positive] /
     (V - 1)), 0 on the view itself, plus weight max_share at the maximum's column (top)."""
     R = S.shape[0]
-    C = S.shape[1]
     for r in prange(R):
         v = r0 + r
-        first = (v // V) * V
+        own = v % B
         shift = big[v] + log_den[v]
-        for u in range(C):
-            if u == v:
-                S[r, u] = 0.0
-                continue
-            a = np.float64(S[r, u]) * scale - shift
-            p = np.exp(a)
-            if u >= first and u < first + V:
-                p -= 1.0 / (V - 1)
-            S[r, u] = weight * p
+        for k in range(V):
+            for e in range(B):
+                u = k * B + e
+                if u == v:
+                    S[r, u] = 0.0
+                    continue
+                a = np.float64(S[r, u]) * scale - shift
+                p = np.exp(a)
+                if e == own:
+                    p -= 1.0 / (V - 1)
+                S[r, u] = weight * p
         S[r, top[v]] += weight * max_share(eps, log_den[v])
 
 

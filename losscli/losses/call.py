@@ -101,6 +101,13 @@ class LossCall:
         (SupContrast's views, MNRL's in-batch negatives)."""
         return self.spec.streams and self.applied is None
 
+    @property
+    def tiled(self) -> bool:
+        """Whether the loss goes by tiles of a similarity matrix built from the batch (the
+        spec's `tiled`, or the applied convention's: MNRL's in-batch candidates): batch
+        then hands it one (2B, D) float64 buffer of the anchor and positive rows."""
+        return self.spec.tiled or (self.applied is not None and self.applied.convention.tiled)
+
     def with_params(self, **changes: Any) -> LossCall:
         """The same call with some parameters given other values."""
         return LossCall.of(self.loss, {**dict(self.given), **changes}, self.requested, self.like)

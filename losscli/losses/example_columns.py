@@ -42,16 +42,23 @@ def checked_columns(spec: LossSpec, text: str | None) -> tuple[str, ...]:
     return names
 
 
-def hardest_terms(spec: LossSpec, result: Result) -> np.ndarray:
-    """Each example's hardest term (B,), -1 where it has no term of that role."""
-    role, column = spec.hardest
+# Examples per block of the breakdown read at a time: about this many terms (an in-batch
+# loss has ~B terms an example, and its whole breakdown does not fit in memory: clip at
+# B = 8,192 held 14 GB).
+BLOCK_TERMS = 1 << 20
+
+
+def hardest_terms(spec: LossSpec, columns: dict[str, np.ndarray], role: np.ndarray,
+                  n: int) -> np.ndarray:
+    """The hardest term of each of the n examples of a block of the breakdown (-1 where it
+    has no term of the spec's `hardest` role)."""
+    wanted, column = spec.hardest
     smallest = column.startswith("-")
-    terms = result.terms
-    candidates = np.flatnonzero(np.array(terms.role) == role)
-    out = np.full(result.batch, -1, dtype=np.int64)
+    candidates = np.flatnonzero(role == wanted)
+    out = np.full(n, -1, dtype=np.int64)
     if not candidates.size:
         return out
-    values = np.asarray(terms.columns[column.lstrip("-")][:, candidates], dtype=float)
+    values = np.asarray(columns[column.lstrip("-")][:, candidates], dtype=float)
     values = np.where(np.isnan(values), -np.inf if not smallest else np.inf, values)
     pick = values.argmin(axis=1) if smallest else values.argmax(axis=1)  # ties: the first
     out[:] = candidates[pick]
@@ -60,18 +67,27 @@ def hardest_terms(spec: LossSpec, result: Result) -> np.ndarray:
 
 def example_columns(spec: LossSpec, result: Result, names: tuple[str, ...],
                     ) -> dict[str, list[Any]]:
-    """name -> one value per example (None where the example has no hardest term)."""
+    """name -> one value per example (None where the example has no hardest term), reading
+    the breakdown a block of examples at a time."""
     if not names:
         return {}
-    hardest = hardest_terms(spec, result)
-    rows = np.arange(result.batch)
-    found = hardest >= 0
-    at = np.where(found, hardest, 0)
-    out: dict[str, list[Any]] = {}
-    for name in names:
-        if name == HARDEST:
-            values = np.array(result.terms.index)[at] if result.terms.count else at
-        else:
-            values = result.terms.columns[name][rows, at]
-        out[name] = [v if ok else None for v, ok in zip(values.tolist(), found, strict=True)]
+    terms = result.terms
+    role = np.array(terms.role)
+    index = np.array(terms.index)
+    out: dict[str, list[Any]] = {name: [] for name in names}
+    step = max(1, BLOCK_TERMS // max(1, terms.count))
+    for start in range(0, result.batch, step):
+        stop = min(result.batch, start + step)
+        columns = terms.block(start, stop) if terms.count else {}
+        hardest = hardest_terms(spec, columns, role, stop - start)
+        found = hardest >= 0
+        at = np.where(found, hardest, 0)
+        rows = np.arange(stop - start)
+        for name in names:
+            if name == HARDEST:
+                values = index[at] if terms.count else at
+            else:
+                values = columns[name][rows, at]
+            out[name] += [v if ok else None for v, ok in zip(values.tolist(), found,
+                                                             strict=True)]
     return out

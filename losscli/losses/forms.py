@@ -36,7 +36,13 @@ from losscli.kernels.codes import SAFE_SIMILARITY
 from losscli.losses import tiles
 from losscli.losses.results import check_embedding_breakdown, text_where
 from losscli.losses.roles import EmbeddingBatch, check_huge, check_temperature, embedding_batch
-from losscli.losses.vectors import Vectors, row_norms, similarity_rows, vectors
+from losscli.losses.vectors import (
+    Vectors,
+    row_norms,
+    similarity_rows,
+    vectors,
+    zero_vectors_warning,
+)
 from losscli.model import Inputs
 
 ANCHOR, POSITIVE = "anchor", "positive"
@@ -76,7 +82,8 @@ def _unit_rows(x: np.ndarray, out: np.ndarray) -> int:
 
 
 def stacked_vectors(parts: dict[str, np.ndarray], cosine: bool, warnings: list[str],
-                    grad: bool, owned: bool) -> tuple[np.ndarray, dict[str, Vectors]]:
+                    grad: bool, owned: bool, measure: str = "similarity",
+                    ) -> tuple[np.ndarray, dict[str, Vectors]]:
     """Z: the roles' rows one after another (anchors, then positives) as the similarity uses
     them, and each role's Vectors (a view of Z). Under cosine the rows are unit (zero rows
     stay zero, with a warning); the raw rows' norms are kept for the gradients."""
@@ -98,8 +105,7 @@ def stacked_vectors(parts: dict[str, np.ndarray], cosine: bool, warnings: list[s
         if cosine:
             zeros = _unit_rows(arr, rows)
             if zeros:
-                warnings.append(f"{zeros} zero vector(s) in {name} under cosine similarity: "
-                                "their cosine is taken as 0")
+                warnings.append(zero_vectors_warning(name, zeros, measure))
         elif Z is not joined:
             rows[...] = arr
         # norms is None under cosine only when no gradient is asked for (never backward).
@@ -114,7 +120,7 @@ def _prepared(inputs: Inputs, loss: str, minimum: int, form: str, cosine: bool,
     if a.dtype == np.float64:
         check_huge({ANCHOR: a, POSITIVE: p}, warnings)
         if differenced and not cosine:
-            _check_dot_range(a, p, inputs)
+            check_dot_range(a, p, inputs.where(ANCHOR))
     # The rows' kernels take the path of the whole matrix to come, not of their own O(B D)
     # work (interpreted, normalizing 2048 x 64 rows took 40x the whole float32 product).
     n = views * a.shape[0]
@@ -124,7 +130,7 @@ def _prepared(inputs: Inputs, loss: str, minimum: int, form: str, cosine: bool,
     return Z, vecs[ANCHOR], vecs[POSITIVE]
 
 
-def _check_dot_range(a: np.ndarray, p: np.ndarray, inputs: Inputs) -> None:
+def check_dot_range(a: np.ndarray, p: np.ndarray, where: str | None) -> None:
     """Refuse dot products that may pass SAFE_SIMILARITY: the tile kernels take differences
     of similarities before scaling them by 1/t, and past it those overflow (clip at
     s = +-1.5e308, t = 1e308 gave an example 0.3466 for 0.3709, exit 0). The bound D max|a|
@@ -137,7 +143,7 @@ def _check_dot_range(a: np.ndarray, p: np.ndarray, inputs: Inputs) -> None:
         raise BadData(f"dot products may reach {bound:.3g}, beyond {SAFE_SIMILARITY:g}: the "
                       "differences of the batch's similarities would overflow",
                       "use --similarity cosine, or divide the embeddings by c and t by c^2 "
-                      "(the same loss under dot)", where=inputs.where(ANCHOR))
+                      "(the same loss under dot)", where=where)
 
 
 def positive_similarities(x: np.ndarray, y: np.ndarray, cosine: bool) -> np.ndarray:

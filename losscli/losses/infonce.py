@@ -17,7 +17,14 @@ import numpy as np
 from losscli.kernels import _jit, codes
 from losscli.kernels import softmax as kern
 from losscli.kernels import stream as sk
+from losscli.losses import relative_softmax as rs
 from losscli.losses import tiles
+from losscli.losses.forms import (
+    check_dot_range,
+    positive_similarities,
+    reordered,
+    stacked_vectors,
+)
 from losscli.losses.results import check_embedding_breakdown, nonfinite_warning, reduce, shape_dict
 from losscli.losses.roles import (
     HUGE_ENTRY,
@@ -32,7 +39,7 @@ from losscli.losses.streams import StreamRows
 from losscli.losses.sweeps import Limits, flag, no_limits, reduced
 from losscli.losses.variants import single_pair_zero
 from losscli.losses.vectors import embedding_gradients, to_unit
-from losscli.model import Inputs, Result, Terms
+from losscli.model import Inputs, LazyTerms, Result, Terms
 
 
 def _check_temperature(t: float, warnings: list[str]) -> None:
@@ -51,8 +58,10 @@ def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, *, grad: bo
     """
     batch = embedding_batch(inputs, negatives="optional")
     form = "explicit" if convention is None else convention.negatives_form
-    term_count = {"in-batch": batch.batch * (1 + batch.k), "symmetric": 2 * (batch.k + 1)}
-    check_embedding_breakdown(batch, term_count.get(form, batch.k + 1), INFONCE.name, grad)
+    if form == "in-batch":
+        return _in_batch(inputs, batch, params, reduction, grad, convention)
+    check_embedding_breakdown(batch, 2 * (batch.k + 1) if form == "symmetric" else batch.k + 1,
+                              INFONCE.name, grad)
     warnings: list[str] = []
     check_magnitudes(batch, warnings)
     t = params["temperature"]
@@ -62,11 +71,9 @@ def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, *, grad: bo
     original = batch
     if unit:
         batch = to_unit(batch, warnings, "similarity")
-    if batch.k == 0 and not (form == "in-batch" and batch.batch > 1):
+    if batch.k == 0:
         warnings.append(_without_negatives(form, batch.batch))
-    if form == "in-batch":
-        loss, terms, grads = _in_batch(batch, float(t), cosine, grad)
-    elif form == "symmetric":
+    if form == "symmetric":
         loss, terms, grads = _symmetric(batch, float(t), cosine, grad)
     else:
         loss, terms, grads = _explicit(batch, float(t), cosine, grad)
@@ -149,41 +156,107 @@ def _symmetric(batch: EmbeddingBatch, t: float, cosine: bool, grad: bool) -> tup
     return (loss_a + loss_p) / 2, terms, grads
 
 
-def _in_batch(batch: EmbeddingBatch, t: float, cosine: bool, grad: bool) -> tuple:
+def _in_batch(inputs: Inputs, batch: EmbeddingBatch, params: dict[str, Any], reduction: str,
+              grad: bool, convention: Convention) -> Result:
     """Every anchor against all B positives and all B K negatives (MNRL's candidates:
-    positives, then negative column k of every example). Gradients are of the summed loss
-    (each candidate serves every anchor), by the row the vector came from."""
+    positives, then negative column k of every example), anchor b's positive candidate b:
+    the rows of S = A C^T softmaxed relative to their positive (losses/relative_softmax.py)
+    by tiles, never whole (B = 8,192 held 3 GB; B = 32,768 would need ~50 GB). The vectors
+    live in one buffer Z = [A; C], batch's own (2B, D) buffer normalized in place when there
+    are no negatives (Convention.tiled). Gradients are of the summed loss (each candidate
+    serves every anchor), by the row the vector came from."""
     B, K, D = batch.batch, batch.k, batch.dim
-    negatives = np.broadcast_to(batch.negatives, (B, K, D))
-    candidates = np.ascontiguousarray(
-        np.concatenate([batch.positive, negatives.transpose(1, 0, 2).reshape(K * B, D)]))
-    M = candidates.shape[0]
-    sim = np.empty((B, M))
-    logit = np.empty_like(sim)
-    prob = np.empty_like(sim)
-    glogit = np.empty_like(sim)
-    loss = np.empty(B)
-    _jit.run(kern.infonce_in_batch, B * M * D, batch.anchor, candidates, t, cosine, sim,
-             logit, prob, glogit, loss)
-    owner = np.concatenate([np.arange(B), np.tile(np.arange(B), K)])
-    target = owner[None, :] == np.arange(B)[:, None]
-    target[:, B:] = False
-    own_sim = sim[np.arange(B), np.arange(B)][:, None]
-    columns = {"example": np.broadcast_to(owner, (B, M)).copy(), "target": target,
-               "similarity": sim, "logit": logit, "probability": prob, "gradient": glogit,
-               "false_negative": (sim >= own_sim) & ~target}
-    role = ("positive",) * B + ("negative",) * (K * B)
-    index = tuple(range(B)) + tuple(k for k in range(K) for _ in range(B))
-    grads = None
+    warnings: list[str] = []
+    check_magnitudes(batch, warnings)
+    t = float(params["temperature"])
+    _check_temperature(t, warnings)
+    cosine = params["similarity"] == "cosine"
+    unit = cosine or convention.normalize
+    if B == 1 and K == 0:
+        warnings.append(_without_negatives("in-batch", B))
+    parts = {"anchor": batch.anchor, "positive": batch.positive}
+    if K:  # negative column k of every example, k = 0 .. K - 1
+        parts["negatives"] = np.broadcast_to(batch.negatives, (B, K, D)).transpose(
+            1, 0, 2).reshape(K * B, D)
+    work = tiles.work(B, B * (1 + K), D)
+    with _jit.job(work):
+        Z, vecs = stacked_vectors(parts, unit, warnings, grad, inputs.owned, "similarity")
+    anchor, candidates = Z[:B], Z[B:]
+    if not cosine:
+        check_dot_range(anchor, candidates, inputs.where("anchor"))
+    pos, skip = np.arange(B, dtype=np.int64), np.full(B, -1, dtype=np.int64)
+    scale = 1.0 / t
+    with _jit.job(work):
+        diag = positive_similarities(anchor, candidates[:B], cosine)
+        stats, _ = rs.statistics(lambda: tiles.tiles(anchor, candidates, cosine), pos, skip,
+                                 diag, scale, work)
+    loss = stats.losses()
+    breakdown = _InBatchRows(anchor, candidates, K, cosine, diag, scale, stats)
+    M = B * (1 + K)
+    terms = LazyTerms(("positive",) + ("negative",) * (M - 1), (0,) + tuple(range(M - 1)),
+                      IN_BATCH_NAMES, B, tiles.on_demand(breakdown.block, work),
+                      breakdown.pairs)
+    gradients = None
     if grad:
-        ga = np.empty((B, D))
-        gc = np.empty((M, D))
-        _jit.run(kern.infonce_in_batch_grad, B * M * D, batch.anchor, candidates, t, glogit,
-                 ga, gc)
-        gp = gc[:B].copy()
-        gn = np.ascontiguousarray(gc[B:].reshape(K, B, D).transpose(1, 0, 2))
-        grads = (ga, gp, gn)
-    return loss, Terms(role=role, index=index, columns=columns), grads
+        with _jit.job(work):
+            ga, gc = tiles.backward(anchor, candidates, cosine,
+                                    rs.tile_gradient(pos, skip, diag, scale, stats, np.ones(B),
+                                                     work))
+        gradients = {"anchor": vecs["anchor"].backward(ga),
+                     "positive": vecs["positive"].backward(gc[:B])}
+        gn = vecs["negatives"].backward(gc[B:]) if K else gc[B:]
+        gradients["negatives"] = np.ascontiguousarray(gn.reshape(K, B, D).transpose(1, 0, 2))
+        single_pair_zero(convention, B, K, [], *gradients.values())
+    single_pair_zero(convention, B, K, warnings, loss)
+    nonfinite_warning(loss, warnings)
+    return Result(
+        loss=INFONCE.name, params=dict(params), reduction=reduction, per_example=loss,
+        value=reduce(loss, reduction), shape=shape_dict(B, K, D), terms=terms,
+        warnings=tuple(warnings), gradients=gradients,
+    )
+
+
+IN_BATCH_NAMES = ("candidate_role", "candidate_index", "similarity", "logit", "probability",
+                  "gradient", "false_negative")
+
+
+class _InBatchRows:
+    """Anchor rows of the in-batch breakdown on demand: the anchor's own positive first (the
+    matching pair, role positive), then every other candidate (role negative) in candidate
+    order, each named by the role it was given in (positive, or negative k: column k of the
+    negatives) and its example (candidate_index)."""
+
+    def __init__(self, anchor: np.ndarray, candidates: np.ndarray, K: int, cosine: bool,
+                 diag: np.ndarray, scale: float, stats: rs.Relative) -> None:
+        self.anchor, self.candidates, self.cosine = anchor, candidates, cosine
+        self.diag, self.scale, self.stats = diag, scale, stats
+        self.read = tiles.RowReader(anchor, candidates, cosine)
+        self.labels = np.array(["positive"] + [f"negative {k}" for k in range(K)], dtype=object)
+
+    def block(self, start: int, stop: int) -> dict[str, np.ndarray]:
+        B, M = self.anchor.shape[0], self.candidates.shape[0]
+        pos, skip = np.arange(B, dtype=np.int64), np.full(B, -1, dtype=np.int64)
+        S = self.read(start, stop)
+        logit, prob, grad = rs.terms(S, start, pos, skip, self.diag, self.scale, self.stats,
+                                     np.ones(B))
+        first = np.arange(start, stop)
+        candidate = reordered(np.broadcast_to(np.arange(M), S.shape), first)
+        similarity = reordered(S, first)
+        false_negative = similarity >= similarity[:, :1]
+        false_negative[:, 0] = False
+        return {"candidate_role": self.labels[(candidate + B) // B - 1],
+                "candidate_index": candidate % B, "similarity": similarity,
+                "logit": reordered(logit, first), "probability": reordered(prob, first),
+                "gradient": reordered(grad, first), "false_negative": false_negative}
+
+    def pairs(self):
+        """(s(a_b, p_b), every other candidate's similarity) by tiles of rows."""
+        for r0, tile in tiles.tiles(self.anchor, self.candidates, self.cosine):
+            R = tile.shape[0]
+            own = np.zeros(tile.shape, dtype=bool)
+            own[np.arange(R), r0 + np.arange(R)] = True
+            yield (np.asarray(tile[own], dtype=np.float64),
+                   np.asarray(tile[~own], dtype=np.float64))
 
 
 # ---------------------------------------------------------------- batch's stream form

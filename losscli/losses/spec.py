@@ -263,6 +263,8 @@ class Convention:
     - negatives_form: InfoNCE's candidates: "explicit" (losscli), "in-batch" (every anchor
       also scores the other examples' positives and negatives, as MNRL), "symmetric" (the
       mean of the anchor's and the positive's losses, as optax.ntxent on [a, p, n...])
+    - tiled: under it the loss goes by tiles of a similarity matrix built from the batch's
+      anchor and positive vectors (LossSpec.tiled): batch hands it the one (2B, D) buffer
     - reductions: the batch reductions the library offers, its default first: mean, sum,
       none, mean-nonzero (mean over the terms > 0 in the whole batch, PML AvgNonZero),
       mean-nonzero-split (that, over positive and negative pairs apart, summed)
@@ -321,6 +323,7 @@ class Convention:
     soft_margin: bool = False
     probabilities_input: bool = False
     negatives_form: str = "explicit"
+    tiled: bool = False
     reductions: tuple[str, ...] = ("mean", "sum", "none")
     term_reduction: dict[str, str] = field(default_factory=dict)
     zero_single_pair: bool = False

@@ -20,6 +20,7 @@ from losscli.kernels import _jit
 from losscli.kernels import candidates as kern
 from losscli.kernels import tiles as tk
 from losscli.losses import tiles
+from losscli.losses.forms import stacked_vectors
 from losscli.losses.results import check_breakdown, result, shape_dict, text_where
 from losscli.losses.roles import (
     anchor_rows,
@@ -58,8 +59,8 @@ def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, grad: bool 
     check_temperature(t, warnings)
     cosine = params["similarity"] == "cosine"
     if multi_view:
-        return _multi_view(anchor, positives, pos_role, params, reduction, grad, convention,
-                           warnings)
+        return _multi_view(inputs, anchor, positives, pos_role, params, reduction, grad,
+                           convention, warnings)
     if K == 0 and not (convention is not None and convention.zero_without_pairs):
         warnings.append(_without_negatives(P))
     a = vectors(anchor, cosine, warnings, "anchor")
@@ -132,14 +133,16 @@ def _without_negatives(P: int) -> str:
             "batch's other examples as negatives, give negatives or --like supcontrast")
 
 
-def _multi_view(anchor: np.ndarray, positives: np.ndarray, pos_role: str,
+def _multi_view(inputs: Inputs, anchor: np.ndarray, positives: np.ndarray, pos_role: str,
                 params: dict[str, Any], reduction: str, grad: bool, convention: Convention,
                 warnings: list[str]) -> Result:
     """SupContrast's SupConLoss with every view an anchor: example i's views are a_i and its
     P positives (one SupContrast sample of 1 + P views); each view's positives are its
     example's other views, its negatives every other example's views. An example's loss is
     the mean over its views' rows (the batch's mean is SupContrast's). By tiles of the
-    views' Gram matrix (losses/tiles.py)."""
+    views' Gram matrix (losses/tiles.py), the views stacked as SupContrast stacks them, view
+    by view: Z = [A; P_1; ...; P_P], batch's own (2B, D) buffer when P = 1, normalized in
+    place (Convention.tiled)."""
     B, D = anchor.shape
     if positives.shape[0] != B:
         raise UsageError(f"{convention.library} needs each anchor's own positives: found a "
@@ -152,37 +155,40 @@ def _multi_view(anchor: np.ndarray, positives: np.ndarray, pos_role: str,
     scale = 1.0 / t
     factor = t / params["base_temperature"]
     cosine = params["similarity"] == "cosine"
-    a = vectors(anchor, cosine, warnings, "anchor")
-    pos = vectors(positives, cosine, warnings, pos_role)
-    Z = np.ascontiguousarray(np.concatenate([a.used[:, None, :], pos.used], axis=1)
-                             .reshape(N, D))
+    given = inputs[pos_role]
+    views = given if pos_role == "positive" and given.ndim == 2 else \
+        positives.transpose(1, 0, 2).reshape(P * B, D)  # positive k of every example, k = 1..P
     work = tiles.work(N, N, D)
+    with _jit.job(work):
+        Z, vecs = stacked_vectors({"anchor": anchor, pos_role: views}, cosine, warnings, grad,
+                                  inputs.owned)
     eps = float(convention.eps)
     big, log_den, pos_mean = np.empty(N), np.empty(N), np.empty(N)
     top = np.empty(N, dtype=np.int64)
     with _jit.job(work):
         for r0, tile in tiles.tiles(Z, Z, cosine):
-            _jit.run(tk.multiview_row_stats, work, tile, r0, V, scale, eps, big, top, log_den,
-                     pos_mean)
+            _jit.run(tk.multiview_row_stats, work, tile, r0, B, V, scale, eps, big, top,
+                     log_den, pos_mean)
     view_loss = -factor * (pos_mean - big - log_den)
-    loss = view_loss.reshape(B, V).mean(axis=1)
-    views = _MultiView(Z, B, V, scale, factor, cosine, eps, (big, top, log_den))
+    loss = view_loss.reshape(V, B).mean(axis=0)
+    views_of = _MultiView(Z, B, V, scale, factor, cosine, eps, (big, top, log_den))
     role = (("positive",) * (V - 1) + ("negative",) * (N - V)) * V
     index = (tuple(range(V - 1)) + tuple(range(N - V))) * V
-    terms = LazyTerms(role, index, MULTI_VIEW_NAMES, B, tiles.on_demand(views.block, work),
-                      views.pairs)
+    terms = LazyTerms(role, index, MULTI_VIEW_NAMES, B, tiles.on_demand(views_of.block, work),
+                      views_of.pairs)
     gradients = None
     if grad:
         def to_grad(r0: int, tile: np.ndarray) -> None:
-            _jit.run(tk.multiview_tile_grad, work, tile, r0, V, scale, eps, big, top, log_den,
-                     factor * scale / V)
+            _jit.run(tk.multiview_tile_grad, work, tile, r0, B, V, scale, eps, big, top,
+                     log_den, factor * scale / V)
 
         with _jit.job(work):
             rows, cols = tiles.backward(Z, Z, cosine, to_grad)
-        grad_z = (rows + cols).reshape(B, V, D)
-        grad_pos = pos.backward(grad_z[:, 1:, :])
-        gradients = {"anchor": a.backward(grad_z[:, 0, :]),
-                     pos_role: grad_pos[:, 0, :] if pos_role == "positive" else grad_pos}
+        grad_z = rows + cols
+        grad_pos = vecs[pos_role].backward(grad_z[B:])
+        gradients = {"anchor": vecs["anchor"].backward(grad_z[:B]),
+                     pos_role: grad_pos if pos_role == "positive"
+                     else grad_pos.reshape(P, B, D).transpose(1, 0, 2)}
     return result(SUPCON.name, {**params, "form": "multi-view batch"}, reduction, loss,
                   shape_dict(B, N - V, D, positives=P), terms, warnings, gradients)
 
@@ -193,7 +199,8 @@ MULTI_VIEW_NAMES = ("view", "candidate_role", "candidate_index", "candidate_view
 
 class _MultiView:
     """The multi-view rows of examples on demand: each view's candidates its example's other
-    views (the positives), then every other example's views in order (the negatives)."""
+    views (the positives), then every other example's views in order (the negatives). View
+    k of example e is row k B + e of Z."""
 
     def __init__(self, Z: np.ndarray, B: int, V: int, scale: float, factor: float,
                  cosine: bool, eps: float,
@@ -202,50 +209,62 @@ class _MultiView:
         self.Z, self.B, self.V, self.scale, self.factor = Z, B, V, scale, factor
         self.cosine, self.eps = cosine, eps
         self.big, self.top, self.log_den = rows
-        self.read = tiles.RowReader(Z, Z, cosine)
+        # one reader per view: each serves its rows in order, a tile ahead
+        self.read = [tiles.RowReader(Z[k * B:(k + 1) * B], Z, cosine) for k in range(V)]
 
-    def order(self, v0: int, v1: int) -> np.ndarray:
-        """(v1 - v0, N - 1): view v's candidates as the breakdown lists them."""
+    def candidates(self, k: int, start: int, stop: int) -> np.ndarray:
+        """(stop - start, N - 1): view k's candidates as the breakdown lists them, each
+        numbered e V + w (view w of example e): the example's other views, then every other
+        example's views."""
         V, N = self.V, self.B * self.V
-        v = np.arange(v0, v1)[:, None]
-        first = (v // V) * V
-        k = np.arange(V - 1)[None, :]
-        own = first + k + (k >= v - first)
-        k = np.arange(N - V)[None, :]
-        other = k + V * (k >= first)
-        return np.concatenate([own, other], axis=1)
+        e = np.arange(start, stop)[:, None]
+        w = np.arange(V - 1)[None, :]
+        own = e * V + w + (w >= k)
+        j = np.arange(N - V)[None, :]
+        other = j + V * (j // V >= e)
+        return np.concatenate([np.broadcast_to(own, (stop - start, V - 1)), other], axis=1)
 
     def block(self, start: int, stop: int) -> dict[str, np.ndarray]:
         B, V = self.B, self.V
         N = B * V
-        v0, v1 = start * V, stop * V
-        S = self.read(v0, v1)
-        logit, prob, grad = np.empty_like(S), np.empty_like(S), np.empty_like(S)
-        _jit.run(tk.multiview_row_terms, S.size * 8, S, v0, V, self.scale, self.factor,
-                 self.eps, self.big, self.top, self.log_den, logit, prob, grad)
-        order = self.order(v0, v1)
         n, width = stop - start, (N - 1) * V
+        parts: dict[str, list[np.ndarray]] = {"similarity": [], "logit": [], "probability": [],
+                                              "gradient": []}
+        numbered = []
+        for k in range(V):
+            S = self.read[k](start, stop)
+            logit, prob, grad = np.empty_like(S), np.empty_like(S), np.empty_like(S)
+            _jit.run(tk.multiview_row_terms, S.size * 8, S, k * B + start, B, V, self.scale,
+                     self.factor, self.eps, self.big, self.top, self.log_den, logit, prob, grad)
+            c = self.candidates(k, start, stop)
+            columns = (c % V) * B + c // V  # the candidates' rows of Z
+            for name, values in (("similarity", S), ("logit", logit), ("probability", prob),
+                                 ("gradient", grad)):
+                parts[name].append(np.take_along_axis(values, columns, axis=1))
+            numbered.append(c)
 
-        def per_example(rows: np.ndarray) -> np.ndarray:
-            return np.take_along_axis(rows, order, axis=1).reshape(n, width)
+        def per_example(rows: list[np.ndarray]) -> np.ndarray:
+            return np.stack(rows, axis=1).reshape(n, width)
 
         names = np.array(["anchor"] + [f"positive {k}" for k in range(V - 1)], dtype=object)
-        candidates = order.reshape(n, width)
+        candidates = per_example(numbered)
         own = (np.arange(start, stop)[:, None] == candidates // V)
         return {"view": np.broadcast_to(np.repeat(names, N - 1), (n, width)).copy(),
                 "candidate_role": text_where(candidates % V == 0, "anchor", "positive"),
                 "candidate_index": candidates // V, "candidate_view": candidates % V,
                 "kind": text_where(own, "positive", "negative"),
-                "similarity": per_example(S), "logit": per_example(logit),
-                "probability": per_example(prob), "gradient": per_example(grad) / V}
+                "similarity": per_example(parts["similarity"]),
+                "logit": per_example(parts["logit"]),
+                "probability": per_example(parts["probability"]),
+                "gradient": per_example(parts["gradient"]) / V}
 
     def pairs(self):
         """(same-example pairs of views, pairs from different examples), each pair once."""
-        V = self.V
+        B = self.B
         for r0, tile in tiles.tiles(self.Z, self.Z, self.cosine):
             v = r0 + np.arange(tile.shape[0])[:, None]
             u = np.arange(tile.shape[1])[None, :]
             upper = u > v
-            same = (u // V) == (v // V)
+            same = (u % B) == (v % B)
             yield (np.asarray(tile[upper & same], dtype=np.float64),
                    np.asarray(tile[upper & ~same], dtype=np.float64))

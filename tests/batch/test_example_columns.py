@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -82,3 +83,53 @@ def test_worst_over_every_input(capsys, shards):
     code, out, _ = run_cli(capsys, "batch", "triplet", *shards, "--best", "3", "-f", "json")
     got = [(r["loss"], r["file"], r["index"]) for r in json.loads(out)]
     assert got == sorted(every, key=lambda x: (x[0], shards.index(x[1]), x[2]))[:3]
+
+
+IN_BATCH = [("clip", {}), ("siglip", {}), ("ntxent-batch", {}), ("npair", {}), ("dcl", {}),
+            ("hard-infonce", {}), ("infonce", {"like": "sentence-transformers"}),
+            ("supcon", {"like": "supcontrast"})]
+
+
+@pytest.mark.parametrize("name,params", IN_BATCH)
+def test_an_in_batch_losss_hardest_term_is_its_strongest_negative(name, params):
+    """The hardest term is a negative (clip and siglip named the matching pair: their
+    `hardest` still asked for the role their breakdowns called every candidate before the
+    labels were fixed), the one with the largest value of the spec's column."""
+    from losscli.losses import get_spec
+    from losscli.losses.example_columns import example_columns
+
+    rng = np.random.default_rng(11)
+    inputs = {"anchor": rng.normal(size=(7, 4)), "positive": rng.normal(size=(7, 4))}
+    spec = get_spec(name)
+    role, column = spec.hardest
+    r = losscli.evaluate(name, inputs, **params)
+    got = example_columns(spec, r, ("hardest", column))
+    roles = np.array(r.terms.role)
+    values = r.terms.columns[column]
+    assert role == "negative"
+    for b in range(r.batch):
+        negatives = values[b][roles == "negative"]
+        assert got[column][b] == negatives.max(), (name, b)
+
+
+def test_columns_are_read_a_block_of_examples_at_a_time(monkeypatch):
+    """Blocks of a few examples (a tiled loss's breakdown does not fit in memory whole) give
+    what the whole breakdown gives."""
+    from losscli.losses import example_columns as ec
+    from losscli.losses import get_spec
+
+    rng = np.random.default_rng(12)
+    inputs = {"anchor": rng.normal(size=(9, 4)), "positive": rng.normal(size=(9, 4))}
+    r = losscli.evaluate("clip", inputs)
+    names = ("hardest", "probability", "j", "direction")
+    whole = ec.example_columns(get_spec("clip"), r, names)
+    asked = []
+
+    def recorded(start: int, stop: int) -> dict[str, np.ndarray]:
+        asked.append((start, stop))
+        return r.terms.block(start, stop)
+
+    blocked = replace(r, terms=replace(r.terms, compute=recorded))
+    monkeypatch.setattr(ec, "BLOCK_TERMS", 2 * 18)  # two examples of 18 terms a block
+    assert ec.example_columns(get_spec("clip"), blocked, names) == whole
+    assert asked == [(0, 2), (2, 4), (4, 6), (6, 8), (8, 9)]

@@ -25,7 +25,7 @@ def status_mb(field):
 
 loss, dtype, small, big = sys.argv[1:5]
 def batch(root):
-    return run(["batch", loss, "--anchor", root + "/anchor.npy", "--positive",
+    return run(["batch", *loss.split(), "--anchor", root + "/anchor.npy", "--positive",
                 root + "/positive.npy", "--dtype", dtype, "-q", "--out", root + "/out.jsonl"])
 # Imports, compiled kernels, caches and numba's threads are not the batch's: the small run
 # takes the big one's paths (compiled, parallel), compiling them when the cache is cold.
@@ -51,7 +51,8 @@ def _role_set(root: Path, B: int, D: int, seed: int) -> None:
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/status")
-@pytest.mark.parametrize("loss,dtype", [("clip", "float32"), ("ntxent-batch", "float64")])
+@pytest.mark.parametrize("loss,dtype", [("clip", "float32"), ("ntxent-batch", "float64"),
+                                        ("infonce --like sentence-transformers", "float32")])
 def test_peak_rss_of_an_in_batch_loss_stays_far_below_its_matrix(tmp_path, loss, dtype):
     B, D = 20_000, 32
     _role_set(tmp_path / "big", B, D, 0)
@@ -63,9 +64,55 @@ def test_peak_rss_of_an_in_batch_loss_stays_far_below_its_matrix(tmp_path, loss,
     assert report["code"] == 0
     growth = report["after"] - report["before"]
     views = 2 * B * D * np.dtype(dtype).itemsize / 2**20  # the (2B, D) buffer: 5 or 10 MiB
-    matrix = B * B * 4 / 2**20  # clip's B x B in float32: 1526 MiB (ntxent-batch's is 4x)
+    matrix = B * B * 4 / 2**20  # clip's (and MNRL's) B x B in float32: 1526 MiB
+    # (ntxent-batch's is 4x)
     # the views, the inputs as read, a few 32 MiB tiles and per-row statistics
     assert growth < 2 * views + 160, (growth, report)
     assert growth < matrix / 8
     record = json.loads((tmp_path / "big" / "out.jsonl").read_text())
     assert record["n"] == B and record["error"] is None and np.isfinite(record["value"])
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/status")
+def test_columns_of_an_in_batch_loss_read_its_breakdown_by_blocks(tmp_path):
+    """--per-example --columns reads each example's terms a block at a time: clip's whole
+    breakdown at B = 6,000 (12,000 terms an example, six columns) would hold ~3.5 GB; at
+    B = 8,192 it held 14 GB."""
+    B, D = 6_000, 32
+    _role_set(tmp_path / "big", B, D, 0)
+    _role_set(tmp_path / "small", 50, D, 1)
+    loss = "clip --per-example --columns hardest,probability"
+    done = subprocess.run([sys.executable, "-c", CHILD, loss, "float64", str(tmp_path / "small"),
+                           str(tmp_path / "big")], capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["code"] == 0
+    whole = B * 2 * B * 6 * 8 / 2**20
+    assert report["after"] - report["before"] < 400 < whole / 8, report
+    lines = (tmp_path / "big" / "out.jsonl").read_text().splitlines()
+    assert len(lines) == B
+    assert all(json.loads(line)["columns"]["probability"] is not None for line in lines[:50])
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/status")
+@pytest.mark.parametrize("loss", ["supcon --like supcontrast",
+                                  "infonce --like sentence-transformers"])
+def test_a_conventions_in_batch_form_holds_one_buffer_of_its_views(tmp_path, loss):
+    """Under the conventions whose candidates are the batch (SupContrast's views, MNRL's
+    positives) batch reads anchor and positive into one (2B, D) float64 buffer, normalized
+    in place: SupContrast's held float64 copies of both, their unit copies and the views
+    beside them (~4x the buffer), and reported float64 under --dtype float32."""
+    B, D = 8_000, 1024
+    _role_set(tmp_path / "big", B, D, 0)
+    _role_set(tmp_path / "small", 50, D, 1)
+    done = subprocess.run([sys.executable, "-c", CHILD, loss, "float32", str(tmp_path / "small"),
+                           str(tmp_path / "big")], capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["code"] == 0
+    buffer = 2 * B * D * 8 / 2**20  # 125 MiB
+    # the buffer, one role as read (float32), a few tiles of 2B columns and per-row statistics
+    assert report["after"] - report["before"] < buffer + 200, report
+    record = json.loads((tmp_path / "big" / "out.jsonl").read_text())
+    assert record["n"] == B and np.isfinite(record["value"])
+    assert record["params"]["dtype"] == "float32"

@@ -202,7 +202,10 @@ def test_mnrl_scores_other_examples_candidates() -> None:
            "negatives": [[0.8, 0.6]]}
     r = losscli.evaluate("infonce", two, like="sentence-transformers")
     assert r.terms.count == 2 + 2  # B positives, then the bank once per row
-    assert r.terms.columns["target"][0].tolist() == [True, False, False, False]
+    # example 1's own positive first, then p_0, then the bank's column for each example
+    assert r.terms.columns["candidate_role"][1].tolist() == ["positive", "positive",
+                                                             "negative 0", "negative 0"]
+    assert r.terms.columns["candidate_index"][1].tolist() == [1, 0, 0, 1]
 
 
 def test_keras_reads_probabilities() -> None:

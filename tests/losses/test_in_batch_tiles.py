@@ -143,6 +143,8 @@ CASES = [
     ("hard-infonce", {"like": "hcl"}), ("hard-infonce", {"like": "hcl", "temperature": 0.2}),
     ("supcon", {"like": "supcontrast"}),
     ("supcon", {"like": "supcontrast", "temperature": 0.3, "similarity": "dot"}),
+    ("infonce", {"like": "sentence-transformers"}),
+    ("infonce", {"like": "sentence-transformers", "temperature": 0.3, "similarity": "dot"}),
 ]
 
 
@@ -185,6 +187,54 @@ def test_a_block_of_the_breakdown_is_those_examples_rows(name, params):
                                        err_msg=column)
         else:
             assert (values == whole[column][2:4]).all(), column
+
+
+def mnrl_inputs(B: int, K: int, layout: str) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng([8, B, K])
+    inputs = pairs(B)
+    shape = (B, K, 5) if layout == "per-anchor" else (K, 5)
+    inputs["negatives"] = rng.normal(size=shape)
+    return inputs
+
+
+def mnrl_reference(inputs: dict[str, np.ndarray], t: float, similarity: str) -> list[float]:
+    """MNRL: anchor b's candidates are every example's positive and every negative (a shared
+    bank counts once per example: it is every row's negative column), its own positive the
+    target (tests/reference's infonce over the others as negatives)."""
+    A, P = inputs["anchor"], inputs["positive"]
+    N = np.broadcast_to(inputs["negatives"], (len(A), *inputs["negatives"].shape[-2:]))
+    out = []
+    for b in range(len(A)):
+        others = [P[j].tolist() for j in range(len(A)) if j != b]
+        others += [n.tolist() for n in N.reshape(-1, N.shape[-1])]
+        out.append(ref.infonce(A[b].tolist(), P[b].tolist(), others, t, similarity))
+    return out
+
+
+@pytest.mark.parametrize("layout", ["per-anchor", "shared"])
+@pytest.mark.parametrize("similarity", ["cosine", "dot"])
+def test_in_batch_infonce_with_negatives_equals_the_reference(path, tile, layout, similarity):
+    """sentence-transformers' MNRL with negatives: rows of S = A [P; N_0; N_1]^T by tiles
+    equal the plain reference; gradients the single tile's; each example's breakdown lists
+    its own positive first, then every other candidate once, named by its role and example."""
+    B, K, t = 5, 2, 0.4
+    inputs = mnrl_inputs(B, K, layout)
+    r = losscli.evaluate("infonce", inputs, like="sentence-transformers", temperature=t,
+                         similarity=similarity, grad=True)
+    assert_close(r.per_example, mnrl_reference(inputs, t, similarity), scale=10)
+    whole = single_tile("infonce", inputs, like="sentence-transformers", temperature=t,
+                        similarity=similarity)
+    for role, g in whole.gradients.items():
+        np.testing.assert_allclose(r.gradients[role], g, rtol=1e-12, atol=1e-14, err_msg=role)
+    columns = r.terms.columns
+    assert r.terms.role == ("positive",) + ("negative",) * (B * (1 + K) - 1)
+    named = {("positive", j) for j in range(B)} | {(f"negative {k}", j) for k in range(K)
+                                                   for j in range(B)}
+    for b in range(B):
+        candidates = list(zip(columns["candidate_role"][b], columns["candidate_index"][b],
+                              strict=True))
+        assert candidates[0] == ("positive", b)
+        assert sorted(candidates) == sorted(named)
 
 
 # ------------------------------------------------------------------ labels (issue point 4)

@@ -71,3 +71,19 @@ def test_merging_keeps_order_and_other_warnings() -> None:
                                 "--anchor a.json replaces anchor from d.json"]) == [
         "--positive p.json replaces positive from d.json",
         "--anchor a.json replaces anchor from d.json"]
+
+
+def test_the_in_batch_losses_zero_vectors_merge_with_their_counts() -> None:
+    """The tiled losses phrase zero vectors as every loss does: one line, each role's count
+    (they said "1 zero vector(s) in anchor and positive" once the counts matched, and two
+    lines otherwise)."""
+    import losscli
+
+    a = np.array([[0.0, 0.0], [0.0, 0.0], [3.0, 1.0]])
+    p = np.array([[0.0, 0.0], [2.0, 1.0], [1.0, 1.0]])
+    for name, like in (("clip", None), ("ntxent-batch", None), ("npair", None),
+                       ("infonce", "sentence-transformers")):
+        r = losscli.evaluate(name, {"anchor": a, "positive": p}, similarity="cosine", like=like)
+        zeros = [w for w in r.warnings if "zero vector" in w]
+        assert zeros == ["zero vectors in anchor (2) and positive (1) under cosine similarity: "
+                         "their cosine is taken as 0"], name

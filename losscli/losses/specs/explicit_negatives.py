@@ -104,7 +104,7 @@ INFONCE = LossSpec(
             "B times); mean",
             params={"similarity": "cosine", "temperature": 0.05},
             api_values={"similarity": {"cosine": "cos_sim", "dot": "dot_score"}},
-            negatives_form="in-batch",
+            negatives_form="in-batch", tiled=True,
             negatives_layout="per-anchor",
             reductions=("mean", "none"),
             source="UKPLab/sentence-transformers sentence_transformers/losses/"

@@ -140,7 +140,7 @@ SUPCON = LossSpec(
             "log(sum e^{v - max} + 1e-9) with the row max taken over the self-similarity too; "
             "an example's loss is the mean over its 1 + P views, the batch's the mean",
             params={"temperature": 0.07, "base_temperature": 0.07},
-            eps=1e-9, eps_placement="partition", negatives_form="multi-view",
+            eps=1e-9, eps_placement="partition", negatives_form="multi-view", tiled=True,
             unsupported_roles={"negatives": "SupContrast takes every view's negatives from the "
                                "other examples' views (a negative given as a sample of its own "
                                "would be an anchor without positives: NaN, SupContrast#50)"},
@@ -238,7 +238,7 @@ NTXENT_BATCH = LossSpec(
 )
 
 CLIP = LossSpec(
-    hardest=("positive", "gradient"),
+    hardest=("negative", "probability"),
     name="clip",
     emulated=True,
     tiled=True,
@@ -600,7 +600,7 @@ HARD_INFONCE = LossSpec(
 )
 
 SIGLIP = LossSpec(
-    hardest=("positive", "gradient"),
+    hardest=("negative", "term"),
     name="siglip",
     emulated=True,
     tiled=True,
