@@ -33,14 +33,14 @@ def compute_png(path: str, result: Any, inputs: Any, source: str,
         pictures.heatmap_png(path, result.loss, source, sim, similarity=similarity,
                              force=force, inputs=sources)
         return
-    found = positive_negative(result)
+    rows = list(order) if order is not None else list(range(min(result.batch, SHOWN)))
+    found = positive_negative(result, rows[:SHOWN])
     if found is None:
         raise UsageError(f"compute --png draws similarity matrices and anchors' candidates; "
                          f"{result.loss} has neither", "drop --png")
     quantity, positive, negative = found
-    positive = positive.reshape(result.batch, -1)
-    negative = negative.reshape(result.batch, -1)
-    rows = list(order) if order is not None else list(range(min(result.batch, SHOWN)))
+    positive = positive.reshape(len(rows[:SHOWN]), -1)
+    negative = negative.reshape(len(rows[:SHOWN]), -1)
     if order is not None:
         which = f"{ranking} {len(order)}" if ranking else f"{len(order)} of {result.batch}"
         if len(order) > SHOWN:

@@ -211,7 +211,7 @@ def _in_batch(inputs: Inputs, batch: EmbeddingBatch, params: dict[str, Any], red
     nonfinite_warning(loss, warnings)
     return Result(
         loss=INFONCE.name, params=dict(params), reduction=reduction, per_example=loss,
-        value=reduce(loss, reduction), shape=shape_dict(B, K, D), terms=terms,
+        value=reduce(loss, reduction), shape=shape_dict(B, M - 1, D), terms=terms,
         warnings=tuple(warnings), gradients=gradients,
     )
 
