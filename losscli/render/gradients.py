@@ -55,6 +55,9 @@ def term_norms(result: Result, block: Block) -> np.ndarray | None:
             if key == "positive" and "positives" in grads and "candidate_view" in cols:
                 view = cols["candidate_view"].astype(np.int64)
                 out[mask] = norms["positives"][index[mask], view[mask] - 1]
+            elif key.startswith("negative ") and "negatives" in norms:
+                # MNRL's "negative k": column k of the negatives of example candidate_index
+                out[mask] = norms["negatives"][index[mask], int(key.split()[1])]
             elif key in norms:
                 out[mask] = norms[key][index[mask]]
         return out
