@@ -25,7 +25,7 @@ def term_norms(result: Result, block: Block) -> np.ndarray | None:
     """(n, kept): the norm of d loss / d (the vector of each kept term), or None without
     gradients.
 
-    A term whose vector belongs to another example (the in-batch candidates: the `example`,
+    A term whose vector belongs to another example (the in-batch candidates: the
     `candidate_role`/`candidate_index` or clip's `direction`/`j` columns) shows that vector's
     gradient (of the summed loss); a class term shows |d loss / d logit_c|, a pair term
     (x1, x2) the norm of both its gradients together.
@@ -73,8 +73,6 @@ def term_norms(result: Result, block: Block) -> np.ndarray | None:
         if "positive" in norms:
             out[mask] = norms["positive"][cols["candidate_index"].astype(np.int64)[mask]]
         rest = rest & ~mask
-    if "example" in cols:
-        row = cols["example"].astype(np.int64)
     for name in set(role[rest].tolist()):
         key = TERM_GRADIENT.get(name)
         if key == "positive" and key not in grads and "positives" in grads:
