@@ -23,7 +23,7 @@ from losscli.losses.histograms import add_counts
 from losscli.losses.run import run
 from losscli.losses.spec import Param, plain_number
 from losscli.losses.sweeps import no_limits
-from losscli.model import Comparison, Inputs, Result, Stats, Sweep
+from losscli.model import Comparison, Inputs, Result, Stats, Sweep, scan_blocks
 
 QUANTILES = (("p5", 5), ("p25", 25), ("p50", 50), ("p75", 75), ("p95", 95))
 MAX_STEPS = 10_000
@@ -211,10 +211,8 @@ def stats(call: LossCall, inputs: Inputs, bins: int = 20) -> Stats:
                             "terms": int(terms.size),
                             "share": active / terms.size if terms.size else 0.0})
     if "false_negative" in cols:
-        flagged = int(cols["false_negative"].sum())
-        records.append({"stat": "false negatives", "flagged": flagged,
-                        "examples": int(cols["false_negative"].any(axis=1).sum()),
-                        "rule": "s(a, n_k) >= s(a, p)"})
+        records.append(_false_negatives(int(cols["false_negative"].sum()),
+                                        int(cols["false_negative"].any(axis=1).sum())))
     if "probability" in cols and "target_mass" in cols:
         prob, mass = cols["probability"], cols["target_mass"]
         hit = prob.argmax(axis=1) == mass.argmax(axis=1)
@@ -243,6 +241,12 @@ EXACT_PAIRS = 2**22
 FINE_BINS = 2**16
 
 
+def _false_negatives(flagged: int, examples: int) -> dict[str, Any]:
+    """The record of the terms flagged as possible false negatives, and of their examples."""
+    return {"stat": "false negatives", "flagged": flagged, "examples": examples,
+            "rule": "s(a, n_k) >= s(a, p)"}
+
+
 def _in_batch_records(result: Result, pairs: Any, bins: int, active_columns: tuple[str, ...],
                       notes: list[str]) -> list[dict[str, Any]]:
     """stats of an in-batch loss: the example losses, the active terms of a margin loss (a
@@ -254,13 +258,18 @@ def _in_batch_records(result: Result, pairs: Any, bins: int, active_columns: tup
     terms = result.terms
     if "term" in terms.names and "term" in active_columns:
         active = total = 0
-        step = max(1, 2**20 // max(1, terms.count))
-        for start in range(0, result.batch, step):
-            column = terms.block(start, min(result.batch, start + step))["term"]
-            active += int((column > 0).sum())
-            total += int(column.size)
+        for _, _, columns in scan_blocks(terms, result.batch):
+            active += int((columns["term"] > 0).sum())
+            total += int(columns["term"].size)
         records.append({"stat": "active term", "active": active, "terms": total,
                         "share": active / total if total else 0.0})
+    if "false_negative" in terms.names:  # MNRL: other examples' positives and negatives
+        flagged = examples = 0
+        for _, _, columns in scan_blocks(terms, result.batch):
+            flags = columns["false_negative"]
+            flagged += int(flags.sum())
+            examples += int(flags.any(axis=1).sum())
+        records.append(_false_negatives(flagged, examples))
     counts = [0, 0]
     for pos, neg in pairs():
         counts[0] += pos.size

@@ -20,15 +20,17 @@ def input_name(input: str | None, roles: dict[str, str]) -> str:
 def compute_png(path: str, result: Any, inputs: Any, source: str,
                 order: Sequence[int] | None, force: bool, sources: Sequence[str],
                 ranking: str = "") -> None:
-    """The similarity matrix of an in-batch form (block means for a large batch), else each
-    anchor's positive and negatives on one axis (the first 40, or --worst/--best's: `ranking`
-    names them, "worst" or "best")."""
+    """The similarity matrix of an in-batch form (block means for a large batch), else, and
+    for the examples --worst/--best pick (`order`; `ranking` names them, "worst" or "best"),
+    each anchor's positive and negatives on one axis (the first 40 of them)."""
     from losscli.explore import positive_negative
     from losscli.losses.similarity_map import similarity_map
     from losscli.render import pictures
 
     similarity = result.params.get("similarity", "cosine")
-    sim = similarity_map(inputs, similarity == "cosine", result.shape.get("negatives"))
+    # the matrix has no place for a ranking: the examples picked get their strips
+    sim = None if order is not None else similarity_map(
+        inputs, similarity == "cosine", result.shape.get("negatives"))
     if sim is not None:
         pictures.heatmap_png(path, result.loss, source, sim, similarity=similarity,
                              force=force, inputs=sources)

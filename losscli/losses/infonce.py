@@ -180,7 +180,8 @@ def _in_batch(inputs: Inputs, batch: EmbeddingBatch, params: dict[str, Any], red
             1, 0, 2).reshape(K * B, D)
     work = tiles.work(B, B * (1 + K), D)
     with _jit.job(work):
-        Z, vecs = stacked_vectors(parts, unit, warnings, grad, inputs.owned, "similarity")
+        Z, vecs = stacked_vectors(parts, unit, warnings, grad, inputs.owned, "similarity",
+                                  {"negatives": B // len(batch.negatives)})
     anchor, candidates = Z[:B], Z[B:]
     if not cosine:
         check_dot_range(anchor, candidates, inputs.where("anchor"))

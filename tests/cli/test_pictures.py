@@ -142,3 +142,21 @@ def test_the_candidates_picture_reads_only_the_rows_it_draws():
     np.testing.assert_allclose(negative.reshape(2, -1), all_negative.reshape(9, -1)[[4, 1]],
                                rtol=1e-13, atol=1e-15)
     assert what == "similarity" and negative.size == 2 * (9 * 3 - 1)
+
+
+def test_worst_of_an_in_batch_loss_draws_the_picked_examples_strips(capsys, tmp_path):
+    """--worst has no place in a similarity matrix: the examples it picks get their strips
+    (it was dropped without a word, the heatmap drawn instead)."""
+    rng = np.random.default_rng(8)
+    pairs = tmp_path / "pairs.npz"
+    np.savez(pairs, anchor=rng.normal(size=(30, 8)), positive=rng.normal(size=(30, 8)))
+    for loss in (["clip"], ["infonce", "--like", "sentence-transformers"]):
+        heat, strip = tmp_path / "heat.png", tmp_path / "strip.png"
+        code, _, err = run_cli(capsys, "compute", *loss, str(pairs), "--png", str(heat),
+                               "--force", "-f", "json")
+        assert code == 0, err
+        assert opened(heat) == (600, 700)
+        code, _, err = run_cli(capsys, "compute", *loss, str(pairs), "--png", str(strip),
+                               "--worst", "3", "--force", "-f", "json")
+        assert code == 0, err
+        assert opened(strip) == (300, 800)

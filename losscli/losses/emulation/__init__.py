@@ -181,7 +181,7 @@ def check_size(loss: str, terms: int, where: str | None) -> None:
 
 
 def emulate(loss: str, inputs: Inputs, params: Mapping[str, Any], fmt: Format,
-            reference: np.ndarray, reduce: Callable[[np.ndarray], Any], terms: int = 0,
+            reference: np.ndarray, reduce: Callable[[np.ndarray], Any], terms: int,
             ) -> dict[str, Any]:
     """The loss in the format beside its float64 per-example `reference`: the emulated
     per-example losses and value, their differences, and the diagnosis (a list of lines).
