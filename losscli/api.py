@@ -101,7 +101,8 @@ def evaluate(name: str, inputs: Inputs | Mapping[str, Any], *, reduction: str | 
     from losscli.losses.results import reduce
 
     found = emulated(call.spec.name, ready, call.params, fmt, result.per_example,
-                     lambda per: reduce(per, call.reduction))
+                     lambda per: reduce(per, call.reduction),
+                     result.batch * result.terms.count)
     warnings = tuple(f"--emulate {fmt.name}: {line}" for line in found["diagnosis"])
     return replace(result, emulation=found, warnings=result.warnings + warnings)
 

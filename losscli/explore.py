@@ -10,6 +10,7 @@ convention.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -22,7 +23,7 @@ from losscli.losses.histograms import add_counts
 from losscli.losses.run import run
 from losscli.losses.spec import Param, plain_number
 from losscli.losses.sweeps import no_limits
-from losscli.model import Comparison, Inputs, Result, Stats, Sweep
+from losscli.model import Comparison, Inputs, Result, Stats, Sweep, scan_blocks
 
 QUANTILES = (("p5", 5), ("p25", 25), ("p50", 50), ("p75", 75), ("p95", 95))
 MAX_STEPS = 10_000
@@ -154,9 +155,18 @@ def histogram(series: dict[str, np.ndarray], bins: int) -> dict[str, Any]:
     return {"edges": edges.tolist(), "counts": counts}
 
 
-def positive_negative(result: Result) -> tuple[str, np.ndarray, np.ndarray] | None:
-    """The positive and negative distances (or similarities) of the breakdown."""
-    cols, role = result.terms.columns, np.array(result.terms.role)
+def positive_negative(result: Result, rows: Sequence[int] | None = None,
+                      ) -> tuple[str, np.ndarray, np.ndarray] | None:
+    """The positive and negative distances (or similarities) of the breakdown: of every
+    example, or of the examples `rows` only, read a row at a time (an in-batch loss's whole
+    breakdown does not fit in memory: MNRL's at B = 8,192 took 6 GB for a 40-row picture)."""
+    terms, role = result.terms, np.array(result.terms.role)
+    if rows is None:
+        cols = terms.columns
+    else:
+        blocks = [terms.block(r, r + 1) for r in rows]
+        cols = {name: np.concatenate([b[name] for b in blocks]) for name in terms.names} \
+            if blocks else {name: np.empty((0, terms.count)) for name in terms.names}
     if "d_ap" in cols and "d_an" in cols:
         return "distance", cols["d_ap"][:, 0], cols["d_an"]
     if "distance" in cols:
@@ -166,8 +176,6 @@ def positive_negative(result: Result) -> tuple[str, np.ndarray, np.ndarray] | No
         return "distance", positive, cols["distance"][:, role == "negative"]
     if "similarity" in cols:
         sim = cols["similarity"]
-        if "target" in cols:  # in-batch candidates: the own positive is the target
-            return "similarity", sim[cols["target"]], sim[~cols["target"]]
         return "similarity", sim[:, role == "positive"], sim[:, role == "negative"]
     return None
 
@@ -203,10 +211,8 @@ def stats(call: LossCall, inputs: Inputs, bins: int = 20) -> Stats:
                             "terms": int(terms.size),
                             "share": active / terms.size if terms.size else 0.0})
     if "false_negative" in cols:
-        flagged = int(cols["false_negative"].sum())
-        records.append({"stat": "false negatives", "flagged": flagged,
-                        "examples": int(cols["false_negative"].any(axis=1).sum()),
-                        "rule": "s(a, n_k) >= s(a, p)"})
+        records.append(_false_negatives(int(cols["false_negative"].sum()),
+                                        int(cols["false_negative"].any(axis=1).sum())))
     if "probability" in cols and "target_mass" in cols:
         prob, mass = cols["probability"], cols["target_mass"]
         hit = prob.argmax(axis=1) == mass.argmax(axis=1)
@@ -235,6 +241,12 @@ EXACT_PAIRS = 2**22
 FINE_BINS = 2**16
 
 
+def _false_negatives(flagged: int, examples: int) -> dict[str, Any]:
+    """The record of the terms flagged as possible false negatives, and of their examples."""
+    return {"stat": "false negatives", "flagged": flagged, "examples": examples,
+            "rule": "s(a, n_k) >= s(a, p)"}
+
+
 def _in_batch_records(result: Result, pairs: Any, bins: int, active_columns: tuple[str, ...],
                       notes: list[str]) -> list[dict[str, Any]]:
     """stats of an in-batch loss: the example losses, the active terms of a margin loss (a
@@ -246,13 +258,18 @@ def _in_batch_records(result: Result, pairs: Any, bins: int, active_columns: tup
     terms = result.terms
     if "term" in terms.names and "term" in active_columns:
         active = total = 0
-        step = max(1, 2**20 // max(1, terms.count))
-        for start in range(0, result.batch, step):
-            column = terms.block(start, min(result.batch, start + step))["term"]
-            active += int((column > 0).sum())
-            total += int(column.size)
+        for _, _, columns in scan_blocks(terms, result.batch):
+            active += int((columns["term"] > 0).sum())
+            total += int(columns["term"].size)
         records.append({"stat": "active term", "active": active, "terms": total,
                         "share": active / total if total else 0.0})
+    if "false_negative" in terms.names:  # MNRL: other examples' positives and negatives
+        flagged = examples = 0
+        for _, _, columns in scan_blocks(terms, result.batch):
+            flags = columns["false_negative"]
+            flagged += int(flags.sum())
+            examples += int(flags.any(axis=1).sum())
+        records.append(_false_negatives(flagged, examples))
     counts = [0, 0]
     for pos, neg in pairs():
         counts[0] += pos.size
@@ -357,6 +374,9 @@ def compare(call: LossCall, inputs: Inputs) -> list[Comparison]:
         rows = [Comparison("losscli", True, f"losscli {spec.name}", own.value,
                            own.per_example.tolist(), own.reduction, dict(own.params),
                            warnings=own.warnings)]
+        # a row keeps no breakdown: held while the next row is computed, the rows of an
+        # explicit bank of K = B = 8,192 negatives peaked at 6.7 GB together
+        del own
     except BadData as exc:
         refusals.append(exc)
         rows = [Comparison("losscli", False, f"losscli {spec.name}", reason=exc.message())]
@@ -376,6 +396,7 @@ def compare(call: LossCall, inputs: Inputs) -> list[Comparison]:
                                r.per_example.tolist(), r.reduction, dict(r.params),
                                conv.get("changed", {}), conv.get("flags", {}),
                                warnings=r.warnings))
+        del r
     if refusals and not any(r.defined for r in rows):
         raise refusals[0]
     return rows

@@ -263,6 +263,21 @@ class LazyTerms:
         return self.compute(0, self.batch)
 
 
+# Terms per block where a whole breakdown is read for a few numbers (stats' counts, batch
+# --columns): an in-batch loss's does not fit in memory at once (clip's at B = 8,192: 14 GB).
+SCAN_TERMS = 1 << 20
+
+
+def scan_blocks(terms: Terms | LazyTerms, batch: int,
+                ) -> Iterator[tuple[int, int, dict[str, np.ndarray]]]:
+    """(start, stop, the columns of examples [start, stop)) over the whole breakdown, about
+    SCAN_TERMS terms a block."""
+    step = max(1, SCAN_TERMS // max(1, terms.count))
+    for start in range(0, batch, step):
+        stop = min(batch, start + step)
+        yield start, stop, terms.block(start, stop)
+
+
 @dataclass(frozen=True)
 class Result:
     """What a loss evaluation returns: the reduced value, per-example losses, the breakdown."""

@@ -73,6 +73,8 @@ class Piece:
     target_where: str = ""
     columns: dict[str, list[Any]] | None = None  # batch --columns, example by example
     value: float | list[float] | None = None  # a whole input's own reduced value (--like)
+    # a whole input's convention as its run applied it (--like: with what it read how)
+    convention: dict[str, Any] | None = None
     # The dtype the examples were evaluated in: float32 only where --dtype float32 found a
     # float32 path (a stream kernel, a tiled in-batch loss); everything else is float64.
     dtype: str = "float64"
@@ -230,7 +232,7 @@ def evaluate_whole(table: tables.Table, options: Any, progress: Progress | None 
                  params=dict(result.params), shape=dict(result.shape), denominators=None,
                  all_ignored=False, value=result.value if call.applied is not None else None,
                  columns=example_columns(call.spec, result, options.columns) or None,
-                 dtype=np.dtype(dtype).name)
+                 dtype=np.dtype(dtype).name, convention=result.convention)
 
 
 def _joined_pair(table: tables.Table, dtype: type[np.floating], inexact: dict[str, int],
@@ -379,7 +381,9 @@ def finish(pieces: list[Piece], options: Any) -> FileResult:
     return FileResult(pieces[0].name, call.loss, params, call.reduction, value,
                       per_example, shape, tuple(merge_role_warnings(warnings, add_counts=True)),
                       active=active, margin_terms=terms, columns=_columns(pieces),
-                      convention=None if call.applied is None else call.applied.describe())
+                      convention=pieces[0].convention if len(pieces) == 1 and
+                      pieces[0].convention is not None else
+                      None if call.applied is None else call.applied.describe())
 
 
 def _columns(pieces: list[Piece]) -> dict[str, list[Any]] | None:

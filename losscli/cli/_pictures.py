@@ -20,27 +20,29 @@ def input_name(input: str | None, roles: dict[str, str]) -> str:
 def compute_png(path: str, result: Any, inputs: Any, source: str,
                 order: Sequence[int] | None, force: bool, sources: Sequence[str],
                 ranking: str = "") -> None:
-    """The similarity matrix of an in-batch form (block means for a large batch), else each
-    anchor's positive and negatives on one axis (the first 40, or --worst/--best's: `ranking`
-    names them, "worst" or "best")."""
+    """The similarity matrix of an in-batch form (block means for a large batch), else, and
+    for the examples --worst/--best pick (`order`; `ranking` names them, "worst" or "best"),
+    each anchor's positive and negatives on one axis (the first 40 of them)."""
     from losscli.explore import positive_negative
     from losscli.losses.similarity_map import similarity_map
     from losscli.render import pictures
 
     similarity = result.params.get("similarity", "cosine")
-    sim = similarity_map(inputs, similarity == "cosine", result.shape.get("negatives"))
+    # the matrix has no place for a ranking: the examples picked get their strips
+    sim = None if order is not None else similarity_map(
+        inputs, similarity == "cosine", result.shape.get("negatives"))
     if sim is not None:
         pictures.heatmap_png(path, result.loss, source, sim, similarity=similarity,
                              force=force, inputs=sources)
         return
-    found = positive_negative(result)
+    rows = list(order) if order is not None else list(range(min(result.batch, SHOWN)))
+    found = positive_negative(result, rows[:SHOWN])
     if found is None:
         raise UsageError(f"compute --png draws similarity matrices and anchors' candidates; "
                          f"{result.loss} has neither", "drop --png")
     quantity, positive, negative = found
-    positive = positive.reshape(result.batch, -1)
-    negative = negative.reshape(result.batch, -1)
-    rows = list(order) if order is not None else list(range(min(result.batch, SHOWN)))
+    positive = positive.reshape(len(rows[:SHOWN]), -1)
+    negative = negative.reshape(len(rows[:SHOWN]), -1)
     if order is not None:
         which = f"{ranking} {len(order)}" if ranking else f"{len(order)} of {result.batch}"
         if len(order) > SHOWN:

@@ -14,7 +14,7 @@ import numpy as np
 
 from losscli.errors import UsageError
 from losscli.losses.spec import LossSpec
-from losscli.model import Result
+from losscli.model import Result, scan_blocks
 
 HARDEST = "hardest"
 
@@ -42,12 +42,6 @@ def checked_columns(spec: LossSpec, text: str | None) -> tuple[str, ...]:
     return names
 
 
-# Examples per block of the breakdown read at a time: about this many terms (an in-batch
-# loss has ~B terms an example, and its whole breakdown does not fit in memory: clip at
-# B = 8,192 held 14 GB).
-BLOCK_TERMS = 1 << 20
-
-
 def hardest_terms(spec: LossSpec, columns: dict[str, np.ndarray], role: np.ndarray,
                   n: int) -> np.ndarray:
     """The hardest term of each of the n examples of a block of the breakdown (-1 where it
@@ -72,22 +66,18 @@ def example_columns(spec: LossSpec, result: Result, names: tuple[str, ...],
     if not names:
         return {}
     terms = result.terms
+    if not terms.count:
+        return {name: [None] * result.batch for name in names}
     role = np.array(terms.role)
     index = np.array(terms.index)
     out: dict[str, list[Any]] = {name: [] for name in names}
-    step = max(1, BLOCK_TERMS // max(1, terms.count))
-    for start in range(0, result.batch, step):
-        stop = min(result.batch, start + step)
-        columns = terms.block(start, stop) if terms.count else {}
+    for start, stop, columns in scan_blocks(terms, result.batch):
         hardest = hardest_terms(spec, columns, role, stop - start)
         found = hardest >= 0
         at = np.where(found, hardest, 0)
         rows = np.arange(stop - start)
         for name in names:
-            if name == HARDEST:
-                values = index[at] if terms.count else at
-            else:
-                values = columns[name][rows, at]
+            values = index[at] if name == HARDEST else columns[name][rows, at]
             out[name] += [v if ok else None for v, ok in zip(values.tolist(), found,
                                                              strict=True)]
     return out

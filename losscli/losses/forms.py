@@ -83,10 +83,13 @@ def _unit_rows(x: np.ndarray, out: np.ndarray) -> int:
 
 def stacked_vectors(parts: dict[str, np.ndarray], cosine: bool, warnings: list[str],
                     grad: bool, owned: bool, measure: str = "similarity",
+                    repeats: dict[str, int] | None = None,
                     ) -> tuple[np.ndarray, dict[str, Vectors]]:
     """Z: the roles' rows one after another (anchors, then positives) as the similarity uses
     them, and each role's Vectors (a view of Z). Under cosine the rows are unit (zero rows
-    stay zero, with a warning); the raw rows' norms are kept for the gradients."""
+    stay zero, with a warning); the raw rows' norms are kept for the gradients. `repeats`:
+    parts whose rows are the input's repeated n times (a shared bank, one copy per example),
+    whose zero rows the warning counts once."""
     names = list(parts)
     arrays = list(parts.values())
     D = arrays[0].shape[-1]
@@ -103,7 +106,7 @@ def stacked_vectors(parts: dict[str, np.ndarray], cosine: bool, warnings: list[s
         start += arr.shape[0]
         norms = row_norms(arr) if cosine and grad else None
         if cosine:
-            zeros = _unit_rows(arr, rows)
+            zeros = _unit_rows(arr, rows) // (repeats or {}).get(name, 1)
             if zeros:
                 warnings.append(zero_vectors_warning(name, zeros, measure))
         elif Z is not joined:

@@ -180,7 +180,8 @@ def _in_batch(inputs: Inputs, batch: EmbeddingBatch, params: dict[str, Any], red
             1, 0, 2).reshape(K * B, D)
     work = tiles.work(B, B * (1 + K), D)
     with _jit.job(work):
-        Z, vecs = stacked_vectors(parts, unit, warnings, grad, inputs.owned, "similarity")
+        Z, vecs = stacked_vectors(parts, unit, warnings, grad, inputs.owned, "similarity",
+                                  {"negatives": B // len(batch.negatives)})
     anchor, candidates = Z[:B], Z[B:]
     if not cosine:
         check_dot_range(anchor, candidates, inputs.where("anchor"))
@@ -211,7 +212,7 @@ def _in_batch(inputs: Inputs, batch: EmbeddingBatch, params: dict[str, Any], red
     nonfinite_warning(loss, warnings)
     return Result(
         loss=INFONCE.name, params=dict(params), reduction=reduction, per_example=loss,
-        value=reduce(loss, reduction), shape=shape_dict(B, K, D), terms=terms,
+        value=reduce(loss, reduction), shape=shape_dict(B, M - 1, D), terms=terms,
         warnings=tuple(warnings), gradients=gradients,
     )
 

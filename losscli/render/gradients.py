@@ -25,7 +25,7 @@ def term_norms(result: Result, block: Block) -> np.ndarray | None:
     """(n, kept): the norm of d loss / d (the vector of each kept term), or None without
     gradients.
 
-    A term whose vector belongs to another example (the in-batch candidates: the `example`,
+    A term whose vector belongs to another example (the in-batch candidates: the
     `candidate_role`/`candidate_index` or clip's `direction`/`j` columns) shows that vector's
     gradient (of the summed loss); a class term shows |d loss / d logit_c|, a pair term
     (x1, x2) the norm of both its gradients together.
@@ -55,6 +55,9 @@ def term_norms(result: Result, block: Block) -> np.ndarray | None:
             if key == "positive" and "positives" in grads and "candidate_view" in cols:
                 view = cols["candidate_view"].astype(np.int64)
                 out[mask] = norms["positives"][index[mask], view[mask] - 1]
+            elif key.startswith("negative ") and "negatives" in norms:
+                # MNRL's "negative k": column k of the negatives of example candidate_index
+                out[mask] = norms["negatives"][index[mask], int(key.split()[1])]
             elif key in norms:
                 out[mask] = norms[key][index[mask]]
         return out
@@ -70,8 +73,6 @@ def term_norms(result: Result, block: Block) -> np.ndarray | None:
         if "positive" in norms:
             out[mask] = norms["positive"][cols["candidate_index"].astype(np.int64)[mask]]
         rest = rest & ~mask
-    if "example" in cols:
-        row = cols["example"].astype(np.int64)
     for name in set(role[rest].tolist()):
         key = TERM_GRADIENT.get(name)
         if key == "positive" and key not in grads and "positives" in grads:

@@ -160,13 +160,14 @@ def heatmap_png(path: str, loss: str, source: str, sim: Any, *, similarity: str,
 def candidates_png(path: str, loss: str, source: str, quantity: str, positive: np.ndarray,
                    negative: np.ndarray, rows: Sequence[int], *, which: str = "",
                    force: bool = False, inputs: Sequence[str] = ()) -> None:
-    """Each shown anchor on a row: its positive(s) and negatives on one axis; `which`
-    says which anchors these are in the title ("first 40 of 50", "worst 5")."""
+    """Each shown anchor on a row: its positive(s) and negatives on one axis (row y of
+    `positive` and `negative` is example rows[y]); `which` says which anchors these are in
+    the title ("first 40 of 50", "worst 5")."""
     with figure(path, force, inputs, size=(8.0, max(3.0, 1.0 + 0.3 * len(rows)))) as (_, ax):
-        for y, b in enumerate(rows):
-            ax.scatter(negative[b], np.full(negative.shape[1], y), s=14, color="tab:red",
+        for y in range(len(rows)):
+            ax.scatter(negative[y], np.full(negative.shape[1], y), s=14, color="tab:red",
                        alpha=0.7, label="negatives" if y == 0 else None)
-            ax.scatter(positive[b], np.full(positive.shape[1], y), s=40, color="tab:green",
+            ax.scatter(positive[y], np.full(positive.shape[1], y), s=40, color="tab:green",
                        marker="D", label="positive" if y == 0 else None)
         ax.set_yticks(range(len(rows)), [str(b) for b in rows])
         ax.set_ylim(len(rows) - 0.5, -0.5)

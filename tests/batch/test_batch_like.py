@@ -158,3 +158,21 @@ def test_an_input_too_large_for_a_whole_evaluation_says_why_it_is_whole(tmp_path
     message = got.error_text()
     assert "under --like torch" in message and "drop --like" in message
     assert "meet each other" not in message
+
+
+def test_a_record_says_how_the_library_read_its_negatives(tmp_path: Path) -> None:
+    """(B, D) negatives under sentence-transformers are one per anchor row: batch's record
+    carries the note and the negatives_layout flag, as compute's result does (it carried the
+    convention as the call described it, before any input was read)."""
+    rng = np.random.default_rng(3)
+    inputs = {"anchor": rng.normal(size=(5, 4)), "positive": rng.normal(size=(5, 4)),
+              "negatives": rng.normal(size=(5, 4))}
+    path = tmp_path / "in.json"
+    path.write_text(json.dumps({k: v.tolist() for k, v in inputs.items()}))
+    want = api.evaluate("infonce", inputs, like="sentence-transformers").to_dict()
+    [got] = list(api.evaluate_files("infonce", [str(path)], like="sentence-transformers"))
+    record = got.record()
+    assert record["convention"] == want["convention"]
+    assert record["convention"]["flags"]["negatives_layout"] == "per-anchor"
+    assert any("read one per anchor row" in n for n in record["convention"]["notes"])
+    assert record["value"] == want["value"]

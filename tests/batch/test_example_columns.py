@@ -130,6 +130,8 @@ def test_columns_are_read_a_block_of_examples_at_a_time(monkeypatch):
         return r.terms.block(start, stop)
 
     blocked = replace(r, terms=replace(r.terms, compute=recorded))
-    monkeypatch.setattr(ec, "BLOCK_TERMS", 2 * 18)  # two examples of 18 terms a block
+    from losscli import model
+
+    monkeypatch.setattr(model, "SCAN_TERMS", 2 * 18)  # two examples of 18 terms a block
     assert ec.example_columns(get_spec("clip"), blocked, names) == whole
     assert asked == [(0, 2), (2, 4), (4, 6), (6, 8), (8, 9)]

@@ -3,6 +3,8 @@ in the table (and the hardest push) and a norm column in CSV, for every loss."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import math
 
@@ -91,3 +93,25 @@ def test_compute_grad_json_and_table(args, roles, capsys, monkeypatch) -> None:
     column = lines[0].split(",").index("grad_norm")
     norms = [float(line.split(",")[column]) for line in lines[1:] if line.split(",")[column]]
     assert norms and all(math.isfinite(n) for n in norms)
+
+
+def test_every_in_batch_candidate_shows_its_vectors_gradient(capsys, tmp_path) -> None:
+    """MNRL's breakdown names each candidate by its role (positive, or negative k: column k
+    of the negatives) and example: grad_norm is the norm of that vector's gradient of the
+    summed loss, for every term (the negative candidates' cells were empty)."""
+    rng = np.random.default_rng(9)
+    inputs = {"anchor": rng.normal(size=(4, 3)), "positive": rng.normal(size=(4, 3)),
+              "negatives": rng.normal(size=(4, 2, 3))}
+    path = tmp_path / "in.json"
+    path.write_text(json.dumps({k: v.tolist() for k, v in inputs.items()}))
+    assert run(["compute", "infonce", str(path), "--like", "sentence-transformers", "--grad",
+                "--format", "csv"]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert len(rows) == 4 * 12
+    g = losscli.evaluate("infonce", inputs, like="sentence-transformers", grad=True).gradients
+    for row in rows:
+        j = int(row["candidate_index"])
+        role = row["candidate_role"]
+        vector = g["positive"][j] if role == "positive" else \
+            g["negatives"][j, int(role.split()[1])]
+        assert float(row["grad_norm"]) == pytest.approx(np.linalg.norm(vector), rel=1e-12)

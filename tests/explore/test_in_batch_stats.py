@@ -123,3 +123,23 @@ def test_no_active_share_for_in_batch_losses_without_a_margin(loss):
     records = api.stats(loss, x).records
     assert not any(r["stat"].startswith("active") for r in records)
     assert [r["stat"] for r in records][:1] == ["loss"]
+
+
+def test_mnrl_counts_its_false_negatives_by_blocks(monkeypatch):
+    """MNRL's breakdown flags candidates at least as similar as the own positive: stats
+    counts them (read a few examples at a time, as every block of its breakdown), as the
+    whole matrix did before its breakdown went lazy."""
+    from losscli import model
+
+    rng = np.random.default_rng(6)
+    inputs = {"anchor": rng.normal(size=(7, 4)), "positive": rng.normal(size=(7, 4)),
+              "negatives": rng.normal(size=(7, 2, 4))}
+    r = api.evaluate("infonce", inputs, like="sentence-transformers")
+    flags = r.terms.columns["false_negative"]
+    sim = r.terms.columns["similarity"]
+    assert (flags[:, 1:] == (sim[:, 1:] >= sim[:, :1])).all() and flags.any()
+    monkeypatch.setattr(model, "SCAN_TERMS", 2 * flags.shape[1])  # two examples a block
+    got = api.stats("infonce", inputs, like="sentence-transformers")
+    [record] = [rec for rec in got.records if rec["stat"] == "false negatives"]
+    assert record["flagged"] == int(flags.sum())
+    assert record["examples"] == int(flags.any(axis=1).sum())

@@ -138,3 +138,21 @@ def test_bfloat16_has_float32s_exponent_so_no_exp_overflow_warning():
     assert any("above log(max float16)" in w for w in f16.warnings)
     assert all(math.copysign(1.0, v) > 0 for v in b16.emulation["per_example"]
                if v is not None and v == 0)
+
+
+def test_an_emulation_too_large_for_memory_is_refused(monkeypatch):
+    """The emulation holds the similarity matrix whole, as the training step does: above
+    half the memory available it is refused (exit 4) before anything is allocated (ntxent-
+    batch at B = 8,192 took 10.7 GB); below, it runs."""
+    from losscli.errors import TooLarge
+    from losscli.losses import results
+
+    rng = np.random.default_rng(4)
+    inputs = {"anchor": rng.normal(size=(40, 8)), "positive": rng.normal(size=(40, 8))}
+    assert losscli.evaluate("ntxent-batch", inputs, emulate="bfloat16").emulation is not None
+    terms = 40 * 2 * 79  # 2B views, 2B - 1 candidates each
+    monkeypatch.setattr(results, "available_memory", lambda: 2 * 48 * terms - 2)
+    with pytest.raises(TooLarge, match="half the memory available"):
+        losscli.evaluate("ntxent-batch", inputs, emulate="bfloat16")
+    monkeypatch.setattr(results, "available_memory", lambda: 2 * 48 * terms)
+    assert losscli.evaluate("ntxent-batch", inputs, emulate="bfloat16").emulation is not None

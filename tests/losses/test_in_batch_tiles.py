@@ -228,6 +228,7 @@ def test_in_batch_infonce_with_negatives_equals_the_reference(path, tile, layout
         np.testing.assert_allclose(r.gradients[role], g, rtol=1e-12, atol=1e-14, err_msg=role)
     columns = r.terms.columns
     assert r.terms.role == ("positive",) + ("negative",) * (B * (1 + K) - 1)
+    assert r.shape["negatives"] == B * (1 + K) - 1  # the candidates, as the other forms count
     named = {("positive", j) for j in range(B)} | {(f"negative {k}", j) for k in range(K)
                                                    for j in range(B)}
     for b in range(B):

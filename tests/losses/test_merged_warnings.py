@@ -87,3 +87,17 @@ def test_the_in_batch_losses_zero_vectors_merge_with_their_counts() -> None:
         zeros = [w for w in r.warnings if "zero vector" in w]
         assert zeros == ["zero vectors in anchor (2) and positive (1) under cosine similarity: "
                          "their cosine is taken as 0"], name
+
+
+def test_a_shared_banks_zero_vectors_are_counted_once_under_mnrl() -> None:
+    """MNRL's candidates hold a (K, D) bank once per example: its zero rows are the bank's."""
+    import losscli
+
+    rng = np.random.default_rng(2)
+    bank = rng.normal(size=(3, 4))
+    bank[1] = 0.0
+    r = losscli.evaluate("infonce", {"anchor": rng.normal(size=(5, 4)),
+                                     "positive": rng.normal(size=(5, 4)), "negatives": bank},
+                         like="sentence-transformers")
+    assert [w for w in r.warnings if "zero vectors" in w] == [
+        "zero vectors in negatives (1) under cosine similarity: their cosine is taken as 0"]

@@ -226,7 +226,12 @@ def test_like_a_one_negative_per_row_library_reads_b_d_negatives_per_anchor(loss
     explicit = losscli.evaluate(loss, {**arrs, "negatives": arrs["negatives"][:, None]},
                                 like=lib)
     np.testing.assert_allclose(unsaid.per_example, explicit.per_example, rtol=1e-12)
-    assert unsaid.shape["negatives"] == 1
+    # one negative per example; MNRL's shape counts its candidates' negatives: the other
+    # B - 1 positives and the B negatives (of a K-bank: B K)
+    B = len(arrs["anchor"])
+    in_batch = loss == "infonce"
+    assert unsaid.shape["negatives"] == explicit.shape["negatives"] == (
+        2 * B - 1 if in_batch else 1)
     assert not any(WARNING in w for w in unsaid.warnings)
     assert any("read one per anchor row" in n for n in unsaid.convention["notes"])
     assert unsaid.convention["flags"]["negatives_layout"] == "per-anchor"
@@ -234,7 +239,8 @@ def test_like_a_one_negative_per_row_library_reads_b_d_negatives_per_anchor(loss
         losscli.evaluate(loss, arrs, like=lib, negatives_layout="shared")
     # a bank of another size is not one per anchor row: read as it was
     bank = {**arrs, "negatives": arrs["negatives"][:2]}
-    assert losscli.evaluate(loss, bank, like=lib).shape["negatives"] == 2
+    assert losscli.evaluate(loss, bank, like=lib).shape["negatives"] == (
+        B - 1 + 2 * B if in_batch else 2)
 
 
 def test_compare_says_which_rows_read_the_negatives_per_anchor() -> None:

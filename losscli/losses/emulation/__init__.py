@@ -157,10 +157,37 @@ def check_format(loss: str, name: str) -> Format:
     return FORMAT[name]
 
 
+# Bytes an emulation holds per term of the loss's breakdown: it computes the similarity
+# matrix whole, as the training step does (the format's product, the exact similarities,
+# the logits, the log-softmax): ntxent-batch at B = 8,192 peaked at 10.7 GB for its 268 M
+# terms, 40 bytes a term; clip at 14.
+BYTES_PER_TERM = 48
+
+
+def check_size(loss: str, terms: int, where: str | None) -> None:
+    """Refuse (exit 4) an emulation whose whole matrices would take more than half the
+    memory available, before any is allocated."""
+    from losscli.errors import TooLarge
+    from losscli.losses import results
+
+    need = terms * BYTES_PER_TERM
+    available = results.available_memory()
+    if available is not None and need > available // 2:
+        raise TooLarge(f"--emulate holds {loss}'s similarities whole: about "
+                       f"{need / 2**30:.3g} GiB for {terms:,} terms, more than half the "
+                       f"memory available ({available / 2**30:.3g} GiB)",
+                       "emulate a smaller batch (a slice of the input), or drop --emulate",
+                       where=where)
+
+
 def emulate(loss: str, inputs: Inputs, params: Mapping[str, Any], fmt: Format,
-            reference: np.ndarray, reduce: Callable[[np.ndarray], Any]) -> dict[str, Any]:
+            reference: np.ndarray, reduce: Callable[[np.ndarray], Any], terms: int,
+            ) -> dict[str, Any]:
     """The loss in the format beside its float64 per-example `reference`: the emulated
-    per-example losses and value, their differences, and the diagnosis (a list of lines)."""
+    per-example losses and value, their differences, and the diagnosis (a list of lines).
+    `terms`: the breakdown's terms, which size the emulation's matrices (check_size)."""
+    roles = [role for role in ("anchor", "logits") if role in inputs]
+    check_size(loss, terms, inputs.where(roles[0]) if roles else None)
     trace = _emulators()[loss](inputs, params, fmt)
     per = trace.per_example.astype(np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
