@@ -272,7 +272,7 @@ def evaluate_files(name: str, inputs: str | os.PathLike | Iterable[str | os.Path
     check_library_layout(spec, call.applied, negatives_layout)
     if columns is not None and not isinstance(columns, str):
         columns = ",".join(columns)
-    chosen = checked_columns(spec, columns)
+    chosen = checked_columns(spec, columns, call.convention)
     sources = expand(list(inputs), dict(role_files or {}))
     if not sources:
         raise UsageError("no input given", "give INPUTS (files, directories, globs or -) or "

@@ -200,7 +200,7 @@ def run_batch(loss: str, inputs: list[str] | None, roles: dict[str, str],
                                  positives_layout=positives_layout, **params)
     sink = Sink(out, force, read)
     writer = _Writer(sink, fmt, per_example, summary, show, rank,
-                     _column_names(loss, columns))
+                     _column_names(loss, columns, like))
     totals = Summary()
     first_failure: int | None = None
     noted = False  # the --like note, said once
@@ -252,11 +252,12 @@ def run_batch(loss: str, inputs: list[str] | None, roles: dict[str, str],
     return int(ExitCode.OK)
 
 
-def _column_names(loss: str, columns: str | None) -> tuple[str, ...]:
-    from losscli.losses import get_spec
+def _column_names(loss: str, columns: str | None, like: str | None) -> tuple[str, ...]:
+    from losscli.losses.call import LossCall
     from losscli.losses.example_columns import checked_columns
 
-    return checked_columns(get_spec(loss), columns)
+    call = LossCall.of(loss, like=like)
+    return checked_columns(call.spec, columns, call.convention)
 
 
 def _finite(value: Any) -> bool:

@@ -83,6 +83,8 @@ def convention_to_dict(conv: Convention | str | None, spec: LossSpec) -> dict:
            "source": conv.source}
     if conv.negatives_layout is not None:  # only where a library has one layout
         out["negatives_layout"] = conv.negatives_layout
+    if conv.columns:  # only where its form's breakdown has columns of its own
+        out["columns"] = [{"name": c.name, "help": c.help} for c in conv.columns]
     return out
 
 
@@ -131,6 +133,7 @@ def convention_lines(spec: LossSpec) -> list[str]:
         if conv.negatives_layout == "per-anchor":
             lines.append("      negatives: one per anchor row only ((B, D) negatives are read "
                          "(B, 1, D); --negatives-layout shared exits 2)")
+        lines += [f"      column {c.name}: {c.help}" for c in conv.columns]
         lines += [f"      note: {n}" for n in conv.notes]  # each with the options it is for
         if conv.source:
             lines.append(f"      source: {conv.source}")

@@ -13,24 +13,29 @@ from typing import Any
 import numpy as np
 
 from losscli.errors import UsageError
-from losscli.losses.spec import LossSpec
+from losscli.losses.spec import Convention, LossSpec
 from losscli.model import Result, scan_blocks
 
 HARDEST = "hardest"
 
 
-def valid_columns(spec: LossSpec) -> tuple[str, ...]:
-    """The columns --columns accepts for this loss: `hardest`, then its breakdown columns."""
-    return (HARDEST, *(c.name for c in spec.columns)) if spec.hardest else ()
+def valid_columns(spec: LossSpec, convention: Convention | None = None) -> tuple[str, ...]:
+    """The columns --columns accepts for this loss: `hardest`, then its breakdown columns
+    (and those the convention's form adds)."""
+    if not spec.hardest:
+        return ()
+    extra = () if convention is None else tuple(c.name for c in convention.columns)
+    return tuple(dict.fromkeys((HARDEST, *(c.name for c in spec.columns), *extra)))
 
 
-def checked_columns(spec: LossSpec, text: str | None) -> tuple[str, ...]:
+def checked_columns(spec: LossSpec, text: str | None, convention: Convention | None = None,
+                    ) -> tuple[str, ...]:
     """The names of --columns A,B,... (empty when not given); a usage error for a name the
     loss has no column of, listing those it has."""
     if text is None:
         return ()
     names = tuple(dict.fromkeys(n.strip() for n in text.split(",") if n.strip()))
-    valid = valid_columns(spec)
+    valid = valid_columns(spec, convention)
     if not names:
         raise UsageError("--columns got no column name", f"choose from {', '.join(valid)}")
     for name in names:

@@ -265,6 +265,8 @@ class Convention:
       mean of the anchor's and the positive's losses, as optax.ntxent on [a, p, n...])
     - tiled: under it the loss goes by tiles of a similarity matrix built from the batch's
       anchor and positive vectors (LossSpec.tiled): batch hands it the one (2B, D) buffer
+    - columns: the breakdown columns its form has beside the loss's own (MNRL's candidates
+      named by role and example): `batch --columns` takes them, `explain` lists them
     - reductions: the batch reductions the library offers, its default first: mean, sum,
       none, mean-nonzero (mean over the terms > 0 in the whole batch, PML AvgNonZero),
       mean-nonzero-split (that, over positive and negative pairs apart, summed)
@@ -324,6 +326,7 @@ class Convention:
     probabilities_input: bool = False
     negatives_form: str = "explicit"
     tiled: bool = False
+    columns: tuple[Column, ...] = ()
     reductions: tuple[str, ...] = ("mean", "sum", "none")
     term_reduction: dict[str, str] = field(default_factory=dict)
     zero_single_pair: bool = False

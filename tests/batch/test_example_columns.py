@@ -135,3 +135,44 @@ def test_columns_are_read_a_block_of_examples_at_a_time(monkeypatch):
     monkeypatch.setattr(model, "SCAN_TERMS", 2 * 18)  # two examples of 18 terms a block
     assert ec.example_columns(get_spec("clip"), blocked, names) == whole
     assert asked == [(0, 2), (2, 4), (4, 6), (6, 8), (8, 9)]
+
+
+CONVENTION_COLUMNS = [("infonce", "sentence-transformers", "negatives"),
+                      ("supcon", "supcontrast", None)]
+
+
+def test_the_conventions_with_columns_of_their_own_are_these():
+    from losscli.losses import LOSSES
+
+    assert sorted((name, lib) for name, spec in LOSSES.items()
+                  for lib, c in spec.conventions.items() if getattr(c, "columns", ())) == \
+        sorted((name, lib) for name, lib, _ in CONVENTION_COLUMNS)
+
+
+@pytest.mark.parametrize("name,like,extra", CONVENTION_COLUMNS)
+def test_a_conventions_own_columns_are_in_its_breakdown_and_batch_takes_them(
+        capsys, tmp_path, name, like, extra):
+    """MNRL's candidate_role and candidate_index (and SupContrast's views) are declared on
+    the convention: its breakdown has them, and batch --columns gives them at each example's
+    hardest term (they were refused: not among the loss's own columns)."""
+    from losscli.losses import get_spec
+
+    rng = np.random.default_rng(13)
+    inputs = {"anchor": rng.normal(size=(6, 4)), "positive": rng.normal(size=(6, 4))}
+    if extra:
+        inputs[extra] = rng.normal(size=(6, 2, 4))
+    r = losscli.evaluate(name, inputs, like=like)
+    declared = [c.name for c in get_spec(name).conventions[like].columns]
+    assert set(declared) <= set(r.terms.names)
+    path = tmp_path / "in.json"
+    path.write_text(json.dumps({k: v.tolist() for k, v in inputs.items()}))
+    code, out, err = run_cli(capsys, "batch", name, str(path), "--like", like, "--per-example",
+                             "--columns", ",".join(["hardest", *declared]), "-f", "jsonl")
+    assert code == 0, err
+    from losscli.losses.example_columns import hardest_terms
+
+    columns = r.terms.columns
+    at = hardest_terms(get_spec(name), columns, np.array(r.terms.role), r.batch)
+    for b, row in enumerate(records(out)):
+        for column in declared:
+            assert row["columns"][column] == columns[column][b, at[b]], (b, column)

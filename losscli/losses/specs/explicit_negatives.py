@@ -105,6 +105,9 @@ INFONCE = LossSpec(
             params={"similarity": "cosine", "temperature": 0.05},
             api_values={"similarity": {"cosine": "cos_sim", "dot": "dot_score"}},
             negatives_form="in-batch", tiled=True,
+            columns=(Column("candidate_role", "the candidate's role: positive, or negative k "
+                            "(column k of the negatives)", kind="str"),
+                     Column("candidate_index", "the candidate's example", kind="int")),
             negatives_layout="per-anchor",
             reductions=("mean", "none"),
             source="UKPLab/sentence-transformers sentence_transformers/losses/"

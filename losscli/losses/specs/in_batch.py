@@ -141,6 +141,12 @@ SUPCON = LossSpec(
             "an example's loss is the mean over its 1 + P views, the batch's the mean",
             params={"temperature": 0.07, "base_temperature": 0.07},
             eps=1e-9, eps_placement="partition", negatives_form="multi-view", tiled=True,
+            columns=(Column("view", "the row's view: anchor, or positive k", kind="str"),
+                     Column("candidate_role", "the candidate's view's role: anchor or "
+                            "positive", kind="str"),
+                     Column("candidate_index", "the candidate's example", kind="int"),
+                     Column("candidate_view", "the candidate's view: 0 the anchor, k positive "
+                            "k - 1", kind="int")),
             unsupported_roles={"negatives": "SupContrast takes every view's negatives from the "
                                "other examples' views (a negative given as a sample of its own "
                                "would be an anchor without positives: NaN, SupContrast#50)"},
