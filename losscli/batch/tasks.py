@@ -378,12 +378,14 @@ def finish(pieces: list[Piece], options: Any) -> FileResult:
         value = pieces[0].value
     else:
         value = reduce(per_example, call.reduction, denominator if denominators else None)
+    # a whole input's run says how it read the input (MNRL's per-anchor note); else the call's
+    convention = pieces[0].convention if len(pieces) == 1 else None
+    if convention is None and call.applied is not None:
+        convention = call.applied.describe()
     return FileResult(pieces[0].name, call.loss, params, call.reduction, value,
                       per_example, shape, tuple(merge_role_warnings(warnings, add_counts=True)),
                       active=active, margin_terms=terms, columns=_columns(pieces),
-                      convention=pieces[0].convention if len(pieces) == 1 and
-                      pieces[0].convention is not None else
-                      None if call.applied is None else call.applied.describe())
+                      convention=convention)
 
 
 def _columns(pieces: list[Piece]) -> dict[str, list[Any]] | None:

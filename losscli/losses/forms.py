@@ -212,8 +212,7 @@ class PairedBatch:
 
     def layout(self) -> tuple[np.ndarray, np.ndarray]:
         """pos and skip for the row kernels: row i's positive is column i, nothing skipped."""
-        B = self.batch
-        return np.arange(B, dtype=np.int64), np.full(B, -1, dtype=np.int64)
+        return paired_layout(self.batch)
 
     def diagonal(self) -> np.ndarray:
         """s(a_i, p_i) (B,): each row's positive (and each column's)."""
@@ -422,6 +421,12 @@ def float64_inputs(inputs: Inputs) -> Inputs:
         return inputs
     return replace(inputs, arrays={r: np.ascontiguousarray(a, dtype=np.float64)
                                    for r, a in inputs.arrays.items()})
+
+
+def paired_layout(batch: int) -> tuple[np.ndarray, np.ndarray]:
+    """pos and skip of rows whose positive is their own column (row i's is column i): the
+    paired batch, MNRL's candidates; nothing skipped."""
+    return np.arange(batch, dtype=np.int64), np.full(batch, -1, dtype=np.int64)
 
 
 def explicit_layout(batch: int) -> tuple[np.ndarray, np.ndarray]:

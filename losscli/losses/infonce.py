@@ -21,6 +21,7 @@ from losscli.losses import relative_softmax as rs
 from losscli.losses import tiles
 from losscli.losses.forms import (
     check_dot_range,
+    paired_layout,
     positive_similarities,
     reordered,
     stacked_vectors,
@@ -185,14 +186,14 @@ def _in_batch(inputs: Inputs, batch: EmbeddingBatch, params: dict[str, Any], red
     anchor, candidates = Z[:B], Z[B:]
     if not cosine:
         check_dot_range(anchor, candidates, inputs.where("anchor"))
-    pos, skip = np.arange(B, dtype=np.int64), np.full(B, -1, dtype=np.int64)
+    pos, skip = paired_layout(B)
     scale = 1.0 / t
     with _jit.job(work):
         diag = positive_similarities(anchor, candidates[:B], cosine)
         stats, _ = rs.statistics(lambda: tiles.tiles(anchor, candidates, cosine), pos, skip,
                                  diag, scale, work)
     loss = stats.losses()
-    breakdown = _InBatchRows(anchor, candidates, K, cosine, diag, scale, stats)
+    breakdown = _InBatchRows(anchor, candidates, K, cosine, diag, scale, stats, (pos, skip))
     M = B * (1 + K)
     terms = LazyTerms(("positive",) + ("negative",) * (M - 1), (0,) + tuple(range(M - 1)),
                       IN_BATCH_NAMES, B, tiles.on_demand(breakdown.block, work),
@@ -228,15 +229,16 @@ class _InBatchRows:
     negatives) and its example (candidate_index)."""
 
     def __init__(self, anchor: np.ndarray, candidates: np.ndarray, K: int, cosine: bool,
-                 diag: np.ndarray, scale: float, stats: rs.Relative) -> None:
+                 diag: np.ndarray, scale: float, stats: rs.Relative,
+                 layout: tuple[np.ndarray, np.ndarray]) -> None:
         self.anchor, self.candidates, self.cosine = anchor, candidates, cosine
-        self.diag, self.scale, self.stats = diag, scale, stats
+        self.diag, self.scale, self.stats, self.layout = diag, scale, stats, layout
         self.read = tiles.RowReader(anchor, candidates, cosine)
         self.labels = np.array(["positive"] + [f"negative {k}" for k in range(K)], dtype=object)
 
     def block(self, start: int, stop: int) -> dict[str, np.ndarray]:
         B, M = self.anchor.shape[0], self.candidates.shape[0]
-        pos, skip = np.arange(B, dtype=np.int64), np.full(B, -1, dtype=np.int64)
+        pos, skip = self.layout
         S = self.read(start, stop)
         logit, prob, grad = rs.terms(S, start, pos, skip, self.diag, self.scale, self.stats,
                                      np.ones(B))
