@@ -36,7 +36,6 @@ def is_lazy(batch: int, terms: int, grad: bool) -> bool:
 
 
 def by_rows(batch: int, role: tuple[str, ...], index: tuple[int, ...], rows: Rows, grad: bool,
-            each: Callable[[dict[str, np.ndarray]], None] | None = None,
             ) -> tuple[dict[str, np.ndarray], Terms | LazyTerms]:
     """(the per-example arrays, the breakdown) of `rows`: each example's from its own row
     alone, its kernels' path chosen by the whole batch's work (`_jit.run(kernel,
@@ -44,8 +43,6 @@ def by_rows(batch: int, role: tuple[str, ...], index: tuple[int, ...], rows: Row
     all terms)."""
     if not is_lazy(batch, len(role), grad):
         examples, columns = rows(0, batch)
-        if each is not None:
-            each(columns)
         return examples, Terms(role=role, index=index, columns=columns)
     examples: dict[str, np.ndarray] = {}
     names: tuple[str, ...] = ()
@@ -58,8 +55,6 @@ def by_rows(batch: int, role: tuple[str, ...], index: tuple[int, ...], rows: Row
                 examples[name] = np.empty(batch, dtype=values.dtype)
             examples[name][start:stop] = values
         names = tuple(columns)
-        if each is not None:
-            each(columns)
 
     def block(start: int, stop: int) -> dict[str, np.ndarray]:
         return rows(start, stop)[1]
@@ -73,20 +68,17 @@ def example_rows(array: np.ndarray, start: int, stop: int) -> np.ndarray:
     return array if array.shape[0] == 1 else array[start:stop]
 
 
-class NonzeroMean:
-    """The mean of the terms > 0 over blocks of terms (PML's AvgNonZeroReducer; 0 when
-    none is): one block gives results.mean_nonzero's bits."""
+def active_parts(terms: np.ndarray) -> dict[str, np.ndarray]:
+    """Each example's sum and count of its terms > 0 ((n, T) -> (n,) each): what a mean
+    over the batch's active terms (PML's AvgNonZeroReducer) is made of, the same bits
+    whether the examples come whole or by blocks (a running sum over blocks rounds apart
+    from one sum over B x T)."""
+    active = terms > 0.0
+    return {"active_sum": np.where(active, terms, 0.0).sum(axis=1),
+            "active_count": active.sum(axis=1)}
 
-    def __init__(self) -> None:
-        self.total = 0.0
-        self.count = 0
 
-    def add(self, terms: np.ndarray) -> None:
-        """Count a block of terms in."""
-        active = terms > 0.0
-        self.total += terms[active].sum()
-        self.count += int(active.sum())
-
-    def value(self) -> float:
-        """The mean of the terms > 0 added so far."""
-        return float(self.total / self.count) if self.count else 0.0
+def mean_of_active(examples: dict[str, np.ndarray]) -> float:
+    """The mean of the batch's terms > 0 from each example's active_parts; 0 when none is."""
+    count = int(examples["active_count"].sum())
+    return float(examples["active_sum"].sum() / count) if count else 0.0

@@ -41,7 +41,7 @@ from losscli.losses.streams import StreamRows
 from losscli.losses.sweeps import Limits, flag, no_limits, reduced
 from losscli.losses.variants import single_pair_zero
 from losscli.losses.vectors import embedding_gradients, to_unit
-from losscli.model import Inputs, LazyTerms, Result
+from losscli.model import Inputs, LazyTerms, Result, scan_blocks
 
 
 def _check_temperature(t: float, warnings: list[str]) -> None:
@@ -380,13 +380,14 @@ def sweep_limits(param: str, values: np.ndarray, results: list[Result]) -> Limit
     if param != "temperature" or flag(first, "negatives_form", "explicit") != "explicit":
         return no_limits()
     columns, limits = no_limits()
-    sim = first.terms.columns["similarity"]
-    K = sim.shape[1] - 1
-    gap = np.zeros(sim.shape[0])
-    if K:
-        gap = np.maximum(sim[:, 1:].max(axis=1) - sim[:, 0], 0.0)
+    K = first.terms.count - 1
+    gap = np.zeros(first.batch)
+    if K:  # a block of examples at a time: the breakdown may be too large to hold whole
+        for start, stop, block in scan_blocks(first.terms, first.batch):
+            sim = block["similarity"]
+            gap[start:stop] = np.maximum(sim[:, 1:].max(axis=1) - sim[:, 0], 0.0)
     g = reduced(gap, first.reduction)
-    large = reduced(np.full(sim.shape[0], math.log(K + 1)), first.reduction)
+    large = reduced(np.full(first.batch, math.log(K + 1)), first.reduction)
     columns["lower_bound"] = g / values  # LSE(v) - v_0 >= max_j v_j - v_0
     columns["upper_bound"] = g / values + large  # ... <= that + log(K + 1)
     limits.update({"large_temperature": large, "small_temperature_gap": g})

@@ -16,7 +16,13 @@ from losscli.kernels import _jit
 from losscli.kernels import margins as kern
 from losscli.kernels import stream as sk
 from losscli.losses.conventions import term_reduction
-from losscli.losses.explicit_terms import NonzeroMean, by_rows, example_rows, is_lazy
+from losscli.losses.explicit_terms import (
+    active_parts,
+    by_rows,
+    example_rows,
+    is_lazy,
+    mean_of_active,
+)
 from losscli.losses.results import (
     REGIME_NAMES,
     check_embedding_breakdown,
@@ -28,7 +34,15 @@ from losscli.losses.roles import check_magnitudes, embedding_batch
 from losscli.losses.spec import Convention
 from losscli.losses.specs.explicit_negatives import TRIPLET
 from losscli.losses.streams import STREAM_DISTANCES, StreamRows
-from losscli.losses.sweeps import Limits, active_share, flag, kinks, listed, no_limits
+from losscli.losses.sweeps import (
+    Limits,
+    active_share,
+    block_values,
+    flag,
+    kinks,
+    listed,
+    no_limits,
+)
 from losscli.losses.thresholds import relative_to_d_ap
 from losscli.losses.variants import TERM_CODES, eps_args
 from losscli.losses.vectors import DISTANCE_KINDS, embedding_gradients, to_unit
@@ -81,14 +95,16 @@ def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, *, grad: bo
                      regimes, loss)
         columns = {"d_ap": np.repeat(d_ap[:, None], K, axis=1), "d_an": d_an,
                    "violation": violation, "term": term, "regime": REGIME_NAMES[regimes]}
-        return {"loss": loss, "d_ap": d_ap}, columns
+        examples = {"loss": loss, "d_ap": d_ap}
+        if nonzero:
+            examples.update(active_parts(term))
+        return examples, columns
 
-    active = NonzeroMean()
-    examples, terms = by_rows(B, ("negative",) * K, tuple(range(K)), rows, grad,
-                              lambda columns: active.add(columns["term"]))
+    nonzero = reduction == "mean-nonzero"  # PML's AvgNonZeroReducer over every term
+    examples, terms = by_rows(B, ("negative",) * K, tuple(range(K)), rows, grad)
     loss = examples["loss"]
     nonfinite_warning(loss, warnings)
-    value = active.value() if reduction == "mean-nonzero" else reduce(loss, reduction)
+    value = mean_of_active(examples) if nonzero else reduce(loss, reduction)
     gradients = None
     if grad:
         ga = np.empty((B, batch.dim))
@@ -142,9 +158,8 @@ def sweep_limits(param: str, values: np.ndarray, results: list[Result]) -> Limit
                                if flag(first, "soft_margin") else
                                "soft: the margin is unused, the loss is constant in it")
     else:
-        cols = first.terms.columns
-        found = kinks((cols["d_an"] - cols["d_ap"]).ravel(), float(values.min()),
-                      float(values.max()))
+        found = kinks(block_values(first, lambda cols: cols["d_an"] - cols["d_ap"]),
+                      float(values.min()), float(values.max()))
         limits["kinks"] = found
         limits["notes"].append("piecewise linear in the margin: a term turns on where m "
                                f"crosses d_an - d_ap; kinks in range: {listed(found)}")
