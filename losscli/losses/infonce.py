@@ -197,8 +197,6 @@ def _in_batch(inputs: Inputs, batch: EmbeddingBatch, params: dict[str, Any], red
     _check_temperature(t, warnings)
     cosine = params["similarity"] == "cosine"
     unit = cosine or convention.normalize
-    if B == 1 and K == 0:
-        warnings.append(_without_negatives("in-batch", B))
     parts = {"anchor": batch.anchor, "positive": batch.positive}
     if K:  # negative column k of every example, k = 0 .. K - 1
         parts["negatives"] = np.broadcast_to(batch.negatives, (B, K, D)).transpose(
@@ -207,6 +205,8 @@ def _in_batch(inputs: Inputs, batch: EmbeddingBatch, params: dict[str, Any], red
     with _jit.job(work):
         Z, vecs = stacked_vectors(parts, unit, warnings, grad, inputs.owned, "similarity",
                                   {"negatives": B // len(batch.negatives)})
+    if B == 1 and K == 0:  # after the vectors' own warnings, as the explicit form orders them
+        warnings.append(_without_negatives("in-batch", B))
     anchor, candidates = Z[:B], Z[B:]
     if not cosine:
         check_dot_range(anchor, candidates, inputs.where("anchor"))

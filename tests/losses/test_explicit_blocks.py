@@ -251,3 +251,4 @@ def test_reductions_over_every_term_by_blocks(loss, like, monkeypatch) -> None:
     assert isinstance(blocks.terms, LazyTerms)
     assert json.dumps(blocks.value) == json.dumps(whole.value)
     assert same(blocks.per_example, whole.per_example)
+
