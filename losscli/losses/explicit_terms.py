@@ -8,6 +8,9 @@ GB. So above EAGER_TERMS the loss's kernel runs over blocks of examples, only th
 per-example losses are kept, and a block's columns are computed again when the breakdown is
 read (LazyTerms): the same kernel on the same rows, on the path (compiled or interpreted,
 serial or parallel) the whole batch's work chooses, so the same bits as the whole-batch run.
+Whatever spans the batch is made so that blocks add up to the same bits: a reduction over
+all terms from per-example parts (`active_parts`), a shared bank's similarities from BLAS
+products on a fixed grid of rows (`vectors.SimilarityRows`).
 
 With `--grad` the breakdown stays whole: the gradient kernels read its columns, and the
 gradients themselves (B x K x D numbers) are larger than it.
@@ -39,8 +42,8 @@ def by_rows(batch: int, role: tuple[str, ...], index: tuple[int, ...], rows: Row
             ) -> tuple[dict[str, np.ndarray], Terms | LazyTerms]:
     """(the per-example arrays, the breakdown) of `rows`: each example's from its own row
     alone, its kernels' path chosen by the whole batch's work (`_jit.run(kernel,
-    whole_work, ...)`). `each` sees every block's columns once, in order (a reduction over
-    all terms)."""
+    whole_work, ...)`). A reduction over all terms is made of per-example parts
+    (active_parts), never summed across blocks."""
     if not is_lazy(batch, len(role), grad):
         examples, columns = rows(0, batch)
         return examples, Terms(role=role, index=index, columns=columns)
