@@ -19,7 +19,7 @@ from losscli.errors import SURFACE, BadData, UsageError
 from losscli.losses import Convention, module_of
 from losscli.losses.call import LossCall
 from losscli.losses.conventions import compared_for
-from losscli.losses.histograms import add_counts
+from losscli.losses.histograms import add_counts, bin_width, edges
 from losscli.losses.run import run
 from losscli.losses.spec import Param, plain_number
 from losscli.losses.sweeps import no_limits
@@ -158,10 +158,10 @@ def histogram(series: dict[str, np.ndarray], bins: int) -> dict[str, Any]:
     lo, hi = float(joined.min()), float(joined.max())
     if lo == hi:
         lo, hi = lo - 0.5, hi + 0.5
-    edges = np.linspace(lo, hi, bins + 1)
-    counts = {k: np.histogram(s, bins=edges)[0].tolist() for k, s in zip(series, finite,
+    bounds = edges(lo, hi, bins)
+    counts = {k: np.histogram(s, bins=bounds)[0].tolist() for k, s in zip(series, finite,
                                                                          strict=True)}
-    return {"edges": edges.tolist(), "counts": counts}
+    return {"edges": bounds.tolist(), "counts": counts}
 
 
 def positive_negative(result: Result, rows: Sequence[int],
@@ -321,7 +321,7 @@ def _streamed_explicit(terms: Terms | LazyTerms, batch: int, role: np.ndarray,
     for parts in series():
         for k in range(2):
             add_counts(counts[k], parts[k], lo, hi)
-    return sums, {"edges": np.linspace(lo, hi, bins + 1).tolist(),
+    return sums, {"edges": edges(lo, hi, bins).tolist(),
                   "counts": {k: c.tolist() for k, c in zip(keys, counts, strict=False)}}
 
 
@@ -428,7 +428,7 @@ def _streamed(pairs: Any, bins: int, names: tuple[str, ...] = ("s_ap", "s_an"),
             continue
         a, b = ranges[k]
         cumulative = np.cumsum(fine[k])
-        width = (b - a) / fine[k].size
+        width = bin_width(a, b, fine[k].size)
         out: dict[str, Any] = {"count": n[k], "mean": mean[k],
                                "std": math.sqrt(m2[k] / n[k]), "min": lo[k]}
         def at_rank(j: int, k: int = k, a: float = a, width: float = width,
@@ -447,7 +447,7 @@ def _streamed(pairs: Any, bins: int, names: tuple[str, ...] = ("s_ap", "s_an"),
             out[label] = low + (rank - below) * (high - low)
         out["max"] = hi[k]
         sums.append(out)
-        hists.append({"edges": np.linspace(a, b, bins + 1).tolist(),
+        hists.append({"edges": edges(a, b, bins).tolist(),
                       "counts": {name: fine[k].reshape(bins, FINE_BINS).sum(axis=1).tolist()}})
     return sums, hists
 

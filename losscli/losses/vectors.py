@@ -103,7 +103,7 @@ def similarity_rows(anchor: np.ndarray, bank: np.ndarray, cosine: bool) -> np.nd
 # A shared bank's similarities are BLAS products of tiles of anchor rows on a fixed grid,
 # about this many bytes a tile (at least GRID_MIN_ROWS rows, at most GRID_MAX_ROWS).
 GRID_BYTES = 32 * 2**20
-GRID_MIN_ROWS = 64
+GRID_MIN_ROWS = 1  # a bank of millions of negatives: a row a product, 8 C bytes
 GRID_MAX_ROWS = 512
 
 
@@ -115,7 +115,8 @@ class SimilarityRows:
     rows multiplied with it (a row alone goes by gemv; 600 x 5 against 1 x 5 rows differed
     in the last bit): a shared bank's products are taken by tiles of rows on a grid fixed by
     C, and a block's rows read from their tiles, the last one kept (blocks read in order pay
-    one product a tile). A per-anchor bank's rows are each their own product (einsum).
+    one product a tile). A per-anchor bank's rows go through a kernel of dot products on the
+    whole batch's path (einsum rounds a lone row apart; nothing is shared for BLAS to use).
     Under cosine (unit rows) the similarities are clamped to [-1, 1]. Against a kernel of
     dot products (every row in one order) BLAS took a third to an eighth of the time
     (B = 2,048, K = 16,384, D = 768: 0.49 s against 4.0 s).
@@ -130,7 +131,11 @@ class SimilarityRows:
     def __call__(self, start: int, stop: int) -> np.ndarray:
         """(stop - start, C): the similarities of examples [start, stop)."""
         if self.bank.shape[0] != 1:
-            return similarity_rows(self.anchor[start:stop], self.bank[start:stop], self.cosine)
+            out = np.empty((stop - start, self.bank.shape[1]))
+            work = self.bank.size  # the whole batch's: its path for every block
+            _jit.run(kern.row_similarities, work, np.ascontiguousarray(self.anchor[start:stop]),
+                     np.ascontiguousarray(self.bank[start:stop]), self.cosine, out)
+            return out
         out = np.empty((stop - start, self.bank.shape[1]),
                        dtype=np.result_type(self.anchor.dtype, self.bank.dtype))
         for t0 in range(start - start % self.grid, stop, self.grid):

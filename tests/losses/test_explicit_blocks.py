@@ -107,6 +107,10 @@ def test_blocks_equal_the_whole_batch(loss, like, params, layout, monkeypatch) -
     for name in want:
         assert same(got[name], want[name]), name
         assert same(blocks.terms.block(2, 6)[name], want[name][2:6]), name
+    for r in (5, 0, 6):  # an example alone, out of order (--worst): its row as the batch's
+        row = blocks.terms.block(r, r + 1)
+        for name in want:
+            assert same(row[name], want[name][r:r + 1]), (r, name)
 
 
 @pytest.mark.parametrize("loss", NEGATIVE_LOSSES)
@@ -252,3 +256,36 @@ def test_reductions_over_every_term_by_blocks(loss, like, monkeypatch) -> None:
     assert json.dumps(blocks.value) == json.dumps(whole.value)
     assert same(blocks.per_example, whole.per_example)
 
+
+
+def test_a_wide_shared_bank_is_multiplied_a_few_rows_at_a_time() -> None:
+    """QA26 D1: a tile of the grid is ~GRID_BYTES whatever K (64 rows at least made
+    `compute circle` over K = 4 M negatives take 5.1 GB for --terms none)."""
+    from losscli.losses import vectors
+
+    anchor = np.zeros((128, 4))
+    for K, rows in ((4_000_000, 1), (1_000_000, 4), (8192, 512), (10, 512)):
+        bank = np.lib.stride_tricks.as_strided(np.zeros(1), shape=(1, K, 4), strides=(0,) * 3)
+        grid = vectors.SimilarityRows(anchor, bank, False).grid
+        assert grid == rows, (K, grid)
+        assert grid == 1 or grid * K * 8 <= vectors.GRID_BYTES
+
+
+def test_to_dict_computes_a_lazy_breakdown_once(monkeypatch) -> None:
+    """QA26 D5: Result.to_dict read `terms.columns` once for the names and again for each
+    column, each a whole pass over the blocks."""
+    blockwise(monkeypatch)
+    r = evaluate("triplet", None, {}, "shared")
+    calls = []
+    real = r.terms.compute
+
+    def counted(start, stop):
+        calls.append((start, stop))
+        return real(start, stop)
+
+    from dataclasses import replace
+
+    lazy = replace(r, terms=replace(r.terms, compute=counted))
+    doc = lazy.to_dict()
+    assert calls == [(0, B)]
+    assert doc == r.to_dict()
