@@ -1,10 +1,13 @@
-"""Shared by the benchmark scripts: machine description, load, table printing."""
+"""Shared by the benchmark scripts: machine description, load, table printing, a command's
+wall time and its own peak RSS."""
 
 from __future__ import annotations
 
 import os
 import platform
 import statistics
+import subprocess
+import time
 
 
 def machine() -> str:
@@ -47,3 +50,36 @@ def table(header: list[str], rows: list[list[str]]) -> str:
     out = [line(header), "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
     out += [line(r) for r in rows]
     return "\n".join(out)
+
+
+# runs a command line in-process and reports its own peak RSS on stderr as the last line
+PEAK = r"""
+import os, runpy, sys
+def hwm():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+code = 0
+try:
+    if sys.argv[1:3] == ["-m", "losscli"]:  # losscli's main() ends with os._exit
+        from losscli.cli import run
+        code = run(sys.argv[3:])
+    else:
+        sys.argv = sys.argv[1:]
+        runpy.run_path(sys.argv[0], run_name="__main__")
+except SystemExit as exc:
+    code = exc.code or 0
+sys.stdout.flush()
+sys.stderr.write(f"\npeak-rss {hwm()}\n")
+sys.stderr.flush()
+os._exit(code if isinstance(code, int) else 1)
+"""
+
+
+def timed(argv: list[str], env: dict[str, str] | None = None) -> tuple[float, str, str]:
+    start = time.perf_counter()
+    done = subprocess.run(argv, capture_output=True, text=True, env=env)
+    elapsed = time.perf_counter() - start
+    if done.returncode != 0:
+        raise SystemExit(f"failed ({done.returncode}): {' '.join(argv)}\n{done.stderr}")
+    return elapsed, done.stdout, done.stderr

@@ -15,40 +15,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import load, machine, median, table  # noqa: E402
+from _common import PEAK, load, machine, median, table, timed  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "samples" / "seed-example-1.json"
-
-# runs a command line in-process and reports its own peak RSS on stderr as the last line
-PEAK = r"""
-import os, runpy, sys
-def hwm():
-    for line in open("/proc/self/status"):
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) * 1024
-code = 0
-try:
-    if sys.argv[1:3] == ["-m", "losscli"]:  # losscli's main() ends with os._exit
-        from losscli.cli import run
-        code = run(sys.argv[3:])
-    else:
-        sys.argv = sys.argv[1:]
-        runpy.run_path(sys.argv[0], run_name="__main__")
-except SystemExit as exc:
-    code = exc.code or 0
-sys.stdout.flush()
-sys.stderr.write(f"\npeak-rss {hwm()}\n")
-sys.stderr.flush()
-os._exit(code if isinstance(code, int) else 1)
-"""
 
 READ = r"""
 import os, sys
@@ -63,15 +38,6 @@ with open(sys.argv[1], "rb", buffering=0) as fh:
         total += n
 print(total)
 """
-
-
-def timed(argv: list[str], env: dict[str, str] | None = None) -> tuple[float, str, str]:
-    start = time.perf_counter()
-    done = subprocess.run(argv, capture_output=True, text=True, env=env)
-    elapsed = time.perf_counter() - start
-    if done.returncode != 0:
-        raise SystemExit(f"failed ({done.returncode}): {' '.join(argv)}\n{done.stderr}")
-    return elapsed, done.stdout, done.stderr
 
 
 def startup(runs: int) -> None:

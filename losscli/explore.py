@@ -10,7 +10,7 @@ convention.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -19,11 +19,20 @@ from losscli.errors import SURFACE, BadData, UsageError
 from losscli.losses import Convention, module_of
 from losscli.losses.call import LossCall
 from losscli.losses.conventions import compared_for
-from losscli.losses.histograms import add_counts
+from losscli.losses.histograms import add_counts, bin_width, edges
 from losscli.losses.run import run
 from losscli.losses.spec import Param, plain_number
 from losscli.losses.sweeps import no_limits
-from losscli.model import Comparison, Inputs, Result, Stats, Sweep, scan_blocks
+from losscli.model import (
+    Comparison,
+    Inputs,
+    LazyTerms,
+    Result,
+    Stats,
+    Sweep,
+    Terms,
+    scan_blocks,
+)
 
 QUANTILES = (("p5", 5), ("p25", 25), ("p50", 50), ("p75", 75), ("p95", 95))
 MAX_STEPS = 10_000
@@ -149,24 +158,27 @@ def histogram(series: dict[str, np.ndarray], bins: int) -> dict[str, Any]:
     lo, hi = float(joined.min()), float(joined.max())
     if lo == hi:
         lo, hi = lo - 0.5, hi + 0.5
-    edges = np.linspace(lo, hi, bins + 1)
-    counts = {k: np.histogram(s, bins=edges)[0].tolist() for k, s in zip(series, finite,
+    bounds = edges(lo, hi, bins)
+    counts = {k: np.histogram(s, bins=bounds)[0].tolist() for k, s in zip(series, finite,
                                                                          strict=True)}
-    return {"edges": edges.tolist(), "counts": counts}
+    return {"edges": bounds.tolist(), "counts": counts}
 
 
-def positive_negative(result: Result, rows: Sequence[int] | None = None,
+def positive_negative(result: Result, rows: Sequence[int],
                       ) -> tuple[str, np.ndarray, np.ndarray] | None:
-    """The positive and negative distances (or similarities) of the breakdown: of every
-    example, or of the examples `rows` only, read a row at a time (an in-batch loss's whole
-    breakdown does not fit in memory: MNRL's at B = 8,192 took 6 GB for a 40-row picture)."""
-    terms, role = result.terms, np.array(result.terms.role)
-    if rows is None:
-        cols = terms.columns
-    else:
-        blocks = [terms.block(r, r + 1) for r in rows]
-        cols = {name: np.concatenate([b[name] for b in blocks]) for name in terms.names} \
-            if blocks else {name: np.empty((0, terms.count)) for name in terms.names}
+    """The positive and negative distances (or similarities) of the examples `rows`, read a
+    row at a time (an in-batch loss's whole breakdown does not fit in memory: MNRL's at
+    B = 8,192 took 6 GB for a 40-row picture)."""
+    terms = result.terms
+    blocks = [terms.block(r, r + 1) for r in rows]
+    cols = {name: np.concatenate([b[name] for b in blocks]) for name in terms.names} \
+        if blocks else {name: np.empty((0, terms.count)) for name in terms.names}
+    return _positive_negative(cols, np.array(terms.role))
+
+
+def _positive_negative(cols: dict[str, np.ndarray], role: np.ndarray,
+                       ) -> tuple[str, np.ndarray, np.ndarray] | None:
+    """("distance" or "similarity", the positives, the negatives) of a block of columns."""
     if "d_ap" in cols and "d_an" in cols:
         return "distance", cols["d_ap"][:, 0], cols["d_an"]
     if "distance" in cols:
@@ -194,45 +206,123 @@ def stats(call: LossCall, inputs: Inputs, bins: int = 20) -> Stats:
         return Stats(result.loss, dict(result.params), result.reduction, result.value,
                      records, result.warnings + tuple(notes),
                      result.convention)
-    cols = result.terms.columns
-    records: list[dict[str, Any]] = [{"stat": "loss", **summary(result.per_example)}]
+    notes: list[str] = []
+    records = _explicit_records(result, bins, notes)
     thresholds = getattr(module_of(call.spec), "active_thresholds", None)
-    if "regime" in cols:
-        regime = cols["regime"]
-        counts = {r: int((regime == r).sum()) for r in ("hard", "semi-hard", "easy")}
-        records.append({"stat": "regimes", **counts, "terms": int(regime.size)})
-    for column in ("term", "triplet_term", "pair_term", "pos_term", "neg_term"):
-        if column in cols:
-            terms = cols[column]
+    return Stats(result.loss, dict(result.params), result.reduction, result.value, records,
+                 result.warnings + tuple(notes), result.convention,
+                 tuple(thresholds(result.params, records)) if thresholds else ())
+
+
+ACTIVE_COLUMNS = ("term", "triplet_term", "pair_term", "pos_term", "neg_term")
+REGIMES = ("hard", "semi-hard", "easy")
+
+
+def _explicit_records(result: Result, bins: int, notes: list[str]) -> list[dict[str, Any]]:
+    """stats of a breakdown with one row of terms per example, read a block of examples at
+    a time (an explicit loss's over a shared bank of K = B = 8,192 negatives is 67 M terms):
+    the example losses, regimes, active terms, flagged false negatives, a classifier's
+    accuracy, then the positive and negative distances (or similarities) on one scale, held
+    and sorted up to EXACT_PAIRS terms, above it streamed as an in-batch loss's are."""
+    terms = result.terms
+    role = np.array(terms.role)
+    names = set(terms.names)
+    held = result.batch * terms.count <= EXACT_PAIRS
+    regimes = dict.fromkeys(REGIMES, 0)
+    regime_terms = 0
+    active = {c: [0, 0] for c in ACTIVE_COLUMNS if c in names}
+    flagged = flagged_examples = 0
+    hits: list[np.ndarray] = []
+    p_target: list[np.ndarray] = []
+    series: list[list[np.ndarray]] = [[], [], []]  # positives, negatives, d_nn
+    what = None
+    for _, _, cols in scan_blocks(terms, result.batch):
+        if "regime" in cols:
+            regime = cols["regime"]
+            for r in REGIMES:
+                regimes[r] += int((regime == r).sum())
+            regime_terms += int(regime.size)
+        for column, counts in active.items():
+            values = cols[column]
             if "kind" in cols:  # contrastive: the dissimilar pairs are the ones that switch
-                terms = terms[:, 1:]
-            active = int((terms > 0).sum())
-            records.append({"stat": f"active {column}", "active": active,
-                            "terms": int(terms.size),
-                            "share": active / terms.size if terms.size else 0.0})
-    if "false_negative" in cols:
-        records.append(_false_negatives(int(cols["false_negative"].sum()),
-                                        int(cols["false_negative"].any(axis=1).sum())))
-    if "probability" in cols and "target_mass" in cols:
-        prob, mass = cols["probability"], cols["target_mass"]
-        hit = prob.argmax(axis=1) == mass.argmax(axis=1)
+                values = values[:, 1:]
+            counts[0] += int((values > 0).sum())
+            counts[1] += int(values.size)
+        if "false_negative" in cols:
+            flagged += int(cols["false_negative"].sum())
+            flagged_examples += int(cols["false_negative"].any(axis=1).sum())
+        if "probability" in cols and "target_mass" in cols:
+            prob, mass = cols["probability"], cols["target_mass"]
+            hits.append(prob.argmax(axis=1) == mass.argmax(axis=1))
+            p_target.append((prob * mass).sum(axis=1))
+        pn = _positive_negative(cols, role)
+        if pn is not None:
+            what = pn[0]
+            if not held:
+                continue
+            series[0].append(np.ravel(pn[1]))
+            series[1].append(np.ravel(pn[2]))
+            if "d_nn" in cols:
+                series[2].append(np.ravel(cols["d_nn"]))
+    records: list[dict[str, Any]] = [{"stat": "loss", **summary(result.per_example)}]
+    if "regime" in names:
+        records.append({"stat": "regimes", **regimes, "terms": regime_terms})
+    for column, (count, total) in active.items():
+        records.append({"stat": f"active {column}", "active": count, "terms": total,
+                        "share": count / total if total else 0.0})
+    if "false_negative" in names:
+        records.append(_false_negatives(flagged, flagged_examples))
+    if hits:
+        hit = np.concatenate(hits)
         records.append({"stat": "accuracy", "correct": int(hit.sum()), "examples": len(hit),
                         "share": float(hit.mean())})
-        records.append({"stat": "p_target", **summary((prob * mass).sum(axis=1))})
-    pn = positive_negative(result)
-    if pn is not None:
-        what, pos, neg = pn
-        short = "d" if what == "distance" else "s"
-        hist = histogram({f"{short}_ap": pos, f"{short}_an": neg}, bins)
-        records.append({"stat": f"{short}_ap", "quantity": f"positive {what}", **summary(pos)})
-        records.append({"stat": f"{short}_an", "quantity": f"negative {what}", **summary(neg)})
-        records.append({"stat": "histogram", "quantity": what, **hist})
-        if "d_nn" in cols:
-            records.append({"stat": "d_nn", "quantity": "negative-pair distance",
-                            **summary(cols["d_nn"])})
-    return Stats(result.loss, dict(result.params), result.reduction, result.value, records,
-                 result.warnings, result.convention,
-                 tuple(thresholds(result.params, records)) if thresholds else ())
+        records.append({"stat": "p_target", **summary(np.concatenate(p_target))})
+    if what is None:
+        return records
+    short = "d" if what == "distance" else "s"
+    keys = (f"{short}_ap", f"{short}_an") + (("d_nn",) if "d_nn" in names else ())
+    if held:
+        values = [np.concatenate(v) for v in series[:len(keys)]]
+        sums = [summary(v) for v in values]
+        hist = histogram(dict(zip(keys[:2], values[:2], strict=True)), bins)
+    else:
+        sums, hist = _streamed_explicit(terms, result.batch, role, keys, bins)
+        notes.append(f"{result.batch * terms.count:,} terms: their quantiles (p5 ... p95) are "
+                     f"read from a histogram of {FINE_BINS:,} bins per --bins bin, within 1/"
+                     f"{FINE_BINS * bins:,} of each one's range (count, mean, std, min, max "
+                     "are exact)")
+    records.append({"stat": keys[0], "quantity": f"positive {what}", **sums[0]})
+    records.append({"stat": keys[1], "quantity": f"negative {what}", **sums[1]})
+    records.append({"stat": "histogram", "quantity": what, **hist})
+    if len(keys) == 3:
+        records.append({"stat": "d_nn", "quantity": "negative-pair distance", **sums[2]})
+    return records
+
+
+def _streamed_explicit(terms: Terms | LazyTerms, batch: int, role: np.ndarray,
+                       keys: tuple[str, ...], bins: int,
+                       ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """summaries of the positives, the negatives (and d_nn) as _streamed gives them, and
+    the positives' and negatives' histogram on one scale, a block of examples at a time."""
+    def series() -> Iterator[tuple[np.ndarray, ...]]:
+        for _, _, cols in scan_blocks(terms, batch):
+            _, pos, neg = _positive_negative(cols, role)
+            parts = (pos, neg, cols["d_nn"]) if len(keys) == 3 else (pos, neg)
+            yield tuple(np.asarray(p, dtype=np.float64).ravel() for p in parts)
+
+    sums, _ = _streamed(series, bins, keys)
+    ends = [s for s in sums[:2] if s["count"]]
+    if not ends:
+        return sums, {"edges": [], "counts": {k: [] for k in keys[:2]}}
+    lo, hi = min(s["min"] for s in ends), max(s["max"] for s in ends)
+    if lo == hi:
+        lo, hi = lo - 0.5, hi + 0.5
+    counts = [np.zeros(bins, dtype=np.int64) for _ in range(2)]
+    for parts in series():
+        for k in range(2):
+            add_counts(counts[k], parts[k], lo, hi)
+    return sums, {"edges": edges(lo, hi, bins).tolist(),
+                  "counts": {k: c.tolist() for k, c in zip(keys, counts, strict=False)}}
 
 
 # Above this many similarities an in-batch loss's quantiles come from a fine histogram (its
@@ -297,15 +387,18 @@ def _in_batch_records(result: Result, pairs: Any, bins: int, active_columns: tup
     return records
 
 
-def _streamed(pairs: Any, bins: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """summary and histogram of the positive and negative similarities in two passes over
-    the tiles: exact count, mean, std, min and max (the mean and squares merged tile by
-    tile), quantiles read from a FINE_BINS histogram of each one's own range."""
-    n = [0, 0]
-    mean = [0.0, 0.0]
-    m2 = [0.0, 0.0]
-    lo = [math.inf, math.inf]
-    hi = [-math.inf, -math.inf]
+def _streamed(pairs: Any, bins: int, names: tuple[str, ...] = ("s_ap", "s_an"),
+              ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """summary and histogram of each series (`pairs()` yields a tuple of one array per name,
+    the positive and negative similarities by default) in two passes over the tiles: exact
+    count, mean, std, min and max (the mean and squares merged tile by tile), quantiles read
+    from a FINE_BINS histogram of each one's own range."""
+    count = len(names)
+    n = [0] * count
+    mean = [0.0] * count
+    m2 = [0.0] * count
+    lo = [math.inf] * count
+    hi = [-math.inf] * count
     for parts in pairs():
         for k, v in enumerate(parts):
             v = v[np.isfinite(v)]
@@ -320,22 +413,22 @@ def _streamed(pairs: Any, bins: int) -> tuple[list[dict[str, Any]], list[dict[st
             n[k] = total
             lo[k] = min(lo[k], float(v.min()))
             hi[k] = max(hi[k], float(v.max()))
-    fine = [np.zeros(FINE_BINS * bins, dtype=np.int64) for _ in range(2)]
+    fine = [np.zeros(FINE_BINS * bins, dtype=np.int64) for _ in range(count)]
     ranges = [(a, b) if a < b else (a - 0.5, b + 0.5) for a, b in zip(lo, hi, strict=True)]
     for parts in pairs():
         for k, v in enumerate(parts):
             if n[k]:
-                add_counts(fine[k], v, *ranges[k], whole=n[0] + n[1])
+                add_counts(fine[k], v, *ranges[k], whole=sum(n))
     sums: list[dict[str, Any]] = []
     hists: list[dict[str, Any]] = []
-    for k, name in enumerate(("s_ap", "s_an")):
+    for k, name in enumerate(names):
         if not n[k]:
             sums.append({"count": 0})
             hists.append({"edges": [], "counts": {name: []}})
             continue
         a, b = ranges[k]
         cumulative = np.cumsum(fine[k])
-        width = (b - a) / fine[k].size
+        width = bin_width(a, b, fine[k].size)
         out: dict[str, Any] = {"count": n[k], "mean": mean[k],
                                "std": math.sqrt(m2[k] / n[k]), "min": lo[k]}
         def at_rank(j: int, k: int = k, a: float = a, width: float = width,
@@ -354,7 +447,7 @@ def _streamed(pairs: Any, bins: int) -> tuple[list[dict[str, Any]], list[dict[st
             out[label] = low + (rank - below) * (high - low)
         out["max"] = hi[k]
         sums.append(out)
-        hists.append({"edges": np.linspace(a, b, bins + 1).tolist(),
+        hists.append({"edges": edges(a, b, bins).tolist(),
                       "counts": {name: fine[k].reshape(bins, FINE_BINS).sum(axis=1).tolist()}})
     return sums, hists
 

@@ -562,8 +562,9 @@ def result_to_dict(result: Result, examples: bool = True, order: list[int] | Non
 
 def _examples(result: Result, order: list[int] | None = None) -> list[dict[str, Any]]:
     terms = result.terms
-    names = list(terms.columns)
-    columns = [column_lists(terms.columns[n]) for n in names]
+    whole = terms.columns  # once: a LazyTerms computes every column on each access
+    names = list(whole)
+    columns = [column_lists(whole[n]) for n in names]
     grads = None
     if result.gradients is not None:
         grads = {role: finite_list(arr) for role, arr in result.gradients.items()}

@@ -27,7 +27,7 @@ from losscli.losses.example_columns import example_columns
 from losscli.losses.roles import embedding_batch, huge_entry_warning
 from losscli.losses.run import run
 from losscli.losses.streams import StreamRows
-from losscli.model import Inputs, Result
+from losscli.model import Inputs, Result, scan_blocks
 
 NONFINITE_WARNING = "example loss(es) not finite (first: example"
 NONFINITE_FIX = "remove or replace NaN and infinite values"
@@ -135,16 +135,17 @@ class FullEvaluator:
 
 def active_terms(result: Result, call: LossCall) -> tuple[int | None, int | None]:
     """(active, all) margin terms: the entries > 0 of the spec's active columns, over the
-    negative terms (the similar pair's term is always on)."""
+    negative terms (the similar pair's term is always on), a block of examples at a time."""
     names = call.spec.active_columns
     if not names:
         return None, None
     negative = np.array(result.terms.role) == "negative"
     active = terms = 0
-    for name in names:
-        column = result.terms.columns[name][:, negative]
-        active += int((column > 0).sum())
-        terms += int(column.size)
+    for _, _, columns in scan_blocks(result.terms, result.batch):
+        for name in names:
+            column = columns[name][:, negative]
+            active += int((column > 0).sum())
+            terms += int(column.size)
     return active, terms
 
 

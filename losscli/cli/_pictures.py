@@ -36,13 +36,14 @@ def compute_png(path: str, result: Any, inputs: Any, source: str,
                              force=force, inputs=sources)
         return
     rows = list(order) if order is not None else list(range(min(result.batch, SHOWN)))
-    found = positive_negative(result, rows[:SHOWN])
+    shown = rows[:SHOWN]
+    found = positive_negative(result, shown)
     if found is None:
         raise UsageError(f"compute --png draws similarity matrices and anchors' candidates; "
                          f"{result.loss} has neither", "drop --png")
     quantity, positive, negative = found
-    positive = positive.reshape(len(rows[:SHOWN]), -1)
-    negative = negative.reshape(len(rows[:SHOWN]), -1)
+    positive = positive.reshape(len(shown), -1)
+    negative = negative.reshape(len(shown), -1)
     if order is not None:
         which = f"{ranking} {len(order)}" if ranking else f"{len(order)} of {result.batch}"
         if len(order) > SHOWN:
@@ -50,4 +51,4 @@ def compute_png(path: str, result: Any, inputs: Any, source: str,
     else:
         which = f"first {len(rows)} of {result.batch}" if result.batch > len(rows) else ""
     pictures.candidates_png(path, result.loss, source, quantity, positive, negative,
-                            rows[:SHOWN], which=which, force=force, inputs=sources)
+                            shown, which=which, force=force, inputs=sources)

@@ -124,6 +124,25 @@ def distances(x, bank, kind, out):
 
 
 @kernel
+def row_similarities(x, bank, cosine, out):
+    """out[b, c] = x_b . bank[b, c] for a per-row bank (B, C, D); under cosine (rows already
+    of unit length) clamped to [-1, 1], NaN kept.
+
+    Each dot product in one order whatever rows are computed with it: a block of a batch's
+    rows comes out as the whole batch's did (numpy's einsum rounds a lone row apart).
+    """
+    for b in prange(x.shape[0]):
+        for c in range(bank.shape[1]):
+            s = dot(x[b], bank[b, c])
+            if cosine:
+                if s > 1.0:
+                    s = 1.0
+                elif s < -1.0:
+                    s = -1.0
+            out[b, c] = s
+
+
+@kernel
 def distances_eps_difference(x, y, eps, out):
     """out[b] = ||x_b - y_b + eps||_2, torch.pairwise_distance's eps placement (x, y (B, D))."""
     for b in prange(x.shape[0]):

@@ -1,25 +1,28 @@
 """An anchor against its positives and negatives: the shared setup of supcon-like losses.
 
-multi-similarity, circle and lifted-structure (generalized) each score an anchor against
+multi-similarity, circle, lifted-structure and supcon (explicit) each score an anchor against
 P positives (`positives`, or `positive` as P = 1) and K explicit negatives. Each bank keeps
 its own layout (shared or per anchor): the two are never broadcast to one copy per anchor.
+Their similarities and distances are computed a block of examples at a time where the
+breakdown is large (explicit_terms.by_rows), by kernels whose rows do not depend on the block.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
+from losscli.losses.explicit_terms import example_rows, is_lazy
 from losscli.losses.results import check_breakdown
 from losscli.losses.roles import anchor_rows, check_huge, negatives_bank, positives_bank
 from losscli.losses.vectors import (
+    SimilarityRows,
     Vectors,
     distance_backward,
     distance_rows,
     similarity_backward,
-    similarity_rows,
     vectors,
 )
 from losscli.model import Inputs
@@ -36,6 +39,9 @@ class Candidates:
     negatives: Vectors
     positive_role: str  # "positive" or "positives": the gradients' key
     negatives_given: bool
+    # (positives', negatives') SimilarityRows by cosine, made on first use
+    similarity_rows: dict[bool, tuple[SimilarityRows, SimilarityRows]] = field(
+        default_factory=dict, repr=False)
 
     @property
     def batch(self) -> int:
@@ -57,9 +63,9 @@ class Candidates:
         """K, the negatives of each anchor (0 where none were given)."""
         return self.negatives.raw.shape[1]
 
-    def kinds(self) -> np.ndarray:
-        """(B, P + K) the breakdown's `kind` column: positive, then negative."""
-        kind = np.empty((self.batch, self.p + self.k), dtype=object)
+    def kinds(self, rows: int) -> np.ndarray:
+        """(rows, P + K) the breakdown's `kind` column: positive, then negative."""
+        kind = np.empty((rows, self.p + self.k), dtype=object)
         kind[:, :self.p] = "positive"
         kind[:, self.p:] = "negative"
         return kind
@@ -69,17 +75,31 @@ class Candidates:
         return (("positive",) * self.p + ("negative",) * self.k,
                 tuple(range(self.p)) + tuple(range(self.k)))
 
-    def similarities(self, cosine: bool) -> np.ndarray:
-        """(B, P + K): s(a, positives) then s(a, negatives)."""
-        return np.ascontiguousarray(np.concatenate(
-            [similarity_rows(self.anchor.used, self.positives.used, cosine),
-             similarity_rows(self.anchor.used, self.negatives.used, cosine)], axis=1))
+    def used(self, start: int, stop: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The used vectors of examples [start, stop): anchors (n, D), positives and negatives
+        (1 or n, C, D), a shared bank whole."""
+        return (self.anchor.used[start:stop], example_rows(self.positives.used, start, stop),
+                example_rows(self.negatives.used, start, stop))
 
-    def distances(self, kind: str) -> np.ndarray:
-        """(B, P + K): d(a, positives) then d(a, negatives)."""
+    def similarities(self, cosine: bool, start: int, stop: int) -> np.ndarray:
+        """(stop - start, P + K): s(a, positives) then s(a, negatives), of examples
+        [start, stop), each row the same bits whatever block it is read in."""
+        if cosine not in self.similarity_rows:
+            a = self.anchor.used
+            self.similarity_rows[cosine] = (SimilarityRows(a, self.positives.used, cosine),
+                                            SimilarityRows(a, self.negatives.used, cosine))
+        positives, negatives = self.similarity_rows[cosine]
         return np.ascontiguousarray(np.concatenate(
-            [distance_rows(self.anchor.used, self.positives.used, kind),
-             distance_rows(self.anchor.used, self.negatives.used, kind)], axis=1))
+            [positives(start, stop), negatives(start, stop)], axis=1))
+
+    def distances(self, kind: str, start: int, stop: int) -> np.ndarray:
+        """(stop - start, P + K): d(a, positives) then d(a, negatives), of examples
+        [start, stop), the kernel on the path the whole batch's work chooses."""
+        a, positives, negatives = self.used(start, stop)
+        B, D = self.batch, self.dim
+        return np.ascontiguousarray(np.concatenate(
+            [distance_rows(a, positives, kind, B * self.p * D),
+             distance_rows(a, negatives, kind, B * self.k * D)], axis=1))
 
     def gradients(self, grad_a: np.ndarray, grad_pos: np.ndarray, grad_neg: np.ndarray,
                   ) -> dict[str, np.ndarray]:
@@ -117,7 +137,8 @@ def candidates(inputs: Inputs, unit: bool, warnings: list[str], *, negatives_req
     """The anchor, its positives and negatives, prepared for the similarity or distance.
 
     The breakdown (`terms(P, K)` per example; P + K by default) and the gradients are
-    checked against compute's limits before anything is normalized.
+    checked against compute's limits before anything is normalized; a breakdown computed
+    by blocks (explicit_terms.is_lazy) holds a block at a time, and is not refused.
     """
     anchor, single = anchor_rows(inputs)
     B, D = anchor.shape
@@ -125,8 +146,9 @@ def candidates(inputs: Inputs, unit: bool, warnings: list[str], *, negatives_req
     negatives = negatives_bank(inputs, B, D, single, required=negatives_required,
                                allow_empty=not negatives_required)
     P, K = positives.shape[1], negatives.shape[1]
-    check_breakdown(B, terms(P, K) if terms else P + K, loss,
-                    B * (1 + P + K) * D if grad else 0)
+    T = terms(P, K) if terms else P + K
+    if not is_lazy(B, T, grad):  # by blocks (never with --grad) nothing B x T is held
+        check_breakdown(B, T, loss, B * (1 + P + K) * D if grad else 0)
     check_huge({"anchor": anchor, role: positives, "negatives": negatives}, warnings)
     return Candidates(vectors(anchor, unit, warnings, "anchor", measure),
                       vectors(positives, unit, warnings, role, measure),

@@ -16,12 +16,13 @@ import numpy as np
 
 from losscli.kernels import _jit
 from losscli.kernels import candidates as kern
-from losscli.losses.candidates import candidates
+from losscli.losses.candidates import Candidates, candidates
+from losscli.losses.explicit_terms import by_rows
 from losscli.losses.results import result, shape_dict
 from losscli.losses.spec import Convention
 from losscli.losses.specs.pairs import CIRCLE
 from losscli.losses.variants import pml_single_call_zero, zero_rows
-from losscli.model import Inputs, Result, Terms
+from losscli.model import Inputs, Result
 
 
 def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, grad: bool = False,
@@ -36,28 +37,34 @@ def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, grad: bool 
     c = candidates(inputs, True, warnings, negatives_required=not zero_without,
                    loss=CIRCLE.name, grad=grad)
     B, P, K = c.batch, c.p, c.k
-    sim = c.similarities(True)
     if K == 0:
-        return _no_negatives(c, sim, params, reduction, grad, convention, warnings)
+        return _no_negatives(c, params, reduction, grad, convention, warnings)
     threshold = np.inf
     if convention is not None and convention.softplus_threshold is not None:
         threshold = float(convention.softplus_threshold)
-    alpha = np.empty((B, P + K))
-    logit = np.empty_like(alpha)
-    share = np.empty_like(alpha)
-    dsim = np.empty_like(alpha)
-    lse_pos = np.empty(B)
-    lse_neg = np.empty(B)
-    loss = np.empty(B)
-    _jit.run(kern.circle_rows, B * (P + K) * 4, sim, P, float(params["margin"]),
-             float(params["gamma"]), threshold, alpha, logit, share, dsim, lse_pos, lse_neg,
-             loss)
-    role, index = c.role_index()
-    terms = Terms(role, index, {
-        "kind": c.kinds(), "similarity": sim, "alpha": alpha, "logit": logit, "share": share,
-        "gradient": dsim, "lse_pos": np.repeat(lse_pos[:, None], P + K, axis=1),
-        "lse_neg": np.repeat(lse_neg[:, None], P + K, axis=1)})
-    gradients = c.similarity_gradients(dsim) if grad else None
+    margin, gamma = float(params["margin"]), float(params["gamma"])
+
+    def rows(start: int, stop: int) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+        n = stop - start
+        sim = c.similarities(True, start, stop)
+        alpha = np.empty((n, P + K))
+        logit = np.empty_like(alpha)
+        share = np.empty_like(alpha)
+        dsim = np.empty_like(alpha)
+        lse_pos = np.empty(n)
+        lse_neg = np.empty(n)
+        loss = np.empty(n)
+        _jit.run(kern.circle_rows, B * (P + K) * 4, sim, P, margin, gamma, threshold, alpha,
+                 logit, share, dsim, lse_pos, lse_neg, loss)
+        return {"loss": loss}, {
+            "kind": c.kinds(n), "similarity": sim, "alpha": alpha, "logit": logit,
+            "share": share, "gradient": dsim,
+            "lse_pos": np.repeat(lse_pos[:, None], P + K, axis=1),
+            "lse_neg": np.repeat(lse_neg[:, None], P + K, axis=1)}
+
+    examples, terms = by_rows(B, *c.role_index(), rows, grad)
+    loss = examples["loss"]
+    gradients = c.similarity_gradients(terms.columns["gradient"]) if grad else None
     if pml_single_call_zero(convention, B, c.positives.raw.shape[0] > 1
                             or c.negatives.raw.shape[0] > 1, P, K, warnings):
         zero_rows(loss, gradients)
@@ -65,25 +72,29 @@ def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, grad: bool 
                   terms, warnings, gradients)
 
 
-def _no_negatives(c, sim: np.ndarray, params: dict[str, Any], reduction: str, grad: bool,
+def _no_negatives(c: Candidates, params: dict[str, Any], reduction: str, grad: bool,
                   convention: Convention, warnings: list[str]) -> Result:
     """K = 0 under a library that gives such an anchor loss 0 (PML's zero rows): the
     positives' rows keep their similarity, alpha and logit; the loss and gradients are 0."""
     B, P = c.batch, c.p
     m, gamma = float(params["margin"]), float(params["gamma"])
-    alpha = np.maximum(1.0 + m - sim, 0.0)
-    with np.errstate(over="ignore", invalid="ignore"):
-        logit = -gamma * alpha * (sim - (1.0 - m))
-        lost = ~np.isfinite(logit)  # gamma alpha overflowed, the logit need not: gamma last
-        logit[lost] = (-gamma * (alpha * (sim - (1.0 - m))))[lost]
-    nan = np.full((B, P), np.nan)
-    role, index = c.role_index()
-    terms = Terms(role, index, {
-        "kind": c.kinds(), "similarity": sim, "alpha": alpha, "logit": logit, "share": nan,
-        "gradient": np.zeros((B, P)), "lse_pos": nan, "lse_neg": nan})
+
+    def rows(start: int, stop: int) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+        n = stop - start
+        sim = c.similarities(True, start, stop)
+        alpha = np.maximum(1.0 + m - sim, 0.0)
+        with np.errstate(over="ignore", invalid="ignore"):
+            logit = -gamma * alpha * (sim - (1.0 - m))
+            lost = ~np.isfinite(logit)  # gamma alpha overflowed, the logit need not: gamma last
+            logit[lost] = (-gamma * (alpha * (sim - (1.0 - m))))[lost]
+        nan = np.full((n, P), np.nan)
+        return {"loss": np.zeros(n)}, {
+            "kind": c.kinds(n), "similarity": sim, "alpha": alpha, "logit": logit,
+            "share": nan, "gradient": np.zeros((n, P)), "lse_pos": nan, "lse_neg": nan}
+
+    examples, terms = by_rows(B, *c.role_index(), rows, grad)
     warnings.append(f"no negatives (K = 0): {convention.library} gives 0 to an anchor without "
                     "a negative pair")
-    loss = np.zeros(B)
     gradients = c.similarity_gradients(np.zeros((B, P))) if grad else None
-    return result(CIRCLE.name, params, reduction, loss, shape_dict(B, 0, c.dim, positives=P),
-                  terms, warnings, gradients)
+    return result(CIRCLE.name, params, reduction, examples["loss"],
+                  shape_dict(B, 0, c.dim, positives=P), terms, warnings, gradients)

@@ -21,18 +21,18 @@ import numpy as np
 from losscli.kernels import _jit
 from losscli.kernels import tiles as tk
 from losscli.losses import tiles
+from losscli.losses.explicit_terms import by_rows
 from losscli.losses.forms import (
     TwoViewBatch,
+    explicit_form,
     explicit_layout,
-    explicit_similarities,
     two_view_batch,
 )
 from losscli.losses.results import result, shape_dict
 from losscli.losses.roles import check_temperature
 from losscli.losses.spec import Convention
 from losscli.losses.specs.in_batch import DCL
-from losscli.losses.vectors import similarity_backward
-from losscli.model import Inputs, LazyTerms, Result, Terms
+from losscli.model import Inputs, LazyTerms, Result
 
 NAMES = ("view", "candidate_role", "candidate_index", "similarity", "logit", "weight", "term",
          "share", "gradient")
@@ -97,48 +97,56 @@ def _negatives_lse(tiles, pos: np.ndarray, skip: np.ndarray, scale: float,
 
 
 def _terms(S: np.ndarray, start: int, pos: np.ndarray, skip: np.ndarray, scale: float,
-           mask: float | None, lse: np.ndarray, w: np.ndarray,
+           mask: float | None, lse: np.ndarray, w: np.ndarray, work: int | None = None,
            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(logit, share, gradient with w held fixed) of rows start.. of S."""
+    """(logit, share, gradient with w held fixed) of rows start.. of S; `work` chooses the
+    kernel's path (S's own by default; a block of the explicit form passes the batch's)."""
     logit = np.empty_like(S)
     share = np.empty_like(S)
     dlogit = np.empty_like(S)
-    _jit.run(tk.negatives_lse_terms, S.size * 8, S, start, pos, skip, scale, mask is not None,
-             0.0 if mask is None else float(mask), lse, w, logit, share, dlogit)
+    _jit.run(tk.negatives_lse_terms, S.size * 8 if work is None else work, S, start, pos, skip,
+             scale, mask is not None, 0.0 if mask is None else float(mask), lse, w, logit,
+             share, dlogit)
     return logit, share, dlogit
 
 
 def _explicit(inputs: Inputs, params: dict[str, Any], reduction: str, grad: bool) -> Result:
+    """-w v_0 + LSE_k(v_k) per example, a block of examples at a time above
+    explicit_terms.EAGER_TERMS (forms.Explicit)."""
     warnings: list[str] = []
-    ex = explicit_similarities(inputs, params, DCL.name, grad, warnings)
+    ex = explicit_form(inputs, params, DCL.name, grad, warnings)
     B, K, D = ex.batch.batch, ex.batch.k, ex.batch.dim
-    a, p, n, sim = ex.anchor, ex.positive, ex.negatives, ex.sim
     t = params["temperature"]
-    w, q = _weights(sim[:, 0], params)
-    pos, skip = explicit_layout(B)
-    lse = _negatives_lse([(0, sim)], pos, skip, 1.0 / t, None, sim.size * 8)
-    logit, share, dlogit = _terms(sim, 0, pos, skip, 1.0 / t, None, lse, w)
-    loss = lse - w * logit[:, 0]
-    weight = np.full((B, K + 1), np.nan)
-    weight[:, 0] = w
-    term = np.full((B, K + 1), np.nan)
-    term[:, 0] = -w * logit[:, 0]
-    share[:, 0] = np.nan
-    terms = Terms(
-        role=("positive",) + ("negative",) * K,
-        index=(0,) + tuple(range(K)),
-        columns={"similarity": sim, "logit": logit, "weight": weight, "term": term,
-                 "share": share, "gradient": dlogit},
-    )
+    scale = 1.0 / t
+    # vmf's weights are a softmax over the batch's positives: from their similarities alone,
+    # before the blocks (each block's rows take theirs)
+    w, q = _weights(ex.positive_similarities(), params)
+    work = B * (K + 1) * 8
+
+    def rows(start: int, stop: int) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+        sim = ex.similarities(start, stop)
+        n = stop - start
+        pos, skip = explicit_layout(n)
+        w_rows = w[start:stop]
+        lse = _negatives_lse([(0, sim)], pos, skip, scale, None, work)
+        logit, share, dlogit = _terms(sim, 0, pos, skip, scale, None, lse, w_rows, work)
+        positive = -w_rows * logit[:, 0]
+        weight = np.full((n, K + 1), np.nan)
+        weight[:, 0] = w_rows
+        term = np.full((n, K + 1), np.nan)
+        term[:, 0] = positive
+        share[:, 0] = np.nan
+        return {"loss": lse + positive}, {"similarity": sim, "logit": logit, "weight": weight,
+                                          "term": term, "share": share, "gradient": dlogit}
+
+    examples, terms = by_rows(B, *ex.roles(), rows, grad)
     gradients = None
     if grad:
-        dsim = dlogit / t
-        dsim[:, 0] = positive_coefficients(w, q, logit[:, 0], t, params["sigma"])
-        grad_a, grad_p = similarity_backward(dsim[:, :1], a, p)
-        grad_a_n, grad_n = similarity_backward(dsim[:, 1:], a, n)
-        gradients = {"anchor": grad_a + grad_a_n, "positive": grad_p[:, 0, :],
-                     "negatives": grad_n}
-    return result(DCL.name, {**params, "form": "explicit"}, reduction, loss,
+        columns = terms.columns
+        dsim = columns["gradient"] / t
+        dsim[:, 0] = positive_coefficients(w, q, columns["logit"][:, 0], t, params["sigma"])
+        gradients = ex.gradients(dsim)
+    return result(DCL.name, {**params, "form": "explicit"}, reduction, examples["loss"],
                   shape_dict(B, K, D), terms, warnings, gradients)
 
 

@@ -15,8 +15,9 @@ with respect to each example's own vectors from d(sum of losses)/dS (a tile at a
 The vectors live in one buffer Z (anchors, then positives), normalized in place when the
 inputs are the evaluation's own (batch) and copied otherwise.
 
-The explicit form (dcl and hard-infonce with negatives) is an anchor against its positive
-and explicit negatives, one similarity row per example.
+The explicit form (npair, dcl and hard-infonce with negatives) is an anchor against its
+positive and explicit negatives, one similarity row per example, given for a block of
+examples at a time (losses/explicit_terms.py).
 """
 
 from __future__ import annotations
@@ -34,12 +35,14 @@ from losscli.kernels import distances as dk
 from losscli.kernels import tiles as tk
 from losscli.kernels.codes import SAFE_SIMILARITY
 from losscli.losses import tiles
+from losscli.losses.explicit_terms import is_lazy
 from losscli.losses.results import check_embedding_breakdown, text_where
 from losscli.losses.roles import EmbeddingBatch, check_huge, check_temperature, embedding_batch
 from losscli.losses.vectors import (
+    SimilarityRows,
     Vectors,
     row_norms,
-    similarity_rows,
+    similarity_backward,
     vectors,
     zero_vectors_warning,
 )
@@ -385,33 +388,75 @@ def two_view_batch(inputs: Inputs, loss: str, cosine: bool, warnings: list[str],
 
 @dataclass
 class Explicit:
-    """An anchor against its positive and explicit negatives: sim[:, 0] = s(a, p),
-    sim[:, 1 + k] = s(a, n_k), with the vectors the similarities used (for gradients)."""
+    """An anchor against its positive and explicit negatives, the similarities of a block of
+    examples at a time: row b is [s(a_b, p_b), s(a_b, n_b0) .. s(a_b, n_bK-1)]. The vectors
+    are kept as the similarities use them (unit rows under cosine), for the gradients."""
 
     batch: EmbeddingBatch
     anchor: Vectors
     positive: Vectors
     negatives: Vectors
-    sim: np.ndarray
+    cosine: bool
+
+    def roles(self) -> tuple[tuple[str, ...], tuple[int, ...]]:
+        """Terms.role/index: the positive, then negative k."""
+        K = self.batch.k
+        return ("positive",) + ("negative",) * K, (0,) + tuple(range(K))
+
+    def similarities(self, start: int, stop: int) -> np.ndarray:
+        """(stop - start, 1 + K) in float64: s(a, p), then s(a, n_k), of examples
+        [start, stop), each row the same bits whatever block it is read in."""
+        return np.ascontiguousarray(np.concatenate(
+            [self._positive_rows(start, stop), self._negative_rows(start, stop)], axis=1))
+
+    def positive_similarities(self) -> np.ndarray:
+        """s(a_b, p_b) (B,): column 0 of every example's similarities, bit for bit."""
+        return self._positive_rows(0, self.batch.batch)[:, 0]
+
+    @cached_property
+    def _positive_rows(self) -> SimilarityRows:
+        return SimilarityRows(self.anchor.used, self.positive.used, self.cosine)
+
+    @cached_property
+    def _negative_rows(self) -> SimilarityRows:
+        return SimilarityRows(self.anchor.used, self.negatives.used, self.cosine)
+
+    def gradients(self, grad_sim: np.ndarray) -> dict[str, np.ndarray]:
+        """The gradients by role from d loss_b / d sim (B, 1 + K), through the
+        normalization under cosine."""
+        grad_a, grad_p = similarity_backward(grad_sim[:, :1], self.anchor, self.positive)
+        grad_a_n, grad_n = similarity_backward(grad_sim[:, 1:], self.anchor, self.negatives)
+        return {"anchor": grad_a + grad_a_n, "positive": grad_p[:, 0, :], "negatives": grad_n}
 
 
-def explicit_similarities(inputs: Inputs, params: dict[str, Any], name: str, grad: bool,
-                          warnings: list[str]) -> Explicit:
-    """The explicit form shared by dcl and hard-infonce, checked and warned as compute does
-    (in float64 whatever the input's dtype)."""
-    batch = embedding_batch(float64_inputs(inputs))
-    check_embedding_breakdown(batch, batch.k + 1, name, grad)
+def explicit_batch(inputs: Inputs, name: str, grad: bool, warnings: list[str],
+                   negatives: str = "required") -> EmbeddingBatch:
+    """The explicit form's batch in float64 (whatever the input's dtype, as compute), its
+    breakdown of 1 + K terms an example checked against compute's limits (by blocks, above
+    explicit_terms.EAGER_TERMS, nothing of that size is held), its entries' size warned."""
+    batch = embedding_batch(float64_inputs(inputs), negatives=negatives)
+    if not is_lazy(batch.batch, batch.k + 1, grad):
+        check_embedding_breakdown(batch, batch.k + 1, name, grad)
     check_huge({"anchor": batch.anchor, "positive": batch.positive,
                 "negatives": batch.negatives}, warnings)
+    return batch
+
+
+def explicit_vectors(batch: EmbeddingBatch, cosine: bool, warnings: list[str]) -> Explicit:
+    """The batch's vectors as the similarity uses them: unit rows under cosine (zero rows
+    warned of), prepared once, O((B + K) D)."""
+    return Explicit(batch, vectors(batch.anchor, cosine, warnings, "anchor"),
+                    vectors(batch.positive[:, None, :], cosine, warnings, "positive"),
+                    vectors(batch.negatives, cosine, warnings, "negatives"), cosine)
+
+
+def explicit_form(inputs: Inputs, params: dict[str, Any], name: str, grad: bool,
+                  warnings: list[str]) -> Explicit:
+    """The explicit form shared by dcl and hard-infonce, checked and warned as compute does
+    (in float64 whatever the input's dtype)."""
+    batch = explicit_batch(inputs, name, grad, warnings)
     check_temperature(params["temperature"], warnings)
-    cosine = params["similarity"] == "cosine"
-    a = vectors(batch.anchor, cosine, warnings, "anchor")
-    p = vectors(batch.positive[:, None, :], cosine, warnings, "positive")
-    n = vectors(batch.negatives, cosine, warnings, "negatives")
-    sim = np.ascontiguousarray(np.concatenate(
-        [similarity_rows(a.used, p.used, cosine), similarity_rows(a.used, n.used, cosine)],
-        axis=1))
-    return Explicit(batch, a, p, n, sim)
+    return explicit_vectors(batch, params["similarity"] == "cosine", warnings)
 
 
 def float64_inputs(inputs: Inputs) -> Inputs:

@@ -18,18 +18,18 @@ import numpy as np
 from losscli.kernels import _jit
 from losscli.kernels import tiles as tk
 from losscli.losses import tiles
+from losscli.losses.explicit_terms import by_rows
 from losscli.losses.forms import (
     TwoViewBatch,
+    explicit_form,
     explicit_layout,
-    explicit_similarities,
     two_view_batch,
 )
 from losscli.losses.results import result, shape_dict
 from losscli.losses.roles import check_temperature
 from losscli.losses.spec import Convention
 from losscli.losses.specs.in_batch import HARD_INFONCE
-from losscli.losses.vectors import similarity_backward
-from losscli.model import Inputs, LazyTerms, Result, Terms
+from losscli.model import Inputs, LazyTerms, Result
 
 NAMES = ("view", "candidate_role", "candidate_index", "similarity", "logit", "importance",
          "share", "gradient", "r", "ng_raw", "floor", "floor_binds")
@@ -62,28 +62,28 @@ class _Rows:
         self.c_neg, self.g_pos = np.empty(n), np.empty(n)
 
     def gather(self, tiles, pos: np.ndarray, skip: np.ndarray, v0: np.ndarray, count: int,
-               params: dict[str, Any], work: int, warnings: list[str]) -> None:
+               params: dict[str, Any], work: int, rows_work: int | None = None) -> None:
+        """The rows' statistics from `tiles`, then each row's loss; `rows_work` chooses the
+        finishing kernel's path (these rows' own by default; a block of the explicit form
+        passes the batch's)."""
         scale = 1.0 / params["temperature"]
         beta = float(params["beta"])
         for r0, tile in tiles:
             _jit.run(tk.hard_row_stats, work, tile, r0, pos, skip, scale, beta, self.top,
                      self.sum_b, self.sum_1b)
-        _jit.run(tk.hard_rows_finish, v0.size * 64, v0, self.top, self.sum_b, self.sum_1b,
-                 count, scale, beta, float(params["tau_plus"]), bool(params["clamp"]),
-                 self.r, self.ng_raw, self.floor, self.floor_binds, self.loss, self.c_neg,
-                 self.g_pos)
-        negative = ~np.isfinite(self.loss) & (self.ng_raw <= 0.0)
-        if negative.any():
-            warnings.append(f"{int(negative.sum())} row(s) with Ng <= 0 (the positive "
-                            "dominates the debiased negatives) and --no-clamp: their loss is "
-                            "null")
+        _jit.run(tk.hard_rows_finish, v0.size * 64 if rows_work is None else rows_work, v0,
+                 self.top, self.sum_b, self.sum_1b, count, scale, beta,
+                 float(params["tau_plus"]), bool(params["clamp"]), self.r, self.ng_raw,
+                 self.floor, self.floor_binds, self.loss, self.c_neg, self.g_pos)
 
     def terms(self, S: np.ndarray, start: int, pos: np.ndarray, skip: np.ndarray,
-              params: dict[str, Any], weight: np.ndarray) -> dict[str, np.ndarray]:
-        """logit, importance, share and gradient (times weight) of rows start.. of S."""
+              params: dict[str, Any], weight: np.ndarray, work: int | None = None,
+              ) -> dict[str, np.ndarray]:
+        """logit, importance, share and gradient (times weight) of rows start.. of S; `work`
+        chooses the kernel's path (S's own by default)."""
         out = {name: np.empty_like(S) for name in ("logit", "importance", "share",
                                                    "gradient")}
-        _jit.run(tk.hard_row_terms, S.size * 16, S, start, pos, skip,
+        _jit.run(tk.hard_row_terms, S.size * 16 if work is None else work, S, start, pos, skip,
                  1.0 / params["temperature"], float(params["beta"]), self.top, self.sum_b,
                  self.sum_1b, self.c_neg, self.g_pos, weight, out["logit"],
                  out["importance"], out["share"], out["gradient"])
@@ -101,6 +101,14 @@ class _Rows:
         return to_grad
 
 
+def _nonpositive_warning(loss: np.ndarray, ng_raw: np.ndarray, warnings: list[str]) -> None:
+    """Rows whose Ng <= 0 under --no-clamp (their loss null), counted over the whole batch."""
+    negative = ~np.isfinite(loss) & (ng_raw <= 0.0)
+    if negative.any():
+        warnings.append(f"{int(negative.sum())} row(s) with Ng <= 0 (the positive dominates "
+                        "the debiased negatives) and --no-clamp: their loss is null")
+
+
 def _positive_cells(columns: dict[str, np.ndarray], cells: list[int]) -> None:
     for name in ("importance", "share"):
         for c in cells:
@@ -108,30 +116,32 @@ def _positive_cells(columns: dict[str, np.ndarray], cells: list[int]) -> None:
 
 
 def _explicit(inputs: Inputs, params: dict[str, Any], reduction: str, grad: bool) -> Result:
+    """HCL's debiased loss over explicit negatives (N = K) per example, a block of examples
+    at a time above explicit_terms.EAGER_TERMS (forms.Explicit)."""
     warnings: list[str] = []
-    ex = explicit_similarities(inputs, params, HARD_INFONCE.name, grad, warnings)
+    ex = explicit_form(inputs, params, HARD_INFONCE.name, grad, warnings)
     B, K, D = ex.batch.batch, ex.batch.k, ex.batch.dim
-    a, p, n, sim = ex.anchor, ex.positive, ex.negatives, ex.sim
     t = params["temperature"]
-    pos, skip = explicit_layout(B)
-    rows = _Rows(B)
-    rows.gather([(0, sim)], pos, skip, sim[:, 0] * (1.0 / t), K, params, sim.size * 16,
-                warnings)
-    columns = {"similarity": sim, **rows.terms(sim, 0, pos, skip, params, np.ones(B))}
-    _positive_cells(columns, [0])
-    for name in PER_ROW:
-        columns[name] = np.repeat(getattr(rows, name)[:, None], K + 1, axis=1)
-    terms = Terms(role=("positive",) + ("negative",) * K, index=(0,) + tuple(range(K)),
-                  columns=columns)
-    gradients = None
-    if grad:
-        dsim = columns["gradient"] / t
-        grad_a, grad_p = similarity_backward(dsim[:, :1], a, p)
-        grad_a_n, grad_n = similarity_backward(dsim[:, 1:], a, n)
-        gradients = {"anchor": grad_a + grad_a_n, "positive": grad_p[:, 0, :],
-                     "negatives": grad_n}
-    return result(HARD_INFONCE.name, {**params, "form": "explicit"}, reduction, rows.loss,
-                  shape_dict(B, K, D), terms, warnings, gradients)
+    work = B * (K + 1) * 16
+
+    def rows(start: int, stop: int) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+        sim = ex.similarities(start, stop)
+        n = stop - start
+        pos, skip = explicit_layout(n)
+        stats = _Rows(n)
+        stats.gather([(0, sim)], pos, skip, sim[:, 0] * (1.0 / t), K, params, work, B * 64)
+        columns = {"similarity": sim,
+                   **stats.terms(sim, 0, pos, skip, params, np.ones(n), work)}
+        _positive_cells(columns, [0])
+        for name in PER_ROW:
+            columns[name] = np.repeat(getattr(stats, name)[:, None], K + 1, axis=1)
+        return {"loss": stats.loss, "ng_raw": stats.ng_raw}, columns
+
+    examples, terms = by_rows(B, *ex.roles(), rows, grad)
+    _nonpositive_warning(examples["loss"], examples["ng_raw"], warnings)
+    gradients = ex.gradients(terms.columns["gradient"] / t) if grad else None
+    return result(HARD_INFONCE.name, {**params, "form": "explicit"}, reduction,
+                  examples["loss"], shape_dict(B, K, D), terms, warnings, gradients)
 
 
 def _two_view(inputs: Inputs, params: dict[str, Any], reduction: str, grad: bool,
@@ -147,7 +157,8 @@ def _two_view(inputs: Inputs, params: dict[str, Any], reduction: str, grad: bool
     rows = _Rows(n)
     with _jit.job(views.work):
         rows.gather(views.tiles(), pos, skip, np.concatenate([s_pos, s_pos]) * (1.0 / t),
-                    n - 2, params, views.work, warnings)
+                    n - 2, params, views.work)
+    _nonpositive_warning(rows.loss, rows.ng_raw, warnings)
     view_loss = rows.loss
     if convention is not None and convention.linear_space:
         linear = np.empty(n)

@@ -19,6 +19,7 @@ from losscli.kernels import softmax as kern
 from losscli.kernels import stream as sk
 from losscli.losses import relative_softmax as rs
 from losscli.losses import tiles
+from losscli.losses.explicit_terms import Rows, by_rows, example_rows, is_lazy
 from losscli.losses.forms import (
     check_dot_range,
     paired_layout,
@@ -40,7 +41,7 @@ from losscli.losses.streams import StreamRows
 from losscli.losses.sweeps import Limits, flag, no_limits, reduced
 from losscli.losses.variants import single_pair_zero
 from losscli.losses.vectors import embedding_gradients, to_unit
-from losscli.model import Inputs, LazyTerms, Result, Terms
+from losscli.model import Inputs, LazyTerms, Result, scan_blocks
 
 
 def _check_temperature(t: float, warnings: list[str]) -> None:
@@ -61,8 +62,9 @@ def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, *, grad: bo
     form = "explicit" if convention is None else convention.negatives_form
     if form == "in-batch":
         return _in_batch(inputs, batch, params, reduction, grad, convention)
-    check_embedding_breakdown(batch, 2 * (batch.k + 1) if form == "symmetric" else batch.k + 1,
-                              INFONCE.name, grad)
+    terms_each = 2 * (batch.k + 1) if form == "symmetric" else batch.k + 1
+    if not is_lazy(batch.batch, terms_each, grad):
+        check_embedding_breakdown(batch, terms_each, INFONCE.name, grad)
     warnings: list[str] = []
     check_magnitudes(batch, warnings)
     t = params["temperature"]
@@ -105,56 +107,78 @@ def _without_negatives(form: str, B: int) -> str:
 
 
 def _rows(batch: EmbeddingBatch, anchor: np.ndarray, positive: np.ndarray, t: float,
-          cosine: bool, grad: bool) -> tuple:
-    """One InfoNCE pass (anchor against positive and the negatives), with its gradients."""
+          cosine: bool) -> Rows:
+    """One InfoNCE pass (anchor against positive and the negatives) over examples
+    [start, stop)."""
+    K, negatives, work = batch.k, batch.negatives, batch.work()
+
+    def rows(start: int, stop: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        n = stop - start
+        sim = np.empty((n, K + 1))
+        logit = np.empty_like(sim)
+        prob = np.empty_like(sim)
+        glogit = np.empty_like(sim)
+        loss = np.empty(n)
+        _jit.run(kern.infonce, work, anchor[start:stop], positive[start:stop],
+                 example_rows(negatives, start, stop), t, cosine, sim, logit, prob, glogit,
+                 loss)
+        false_negative = np.zeros((n, K + 1), dtype=np.bool_)
+        false_negative[:, 1:] = sim[:, 1:] >= sim[:, :1]
+        return {"loss": loss}, {"similarity": sim, "logit": logit, "probability": prob,
+                      "gradient": glogit, "false_negative": false_negative}
+
+    return rows
+
+
+def _grads(batch: EmbeddingBatch, anchor: np.ndarray, positive: np.ndarray, t: float,
+           glogit: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     B, K = batch.batch, batch.k
-    sim = np.empty((B, K + 1))
-    logit = np.empty_like(sim)
-    prob = np.empty_like(sim)
-    glogit = np.empty_like(sim)
-    loss = np.empty(B)
-    _jit.run(kern.infonce, batch.work(), anchor, positive, batch.negatives, t, cosine, sim,
-             logit, prob, glogit, loss)
-    false_negative = np.zeros((B, K + 1), dtype=np.bool_)
-    false_negative[:, 1:] = sim[:, 1:] >= sim[:, :1]
-    columns = {"similarity": sim, "logit": logit, "probability": prob, "gradient": glogit,
-               "false_negative": false_negative}
-    grads = None
-    if grad:
-        ga = np.empty((B, batch.dim))
-        gp = np.empty_like(ga)
-        gn = np.empty((B, K, batch.dim))
-        _jit.run(kern.infonce_grad, batch.work(), anchor, positive, batch.negatives, t, glogit,
-                 ga, gp, gn)
-        grads = (ga, gp, gn)
-    return loss, columns, grads
+    ga = np.empty((B, batch.dim))
+    gp = np.empty_like(ga)
+    gn = np.empty((B, K, batch.dim))
+    _jit.run(kern.infonce_grad, batch.work(), anchor, positive, batch.negatives, t, glogit,
+             ga, gp, gn)
+    return ga, gp, gn
 
 
 def _explicit(batch: EmbeddingBatch, t: float, cosine: bool, grad: bool) -> tuple:
-    loss, columns, grads = _rows(batch, batch.anchor, batch.positive, t, cosine, grad)
     K = batch.k
-    terms = Terms(role=("positive",) + ("negative",) * K, index=(0,) + tuple(range(K)),
-                  columns=columns)
-    return loss, terms, grads
+    examples, terms = by_rows(batch.batch, ("positive",) + ("negative",) * K,
+                              (0,) + tuple(range(K)),
+                              _rows(batch, batch.anchor, batch.positive, t, cosine), grad)
+    grads = None
+    if grad:
+        grads = _grads(batch, batch.anchor, batch.positive, t, terms.columns["gradient"])
+    return examples["loss"], terms, grads
 
 
 def _symmetric(batch: EmbeddingBatch, t: float, cosine: bool, grad: bool) -> tuple:
     """(loss(a; p, N) + loss(p; a, N)) / 2: both views of the pair are anchors."""
-    loss_a, cols_a, grads_a = _rows(batch, batch.anchor, batch.positive, t, cosine, grad)
-    loss_p, cols_p, grads_p = _rows(batch, batch.positive, batch.anchor, t, cosine, grad)
-    K, B = batch.k, batch.batch
-    view = np.empty((B, 2 * (K + 1)), dtype=object)
-    view[:, : K + 1] = "anchor"
-    view[:, K + 1:] = "positive"
-    columns = {"view": view}
-    columns.update({n: np.concatenate([cols_a[n], cols_p[n]], axis=1) for n in cols_a})
-    terms = Terms(role=("positive",) + ("negative",) * K + ("anchor",) + ("negative",) * K,
-                  index=((0,) + tuple(range(K))) * 2, columns=columns)
+    K = batch.k
+    of_anchor = _rows(batch, batch.anchor, batch.positive, t, cosine)
+    of_positive = _rows(batch, batch.positive, batch.anchor, t, cosine)
+
+    def rows(start: int, stop: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        (of_a, cols_a), (of_p, cols_p) = of_anchor(start, stop), of_positive(start, stop)
+        view = np.empty((stop - start, 2 * (K + 1)), dtype=object)
+        view[:, : K + 1] = "anchor"
+        view[:, K + 1:] = "positive"
+        columns = {"view": view}
+        columns.update({n: np.concatenate([cols_a[n], cols_p[n]], axis=1) for n in cols_a})
+        return {"loss": (of_a["loss"] + of_p["loss"]) / 2}, columns
+
+    examples, terms = by_rows(batch.batch,
+                          ("positive",) + ("negative",) * K + ("anchor",) + ("negative",) * K,
+                          ((0,) + tuple(range(K))) * 2, rows, grad)
     grads = None
     if grad:
-        (ga1, gp1, gn1), (gp2, ga2, gn2) = grads_a, grads_p
+        glogit = terms.columns["gradient"]
+        ga1, gp1, gn1 = _grads(batch, batch.anchor, batch.positive, t,
+                               np.ascontiguousarray(glogit[:, : K + 1]))
+        gp2, ga2, gn2 = _grads(batch, batch.positive, batch.anchor, t,
+                               np.ascontiguousarray(glogit[:, K + 1:]))
         grads = ((ga1 + ga2) / 2, (gp1 + gp2) / 2, (gn1 + gn2) / 2)
-    return (loss_a + loss_p) / 2, terms, grads
+    return examples["loss"], terms, grads
 
 
 def _in_batch(inputs: Inputs, batch: EmbeddingBatch, params: dict[str, Any], reduction: str,
@@ -173,8 +197,6 @@ def _in_batch(inputs: Inputs, batch: EmbeddingBatch, params: dict[str, Any], red
     _check_temperature(t, warnings)
     cosine = params["similarity"] == "cosine"
     unit = cosine or convention.normalize
-    if B == 1 and K == 0:
-        warnings.append(_without_negatives("in-batch", B))
     parts = {"anchor": batch.anchor, "positive": batch.positive}
     if K:  # negative column k of every example, k = 0 .. K - 1
         parts["negatives"] = np.broadcast_to(batch.negatives, (B, K, D)).transpose(
@@ -183,6 +205,8 @@ def _in_batch(inputs: Inputs, batch: EmbeddingBatch, params: dict[str, Any], red
     with _jit.job(work):
         Z, vecs = stacked_vectors(parts, unit, warnings, grad, inputs.owned, "similarity",
                                   {"negatives": B // len(batch.negatives)})
+    if B == 1 and K == 0:  # after the vectors' own warnings, as the explicit form orders them
+        warnings.append(_without_negatives("in-batch", B))
     anchor, candidates = Z[:B], Z[B:]
     if not cosine:
         check_dot_range(anchor, candidates, inputs.where("anchor"))
@@ -356,13 +380,14 @@ def sweep_limits(param: str, values: np.ndarray, results: list[Result]) -> Limit
     if param != "temperature" or flag(first, "negatives_form", "explicit") != "explicit":
         return no_limits()
     columns, limits = no_limits()
-    sim = first.terms.columns["similarity"]
-    K = sim.shape[1] - 1
-    gap = np.zeros(sim.shape[0])
-    if K:
-        gap = np.maximum(sim[:, 1:].max(axis=1) - sim[:, 0], 0.0)
+    K = first.terms.count - 1
+    gap = np.zeros(first.batch)
+    if K:  # a block of examples at a time: the breakdown may be too large to hold whole
+        for start, stop, block in scan_blocks(first.terms, first.batch):
+            sim = block["similarity"]
+            gap[start:stop] = np.maximum(sim[:, 1:].max(axis=1) - sim[:, 0], 0.0)
     g = reduced(gap, first.reduction)
-    large = reduced(np.full(sim.shape[0], math.log(K + 1)), first.reduction)
+    large = reduced(np.full(first.batch, math.log(K + 1)), first.reduction)
     columns["lower_bound"] = g / values  # LSE(v) - v_0 >= max_j v_j - v_0
     columns["upper_bound"] = g / values + large  # ... <= that + log(K + 1)
     limits.update({"large_temperature": large, "small_temperature_gap": g})

@@ -18,12 +18,13 @@ from losscli.errors import BadData
 from losscli.kernels import _jit
 from losscli.kernels import margins as kern
 from losscli.losses.candidates import Candidates, candidates
+from losscli.losses.explicit_terms import by_rows
 from losscli.losses.results import result, shape_dict
 from losscli.losses.spec import Convention
 from losscli.losses.specs.pairs import LIFTED_STRUCTURE
 from losscli.losses.variants import pml_single_call_zero, unit_if, zero_rows
 from losscli.losses.vectors import Vectors, distance_backward, distance_rows
-from losscli.model import Inputs, Result, Terms
+from losscli.model import Inputs, Result
 
 
 def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, grad: bool = False,
@@ -58,42 +59,55 @@ def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, grad: bool 
 
 def _song(c: Candidates, params: dict[str, Any], reduction: str, grad: bool,
           warnings: list[str]) -> Result:
+    """1/2 [J]+^2 per example, J = log(sum_k e^{m - d(a, n_k)} + sum_k e^{m - d(p, n_k)})
+    + d(a, p) - m_pos: 2K terms, the anchor's K then the positive's."""
     kind = params["distance"]
-    B, K = c.batch, c.k
+    B, K, D = c.batch, c.k, c.dim
     positive = c.positives
-    d_ap = distance_rows(c.anchor.used, positive.used, kind)[:, 0]
-    d_an = distance_rows(c.anchor.used, c.negatives.used, kind)
     # d(p, n_k): each example's positive row against the negatives.
     p_rows = _positive_rows(positive.used, B)
-    d_pn = distance_rows(p_rows, c.negatives.used, kind)
-    exponent = np.empty((B, 2 * K))
-    share = np.empty_like(exponent)
-    ddist = np.empty_like(exponent)
-    j_value = np.empty(B)
-    dap = np.empty(B)
-    loss = np.empty(B)
-    _jit.run(kern.lifted_song, B * K * 8, d_ap, d_an, d_pn, float(params["margin"]),
-             float(params["pos_margin"]), exponent, share, j_value, ddist, dap, loss)
-    end = np.empty((B, 2 * K), dtype=object)
-    end[:, :K] = "anchor"
-    end[:, K:] = "positive"
+    margin, pos_margin = float(params["margin"]), float(params["pos_margin"])
     width = 2 * K
-    terms = Terms(("negative",) * width, tuple(range(K)) * 2, {
-        "end": end, "distance": np.concatenate([d_an, d_pn], axis=1), "exponent": exponent,
-        "share": share, "gradient": ddist,
-        "d_ap": np.repeat(d_ap[:, None], width, axis=1),
-        "j": np.repeat(j_value[:, None], width, axis=1),
-        "active": np.repeat((j_value > 0)[:, None], width, axis=1)})
+
+    def rows(start: int, stop: int) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+        n = stop - start
+        a, positives, negatives = c.used(start, stop)
+        d_ap = distance_rows(a, positives, kind, B * D)[:, 0]
+        d_an = distance_rows(a, negatives, kind, B * K * D)
+        d_pn = distance_rows(p_rows[start:stop], negatives, kind, B * K * D)
+        exponent = np.empty((n, width))
+        share = np.empty_like(exponent)
+        ddist = np.empty_like(exponent)
+        j_value = np.empty(n)
+        dap = np.empty(n)
+        loss = np.empty(n)
+        _jit.run(kern.lifted_song, B * K * 8, d_ap, d_an, d_pn, margin, pos_margin, exponent,
+                 share, j_value, ddist, dap, loss)
+        end = np.empty((n, width), dtype=object)
+        end[:, :K] = "anchor"
+        end[:, K:] = "positive"
+        return {"loss": loss, "d_ap": d_ap, "dap": dap}, {
+            "end": end, "distance": np.concatenate([d_an, d_pn], axis=1),
+            "exponent": exponent, "share": share, "gradient": ddist,
+            "d_ap": np.repeat(d_ap[:, None], width, axis=1),
+            "j": np.repeat(j_value[:, None], width, axis=1),
+            "active": np.repeat((j_value > 0)[:, None], width, axis=1)}
+
+    examples, terms = by_rows(B, ("negative",) * width, tuple(range(K)) * 2, rows, grad)
     gradients = None
     if grad:
+        columns = terms.columns
+        dist, ddist = columns["distance"], columns["gradient"]
+        d_ap = examples["d_ap"][:, None]
         p_vec = Vectors(_positive_rows(positive.raw, B), p_rows,
                         None if positive.norms is None else _positive_rows(positive.norms, B))
-        ga_p, gp_a = distance_backward(dap[:, None], c.anchor, positive, d_ap[:, None], kind)
-        ga_n, gn_a = distance_backward(ddist[:, :K], c.anchor, c.negatives, d_an, kind)
-        gp_n, gn_p = distance_backward(ddist[:, K:], p_vec, c.negatives, d_pn, kind)
+        ga_p, gp_a = distance_backward(examples["dap"][:, None], c.anchor, positive, d_ap,
+                                       kind)
+        ga_n, gn_a = distance_backward(ddist[:, :K], c.anchor, c.negatives, dist[:, :K], kind)
+        gp_n, gn_p = distance_backward(ddist[:, K:], p_vec, c.negatives, dist[:, K:], kind)
         gradients = c.gradients(ga_p + ga_n, gp_a + gp_n[:, None, :], gn_a + gn_p)
-    return result(LIFTED_STRUCTURE.name, params, reduction, loss,
-                  shape_dict(B, K, c.dim, positives=1), terms, warnings, gradients)
+    return result(LIFTED_STRUCTURE.name, params, reduction, examples["loss"],
+                  shape_dict(B, K, D, positives=1), terms, warnings, gradients)
 
 
 def _positive_rows(bank: np.ndarray, B: int) -> np.ndarray:
@@ -104,22 +118,31 @@ def _positive_rows(bank: np.ndarray, B: int) -> np.ndarray:
 
 def _generalized(c: Candidates, params: dict[str, Any], reduction: str, grad: bool,
                  warnings: list[str]) -> Result:
+    """[LSE_p(d(a, p) - m_pos) + LSE_k(m - d(a, n_k))]+ per example: P + K terms."""
     kind = params["distance"]
     B, P, K = c.batch, c.p, c.k
-    dist = c.distances(kind)
-    exponent = np.empty((B, P + K))
-    share = np.empty_like(exponent)
-    ddist = np.empty_like(exponent)
-    inner = np.empty(B)
-    loss = np.empty(B)
-    _jit.run(kern.lifted_generalized, B * (P + K) * 4, dist, P, float(params["margin"]),
-             float(params["pos_margin"]), exponent, share, ddist, inner, loss)
-    role, index = c.role_index()
-    nan = np.full((B, P + K), np.nan)
-    terms = Terms(role, index, {
-        "end": c.kinds(), "distance": dist, "exponent": exponent, "share": share,
-        "gradient": ddist, "d_ap": nan, "j": nan,
-        "active": np.repeat((inner > 0)[:, None], P + K, axis=1)})
-    gradients = c.distance_gradients(ddist, dist, kind) if grad else None
-    return result(LIFTED_STRUCTURE.name, params, reduction, loss,
+    margin, pos_margin = float(params["margin"]), float(params["pos_margin"])
+
+    def rows(start: int, stop: int) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+        n = stop - start
+        dist = c.distances(kind, start, stop)
+        exponent = np.empty((n, P + K))
+        share = np.empty_like(exponent)
+        ddist = np.empty_like(exponent)
+        inner = np.empty(n)
+        loss = np.empty(n)
+        _jit.run(kern.lifted_generalized, B * (P + K) * 4, dist, P, margin, pos_margin,
+                 exponent, share, ddist, inner, loss)
+        nan = np.full((n, P + K), np.nan)
+        return {"loss": loss}, {
+            "end": c.kinds(n), "distance": dist, "exponent": exponent, "share": share,
+            "gradient": ddist, "d_ap": nan, "j": nan,
+            "active": np.repeat((inner > 0)[:, None], P + K, axis=1)}
+
+    examples, terms = by_rows(B, *c.role_index(), rows, grad)
+    gradients = None
+    if grad:
+        columns = terms.columns
+        gradients = c.distance_gradients(columns["gradient"], columns["distance"], kind)
+    return result(LIFTED_STRUCTURE.name, params, reduction, examples["loss"],
                   shape_dict(B, K, c.dim, positives=P), terms, warnings, gradients)

@@ -16,22 +16,24 @@ import numpy as np
 
 from losscli.kernels import _jit
 from losscli.kernels import margins as kern
+from losscli.losses.explicit_terms import by_rows, example_rows, is_lazy
 from losscli.losses.results import check_embedding_breakdown, result, shape_dict
 from losscli.losses.roles import check_huge, embedding_batch
 from losscli.losses.spec import Convention
 from losscli.losses.specs.pairs import MARGIN
 from losscli.losses.variants import float32_params, unit_if
 from losscli.losses.vectors import distance_backward, distance_rows, vectors
-from losscli.model import Inputs, Result, Terms, Threshold
+from losscli.model import Inputs, Result, Threshold
 
 
-def divisor_value(pos_term: np.ndarray, neg_term: np.ndarray) -> float:
+def divisor_value(examples: dict[str, np.ndarray], K: int) -> float:
     """PML's DivisorReducer: the batch's summed pair terms over its count of active ones
     (the positive term counts once per negative, as PML makes one triplet per negative);
-    0 when none is active."""
-    K = neg_term.shape[1]
-    total = K * float(np.sum(pos_term)) + float(np.sum(neg_term))
-    count = K * int(np.sum(pos_term > 0.0)) + int(np.sum(neg_term > 0.0))
+    0 when none is active. The negatives' terms come summed and counted per example (the
+    same bits whole or by blocks of examples)."""
+    pos_term = examples["pos_term"]
+    total = K * float(np.sum(pos_term)) + float(np.sum(examples["neg_sum"]))
+    count = K * int(np.sum(pos_term > 0.0)) + int(np.sum(examples["neg_count"]))
     return total / count if count else 0.0
 
 
@@ -43,8 +45,9 @@ def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, grad: bool 
     """
     params = float32_params(convention, params)
     batch = embedding_batch(inputs)
-    check_embedding_breakdown(batch, batch.k, MARGIN.name, grad)
     B, K, D = batch.batch, batch.k, batch.dim
+    if not is_lazy(B, K, grad):  # by blocks nothing B x K is held
+        check_embedding_breakdown(batch, K, MARGIN.name, grad)
     warnings: list[str] = []
     check_huge({"anchor": batch.anchor, "positive": batch.positive,
                 "negatives": batch.negatives}, warnings)
@@ -53,28 +56,42 @@ def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, grad: bool 
     a = vectors(batch.anchor, unit, warnings, "anchor", "distance")
     p = vectors(batch.positive[:, None, :], unit, warnings, "positive", "distance")
     n = vectors(batch.negatives, unit, warnings, "negatives", "distance")
-    d_ap = distance_rows(a.used, p.used, kind)[:, 0]
-    d_an = distance_rows(a.used, n.used, kind)
-    pos_term = np.empty(B)
-    neg_term = np.empty((B, K))
-    grad_ap = np.empty(B)
-    grad_an = np.empty((B, K))
-    loss = np.empty(B)
-    _jit.run(kern.margin_rows, B * K * 4, d_ap, d_an, float(params["margin"]),
-             float(params["beta"]), float(params["nu"]), pos_term, neg_term, grad_ap, grad_an,
-             loss)
-    pos_terms = np.repeat(pos_term[:, None], K, axis=1)
-    terms = Terms(("negative",) * K, tuple(range(K)), {
-        "d_ap": np.repeat(d_ap[:, None], K, axis=1), "d_an": d_an, "pos_term": pos_terms,
-        "neg_term": neg_term, "pos_active": pos_terms > 0, "neg_active": neg_term > 0})
+    margin, beta, nu = float(params["margin"]), float(params["beta"]), float(params["nu"])
+    divisor = reduction == "divisor"
+
+    def rows(start: int, stop: int) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+        count = stop - start
+        anchor = a.used[start:stop]
+        # the kernels' paths are the whole batch's (its work), so are their bits
+        d_ap = distance_rows(anchor, p.used[start:stop], kind, B * D)[:, 0]
+        d_an = distance_rows(anchor, example_rows(n.used, start, stop), kind, B * K * D)
+        pos_term = np.empty(count)
+        neg_term = np.empty((count, K))
+        grad_ap = np.empty(count)
+        grad_an = np.empty((count, K))
+        loss = np.empty(count)
+        _jit.run(kern.margin_rows, B * K * 4, d_ap, d_an, margin, beta, nu, pos_term,
+                 neg_term, grad_ap, grad_an, loss)
+        examples = {"loss": loss, "pos_term": pos_term}
+        if divisor:
+            examples.update(neg_sum=neg_term.sum(axis=1), neg_count=(neg_term > 0.0).sum(axis=1))
+        if grad:  # the breakdown is whole (rows runs once): d_an's gradients ride along
+            examples.update(d_ap=d_ap, grad_ap=grad_ap, grad_an=grad_an)
+        pos_terms = np.repeat(pos_term[:, None], K, axis=1)
+        return examples, {"d_ap": np.repeat(d_ap[:, None], K, axis=1), "d_an": d_an,
+                          "pos_term": pos_terms, "neg_term": neg_term,
+                          "pos_active": pos_terms > 0, "neg_active": neg_term > 0}
+
+    examples, terms = by_rows(B, ("negative",) * K, tuple(range(K)), rows, grad)
     gradients = None
     if grad:
-        ga_p, gp = distance_backward(grad_ap[:, None], a, p, d_ap[:, None], kind)
-        ga_n, gn = distance_backward(grad_an, a, n, d_an, kind)
+        d_ap = examples["d_ap"][:, None]
+        ga_p, gp = distance_backward(examples["grad_ap"][:, None], a, p, d_ap, kind)
+        ga_n, gn = distance_backward(examples["grad_an"], a, n, terms.columns["d_an"], kind)
         gradients = {"anchor": ga_p + ga_n, "positive": gp[:, 0, :], "negatives": gn}
-    value = divisor_value(pos_term, neg_term) if reduction == "divisor" else None
-    return result(MARGIN.name, params, reduction, loss, shape_dict(B, K, D), terms, warnings,
-                  gradients, value)
+    value = divisor_value(examples, K) if divisor else None
+    return result(MARGIN.name, params, reduction, examples["loss"], shape_dict(B, K, D), terms,
+                  warnings, gradients, value)
 
 
 def active_thresholds(params: dict[str, Any], records: list[dict[str, Any]],

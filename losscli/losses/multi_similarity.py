@@ -15,11 +15,12 @@ import numpy as np
 from losscli.kernels import _jit
 from losscli.kernels import candidates as kern
 from losscli.losses.candidates import candidates
+from losscli.losses.explicit_terms import by_rows
 from losscli.losses.results import result, shape_dict
 from losscli.losses.spec import Convention
 from losscli.losses.specs.pairs import MULTI_SIMILARITY
 from losscli.losses.variants import pml_single_call_zero, zero_rows
-from losscli.model import Inputs, Result, Terms
+from losscli.model import Inputs, Result
 
 # MalongTech's code drops positives this close to 1 (the anchor itself among them).
 SELF_EPSILON = 1e-5
@@ -59,34 +60,43 @@ def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, grad: bool 
     c = candidates(inputs, cosine, warnings, negatives_required=False,
                    loss=MULTI_SIMILARITY.name, grad=grad)
     B, P, K = c.batch, c.p, c.k
-    sim = c.similarities(cosine)
     mining = convention is not None and convention.mining_margin is not None
+    alpha, beta, base = float(params["alpha"]), float(params["beta"]), float(params["base"])
+
+    def rows(start: int, stop: int) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+        n = stop - start
+        sim = c.similarities(cosine, start, stop)
+        examples: dict[str, np.ndarray] = {}
+        if mining:  # each anchor's pairs mined from its own row alone
+            keep, examples["skipped"] = mined_pairs(sim, P, float(convention.mining_margin))
+        else:
+            keep = np.ones((n, P + K), dtype=np.bool_)
+        exponent = np.empty((n, P + K))
+        weight = np.empty_like(exponent)
+        dsim = np.empty_like(exponent)
+        pos_loss = np.empty(n)
+        neg_loss = np.empty(n)
+        examples["loss"] = np.empty(n)
+        _jit.run(kern.multi_similarity_rows, B * (P + K) * 4, sim, P, alpha, beta, base, keep,
+                 exponent, weight, dsim, pos_loss, neg_loss, examples["loss"])
+        columns = {
+            "kind": c.kinds(n), "similarity": sim, "exponent": exponent, "weight": weight,
+            "gradient": dsim, "pos_loss": np.repeat(pos_loss[:, None], P + K, axis=1),
+            "neg_loss": np.repeat(neg_loss[:, None], P + K, axis=1)}
+        if mining:
+            columns["mined"] = keep
+        return examples, columns
+
+    examples, terms = by_rows(B, *c.role_index(), rows, grad)
+    loss = examples["loss"]
+    gradients = c.similarity_gradients(terms.columns["gradient"]) if grad else None
     if mining:
-        keep, skipped = mined_pairs(sim, P, float(convention.mining_margin))
-    else:
-        keep, skipped = np.ones((B, P + K), dtype=np.bool_), None
-    exponent = np.empty((B, P + K))
-    weight = np.empty_like(exponent)
-    dsim = np.empty_like(exponent)
-    pos_loss = np.empty(B)
-    neg_loss = np.empty(B)
-    loss = np.empty(B)
-    _jit.run(kern.multi_similarity_rows, B * (P + K) * 4, sim, P, float(params["alpha"]),
-             float(params["beta"]), float(params["base"]), keep, exponent, weight, dsim,
-             pos_loss, neg_loss, loss)
-    role, index = c.role_index()
-    terms = Terms(role, index, {
-        "kind": c.kinds(), "similarity": sim, "exponent": exponent, "weight": weight,
-        "gradient": dsim, "pos_loss": np.repeat(pos_loss[:, None], P + K, axis=1),
-        "neg_loss": np.repeat(neg_loss[:, None], P + K, axis=1)})
-    gradients = c.similarity_gradients(dsim) if grad else None
-    if mining:
-        terms.columns["mined"] = keep
+        # A skipped anchor keeps no pair: its pos_loss, neg_loss and loss are already 0.
+        skipped = examples["skipped"]
         if skipped.any():
             warnings.append(f"{int(skipped.sum())} anchor(s) left without a mined positive or "
                             f"negative: {convention.library} gives them loss 0 (they still "
                             "count in the mean)")
-            pos_loss[skipped] = neg_loss[skipped] = 0.0
             zero_rows(loss, gradients, skipped)
     elif pml_single_call_zero(convention, B, c.positives.raw.shape[0] > 1
                               or c.negatives.raw.shape[0] > 1, P, K, warnings):

@@ -11,21 +11,22 @@ from typing import Any
 import numpy as np
 
 from losscli.kernels import _jit
+from losscli.kernels import tiles as tk
 from losscli.losses import relative_softmax as rs
 from losscli.losses import tiles
+from losscli.losses.explicit_terms import by_rows
 from losscli.losses.forms import (
     PairedBatch,
+    explicit_batch,
     explicit_layout,
-    float64_inputs,
+    explicit_vectors,
     paired_batch,
     reordered,
 )
-from losscli.losses.results import check_embedding_breakdown, result, shape_dict
-from losscli.losses.roles import check_huge, embedding_batch
+from losscli.losses.results import result, shape_dict
 from losscli.losses.spec import Convention
 from losscli.losses.specs.in_batch import NPAIR
-from losscli.losses.vectors import similarity_backward, similarity_rows, vectors
-from losscli.model import Inputs, LazyTerms, Result, Terms
+from losscli.model import Inputs, LazyTerms, Result
 
 NAMES = ("similarity", "logit", "probability", "gradient", "candidate_index")
 
@@ -42,38 +43,33 @@ def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, grad: bool 
 
 def _explicit(inputs: Inputs, params: dict[str, Any], reduction: str, grad: bool,
               cosine: bool) -> Result:
-    batch = embedding_batch(float64_inputs(inputs), negatives="optional")
-    check_embedding_breakdown(batch, batch.k + 1, NPAIR.name, grad)
-    B, K, D = batch.batch, batch.k, batch.dim
+    """LSE([s_ap, s_an_1, ...]) - s_ap per example, a block of examples at a time above
+    explicit_terms.EAGER_TERMS (forms.Explicit)."""
     warnings: list[str] = []
-    check_huge({"anchor": batch.anchor, "positive": batch.positive,
-                "negatives": batch.negatives}, warnings)
+    batch = explicit_batch(inputs, NPAIR.name, grad, warnings, negatives="optional")
+    B, K, D = batch.batch, batch.k, batch.dim
     if K == 0:
         warnings.append("no negatives (K = 0): the loss is 0")
-    a = vectors(batch.anchor, cosine, warnings, "anchor")
-    p = vectors(batch.positive[:, None, :], cosine, warnings, "positive")
-    n = vectors(batch.negatives, cosine, warnings, "negatives")
-    sim = np.ascontiguousarray(np.concatenate(
-        [similarity_rows(a.used, p.used, cosine), similarity_rows(a.used, n.used, cosine)],
-        axis=1))
-    pos, skip = explicit_layout(B)
-    ref = np.ascontiguousarray(sim[:, 0])
-    work = sim.size * 8
-    stats, _ = rs.statistics(lambda: [(0, sim)], pos, skip, ref, 1.0, work)
-    loss = stats.losses()
-    logit, prob, dlogit = rs.terms(sim, 0, pos, skip, ref, 1.0, stats, np.ones(B))
-    terms = Terms(
-        role=("positive",) + ("negative",) * K,
-        index=(0,) + tuple(range(K)),
-        columns={"similarity": sim, "logit": logit, "probability": prob, "gradient": dlogit},
-    )
-    gradients = None
-    if grad:
-        grad_a, grad_p = similarity_backward(dlogit[:, :1], a, p)
-        grad_a_n, grad_n = similarity_backward(dlogit[:, 1:], a, n)
-        gradients = {"anchor": grad_a + grad_a_n, "positive": grad_p[:, 0, :],
-                     "negatives": grad_n}
-    return result(NPAIR.name, {**params, "form": "explicit"}, reduction, loss,
+    ex = explicit_vectors(batch, cosine, warnings)
+    work = B * (K + 1) * 8
+
+    def rows(start: int, stop: int) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+        sim = ex.similarities(start, stop)
+        n = stop - start
+        pos, skip = explicit_layout(n)
+        ref = np.ascontiguousarray(sim[:, 0])
+        stats = rs.Relative.zeros(n)
+        # Each row's (m, s) by the exact two passes: rs.statistics' one-exponential kernel
+        # shifts a tile by its largest similarity, a number of the whole batch's that a
+        # block's rows do not hold
+        _jit.run(tk.relative_row_stats, work, sim, 0, pos, skip, ref, 1.0, stats.m, stats.s)
+        logit, prob, dlogit = rs.terms(sim, 0, pos, skip, ref, 1.0, stats, np.ones(n), work)
+        return {"loss": stats.losses()}, {"similarity": sim, "logit": logit,
+                                          "probability": prob, "gradient": dlogit}
+
+    examples, terms = by_rows(B, *ex.roles(), rows, grad)
+    gradients = ex.gradients(terms.columns["gradient"]) if grad else None
+    return result(NPAIR.name, {**params, "form": "explicit"}, reduction, examples["loss"],
                   shape_dict(B, K, D), terms, warnings, gradients)
 
 

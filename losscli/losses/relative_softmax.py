@@ -97,15 +97,16 @@ def statistics(tiles: Callable[[], Iterable[Tile]], pos: np.ndarray, skip: np.nd
 
 
 def terms(S: np.ndarray, start: int, pos: np.ndarray, skip: np.ndarray, ref: np.ndarray,
-          scale: float, stats: Relative, weight: np.ndarray,
+          scale: float, stats: Relative, weight: np.ndarray, work: int | None = None,
           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(logit, probability, gradient) of rows start.. of S (float64): gradient = weight_g
-    (p - [j = pos]) = weight_g d loss_g / d logit."""
+    (p - [j = pos]) = weight_g d loss_g / d logit. `work` chooses the kernel's path (S's
+    own by default): a block of a larger batch's rows passes the whole batch's."""
     logit = np.empty_like(S)
     prob = np.empty_like(S)
     grad = np.empty_like(S)
-    _jit.run(tk.relative_row_terms, S.size * 8, S, start, pos, skip, ref, scale, stats.m,
-             stats.s, weight, logit, prob, grad)
+    _jit.run(tk.relative_row_terms, S.size * 8 if work is None else work, S, start, pos, skip,
+             ref, scale, stats.m, stats.s, weight, logit, prob, grad)
     return logit, prob, grad
 
 

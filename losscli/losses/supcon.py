@@ -20,6 +20,8 @@ from losscli.kernels import _jit
 from losscli.kernels import candidates as kern
 from losscli.kernels import tiles as tk
 from losscli.losses import tiles
+from losscli.losses.candidates import Candidates
+from losscli.losses.explicit_terms import by_rows, is_lazy
 from losscli.losses.forms import stacked_vectors
 from losscli.losses.results import check_breakdown, result, shape_dict, text_where
 from losscli.losses.roles import (
@@ -32,8 +34,8 @@ from losscli.losses.roles import (
 from losscli.losses.spec import Convention
 from losscli.losses.specs.in_batch import SUPCON
 from losscli.losses.variants import pml_single_call_zero, zero_rows
-from losscli.losses.vectors import similarity_backward, similarity_rows, vectors
-from losscli.model import Inputs, LazyTerms, Result, Terms
+from losscli.losses.vectors import vectors
+from losscli.model import Inputs, LazyTerms, Result
 
 
 def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, grad: bool = False,
@@ -47,7 +49,8 @@ def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, grad: bool 
     negatives = negatives_bank(inputs, B, D, single, required=False, allow_empty=True)
     P, K = positives.shape[1], negatives.shape[1]
     multi_view = convention is not None and convention.negatives_form == "multi-view"
-    if not multi_view:  # the multi-view batch's breakdown is computed on demand
+    # the multi-view batch's breakdown is computed on demand, a large explicit one by blocks
+    if not multi_view and not is_lazy(B, P + K, grad):
         check_breakdown(B, P + K, SUPCON.name, B * (1 + P + K) * D if grad else 0)
     warnings: list[str] = []
     check_huge({"anchor": anchor, pos_role: positives, "negatives": negatives}, warnings)
@@ -63,40 +66,31 @@ def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, grad: bool 
                            convention, warnings)
     if K == 0 and not (convention is not None and convention.zero_without_pairs):
         warnings.append(_without_negatives(P))
-    a = vectors(anchor, cosine, warnings, "anchor")
-    pos = vectors(positives, cosine, warnings, pos_role)
-    neg = vectors(negatives, cosine, warnings, "negatives")
-    # The positives' columns first, then the negatives'; each bank stays as given (shared
-    # banks are never broadcast to one copy per anchor).
-    sim = np.ascontiguousarray(np.concatenate(
-        [similarity_rows(a.used, pos.used, cosine), similarity_rows(a.used, neg.used, cosine)],
-        axis=1))
+    # Each bank stays as given (shared banks are never broadcast to one copy per anchor).
+    c = Candidates(vectors(anchor, cosine, warnings, "anchor"),
+                   vectors(positives, cosine, warnings, pos_role),
+                   vectors(negatives, cosine, warnings, "negatives"), pos_role,
+                   "negatives" in inputs)
     C = P + K
-    logit = np.empty((B, C))
-    prob = np.empty_like(logit)
-    dlogit = np.empty_like(logit)
-    loss = np.empty(B)
-    _jit.run(kern.supcon_rows, B * C * 4, sim, P, 1.0 / t, factor, logit, prob, dlogit, loss)
-    kind = np.empty((B, C), dtype=object)
-    kind[:, :P] = "positive"
-    kind[:, P:] = "negative"
-    terms = Terms(
-        role=("positive",) * P + ("negative",) * K,
-        index=tuple(range(P)) + tuple(range(K)),
-        columns={"kind": kind, "similarity": sim, "logit": logit, "probability": prob,
-                 "gradient": dlogit},
-    )
-    gradients = None
-    if grad:
-        dsim = dlogit / t
-        grad_a, grad_pos = similarity_backward(dsim[:, :P], a, pos)
-        grad_a_neg, grad_neg = similarity_backward(dsim[:, P:], a, neg)
-        gradients = {"anchor": grad_a + grad_a_neg}
-        gradients[pos_role] = grad_pos[:, 0, :] if pos_role == "positive" else grad_pos
-        if "negatives" in inputs:
-            gradients["negatives"] = grad_neg
-    if convention is not None and convention.shifted_log_prob:
-        loss = shifted_log_prob_loss(sim, P, t, factor)
+    shifted = convention is not None and convention.shifted_log_prob
+
+    def rows(start: int, stop: int) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+        n = stop - start
+        sim = c.similarities(cosine, start, stop)  # the positives' columns, then the negatives'
+        logit = np.empty((n, C))
+        prob = np.empty_like(logit)
+        dlogit = np.empty_like(logit)
+        loss = np.empty(n)
+        _jit.run(kern.supcon_rows, B * C * 4, sim, P, 1.0 / t, factor, logit, prob, dlogit,
+                 loss)
+        if shifted:
+            loss = shifted_log_prob_loss(sim, P, t, factor)
+        return {"loss": loss}, {"kind": c.kinds(n), "similarity": sim, "logit": logit,
+                                "probability": prob, "gradient": dlogit}
+
+    examples, terms = by_rows(B, *c.role_index(), rows, grad)
+    loss = examples["loss"]
+    gradients = c.similarity_gradients(terms.columns["gradient"] / t) if grad else None
     if convention is not None:
         per_anchor = positives.shape[0] > 1 or negatives.shape[0] > 1
         if pml_single_call_zero(convention, B, per_anchor, P, K, warnings):

@@ -12,11 +12,13 @@ columns and no notes.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import numpy as np
 
-from losscli.model import Result
+from losscli.model import Result, scan_blocks
 
 Limits = tuple[dict[str, np.ndarray], dict[str, Any]]
 
@@ -31,10 +33,22 @@ def reduced(per_example: np.ndarray, reduction: str) -> float:
     return float(per_example.sum() if reduction == "sum" else per_example.mean())
 
 
-def kinks(candidates: np.ndarray, lo: float, hi: float) -> list[float]:
-    """The distinct finite candidates within [lo, hi], sorted."""
-    inside = np.unique(candidates[np.isfinite(candidates)])
-    return [float(v) for v in inside if lo <= v <= hi]
+def kinks(candidates: Iterable[np.ndarray], lo: float, hi: float) -> list[float]:
+    """The distinct finite candidates within [lo, hi], sorted, from arrays of them (a
+    breakdown's blocks: `block_values`)."""
+    found = np.empty(0)
+    for values in candidates:
+        values = np.ravel(values)
+        found = np.union1d(found, values[np.isfinite(values) & (values >= lo) & (values <= hi)])
+    return [float(v) for v in found]
+
+
+def block_values(result: Result, of: Callable[[dict[str, np.ndarray]], np.ndarray],
+                 ) -> Iterator[np.ndarray]:
+    """`of(columns)` for each block of examples of the result's breakdown (a breakdown may
+    be too large to hold whole)."""
+    for _, _, columns in scan_blocks(result.terms, result.batch):
+        yield of(columns)
 
 
 def listed(values: list[float], shown: int = 8) -> str:
@@ -46,8 +60,17 @@ def listed(values: list[float], shown: int = 8) -> str:
 
 
 def active_share(results: list[Result], column: str, first: int = 0) -> np.ndarray:
-    """Per step: the share of the column's entries (from term `first` on) that are > 0."""
-    return np.array([float((r.terms.columns[column][:, first:] > 0).mean()) for r in results])
+    """Per step: the share of the column's entries (from term `first` on) that are > 0,
+    read a block of examples at a time (a breakdown may be too large to hold whole)."""
+    shares = []
+    for r in results:
+        active = total = 0
+        for _, _, columns in scan_blocks(r.terms, r.batch):
+            values = columns[column][:, first:]
+            active += int((values > 0).sum())
+            total += values.size
+        shares.append(active / total if total else math.nan)
+    return np.array(shares)
 
 
 def flag(result: Result, name: str, default: Any = None) -> Any:

@@ -16,10 +16,16 @@ from losscli.kernels import _jit
 from losscli.kernels import margins as kern
 from losscli.kernels import stream as sk
 from losscli.losses.conventions import term_reduction
+from losscli.losses.explicit_terms import (
+    active_parts,
+    by_rows,
+    example_rows,
+    is_lazy,
+    mean_of_active,
+)
 from losscli.losses.results import (
     REGIME_NAMES,
     check_embedding_breakdown,
-    mean_nonzero,
     nonfinite_warning,
     reduce,
     shape_dict,
@@ -28,11 +34,19 @@ from losscli.losses.roles import check_magnitudes, embedding_batch
 from losscli.losses.spec import Convention
 from losscli.losses.specs.explicit_negatives import TRIPLET
 from losscli.losses.streams import STREAM_DISTANCES, StreamRows
-from losscli.losses.sweeps import Limits, active_share, flag, kinks, listed, no_limits
+from losscli.losses.sweeps import (
+    Limits,
+    active_share,
+    block_values,
+    flag,
+    kinks,
+    listed,
+    no_limits,
+)
 from losscli.losses.thresholds import relative_to_d_ap
 from losscli.losses.variants import TERM_CODES, eps_args
 from losscli.losses.vectors import DISTANCE_KINDS, embedding_gradients, to_unit
-from losscli.model import Inputs, Result, Terms, Threshold
+from losscli.model import Inputs, Result, Threshold
 
 
 def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, *, grad: bool = False,
@@ -42,7 +56,8 @@ def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, *, grad: bo
     d(a, n_k) -> min(d(a, n_k), d(p, n_k)).
     """
     batch = embedding_batch(inputs)
-    check_embedding_breakdown(batch, batch.k, TRIPLET.name, grad)
+    if not is_lazy(batch.batch, batch.k, grad):
+        check_embedding_breakdown(batch, batch.k, TRIPLET.name, grad)
     warnings: list[str] = []
     check_magnitudes(batch, warnings)
     params = dict(params)
@@ -59,39 +74,46 @@ def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, *, grad: bo
     soft_margin = soft and convention is not None and convention.soft_margin
     reduce_by = TERM_CODES[params["negatives_reduction"]]
     eps, eps_mode = eps_args(convention)
-    d_ap = np.empty(B)
-    d_an = np.empty((B, K))
-    violation = np.empty_like(d_an)
-    term = np.empty_like(d_an)
-    regimes = np.empty((B, K), dtype=np.int64)
-    loss = np.empty(B)
     work = batch.work() * (2 if swap else 1)
-    if convention is None:
-        _jit.run(kern.triplet, work, batch.anchor, batch.positive, batch.negatives, margin,
-                 kind, swap, soft, reduce_by, d_ap, d_an, violation, term, regimes, loss)
-    else:
-        _jit.run(kern.triplet_variant, work, batch.anchor, batch.positive, batch.negatives,
-                 margin, kind, swap, soft, soft_margin, reduce_by, eps, eps_mode, d_ap, d_an,
-                 violation, term, regimes, loss)
+
+    def rows(start: int, stop: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        n = stop - start
+        d_ap = np.empty(n)
+        d_an = np.empty((n, K))
+        violation = np.empty_like(d_an)
+        term = np.empty_like(d_an)
+        regimes = np.empty((n, K), dtype=np.int64)
+        loss = np.empty(n)
+        vectors = (batch.anchor[start:stop], batch.positive[start:stop],
+                   example_rows(batch.negatives, start, stop))
+        if convention is None:
+            _jit.run(kern.triplet, work, *vectors, margin, kind, swap, soft, reduce_by, d_ap,
+                     d_an, violation, term, regimes, loss)
+        else:
+            _jit.run(kern.triplet_variant, work, *vectors, margin, kind, swap, soft,
+                     soft_margin, reduce_by, eps, eps_mode, d_ap, d_an, violation, term,
+                     regimes, loss)
+        columns = {"d_ap": np.repeat(d_ap[:, None], K, axis=1), "d_an": d_an,
+                   "violation": violation, "term": term, "regime": REGIME_NAMES[regimes]}
+        examples = {"loss": loss, "d_ap": d_ap}
+        if nonzero:
+            examples.update(active_parts(term))
+        return examples, columns
+
+    nonzero = reduction == "mean-nonzero"  # PML's AvgNonZeroReducer over every term
+    examples, terms = by_rows(B, ("negative",) * K, tuple(range(K)), rows, grad)
+    loss = examples["loss"]
     nonfinite_warning(loss, warnings)
-    terms = Terms(
-        role=("negative",) * K,
-        index=tuple(range(K)),
-        columns={"d_ap": np.repeat(d_ap[:, None], K, axis=1), "d_an": d_an,
-                 "violation": violation, "term": term, "regime": REGIME_NAMES[regimes]},
-    )
-    if reduction == "mean-nonzero":
-        value: float | list[float] = mean_nonzero(term)
-    else:
-        value = reduce(loss, reduction)
+    value = mean_of_active(examples) if nonzero else reduce(loss, reduction)
     gradients = None
     if grad:
         ga = np.empty((B, batch.dim))
         gp = np.empty_like(ga)
         gn = np.empty((B, K, batch.dim))
+        columns = terms.columns
         _jit.run(kern.triplet_grad, work, batch.anchor, batch.positive, batch.negatives,
-                 margin, kind, swap, soft, soft_margin, reduce_by, eps, eps_mode, d_ap,
-                 violation, term, ga, gp, gn)
+                 margin, kind, swap, soft, soft_margin, reduce_by, eps, eps_mode,
+                 examples["d_ap"], columns["violation"], columns["term"], ga, gp, gn)
         gradients = embedding_gradients(original, unit, ga, gp, gn)
     return Result(
         loss=TRIPLET.name, params=params, reduction=reduction, per_example=loss,
@@ -136,9 +158,8 @@ def sweep_limits(param: str, values: np.ndarray, results: list[Result]) -> Limit
                                if flag(first, "soft_margin") else
                                "soft: the margin is unused, the loss is constant in it")
     else:
-        cols = first.terms.columns
-        found = kinks((cols["d_an"] - cols["d_ap"]).ravel(), float(values.min()),
-                      float(values.max()))
+        found = kinks(block_values(first, lambda cols: cols["d_an"] - cols["d_ap"]),
+                      float(values.min()), float(values.max()))
         limits["kinks"] = found
         limits["notes"].append("piecewise linear in the margin: a term turns on where m "
                                f"crosses d_an - d_ap; kinks in range: {listed(found)}")

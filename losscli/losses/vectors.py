@@ -100,10 +100,67 @@ def similarity_rows(anchor: np.ndarray, bank: np.ndarray, cosine: bool) -> np.nd
     return np.ascontiguousarray(sim)
 
 
-def distance_rows(x: np.ndarray, bank: np.ndarray, kind: str) -> np.ndarray:
-    """(B, C) exact distances of each row of x (B, D) to its bank (1 or B, C, D)."""
+# A shared bank's similarities are BLAS products of tiles of anchor rows on a fixed grid,
+# about this many bytes a tile (at least GRID_MIN_ROWS rows, at most GRID_MAX_ROWS).
+GRID_BYTES = 32 * 2**20
+GRID_MIN_ROWS = 1  # a bank of millions of negatives: a row a product, 8 C bytes
+GRID_MAX_ROWS = 512
+
+
+class SimilarityRows:
+    """s(a_b, c) of each anchor row (B, D) with its bank (1 or B, C, D), examples
+    [start, stop) at a time, each row the same bits whatever rows are asked with it.
+
+    BLAS picks its kernels by the matrices' shapes, so a row's dot products depend on the
+    rows multiplied with it (a row alone goes by gemv; 600 x 5 against 1 x 5 rows differed
+    in the last bit): a shared bank's products are taken by tiles of rows on a grid fixed by
+    C, and a block's rows read from their tiles, the last one kept (blocks read in order pay
+    one product a tile). A per-anchor bank's rows go through a kernel of dot products on the
+    whole batch's path (einsum rounds a lone row apart; nothing is shared for BLAS to use).
+    Under cosine (unit rows) the similarities are clamped to [-1, 1]. Against a kernel of
+    dot products (every row in one order) BLAS took a third to an eighth of the time
+    (B = 2,048, K = 16,384, D = 768: 0.49 s against 4.0 s).
+    """
+
+    def __init__(self, anchor: np.ndarray, bank: np.ndarray, cosine: bool) -> None:
+        self.anchor, self.bank, self.cosine = anchor, bank, cosine
+        C = bank.shape[1]
+        self.grid = int(min(GRID_MAX_ROWS, max(GRID_MIN_ROWS, GRID_BYTES // max(1, 8 * C))))
+        self.kept: tuple[int, np.ndarray] | None = None
+
+    def __call__(self, start: int, stop: int) -> np.ndarray:
+        """(stop - start, C): the similarities of examples [start, stop)."""
+        if self.bank.shape[0] != 1:
+            out = np.empty((stop - start, self.bank.shape[1]))
+            work = self.bank.size  # the whole batch's: its path for every block
+            _jit.run(kern.row_similarities, work, np.ascontiguousarray(self.anchor[start:stop]),
+                     np.ascontiguousarray(self.bank[start:stop]), self.cosine, out)
+            return out
+        out = np.empty((stop - start, self.bank.shape[1]),
+                       dtype=np.result_type(self.anchor.dtype, self.bank.dtype))
+        for t0 in range(start - start % self.grid, stop, self.grid):
+            tile = self._tile(t0)
+            lo, hi = max(start, t0), min(stop, t0 + tile.shape[0])
+            out[lo - start:hi - start] = tile[lo - t0:hi - t0]
+        return out
+
+    def _tile(self, t0: int) -> np.ndarray:
+        if self.kept is None or self.kept[0] != t0:
+            rows = self.anchor[t0:t0 + self.grid]
+            self.kept = (t0, similarity_rows(rows, self.bank, self.cosine))
+        return self.kept[1]
+
+
+def distance_rows(x: np.ndarray, bank: np.ndarray, kind: str,
+                  work: int | None = None) -> np.ndarray:
+    """(B, C) exact distances of each row of x (B, D) to its bank (1 or B, C, D).
+
+    `work` chooses the kernel's path (x's own by default): a block of a larger batch's rows
+    passes the whole batch's, so that it runs as the whole batch would (the same bits).
+    """
     out = np.empty((x.shape[0], bank.shape[1]))
-    work = x.shape[0] * bank.shape[1] * x.shape[1]
+    if work is None:
+        work = x.shape[0] * bank.shape[1] * x.shape[1]
     _jit.run(kern.distances, work, np.ascontiguousarray(x), np.ascontiguousarray(bank),
              DISTANCE_KINDS[kind], out)
     return out

@@ -135,7 +135,7 @@ def test_the_candidates_picture_reads_only_the_rows_it_draws():
     lazy = replace(r, terms=replace(r.terms, compute=recorded))
     what, positive, negative = positive_negative(lazy, [4, 1])
     assert asked == [(4, 5), (1, 2)]
-    _, all_positive, all_negative = positive_negative(r)
+    _, all_positive, all_negative = positive_negative(r, range(9))
     # the same similarities (a product of two rows may round apart from one of nine)
     np.testing.assert_allclose(positive.reshape(2, -1), all_positive.reshape(9, -1)[[4, 1]],
                                rtol=1e-13, atol=1e-15)

@@ -143,3 +143,23 @@ def test_mnrl_counts_its_false_negatives_by_blocks(monkeypatch):
     [record] = [rec for rec in got.records if rec["stat"] == "false negatives"]
     assert record["flagged"] == int(flags.sum())
     assert record["examples"] == int(flags.any(axis=1).sum())
+
+
+@pytest.mark.parametrize("exact", [True, False])
+def test_stats_of_similarities_near_the_float64_maximum(monkeypatch, exact):
+    """QA26 P1: a negative with entries near +-1.7e308 gives similarities whose range
+    overflows: stats ended in an internal error (np.histogram's edges, or the binning
+    kernel's int(NaN)); now the edges are those of the halves, doubled, and finite."""
+    rng = np.random.default_rng(3)
+    negatives = rng.normal(size=(6, 2))
+    negatives[1] = [1.7e308, 1.0]
+    negatives[2] = [-1.7e308, 1.0]
+    inputs = {"anchor": rng.normal(size=(5, 2)) + [1.0, 0.0],
+              "positive": rng.normal(size=(5, 2)), "negatives": negatives}
+    if not exact:
+        monkeypatch.setattr(explore, "EXACT_PAIRS", 0)
+    st = api.stats("infonce", inputs, bins=4, similarity="dot")
+    for hist in _histograms(st):
+        assert hist["edges"] and all(np.isfinite(hist["edges"]))
+        assert np.all(np.diff(hist["edges"]) > 0)
+        assert sum(sum(c) for c in hist["counts"].values()) > 0

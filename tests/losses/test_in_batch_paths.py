@@ -45,3 +45,12 @@ def test_serial_and_parallel_paths_give_the_same_bits(loss, monkeypatch):
         assert same, name
     for role, g in (extra_s["gradients"] or {}).items():
         assert g.tobytes() == extra_p["gradients"][role].tobytes(), role
+
+
+def test_mnrl_warns_of_zero_vectors_before_the_missing_negatives() -> None:
+    """QA25 L2: one example, no negatives and a zero anchor: the zero vector's warning first,
+    then the lone candidate's, as before the tiles (and as the explicit form orders them)."""
+    r = api.evaluate("infonce", {"anchor": [[0.0, 0.0]], "positive": [[1.0, 2.0]]},
+                     like="sentence-transformers")
+    assert len(r.warnings) == 2, r.warnings
+    assert "zero" in r.warnings[0] and "no negatives" in r.warnings[1], r.warnings
