@@ -6,11 +6,13 @@ the closest such to its exact value (dtoa mode 0). Ryu (Adams, PLDI 2018) comput
 digits with 64-bit integer arithmetic and two tables of 125-bit powers of five; here the
 128-bit products are split into 64-bit halves. The layout is repr's: fixed notation for a
 decimal point position -4 < decpt <= 16 (with ".0" on an integral value), else
-d[.ddd]e+XX / e-XX with at least two exponent digits; non-finite values are JSON's `null`.
+d[.ddd]e+XX / e-XX with at least two exponent digits; a non-finite value is the caller's text
+(JSON's `null`, CSV's empty cell): repr's `nan` is in neither format.
 
 `fill_rows` writes N rows of a template: literal pieces between cells, each cell a float, an
-int or an entry of a table of ready-made strings (roles, JSON strings), rows of one group
-separated by ",\\n". Tests compare its bytes with json.dumps' on random bit patterns.
+int or an entry of a table of ready-made strings (roles, JSON strings, CSV cells), rows of one
+group separated by a given text (JSON's ",\\n"; none for CSV, whose rows end in a newline).
+Tests compare its bytes with json.dumps' on random bit patterns.
 """
 
 from __future__ import annotations
@@ -189,16 +191,14 @@ def _shortest(bits, pos, inv):
 
 
 @kernel
-def write_float(out, at, bits, scratch, pos, inv):
-    """float.__repr__ of the double with these bits (`null` when not finite) into out[at:];
-    the end position. scratch: 17 bytes for the digits."""
+def write_float(out, at, bits, scratch, pos, inv, nonfinite):
+    """float.__repr__ of the double with these bits (the bytes `nonfinite` when it is not
+    finite) into out[at:]; the end position. scratch: 17 bytes for the digits."""
     magnitude = bits & np.uint64(0x7FFFFFFFFFFFFFFF)
     if (magnitude >> np.uint64(52)) == np.uint64(0x7FF):
-        out[at] = 110  # n
-        out[at + 1] = 117  # u
-        out[at + 2] = 108  # l
-        out[at + 3] = 108  # l
-        return at + 4
+        for p in range(nonfinite.shape[0]):
+            out[at + p] = nonfinite[p]
+        return at + nonfinite.shape[0]
     if bits >> np.uint64(63):
         out[at] = 45  # -
         at += 1
@@ -291,12 +291,12 @@ def write_int(out, at, v, scratch):
 
 @kernel
 def fill_rows(out, ends, group, pieces, piece_at, kinds, slots, floats, ints, codes,
-              strings, string_at, pos, inv):
+              strings, string_at, pos, inv, between, nonfinite):
     """Rows r = 0..N-1 of a template into `out`: pieces[0], cell 0, pieces[1], ..., cell m-1,
-    pieces[m]; rows of one group of `group` separated by ",\\n". Cell s of row r is the
-    double whose bits are floats[slots[s], r] (uint64), ints[slots[s], r] or the string
-    codes[slots[s], r] of the table (kinds[s]: FLOAT, INT, STRING). ends[g]: where group
-    g's text ends. Returns the length.
+    pieces[m]; rows of one group of `group` separated by the bytes `between`. Cell s of row
+    r is the double whose bits are floats[slots[s], r] (uint64; the bytes `nonfinite` when
+    not finite), ints[slots[s], r] or the string codes[slots[s], r] of the table (kinds[s]:
+    FLOAT, INT, STRING). ends[g]: where group g's text ends. Returns the length.
     """
     rows = ends.shape[0] * group
     m = kinds.shape[0]
@@ -304,9 +304,9 @@ def fill_rows(out, ends, group, pieces, piece_at, kinds, slots, floats, ints, co
     at = 0
     for r in range(rows):
         if r % group != 0:
-            out[at] = 44
-            out[at + 1] = 10
-            at += 2
+            for p in range(between.shape[0]):
+                out[at + p] = between[p]
+            at += between.shape[0]
         for s in range(m + 1):
             for p in range(piece_at[s], piece_at[s + 1]):
                 out[at] = pieces[p]
@@ -315,7 +315,7 @@ def fill_rows(out, ends, group, pieces, piece_at, kinds, slots, floats, ints, co
                 break
             kind = kinds[s]
             if kind == 0:
-                at = write_float(out, at, floats[slots[s], r], scratch, pos, inv)
+                at = write_float(out, at, floats[slots[s], r], scratch, pos, inv, nonfinite)
             elif kind == 1:
                 at = write_int(out, at, ints[slots[s], r], scratch)
             else:

@@ -1,5 +1,7 @@
 """CSV output: one row per term, with the example's index and loss, written a block of
-examples at a time (`csv_chunks`); with --terms none one row per example."""
+examples at a time (`csv_chunks`); with --terms none one row per example. Large outputs'
+terms go through the compiled filler (render/csv_rows.py), the same bytes as the csv module
+writes here."""
 
 from __future__ import annotations
 
@@ -12,7 +14,8 @@ from typing import Any
 import numpy as np
 
 from losscli.model import Result
-from losscli.render.breakdown import TermsView, blocks
+from losscli.render import csv_rows, row_filler
+from losscli.render.breakdown import Block, TermsView, blocks, left_out
 from losscli.render.csv_cells import csv_cell
 from losscli.render.jsonout import finite_or_none
 
@@ -39,21 +42,42 @@ def csv_chunks(result: Result, view: TermsView = TermsView(),
     norms_wanted = result.gradients is not None
     writer.writerow(["example", "example_loss", "role", "index", *names,
                      *(["grad_norm"] if norms_wanted else [])])
+    shown = result.batch if order is None else len(order)
+    fill = row_filler.wanted(shown * (terms.count - left_out(result, view))
+                             * (len(names) + 4 + norms_wanted))
+    labels: list[str] = []  # the terms' role and index cells, made once, on first use
     role, index = np.array(terms.role, dtype=object), np.array(terms.index, dtype=object)
     for block in blocks(result, view, order=order):
-        columns = [_cells(block.columns[n]) for n in names]
         norms = term_norms(result, block)
-        if norms is not None:
-            columns.append(_cells(norms))
-        roles, indices = role[block.order].tolist(), index[block.order].tolist()
-        for r in range(block.n):
-            b = block.start + r
-            loss = csv_cell(finite_or_none(losses[b]))
-            writer.writerows(zip(repeat(b), repeat(loss), roles[r], indices[r],
-                                 *(col[r] for col in columns)))
-        yield buf.getvalue()
+        filled = None
+        if fill and block.order.shape[1]:
+            if not labels:
+                labels += csv_rows.labels(terms.role, terms.index)
+            filled = csv_rows.csv_terms(labels, block, names,
+                                        result.per_example[block.start:block.start + block.n],
+                                        norms)
+        if filled is None:
+            _write_rows(writer, block, role[block.order].tolist(),
+                        index[block.order].tolist(),
+                        [block.columns[n] for n in names]
+                        + ([] if norms is None else [norms]), losses)
+        # the filled text straight out, not through the buffer (a copy of megabytes a
+        # block); the buffer holds the header before the first block
+        yield buf.getvalue() + ("" if filled is None else "".join(filled))
         buf.seek(0)
         buf.truncate()
+
+
+def _write_rows(writer: Any, block: Block, roles: list[list[Any]], indices: list[list[Any]],
+                values: list[np.ndarray], losses: list[float]) -> None:
+    """A block's rows through the csv module (small outputs, and columns the filler does
+    not write): per kept term its role and index, then the (n, kept) `values` columns."""
+    columns = [_cells(v) for v in values]
+    for r in range(block.n):
+        b = block.start + r
+        loss = csv_cell(finite_or_none(losses[b]))
+        writer.writerows(zip(repeat(b), repeat(loss), roles[r], indices[r],
+                             *(col[r] for col in columns)))
 
 
 def _cells(values: np.ndarray) -> list[list[Any]]:

@@ -24,7 +24,7 @@ from losscli.model import (  # noqa: F401 - csvout and explore import them from 
     result_head,
     result_to_dict,
 )
-from losscli.render import term_rows
+from losscli.render import row_filler, term_rows
 from losscli.render.breakdown import Block, TermsView, blocks, left_out, says_left_out
 from losscli.render.json_escaping import json_text
 
@@ -70,7 +70,7 @@ def json_chunks(result: Result, view: TermsView = TermsView(),
     first = True
     missing = left_out(result, view)
     shown = result.batch if order is None else len(order)
-    fill = term_rows.wanted(shown * (result.terms.count - missing)
+    fill = row_filler.wanted(shown * (result.terms.count - missing)
                             * (len(result.terms.names) + 2))
     filled_grads = _fills_gradients(result.gradients, shown)
     labels: list[str] = []  # the terms' role and index tokens, made once, on first use
@@ -169,7 +169,7 @@ def _fills_gradients(grads: dict[str, np.ndarray] | None, shown: int) -> bool:
         return False
     vectors = all(g.ndim == 2 and g.shape[1] > 0 and g.dtype.kind == "f"
                   and g.dtype.itemsize <= 8 for g in grads.values())
-    return vectors and term_rows.wanted(shown * sum(g.shape[1] for g in grads.values()))
+    return vectors and row_filler.wanted(shown * sum(g.shape[1] for g in grads.values()))
 
 
 def _gradient_texts(grads: dict[str, np.ndarray], block: Block,

@@ -26,7 +26,8 @@ def _written(values: np.ndarray, kind: int) -> list[str]:
     ft.fill_rows.jit(out, ends, 1, np.zeros(0, dtype=np.uint8), np.zeros(3, dtype=np.int64),
                      np.array([kind]), np.array([0]), floats, ints,
                      np.zeros((1, n), dtype=np.int64), np.zeros(1, dtype=np.uint8),
-                     np.zeros(2, dtype=np.int64), pos, inv)
+                     np.zeros(2, dtype=np.int64), pos, inv, np.zeros(0, dtype=np.uint8),
+                     np.frombuffer(b"null", dtype=np.uint8))
     text = out[:ends[-1]].tobytes().decode()
     starts = [0, *ends[:-1].tolist()]
     return [text[s:e] for s, e in zip(starts, ends.tolist(), strict=True)]
@@ -71,3 +72,19 @@ def test_int64_values_are_written_as_str() -> None:
                              rng.integers(info.min, info.max, size=50_000),
                              rng.integers(-1000, 1000, size=5_000)]).astype(np.int64)
     assert _written(values, ft.INT) == [str(v) for v in values.tolist()]
+
+
+def test_non_finite_text_and_the_row_separator_are_the_callers() -> None:
+    """CSV's empty cell for NaN and inf, and no separator between rows (its rows end in a
+    newline piece), where JSON has null and ",\\n"."""
+    values = np.array([1.5, math.nan, -math.inf, -0.0])
+    out = np.empty(200, dtype=np.uint8)
+    ends = np.empty(1, dtype=np.int64)
+    pos, inv = ft.pow5_tables()
+    ft.fill_rows.jit(out, ends, 4, np.frombuffer(b"<>\n", dtype=np.uint8),
+                     np.array([0, 1, 3]), np.array([ft.FLOAT]), np.array([0]),
+                     values.view(np.uint64)[None, :], np.zeros((1, 4), dtype=np.int64),
+                     np.zeros((1, 4), dtype=np.int64), np.zeros(1, dtype=np.uint8),
+                     np.zeros(2, dtype=np.int64), pos, inv, np.zeros(0, dtype=np.uint8),
+                     np.zeros(0, dtype=np.uint8))
+    assert out[:ends[0]].tobytes() == b"<1.5>\n<>\n<>\n<-0.0>\n"
