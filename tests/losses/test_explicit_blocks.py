@@ -289,3 +289,19 @@ def test_to_dict_computes_a_lazy_breakdown_once(monkeypatch) -> None:
     doc = lazy.to_dict()
     assert calls == [(0, B)]
     assert doc == r.to_dict()
+
+
+def test_quadruplet_without_negatives2_by_blocks(monkeypatch) -> None:
+    """Without negatives2 the partner of n_k is the next negative (rolled): the same bank
+    sliced for both, blocks equal to the whole batch."""
+    rng = np.random.default_rng(4)
+    inputs = {"anchor": rng.normal(size=(B, D)), "positive": rng.normal(size=(B, D)),
+              "negatives": rng.normal(size=(B, K, D))}
+    whole = losscli.evaluate("quadruplet", inputs)
+    blockwise(monkeypatch)
+    blocks = losscli.evaluate("quadruplet", inputs)
+    assert isinstance(blocks.terms, LazyTerms) and blocks.params["pairing"] == "rolled"
+    assert same(blocks.per_example, whole.per_example)
+    for name, column in whole.terms.columns.items():
+        assert same(blocks.terms.block(0, B)[name], column), name
+        assert same(blocks.terms.block(3, 4)[name], column[3:4]), name
