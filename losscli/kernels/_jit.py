@@ -185,31 +185,6 @@ def _fused_multiply_add_intrinsic() -> Callable:
 fused_multiply_add = Intrinsic(_fused_multiply_add_py, _fused_multiply_add_intrinsic)
 
 
-def _holds_float64_py(arr: Any) -> bool:
-    return arr.dtype == np.float64
-
-
-def _holds_float64_intrinsic() -> Callable:
-    from numba.core import types  # noqa: TID253 - numba is imported only here, on demand
-    from numba.core.extending import intrinsic  # noqa: TID253
-
-    @intrinsic
-    def holds_float64(typingctx: Any, arr: Any) -> Any:
-        value = getattr(arr, "dtype", None) == types.float64
-
-        def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
-            return context.get_constant(types.boolean, value)
-
-        return types.boolean(arr), codegen
-
-    return holds_float64
-
-
-# Whether an array holds float64: a constant of the compiled twin (each dtype compiles its
-# own), so that a branch on it is folded away, a kernel's code for one dtype only.
-holds_float64 = Intrinsic(_holds_float64_py, _holds_float64_intrinsic)
-
-
 def kernel(func: Callable | None = None, *, stream: bool = False, parallel: bool = False) -> Any:
     """Declare a kernel. `stream=True` for pure memory-streaming loops (allows reassoc);
     `parallel=True` for a kernel whose prange loop numba's parfor pass can split (its

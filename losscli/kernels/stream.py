@@ -32,7 +32,6 @@ import numpy as np
 from losscli.kernels._jit import (
     float_from_bits,
     fused_multiply_add,
-    holds_float64,
     kernel,
     prange,
 )
@@ -306,13 +305,6 @@ def infonce_loss(A, ia, P, ip, N, n0, K, temperature, check, loss, flags):
             sim[0] = s
             s0 = s
             inverse = 1.0 / temperature
-            # float64 rows: exp((s_k - s_0) / t) taken as each dot product ends, while the
-            # next negative's row streams in, not in a pass of its own after the last (the
-            # stream waited: 70-74% of the read floor at --scale 0.125's S1, now 87-92%).
-            # float32 rows stream twice as fast: there the exps slowed them (81% -> 62%),
-            # so they are taken in one pass after the stream (below).
-            fused = holds_float64(N)
-            others = 0.0
             for i in range(D):
                 anchor[i] = np.float64(A[b, ia, i])
             for k in range(K):
@@ -321,21 +313,21 @@ def infonce_loss(A, ia, P, ip, N, n0, K, temperature, check, loss, flags):
                 for i in range(D):
                     s += anchor[i] * np.float64(N[nb, r, i])
                 sim[k + 1] = s
-                if fused:
-                    others += shifted_exp(s, s0, inverse)
-            scan = True
-            if not fused:
-                # one vectorised pass, shifted by the positive, that also sums the row (a
-                # NaN or inf makes the sum not finite), in place of infonce_first's passes
-                # for the largest, the exps and their sum and the scan below (S1 float32:
-                # 73-78% -> 81% of the read floor in one process, docs/benchmarks.md). Only
-                # a float64 anchor or positive needs the scan for entries above HUGE_ENTRY.
-                row_sum = s0
-                for j in range(1, K + 1):
-                    v = sim[j]
-                    row_sum += v
-                    others += shifted_exp(v, s0, inverse)
-                scan = check or not (row_sum < np.inf and row_sum > -np.inf)
+            # One vectorised pass after the stream, shifted by the positive, that also sums
+            # the row (a NaN or inf makes the sum not finite), in place of infonce_first's
+            # passes for the largest, the exps and their sum and the scan below (S1 float32:
+            # 73-78% -> 81% of the read floor in one process, docs/benchmarks.md). Only a
+            # float64 anchor or positive needs the scan for entries above HUGE_ENTRY.
+            # (float64 rows once took each exp as its dot product ended, 87-92% against
+            # 74-78% on the AMD Zen 5 hosts; on the Intel hosts with 512-bit vectors this
+            # pass reads at 82-84% of the floor, that 69-70%.)
+            others = 0.0
+            row_sum = s0
+            for j in range(1, K + 1):
+                v = sim[j]
+                row_sum += v
+                others += shifted_exp(v, s0, inverse)
+            scan = check or not (row_sum < np.inf and row_sum > -np.inf)
             bad = False
             if scan:
                 for j in range(K + 1):
