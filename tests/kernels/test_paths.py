@@ -422,23 +422,36 @@ def test_the_per_anchor_kernel_is_exact_whatever_the_gap_to_the_positive(path, d
     assert loss[3] < 1e-17
 
 
-def test_shared_bank_tiles_cover_every_row_once(monkeypatch):
-    """Tiles of 5 rows (37 rows: the last tile short) give the one-tile losses exactly."""
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_shared_bank_tiles_cover_every_row_once(monkeypatch, dtype):
+    """Tiles of 5 rows (37 rows: the last tile short) give the one-tile losses exactly;
+    float32 anchors are widened a tile at a time into the tile's own buffer, and the losses
+    are those of the float32 values in float64."""
     from losscli.losses import infonce, tiles
 
-    x = _data(8)
+    x = _data(8).astype(dtype)
     bank = np.ascontiguousarray(x[0, 2:])
     anchor, positive = np.ascontiguousarray(x[:, 0]), np.ascontiguousarray(x[:, 1])
     whole = np.empty(B)
     shared_bank_infonce(anchor, positive, bank, 0.2, whole, np.zeros(B, dtype=np.int8))
-    monkeypatch.setattr(infonce, "GEMM_BLOCK_BYTES", 5 * K * 8)
+    # 5 rows of logits a tile, or (float32, D > K) 5 rows of widened anchors
+    monkeypatch.setattr(infonce, "GEMM_BLOCK_BYTES", 5 * (D if dtype == np.float32 else K) * 8)
     monkeypatch.setattr(tiles, "MIN_TILE_ROWS", 1)
-    starts = [r0 for r0, _ in tiles.tiles(anchor, bank, False, infonce.GEMM_BLOCK_BYTES)]
-    assert starts == list(range(0, B, 5))
+    tile_rows = []
+    real_run = infonce._jit.run
+
+    def recording_run(k, work, *args, parallel=None):
+        if k is sk.infonce_logit_rows:
+            tile_rows.append(len(args[0]))
+        return real_run(k, work, *args, parallel=parallel)
+
+    monkeypatch.setattr(infonce._jit, "run", recording_run)
     tiled = np.full(B, np.nan)
     shared_bank_infonce(anchor, positive, bank, 0.2, tiled, np.zeros(B, dtype=np.int8))
+    assert tile_rows == [5] * 7 + [2]
     np.testing.assert_array_equal(tiled, whole)
-    want = [_infonce(anchor[b], positive[b], bank, 0.2) for b in range(B)]
+    x64 = x.astype(np.float64)
+    want = [_infonce(x64[b, 0], x64[b, 1], x64[0, 2:], 0.2) for b in range(B)]
     _close(tiled, np.array(want), 1e-12)
 
 
