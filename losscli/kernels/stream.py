@@ -32,7 +32,6 @@ import numpy as np
 from losscli.kernels._jit import (
     float_from_bits,
     fused_multiply_add,
-    holds_float64,
     kernel,
     prange,
 )
@@ -306,13 +305,6 @@ def infonce_loss(A, ia, P, ip, N, n0, K, temperature, check, loss, flags):
             sim[0] = s
             s0 = s
             inverse = 1.0 / temperature
-            # float64 rows: exp((s_k - s_0) / t) taken as each dot product ends, while the
-            # next negative's row streams in, not in a pass of its own after the last (the
-            # stream waited: 70-74% of the read floor at --scale 0.125's S1, now 87-92%).
-            # float32 rows stream twice as fast: there the exps slowed them (81% -> 62%),
-            # so they are taken in one pass after the stream (below).
-            fused = holds_float64(N)
-            others = 0.0
             for i in range(D):
                 anchor[i] = np.float64(A[b, ia, i])
             for k in range(K):
@@ -321,21 +313,21 @@ def infonce_loss(A, ia, P, ip, N, n0, K, temperature, check, loss, flags):
                 for i in range(D):
                     s += anchor[i] * np.float64(N[nb, r, i])
                 sim[k + 1] = s
-                if fused:
-                    others += shifted_exp(s, s0, inverse)
-            scan = True
-            if not fused:
-                # one vectorised pass, shifted by the positive, that also sums the row (a
-                # NaN or inf makes the sum not finite), in place of infonce_first's passes
-                # for the largest, the exps and their sum and the scan below (S1 float32:
-                # 73-78% -> 81% of the read floor in one process, docs/benchmarks.md). Only
-                # a float64 anchor or positive needs the scan for entries above HUGE_ENTRY.
-                row_sum = s0
-                for j in range(1, K + 1):
-                    v = sim[j]
-                    row_sum += v
-                    others += shifted_exp(v, s0, inverse)
-                scan = check or not (row_sum < np.inf and row_sum > -np.inf)
+            # One vectorised pass after the stream, shifted by the positive, that also sums
+            # the row (a NaN or inf makes the sum not finite), in place of infonce_first's
+            # passes for the largest, the exps and their sum and the scan below (S1 float32:
+            # 73-78% -> 81% of the read floor in one process, docs/benchmarks.md). Only a
+            # float64 anchor or positive needs the scan for entries above HUGE_ENTRY.
+            # (float64 rows once took each exp as its dot product ended, 87-92% against
+            # 74-78% on the AMD Zen 5 hosts; on the Intel hosts with 512-bit vectors this
+            # pass reads at 82-84% of the floor, that 69-70%.)
+            others = 0.0
+            row_sum = s0
+            for j in range(1, K + 1):
+                v = sim[j]
+                row_sum += v
+                others += shifted_exp(v, s0, inverse)
+            scan = check or not (row_sum < np.inf and row_sum > -np.inf)
             bad = False
             if scan:
                 for j in range(K + 1):
@@ -359,23 +351,68 @@ def infonce_loss(A, ia, P, ip, N, n0, K, temperature, check, loss, flags):
 
 
 @kernel(stream=True, parallel=True)
-def infonce_logit_rows(S, A, P, temperature, check, loss, flags):
-    """InfoNCE from a block of negative similarities S (R, K) (a BLAS product against a
-    shared bank), on the block while it is still in cache: s_0 = A[r, 0] . P[r, 0] here, and
+def positive_similarities(A, P, wide, check, s0, flags):
+    """s0[r] = A[r, 0] . P[r, 0] (float64 products) for the shared bank's rows, and, where
+    `wide` has rows, A[r, 0] widened into wide[r] on the way: the GEMM's float64 operand
+    and the positives' dot products in one pass over the anchors (a separate widening and
+    the positives read again beside each tile of logits took S2 float32 to 2.05x the bare
+    product, 1.39x in one pass; docs/benchmarks.md). With `check` (float64 input) the
+    rows' sums of squares flag huge entries, as infonce_loss does.
+    """
+    R = A.shape[0]
+    D = A.shape[2]
+    widen = wide.shape[0] == R
+    blocks = (R + BLOCK - 1) // BLOCK
+    for blk in prange(blocks):
+        for r in range(blk * BLOCK, min(R, (blk + 1) * BLOCK)):
+            s = 0.0
+            flag = 0
+            if check:
+                qa = 0.0
+                qp = 0.0
+                for i in range(D):
+                    va = np.float64(A[r, 0, i])
+                    vp = np.float64(P[r, 0, i])
+                    if widen:
+                        wide[r, i] = va
+                    s += va * vp
+                    qa += va * va
+                    qp += vp * vp
+                if not qa <= HUGE_ROW_SQUARES:
+                    flag |= row_flag(A, r, 0, ANCHOR, qa)
+                if not qp <= HUGE_ROW_SQUARES:
+                    flag |= row_flag(P, r, 0, POSITIVE, qp)
+            elif widen:
+                for i in range(D):
+                    va = np.float64(A[r, 0, i])
+                    wide[r, i] = va
+                    s += va * np.float64(P[r, 0, i])
+            else:
+                for i in range(D):
+                    s += np.float64(A[r, 0, i]) * np.float64(P[r, 0, i])
+            s0[r] = s
+            flags[r] = flags[r] | flag
 
-        loss_r = log1p(sum_k exp((S[r, k] - s_0) / t))
+
+@kernel(stream=True, parallel=True)
+def infonce_logit_rows(S, S0, A, P, temperature, loss, flags):
+    """InfoNCE from a block of negative similarities S (R, K) (a BLAS product against a
+    shared bank) and the positives' similarities S0 (R,) (positive_similarities), on the
+    block while it is still in cache:
+
+        loss_r = log1p(sum_k exp((S[r, k] - S0[r]) / t))
 
     in one pass over the row of S that also sums it (a NaN or inf makes that sum not finite).
     No largest logit is looked for first: the positive is the shift. On top, that is the
     shift by the largest (the same bits as infonce_first); below it, a sum under OTHERS_LIMIT
     has not overflowed and log1p keeps its relative accuracy. The rare rows take
     infonce_first (a sum above OTHERS_LIMIT: shifted by the largest) or libm's softmax (a
-    similarity not finite). Against infonce_first on every row: 0.73-0.75x the kernel's time
-    (float32, B = 16,384, K = 64, D = 256, serial), the same bits when the positive is on top.
+    similarity not finite; A[r, 0] and P[r, 0] are read only then, for their flags).
+    Against infonce_first on every row: 0.73-0.75x the kernel's time (float32, B = 16,384,
+    K = 64, D = 256, serial), the same bits when the positive is on top.
     """
     R = S.shape[0]
     K = S.shape[1]
-    D = A.shape[2]
     inverse = 1.0 / temperature
     blocks = (R + BLOCK - 1) // BLOCK
     for blk in prange(blocks):
@@ -383,23 +420,7 @@ def infonce_logit_rows(S, A, P, temperature, check, loss, flags):
         scratch = np.empty(K + 1)
         for r in range(blk * BLOCK, min(R, (blk + 1) * BLOCK)):
             flag = 0
-            s0 = 0.0
-            if check:
-                qa = 0.0
-                qp = 0.0
-                for i in range(D):
-                    va = np.float64(A[r, 0, i])
-                    vp = np.float64(P[r, 0, i])
-                    s0 += va * vp
-                    qa += va * va
-                    qp += vp * vp
-                if not qa <= HUGE_ROW_SQUARES:
-                    flag |= row_flag(A, r, 0, ANCHOR, qa)
-                if not qp <= HUGE_ROW_SQUARES:
-                    flag |= row_flag(P, r, 0, POSITIVE, qp)
-            else:
-                for i in range(D):
-                    s0 += np.float64(A[r, 0, i]) * np.float64(P[r, 0, i])
+            s0 = S0[r]
             row_sum = s0
             row_size = abs(s0)  # a sum of |s| at most SAFE_SIMILARITY: no difference overflows
             for k in range(K):

@@ -328,37 +328,53 @@ def shared_bank_infonce(anchor: np.ndarray, positive: np.ndarray, bank: np.ndarr
     """InfoNCE (dot) against one bank (K, D): the tiles of S = A bank^T (losses/tiles.py, as
     the in-batch losses walk theirs), each turned into losses while it is in cache.
 
-    Per tile of about GEMM_BLOCK_BYTES of logits: the GEMM on BLAS's threads, then the kernel
-    `infonce_logit_rows` (prange over rows: the positive's dot product, then one vectorised
+    First one pass over the anchors and positives (`positive_similarities`): the positives'
+    dot products, and float32 anchors widened into the GEMM's float64 operand (CONTRACT.md
+    has float32 input accumulate in float64, and sgemm's float32 dot products were ~1e-6
+    relative off compute's). Then per tile of about GEMM_BLOCK_BYTES of logits: the GEMM on
+    BLAS's threads, and the kernel `infonce_logit_rows` (prange over rows: one vectorised
     pass of exponentials shifted by the positive over the row of logits) on numba's, with
     BLAS limited to one thread meanwhile.
     (Splitting tiles over Python threads with single-threaded BLAS each does not work:
     numpy's OpenBLAS serialises concurrent calls.)
-    float32 input is widened for the GEMM: CONTRACT.md has it accumulate in float64, and
-    sgemm's float32 dot products were ~1e-6 relative off compute's.
     """
     B, D = anchor.shape
     K = bank.shape[0]
     check = np.result_type(anchor.dtype, positive.dtype, bank.dtype) == np.float64
-    a = np.ascontiguousarray(anchor, dtype=np.float64)  # the GEMM's operand
-    # The kernel widens the positives itself, as it reads them
-    p = np.ascontiguousarray(positive, dtype=np.result_type(positive.dtype, np.float32))
+    # The kernels widen float32 rows themselves, as they read them
+    A3 = np.ascontiguousarray(anchor, dtype=np.result_type(anchor.dtype, np.float32))
+    A3 = A3.reshape(B, 1, D)
+    P3 = np.ascontiguousarray(positive, dtype=np.result_type(positive.dtype, np.float32))
+    P3 = P3.reshape(B, 1, D)
+    bank64 = np.ascontiguousarray(bank, dtype=np.float64)
     _bank_flags(bank, flags)
-    A3 = a.reshape(B, 1, D)
-    P3 = p.reshape(B, 1, D)
-    for start, block in tiles.tiles(a, np.ascontiguousarray(bank, dtype=np.float64),
-                                    cosine=False,
-                                    tile_bytes=GEMM_BLOCK_BYTES):
-        stop = start + block.shape[0]
-        # Serial or parallel by the kernel's own work, not the products' (BLAS did those):
+    widen = A3.dtype != np.float64
+    # about GEMM_BLOCK_BYTES of logits a tile, and as much of widened anchors at most: a
+    # tile's own buffer, written where the GEMM reads it (the whole anchor array widened in
+    # a fresh buffer cost S2 float32 ~10 ms of page faults alone, 128 MiB)
+    rows = tiles.tile_rows(B, K, 8, GEMM_BLOCK_BYTES)
+    if widen:
+        rows = min(rows, tiles.tile_rows(B, D, 8, GEMM_BLOCK_BYTES))
+    wide = np.empty((rows if widen else 0, D))  # a tile of the GEMM's float64 operand
+    logits = np.empty((rows, K))
+    positives = np.empty(B)
+    for start in range(0, B, rows):
+        stop = min(B, start + rows)
+        n = stop - start
+        # Serial or parallel by the kernels' own work, not the products' (BLAS did those):
         # at B = 512, K = 256, D = 128 the kernel takes ~0.15 ms, less than waking numba's
         # threads saves (the loss 1.35-1.50x the bare product in parallel, 1.25-1.37x
         # serially; docs/benchmarks.md)
-        own = (stop - start) * (EXP_WORK * K + 3 * D)
+        own = n * (EXP_WORK * K + 2 * D)
         in_parallel = parallel if parallel is not None else _jit.path_for(own) == "parallel"
-        _jit.run(sk.infonce_logit_rows, (stop - start) * (K + 2) * D, block, A3[start:stop],
-                 P3[start:stop], temperature, check, loss[start:stop], flags[start:stop],
+        _jit.run(sk.positive_similarities, n * (K + 2) * D, A3[start:stop], P3[start:stop],
+                 wide[:n] if widen else wide, check, positives[start:stop], flags[start:stop],
                  parallel=in_parallel)
+        block = logits[:n]
+        np.matmul(wide[:n] if widen else A3[start:stop, 0], bank64.T, out=block)
+        _jit.run(sk.infonce_logit_rows, n * (K + 2) * D, block, positives[start:stop],
+                 A3[start:stop], P3[start:stop], temperature, loss[start:stop],
+                 flags[start:stop], parallel=in_parallel)
 
 
 def _bank_flags(bank: np.ndarray, flags: np.ndarray) -> None:

@@ -315,11 +315,14 @@ def test_the_shared_bank_kernel_sends_rows_with_a_non_finite_logit_to_libm(path,
     S[1, 2], S[2, 0], S[3, 4], S[4, 1] = -np.inf, np.inf, np.nan, np.inf
     S[4, 3] = -np.inf
     kernel = getattr(sk.infonce_logit_rows, path)
+    positives_of = getattr(sk.positive_similarities, path)
     A, P = a.astype(dtype).reshape(B, 1, D), p.astype(dtype).reshape(B, 1, D)
     for check in (dtype == np.float64, False):
         loss = np.empty(B)
         flags = np.zeros(B, dtype=np.int8)
-        kernel(S.astype(dtype), A, P, 0.2, check, loss, flags)
+        positives = np.empty(B)
+        positives_of(A, P, np.empty((0, D)), check, positives, flags)
+        kernel(S.astype(dtype), positives, A, P, 0.2, loss, flags)
         rtol = 1e-12 if dtype == np.float64 else 1e-5
         s0 = np.einsum("bd,bd->b", A[:, 0].astype(np.float64), P[:, 0].astype(np.float64))
         for b in range(B):
@@ -331,6 +334,35 @@ def test_the_shared_bank_kernel_sends_rows_with_a_non_finite_logit_to_libm(path,
                 top = logits.max()
                 want = top + math.log(np.exp(logits - top).sum()) - logits[0]
                 assert loss[b] == pytest.approx(want, rel=rtol), b
+
+
+@pytest.mark.parametrize("path", ["py", "jit", "jit_parallel"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_the_shared_banks_first_pass_widens_the_anchors_and_takes_the_positives(path, dtype):
+    """positive_similarities: s_0 = a . p in float64 products, float32 anchors widened into
+    the GEMM's operand on the way (where it has rows), and with `check` the flags of rows
+    with huge entries (float64 input)."""
+    x = _data(11)
+    rows = x.shape[0]
+    A = np.ascontiguousarray(x[:, :1]).astype(dtype)
+    P = np.ascontiguousarray(x[:, 1:2]).astype(dtype)
+    if dtype == np.float64:
+        A[3, 0, 2] = 1e200  # huge: its row's squares pass HUGE_ROW_SQUARES
+    want = np.array([math.fsum(float(u) * float(v) for u, v in zip(A[r, 0], P[r, 0], strict=True))
+                     for r in range(rows)])
+    kernel = getattr(sk.positive_similarities, path)
+    for widen in (True, False):
+        wide = np.full((rows if widen else 0, D), np.nan)
+        positives = np.empty(rows)
+        flags = np.zeros(rows, dtype=np.int8)
+        kernel(A, P, wide, dtype == np.float64, positives, flags)
+        np.testing.assert_allclose(positives, want, rtol=1e-13)
+        if widen:
+            assert np.array_equal(wide, A[:, 0].astype(np.float64))
+        huge = [3] if dtype == np.float64 else []
+        assert list(np.flatnonzero(flags)) == huge
+        if huge:
+            assert flags[3] == codes.ANCHOR
 
 
 def _gap_rows() -> tuple[float, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -364,7 +396,8 @@ def test_the_shared_bank_kernel_is_exact_whatever_the_gap_to_the_positive(path):
     t, S, A, P, N = _gap_rows()
     loss = np.empty(len(S))
     flags = np.zeros(len(S), dtype=np.int8)
-    getattr(sk.infonce_logit_rows, path)(S, A, P, t, True, loss, flags)
+    positives = np.einsum("bd,bd->b", A[:, 0], P[:, 0])  # exact: a = e_0
+    getattr(sk.infonce_logit_rows, path)(S, positives, A, P, t, loss, flags)
     assert not flags.any()
     for r in range(len(S)):
         assert loss[r] == pytest.approx(_infonce(A[r, 0], P[r, 0], N[r], t), rel=1e-12), r
@@ -389,23 +422,36 @@ def test_the_per_anchor_kernel_is_exact_whatever_the_gap_to_the_positive(path, d
     assert loss[3] < 1e-17
 
 
-def test_shared_bank_tiles_cover_every_row_once(monkeypatch):
-    """Tiles of 5 rows (37 rows: the last tile short) give the one-tile losses exactly."""
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_shared_bank_tiles_cover_every_row_once(monkeypatch, dtype):
+    """Tiles of 5 rows (37 rows: the last tile short) give the one-tile losses exactly;
+    float32 anchors are widened a tile at a time into the tile's own buffer, and the losses
+    are those of the float32 values in float64."""
     from losscli.losses import infonce, tiles
 
-    x = _data(8)
+    x = _data(8).astype(dtype)
     bank = np.ascontiguousarray(x[0, 2:])
     anchor, positive = np.ascontiguousarray(x[:, 0]), np.ascontiguousarray(x[:, 1])
     whole = np.empty(B)
     shared_bank_infonce(anchor, positive, bank, 0.2, whole, np.zeros(B, dtype=np.int8))
-    monkeypatch.setattr(infonce, "GEMM_BLOCK_BYTES", 5 * K * 8)
+    # 5 rows of logits a tile, or (float32, D > K) 5 rows of widened anchors
+    monkeypatch.setattr(infonce, "GEMM_BLOCK_BYTES", 5 * (D if dtype == np.float32 else K) * 8)
     monkeypatch.setattr(tiles, "MIN_TILE_ROWS", 1)
-    starts = [r0 for r0, _ in tiles.tiles(anchor, bank, False, infonce.GEMM_BLOCK_BYTES)]
-    assert starts == list(range(0, B, 5))
+    tile_rows = []
+    real_run = infonce._jit.run
+
+    def recording_run(k, work, *args, parallel=None):
+        if k is sk.infonce_logit_rows:
+            tile_rows.append(len(args[0]))
+        return real_run(k, work, *args, parallel=parallel)
+
+    monkeypatch.setattr(infonce._jit, "run", recording_run)
     tiled = np.full(B, np.nan)
     shared_bank_infonce(anchor, positive, bank, 0.2, tiled, np.zeros(B, dtype=np.int8))
+    assert tile_rows == [5] * 7 + [2]
     np.testing.assert_array_equal(tiled, whole)
-    want = [_infonce(anchor[b], positive[b], bank, 0.2) for b in range(B)]
+    x64 = x.astype(np.float64)
+    want = [_infonce(x64[b, 0], x64[b, 1], x64[0, 2:], 0.2) for b in range(B)]
     _close(tiled, np.array(want), 1e-12)
 
 
