@@ -171,7 +171,12 @@ def main() -> None:
     args = parser.parse_args()
     print(f"machine: {machine()}; {load()}")
     print("env: " + ", ".join(f"{k}={v}" for k, v in sorted(os.environ.items())
-                              if k.startswith(("OPENBLAS_", "NUMBA_", "OMP_"))))
+                              if k.startswith(("OPENBLAS_", "NUMBA_", "OMP_", "PYTHONDONTWRITE"))))
+    if os.environ.get("PYTHONDONTWRITEBYTECODE"):
+        # a source tree then has no .pyc: every run compiles losscli's modules (2.1x the bare
+        # imports on the seed example where the installed package, byte-compiled by pip,
+        # took 1.43x; docs/benchmarks.md)
+        print("note: PYTHONDONTWRITEBYTECODE is set: time an installed package, or unset it")
     if args.part in ("all", "startup"):
         startup(args.runs)
     if args.part in ("all", "stream"):
