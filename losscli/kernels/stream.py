@@ -352,12 +352,13 @@ def infonce_loss(A, ia, P, ip, N, n0, K, temperature, check, loss, flags):
 
 @kernel(stream=True, parallel=True)
 def positive_similarities(A, P, wide, check, s0, flags):
-    """s0[r] = A[r, 0] . P[r, 0] (float64 products) for the shared bank's rows, and, where
-    `wide` has rows, A[r, 0] widened into wide[r] on the way: the GEMM's float64 operand
-    and the positives' dot products in one pass over the anchors (a separate widening and
-    the positives read again beside each tile of logits took S2 float32 to 2.05x the bare
-    product, 1.39x in one pass; docs/benchmarks.md). With `check` (float64 input) the
-    rows' sums of squares flag huge entries, as infonce_loss does.
+    """s0[r] = A[r, 0] . P[r, 0] (float64 products) for a tile of the shared bank's rows,
+    and, where `wide` has rows, A[r, 0] widened into wide[r] on the way: the GEMM's float64
+    operand and the positives' dot products in one pass over the anchors (numpy's widening
+    of the whole array into a fresh buffer, and the positives read again beside each tile
+    of logits, took S2 float32 to 2.33x the bare product; 1.06x this way, docs/benchmarks.md).
+    With `check` (float64 input) the rows' sums of squares flag huge entries, as
+    infonce_loss does.
     """
     R = A.shape[0]
     D = A.shape[2]

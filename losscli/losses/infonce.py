@@ -328,13 +328,13 @@ def shared_bank_infonce(anchor: np.ndarray, positive: np.ndarray, bank: np.ndarr
     """InfoNCE (dot) against one bank (K, D): the tiles of S = A bank^T (losses/tiles.py, as
     the in-batch losses walk theirs), each turned into losses while it is in cache.
 
-    First one pass over the anchors and positives (`positive_similarities`): the positives'
-    dot products, and float32 anchors widened into the GEMM's float64 operand (CONTRACT.md
-    has float32 input accumulate in float64, and sgemm's float32 dot products were ~1e-6
-    relative off compute's). Then per tile of about GEMM_BLOCK_BYTES of logits: the GEMM on
-    BLAS's threads, and the kernel `infonce_logit_rows` (prange over rows: one vectorised
-    pass of exponentials shifted by the positive over the row of logits) on numba's, with
-    BLAS limited to one thread meanwhile.
+    Per tile of about GEMM_BLOCK_BYTES of logits: one pass over the tile's anchors and
+    positives (`positive_similarities`: the positives' dot products, and float32 anchors
+    widened into the tile's float64 buffer, the GEMM's operand: CONTRACT.md has float32
+    input accumulate in float64, and sgemm's float32 dot products were ~1e-6 relative off
+    compute's), the GEMM on BLAS's threads, and the kernel `infonce_logit_rows` (prange over
+    rows: one vectorised pass of exponentials shifted by the positive over the row of
+    logits) on numba's, with BLAS limited to one thread meanwhile.
     (Splitting tiles over Python threads with single-threaded BLAS each does not work:
     numpy's OpenBLAS serialises concurrent calls.)
     """
