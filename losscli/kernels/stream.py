@@ -135,6 +135,26 @@ def prefetch_row(X, b, r, D):
 
 
 @kernel
+def cursor_ahead(b, ahead, K):
+    """The negative row `ahead` rows past anchor b's first in a per-anchor stream of K rows
+    each: (anchor, row) for prefetch_negatives."""
+    return b + ahead // max(K, 1), ahead % max(K, 1)
+
+
+@kernel
+def prefetch_negatives(N, n0, K, count, hb, hk, D):
+    """Ask for `count` rows of per-anchor negatives N[hb, n0 + hk] on (K rows an anchor);
+    the cursor past them."""
+    for _ in range(count):
+        prefetch_row(N, hb, n0 + hk, D)
+        hk += 1
+        if hk == K:
+            hk = 0
+            hb += 1
+    return hb, hk
+
+
+@kernel
 def block_sum(buf, start, stop):
     """sum buf[start:stop] by four running sums (a fixed order, whatever the threads)."""
     s0 = 0.0
@@ -302,9 +322,7 @@ def infonce_loss(A, ia, P, ip, N, n0, K, temperature, check, loss, flags):
         sim = np.empty(K + 1)
         scratch = np.empty(K + 1)
         anchor = np.empty(D)  # the anchor row widened once, not once per negative
-        # the negative row `ahead` rows on in this block's stream (anchor hb's row hk)
-        hb = blk * BLOCK + ahead // max(K, 1)
-        hk = ahead % max(K, 1)
+        hb, hk = cursor_ahead(blk * BLOCK, ahead, K)
         for b in range(blk * BLOCK, min(B, (blk + 1) * BLOCK)):
             nb = 0 if shared else b
             flag = 0
@@ -333,11 +351,7 @@ def infonce_loss(A, ia, P, ip, N, n0, K, temperature, check, loss, flags):
             for k in range(K):
                 r = n0 + k
                 if not shared:
-                    prefetch_row(N, hb, n0 + hk, D)
-                    hk += 1
-                    if hk == K:
-                        hk = 0
-                        hb += 1
+                    hb, hk = prefetch_negatives(N, n0, K, 1, hb, hk, D)
                 s = 0.0
                 for i in range(D):
                     s += anchor[i] * np.float64(N[nb, r, i])
@@ -499,21 +513,14 @@ def triplet_loss(A, ia, P, ip, N, n0, K, margin, kind, swap, soft, reduce_by, ch
     ahead_rows = rows_ahead(D, max(A.itemsize, P.itemsize))
     blocks = (B + BLOCK - 1) // BLOCK
     for blk in prange(blocks):
-        # the negative row `ahead` rows on in this block's stream (anchor hb's row hk)
-        hb = blk * BLOCK + ahead // max(K, 1)
-        hk = ahead % max(K, 1)
+        hb, hk = cursor_ahead(blk * BLOCK, ahead, K)
         for b in range(blk * BLOCK, min(B, (blk + 1) * BLOCK)):
             nb = 0 if shared else b
             flag = 0
             prefetch_row(A, b + ahead_rows, ia, D)
             prefetch_row(P, b + ahead_rows, ip, D)
             if not shared:
-                for _ in range(K):
-                    prefetch_row(N, hb, n0 + hk, D)
-                    hk += 1
-                    if hk == K:
-                        hk = 0
-                        hb += 1
+                hb, hk = prefetch_negatives(N, n0, K, K, hb, hk, D)
             total = 0.0
             qa = 0.0
             qp = 0.0
@@ -604,11 +611,18 @@ def contrastive_loss(A, ia, P, ip, N, n0, K, margin, kind, check, loss, active, 
     B = A.shape[0]
     D = A.shape[2]
     shared = N.shape[0] == 1
+    ahead = rows_ahead(D, N.itemsize)
+    ahead_rows = rows_ahead(D, max(A.itemsize, P.itemsize))
     blocks = (B + BLOCK - 1) // BLOCK
     for blk in prange(blocks):
+        hb, hk = cursor_ahead(blk * BLOCK, ahead, K)
         for b in range(blk * BLOCK, min(B, (blk + 1) * BLOCK)):
             nb = 0 if shared else b
             flag = 0
+            prefetch_row(A, b + ahead_rows, ia, D)
+            prefetch_row(P, b + ahead_rows, ip, D)
+            if not shared:
+                hb, hk = prefetch_negatives(N, n0, K, K, hb, hk, D)
             total = 0.0
             qa = 0.0
             qp = 0.0

@@ -75,15 +75,23 @@ def test_a_shared_bank_is_not_asked_for(asked):
     assert rows == []
 
 
-def test_triplet_asks_for_the_anchor_positive_and_negative_rows_ahead(asked):
+def _triplet(A, P, N, K, out, active, flags):
+    sk.triplet_loss.py(A, 0, P, 0, N, 0, K, 1.0, 0, False, False, 0, True, out, active, flags)
+
+
+def _contrastive(A, P, N, K, out, active, flags):
+    sk.contrastive_loss.py(A, 0, P, 0, N, 0, K, 1.0, 0, True, out, active, flags)
+
+
+@pytest.mark.parametrize("loss", [_triplet, _contrastive])
+@pytest.mark.parametrize("B, K, D", [(40, 2, 256), (35, 1, 128), (18, 5, 700)])
+def test_distance_losses_ask_for_the_anchor_positive_and_negative_rows_ahead(asked, loss, B, K,
+                                                                            D):
     rows, lines = asked
-    B, K, D = 40, 2, 256
     rng = np.random.default_rng(1)
     A, P = rng.standard_normal((2, B, 1, D))
     N = rng.standard_normal((B, K, D))
-    out = np.empty(B)
-    sk.triplet_loss.py(A, 0, P, 0, N, 0, K, 1.0, 0, False, False, 0, True, out,
-                       np.zeros(B, np.int64), np.zeros(B, np.int8))
+    loss(A, P, N, K, np.empty(B), np.zeros(B, np.int64), np.zeros(B, np.int8))
     ahead = sk.rows_ahead(D, 8)
     want = ([(id(A), b + ahead, 0) for b in range(B - ahead)]
             + [(id(P), b + ahead, 0) for b in range(B - ahead)]
