@@ -16,6 +16,8 @@ view bumps the parent array's reference count, an atomic write that the two core
 over. The dot products run with fast-math {reassoc, contract} (these kernels only stream
 memory); the softmax, distances and hinges are separate strict functions (no fast-math in
 exp/log/sqrt paths). Results agree with `compute` to rounding: the order of sums differs.
+The streams ask for their rows a few KiB before they read them (`prefetch_row`): a row of
+dot products keeps fewer loads in flight than a plain read does.
 
 Checks ride along: a NaN or infinity in a row makes its dot product or squared distance
 non-finite, so only such rows are scanned again (flag NONFINITE: the input is refused, as
@@ -56,7 +58,7 @@ from losscli.kernels.softmax import scaled_difference, softplus
 
 BLOCK = 16  # anchors per prange iteration: one scratch row per block, not per anchor
 # How far ahead of their reads the stream kernels ask for rows (`prefetch`): on the Intel
-# hosts 2-16 KiB ahead all read per-anchor float64 rows at 93-102% of the floor, 4-8 KiB best
+# hosts 2-16 KiB ahead all read per-anchor float64 rows at 92-102% of the floor, 4-8 KiB best
 PREFETCH_BYTES = 4096
 CACHE_LINE = 64
 
