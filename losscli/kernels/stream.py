@@ -16,6 +16,8 @@ view bumps the parent array's reference count, an atomic write that the two core
 over. The dot products run with fast-math {reassoc, contract} (these kernels only stream
 memory); the softmax, distances and hinges are separate strict functions (no fast-math in
 exp/log/sqrt paths). Results agree with `compute` to rounding: the order of sums differs.
+The streams ask for their rows a few KiB before they read them (`prefetch_row`): a row of
+dot products keeps fewer loads in flight than a plain read does.
 
 Checks ride along: a NaN or infinity in a row makes its dot product or squared distance
 non-finite, so only such rows are scanned again (flag NONFINITE: the input is refused, as
@@ -34,6 +36,7 @@ from losscli.kernels._jit import (
     fused_multiply_add,
     kernel,
     prange,
+    prefetch,
 )
 from losscli.kernels.codes import (
     ANCHOR,
@@ -54,6 +57,10 @@ from losscli.kernels.margins import hinge
 from losscli.kernels.softmax import scaled_difference, softplus
 
 BLOCK = 16  # anchors per prange iteration: one scratch row per block, not per anchor
+# How far ahead of their reads the stream kernels ask for rows (`prefetch`): on the Intel
+# hosts 2-16 KiB ahead all read per-anchor float64 rows at 92-102% of the floor, 4-8 KiB best
+PREFETCH_BYTES = 4096
+CACHE_LINE = 64
 
 # exp on [-745.5, 709]: Cody-Waite reduction x = k ln2 + r, a degree-12 Taylor polynomial on
 # |r| <= ln2 / 2 (truncation < 2e-16) and 2^k as two normal powers of two built from their
@@ -113,6 +120,40 @@ def exp_capped(x):
 def shifted_exp(v, base, inverse):
     """exp_capped((v - base) / t), strict: the caller may be compiled with fast-math."""
     return exp_capped((v - base) * inverse)
+
+
+@kernel
+def rows_ahead(D, itemsize):
+    """How many rows of D items a stream kernel asks for ahead of its reads: PREFETCH_BYTES."""
+    return max(1, PREFETCH_BYTES // max(1, D * itemsize))
+
+
+@kernel
+def prefetch_row(X, b, r, D):
+    """Ask the caches for every line of the row X[b, r, :D] (`prefetch`), if b is a row."""
+    if b < X.shape[0]:
+        for i in range(0, D, max(1, CACHE_LINE // X.itemsize)):
+            prefetch(X, b, r, i)
+
+
+@kernel
+def cursor_ahead(b, ahead, K):
+    """The negative row `ahead` rows past anchor b's first in a per-anchor stream of K rows
+    each: (anchor, row) for prefetch_negatives."""
+    return b + ahead // max(K, 1), ahead % max(K, 1)
+
+
+@kernel
+def prefetch_negatives(N, n0, K, count, hb, hk, D):
+    """Ask for `count` rows of per-anchor negatives N[hb, n0 + hk] on (K rows an anchor);
+    the cursor past them."""
+    for _ in range(count):
+        prefetch_row(N, hb, n0 + hk, D)
+        hk += 1
+        if hk == K:
+            hk = 0
+            hb += 1
+    return hb, hk
 
 
 @kernel
@@ -277,11 +318,13 @@ def infonce_loss(A, ia, P, ip, N, n0, K, temperature, check, loss, flags):
     B = A.shape[0]
     D = A.shape[2]
     shared = N.shape[0] == 1
+    ahead = rows_ahead(D, N.itemsize)
     blocks = (B + BLOCK - 1) // BLOCK
     for blk in prange(blocks):
         sim = np.empty(K + 1)
         scratch = np.empty(K + 1)
         anchor = np.empty(D)  # the anchor row widened once, not once per negative
+        hb, hk = cursor_ahead(blk * BLOCK, ahead, K)
         for b in range(blk * BLOCK, min(B, (blk + 1) * BLOCK)):
             nb = 0 if shared else b
             flag = 0
@@ -309,6 +352,8 @@ def infonce_loss(A, ia, P, ip, N, n0, K, temperature, check, loss, flags):
                 anchor[i] = np.float64(A[b, ia, i])
             for k in range(K):
                 r = n0 + k
+                if not shared:
+                    hb, hk = prefetch_negatives(N, n0, K, 1, hb, hk, D)
                 s = 0.0
                 for i in range(D):
                     s += anchor[i] * np.float64(N[nb, r, i])
@@ -466,11 +511,18 @@ def triplet_loss(A, ia, P, ip, N, n0, K, margin, kind, swap, soft, reduce_by, ch
     B = A.shape[0]
     D = A.shape[2]
     shared = N.shape[0] == 1
+    ahead = rows_ahead(D, N.itemsize)
+    ahead_rows = rows_ahead(D, max(A.itemsize, P.itemsize))
     blocks = (B + BLOCK - 1) // BLOCK
     for blk in prange(blocks):
+        hb, hk = cursor_ahead(blk * BLOCK, ahead, K)
         for b in range(blk * BLOCK, min(B, (blk + 1) * BLOCK)):
             nb = 0 if shared else b
             flag = 0
+            prefetch_row(A, b + ahead_rows, ia, D)
+            prefetch_row(P, b + ahead_rows, ip, D)
+            if not shared:
+                hb, hk = prefetch_negatives(N, n0, K, K, hb, hk, D)
             total = 0.0
             qa = 0.0
             qp = 0.0
@@ -561,11 +613,18 @@ def contrastive_loss(A, ia, P, ip, N, n0, K, margin, kind, check, loss, active, 
     B = A.shape[0]
     D = A.shape[2]
     shared = N.shape[0] == 1
+    ahead = rows_ahead(D, N.itemsize)
+    ahead_rows = rows_ahead(D, max(A.itemsize, P.itemsize))
     blocks = (B + BLOCK - 1) // BLOCK
     for blk in prange(blocks):
+        hb, hk = cursor_ahead(blk * BLOCK, ahead, K)
         for b in range(blk * BLOCK, min(B, (blk + 1) * BLOCK)):
             nb = 0 if shared else b
             flag = 0
+            prefetch_row(A, b + ahead_rows, ia, D)
+            prefetch_row(P, b + ahead_rows, ip, D)
+            if not shared:
+                hb, hk = prefetch_negatives(N, n0, K, K, hb, hk, D)
             total = 0.0
             qa = 0.0
             qp = 0.0
