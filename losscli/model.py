@@ -6,6 +6,8 @@ import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from losscli.memory import available_memory, gib
+
 if TYPE_CHECKING:  # model is a leaf the registry's readers import: no numpy at run time
     from collections.abc import Callable, Iterator
 
@@ -229,6 +231,9 @@ class Terms:
         return {name: col[start:stop] for name, col in self.columns.items()}
 
 
+COLUMN_BYTES = 8  # a breakdown column's entry: float64 (or an int64 index)
+
+
 @dataclass(frozen=True)
 class LazyTerms:
     """A per-term breakdown computed on demand, a block of examples at a time.
@@ -259,7 +264,22 @@ class LazyTerms:
     @property
     def columns(self) -> dict[str, np.ndarray]:
         """Every example's columns at once, (B, T) each: a convenience for small batches
-        (library callers, tests); at training batch sizes read `block`s instead."""
+        (library callers, tests); at training batch sizes read `block`s instead.
+
+        Refused (MemoryError, before anything is allocated) where the columns would take more
+        than half the memory available: Linux lends the pages of an np.empty lazily, so
+        filling columns larger than memory ends with the out-of-memory killer taking the
+        caller's process (a notebook's kernel), not with an error.
+        """
+        need = self.batch * self.count * len(self.names) * COLUMN_BYTES
+        available = available_memory()
+        if available is not None and need > available // 2:
+            raise MemoryError(
+                f"the breakdown's columns at once would take about {gib(need)} ({self.batch:,} "
+                f"examples x {self.count:,} terms x {len(self.names)} columns), more than half "
+                f"the memory available ({gib(available)}): read it a block of examples at a "
+                "time (terms.block(start, stop), losscli.model.scan_blocks(terms, batch)), or "
+                "leave the terms out (result.to_dict(examples=False))")
         return self.compute(0, self.batch)
 
 

@@ -14,6 +14,7 @@ import numpy as np
 from losscli.errors import TooLarge, UsageError
 from losscli.losses import REDUCTIONS
 from losscli.losses.roles import EmbeddingBatch
+from losscli.memory import available_memory, gib
 from losscli.model import LazyTerms, Result, Terms
 
 # What `compute` materialises whatever the memory (CONTRACT.md: "too large for compute: use
@@ -38,18 +39,6 @@ COMPUTE_FIX = ("too large for compute: use `losscli batch` (per-example losses a
 
 _LIMITS: ContextVar[tuple[int, int, str] | None] = ContextVar(
     "breakdown_limits", default=(BY_MEMORY, MAX_GRADIENT_ENTRIES, COMPUTE_FIX))
-
-
-def available_memory() -> int | None:
-    """The bytes of memory available now (Linux's MemAvailable); None where unknown."""
-    try:
-        with open("/proc/meminfo", encoding="ascii") as info:
-            for line in info:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        return None
-    return None
 
 
 @contextmanager
@@ -81,8 +70,8 @@ def check_breakdown(batch: int, terms_per_example: int, loss: str,
             raise TooLarge(f"{held}, above compute's limit of {MAX_BREAKDOWN_TERMS:,} (the "
                            "memory available is unknown here)", fix)
         if total * BREAKDOWN_BYTES_PER_TERM > available // 2:
-            raise TooLarge(f"{held} (about {_gib(total * BREAKDOWN_BYTES_PER_TERM)}), "
-                           f"more than half the memory available ({_gib(available)})", fix)
+            raise TooLarge(f"{held} (about {gib(total * BREAKDOWN_BYTES_PER_TERM)}), "
+                           f"more than half the memory available ({gib(available)})", fix)
     elif max_terms != BY_MEMORY and total > max_terms:
         raise TooLarge(
             f"{held}, above {'compute' if fix == COMPUTE_FIX else 'batch'}'s limit of "
@@ -93,10 +82,6 @@ def check_breakdown(batch: int, terms_per_example: int, loss: str,
             f"compute's limit of {max_gradient:,}",
             "too large for compute with --grad: drop --grad, use `losscli batch`, or split "
             "the input into smaller batches")
-
-
-def _gib(n: int) -> str:
-    return f"{n / 2**30:.3g} GiB"
 
 
 def check_embedding_breakdown(batch: EmbeddingBatch, terms_per_example: int, loss: str,

@@ -1,5 +1,5 @@
 """The house's layers: cli -> api -> (batch, explore) -> losses -> kernels, with io, render,
-model and errors as leaves. Each package imports only the layers below it (imports under
+model, memory and errors as leaves. Each package imports only the layers below it (imports under
 TYPE_CHECKING are annotations, not dependencies), typer, rich and numba only where their
 layer is (ruff's banned-api says so too, but its per-file ignores lift a whole rule), and the
 CLI's modules import one another without a cycle."""
@@ -20,11 +20,12 @@ PACKAGE = ROOT / "losscli"
 ALLOWED = {
     "errors": set(),
     "_version": set(),
-    "model": {"errors"},
+    "memory": set(),
+    "model": {"errors", "memory"},
     "io": {"errors", "model"},
     "render": {"errors", "model", "kernels"},
     "kernels": set(),
-    "losses": {"errors", "model", "kernels"},
+    "losses": {"errors", "model", "memory", "kernels"},
     "explore": {"errors", "model", "losses"},
     "batch": {"errors", "model", "io", "kernels", "losses", "_version"},
     "api": {"errors", "model", "io", "losses", "batch", "explore"},

@@ -217,3 +217,33 @@ def test_the_error_kinds_are_public():
         losscli.evaluate("infonce", PAIRS, temperature=-1.0)
     with pytest.raises(losscli.BadData):
         losscli.evaluate("infonce", {"anchor": [1.0, 0.0], "positive": [1.0, 0.0, 2.0]})
+
+
+def test_a_lazy_breakdown_too_large_for_memory_is_refused_not_filled(monkeypatch):
+    """`result.terms.columns` of an in-batch loss is B x B numbers a column: past the memory
+    it is a MemoryError that says how to read it, raised before the columns are computed
+    (filling lazily lent pages ends with the OOM killer taking a notebook's kernel)."""
+    from losscli import model
+
+    rng = np.random.default_rng(0)
+    B = 12
+    r = losscli.evaluate("clip", {"anchor": rng.standard_normal((B, 4)),
+                                  "positive": rng.standard_normal((B, 4))})
+    terms = r.terms
+    assert isinstance(terms, model.LazyTerms)
+    need = B * terms.count * len(terms.names) * model.COLUMN_BYTES
+    computed = []
+    compute = terms.compute
+    object.__setattr__(terms, "compute", lambda a, b: computed.append((a, b)) or compute(a, b))
+    monkeypatch.setattr(model, "available_memory", lambda: 2 * need - 2)
+    with pytest.raises(MemoryError, match=r"terms\.block\(start, stop\)") as refused:
+        terms.columns  # noqa: B018 - the property is what is under test
+    assert f"{B:,} examples x {terms.count:,} terms" in str(refused.value)
+    assert computed == []
+    monkeypatch.setattr(model, "available_memory", lambda: 2 * need)
+    whole = terms.columns
+    assert computed == [(0, B)]
+    for name, block in terms.block(3, 7).items():
+        np.testing.assert_array_equal(whole[name][3:7], block)
+    monkeypatch.setattr(model, "available_memory", lambda: None)  # unknown: not refused
+    assert set(terms.columns) == set(whole)
