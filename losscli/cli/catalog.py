@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 from typing import TYPE_CHECKING
 
@@ -171,10 +170,10 @@ def _optional(spec: LossSpec) -> list[str]:
 def losses_csv() -> str:
     """`losses -f csv`: one row per loss with its scalar facts (LOSSES_CSV_KEYS), lists
     joined by "; " and a batch-only column marked as the README's table marks it."""
-    from losscli.render.csv_cells import cell_text
+    from losscli.render.csv_cells import RowWriter, cell_text
 
     buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
+    writer = RowWriter(buf)
     writer.writerow(LOSSES_CSV_KEYS)
     for spec in LOSSES.values():
         likes = [lib for lib in LIBRARIES if isinstance(spec.conventions.get(lib), Convention)]

@@ -7,14 +7,13 @@ in JSON and empty cells in CSV.
 
 from __future__ import annotations
 
-import csv
 import io
 import math
 from collections.abc import Iterable, Iterator
 from typing import Any
 
 from losscli.model import SCHEMA, FileResult
-from losscli.render.csv_cells import csv_cell
+from losscli.render.csv_cells import RowWriter, csv_cell
 from losscli.render.fitted import fitted
 from losscli.render.json_escaping import json_text
 
@@ -95,9 +94,8 @@ def _plain(value: Any) -> Any:
 
 def _csv(rows: Iterable[Iterable[Any]]) -> str:
     buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    for row in rows:
-        writer.writerow([csv_cell(v) for v in row])
+    writer = RowWriter(buf)
+    writer.writerows([csv_cell(v) for v in row] for row in rows)
     return buf.getvalue()
 
 

@@ -1,9 +1,11 @@
-"""One CSV cell from one value, the same in every command's CSV."""
+"""One CSV cell from one value, and the rows around them, the same in every command's CSV."""
 
 from __future__ import annotations
 
+import csv
+import io
 import math
-from typing import Any
+from typing import Any, TextIO
 
 from losscli.render.json_escaping import json_text
 
@@ -38,3 +40,48 @@ def _is_boolean(value: Any) -> bool:
     # numpy's booleans without importing numpy (`losses -f csv` never loads it): its type is
     # named bool_ before numpy 2, bool since
     return isinstance(value, bool) or type(value).__name__ in ("bool_", "bool")
+
+
+_NO_TEXT = (int, float, bool, type(None))  # cells whose text cannot hold a "\r"
+
+
+class RowWriter:
+    """csv.writer's rows, each ended by "\n", that also quote a field holding a bare "\r".
+
+    The csv module quotes a field holding its delimiter, its quote or a character of its line
+    terminator: with "\n" rows a "\r" (a file name, a message) went out unquoted, and
+    csv.reader, pandas and spreadsheets split the row there. A row with such a field is
+    written by a second writer ending rows in "\r\n" (which quotes it), that ending made
+    "\n"; every other row is the csv module's, byte for byte.
+    """
+
+    def __init__(self, out: TextIO) -> None:
+        self._out = out
+        self._plain = csv.writer(out, lineterminator="\n")
+        self._scratch = io.StringIO()
+        self._quoting = csv.writer(self._scratch, lineterminator="\r\n")
+
+    def writerow(self, row: Any) -> None:
+        """Write one row (its cells as the csv module takes them)."""
+        cells = list(row)
+        if not any(type(cell) not in _NO_TEXT and "\r" in str(cell) for cell in cells):
+            self._plain.writerow(cells)
+            return
+        self._scratch.seek(0)
+        self._scratch.truncate()
+        self._quoting.writerow(cells)
+        self._out.write(self._scratch.getvalue()[:-2] + "\n")
+
+    def writerows(self, rows: Any) -> None:
+        """Write each row of an iterable, as writerow does (at the csv module's own speed
+        where no cell holds a "\r": the rows are written, then their text is looked at)."""
+        rows = list(rows)
+        self._scratch.seek(0)
+        self._scratch.truncate()
+        csv.writer(self._scratch, lineterminator="\n").writerows(rows)
+        text = self._scratch.getvalue()
+        if "\r" not in text:  # no cell's text holds one (a number's never does)
+            self._out.write(text)
+            return
+        for row in rows:
+            self.writerow(row)

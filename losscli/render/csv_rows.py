@@ -11,7 +11,6 @@ filler does not write, and outputs below the jit threshold, take the Python path
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Sequence
 from typing import Any
@@ -20,7 +19,7 @@ import numpy as np
 
 from losscli.render import row_filler
 from losscli.render.breakdown import Block
-from losscli.render.csv_cells import csv_cell
+from losscli.render.csv_cells import RowWriter, csv_cell
 
 
 def labels(role: Sequence[Any], index: Sequence[Any]) -> list[str]:
@@ -68,7 +67,7 @@ def _cells(values: list[Any]) -> tuple[list[str], np.ndarray]:
     keys = values if _strings(values) else list(map(_field, values))
     distinct = dict(zip(keys, values, strict=True))  # a value of each field, in first order
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = RowWriter(buffer)
     texts = [_written(writer, buffer, value) for value in distinct.values()]
     at = {key: i for i, key in enumerate(distinct)}
     return texts, np.fromiter(map(at.__getitem__, keys), dtype=np.int64, count=len(keys))

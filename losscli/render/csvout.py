@@ -5,7 +5,6 @@ writes here."""
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Iterator
 from itertools import repeat
@@ -16,7 +15,7 @@ import numpy as np
 from losscli.model import Result
 from losscli.render import csv_rows, row_filler
 from losscli.render.breakdown import Block, TermsView, blocks, left_out
-from losscli.render.csv_cells import csv_cell
+from losscli.render.csv_cells import RowWriter, csv_cell
 from losscli.render.jsonout import finite_or_none
 
 
@@ -30,12 +29,12 @@ def csv_chunks(result: Result, view: TermsView = TermsView(),
 
     terms = result.terms
     buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
+    writer = RowWriter(buf)
     losses = result.per_example.tolist()
     if view.mode == "none":
         writer.writerow(["example", "example_loss"])
-        for b in range(len(losses)) if order is None else order:
-            writer.writerow([b, csv_cell(finite_or_none(losses[b]))])
+        writer.writerows((b, csv_cell(finite_or_none(losses[b])))
+                         for b in (range(len(losses)) if order is None else order))
         yield buf.getvalue()
         return
     names = list(terms.names)

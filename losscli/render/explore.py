@@ -3,7 +3,6 @@ CSV and JSON for scripts. Data only: notes and charts for people go to stderr el
 
 from __future__ import annotations
 
-import csv
 import io
 import math
 from dataclasses import asdict
@@ -16,7 +15,7 @@ from rich.text import Text
 
 from losscli.model import Comparison, Stats, Sweep
 from losscli.render.chart import bar, histogram_text, plural, sparkline
-from losscli.render.csv_cells import cell_text, csv_cell
+from losscli.render.csv_cells import RowWriter, cell_text, csv_cell
 from losscli.render.fitted import fitted
 from losscli.render.jsonout import SCHEMA, dumps, finite_or_none
 from losscli.render.table import fmt_number
@@ -71,7 +70,7 @@ def sweep_json(s: Sweep) -> str:
 def sweep_csv(s: Sweep) -> str:
     """A sweep as CSV: one row per step, one column per example."""
     buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
+    writer = RowWriter(buf)
     B = s.per_example.shape[1]
     extra = list(s.columns)
     writer.writerow(["step", s.param, "value", *extra, *[f"example_{b}" for b in range(B)]])
@@ -150,7 +149,7 @@ def stats_csv(st: Stats) -> str:
                                for k in r if k not in STATS_CSV_KEYS))
     keys = STATS_CSV_KEYS + extra + HISTOGRAM_KEYS
     buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
+    writer = RowWriter(buf)
     writer.writerow(keys)
     for r in st.records:
         if r["stat"] != "histogram":
@@ -226,7 +225,7 @@ def compare_json(loss: str, rows: list[Comparison]) -> str:
 def compare_csv(rows: list[Comparison]) -> str:
     """compare's rows as CSV (the changes and flags as key=value lists)."""
     buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
+    writer = RowWriter(buf)
     writer.writerow(["convention", "defined", "value", "reduction", "changed", "flags", "api",
                      "reason"])
     for r in compare_records(rows):
