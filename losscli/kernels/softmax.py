@@ -277,6 +277,14 @@ def infonce(anchor, positive, negatives, temperature, cosine, sim, logit, prob, 
         loss[b] = softmax_at(sim[b], 0, temperature, logit[b], prob[b], grad[b])
 
 
+@kernel(parallel=True)
+def softmax_rows(sim, temperature, logit, prob, grad, loss):
+    """softmax_at on every row of similarities given whole (the positive first): a shared
+    bank's, which BLAS computed (infonce's own kernel takes each dot product itself)."""
+    for b in prange(sim.shape[0]):
+        loss[b] = softmax_at(sim[b], 0, temperature, logit[b], prob[b], grad[b])
+
+
 @kernel
 def infonce_grad(anchor, positive, negatives, temperature, grad_logit, ga, gp, gn):
     """InfoNCE with s = a.c (dot, or cosine on unit rows): with g_j = p_j - [j = 0],

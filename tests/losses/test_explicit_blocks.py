@@ -168,7 +168,7 @@ def test_a_lazy_breakdown_is_read_a_block_at_a_time(monkeypatch) -> None:
     r = evaluate("infonce", None, {}, "shared")
     monkeypatch.setattr(_jit, "run", spy)
     r.terms.block(4, 6)
-    assert seen == [2]
+    assert seen and set(seen) == {2}  # each kernel given the block's two rows
 
 
 
