@@ -135,7 +135,10 @@ class BankProducts:
     def _group(self, first: int) -> np.ndarray:
         at, kept = self._kept
         if at != first or kept is None:
-            kept = self.anchor[first:first + self.group] @ self.bank.T
+            # a product past float64's range is inf, as the kernels' own sums were: the
+            # breakdown's checks report it (not numpy's warning, an error under the CLI)
+            with np.errstate(over="ignore", invalid="ignore"):
+                kept = self.anchor[first:first + self.group] @ self.bank.T
             self._kept = (first, kept)
         return kept
 

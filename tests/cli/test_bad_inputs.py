@@ -272,6 +272,7 @@ def failing_kernel(mp: pytest.MonkeyPatch, root: Path) -> None:
         raise RuntimeError("kernel exploded\nsecond line")
 
     mp.setattr(softmax_kernels, "infonce", _jit.kernel(boom))
+    mp.setattr(softmax_kernels, "softmax_rows", _jit.kernel(boom))  # a shared bank's rows
 
 
 # ---------------------------------------------------------------- the catalogue
