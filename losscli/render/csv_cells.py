@@ -42,46 +42,42 @@ def _is_boolean(value: Any) -> bool:
     return isinstance(value, bool) or type(value).__name__ in ("bool_", "bool")
 
 
-_NO_TEXT = (int, float, bool, type(None))  # cells whose text cannot hold a "\r"
-
-
 class RowWriter:
     """csv.writer's rows, each ended by "\n", that also quote a field holding a bare "\r".
 
     The csv module quotes a field holding its delimiter, its quote or a character of its line
     terminator: with "\n" rows a "\r" (a file name, a message) went out unquoted, and
-    csv.reader, pandas and spreadsheets split the row there. A row with such a field is
-    written by a second writer ending rows in "\r\n" (which quotes it), that ending made
-    "\n"; every other row is the csv module's, byte for byte.
+    csv.reader, pandas and spreadsheets split the row there. Rows are written as the csv
+    module writes them and their text looked at once; only where it holds a "\r" is each row
+    written again by a writer ending rows in "\r\n" (which quotes it), that ending made "\n".
     """
 
     def __init__(self, out: TextIO) -> None:
         self._out = out
-        self._plain = csv.writer(out, lineterminator="\n")
         self._scratch = io.StringIO()
+        self._plain = csv.writer(self._scratch, lineterminator="\n")
         self._quoting = csv.writer(self._scratch, lineterminator="\r\n")
 
     def writerow(self, row: Any) -> None:
         """Write one row (its cells as the csv module takes them)."""
-        cells = list(row)
-        if not any(type(cell) not in _NO_TEXT and "\r" in str(cell) for cell in cells):
-            self._plain.writerow(cells)
-            return
-        self._scratch.seek(0)
-        self._scratch.truncate()
-        self._quoting.writerow(cells)
-        self._out.write(self._scratch.getvalue()[:-2] + "\n")
+        self.writerows((row,))
 
     def writerows(self, rows: Any) -> None:
-        """Write each row of an iterable, as writerow does (at the csv module's own speed
-        where no cell holds a "\r": the rows are written, then their text is looked at)."""
+        """Write each row of an iterable, at the csv module's own speed where no cell's text
+        holds a "\r" (a number's never does)."""
         rows = list(rows)
-        self._scratch.seek(0)
-        self._scratch.truncate()
-        csv.writer(self._scratch, lineterminator="\n").writerows(rows)
-        text = self._scratch.getvalue()
-        if "\r" not in text:  # no cell's text holds one (a number's never does)
+        self._plain.writerows(rows)
+        text = self._taken()
+        if "\r" not in text:
             self._out.write(text)
             return
         for row in rows:
-            self.writerow(row)
+            self._quoting.writerow(row)
+            self._out.write(self._taken()[:-2] + "\n")
+
+    def _taken(self) -> str:
+        """What the scratch buffer holds, which it then forgets."""
+        text = self._scratch.getvalue()
+        self._scratch.seek(0)
+        self._scratch.truncate()
+        return text
