@@ -242,7 +242,9 @@ def _joined_pair(table: tables.Table, dtype: type[np.floating], inexact: dict[st
     views Z as they are, normalized in place under cosine, never copied (losses/forms.py).
     float64 .npy files are read straight into their half. None when the input is not two
     such roles (the loss then says what is wrong with it). `inexact` gets the counts of
-    integers beyond 2^53 in what it read from files."""
+    integers beyond 2^53 in what it read from files. The arrays it copies are taken out of
+    `table.whole`, each freed once in its half (an .npz's two float64 arrays held beside the
+    buffer put batch clip at B = 65,536, D = 512 over 1 GB beyond its inputs)."""
     from losscli.io import as_role_array
 
     if table.stack is not None or not {ANCHOR, POSITIVE} <= set(table.roles()):
@@ -260,10 +262,11 @@ def _joined_pair(table: tables.Table, dtype: type[np.floating], inexact: dict[st
             npy.read_rows(0, B, half.reshape(-1))
             as_role_array(half, role, where)  # finite, not empty: checked in place
         else:
-            value = npy.read_all() if npy is not None else table.whole[role]
+            value = npy.read_all() if npy is not None else table.whole.pop(role)
             if npy is not None:
                 inexact.update(tables.count_inexact({role: value}))
             half[...] = as_role_array(value, role, where, dtype)
+            del value
     return halves
 
 
