@@ -198,7 +198,7 @@ def evaluate_whole(table: tables.Table, options: Any, progress: Progress | None 
         if joined is None or role not in joined:
             arrays[role] = read[role] = npy.read_all()
     arrays.update(joined or {})
-    if table.stack is not None:
+    if table.stack is not None and joined is None:
         x = table.stack.read_all()
         read.update(anchor=x[..., 0, :], positive=x[..., 1, :])
         if x.shape[-2] > 2:
@@ -244,13 +244,27 @@ def _joined_pair(table: tables.Table, dtype: type[np.floating], inexact: dict[st
     such roles (the loss then says what is wrong with it). `inexact` gets the counts of
     integers beyond 2^53 in what it read from files. The arrays it copies are taken out of
     `table.whole`, each freed once in its half (an .npz's two float64 arrays held beside the
-    buffer put batch clip at B = 65,536, D = 512 over 1 GB beyond its inputs)."""
+    buffer put batch clip at B = 65,536, D = 512 over 1 GB beyond its inputs), and a stacked
+    .npy (B, 2, D) goes into the halves without copies of its roles beside them (1.2 GB
+    beyond)."""
     from losscli.io import as_role_array
 
-    if table.stack is not None or not {ANCHOR, POSITIVE} <= set(table.roles()):
-        return None
-    shape = table.shape(ANCHOR)
-    if len(shape) != 2 or table.shape(POSITIVE) != shape:
+    stacked: dict[str, np.ndarray] = {}
+    if table.stack is not None:
+        # (B, 2, D): read whole, each role a view of it (with negatives, (B, 2 + K, D), the
+        # input is read as the loss reads it: it says what it does with them)
+        if table.stack.ndim != 3 or table.stack.shape[1] != 2:
+            return None
+        x = table.stack.read_all()
+        stacked = {ANCHOR: x[:, 0], POSITIVE: x[:, 1]}
+        del x
+        inexact.update(tables.count_inexact(stacked))
+        shape = stacked[ANCHOR].shape
+    elif {ANCHOR, POSITIVE} <= set(table.roles()):
+        shape = table.shape(ANCHOR)
+        if len(shape) != 2 or table.shape(POSITIVE) != shape:
+            return None
+    else:
         return None
     B, D = shape
     buffer = np.empty((2 * B, D))
@@ -262,9 +276,13 @@ def _joined_pair(table: tables.Table, dtype: type[np.floating], inexact: dict[st
             npy.read_rows(0, B, half.reshape(-1))
             as_role_array(half, role, where)  # finite, not empty: checked in place
         else:
-            value = npy.read_all() if npy is not None else table.whole.pop(role)
-            if npy is not None:
+            if role in stacked:
+                value = stacked.pop(role)
+            elif npy is not None:
+                value = npy.read_all()
                 inexact.update(tables.count_inexact({role: value}))
+            else:
+                value = table.whole.pop(role)
             half[...] = as_role_array(value, role, where, dtype)
             del value
     return halves
