@@ -67,20 +67,16 @@ def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, *, grad: bo
     if not is_lazy(batch.batch, terms_each, grad):
         check_embedding_breakdown(batch, terms_each, INFONCE.name, grad)
     warnings: list[str] = []
-    check_magnitudes(batch, warnings)
-    t = params["temperature"]
-    _check_temperature(t, warnings)
-    cosine = params["similarity"] == "cosine"
-    unit = cosine or (convention is not None and convention.normalize)
+    t, cosine, unit = _setting(batch, params, convention, warnings)
     original = batch
     if unit:
         batch = to_unit(batch, warnings, "similarity")
     if batch.k == 0:
         warnings.append(_without_negatives(form, batch.batch))
     if form == "symmetric":
-        loss, terms, grads = _symmetric(batch, float(t), cosine, grad)
+        loss, terms, grads = _symmetric(batch, t, cosine, grad)
     else:
-        loss, terms, grads = _explicit(batch, float(t), cosine, grad)
+        loss, terms, grads = _explicit(batch, t, cosine, grad)
     if grads is not None:
         single_pair_zero(convention, batch.batch, batch.k, [], *grads)
     single_pair_zero(convention, batch.batch, batch.k, warnings, loss)
@@ -93,6 +89,17 @@ def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, *, grad: bo
         value=reduce(loss, reduction), shape=shape_dict(batch.batch, batch.k, batch.dim),
         terms=terms, warnings=tuple(warnings), gradients=gradients,
     )
+
+
+def _setting(batch: EmbeddingBatch, params: dict[str, Any], convention: Convention | None,
+             warnings: list[str]) -> tuple[float, bool, bool]:
+    """(t, whether s is the cosine, whether the vectors go to unit length), after the
+    vectors' magnitude and the temperature's warnings, in that order, whatever the form."""
+    check_magnitudes(batch, warnings)
+    t = params["temperature"]
+    _check_temperature(t, warnings)
+    cosine = params["similarity"] == "cosine"
+    return float(t), cosine, cosine or (convention is not None and convention.normalize)
 
 
 def _without_negatives(form: str, B: int) -> str:
@@ -241,11 +248,7 @@ def _in_batch(inputs: Inputs, batch: EmbeddingBatch, params: dict[str, Any], red
     serves every anchor), by the row the vector came from."""
     B, K, D = batch.batch, batch.k, batch.dim
     warnings: list[str] = []
-    check_magnitudes(batch, warnings)
-    t = float(params["temperature"])
-    _check_temperature(t, warnings)
-    cosine = params["similarity"] == "cosine"
-    unit = cosine or convention.normalize
+    t, cosine, unit = _setting(batch, params, convention, warnings)
     parts = {"anchor": batch.anchor, "positive": batch.positive}
     if K:  # negative column k of every example, k = 0 .. K - 1
         parts["negatives"] = np.broadcast_to(batch.negatives, (B, K, D)).transpose(
