@@ -257,7 +257,6 @@ def _joined_pair(table: tables.Table, dtype: type[np.floating], inexact: dict[st
             return None
         x = table.stack.read_all()
         stacked = {ANCHOR: x[:, 0], POSITIVE: x[:, 1]}
-        del x
         inexact.update(tables.count_inexact(stacked))
         shape = stacked[ANCHOR].shape
     elif {ANCHOR, POSITIVE} <= set(table.roles()):

@@ -126,7 +126,7 @@ def test_an_inputs_whole_arrays_are_dropped_once_copied_into_the_buffer(dtype):
     """An .npz (or JSON) input is read whole, as float64, and then copied into the (2B, D)
     buffer of the tiled losses: each role's array leaves the table once it is in its half.
     Both held beside the buffer put batch clip over an .npz of B = 65,536, D = 512 float32 at
-    1.04 GB beyond its inputs (the issue's bound is 1 GB; 0.69 GB since)."""
+    1.04 GB beyond its inputs (the issue's bound is 1 GB; 679 MiB since)."""
     import weakref
 
     from losscli.batch import tables, tasks
