@@ -7,7 +7,10 @@ import os
 import platform
 import statistics
 import subprocess
+import sys
+import tempfile
 import time
+from pathlib import Path
 
 
 def machine() -> str:
@@ -83,3 +86,18 @@ def timed(argv: list[str], env: dict[str, str] | None = None) -> tuple[float, st
     if done.returncode != 0:
         raise SystemExit(f"failed ({done.returncode}): {' '.join(argv)}\n{done.stderr}")
     return elapsed, done.stdout, done.stderr
+
+
+def run_losscli(argv: list[str], tree: Path) -> tuple[float, int | None, str]:
+    """`python -m losscli ARGV` from the checkout `tree` in a fresh process: (wall seconds,
+    peak RSS bytes, stdout), or the exit code's note as stdout on a failure (peak None)."""
+    env = dict(os.environ, PYTHONPATH=str(tree))
+    start = time.perf_counter()
+    done = subprocess.run([sys.executable, "-c", PEAK, "-m", "losscli", *argv],
+                          capture_output=True, text=True, env=env, cwd=tempfile.gettempdir())
+    elapsed = time.perf_counter() - start
+    peak = next((int(line.split()[1]) for line in done.stderr.splitlines()
+                 if line.startswith("peak-rss ")), None)
+    if done.returncode != 0:
+        return elapsed, None, f"exit {done.returncode}"
+    return elapsed, peak, done.stdout

@@ -15,36 +15,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import PEAK, load, machine, median, table  # noqa: E402
+from _common import load, machine, median, run_losscli, table  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 LOSSES = ("infonce", "triplet", "quadruplet", "contrastive", "margin", "npair", "dcl",
           "hard-infonce", "circle", "multi-similarity", "lifted-structure", "supcon")
-
-
-def run(argv: list[str], tree: Path) -> tuple[float, int | None, str]:
-    """(wall seconds, peak RSS bytes, stdout), or the exit code's note as stdout on a
-    failure (peak None)."""
-    env = dict(os.environ, PYTHONPATH=str(tree))
-    start = time.perf_counter()
-    done = subprocess.run([sys.executable, "-c", PEAK, "-m", "losscli", *argv],
-                          capture_output=True, text=True, env=env, cwd=tempfile.gettempdir())
-    elapsed = time.perf_counter() - start
-    peak = next((int(line.split()[1]) for line in done.stderr.splitlines()
-                 if line.startswith("peak-rss ")), None)
-    if done.returncode != 0:
-        return elapsed, None, f"exit {done.returncode}"
-    return elapsed, peak, done.stdout
 
 
 def main() -> None:
@@ -81,7 +63,7 @@ def main() -> None:
             values: dict[str, float | str] = {}
             for _ in range(args.runs):
                 for name, tree in trees.items():
-                    elapsed, peak, out = run(argv, tree)
+                    elapsed, peak, out = run_losscli(argv, tree)
                     seconds[name].append(elapsed)
                     peaks[name].append(peak)
                     values[name] = json.loads(out)["value"] if peak is not None else out

@@ -305,55 +305,106 @@ def relative_tile_grad(S, r0, pos, skip, ref, scale, m, inv, at_pos, columns, cr
             S[r, j] = G
 
 
+# ------------------------------------------------------------- sums over a row's negatives
+
+
+@kernel
+def powers_block(S, r, j0, n, shift, scale, factors, f, buf):
+    """buf[k] = e^{factors[f] d} with d = (S[r, j0 + k] - shift) scale capped at 0, for k < n
+    (indexed as shifted_block is, to load vectors)."""
+    c = factors[f]
+    for k in range(n):
+        a = (np.float64(S[r, np.uint64(j0 + k)]) - shift) * scale
+        buf[k] = exp_nonpositive(c * (a if a < 0.0 else 0.0))
+
+
+@kernel(parallel=True)
+def negative_power_sums(S, r0, pos, skip, scale, factors, shift, top, sums):
+    """sums[g, f] = sum_j e^{factors[f] d_j} over the negatives of row g (every j but pos and
+    skip), d_j = (S_gj - top_g) scale, each factor finite and >= 0; NaN for a NaN or +inf
+    among them. top_g is shift[r], the row's largest similarity over all its columns, so
+    one pass of exponentials in vectorised blocks of SHIFT_BLOCK columns serves (pos and
+    skip zeroed): every later use reads d_j against top_g, which need not be a negative's.
+    A row with a non-finite shift, or a sum under SUM_FLOOR (its negatives far below its
+    positive: their exponentials may underflow), takes the exact two passes against its
+    negatives' own largest."""
+    C = S.shape[1]
+    F = factors.shape[0]
+    for r in prange(S.shape[0]):
+        g = r0 + r
+        t = pos[g]
+        x = skip[g]
+        high = np.float64(shift[r])
+        fast = high * scale < np.inf and high * scale > -np.inf
+        if fast:
+            buf = np.empty(SHIFT_BLOCK)
+            for f in range(F):
+                total = 0.0
+                for j0 in range(0, C, SHIFT_BLOCK):
+                    n = min(C, j0 + SHIFT_BLOCK) - j0
+                    powers_block(S, r, j0, n, high, scale, factors, f, buf)
+                    if t >= j0 and t < j0 + n:
+                        buf[t - j0] = 0.0
+                    if x >= j0 and x < j0 + n:
+                        buf[x - j0] = 0.0
+                    total += block_sum(buf, 0, n)
+                sums[g, f] = total
+                fast = fast and total >= SUM_FLOOR
+        if fast:
+            top[g] = high
+            continue
+        high = -np.inf
+        bad = False
+        for j in range(C):
+            if j != t and j != x:
+                v = np.float64(S[r, j])
+                if v > high:
+                    high = v
+                elif not v <= high:
+                    bad = True
+        if bad or not (high * scale < np.inf and high * scale > -np.inf):
+            top[g] = np.nan
+            for f in range(F):
+                sums[g, f] = np.nan
+            continue
+        top[g] = high
+        for f in range(F):
+            total = 0.0
+            for j in range(C):
+                if j != t and j != x:
+                    total += exp_nonpositive(factors[f] * ((S[r, j] - high) * scale))
+            sums[g, f] = total
+
+
 # ------------------------------------------------------------- dcl: the negatives' log-sum-exp
 
 
 @kernel(parallel=True)
-def negatives_lse_rows(S, r0, pos, skip, scale, leak, mask, lse):
-    """lse_g = LSE of scale S_gj over the negatives (every j but pos and skip), the largest
-    plus log1p of the others; with `leak` (the DCL port) pos and skip stay in with `mask`
-    added to their logits."""
+def masked_lse_rows(S, r0, pos, skip, scale, mask, lse):
+    """The DCL port's row LSE: lse_g = LSE_j of scale S_gj over every column, with `mask`
+    added to the logits of pos and skip (the negatives alone: negative_power_sums)."""
     R = S.shape[0]
     C = S.shape[1]
     for r in prange(R):
         g = r0 + r
         t = pos[g]
         x = skip[g]
-        if leak:
-            big = -np.inf
-            bad = False
-            for j in range(C):
-                v = np.float64(S[r, j]) * scale + (mask if (j == t or j == x) else 0.0)
-                if v > big:
-                    big = v
-                elif not v <= big:
-                    bad = True
-            if bad or not (big < np.inf and big > -np.inf):
-                lse[g] = np.nan
-                continue
-            total = 0.0
-            for j in range(C):
-                v = np.float64(S[r, j]) * scale + (mask if (j == t or j == x) else 0.0)
-                total += exp_nonpositive(v - big)
-            lse[g] = big + np.log(total)
-            continue
-        top = -1
+        big = -np.inf
         bad = False
         for j in range(C):
-            if j != t and j != x:
-                if top < 0 or np.float64(S[r, j]) > np.float64(S[r, top]):
-                    top = j
-                elif not np.float64(S[r, j]) <= np.float64(S[r, top]):
-                    bad = True
-        high = np.float64(S[r, top]) * scale
-        if bad or not (high < np.inf and high > -np.inf):
+            v = np.float64(S[r, j]) * scale + (mask if (j == t or j == x) else 0.0)
+            if v > big:
+                big = v
+            elif not v <= big:
+                bad = True
+        if bad or not (big < np.inf and big > -np.inf):
             lse[g] = np.nan
             continue
-        rest = 0.0
+        total = 0.0
         for j in range(C):
-            if j != t and j != x and j != top:
-                rest += exp_nonpositive(np.float64(S[r, j]) * scale - high)
-        lse[g] = high + np.log1p(rest)
+            v = np.float64(S[r, j]) * scale + (mask if (j == t or j == x) else 0.0)
+            total += exp_nonpositive(v - big)
+        lse[g] = big + np.log(total)
 
 
 @kernel(parallel=True)
@@ -411,42 +462,6 @@ def negatives_lse_tile_grad(S, r0, pos, skip, scale, leak, mask, lse, half, at_p
 
 
 # ------------------------------------------------------------- hard-infonce (HCL) in log space
-
-
-@kernel(parallel=True)
-def hard_row_stats(S, r0, pos, skip, scale, beta, top, sum_b, sum_1b):
-    """Over the negatives of row g (every j but pos and skip): top_g = the largest similarity,
-    sum_b = sum e^{beta d_j}, sum_1b = sum e^{(1 + beta) d_j} with d_j = (S_gj - top_g) scale."""
-    R = S.shape[0]
-    C = S.shape[1]
-    for r in prange(R):
-        g = r0 + r
-        t = pos[g]
-        x = skip[g]
-        high = -np.inf
-        bad = False
-        for j in range(C):
-            if j != t and j != x:
-                v = np.float64(S[r, j])
-                if v > high:
-                    high = v
-                elif not v <= high:
-                    bad = True
-        top[g] = high
-        if bad or not (high * scale < np.inf and high * scale > -np.inf):
-            top[g] = np.nan
-            sum_b[g] = np.nan
-            sum_1b[g] = np.nan
-            continue
-        b = 0.0
-        b1 = 0.0
-        for j in range(C):
-            if j != t and j != x:
-                d = (S[r, j] - high) * scale
-                b += exp_nonpositive(beta * d)
-                b1 += exp_nonpositive((1.0 + beta) * d)
-        sum_b[g] = b
-        sum_1b[g] = b1
 
 
 @kernel
@@ -647,39 +662,66 @@ def sigmoid_tile_grad(S, r0, scale, bias, weight):
 # ------------------------------------------------------------- SupContrast's multi-view rows
 
 
+@kernel
+def scaled_block(S, r, j0, n, big, scale, buf):
+    """buf[k] = e^{scale S[r, j0 + k] - big} for k < n, the argument capped at 0 (SupContrast's
+    own order of operations: the logit, then its row's largest taken off)."""
+    for k in range(n):
+        a = np.float64(S[r, np.uint64(j0 + k)]) * scale - big
+        buf[k] = exp_nonpositive(a if a < 0.0 else 0.0)
+
+
 @kernel(parallel=True)
-def multiview_row_stats(S, r0, B, V, scale, eps, big, top, log_den, pos_mean):
+def multiview_row_stats(S, r0, B, V, scale, eps, shift, at, big, top, log_den, pos_mean):
     """SupContrast's SupConLoss over the Gram tile of the B V views, view by view as SupContrast
     stacks them (view v is view v // B of example v % B: every example's anchor, then every
     example's first positive, ...): big = max_u scale S_vu over every column, the view itself
     included (its logits_max), and top the first column that holds it; log_den = log(sum_{u
     != v} e^{scale S_vu - big} + eps); pos_mean = the mean logit over the example's other
-    V - 1 views. The view's loss is -factor (pos_mean - big - log_den)."""
+    V - 1 views. The view's loss is -factor (pos_mean - big - log_den).
+
+    shift[r] and at[r] are the row's largest similarity and its first column (numpy's
+    vectorised max and argmax; scaling keeps the order, and a float32 tile's ties); where
+    it is finite the exponentials go in vectorised blocks of SHIFT_BLOCK columns, the view
+    itself zeroed; a NaN or +inf takes the exact passes, which find it."""
     R = S.shape[0]
     C = S.shape[1]
     for r in prange(R):
         v = r0 + r
         own = v % B
-        high = -np.inf
-        at = 0
-        bad = False
-        for u in range(C):
-            w = np.float64(S[r, u]) * scale
-            if w > high:
-                high = w
-                at = u
-            elif not w <= high:
-                bad = True
-        top[v] = at
-        if bad or not (high < np.inf and high > -np.inf):
-            big[v] = np.nan
-            log_den[v] = np.nan
-            pos_mean[v] = np.nan
-            continue
-        total = 0.0
-        for u in range(C):
-            if u != v:
-                total += exp_nonpositive(np.float64(S[r, u]) * scale - high)
+        high = np.float64(shift[r])
+        if high * scale < np.inf and high * scale > -np.inf:
+            buf = np.empty(SHIFT_BLOCK)
+            total = 0.0
+            for j0 in range(0, C, SHIFT_BLOCK):
+                n = min(C, j0 + SHIFT_BLOCK) - j0
+                scaled_block(S, r, j0, n, high * scale, scale, buf)
+                if v >= j0 and v < j0 + n:
+                    buf[v - j0] = 0.0
+                total += block_sum(buf, 0, n)
+            top[v] = at[r]
+            high = high * scale
+        else:
+            high = -np.inf
+            best = 0
+            bad = False
+            for u in range(C):
+                w = np.float64(S[r, u]) * scale
+                if w > high:
+                    high = w
+                    best = u
+                elif not w <= high:
+                    bad = True
+            top[v] = best
+            if bad or not (high < np.inf and high > -np.inf):
+                big[v] = np.nan
+                log_den[v] = np.nan
+                pos_mean[v] = np.nan
+                continue
+            total = 0.0
+            for u in range(C):
+                if u != v:
+                    total += exp_nonpositive(np.float64(S[r, u]) * scale - high)
         acc = 0.0
         for k in range(V):
             u = own + k * B

@@ -85,14 +85,17 @@ def _weights(s_pos: np.ndarray, params: dict[str, Any], times_batch: bool = True
     return np.ones(s_pos.shape[0]), None
 
 
-def _negatives_lse(tiles, pos: np.ndarray, skip: np.ndarray, scale: float,
+def _negatives_lse(tile_list, pos: np.ndarray, skip: np.ndarray, scale: float,
                    mask: float | None, work: int) -> np.ndarray:
-    """Each row's LSE over its negatives; with `mask` (the DCL port's log(1e-45)) the
-    partner and the view itself stay in with mask added to their logits."""
+    """Each row's LSE over its negatives, top_g scale + log sum_j e^{(S_gj - top_g) scale}
+    (tiles.negative_power_sums); with `mask` (the DCL port's log(1e-45)) the partner and
+    the view itself stay in with mask added to their logits."""
+    if mask is None:
+        top, sums = tiles.negative_power_sums(tile_list, pos, skip, scale, [1.0], work)
+        return top * scale + np.log(sums[:, 0])
     lse = np.empty(pos.shape[0])
-    for r0, tile in tiles:
-        _jit.run(tk.negatives_lse_rows, work, tile, r0, pos, skip, scale, mask is not None,
-                 0.0 if mask is None else float(mask), lse)
+    for r0, tile in tile_list:
+        _jit.run(tk.masked_lse_rows, work, tile, r0, pos, skip, scale, float(mask), lse)
     return lse
 
 

@@ -55,22 +55,22 @@ class _Rows:
     """Each row's statistics over its negatives and what follows from them (per row)."""
 
     def __init__(self, n: int) -> None:
-        self.top, self.sum_b, self.sum_1b = np.empty(n), np.empty(n), np.empty(n)
+        self.top = self.sum_b = self.sum_1b = np.empty(0)  # gather's
         self.r, self.ng_raw, self.floor, self.loss = (np.empty(n), np.empty(n), np.empty(n),
                                                       np.empty(n))
         self.floor_binds = np.empty(n, dtype=np.bool_)
         self.c_neg, self.g_pos = np.empty(n), np.empty(n)
 
-    def gather(self, tiles, pos: np.ndarray, skip: np.ndarray, v0: np.ndarray, count: int,
+    def gather(self, tile_list, pos: np.ndarray, skip: np.ndarray, v0: np.ndarray, count: int,
                params: dict[str, Any], work: int, rows_work: int | None = None) -> None:
-        """The rows' statistics from `tiles`, then each row's loss; `rows_work` chooses the
-        finishing kernel's path (these rows' own by default; a block of the explicit form
-        passes the batch's)."""
+        """The rows' statistics from `tile_list` (tiles.negative_power_sums), then each row's
+        loss; `rows_work` chooses the finishing kernel's path (these rows' own by default; a
+        block of the explicit form passes the batch's)."""
         scale = 1.0 / params["temperature"]
         beta = float(params["beta"])
-        for r0, tile in tiles:
-            _jit.run(tk.hard_row_stats, work, tile, r0, pos, skip, scale, beta, self.top,
-                     self.sum_b, self.sum_1b)
+        self.top, sums = tiles.negative_power_sums(tile_list, pos, skip, scale,
+                                                   [beta, 1.0 + beta], work)
+        self.sum_b, self.sum_1b = sums[:, 0].copy(), sums[:, 1].copy()
         _jit.run(tk.hard_rows_finish, v0.size * 64 if rows_work is None else rows_work, v0,
                  self.top, self.sum_b, self.sum_1b, count, scale, beta,
                  float(params["tau_plus"]), bool(params["clamp"]), self.r, self.ng_raw,

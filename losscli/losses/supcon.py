@@ -161,8 +161,10 @@ def _multi_view(inputs: Inputs, anchor: np.ndarray, positives: np.ndarray, pos_r
     top = np.empty(N, dtype=np.int64)
     with _jit.job(work):
         for r0, tile in tiles.tiles(Z, Z, cosine):
-            _jit.run(tk.multiview_row_stats, work, tile, r0, B, V, scale, eps, big, top,
-                     log_den, pos_mean)
+            with np.errstate(invalid="ignore"):
+                shift, at = tile.max(axis=1), tile.argmax(axis=1)
+            _jit.run(tk.multiview_row_stats, work, tile, r0, B, V, scale, eps, shift, at, big,
+                     top, log_den, pos_mean)
     view_loss = -factor * (pos_mean - big - log_den)
     loss = view_loss.reshape(V, B).mean(axis=0)
     views_of = _MultiView(Z, B, V, scale, factor, cosine, eps, (big, top, log_den))

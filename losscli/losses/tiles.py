@@ -16,11 +16,12 @@ tiles put the losses ~1e-6 relative off compute); the kernels accumulate in floa
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 import numpy as np
 
 from losscli.kernels import _jit
+from losscli.kernels import tiles as tk
 
 # A tile of logits holds about this many bytes: big enough for BLAS to run at full speed,
 # small enough to stay in the 32 MiB L3 cache between the product and the kernel.
@@ -124,3 +125,22 @@ def on_demand(compute: Callable[[int, int], dict[str, np.ndarray]], work: int,
             return compute(start, stop)
 
     return block
+
+
+def negative_power_sums(tile_list: Iterable[tuple[int, np.ndarray]], pos: np.ndarray,
+                        skip: np.ndarray, scale: float, factors: list[float], work: int,
+                        ) -> tuple[np.ndarray, np.ndarray]:
+    """(top, sums): sums[g, f] = sum_j e^{factors[f] (S_gj - top_g) scale} over row g's
+    negatives (every column but pos[g] and skip[g]); top_g a value at or above them all, the
+    row's largest similarity (numpy's vectorised max, so the kernel takes one pass of
+    exponentials) or, where that cannot serve, its negatives' largest. NaN for a row with
+    a NaN or +inf among its negatives (kernels/tiles.negative_power_sums)."""
+    coefficients = np.asarray(factors, dtype=np.float64)
+    top = np.empty(pos.shape[0])
+    sums = np.empty((pos.shape[0], coefficients.shape[0]))
+    for r0, tile in tile_list:
+        with np.errstate(invalid="ignore"):
+            shift = tile.max(axis=1)
+        _jit.run(tk.negative_power_sums, work, tile, r0, pos, skip, scale, coefficients, shift,
+                 top, sums)
+    return top, sums
