@@ -121,6 +121,17 @@ def shifted_block(S, r, j0, n, shift, scale, buf):
 
 
 @kernel
+def block_sum_without(buf, j0, n, t, x):
+    """sum buf[:n], a block of columns j0 .. j0 + n - 1, with columns t and x (the positive
+    and the skipped column, either outside the block or -1) zeroed first."""
+    if t >= j0 and t < j0 + n:
+        buf[t - j0] = 0.0
+    if x >= j0 and x < j0 + n:
+        buf[x - j0] = 0.0
+    return block_sum(buf, 0, n)
+
+
+@kernel
 def shifted_stats(total, shift, base, scale):
     """(m, s) of a row from its negatives' sum N = total shifted by `shift` (see above)."""
     d = (shift - base) * scale
@@ -148,11 +159,7 @@ def shifted_row_stats(S, r0, pos, skip, ref, scale, shift, m, s):
         for j0 in range(0, C, SHIFT_BLOCK):
             n = min(C, j0 + SHIFT_BLOCK) - j0
             shifted_block(S, r, j0, n, shift, scale, buf)
-            if t >= j0 and t < j0 + n:
-                buf[t - j0] = 0.0
-            if x >= j0 and x < j0 + n:
-                buf[x - j0] = 0.0
-            total += block_sum(buf, 0, n)
+            total += block_sum_without(buf, j0, n, t, x)
         if total < SUM_FLOOR:
             m[g], s[g] = relative_row(S, r, t, x, ref[g], scale)
         else:
@@ -343,11 +350,7 @@ def negative_power_sums(S, r0, pos, skip, scale, factors, shift, top, sums):
                 for j0 in range(0, C, SHIFT_BLOCK):
                     n = min(C, j0 + SHIFT_BLOCK) - j0
                     powers_block(S, r, j0, n, high, scale, factors, f, buf)
-                    if t >= j0 and t < j0 + n:
-                        buf[t - j0] = 0.0
-                    if x >= j0 and x < j0 + n:
-                        buf[x - j0] = 0.0
-                    total += block_sum(buf, 0, n)
+                    total += block_sum_without(buf, j0, n, t, x)
                 sums[g, f] = total
                 fast = fast and total >= SUM_FLOOR
         if fast:
@@ -696,9 +699,7 @@ def multiview_row_stats(S, r0, B, V, scale, eps, shift, at, big, top, log_den, p
             for j0 in range(0, C, SHIFT_BLOCK):
                 n = min(C, j0 + SHIFT_BLOCK) - j0
                 scaled_block(S, r, j0, n, high * scale, scale, buf)
-                if v >= j0 and v < j0 + n:
-                    buf[v - j0] = 0.0
-                total += block_sum(buf, 0, n)
+                total += block_sum_without(buf, j0, n, v, -1)
             top[v] = at[r]
             high = high * scale
         else:
