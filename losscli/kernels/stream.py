@@ -116,6 +116,31 @@ def exp_capped(x):
     return exp_nonpositive(_EXP_CAP if x > _EXP_CAP else x)
 
 
+# log1p(y) = 2 atanh(u), u = y / (2 + y) in [0, 1/3] for y in [0, 1]: 2 u sum_k u^{2k} / (2k + 1);
+# the terms past k = 16 are under 2^-53 of the sum.
+_ATANH_TERMS = 17
+
+
+@kernel
+def log1p_unit(y):
+    """log(1 + y) for 0 <= y <= 1 by plain arithmetic (libm's log1p is a scalar call, this
+    vectorises): 2 atanh(y / (2 + y)) by its series, within a few ulp."""
+    u = y / (2.0 + y)
+    u2 = u * u
+    p = 1.0 / (2 * _ATANH_TERMS - 1)
+    for k in range(_ATANH_TERMS - 2, -1, -1):
+        p = fused_multiply_add(p, u2, 1.0 / (2 * k + 1))
+    return 2.0 * u * p
+
+
+@kernel
+def softplus_unrolled(x):
+    """softplus(x) = max(x, 0) + log1p(e^{-|x|}) by exp_nonpositive and log1p_unit: no libm
+    call, so a loop of them vectorises. NaN stays NaN, +-inf give inf and 0."""
+    lead = x if not x <= 0.0 else 0.0
+    return lead + log1p_unit(exp_nonpositive(-abs(x)))
+
+
 @kernel
 def shifted_exp(v, base, inverse):
     """exp_capped((v - base) / t), strict: the caller may be compiled with fast-math."""

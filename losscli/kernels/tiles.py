@@ -39,7 +39,7 @@ import numpy as np
 
 from losscli.kernels._jit import kernel, prange
 from losscli.kernels.softmax import sigmoid, softplus
-from losscli.kernels.stream import block_sum, exp_nonpositive
+from losscli.kernels.stream import block_sum, exp_nonpositive, softplus_unrolled
 
 COLUMN_BLOCK = 256  # columns per prange iteration of a column pass (their accumulators stay hot)
 
@@ -615,19 +615,29 @@ def hard_linear_rows(S, r0, pos, skip, scale, beta, tau_plus, loss):
 # ------------------------------------------------------------- siglip: a sigmoid per pair
 
 
+@kernel
+def softplus_block(S, r, j0, n, scale, bias, buf):
+    """buf[k] = softplus(x), x = scale S[r, j0 + k] + bias, for k < n (softplus_unrolled, so
+    the loop vectorises; indexed as shifted_block is)."""
+    for k in range(n):
+        buf[k] = softplus_unrolled(np.float64(S[r, np.uint64(j0 + k)]) * scale + bias)
+
+
 @kernel(parallel=True)
 def sigmoid_row_losses(S, r0, scale, bias, loss):
     """SigLIP's rows of a paired tile: sum_j softplus(-z x), x = scale S + bias, z = +1 at
-    j = g (the row's own positive) and -1 elsewhere."""
-    R = S.shape[0]
+    j = g (the row's own positive) and -1 elsewhere. The negatives' terms go in blocks of
+    SHIFT_BLOCK columns, the positive's column zeroed; its own term (libm's) is added last."""
     C = S.shape[1]
-    for r in prange(R):
+    for r in prange(S.shape[0]):
         g = r0 + r
+        buf = np.empty(SHIFT_BLOCK)
         total = 0.0
-        for j in range(C):
-            v = np.float64(S[r, j]) * scale + bias
-            total += softplus(-v) if j == g else softplus(v)
-        loss[g] = total
+        for j0 in range(0, C, SHIFT_BLOCK):
+            n = min(C, j0 + SHIFT_BLOCK) - j0
+            softplus_block(S, r, j0, n, scale, bias, buf)
+            total += block_sum_without(buf, j0, n, g, -1)
+        loss[g] = total + softplus(-(np.float64(S[r, g]) * scale + bias))
 
 
 @kernel(parallel=True)
