@@ -57,7 +57,13 @@ def main() -> None:
                         help="the root of another checkout, run beside this one")
     args = parser.parse_args()
     print(f"machine: {machine()}; {load()}")
-    chosen = [c for c in CASES if args.losses is None or c[0] in args.losses.split(",")]
+    labels = [c[0] for c in CASES]
+    asked = labels if args.losses is None else args.losses.split(",")
+    unknown = [label for label in asked if label not in labels]
+    if unknown:
+        parser.error(f"--losses: no case {', '.join(map(repr, unknown))}; the cases: "
+                     + ", ".join(labels))
+    chosen = [c for c in CASES if c[0] in asked]
     plainest = {c[2] for c in chosen}
     missing = plainest - {c[0] for c in chosen}
     chosen = [c for c in CASES if c[0] in missing] + chosen
