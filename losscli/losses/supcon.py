@@ -161,8 +161,8 @@ def _multi_view(inputs: Inputs, anchor: np.ndarray, positives: np.ndarray, pos_r
     top = np.empty(N, dtype=np.int64)
     with _jit.job(work):
         for r0, tile in tiles.tiles(Z, Z, cosine):
-            with np.errstate(invalid="ignore"):
-                shift, at = tile.max(axis=1), tile.argmax(axis=1)
+            at = tile.argmax(axis=1)  # a NaN's column where there is one: the exact passes
+            shift = tile[np.arange(at.shape[0]), at]
             _jit.run(tk.multiview_row_stats, work, tile, r0, B, V, scale, eps, shift, at, big,
                      top, log_den, pos_mean)
     view_loss = -factor * (pos_mean - big - log_den)
