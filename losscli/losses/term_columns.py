@@ -29,18 +29,23 @@ Column = np.ndarray | DeferredColumn
 
 
 def reordered(values: np.ndarray, first: np.ndarray, left_out: np.ndarray | None = None,
-              out: np.ndarray | None = None) -> np.ndarray:
+              out: np.ndarray | None = None, compiled: bool | None = None) -> np.ndarray:
     """Each row's columns as a breakdown lists them: column first[r] first, then the others
-    in order, without column left_out[r] (when given); written into `out` when given."""
+    in order, without column left_out[r] (when given); written into `out` when given, by the
+    compiled copy where `compiled` (None: by the size of the values, or of the job)."""
     n, C = values.shape
     width = C - 1 if left_out is None else C - 2
-    if values.dtype.kind in "fiu" and _jit.path_for(values.size) != "py":
+    if compiled is None:
+        compiled = _jit.path_for(values.size) != "py"
+    if values.dtype.kind in "fiu" and compiled:
         if out is None:
             out = np.empty((n, width + 1), dtype=values.dtype)
         skip = np.full(n, -1, dtype=np.int64) if left_out is None else \
             np.ascontiguousarray(left_out, dtype=np.int64)
         # serial: a block is a few rows, and a parallel call's thread-pool setup costs more
-        _jit.run(tk.first_then_rest, values.size, values,
+        # compiled is decided (maybe under a job this call is outside of): the work passed
+        # keeps it compiled, bar LOSSCLI_JIT=never
+        _jit.run(tk.first_then_rest, max(values.size, _jit.JIT_THRESHOLD), values,
                  np.ascontiguousarray(first, dtype=np.int64), skip, out, parallel=False)
         return out
     laid = np.take_along_axis(values, _source_columns(np.arange(width + 1)[None, :], first,
@@ -72,10 +77,13 @@ class Reordered(DeferredColumn):
     def __init__(self, values: np.ndarray, first: np.ndarray,
                  left_out: np.ndarray | None = None) -> None:
         self.values, self.first, self.left_out = values, first, left_out
+        # the path chosen where the loss makes its block, under the breakdown's job
+        # (tiles.on_demand): laid out later, a block's few rows would take numpy's gather
+        self.compiled = _jit.path_for(values.size) != "py"
 
     def full(self, out: np.ndarray | None = None) -> np.ndarray:
         """The whole column (model.DeferredColumn), written into `out` when given."""
-        return reordered(self.values, self.first, self.left_out, out)
+        return reordered(self.values, self.first, self.left_out, out, self.compiled)
 
     def take(self, kept: np.ndarray) -> np.ndarray:
         """The cells kept[r, :] of each row r (model.DeferredColumn)."""
