@@ -31,10 +31,6 @@ AUTO_ALL_TERMS = 100_000
 TABLE_ALL_TERMS = 50
 # Terms per block of examples: what one block of an output holds at a time.
 BLOCK_TERMS = 65_536
-# ... and under --terms top, where a block keeps only its examples' few strongest: a loss's
-# per-block work then costs more than the block's memory (ntxent-batch at B = 16,384, 65,534
-# terms an example: its breakdown's blocks took 51 s one example each, 25 s sixteen each)
-TOP_BLOCK_TERMS = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -90,10 +86,9 @@ class Block:
         return self.order.shape[0]
 
 
-def block_size(result: Result, view: TermsView | None = None) -> int:
-    """Examples per block: about BLOCK_TERMS terms at a time (TOP_BLOCK_TERMS under top)."""
-    terms = TOP_BLOCK_TERMS if view is not None and view.mode == "top" else BLOCK_TERMS
-    return max(1, terms // max(1, result.terms.count))
+def block_size(result: Result) -> int:
+    """Examples per block: about BLOCK_TERMS terms at a time."""
+    return max(1, BLOCK_TERMS // max(1, result.terms.count))
 
 
 def blocks(result: Result, view: TermsView, first: int = 0, stop: int | None = None,
@@ -102,7 +97,7 @@ def blocks(result: Result, view: TermsView, first: int = 0, stop: int | None = N
     `order` (--worst, --best), those examples in that order, a block of one each."""
     terms = result.terms
     end = result.batch if stop is None else min(stop, result.batch)
-    size = block_size(result, view)
+    size = block_size(result)
     T = terms.count
     positive = np.array([role == "positive" for role in terms.role], dtype=bool)
     if order is None:
@@ -110,8 +105,7 @@ def blocks(result: Result, view: TermsView, first: int = 0, stop: int | None = N
     elif view.mode == "none" or T == 0:
         spans = ((b, b + 1, None) for b in order)
     else:
-        # examples read ahead, held laid out until their turn: the smaller blocks
-        spans = ((b, b + 1, row) for b, row in _rows_of(terms, order, block_size(result)))
+        spans = ((b, b + 1, row) for b, row in _rows_of(terms, order, size))
     for start, finish, read in spans:
         n = finish - start
         if view.mode == "none" or T == 0:

@@ -174,7 +174,7 @@ def test_the_terms_labels_are_made_once_not_once_a_block(monkeypatch, mode):
     result = api.evaluate("clip", _views(), grad=True)
     assert result.batch == 8 and result.gradients is not None
     view = breakdown.TermsView(mode=mode, top=2)
-    monkeypatch.setattr(breakdown, "block_size", lambda result, view=None: 1)
+    monkeypatch.setattr(breakdown, "block_size", lambda result: 1)
     want = render_json(result, view)
     counted = dataclasses.replace(result, terms=dataclasses.replace(
         result.terms, role=_CountedRoles(result.terms.role)))
