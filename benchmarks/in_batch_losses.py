@@ -1,21 +1,25 @@
-"""Every in-batch loss through `batch` at one batch size: wall time and the child's own peak
-RSS per loss, each against the loss that builds the same similarity matrix the plainest way
-(clip for the B x B losses, ntxent-batch for the 2B x 2B of two views), beside another
-version of losscli in the same run.
+"""Every in-batch loss through `batch` (or `compute --terms top`) at one batch size: wall
+time and the child's own peak RSS per loss, each against the loss that builds the same
+similarity matrix the plainest way (clip for the B x B losses, ntxent-batch for the 2B x 2B
+of two views), beside another version of losscli in the same run.
 
     python benchmarks/in_batch_losses.py                       # B = 16,384, D = 64, float32
     python benchmarks/in_batch_losses.py --batch 65536 --runs 1
     python benchmarks/in_batch_losses.py --baseline /path/to/old/checkout --runs 2
+    python benchmarks/in_batch_losses.py --command compute --batch 8192 --baseline DIR
 
 The input is one `.npz` of anchor and positive (p = a + 0.5 noise). Each command runs in a
 fresh process (`python -m losscli batch ...` with the peak-RSS wrapper of _common),
 round-robin over the versions, `--runs` times; medians. The ratio column is the median over
-the plainest loss's median from the same version.
+the plainest loss's median from the same version. `--command compute` runs `compute LOSS
+--terms top -f json` (the default breakdown above 100,000 terms) and compares the whole
+output with the baseline's, byte for byte.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sys
 import tempfile
@@ -53,6 +57,9 @@ def main() -> None:
     parser.add_argument("--losses", default=None,
                         help="comma-separated labels of CASES to run (default: all)")
     parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--command", choices=["batch", "compute"], default="batch",
+                        help="batch (the losses' values) or compute --terms top (the "
+                        "breakdown's top terms, JSON)")
     parser.add_argument("--baseline", type=Path, default=None,
                         help="the root of another checkout, run beside this one")
     args = parser.parse_args()
@@ -81,11 +88,15 @@ def main() -> None:
     for _ in range(args.runs):
         for label, extra, _ in chosen:
             argv = ["batch", *extra, str(path), "--dtype", args.dtype, "--format", "json"]
+            if args.command == "compute":
+                argv = ["compute", *extra, str(path), "--terms", "top", "-f", "json", "-q"]
             for name, tree in trees.items():
                 elapsed, peak, out = run_losscli(argv, tree)
                 seconds[label, name].append(elapsed)
                 peaks[label, name].append(peak)
-                values[label, name] = json.loads(out)[0]["value"] if peak is not None else out
+                values[label, name] = out if peak is None else \
+                    json.loads(out)[0]["value"] if args.command == "batch" else \
+                    hashlib.sha256(out.encode()).hexdigest()[:12]
             print(f"done: {label}", flush=True)
     rows = []
     for label, _, base in chosen:
@@ -101,13 +112,17 @@ def main() -> None:
         if args.baseline:
             this, old = values[label, "this"], values[label, "baseline"]
             cells.append("same" if this == old else f"{this!r} / {old!r}")
+            speedup = median(seconds[label, "baseline"]) / median(seconds[label, "this"])
+            cells.append(f"{speedup:.2f}x")
         rows.append(cells)
     header = ["loss", "s", "peak MiB", "vs the same matrix's plainest"]
     if args.baseline:
         header += ["baseline s", "baseline peak MiB", "baseline vs plainest",
-                   "value (this / baseline)"]
+                   "value (this / baseline)" if args.command == "batch" else
+                   "output (this / baseline)", "baseline s / this s"]
     size = path.stat().st_size / 2**20
-    print(f"\n## batch, every in-batch loss: B = {B}, D = {D}, {args.dtype}, an .npz of "
+    command = "batch" if args.command == "batch" else "compute --terms top -f json"
+    print(f"\n## {command}, every in-batch loss: B = {B}, D = {D}, {args.dtype}, an .npz of "
           f"{size:.0f} MiB; medians of {args.runs} run(s) ({load()})\n")
     print(table(header, rows))
 

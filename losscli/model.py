@@ -234,13 +234,45 @@ class Terms:
 COLUMN_BYTES = 8  # a breakdown column's entry: float64 (or an int64 index)
 
 
+class DeferredColumn:
+    """A breakdown column of a block of examples, (n, T), laid out only when read: `full()`
+    the whole of it, `take(kept)` the cells kept[r, :] of each row r (the term positions an
+    output shows), equal to np.take_along_axis(full(), kept, axis=1) without building the
+    rest. `compute --terms top` shows ~10 of an in-batch example's 2B terms: laying every
+    column out in output order (each row's positive first, both directions or views side by
+    side, the text columns) was most of its time (losses/term_columns.py)."""
+
+    def full(self) -> np.ndarray:
+        """The whole column, (n, T)."""
+        raise NotImplementedError
+
+    def take(self, kept: np.ndarray) -> np.ndarray:
+        """The cells kept[r, :] of each row r, (n, k)."""
+        raise NotImplementedError
+
+
+def laid_out(column: np.ndarray | DeferredColumn) -> np.ndarray:
+    """The column as an array (a deferred one laid out whole)."""
+    return column.full() if isinstance(column, DeferredColumn) else column
+
+
+def taken(column: np.ndarray | DeferredColumn, kept: np.ndarray) -> np.ndarray:
+    """The cells kept[r, :] of each row r of the column."""
+    if isinstance(column, DeferredColumn):
+        return column.take(kept)
+    import numpy as np  # here, not at the top: the registry's readers import model without numpy
+
+    return np.take_along_axis(column, kept, axis=1)
+
+
 @dataclass(frozen=True)
 class LazyTerms:
     """A per-term breakdown computed on demand, a block of examples at a time.
 
     The in-batch losses have T ~ B terms per example: B x T numbers are never held at once.
     `compute(start, stop)` gives the columns of examples [start, stop) as Terms.block does
-    (it recomputes those examples' similarities from statistics the loss kept); `pairs()`,
+    (it recomputes those examples' similarities from statistics the loss kept; a column may
+    be a DeferredColumn, which `block` lays out and `deferred` leaves as it is); `pairs()`,
     when given, yields (positive, negative) similarity arrays over the whole batch a tile at
     a time, each pair of examples once (stats' distributions).
     """
@@ -249,7 +281,7 @@ class LazyTerms:
     index: tuple[int, ...]
     names: tuple[str, ...]
     batch: int
-    compute: Callable[[int, int], dict[str, np.ndarray]]
+    compute: Callable[[int, int], dict[str, np.ndarray | DeferredColumn]]
     pairs: Callable[[], Iterator[tuple[np.ndarray, np.ndarray]]] | None = None
 
     @property
@@ -259,6 +291,12 @@ class LazyTerms:
 
     def block(self, start: int, stop: int) -> dict[str, np.ndarray]:
         """The columns of examples [start, stop), (stop - start, T) each."""
+        return {name: laid_out(column) for name, column in self.compute(start, stop).items()}
+
+    def deferred(self, start: int, stop: int) -> dict[str, np.ndarray | DeferredColumn]:
+        """The columns of examples [start, stop) as the loss gives them: read a few cells
+        of each row with DeferredColumn.take, before the next call (a deferred column may
+        read buffers the next block reuses)."""
         return self.compute(start, stop)
 
     @property
@@ -280,7 +318,7 @@ class LazyTerms:
                 f"the memory available ({gib(available)}): read it a block of examples at a "
                 "time (terms.block(start, stop), losscli.model.scan_blocks(terms, batch)), or "
                 "leave the terms out (result.to_dict(examples=False))")
-        return self.compute(0, self.batch)
+        return self.block(0, self.batch)
 
 
 # Terms per block where a whole breakdown is read for a few numbers (stats' counts, batch

@@ -7,6 +7,8 @@ entry not above the smallest kept one costs one comparison.
 
 from __future__ import annotations
 
+import numpy as np
+
 from losscli.kernels._jit import kernel
 
 
@@ -27,5 +29,37 @@ def largest_first(rank, keep, out):
                 out[r, p] = out[r, p - 1]
                 p -= 1
             out[r, p] = j
+            if count < keep:
+                count += 1
+
+
+@kernel
+def term_rank(value, positive):
+    """A term's rank in `--terms top`: a positive term above all, then |value|, NaN last."""
+    if positive:
+        return np.inf
+    if value != value:
+        return -1.0
+    return abs(np.float64(value))
+
+
+@kernel
+def strongest_first(strength, positive, keep, kept_rank, out):
+    """largest_first over rank[r, j] = term_rank(strength[r, j], positive[j]), each rank taken
+    as the row is read (kept_rank: scratch of `keep`), not from a rank array built first."""
+    T = strength.shape[1]
+    for r in range(strength.shape[0]):
+        count = 0
+        for j in range(T):
+            v = term_rank(strength[r, j], positive[j])
+            if count == keep and not v > kept_rank[keep - 1]:
+                continue
+            p = count if count < keep else keep - 1
+            while p > 0 and kept_rank[p - 1] < v:
+                out[r, p] = out[r, p - 1]
+                kept_rank[p] = kept_rank[p - 1]
+                p -= 1
+            out[r, p] = j
+            kept_rank[p] = v
             if count < keep:
                 count += 1

@@ -18,11 +18,12 @@ import numpy as np
 from losscli.kernels import _jit
 from losscli.losses import relative_softmax as rs
 from losscli.losses import tiles
-from losscli.losses.forms import PairedBatch, paired_batch, reordered
+from losscli.losses.forms import PairedBatch, paired_batch
 from losscli.losses.results import result, shape_dict
 from losscli.losses.roles import check_temperature
 from losscli.losses.spec import Convention
 from losscli.losses.specs.in_batch import CLIP
+from losscli.losses.term_columns import Column, Filled, Joined, Reordered
 from losscli.losses.variants import probability_eps
 from losscli.model import Inputs, LazyTerms, Result
 
@@ -91,31 +92,24 @@ class _Breakdown:
         if cols is not None:
             self.directions.append(("p->a", pairs.columns, cols, col_weight))
 
-    def block(self, start: int, stop: int) -> dict[str, np.ndarray]:
+    def block(self, start: int, stop: int) -> dict[str, Column]:
         B = self.pairs.batch
         pos, skip = self.pairs.layout()
         first = np.arange(start, stop)
-        parts: dict[str, list[np.ndarray]] = {name: [] for name in NAMES if name != "direction"}
-        for _, read, stats, weight in self.directions:
+        parts: dict[str, list[Column]] = {name: [] for name in NAMES}
+        for name, read, stats, weight in self.directions:
             S = read(start, stop)
             logit, prob, grad = rs.terms(S, start, pos, skip, self.diag, self.scale, stats,
                                          weight)
             every = np.broadcast_to(np.arange(B), S.shape)
+            # the direction's one string shared by its cells (a str per cell, as np.full
+            # makes, cost as much as the rest of a block)
+            parts["direction"].append(Filled(stop - start, B, name, object))
             for column, values in (("j", every), ("similarity", S), ("logit", logit),
                                    ("probability", prob), ("gradient", grad)):
-                parts[column].append(reordered(values, first))
-        columns = {"direction": self._directions(stop - start)}
-        columns.update((name, np.concatenate(v, axis=1)) for name, v in parts.items())
-        return columns
-
-    def _directions(self, n: int) -> np.ndarray:
-        """The direction column of n examples: each direction's one string shared by its
-        cells (a str per cell, as np.full makes, cost as much as the rest of a block)."""
-        B = self.pairs.batch
-        column = np.empty((n, B * len(self.directions)), dtype=object)
-        for d, (name, *_) in enumerate(self.directions):
-            column[:, d * B:(d + 1) * B] = name
-        return column
+                parts[column].append(Reordered(values, first))
+        widths = [B] * len(self.directions)
+        return {name: Joined(v, widths) for name, v in parts.items()}
 
 
 __all__ = ["evaluate"]

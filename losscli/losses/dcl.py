@@ -32,6 +32,7 @@ from losscli.losses.results import result, shape_dict
 from losscli.losses.roles import check_temperature
 from losscli.losses.spec import Convention
 from losscli.losses.specs.in_batch import DCL
+from losscli.losses.term_columns import Cells, Column
 from losscli.model import Inputs, LazyTerms, Result
 
 NAMES = ("view", "candidate_role", "candidate_index", "similarity", "logit", "weight", "term",
@@ -202,28 +203,27 @@ class _Breakdown:
         self.views, self.scale, self.mask, self.lse = views, scale, mask, lse
         self.w_views, self.half = w_views, half
 
-    def block(self, start: int, stop: int) -> dict[str, np.ndarray]:
+    def block(self, start: int, stop: int) -> dict[str, Column]:
         views = self.views
         B, width = views.batch, views.views - 1
         pos, skip = views.layout()
+        n = stop - start
+        w = self.w_views[start:stop]
+        rows = np.arange(n)
         parts = []
-        for S, r0 in zip(views.view_rows(start, stop), (start, B + start), strict=True):
+        terms = {}
+        for S, r0, first in zip(views.view_rows(start, stop), (start, B + start), (0, width),
+                                strict=True):
             logit, share, dlogit = _terms(S, r0, pos, skip, self.scale, self.mask, self.lse,
                                           self.w_views)
+            partner = pos[r0:r0 + n]  # the view's first term: its weighted positive
+            share[rows, partner] = np.nan
+            terms[first] = -w * logit[rows, partner]
             parts.append({"similarity": S, "logit": logit, "share": share,
-                          "gradient": dlogit})
+                          "gradient": self.half * dlogit})
         columns = views.term_labels(start, stop)
         for name in ("similarity", "logit", "share", "gradient"):
             columns[name] = views.per_example(parts[0][name], parts[1][name], start)
-        columns["gradient"] = self.half * columns["gradient"]
-        n = stop - start
-        w = self.w_views[start:stop]
-        weight = np.full((n, 2 * width), np.nan)
-        weight[:, 0] = weight[:, width] = w
-        columns["share"][:, 0] = columns["share"][:, width] = np.nan
-        term = np.full((n, 2 * width), np.nan)
-        term[:, 0] = -w * columns["logit"][:, 0]
-        term[:, width] = -w * columns["logit"][:, width]
-        columns["weight"] = weight
-        columns["term"] = term
+        columns["weight"] = Cells(n, 2 * width, np.nan, {0: w, width: w})
+        columns["term"] = Cells(n, 2 * width, np.nan, terms)
         return {name: columns[name] for name in NAMES}

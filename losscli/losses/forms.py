@@ -38,6 +38,7 @@ from losscli.losses import tiles
 from losscli.losses.explicit_terms import is_lazy
 from losscli.losses.results import check_embedding_breakdown, text_where
 from losscli.losses.roles import EmbeddingBatch, check_huge, check_temperature, embedding_batch
+from losscli.losses.term_columns import Column, Filled, Joined, Mapped, Reordered, Shared
 from losscli.losses.vectors import (
     SimilarityRows,
     Vectors,
@@ -160,32 +161,6 @@ def positive_similarities(x: np.ndarray, y: np.ndarray, cosine: bool) -> np.ndar
     if cosine:
         np.clip(out, -1.0, 1.0, out=out)
     return out
-
-
-def reordered(values: np.ndarray, first: np.ndarray, left_out: np.ndarray | None = None,
-              ) -> np.ndarray:
-    """Each row's columns as a breakdown lists them: column first[r] first, then the others
-    in order, without column left_out[r] (when given)."""
-    n, C = values.shape
-    width = C - 1 if left_out is None else C - 2
-    if values.dtype.kind in "fiu" and _jit.path_for(values.size) != "py":
-        out = np.empty((n, width + 1), dtype=values.dtype)
-        skip = np.full(n, -1, dtype=np.int64) if left_out is None else \
-            np.ascontiguousarray(left_out, dtype=np.int64)
-        # serial: a block is a few rows, and a parallel call's thread-pool setup costs more
-        _jit.run(tk.first_then_rest, values.size, values,
-                 np.ascontiguousarray(first, dtype=np.int64), skip, out, parallel=False)
-        return out
-    k = np.arange(width)[None, :]
-    if left_out is None:
-        others = k + (k >= first[:, None])
-    else:
-        lo = np.minimum(first, left_out)[:, None]
-        hi = np.maximum(first, left_out)[:, None]
-        others = k + (k >= lo)
-        others = others + (others >= hi)
-    order = np.concatenate([first[:, None], others], axis=1)
-    return np.take_along_axis(values, order, axis=1)
 
 
 @dataclass
@@ -328,26 +303,28 @@ class TwoViewBatch:
         return tiles.RowReader(self.Z, self.Z, self.cosine)
 
     def per_example(self, anchor_rows: np.ndarray, positive_rows: np.ndarray, start: int,
-                    ) -> np.ndarray:
+                    ) -> Joined:
         """Rows of examples' two views as their (n, 2 (2B - 1)) terms: each view's partner
         first, then the other 2B - 2 views in order (the view itself left out)."""
         B = self.batch
         n = anchor_rows.shape[0]
         i = np.arange(start, start + n)
-        return np.concatenate([reordered(anchor_rows, i + B, i),
-                               reordered(positive_rows, i, i + B)], axis=1)
+        width = self.views - 1
+        return Joined([Reordered(anchor_rows, i + B, i), Reordered(positive_rows, i, i + B)],
+                      [width, width])
 
-    def term_labels(self, start: int, stop: int) -> dict[str, np.ndarray]:
+    def term_labels(self, start: int, stop: int) -> dict[str, Column]:
         """The view, candidate_role and candidate_index columns of examples [start, stop)."""
         B, width = self.batch, self.views - 1
         n = stop - start
-        view = np.empty((n, 2 * width), dtype=object)
-        view[:, :width] = ANCHOR
-        view[:, width:] = POSITIVE
+        view = Joined([Filled(n, width, ANCHOR, object), Filled(n, width, POSITIVE, object)],
+                      [width, width])
         every = np.broadcast_to(np.arange(2 * B), (n, 2 * B))
-        candidates = self.per_example(every, every, start)
-        role = text_where(candidates >= B, POSITIVE, ANCHOR)
-        return {"view": view, "candidate_role": role, "candidate_index": candidates % B}
+        candidates = Shared(self.per_example(every, every, start))
+        return {"view": view,
+                "candidate_role": Mapped(candidates,
+                                         lambda c: text_where(c >= B, POSITIVE, ANCHOR)),
+                "candidate_index": Mapped(candidates, lambda c: c % B)}
 
     def roles(self) -> tuple[tuple[str, ...], tuple[int, ...]]:
         """Terms.role/index: for each view its partner (the positive), then negative k."""

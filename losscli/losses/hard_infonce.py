@@ -29,6 +29,7 @@ from losscli.losses.results import result, shape_dict
 from losscli.losses.roles import check_temperature
 from losscli.losses.spec import Convention
 from losscli.losses.specs.in_batch import HARD_INFONCE
+from losscli.losses.term_columns import Column, Joined, PerRow
 from losscli.model import Inputs, LazyTerms, Result
 
 NAMES = ("view", "candidate_role", "candidate_index", "similarity", "logit", "importance",
@@ -192,22 +193,24 @@ class _Breakdown:
     def __init__(self, views: TwoViewBatch, rows: _Rows, params: dict[str, Any]) -> None:
         self.views, self.rows, self.params = views, rows, params
 
-    def block(self, start: int, stop: int) -> dict[str, np.ndarray]:
+    def block(self, start: int, stop: int) -> dict[str, Column]:
         views = self.views
         B, width = views.batch, views.views - 1
         pos, skip = views.layout()
         half = np.full(views.views, 0.5)
+        n = stop - start
         parts = []
         for S, r0 in zip(views.view_rows(start, stop), (start, B + start), strict=True):
-            parts.append({"similarity": S,
-                          **self.rows.terms(S, r0, pos, skip, self.params, half)})
+            terms = self.rows.terms(S, r0, pos, skip, self.params, half)
+            partner = pos[r0:r0 + n]  # the view's first term, its positive
+            for name in ("importance", "share"):
+                terms[name][np.arange(n), partner] = np.nan
+            parts.append({"similarity": S, **terms})
         columns = views.term_labels(start, stop)
         for name in ("similarity", "logit", "importance", "share", "gradient"):
             columns[name] = views.per_example(parts[0][name], parts[1][name], start)
-        _positive_cells(columns, [0, width])
         for name in PER_ROW:
             values = getattr(self.rows, name)
-            columns[name] = np.concatenate(
-                [np.repeat(values[start:stop, None], width, axis=1),
-                 np.repeat(values[B + start:B + stop, None], width, axis=1)], axis=1)
+            columns[name] = Joined([PerRow(values[start:stop], width),
+                                    PerRow(values[B + start:B + stop], width)], [width, width])
         return {name: columns[name] for name in NAMES}

@@ -25,7 +25,6 @@ from losscli.losses.forms import (
     check_dot_range,
     paired_layout,
     positive_similarities,
-    reordered,
     stacked_vectors,
 )
 from losscli.losses.results import check_embedding_breakdown, nonfinite_warning, reduce, shape_dict
@@ -40,9 +39,10 @@ from losscli.losses.spec import Convention
 from losscli.losses.specs.explicit_negatives import INFONCE
 from losscli.losses.streams import StreamRows
 from losscli.losses.sweeps import Limits, flag, no_limits, reduced
+from losscli.losses.term_columns import Column, Mapped, Reordered, Shared
 from losscli.losses.variants import single_pair_zero
 from losscli.losses.vectors import embedding_gradients, to_unit
-from losscli.model import Inputs, LazyTerms, Result, scan_blocks
+from losscli.model import DeferredColumn, Inputs, LazyTerms, Result, scan_blocks
 
 
 def _check_temperature(t: float, warnings: list[str]) -> None:
@@ -312,21 +312,22 @@ class _InBatchRows:
         self.read = tiles.RowReader(anchor, candidates, cosine)
         self.labels = np.array(["positive"] + [f"negative {k}" for k in range(K)], dtype=object)
 
-    def block(self, start: int, stop: int) -> dict[str, np.ndarray]:
+    def block(self, start: int, stop: int) -> dict[str, Column]:
         B, M = self.anchor.shape[0], self.candidates.shape[0]
         pos, skip = self.layout
         S = self.read(start, stop)
         logit, prob, grad = rs.terms(S, start, pos, skip, self.diag, self.scale, self.stats,
                                      np.ones(B))
         first = np.arange(start, stop)
-        candidate = reordered(np.broadcast_to(np.arange(M), S.shape), first)
-        similarity = reordered(S, first)
-        false_negative = similarity >= similarity[:, :1]
-        false_negative[:, 0] = False
-        return {"candidate_role": self.labels[(candidate + B) // B - 1],
-                "candidate_index": candidate % B, "similarity": similarity,
-                "logit": reordered(logit, first), "probability": reordered(prob, first),
-                "gradient": reordered(grad, first), "false_negative": false_negative}
+        candidate = Shared(Reordered(np.broadcast_to(np.arange(M), S.shape), first))
+        labels = self.labels
+        similarity = Shared(Reordered(S, first))
+        return {"candidate_role": Mapped(candidate, lambda c: labels[(c + B) // B - 1]),
+                "candidate_index": Mapped(candidate, lambda c: c % B),
+                "similarity": similarity, "logit": Reordered(logit, first),
+                "probability": Reordered(prob, first), "gradient": Reordered(grad, first),
+                "false_negative": _FalseNegatives(similarity, S[np.arange(stop - start),
+                                                                first])}
 
     def pairs(self):
         """(s(a_b, p_b), every other candidate's similarity) by tiles of rows."""
@@ -336,6 +337,27 @@ class _InBatchRows:
             own[np.arange(R), r0 + np.arange(R)] = True
             yield (np.asarray(tile[own], dtype=np.float64),
                    np.asarray(tile[~own], dtype=np.float64))
+
+
+class _FalseNegatives(DeferredColumn):
+    """Where a candidate other than the positive scores at or above it: similarity >= the
+    row's positive similarity, False at the positive itself (position 0)."""
+
+    def __init__(self, similarity: Shared, positive: np.ndarray) -> None:
+        self.similarity, self.positive = similarity, positive
+
+    def full(self) -> np.ndarray:
+        """The whole column (model.DeferredColumn)."""
+        similarity = self.similarity.full()
+        out = similarity >= similarity[:, :1]
+        out[:, 0] = False
+        return out
+
+    def take(self, kept: np.ndarray) -> np.ndarray:
+        """The cells kept[r, :] of each row r (model.DeferredColumn)."""
+        out = self.similarity.take(kept) >= self.positive[:, None]
+        out[kept == 0] = False
+        return out
 
 
 # ---------------------------------------------------------------- batch's stream form

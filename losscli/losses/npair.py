@@ -21,11 +21,11 @@ from losscli.losses.forms import (
     explicit_layout,
     explicit_vectors,
     paired_batch,
-    reordered,
 )
 from losscli.losses.results import result, shape_dict
 from losscli.losses.spec import Convention
 from losscli.losses.specs.in_batch import NPAIR
+from losscli.losses.term_columns import Column, Reordered
 from losscli.model import Inputs, LazyTerms, Result
 
 NAMES = ("similarity", "logit", "probability", "gradient", "candidate_index")
@@ -102,7 +102,7 @@ class _Breakdown:
     def __init__(self, pairs: PairedBatch, diag: np.ndarray, stats: rs.Relative) -> None:
         self.pairs, self.diag, self.stats = pairs, diag, stats
 
-    def block(self, start: int, stop: int) -> dict[str, np.ndarray]:
+    def block(self, start: int, stop: int) -> dict[str, Column]:
         B = self.pairs.batch
         pos, skip = self.pairs.layout()
         S = self.pairs.rows(start, stop)
@@ -110,6 +110,6 @@ class _Breakdown:
                                      np.ones(B))
         first = np.arange(start, stop)
         every = np.broadcast_to(np.arange(B), S.shape)
-        return {name: reordered(values, first) for name, values in
+        return {name: Reordered(values, first) for name, values in
                 (("similarity", S), ("logit", logit), ("probability", prob),
                  ("gradient", grad), ("candidate_index", every))}

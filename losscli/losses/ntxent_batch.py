@@ -24,6 +24,7 @@ from losscli.losses.results import result, shape_dict
 from losscli.losses.roles import check_temperature
 from losscli.losses.spec import Convention
 from losscli.losses.specs.in_batch import NTXENT_BATCH
+from losscli.losses.term_columns import Column
 from losscli.losses.variants import probability_eps
 from losscli.model import Inputs, LazyTerms, Result
 
@@ -76,7 +77,7 @@ class _Breakdown:
         self.views, self.scale, self.ref, self.stats, self.weight = (views, scale, ref, stats,
                                                                      weight)
 
-    def block(self, start: int, stop: int) -> dict[str, np.ndarray]:
+    def block(self, start: int, stop: int) -> dict[str, Column]:
         views = self.views
         B = views.batch
         pos, skip = views.layout()

@@ -15,10 +15,11 @@ import numpy as np
 from losscli.kernels import _jit
 from losscli.kernels import tiles as tk
 from losscli.losses import tiles
-from losscli.losses.forms import PairedBatch, paired_batch, reordered
+from losscli.losses.forms import PairedBatch, paired_batch
 from losscli.losses.results import result, shape_dict
 from losscli.losses.spec import Convention
 from losscli.losses.specs.in_batch import SIGLIP
+from losscli.losses.term_columns import Cells, Column, Reordered
 from losscli.model import Inputs, LazyTerms, Result
 
 NAMES = ("label", "similarity", "logit", "sigmoid", "term", "gradient", "candidate_index")
@@ -57,7 +58,7 @@ class _Breakdown:
     def __init__(self, pairs: PairedBatch, scale: float, bias: float) -> None:
         self.pairs, self.scale, self.bias = pairs, scale, bias
 
-    def block(self, start: int, stop: int) -> dict[str, np.ndarray]:
+    def block(self, start: int, stop: int) -> dict[str, Column]:
         B = self.pairs.batch
         S = self.pairs.rows(start, stop)
         logit = np.empty_like(S)
@@ -66,13 +67,14 @@ class _Breakdown:
         grad = np.empty_like(S)
         _jit.run(tk.sigmoid_row_terms, S.size * 8, S, start, self.scale, self.bias, logit,
                  sig, term, grad)
-        label = np.full(S.shape, -1.0)
-        label[np.arange(S.shape[0]), np.arange(start, stop)] = 1.0
+        n = stop - start
         first = np.arange(start, stop)
         every = np.broadcast_to(np.arange(B), S.shape)
-        return {name: reordered(values, first) for name, values in
-                (("label", label), ("similarity", S), ("logit", logit), ("sigmoid", sig),
-                 ("term", term), ("gradient", grad), ("candidate_index", every))}
+        columns: dict[str, Column] = {"label": Cells(n, B, -1.0, {0: np.ones(n)})}
+        columns.update((name, Reordered(values, first)) for name, values in
+                       (("similarity", S), ("logit", logit), ("sigmoid", sig), ("term", term),
+                        ("gradient", grad), ("candidate_index", every)))
+        return columns
 
 
 __all__ = ["evaluate"]

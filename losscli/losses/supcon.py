@@ -33,9 +33,10 @@ from losscli.losses.roles import (
 )
 from losscli.losses.spec import Convention
 from losscli.losses.specs.in_batch import SUPCON
+from losscli.losses.term_columns import Column, Filled, Gathered, Joined, Mapped, Shared
 from losscli.losses.variants import pml_single_call_zero, zero_rows
 from losscli.losses.vectors import vectors
-from losscli.model import Inputs, LazyTerms, Result
+from losscli.model import DeferredColumn, Inputs, LazyTerms, Result
 
 
 def evaluate(inputs: Inputs, params: dict[str, Any], reduction: str, grad: bool = False,
@@ -220,39 +221,51 @@ class _MultiView:
         other = j + V * (j // V >= e)
         return np.concatenate([np.broadcast_to(own, (stop - start, V - 1)), other], axis=1)
 
-    def block(self, start: int, stop: int) -> dict[str, np.ndarray]:
+    def candidates_at(self, k: int, start: int, stop: int, positions: np.ndarray,
+                      ) -> np.ndarray:
+        """candidates(k, start, stop) at the positions (stop - start, m) of each row."""
+        V = self.V
+        e = np.arange(start, stop)[:, None]
+        own = e * V + positions + (positions >= k)
+        j = positions - (V - 1)
+        other = j + V * (j // V >= e)
+        return np.where(positions < V - 1, own, other)
+
+    def block(self, start: int, stop: int) -> dict[str, Column]:
         B, V = self.B, self.V
         N = B * V
-        n, width = stop - start, (N - 1) * V
-        parts: dict[str, list[np.ndarray]] = {"similarity": [], "logit": [], "probability": [],
-                                              "gradient": []}
-        numbered = []
+        n = stop - start
+        parts: dict[str, list[Column]] = {"similarity": [], "logit": [], "probability": [],
+                                          "gradient": []}
+        numbered: list[Column] = []
         for k in range(V):
             S = self.read[k](start, stop)
             logit, prob, grad = np.empty_like(S), np.empty_like(S), np.empty_like(S)
             _jit.run(tk.multiview_row_terms, S.size * 8, S, k * B + start, B, V, self.scale,
                      self.factor, self.eps, self.big, self.top, self.log_den, logit, prob, grad)
-            c = self.candidates(k, start, stop)
-            columns = (c % V) * B + c // V  # the candidates' rows of Z
+            c = Shared(_Candidates(self, k, start, stop))
+            # the candidates' rows of Z
+            columns = Shared(Mapped(c, lambda c: (c % V) * B + c // V))
             for name, values in (("similarity", S), ("logit", logit), ("probability", prob),
                                  ("gradient", grad)):
-                parts[name].append(np.take_along_axis(values, columns, axis=1))
+                parts[name].append(Gathered(values, columns))
             numbered.append(c)
-
-        def per_example(rows: list[np.ndarray]) -> np.ndarray:
-            return np.stack(rows, axis=1).reshape(n, width)
-
-        names = np.array(["anchor"] + [f"positive {k}" for k in range(V - 1)], dtype=object)
-        candidates = per_example(numbered)
-        own = (np.arange(start, stop)[:, None] == candidates // V)
-        return {"view": np.broadcast_to(np.repeat(names, N - 1), (n, width)).copy(),
-                "candidate_role": text_where(candidates % V == 0, "anchor", "positive"),
-                "candidate_index": candidates // V, "candidate_view": candidates % V,
-                "kind": text_where(own, "positive", "negative"),
-                "similarity": per_example(parts["similarity"]),
-                "logit": per_example(parts["logit"]),
-                "probability": per_example(parts["probability"]),
-                "gradient": per_example(parts["gradient"]) / V}
+        # each view's N - 1 candidates side by side
+        widths = [N - 1] * V
+        names = ["anchor"] + [f"positive {k}" for k in range(V - 1)]
+        candidates = Shared(Joined(numbered, widths))
+        e = np.arange(start, stop)[:, None]
+        return {"view": Joined([Filled(n, N - 1, name, object) for name in names], widths),
+                "candidate_role": Mapped(candidates,
+                                         lambda c: text_where(c % V == 0, "anchor", "positive")),
+                "candidate_index": Mapped(candidates, lambda c: c // V),
+                "candidate_view": Mapped(candidates, lambda c: c % V),
+                "kind": Mapped(candidates,
+                               lambda c: text_where(e == c // V, "positive", "negative")),
+                "similarity": Joined(parts["similarity"], widths),
+                "logit": Joined(parts["logit"], widths),
+                "probability": Joined(parts["probability"], widths),
+                "gradient": Mapped(Joined(parts["gradient"], widths), lambda g: g / V)}
 
     def pairs(self):
         """(same-example pairs of views, pairs from different examples), each pair once."""
@@ -264,3 +277,19 @@ class _MultiView:
             same = (u % B) == (v % B)
             yield (np.asarray(tile[upper & same], dtype=np.float64),
                    np.asarray(tile[upper & ~same], dtype=np.float64))
+
+
+class _Candidates(DeferredColumn):
+    """View k's candidates of examples [start, stop), numbered e V + w (_MultiView.candidates),
+    at the positions asked for only."""
+
+    def __init__(self, views: _MultiView, k: int, start: int, stop: int) -> None:
+        self.views, self.k, self.start, self.stop = views, k, start, stop
+
+    def full(self) -> np.ndarray:
+        """The whole column (model.DeferredColumn)."""
+        return self.views.candidates(self.k, self.start, self.stop)
+
+    def take(self, kept: np.ndarray) -> np.ndarray:
+        """The cells kept[r, :] of each row r (model.DeferredColumn)."""
+        return self.views.candidates_at(self.k, self.start, self.stop, kept)

@@ -233,3 +233,60 @@ def test_top_zero_keeps_only_the_positives(capsys, loss, path, fmt):
         assert [len(e["terms"]) for e in doc["examples"]] == [positives] * result.batch
         assert doc["terms_left_out"] == result.batch * (result.terms.count - positives)
     assert breakdown.first_largest(np.ones((3, 5)), 0).shape == (3, 0)
+
+
+@pytest.mark.parametrize("loss,params", [
+    ("clip", {}), ("siglip", {}), ("npair", {}), ("infonce", {}), ("ntxent-batch", {}),
+    ("dcl", {}), ("dcl", {"like": "dcl-port"}), ("dcl", {"weighting": "vmf"}),
+    ("hard-infonce", {}), ("hard-infonce", {"clamp": False, "beta": 3.0}),
+    ("supcon", {"like": "supcontrast"})])
+def test_top_reads_the_cells_the_whole_columns_hold(loss, params):
+    """--terms top reads an in-batch breakdown's columns at the kept cells only
+    (losses/term_columns.py): every cell it shows is that of the whole columns laid out,
+    the same bits, and the kept terms are those ranked over the whole ranking column."""
+    like = params.pop("like", None)
+    result = api.evaluate(loss, _views(), like=like, **params)
+    terms = result.terms
+    strength = next(s for s in ("gradient", "term") if s in terms.block(0, 1))
+    view = breakdown.TermsView("top", 3, strength)
+    positive = np.array([role == "positive" for role in terms.role])
+    seen = 0
+    for block in breakdown.blocks(result, view):
+        whole = terms.block(block.start, block.start + block.n)
+        want = breakdown._strongest(whole[strength], positive, 3, block.n,
+                                    result.batch * terms.count)
+        np.testing.assert_array_equal(block.order, want)
+        assert list(block.columns) == list(whole)
+        for name, column in whole.items():
+            got = block.columns[name]
+            cells = np.take_along_axis(column, block.order, axis=1)
+            assert got.dtype == cells.dtype, name
+            if got.dtype.kind == "f":
+                assert np.array_equal(got.view(np.int64), cells.view(np.int64)), name
+            else:
+                assert np.array_equal(got, cells), name
+        seen += block.n
+    assert seen == result.batch
+
+
+@pytest.mark.parametrize("jit", ["never", "always"], ids=["numpy", "kernel"])
+def test_the_ranking_of_a_strength_column_is_a_stable_sort_of_its_ranks(jit, monkeypatch):
+    """_strongest ranks a term by |strength|, NaN last and positive terms first, ties by
+    position: numpy's rank array, or (a large breakdown) kernels/largest.strongest_first
+    taking each rank as it reads the row."""
+    monkeypatch.setenv("LOSSCLI_JIT", jit)
+    rng = np.random.default_rng(12)
+    for trial in range(300):
+        n, T = int(rng.integers(1, 8)), int(rng.integers(2, 400))
+        strength = [rng.standard_normal((n, T)), rng.integers(-2, 3, (n, T)).astype(float),
+                    np.zeros((n, T))][trial % 3]
+        strength[rng.random((n, T)) < 0.1] = np.nan
+        strength[rng.random((n, T)) < 0.05] = -np.inf
+        positive = np.zeros(T, dtype=bool)
+        positive[rng.integers(0, T, size=int(rng.integers(0, 3)))] = True
+        top = int(rng.integers(0, T - int(positive.sum()) + 1))
+        rank = np.where(np.isnan(strength), -1.0, np.abs(strength))
+        rank[:, positive] = np.inf
+        want = np.argsort(-rank, axis=1, kind="stable")[:, :int(positive.sum()) + top]
+        got = breakdown._strongest(strength, positive, top, n, n * T)
+        np.testing.assert_array_equal(got, want)

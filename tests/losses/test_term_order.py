@@ -1,4 +1,4 @@
-"""The order of an in-batch example's terms (forms.reordered): the positive's column first,
+"""The order of an in-batch example's terms (term_columns.reordered): the positive's column first,
 then the others in order, one column left out where asked; numpy's gather for small
 breakdowns and kernels/tiles.py's copies for large ones give the same arrays."""
 
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from losscli.kernels import _jit
-from losscli.losses.forms import reordered
+from losscli.losses.term_columns import reordered
 
 
 def _plain(values: np.ndarray, first: np.ndarray, left_out: np.ndarray | None) -> np.ndarray:
