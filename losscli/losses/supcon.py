@@ -213,13 +213,7 @@ class _MultiView:
         """(stop - start, N - 1): view k's candidates as the breakdown lists them, each
         numbered e V + w (view w of example e): the example's other views, then every other
         example's views."""
-        V, N = self.V, self.B * self.V
-        e = np.arange(start, stop)[:, None]
-        w = np.arange(V - 1)[None, :]
-        own = e * V + w + (w >= k)
-        j = np.arange(N - V)[None, :]
-        other = j + V * (j // V >= e)
-        return np.concatenate([np.broadcast_to(own, (stop - start, V - 1)), other], axis=1)
+        return self.candidates_at(k, start, stop, np.arange(self.B * self.V - 1)[None, :])
 
     def candidates_at(self, k: int, start: int, stop: int, positions: np.ndarray,
                       ) -> np.ndarray:

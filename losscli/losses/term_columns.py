@@ -42,9 +42,9 @@ def reordered(values: np.ndarray, first: np.ndarray, left_out: np.ndarray | None
             out = np.empty((n, width + 1), dtype=values.dtype)
         skip = np.full(n, -1, dtype=np.int64) if left_out is None else \
             np.ascontiguousarray(left_out, dtype=np.int64)
-        # serial: a block is a few rows, and a parallel call's thread-pool setup costs more
-        # compiled is decided (maybe under a job this call is outside of): the work passed
-        # keeps it compiled, bar LOSSCLI_JIT=never
+        # serial: a block is a few rows, and a parallel call's thread-pool setup costs more;
+        # the work passed keeps the path decided (maybe under a job this call is outside
+        # of) compiled, bar LOSSCLI_JIT=never
         _jit.run(tk.first_then_rest, max(values.size, _jit.JIT_THRESHOLD), values,
                  np.ascontiguousarray(first, dtype=np.int64), skip, out, parallel=False)
         return out

@@ -244,6 +244,7 @@ def test_top_reads_the_cells_the_whole_columns_hold(loss, params):
     """--terms top reads an in-batch breakdown's columns at the kept cells only
     (losses/term_columns.py): every cell it shows is that of the whole columns laid out,
     the same bits, and the kept terms are those ranked over the whole ranking column."""
+    params = dict(params)  # the parametrized dict is shared between runs
     like = params.pop("like", None)
     result = api.evaluate(loss, _views(), like=like, **params)
     terms = result.terms
