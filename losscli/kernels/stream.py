@@ -473,14 +473,14 @@ def infonce_logit_rows(S, S0, A, P, temperature, loss, flags):
 
         loss_r = log1p(sum_k exp((S[r, k] - S0[r]) / t))
 
-    in one pass over the row of S that also sums it (a NaN or inf makes that sum not finite).
-    No largest logit is looked for first: the positive is the shift. On top, that is the
-    shift by the largest (the same bits as infonce_first); below it, a sum under OTHERS_LIMIT
-    has not overflowed and log1p keeps its relative accuracy. The rare rows take
-    infonce_first (a sum above OTHERS_LIMIT: shifted by the largest) or libm's softmax (a
-    similarity not finite; A[r, 0] and P[r, 0] are read only then, for their flags).
-    Against infonce_first on every row: 0.73-0.75x the kernel's time (float32, B = 16,384,
-    K = 64, D = 256, serial), the same bits when the positive is on top.
+    in one pass over the row of S that sums the exponentials as it takes them and the sizes
+    |s| beside them (a NaN or inf makes that size not finite). No largest logit is looked
+    for first: the positive is the shift. On top, that is the shift by the largest; below
+    it, a sum under OTHERS_LIMIT has not overflowed and log1p keeps its relative accuracy.
+    The rare rows take infonce_first (a sum above OTHERS_LIMIT: shifted by the largest) or
+    libm's softmax (a similarity not finite; A[r, 0] and P[r, 0] are read only then, for
+    their flags). The sum is the vector unit's (reassoc): within an ulp or two of
+    infonce_first's four running sums, not always the same bits.
     """
     R = S.shape[0]
     K = S.shape[1]
@@ -492,16 +492,13 @@ def infonce_logit_rows(S, S0, A, P, temperature, loss, flags):
         for r in range(blk * BLOCK, min(R, (blk + 1) * BLOCK)):
             flag = 0
             s0 = S0[r]
-            row_sum = s0
             row_size = abs(s0)  # a sum of |s| at most SAFE_SIMILARITY: no difference overflows
+            others = 0.0
             for k in range(K):
                 v = np.float64(S[r, k])
-                row_sum += v
                 row_size += abs(v)
-                scratch[k] = shifted_exp(v, s0, inverse)
-            others = block_sum(scratch, 0, K)
-            if not (row_sum < np.inf and row_sum > -np.inf and others <= OTHERS_LIMIT
-                    and row_size <= SAFE_SIMILARITY):
+                others += shifted_exp(v, s0, inverse)
+            if not (others <= OTHERS_LIMIT and row_size <= SAFE_SIMILARITY):
                 sim[0] = s0
                 finite = s0 < np.inf and s0 > -np.inf
                 safe = abs(s0) <= SAFE_SIMILARITY

@@ -254,28 +254,34 @@ def relative_column_stats(S, r0, ref, scale, m, s):
 @kernel(parallel=True)
 def relative_row_terms(S, r0, pos, skip, ref, scale, m, s, weight, logit, prob, grad):
     """The breakdown of rows: logit = scale S; prob = the row's softmax (0 at skip);
-    grad = weight_g (prob - [j = pos]), with prob_pos - 1 = -s / (e^{-m} + s) exactly."""
+    grad = weight_g (prob - [j = pos]), with prob_pos - 1 = -s / (e^{-m} + s) exactly.
+
+    A row's exponentials are the gradient's (relative_tile_grad: exp_nonpositive, in one
+    vectorised pass over the row, an argument above 0 only by rounding taken as 0); the
+    positive's and the skipped column's cells are set after it."""
     R = S.shape[0]
     C = S.shape[1]
     for r in prange(R):
         g = r0 + r
         t = pos[g]
         x = skip[g]
-        lead = np.exp(-m[g])
+        base = ref[g]
+        mg = m[g]
+        lead = np.exp(-mg)
         den = lead + s[g]
         w = weight[g]
         for j in range(C):
-            logit[r, j] = np.float64(S[r, j]) * scale
-            if j == x:
-                prob[r, j] = 0.0
-                grad[r, j] = 0.0
-            elif j == t:
-                prob[r, j] = lead / den
-                grad[r, j] = -w * (s[g] / den)
-            else:
-                p = np.exp((S[r, j] - ref[g]) * scale - m[g]) / den
-                prob[r, j] = p
-                grad[r, j] = w * p
+            v = np.float64(S[r, j])
+            logit[r, j] = v * scale
+            a = (v - base) * scale - mg
+            p = exp_nonpositive(a if a < 0.0 else 0.0) / den
+            prob[r, j] = p
+            grad[r, j] = w * p
+        prob[r, t] = lead / den
+        grad[r, t] = -w * (s[g] / den)
+        if x >= 0:
+            prob[r, x] = 0.0
+            grad[r, x] = 0.0
 
 
 @kernel(parallel=True)
@@ -413,21 +419,33 @@ def masked_lse_rows(S, r0, pos, skip, scale, mask, lse):
 @kernel(parallel=True)
 def negatives_lse_terms(S, r0, pos, skip, scale, leak, mask, lse, weight, logit, share, grad):
     """dcl's breakdown of rows: share = softmax among the negatives (the masked pos and skip
-    too under `leak`, else 0 there), grad = share, and -weight_g (+ its share) at pos."""
+    too under `leak`, else 0 there), grad = share, and -weight_g (+ its share) at pos.
+
+    The negatives' exponentials are the gradient's (negatives_lse_tile_grad:
+    exp_nonpositive, in one vectorised pass over the row, an argument above 0 only by
+    rounding taken as 0); the positive's and the skipped column's cells are set after it."""
     R = S.shape[0]
     C = S.shape[1]
     for r in prange(R):
         g = r0 + r
         t = pos[g]
         x = skip[g]
+        top = lse[g]
         for j in range(C):
             v = np.float64(S[r, j]) * scale
             logit[r, j] = v
-            if j == t or j == x:
-                share[r, j] = np.exp(v + mask - lse[g]) if leak else 0.0
-            else:
-                share[r, j] = np.exp(v - lse[g])
-            grad[r, j] = share[r, j]
+            a = v - top
+            e = exp_nonpositive(a if a < 0.0 else 0.0)
+            share[r, j] = e
+            grad[r, j] = e
+        if not top == top:  # a row without statistics: NaN throughout, as np.exp gave
+            for j in range(C):
+                share[r, j] = np.nan
+                grad[r, j] = np.nan
+        for j in (t, x):
+            if j >= 0:
+                share[r, j] = np.exp(np.float64(S[r, j]) * scale + mask - top) if leak else 0.0
+                grad[r, j] = share[r, j]
         grad[r, t] = share[r, t] - weight[g]
 
 
@@ -521,7 +539,11 @@ def hard_rows_finish(v0, top, sum_b, sum_1b, count, scale, beta, tau_plus, clamp
 def hard_row_terms(S, r0, pos, skip, scale, beta, top, sum_b, sum_1b, c_neg, g_pos, weight,
                    logit, importance, share, grad):
     """hard-infonce's breakdown of rows: importance = N q_k, share = r_k (the negative's share
-    of R), grad = weight_g (d loss / d logit); pos and skip get 0 importance and share."""
+    of R), grad = weight_g (d loss / d logit); pos and skip get 0 importance and share.
+
+    A row's exponentials are the gradient's (hard_tile_grad: exp_nonpositive of
+    d = (s - top) scale, a d above 0 only by rounding taken as 0, in one vectorised pass
+    over the row); the positive's and the skipped column's cells are set after it."""
     R = S.shape[0]
     C = S.shape[1]
     for r in prange(R):
@@ -530,19 +552,27 @@ def hard_row_terms(S, r0, pos, skip, scale, beta, top, sum_b, sum_1b, c_neg, g_p
         x = skip[g]
         count = C - 1 - (1 if (x >= 0 and x != t) else 0)
         w = weight[g]
+        high = top[g]
         for j in range(C):
-            logit[r, j] = np.float64(S[r, j]) * scale
-            if j == t or j == x:
-                importance[r, j] = 0.0
-                share[r, j] = 0.0
-                grad[r, j] = 0.0
-                continue
-            d = (S[r, j] - top[g]) * scale
-            q = np.exp(beta * d) / sum_b[g]
-            k = np.exp((1.0 + beta) * d) / sum_1b[g]
+            v = np.float64(S[r, j])
+            logit[r, j] = v * scale
+            d = (v - high) * scale
+            d = d if d < 0.0 else 0.0
+            q = exp_nonpositive(beta * d) / sum_b[g]
+            k = exp_nonpositive((1.0 + beta) * d) / sum_1b[g]
             importance[r, j] = count * q
             share[r, j] = k
             grad[r, j] = w * c_neg[g] * ((1.0 + beta) * k - beta * q)
+        if not high == high:  # a row without statistics: NaN throughout, as np.exp gave
+            for j in range(C):
+                importance[r, j] = np.nan
+                share[r, j] = np.nan
+                grad[r, j] = np.nan
+        for j in (t, x):
+            if j >= 0:
+                importance[r, j] = 0.0
+                share[r, j] = 0.0
+                grad[r, j] = 0.0
         grad[r, t] = w * g_pos[g]
         if not g_pos[g] == g_pos[g]:
             for j in range(C):

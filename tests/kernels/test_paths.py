@@ -236,6 +236,25 @@ def test_shared_bank_gemm_path_matches_the_kernel():
         assert not flags.any()
 
 
+HUGE = codes.NEGATIVES
+NONFINITE = codes.NEGATIVES << codes.NONFINITE_SHIFT
+
+
+@pytest.mark.parametrize(("entry", "want"), [
+    (-1e200, HUGE), (1e200, HUGE), (-np.inf, NONFINITE), (np.inf, NONFINITE),
+    (np.nan, NONFINITE), (-1.0, 0)])
+def test_a_shared_banks_entries_flag_every_row_by_their_magnitude(entry, want):
+    """One bank entry above HUGE_ENTRY in magnitude, of either sign, flags every row's
+    negatives as huge; one not finite, of either sign, as not finite."""
+    x = _data(5)
+    bank = np.ascontiguousarray(x[0, 2:])
+    bank[1, 3] = entry
+    anchor, positive = np.ascontiguousarray(x[:, 0]), np.ascontiguousarray(x[:, 1])
+    flags = np.zeros(B, dtype=np.int8)
+    shared_bank_infonce(anchor, positive, bank, 0.2, np.empty(B), flags)
+    assert np.all(flags & (HUGE | NONFINITE) == want)
+
+
 def test_run_keeps_kernels_not_declared_parallel_serial(monkeypatch):
     """compute's kernels index outputs by the prange variable in ways numba's parfor pass
     rejects: run() must never pick their parallel twin, whatever the size."""
