@@ -20,7 +20,8 @@ overflow: inf and NaN, never an exception). `@kernel` wraps each one:
 
 - `Kernel.jit_parallel`: the same source compiled with `parallel=True`, so that `prange`
   loops over anchors run on every core. Only worth it above `PARALLEL_THRESHOLD`: a parallel
-  call costs a few microseconds of thread wake-up and its first compile ~0.5 s.
+  call costs a few microseconds of thread wake-up and its first compile ~0.5 s. Once the
+  pool runs, above `WARM_PARALLEL_THRESHOLD` (~0.1 ms of serial work).
 
 `LOSSCLI_JIT=always|never|auto` (default auto) overrides the choice; the tests use it to
 check that both paths agree.
@@ -36,9 +37,10 @@ cache only when nothing is writable. Each process that compiles or loads kernels
 directory used and removes the `kernels-<digest>` beside it that were not used for 30 days
 or are not among the 4 used last (`prune_caches`).
 
-Thread pools: a numba parallel region runs under `blas_threads(1)` (threadpoolctl), so an
-OpenBLAS pool never competes with numba's for the same cores (on two cores they slow each
-other down two- to three-fold). The other way round, numba's OpenMP threads spin after each
+Thread pools: a numba parallel region runs under `blas_threads(1)` (threadpoolctl finds
+the libraries once; ~5 us a region), so an OpenBLAS pool never competes with numba's for
+the same cores (on two cores they slow each other down two- to three-fold). The other way
+round, numba's OpenMP threads spin after each
 region (libgomp's default) while the next BLAS product runs: the tiled in-batch losses
 alternate the two per tile, and their products took 1.13-1.19x the bare product's time
 (0.98-1.00x with the threads asleep; benchmarks/in_batch.py). So OMP_WAIT_POLICY=passive is
@@ -79,6 +81,11 @@ PARALLEL_THRESHOLD = 2_000_000
 # cores save on such a job (~0.5 ns a multiply-add serially). Calls outside a job, and any
 # call once the pool runs, choose by PARALLEL_THRESHOLD alone.
 POOL_START_WORK = 1_000_000_000
+# Once numba's pool runs, a parallel call costs only its threads' wake-up and the BLAS limit
+# (~15 us on two cores), so calls of this much work or more take it: the shared bank's
+# kernel ran 35 / 34 us serial / parallel at ~0.1 M, 71 / 51 us at ~0.2 M, 140 / 82 us at
+# ~0.4 M (docs/benchmarks.md).
+WARM_PARALLEL_THRESHOLD = 200_000
 STREAM_FASTMATH = frozenset({"reassoc", "contract"})
 
 # Inside a kernel, `prange` is `range` when interpreted and numba.prange when compiled.
@@ -485,19 +492,36 @@ def threads() -> int:
         return os.cpu_count() or 1
 
 
-_controller: Any = None
+_blas_libraries: list[Any] | None = None
 
 
 @contextlib.contextmanager
 def blas_threads(limit: int) -> Iterator[None]:
-    """Limit the BLAS thread pool (threadpoolctl) for the duration of a block."""
-    global _controller
-    if _controller is None:
+    """Limit the BLAS thread pools to `limit` threads for the duration of a block.
+
+    threadpoolctl finds the BLAS libraries once; each block then sets and restores their
+    thread counts through the libraries' own calls. (threadpoolctl's `limit` re-read every
+    library's whole description per block: ~40 us a block in isolation, 110-130 us more
+    per parallel kernel between BLAS products, more than the shared bank's kernel gained
+    from a second core; docs/benchmarks.md.)
+    """
+    global _blas_libraries
+    if _blas_libraries is None:
         from threadpoolctl import ThreadpoolController
 
-        _controller = ThreadpoolController()
-    with _controller.limit(limits=limit, user_api="blas"):
+        _blas_libraries = [lib for lib in ThreadpoolController().lib_controllers
+                           if lib.user_api == "blas"]
+    lowered = []
+    for lib in _blas_libraries:
+        threads = lib.get_num_threads()
+        if threads is not None and threads > limit:
+            lib.set_num_threads(limit)
+            lowered.append((lib, threads))
+    try:
         yield
+    finally:
+        for lib, threads in lowered:
+            lib.set_num_threads(threads)
 
 
 def jit_mode() -> str:
@@ -529,15 +553,22 @@ def path_for(work: int, parallel: bool | None = None) -> str:
     the compiled paths (LOSSCLI_JIT=never still interprets).
     """
     mode = jit_mode()
-    job_work = _job_work.get()
-    work = max(work, job_work)
+    work = max(work, _job_work.get())
     compiled = mode == "always" or (mode == "auto" and work >= JIT_THRESHOLD)
     if not compiled:
         return "py"
     if parallel is None:
-        parallel = work >= PARALLEL_THRESHOLD and threads() > 1 and (
-            _pool_started or not job_work or job_work >= POOL_START_WORK)
+        parallel = parallel_for(work)
     return "parallel" if parallel else "serial"
+
+
+def parallel_for(work: int) -> bool:
+    """Whether a compiled call of this much work (or its job's) runs on every core."""
+    job_work = _job_work.get()
+    work = max(work, job_work)
+    return threads() > 1 and (
+        (_pool_started and work >= WARM_PARALLEL_THRESHOLD)
+        or (work >= PARALLEL_THRESHOLD and (not job_work or job_work >= POOL_START_WORK)))
 
 
 _pool_started = False
