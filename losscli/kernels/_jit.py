@@ -95,11 +95,13 @@ prange = range
 class Kernel:
     """A kernel function with a lazily compiled numba twin."""
 
-    def __init__(self, func: Callable, fastmath: frozenset[str], parallel: bool = False) -> None:
+    def __init__(self, func: Callable, fastmath: frozenset[str], parallel: bool = False,
+                 inline: bool = False) -> None:
         functools.update_wrapper(self, func)
         self.py = func
         self.fastmath = fastmath
         self.parallel = parallel
+        self.inline = inline
         self._jit: Callable | None = None
         self._jit_parallel: Callable | None = None
 
@@ -238,13 +240,17 @@ def _prefetch_intrinsic() -> Callable:
 prefetch = Intrinsic(_prefetch_py, _prefetch_intrinsic)
 
 
-def kernel(func: Callable | None = None, *, stream: bool = False, parallel: bool = False) -> Any:
+def kernel(func: Callable | None = None, *, stream: bool = False, parallel: bool = False,
+           inline: bool = False) -> Any:
     """Declare a kernel. `stream=True` for pure memory-streaming loops (allows reassoc);
     `parallel=True` for a kernel whose prange loop numba's parfor pass can split (its
-    iterations write disjoint outputs): only those get the parallel path."""
+    iterations write disjoint outputs): only those get the parallel path. `inline=True` for
+    a helper that reads rows of its caller's arrays once per row: numba inlines its body
+    into the caller's (a compiled call with array arguments cost ~25 ns, 13 us over 512
+    rows of a 15 us pass)."""
 
     def wrap(f: Callable) -> Kernel:
-        return Kernel(f, STREAM_FASTMATH if stream else frozenset(), parallel)
+        return Kernel(f, STREAM_FASTMATH if stream else frozenset(), parallel, inline)
 
     return wrap(func) if func is not None else wrap
 
@@ -280,6 +286,8 @@ def _compile(k: Kernel, parallel: bool = False) -> Callable:
         fastmath=set(k.fastmath) if k.fastmath else False,
         nogil=True,
     )
+    if k.inline:
+        options["inline"] = "always"
     if parallel:
         options["parallel"] = True
         os.environ.setdefault("OMP_WAIT_POLICY", "passive")  # see "Thread pools" above
