@@ -408,8 +408,9 @@ def shared_bank_infonce(anchor: np.ndarray, positive: np.ndarray, bank: np.ndarr
     (`positive_similarities`: the positives' dot products, and the anchors widened into the
     tile's float64 buffer, the GEMM's operand: CONTRACT.md has float32 input accumulate in
     float64, and sgemm's float32 dot products were ~1e-6 relative off compute's).
-    (Splitting tiles over Python threads with single-threaded BLAS each does not work:
-    numpy's OpenBLAS serialises concurrent calls.)
+    (Splitting tiles over Python threads with single-threaded BLAS each ran the halves'
+    products concurrently but the loss slower: a Python thread's handoff, and products at
+    one thread's speed; docs/benchmarks.md.)
     """
     B, D = anchor.shape
     K = bank.shape[0]
