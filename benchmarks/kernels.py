@@ -8,7 +8,8 @@ bare BLAS product (shared negatives). Ratios within a case are measured in one r
 
 Method: implementations run round-robin, `--reps` rounds; before each timed call the
 harness sleeps 80 ms and makes one untimed call, so thread pools spinning after the previous
-implementation (OpenBLAS, torch's OpenMP, numba's) do not distort the next one. Medians.
+implementation (OpenBLAS, torch's OpenMP, numba's) do not distort the next one. numba's
+thread pool is started before the first case. Medians.
 """
 
 from __future__ import annotations
@@ -238,6 +239,10 @@ def main() -> None:
     print(f"threads: numba {_jit.threads()}, torch "
           f"{torch.get_num_threads() if torch is not None else 'not installed'}; "
           f"scale {args.scale:g}; {args.reps} rounds\n")
+    # numba's pool started first, as in any process that has evaluated something large (a
+    # notebook, a training loop): no case's serial or parallel path hangs on which ran before
+    # (a one-shot S1 / 8 call outside a job stays serial rather than start it; _jit.py)
+    _jit.run(sk.read_sum, _jit.PARALLEL_THRESHOLD, np.zeros((2, 2)), parallel=True)
     rows = []
     summary = []
     for dtype_name in args.dtypes.split(","):

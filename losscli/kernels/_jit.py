@@ -20,7 +20,8 @@ overflow: inf and NaN, never an exception). `@kernel` wraps each one:
 
 - `Kernel.jit_parallel`: the same source compiled with `parallel=True`, so that `prange`
   loops over anchors run on every core. Only worth it above `PARALLEL_THRESHOLD`: a parallel
-  call costs a few microseconds of thread wake-up and its first compile ~0.5 s.
+  call costs a few microseconds of thread wake-up and its first compile ~0.5 s. Once the
+  pool runs, above `WARM_PARALLEL_THRESHOLD` (~0.1 ms of serial work).
 
 `LOSSCLI_JIT=always|never|auto` (default auto) overrides the choice; the tests use it to
 check that both paths agree.
@@ -36,9 +37,10 @@ cache only when nothing is writable. Each process that compiles or loads kernels
 directory used and removes the `kernels-<digest>` beside it that were not used for 30 days
 or are not among the 4 used last (`prune_caches`).
 
-Thread pools: a numba parallel region runs under `blas_threads(1)` (threadpoolctl), so an
-OpenBLAS pool never competes with numba's for the same cores (on two cores they slow each
-other down two- to three-fold). The other way round, numba's OpenMP threads spin after each
+Thread pools: a numba parallel region runs under `blas_threads(1)` (threadpoolctl finds
+the libraries once; ~5 us a region), so an OpenBLAS pool never competes with numba's for
+the same cores (on two cores they slow each other down two- to three-fold). The other way
+round, numba's OpenMP threads spin after each
 region (libgomp's default) while the next BLAS product runs: the tiled in-batch losses
 alternate the two per tile, and their products took 1.13-1.19x the bare product's time
 (0.98-1.00x with the threads asleep; benchmarks/in_batch.py). So OMP_WAIT_POLICY=passive is
@@ -79,6 +81,11 @@ PARALLEL_THRESHOLD = 2_000_000
 # cores save on such a job (~0.5 ns a multiply-add serially). Calls outside a job, and any
 # call once the pool runs, choose by PARALLEL_THRESHOLD alone.
 POOL_START_WORK = 1_000_000_000
+# Once numba's pool runs, a parallel call costs only its threads' wake-up and the BLAS limit
+# (~15 us on two cores), so calls of this much work or more take it: the shared bank's
+# kernel ran 35 / 34 us serial / parallel at ~0.1 M, 71 / 51 us at ~0.2 M, 140 / 82 us at
+# ~0.4 M (docs/benchmarks.md).
+WARM_PARALLEL_THRESHOLD = 200_000
 STREAM_FASTMATH = frozenset({"reassoc", "contract"})
 
 # Inside a kernel, `prange` is `range` when interpreted and numba.prange when compiled.
@@ -88,11 +95,13 @@ prange = range
 class Kernel:
     """A kernel function with a lazily compiled numba twin."""
 
-    def __init__(self, func: Callable, fastmath: frozenset[str], parallel: bool = False) -> None:
+    def __init__(self, func: Callable, fastmath: frozenset[str], parallel: bool = False,
+                 inline: bool = False) -> None:
         functools.update_wrapper(self, func)
         self.py = func
         self.fastmath = fastmath
         self.parallel = parallel
+        self.inline = inline
         self._jit: Callable | None = None
         self._jit_parallel: Callable | None = None
 
@@ -231,13 +240,17 @@ def _prefetch_intrinsic() -> Callable:
 prefetch = Intrinsic(_prefetch_py, _prefetch_intrinsic)
 
 
-def kernel(func: Callable | None = None, *, stream: bool = False, parallel: bool = False) -> Any:
+def kernel(func: Callable | None = None, *, stream: bool = False, parallel: bool = False,
+           inline: bool = False) -> Any:
     """Declare a kernel. `stream=True` for pure memory-streaming loops (allows reassoc);
     `parallel=True` for a kernel whose prange loop numba's parfor pass can split (its
-    iterations write disjoint outputs): only those get the parallel path."""
+    iterations write disjoint outputs): only those get the parallel path. `inline=True` for
+    a helper that reads rows of its caller's arrays once per row: numba inlines its body
+    into the caller's (a compiled call with array arguments cost ~25 ns, 13 us over 512
+    rows of a 15 us pass)."""
 
     def wrap(f: Callable) -> Kernel:
-        return Kernel(f, STREAM_FASTMATH if stream else frozenset(), parallel)
+        return Kernel(f, STREAM_FASTMATH if stream else frozenset(), parallel, inline)
 
     return wrap(func) if func is not None else wrap
 
@@ -273,6 +286,8 @@ def _compile(k: Kernel, parallel: bool = False) -> Callable:
         fastmath=set(k.fastmath) if k.fastmath else False,
         nogil=True,
     )
+    if k.inline:
+        options["inline"] = "always"
     if parallel:
         options["parallel"] = True
         os.environ.setdefault("OMP_WAIT_POLICY", "passive")  # see "Thread pools" above
@@ -485,19 +500,36 @@ def threads() -> int:
         return os.cpu_count() or 1
 
 
-_controller: Any = None
+_blas_libraries: list[Any] | None = None
 
 
 @contextlib.contextmanager
 def blas_threads(limit: int) -> Iterator[None]:
-    """Limit the BLAS thread pool (threadpoolctl) for the duration of a block."""
-    global _controller
-    if _controller is None:
+    """Limit the BLAS thread pools to `limit` threads for the duration of a block.
+
+    threadpoolctl finds the BLAS libraries once; each block then sets and restores their
+    thread counts through the libraries' own calls. (threadpoolctl's `limit` re-read every
+    library's whole description per block: ~40 us a block in isolation, 110-130 us more
+    per parallel kernel between BLAS products, more than the shared bank's kernel gained
+    from a second core; docs/benchmarks.md.)
+    """
+    global _blas_libraries
+    if _blas_libraries is None:
         from threadpoolctl import ThreadpoolController
 
-        _controller = ThreadpoolController()
-    with _controller.limit(limits=limit, user_api="blas"):
+        _blas_libraries = [lib for lib in ThreadpoolController().lib_controllers
+                           if lib.user_api == "blas"]
+    lowered = []
+    for lib in _blas_libraries:
+        threads = lib.get_num_threads()
+        if threads is not None and threads > limit:
+            lib.set_num_threads(limit)
+            lowered.append((lib, threads))
+    try:
         yield
+    finally:
+        for lib, threads in lowered:
+            lib.set_num_threads(threads)
 
 
 def jit_mode() -> str:
@@ -529,15 +561,22 @@ def path_for(work: int, parallel: bool | None = None) -> str:
     the compiled paths (LOSSCLI_JIT=never still interprets).
     """
     mode = jit_mode()
-    job_work = _job_work.get()
-    work = max(work, job_work)
+    work = max(work, _job_work.get())
     compiled = mode == "always" or (mode == "auto" and work >= JIT_THRESHOLD)
     if not compiled:
         return "py"
     if parallel is None:
-        parallel = work >= PARALLEL_THRESHOLD and threads() > 1 and (
-            _pool_started or not job_work or job_work >= POOL_START_WORK)
+        parallel = parallel_for(work)
     return "parallel" if parallel else "serial"
+
+
+def parallel_for(work: int) -> bool:
+    """Whether a compiled call of this much work (or its job's) runs on every core."""
+    job_work = _job_work.get()
+    work = max(work, job_work)
+    return threads() > 1 and (
+        (_pool_started and work >= WARM_PARALLEL_THRESHOLD)
+        or (work >= PARALLEL_THRESHOLD and (not job_work or job_work >= POOL_START_WORK)))
 
 
 _pool_started = False

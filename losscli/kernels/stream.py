@@ -420,66 +420,79 @@ def infonce_loss(A, ia, P, ip, N, n0, K, temperature, check, loss, flags):
                 loss[b] = infonce_first(sim, scratch, temperature)
 
 
+@kernel(stream=True, inline=True)
+def positive_dot(A, P, r, check):
+    """(A[r, 0] . P[r, 0] in float64 products, the row's flag). With `check` (float64 input)
+    the rows' sums of squares flag huge entries (row_flag), as infonce_loss does."""
+    D = A.shape[2]
+    s = 0.0
+    flag = 0
+    if check:
+        qa = 0.0
+        qp = 0.0
+        for i in range(D):
+            va = np.float64(A[r, 0, i])
+            vp = np.float64(P[r, 0, i])
+            s += va * vp
+            qa += va * va
+            qp += vp * vp
+        if not qa <= HUGE_ROW_SQUARES:
+            flag |= row_flag(A, r, 0, ANCHOR, qa)
+        if not qp <= HUGE_ROW_SQUARES:
+            flag |= row_flag(P, r, 0, POSITIVE, qp)
+    else:
+        for i in range(D):
+            s += np.float64(A[r, 0, i]) * np.float64(P[r, 0, i])
+    return s, flag
+
+
 @kernel(stream=True, parallel=True)
 def positive_similarities(A, P, wide, check, s0, flags):
-    """s0[r] = A[r, 0] . P[r, 0] (float64 products) for a tile of the shared bank's rows,
-    and, where `wide` has rows, A[r, 0] widened into wide[r] on the way: the GEMM's float64
-    operand and the positives' dot products in one pass over the anchors (numpy's widening
-    of the whole array into a fresh buffer, and the positives read again beside each tile
-    of logits, took S2 float32 to 2.33x the bare product; 1.06x this way, docs/benchmarks.md).
-    With `check` (float64 input) the rows' sums of squares flag huge entries, as
-    infonce_loss does.
+    """s0[r] = A[r, 0] . P[r, 0] (positive_dot) for a tile of the shared bank's rows, and,
+    where `wide` has rows, A[r, 0] widened into wide[r] first: the GEMM's float64 operand
+    and the positives' dot products in one pass over float32 anchors (numpy's widening of
+    the whole array into a fresh buffer, and the positives read again beside each tile of
+    logits, took S2 float32 to 2.33x the bare product; 1.06x this way, docs/benchmarks.md).
     """
     R = A.shape[0]
     D = A.shape[2]
     widen = wide.shape[0] == R
+    wide3 = wide.reshape((wide.shape[0], 1, D))
     blocks = (R + BLOCK - 1) // BLOCK
     for blk in prange(blocks):
         for r in range(blk * BLOCK, min(R, (blk + 1) * BLOCK)):
-            s = 0.0
-            flag = 0
-            if check:
-                qa = 0.0
-                qp = 0.0
+            if widen:
                 for i in range(D):
-                    va = np.float64(A[r, 0, i])
-                    vp = np.float64(P[r, 0, i])
-                    if widen:
-                        wide[r, i] = va
-                    s += va * vp
-                    qa += va * va
-                    qp += vp * vp
-                if not qa <= HUGE_ROW_SQUARES:
-                    flag |= row_flag(A, r, 0, ANCHOR, qa)
-                if not qp <= HUGE_ROW_SQUARES:
-                    flag |= row_flag(P, r, 0, POSITIVE, qp)
-            elif widen:
-                for i in range(D):
-                    va = np.float64(A[r, 0, i])
-                    wide[r, i] = va
-                    s += va * np.float64(P[r, 0, i])
+                    wide[r, i] = np.float64(A[r, 0, i])
+                # the widened row, just written, is read back from L1 (float32 rows read and
+                # widened again took the serial pass 1.08-1.19x as long)
+                s, flag = positive_dot(wide3, P, r, check)
             else:
-                for i in range(D):
-                    s += np.float64(A[r, 0, i]) * np.float64(P[r, 0, i])
+                s, flag = positive_dot(A, P, r, check)
             s0[r] = s
             flags[r] = flags[r] | flag
 
 
 @kernel(stream=True, parallel=True)
-def infonce_logit_rows(S, S0, A, P, temperature, loss, flags):
+def infonce_logit_rows(S, S0, A, P, take_positives, check, temperature, loss, flags):
     """InfoNCE from a block of negative similarities S (R, K) (a BLAS product against a
-    shared bank) and the positives' similarities S0 (R,) (positive_similarities), on the
-    block while it is still in cache:
+    shared bank) and the positives' similarities S0 (R,), on the block while it is still in
+    cache:
 
         loss_r = log1p(sum_k exp((S[r, k] - S0[r]) / t))
 
-    in one pass over the row of S that sums the exponentials as it takes them and the sizes
-    |s| beside them (a NaN or inf makes that size not finite). No largest logit is looked
-    for first: the positive is the shift. On top, that is the shift by the largest; below
-    it, a sum under OTHERS_LIMIT has not overflowed and log1p keeps its relative accuracy.
-    The rare rows take infonce_first (a sum above OTHERS_LIMIT: shifted by the largest) or
-    libm's softmax (a similarity not finite; A[r, 0] and P[r, 0] are read only then, for
-    their flags). The sum is the vector unit's (reassoc): within an ulp or two of
+    With `take_positives`, S0[r] is taken here first (positive_dot, with `check`'s flags):
+    float64 anchors need no widening pass before the product, and their positives, read
+    beside the row of logits, cost no pass of their own. Else S0 holds them
+    (positive_similarities).
+
+    One pass over the row of S sums the exponentials as it takes them and the sizes |s|
+    beside them (a NaN or inf makes that size not finite). No largest logit is looked for
+    first: the positive is the shift. On top, that is the shift by the largest; below it, a
+    sum under OTHERS_LIMIT has not overflowed and log1p keeps its relative accuracy. The
+    rare rows take infonce_first (a sum above OTHERS_LIMIT: shifted by the largest) or
+    libm's softmax (a similarity not finite; A[r, 0] and P[r, 0] are read again only then,
+    for their flags). The sum is the vector unit's (reassoc): within an ulp or two of
     infonce_first's four running sums, not always the same bits.
     """
     R = S.shape[0]
@@ -491,7 +504,11 @@ def infonce_logit_rows(S, S0, A, P, temperature, loss, flags):
         scratch = np.empty(K + 1)
         for r in range(blk * BLOCK, min(R, (blk + 1) * BLOCK)):
             flag = 0
-            s0 = S0[r]
+            if take_positives:
+                s0, flag = positive_dot(A, P, r, check)
+                S0[r] = s0
+            else:
+                s0 = S0[r]
             row_size = abs(s0)  # a sum of |s| at most SAFE_SIMILARITY: no difference overflows
             others = 0.0
             for k in range(K):
@@ -519,6 +536,28 @@ def infonce_logit_rows(S, S0, A, P, temperature, loss, flags):
             else:
                 loss[r] = np.log1p(others)
             flags[r] = flags[r] | flag
+
+
+@kernel(stream=True)
+def entry_flag(X, bit):
+    """The flag of a 2-D array's entries: bit << NONFINITE_SHIFT if one is NaN or inf, else
+    bit if one is above HUGE_ENTRY in magnitude, else 0. One vectorised pass (a count of
+    huge entries and the sum of magnitudes, which only a NaN, an inf or huge entries make
+    not finite); a second, exact pass only when that sum is not finite. (numpy's max and
+    min, two passes and a call each, took 22 us of the shared bank's 0.5 ms at S1 / 8.)"""
+    huge = 0
+    total = 0.0
+    for r in range(X.shape[0]):
+        for i in range(X.shape[1]):
+            a = abs(np.float64(X[r, i]))
+            huge += 1 if a > HUGE_ENTRY else 0
+            total += a
+    if not total < np.inf:
+        for r in range(X.shape[0]):
+            for i in range(X.shape[1]):
+                if not abs(np.float64(X[r, i])) < np.inf:
+                    return bit << NONFINITE_SHIFT
+    return bit if huge > 0 else 0
 
 
 @kernel(stream=True, parallel=True)

@@ -29,12 +29,10 @@ from losscli.losses.forms import (
 )
 from losscli.losses.results import check_embedding_breakdown, nonfinite_warning, reduce, shape_dict
 from losscli.losses.roles import (
-    HUGE_ENTRY,
     TINY_TEMPERATURE,
     EmbeddingBatch,
     check_magnitudes,
     embedding_batch,
-    largest_magnitude,
 )
 from losscli.losses.spec import Convention
 from losscli.losses.specs.explicit_negatives import INFONCE
@@ -403,18 +401,20 @@ def shared_bank_infonce(anchor: np.ndarray, positive: np.ndarray, bank: np.ndarr
     """InfoNCE (dot) against one bank (K, D): the tiles of S = A bank^T (losses/tiles.py, as
     the in-batch losses walk theirs), each turned into losses while it is in cache.
 
-    Per tile of about GEMM_BLOCK_BYTES of logits: one pass over the tile's anchors and
-    positives (`positive_similarities`: the positives' dot products, and float32 anchors
-    widened into the tile's float64 buffer, the GEMM's operand: CONTRACT.md has float32
-    input accumulate in float64, and sgemm's float32 dot products were ~1e-6 relative off
-    compute's), the GEMM on BLAS's threads, and the kernel `infonce_logit_rows` (prange over
-    rows: one vectorised pass of exponentials shifted by the positive over the row of
-    logits) on numba's, with BLAS limited to one thread meanwhile.
-    (Splitting tiles over Python threads with single-threaded BLAS each does not work:
-    numpy's OpenBLAS serialises concurrent calls.)
+    Per tile of about GEMM_BLOCK_BYTES of logits: the GEMM on BLAS's threads, then the
+    kernel `infonce_logit_rows` (prange over rows: each row's positive dot product, then one
+    vectorised pass of exponentials shifted by it over the row of logits) on numba's, with
+    BLAS limited to one thread meanwhile. float32 anchors first take a pass of their own
+    (`positive_similarities`: the positives' dot products, and the anchors widened into the
+    tile's float64 buffer, the GEMM's operand: CONTRACT.md has float32 input accumulate in
+    float64, and sgemm's float32 dot products were ~1e-6 relative off compute's).
+    (Splitting tiles over Python threads with single-threaded BLAS each ran the halves'
+    products concurrently but the loss slower: a Python thread's handoff, and products at
+    one thread's speed; docs/benchmarks.md.)
     """
     B, D = anchor.shape
     K = bank.shape[0]
+    work = B * (K + 2) * D
     check = np.result_type(anchor.dtype, positive.dtype, bank.dtype) == np.float64
     # The kernels widen float32 rows themselves, as they read them
     A3 = np.ascontiguousarray(anchor, dtype=np.result_type(anchor.dtype, np.float32))
@@ -422,7 +422,7 @@ def shared_bank_infonce(anchor: np.ndarray, positive: np.ndarray, bank: np.ndarr
     P3 = np.ascontiguousarray(positive, dtype=np.result_type(positive.dtype, np.float32))
     P3 = P3.reshape(B, 1, D)
     bank64 = np.ascontiguousarray(bank, dtype=np.float64)
-    _bank_flags(bank, flags)
+    flags |= _jit.run(sk.entry_flag, work, bank, codes.NEGATIVES)
     widen = A3.dtype != np.float64
     # about GEMM_BLOCK_BYTES of logits a tile, and as much of widened anchors at most: a
     # tile's own buffer, written where the GEMM reads it (the whole anchor array widened in
@@ -436,29 +436,18 @@ def shared_bank_infonce(anchor: np.ndarray, positive: np.ndarray, bank: np.ndarr
     for start in range(0, B, rows):
         stop = min(B, start + rows)
         n = stop - start
-        # Serial or parallel by the kernels' own work, not the products' (BLAS did those):
-        # at B = 512, K = 256, D = 128 the kernel takes ~0.15 ms, less than waking numba's
-        # threads saves (the loss 1.35-1.50x the bare product in parallel, 1.25-1.37x
-        # serially; docs/benchmarks.md)
+        # Serial or parallel by the kernels' own work, not the products' (BLAS did those)
         own = n * (EXP_WORK * K + 2 * D)
-        in_parallel = parallel if parallel is not None else _jit.path_for(own) == "parallel"
-        _jit.run(sk.positive_similarities, n * (K + 2) * D, A3[start:stop], P3[start:stop],
-                 wide[:n] if widen else wide, check, positives[start:stop], flags[start:stop],
-                 parallel=in_parallel)
+        in_parallel = parallel if parallel is not None else _jit.parallel_for(own)
+        if widen:
+            _jit.run(sk.positive_similarities, work, A3[start:stop], P3[start:stop],
+                     wide[:n], check, positives[start:stop], flags[start:stop],
+                     parallel=in_parallel)
         block = logits[:n]
         np.matmul(wide[:n] if widen else A3[start:stop, 0], bank64.T, out=block)
-        _jit.run(sk.infonce_logit_rows, n * (K + 2) * D, block, positives[start:stop],
-                 A3[start:stop], P3[start:stop], temperature, loss[start:stop],
+        _jit.run(sk.infonce_logit_rows, work, block, positives[start:stop], A3[start:stop],
+                 P3[start:stop], not widen, check, temperature, loss[start:stop],
                  flags[start:stop], parallel=in_parallel)
-
-
-def _bank_flags(bank: np.ndarray, flags: np.ndarray) -> None:
-    top = largest_magnitude(bank)
-    if not math.isfinite(top):
-        flags |= codes.NEGATIVES << codes.NONFINITE_SHIFT
-    elif top > HUGE_ENTRY:
-        flags |= codes.NEGATIVES
-
 
 
 # ---------------------------------------------------------------- sweep's limits

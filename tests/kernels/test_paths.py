@@ -3,6 +3,7 @@ and with the float64 references (tests/reference/), in float64 (1e-12) and float
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -275,6 +276,7 @@ def test_run_keeps_kernels_not_declared_parallel_serial(monkeypatch):
 def test_path_is_chosen_by_size(monkeypatch):
     monkeypatch.delenv("LOSSCLI_JIT", raising=False)
     monkeypatch.setenv("NUMBA_NUM_THREADS", "2")
+    monkeypatch.setattr(_jit, "_pool_started", False)
     assert _jit.path_for(10) == "py"
     assert _jit.path_for(_jit.JIT_THRESHOLD) == "serial"
     assert _jit.path_for(_jit.PARALLEL_THRESHOLD) == "parallel"
@@ -285,6 +287,25 @@ def test_path_is_chosen_by_size(monkeypatch):
     assert _jit.path_for(10**12) == "py"
     monkeypatch.setenv("LOSSCLI_JIT", "always")
     assert _jit.path_for(1) == "serial"
+
+
+def test_once_the_pool_runs_smaller_calls_take_it(monkeypatch):
+    """A running pool costs a parallel call only its wake-up: from WARM_PARALLEL_THRESHOLD
+    on, not PARALLEL_THRESHOLD; a pool not started yet is not started for less."""
+    monkeypatch.delenv("LOSSCLI_JIT", raising=False)
+    monkeypatch.setenv("NUMBA_NUM_THREADS", "2")
+    warm = _jit.WARM_PARALLEL_THRESHOLD
+    assert warm < _jit.JIT_THRESHOLD < _jit.PARALLEL_THRESHOLD
+    monkeypatch.setattr(_jit, "_pool_started", False)
+    assert not _jit.parallel_for(_jit.PARALLEL_THRESHOLD - 1)
+    assert _jit.parallel_for(_jit.PARALLEL_THRESHOLD)
+    assert _jit.path_for(_jit.JIT_THRESHOLD) == "serial"
+    monkeypatch.setattr(_jit, "_pool_started", True)
+    assert _jit.parallel_for(warm) and not _jit.parallel_for(warm - 1)
+    assert _jit.path_for(_jit.JIT_THRESHOLD) == "parallel"
+    assert _jit.path_for(warm) == "py"  # still too small to compile, outside a job
+    monkeypatch.setenv("NUMBA_NUM_THREADS", "1")
+    assert not _jit.parallel_for(10**12)
 
 
 def test_a_job_chooses_paths_by_its_whole_size(monkeypatch):
@@ -327,7 +348,7 @@ def test_a_small_job_does_not_start_the_thread_pool(monkeypatch):
 def test_the_shared_bank_kernel_sends_rows_with_a_non_finite_logit_to_libm(path, dtype):
     """A similarity that overflowed (+-inf) or is NaN takes the libm softmax: -inf is a
     candidate of probability 0, +inf or NaN make the loss not finite (batch then warns); the
-    other rows are unchanged, checked or not."""
+    other rows are unchanged, checked or not, the positives taken by the kernel or given."""
     x = _data(7)
     a, p = np.ascontiguousarray(x[:, 0]), np.ascontiguousarray(x[:, 1])
     S = np.ascontiguousarray(np.einsum("bkd,bd->bk", x[:, 2:], a))
@@ -336,12 +357,15 @@ def test_the_shared_bank_kernel_sends_rows_with_a_non_finite_logit_to_libm(path,
     kernel = getattr(sk.infonce_logit_rows, path)
     positives_of = getattr(sk.positive_similarities, path)
     A, P = a.astype(dtype).reshape(B, 1, D), p.astype(dtype).reshape(B, 1, D)
-    for check in (dtype == np.float64, False):
+    for check, take in itertools.product((dtype == np.float64, False), (False, True)):
         loss = np.empty(B)
         flags = np.zeros(B, dtype=np.int8)
-        positives = np.empty(B)
-        positives_of(A, P, np.empty((0, D)), check, positives, flags)
-        kernel(S.astype(dtype), positives, A, P, 0.2, loss, flags)
+        given = np.empty(B)
+        positives_of(A, P, np.empty((0, D)), check, given, np.zeros(B, dtype=np.int8))
+        # taken by the kernel itself, or given by the first pass: the same bits
+        positives = np.full(B, np.nan) if take else given.copy()
+        kernel(S.astype(dtype), positives, A, P, take, check, 0.2, loss, flags)
+        assert np.array_equal(positives, given)
         rtol = 1e-12 if dtype == np.float64 else 1e-5
         s0 = np.einsum("bd,bd->b", A[:, 0].astype(np.float64), P[:, 0].astype(np.float64))
         for b in range(B):
@@ -384,6 +408,36 @@ def test_the_shared_banks_first_pass_widens_the_anchors_and_takes_the_positives(
             assert flags[3] == codes.ANCHOR
 
 
+@pytest.mark.parametrize("path", ["py", "jit"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize(("entry", "want"), [
+    (-1e200, HUGE), (1e151, HUGE), (3e38, 0), (np.inf, NONFINITE), (-np.inf, NONFINITE),
+    (np.nan, NONFINITE), (1e150, 0), (-2.0, 0)])
+def test_entry_flag_names_the_worst_entry(path, dtype, entry, want):
+    """entry_flag: any entry not finite flags the array not finite, else any above
+    HUGE_ENTRY in magnitude flags it huge, else nothing (HUGE_ENTRY itself is not above)."""
+    assert codes.HUGE_ENTRY == 1e150
+    x = _data(12)[:, 2:].reshape(-1, D)
+    if dtype == np.float32 and np.isfinite(entry) and abs(entry) > 3.4e38:
+        pytest.skip("no float32 entry is above HUGE_ENTRY")
+    x[30, 4] = entry
+    kernel = getattr(sk.entry_flag, path)
+    assert kernel(x.astype(dtype), codes.NEGATIVES) == want
+    assert kernel(x[:30].astype(dtype), codes.NEGATIVES) == 0
+
+
+@pytest.mark.parametrize("path", ["py", "jit"])
+def test_entry_flag_of_huge_entries_whose_sum_overflows(path):
+    """Finite entries whose magnitudes sum past the largest float: huge, not 'not finite'."""
+    x = np.full((4, 3), 1e308)
+    x[2, 1] = -1e308
+    kernel = getattr(sk.entry_flag, path)
+    assert kernel(x, codes.ANCHOR) == codes.ANCHOR
+    x[3, 2] = np.nan
+    assert kernel(x, codes.ANCHOR) == codes.ANCHOR << codes.NONFINITE_SHIFT
+    assert kernel(np.empty((0, 3)), codes.ANCHOR) == 0
+
+
 def _gap_rows() -> tuple[float, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(t, S, A, P, N) of rows whose negatives stand at every gap to the positive: above it
     by 800 t, 695 t or 3000 t (past the exponent field of 2^k, were exp not capped) the sum
@@ -416,7 +470,7 @@ def test_the_shared_bank_kernel_is_exact_whatever_the_gap_to_the_positive(path):
     loss = np.empty(len(S))
     flags = np.zeros(len(S), dtype=np.int8)
     positives = np.einsum("bd,bd->b", A[:, 0], P[:, 0])  # exact: a = e_0
-    getattr(sk.infonce_logit_rows, path)(S, positives, A, P, t, loss, flags)
+    getattr(sk.infonce_logit_rows, path)(S, positives, A, P, False, True, t, loss, flags)
     assert not flags.any()
     for r in range(len(S)):
         assert loss[r] == pytest.approx(_infonce(A[r, 0], P[r, 0], N[r], t), rel=1e-12), r
@@ -501,25 +555,42 @@ def test_distances_whose_squares_underflow_are_exact(path):
     assert same[0, 0] == 0.0
 
 
-def test_shared_bank_kernel_runs_serially_or_in_parallel_by_its_own_work(monkeypatch):
-    """The kernel after the BLAS product has only the exponentials and the positives to do:
-    B = 512, K = 256, D = 128 is ~17 M multiply-adds of product but ~0.5 M of kernel, too
-    little to wake numba's threads for; B = 8,192, K = 64, D = 256 is worth it."""
+@pytest.mark.parametrize("pool_started", [False, True])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_shared_bank_kernel_runs_serially_or_in_parallel_by_its_own_work(monkeypatch, dtype,
+                                                                        pool_started):
+    """The kernels after the BLAS product have only the exponentials and the positives to
+    do: B = 512, K = 256, D = 128 is ~17 M multiply-adds of product but ~0.4 M of kernel,
+    too little to start numba's pool for, enough once it runs; B = 8,192, K = 64, D = 256
+    is worth starting it. float64 anchors take no pass before the product."""
     monkeypatch.delenv("LOSSCLI_JIT", raising=False)
     monkeypatch.setenv("NUMBA_NUM_THREADS", "2")
+    monkeypatch.setattr(_jit, "_pool_started", pool_started)
     chosen = []
     real_run = _jit.run
 
     def recording_run(k, work, *args, parallel=None):
-        chosen.append((work, parallel))
+        chosen.append((k, work, parallel))
         return real_run(k, work, *args, parallel=parallel)
 
     monkeypatch.setattr(_jit, "run", recording_run)
     rng = np.random.default_rng(3)
-    for (rows, negatives, dim), want in (((512, 256, 128), False), ((8192, 64, 256), True)):
-        a, p = (rng.standard_normal((rows, dim)) * 0.1 for _ in range(2))
-        bank = rng.standard_normal((negatives, dim)) * 0.1
+    for (rows, negatives, dim), want in (((512, 256, 128), pool_started),
+                                         ((8192, 64, 256), True)):
+        a, p = ((rng.standard_normal((rows, dim)) * 0.1).astype(dtype) for _ in range(2))
+        bank = (rng.standard_normal((negatives, dim)) * 0.1).astype(dtype)
         chosen.clear()
         shared_bank_infonce(a, p, bank, 0.1, np.empty(rows), np.zeros(rows, dtype=np.int8))
-        assert chosen and all(parallel is want for _, parallel in chosen), chosen
-        assert all(work >= _jit.PARALLEL_THRESHOLD for work, _ in chosen)
+        kernels = [k for k, _, _ in chosen]
+        first = [sk.positive_similarities] if dtype == np.float32 else []
+        assert kernels == [sk.entry_flag] + first + [sk.infonce_logit_rows]
+        assert all(parallel is want for k, _, parallel in chosen if k.parallel), chosen
+        assert all(work >= _jit.PARALLEL_THRESHOLD for _, work, _ in chosen)
+
+
+def test_row_helpers_declared_inline_are_inlined_by_numba():
+    """positive_dot runs once per row inside the shared bank's kernels: compiled as a call
+    with array arguments it took ~25 ns a row; the policy has numba inline its body."""
+    assert sk.positive_dot.inline and not sk.infonce_logit_rows.inline
+    assert sk.positive_dot.jit.targetoptions.get("inline") == "always"
+    assert sk.infonce_logit_rows.jit.targetoptions.get("inline", "never") == "never"
