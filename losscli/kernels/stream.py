@@ -137,8 +137,30 @@ def log1p_unit(y):
 def softplus_unrolled(x):
     """softplus(x) = max(x, 0) + log1p(e^{-|x|}) by exp_nonpositive and log1p_unit: no libm
     call, so a loop of them vectorises. NaN stays NaN, +-inf give inf and 0."""
+    return softplus_given(x, exp_nonpositive(-abs(x)))
+
+
+@kernel
+def softplus_given(x, e):
+    """softplus(x) = max(x, 0) + log1p(e) with e = e^{-|x|} taken by the caller (who may
+    share it with sigmoid_given). NaN stays NaN."""
     lead = x if not x <= 0.0 else 0.0
-    return lead + log1p_unit(exp_nonpositive(-abs(x)))
+    return lead + log1p_unit(e)
+
+
+@kernel
+def sigmoid_unrolled(x):
+    """sigma(x) = 1 / (1 + e^{-x}) by exp_nonpositive: no libm call, so a loop of them
+    vectorises. NaN stays NaN, +-inf give 1 and 0."""
+    return sigmoid_given(x, exp_nonpositive(-abs(x)))
+
+
+@kernel
+def sigmoid_given(x, e):
+    """sigma(x) with e = e^{-|x|} taken by the caller: 1 / (1 + e) for x >= 0, e / (1 + e)
+    below, so neither side overflows or cancels. NaN stays NaN (exp_nonpositive gives 0)."""
+    value = (1.0 if x >= 0.0 else e) / (1.0 + e)
+    return value if x == x else x
 
 
 @kernel

@@ -39,7 +39,14 @@ import numpy as np
 
 from losscli.kernels._jit import kernel, prange
 from losscli.kernels.softmax import sigmoid, softplus
-from losscli.kernels.stream import block_sum, exp_nonpositive, softplus_unrolled
+from losscli.kernels.stream import (
+    block_sum,
+    exp_nonpositive,
+    sigmoid_given,
+    sigmoid_unrolled,
+    softplus_given,
+    softplus_unrolled,
+)
 
 COLUMN_BLOCK = 256  # columns per prange iteration of a column pass (their accumulators stay hot)
 
@@ -673,33 +680,43 @@ def sigmoid_row_losses(S, r0, scale, bias, loss):
 @kernel(parallel=True)
 def sigmoid_row_terms(S, r0, scale, bias, logit, sig, term, grad):
     """SigLIP's breakdown of rows: x, sigma(x), softplus(-z x) and d term / d x = sigma(x) -
-    [z = +1] (as -sigma(-x) on the positive, so it stays exact near 0)."""
+    [z = +1] (as -sigma(-x) on the positive, so it stays exact near 0).
+
+    One vectorised pass a row, one exponential e^{-|x|} a cell shared by sigma and softplus
+    (libm's exp twice and log1p once a cell kept the loop scalar); the positive's cells are
+    set after it."""
     R = S.shape[0]
     C = S.shape[1]
     for r in prange(R):
-        g = r0 + r
         for j in range(C):
             v = np.float64(S[r, j]) * scale + bias
+            e = exp_nonpositive(-abs(v))
+            s = sigmoid_given(v, e)
             logit[r, j] = v
-            sig[r, j] = sigmoid(v)
-            if j == g:
-                term[r, j] = softplus(-v)
-                grad[r, j] = -sigmoid(-v)
-            else:
-                term[r, j] = softplus(v)
-                grad[r, j] = sig[r, j]
+            sig[r, j] = s
+            term[r, j] = softplus_given(v, e)
+            grad[r, j] = s
+        g = r0 + r
+        if g < C:  # libm's, as sigmoid_row_losses takes the positive's term
+            v = logit[r, g]
+            term[r, g] = softplus(-v)
+            grad[r, g] = -sigmoid(-v)
 
 
 @kernel(parallel=True)
 def sigmoid_tile_grad(S, r0, scale, bias, weight):
-    """S becomes d(sum)/dS in place for SigLIP: weight (sigma(x) - [j = g])."""
+    """S becomes d(sum)/dS in place for SigLIP: weight (sigma(x) - [j = g]), the positive's
+    as -weight sigma(-x) (libm's, exact near 0), the others by sigmoid_unrolled (a loop of
+    libm's exp was scalar)."""
     R = S.shape[0]
     C = S.shape[1]
     for r in prange(R):
         g = r0 + r
+        v_g = np.float64(S[r, g]) * scale + bias if g < C else 0.0
         for j in range(C):
-            v = np.float64(S[r, j]) * scale + bias
-            S[r, j] = weight * (-sigmoid(-v) if j == g else sigmoid(v))
+            S[r, j] = weight * sigmoid_unrolled(np.float64(S[r, j]) * scale + bias)
+        if g < C:
+            S[r, g] = weight * -sigmoid(-v_g)
 
 
 # ------------------------------------------------------------- SupContrast's multi-view rows
