@@ -804,48 +804,65 @@ def max_share(eps, log_den):
 def multiview_row_terms(S, r0, B, V, scale, factor, eps, big, top, log_den, logit, prob, grad):
     """The breakdown of multi-view rows (views as multiview_row_stats stacks them): prob =
     e^{logit - big - log_den} (0 on the view itself), grad = d loss_v / d logit = factor (prob
-    - [u positive] / (V - 1)), plus factor max_share at the column holding the maximum (top)."""
+    - [u positive] / (V - 1)), plus factor max_share at the column holding the maximum (top).
+
+    A row with finite statistics takes its exponentials in one vectorised pass
+    (exp_nonpositive: prob <= 1, so an argument above 0 comes only by rounding and is taken
+    as 0); a row without (a NaN or +inf in it, or a sum of 0 with eps = 0) libm's. The
+    positives' and the view's own cells are set after the pass."""
     R = S.shape[0]
+    C = S.shape[1]
     for r in prange(R):
         v = r0 + r
-        own = v % B
-        for k in range(V):
-            for e in range(B):
-                u = k * B + e
-                w = np.float64(S[r, u]) * scale
-                logit[r, u] = w
-                if u == v:
-                    prob[r, u] = 0.0
-                    grad[r, u] = 0.0
-                    continue
-                p = np.exp(w - big[v] - log_den[v])
-                prob[r, u] = p
-                if e == own:
-                    p -= 1.0 / (V - 1)
-                grad[r, u] = factor * p
-        grad[r, top[v]] += factor * max_share(eps, log_den[v])
+        high = big[v]
+        lower = log_den[v]
+        exact = not (high - lower < np.inf and high - lower > -np.inf)
+        for u in range(C):
+            w = np.float64(S[r, u]) * scale
+            logit[r, u] = w
+            a = w - high - lower
+            p = np.exp(a) if exact else exp_nonpositive(a if a < 0.0 else 0.0)
+            prob[r, u] = p
+            grad[r, u] = factor * p
+        multiview_fix_row(prob, grad, r, v, B, V, factor)
+        grad[r, top[v]] += factor * max_share(eps, lower)
+
+
+@kernel
+def multiview_fix_row(prob, grad, r, v, B, V, factor):
+    """The cells a multi-view row's pass leaves: each positive's gradient takes its
+    1 / (V - 1) off (factor (prob - 1 / (V - 1))), the view itself has neither."""
+    for k in range(V):
+        u = v % B + k * B
+        grad[r, u] = factor * (prob[r, u] - 1.0 / (V - 1))
+    prob[r, v] = 0.0
+    grad[r, v] = 0.0
 
 
 @kernel(parallel=True)
 def multiview_tile_grad(S, r0, B, V, scale, eps, big, top, log_den, weight):
     """S becomes d(sum)/dS in place for the multi-view rows: weight (prob - [u positive] /
-    (V - 1)), 0 on the view itself, plus weight max_share at the maximum's column (top)."""
+    (V - 1)), 0 on the view itself, plus weight max_share at the maximum's column (top).
+    Exponentials as multiview_row_terms takes them (one vectorised pass where the row's
+    statistics are finite); the positives' cells, read before the pass, are set after it."""
     R = S.shape[0]
+    C = S.shape[1]
     for r in prange(R):
         v = r0 + r
         own = v % B
         shift = big[v] + log_den[v]
+        exact = not (shift < np.inf and shift > -np.inf)
+        positives = np.empty(V)
         for k in range(V):
-            for e in range(B):
-                u = k * B + e
-                if u == v:
-                    S[r, u] = 0.0
-                    continue
-                a = np.float64(S[r, u]) * scale - shift
-                p = np.exp(a)
-                if e == own:
-                    p -= 1.0 / (V - 1)
-                S[r, u] = weight * p
+            a = np.float64(S[r, own + k * B]) * scale - shift
+            p = np.exp(a) if exact else exp_nonpositive(a if a < 0.0 else 0.0)
+            positives[k] = weight * (p - 1.0 / (V - 1))
+        for u in range(C):
+            a = np.float64(S[r, u]) * scale - shift
+            S[r, u] = weight * (np.exp(a) if exact else exp_nonpositive(a if a < 0.0 else 0.0))
+        for k in range(V):
+            S[r, own + k * B] = positives[k]
+        S[r, v] = 0.0
         S[r, top[v]] += weight * max_share(eps, log_den[v])
 
 
