@@ -60,23 +60,30 @@ def plain_rows(S: np.ndarray, r0: int, scale: float, bias: float) -> np.ndarray:
     return np.array(out)
 
 
-@pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_siglip_rows_in_blocks_equal_the_plain_sums(dtype):
-    """Rows 5.. of a 600-column paired tile (three blocks, the last short): the positive at
-    column r0 + r; a NaN among a row's negatives or at its positive gives NaN, +-inf
-    similarities their limits."""
-    rng = np.random.default_rng(3)
-    r0, R, C = 5, 40, 2 * tk.SHIFT_BLOCK + 88
-    S = rng.uniform(-1, 1, size=(R, C))
+def _paired_tile(dtype, columns: int = 300, seed: int = 4) -> tuple[int, np.ndarray]:
+    """Rows 5.. of a paired tile (the positive at column r0 + r) with a NaN among a row's
+    negatives and at a positive, and +-inf similarities among the negatives and at a
+    positive."""
+    rng = np.random.default_rng(seed)
+    r0, R = 5, 40
+    S = rng.uniform(-1, 1, size=(R, columns))
     S[0, 30] = np.nan
     S[1, r0 + 1] = np.nan
     S[2, 3] = np.inf
     S[3, 7] = -np.inf
     S[4, r0 + 4] = -np.inf
+    S[5, r0 + 5] = np.inf
+    return r0, S.astype(dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_siglip_rows_in_blocks_equal_the_plain_sums(dtype):
+    """Rows 5.. of a 600-column paired tile (three blocks, the last short): a NaN among a
+    row's negatives or at its positive gives NaN, +-inf similarities their limits."""
+    r0, S = _paired_tile(dtype, 2 * tk.SHIFT_BLOCK + 88, seed=3)
     S[6, tk.SHIFT_BLOCK] = 0.9
-    S = S.astype(dtype)
     for scale, bias in ((10.0, -10.0), (1.0, 0.0), (100.0, -5.0)):
-        loss = np.zeros(r0 + R)
+        loss = np.zeros(r0 + len(S))
         tk.sigmoid_row_losses.jit(S, r0, scale, bias, loss)
         want = plain_rows(S, r0, scale, bias)
         assert np.array_equal(np.isnan(loss[r0:]), np.isnan(want))
@@ -107,21 +114,6 @@ def test_sigmoid_unrolled_is_libms_sigmoid(mode):
     assert np.all(np.abs(got[~normal] - want[~normal]) <= 1e-300)
     assert math.isnan(f(math.nan))
     assert f(math.inf) == 1.0 and f(-math.inf) == 0.0 and f(0.0) == 0.5
-
-
-def _paired_tile(dtype) -> tuple[int, np.ndarray]:
-    """Rows 5.. of a paired tile with a NaN among a row's negatives and at a positive, and
-    +-inf similarities among the negatives and at a positive."""
-    rng = np.random.default_rng(4)
-    r0, R, C = 5, 40, 300
-    S = rng.uniform(-1, 1, size=(R, C))
-    S[0, 30] = np.nan
-    S[1, r0 + 1] = np.nan
-    S[2, 3] = np.inf
-    S[3, 7] = -np.inf
-    S[4, r0 + 4] = -np.inf
-    S[5, r0 + 5] = np.inf
-    return r0, S.astype(dtype)
 
 
 @pytest.mark.parametrize("mode", ["jit", "py"])
