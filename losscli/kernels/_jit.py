@@ -40,11 +40,11 @@ or are not among the 4 used last (`prune_caches`).
 Thread pools: a numba parallel region runs under `blas_threads(1)` (threadpoolctl finds
 the libraries once; ~5 us a region), so an OpenBLAS pool never competes with numba's for
 the same cores (on two cores they slow each other down two- to three-fold). The other way
-round, numba's OpenMP threads spin after each
-region (libgomp's default) while the next BLAS product runs: the tiled in-batch losses
-alternate the two per tile, and their products took 1.13-1.19x the bare product's time
-(0.98-1.00x with the threads asleep; benchmarks/in_batch.py). So OMP_WAIT_POLICY=passive is
-set before numba's pool first starts, unless the user has set it.
+round, numba's OpenMP threads spin after each region (libgomp's default) while the next
+BLAS product runs: the tiled in-batch losses alternate the two per tile, and their products
+took 1.13-1.19x the bare product's time (0.98-1.00x with the threads asleep;
+benchmarks/in_batch.py). So OMP_WAIT_POLICY=passive is set before numba's pool first
+starts, unless the user has set it.
 """
 
 from __future__ import annotations
@@ -78,8 +78,8 @@ PARALLEL_THRESHOLD = 2_000_000
 # A job (`job`) under this many multiply-adds runs its kernels serially until numba's thread
 # pool runs: the first parallel call of a process loads the threading layer, starts its
 # threads and scans the BLAS pools (threadpoolctl), 0.1-0.3 s on two cores, more than two
-# cores save on such a job (~0.5 ns a multiply-add serially). Calls outside a job, and any
-# call once the pool runs, choose by PARALLEL_THRESHOLD alone.
+# cores save on such a job (~0.5 ns a multiply-add serially). Calls outside a job choose by
+# PARALLEL_THRESHOLD alone, and any call once the pool runs by WARM_PARALLEL_THRESHOLD.
 POOL_START_WORK = 1_000_000_000
 # Once numba's pool runs, a parallel call costs only its threads' wake-up and the BLAS limit
 # (~15 us on two cores), so calls of this much work or more take it: the shared bank's
